@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the system side of facegpu on Debian 12 (bookworm): a Vulkan driver that Dawn
+# can run WebGPU on when the machine has no GPU (Mesa >= 24 lavapipe from bookworm-backports;
+# bookworm's own Mesa 22 lacks shaderUniform*ArrayDynamicIndexing, which Dawn requires),
+# and Debian's Chromium for the browser tests (SwiftShader WebGPU adapter).
+# Idempotent; skips what is already there. Needs root (or sudo).
+set -euo pipefail
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+
+mesa_ok() {
+  # lavapipe's ICD file exists and the installed Mesa is 24 or newer.
+  local v
+  v=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)
+  [ -n "$v" ] && [ "${v%%.*}" -ge 24 ] 2>/dev/null
+}
+
+need_apt=()
+mesa_ok || need_apt+=(mesa-vulkan-drivers)
+command -v chromium >/dev/null || need_apt+=(chromium)
+dpkg -s libvulkan1 >/dev/null 2>&1 || need_apt+=(libvulkan1)
+
+if [ ${#need_apt[@]} -eq 0 ]; then
+  echo "system packages: already installed"; exit 0
+fi
+
+. /etc/os-release
+if [ "${ID:-}" = debian ] && [ "${VERSION_CODENAME:-}" = bookworm ]; then
+  list=/etc/apt/sources.list.d/bookworm-backports.list
+  if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    echo "deb http://deb.debian.org/debian bookworm-backports main" | $SUDO tee "$list" >/dev/null
+  fi
+  $SUDO apt-get update -qq
+  # Mesa from backports (>= 24); everything else from bookworm.
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    -t bookworm-backports mesa-vulkan-drivers libvulkan1
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+else
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+fi
+mesa_ok || { echo "error: Mesa >= 24 (mesa-vulkan-drivers) is required for the lavapipe WebGPU adapter" >&2; exit 1; }
+echo "system packages: ok ($(dpkg-query -W -f='${Version}' mesa-vulkan-drivers))"

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// The facegpu command line. Each subcommand lives in its own file; this one only wires them.
+import { Command } from 'commander';
+import { embedCommand } from './embed.ts';
+import { convertCommand, infoCommand, installCommand } from './weights.ts';
+
+const program = new Command();
+program
+  .name('facegpu')
+  .description('Face recognition by transfer learning on WebGPU: MobileNet V1 on our own WGSL shaders')
+  .option('--adapter <name>', 'WebGPU adapter: auto, lavapipe, swiftshader, or part of an adapter name', process.env.FACEGPU_ADAPTER);
+
+program
+  .command('embed')
+  .description('print the descriptors of images')
+  .argument('<images...>', 'image files')
+  .option('--backbone <name|dir>', 'backbone under weights/ or a converted folder', 'face')
+  .option('--json', 'print [{"file", "embedding"}] as JSON')
+  .option('--batch-size <n>', 'images per forward pass', '16')
+  .action((images: string[], opts) => embedCommand(images, { ...opts, adapter: program.opts().adapter }));
+
+const weights = program.command('weights').description('convert and inspect backbones');
+weights
+  .command('convert')
+  .description('convert a TensorFlow.js MobileNet V1 (graph or layers model.json) to facegpu format')
+  .argument('<model.json>')
+  .requiredOption('--out <dir>', 'output folder, e.g. weights/<name>')
+  .option('--input <range>', 'input range the model expects: raw (0..255) or signed (-1..1); default: raw for graph models, signed for layers models')
+  .action((model: string, opts) => convertCommand(model, opts));
+weights
+  .command('install')
+  .description('convert the default face backbone from @vladmandic/human (done by npm run setup)')
+  .option('--force', 'convert again even if up to date')
+  .action((opts) => installCommand(opts));
+weights
+  .command('info')
+  .description('show a converted backbone')
+  .argument('[backbone]', 'name or folder', 'face')
+  .action((b: string) => infoCommand(b));
+
+export { program };
+
+program.parseAsync(process.argv).catch((err: Error) => {
+  console.error(`facegpu: ${err.message}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,54 @@
+// WebGPU in Node through Dawn (the `webgpu` npm package). Kept apart from device.ts so that
+// the browser build never sees a Node import.
+import { createGpuFrom, GpuUnavailableError, type DeviceOptions, type Gpu } from './device.ts';
+
+export interface NodeGpuOptions extends DeviceOptions {
+  /**
+   * Which adapter: 'auto' (Dawn's first choice), 'lavapipe', 'swiftshader', or any
+   * substring of an adapter name Dawn lists. SwiftShader needs Chromium's
+   * vk_swiftshader_icd.json, found on the usual Debian path.
+   */
+  adapter?: string;
+}
+
+export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+const INSTALL_HINT =
+  'no Vulkan driver that Dawn can use was found. On Debian 12 without a GPU run ' +
+  '`bash scripts/install-system.sh` (installs Mesa >= 24 lavapipe from bookworm-backports); ' +
+  'Mesa 22 fails with "shaderUniform*ArrayDynamicIndexing required"';
+
+let dawn: typeof import('webgpu') | null = null;
+// Dawn's GPU objects, one per flag set, kept for the life of the process: if one were garbage
+// collected, its native instance would be torn down under the devices created from it
+// (seen as futex/mutex aborts inside the Vulkan driver).
+const instances = new Map<string, GPU>();
+
+export async function createNodeGpu(opts: NodeGpuOptions = {}): Promise<Gpu> {
+  const which = (opts.adapter ?? process.env.FACEGPU_ADAPTER ?? 'auto').toLowerCase();
+  if (which === 'swiftshader') {
+    // The Vulkan loader reads this once, when Dawn first enumerates drivers.
+    process.env.VK_ICD_FILENAMES = process.env.VK_ICD_FILENAMES ?? SWIFTSHADER_ICD;
+  }
+  dawn ??= await import('webgpu');
+  const flags: string[] = ['backend=vulkan'];
+  if (which === 'lavapipe') flags.push('adapter=llvmpipe');
+  else if (which !== 'auto' && which !== 'swiftshader') flags.push(`adapter=${opts.adapter}`);
+  const key = flags.join(' ');
+  let gpu = instances.get(key);
+  if (!gpu) {
+    try {
+      gpu = dawn.create(flags) as unknown as GPU;
+    } catch (err) {
+      throw new GpuUnavailableError(`${INSTALL_HINT} (Dawn said: ${(err as Error).message})`);
+    }
+    instances.set(key, gpu);
+  }
+  // tfjs-backend-webgpu checks these globals (GPUBufferUsage etc.) at import time.
+  Object.assign(globalThis, dawn.globals);
+  try {
+    return await createGpuFrom(gpu, opts, INSTALL_HINT);
+  } catch (err) {
+    if (err instanceof GpuUnavailableError) throw err;
+    throw new GpuUnavailableError(`${INSTALL_HINT} (${(err as Error).message})`);
+  }
+}

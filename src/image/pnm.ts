@@ -1,0 +1,63 @@
+// Netpbm PGM/PPM (P2, P3 ASCII; P5, P6 binary) reader. sharp's prebuilt libvips does not
+// read them, and the ORL faces data set is PGM, so this small format is decoded here.
+
+export interface RawImage {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  data: Uint8Array;
+}
+
+export function isPnm(buf: Uint8Array): boolean {
+  return buf.length > 2 && buf[0] === 0x50 /* P */ && [0x32, 0x33, 0x35, 0x36].includes(buf[1]) && /\s/.test(String.fromCharCode(buf[2]));
+}
+
+export function decodePnm(buf: Uint8Array, where: string): RawImage {
+  const kind = String.fromCharCode(buf[0], buf[1]);
+  let at = 2;
+  const token = (): string => {
+    for (;;) {
+      while (at < buf.length && /\s/.test(String.fromCharCode(buf[at]))) at++;
+      if (buf[at] === 0x23 /* # */) {
+        while (at < buf.length && buf[at] !== 0x0a) at++;
+        continue;
+      }
+      break;
+    }
+    const start = at;
+    while (at < buf.length && !/\s/.test(String.fromCharCode(buf[at]))) at++;
+    if (start === at) throw new Error(`${where}: truncated ${kind} header`);
+    return String.fromCharCode(...buf.subarray(start, at));
+  };
+  const int = (what: string) => {
+    const t = token();
+    const v = Number(t);
+    if (!Number.isInteger(v) || v < 0) throw new Error(`${where}: bad ${what} "${t}" in ${kind} header`);
+    return v;
+  };
+  const width = int('width');
+  const height = int('height');
+  const maxval = int('maxval');
+  if (width < 1 || height < 1 || maxval < 1 || maxval > 65535) throw new Error(`${where}: bad ${kind} size ${width}x${height} or maxval ${maxval}`);
+  const channels = kind === 'P3' || kind === 'P6' ? 3 : 1;
+  const count = width * height * channels;
+  const data = new Uint8Array(count);
+  const scale = 255 / maxval;
+  if (kind === 'P5' || kind === 'P6') {
+    at++; // the single whitespace after maxval
+    const wide = maxval > 255;
+    const need = count * (wide ? 2 : 1);
+    if (buf.length - at < need) throw new Error(`${where}: truncated ${kind} image: ${buf.length - at} of ${need} pixel bytes`);
+    for (let i = 0; i < count; i++) {
+      const v = wide ? (buf[at + 2 * i] << 8) | buf[at + 2 * i + 1] : buf[at + i];
+      data[i] = Math.round(v * scale);
+    }
+  } else {
+    for (let i = 0; i < count; i++) {
+      const v = int('pixel value');
+      if (v > maxval) throw new Error(`${where}: pixel value ${v} above maxval ${maxval}`);
+      data[i] = Math.round(v * scale);
+    }
+  }
+  return { width, height, channels, data };
+}

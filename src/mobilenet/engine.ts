@@ -1,0 +1,267 @@
+// MobileNet V1 on our own WGSL shaders. Pipelines are compiled and weights uploaded once;
+// activation buffers, uniforms and bind groups are built once per batch size (a "plan") and
+// reused; a whole forward pass is one command buffer; only the descriptors are read back, and
+// only when the caller asks for them.
+import { BufferPool } from '../gpu/buffers.ts';
+import { assertAlive, type Gpu } from '../gpu/device.ts';
+import { KernelRunner, type OpDesc, type PreparedOp, type ShaderSources } from '../gpu/runner.ts';
+import { c4, type Backbone, type BackboneManifest } from '../weights/format.ts';
+import {
+  DEFAULT_TUNING, depthwiseOp, globalAvgPoolOp, pointwiseOp, preprocessOp, samePadding, stemOp,
+  type Binding, type ImageShape, type Tuning,
+} from './ops.ts';
+
+const STORAGE_RW = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC
+
+/** Everything that depends on the batch size, built once per size and reused. */
+interface Plan {
+  batch: number;
+  input: GPUBuffer;
+  output: GPUBuffer;
+  staging: GPUBuffer;
+  uniforms: GPUBuffer;
+  ops: PreparedOp[];
+  buffers: GPUBuffer[];
+}
+
+export interface LayerShape {
+  name: string;
+  kind: string;
+  in: ImageShape;
+  out: ImageShape;
+}
+
+export interface EngineOptions {
+  tuning?: Partial<Tuning>;
+  /** Most batch sizes whose plans are kept (least recently used dropped). */
+  maxPlans?: number;
+}
+
+export class MobileNetEngine {
+  readonly runner: KernelRunner;
+  readonly buffers: BufferPool;
+  readonly manifest: BackboneManifest;
+  readonly tuning: Tuning;
+  /** Largest batch one command buffer runs; bigger batches are split. */
+  readonly maxBatch: number;
+  private readonly weights: GPUBuffer;
+  private plans = new Map<number, Plan>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private destroyed = false;
+
+  constructor(readonly gpu: Gpu, backbone: Backbone, shaders: ShaderSources, private readonly opts: EngineOptions = {}) {
+    this.manifest = backbone.manifest;
+    this.tuning = { ...DEFAULT_TUNING, ...opts.tuning };
+    this.runner = new KernelRunner(gpu.device, shaders);
+    this.buffers = new BufferPool(gpu.device);
+    this.weights = this.buffers.createWith(new Uint8Array(backbone.data), GPUBufferUsage.STORAGE, `${this.manifest.id} weights`);
+    this.maxBatch = this.computeMaxBatch();
+    // Compile every pipeline now, not during the first embed.
+    this.buildOps(1, this.weights, this.weights, this.weights, this.weights, this.weights).forEach((op) => this.runner.pipeline(op.kernel));
+  }
+
+  get inputSize(): number {
+    return this.manifest.inputSize;
+  }
+
+  get outputDim(): number {
+    return this.manifest.outputDim;
+  }
+
+  /** The shape of every layer for a batch of n. */
+  layerShapes(n: number): LayerShape[] {
+    const s = this.manifest.inputSize;
+    let cur: ImageShape = { n, h: s, w: s, c: 3 };
+    return this.manifest.layers.map((l) => {
+      const h = samePadding(cur.h, l.stride).out;
+      const w = samePadding(cur.w, l.stride).out;
+      const shape = { name: l.name, kind: l.kind, in: cur, out: { n, h, w, c: l.outChannels } };
+      cur = shape.out;
+      return shape;
+    });
+  }
+
+  /** Bytes of the largest activation of one image (vec4-padded channels). */
+  private activationBytesPerImage(): number {
+    const s = this.manifest.inputSize;
+    let most = s * s * 16;
+    for (const l of this.layerShapes(1)) most = Math.max(most, l.out.h * l.out.w * c4(l.out.c) * 16);
+    return most;
+  }
+
+  private computeMaxBatch(): number {
+    const lim = this.gpu.device.limits;
+    const bytes = this.activationBytesPerImage();
+    const byMemory = Math.floor(Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize) / bytes);
+    // The widest grid dimension: pixels of the largest layer over the pixels a workgroup covers.
+    const first = this.layerShapes(1)[0].out;
+    const perGroup = Math.min(this.tuning.wg, this.tuning.pwWg * this.tuning.pwPixels);
+    const byGrid = Math.floor((lim.maxComputeWorkgroupsPerDimension * perGroup) / (first.h * first.w));
+    const n = Math.min(byMemory, byGrid, 64);
+    if (n < 1) throw new Error(`${this.manifest.id}: one image needs ${bytes} bytes per activation, more than this device allows per buffer`);
+    return n;
+  }
+
+  /** The op list of one forward pass. */
+  private buildOps(n: number, input: Binding, a: Binding, b: Binding, out: Binding, weights: GPUBuffer): OpDesc[] {
+    const m = this.manifest;
+    const t = this.tuning;
+    const s = m.inputSize;
+    const range = (r: { offset: number; bytes: number }): GPUBufferBinding => ({ buffer: weights, offset: r.offset, size: r.bytes });
+    const ops: OpDesc[] = [preprocessOp(input, a, n * s * s, m.preprocess.scale, m.preprocess.offset, t)];
+    let src = a;
+    let dst = b;
+    const shapes = this.layerShapes(n);
+    m.layers.forEach((l, i) => {
+      const { in: inp, out } = shapes[i];
+      const w = range(l.weights);
+      const bias = range(l.bias);
+      if (l.kind === 'stem') ops.push(stemOp(l.name, src, w, bias, dst, inp, l.outChannels, l.stride, l.activation, t));
+      else if (l.kind === 'depthwise') ops.push(depthwiseOp(l.name, src, w, bias, dst, inp, l.stride, l.activation, t));
+      else ops.push(pointwiseOp(l.name, src, w, bias, dst, n * out.h * out.w, l.inChannels, l.outChannels, l.activation, t));
+      [src, dst] = [dst, src];
+    });
+    ops.push(globalAvgPoolOp(src, out, shapes[shapes.length - 1].out, t));
+    return ops;
+  }
+
+  private plan(n: number): Plan {
+    let p = this.plans.get(n);
+    if (p) {
+      // Most recently used last.
+      this.plans.delete(n);
+      this.plans.set(n, p);
+      return p;
+    }
+    const s = this.manifest.inputSize;
+    const act = this.activationBytesPerImage() * n;
+    const outBytes = n * this.outputDim * 4;
+    const mk = (size: number, usage: GPUBufferUsageFlags, label: string) => this.buffers.create(size, usage, `${label} [batch ${n}]`);
+    const input = mk(n * s * s * 3, STORAGE_RW, 'input');
+    const a = mk(act, STORAGE_RW, 'activations A');
+    const b = mk(act, STORAGE_RW, 'activations B');
+    const output = mk(outBytes, STORAGE_RW, 'descriptors');
+    const staging = mk(outBytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
+    const { ops, uniformBuffer } = this.runner.prepare(this.buildOps(n, input, a, b, output, this.weights), mk);
+    p = { batch: n, input, output, staging, uniforms: uniformBuffer, ops, buffers: [input, a, b, output, staging, uniformBuffer] };
+    this.plans.set(n, p);
+    const max = this.opts.maxPlans ?? 4;
+    while (this.plans.size > max) {
+      const [oldest, old] = this.plans.entries().next().value as [number, Plan];
+      this.plans.delete(oldest);
+      old.buffers.forEach((buf) => this.buffers.destroy(buf));
+    }
+    return p;
+  }
+
+  /** Serialize calls: plans' buffers (and the readback buffer) are shared between calls. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private checkInput(pixels: Uint8Array, count: number): void {
+    if (this.destroyed) throw new Error('the engine has been destroyed');
+    assertAlive(this.gpu);
+    const s = this.manifest.inputSize;
+    if (!Number.isInteger(count) || count < 1) throw new Error(`batch size must be a positive integer, got ${count}`);
+    if (pixels.length !== count * s * s * 3) {
+      throw new Error(`expected ${count} RGB images of ${s}x${s} (${count * s * s * 3} bytes), got ${pixels.length} bytes`);
+    }
+  }
+
+  /** Upload one chunk and encode its forward pass (plus `after`) into one command buffer. */
+  private submitChunk(pixels: Uint8Array, n: number, after?: (enc: GPUCommandEncoder, p: Plan) => void): Plan {
+    const p = this.plan(n);
+    const q = this.gpu.device.queue;
+    // writeBuffer needs a multiple of 4 bytes; the input buffer is padded to one.
+    if (pixels.byteLength % 4 === 0) q.writeBuffer(p.input, 0, pixels.buffer, pixels.byteOffset, pixels.byteLength);
+    else {
+      const padded = new Uint8Array(Math.ceil(pixels.byteLength / 4) * 4);
+      padded.set(pixels);
+      q.writeBuffer(p.input, 0, padded);
+    }
+    const enc = this.gpu.device.createCommandEncoder({ label: `forward [batch ${n}]` });
+    const pass = enc.beginComputePass();
+    this.runner.encode(pass, p.ops);
+    pass.end();
+    after?.(enc, p);
+    q.submit([enc.finish()]);
+    return p;
+  }
+
+  /** Chunk boundaries for a batch: as few command buffers as the device limits allow. */
+  private chunks(count: number): [number, number][] {
+    const out: [number, number][] = [];
+    const per = Math.ceil(count / Math.ceil(count / this.maxBatch));
+    for (let at = 0; at < count; at += per) out.push([at, Math.min(per, count - at)]);
+    return out;
+  }
+
+  /**
+   * Descriptors of `count` images given as packed 8-bit RGB, inputSize x inputSize each:
+   * [count, outputDim] float32, row-major.
+   */
+  embed(pixels: Uint8Array, count: number): Promise<Float32Array> {
+    this.checkInput(pixels, count);
+    return this.exclusive(async () => {
+      const result = new Float32Array(count * this.outputDim);
+      const per = this.manifest.inputSize ** 2 * 3;
+      for (const [at, n] of this.chunks(count)) {
+        const bytes = n * this.outputDim * 4;
+        const p = this.submitChunk(pixels.subarray(at * per, (at + n) * per), n, (enc, plan) =>
+          enc.copyBufferToBuffer(plan.output, 0, plan.staging, 0, bytes),
+        );
+        await p.staging.mapAsync(GPUMapMode.READ, 0, bytes);
+        assertAlive(this.gpu);
+        result.set(new Float32Array(p.staging.getMappedRange(0, bytes)), at * this.outputDim);
+        p.staging.unmap();
+      }
+      return result;
+    });
+  }
+
+  /**
+   * Run the forward pass and leave the descriptors on the GPU: they are copied into `target`
+   * (STORAGE | COPY_DST, at least count * outputDim * 4 bytes from `offset`) without a read
+   * back. Used to hand descriptors to tfjs on the same device.
+   */
+  embedInto(pixels: Uint8Array, count: number, target: GPUBuffer, offset = 0): Promise<void> {
+    this.checkInput(pixels, count);
+    return this.exclusive(async () => {
+      const per = this.manifest.inputSize ** 2 * 3;
+      for (const [at, n] of this.chunks(count)) {
+        const bytes = n * this.outputDim * 4;
+        this.submitChunk(pixels.subarray(at * per, (at + n) * per), n, (enc, plan) =>
+          enc.copyBufferToBuffer(plan.output, 0, target, offset + at * this.outputDim * 4, bytes),
+        );
+      }
+    });
+  }
+
+  /** Wait for all submitted work (benchmarks time to here). */
+  async onDone(): Promise<void> {
+    await this.gpu.device.queue.onSubmittedWorkDone();
+    assertAlive(this.gpu);
+  }
+
+  /** Prepared ops of the plan for a batch of n (benchmarks time them one by one). */
+  preparedOps(n: number): readonly PreparedOp[] {
+    return this.plan(n).ops;
+  }
+
+  /** Run forward passes without reading anything back (benchmarks; wait with onDone). */
+  forward(pixels: Uint8Array, count: number): void {
+    this.checkInput(pixels, count);
+    const per = this.manifest.inputSize ** 2 * 3;
+    for (const [at, n] of this.chunks(count)) this.submitChunk(pixels.subarray(at * per, (at + n) * per), n);
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.plans.clear();
+    this.buffers.destroyAll();
+  }
+}

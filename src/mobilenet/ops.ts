@@ -1,0 +1,116 @@
+// Op descriptions for MobileNet's kernels: which shader, its constants, uniforms and grid.
+// Shapes go into uniforms; only what must be compile-time (workgroup size, register tile,
+// activation) is a constant, and so part of the pipeline cache key.
+import type { OpDesc } from '../gpu/runner.ts';
+import type { Activation } from '../weights/spec.ts';
+
+export type Binding = GPUBuffer | GPUBufferBinding;
+
+export const ACT_CODE: Record<Activation, number> = { none: 0, relu: 1, relu6: 2 };
+
+/** TensorFlow "SAME" padding: output size and the padding before the first row/column. */
+export function samePadding(size: number, stride: number, kernel = 3): { out: number; before: number } {
+  const out = Math.ceil(size / stride);
+  const total = Math.max((out - 1) * stride + kernel - size, 0);
+  return { out, before: Math.floor(total / 2) };
+}
+
+export interface Tuning {
+  /** Workgroup size of the element-wise style kernels (stem, depthwise, preprocessing). */
+  wg: number;
+  /** Pointwise: workgroup size, pixels and output-channel groups per invocation. */
+  pwWg: number;
+  pwPixels: number;
+  pwChannels: number;
+}
+
+export const DEFAULT_TUNING: Tuning = { wg: 64, pwWg: 64, pwPixels: 2, pwChannels: 2 };
+
+const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+
+/** Largest divisor of n that is <= want (so a tile never straddles the channel count). */
+export function tileFor(n: number, want: number): number {
+  for (let t = Math.min(want, n); t > 1; t--) if (n % t === 0) return t;
+  return 1;
+}
+
+export interface ImageShape {
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+}
+
+export function preprocessOp(src: Binding, dst: Binding, pixels: number, scale: number, offset: number, t: Tuning): OpDesc {
+  return {
+    label: 'preprocess',
+    kernel: { shader: 'preprocess', constants: { WG: t.wg } },
+    uniforms: [['u32', pixels], ['f32', scale], ['f32', offset]],
+    storage: [src, dst],
+    workgroups: grid1d(ceilDiv(pixels, t.wg)),
+  };
+}
+
+export function stemOp(label: string, x: Binding, w: Binding, b: Binding, y: Binding, inp: ImageShape, cout: number, stride: number, act: Activation, t: Tuning): OpDesc {
+  const ph = samePadding(inp.h, stride);
+  const pw = samePadding(inp.w, stride);
+  const pixels = inp.n * ph.out * pw.out;
+  const co4 = ceilDiv(cout, 4);
+  return {
+    label,
+    kernel: { shader: 'conv3x3', constants: { WG: t.wg, ACT: ACT_CODE[act] } },
+    uniforms: [
+      ['u32', pixels], ['u32', inp.h], ['u32', inp.w], ['u32', ceilDiv(inp.c, 4)],
+      ['u32', ph.out], ['u32', pw.out], ['u32', co4], ['u32', stride], ['u32', ph.before], ['u32', pw.before],
+    ],
+    storage: [x, w, b, y],
+    workgroups: [ceilDiv(pixels, t.wg), co4],
+  };
+}
+
+export function depthwiseOp(label: string, x: Binding, w: Binding, b: Binding, y: Binding, inp: ImageShape, stride: number, act: Activation, t: Tuning): OpDesc {
+  const ph = samePadding(inp.h, stride);
+  const pw = samePadding(inp.w, stride);
+  const pixels = inp.n * ph.out * pw.out;
+  const c4 = ceilDiv(inp.c, 4);
+  return {
+    label,
+    kernel: { shader: 'depthwise3x3', constants: { WG: t.wg, ACT: ACT_CODE[act] } },
+    uniforms: [
+      ['u32', pixels], ['u32', inp.h], ['u32', inp.w], ['u32', c4],
+      ['u32', ph.out], ['u32', pw.out], ['u32', stride], ['u32', ph.before], ['u32', pw.before],
+    ],
+    storage: [x, w, b, y],
+    workgroups: [ceilDiv(pixels, t.wg), c4],
+  };
+}
+
+export function pointwiseOp(label: string, x: Binding, w: Binding, b: Binding, y: Binding, pixels: number, cin: number, cout: number, act: Activation, t: Tuning): OpDesc {
+  const co4 = ceilDiv(cout, 4);
+  const tc = tileFor(co4, t.pwChannels);
+  return {
+    label,
+    kernel: { shader: 'pointwise', constants: { WG: t.pwWg, TP: t.pwPixels, TC: tc, ACT: ACT_CODE[act] } },
+    uniforms: [['u32', pixels], ['u32', ceilDiv(cin, 4)], ['u32', co4]],
+    storage: [x, w, b, y],
+    workgroups: [ceilDiv(pixels, t.pwWg * t.pwPixels), co4 / tc],
+  };
+}
+
+export function globalAvgPoolOp(x: Binding, y: Binding, inp: ImageShape, t: Tuning): OpDesc {
+  const c4 = ceilDiv(inp.c, 4);
+  return {
+    label: 'global_avg_pool',
+    kernel: { shader: 'global_avg_pool', constants: { WG: t.wg } },
+    uniforms: [['u32', inp.h * inp.w], ['u32', c4], ['u32', inp.c], ['f32', 1 / (inp.h * inp.w)]],
+    storage: [x, y],
+    workgroups: [ceilDiv(c4, t.wg), inp.n],
+  };
+}
+
+/** A 1-D grid of `groups` workgroups, folded into 2-D past the per-dimension limit. */
+export function grid1d(groups: number, maxPerDim = 65535): [number, number] {
+  if (groups <= maxPerDim) return [groups, 1];
+  const y = ceilDiv(groups, maxPerDim);
+  return [ceilDiv(groups, y), y];
+}
