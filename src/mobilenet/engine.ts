@@ -35,6 +35,8 @@ export interface EngineOptions {
   tuning?: Partial<Tuning>;
   /** Most batch sizes whose plans are kept (least recently used dropped). */
   maxPlans?: number;
+  /** Cap on images per command buffer (lower = less GPU memory); the device's limits cap it too. */
+  maxBatch?: number;
 }
 
 export class MobileNetEngine {
@@ -97,7 +99,7 @@ export class MobileNetEngine {
     const first = this.layerShapes(1)[0].out;
     const perGroup = Math.min(this.tuning.wg, this.tuning.pwWg * this.tuning.pwPixels);
     const byGrid = Math.floor((lim.maxComputeWorkgroupsPerDimension * perGroup) / (first.h * first.w));
-    const n = Math.min(byMemory, byGrid, 64);
+    const n = Math.min(byMemory, byGrid, this.opts.maxBatch ?? 64);
     if (n < 1) throw new Error(`${this.manifest.id}: one image needs ${bytes} bytes per activation, more than this device allows per buffer`);
     return n;
   }

@@ -1,0 +1,145 @@
+// Each WGSL kernel against the matching TensorFlow.js op (CPU backend, float32) on random
+// data over awkward shapes: odd sizes, stride 2 on odd and even sizes, batch 1 and 5, channel
+// counts that are and are not multiples of 4.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { depthwiseOp, globalAvgPoolOp, pointwiseOp, preprocessOp, samePadding, stemOp, DEFAULT_TUNING, type Tuning } from '../src/mobilenet/ops.ts';
+import { packLayerWeights } from '../src/weights/pack.ts';
+import type { Activation, ConvLayer } from '../src/weights/spec.ts';
+import { testGpu, type TestGpu } from './helpers/gpu.ts';
+import { fromVec4Layout, maxAbs, maxAbsDiff, paddingValues, randomArray, toVec4Layout } from './helpers/layout.ts';
+
+let g: TestGpu;
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  g = await testGpu();
+});
+afterAll(() => g?.close());
+
+const activate = (t: tf.Tensor, act: Activation) => (act === 'relu6' ? tf.clipByValue(t, 0, 6) : act === 'relu' ? tf.relu(t) : t);
+
+/** Tolerance: float32 sums in a different order. */
+const tol = (ref: Float32Array) => 1e-5 * Math.max(1, maxAbs(ref)) * 10;
+
+function layer(kind: ConvLayer['kind'], cin: number, cout: number, stride: number, act: Activation, seed: number): ConvLayer {
+  const taps = kind === 'pointwise' ? 1 : 9;
+  const kernel = randomArray(kind === 'depthwise' ? taps * cout : taps * cin * cout, seed);
+  return { name: `${kind}-${seed}`, kind, stride, inChannels: cin, outChannels: cout, activation: act, kernel, bias: randomArray(cout, seed + 1, -0.5, 0.5) };
+}
+
+// Two tilings, so the register-blocked edge cases (pixel and channel tails) are covered.
+const TUNINGS: [string, Tuning][] = [
+  ['default', DEFAULT_TUNING],
+  ['odd tiles', { ...DEFAULT_TUNING, pwPixels: 3, pwChannels: 3, wg: 32, pwWg: 16 }],
+];
+
+describe('preprocess.wgsl', () => {
+  it.each([
+    [1, 5, 7, 1, 0],
+    [5, 3, 3, 1 / 127.5, -1],
+  ])('n=%i %ix%i scale %f offset %f', async (n, h, w, scale, offset) => {
+    const pixels = n * h * w;
+    const bytes = Uint8Array.from(randomArray(pixels * 3, n * 7 + h, 0, 256), (v) => Math.floor(v));
+    const out = g.empty(pixels * 16);
+    const y = await g.run(preprocessOp(g.upload(bytes), out, pixels, scale, offset, DEFAULT_TUNING), out, pixels * 16);
+    const ref = Float32Array.from(bytes, (b) => b * scale + offset);
+    expect(maxAbsDiff(fromVec4Layout(y, pixels, 3), ref)).toBeLessThan(1e-6);
+    expect(paddingValues(y, pixels, 3).every((v) => v === 0)).toBe(true);
+  });
+});
+
+describe('conv3x3.wgsl (stem)', () => {
+  it.each([
+    // n, h, w, cin, cout, stride, act
+    [1, 9, 7, 3, 8, 2, 'relu6'],
+    [5, 8, 6, 3, 6, 2, 'relu6'],
+    [1, 7, 7, 5, 12, 1, 'none'],
+    [5, 11, 10, 3, 32, 2, 'relu'],
+    [1, 224, 224, 3, 32, 2, 'relu6'],
+  ] as const)('n=%i %ix%i %i->%i stride %i %s', async (n, h, w, cin, cout, stride, act) => {
+    const L = layer('stem', cin, cout, stride, act, h * 31 + cout);
+    const x = randomArray(n * h * w * cin, 100 + h, 0, 6);
+    const oh = samePadding(h, stride).out;
+    const ow = samePadding(w, stride).out;
+    const ref = await tf.tidy(() =>
+      activate(tf.add(tf.conv2d(tf.tensor4d(x, [n, h, w, cin]), tf.tensor4d(L.kernel, [3, 3, cin, cout]), stride, 'same'), tf.tensor1d(L.bias)), act),
+    ).data() as Float32Array;
+    const p = packLayerWeights(L);
+    const outBytes = n * oh * ow * Math.ceil(cout / 4) * 16;
+    const out = g.empty(outBytes);
+    const op = stemOp('stem', g.upload(toVec4Layout(x, n * h * w, cin)), g.upload(p.weights), g.upload(p.bias), out, { n, h, w, c: cin }, cout, stride, act, DEFAULT_TUNING);
+    const y = await g.run(op, out, outBytes);
+    expect(maxAbsDiff(fromVec4Layout(y, n * oh * ow, cout), ref)).toBeLessThan(tol(ref));
+    expect(paddingValues(y, n * oh * ow, cout).every((v) => v === 0)).toBe(true);
+  });
+});
+
+describe('depthwise3x3.wgsl', () => {
+  it.each([
+    [1, 7, 9, 4, 1, 'relu6'],
+    [5, 7, 7, 6, 2, 'relu6'],
+    [1, 8, 10, 13, 2, 'none'],
+    [5, 5, 4, 8, 1, 'relu'],
+    [1, 1, 1, 3, 2, 'relu6'],
+    [1, 14, 14, 64, 2, 'relu6'],
+  ] as const)('n=%i %ix%i c=%i stride %i %s', async (n, h, w, c, stride, act) => {
+    const L = layer('depthwise', c, c, stride, act, h * 17 + c);
+    const x = randomArray(n * h * w * c, 200 + w, 0, 6);
+    const oh = samePadding(h, stride).out;
+    const ow = samePadding(w, stride).out;
+    const ref = await tf.tidy(() =>
+      activate(tf.add(tf.depthwiseConv2d(tf.tensor4d(x, [n, h, w, c]), tf.tensor4d(L.kernel, [3, 3, c, 1]), stride, 'same'), tf.tensor1d(L.bias)), act),
+    ).data() as Float32Array;
+    const p = packLayerWeights(L);
+    const outBytes = n * oh * ow * Math.ceil(c / 4) * 16;
+    const out = g.empty(outBytes);
+    const op = depthwiseOp('dw', g.upload(toVec4Layout(x, n * h * w, c)), g.upload(p.weights), g.upload(p.bias), out, { n, h, w, c }, stride, act, DEFAULT_TUNING);
+    const y = await g.run(op, out, outBytes);
+    expect(maxAbsDiff(fromVec4Layout(y, n * oh * ow, c), ref)).toBeLessThan(tol(ref));
+    expect(paddingValues(y, n * oh * ow, c).every((v) => v === 0)).toBe(true);
+  });
+});
+
+describe('pointwise.wgsl', () => {
+  const cases = [
+    // n, h, w, cin, cout, act
+    [1, 7, 9, 5, 6, 'relu6'],
+    [5, 3, 5, 8, 8, 'none'],
+    [1, 13, 11, 32, 64, 'relu6'],
+    [5, 7, 7, 13, 24, 'relu'],
+    [1, 1, 1, 4, 12, 'relu6'],
+    [1, 7, 7, 1024, 1024, 'relu6'],
+  ] as const;
+  for (const [name, tuning] of TUNINGS) {
+    it.each(cases)(`${name}: n=%i %ix%i %i->%i %s`, async (n, h, w, cin, cout, act) => {
+      const L = layer('pointwise', cin, cout, 1, act, cin * 13 + cout);
+      const px = n * h * w;
+      const x = randomArray(px * cin, 300 + cin, 0, 6);
+      const ref = await tf.tidy(() =>
+        activate(tf.add(tf.matMul(tf.tensor2d(x, [px, cin]), tf.tensor2d(L.kernel, [cin, cout])), tf.tensor1d(L.bias)), act),
+      ).data() as Float32Array;
+      const p = packLayerWeights(L);
+      const outBytes = px * Math.ceil(cout / 4) * 16;
+      const out = g.empty(outBytes);
+      const op = pointwiseOp('pw', g.upload(toVec4Layout(x, px, cin)), g.upload(p.weights), g.upload(p.bias), out, px, cin, cout, act, tuning);
+      const y = await g.run(op, out, outBytes);
+      expect(maxAbsDiff(fromVec4Layout(y, px, cout), ref)).toBeLessThan(tol(ref));
+      expect(paddingValues(y, px, cout).every((v) => v === 0)).toBe(true);
+    });
+  }
+});
+
+describe('global_avg_pool.wgsl', () => {
+  it.each([
+    [1, 7, 7, 1024],
+    [5, 5, 3, 10],
+    [5, 1, 1, 6],
+  ])('n=%i %ix%i c=%i', async (n, h, w, c) => {
+    const x = randomArray(n * h * w * c, 400 + c, 0, 6);
+    const ref = await tf.tidy(() => tf.mean(tf.tensor4d(x, [n, h, w, c]), [1, 2])).data() as Float32Array;
+    const out = g.empty(n * c * 4);
+    const y = await g.run(globalAvgPoolOp(g.upload(toVec4Layout(x, n * h * w, c)), out, { n, h, w, c }, DEFAULT_TUNING), out, n * c * 4);
+    expect(maxAbsDiff(y, ref)).toBeLessThan(1e-5);
+  });
+});
