@@ -23,8 +23,9 @@ const weights = program.command('weights').description('convert and inspect back
 weights
   .command('convert')
   .description('convert a TensorFlow.js MobileNet V1 (graph or layers model.json) to facegpu format')
-  .argument('<model.json>')
+  .argument('<model.json>', 'a model.json path, or an http(s) URL to download (cached, with checksums)')
   .requiredOption('--out <dir>', 'output folder, e.g. weights/<name>')
+  .option('--sha256 <hex>', 'expected sha256 of a downloaded model.json')
   .option('--input <range>', 'input range the model expects: raw (0..255) or signed (-1..1); default: raw for graph models, signed for layers models')
   .action((model: string, opts) => convertCommand(model, opts));
 weights

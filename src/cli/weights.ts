@@ -2,11 +2,16 @@
 import { basename, resolve } from 'node:path';
 import { defaultBackboneSource, DEFAULT_BACKBONE, resolveBackboneDir } from '../backbones.ts';
 import { convertTfjsModel } from '../weights/convert.ts';
+import { downloadTfjsModel } from '../weights/download.ts';
 import { PREPROCESS_RAW, PREPROCESS_SIGNED } from '../weights/spec.ts';
 import { loadBackbone, saveBackbone } from '../weights/store.ts';
 import { readTfjsModel } from '../weights/tfjs-artifacts.ts';
 
-export async function convertCommand(model: string, opts: { out: string; input?: string }): Promise<void> {
+export async function convertCommand(model: string, opts: { out: string; input?: string; sha256?: string }): Promise<void> {
+  if (/^https?:\/\//.test(model)) {
+    console.error(`downloading ${model} ...`);
+    model = await downloadTfjsModel(model, { sha256: opts.sha256 });
+  }
   const preprocess = opts.input === 'raw' ? PREPROCESS_RAW : opts.input === 'signed' ? PREPROCESS_SIGNED : undefined;
   if (opts.input && !preprocess) throw new Error(`--input must be "raw" (0..255) or "signed" (-1..1), not "${opts.input}"`);
   const spec = await convertTfjsModel(resolve(model), { preprocess });

@@ -75,6 +75,6 @@ export function validateManifest(m: any, where: string): asserts m is BackboneMa
 
 export function checkWeightsData(m: BackboneManifest, data: ArrayBuffer, where: string): void {
   if (data.byteLength !== m.weightsBytes) {
-    throw new Error(`${where}: ${m.weightsFile} is ${data.byteLength} bytes, the manifest says ${m.weightsBytes} (truncated or from another conversion)`);
+    throw new Error(`${where}: ${data.byteLength} bytes, the manifest says ${m.weightsBytes} (truncated or from another conversion)`);
   }
 }
