@@ -205,7 +205,7 @@ export class MobileNetEngine {
    * Descriptors of `count` images given as packed 8-bit RGB, inputSize x inputSize each:
    * [count, outputDim] float32, row-major.
    */
-  embed(pixels: Uint8Array, count: number): Promise<Float32Array> {
+  async embed(pixels: Uint8Array, count: number): Promise<Float32Array> {
     this.checkInput(pixels, count);
     return this.exclusive(async () => {
       const result = new Float32Array(count * this.outputDim);
@@ -215,7 +215,11 @@ export class MobileNetEngine {
         const p = this.submitChunk(pixels.subarray(at * per, (at + n) * per), n, (enc, plan) =>
           enc.copyBufferToBuffer(plan.output, 0, plan.staging, 0, bytes),
         );
-        await p.staging.mapAsync(GPUMapMode.READ, 0, bytes);
+        try {
+          await p.staging.mapAsync(GPUMapMode.READ, 0, bytes);
+        } catch (err) {
+          throw await this.explain(err);
+        }
         assertAlive(this.gpu);
         result.set(new Float32Array(p.staging.getMappedRange(0, bytes)), at * this.outputDim);
         p.staging.unmap();
@@ -229,7 +233,7 @@ export class MobileNetEngine {
    * (STORAGE | COPY_DST, at least count * outputDim * 4 bytes from `offset`) without a read
    * back. Used to hand descriptors to tfjs on the same device.
    */
-  embedInto(pixels: Uint8Array, count: number, target: GPUBuffer, offset = 0): Promise<void> {
+  async embedInto(pixels: Uint8Array, count: number, target: GPUBuffer, offset = 0): Promise<void> {
     this.checkInput(pixels, count);
     return this.exclusive(async () => {
       const per = this.manifest.inputSize ** 2 * 3;
@@ -240,6 +244,17 @@ export class MobileNetEngine {
         );
       }
     });
+  }
+
+  /** A failed map is most often a lost device: say so rather than pass on a bare AbortError. */
+  private async explain(err: unknown): Promise<unknown> {
+    await Promise.race([this.gpu.device.lost, new Promise((r) => setTimeout(r, 1000))]);
+    try {
+      assertAlive(this.gpu);
+    } catch (lost) {
+      return lost;
+    }
+    return err;
   }
 
   /** Wait for all submitted work (benchmarks time to here). */
