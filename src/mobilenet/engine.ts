@@ -174,17 +174,19 @@ export class MobileNetEngine {
   }
 
   /** Upload one chunk and encode its forward pass (plus `after`) into one command buffer. */
-  private submitChunk(pixels: Uint8Array, n: number, after?: (enc: GPUCommandEncoder, p: Plan) => void): Plan {
+  private submitChunk(pixels: Uint8Array | Required<GPUBufferBinding>, n: number, after?: (enc: GPUCommandEncoder, p: Plan) => void): Plan {
     const p = this.plan(n);
     const q = this.gpu.device.queue;
+    const enc = this.gpu.device.createCommandEncoder({ label: `forward [batch ${n}]` });
+    // Pixels already on the GPU (embedGpuInto) are copied in by this same command buffer.
+    if (!(pixels instanceof Uint8Array)) enc.copyBufferToBuffer(pixels.buffer, pixels.offset, p.input, 0, pixels.size);
     // writeBuffer needs a multiple of 4 bytes; the input buffer is padded to one.
-    if (pixels.byteLength % 4 === 0) q.writeBuffer(p.input, 0, pixels.buffer, pixels.byteOffset, pixels.byteLength);
+    else if (pixels.byteLength % 4 === 0) q.writeBuffer(p.input, 0, pixels.buffer, pixels.byteOffset, pixels.byteLength);
     else {
       const padded = new Uint8Array(Math.ceil(pixels.byteLength / 4) * 4);
       padded.set(pixels);
       q.writeBuffer(p.input, 0, padded);
     }
-    const enc = this.gpu.device.createCommandEncoder({ label: `forward [batch ${n}]` });
     const pass = enc.beginComputePass();
     this.runner.encode(pass, p.ops);
     pass.end();
@@ -240,6 +242,29 @@ export class MobileNetEngine {
       for (const [at, n] of this.chunks(count)) {
         const bytes = n * this.outputDim * 4;
         this.submitChunk(pixels.subarray(at * per, (at + n) * per), n, (enc, plan) =>
+          enc.copyBufferToBuffer(plan.output, 0, target, offset + at * this.outputDim * 4, bytes),
+        );
+      }
+    });
+  }
+
+  /**
+   * embedInto for images that are already on the GPU: `count` packed RGB images in `input`
+   * from byte `inputOffset` (a multiple of 4; `input` needs COPY_SRC) are copied into the
+   * engine's input inside the forward pass's own command buffer, never through the CPU.
+   * Training's augmentation shader hands its views to the backbone this way.
+   */
+  async embedGpuInto(input: GPUBuffer, count: number, target: GPUBuffer, offset = 0, inputOffset = 0): Promise<void> {
+    if (this.destroyed) throw new Error('the engine has been destroyed');
+    assertAlive(this.gpu);
+    const per = this.manifest.inputSize ** 2 * 3;
+    if (!Number.isInteger(count) || count < 1) throw new Error(`batch size must be a positive integer, got ${count}`);
+    if (per % 4 !== 0 || inputOffset % 4 !== 0) throw new Error(`GPU input needs 4-byte aligned images (input size ${this.manifest.inputSize}, offset ${inputOffset})`);
+    if (inputOffset + count * per > input.size) throw new Error(`expected ${count} RGB images (${count * per} bytes) from byte ${inputOffset} of a ${input.size}-byte buffer`);
+    return this.exclusive(async () => {
+      for (const [at, n] of this.chunks(count)) {
+        const bytes = n * this.outputDim * 4;
+        this.submitChunk({ buffer: input, offset: inputOffset + at * per, size: n * per }, n, (enc, plan) =>
           enc.copyBufferToBuffer(plan.output, 0, target, offset + at * this.outputDim * 4, bytes),
         );
       }
