@@ -8,7 +8,7 @@
 //   depthwise  [3, 3, c4] vec4
 //   pointwise  [ci4, co4] mat4x4        (same column/row convention)
 //   bias       [co4] vec4
-import type { Activation, ConvKind, Preprocess } from './spec.ts';
+import type { ConvShape, Preprocess } from './spec.ts';
 
 export const FORMAT = 'facegpu-backbone';
 export const FORMAT_VERSION = 1;
@@ -22,13 +22,7 @@ export interface TensorRef {
   layout: string;
 }
 
-export interface PackedLayer {
-  name: string;
-  kind: ConvKind;
-  stride: number;
-  inChannels: number;
-  outChannels: number;
-  activation: Activation;
+export interface PackedLayer extends ConvShape {
   weights: TensorRef;
   bias: TensorRef;
 }

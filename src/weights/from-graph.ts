@@ -2,7 +2,7 @@
 // backbone faceres.json of @vladmandic/human) to our BackboneSpec. The graph is walked from
 // its input along the single chain of convolutions; per-channel Mul/Add nodes that follow a
 // convolution are folded into it, and Relu/Minimum/Maximum are recognised as ReLU6.
-import { checkMobileNetV1, foldScale, PREPROCESS_RAW, type BackboneSpec, type ConvLayer, type Preprocess } from './spec.ts';
+import { foldScale, mobileNetV1Spec, PREPROCESS_RAW, type BackboneSpec, type ConvLayer, type Preprocess } from './spec.ts';
 import type { TfjsArtifacts } from './tfjs-artifacts.ts';
 
 interface GraphNode {
@@ -97,16 +97,7 @@ export function convertGraphModel(model: TfjsArtifacts, opts: GraphOptions = {})
     cur = n.name;
   }
   if (opts.output && opts.output !== output) throw new Error(`${file}: the chain from the input ends at ${output}, not at ${opts.output}`);
-  checkMobileNetV1(layers, file);
-  return {
-    architecture: 'mobilenet_v1',
-    alpha: layers[0].outChannels / 32,
-    inputSize,
-    preprocess: opts.preprocess ?? PREPROCESS_RAW,
-    outputDim: layers[layers.length - 1].outChannels,
-    source: { format: 'tfjs-graph', file, sha256: model.sha256, output },
-    layers,
-  };
+  return mobileNetV1Spec(layers, inputSize, opts.preprocess ?? PREPROCESS_RAW, { format: 'tfjs-graph', file, sha256: model.sha256, output });
 }
 
 function broadcast(data: Float32Array, channels: number, where: string): Float32Array {

@@ -1,7 +1,7 @@
 // Converter from a TensorFlow.js *layers* model with Keras names (e.g. the ImageNet
 // MobileNet V1 exports of tfjs-models) to our BackboneSpec. Layers are read in order up to
 // the global average pool; BatchNormalization is folded into the convolution before it.
-import { checkMobileNetV1, foldScale, PREPROCESS_SIGNED, type BackboneSpec, type ConvLayer, type Preprocess } from './spec.ts';
+import { foldScale, mobileNetV1Spec, PREPROCESS_SIGNED, type BackboneSpec, type ConvLayer, type Preprocess } from './spec.ts';
 import { getWeight, type TfjsArtifacts } from './tfjs-artifacts.ts';
 
 interface KerasLayer {
@@ -112,16 +112,7 @@ export function convertLayersModel(model: TfjsArtifacts, opts: { preprocess?: Pr
     if (output) break;
   }
   if (!output) throw new Error(`${file}: no GlobalAveragePooling2D layer: the descriptor has no defined end`);
-  checkMobileNetV1(layers, file);
-  return {
-    architecture: 'mobilenet_v1',
-    alpha: layers[0].outChannels / 32,
-    inputSize,
-    preprocess: opts.preprocess ?? PREPROCESS_SIGNED,
-    outputDim: layers[layers.length - 1].outChannels,
-    source: { format: 'tfjs-layers', file, sha256: model.sha256, output },
-    layers,
-  };
+  return mobileNetV1Spec(layers, inputSize, opts.preprocess ?? PREPROCESS_SIGNED, { format: 'tfjs-layers', file, sha256: model.sha256, output });
 }
 
 function activationOf(a: unknown, where: string): ConvLayer['activation'] {

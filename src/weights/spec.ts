@@ -5,7 +5,8 @@
 export type Activation = 'none' | 'relu' | 'relu6';
 export type ConvKind = 'stem' | 'depthwise' | 'pointwise';
 
-export interface ConvLayer {
+/** What a convolution is, apart from its numbers (shared with the packed format). */
+export interface ConvShape {
   /** Name in the source model (Keras layer name). */
   name: string;
   kind: ConvKind;
@@ -13,6 +14,9 @@ export interface ConvLayer {
   inChannels: number;
   outChannels: number;
   activation: Activation;
+}
+
+export interface ConvLayer extends ConvShape {
   /**
    * stem: [3, 3, in, out] (HWIO); depthwise: [3, 3, C] (HWC); pointwise: [in, out].
    * Output channels last, BatchNorm scale folded in.
@@ -54,8 +58,27 @@ export function foldScale(layer: ConvLayer, scale: ArrayLike<number>, shift: Arr
   for (let o = 0; o < out; o++) layer.bias[o] = layer.bias[o] * scale[o] + shift[o];
 }
 
+/** Check the layers and describe the backbone they make. */
+export function mobileNetV1Spec(
+  layers: ConvLayer[],
+  inputSize: number,
+  preprocess: Preprocess,
+  source: BackboneSpec['source'],
+): BackboneSpec {
+  checkMobileNetV1(layers, source.file);
+  return {
+    architecture: 'mobilenet_v1',
+    alpha: layers[0].outChannels / 32,
+    inputSize,
+    preprocess,
+    outputDim: layers[layers.length - 1].outChannels,
+    source,
+    layers,
+  };
+}
+
 /** Check that the layers form a MobileNet V1: stem, then (depthwise, pointwise) pairs. */
-export function checkMobileNetV1(layers: ConvLayer[], where: string): void {
+function checkMobileNetV1(layers: ConvLayer[], where: string): void {
   if (layers.length < 3 || layers[0].kind !== 'stem') throw new Error(`${where}: a MobileNet V1 starts with a 3x3 convolution`);
   for (let i = 1; i < layers.length; i++) {
     const want = i % 2 === 1 ? 'depthwise' : 'pointwise';
