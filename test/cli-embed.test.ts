@@ -55,6 +55,17 @@ describe('facegpu embed', () => {
     expect(cosine(out[0].embedding, out[1].embedding)).toBeLessThan(0.99);
   });
 
+  it('runs on the SwiftShader adapter too (other limits), with the same descriptors', async () => {
+    const file = faceImages(1)[0];
+    const on = async (adapter: string) => {
+      const { stdout, stderr } = await run('node', [CLI, '--adapter', adapter, 'embed', file, '--json'], { timeout: 180_000 });
+      expect(stderr).toContain(`backbone on ${adapter === 'lavapipe' ? 'llvmpipe' : adapter}`);
+      return JSON.parse(stdout)[0].embedding;
+    };
+    const [lavapipe, swiftshader] = [await on('lavapipe'), await on('swiftshader')];
+    expect(cosine(lavapipe, swiftshader)).toBeGreaterThanOrEqual(0.9999);
+  });
+
   it('an unreadable image is an error naming the file', async () => {
     writeFileSync(join(tmp, 'text.jpg'), 'this is not an image');
     const err = await run('node', [CLI, 'embed', join(tmp, 'text.jpg')], { timeout: 120_000 }).catch((e) => e);

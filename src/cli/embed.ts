@@ -11,6 +11,7 @@ export interface EmbedOptions {
 
 export async function embedCommand(files: string[], opts: EmbedOptions): Promise<void> {
   const { gpu, engine } = await openEngine({ backbone: opts.backbone, adapter: opts.adapter });
+  console.error(`facegpu: ${engine.manifest.id} backbone on ${gpu.adapter.id} (${gpu.adapter.description || gpu.adapter.vendor})`);
   try {
     const size = engine.inputSize;
     const per = size * size * 3;
