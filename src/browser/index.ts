@@ -1,0 +1,62 @@
+// The browser entry of the library: the same engine as in Node, with the device taken from
+// navigator.gpu, the shaders bundled as strings and the backbone fetched from a URL.
+//
+//   import { openEngine, imagesToRGB } from 'facegpu/browser';
+//   const { gpu, engine } = await openEngine({ weightsUrl: '/weights/face/' });
+//   const descriptors = await engine.embed(await imagesToRGB(files, engine.inputSize), files.length);
+import { createGpuFrom, GpuUnavailableError, type DeviceOptions, type Gpu } from '../gpu/device.ts';
+import { MobileNetEngine, type EngineOptions } from '../mobilenet/engine.ts';
+import { SHADERS } from './shaders.ts';
+import { fetchBackbone, type FetchBackboneOptions } from './weights.ts';
+
+export { MobileNetEngine } from '../mobilenet/engine.ts';
+export { createGpuFrom, GpuUnavailableError, GpuLostError, type Gpu, type AdapterSummary } from '../gpu/device.ts';
+export { SHADERS } from './shaders.ts';
+export { fetchBackbone, sha256Hex, WEIGHTS_CACHE, type WeightsProgress, type FetchedBackbone } from './weights.ts';
+export { imageToRGB, imagesToRGB, describeImage, ImageInputError, type ImageInput } from './image.ts';
+
+/** Where the default backbone is served by the demo page (and by `npm run web`). */
+export const DEFAULT_WEIGHTS_URL = '/weights/face/';
+
+/** Why WebGPU is not there, in words a visitor can act on; null when it is. */
+export function webgpuSupportProblem(): string | null {
+  if (typeof window !== 'undefined' && !window.isSecureContext) {
+    return 'WebGPU needs a secure context: open this page over https or from localhost.';
+  }
+  if (typeof navigator === 'undefined' || !('gpu' in navigator)) {
+    return 'This browser does not expose WebGPU (navigator.gpu). Use a recent Chrome, Edge or Safari 26+, or Firefox 141+ on Windows; on Linux Chrome needs chrome://flags/#enable-unsafe-webgpu.';
+  }
+  return null;
+}
+
+/** A device from navigator.gpu, with limits raised to the adapter's. */
+export async function createBrowserGpu(opts: DeviceOptions = {}): Promise<Gpu> {
+  const problem = webgpuSupportProblem();
+  if (problem) throw new GpuUnavailableError(problem);
+  return createGpuFrom(navigator.gpu, opts, 'the browser offers WebGPU but found no adapter (GPU blocklisted or drivers missing; try chrome://gpu)');
+}
+
+export interface OpenEngineOptions extends EngineOptions, DeviceOptions, FetchBackboneOptions {
+  /** Folder URL of a converted backbone (manifest.json + weights.bin); default DEFAULT_WEIGHTS_URL. */
+  weightsUrl?: string | URL;
+  /** Reuse a device (tfjs training shares ours). */
+  gpu?: Gpu;
+}
+
+/** Device + backbone + engine in one call. Destroy the engine, then the device, when done. */
+export async function openEngine(opts: OpenEngineOptions = {}): Promise<{ gpu: Gpu; engine: MobileNetEngine; fromCache: boolean }> {
+  const gpu = opts.gpu ?? (await createBrowserGpu(opts));
+  try {
+    const backbone = await fetchBackbone(opts.weightsUrl ?? DEFAULT_WEIGHTS_URL, opts);
+    return { gpu, engine: new MobileNetEngine(gpu, backbone, SHADERS, opts), fromCache: backbone.fromCache };
+  } catch (err) {
+    if (!opts.gpu) gpu.destroy();
+    throw err;
+  }
+}
+export { trainFaceModel, type Example, type TrainOptions } from './train.ts';
+export {
+  makeFaceModel, predictProbabilities, saveToBrowser, downloadModel, listSavedModels, removeSavedModel, loadFromBrowser, loadFromFiles,
+  checkModelBackbone, type FaceModel, type FaceModelMeta,
+} from './face-model.ts';
+export { useGpuForTfjs } from '../train/tf-backend.ts';

@@ -1,0 +1,53 @@
+// Debian's Chromium (installed by scripts/install-system.sh), headless, with WebGPU on its
+// built-in SwiftShader adapter (no GPU needed), driven by playwright-core. Chromium's own
+// background traffic (updates, sync, field trials, QUIC probes) is switched off: the test
+// asserts that nothing leaves the machine.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+
+export const CHROMIUM = process.env.FACEGPU_CHROMIUM ?? '/usr/bin/chromium';
+
+export const CHROMIUM_ARGS = [
+  '--enable-unsafe-webgpu', // WebGPU on Linux is behind this flag
+  '--use-webgpu-adapter=swiftshader', // the CPU adapter: same results on every machine
+  '--no-sandbox', // CI runs as root
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--disable-domain-reliability',
+  '--disable-client-side-phishing-detection',
+  '--disable-default-apps',
+  '--metrics-recording-only',
+];
+
+export interface LaunchedChromium {
+  browser: Browser;
+  context: BrowserContext;
+  close(): Promise<void>;
+}
+
+export async function launchChromium(viewport = { width: 1440, height: 960 }): Promise<LaunchedChromium> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: run \`bash scripts/install-system.sh\` (installs Debian's chromium)`);
+  const profile = mkdtempSync(join(tmpdir(), 'facegpu-e2e-profile-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport,
+    deviceScaleFactor: 1,
+    acceptDownloads: true,
+  });
+  const browser = context.browser();
+  return {
+    browser: browser!,
+    context,
+    async close() {
+      await context.close().catch(() => undefined);
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,161 @@
+// End-to-end test of the demo page in a real browser (npm run test:e2e): Debian's Chromium,
+// headless, WebGPU on SwiftShader. It builds and serves the page on 127.0.0.1, adds two
+// people with a few photos each through the page's file inputs, trains, recognises a photo
+// that was held back, checks that the page's descriptor of an image equals Node's for the
+// same pixels, asserts that no request left the machine, and saves a screenshot to
+// test-output/e2e.png.
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import sharp from 'sharp';
+import { openEngine } from '../../src/node.ts';
+import { decodeImageRGB } from '../../src/image/decode.ts';
+import { launchChromium } from './chromium.ts';
+import { buildAndServe, ROOT } from './serve.ts';
+
+const DATASET = resolve(ROOT, process.env.FACEGPU_E2E_DATASET ?? '../shared/datasets/5-celebrity-faces');
+const OUT = resolve(ROOT, 'test-output');
+/** The two people (folder -> name typed into the page) and how many training photos each. */
+const PEOPLE = [
+  { folder: 'ben_afflek', name: 'Ben Affleck' },
+  { folder: 'mindy_kaling', name: 'Mindy Kaling' },
+];
+const PHOTOS_EACH = 5;
+const EPOCHS = 20;
+/** A photo of the first person the page never saw (from val/). */
+const HELD_BACK = { person: PEOPLE[0], file: 'httpafilesbiographycomimageuploadcfillcssrgbdprgfacehqwMTENDgMDUODczNDcNTcjpg.jpg' };
+const MIN_COSINE = 0.999;
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+const checks: Check[] = [];
+function check(name: string, ok: boolean, detail: string): void {
+  checks.push({ name, ok, detail });
+  console.log(`${ok ? '✓' : '✗'} ${name}: ${detail}`);
+}
+
+const t0 = Date.now();
+const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(0)} s`;
+const log = (msg: string) => console.log(`[e2e ${elapsed()}] ${msg}`);
+
+function photos(split: 'train' | 'val', folder: string): string[] {
+  const dir = join(DATASET, split, folder);
+  return readdirSync(dir).sort().map((f) => join(dir, f));
+}
+
+function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+async function main(): Promise<void> {
+  mkdirSync(OUT, { recursive: true });
+  const heldBackFile = join(DATASET, 'val', HELD_BACK.person.folder, HELD_BACK.file);
+
+  // Node's descriptor of the held-back photo, from a 224x224 PNG of it: the page gets the same
+  // PNG, so canvas decoding is lossless and both sides embed identical pixels.
+  log('Node: embedding the reference image');
+  const { gpu, engine } = await openEngine();
+  const size = engine.inputSize;
+  const nodePixels = await decodeImageRGB(readFileSync(heldBackFile), size, heldBackFile);
+  const pngFile = join(OUT, 'e2e-reference-224.png');
+  writeFileSync(pngFile, await sharp(nodePixels, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer());
+  const nodeDescriptor = await engine.embed(nodePixels, 1);
+  engine.destroy();
+  gpu.destroy();
+
+  log('building and serving the page');
+  const server = await buildAndServe();
+  log(`page at ${server.url}`);
+  const chrome = await launchChromium();
+  const requests: string[] = [];
+  chrome.context.on('request', (r) => requests.push(r.url()));
+  const page = chrome.context.pages()[0] ?? (await chrome.context.newPage());
+  const consoleErrors: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  try {
+    await page.goto(server.url);
+    const adapter = await page.evaluate(async () => {
+      const a = await navigator.gpu?.requestAdapter();
+      return a ? `${a.info.vendor} ${a.info.architecture}` : null;
+    });
+    check('WebGPU adapter in the page', !!adapter, adapter ?? 'navigator.gpu.requestAdapter() gave nothing');
+    if (!adapter) return;
+    await page.waitForSelector('body[data-ready="true"], #fatal:not([hidden])', { timeout: 240_000 });
+    const fatal = await page.locator('#fatal').isVisible();
+    check('page loads the face model', !fatal, fatal ? await page.locator('#fatal').innerText() : await page.locator('#status').innerText());
+    if (fatal) return;
+
+    log('adding people and photos');
+    for (const p of PEOPLE) {
+      await page.fill('[data-testid=person-name]', p.name);
+      await page.click('[data-testid=add-person]');
+      await page.setInputFiles(`input[data-testid=person-files][data-person="${p.name}"]`, photos('train', p.folder).slice(0, PHOTOS_EACH));
+    }
+    await page.waitForFunction(() => (window as any).facegpu.people.pending === 0, undefined, { timeout: 300_000, polling: 500 });
+    const counts = await page.locator('[data-testid=person-count]').allInnerTexts();
+    check('photos embedded in the page', counts.every((c) => c.startsWith(`${PHOTOS_EACH} photos`) && !c.includes('unreadable')), counts.join(' | '));
+    log(`embedded: ${counts.join(' | ')}`);
+
+    log('training');
+    await page.fill('[data-testid=epochs]', String(EPOCHS));
+    await page.click('[data-testid=train]');
+    await page.waitForSelector('#train-status[data-state]', { timeout: 300_000 });
+    const trainStatus = await page.locator('#train-status').innerText();
+    const trained = (await page.locator('#train-status').getAttribute('data-state')) === 'trained';
+    check('training in the page', trained, trainStatus);
+    if (!trained) return;
+
+    log('predicting the held-back photo');
+    await page.setInputFiles('[data-testid=predict-file]', heldBackFile);
+    await page.waitForSelector('[data-testid=prediction]', { timeout: 120_000 });
+    const top = page.locator('[data-testid=prediction]').first();
+    const label = await top.getAttribute('data-label');
+    const p = Number(await top.getAttribute('data-probability'));
+    check('held-back photo recognised', label === HELD_BACK.person.name, `top label "${label}" (${(p * 100).toFixed(1)}%), expected "${HELD_BACK.person.name}"`);
+
+    log('comparing the page descriptor with Node');
+    const png = readFileSync(pngFile).toString('base64');
+    const fromPage = await page.evaluate(async (b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const f = (window as any).facegpu;
+      const pixels: Uint8Array = await f.imageToRGB(new File([bytes], 'reference.png', { type: 'image/png' }), f.engine.inputSize);
+      const descriptor: Float32Array = await f.engine.embed(pixels, 1);
+      return { pixels: Array.from(pixels), descriptor: Array.from(descriptor) };
+    }, png);
+    const differing = fromPage.pixels.reduce((n, v, i) => n + (v !== nodePixels[i] ? 1 : 0), 0);
+    check('page decodes the same pixels as Node', differing === 0, `${differing} of ${nodePixels.length} bytes differ`);
+    const cos = cosine(fromPage.descriptor, nodeDescriptor);
+    check(`page descriptor matches Node's (cosine >= ${MIN_COSINE})`, cos >= MIN_COSINE, `cosine ${cos.toFixed(6)} over ${nodeDescriptor.length} values`);
+
+    await page.screenshot({ path: join(OUT, 'e2e.png'), fullPage: true });
+    log(`screenshot: ${join(OUT, 'e2e.png')}`);
+  } finally {
+    const outside = requests.filter((u) => {
+      const url = new URL(u);
+      return (url.protocol === 'http:' || url.protocol === 'https:' || url.protocol === 'ws:' || url.protocol === 'wss:') && !LOCAL_HOSTS.has(url.hostname);
+    });
+    check('no request left localhost', outside.length === 0 && requests.length > 0, outside.length ? outside.slice(0, 5).join(', ') : `${requests.length} requests, all to localhost`);
+    if (consoleErrors.length) console.log(`page console errors:\n  ${consoleErrors.slice(0, 10).join('\n  ')}`);
+    await chrome.close();
+    await server.close();
+  }
+}
+
+try {
+  await main();
+} catch (err) {
+  check('e2e run', false, (err as Error).stack ?? String(err));
+}
+const failed = checks.filter((c) => !c.ok).length;
+console.log(`\ne2e (${elapsed()}): ${checks.length - failed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

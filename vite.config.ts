@@ -1,0 +1,79 @@
+// The demo page (web/) and the browser build of the library.
+//   npm run web          dev server on http://localhost:5173
+//   npm run web:build    static site in dist/web (weights included), `npx vite preview` serves it
+//   npm run build:browser  the library alone as an ES module: dist/browser/facegpu.js
+// The backbone is served from this project's weights/ folder by the plugin below (and copied
+// into the static build), so the page never fetches anything from another host.
+import { existsSync, readdirSync, readFileSync, statSync, createReadStream } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type Connect, type Plugin } from 'vite';
+
+const ROOT = fileURLToPath(new URL('.', import.meta.url));
+const WEIGHTS_DIR = process.env.FACEGPU_WEIGHTS ?? join(ROOT, 'weights');
+const PAGE_BACKBONE = 'face';
+const WEIGHT_FILES = /^\/weights\/([A-Za-z0-9._-]+)\/(manifest\.json|weights\.bin)$/;
+
+/** Backbones converted under weights/ (folders with a manifest.json). */
+function backbones(): string[] {
+  if (!existsSync(WEIGHTS_DIR)) return [];
+  return readdirSync(WEIGHTS_DIR).filter((d) => existsSync(join(WEIGHTS_DIR, d, 'manifest.json')));
+}
+
+/** Serves /weights/<name>/{manifest.json,weights.bin} from weights/ and puts them in builds. */
+function facegpuWeights(): Plugin {
+  const serve: Connect.NextHandleFunction = (req, res, next) => {
+    const m = WEIGHT_FILES.exec((req.url ?? '').split('?')[0]);
+    if (!m) return next();
+    const file = join(WEIGHTS_DIR, m[1], m[2]);
+    if (!existsSync(file)) {
+      res.statusCode = 404;
+      res.end(`${file} not found: run \`npm run weights\` first`);
+      return;
+    }
+    res.setHeader('Content-Type', m[2].endsWith('.json') ? 'application/json' : 'application/octet-stream');
+    res.setHeader('Content-Length', String(statSync(file).size));
+    res.setHeader('Cache-Control', 'no-cache');
+    createReadStream(file).pipe(res);
+  };
+  return {
+    name: 'facegpu-weights',
+    configureServer: (server) => void server.middlewares.use(serve),
+    configurePreviewServer: (server) => void server.middlewares.use(serve),
+    generateBundle() {
+      if (this.environment.config.build.lib) return; // the library build ships no weights
+      // The page loads the default backbone only; others are served by the dev server for tinkering.
+      if (!backbones().includes(PAGE_BACKBONE)) {
+        this.error(`${join(WEIGHTS_DIR, PAGE_BACKBONE)}: no converted backbone; run \`npm run weights\` before building the page`);
+      }
+      for (const name of [PAGE_BACKBONE]) {
+        for (const f of ['manifest.json', 'weights.bin']) {
+          this.emitFile({ type: 'asset', fileName: `weights/${name}/${f}`, source: readFileSync(join(WEIGHTS_DIR, name, f)) });
+        }
+      }
+    },
+  };
+}
+
+export default defineConfig(({ mode }) =>
+  mode === 'lib'
+    ? {
+        // The library: one ES module with the shaders inlined; tfjs stays an import for the
+        // host page's bundler to resolve (and share with its own tfjs, if any).
+        build: {
+          outDir: resolve(ROOT, 'dist/browser'),
+          emptyOutDir: true,
+          sourcemap: true,
+          lib: { entry: resolve(ROOT, 'src/browser/index.ts'), formats: ['es'], fileName: () => 'facegpu.js' },
+          rolldownOptions: { external: [/^@tensorflow\//, 'idb-keyval'] },
+        },
+      }
+    : {
+        root: resolve(ROOT, 'web'),
+        publicDir: false,
+        plugins: [facegpuWeights()],
+        server: { host: 'localhost', port: 5173 },
+        preview: { host: 'localhost', port: 4173 },
+        build: { outDir: resolve(ROOT, 'dist/web'), emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4096 },
+      },
+);

@@ -1,0 +1,57 @@
+// Small DOM helpers for the demo page (no framework: the page is a handful of panels).
+
+export function $<T extends HTMLElement = HTMLElement>(selector: string, root: ParentNode = document): T {
+  const el = root.querySelector<T>(selector);
+  if (!el) throw new Error(`page is missing ${selector}`);
+  return el;
+}
+
+type Attrs = Record<string, string | number | boolean | undefined | ((ev: Event) => void)>;
+
+/** h('button', {class: 'primary', onclick: fn}, 'Train') */
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: (Node | string | null | undefined | false)[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === undefined || value === false) continue;
+    if (typeof value === 'function') el.addEventListener(name.replace(/^on/, ''), value);
+    else if (name in el && typeof value !== 'string') (el as unknown as Record<string, unknown>)[name] = value;
+    else el.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const c of children) if (c !== null && c !== undefined && c !== false) el.append(c);
+  return el;
+}
+
+/** Accept files dropped on `el` (highlighted while dragging over it). */
+export function onFileDrop(el: HTMLElement, accept: (files: File[]) => void): void {
+  let depth = 0;
+  el.addEventListener('dragenter', (e) => {
+    e.preventDefault();
+    depth++;
+    el.classList.add('dragover');
+  });
+  el.addEventListener('dragover', (e) => e.preventDefault());
+  el.addEventListener('dragleave', () => {
+    if (--depth <= 0) {
+      depth = 0;
+      el.classList.remove('dragover');
+    }
+  });
+  el.addEventListener('drop', (e) => {
+    e.preventDefault();
+    depth = 0;
+    el.classList.remove('dragover');
+    const files = [...(e.dataTransfer?.files ?? [])].filter((f) => f.type.startsWith('image/') || f.type === '');
+    if (files.length) accept(files);
+  });
+}
+
+export function formatBytes(n: number): string {
+  return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${Math.round(n / 1024)} KiB`;
+}
+
+export function formatMs(ms: number): string {
+  return ms >= 100 ? `${ms.toFixed(0)} ms` : ms >= 10 ? `${ms.toFixed(1)} ms` : `${ms.toFixed(2)} ms`;
+}
+
+const PALETTE = ['#4f46e5', '#0ea5a3', '#e11d48', '#d97706', '#7c3aed', '#0284c7', '#16a34a', '#c026d3', '#475569', '#ea580c'];
+export const colorFor = (i: number) => PALETTE[i % PALETTE.length];

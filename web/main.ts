@@ -1,0 +1,182 @@
+// The facegpu demo page: add people and photos, train a head on their descriptors, recognise
+// new photos, and benchmark our shaders against tfjs-webgpu on the visitor's GPU.
+import {
+  createBrowserGpu, DEFAULT_WEIGHTS_URL, imageToRGB, imagesToRGB, openEngine, webgpuSupportProblem,
+  type FaceModel, type Gpu, type MobileNetEngine, type WeightsProgress,
+} from '../src/browser/index.ts';
+import { cameraAvailable, openCamera } from './camera.ts';
+import { $, colorFor, formatBytes, h, onFileDrop } from './dom.ts';
+import { People, type Person } from './people.ts';
+import { setupTraining } from './training-panel.ts';
+import { setupPrediction } from './predict-panel.ts';
+import { setupBenchmark } from './bench-panel.ts';
+
+interface App {
+  gpu: Gpu | null;
+  engine: MobileNetEngine | null;
+}
+const app: App = { gpu: null, engine: null };
+const people = new People(() => app.engine);
+
+// ---- status line and fatal errors ----
+
+function setStatus(state: 'loading' | 'ready' | 'error', text: string, progress?: number): void {
+  const el = $('#status');
+  el.dataset.state = state;
+  $('.status-text', el).textContent = text;
+  const bar = $<HTMLProgressElement>('#load-progress');
+  bar.hidden = progress === undefined;
+  if (progress !== undefined) bar.value = progress;
+}
+
+function showFatal(title: string, detail: string): void {
+  const box = $('#fatal');
+  box.replaceChildren(h('h3', {}, title), h('div', {}, detail));
+  box.hidden = false;
+}
+
+// ---- tabs ----
+
+for (const tab of document.querySelectorAll<HTMLButtonElement>('.tabs button')) {
+  tab.addEventListener('click', () => {
+    for (const other of document.querySelectorAll<HTMLButtonElement>('.tabs button')) {
+      const on = other === tab;
+      other.setAttribute('aria-selected', String(on));
+      $(`#tab-${other.dataset.tab}`).hidden = !on;
+    }
+  });
+}
+
+// ---- people ----
+
+function renderPeople(): void {
+  const list = $('#people');
+  const photos = people.list.reduce((n, p) => n + p.photos.length, 0);
+  $('#people-summary').textContent = people.list.length
+    ? `${people.list.length} ${people.list.length === 1 ? 'person' : 'people'}, ${photos} photo${photos === 1 ? '' : 's'}${people.pending ? ` · reading ${people.pending}…` : ''}`
+    : 'No one yet';
+  if (!people.list.length) {
+    list.replaceChildren(h('li', { class: 'empty' }, 'Nobody here yet. Type a name above to start.'));
+    return;
+  }
+  list.replaceChildren(...people.list.map((p, i) => personCard(p, i)));
+}
+
+function personCard(person: Person, index: number): HTMLElement {
+  const input = h('input', { type: 'file', accept: 'image/*', multiple: true, hidden: true, 'data-testid': 'person-files', 'data-person': person.name });
+  input.addEventListener('change', () => {
+    if (input.files?.length) people.addPhotos(person, [...input.files]);
+    input.value = '';
+  });
+  const ready = person.photos.filter((ph) => ph.descriptor).length;
+  const failed = person.photos.filter((ph) => ph.error).length;
+  const count = `${person.photos.length} photo${person.photos.length === 1 ? '' : 's'}${ready < person.photos.length - failed ? ` · ${ready} ready` : ''}${failed ? ` · ${failed} unreadable` : ''}`;
+  const thumbs = person.photos.map((ph) =>
+    h('div', { class: `thumb${ph.descriptor ? '' : ph.error ? ' failed' : ' pending'}`, title: ph.error ?? ph.file.name },
+      h('img', { src: ph.url, alt: ph.file.name, loading: 'lazy' }),
+      h('button', { class: 'remove', title: 'Remove photo', 'aria-label': 'Remove photo', onclick: () => people.removePhoto(person, ph) }, '×'),
+    ),
+  );
+  const card = h('li', { class: 'person', 'data-testid': 'person', 'data-person': person.name },
+    h('div', { class: 'person-head' },
+      h('span', { class: 'avatar', style: `background:${colorFor(index)}` }, person.name[0].toUpperCase()),
+      h('span', { class: 'person-name' }, person.name),
+      h('span', { class: 'person-count', 'data-testid': 'person-count' }, count),
+      h('button', { class: 'link', title: `Remove ${person.name}`, onclick: () => confirm(`Remove ${person.name} and their photos?`) && people.remove(person) }, '✕'),
+    ),
+    person.photos.length ? h('div', { class: 'thumbs' }, ...thumbs) : h('p', { class: 'hint' }, 'Drop photos here.'),
+    h('div', { class: 'person-actions' },
+      h('label', { class: 'button' }, '＋ Photos', input),
+      cameraAvailable() ? h('button', { onclick: () => openCamera(`Photos of ${person.name}`, (f) => people.addPhotos(person, [f])) }, '📷 Camera') : null,
+    ),
+  );
+  onFileDrop(card, (files) => people.addPhotos(person, files));
+  return card;
+}
+
+$('#add-person').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const input = $<HTMLInputElement>('#person-name');
+  try {
+    people.add(input.value);
+    input.value = '';
+  } catch (err) {
+    input.setCustomValidity((err as Error).message);
+    input.reportValidity();
+    input.addEventListener('input', () => input.setCustomValidity(''), { once: true });
+  }
+});
+
+people.addEventListener('change', renderPeople);
+renderPeople();
+
+// ---- boot ----
+
+function describeProgress(p: WeightsProgress): [string, number | undefined] {
+  switch (p.phase) {
+    case 'manifest': return ['Loading the face model…', undefined];
+    case 'download': return [`Downloading the face model · ${formatBytes(p.loaded)} of ${formatBytes(p.total)}`, p.loaded / p.total];
+    case 'cache': return ['Loading the face model from this browser’s cache…', 1];
+    case 'verify': return ['Checking the face model…', 1];
+  }
+}
+
+async function boot(): Promise<void> {
+  const problem = webgpuSupportProblem();
+  if (problem) {
+    setStatus('error', 'WebGPU is not available');
+    showFatal('This browser cannot run facegpu', problem);
+    return;
+  }
+  setStatus('loading', 'Starting WebGPU…');
+  try {
+    app.gpu = await createBrowserGpu({
+      onLost: (info) => {
+        setStatus('error', 'The GPU device was lost');
+        showFatal('The GPU device was lost', `${info.message || info.reason}. Reload the page to start again.`);
+      },
+    });
+  } catch (err) {
+    setStatus('error', 'WebGPU is not available');
+    showFatal('No WebGPU device', (err as Error).message);
+    return;
+  }
+  try {
+    const { engine, fromCache } = await openEngine({
+      gpu: app.gpu,
+      weightsUrl: DEFAULT_WEIGHTS_URL,
+      onProgress: (p) => setStatus('loading', ...describeProgress(p)),
+    });
+    app.engine = engine;
+    const a = app.gpu.adapter;
+    const adapterName = [a.vendor, a.architecture || a.description].filter(Boolean).join(' ') || a.id;
+    setStatus('ready', `Ready · WebGPU on ${adapterName}${fromCache ? ' · model from cache' : ''}`);
+    $('#foot-backbone').textContent = `backbone “${engine.manifest.id}”: ${engine.manifest.layers.length} layers, ${engine.outputDim}-d descriptors`;
+    // For tinkering from the console (and for the end-to-end test): the page's own engine.
+    Object.assign(window, { facegpu: { gpu: app.gpu, engine, people, imageToRGB, imagesToRGB } });
+    document.body.dataset.ready = 'true';
+    people.pump();
+  } catch (err) {
+    setStatus('error', 'The face model could not be loaded');
+    showFatal('The face model could not be loaded', (err as Error).message);
+  }
+}
+
+let model: FaceModel | null = null;
+const ctx = {
+  app,
+  people,
+  setStatus,
+  model: () => model,
+  setModel: (m: FaceModel | null) => {
+    if (model && model !== m) model.head.dispose();
+    model = m;
+  },
+};
+setupTraining(ctx);
+setupPrediction(ctx);
+setupBenchmark(ctx);
+if (!cameraAvailable()) document.querySelectorAll<HTMLElement>('.camera-only').forEach((el) => el.remove());
+void boot();
+
+export type PageContext = typeof ctx;
