@@ -1,7 +1,18 @@
 // Webcam capture in a dialog: one photo per click, handed back as a PNG Blob.
 import { $ } from './dom.ts';
 
-export const cameraAvailable = () => typeof navigator !== 'undefined' && !!navigator.mediaDevices?.getUserMedia;
+let hasCamera = false;
+
+/** Look for a camera once (no permission prompt: only the kinds of devices are listed). */
+export async function detectCamera(): Promise<boolean> {
+  if (!navigator.mediaDevices?.getUserMedia || !navigator.mediaDevices.enumerateDevices) return false;
+  const devices = await navigator.mediaDevices.enumerateDevices().catch(() => []);
+  hasCamera = devices.some((d) => d.kind === 'videoinput');
+  return hasCamera;
+}
+
+/** Whether a camera was found (after detectCamera). */
+export const cameraAvailable = () => hasCamera;
 
 /** Open the camera dialog; `onPhoto` gets each photo taken until the dialog is closed. */
 export async function openCamera(title: string, onPhoto: (photo: File) => void): Promise<void> {

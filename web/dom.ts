@@ -55,3 +55,15 @@ export function formatMs(ms: number): string {
 
 const PALETTE = ['#4f46e5', '#0ea5a3', '#e11d48', '#d97706', '#7c3aed', '#0284c7', '#16a34a', '#c026d3', '#475569', '#ea580c'];
 export const colorFor = (i: number) => PALETTE[i % PALETTE.length];
+
+const ICONS = {
+  plus: '<path d="M12 5v14M5 12h14"/>',
+  camera: '<path d="M4 8h3l2-3h6l2 3h3v11H4z"/><circle cx="12" cy="13" r="3.5"/>',
+} as const;
+
+/** A small stroke icon (inline SVG: no icon font, no emoji font needed). */
+export function icon(name: keyof typeof ICONS): SVGSVGElement {
+  const wrap = document.createElement('span');
+  wrap.innerHTML = `<svg class="icon" viewBox="0 0 24 24" width="16" height="16" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">${ICONS[name]}</svg>`;
+  return wrap.firstElementChild as SVGSVGElement;
+}

@@ -1,11 +1,11 @@
 // The facegpu demo page: add people and photos, train a head on their descriptors, recognise
 // new photos, and benchmark our shaders against tfjs-webgpu on the visitor's GPU.
 import {
-  createBrowserGpu, DEFAULT_WEIGHTS_URL, imageToRGB, imagesToRGB, openEngine, webgpuSupportProblem,
-  type FaceModel, type Gpu, type MobileNetEngine, type WeightsProgress,
+  createBrowserGpu, DEFAULT_WEIGHTS_URL, useGpuForTfjs, imageToRGB, imagesToRGB, openEngine, webgpuSupportProblem,
+  type FaceClassifier, type Gpu, type MobileNetEngine, type WeightsProgress,
 } from '../src/browser/index.ts';
-import { cameraAvailable, openCamera } from './camera.ts';
-import { $, colorFor, formatBytes, h, onFileDrop } from './dom.ts';
+import { cameraAvailable, detectCamera, openCamera } from './camera.ts';
+import { $, colorFor, formatBytes, h, icon, onFileDrop } from './dom.ts';
 import { People, type Person } from './people.ts';
 import { setupTraining } from './training-panel.ts';
 import { setupPrediction } from './predict-panel.ts';
@@ -16,7 +16,7 @@ interface App {
   engine: MobileNetEngine | null;
 }
 const app: App = { gpu: null, engine: null };
-const people = new People(() => app.engine);
+const people = new People();
 
 // ---- status line and fatal errors ----
 
@@ -53,7 +53,7 @@ function renderPeople(): void {
   const list = $('#people');
   const photos = people.list.reduce((n, p) => n + p.photos.length, 0);
   $('#people-summary').textContent = people.list.length
-    ? `${people.list.length} ${people.list.length === 1 ? 'person' : 'people'}, ${photos} photo${photos === 1 ? '' : 's'}${people.pending ? ` · reading ${people.pending}…` : ''}`
+    ? `${people.list.length} ${people.list.length === 1 ? 'person' : 'people'}, ${photos} photo${photos === 1 ? '' : 's'}${people.pending ? ` · checking ${people.pending}…` : ''}`
     : 'No one yet';
   if (!people.list.length) {
     list.replaceChildren(h('li', { class: 'empty' }, 'Nobody here yet. Type a name above to start.'));
@@ -68,11 +68,10 @@ function personCard(person: Person, index: number): HTMLElement {
     if (input.files?.length) people.addPhotos(person, [...input.files]);
     input.value = '';
   });
-  const ready = person.photos.filter((ph) => ph.descriptor).length;
-  const failed = person.photos.filter((ph) => ph.error).length;
-  const count = `${person.photos.length} photo${person.photos.length === 1 ? '' : 's'}${ready < person.photos.length - failed ? ` · ${ready} ready` : ''}${failed ? ` · ${failed} unreadable` : ''}`;
+  const failed = person.photos.filter((ph) => ph.state === 'error').length;
+  const count = `${person.photos.length} photo${person.photos.length === 1 ? '' : 's'}${failed ? ` · ${failed} unreadable` : ''}`;
   const thumbs = person.photos.map((ph) =>
-    h('div', { class: `thumb${ph.descriptor ? '' : ph.error ? ' failed' : ' pending'}`, title: ph.error ?? ph.file.name },
+    h('div', { class: `thumb ${ph.state}`, title: ph.error ?? ph.file.name },
       h('img', { src: ph.url, alt: ph.file.name, loading: 'lazy' }),
       h('button', { class: 'remove', title: 'Remove photo', 'aria-label': 'Remove photo', onclick: () => people.removePhoto(person, ph) }, '×'),
     ),
@@ -86,8 +85,8 @@ function personCard(person: Person, index: number): HTMLElement {
     ),
     person.photos.length ? h('div', { class: 'thumbs' }, ...thumbs) : h('p', { class: 'hint' }, 'Drop photos here.'),
     h('div', { class: 'person-actions' },
-      h('label', { class: 'button' }, '＋ Photos', input),
-      cameraAvailable() ? h('button', { onclick: () => openCamera(`Photos of ${person.name}`, (f) => people.addPhotos(person, [f])) }, '📷 Camera') : null,
+      h('label', { class: 'button' }, icon('plus'), 'Photos', input),
+      cameraAvailable() ? h('button', { onclick: () => openCamera(`Photos of ${person.name}`, (f) => people.addPhotos(person, [f])) }, icon('camera'), 'Camera') : null,
     ),
   );
   onFileDrop(card, (files) => people.addPhotos(person, files));
@@ -147,6 +146,8 @@ async function boot(): Promise<void> {
       weightsUrl: DEFAULT_WEIGHTS_URL,
       onProgress: (p) => setStatus('loading', ...describeProgress(p)),
     });
+    // tfjs (training, the head) runs on the engine's own device from here on.
+    await useGpuForTfjs(app.gpu);
     app.engine = engine;
     const a = app.gpu.adapter;
     const adapterName = [a.vendor, a.architecture || a.description].filter(Boolean).join(' ') || a.id;
@@ -155,20 +156,19 @@ async function boot(): Promise<void> {
     // For tinkering from the console (and for the end-to-end test): the page's own engine.
     Object.assign(window, { facegpu: { gpu: app.gpu, engine, people, imageToRGB, imagesToRGB } });
     document.body.dataset.ready = 'true';
-    people.pump();
   } catch (err) {
     setStatus('error', 'The face model could not be loaded');
     showFatal('The face model could not be loaded', (err as Error).message);
   }
 }
 
-let model: FaceModel | null = null;
+let model: FaceClassifier | null = null;
 const ctx = {
   app,
   people,
   setStatus,
   model: () => model,
-  setModel: (m: FaceModel | null) => {
+  setModel: (m: FaceClassifier | null) => {
     if (model && model !== m) model.head.dispose();
     model = m;
   },
@@ -176,7 +176,7 @@ const ctx = {
 setupTraining(ctx);
 setupPrediction(ctx);
 setupBenchmark(ctx);
-if (!cameraAvailable()) document.querySelectorAll<HTMLElement>('.camera-only').forEach((el) => el.remove());
+void detectCamera().then(renderPeople);
 void boot();
 
 export type PageContext = typeof ctx;

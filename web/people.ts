@@ -1,14 +1,12 @@
-// The people the visitor is teaching the page, their photos, and each photo's descriptor.
-// Photos are embedded as soon as they are added (a few at a time, one engine.embed call per
-// batch), so training only has to fit the head on descriptors that are already there.
-import { imagesToRGB, type MobileNetEngine } from '../src/browser/index.ts';
-
+// The people the visitor is teaching the page and their photos. A photo is checked to decode
+// when it is added (so a broken file is flagged at once); descriptors are computed when
+// training starts, by the same pipeline the Node CLI trains with.
 export interface Photo {
   id: number;
   file: File;
   /** Object URL for the thumbnail. */
   url: string;
-  descriptor: Float32Array | null;
+  state: 'checking' | 'ok' | 'error';
   error: string | null;
 }
 
@@ -18,18 +16,10 @@ export interface Person {
   photos: Photo[];
 }
 
-/** Most photos embedded per engine call: a bigger batch is faster per image, a smaller one shows progress sooner. */
-const EMBED_BATCH = 8;
-
 export class People extends EventTarget {
   readonly list: Person[] = [];
   private nextId = 1;
-  private queue: Photo[] = [];
-  private running: Promise<void> | null = null;
-
-  constructor(private readonly engine: () => MobileNetEngine | null) {
-    super();
-  }
+  private checks = new Set<Promise<void>>();
 
   private changed(): void {
     this.dispatchEvent(new Event('change'));
@@ -50,77 +40,49 @@ export class People extends EventTarget {
     if (at < 0) return;
     this.list.splice(at, 1);
     person.photos.forEach((ph) => URL.revokeObjectURL(ph.url));
-    this.queue = this.queue.filter((ph) => !person.photos.includes(ph));
     this.changed();
   }
 
   addPhotos(person: Person, files: readonly File[]): void {
     for (const file of files) {
-      const photo: Photo = { id: this.nextId++, file, url: URL.createObjectURL(file), descriptor: null, error: null };
+      const photo: Photo = { id: this.nextId++, file, url: URL.createObjectURL(file), state: 'checking', error: null };
       person.photos.push(photo);
-      this.queue.push(photo);
+      const check = createImageBitmap(file)
+        .then((bitmap) => {
+          bitmap.close();
+          photo.state = 'ok';
+        })
+        .catch(() => {
+          photo.state = 'error';
+          photo.error = `${file.name}: not an image this browser can read${file.type ? ` (${file.type})` : ''}`;
+        })
+        .finally(() => {
+          this.checks.delete(check);
+          this.changed();
+        });
+      this.checks.add(check);
     }
     this.changed();
-    this.pump();
   }
 
   removePhoto(person: Person, photo: Photo): void {
     person.photos = person.photos.filter((p) => p !== photo);
-    this.queue = this.queue.filter((p) => p !== photo);
     URL.revokeObjectURL(photo.url);
     this.changed();
   }
 
-  /** Photos still waiting for a descriptor. */
+  /** Photos still being checked. */
   get pending(): number {
-    return this.list.reduce((n, p) => n + p.photos.filter((ph) => !ph.descriptor && !ph.error).length, 0);
+    return this.checks.size;
   }
 
-  /** People with at least one embedded photo. */
-  get trainable(): Person[] {
-    return this.list.filter((p) => p.photos.some((ph) => ph.descriptor));
-  }
-
-  /** Resolves once every photo added so far has a descriptor (or an error). */
+  /** Resolves once every photo added so far has been checked. */
   async settled(): Promise<void> {
-    while (this.running) await this.running;
+    while (this.checks.size) await Promise.allSettled([...this.checks]);
   }
 
-  /** Start embedding queued photos once the engine is there (called again when it is). */
-  pump(): void {
-    if (this.running || !this.queue.length || !this.engine()) return;
-    this.running = this.drain().finally(() => {
-      this.running = null;
-      this.changed();
-    });
-  }
-
-  private async drain(): Promise<void> {
-    const engine = this.engine()!;
-    while (this.queue.length) {
-      const batch = this.queue.splice(0, EMBED_BATCH);
-      // Decode one by one so that a broken file fails alone, then embed the good ones together.
-      const good: Photo[] = [];
-      const pixels: Uint8Array[] = [];
-      for (const photo of batch) {
-        try {
-          pixels.push(await imagesToRGB([photo.file], engine.inputSize));
-          good.push(photo);
-        } catch (err) {
-          photo.error = (err as Error).message;
-        }
-      }
-      if (good.length) {
-        const all = new Uint8Array(pixels.reduce((n, p) => n + p.length, 0));
-        pixels.forEach((p, i) => all.set(p, i * p.length));
-        try {
-          const out = await engine.embed(all, good.length);
-          good.forEach((photo, i) => (photo.descriptor = out.slice(i * engine.outputDim, (i + 1) * engine.outputDim)));
-        } catch (err) {
-          good.forEach((photo) => (photo.error = `embedding failed: ${(err as Error).message}`));
-        }
-      }
-      this.changed();
-    }
+  /** People with at least one readable photo, and those photos. */
+  get trainable(): { person: Person; photos: Photo[] }[] {
+    return this.list.map((person) => ({ person, photos: person.photos.filter((ph) => ph.state === 'ok') })).filter((p) => p.photos.length);
   }
 }

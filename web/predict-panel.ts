@@ -1,7 +1,7 @@
 // "Who is this?": a new photo is embedded by the engine and classified by the trained head;
 // the top labels are shown with their probabilities.
-import { imageToRGB, predictProbabilities } from '../src/browser/index.ts';
-import { cameraAvailable, openCamera } from './camera.ts';
+import { imageToRGB } from '../src/browser/index.ts';
+import { detectCamera, openCamera } from './camera.ts';
 import { $, h, onFileDrop } from './dom.ts';
 import type { PageContext } from './main.ts';
 
@@ -27,16 +27,13 @@ export function setupPrediction(ctx: PageContext): void {
     if (!model) return note('Nothing to compare with yet: add people and train first.');
     note('Looking…', 'busy');
     try {
-      const pixels = await imageToRGB(file, engine.inputSize);
-      const descriptor = await engine.embed(pixels, 1);
-      const probs = await predictProbabilities(model, descriptor, 1);
-      const ranked = [...probs].map((p, i) => ({ label: model.meta.labels[i], p })).sort((a, b) => b.p - a.p).slice(0, TOP);
+      const [prediction] = await model.predict(await imageToRGB(file, engine.inputSize), 1, { top: TOP });
       list.replaceChildren(
-        ...ranked.map((r, i) =>
-          h('li', { class: `prediction${i === 0 ? ' top' : ''}`, 'data-testid': 'prediction', 'data-label': r.label, 'data-probability': r.p.toFixed(4) },
-            h('span', { class: 'label' }, r.label),
-            h('span', { class: 'pct' }, `${(r.p * 100).toFixed(1)}%`),
-            h('div', { class: 'bar' }, h('span', { style: `width:${Math.max(r.p * 100, 1).toFixed(1)}%` })),
+        ...prediction.top.map((g, i) =>
+          h('li', { class: `prediction${i === 0 ? ' best' : ''}`, 'data-testid': 'prediction', 'data-label': g.label, 'data-probability': g.probability.toFixed(4) },
+            h('span', { class: 'label' }, g.label),
+            h('span', { class: 'pct' }, `${(g.probability * 100).toFixed(1)}%`),
+            h('div', { class: 'bar' }, h('span', { style: `width:${Math.max(g.probability * 100, 1).toFixed(1)}%` })),
           ),
         ),
       );
@@ -50,14 +47,12 @@ export function setupPrediction(ctx: PageContext): void {
     input.value = '';
   });
   onFileDrop($('#predict-drop'), (files) => void predict(files[0]));
-  if (cameraAvailable()) {
-    const cam = $<HTMLButtonElement>('#predict-camera');
-    cam.hidden = false;
-    cam.addEventListener('click', () =>
-      openCamera('Who is this?', (photo) => {
-        ($<HTMLDialogElement>('#camera-dialog')).close();
-        void predict(photo);
-      }),
-    );
-  }
+  const cam = $<HTMLButtonElement>('#predict-camera');
+  cam.addEventListener('click', () =>
+    openCamera('Who is this?', (photo) => {
+      $<HTMLDialogElement>('#camera-dialog').close();
+      void predict(photo);
+    }),
+  );
+  void detectCamera().then((found) => (cam.hidden = !found));
 }

@@ -1,13 +1,20 @@
-// Step 2: train the head on the people's descriptors with a live loss/accuracy chart, then
-// save the model (this browser's IndexedDB, or a download) or load one back.
+// Step 2: train on the people's photos with a live loss/accuracy chart (src/train's
+// trainOnImages: the pipeline the Node CLI runs, on the engine's GPU device), then save the
+// model in this browser or download it (the files of a Node model folder), or load one back.
 import {
-  checkModelBackbone, downloadModel, listSavedModels, loadFromBrowser, loadFromFiles, saveToBrowser, trainFaceModel, type FaceModel,
+  downloadModel, FaceClassifier, imageToRGB, listSavedModels, loadFromBrowser, loadFromFiles, saveToBrowser, stratifiedSplit, trainOnImages,
+  type FaceModelMeta, type StoredModel, type TrainingSet,
 } from '../src/browser/index.ts';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { TrainingChart } from './charts.ts';
 import { $ } from './dom.ts';
 import type { PageContext } from './main.ts';
+import type { Photo } from './people.ts';
 
 const SAVED_NAME = 'demo';
+/** Share of each person's photos held back to watch for overfitting (early stopping). */
+const VALIDATION_SPLIT = 0.2;
+const SEED = 1;
 
 export function setupTraining(ctx: PageContext): void {
   const { app, people } = ctx;
@@ -21,15 +28,20 @@ export function setupTraining(ctx: PageContext): void {
   const chart = new TrainingChart($<HTMLCanvasElement>('#train-chart'));
   let training = false;
 
+  const say = (text: string, state?: 'busy' | 'trained' | 'loaded' | 'error') => {
+    status.textContent = text;
+    if (state) status.dataset.state = state;
+    else delete status.dataset.state;
+  };
+
   function refresh(): void {
     const ready = people.trainable;
-    const can = !!app.engine && ready.length >= 2 && !training;
-    trainButton.disabled = !can;
+    trainButton.disabled = !app.engine || ready.length < 2 || training;
     saveButton.disabled = downloadButton.disabled = !ctx.model() || training;
     if (training || ctx.model()) return;
-    if (!app.engine) status.textContent = 'Waiting for the face model to load…';
-    else if (ready.length < 2) status.textContent = `Training needs photos of at least two people (${ready.length} so far).`;
-    else status.textContent = `Ready to train on ${ready.reduce((n, p) => n + p.photos.filter((ph) => ph.descriptor).length, 0)} photos of ${ready.length} people.`;
+    if (!app.engine) say('Waiting for the face model to load…');
+    else if (ready.length < 2) say(`Training needs photos of at least two people (${ready.length} so far).`);
+    else say(`Ready to train on ${ready.reduce((n, p) => n + p.photos.length, 0)} photos of ${ready.length} people.`);
   }
   people.addEventListener('change', refresh);
   const poll = setInterval(() => {
@@ -38,50 +50,70 @@ export function setupTraining(ctx: PageContext): void {
     refresh();
   }, 200);
 
-  function adopt(model: FaceModel, how: string): void {
-    ctx.setModel(model);
-    summary.textContent = `${how}: ${model.meta.labels.length} people`;
+  async function adopt(head: tfl.LayersModel, meta: FaceModelMeta, where: string): Promise<void> {
+    if (!app.gpu || !app.engine) throw new Error('the face model is not loaded yet');
+    ctx.setModel(await FaceClassifier.create(app.gpu, app.engine, head, meta, where));
+    summary.textContent = `Knows ${meta.labels.length} people`;
     summary.dataset.state = 'trained';
     refresh();
   }
 
   trainButton.addEventListener('click', async () => {
     if (!app.engine || !app.gpu) return;
+    const engine = app.engine;
     training = true;
     refresh();
     chart.reset();
-    const epochs = Number($<HTMLInputElement>('#epochs').value) || 40;
-    const learningRate = Number($<HTMLInputElement>('#learning-rate').value) || 0.001;
     try {
-      if (people.pending) {
-        status.textContent = `Reading ${people.pending} more photo(s) first…`;
-        await people.settled();
+      await people.settled();
+      // One id per photo; ids sort in the order photos were added.
+      const byId = new Map<string, Photo>();
+      const byPerson = new Map<string, string[]>();
+      for (const { person, photos } of people.trainable) {
+        byPerson.set(person.name, photos.map((ph) => {
+          const id = `${person.name}/${String(ph.id).padStart(6, '0')}-${ph.file.name}`;
+          byId.set(id, ph);
+          return id;
+        }));
       }
-      const examples = people.trainable.flatMap((p) => p.photos.filter((ph) => ph.descriptor).map((ph) => ({ descriptor: ph.descriptor!, label: p.name })));
-      status.textContent = `Training on ${examples.length} photos…`;
+      const split = stratifiedSplit(byPerson, VALIDATION_SPLIT, SEED);
+      const set: TrainingSet = {
+        classes: [...byPerson.keys()].sort(),
+        train: split.train.map((f) => ({ id: f.file, label: f.label })),
+        validation: split.validation.map((f) => ({ id: f.file, label: f.label })),
+        load: (id) => imageToRGB(byId.get(id)!.file, engine.inputSize),
+        layout: 'split',
+        validationSplit: VALIDATION_SPLIT,
+      };
       const t0 = performance.now();
-      const { model, result, trainCount, validationCount } = await trainFaceModel(app.gpu, app.engine.manifest, examples, {
-        epochs,
-        learningRate,
+      const result = await trainOnImages(app.gpu, engine, set, {
+        epochs: Number($<HTMLInputElement>('#epochs').value) || 30,
+        learningRate: Number($<HTMLInputElement>('#learning-rate').value) || 0.001,
+        augment: Number($<HTMLSelectElement>('#augment').value) || 0,
         patience: 5,
-        batchSize: 16,
+        seed: SEED,
+        extractBatch: 8,
+        onExtractProgress: (done, total, phase) => say(`Reading ${phase === 'train' ? 'training' : 'held-back'} photos: ${done} of ${total}…`, 'busy'),
         onEpoch: (log, config) => {
           chart.add({ epoch: log.epoch, loss: log.loss, accuracy: log.accuracy, valLoss: log.valLoss ?? undefined, valAccuracy: log.valAccuracy ?? undefined });
-          status.textContent = `Epoch ${log.epoch}/${config.epochs} · loss ${log.loss.toFixed(3)} · accuracy ${(log.accuracy * 100).toFixed(0)}%` +
-            (log.valAccuracy !== null ? ` · held-back ${(log.valAccuracy * 100).toFixed(0)}%` : '');
+          say(
+            `Epoch ${log.epoch}/${config.epochs} · loss ${log.loss.toFixed(3)} · accuracy ${(log.accuracy * 100).toFixed(0)}%` +
+              (log.valAccuracy !== null ? ` · held-back ${(log.valAccuracy * 100).toFixed(0)}%` : ''),
+            'busy',
+          );
         },
       });
+      await adopt(result.head, result.meta, 'the model trained in this page');
+      const m = result.meta.metrics;
       const seconds = ((performance.now() - t0) / 1000).toFixed(1);
-      const b = result.best;
-      status.textContent =
-        `Trained in ${seconds} s on ${trainCount} photos (${validationCount} held back)` +
-        `${result.stoppedEarly ? `, stopped early after epoch ${result.history.length}` : ''}; kept epoch ${b.epoch}: ` +
-        `accuracy ${(b.accuracy * 100).toFixed(0)}%${b.valAccuracy !== null ? `, held-back ${(b.valAccuracy * 100).toFixed(0)}%` : ''}.`;
-      status.dataset.state = 'trained';
-      adopt(model, 'Trained');
+      say(
+        `Trained in ${seconds} s on ${result.meta.split.train.length} photos (${result.meta.split.validation.length} held back)` +
+          `${m.stoppedEarly ? `, stopped early after epoch ${m.epochsRun}` : ''}; kept epoch ${m.bestEpoch}: accuracy ${(m.accuracy * 100).toFixed(0)}%` +
+          `${m.valAccuracy !== null ? `, held-back ${(m.valAccuracy * 100).toFixed(0)}%` : ''}.`,
+        'trained',
+      );
     } catch (err) {
-      status.textContent = `Training failed: ${(err as Error).message}`;
-      status.dataset.state = 'error';
+      say(`Training failed: ${(err as Error).message}`, 'error');
     } finally {
       training = false;
       refresh();
@@ -92,43 +124,47 @@ export function setupTraining(ctx: PageContext): void {
     const model = ctx.model();
     if (!model) return;
     try {
-      await saveToBrowser(model, SAVED_NAME);
-      status.textContent = 'Saved in this browser. “Load saved” brings it back after a reload.';
+      await saveToBrowser(SAVED_NAME, model.head, model.meta);
+      say('Saved in this browser: “Load saved” brings it back after a reload.', 'trained');
     } catch (err) {
-      status.textContent = `Could not save: ${(err as Error).message}`;
+      say(`Could not save: ${(err as Error).message}`, 'error');
     }
   });
 
   downloadButton.addEventListener('click', async () => {
     const model = ctx.model();
-    if (model) await downloadModel(model, 'facegpu-model').catch((err) => (status.textContent = `Could not download: ${(err as Error).message}`));
+    if (!model) return;
+    try {
+      await downloadModel(model.head, model.meta);
+      say('Downloaded facegpu.json, model.json and weights.bin: keep them in one folder (the CLI reads it with --model).', 'trained');
+    } catch (err) {
+      say(`Could not download: ${(err as Error).message}`, 'error');
+    }
   });
 
-  async function load(get: () => Promise<FaceModel>, how: string): Promise<void> {
+  async function load(get: () => Promise<StoredModel>, how: string): Promise<void> {
     try {
-      const model = await get();
-      if (app.engine) checkModelBackbone(model, app.engine.manifest);
-      adopt(model, how);
+      const { head, meta } = await get();
+      await adopt(head, meta, how);
       chart.reset();
-      status.textContent = `${how}: recognises ${model.meta.labels.join(', ')} (trained ${new Date(model.meta.trainedAt).toLocaleString()}).`;
+      for (const log of meta.metrics.history) {
+        chart.add({ epoch: log.epoch, loss: log.loss, accuracy: log.accuracy, valLoss: log.valLoss ?? undefined, valAccuracy: log.valAccuracy ?? undefined });
+      }
+      say(`Loaded ${how}: recognises ${meta.labels.join(', ')} (trained ${new Date(meta.createdAt).toLocaleString()}).`, 'loaded');
     } catch (err) {
-      status.textContent = `Could not load: ${(err as Error).message}`;
+      say(`Could not load: ${(err as Error).message}`, 'error');
     }
   }
 
   loadButton.addEventListener('click', async () => {
-    const names: string[] = await listSavedModels().catch(() => []);
-    if (!names.includes(SAVED_NAME)) {
-      status.textContent = 'No model is saved in this browser yet: train one and press “Save in browser”.';
-      return;
-    }
-    await load(() => loadFromBrowser(SAVED_NAME), 'Loaded from this browser');
+    const names = await listSavedModels().catch(() => [] as string[]);
+    if (!names.includes(SAVED_NAME)) return say('No model is saved in this browser yet: train one and press “Save in browser”.');
+    await load(() => loadFromBrowser(SAVED_NAME), 'from this browser');
   });
 
-  loadFile.multiple = true;
   loadFile.addEventListener('change', async () => {
     const files = [...(loadFile.files ?? [])];
     loadFile.value = '';
-    if (files.length) await load(() => loadFromFiles(files), 'Loaded from file');
+    if (files.length) await load(() => loadFromFiles(files), 'from files');
   });
 }

@@ -54,9 +54,13 @@ export async function openEngine(opts: OpenEngineOptions = {}): Promise<{ gpu: G
     throw err;
   }
 }
-export { trainFaceModel, type Example, type TrainOptions } from './train.ts';
-export {
-  makeFaceModel, predictProbabilities, saveToBrowser, downloadModel, listSavedModels, removeSavedModel, loadFromBrowser, loadFromFiles,
-  checkModelBackbone, type FaceModel, type FaceModelMeta,
-} from './face-model.ts';
+// Training and prediction: the browser-safe half of src/train, the code the Node CLI runs.
+export { trainOnImages, type TrainingSet, type TrainOptions, type TrainResult } from '../train/pipeline.ts';
+export type { ImageItem, PixelLoader, SkippedFile } from '../train/extract.ts';
+export { FaceClassifier, rankProbabilities, UNKNOWN, type Prediction, type Guess } from '../train/classify.ts';
+export { stratifiedSplit } from '../train/split.ts';
+export { DEFAULT_FIT, type EpochLog, type FitConfig } from '../train/fit.ts';
+export { KERAS_RECIPE, type AugmentRecipe } from '../train/augment.ts';
+export { checkBackbone, type FaceModelMeta } from '../train/model-format.ts';
 export { useGpuForTfjs } from '../train/tf-backend.ts';
+export { saveToBrowser, loadFromBrowser, listSavedModels, removeSavedModel, downloadModel, loadFromFiles, modelFiles, type StoredModel } from './model-store.ts';

@@ -4,10 +4,12 @@
 // that was held back, checks that the page's descriptor of an image equals Node's for the
 // same pixels, asserts that no request left the machine, and saves a screenshot to
 // test-output/e2e.png.
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Download } from 'playwright-core';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { openEngine } from '../../src/node.ts';
+import { load as loadModel, predict as predictFiles } from '../../src/train/index.ts';
 import { decodeImageRGB } from '../../src/image/decode.ts';
 import { launchChromium } from './chromium.ts';
 import { buildAndServe, ROOT } from './serve.ts';
@@ -69,8 +71,6 @@ async function main(): Promise<void> {
   const pngFile = join(OUT, 'e2e-reference-224.png');
   writeFileSync(pngFile, await sharp(nodePixels, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer());
   const nodeDescriptor = await engine.embed(nodePixels, 1);
-  engine.destroy();
-  gpu.destroy();
 
   log('building and serving the page');
   const server = await buildAndServe();
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     log('training');
     await page.fill('[data-testid=epochs]', String(EPOCHS));
     await page.click('[data-testid=train]');
-    await page.waitForSelector('#train-status[data-state]', { timeout: 300_000 });
+    await page.waitForSelector('#train-status[data-state="trained"], #train-status[data-state="error"]', { timeout: 400_000 });
     const trainStatus = await page.locator('#train-status').innerText();
     const trained = (await page.locator('#train-status').getAttribute('data-state')) === 'trained';
     check('training in the page', trained, trainStatus);
@@ -139,6 +139,44 @@ async function main(): Promise<void> {
 
     await page.screenshot({ path: join(OUT, 'e2e.png'), fullPage: true });
     log(`screenshot: ${join(OUT, 'e2e.png')}`);
+
+    log('downloading the model and loading it in Node');
+    const modelDir = join(OUT, 'e2e-model');
+    rmSync(modelDir, { recursive: true, force: true });
+    mkdirSync(modelDir, { recursive: true });
+    const downloads: Download[] = [];
+    const got3 = new Promise<void>((done) => page.on('download', (d) => downloads.push(d) === 3 && done()));
+    await page.click('[data-testid=download-model]');
+    await Promise.race([got3, page.waitForTimeout(30_000)]);
+    for (const d of downloads) await d.saveAs(join(modelDir, d.suggestedFilename()));
+    const names = downloads.map((d) => d.suggestedFilename()).sort();
+    check('model downloads as a Node model folder', names.join() === 'facegpu.json,model.json,weights.bin', names.join(', ') || 'no download');
+    if (names.length === 3) {
+      const classifier = await loadModel(modelDir, { gpu, engine });
+      const { predictions } = await predictFiles(classifier, [heldBackFile]);
+      const nodeLabel = predictions[0]?.label;
+      check('Node predicts with the page-trained model', nodeLabel === label, `Node: "${nodeLabel}" (${((predictions[0]?.probability ?? 0) * 100).toFixed(1)}%), page: "${label}"`);
+      classifier.head.dispose();
+    }
+
+    log('saving in IndexedDB, reloading, loading it back');
+    await page.click('[data-testid=save-browser]');
+    await page.waitForFunction(() => /Saved in this browser/.test(document.querySelector('#train-status')!.textContent ?? ''), undefined, { timeout: 60_000 });
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 240_000 });
+    await page.click('[data-testid=load-browser]');
+    await page.waitForSelector('#train-status[data-state="loaded"], #train-status[data-state="error"]', { timeout: 60_000 });
+    log(await page.locator('#train-status').innerText());
+    await page.setInputFiles('[data-testid=predict-file]', heldBackFile);
+    await page.waitForSelector('[data-testid=prediction], .predict-note[data-state="error"]', { timeout: 120_000 });
+    const reloaded = await page.locator('[data-testid=prediction]').first().getAttribute('data-label');
+    check('model saved in IndexedDB predicts after a reload', reloaded === label, `"${reloaded}" (${await page.locator('#train-status').innerText()})`);
+    if (names.length === 3) {
+      await page.setInputFiles('[data-testid=load-file]', names.map((n) => join(modelDir, n)));
+      await page.waitForFunction(() => /Loaded from files|Could not load/.test(document.querySelector('#train-status')!.textContent ?? ''), undefined, { timeout: 60_000 });
+      const text = await page.locator('#train-status').innerText();
+      check('downloaded model loads back from files', text.startsWith('Loaded from files'), text);
+    }
   } finally {
     const outside = requests.filter((u) => {
       const url = new URL(u);
@@ -148,6 +186,8 @@ async function main(): Promise<void> {
     if (consoleErrors.length) console.log(`page console errors:\n  ${consoleErrors.slice(0, 10).join('\n  ')}`);
     await chrome.close();
     await server.close();
+    engine.destroy();
+    gpu.destroy();
   }
 }
 
