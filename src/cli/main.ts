@@ -2,6 +2,9 @@
 // The facegpu command line. Each subcommand lives in its own file; this one only wires them.
 import { Command } from 'commander';
 import { embedCommand } from './embed.ts';
+import { registerEval } from './eval.ts';
+import { registerPredict } from './predict.ts';
+import { registerTrain } from './train.ts';
 import { convertCommand, infoCommand, installCommand } from './weights.ts';
 
 const program = new Command();
@@ -18,6 +21,10 @@ program
   .option('--json', 'print [{"file", "embedding"}] as JSON')
   .option('--batch-size <n>', 'images per forward pass', '16')
   .action((images: string[], opts) => embedCommand(images, { ...opts, adapter: program.opts().adapter }));
+
+registerTrain(program);
+registerPredict(program);
+registerEval(program);
 
 const weights = program.command('weights').description('convert and inspect backbones');
 weights

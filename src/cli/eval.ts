@@ -1,0 +1,55 @@
+// facegpu eval <model-dir> <data>: accuracy, per-class precision/recall, confusion matrix.
+import type { Command } from 'commander';
+import { openEngine } from '../node.ts';
+import { evaluate, formatEvaluation, load } from '../train/index.ts';
+import { loadModelDir } from '../train/model-dir-node.ts';
+import { numberOption } from './train.ts';
+
+interface EvalCliOptions {
+  json?: boolean;
+  validationSplit?: string;
+  seed?: string;
+  backbone?: string;
+  batchSize: string;
+  adapter?: string;
+}
+
+export function registerEval(program: Command): void {
+  program
+    .command('eval')
+    .description('score a trained model on <data>/validation/ (or val/), else on the files training held back')
+    .argument('<model-dir>', 'model directory written by facegpu train')
+    .argument('<data>', 'data folder')
+    .option('--validation-split <f>', 'split to reproduce (default: the one the model was trained with)')
+    .option('--seed <n>', 'seed of the split to reproduce (default: the model\'s)')
+    .option('--json', 'print {"accuracy", "classes", "confusion", "perClass"} as JSON')
+    .option('--backbone <name|dir>', 'backbone (default: the one the model was trained on)')
+    .option('--batch-size <n>', 'images per forward pass', '16')
+    .action((modelDir: string, data: string, opts: EvalCliOptions) => evalCommand(modelDir, data, { ...opts, adapter: program.opts().adapter }));
+}
+
+export async function evalCommand(modelDir: string, data: string, opts: EvalCliOptions): Promise<void> {
+  const { meta } = await loadModelDir(modelDir);
+  const validationSplit = opts.validationSplit !== undefined ? numberOption('--validation-split', opts.validationSplit) : (meta.split.validationSplit ?? undefined);
+  const seed = opts.seed !== undefined ? numberOption('--seed', opts.seed, true) : (meta.split.seed ?? meta.config.seed);
+  const { gpu, engine } = await openEngine({ backbone: opts.backbone ?? meta.backbone.id, adapter: opts.adapter });
+  try {
+    const classifier = await load(modelDir, { gpu, engine });
+    const result = await evaluate(classifier, data, {
+      validationSplit,
+      seed,
+      batchSize: numberOption('--batch-size', opts.batchSize, true),
+      onSkip: (s) => console.error(`facegpu: warning: skipped ${s.reason}`),
+    });
+    if (opts.json) {
+      const { accuracy, classes, confusion, perClass } = result;
+      process.stdout.write(JSON.stringify({ accuracy, classes, confusion, perClass, images: result.predictions.length, skipped: result.skipped, source: result.source }) + '\n');
+    } else {
+      console.log(`evaluated on ${result.source}`);
+      console.log(formatEvaluation(result));
+    }
+  } finally {
+    engine.destroy();
+    gpu.destroy();
+  }
+}

@@ -1,0 +1,83 @@
+// facegpu predict <model-dir> <image-or-folder>...: the label and probability of each image.
+import type { Command } from 'commander';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openEngine } from '../node.ts';
+import { load, predict } from '../train/index.ts';
+import { loadModelDir } from '../train/model-dir-node.ts';
+import { numberOption } from './train.ts';
+
+interface PredictCliOptions {
+  json?: boolean;
+  top: string;
+  threshold: string;
+  backbone?: string;
+  batchSize: string;
+  adapter?: string;
+}
+
+export function registerPredict(program: Command): void {
+  program
+    .command('predict')
+    .description('recognize the people in images with a trained model')
+    .argument('<model-dir>', 'model directory written by facegpu train')
+    .argument('<images...>', 'image files or folders (searched recursively)')
+    .option('--json', 'print [{"file", "label", "probability", "top": [{"label", "probability"}]}] as JSON')
+    .option('--top <k>', 'also list the k most probable people', '1')
+    .option('--threshold <p>', 'below this probability the label is "unknown"', '0')
+    .option('--backbone <name|dir>', 'backbone (default: the one the model was trained on)')
+    .option('--batch-size <n>', 'images per forward pass', '16')
+    .action((modelDir: string, images: string[], opts: PredictCliOptions) => predictCommand(modelDir, images, { ...opts, adapter: program.opts().adapter }));
+}
+
+/** Files named, and the files under folders named (recursively, sorted, hidden ones left out). */
+export async function expandImages(paths: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) {
+    let st;
+    try {
+      st = await stat(p);
+    } catch {
+      throw new Error(`${p}: no such file or folder`);
+    }
+    if (!st.isDirectory()) {
+      out.push(p);
+      continue;
+    }
+    const entries = (await readdir(p, { withFileTypes: true })).filter((e) => !e.name.startsWith('.')).sort((a, b) => (a.name < b.name ? -1 : 1));
+    out.push(...(await expandImages(entries.map((e) => join(p, e.name)))));
+  }
+  return out;
+}
+
+export async function predictCommand(modelDir: string, images: string[], opts: PredictCliOptions): Promise<void> {
+  const top = numberOption('--top', opts.top, true);
+  const threshold = numberOption('--threshold', opts.threshold);
+  if (threshold < 0 || threshold > 1) throw new Error(`--threshold must be a probability in [0, 1], got ${threshold}`);
+  const files = await expandImages(images);
+  if (!files.length) throw new Error(`no image files in ${images.join(', ')}`);
+  // The model says which backbone it needs; load() then checks its weights' hash.
+  const { meta } = await loadModelDir(modelDir);
+  const { gpu, engine } = await openEngine({ backbone: opts.backbone ?? meta.backbone.id, adapter: opts.adapter });
+  try {
+    const classifier = await load(modelDir, { gpu, engine });
+    const { predictions, skipped } = await predict(classifier, files, {
+      top,
+      threshold,
+      batchSize: numberOption('--batch-size', opts.batchSize, true),
+      onSkip: (s) => console.error(`facegpu: warning: skipped ${s.reason}`),
+    });
+    if (!predictions.length) throw new Error(`none of the ${files.length} images could be read`);
+    if (opts.json) process.stdout.write(JSON.stringify(predictions) + '\n');
+    else {
+      for (const p of predictions) {
+        console.log(`${p.file}: ${p.label} ${(p.probability * 100).toFixed(1)}%`);
+        if (top > 1) p.top.forEach((g, i) => console.log(`  ${i + 1}. ${g.label} ${(g.probability * 100).toFixed(1)}%`));
+      }
+    }
+    if (skipped.length) process.exitCode = 2;
+  } finally {
+    engine.destroy();
+    gpu.destroy();
+  }
+}

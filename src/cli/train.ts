@@ -1,0 +1,112 @@
+// facegpu train <data> --out <model-dir>: extract descriptors with the backbone, train the
+// head, keep the best checkpoint on disk.
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { openEngine } from '../node.ts';
+import { DEFAULT_VALIDATION_SPLIT } from '../train/dataset-node.ts';
+import { DEFAULT_FIT, formatEpoch, train } from '../train/index.ts';
+
+export interface TrainCliOptions {
+  out: string;
+  backbone: string;
+  validationSplit: string;
+  seed: string;
+  epochs: string;
+  batchSize: string;
+  lr: string;
+  patience: string;
+  augment: string;
+  extractBatch: string;
+  adapter?: string;
+}
+
+/** A number option, or a clear error naming it. */
+export function numberOption(name: string, value: string, integer = false): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+    throw new Error(`${name} must be ${integer ? 'an integer' : 'a number'}, got "${value}"`);
+  }
+  return n;
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train a face recognizer on a folder of photos (<data>/<person>/* or <data>/train|validation/<person>/*)')
+    .argument('<data>', 'data folder')
+    .requiredOption('--out <model-dir>', 'model directory to write (replaced atomically at each checkpoint)')
+    .option('--backbone <name|dir>', 'backbone under weights/ or a converted folder', 'face')
+    .option('--validation-split <f>', 'fraction of each person held back when there is no validation/ folder', String(DEFAULT_VALIDATION_SPLIT))
+    .option('--seed <n>', 'seed of the split, batch order, augmentation and initial weights', String(DEFAULT_FIT.seed))
+    .option('--epochs <n>', 'most epochs', String(DEFAULT_FIT.epochs))
+    .option('--batch-size <n>', 'training batch size', String(DEFAULT_FIT.batchSize))
+    .option('--lr <rate>', 'RMSprop learning rate', String(DEFAULT_FIT.learningRate))
+    .option('--patience <n>', 'epochs without a better val_loss before stopping', String(DEFAULT_FIT.patience))
+    .option('--augment <n>', 'augmented views added per training image (rotation, shift, flip on the GPU)', '0')
+    .option('--extract-batch <n>', 'images per backbone forward pass', '16')
+    .action((data: string, opts: TrainCliOptions) => trainCommand(data, { ...opts, adapter: program.opts().adapter }));
+}
+
+export async function trainCommand(data: string, opts: TrainCliOptions): Promise<void> {
+  const config = {
+    validationSplit: numberOption('--validation-split', opts.validationSplit),
+    seed: numberOption('--seed', opts.seed, true),
+    epochs: numberOption('--epochs', opts.epochs, true),
+    batchSize: numberOption('--batch-size', opts.batchSize, true),
+    learningRate: numberOption('--lr', opts.lr),
+    patience: numberOption('--patience', opts.patience, true),
+    augment: numberOption('--augment', opts.augment, true),
+    extractBatch: numberOption('--extract-batch', opts.extractBatch, true),
+  };
+  const { gpu, engine } = await openEngine({ backbone: opts.backbone, adapter: opts.adapter });
+  const bar = new cliProgress.SingleBar(
+    { format: ' {phase} |{bar}| {value}/{total} images  {eta_formatted} left', hideCursor: true, clearOnComplete: false },
+    cliProgress.Presets.shades_classic,
+  );
+  let phase = '';
+  try {
+    const result = await train(data, { gpu, engine }, {
+      ...config,
+      out: opts.out,
+      onExtractProgress: (done, total, p) => {
+        if (p !== phase) {
+          if (phase) bar.stop();
+          phase = p;
+          bar.start(total, 0, { phase: p === 'train' ? 'descriptors (train)     ' : 'descriptors (validation)' });
+        }
+        bar.update(done);
+      },
+      onSkip: (s) => {
+        // The bar owns the terminal line; log below it.
+        process.stderr.write(`\nfacegpu: warning: skipped ${s.reason}\n`);
+      },
+      onEpoch: (log, c) => {
+        if (phase) {
+          bar.stop();
+          phase = '';
+        }
+        console.log(formatEpoch(log, c.epochs) + (log.improved ? '  *' : ''));
+      },
+    });
+    const m = result.meta;
+    const images = m.split.train.length * (1 + m.config.augment) + m.split.validation.length;
+    console.log(
+      `${result.fit.stoppedEarly ? 'stopped early' : 'done'} after ${m.metrics.epochsRun} epochs; kept epoch ${m.metrics.bestEpoch}` +
+        (m.metrics.valAccuracy !== null ? ` (val_loss ${m.metrics.valLoss!.toFixed(4)}, val_acc ${m.metrics.valAccuracy.toFixed(4)})` : ''),
+    );
+    console.log(
+      `${m.labels.length} people, ${m.split.train.length} training and ${m.split.validation.length} validation images` +
+        (m.config.augment ? ` (+${m.split.train.length * m.config.augment} augmented views)` : '') +
+        (m.split.skipped.length ? `, ${m.split.skipped.length} skipped` : ''),
+    );
+    console.log(
+      `time: descriptors ${(result.timings.extractMs / 1000).toFixed(1)} s (${(result.timings.extractMs / Math.max(1, images)).toFixed(0)} ms/image), ` +
+        `head ${(result.timings.trainMs / 1000).toFixed(1)} s on ${gpu.adapter.id}`,
+    );
+    console.log(`saved ${opts.out}`);
+  } finally {
+    if (phase) bar.stop();
+    engine.destroy();
+    gpu.destroy();
+  }
+}

@@ -1,0 +1,142 @@
+// Data sets on disk (Node). Two layouts, as Keras' flow_from_directory:
+//   <dir>/train/<person>/* and <dir>/validation/<person>/* (or val/)  - the split is given;
+//   <dir>/<person>/*                                                - split per person here.
+// Classes are the sorted person folder names. Every file under a person's folder is a
+// candidate (formats are recognised by content when decoded; files that fail to decode are
+// skipped with a warning naming them). Ids are paths relative to <dir>, with '/'.
+import { readdir, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { loadImageRGB } from '../image/decode.ts';
+import type { ImageItem, PixelLoader } from './extract.ts';
+import type { TrainingSet } from './pipeline.ts';
+import { checkFraction, stratifiedSplit } from './split.ts';
+
+export const DEFAULT_VALIDATION_SPLIT = 0.2;
+const VALIDATION_DIRS = ['validation', 'val'];
+
+export interface SplitOptions {
+  validationSplit?: number;
+  seed?: number;
+}
+
+export interface FolderLayout {
+  root: string;
+  /** The given train/ and validation/ folders, or null for <dir>/<person>/*. */
+  trainDir: string | null;
+  validationDir: string | null;
+}
+
+async function isDir(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export async function detectLayout(dir: string): Promise<FolderLayout> {
+  let st;
+  try {
+    st = await stat(dir);
+  } catch {
+    throw new Error(`${dir}: data folder does not exist`);
+  }
+  if (!st.isDirectory()) throw new Error(`${dir}: not a folder; expected <dir>/<person>/* or <dir>/train/<person>/*`);
+  const trainDir = join(dir, 'train');
+  if (!(await isDir(trainDir))) return { root: dir, trainDir: null, validationDir: null };
+  for (const name of VALIDATION_DIRS) if (await isDir(join(dir, name))) return { root: dir, trainDir, validationDir: join(dir, name) };
+  return { root: dir, trainDir, validationDir: null };
+}
+
+/** Non-hidden files under `dir`, recursively, sorted. */
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (e.name.startsWith('.')) continue;
+    const path = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await listFiles(path)));
+    else if (e.isFile() || (e.isSymbolicLink() && (await stat(path).then((s) => s.isFile(), () => false)))) out.push(path);
+  }
+  return out.sort();
+}
+
+/** person name -> files (absolute), for the person folders of `dir`. Empty folders are an error. */
+export async function listPeople(dir: string): Promise<Map<string, string[]>> {
+  const people = new Map<string, string[]>();
+  const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => !e.name.startsWith('.') && e.isDirectory());
+  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const files = await listFiles(join(dir, e.name));
+    if (files.length === 0) throw new Error(`${join(dir, e.name)}: this person's folder is empty; add photos or remove the folder`);
+    people.set(e.name, files);
+  }
+  return people;
+}
+
+function checkPeople(people: Map<string, string[]>, dir: string): string[] {
+  const classes = [...people.keys()];
+  if (classes.length === 0) throw new Error(`${dir}: no person folders; expected ${dir}/<person>/<images> or ${dir}/train/<person>/<images>`);
+  if (classes.length === 1) throw new Error(`${dir}: only one person ("${classes[0]}"); a recognizer needs at least two people to tell apart`);
+  return classes;
+}
+
+const idOf = (root: string, file: string) => relative(root, file).split(sep).join('/');
+
+export function fileLoader(root: string, size: number): PixelLoader {
+  return (id) => loadImageRGB(join(root, id), size);
+}
+
+/** The training set of a data folder: classes, train and validation images, a decoder. */
+export async function openTrainingSet(dir: string, size: number, opts: SplitOptions = {}): Promise<TrainingSet & { root: string }> {
+  const fraction = opts.validationSplit ?? DEFAULT_VALIDATION_SPLIT;
+  checkFraction(fraction);
+  const layout = await detectLayout(dir);
+  const load = fileLoader(layout.root, size);
+  if (layout.trainDir && layout.validationDir) {
+    const people = await listPeople(layout.trainDir);
+    const classes = checkPeople(people, layout.trainDir);
+    const validation = await labelledItems(layout.validationDir, layout.root, classes);
+    const train = classes.flatMap((c, label) => people.get(c)!.map((f) => ({ id: idOf(layout.root, f), label })));
+    return { root: layout.root, classes, train, validation, load, layout: 'train/validation', validationSplit: null };
+  }
+  const base = layout.trainDir ?? layout.root;
+  const people = await listPeople(base);
+  const classes = checkPeople(people, base);
+  const byClass = new Map([...people].map(([c, files]) => [c, files.map((f) => idOf(layout.root, f))]));
+  const split = stratifiedSplit(byClass, fraction, opts.seed ?? 1);
+  const toItems = (l: { file: string; label: number }[]) => l.map(({ file, label }) => ({ id: file, label }));
+  return { root: layout.root, classes, train: toItems(split.train), validation: toItems(split.validation), load, layout: 'split', validationSplit: fraction };
+}
+
+/** Images of `dir`'s person folders labelled by `classes`; a person the model does not know is an error. */
+async function labelledItems(dir: string, root: string, classes: readonly string[]): Promise<ImageItem[]> {
+  const people = await listPeople(dir);
+  const items: ImageItem[] = [];
+  for (const [person, files] of people) {
+    const label = classes.indexOf(person);
+    if (label < 0) throw new Error(`${join(dir, person)}: "${person}" is not one of the trained classes (${classes.join(', ')})`);
+    items.push(...files.map((f) => ({ id: idOf(root, f), label })));
+  }
+  return items;
+}
+
+/**
+ * What `facegpu eval` scores a model on: <dir>/validation/ (or val/) when present, else
+ * exactly the files a train with the same split and seed held back.
+ */
+export async function openEvaluationSet(dir: string, size: number, classes: readonly string[], opts: SplitOptions = {}): Promise<{ root: string; items: ImageItem[]; load: PixelLoader; source: string }> {
+  const layout = await detectLayout(dir);
+  const load = fileLoader(layout.root, size);
+  if (layout.validationDir) {
+    return { root: layout.root, items: await labelledItems(layout.validationDir, layout.root, classes), load, source: layout.validationDir };
+  }
+  const set = await openTrainingSet(dir, size, opts);
+  const items: ImageItem[] = [];
+  for (const item of set.validation) {
+    const name = set.classes[item.label];
+    const label = classes.indexOf(name);
+    if (label < 0) throw new Error(`${join(layout.root, name)}: "${name}" is not one of the trained classes (${classes.join(', ')})`);
+    items.push({ id: item.id, label });
+  }
+  if (items.length === 0) throw new Error(`${dir}: the split holds back no images (validation split ${opts.validationSplit ?? DEFAULT_VALIDATION_SPLIT}); nothing to evaluate`);
+  return { root: layout.root, items, load, source: `files held back by --validation-split ${set.validationSplit} --seed ${opts.seed ?? 1}` };
+}

@@ -1,0 +1,42 @@
+// TensorFlow.js's WebGPU backend, built on OUR GPUDevice so that the head trains on the same
+// device the backbone runs on and descriptors pass between them as GPU buffers.
+// Browser-safe: tfjs and WebGPU only.
+import * as tf from '@tensorflow/tfjs-core';
+import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import type { Gpu } from '../gpu/device.ts';
+
+const BACKEND = 'webgpu'; // tfjs-backend-webgpu registers its kernels under this name
+
+let current: { device: GPUDevice; backend: WebGPUBackend } | null = null;
+
+/**
+ * Make tfjs run on `gpu.device`. Idempotent for the same device; a new device replaces the
+ * backend (tensors of the old one are gone with it).
+ */
+export async function useGpuForTfjs(gpu: Gpu): Promise<WebGPUBackend> {
+  if (current?.device === gpu.device && tf.getBackend() === BACKEND) return current.backend;
+  const backend = withNavigatorGpu(() => new WebGPUBackend(gpu.device, gpu.device.adapterInfo));
+  if (tf.findBackendFactory(BACKEND)) tf.removeBackend(BACKEND);
+  tf.registerBackend(BACKEND, () => backend);
+  if (!(await tf.setBackend(BACKEND))) throw new Error('tfjs could not start its WebGPU backend on the facegpu device');
+  current = { device: gpu.device, backend };
+  return backend;
+}
+
+/**
+ * The backend's constructor refuses to run unless `navigator.gpu` exists, which Node 20 lacks
+ * (Dawn's GPU object is not a global there). It only checks for presence, so a stand-in is
+ * put in place for the duration of the call and the global restored after.
+ */
+function withNavigatorGpu<T>(make: () => T): T {
+  const g = globalThis as { navigator?: { gpu?: unknown } };
+  if (g.navigator?.gpu) return make();
+  const had = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+  Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu: {} }, configurable: true, writable: true });
+  try {
+    return make();
+  } finally {
+    if (had) Object.defineProperty(globalThis, 'navigator', had);
+    else delete g.navigator;
+  }
+}
