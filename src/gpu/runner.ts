@@ -61,7 +61,9 @@ export class KernelRunner {
         return `const ${name}: u32 = ${v}u;`;
       })
       .join('\n');
-    return `${consts}\n${body}`;
+    // WGSL wants directives (`enable subgroups;`) before any declaration: keep them first.
+    const directives = body.match(/^enable [^;]+;/gm) ?? [];
+    return `${directives.join('\n')}\n${consts}\n${body.replace(/^enable [^;]+;/gm, '')}`;
   }
 
   pipeline(kernel: KernelSpec): GPUComputePipeline {

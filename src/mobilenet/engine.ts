@@ -7,7 +7,7 @@ import { assertAlive, type Gpu } from '../gpu/device.ts';
 import { KernelRunner, type OpDesc, type PreparedOp, type ShaderSources } from '../gpu/runner.ts';
 import { c4, type Backbone, type BackboneManifest } from '../weights/format.ts';
 import {
-  DEFAULT_TUNING, depthwiseOp, globalAvgPoolOp, pointwiseOp, preprocessOp, samePadding, stemOp,
+  tuningFor, depthwiseOp, globalAvgPoolOp, pointwiseOp, preprocessOp, samePadding, stemOp,
   type Binding, type ImageShape, type Tuning,
 } from './ops.ts';
 
@@ -53,7 +53,7 @@ export class MobileNetEngine {
 
   constructor(readonly gpu: Gpu, backbone: Backbone, shaders: ShaderSources, private readonly opts: EngineOptions = {}) {
     this.manifest = backbone.manifest;
-    this.tuning = { ...DEFAULT_TUNING, ...opts.tuning };
+    this.tuning = { ...tuningFor(gpu.device), ...opts.tuning };
     this.runner = new KernelRunner(gpu.device, shaders);
     this.buffers = new BufferPool(gpu.device);
     this.weights = this.buffers.createWith(new Uint8Array(backbone.data), GPUBufferUsage.STORAGE, `${this.manifest.id} weights`);

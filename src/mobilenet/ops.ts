@@ -1,7 +1,7 @@
 // Op descriptions for MobileNet's kernels: which shader, its constants, uniforms and grid.
 // Shapes go into uniforms; only what must be compile-time (workgroup size, register tile,
 // activation) is a constant, and so part of the pipeline cache key.
-import type { OpDesc } from '../gpu/runner.ts';
+import type { OpDesc, UniformField } from '../gpu/runner.ts';
 import type { Activation } from '../weights/spec.ts';
 
 export type Binding = GPUBuffer | GPUBufferBinding;
@@ -16,15 +16,46 @@ export function samePadding(size: number, stride: number, kernel = 3): { out: nu
 }
 
 export interface Tuning {
-  /** Workgroup size of the element-wise style kernels (stem, depthwise, preprocessing). */
+  /** Workgroup size of the element-wise style kernels (portable stem and depthwise, preprocessing, pooling). */
   wg: number;
-  /** Pointwise: workgroup size, pixels and output-channel groups per invocation. */
+  /** Portable pointwise: workgroup size, pixels and output-channel groups per invocation. */
   pwWg: number;
   pwPixels: number;
   pwChannels: number;
+  /**
+   * Lanes that share weights through subgroupShuffle in the *_subgroup kernels (4 or 8, a
+   * divisor of the device's smallest subgroup); 0 selects the portable kernels.
+   */
+  subgroup: number;
+  /** Workgroup size of the subgroup kernels (a multiple of `subgroup`). */
+  sgWg: number;
+  /** Subgroup pointwise and stem: output pixels per invocation. */
+  sgPixels: number;
+  /** Subgroup depthwise: output tile (rows x columns) per invocation. */
+  dwRows: number;
+  dwCols: number;
 }
 
-export const DEFAULT_TUNING: Tuning = { wg: 64, pwWg: 64, pwPixels: 2, pwChannels: 2 };
+/** Portable kernels only: safe on any WebGPU device. */
+export const DEFAULT_TUNING: Tuning = { wg: 64, pwWg: 64, pwPixels: 2, pwChannels: 2, subgroup: 0, sgWg: 64, sgPixels: 1, dwRows: 2, dwCols: 2 };
+
+/**
+ * The tuning for a device: the subgroup kernels where the device has subgroups of at least 4
+ * lanes, tiles and workgroup sizes measured with `npm run bench` (bench/README.md). On CPU
+ * adapters (lavapipe, SwiftShader) a workgroup is one SIMD batch of lanes and per-invocation
+ * tiles are large, because there every load costs more than the register spills; on GPUs
+ * the tiles stay small so that the accumulators fit in registers.
+ */
+export function tuningFor(device: GPUDevice): Tuning {
+  const info = device.adapterInfo as (GPUAdapterInfo & { subgroupMinSize?: number }) | undefined;
+  const minSize = info?.subgroupMinSize ?? 0;
+  const subgroup = device.features.has('subgroups') && minSize >= 4 && (minSize & (minSize - 1)) === 0 ? Math.min(minSize, 8) : 0;
+  const cpu = info?.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info?.description} ${info?.device}`);
+  if (subgroup === 0) return { ...DEFAULT_TUNING };
+  return cpu
+    ? { ...DEFAULT_TUNING, subgroup, sgWg: subgroup, sgPixels: 4, dwRows: 4, dwCols: 4 }
+    : { ...DEFAULT_TUNING, subgroup, sgWg: 64, sgPixels: 1, dwRows: 2, dwCols: 2 };
+}
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 
@@ -56,11 +87,26 @@ export function stemOp(label: string, x: Binding, w: Binding, b: Binding, y: Bin
   const pw = samePadding(inp.w, stride);
   const pixels = inp.n * ph.out * pw.out;
   const co4 = ceilDiv(cout, 4);
+  const ci4 = ceilDiv(inp.c, 4);
+  if (t.subgroup > 0) {
+    const tilesW = ceilDiv(pw.out, t.sgPixels);
+    const tiles = inp.n * ph.out * tilesW;
+    return {
+      label,
+      kernel: { shader: 'conv3x3_subgroup', constants: { WG: t.sgWg, TP: t.sgPixels, STRIDE: stride, SG: t.subgroup, ACT: ACT_CODE[act] } },
+      uniforms: [
+        ['u32', tiles], ['u32', tilesW], ['u32', inp.h], ['u32', inp.w], ['u32', ci4],
+        ['u32', ph.out], ['u32', pw.out], ['u32', co4], ['u32', ph.before], ['u32', pw.before],
+      ],
+      storage: [x, w, b, y],
+      workgroups: [...grid1d(ceilDiv(tiles, t.sgWg)), ceilDiv(co4, t.subgroup)],
+    };
+  }
   return {
     label,
     kernel: { shader: 'conv3x3', constants: { WG: t.wg, ACT: ACT_CODE[act] } },
     uniforms: [
-      ['u32', pixels], ['u32', inp.h], ['u32', inp.w], ['u32', ceilDiv(inp.c, 4)],
+      ['u32', pixels], ['u32', inp.h], ['u32', inp.w], ['u32', ci4],
       ['u32', ph.out], ['u32', pw.out], ['u32', co4], ['u32', stride], ['u32', ph.before], ['u32', pw.before],
     ],
     storage: [x, w, b, y],
@@ -73,6 +119,21 @@ export function depthwiseOp(label: string, x: Binding, w: Binding, b: Binding, y
   const pw = samePadding(inp.w, stride);
   const pixels = inp.n * ph.out * pw.out;
   const c4 = ceilDiv(inp.c, 4);
+  if (t.subgroup > 0) {
+    const tilesW = ceilDiv(pw.out, t.dwCols);
+    const tilesH = ceilDiv(ph.out, t.dwRows);
+    const tiles = inp.n * tilesH * tilesW;
+    return {
+      label,
+      kernel: { shader: 'depthwise3x3_subgroup', constants: { WG: t.sgWg, TR: t.dwRows, TC: t.dwCols, STRIDE: stride, SG: t.subgroup, ACT: ACT_CODE[act] } },
+      uniforms: [
+        ['u32', tiles], ['u32', tilesW], ['u32', tilesH], ['u32', inp.h], ['u32', inp.w], ['u32', c4],
+        ['u32', ph.out], ['u32', pw.out], ['u32', ph.before], ['u32', pw.before],
+      ],
+      storage: [x, w, b, y],
+      workgroups: [...grid1d(ceilDiv(tiles, t.sgWg)), c4],
+    };
+  }
   return {
     label,
     kernel: { shader: 'depthwise3x3', constants: { WG: t.wg, ACT: ACT_CODE[act] } },
@@ -87,11 +148,21 @@ export function depthwiseOp(label: string, x: Binding, w: Binding, b: Binding, y
 
 export function pointwiseOp(label: string, x: Binding, w: Binding, b: Binding, y: Binding, pixels: number, cin: number, cout: number, act: Activation, t: Tuning): OpDesc {
   const co4 = ceilDiv(cout, 4);
+  const uniforms: UniformField[] = [['u32', pixels], ['u32', ceilDiv(cin, 4)], ['u32', co4]];
+  if (t.subgroup > 0) {
+    return {
+      label,
+      kernel: { shader: 'pointwise_subgroup', constants: { WG: t.sgWg, TP: t.sgPixels, SG: t.subgroup, ACT: ACT_CODE[act] } },
+      uniforms,
+      storage: [x, w, b, y],
+      workgroups: [...grid1d(ceilDiv(pixels, t.sgWg * t.sgPixels)), ceilDiv(co4, t.subgroup)],
+    };
+  }
   const tc = tileFor(co4, t.pwChannels);
   return {
     label,
     kernel: { shader: 'pointwise', constants: { WG: t.pwWg, TP: t.pwPixels, TC: tc, ACT: ACT_CODE[act] } },
-    uniforms: [['u32', pixels], ['u32', ceilDiv(cin, 4)], ['u32', co4]],
+    uniforms,
     storage: [x, w, b, y],
     workgroups: [ceilDiv(pixels, t.pwWg * t.pwPixels), co4 / tc],
   };
@@ -108,7 +179,7 @@ export function globalAvgPoolOp(x: Binding, y: Binding, inp: ImageShape, t: Tuni
   };
 }
 
-/** A 1-D grid of `groups` workgroups, folded into 2-D past the per-dimension limit. */
+/** A 1-D grid of `groups` workgroups, folded into 2-D past the per-dimension limit (shaders rebuild the index as x + y * num_workgroups.x). */
 export function grid1d(groups: number, maxPerDim = 65535): [number, number] {
   if (groups <= maxPerDim) return [groups, 1];
   const y = ceilDiv(groups, maxPerDim);
