@@ -5,6 +5,7 @@
 // The backbone is served from this project's weights/ folder by the plugin below (and copied
 // into the static build), so the page never fetches anything from another host.
 import { existsSync, readdirSync, readFileSync, statSync, createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Connect, type Plugin } from 'vite';
@@ -40,7 +41,7 @@ function facegpuWeights(): Plugin {
     name: 'facegpu-weights',
     configureServer: (server) => void server.middlewares.use(serve),
     configurePreviewServer: (server) => void server.middlewares.use(serve),
-    generateBundle() {
+    generateBundle(_options, bundle) {
       if (this.environment.config.build.lib) return; // the library build ships no weights
       // The page loads the default backbone only; others are served by the dev server for tinkering.
       if (!backbones().includes(PAGE_BACKBONE)) {
@@ -51,6 +52,13 @@ function facegpuWeights(): Plugin {
           this.emitFile({ type: 'asset', fileName: `weights/${name}/${f}`, source: readFileSync(join(WEIGHTS_DIR, name, f)) });
         }
       }
+      // The service worker precaches the page (not weights.bin: the page caches that itself).
+      const files = ['./', ...Object.keys(bundle).filter((f) => !f.endsWith('.map')), `weights/${PAGE_BACKBONE}/manifest.json`].map((f) => (f === './' ? f : `./${f}`));
+      const version = createHash('sha256').update(files.join('\n')).digest('hex').slice(0, 12);
+      const source = readFileSync(join(ROOT, 'web/service-worker.js'), 'utf8')
+        .replace('__FACEGPU_VERSION__', version)
+        .replace('__FACEGPU_PRECACHE__', JSON.stringify(files));
+      this.emitFile({ type: 'asset', fileName: 'service-worker.js', source });
     },
   };
 }

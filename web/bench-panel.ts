@@ -22,6 +22,8 @@ export function setupBenchmark({ app }: PageContext): void {
     if (!app.engine || !app.gpu) return;
     button.disabled = true;
     summary.replaceChildren();
+    delete summary.dataset.done;
+    delete status.dataset.state;
     const batch = Number($<HTMLSelectElement>('#bench-batch').value);
     const runs = Number($<HTMLSelectElement>('#bench-runs').value);
     try {
@@ -37,9 +39,11 @@ export function setupBenchmark({ app }: PageContext): void {
         stat(`${((r.batch / r.network.ours) * 1000).toFixed(1)} img/s`, `facegpu throughput · layers sum ${formatMs(sum('ours'))} vs ${formatMs(sum('tfjs'))}`),
       );
       summary.dataset.done = 'true';
+      Object.assign(summary.dataset, { ours: r.network.ours.toFixed(2), tfjs: r.network.tfjs.toFixed(2), layers: String(r.layers.length) });
       status.textContent = `Median of ${r.runs} runs after a warm-up; per-layer times from ${r.clock === 'gpu' ? 'GPU timestamps' : 'wall clock to queue idle'}.`;
     } catch (err) {
       status.textContent = `Benchmark failed: ${(err as Error).message}`;
+      status.dataset.state = 'error';
     } finally {
       button.disabled = false;
     }

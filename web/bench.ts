@@ -64,8 +64,14 @@ export async function runBenchmark(
   const layers = tfjsLayers(engine, n);
   const rows: BenchLayerRow[] = [];
   const timer = clock === 'gpu' ? new PassTimer(device, 1) : null;
-  const flushTfjs = async () => {
+  // tfjs records into its own command encoder and submits lazily: close and submit it.
+  const submitTfjs = () => {
+    backend.ensureCommandEncoderReady();
+    backend.endComputePassEncoder();
     backend.submitQueue();
+  };
+  const flushTfjs = async () => {
+    submitTfjs();
     await device.queue.onSubmittedWorkDone();
   };
   try {
@@ -109,7 +115,7 @@ export async function runBenchmark(
         }
         return wallToDone(device, async () => {
           const y = l.run(x);
-          backend.submitQueue();
+          submitTfjs();
           y.dispose();
         });
       });

@@ -101,7 +101,7 @@ export class BenchChart {
           legend: { position: 'top' },
           tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${(c.raw as number).toFixed(2)} ms` } },
         },
-        scales: { x: { title: { display: true, text: 'ms per run (median)' }, beginAtZero: true }, y: { ticks: { font: { size: 11 } } } },
+        scales: { x: { title: { display: true, text: 'ms per run (median)' }, beginAtZero: true }, y: { ticks: { font: { size: 11 }, autoSkip: false } } },
       },
     });
   }

@@ -1,3 +1,4 @@
+/// <reference types="vite/client" />
 // The facegpu demo page: add people and photos, train a head on their descriptors, recognise
 // new photos, and benchmark our shaders against tfjs-webgpu on the visitor's GPU.
 import {
@@ -178,5 +179,10 @@ setupPrediction(ctx);
 setupBenchmark(ctx);
 void detectCamera().then(renderPeople);
 void boot();
+
+// The static build works offline once loaded: a service worker keeps the page's files.
+if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+  navigator.serviceWorker.register('./service-worker.js').catch((err) => console.warn(`facegpu: offline support is off (${err.message})`));
+}
 
 export type PageContext = typeof ctx;

@@ -159,6 +159,18 @@ async function main(): Promise<void> {
       classifier.head.dispose();
     }
 
+    log('benchmark tab (batch 1, 3 runs)');
+    await page.click('[data-testid=tab-benchmark]');
+    await page.selectOption('#bench-batch', '1');
+    await page.selectOption('#bench-runs', '3');
+    await page.click('[data-testid=bench-run]');
+    await page.waitForSelector('#bench-summary[data-done="true"], #bench-status[data-state="error"]', { timeout: 400_000 });
+    const bench = await page.locator('#bench-summary').evaluate((el) => ({ ...(el as HTMLElement).dataset }));
+    const benchOk = bench.done === 'true' && Number(bench.ours) > 0 && Number(bench.tfjs) > 0 && Number(bench.layers) > 0;
+    check('benchmark tab runs both sides', benchOk, benchOk ? `whole network: facegpu ${bench.ours} ms, tfjs-webgpu ${bench.tfjs} ms, ${bench.layers} layers` : await page.locator('#bench-status').innerText());
+    await page.screenshot({ path: join(OUT, 'e2e-benchmark.png'), fullPage: true });
+    await page.click('[data-testid=tab-recognize]');
+
     log('saving in IndexedDB, reloading, loading it back');
     await page.click('[data-testid=save-browser]');
     await page.waitForFunction(() => /Saved in this browser/.test(document.querySelector('#train-status')!.textContent ?? ''), undefined, { timeout: 60_000 });
@@ -177,6 +189,18 @@ async function main(): Promise<void> {
       const text = await page.locator('#train-status').innerText();
       check('downloaded model loads back from files', text.startsWith('Loaded from files'), text);
     }
+
+    log('offline: stopping the server and reloading the page');
+    await server.close();
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"], #fatal:not([hidden])', { timeout: 240_000 });
+    const offlineStatus = await page.locator('#status').innerText();
+    await page.click('[data-testid=load-browser]');
+    await page.waitForSelector('#train-status[data-state="loaded"], #train-status[data-state="error"]', { timeout: 60_000 });
+    await page.setInputFiles('[data-testid=predict-file]', heldBackFile);
+    await page.waitForSelector('[data-testid=prediction], .predict-note[data-state="error"]', { timeout: 120_000 });
+    const offlineLabel = await page.locator('[data-testid=prediction]').first().getAttribute('data-label').catch(() => null);
+    check('works offline once loaded', /model from cache/.test(offlineStatus) && offlineLabel === label, `status "${offlineStatus}", prediction "${offlineLabel}"`);
   } finally {
     const outside = requests.filter((u) => {
       const url = new URL(u);

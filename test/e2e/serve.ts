@@ -12,6 +12,11 @@ export async function buildAndServe(): Promise<{ url: string; close(): Promise<v
   if (!url) throw new Error('vite preview did not report its address');
   return {
     url,
-    close: () => new Promise<void>((r) => server.httpServer.close(() => r())),
+    close: () =>
+      new Promise<void>((r) => {
+        if (!server.httpServer.listening) return r();
+        server.httpServer.close(() => r());
+        (server.httpServer as import('node:http').Server).closeAllConnections?.(); // the browser's keep-alive connections
+      }),
   };
 }
