@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { openEngine } from '../node.ts';
 import { evaluate, formatEvaluation, load } from '../train/index.ts';
-import { loadModelDir } from '../train/model-dir-node.ts';
+import { readModelMeta } from '../train/model-dir-node.ts';
 import { numberOption } from './train.ts';
 
 interface EvalCliOptions {
@@ -29,7 +29,7 @@ export function registerEval(program: Command): void {
 }
 
 export async function evalCommand(modelDir: string, data: string, opts: EvalCliOptions): Promise<void> {
-  const { meta } = await loadModelDir(modelDir);
+  const meta = await readModelMeta(modelDir);
   const validationSplit = opts.validationSplit !== undefined ? numberOption('--validation-split', opts.validationSplit) : (meta.split.validationSplit ?? undefined);
   const seed = opts.seed !== undefined ? numberOption('--seed', opts.seed, true) : (meta.split.seed ?? meta.config.seed);
   const { gpu, engine } = await openEngine({ backbone: opts.backbone ?? meta.backbone.id, adapter: opts.adapter });

@@ -4,7 +4,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openEngine } from '../node.ts';
 import { load, predict } from '../train/index.ts';
-import { loadModelDir } from '../train/model-dir-node.ts';
+import { readModelMeta } from '../train/model-dir-node.ts';
 import { numberOption } from './train.ts';
 
 interface PredictCliOptions {
@@ -57,7 +57,7 @@ export async function predictCommand(modelDir: string, images: string[], opts: P
   const files = await expandImages(images);
   if (!files.length) throw new Error(`no image files in ${images.join(', ')}`);
   // The model says which backbone it needs; load() then checks its weights' hash.
-  const { meta } = await loadModelDir(modelDir);
+  const meta = await readModelMeta(modelDir);
   const { gpu, engine } = await openEngine({ backbone: opts.backbone ?? meta.backbone.id, adapter: opts.adapter });
   try {
     const classifier = await load(modelDir, { gpu, engine });

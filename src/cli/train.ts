@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { openEngine } from '../node.ts';
-import { DEFAULT_VALIDATION_SPLIT } from '../train/dataset-node.ts';
+import { DEFAULT_VALIDATION_SPLIT, openTrainingSet } from '../train/dataset-node.ts';
 import { DEFAULT_FIT, formatEpoch, train } from '../train/index.ts';
 
 export interface TrainCliOptions {
@@ -58,6 +58,8 @@ export async function trainCommand(data: string, opts: TrainCliOptions): Promise
     augment: numberOption('--augment', opts.augment, true),
     extractBatch: numberOption('--extract-batch', opts.extractBatch, true),
   };
+  // Folder mistakes (missing, empty person, one person) are reported before the GPU starts.
+  await openTrainingSet(data, 0, config);
   const { gpu, engine } = await openEngine({ backbone: opts.backbone, adapter: opts.adapter });
   const bar = new cliProgress.SingleBar(
     { format: ' {phase} |{bar}| {value}/{total} images  {eta_formatted} left', hideCursor: true, clearOnComplete: false },

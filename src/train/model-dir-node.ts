@@ -104,18 +104,24 @@ async function readJson(file: string, what: string): Promise<unknown> {
   }
 }
 
-/** Read a model directory: its metadata and the head. */
-export async function loadModelDir(dir: string): Promise<{ head: tfl.LayersModel; meta: FaceModelMeta }> {
+/** Read only a model directory's facegpu.json (no tfjs needed: which backbone to open, which split). */
+export async function readModelMeta(dir: string): Promise<FaceModelMeta> {
   await recoverModelDir(dir);
-  const target = resolve(dir);
   try {
-    await readdir(target);
+    await readdir(resolve(dir));
   } catch {
     throw new Error(`${dir}: model directory does not exist (train one with \`facegpu train <data> --out ${dir}\`)`);
   }
-  const metaFile = join(target, META_FILE);
+  const metaFile = join(resolve(dir), META_FILE);
   const meta = await readJson(metaFile, 'the model description');
   validateMeta(meta, metaFile);
+  return meta;
+}
+
+/** Read a model directory: its metadata and the head (tfjs must have its backend set). */
+export async function loadModelDir(dir: string): Promise<{ head: tfl.LayersModel; meta: FaceModelMeta }> {
+  const meta = await readModelMeta(dir);
+  const target = resolve(dir);
   const modelJson = (await readJson(join(target, HEAD_FILE), 'the head')) as object;
   let weights: Buffer;
   try {
