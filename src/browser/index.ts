@@ -33,7 +33,7 @@ export function webgpuSupportProblem(): string | null {
 export async function createBrowserGpu(opts: DeviceOptions = {}): Promise<Gpu> {
   const problem = webgpuSupportProblem();
   if (problem) throw new GpuUnavailableError(problem);
-  return createGpuFrom(navigator.gpu, opts, 'the browser offers WebGPU but found no adapter (GPU blocklisted or drivers missing; try chrome://gpu)');
+  return createGpuFrom(navigator.gpu, opts, 'this browser supports WebGPU but offers no adapter: the GPU may be blocklisted or its driver missing (see chrome://gpu); on Linux, Chrome needs chrome://flags/#enable-unsafe-webgpu and #enable-vulkan');
 }
 
 export interface OpenEngineOptions extends EngineOptions, DeviceOptions, FetchBackboneOptions {

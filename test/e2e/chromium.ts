@@ -30,13 +30,14 @@ export interface LaunchedChromium {
   close(): Promise<void>;
 }
 
-export async function launchChromium(viewport = { width: 1440, height: 960 }): Promise<LaunchedChromium> {
+/** Launch with a fresh profile; `webgpu: false` leaves WebGPU off (the page must say so). */
+export async function launchChromium({ viewport = { width: 1440, height: 960 }, webgpu = true } = {}): Promise<LaunchedChromium> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: run \`bash scripts/install-system.sh\` (installs Debian's chromium)`);
   const profile = mkdtempSync(join(tmpdir(), 'facegpu-e2e-profile-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: webgpu ? CHROMIUM_ARGS : CHROMIUM_ARGS.filter((a) => !a.includes('webgpu')),
     viewport,
     deviceScaleFactor: 1,
     acceptDownloads: true,

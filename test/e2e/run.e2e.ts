@@ -73,9 +73,9 @@ async function main(): Promise<void> {
   const nodeDescriptor = await engine.embed(nodePixels, 1);
 
   log('building and serving the page');
-  const server = await buildAndServe();
+  let server = await buildAndServe();
   log(`page at ${server.url}`);
-  const chrome = await launchChromium();
+  let chrome = await launchChromium();
   const requests: string[] = [];
   chrome.context.on('request', (r) => requests.push(r.url()));
   const page = chrome.context.pages()[0] ?? (await chrome.context.newPage());
@@ -103,8 +103,8 @@ async function main(): Promise<void> {
     }
     await page.waitForFunction(() => (window as any).facegpu.people.pending === 0, undefined, { timeout: 300_000, polling: 500 });
     const counts = await page.locator('[data-testid=person-count]').allInnerTexts();
-    check('photos embedded in the page', counts.every((c) => c.startsWith(`${PHOTOS_EACH} photos`) && !c.includes('unreadable')), counts.join(' | '));
-    log(`embedded: ${counts.join(' | ')}`);
+    check('photos added to the people', counts.every((c) => c.startsWith(`${PHOTOS_EACH} photos`) && !c.includes('unreadable')), counts.join(' | '));
+    log(`photos: ${counts.join(' | ')}`);
 
     log('training');
     await page.fill('[data-testid=epochs]', String(EPOCHS));
@@ -201,6 +201,18 @@ async function main(): Promise<void> {
     await page.waitForSelector('[data-testid=prediction], .predict-note[data-state="error"]', { timeout: 120_000 });
     const offlineLabel = await page.locator('[data-testid=prediction]').first().getAttribute('data-label').catch(() => null);
     check('works offline once loaded', /model from cache/.test(offlineStatus) && offlineLabel === label, `status "${offlineStatus}", prediction "${offlineLabel}"`);
+
+    log('without WebGPU: the page must say so');
+    await chrome.close();
+    chrome = await launchChromium({ webgpu: false });
+    chrome.context.on('request', (r) => requests.push(r.url()));
+    const noGpu = chrome.context.pages()[0] ?? (await chrome.context.newPage());
+    server = await buildAndServe({ build: false });
+    await noGpu.goto(server.url);
+    await noGpu.waitForSelector('#fatal:not([hidden]), body[data-ready="true"]', { timeout: 120_000 });
+    const fatalText = (await noGpu.locator('#fatal').isVisible()) ? await noGpu.locator('#fatal').innerText() : '';
+    check('clear message where WebGPU is missing', /WebGPU/.test(fatalText) && /adapter|navigator\.gpu/.test(fatalText), fatalText.replace(/\s+/g, ' ') || 'no message shown');
+    await noGpu.screenshot({ path: join(OUT, 'e2e-no-webgpu.png') });
   } finally {
     const outside = requests.filter((u) => {
       const url = new URL(u);

@@ -4,9 +4,9 @@ import { build, preview, type PreviewServer } from 'vite';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
-export async function buildAndServe(): Promise<{ url: string; close(): Promise<void> }> {
+export async function buildAndServe(opts: { build?: boolean } = {}): Promise<{ url: string; close(): Promise<void> }> {
   const configFile = resolve(ROOT, 'vite.config.ts');
-  await build({ configFile, logLevel: 'warn' });
+  if (opts.build !== false) await build({ configFile, logLevel: 'warn' });
   const server: PreviewServer = await preview({ configFile, preview: { host: '127.0.0.1', port: 4180, strictPort: false, open: false }, logLevel: 'warn' });
   const url = server.resolvedUrls?.local[0];
   if (!url) throw new Error('vite preview did not report its address');
