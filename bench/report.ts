@@ -1,0 +1,174 @@
+// Presenting results: the table printed on stdout, and the results files (JSON, Markdown, an
+// SVG chart) written under bench/results/<adapter>/, each carrying the adapter, driver,
+// versions and batch sizes with the figures.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AdapterSummary } from '../src/gpu/device.ts';
+import type { Tuning } from '../src/mobilenet/ops.ts';
+import { writeFileAtomic } from '../src/weights/store.ts';
+import type { EndToEndRow } from './end-to-end.ts';
+import type { KernelRow, TimingMethod } from './kernel-rows.ts';
+import type { Stats } from './timing.ts';
+
+export interface BenchResult {
+  adapter: AdapterSummary & { driver: string };
+  environment: Record<string, string | number>;
+  settings: {
+    backbone: string;
+    kernelBatch: number | null;
+    batches: number[];
+    warmup: number;
+    repeats: number;
+    kernelRepeats: number;
+    gpuRepeats: number;
+    kernelTiming: TimingMethod;
+    endToEndTiming: string;
+    tuning: Tuning;
+  };
+  kernels: KernelRow[];
+  endToEnd: EndToEndRow[];
+}
+
+const ms = (v: number | null | undefined) => (v == null ? '-' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+const pm = (s: Stats | null | undefined) => (s ? `±${(s.spread * 100).toFixed(0)}%` : '');
+const ratio = (v: number | null | undefined) => (v == null ? '-' : `${v.toFixed(v >= 10 ? 1 : 2)}x`);
+const err = (v: number | null | undefined) => (v == null ? '-' : Number.isNaN(v) ? 'NaN' : v.toExponential(1));
+
+function table(head: string[], rows: string[][], rightAlign: (i: number) => boolean): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (rightAlign(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+}
+
+export function kernelLines(rows: KernelRow[]): string[] {
+  if (!rows.length) return [];
+  const head = ['kernel', 'layers', 'ours ms', '', 'tfjs ms', '', 'tfjs/ours', 'max abs err', 'note'];
+  const body = rows.map((r) => [
+    r.name, String(r.layers.length), ms(r.ours.median), pm(r.ours), ms(r.tfjsWebgpu.median), pm(r.tfjsWebgpu), ratio(r.speedup), err(r.maxAbsError), r.note ?? '',
+  ]);
+  return table(head, body, (i) => i >= 1 && i <= 7);
+}
+
+export function endToEndLines(rows: EndToEndRow[]): string[] {
+  if (!rows.length) return [];
+  const head = ['batch', 'ours ms/img', '', 'tfjs-webgpu ms/img', '', 'tfjs-wasm ms/img', '', 'vs webgpu', 'vs wasm', 'max abs err', 'GPU ms/img ours', 'GPU ms/img tfjs'];
+  const body = rows.map((r) => [
+    String(r.batch), ms(r.oursMsPerImage), pm(r.wall.ours), ms(r.tfjsWebgpuMsPerImage), pm(r.wall.tfjsWebgpu), ms(r.tfjsWasmMsPerImage), pm(r.wall.tfjsWasm),
+    ratio(r.speedupVsWebgpu), ratio(r.speedupVsWasm), err(r.maxAbsError),
+    ms(r.gpu ? r.gpu.ours.median / r.batch : null), ms(r.gpu?.tfjsWebgpu ? r.gpu.tfjsWebgpu.median / r.batch : null),
+  ]);
+  return table(head, body, () => true);
+}
+
+export function headerLines(r: BenchResult): string[] {
+  const e = r.environment;
+  return [
+    `adapter: ${r.adapter.id} — ${r.adapter.driver}`,
+    `facegpu ${e.facegpu} (${e.commit}), Node ${e.node}, webgpu (Dawn) ${e.webgpu}, tfjs ${e['tfjs-core']}; ${e.cpu} x${e.cores}`,
+    `backbone ${r.settings.backbone}; tuning ${JSON.stringify(r.settings.tuning)}`,
+  ];
+}
+
+export function textReport(r: BenchResult): string {
+  const s = r.settings;
+  const out = [...headerLines(r), ''];
+  if (r.kernels.length) {
+    out.push(`Kernels at batch ${s.kernelBatch}: median of ${s.kernelRepeats} runs after ${s.warmup} warm-up, ${s.kernelTiming === 'gpu-timestamp' ? 'GPU timestamps (one compute pass per kernel call, both sides; tfjs via tf.time)' : 'wall time to onSubmittedWorkDone'}, ms per call`);
+    out.push(...kernelLines(r.kernels), '');
+  }
+  if (r.endToEnd.length) {
+    out.push(`Whole forward pass: median of ${s.repeats} runs after ${s.warmup} warm-up, ${s.endToEndTiming}; GPU ms/img = per-dispatch timestamps summed (median of ${s.gpuRepeats})`);
+    out.push(...endToEndLines(r.endToEnd));
+  }
+  return out.join('\n');
+}
+
+function markdown(r: BenchResult): string {
+  const s = r.settings;
+  const kernelTable = r.kernels.length
+    ? [
+        '| kernel | layers | ours ms | tfjs-webgpu ms | tfjs/ours | max abs err | our shader | note |',
+        '|---|---:|---:|---:|---:|---:|---|---|',
+        ...r.kernels.map((k) => `| ${k.name} | ${k.layers.length} | ${ms(k.ours.median)} ${pm(k.ours)} | ${ms(k.tfjsWebgpu.median)} ${pm(k.tfjsWebgpu)} | ${ratio(k.speedup)} | ${err(k.maxAbsError)} | \`${k.shader}\` | ${k.note ?? ''} |`),
+      ].join('\n')
+    : '';
+  const e2eTable = r.endToEnd.length
+    ? [
+        '| batch | ours ms/img | tfjs-webgpu ms/img | tfjs-wasm ms/img | tfjs-webgpu/ours | tfjs-wasm/ours | max abs err | GPU ms/img ours | GPU ms/img tfjs-webgpu |',
+        '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+        ...r.endToEnd.map((e) => `| ${e.batch} | ${ms(e.oursMsPerImage)} ${pm(e.wall.ours)} | ${ms(e.tfjsWebgpuMsPerImage)} ${pm(e.wall.tfjsWebgpu)} | ${ms(e.tfjsWasmMsPerImage)} ${pm(e.wall.tfjsWasm)} | ${ratio(e.speedupVsWebgpu)} | ${ratio(e.speedupVsWasm)} | ${err(e.maxAbsError)} | ${ms(e.gpu ? e.gpu.ours.median / e.batch : null)} | ${ms(e.gpu?.tfjsWebgpu ? e.gpu.tfjsWebgpu.median / e.batch : null)} |`),
+      ].join('\n')
+    : '';
+  return [
+    `# facegpu benchmark — ${r.adapter.id}`,
+    '',
+    ...headerLines(r).map((l) => `- ${l}`),
+    `- date: ${r.environment.date}`,
+    '',
+    r.endToEnd.length ? `## Whole forward pass\n\nMedian of ${s.repeats} runs after ${s.warmup} warm-up; ${s.endToEndTiming}. GPU ms/img: per-dispatch timestamps summed (median of ${s.gpuRepeats}).\n\n${e2eTable}\n\n![chart](chart.svg)\n` : '',
+    r.kernels.length ? `## Kernels (batch ${s.kernelBatch})\n\nMedian of ${s.kernelRepeats} runs after ${s.warmup} warm-up; ${s.kernelTiming === 'gpu-timestamp' ? 'GPU timestamps, one compute pass per kernel call on both sides (tfjs: tf.time)' : 'wall time to onSubmittedWorkDone'}; ms per call; ± is half the interquartile range.\n\n${kernelTable}\n` : '',
+  ].join('\n');
+}
+
+const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** Two panels: ms per image by batch and side; per-kernel tfjs/ours time ratio. */
+function svg(r: BenchResult): string {
+  const W = 900;
+  const parts: string[] = [];
+  const text = (x: number, y: number, t: string, attrs = '') => parts.push(`<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${attrs}>${esc(t)}</text>`);
+  const rect = (x: number, y: number, w: number, h: number, fill: string) => parts.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(w, 0).toFixed(1)}" height="${Math.max(h, 0).toFixed(1)}" fill="${fill}"/>`);
+  const colors = { ours: '#2b7bb9', webgpu: '#e08a1e', wasm: '#7a7a7a' };
+  let y = 28;
+  text(20, y, `facegpu vs TensorFlow.js — ${r.adapter.id} (${r.adapter.driver})`, 'font-size="16" font-weight="bold"');
+  y += 18;
+  text(20, y, `${r.environment.date} · Node ${r.environment.node} · Dawn ${r.environment.webgpu} · tfjs ${r.environment['tfjs-core']} · ${r.settings.backbone}`, 'font-size="11" fill="#555"');
+  y += 30;
+  if (r.endToEnd.length) {
+    text(20, y, `Whole forward pass, ms per image (lower is better), ${r.settings.endToEndTiming}`, 'font-size="13" font-weight="bold"');
+    y += 12;
+    const maxV = Math.max(...r.endToEnd.flatMap((e) => [e.oursMsPerImage, e.tfjsWebgpuMsPerImage ?? 0, e.tfjsWasmMsPerImage ?? 0]));
+    const left = 170;
+    const scale = (W - left - 90) / maxV;
+    for (const e of r.endToEnd) {
+      y += 8;
+      text(20, y + 26, `batch ${e.batch}`, 'font-size="12"');
+      for (const [name, v, color] of [['ours', e.oursMsPerImage, colors.ours], ['tfjs-webgpu', e.tfjsWebgpuMsPerImage, colors.webgpu], ['tfjs-wasm', e.tfjsWasmMsPerImage, colors.wasm]] as const) {
+        if (v == null) continue;
+        text(left - 8, y + 12, name, 'font-size="11" text-anchor="end"');
+        rect(left, y + 2, v * scale, 13, color);
+        text(left + v * scale + 5, y + 13, `${ms(v)} ms`, 'font-size="11"');
+        y += 17;
+      }
+      y += 6;
+    }
+    y += 24;
+  }
+  if (r.kernels.length) {
+    text(20, y, `Kernels at batch ${r.settings.kernelBatch}: tfjs-webgpu time / our time (right of the line: ours faster)`, 'font-size="13" font-weight="bold"');
+    y += 14;
+    const left = 250;
+    const maxR = Math.max(2, ...r.kernels.map((k) => k.speedup));
+    const scale = (W - left - 70) / maxR;
+    const top = y;
+    for (const k of r.kernels) {
+      text(left - 8, y + 12, k.name, 'font-size="11" text-anchor="end"');
+      rect(left, y + 2, k.speedup * scale, 12, k.speedup >= 1 ? colors.ours : '#c0392b');
+      text(left + k.speedup * scale + 5, y + 12, ratio(k.speedup), 'font-size="11"');
+      y += 16;
+    }
+    parts.push(`<line x1="${left + scale}" y1="${top}" x2="${left + scale}" y2="${y}" stroke="#000" stroke-dasharray="3,3"/>`);
+    y += 10;
+  }
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y + 10}" viewBox="0 0 ${W} ${y + 10}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="#fff"/>\n${parts.join('\n')}\n</svg>\n`;
+}
+
+/** Write results.json, results.md and chart.svg into `dir` (each atomically). */
+export async function writeResults(r: BenchResult, dir: string): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const files = [join(dir, 'results.json'), join(dir, 'results.md'), join(dir, 'chart.svg')];
+  await writeFileAtomic(files[0], JSON.stringify(r, null, 2) + '\n');
+  await writeFileAtomic(files[1], markdown(r));
+  await writeFileAtomic(files[2], svg(r));
+  return files;
+}

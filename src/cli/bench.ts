@@ -1,0 +1,76 @@
+// facegpu bench (npm run bench): our shaders against TensorFlow.js on one adapter; see
+// bench/README.md for what is measured and how.
+import { InvalidArgumentError, type Command } from 'commander';
+import { kernelLines, textReport } from '../../bench/report.ts';
+import { runBench } from '../../bench/run.ts';
+
+interface BenchFlags {
+  backbone: string;
+  batches: string;
+  kernelBatch: string;
+  repeats: string;
+  kernelRepeats: string;
+  gpuRepeats: string;
+  warmup: string;
+  kernels: boolean;
+  endToEnd: boolean;
+  wasm: boolean;
+  quick?: boolean;
+  json?: boolean;
+  out?: string;
+  save: boolean;
+}
+
+function count(name: string, min: number) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    return v;
+  };
+}
+
+function batchList(v: string): string {
+  if (!/^\d+(,\d+)*$/.test(v) || v.split(',').some((b) => Number(b) < 1)) throw new InvalidArgumentError('a comma-separated list of batch sizes >= 1, e.g. 1,8,32');
+  return v;
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('benchmark our shaders against tfjs-webgpu (same device) and tfjs-wasm: per kernel and whole network')
+    .option('--backbone <name|dir>', 'backbone under weights/ or a converted folder', 'face')
+    .option('--batches <list>', 'end-to-end batch sizes', batchList, '1,8,32')
+    .option('--kernel-batch <n>', 'batch size of the per-kernel rows', count('--kernel-batch', 1), '8')
+    .option('--repeats <n>', 'timed end-to-end runs per side and batch (median reported)', count('--repeats', 1), '5')
+    .option('--kernel-repeats <n>', 'timed runs per kernel and side', count('--kernel-repeats', 1), '7')
+    .option('--gpu-repeats <n>', 'end-to-end runs timed per dispatch with timestamps', count('--gpu-repeats', 0), '3')
+    .option('--warmup <n>', 'untimed runs before timing', count('--warmup', 1), '1')
+    .option('--no-kernels', 'skip the per-kernel rows')
+    .option('--no-end-to-end', 'skip the whole-network rows')
+    .option('--no-wasm', 'leave tfjs-wasm out of the whole-network rows')
+    .option('--quick', 'batches 1,8, kernel batch 1, 3 repeats (a few minutes less)')
+    .option('--json', 'print the results as JSON on stdout (progress goes to stderr)')
+    .option('--out <dir>', 'results folder (default bench/results/<adapter>)')
+    .option('--no-save', 'write no results files')
+    .action(async (flags: BenchFlags) => {
+      const quick = flags.quick === true;
+      const { result, files } = await runBench({
+        adapter: program.opts().adapter,
+        backbone: flags.backbone,
+        batches: flags.endToEnd ? (quick ? [1, 8] : flags.batches.split(',').map(Number)) : [],
+        kernelBatch: flags.kernels ? (quick ? 1 : Number(flags.kernelBatch)) : null,
+        warmup: Number(flags.warmup),
+        repeats: quick ? 3 : Number(flags.repeats),
+        kernelRepeats: quick ? 3 : Number(flags.kernelRepeats),
+        gpuRepeats: quick ? 1 : Number(flags.gpuRepeats),
+        wasm: flags.wasm,
+        outDir: flags.save ? flags.out : null,
+        log: (line) => console.error(line),
+        // Each kernel row as it is measured, on stderr, so a long run shows progress.
+        onKernelRow: (row) => console.error(kernelLines([row])[2]),
+      });
+      if (flags.json) process.stdout.write(JSON.stringify({ adapter: result.adapter, kernels: result.kernels, endToEnd: result.endToEnd, environment: result.environment, settings: result.settings }) + '\n');
+      else console.log(textReport(result));
+      if (files.length) console.error(`results: ${files.join(', ')}`);
+    });
+}
