@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The facegpu command line. Each subcommand lives in its own file; this one only wires them.
 import { Command } from 'commander';
+import { registerBench } from './bench.ts';
 import { embedCommand } from './embed.ts';
 import { registerEval } from './eval.ts';
 import { registerPredict } from './predict.ts';
@@ -25,6 +26,7 @@ program
 registerTrain(program);
 registerPredict(program);
 registerEval(program);
+registerBench(program);
 
 const weights = program.command('weights').description('convert and inspect backbones');
 weights
