@@ -87,7 +87,9 @@ function personCard(person: Person, index: number): HTMLElement {
     person.photos.length ? h('div', { class: 'thumbs' }, ...thumbs) : h('p', { class: 'hint' }, 'Drop photos here.'),
     h('div', { class: 'person-actions' },
       h('label', { class: 'button' }, icon('plus'), 'Photos', input),
-      cameraAvailable() ? h('button', { onclick: () => openCamera(`Photos of ${person.name}`, (f) => people.addPhotos(person, [f])) }, icon('camera'), 'Camera') : null,
+      cameraAvailable()
+        ? h('button', { 'data-testid': 'person-camera', onclick: () => openCamera(`Photos of ${person.name}`, (f) => people.addPhotos(person, [f])) }, icon('camera'), 'Camera')
+        : null,
     ),
   );
   onFileDrop(card, (files) => people.addPhotos(person, files));

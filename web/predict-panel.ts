@@ -2,7 +2,7 @@
 // the top labels are shown with their probabilities.
 import { imageToRGB } from '../src/browser/index.ts';
 import { detectCamera, openCamera } from './camera.ts';
-import { $, h, onFileDrop } from './dom.ts';
+import { $, h, icon, onFileDrop } from './dom.ts';
 import type { PageContext } from './main.ts';
 
 const TOP = 3;
@@ -48,6 +48,7 @@ export function setupPrediction(ctx: PageContext): void {
   });
   onFileDrop($('#predict-drop'), (files) => void predict(files[0]));
   const cam = $<HTMLButtonElement>('#predict-camera');
+  cam.prepend(icon('camera'));
   cam.addEventListener('click', () =>
     openCamera('Who is this?', (photo) => {
       $<HTMLDialogElement>('#camera-dialog').close();

@@ -22,6 +22,9 @@ export const CHROMIUM_ARGS = [
   '--disable-client-side-phishing-detection',
   '--disable-default-apps',
   '--metrics-recording-only',
+  // A synthetic camera, allowed without a prompt: the page's webcam capture is tested too.
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
 ];
 
 export interface LaunchedChromium {

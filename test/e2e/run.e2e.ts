@@ -159,6 +159,19 @@ async function main(): Promise<void> {
       classifier.head.dispose();
     }
 
+    log('webcam: one photo of the second person from the (fake) camera');
+    const second = PEOPLE[1].name;
+    await page.click(`[data-testid=person][data-person="${second}"] [data-testid=person-camera]`);
+    await page.waitForFunction(() => (document.querySelector('#camera-video') as HTMLVideoElement).readyState >= 2, undefined, { timeout: 30_000 });
+    await page.click('#camera-snap');
+    await page.waitForFunction((name) => {
+      const card = document.querySelector(`[data-testid=person][data-person="${name}"]`);
+      return card?.querySelectorAll('.thumb.ok').length === 6;
+    }, second, { timeout: 30_000 }).catch(() => undefined);
+    await page.click('#camera-cancel');
+    const afterCamera = await page.locator(`[data-testid=person][data-person="${second}"] [data-testid=person-count]`).innerText();
+    check('webcam capture adds a photo', afterCamera.startsWith(`${PHOTOS_EACH + 1} photos`), `${second}: ${afterCamera}`);
+
     log('benchmark tab (batch 1, 3 runs)');
     await page.click('[data-testid=tab-benchmark]');
     await page.selectOption('#bench-batch', '1');
