@@ -29,15 +29,17 @@ export interface Tuning {
   subgroup: number;
   /** Workgroup size of the subgroup kernels (a multiple of `subgroup`). */
   sgWg: number;
-  /** Subgroup pointwise and stem: output pixels per invocation. */
+  /** Subgroup pointwise: output pixels per invocation. */
   sgPixels: number;
+  /** Subgroup stem: adjacent output pixels per invocation. */
+  stemPixels: number;
   /** Subgroup depthwise: output tile (rows x columns) per invocation. */
   dwRows: number;
   dwCols: number;
 }
 
 /** Portable kernels only: safe on any WebGPU device. */
-export const DEFAULT_TUNING: Tuning = { wg: 64, pwWg: 64, pwPixels: 2, pwChannels: 2, subgroup: 0, sgWg: 64, sgPixels: 1, dwRows: 2, dwCols: 2 };
+export const DEFAULT_TUNING: Tuning = { wg: 64, pwWg: 64, pwPixels: 2, pwChannels: 2, subgroup: 0, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2 };
 
 /**
  * The tuning for a device: the subgroup kernels where the device has subgroups of at least 4
@@ -53,8 +55,8 @@ export function tuningFor(device: GPUDevice): Tuning {
   const cpu = info?.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info?.description} ${info?.device}`);
   if (subgroup === 0) return { ...DEFAULT_TUNING };
   return cpu
-    ? { ...DEFAULT_TUNING, subgroup, sgWg: subgroup, sgPixels: 4, dwRows: 4, dwCols: 4 }
-    : { ...DEFAULT_TUNING, subgroup, sgWg: 64, sgPixels: 1, dwRows: 2, dwCols: 2 };
+    ? { ...DEFAULT_TUNING, subgroup, sgWg: subgroup, sgPixels: 4, stemPixels: 2, dwRows: 4, dwCols: 4 }
+    : { ...DEFAULT_TUNING, subgroup, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2 };
 }
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
@@ -89,11 +91,11 @@ export function stemOp(label: string, x: Binding, w: Binding, b: Binding, y: Bin
   const co4 = ceilDiv(cout, 4);
   const ci4 = ceilDiv(inp.c, 4);
   if (t.subgroup > 0) {
-    const tilesW = ceilDiv(pw.out, t.sgPixels);
+    const tilesW = ceilDiv(pw.out, t.stemPixels);
     const tiles = inp.n * ph.out * tilesW;
     return {
       label,
-      kernel: { shader: 'conv3x3_subgroup', constants: { WG: t.sgWg, TP: t.sgPixels, STRIDE: stride, SG: t.subgroup, ACT: ACT_CODE[act] } },
+      kernel: { shader: 'conv3x3_subgroup', constants: { WG: t.sgWg, TP: t.stemPixels, STRIDE: stride, SG: t.subgroup, ACT: ACT_CODE[act] } },
       uniforms: [
         ['u32', tiles], ['u32', tilesW], ['u32', inp.h], ['u32', inp.w], ['u32', ci4],
         ['u32', ph.out], ['u32', pw.out], ['u32', co4], ['u32', ph.before], ['u32', pw.before],
