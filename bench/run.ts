@@ -28,6 +28,8 @@ export interface BenchOptions {
   repeats: number;
   kernelRepeats: number;
   gpuRepeats: number;
+  /** Only kernel rows whose name contains this text. */
+  only?: string;
   /** Include tfjs-wasm in the end-to-end rows. */
   wasm: boolean;
   /** Override the engine's tuning (experiments). */
@@ -103,7 +105,7 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
       endToEnd: [],
     };
     if (opts.kernelBatch != null) {
-      const cases = distinctKernels(engine, backbone.data, opts.kernelBatch);
+      const cases = distinctKernels(engine, backbone.data, opts.kernelBatch).filter((k) => !opts.only || k.name.includes(opts.only));
       log(`kernels: ${cases.length} distinct shapes at batch ${opts.kernelBatch}`);
       result.kernels = await measureKernels(gpu, engine, tfjs, cases, {
         batch: opts.kernelBatch,

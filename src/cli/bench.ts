@@ -13,6 +13,7 @@ interface BenchFlags {
   gpuRepeats: string;
   warmup: string;
   kernels: boolean;
+  only?: string;
   endToEnd: boolean;
   wasm: boolean;
   quick?: boolean;
@@ -46,6 +47,7 @@ export function registerBench(program: Command): void {
     .option('--gpu-repeats <n>', 'end-to-end runs timed per dispatch with timestamps', count('--gpu-repeats', 0), '3')
     .option('--warmup <n>', 'untimed runs before timing', count('--warmup', 1), '1')
     .option('--no-kernels', 'skip the per-kernel rows')
+    .option('--only <text>', 'only the kernel rows whose name contains <text>, e.g. depthwise')
     .option('--no-end-to-end', 'skip the whole-network rows')
     .option('--no-wasm', 'leave tfjs-wasm out of the whole-network rows')
     .option('--quick', 'batches 1,8, kernel batch 1, 3 repeats (a few minutes less)')
@@ -63,6 +65,7 @@ export function registerBench(program: Command): void {
         repeats: quick ? 3 : Number(flags.repeats),
         kernelRepeats: quick ? 3 : Number(flags.kernelRepeats),
         gpuRepeats: quick ? 1 : Number(flags.gpuRepeats),
+        only: flags.only,
         wasm: flags.wasm,
         outDir: flags.save ? flags.out : null,
         log: (line) => console.error(line),
