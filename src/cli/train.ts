@@ -87,7 +87,7 @@ export async function trainCommand(data: string, opts: TrainCliOptions): Promise
           bar.stop();
           phase = '';
         }
-        console.log(formatEpoch(log, c.epochs) + (log.improved ? '  *' : ''));
+        console.log(formatEpoch(log, c.epochs));
       },
     });
     const m = result.meta;
