@@ -24,7 +24,8 @@ export interface Tuning {
   pwChannels: number;
   /**
    * Lanes that share weights through subgroupShuffle in the *_subgroup kernels (4 or 8, a
-   * divisor of the device's smallest subgroup); 0 selects the portable kernels.
+   * divisor of the device's smallest subgroup). Non-zero also selects the tiled depthwise
+   * (which needs no subgroups); 0 selects the portable one-output-per-invocation kernels.
    */
   subgroup: number;
   /** Workgroup size of the subgroup kernels (a multiple of `subgroup`). */
@@ -33,13 +34,14 @@ export interface Tuning {
   sgPixels: number;
   /** Subgroup stem: adjacent output pixels per invocation. */
   stemPixels: number;
-  /** Subgroup depthwise: output tile (rows x columns) per invocation. */
+  /** Tiled depthwise (used with the subgroup kernels): output tile per invocation, workgroup size. */
   dwRows: number;
   dwCols: number;
+  dwWg: number;
 }
 
 /** Portable kernels only: safe on any WebGPU device. */
-export const DEFAULT_TUNING: Tuning = { wg: 64, pwWg: 64, pwPixels: 2, pwChannels: 2, subgroup: 0, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2 };
+export const DEFAULT_TUNING: Tuning = { wg: 64, pwWg: 64, pwPixels: 2, pwChannels: 2, subgroup: 0, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwWg: 32 };
 
 /**
  * The tuning for a device: the subgroup kernels where the device has subgroups of at least 4
@@ -55,8 +57,8 @@ export function tuningFor(device: GPUDevice): Tuning {
   const cpu = info?.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info?.description} ${info?.device}`);
   if (subgroup === 0) return { ...DEFAULT_TUNING };
   return cpu
-    ? { ...DEFAULT_TUNING, subgroup, sgWg: subgroup, sgPixels: 4, stemPixels: 2, dwRows: 4, dwCols: 4 }
-    : { ...DEFAULT_TUNING, subgroup, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2 };
+    ? { ...DEFAULT_TUNING, subgroup, sgWg: subgroup, sgPixels: 4, stemPixels: 2, dwRows: 4, dwCols: 4, dwWg: 8 }
+    : { ...DEFAULT_TUNING, subgroup, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwWg: 32 };
 }
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
@@ -127,13 +129,13 @@ export function depthwiseOp(label: string, x: Binding, w: Binding, b: Binding, y
     const tiles = inp.n * tilesH * tilesW;
     return {
       label,
-      kernel: { shader: 'depthwise3x3_subgroup', constants: { WG: t.sgWg, TR: t.dwRows, TC: t.dwCols, STRIDE: stride, SG: t.subgroup, ACT: ACT_CODE[act] } },
+      kernel: { shader: 'depthwise3x3_tiled', constants: { WG: t.dwWg, TR: t.dwRows, TC: t.dwCols, STRIDE: stride, ACT: ACT_CODE[act] } },
       uniforms: [
         ['u32', tiles], ['u32', tilesW], ['u32', tilesH], ['u32', inp.h], ['u32', inp.w], ['u32', c4],
         ['u32', ph.out], ['u32', pw.out], ['u32', ph.before], ['u32', pw.before],
       ],
       storage: [x, w, b, y],
-      workgroups: [...grid1d(ceilDiv(tiles, t.sgWg)), c4],
+      workgroups: [...grid1d(tiles), ceilDiv(c4, t.dwWg)],
     };
   }
   return {

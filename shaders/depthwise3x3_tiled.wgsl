@@ -1,22 +1,24 @@
-enable subgroups;
 // Depthwise 3x3 convolution, folded-BatchNorm bias and activation fused, TensorFlow "SAME"
-// padding (the caller computes pad_top/pad_left). The variant for devices with subgroups
-// (depthwise3x3.wgsl is the portable one). Same bindings as depthwise3x3.wgsl.
+// padding (the caller computes pad_top/pad_left). The tiled variant (depthwise3x3.wgsl is the
+// one-output-per-invocation kernel). Same bindings as depthwise3x3.wgsl.
 //
 // Why this shape (measured on lavapipe, see bench/README.md): on a CPU driver each storage
 // load is executed lane by lane, so the kernel minimizes loads per output:
 // - each invocation computes a TR x TC tile of output pixels of one channel group, so an
 //   input pixel is loaded once per tile instead of once per tap: (TR-1)*S+3 rows times
-//   (TC-1)*S+3 columns for TR*TC outputs (4x4 at stride 1: 36 loads instead of 144);
-// - the 9 taps and the bias of the workgroup's channel group are spread over the SG lanes
-//   of a subgroup (each loads one or two) and read by all through subgroupShuffle;
+//   (TC-1)*S+3 columns for TR*TC outputs (4x4 at stride 1: 36 loads instead of 144); its
+//   9 taps and bias are loaded once for the whole tile;
+// - the lanes of a workgroup are WG consecutive channel groups at the same tile, so at every
+//   load they read WG consecutive vec4 (whole cache lines) and the tile position is the same
+//   for all (no per-lane integer division). Spreading tiles over the lanes instead, with taps
+//   shared by subgroupShuffle, loaded a little less but ran 10-15% slower;
 // - STRIDE is a constant, so all the tile loops have fixed trip counts and unroll.
 //
 // x: [N, inH, inW, c4] vec4    w: [3, 3, c4] vec4    b: [c4] vec4    y: [N, outH, outW, c4] vec4
 //
-// Grid: (x, y) = tiles / WG (folded past 65535), z = channel group.
-// Constants: WG (workgroup size, a multiple of SG), TR, TC (output tile), STRIDE (1 or 2),
-// SG (lanes that share the taps: a divisor of the subgroup size), ACT (0 none, 1 relu, 2 relu6).
+// Grid: (x, y) = tiles (folded past 65535), z = ceil(c4 / WG).
+// Constants: WG (workgroup size), TR, TC (output tile), STRIDE (1 or 2), ACT (0 none, 1 relu,
+// 2 relu6).
 
 struct Params {
   tiles: u32,     // N * tiles_h * tiles_w
@@ -39,7 +41,6 @@ struct Params {
 
 const IN_ROWS = (TR - 1u) * STRIDE + 3u;
 const IN_COLS = (TC - 1u) * STRIDE + 3u;
-const HELD = (10u + SG - 1u) / SG;  // taps + bias values each lane loads
 
 fn activate(v: vec4<f32>) -> vec4<f32> {
   if (ACT == 1u) { return max(v, vec4<f32>(0.0)); }
@@ -52,29 +53,12 @@ fn main(
   @builtin(local_invocation_index) lane: u32,
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) nwg: vec3<u32>,
-  @builtin(subgroup_invocation_id) sid: u32,
 ) {
-  let c = wid.z;
-
-  // Value v (taps 0..8 in row-major order, 9 = bias) is loaded by lane v % SG.
-  let lw = sid % SG;
-  let lb = sid - lw;
-  var held: array<vec4<f32>, HELD>;
-  for (var i = 0u; i < HELD; i++) {
-    let v = lw + i * SG;
-    if (v < 9u) {
-      held[i] = w[v * p.c4 + c];
-    } else if (v == 9u) {
-      held[i] = b[c];
-    }
-  }
-  var tap: array<vec4<f32>, 10>;
-  for (var v = 0u; v < 10u; v++) {
-    tap[v] = subgroupShuffle(held[v / SG], lb + v % SG);
-  }
-
-  // Out-of-range tiles are clamped (every lane keeps shuffling) and not stored.
-  let index = (wid.x + wid.y * nwg.x) * WG + lane;
+  // Channel groups past c4 (a partial last workgroup) and tiles past the last one (a folded
+  // grid) compute on clamped indices and are not stored.
+  let group = wid.z * WG + lane;
+  let c = min(group, p.c4 - 1u);
+  let index = wid.x + wid.y * nwg.x;
   let tile = min(index, p.tiles - 1u);
   let tx = tile % p.tiles_w;
   let ty = (tile / p.tiles_w) % p.tiles_h;
@@ -82,10 +66,15 @@ fn main(
   let iy0 = i32(ty * TR * STRIDE) - i32(p.pad_top);
   let ix0 = i32(tx * TC * STRIDE) - i32(p.pad_left);
 
+  var tap: array<vec4<f32>, 9>;
+  for (var k = 0u; k < 9u; k++) {
+    tap[k] = w[k * p.c4 + c];
+  }
   var acc: array<array<vec4<f32>, TC>, TR>;
+  let bias = b[c];
   for (var r = 0u; r < TR; r++) {
     for (var q = 0u; q < TC; q++) {
-      acc[r][q] = tap[9];
+      acc[r][q] = bias;
     }
   }
   // Walk the input window once; each pixel is added into every output whose 3x3 it is in.
@@ -113,7 +102,7 @@ fn main(
     }
   }
 
-  if (index < p.tiles) {
+  if (group < p.c4 && index < p.tiles) {
     for (var r = 0u; r < TR; r++) {
       let oy = ty * TR + r;
       for (var q = 0u; q < TC; q++) {
