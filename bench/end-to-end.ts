@@ -5,13 +5,13 @@
 // - tfjs-wasm: the same graph model on tfjs-backend-wasm (CPU reference).
 // Wall time runs from before the input is handed over (upload included: RGB bytes for ours, a
 // float32 NHWC tensor for tfjs, each side's natural input) to the end of the GPU work
-// (queue.onSubmittedWorkDone) or, for wasm, of execute(); no side reads its output back inside
-// the timed region. Where the adapter has timestamps, the GPU time of the two WebGPU sides is
+// (queue.onSubmittedWorkDone, awaited patiently on both WebGPU sides: see timing.ts) or, for
+// wasm, of execute(); no side reads its output back inside the timed region. Where the adapter has timestamps, the GPU time of the two WebGPU sides is
 // also measured the kernel-row way: each dispatch in its own timed pass, summed.
 import type { Gpu } from '../src/gpu/device.ts';
 import type { MobileNetEngine } from '../src/mobilenet/engine.ts';
 import { maxAbsDiff, randomPixels } from './data.ts';
-import { hasTimestamps, PassTimer, stats, wallToDone, type Stats } from './timing.ts';
+import { hasTimestamps, PassTimer, PatientWallTimer, stats, type Stats } from './timing.ts';
 import { tf, type TfjsBackend, type TfjsSides } from './tfjs-sides.ts';
 
 export interface EndToEndRow {
@@ -55,6 +55,7 @@ export async function measureEndToEnd(gpu: Gpu, engine: MobileNetEngine, tfjs: T
   const size = m.inputSize;
   const outputName = m.source.output;
   const timer = hasTimestamps(gpu.device) ? new PassTimer(gpu.device, engine.preparedOps(1).length) : null;
+  const tfjsWallTimer = new PatientWallTimer(gpu.device);
   const backends: TfjsBackend[] = opts.modelFile ? (['webgpu', 'wasm'] as const).filter((b) => opts.sides[b]) : [];
   try {
     for (const n of batches) {
@@ -62,20 +63,34 @@ export async function measureEndToEnd(gpu: Gpu, engine: MobileNetEngine, tfjs: T
       const pixels = randomPixels(n * size * size * 3, 7 + n);
       const input = modelInput(pixels, m.preprocess);
 
-      const oursWall = async () => wallToDone(gpu.device, () => engine.forward(pixels, n));
+      const oursWall = async () => {
+        const t0 = performance.now();
+        engine.forward(pixels, n);
+        await engine.onDone();
+        return performance.now() - t0;
+      };
       const tfjsWall = async (b: TfjsBackend) => {
         await tfjs.use(b);
         const model = await tfjs.model(b, opts.modelFile!);
-        const t0 = performance.now();
-        const x = tf.tensor4d(input, [n, size, size, 3]);
-        const y = model.execute(x, outputName) as tf.Tensor;
+        let x: tf.Tensor | null = null;
+        let y: tf.Tensor | null = null;
+        const run = () => {
+          x = tf.tensor4d(input, [n, size, size, 3]);
+          y = model.execute(x, outputName) as tf.Tensor;
+        };
+        let ms: number;
         if (b === 'webgpu') {
-          tfjs.flushWebgpu();
-          await gpu.device.queue.onSubmittedWorkDone();
+          ms = await tfjsWallTimer.time(`batch ${n}`, () => {
+            run();
+            tfjs.flushWebgpu();
+          });
+        } else {
+          const t0 = performance.now();
+          run();
+          ms = performance.now() - t0;
         }
-        const ms = performance.now() - t0;
-        x.dispose();
-        y.dispose();
+        (x as tf.Tensor | null)?.dispose();
+        (y as tf.Tensor | null)?.dispose();
         return ms;
       };
 

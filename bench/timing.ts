@@ -7,7 +7,11 @@
 // - Wall time: from before the work is encoded (input upload included) to
 //   `queue.onSubmittedWorkDone()`; never includes a read-back. Used where timestamps are
 //   missing, for the end-to-end rows (which also compare against tfjs-wasm, a CPU backend)
-//   and as a cross-check.
+//   and as a cross-check. End-to-end waits are "patient" on both WebGPU sides (our engine's
+//   own onDone, PatientWallTimer for tfjs): they sleep through most of the expected time
+//   before creating the promise, because Dawn's Node binding busy-polls while one is pending
+//   and on a CPU adapter that steals a core from the driver (src/gpu/patient-wait.ts).
+import { PatientWait } from '../src/gpu/patient-wait.ts';
 
 export interface Stats {
   /** Median of the repeated runs, ms. */
@@ -89,6 +93,20 @@ export async function wallToDone(device: GPUDevice, run: () => void | Promise<vo
   await run();
   await device.queue.onSubmittedWorkDone();
   return performance.now() - t0;
+}
+
+/** Wall time to done with a patient wait, learned per key (e.g. side and batch). */
+export class PatientWallTimer {
+  private readonly waits = new PatientWait();
+
+  constructor(private readonly device: GPUDevice) {}
+
+  async time(key: string, run: () => void | Promise<void>): Promise<number> {
+    const t0 = performance.now();
+    await run();
+    await this.waits.until(key, t0, () => this.device.queue.onSubmittedWorkDone());
+    return performance.now() - t0;
+  }
 }
 
 /** Run `measure` warmup times (discarded), then `repeats` times; return the samples. */

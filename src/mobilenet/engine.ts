@@ -4,6 +4,7 @@
 // only when the caller asks for them.
 import { BufferPool } from '../gpu/buffers.ts';
 import { assertAlive, type Gpu } from '../gpu/device.ts';
+import { PatientWait } from '../gpu/patient-wait.ts';
 import { KernelRunner, type OpDesc, type PreparedOp, type ShaderSources } from '../gpu/runner.ts';
 import { c4, type Backbone, type BackboneManifest } from '../weights/format.ts';
 import {
@@ -50,6 +51,10 @@ export class MobileNetEngine {
   private plans = new Map<number, Plan>();
   private queue: Promise<unknown> = Promise.resolve();
   private destroyed = false;
+  /** Waits that sleep through most of the expected GPU time instead of polling (patient-wait.ts). */
+  private readonly waits = new PatientWait();
+  /** Work submitted and not yet waited for: when the first of it went out, and how many images. */
+  private pending: { since: number; images: number } | null = null;
 
   constructor(readonly gpu: Gpu, backbone: Backbone, shaders: ShaderSources, private readonly opts: EngineOptions = {}) {
     this.manifest = backbone.manifest;
@@ -191,6 +196,8 @@ export class MobileNetEngine {
     this.runner.encode(pass, p.ops);
     pass.end();
     after?.(enc, p);
+    this.pending ??= { since: performance.now(), images: 0 };
+    this.pending.images += n;
     q.submit([enc.finish()]);
     return p;
   }
@@ -217,8 +224,10 @@ export class MobileNetEngine {
         const p = this.submitChunk(pixels.subarray(at * per, (at + n) * per), n, (enc, plan) =>
           enc.copyBufferToBuffer(plan.output, 0, plan.staging, 0, bytes),
         );
+        const { since, images } = this.pending!;
+        this.pending = null;
         try {
-          await p.staging.mapAsync(GPUMapMode.READ, 0, bytes);
+          await this.waits.until(`read ${images}`, since, () => p.staging.mapAsync(GPUMapMode.READ, 0, bytes));
         } catch (err) {
           throw await this.explain(err);
         }
@@ -284,7 +293,10 @@ export class MobileNetEngine {
 
   /** Wait for all submitted work (benchmarks time to here). */
   async onDone(): Promise<void> {
-    await this.gpu.device.queue.onSubmittedWorkDone();
+    const work = this.pending;
+    this.pending = null;
+    const done = () => this.gpu.device.queue.onSubmittedWorkDone();
+    await (work ? this.waits.until(`done ${work.images}`, work.since, done) : done());
     assertAlive(this.gpu);
   }
 

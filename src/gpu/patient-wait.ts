@@ -1,0 +1,43 @@
+// Waiting for submitted GPU work without keeping a CPU core busy.
+//
+// While any of its promises (onSubmittedWorkDone, mapAsync) is pending, Dawn's Node binding
+// polls the device from the event loop without pause (setImmediate after setImmediate). On a
+// CPU adapter (lavapipe, SwiftShader) that polling thread competes with the driver's worker
+// threads for the very cores the work runs on: on 2 cores it took a third of the CPU time of
+// a forward pass. So a wait first sleeps through most of the time the same work took before
+// (learned per key, e.g. per batch size), and only then creates the promise. In a browser the
+// promise costs nothing while pending and the sleep is merely harmless.
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class PatientWait {
+  private expected = new Map<string, number>();
+
+  /**
+   * @param fraction share of the expected duration slept before polling (< 1, so that a
+   *   faster run is not delayed by more than timer slack)
+   * @param minSleepMs below this a sleep is not worth a timer
+   */
+  constructor(
+    private readonly fraction = 0.8,
+    private readonly minSleepMs = 2,
+  ) {}
+
+  /**
+   * Resolve `ready()` (which creates the GPU promise) for work submitted at `since`
+   * (performance.now()), sleeping first through `fraction` of what work under `key` took last.
+   */
+  async until<T>(key: string, since: number, ready: () => Promise<T>): Promise<T> {
+    const expect = this.expected.get(key);
+    if (expect !== undefined) {
+      const left = since + expect * this.fraction - performance.now();
+      if (left >= this.minSleepMs) await sleep(left);
+    }
+    const result = await ready();
+    const took = performance.now() - since;
+    // Follow a speed-up at once (a too-long sleep is the costly error) and a slowdown
+    // gradually, at most doubling per wait (work that sat unwaited-for must not teach a long sleep).
+    this.expected.set(key, expect === undefined ? took : Math.min(took, 2 * expect, 0.75 * expect + 0.25 * took));
+    return result;
+  }
+}
