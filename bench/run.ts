@@ -67,8 +67,13 @@ function environment(): Record<string, string | number> {
 /** Known reasons a kernel of ours can lose to tfjs's, written into the row's note. */
 function noteFor(row: KernelRow): string | undefined {
   if (row.speedup >= 1) return undefined;
-  if (row.kind === 'pool') return 'a few microseconds of work: the per-pass fixed cost decides, not the shader';
-  return 'slower here: see bench/README.md';
+  if (Math.max(row.ours.median, row.tfjsWebgpu.median) < 0.5) {
+    return "under 0.5 ms: Dawn quantizes timestamps to 65.5 us and the fixed per-pass cost decides; compare at a larger --kernel-batch";
+  }
+  if (row.kind === 'depthwise') {
+    return 'depthwise is memory-bound here and tfjs\'s kernel is close (1.2-1.6x at batch 8); small spatial sizes at small batches leave too few tiles';
+  }
+  return 'slower in this run: see the spread, and bench/README.md';
 }
 
 export async function runBench(opts: BenchOptions): Promise<{ result: BenchResult; files: string[] }> {
