@@ -125,6 +125,15 @@ describe('clear errors', () => {
     }
   });
 
+  it('--out naming a folder that is not a model: refused, left untouched', async () => {
+    const dir = orlSubset(join(tmp, 'precious'), 2, 2);
+    const r = await facegpu(['train', data, '--out', dir, '--epochs', '1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/precious: exists and is not a facegpu model directory \(no facegpu\.json\); refusing to replace it/);
+    expect(readdirSync(dir).sort()).toEqual(['s1', 's2']);
+    expect(readdirSync(join(dir, 's1')).sort()).toEqual(['1.pgm', '2.pgm']);
+  });
+
   it('a folder that is not a model directory', async () => {
     const r = await facegpu(['predict', data, join(data, 's1', '1.pgm')]);
     expect(r.code).toBe(1);

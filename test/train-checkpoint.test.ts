@@ -26,7 +26,7 @@ async function expectCompleteCheckpoint(out: string): Promise<void> {
   const { head, meta } = await loadModelDir(out); // recovers first, then checks every file
   expect(meta.labels).toEqual(['s1', 's2', 's3']);
   expect(meta.metrics.bestEpoch).toBeGreaterThanOrEqual(1);
-  expect(meta.metrics.history.at(-1).improved).toBe(true);
+  expect(meta.metrics.history.at(-1)?.improved).toBe(true);
   expect(head.outputs[0].shape).toEqual([null, 3]);
   head.dispose();
   expect(readdirSync(out).sort()).toEqual(['facegpu.json', 'model.json', 'weights.bin']);

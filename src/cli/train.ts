@@ -5,6 +5,7 @@ import cliProgress from 'cli-progress';
 import { openEngine } from '../node.ts';
 import { DEFAULT_VALIDATION_SPLIT, openTrainingSet } from '../train/dataset-node.ts';
 import { DEFAULT_FIT, formatEpoch, train } from '../train/index.ts';
+import { checkReplaceable } from '../train/model-dir-node.ts';
 
 export interface TrainCliOptions {
   out: string;
@@ -58,8 +59,9 @@ export async function trainCommand(data: string, opts: TrainCliOptions): Promise
     augment: numberOption('--augment', opts.augment, true),
     extractBatch: numberOption('--extract-batch', opts.extractBatch, true),
   };
-  // Folder mistakes (missing, empty person, one person) are reported before the GPU starts.
+  // Folder mistakes (missing, empty person, one person, --out not a model) are reported before the GPU starts.
   await openTrainingSet(data, 0, config);
+  await checkReplaceable(opts.out);
   const { gpu, engine } = await openEngine({ backbone: opts.backbone, adapter: opts.adapter });
   const bar = new cliProgress.SingleBar(
     { format: ' {phase} |{bar}| {value}/{total} images  {eta_formatted} left', hideCursor: true, clearOnComplete: false },

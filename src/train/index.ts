@@ -7,7 +7,7 @@ import type { MobileNetEngine } from '../mobilenet/engine.ts';
 import { FaceClassifier, type Prediction } from './classify.ts';
 import { openEvaluationSet, openTrainingSet, type SplitOptions } from './dataset-node.ts';
 import type { SkippedFile } from './extract.ts';
-import { loadModelDir, recoverModelDir, saveModelDir } from './model-dir-node.ts';
+import { checkReplaceable, loadModelDir, recoverModelDir, saveModelDir } from './model-dir-node.ts';
 import { evaluateOnImages, trainOnImages, type EvaluationResult, type TrainOptions, type TrainResult } from './pipeline.ts';
 import { useGpuForTfjs } from './tf-backend.ts';
 
@@ -34,7 +34,10 @@ export interface NodeTrainOptions extends TrainOptions, SplitOptions {
 /** Train a recognizer on `data` (see dataset-node.ts for the layouts). */
 export async function train(data: string, { gpu, engine }: EngineOnGpu, opts: NodeTrainOptions = {}): Promise<TrainResult & { root: string }> {
   const set = await openTrainingSet(data, engine.inputSize, { validationSplit: opts.validationSplit, seed: opts.seed });
-  if (opts.out) await recoverModelDir(opts.out);
+  if (opts.out) {
+    await recoverModelDir(opts.out);
+    await checkReplaceable(opts.out);
+  }
   const out = opts.out;
   const result = await trainOnImages(gpu, engine, set, {
     ...opts,

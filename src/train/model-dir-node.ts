@@ -63,8 +63,27 @@ export async function recoverModelDir(dir: string): Promise<void> {
   for (const l of [...olds, ...left.filter((x) => x.kind === TMP)]) await rm(l.path, { recursive: true, force: true });
 }
 
+/**
+ * Refuse to replace a folder that is not a facegpu model (say, a data folder passed as --out
+ * by mistake): saving replaces the whole directory.
+ */
+export async function checkReplaceable(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(resolve(dir));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    throw new Error(`${dir}: cannot be used as a model directory (${code === 'ENOTDIR' ? 'it is a file' : code})`);
+  }
+  if (names.length && !names.includes(META_FILE)) {
+    throw new Error(`${dir}: exists and is not a facegpu model directory (no ${META_FILE}); refusing to replace it`);
+  }
+}
+
 /** Replace `dir` by a complete new model directory in one rename. */
 export async function saveModelDir(dir: string, head: tfl.LayersModel, meta: FaceModelMeta): Promise<void> {
+  await checkReplaceable(dir);
   const target = resolve(dir);
   const files = await headToFiles(head);
   await mkdir(dirname(target), { recursive: true });
