@@ -117,7 +117,7 @@ export async function extractDescriptors(engine: MobileNetEngine, items: readonl
         kept.push(...ok.map((d) => d.item));
         rows += ok.length * (1 + views);
       }
-      await device.queue.onSubmittedWorkDone();
+      await engine.onDone(); // a patient wait: no core spent polling while the backbone runs
       done += batches[b].length;
       opts.onProgress?.(done, items.length);
     }
