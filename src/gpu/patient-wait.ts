@@ -11,7 +11,8 @@
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class PatientWait {
-  private expected = new Map<string, number>();
+  /** Per key: the duration to expect, and how many waits it has seen. */
+  private expected = new Map<string, { ms: number; seen: number }>();
 
   /**
    * @param fraction share of the expected duration slept before polling (< 1, so that a
@@ -19,7 +20,7 @@ export class PatientWait {
    * @param minSleepMs below this a sleep is not worth a timer
    */
   constructor(
-    private readonly fraction = 0.8,
+    private readonly fraction = 0.7,
     private readonly minSleepMs = 2,
   ) {}
 
@@ -29,15 +30,20 @@ export class PatientWait {
    */
   async until<T>(key: string, since: number, ready: () => Promise<T>): Promise<T> {
     const expect = this.expected.get(key);
-    if (expect !== undefined) {
-      const left = since + expect * this.fraction - performance.now();
+    // The first wait of a key often includes one-time work (the driver compiling pipelines on
+    // first use), so sleeping starts from the third.
+    if (expect && expect.seen >= 2) {
+      const left = since + expect.ms * this.fraction - performance.now();
       if (left >= this.minSleepMs) await sleep(left);
     }
     const result = await ready();
     const took = performance.now() - since;
-    // Follow a speed-up at once (a too-long sleep is the costly error) and a slowdown
-    // gradually, at most doubling per wait (work that sat unwaited-for must not teach a long sleep).
-    this.expected.set(key, expect === undefined ? took : Math.min(took, 2 * expect, 0.75 * expect + 0.25 * took));
+    // Follow a speed-up at once and a slowdown slowly: a sleep longer than the work is the
+    // costly error (it adds to the wait), a short one only means some polling at the end. One
+    // slow run (a busy machine, or work that sat unwaited-for) moves the estimate by a tenth.
+    // At most doubling, so that one stale measurement costs one slightly late wake-up.
+    const ms = expect ? Math.min(took, 2 * expect.ms, 0.9 * expect.ms + 0.1 * took) : took;
+    this.expected.set(key, { ms, seen: (expect?.seen ?? 0) + 1 });
     return result;
   }
 }
