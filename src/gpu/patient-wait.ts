@@ -15,12 +15,12 @@ export class PatientWait {
   private expected = new Map<string, { ms: number; seen: number }>();
 
   /**
-   * @param fraction share of the expected duration slept before polling (< 1, so that a
-   *   faster run is not delayed by more than timer slack)
+   * @param fraction share of the expected duration slept before polling: the expectation
+   *   tracks the fastest recent runs, so work rarely finishes before this much of it
    * @param minSleepMs below this a sleep is not worth a timer
    */
   constructor(
-    private readonly fraction = 0.7,
+    private readonly fraction = 0.85,
     private readonly minSleepMs = 2,
   ) {}
 
