@@ -145,20 +145,26 @@ function svg(r: BenchResult): string {
     y += 24;
   }
   if (r.kernels.length) {
-    text(20, y, `Kernels at batch ${r.settings.kernelBatch}: tfjs-webgpu time / our time (right of the line: ours faster)`, 'font-size="13" font-weight="bold"');
+    text(20, y, `Kernels at batch ${r.settings.kernelBatch}: tfjs-webgpu time / our time, log scale (right of 1x: ours faster)`, 'font-size="13" font-weight="bold"');
     y += 14;
     const left = 250;
-    const maxR = Math.max(2, ...r.kernels.map((k) => k.speedup));
-    const scale = (W - left - 70) / maxR;
+    const lo = 0.25;
+    const hi = Math.max(4, ...r.kernels.map((k) => k.speedup));
+    const at = (v: number) => left + ((Math.log(Math.min(Math.max(v, lo), hi)) - Math.log(lo)) / (Math.log(hi) - Math.log(lo))) * (W - left - 70);
     const top = y;
     for (const k of r.kernels) {
       text(left - 8, y + 12, k.name, 'font-size="11" text-anchor="end"');
-      rect(left, y + 2, k.speedup * scale, 12, k.speedup >= 1 ? colors.ours : '#c0392b');
-      text(left + k.speedup * scale + 5, y + 12, ratio(k.speedup), 'font-size="11"');
+      const x0 = at(1);
+      const x1 = at(k.speedup);
+      rect(Math.min(x0, x1), y + 2, Math.abs(x1 - x0), 12, k.speedup >= 1 ? colors.ours : '#c0392b');
+      text(Math.max(x0, x1) + 5, y + 12, ratio(k.speedup), 'font-size="11"');
       y += 16;
     }
-    parts.push(`<line x1="${left + scale}" y1="${top}" x2="${left + scale}" y2="${y}" stroke="#000" stroke-dasharray="3,3"/>`);
-    y += 10;
+    for (const tick of [0.5, 1, 2, 5, 10, 20, 50, 100].filter((v) => v >= lo && v <= hi)) {
+      parts.push(`<line x1="${at(tick).toFixed(1)}" y1="${top}" x2="${at(tick).toFixed(1)}" y2="${y}" stroke="${tick === 1 ? '#000' : '#ccc'}" stroke-dasharray="3,3"/>`);
+      text(at(tick), y + 12, `${tick}x`, 'font-size="10" text-anchor="middle" fill="#555"');
+    }
+    y += 22;
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y + 10}" viewBox="0 0 ${W} ${y + 10}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="#fff"/>\n${parts.join('\n')}\n</svg>\n`;
 }
