@@ -107,7 +107,7 @@ export async function measureEndToEnd(gpu: Gpu, engine: MobileNetEngine, tfjs: T
 
       let gpuTimes: EndToEndRow['gpu'] = null;
       // (A batch above engine.maxBatch runs as several passes; its per-dispatch time is not taken.)
-      if (timer && n <= engine.maxBatch) {
+      if (timer && n <= engine.maxBatch && opts.gpuRepeats > 0) {
         const ops = engine.preparedOps(n); // the input is in place from the runs above
         const ours: number[] = [];
         const theirs: number[] = [];
