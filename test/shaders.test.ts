@@ -28,10 +28,14 @@ function layer(kind: ConvLayer['kind'], cin: number, cout: number, stride: numbe
   return { name: `${kind}-${seed}`, kind, stride, inChannels: cin, outChannels: cout, activation: act, kernel, bias: randomArray(cout, seed + 1, -0.5, 0.5) };
 }
 
-// Two tilings, so the register-blocked edge cases (pixel and channel tails) are covered.
+// Every kernel variant the engine can pick, each with tiles that leave pixel and channel tails:
+// the portable kernels (two tilings), and the subgroup/tiled kernels with the CPU-adapter
+// tiles (8 lanes sharing weights) and the GPU-style tiles (4 lanes).
 const TUNINGS: [string, Tuning][] = [
-  ['default', DEFAULT_TUNING],
-  ['odd tiles', { ...DEFAULT_TUNING, pwPixels: 3, pwChannels: 3, wg: 32, pwWg: 16 }],
+  ['portable', DEFAULT_TUNING],
+  ['portable odd tiles', { ...DEFAULT_TUNING, pwPixels: 3, pwChannels: 3, wg: 32, pwWg: 16 }],
+  ['subgroup 8, CPU tiles', { ...DEFAULT_TUNING, subgroup: 8, sgWg: 8, sgPixels: 4, stemPixels: 2, dwRows: 4, dwCols: 4, dwWg: 8 }],
+  ['subgroup 4, GPU tiles', { ...DEFAULT_TUNING, subgroup: 4, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwWg: 32 }],
 ];
 
 describe('preprocess.wgsl', () => {
@@ -49,7 +53,7 @@ describe('preprocess.wgsl', () => {
   });
 });
 
-describe('conv3x3.wgsl (stem)', () => {
+describe.each(TUNINGS)('stem conv 3x3, %s', (_name, tuning) => {
   it.each([
     // n, h, w, cin, cout, stride, act
     [1, 9, 7, 3, 8, 2, 'relu6'],
@@ -68,14 +72,14 @@ describe('conv3x3.wgsl (stem)', () => {
     const p = packLayerWeights(L);
     const outBytes = n * oh * ow * Math.ceil(cout / 4) * 16;
     const out = g.empty(outBytes);
-    const op = stemOp('stem', g.upload(toVec4Layout(x, n * h * w, cin)), g.upload(p.weights), g.upload(p.bias), out, { n, h, w, c: cin }, cout, stride, act, DEFAULT_TUNING);
+    const op = stemOp('stem', g.upload(toVec4Layout(x, n * h * w, cin)), g.upload(p.weights), g.upload(p.bias), out, { n, h, w, c: cin }, cout, stride, act, tuning);
     const y = await g.run(op, out, outBytes);
     expect(maxAbsDiff(fromVec4Layout(y, n * oh * ow, cout), ref)).toBeLessThan(tol(ref));
     expect(paddingValues(y, n * oh * ow, cout).every((v) => v === 0)).toBe(true);
   });
 });
 
-describe('depthwise3x3.wgsl', () => {
+describe.each(TUNINGS)('depthwise 3x3, %s', (_name, tuning) => {
   it.each([
     [1, 7, 9, 4, 1, 'relu6'],
     [5, 7, 7, 6, 2, 'relu6'],
@@ -94,14 +98,14 @@ describe('depthwise3x3.wgsl', () => {
     const p = packLayerWeights(L);
     const outBytes = n * oh * ow * Math.ceil(c / 4) * 16;
     const out = g.empty(outBytes);
-    const op = depthwiseOp('dw', g.upload(toVec4Layout(x, n * h * w, c)), g.upload(p.weights), g.upload(p.bias), out, { n, h, w, c }, stride, act, DEFAULT_TUNING);
+    const op = depthwiseOp('dw', g.upload(toVec4Layout(x, n * h * w, c)), g.upload(p.weights), g.upload(p.bias), out, { n, h, w, c }, stride, act, tuning);
     const y = await g.run(op, out, outBytes);
     expect(maxAbsDiff(fromVec4Layout(y, n * oh * ow, c), ref)).toBeLessThan(tol(ref));
     expect(paddingValues(y, n * oh * ow, c).every((v) => v === 0)).toBe(true);
   });
 });
 
-describe('pointwise.wgsl', () => {
+describe('pointwise 1x1', () => {
   const cases = [
     // n, h, w, cin, cout, act
     [1, 7, 9, 5, 6, 'relu6'],
