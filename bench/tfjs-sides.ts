@@ -1,14 +1,13 @@
 // The TensorFlow.js sides of the benchmark: tfjs-backend-webgpu on the very GPUDevice our
 // engine uses (so both run on one adapter in one process), and tfjs-backend-wasm as the CPU
 // reference. Models are loaded from disk once per backend, so no weights move between them.
-import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type { Gpu } from '../src/gpu/device.ts';
 import { useGpuForTfjs } from '../src/train/tf-backend.ts';
+import { tfjsModelFromDisk, useTfjsWasm } from '../src/weights/tfjs-node-io.ts';
 
 export { tf };
 
@@ -27,29 +26,8 @@ export function tfjsVersions(): Record<string, string> {
   };
 }
 
-/** tf.io handler for a graph model.json and its shards on disk. */
-async function fromDisk(file: string): Promise<tf.io.IOHandler> {
-  const json = JSON.parse(await readFile(file, 'utf8'));
-  const specs: tf.io.WeightsManifestEntry[] = [];
-  const parts: Buffer[] = [];
-  for (const group of json.weightsManifest) {
-    specs.push(...group.weights);
-    for (const path of group.paths) parts.push(await readFile(join(dirname(file), path)));
-  }
-  const all = Buffer.concat(parts);
-  return tf.io.fromMemory({
-    modelTopology: json.modelTopology,
-    weightSpecs: specs,
-    weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
-    format: json.format,
-    generatedBy: json.generatedBy,
-    convertedBy: json.convertedBy,
-  });
-}
-
 export class TfjsSides {
   private webgpu: WebGPUBackend | null = null;
-  private wasmReady = false;
   private models = new Map<TfjsBackend, GraphModel>();
 
   constructor(private readonly gpu: Gpu) {}
@@ -61,13 +39,7 @@ export class TfjsSides {
       else if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs could not switch back to its WebGPU backend');
       return;
     }
-    if (!this.wasmReady) {
-      const wasm = await import('@tensorflow/tfjs-backend-wasm');
-      wasm.setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/');
-      this.wasmReady = true;
-    }
-    if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not start its WASM backend');
-    await tf.ready();
+    await useTfjsWasm();
   }
 
   /** The original graph model, loaded under (and kept on) `backend`. */
@@ -75,7 +47,7 @@ export class TfjsSides {
     let m = this.models.get(backend);
     if (!m) {
       await this.use(backend);
-      m = await loadGraphModel(await fromDisk(file));
+      m = await loadGraphModel(await tfjsModelFromDisk(file));
       this.models.set(backend, m);
     }
     return m;

@@ -1,48 +1,23 @@
 // Reference outputs from TensorFlow.js (CPU or WASM backend, float32) running the *original*
 // model files, for parity tests and the benchmark.
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
+import { tfjsModelFromDisk, useTfjsWasm } from '../../src/weights/tfjs-node-io.ts';
 
 export { tf };
 
-/** tf.io handler for a model.json + shards on disk (tfjs without tfjs-node has no file://). */
-export async function fileHandler(file: string): Promise<tf.io.IOHandler> {
-  const json = JSON.parse(await readFile(file, 'utf8'));
-  const specs: tf.io.WeightsManifestEntry[] = [];
-  const parts: Buffer[] = [];
-  for (const g of json.weightsManifest) {
-    specs.push(...g.weights);
-    for (const p of g.paths) parts.push(await readFile(join(dirname(file), p)));
-  }
-  const all = Buffer.concat(parts);
-  return tf.io.fromMemory({
-    modelTopology: json.modelTopology,
-    weightSpecs: specs,
-    weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
-    format: json.format,
-    generatedBy: json.generatedBy,
-    convertedBy: json.convertedBy,
-  });
-}
-
 export async function useBackend(name: 'cpu' | 'wasm'): Promise<void> {
-  if (name === 'wasm') {
-    const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    const { createRequire } = await import('node:module');
-    const dir = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json'));
-    wasm.setWasmPaths(join(dir, 'dist') + '/');
-  }
+  if (name === 'wasm') return useTfjsWasm();
   await tf.setBackend(name);
   await tf.ready();
 }
 
 export async function loadReference(file: string): Promise<GraphModel | LayersModel> {
   const json = JSON.parse(await readFile(file, 'utf8'));
-  const handler = await fileHandler(file);
+  const handler = await tfjsModelFromDisk(file);
   return json.format === 'graph-model' || Array.isArray(json.modelTopology?.node) ? loadGraphModel(handler) : loadLayersModel(handler);
 }
 
