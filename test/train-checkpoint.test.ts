@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModelDir, recoverModelDir } from '../src/train/model-dir-node.ts';
+import { recoverDir } from '../src/atomic-fs.ts';
+import { loadModelDir } from '../src/train/model-dir-node.ts';
 import { CLI, orlSubset } from './helpers/train-data.ts';
 
 let tmp: string;
@@ -77,7 +78,7 @@ describe('kill -9 during training', () => {
     cpSync(src, half, { recursive: true });
     rmSync(join(half, 'weights.bin'));
     expect(existsSync(target)).toBe(false);
-    await recoverModelDir(target);
+    await recoverDir(target);
     expect(hidden(tmp, 'model2')).toEqual([]);
     const { meta } = await loadModelDir(target);
     expect(meta.labels).toEqual(['s1', 's2', 's3']);

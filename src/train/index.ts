@@ -7,7 +7,8 @@ import type { MobileNetEngine } from '../mobilenet/engine.ts';
 import { FaceClassifier, type Prediction } from './classify.ts';
 import { openEvaluationSet, openTrainingSet, type SplitOptions } from './dataset-node.ts';
 import type { SkippedFile } from './extract.ts';
-import { checkReplaceable, loadModelDir, recoverModelDir, saveModelDir } from './model-dir-node.ts';
+import { recoverDir } from '../atomic-fs.ts';
+import { checkReplaceable, loadModelDir, saveModelDir } from './model-dir-node.ts';
 import { evaluateOnImages, trainOnImages, type EvaluationResult, type TrainOptions, type TrainResult } from './pipeline.ts';
 import { useGpuForTfjs } from './tf-backend.ts';
 
@@ -35,7 +36,7 @@ export interface NodeTrainOptions extends TrainOptions, SplitOptions {
 export async function train(data: string, { gpu, engine }: EngineOnGpu, opts: NodeTrainOptions = {}): Promise<TrainResult & { root: string }> {
   const set = await openTrainingSet(data, engine.inputSize, { validationSplit: opts.validationSplit, seed: opts.seed });
   if (opts.out) {
-    await recoverModelDir(opts.out);
+    await recoverDir(opts.out);
     await checkReplaceable(opts.out);
   }
   const out = opts.out;

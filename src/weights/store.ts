@@ -1,50 +1,14 @@
 // Reading and writing backbones on disk (Node). A conversion is written to a temporary
 // folder beside the target and renamed into place, so a crash never leaves half a model.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { recoverDir, writeDirAtomic } from '../atomic-fs.ts';
 import { checkWeightsData, validateManifest, type Backbone, type BackboneManifest } from './format.ts';
 import { packBackbone } from './pack.ts';
 import type { BackboneSpec } from './spec.ts';
 
 export const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
-
-/** Replace `dir` atomically with what `fill(tmp)` writes into a fresh temporary folder. */
-export async function writeDirAtomic(dir: string, fill: (tmp: string) => Promise<void>): Promise<void> {
-  const target = resolve(dir);
-  await mkdir(dirname(target), { recursive: true });
-  const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Date.now()}`);
-  const old = join(dirname(target), `.${basename(target)}.old-${process.pid}-${Date.now()}`);
-  await mkdir(tmp, { recursive: true });
-  try {
-    await fill(tmp);
-    let moved = false;
-    try {
-      await rename(target, old);
-      moved = true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    await rename(tmp, target);
-    if (moved) await rm(old, { recursive: true, force: true });
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    throw err;
-  }
-}
-
-/** Write one file atomically (temp file + rename). */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(resolve(file)), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
 
 export async function saveBackbone(spec: BackboneSpec, dir: string, id = basename(resolve(dir))): Promise<BackboneManifest> {
   const { manifest, data } = packBackbone(spec, id);
@@ -57,6 +21,7 @@ export async function saveBackbone(spec: BackboneSpec, dir: string, id = basenam
 }
 
 export async function loadBackbone(dir: string, opts: { verifyHash?: boolean } = {}): Promise<Backbone> {
+  await recoverDir(dir);
   const file = join(dir, 'manifest.json');
   let text: string;
   try {
@@ -85,3 +50,5 @@ export async function loadBackbone(dir: string, opts: { verifyHash?: boolean } =
   }
   return { manifest: m, data };
 }
+
+export { writeDirAtomic, writeFileAtomic } from '../atomic-fs.ts';
