@@ -42,11 +42,7 @@ struct Params {
 const IN_ROWS = (TR - 1u) * STRIDE + 3u;
 const IN_COLS = (TC - 1u) * STRIDE + 3u;
 
-fn activate(v: vec4<f32>) -> vec4<f32> {
-  if (ACT == 1u) { return max(v, vec4<f32>(0.0)); }
-  if (ACT == 2u) { return clamp(v, vec4<f32>(0.0), vec4<f32>(6.0)); }
-  return v;
-}
+// #include activation
 
 @compute @workgroup_size(WG)
 fn main(

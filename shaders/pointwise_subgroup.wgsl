@@ -37,11 +37,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> y: array<vec4<f32>>;
 
-fn activate(v: vec4<f32>) -> vec4<f32> {
-  if (ACT == 1u) { return max(v, vec4<f32>(0.0)); }
-  if (ACT == 2u) { return clamp(v, vec4<f32>(0.0), vec4<f32>(6.0)); }
-  return v;
-}
+// #include activation
 
 @compute @workgroup_size(WG)
 fn main(

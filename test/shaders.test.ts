@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { depthwiseOp, globalAvgPoolOp, pointwiseOp, preprocessOp, samePadding, stemOp, DEFAULT_TUNING, type Tuning } from '../src/mobilenet/ops.ts';
+import { KernelRunner } from '../src/gpu/runner.ts';
 import { packLayerWeights } from '../src/weights/pack.ts';
 import type { Activation, ConvLayer } from '../src/weights/spec.ts';
 import { testGpu, type TestGpu } from './helpers/gpu.ts';
@@ -37,6 +38,14 @@ const TUNINGS: [string, Tuning][] = [
   ['subgroup 8, CPU tiles', { ...DEFAULT_TUNING, subgroup: 8, sgWg: 8, sgPixels: 4, stemPixels: 2, dwRows: 4, dwCols: 4, dwWg: 8 }],
   ['subgroup 4, GPU tiles', { ...DEFAULT_TUNING, subgroup: 4, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwWg: 32 }],
 ];
+
+describe('shader includes', () => {
+  it('pulls shared helpers in, and names a missing one', () => {
+    const runner = new KernelRunner(g.gpu.device, { k: '// #include helper\nfn main() {}', helper: 'fn helper() {}', bad: '// #include nope' });
+    expect(runner.source({ shader: 'k', constants: { ACT: 2 } })).toContain('const ACT: u32 = 2u;\nfn helper() {}\nfn main() {}');
+    expect(() => runner.source({ shader: 'bad' })).toThrow(/shaders\/bad\.wgsl includes "nope", but there is no shaders\/nope\.wgsl/);
+  });
+});
 
 describe('preprocess.wgsl', () => {
   it.each([

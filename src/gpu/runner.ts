@@ -53,8 +53,15 @@ export class KernelRunner {
   }
 
   source(kernel: KernelSpec): string {
-    const body = this.shaders[kernel.shader];
-    if (body === undefined) throw new Error(`no shader named "${kernel.shader}" (looked in shaders/${kernel.shader}.wgsl)`);
+    const raw = this.shaders[kernel.shader];
+    if (raw === undefined) throw new Error(`no shader named "${kernel.shader}" (looked in shaders/${kernel.shader}.wgsl)`);
+    // WGSL has no include: a line `// #include name` pulls in shaders/name.wgsl (helpers shared
+    // by several kernels). Includes come from the same library, so the cache key still holds.
+    const body = raw.replace(/^\/\/ #include (\w+)$/gm, (_, name: string) => {
+      const part = this.shaders[name];
+      if (part === undefined) throw new Error(`shaders/${kernel.shader}.wgsl includes "${name}", but there is no shaders/${name}.wgsl`);
+      return part;
+    });
     const consts = Object.entries(kernel.constants ?? {})
       .map(([name, v]) => {
         if (!Number.isInteger(v) || v < 0) throw new Error(`constant ${name}=${v} of ${kernel.shader} must be a non-negative integer`);
