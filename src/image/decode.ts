@@ -27,6 +27,30 @@ export async function loadImageRGB(file: string, size: number): Promise<Uint8Arr
 }
 
 export async function decodeImageRGB(buf: Uint8Array, size: number, where: string): Promise<Uint8Array> {
+  const rgb = await decodeImageRaw(buf, where);
+  if (rgb.width === size && rgb.height === size) return rgb.data;
+  return resizeRGB(rgb, size, where);
+}
+
+/** Packed RGB pixels at the file's own size. */
+export interface RawRGB {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** Decode `file` to packed RGB at its own size (for steps that look at the whole photo, as face detection). */
+export async function loadImageRaw(file: string): Promise<RawRGB> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(file);
+  } catch (err) {
+    throw new ImageDecodeError(file, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  return decodeImageRaw(buf, file);
+}
+
+export async function decodeImageRaw(buf: Uint8Array, where: string): Promise<RawRGB> {
   if (buf.length === 0) throw new ImageDecodeError(where, 'empty file');
   try {
     let img: Sharp;
@@ -39,15 +63,29 @@ export async function decodeImageRGB(buf: Uint8Array, size: number, where: strin
     const rgb = await img.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     const { width, height, channels } = rgb.info;
     if (channels !== 3) throw new Error(`decoded to ${channels} channels, expected RGB`);
-    if (width === size && height === size) return new Uint8Array(rgb.data.buffer, rgb.data.byteOffset, rgb.data.byteLength);
-    const data = await sharp(rgb.data, { raw: { width, height, channels } })
-      .resize(size, size, { fit: 'fill', kernel: 'cubic' })
-      .raw()
-      .toBuffer();
+    return { data: new Uint8Array(rgb.data.buffer, rgb.data.byteOffset, rgb.data.byteLength), width, height };
+  } catch (err) {
+    throw decodeError(err, where);
+  }
+}
+
+/**
+ * `rect` of `image` (the whole image when omitted) stretched to size x size, bicubic (aspect
+ * ratio not kept, as Keras' flow_from_directory).
+ */
+export async function resizeRGB(image: RawRGB, size: number, where: string, rect?: { left: number; top: number; width: number; height: number }): Promise<Uint8Array> {
+  try {
+    let img = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
+    if (rect) img = img.extract(rect);
+    const data = await img.resize(size, size, { fit: 'fill', kernel: 'cubic' }).raw().toBuffer();
     return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   } catch (err) {
-    if (err instanceof ImageDecodeError) throw err;
-    const msg = (err as Error).message.replace(/^.*?: /, '');
-    throw new ImageDecodeError(where, /unsupported image format/i.test(msg) ? 'not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, PGM/PPM)' : `cannot decode image (${msg})`);
+    throw decodeError(err, where);
   }
+}
+
+function decodeError(err: unknown, where: string): ImageDecodeError {
+  if (err instanceof ImageDecodeError) return err;
+  const msg = (err as Error).message.replace(/^.*?: /, '');
+  return new ImageDecodeError(where, /unsupported image format/i.test(msg) ? 'not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, PGM/PPM)' : `cannot decode image (${msg})`);
 }
