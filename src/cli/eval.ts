@@ -40,6 +40,7 @@ export async function evalCommand(modelDir: string, data: string, opts: EvalCliO
       seed,
       batchSize: numberOption('--batch-size', opts.batchSize, true),
       onSkip: (s) => console.error(`facegpu: warning: skipped ${s.reason}`),
+      onNoFace: (f) => console.error(`facegpu: warning: ${f}: no face found; the whole image is used`),
     });
     if (opts.json) {
       const { accuracy, classes, confusion, perClass } = result;

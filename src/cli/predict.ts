@@ -66,6 +66,7 @@ export async function predictCommand(modelDir: string, images: string[], opts: P
       threshold,
       batchSize: numberOption('--batch-size', opts.batchSize, true),
       onSkip: (s) => console.error(`facegpu: warning: skipped ${s.reason}`),
+      onNoFace: (f) => console.error(`facegpu: warning: ${f}: no face found; the whole image is used`),
     });
     if (!predictions.length) throw new Error(`none of the ${files.length} images could be read`);
     if (opts.json) process.stdout.write(JSON.stringify(predictions) + '\n');

@@ -6,6 +6,7 @@ import { openEngine } from '../node.ts';
 import { DEFAULT_VALIDATION_SPLIT, openTrainingSet } from '../train/dataset-node.ts';
 import { DEFAULT_FIT, formatEpoch, train } from '../train/index.ts';
 import { checkReplaceable } from '../train/model-dir-node.ts';
+import { CROP_METHODS, DEFAULT_FACE_MARGIN, type CropMethod } from '../detect/face-crop.ts';
 
 export interface TrainCliOptions {
   out: string;
@@ -18,6 +19,8 @@ export interface TrainCliOptions {
   patience: string;
   augment: string;
   extractBatch: string;
+  crop: string;
+  cropMargin: string;
   adapter?: string;
 }
 
@@ -45,6 +48,8 @@ export function registerTrain(program: Command): void {
     .option('--patience <n>', 'epochs without a better val_loss before stopping', String(DEFAULT_FIT.patience))
     .option('--augment <n>', 'augmented views added per training image (rotation, shift, flip on the GPU)', '0')
     .option('--extract-batch <n>', 'images per backbone forward pass', '16')
+    .option('--crop <face|none>', 'face: the backbone sees a square around each photo\'s face (BlazeFace), as predict and eval will; none: the whole photo', 'face')
+    .option('--crop-margin <m>', 'side of the face crop / side of the detected face box', String(DEFAULT_FACE_MARGIN))
     .action((data: string, opts: TrainCliOptions) => trainCommand(data, { ...opts, adapter: program.opts().adapter }));
 }
 
@@ -58,7 +63,10 @@ export async function trainCommand(data: string, opts: TrainCliOptions): Promise
     patience: numberOption('--patience', opts.patience, true),
     augment: numberOption('--augment', opts.augment, true),
     extractBatch: numberOption('--extract-batch', opts.extractBatch, true),
+    crop: cropOption(opts.crop),
+    margin: numberOption('--crop-margin', opts.cropMargin),
   };
+  if (!(config.margin > 0)) throw new Error(`--crop-margin must be positive, got ${config.margin}`);
   // Folder mistakes (missing, empty person, one person, --out not a model) are reported before the GPU starts.
   await openTrainingSet(data, 0, config);
   await checkReplaceable(opts.out);
@@ -68,6 +76,7 @@ export async function trainCommand(data: string, opts: TrainCliOptions): Promise
     cliProgress.Presets.shades_classic,
   );
   let phase = '';
+  let noFace = 0;
   try {
     const result = await train(data, { gpu, engine }, {
       ...config,
@@ -83,6 +92,10 @@ export async function trainCommand(data: string, opts: TrainCliOptions): Promise
       onSkip: (s) => {
         // The bar owns the terminal line; log below it.
         process.stderr.write(`\nfacegpu: warning: skipped ${s.reason}\n`);
+      },
+      onNoFace: (id) => {
+        noFace++;
+        process.stderr.write(`\nfacegpu: warning: ${id}: no face found; the whole image is used\n`);
       },
       onEpoch: (log, c) => {
         if (phase) {
@@ -101,10 +114,13 @@ export async function trainCommand(data: string, opts: TrainCliOptions): Promise
     console.log(
       `${m.labels.length} people, ${m.split.train.length} training and ${m.split.validation.length} validation images` +
         (m.config.augment ? ` (+${m.split.train.length * m.config.augment} augmented views)` : '') +
-        (m.split.skipped.length ? `, ${m.split.skipped.length} skipped` : ''),
+        (m.split.skipped.length ? `, ${m.split.skipped.length} skipped` : '') +
+        (m.preprocessing.crop.method === 'face' ? `; faces cropped (margin ${m.preprocessing.crop.margin})${noFace ? `, none found in ${noFace}` : ''}` : '; whole images'),
     );
     console.log(
-      `time: descriptors ${(result.timings.extractMs / 1000).toFixed(1)} s (${(result.timings.extractMs / Math.max(1, images)).toFixed(0)} ms/image), ` +
+      `time: descriptors ${(result.timings.extractMs / 1000).toFixed(1)} s (${(result.timings.extractMs / Math.max(1, images)).toFixed(0)} ms/image` +
+        (result.timings.detectMs !== undefined ? `, of which face detection ${(result.timings.detectMs / 1000).toFixed(1)} s` : '') +
+        `), ` +
         `head ${(result.timings.trainMs / 1000).toFixed(1)} s on ${gpu.adapter.id}`,
     );
     console.log(`saved ${opts.out}`);
@@ -113,4 +129,9 @@ export async function trainCommand(data: string, opts: TrainCliOptions): Promise
     engine.destroy();
     gpu.destroy();
   }
+}
+
+function cropOption(value: string): CropMethod {
+  if (!(CROP_METHODS as readonly string[]).includes(value)) throw new Error(`--crop must be ${CROP_METHODS.join(' or ')}, got "${value}"`);
+  return value as CropMethod;
 }

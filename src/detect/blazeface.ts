@@ -4,10 +4,10 @@
 // (src/train/tf-backend.ts). It is a preprocessing step in front of the backbone, not part
 // of it: the backbone stays on our shaders.
 //
-// Platform-neutral: the caller loads the graph model (Node: from node_modules, see node.ts;
-// a page: tf.loadGraphModel(url)) and hands over decoded RGB pixels.
+// Platform-neutral: the caller hands over the model files as a tf.io handler (Node: from
+// node_modules, see node.ts; a page: tf.io.browserHTTPRequest(url)) and decoded RGB pixels.
 import * as tf from '@tensorflow/tfjs-core';
-import type { GraphModel } from '@tensorflow/tfjs-converter';
+import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { anchorCentres, BLAZEFACE_INPUT, BLAZEFACE_LAYERS } from './anchors.ts';
 import type { Box } from './region.ts';
 
@@ -41,82 +41,101 @@ export class BlazeFaceDetector {
   private readonly anchors = anchorCentres(BLAZEFACE_INPUT);
   private readonly opts: Required<DetectorOptions>;
 
-  constructor(
+  private constructor(
     private readonly model: GraphModel,
-    opts: DetectorOptions = {},
+    /** The four convolutions that feed the model's reshapes to [1, anchors, 1 | 16]. */
+    private readonly heads: string[],
+    opts: DetectorOptions,
   ) {
     this.opts = { ...DEFAULT_DETECTOR, ...opts };
-    const input = model.inputs[0]?.shape;
-    if (!input || input[1] !== BLAZEFACE_INPUT || input[2] !== BLAZEFACE_INPUT || input[3] !== 3) {
-      throw new Error(`not the BlazeFace model facegpu expects: input shape [${input}], expected [1, ${BLAZEFACE_INPUT}, ${BLAZEFACE_INPUT}, 3]`);
-    }
+  }
+
+  /**
+   * Load the model from `files` onto tfjs' current backend. The graph is made to take a batch:
+   * as converted, its input is fixed at batch 1 and its outputs are reshaped to [1, n, k].
+   * We read the four convolutions before those reshapes instead ([batch, grid, grid, anchors
+   * x k], the same values in the same order) and let the input's batch size vary, so that
+   * several photos share one run (on a CPU adapter each op's dispatch costs more than its
+   * arithmetic).
+   */
+  static async load(files: tf.io.IOHandler, opts: DetectorOptions = {}): Promise<BlazeFaceDetector> {
+    let heads: string[] = [];
+    const batched: tf.io.IOHandler = {
+      load: async () => {
+        const artifacts = await files.load!();
+        heads = openBatch(artifacts);
+        return artifacts;
+      },
+    };
+    return new BlazeFaceDetector(await loadGraphModel(batched), heads, opts);
   }
 
   /** Faces in `image`, best first, in the image's pixel coordinates (empty: no face found). */
   async detect(image: RgbImage): Promise<FaceDetection[]> {
-    const { width, height } = image;
-    if (image.data.length !== width * height * 3) throw new Error(`detect: ${image.data.length} bytes for a ${width}x${height} RGB image`);
-    // The photo is letterboxed into the model's square input: scaled so its longer side
-    // fits, centred, the rest black. One cropAndResize does scaling and padding at once
-    // (samples outside the photo take the extrapolation value); side/offset map back.
-    const side = Math.max(width, height);
-    const offX = (side - width) / 2;
-    const offY = (side - height) / 2;
-    const outputs = tf.tidy(() => {
-      const pixels = tf.cast(tf.tensor4d(Int32Array.from(image.data), [1, height, width, 3], 'int32'), 'float32');
-      // cropAndResize's normalised coordinates put 0 and 1 on the first and last pixel centres.
-      const y0 = -offY / Math.max(1, height - 1);
-      const x0 = -offX / Math.max(1, width - 1);
-      const y1 = (side - offY - 1) / Math.max(1, height - 1);
-      const x1 = (side - offX - 1) / Math.max(1, width - 1);
-      const input = tf.image.cropAndResize(pixels, [[y0, x0, y1, x1]], [0], [BLAZEFACE_INPUT, BLAZEFACE_INPUT], 'bilinear', 0);
-      return this.model.execute(tf.sub(tf.div(input, 127.5), 1)) as tf.Tensor[];
-    });
-    let scores: Float32Array;
-    let regressors: Float32Array;
-    try {
-      ({ scores, regressors } = await this.concatHeads(outputs));
-    } finally {
-      tf.dispose(outputs);
+    return (await this.detectMany([image]))[0];
+  }
+
+  /** `detect` for several images in one run of the model. */
+  async detectMany(images: readonly RgbImage[]): Promise<FaceDetection[][]> {
+    if (!images.length) return [];
+    for (const { data, width, height } of images) {
+      if (data.length !== width * height * 3) throw new Error(`detect: ${data.length} bytes for a ${width}x${height} RGB image`);
     }
-    return this.decode(scores, regressors, side / BLAZEFACE_INPUT, offX, offY);
+    const perImage = (this.anchors.length / 2) * (1 + REGRESSORS);
+    const values = await this.run(images);
+    const out: FaceDetection[][] = [];
+    for (let i = 0; i < images.length; i++) {
+      const { width, height } = images[i];
+      const side = Math.max(width, height);
+      out.push(await this.decode(values.subarray(i * perImage, (i + 1) * perImage), side / BLAZEFACE_INPUT, (side - width) / 2, (side - height) / 2));
+    }
+    return out;
   }
 
   /**
-   * The model's four outputs, put in anchor order: per head a score [1, n, 1] and regressors
-   * [1, n, 16], n = 512 for the stride-16 head and 384 for the stride-32 head. Told apart by
-   * shape, not by output name, which depends on how the model was converted.
+   * The model's raw outputs per image, in anchor order: scores (896), then regressors
+   * (896 x 16). One read back for the whole batch.
    */
-  private async concatHeads(outputs: tf.Tensor[]): Promise<{ scores: Float32Array; regressors: Float32Array }> {
-    const count = this.anchors.length / 2;
-    const scores = new Float32Array(count);
-    const regressors = new Float32Array(count * REGRESSORS);
-    let at = 0;
-    for (const { stride, perCell } of BLAZEFACE_LAYERS) {
-      const n = Math.ceil(BLAZEFACE_INPUT / stride) ** 2 * perCell;
-      const score = outputs.find((t) => t.shape[1] === n && t.shape[2] === 1);
-      const box = outputs.find((t) => t.shape[1] === n && t.shape[2] === REGRESSORS);
-      if (!score || !box) throw new Error(`BlazeFace outputs [${outputs.map((t) => `[${t.shape}]`).join(', ')}] lack the ${n}-anchor head`);
-      scores.set((await score.data()) as Float32Array, at);
-      regressors.set((await box.data()) as Float32Array, at * REGRESSORS);
-      at += n;
+  private async run(images: readonly RgbImage[]): Promise<Float32Array> {
+    const n = images.length;
+    const result = tf.tidy(() => {
+      const input = tf.concat(images.map(letterbox));
+      const outputs = this.model.execute(tf.sub(tf.div(input, 127.5), 1), this.heads) as tf.Tensor4D[];
+      const scores: tf.Tensor[] = [];
+      const boxes: tf.Tensor[] = [];
+      for (const { stride, perCell } of BLAZEFACE_LAYERS) {
+        const grid = Math.ceil(BLAZEFACE_INPUT / stride);
+        // Told apart by shape, not by node name, which depends on how the model was converted.
+        const find = (k: number) => outputs.find((t) => t.shape[1] === grid && t.shape[2] === grid && t.shape[3] === perCell * k);
+        const score = find(1);
+        const box = find(REGRESSORS);
+        if (!score || !box) throw new Error(`BlazeFace outputs [${outputs.map((t) => `[${t.shape}]`).join(', ')}] lack the stride-${stride} head`);
+        scores.push(tf.reshape(score, [n, -1]));
+        boxes.push(tf.reshape(box, [n, -1]));
+      }
+      return tf.concat([...scores, ...boxes], 1);
+    });
+    try {
+      return (await result.data()) as Float32Array;
+    } finally {
+      result.dispose();
     }
-    return { scores, regressors };
   }
 
   /** Boxes from anchors + regressors, scores from logits, overlaps suppressed, mapped back to the photo. */
-  private async decode(logits: Float32Array, regressors: Float32Array, scale: number, offX: number, offY: number): Promise<FaceDetection[]> {
+  private async decode(values: Float32Array, scale: number, offX: number, offY: number): Promise<FaceDetection[]> {
     const { minScore, iouThreshold, maxFaces } = this.opts;
+    const count = this.anchors.length / 2;
     const candidates: FaceDetection[] = [];
     const corners: number[] = [];
-    for (let i = 0; i < logits.length; i++) {
-      const score = 1 / (1 + Math.exp(-logits[i]));
+    for (let i = 0; i < count; i++) {
+      const score = 1 / (1 + Math.exp(-values[i]));
       if (score < minScore) continue;
-      const r = i * REGRESSORS;
-      const cx = this.anchors[2 * i] + regressors[r];
-      const cy = this.anchors[2 * i + 1] + regressors[r + 1];
-      const w = regressors[r + 2];
-      const h = regressors[r + 3];
+      const r = count + i * REGRESSORS;
+      const cx = this.anchors[2 * i] + values[r];
+      const cy = this.anchors[2 * i + 1] + values[r + 1];
+      const w = values[r + 2];
+      const h = values[r + 3];
       if (!(w > 0 && h > 0)) continue;
       candidates.push({ x: (cx - w / 2) * scale - offX, y: (cy - h / 2) * scale - offY, width: w * scale, height: h * scale, score });
       corners.push(cy - h / 2, cx - w / 2, cy + h / 2, cx + w / 2); // [y1, x1, y2, x2], as tf's NMS takes them
@@ -129,4 +148,40 @@ export class BlazeFaceDetector {
     tf.dispose([boxes, scores, keep]);
     return kept.sort((a, b) => b.score - a.score);
   }
+}
+
+/**
+ * The photo letterboxed into the model's square input, [1, 256, 256, 3] float: scaled so its
+ * longer side fits, centred, the rest black. One cropAndResize does scaling and padding at
+ * once (samples outside the photo take the extrapolation value, 0).
+ */
+function letterbox({ data, width, height }: RgbImage): tf.Tensor4D {
+  const side = Math.max(width, height);
+  const offX = (side - width) / 2;
+  const offY = (side - height) / 2;
+  const pixels = tf.cast(tf.tensor4d(Int32Array.from(data), [1, height, width, 3], 'int32'), 'float32');
+  // Normalised coordinates put 0 and 1 on the first and last pixel centres.
+  const y0 = -offY / Math.max(1, height - 1);
+  const x0 = -offX / Math.max(1, width - 1);
+  const y1 = (side - offY - 1) / Math.max(1, height - 1);
+  const x1 = (side - offX - 1) / Math.max(1, width - 1);
+  return tf.image.cropAndResize(pixels, [[y0, x0, y1, x1]], [0], [BLAZEFACE_INPUT, BLAZEFACE_INPUT], 'bilinear', 0);
+}
+
+/**
+ * Let a BlazeFace graph take any batch size: free the input placeholder's batch dimension and
+ * return the nodes that feed its output reshapes (which fix batch 1), to be read instead.
+ */
+function openBatch(artifacts: tf.io.ModelArtifacts): string[] {
+  type Node = { name: string; op: string; input?: string[]; attr?: Record<string, any> };
+  const nodes = (artifacts.modelTopology as { node?: Node[] } | undefined)?.node;
+  if (!Array.isArray(nodes)) throw new Error('not a tfjs graph model (no modelTopology.node)');
+  const inputs = nodes.filter((n) => n.op === 'Placeholder');
+  const reshapes = nodes.filter((n) => n.op === 'Reshape');
+  const dims = inputs[0]?.attr?.shape?.shape?.dim as { size: string }[] | undefined;
+  if (inputs.length !== 1 || reshapes.length !== 4 || dims?.length !== 4 || Number(dims[1].size) !== BLAZEFACE_INPUT || Number(dims[2].size) !== BLAZEFACE_INPUT) {
+    throw new Error(`not the BlazeFace model facegpu expects (a ${BLAZEFACE_INPUT}x${BLAZEFACE_INPUT} input, four output reshapes)`);
+  }
+  dims[0].size = '-1';
+  return reshapes.map((n) => n.input![0]);
 }

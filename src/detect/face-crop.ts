@@ -60,10 +60,25 @@ export interface FaceCropResult {
   rect: PixelRect | null;
 }
 
-/** Crops faces out of photos for the backbone; counts what it did. */
+/** Photos per run of the detector, at most. */
+const DETECT_BATCH = 16;
+
+interface PendingDetection {
+  image: RgbImage;
+  resolve(faces: FaceDetection[]): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Crops faces out of photos for the backbone; counts what it did. Callers ask for one photo
+ * at a time (the training loaders decode a batch with Promise.all); photos decoded together
+ * are detected together, in one run of the model, one run at a time.
+ */
 export class FaceCropper<Source> {
   readonly stats: FaceCropStats = { images: 0, noFace: 0, detectMs: 0 };
-  private queue: Promise<unknown> = Promise.resolve();
+  private decoding = 0;
+  private pending: PendingDetection[] = [];
+  private running: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly detector: BlazeFaceDetector,
@@ -72,20 +87,23 @@ export class FaceCropper<Source> {
   ) {}
 
   /**
-   * The face crop of `source` at size x size. No face: the whole image, and `onNoFace` is
-   * called (callers warn, naming the file: never a silent fallback).
+   * The face crop of `source` at size x size. No face: the whole image, and the result's
+   * `face` is null (callers warn, naming the file: never a silent fallback).
    */
   async crop(source: Source, size: number): Promise<FaceCropResult> {
-    const image = await this.io.decode(source);
-    // One detection at a time: the loaders call this for a whole batch at once, and tfjs
-    // work interleaved across awaits only makes each slower (and the timing meaningless).
-    const faces = await this.serialized(async () => {
-      const t0 = performance.now();
-      try {
-        return await this.detector.detect(image);
-      } finally {
-        this.stats.detectMs += performance.now() - t0;
-      }
+    this.decoding++;
+    let image: RgbImage;
+    try {
+      image = await this.io.decode(source);
+    } catch (err) {
+      this.decoding--;
+      this.flushWhenDecoded(); // others may be waiting for this decode
+      throw err;
+    }
+    this.decoding--;
+    const faces = await new Promise<FaceDetection[]>((resolve, reject) => {
+      this.pending.push({ image, resolve, reject });
+      this.flushWhenDecoded();
     });
     this.stats.images++;
     const face = faces.find((f) => f.score >= this.record.minScore) ?? null;
@@ -94,9 +112,22 @@ export class FaceCropper<Source> {
     return { pixels: await this.io.cut(image, rect, size), face, rect };
   }
 
-  private serialized<T>(job: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(job, job);
-    this.queue = run.catch(() => undefined);
-    return run;
+  /** Once no decode is in flight, queue a detection run for what has been decoded. */
+  private flushWhenDecoded(): void {
+    if (this.decoding > 0) return; // the last decode to finish flushes
+    while (this.pending.length) {
+      const jobs = this.pending.splice(0, DETECT_BATCH);
+      this.running = this.running.then(async () => {
+        const t0 = performance.now();
+        try {
+          const faces = await this.detector.detectMany(jobs.map((j) => j.image));
+          jobs.forEach((j, i) => j.resolve(faces[i]));
+        } catch (err) {
+          for (const j of jobs) j.reject(err);
+        } finally {
+          this.stats.detectMs += performance.now() - t0;
+        }
+      });
+    }
   }
 }

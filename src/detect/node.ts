@@ -1,7 +1,6 @@
 // Face cropping in Node: BlazeFace read from node_modules (@vladmandic/human ships it beside
 // the default backbone), photos decoded and cut with sharp.
 import { dirname, join } from 'node:path';
-import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { defaultBackboneSource } from '../backbones.ts';
 import { loadImageRaw, resizeRGB } from '../image/decode.ts';
 import { tfjsModelFromDisk } from '../weights/tfjs-node-io.ts';
@@ -24,7 +23,7 @@ export async function loadBlazeFace(opts: DetectorOptions = {}, file = blazeface
   } catch (err) {
     throw new Error(`${file}: cannot read the BlazeFace face detector (${(err as Error).message}); run \`npm ci\``);
   }
-  return new BlazeFaceDetector(await loadGraphModel(handler), opts);
+  return BlazeFaceDetector.load(handler, opts);
 }
 
 /** Image files in, crops out: decoding with EXIF orientation as everywhere else, cutting bicubic. */

@@ -30,9 +30,20 @@ export class FaceClassifier {
     readonly meta: FaceModelMeta,
   ) {}
 
-  /** Pair a loaded head with an engine; refuses an engine with another backbone. */
-  static async create(gpu: Gpu, engine: MobileNetEngine, head: tfl.LayersModel, meta: FaceModelMeta, where: string): Promise<FaceClassifier> {
+  /**
+   * Pair a loaded head with an engine; refuses an engine with another backbone, and a model
+   * trained on face crops unless the caller says it crops faces as the model records
+   * (`facesCropped`): whole photos would be misjudged without a word.
+   */
+  static async create(gpu: Gpu, engine: MobileNetEngine, head: tfl.LayersModel, meta: FaceModelMeta, where: string, opts: { facesCropped?: boolean } = {}): Promise<FaceClassifier> {
     checkBackbone(meta, engine.manifest, where);
+    const crop = meta.preprocessing.crop;
+    if (crop.method === 'face' && !opts.facesCropped) {
+      throw new Error(
+        `${where}: this model was trained on face crops (BlazeFace, margin ${crop.margin}) and needs them for prediction, ` +
+          `and this caller feeds whole photos (the web page does not crop faces yet); use \`facegpu predict\` / \`facegpu eval\`, or a model trained with --crop none`,
+      );
+    }
     await useGpuForTfjs(gpu);
     const out = head.outputs[0].shape[1];
     if (out !== meta.labels.length) throw new Error(`${where}: the head has ${out} outputs but ${meta.labels.length} labels`);

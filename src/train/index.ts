@@ -11,6 +11,8 @@ import { recoverDir } from '../atomic-fs.ts';
 import { checkReplaceable, loadModelDir, saveModelDir } from './model-dir-node.ts';
 import { evaluateOnImages, trainOnImages, type EvaluationResult, type TrainOptions, type TrainResult } from './pipeline.ts';
 import { useGpuForTfjs } from './tf-backend.ts';
+import { faceCropRecord, type CropRecord, type CropMethod, type FaceCropper } from '../detect/face-crop.ts';
+import { faceCropFileLoader, nodeFaceCropper } from '../detect/node.ts';
 
 export { KERAS_RECIPE, type AugmentRecipe } from './augment.ts';
 export { FaceClassifier, rankProbabilities, UNKNOWN, type Prediction, type Guess } from './classify.ts';
@@ -27,9 +29,31 @@ export interface EngineOnGpu {
   engine: MobileNetEngine;
 }
 
-export interface NodeTrainOptions extends TrainOptions, SplitOptions {
+export interface NodeTrainOptions extends Omit<TrainOptions, 'crop'>, SplitOptions {
   /** Model directory: written after every improving epoch and at the end, atomically. */
   out?: string;
+  /**
+   * 'face' (default): each photo's best BlazeFace face, squared and enlarged by `margin`
+   * (src/detect), goes to the backbone; 'none': the whole photo.
+   */
+  crop?: CropMethod;
+  margin?: number;
+  /** A photo where no face was found (its whole image was used). */
+  onNoFace?: (id: string) => void;
+}
+
+/** The crop a model records for a --crop choice. */
+export function cropRecordFor(method: CropMethod = 'face', margin?: number): CropRecord {
+  if (method === 'none') return { method: 'none' };
+  if (method === 'face') return faceCropRecord(margin);
+  throw new Error(`--crop must be face or none, got "${method}"`);
+}
+
+/** A face cropper for `crop` on `gpu` (null for whole images). */
+async function cropperFor(gpu: Gpu, crop: CropRecord): Promise<FaceCropper<string> | null> {
+  if (crop.method === 'none') return null;
+  await useGpuForTfjs(gpu); // the detector's weights go to the backend current at load
+  return nodeFaceCropper(crop);
 }
 
 /** Train a recognizer on `data` (see dataset-node.ts for the layouts). */
@@ -40,14 +64,19 @@ export async function train(data: string, { gpu, engine }: EngineOnGpu, opts: No
     await checkReplaceable(opts.out);
   }
   const out = opts.out;
+  const crop = cropRecordFor(opts.crop, opts.margin);
+  const cropper = await cropperFor(gpu, crop);
+  if (cropper) set.load = faceCropFileLoader(cropper, set.root, engine.inputSize, (id) => opts.onNoFace?.(id));
   const result = await trainOnImages(gpu, engine, set, {
     ...opts,
+    crop,
     onCheckpoint: async (head, meta) => {
       if (out) await saveModelDir(out, head, meta);
       await opts.onCheckpoint?.(head, meta);
     },
   });
   if (out) await saveModelDir(out, result.head, result.meta);
+  if (cropper) result.timings.detectMs = cropper.stats.detectMs;
   return { ...result, root: set.root };
 }
 
@@ -55,7 +84,8 @@ export async function train(data: string, { gpu, engine }: EngineOnGpu, opts: No
 export async function load(modelDir: string, { gpu, engine }: EngineOnGpu): Promise<FaceClassifier> {
   await useGpuForTfjs(gpu);
   const { head, meta } = await loadModelDir(modelDir);
-  return FaceClassifier.create(gpu, engine, head, meta, modelDir);
+  // predict() and evaluate() below crop as the model records.
+  return FaceClassifier.create(gpu, engine, head, meta, modelDir, { facesCropped: true });
 }
 
 export interface FilePrediction extends Prediction {
@@ -66,16 +96,17 @@ export interface FilePrediction extends Prediction {
 export async function predict(
   classifier: FaceClassifier,
   files: readonly string[],
-  opts: { top?: number; threshold?: number; batchSize?: number; onSkip?: (s: SkippedFile) => void; onProgress?: (done: number, total: number) => void } = {},
+  opts: { top?: number; threshold?: number; batchSize?: number; onSkip?: (s: SkippedFile) => void; onNoFace?: (file: string) => void; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<{ predictions: FilePrediction[]; skipped: SkippedFile[] }> {
   const size = classifier.engine.inputSize;
+  const loadFile = await fileLoaderFor(classifier, (f) => opts.onNoFace?.(f));
   const per = size * size * 3;
   const batch = Math.max(1, opts.batchSize ?? 16);
   const predictions: FilePrediction[] = [];
   const skipped: SkippedFile[] = [];
   for (let at = 0; at < files.length; at += batch) {
     const chunk = files.slice(at, at + batch);
-    const decoded = await Promise.all(chunk.map((f) => loadImageRGB(f, size).then((px) => ({ f, px }), (err: Error) => ({ f, err }))));
+    const decoded = await Promise.all(chunk.map((f) => loadFile(f).then((px) => ({ f, px }), (err: Error) => ({ f, err }))));
     const ok = decoded.filter((d): d is { f: string; px: Uint8Array } => 'px' in d);
     for (const d of decoded) {
       if ('err' in d) {
@@ -99,9 +130,19 @@ export async function predict(
 export async function evaluate(
   classifier: FaceClassifier,
   data: string,
-  opts: SplitOptions & { batchSize?: number; onSkip?: (s: SkippedFile) => void; onProgress?: (done: number, total: number) => void } = {},
+  opts: SplitOptions & { batchSize?: number; onSkip?: (s: SkippedFile) => void; onNoFace?: (id: string) => void; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<EvaluationResult & { source: string }> {
   const set = await openEvaluationSet(data, classifier.engine.inputSize, classifier.labels, opts);
-  const result = await evaluateOnImages(classifier, set.items, set.load, opts);
+  const cropper = await cropperFor(classifier.engine.gpu, classifier.meta.preprocessing.crop);
+  const load = cropper ? faceCropFileLoader(cropper, set.root, classifier.engine.inputSize, (id) => opts.onNoFace?.(id)) : set.load;
+  const result = await evaluateOnImages(classifier, set.items, load, opts);
   return { ...result, source: set.source };
+}
+
+/** Decodes a file as `classifier`'s model was trained: whole, or its face cropped out. */
+async function fileLoaderFor(classifier: FaceClassifier, onNoFace: (file: string) => void): Promise<(file: string) => Promise<Uint8Array>> {
+  const size = classifier.engine.inputSize;
+  const cropper = await cropperFor(classifier.engine.gpu, classifier.meta.preprocessing.crop);
+  if (!cropper) return (file) => loadImageRGB(file, size);
+  return faceCropFileLoader(cropper, '', size, onNoFace);
 }

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { BackboneManifest } from '../weights/format.ts';
+import { checkCropRecord, type CropRecord } from '../detect/face-crop.ts';
 import type { AugmentRecipe } from './augment.ts';
 import type { EpochLog, FitConfig } from './fit.ts';
 import type { SkippedFile } from './extract.ts';
@@ -33,6 +34,11 @@ export interface FaceModelMeta {
   labels: string[];
   backbone: { id: string; weightsSha256: string; outputDim: number; inputSize: number };
   preprocessing: {
+    /**
+     * What part of the photo reaches the backbone: the whole photo, or a square around the
+     * best face BlazeFace finds (src/detect). Predict and eval apply the same.
+     */
+    crop: CropRecord;
     inputSize: number;
     /** How images reach inputSize x inputSize. */
     resize: string;
@@ -64,10 +70,11 @@ export function backboneIdentity(m: BackboneManifest): FaceModelMeta['backbone']
   return { id: m.id, weightsSha256: m.weightsSha256, outputDim: m.outputDim, inputSize: m.inputSize };
 }
 
-export function preprocessingOf(m: BackboneManifest): FaceModelMeta['preprocessing'] {
+export function preprocessingOf(m: BackboneManifest, crop: CropRecord = { method: 'none' }): FaceModelMeta['preprocessing'] {
   return {
+    crop,
     inputSize: m.inputSize,
-    resize: `stretched to ${m.inputSize}x${m.inputSize} (aspect ratio not kept, as Keras flow_from_directory), bicubic`,
+    resize: `${crop.method === 'face' ? 'the face crop' : 'the whole image'} stretched to ${m.inputSize}x${m.inputSize} (aspect ratio not kept, as Keras flow_from_directory), bicubic`,
     colour: 'RGB, EXIF orientation applied, greyscale expanded, alpha dropped',
     scale: m.preprocess.scale,
     offset: m.preprocess.offset,
@@ -95,6 +102,10 @@ export function validateMeta(m: any, where: string): asserts m is FaceModelMeta 
   if (!m.backbone || typeof m.backbone.id !== 'string' || typeof m.backbone.weightsSha256 !== 'string') {
     throw new Error(`${where}: "backbone" must give the backbone's id and weightsSha256`);
   }
+  if (!m.preprocessing || typeof m.preprocessing !== 'object') throw new Error(`${where}: "preprocessing" is missing`);
+  // Models written before the face crop existed fed whole images.
+  m.preprocessing.crop ??= { method: 'none' };
+  checkCropRecord(m.preprocessing.crop, where);
 }
 
 /** The head as the two files of tfjs' layers format. */

@@ -13,6 +13,7 @@ import { buildHead, HIDDEN_UNITS } from './head.ts';
 import { evaluatePredictions, type Evaluation } from './metrics.ts';
 import { backboneIdentity, MODEL_FORMAT, MODEL_VERSION, preprocessingOf, HEAD_FILE, type FaceModelMeta, type SplitRecord } from './model-format.ts';
 import { useGpuForTfjs } from './tf-backend.ts';
+import type { CropRecord } from '../detect/face-crop.ts';
 
 export interface TrainingSet {
   /** Class names; ImageItem.label indexes this list. */
@@ -29,6 +30,11 @@ export interface TrainOptions extends Partial<FitConfig> {
   /** Augmented views added per training image (0: none). */
   augment?: number;
   recipe?: AugmentRecipe;
+  /**
+   * The crop the set's loader applies before the backbone (default: none, whole images).
+   * Recorded in the model so that predict and eval apply the same.
+   */
+  crop?: CropRecord;
   /** Images per forward pass of the backbone. */
   extractBatch?: number;
   onExtractProgress?: (done: number, total: number, phase: 'train' | 'validation') => void;
@@ -42,7 +48,8 @@ export interface TrainResult {
   head: tfl.LayersModel;
   meta: FaceModelMeta;
   fit: FitResult;
-  timings: { extractMs: number; trainMs: number };
+  /** extractMs includes decoding and, with a face crop, detection (detectMs, when the caller measured it). */
+  timings: { extractMs: number; trainMs: number; detectMs?: number };
 }
 
 export async function trainOnImages(gpu: Gpu, engine: MobileNetEngine, set: TrainingSet, opts: TrainOptions = {}): Promise<TrainResult> {
@@ -90,7 +97,7 @@ export async function trainOnImages(gpu: Gpu, engine: MobileNetEngine, set: Trai
     version: MODEL_VERSION,
     labels: set.classes,
     backbone: backboneIdentity(engine.manifest),
-    preprocessing: preprocessingOf(engine.manifest),
+    preprocessing: preprocessingOf(engine.manifest, opts.crop),
     head: { file: HEAD_FILE, hidden: [...HIDDEN_UNITS], activation: 'relu', output: 'softmax', optimizer: 'rmsprop', loss: 'categorical_crossentropy' },
     split: {
       layout: set.layout,
