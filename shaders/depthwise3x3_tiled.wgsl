@@ -16,9 +16,13 @@
 //
 // x: [N, inH, inW, c4] vec4    w: [3, 3, c4] vec4    b: [c4] vec4    y: [N, outH, outW, c4] vec4
 //
-// Grid: (x, y) = tiles (folded past 65535), z = ceil(c4 / WG).
-// Constants: WG (workgroup size), TR, TC (output tile), STRIDE (1 or 2), ACT (0 none, 1 relu,
-// 2 relu6).
+// - a workgroup computes TPW tiles one after the other, so the taps and bias (10 loads) are
+//   loaded once for all of them, and the driver starts fewer workgroups: 16 tiles took 15-19%
+//   less driver CPU time than 1 on every MobileNet shape (batch 8, lavapipe).
+//
+// Grid: (x, y) = ceil(tiles / TPW) (folded past 65535), z = ceil(c4 / WG).
+// Constants: WG (workgroup size), TR, TC (output tile), TPW (tiles per workgroup), STRIDE (1
+// or 2), ACT (0 none, 1 relu, 2 relu6).
 
 struct Params {
   tiles: u32,     // N * tiles_h * tiles_w
@@ -54,57 +58,62 @@ fn main(
   // grid) compute on clamped indices and are not stored.
   let group = wid.z * WG + lane;
   let c = min(group, p.c4 - 1u);
-  let index = wid.x + wid.y * nwg.x;
-  let tile = min(index, p.tiles - 1u);
-  let tx = tile % p.tiles_w;
-  let ty = (tile / p.tiles_w) % p.tiles_h;
-  let n = tile / (p.tiles_w * p.tiles_h);
-  let iy0 = i32(ty * TR * STRIDE) - i32(p.pad_top);
-  let ix0 = i32(tx * TC * STRIDE) - i32(p.pad_left);
 
+  // The taps and bias of this channel group, loaded once for the workgroup's TPW tiles.
   var tap: array<vec4<f32>, 9>;
   for (var k = 0u; k < 9u; k++) {
     tap[k] = w[k * p.c4 + c];
   }
-  var acc: array<array<vec4<f32>, TC>, TR>;
   let bias = b[c];
-  for (var r = 0u; r < TR; r++) {
-    for (var q = 0u; q < TC; q++) {
-      acc[r][q] = bias;
-    }
-  }
-  // Walk the input window once; each pixel is added into every output whose 3x3 it is in.
-  for (var ir = 0u; ir < IN_ROWS; ir++) {
-    let iy = iy0 + i32(ir);
-    let row_in = iy >= 0 && iy < i32(p.in_h);
-    let row = (n * p.in_h + u32(max(iy, 0))) * p.in_w;
-    for (var ic = 0u; ic < IN_COLS; ic++) {
-      let ix = ix0 + i32(ic);
-      var v = vec4<f32>(0.0);  // "SAME" padding
-      if (row_in && ix >= 0 && ix < i32(p.in_w)) {
-        v = x[(row + u32(ix)) * p.c4 + c];
+
+  for (var j = 0u; j < TPW; j++) {
+    let index = (wid.x + wid.y * nwg.x) * TPW + j;
+    let tile = min(index, p.tiles - 1u);
+    let tx = tile % p.tiles_w;
+    let ty = (tile / p.tiles_w) % p.tiles_h;
+    let n = tile / (p.tiles_w * p.tiles_h);
+    let iy0 = i32(ty * TR * STRIDE) - i32(p.pad_top);
+    let ix0 = i32(tx * TC * STRIDE) - i32(p.pad_left);
+
+    var acc: array<array<vec4<f32>, TC>, TR>;
+    for (var r = 0u; r < TR; r++) {
+      for (var q = 0u; q < TC; q++) {
+        acc[r][q] = bias;
       }
-      for (var r = 0u; r < TR; r++) {
-        let ky = i32(ir) - i32(r * STRIDE);
-        if (ky >= 0 && ky < 3) {
-          for (var q = 0u; q < TC; q++) {
-            let kx = i32(ic) - i32(q * STRIDE);
-            if (kx >= 0 && kx < 3) {
-              acc[r][q] += tap[u32(ky * 3 + kx)] * v;
+    }
+    // Walk the input window once; each pixel is added into every output whose 3x3 it is in.
+    for (var ir = 0u; ir < IN_ROWS; ir++) {
+      let iy = iy0 + i32(ir);
+      let row_in = iy >= 0 && iy < i32(p.in_h);
+      let row = (n * p.in_h + u32(max(iy, 0))) * p.in_w;
+      for (var ic = 0u; ic < IN_COLS; ic++) {
+        let ix = ix0 + i32(ic);
+        var v = vec4<f32>(0.0);  // "SAME" padding
+        if (row_in && ix >= 0 && ix < i32(p.in_w)) {
+          v = x[(row + u32(ix)) * p.c4 + c];
+        }
+        for (var r = 0u; r < TR; r++) {
+          let ky = i32(ir) - i32(r * STRIDE);
+          if (ky >= 0 && ky < 3) {
+            for (var q = 0u; q < TC; q++) {
+              let kx = i32(ic) - i32(q * STRIDE);
+              if (kx >= 0 && kx < 3) {
+                acc[r][q] += tap[u32(ky * 3 + kx)] * v;
+              }
             }
           }
         }
       }
     }
-  }
 
-  if (group < p.c4 && index < p.tiles) {
-    for (var r = 0u; r < TR; r++) {
-      let oy = ty * TR + r;
-      for (var q = 0u; q < TC; q++) {
-        let ox = tx * TC + q;
-        if (oy < p.out_h && ox < p.out_w) {
-          y[((n * p.out_h + oy) * p.out_w + ox) * p.c4 + c] = activate(acc[r][q]);
+    if (group < p.c4 && index < p.tiles) {
+      for (var r = 0u; r < TR; r++) {
+        let oy = ty * TR + r;
+        for (var q = 0u; q < TC; q++) {
+          let ox = tx * TC + q;
+          if (oy < p.out_h && ox < p.out_w) {
+            y[((n * p.out_h + oy) * p.out_w + ox) * p.c4 + c] = activate(acc[r][q]);
+          }
         }
       }
     }

@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { depthwiseOp, globalAvgPoolOp, pointwiseOp, preprocessOp, samePadding, stemOp, DEFAULT_TUNING, type Tuning } from '../src/mobilenet/ops.ts';
 import { KernelRunner } from '../src/gpu/runner.ts';
 import { packLayerWeights } from '../src/weights/pack.ts';
+import { packFloat16PairsExact } from '../src/weights/half.ts';
 import type { Activation, ConvLayer } from '../src/weights/spec.ts';
 import { testGpu, type TestGpu } from './helpers/gpu.ts';
 import { fromVec4Layout, maxAbs, maxAbsDiff, paddingValues, randomArray, toVec4Layout } from './helpers/layout.ts';
@@ -35,7 +36,7 @@ function layer(kind: ConvLayer['kind'], cin: number, cout: number, stride: numbe
 const TUNINGS: [string, Tuning][] = [
   ['portable', DEFAULT_TUNING],
   ['portable odd tiles', { ...DEFAULT_TUNING, pwPixels: 3, pwChannels: 3, wg: 32, pwWg: 16 }],
-  ['subgroup 8, CPU tiles', { ...DEFAULT_TUNING, subgroup: 8, sgWg: 8, sgPixels: 4, stemPixels: 2, dwRows: 4, dwCols: 4, dwWg: 8 }],
+  ['subgroup 8, CPU tiles', { ...DEFAULT_TUNING, subgroup: 8, sgWg: 8, sgPixels: 4, stemPixels: 2, dwRows: 4, dwCols: 4, dwWg: 8, dwTiles: 3 }],
   ['subgroup 4, GPU tiles', { ...DEFAULT_TUNING, subgroup: 4, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwWg: 32 }],
 ];
 
@@ -141,6 +142,33 @@ describe('pointwise 1x1', () => {
       expect(paddingValues(y, px, cout).every((v) => v === 0)).toBe(true);
     });
   }
+
+  // Weights that are exactly float16 (as in the default face backbone), read as packed pairs.
+  for (const [name, tuning] of TUNINGS.filter(([, t]) => t.subgroup > 0)) {
+    it.each(cases)(`${name}, float16 weights: n=%i %ix%i %i->%i %s`, async (n, h, w, cin, cout, act) => {
+      const L = layer('pointwise', cin, cout, 1, act, cin * 7 + cout);
+      L.kernel = L.kernel.map((v) => Math.round(v * 1024) / 1024); // multiples of 2^-10 in [-1, 1]: exact in float16
+      const px = n * h * w;
+      const x = randomArray(px * cin, 400 + cin, 0, 6);
+      const ref = await tf.tidy(() =>
+        activate(tf.add(tf.matMul(tf.tensor2d(x, [px, cin]), tf.tensor2d(L.kernel, [cin, cout])), tf.tensor1d(L.bias)), act),
+      ).data() as Float32Array;
+      const p = packLayerWeights(L);
+      const half = packFloat16PairsExact(p.weights);
+      expect(half).not.toBeNull();
+      const outBytes = px * Math.ceil(cout / 4) * 16;
+      const out = g.empty(outBytes);
+      const op = pointwiseOp('pw', g.upload(toVec4Layout(x, px, cin)), g.upload(new Uint8Array(half!.buffer)), g.upload(p.bias), out, px, cin, cout, act, tuning, true);
+      expect(op.kernel.constants?.WH).toBe(1);
+      const y = await g.run(op, out, outBytes);
+      expect(maxAbsDiff(fromVec4Layout(y, px, cout), ref)).toBeLessThan(tol(ref));
+      expect(paddingValues(y, px, cout).every((v) => v === 0)).toBe(true);
+    });
+  }
+  it('refuses float16 weights for the portable kernel', () => {
+    const b = g.empty(16);
+    expect(() => pointwiseOp('pw', b, b, b, b, 1, 4, 4, 'none', DEFAULT_TUNING, true)).toThrow(/subgroup pointwise/);
+  });
 });
 
 describe('global_avg_pool.wgsl', () => {

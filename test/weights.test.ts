@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultBackboneSource } from '../src/backbones.ts';
 import { convertTfjsModel } from '../src/weights/convert.ts';
 import { downloadTfjsModel } from '../src/weights/download.ts';
-import { float16ToFloat32 } from '../src/weights/half.ts';
+import { float16ToFloat32, float32ToFloat16Exact, packFloat16PairsExact } from '../src/weights/half.ts';
 import { loadBackbone, saveBackbone } from '../src/weights/store.ts';
 import { SHARED } from './helpers/faces.ts';
 
@@ -43,6 +43,29 @@ describe('float16', () => {
     expect(float16ToFloat32(0x0001)).toBe(2 ** -24);
     expect(float16ToFloat32(0x7c00)).toBe(Infinity);
     expect(Number.isNaN(float16ToFloat32(0x7e00))).toBe(true);
+  });
+
+  it('encodes exactly representable values, and nothing that would round', () => {
+    expect(float32ToFloat16Exact(1)).toBe(0x3c00);
+    expect(float32ToFloat16Exact(-2)).toBe(0xc000);
+    expect(float32ToFloat16Exact(-0)).toBe(0x8000);
+    expect(float32ToFloat16Exact(65504)).toBe(0x7bff);
+    expect(float32ToFloat16Exact(1 + 2 ** -10)).toBe(0x3c01);
+    expect(float32ToFloat16Exact(2 ** -14)).toBe(0x0400); // smallest normal
+    expect(float32ToFloat16Exact(2 ** -24)).toBe(0x0001); // smallest subnormal
+    expect(float32ToFloat16Exact(3 * 2 ** -20)).toBe(0x0030);
+    for (const v of [0.1, 1 + 2 ** -11, 65536, 2 ** -25, 3 * 2 ** -25, Infinity, NaN]) expect(float32ToFloat16Exact(v), String(v)).toBeNull();
+    // Every float16 bit pattern that is a finite number comes back unchanged.
+    for (let h = 0; h < 0x10000; h++) {
+      if (((h >> 10) & 0x1f) === 0x1f) continue;
+      const back = float32ToFloat16Exact(float16ToFloat32(h));
+      expect(back === h || (h === 0x8000 && back === 0x8000)).toBe(true);
+    }
+  });
+
+  it('packs pairs low half first, or refuses the whole tensor', () => {
+    expect(Array.from(packFloat16PairsExact(new Float32Array([1, -2, 0.5]))!)).toEqual([0xc0003c00, 0x3800]);
+    expect(packFloat16PairsExact(new Float32Array([1, 0.1]))).toBeNull();
   });
 });
 

@@ -7,6 +7,7 @@ import { assertAlive, type Gpu } from '../gpu/device.ts';
 import { PatientWait } from '../gpu/patient-wait.ts';
 import { KernelRunner, type OpDesc, type PreparedOp, type ShaderSources } from '../gpu/runner.ts';
 import { c4, type Backbone, type BackboneManifest } from '../weights/format.ts';
+import { halfPointwiseWeights } from './half-weights.ts';
 import {
   tuningFor, depthwiseOp, globalAvgPoolOp, pointwiseOp, preprocessOp, samePadding, stemOp,
   type Binding, type ImageShape, type Tuning,
@@ -48,6 +49,8 @@ export class MobileNetEngine {
   /** Largest batch one command buffer runs; bigger batches are split. */
   readonly maxBatch: number;
   private readonly weights: GPUBuffer;
+  /** Float16 copies of the pointwise layers whose weights are exactly float16 (half-weights.ts), when the tuning uses them. */
+  private readonly halfWeights: { buffer: GPUBuffer; ranges: Map<string, { offset: number; bytes: number }> } | null = null;
   private plans = new Map<number, Plan>();
   private queue: Promise<unknown> = Promise.resolve();
   private destroyed = false;
@@ -62,6 +65,13 @@ export class MobileNetEngine {
     this.runner = new KernelRunner(gpu.device, shaders);
     this.buffers = new BufferPool(gpu.device);
     this.weights = this.buffers.createWith(new Uint8Array(backbone.data), GPUBufferUsage.STORAGE, `${this.manifest.id} weights`);
+    if (this.tuning.halfWeights && this.tuning.subgroup > 0) {
+      const half = halfPointwiseWeights(backbone);
+      if (half.ranges.size > 0) {
+        const buffer = this.buffers.createWith(half.data, GPUBufferUsage.STORAGE, `${this.manifest.id} float16 pointwise weights`);
+        this.halfWeights = { buffer, ranges: half.ranges };
+      }
+    }
     this.maxBatch = this.computeMaxBatch();
     // Compile every pipeline now, not during the first embed.
     this.buildOps(1, this.weights, this.weights, this.weights, this.weights, this.weights).forEach((op) => this.runner.pipeline(op.kernel));
@@ -125,7 +135,11 @@ export class MobileNetEngine {
       const bias = range(l.bias);
       if (l.kind === 'stem') ops.push(stemOp(l.name, src, w, bias, dst, inp, l.outChannels, l.stride, l.activation, t));
       else if (l.kind === 'depthwise') ops.push(depthwiseOp(l.name, src, w, bias, dst, inp, l.stride, l.activation, t));
-      else ops.push(pointwiseOp(l.name, src, w, bias, dst, n * out.h * out.w, l.inChannels, l.outChannels, l.activation, t));
+      else {
+        const half = this.halfWeights?.ranges.get(l.name);
+        const weightsOf = half ? { buffer: this.halfWeights!.buffer, offset: half.offset, size: half.bytes } : w;
+        ops.push(pointwiseOp(l.name, src, weightsOf, bias, dst, n * out.h * out.w, l.inChannels, l.outChannels, l.activation, t, half !== undefined));
+      }
       [src, dst] = [dst, src];
     });
     ops.push(globalAvgPoolOp(src, out, shapes[shapes.length - 1].out, t));

@@ -38,10 +38,17 @@ export interface Tuning {
   dwRows: number;
   dwCols: number;
   dwWg: number;
+  /** Tiled depthwise: tiles per workgroup, computed one after the other (taps loaded once). */
+  dwTiles: number;
+  /**
+   * Subgroup pointwise: read a layer's weights as float16 pairs when every one of them is
+   * exactly a float16 (lossless; loads are the kernel's cost on CPU adapters).
+   */
+  halfWeights: boolean;
 }
 
 /** Portable kernels only: safe on any WebGPU device. */
-export const DEFAULT_TUNING: Tuning = { wg: 64, pwWg: 64, pwPixels: 2, pwChannels: 2, subgroup: 0, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwWg: 32 };
+export const DEFAULT_TUNING: Tuning = { wg: 64, pwWg: 64, pwPixels: 2, pwChannels: 2, subgroup: 0, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwWg: 32, dwTiles: 1, halfWeights: false };
 
 /**
  * The tuning for a device: the subgroup kernels where the device has subgroups of at least 4
@@ -57,8 +64,8 @@ export function tuningFor(device: GPUDevice): Tuning {
   const cpu = info?.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info?.description} ${info?.device}`);
   if (subgroup === 0) return { ...DEFAULT_TUNING };
   return cpu
-    ? { ...DEFAULT_TUNING, subgroup, sgWg: subgroup, sgPixels: 4, stemPixels: 2, dwRows: 4, dwCols: 4, dwWg: 8 }
-    : { ...DEFAULT_TUNING, subgroup, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwWg: 32 };
+    ? { ...DEFAULT_TUNING, subgroup, sgWg: subgroup, sgPixels: 4, stemPixels: 2, dwRows: 4, dwCols: 4, dwWg: 8, dwTiles: 16, halfWeights: true }
+    : { ...DEFAULT_TUNING, subgroup, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwWg: 32, halfWeights: true };
 }
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
@@ -129,13 +136,13 @@ export function depthwiseOp(label: string, x: Binding, w: Binding, b: Binding, y
     const tiles = inp.n * tilesH * tilesW;
     return {
       label,
-      kernel: { shader: 'depthwise3x3_tiled', constants: { WG: t.dwWg, TR: t.dwRows, TC: t.dwCols, STRIDE: stride, ACT: ACT_CODE[act] } },
+      kernel: { shader: 'depthwise3x3_tiled', constants: { WG: t.dwWg, TR: t.dwRows, TC: t.dwCols, TPW: t.dwTiles, STRIDE: stride, ACT: ACT_CODE[act] } },
       uniforms: [
         ['u32', tiles], ['u32', tilesW], ['u32', tilesH], ['u32', inp.h], ['u32', inp.w], ['u32', c4],
         ['u32', ph.out], ['u32', pw.out], ['u32', ph.before], ['u32', pw.before],
       ],
       storage: [x, w, b, y],
-      workgroups: [...grid1d(tiles), ceilDiv(c4, t.dwWg)],
+      workgroups: [...grid1d(ceilDiv(tiles, t.dwTiles)), ceilDiv(c4, t.dwWg)],
     };
   }
   return {
@@ -150,18 +157,20 @@ export function depthwiseOp(label: string, x: Binding, w: Binding, b: Binding, y
   };
 }
 
-export function pointwiseOp(label: string, x: Binding, w: Binding, b: Binding, y: Binding, pixels: number, cin: number, cout: number, act: Activation, t: Tuning): OpDesc {
+/** `halfWeights`: `w` holds float16 pairs (subgroup kernel only; see Tuning.halfWeights). */
+export function pointwiseOp(label: string, x: Binding, w: Binding, b: Binding, y: Binding, pixels: number, cin: number, cout: number, act: Activation, t: Tuning, halfWeights = false): OpDesc {
   const co4 = ceilDiv(cout, 4);
   const uniforms: UniformField[] = [['u32', pixels], ['u32', ceilDiv(cin, 4)], ['u32', co4]];
   if (t.subgroup > 0) {
     return {
       label,
-      kernel: { shader: 'pointwise_subgroup', constants: { WG: t.sgWg, TP: t.sgPixels, SG: t.subgroup, ACT: ACT_CODE[act] } },
+      kernel: { shader: 'pointwise_subgroup', constants: { WG: t.sgWg, TP: t.sgPixels, SG: t.subgroup, ACT: ACT_CODE[act], WH: halfWeights ? 1 : 0 } },
       uniforms,
       storage: [x, w, b, y],
       workgroups: [...grid1d(ceilDiv(pixels, t.sgWg * t.sgPixels)), ceilDiv(co4, t.subgroup)],
     };
   }
+  if (halfWeights) throw new Error(`${label}: float16 weights need the subgroup pointwise kernel`);
   const tc = tileFor(co4, t.pwChannels);
   return {
     label,

@@ -1,0 +1,33 @@
+// Float16 copies of the pointwise weights that are exactly float16 (see Tuning.halfWeights):
+// the default face backbone ships its weights in float16, so on it this is lossless, and the
+// subgroup pointwise kernel then loads half as many words. Layers with any value that float16
+// does not hold exactly (float32-trained models) keep their float32 weights.
+import { TENSOR_ALIGN, type Backbone } from '../weights/format.ts';
+import { packFloat16PairsExact } from '../weights/half.ts';
+
+export interface HalfWeights {
+  /** All packed layers, each at a TENSOR_ALIGN-aligned offset. */
+  data: Uint8Array;
+  /** Per layer name: where its packed weights are in `data`. */
+  ranges: Map<string, { offset: number; bytes: number }>;
+}
+
+export function halfPointwiseWeights(backbone: Backbone): HalfWeights {
+  const packed: { name: string; words: Uint32Array; offset: number }[] = [];
+  let size = 0;
+  for (const l of backbone.manifest.layers) {
+    if (l.kind !== 'pointwise') continue;
+    const words = packFloat16PairsExact(new Float32Array(backbone.data, l.weights.offset, l.weights.bytes / 4));
+    if (!words) continue;
+    const offset = Math.ceil(size / TENSOR_ALIGN) * TENSOR_ALIGN;
+    packed.push({ name: l.name, words, offset });
+    size = offset + words.byteLength;
+  }
+  const data = new Uint8Array(Math.max(size, 16));
+  const ranges = new Map<string, { offset: number; bytes: number }>();
+  for (const p of packed) {
+    data.set(new Uint8Array(p.words.buffer), p.offset);
+    ranges.set(p.name, { offset: p.offset, bytes: p.words.byteLength });
+  }
+  return { data, ranges };
+}
