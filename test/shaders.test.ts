@@ -36,8 +36,8 @@ function layer(kind: ConvLayer['kind'], cin: number, cout: number, stride: numbe
 const TUNINGS: [string, Tuning][] = [
   ['portable', DEFAULT_TUNING],
   ['portable odd tiles', { ...DEFAULT_TUNING, pwPixels: 3, pwChannels: 3, wg: 32, pwWg: 16 }],
-  ['subgroup 8, CPU tiles', { ...DEFAULT_TUNING, subgroup: 8, sgWg: 8, sgPixels: 4, stemPixels: 2, dwRows: 4, dwCols: 4, dwWg: 8, dwTiles: 3 }],
-  ['subgroup 4, GPU tiles', { ...DEFAULT_TUNING, subgroup: 4, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwWg: 32 }],
+  ['subgroup 8, CPU tiles', { ...DEFAULT_TUNING, subgroup: 8, sgWg: 8, sgPixels: 4, stemPixels: 2, dwRows: 5, dwCols: 4, dwCols2: 3, dwWg: 8 }],
+  ['subgroup 4, GPU tiles', { ...DEFAULT_TUNING, subgroup: 4, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwCols2: 1, dwWg: 32 }],
 ];
 
 describe('shader includes', () => {

@@ -24,7 +24,7 @@ export interface Tuning {
   pwChannels: number;
   /**
    * Lanes that share weights through subgroupShuffle in the *_subgroup kernels (4 or 8, a
-   * divisor of the device's smallest subgroup). Non-zero also selects the tiled depthwise
+   * divisor of the device's smallest subgroup). Non-zero also selects the strip depthwise
    * (which needs no subgroups); 0 selects the portable one-output-per-invocation kernels.
    */
   subgroup: number;
@@ -34,12 +34,15 @@ export interface Tuning {
   sgPixels: number;
   /** Subgroup stem: adjacent output pixels per invocation. */
   stemPixels: number;
-  /** Tiled depthwise (used with the subgroup kernels): output tile per invocation, workgroup size. */
+  /**
+   * Strip depthwise (used with the subgroup kernels): most output rows per strip (a layer's
+   * rows are split into equal strips of at most this many), strip width at stride 1 and at
+   * stride 2, workgroup size.
+   */
   dwRows: number;
   dwCols: number;
+  dwCols2: number;
   dwWg: number;
-  /** Tiled depthwise: tiles per workgroup, computed one after the other (taps loaded once). */
-  dwTiles: number;
   /**
    * Subgroup pointwise: read a layer's weights as float16 pairs when every one of them is
    * exactly a float16 (lossless; loads are the kernel's cost on CPU adapters).
@@ -48,7 +51,7 @@ export interface Tuning {
 }
 
 /** Portable kernels only: safe on any WebGPU device. */
-export const DEFAULT_TUNING: Tuning = { wg: 64, pwWg: 64, pwPixels: 2, pwChannels: 2, subgroup: 0, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwWg: 32, dwTiles: 1, halfWeights: false };
+export const DEFAULT_TUNING: Tuning = { wg: 64, pwWg: 64, pwPixels: 2, pwChannels: 2, subgroup: 0, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwCols2: 2, dwWg: 32, halfWeights: false };
 
 /**
  * The tuning for a device: the subgroup kernels where the device has subgroups of at least 4
@@ -64,8 +67,8 @@ export function tuningFor(device: GPUDevice): Tuning {
   const cpu = info?.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info?.description} ${info?.device}`);
   if (subgroup === 0) return { ...DEFAULT_TUNING };
   return cpu
-    ? { ...DEFAULT_TUNING, subgroup, sgWg: subgroup, sgPixels: 4, stemPixels: 2, dwRows: 4, dwCols: 4, dwWg: 8, dwTiles: 16, halfWeights: true }
-    : { ...DEFAULT_TUNING, subgroup, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwWg: 32, halfWeights: true };
+    ? { ...DEFAULT_TUNING, subgroup, sgWg: subgroup, sgPixels: 4, stemPixels: 2, dwRows: 32, dwCols: 4, dwCols2: 1, dwWg: 8, halfWeights: true }
+    : { ...DEFAULT_TUNING, subgroup, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwCols2: 2, dwWg: 32, halfWeights: true };
 }
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
@@ -131,18 +134,20 @@ export function depthwiseOp(label: string, x: Binding, w: Binding, b: Binding, y
   const pixels = inp.n * ph.out * pw.out;
   const c4 = ceilDiv(inp.c, 4);
   if (t.subgroup > 0) {
-    const tilesW = ceilDiv(pw.out, t.dwCols);
-    const tilesH = ceilDiv(ph.out, t.dwRows);
-    const tiles = inp.n * tilesH * tilesW;
+    const cols = stride === 1 ? t.dwCols : t.dwCols2;
+    const stripsW = ceilDiv(pw.out, cols);
+    const rows = ceilDiv(ph.out, ceilDiv(ph.out, t.dwRows)); // equal strips, none much shorter
+    const stripsH = ceilDiv(ph.out, rows);
+    const strips = inp.n * stripsH * stripsW;
     return {
       label,
-      kernel: { shader: 'depthwise3x3_tiled', constants: { WG: t.dwWg, TR: t.dwRows, TC: t.dwCols, TPW: t.dwTiles, STRIDE: stride, ACT: ACT_CODE[act] } },
+      kernel: { shader: 'depthwise3x3_rows', constants: { WG: t.dwWg, TC: cols, STRIDE: stride, ACT: ACT_CODE[act] } },
       uniforms: [
-        ['u32', tiles], ['u32', tilesW], ['u32', tilesH], ['u32', inp.h], ['u32', inp.w], ['u32', c4],
+        ['u32', strips], ['u32', stripsW], ['u32', stripsH], ['u32', rows], ['u32', inp.h], ['u32', inp.w], ['u32', c4],
         ['u32', ph.out], ['u32', pw.out], ['u32', ph.before], ['u32', pw.before],
       ],
       storage: [x, w, b, y],
-      workgroups: [...grid1d(ceilDiv(tiles, t.dwTiles)), ceilDiv(c4, t.dwWg)],
+      workgroups: [...grid1d(strips), ceilDiv(c4, t.dwWg)],
     };
   }
   return {
