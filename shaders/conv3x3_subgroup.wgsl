@@ -12,13 +12,17 @@ enable subgroups;
 // - The SG lanes of a subgroup share the weights as in pointwise_subgroup.wgsl: lane l loads
 //   the 4x4 block of output group l, the others read it with subgroupShuffle.
 //
-// x: [N, inH, inW, ci4] vec4    w: [3, 3, ci4, co4] mat4x4, read as 4 vec4 columns (column
-// j = input channel 4c+j, rows = the 4 output channels)    b: [co4] vec4
-// y: [N, outH, outW, co4] vec4
+// - Weights that are exactly float16 (the default face backbone's) are read as packed pairs
+//   (WH=1), half the words, as in pointwise_subgroup.wgsl.
+//
+// x: [N, inH, inW, ci4] vec4    b: [co4] vec4    y: [N, outH, outW, co4] vec4
+// w: [3, 3, ci4, co4] mat4x4 (column j = input channel 4c+j, rows = the 4 output channels),
+//    as raw words: WH=0 float32, 4 vec4<u32> per block; WH=1 float16 pairs, 2 per block
 //
 // Grid: (x, y) = tiles / WG (folded past 65535), z = ceil(co4 / SG). A tile is TP output
 // pixels of one row. Constants: WG (a multiple of SG), TP, STRIDE, SG (lanes that share
-// weights: a divisor of the subgroup size), ACT (0 none, 1 relu, 2 relu6).
+// weights: a divisor of the subgroup size), ACT (0 none, 1 relu, 2 relu6), WH (weights as
+// float16 pairs).
 
 struct Params {
   tiles: u32,     // N * out_h * tiles_w
@@ -35,13 +39,14 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> w: array<vec4<u32>>;
 @group(0) @binding(3) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> y: array<vec4<f32>>;
 
 const IN_COLS = (TP - 1u) * STRIDE + 3u;
 
 // #include activation
+// #include weight_block
 
 @compute @workgroup_size(WG)
 fn main(
@@ -83,16 +88,12 @@ fn main(
         }
       }
       for (var kx = 0u; kx < 3u; kx++) {
-        let at = (((ky * 3u + kx) * p.ci4 + ci) * p.co4 + own) * 4u;
-        let w0 = w[at];
-        let w1 = w[at + 1u];
-        let w2 = w[at + 2u];
-        let w3 = w[at + 3u];
+        let m = weight_block(((ky * 3u + kx) * p.ci4 + ci) * p.co4 + own);
         for (var g = 0u; g < SG; g++) {
-          let c0 = subgroupShuffle(w0, lb + g);
-          let c1 = subgroupShuffle(w1, lb + g);
-          let c2 = subgroupShuffle(w2, lb + g);
-          let c3 = subgroupShuffle(w3, lb + g);
+          let c0 = subgroupShuffle(m[0], lb + g);
+          let c1 = subgroupShuffle(m[1], lb + g);
+          let c2 = subgroupShuffle(m[2], lb + g);
+          let c3 = subgroupShuffle(m[3], lb + g);
           for (var t = 0u; t < TP; t++) {
             let v = xin[t * STRIDE + kx];
             acc[t][g] += c0 * v.x + c1 * v.y + c2 * v.z + c3 * v.w;

@@ -45,22 +45,7 @@ struct Params {
 
 // #include activation
 
-// The 4 columns of weight block (c, group).
-fn weights(c: u32, group: u32) -> mat4x4<f32> {
-  if (WH == 1u) {
-    let at = (c * p.co4 + group) * 2u;
-    let lo = w[at];
-    let hi = w[at + 1u];
-    return mat4x4<f32>(
-      vec4<f32>(unpack2x16float(lo.x), unpack2x16float(lo.y)),
-      vec4<f32>(unpack2x16float(lo.z), unpack2x16float(lo.w)),
-      vec4<f32>(unpack2x16float(hi.x), unpack2x16float(hi.y)),
-      vec4<f32>(unpack2x16float(hi.z), unpack2x16float(hi.w)),
-    );
-  }
-  let at = (c * p.co4 + group) * 4u;
-  return mat4x4<f32>(bitcast<vec4<f32>>(w[at]), bitcast<vec4<f32>>(w[at + 1u]), bitcast<vec4<f32>>(w[at + 2u]), bitcast<vec4<f32>>(w[at + 3u]));
-}
+// #include weight_block
 
 @compute @workgroup_size(WG)
 fn main(
@@ -91,7 +76,7 @@ fn main(
     for (var t = 0u; t < TP; t++) {
       xv[t] = x[row[t] + c];
     }
-    let m = weights(c, own);
+    let m = weight_block(c * p.co4 + own);
     for (var g = 0u; g < SG; g++) {
       let c0 = subgroupShuffle(m[0], lb + g);
       let c1 = subgroupShuffle(m[1], lb + g);

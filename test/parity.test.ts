@@ -19,10 +19,10 @@ import { loadReference, referenceEmbed, useBackend } from './helpers/tfjs-refere
 
 const IMAGES = faceImages(8); // 16 images: 8 ORL PGMs, 8 celebrity photos (one of them a PNG)
 const MODELS = [
-  // halfPointwise: whether the engine reads the pointwise weights as float16 (only where that is
-  // lossless, and only with the subgroup kernels that CPU adapters get)
-  { name: 'face (graph, float16)', file: defaultBackboneSource(), halfPointwise: true },
-  { name: 'ImageNet alpha 0.75 (layers)', file: join(SHARED, 'weights/mobilenet_v1_0.75_224/model.json'), halfPointwise: false },
+  // halfWeights: whether the engine reads the stem and pointwise weights as float16 (only where
+  // that is lossless, and only with the subgroup kernels that CPU adapters get)
+  { name: 'face (graph, float16)', file: defaultBackboneSource(), halfWeights: true },
+  { name: 'ImageNet alpha 0.75 (layers)', file: join(SHARED, 'weights/mobilenet_v1_0.75_224/model.json'), halfWeights: false },
 ];
 
 let gpu: Gpu;
@@ -37,7 +37,7 @@ afterAll(() => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-describe.each(MODELS)('$name', ({ file, halfPointwise }) => {
+describe.each(MODELS)('$name', ({ file, halfWeights }) => {
   it(`matches tfjs on ${IMAGES.length} real face images (cosine >= 0.9999, max error <= 1e-3 x largest value)`, async () => {
     const dir = join(tmp, 'backbone');
     await saveBackbone(await convertTfjsModel(file), dir);
@@ -51,10 +51,10 @@ describe.each(MODELS)('$name', ({ file, halfPointwise }) => {
     // maxBatch 5: the 16 images run as several command buffers, so batch splitting is covered.
     const engine = new MobileNetEngine(gpu, backbone, loadShaders(), { maxBatch: 5 });
     const ours = await engine.embed(pixels, IMAGES.length);
-    const pointwise = engine.preparedOps(1).filter((op) => op.desc.kernel.shader.startsWith('pointwise'));
-    expect(pointwise.length).toBe(13);
-    const half = pointwise.filter((op) => op.desc.kernel.constants?.WH === 1).length;
-    expect(half).toBe(halfPointwise && engine.tuning.halfWeights && engine.tuning.subgroup > 0 ? 13 : 0);
+    const dense = engine.preparedOps(1).filter((op) => /^(pointwise|conv3x3)/.test(op.desc.kernel.shader));
+    expect(dense.length).toBe(14); // the stem and 13 pointwise layers
+    const half = dense.filter((op) => op.desc.kernel.constants?.WH === 1).length;
+    expect(half).toBe(halfWeights && engine.tuning.halfWeights && engine.tuning.subgroup > 0 ? 14 : 0);
     engine.destroy();
 
     const ref = await referenceEmbed(await loadReference(file), pixels, IMAGES.length, size, m.preprocess, m.source.output);

@@ -63,7 +63,12 @@ describe('preprocess.wgsl', () => {
   });
 });
 
-describe.each(TUNINGS)('stem conv 3x3, %s', (_name, tuning) => {
+// halfWeights: kernels with float16 weights that are exact (as in the default face backbone), read as packed pairs.
+const STEM_CASES = TUNINGS.flatMap(([name, tuning]) => [
+  [name, tuning, false] as const,
+  ...(tuning.subgroup > 0 ? [[`${name}, float16 weights`, tuning, true] as const] : []),
+]);
+describe.each(STEM_CASES)('stem conv 3x3, %s', (_name, tuning, halfWeights) => {
   it.each([
     // n, h, w, cin, cout, stride, act
     [1, 9, 7, 3, 8, 2, 'relu6'],
@@ -73,6 +78,7 @@ describe.each(TUNINGS)('stem conv 3x3, %s', (_name, tuning) => {
     [1, 224, 224, 3, 32, 2, 'relu6'],
   ] as const)('n=%i %ix%i %i->%i stride %i %s', async (n, h, w, cin, cout, stride, act) => {
     const L = layer('stem', cin, cout, stride, act, h * 31 + cout);
+    if (halfWeights) L.kernel = L.kernel.map((v) => Math.round(v * 1024) / 1024); // exact in float16
     const x = randomArray(n * h * w * cin, 100 + h, 0, 6);
     const oh = samePadding(h, stride).out;
     const ow = samePadding(w, stride).out;
@@ -80,9 +86,10 @@ describe.each(TUNINGS)('stem conv 3x3, %s', (_name, tuning) => {
       activate(tf.add(tf.conv2d(tf.tensor4d(x, [n, h, w, cin]), tf.tensor4d(L.kernel, [3, 3, cin, cout]), stride, 'same'), tf.tensor1d(L.bias)), act),
     ).data() as Float32Array;
     const p = packLayerWeights(L);
+    const weights = halfWeights ? new Uint8Array(packFloat16PairsExact(p.weights)!.buffer) : p.weights;
     const outBytes = n * oh * ow * Math.ceil(cout / 4) * 16;
     const out = g.empty(outBytes);
-    const op = stemOp('stem', g.upload(toVec4Layout(x, n * h * w, cin)), g.upload(p.weights), g.upload(p.bias), out, { n, h, w, c: cin }, cout, stride, act, tuning);
+    const op = stemOp('stem', g.upload(toVec4Layout(x, n * h * w, cin)), g.upload(weights), g.upload(p.bias), out, { n, h, w, c: cin }, cout, stride, act, tuning, halfWeights);
     const y = await g.run(op, out, outBytes);
     expect(maxAbsDiff(fromVec4Layout(y, n * oh * ow, cout), ref)).toBeLessThan(tol(ref));
     expect(paddingValues(y, n * oh * ow, cout).every((v) => v === 0)).toBe(true);
@@ -165,9 +172,10 @@ describe('pointwise 1x1', () => {
       expect(paddingValues(y, px, cout).every((v) => v === 0)).toBe(true);
     });
   }
-  it('refuses float16 weights for the portable kernel', () => {
+  it('refuses float16 weights for the portable kernels', () => {
     const b = g.empty(16);
     expect(() => pointwiseOp('pw', b, b, b, b, 1, 4, 4, 'none', DEFAULT_TUNING, true)).toThrow(/subgroup pointwise/);
+    expect(() => stemOp('stem', b, b, b, b, { n: 1, h: 3, w: 3, c: 3 }, 4, 2, 'none', DEFAULT_TUNING, true)).toThrow(/subgroup stem/);
   });
 });
 

@@ -7,7 +7,7 @@ import { assertAlive, type Gpu } from '../gpu/device.ts';
 import { PatientWait } from '../gpu/patient-wait.ts';
 import { KernelRunner, type OpDesc, type PreparedOp, type ShaderSources } from '../gpu/runner.ts';
 import { c4, type Backbone, type BackboneManifest } from '../weights/format.ts';
-import { halfPointwiseWeights } from './half-weights.ts';
+import { halfWeightLayers } from './half-weights.ts';
 import {
   tuningFor, depthwiseOp, globalAvgPoolOp, pointwiseOp, preprocessOp, samePadding, stemOp,
   type Binding, type ImageShape, type Tuning,
@@ -49,7 +49,7 @@ export class MobileNetEngine {
   /** Largest batch one command buffer runs; bigger batches are split. */
   readonly maxBatch: number;
   private readonly weights: GPUBuffer;
-  /** Float16 copies of the pointwise layers whose weights are exactly float16 (half-weights.ts), when the tuning uses them. */
+  /** Float16 copies of the stem and pointwise layers whose weights are exactly float16 (half-weights.ts), when the tuning uses them. */
   private readonly halfWeights: { buffer: GPUBuffer; ranges: Map<string, { offset: number; bytes: number }> } | null = null;
   private plans = new Map<number, Plan>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -66,9 +66,9 @@ export class MobileNetEngine {
     this.buffers = new BufferPool(gpu.device);
     this.weights = this.buffers.createWith(new Uint8Array(backbone.data), GPUBufferUsage.STORAGE, `${this.manifest.id} weights`);
     if (this.tuning.halfWeights && this.tuning.subgroup > 0) {
-      const half = halfPointwiseWeights(backbone);
+      const half = halfWeightLayers(backbone);
       if (half.ranges.size > 0) {
-        const buffer = this.buffers.createWith(half.data, GPUBufferUsage.STORAGE, `${this.manifest.id} float16 pointwise weights`);
+        const buffer = this.buffers.createWith(half.data, GPUBufferUsage.STORAGE, `${this.manifest.id} float16 weights`);
         this.halfWeights = { buffer, ranges: half.ranges };
       }
     }
@@ -131,15 +131,13 @@ export class MobileNetEngine {
     const shapes = this.layerShapes(n);
     m.layers.forEach((l, i) => {
       const { in: inp, out } = shapes[i];
-      const w = range(l.weights);
       const bias = range(l.bias);
-      if (l.kind === 'stem') ops.push(stemOp(l.name, src, w, bias, dst, inp, l.outChannels, l.stride, l.activation, t));
+      // Exactly-float16 weights from the packed copy where there is one (stem, pointwise).
+      const half = this.halfWeights?.ranges.get(l.name);
+      const w: Binding = half ? { buffer: this.halfWeights!.buffer, offset: half.offset, size: half.bytes } : range(l.weights);
+      if (l.kind === 'stem') ops.push(stemOp(l.name, src, w, bias, dst, inp, l.outChannels, l.stride, l.activation, t, half !== undefined));
       else if (l.kind === 'depthwise') ops.push(depthwiseOp(l.name, src, w, bias, dst, inp, l.stride, l.activation, t));
-      else {
-        const half = this.halfWeights?.ranges.get(l.name);
-        const weightsOf = half ? { buffer: this.halfWeights!.buffer, offset: half.offset, size: half.bytes } : w;
-        ops.push(pointwiseOp(l.name, src, weightsOf, bias, dst, n * out.h * out.w, l.inChannels, l.outChannels, l.activation, t, half !== undefined));
-      }
+      else ops.push(pointwiseOp(l.name, src, w, bias, dst, n * out.h * out.w, l.inChannels, l.outChannels, l.activation, t, half !== undefined));
       [src, dst] = [dst, src];
     });
     ops.push(globalAvgPoolOp(src, out, shapes[shapes.length - 1].out, t));

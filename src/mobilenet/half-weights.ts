@@ -1,7 +1,8 @@
-// Float16 copies of the pointwise weights that are exactly float16 (see Tuning.halfWeights):
-// the default face backbone ships its weights in float16, so on it this is lossless, and the
-// subgroup pointwise kernel then loads half as many words. Layers with any value that float16
-// does not hold exactly (float32-trained models) keep their float32 weights.
+// Float16 copies of the stem and pointwise weights that are exactly float16 (see
+// Tuning.halfWeights): the default face backbone ships its weights in float16, so on it this
+// is lossless, and the subgroup kernels then load half as many words (shaders/weight_block.wgsl).
+// Layers with any value that float16 does not hold exactly (float32-trained models) keep their
+// float32 weights. Depthwise taps are not worth it: the strip kernel loads them once per strip.
 import { TENSOR_ALIGN, type Backbone } from '../weights/format.ts';
 import { packFloat16PairsExact } from '../weights/half.ts';
 
@@ -12,11 +13,11 @@ export interface HalfWeights {
   ranges: Map<string, { offset: number; bytes: number }>;
 }
 
-export function halfPointwiseWeights(backbone: Backbone): HalfWeights {
+export function halfWeightLayers(backbone: Backbone): HalfWeights {
   const packed: { name: string; words: Uint32Array; offset: number }[] = [];
   let size = 0;
   for (const l of backbone.manifest.layers) {
-    if (l.kind !== 'pointwise') continue;
+    if (l.kind !== 'pointwise' && l.kind !== 'stem') continue;
     const words = packFloat16PairsExact(new Float32Array(backbone.data, l.weights.offset, l.weights.bytes / 4));
     if (!words) continue;
     const offset = Math.ceil(size / TENSOR_ALIGN) * TENSOR_ALIGN;

@@ -44,8 +44,8 @@ export interface Tuning {
   dwCols2: number;
   dwWg: number;
   /**
-   * Subgroup pointwise: read a layer's weights as float16 pairs when every one of them is
-   * exactly a float16 (lossless; loads are the kernel's cost on CPU adapters).
+   * Subgroup pointwise and stem: read a layer's weights as float16 pairs when every one of
+   * them is exactly a float16 (lossless; loads are these kernels' cost on CPU adapters).
    */
   halfWeights: boolean;
 }
@@ -96,7 +96,8 @@ export function preprocessOp(src: Binding, dst: Binding, pixels: number, scale: 
   };
 }
 
-export function stemOp(label: string, x: Binding, w: Binding, b: Binding, y: Binding, inp: ImageShape, cout: number, stride: number, act: Activation, t: Tuning): OpDesc {
+/** `halfWeights`: `w` holds float16 pairs (subgroup kernel only; see Tuning.halfWeights). */
+export function stemOp(label: string, x: Binding, w: Binding, b: Binding, y: Binding, inp: ImageShape, cout: number, stride: number, act: Activation, t: Tuning, halfWeights = false): OpDesc {
   const ph = samePadding(inp.h, stride);
   const pw = samePadding(inp.w, stride);
   const pixels = inp.n * ph.out * pw.out;
@@ -107,7 +108,7 @@ export function stemOp(label: string, x: Binding, w: Binding, b: Binding, y: Bin
     const tiles = inp.n * ph.out * tilesW;
     return {
       label,
-      kernel: { shader: 'conv3x3_subgroup', constants: { WG: t.sgWg, TP: t.stemPixels, STRIDE: stride, SG: t.subgroup, ACT: ACT_CODE[act] } },
+      kernel: { shader: 'conv3x3_subgroup', constants: { WG: t.sgWg, TP: t.stemPixels, STRIDE: stride, SG: t.subgroup, ACT: ACT_CODE[act], WH: halfWeights ? 1 : 0 } },
       uniforms: [
         ['u32', tiles], ['u32', tilesW], ['u32', inp.h], ['u32', inp.w], ['u32', ci4],
         ['u32', ph.out], ['u32', pw.out], ['u32', co4], ['u32', ph.before], ['u32', pw.before],
@@ -116,6 +117,7 @@ export function stemOp(label: string, x: Binding, w: Binding, b: Binding, y: Bin
       workgroups: [...grid1d(ceilDiv(tiles, t.sgWg)), ceilDiv(co4, t.subgroup)],
     };
   }
+  if (halfWeights) throw new Error(`${label}: float16 weights need the subgroup stem kernel`);
   return {
     label,
     kernel: { shader: 'conv3x3', constants: { WG: t.wg, ACT: ACT_CODE[act] } },
