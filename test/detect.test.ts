@@ -131,6 +131,23 @@ describe('face crop', () => {
     expect(cropper.stats.detectMs).toBeGreaterThan(0);
   });
 
+  it('locating a set first, then cutting, gives the same crops as cropping each photo', async () => {
+    const cropper = await nodeFaceCropper(faceCropRecord(1.3));
+    const files = [...PHOTOS, join(CELEB, 'no-such-photo.jpg')];
+    const progress: number[] = [];
+    const located = await cropper.locate(files, (done) => progress.push(done));
+    expect(progress.at(-1)).toBe(files.length);
+    const missing = located[PHOTOS.length];
+    expect('error' in missing ? missing.error.message : 'located').toMatch(/no-such-photo\.jpg: cannot read/);
+    for (let i = 0; i < PHOTOS.length; i++) {
+      const at = located[i];
+      if (!('face' in at)) throw new Error(`${PHOTOS[i]}: ${at.error.message}`);
+      const alone = await cropper.crop(PHOTOS[i], 224);
+      expect(at.rect).toEqual(alone.rect);
+      expect(Buffer.from(await cropper.cutAt(PHOTOS[i], at, 224)).equals(Buffer.from(alone.pixels))).toBe(true);
+    }
+  });
+
   it('a photo without a face goes in whole, and is counted', async () => {
     const grey = join(tmp, 'grey.png');
     await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 120, g: 120, b: 120 } } }).png().toFile(grey);

@@ -4,13 +4,15 @@
 //     Run with --epochs 10 to keep the suite short: head training on a CPU adapter costs
 //     ~6 s an epoch here and validation accuracy is 100% from epoch 3 on (the default 30
 //     epochs also end at 100%).
-//   5-celebrity-faces, train/ then val/: the issue asks >= 80%. The face backbone was trained
-//     on aligned face crops and these are uncropped web photos: with the default settings it
-//     reaches 76% (seed 1; 76-88% over seeds 1-8, mean 79.5%), so this checks >= 72%, well
-//     above the original Keras notebook's 65%, and the gap is reported rather than hidden.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+//   5-celebrity-faces, train/ then val/: >= 80%. These are uncropped web photos and the face
+//     backbone was trained on face crops: the default --crop face (BlazeFace, src/detect) cuts
+//     a square around each photo's face before the backbone, in training and in eval alike
+//     (100% here with head seeds 1-8; whole photos gave 76-88%).
+// Both runs use the default crop; ORL's photos are already face crops and stay at 100%.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CELEB, ORL } from './helpers/faces.ts';
 import { facegpu } from './helpers/train-data.ts';
@@ -34,7 +36,8 @@ async function trainAndEval(data: string, name: string, trainArgs: string[]): Pr
 }
 
 describe('accuracy with the default face backbone', () => {
-  it('ORL faces, --validation-split 0.3 --seed 1: >= 97% on the held-back files', async () => {
+  // Minutes each on a 2-core CPU adapter: BlazeFace on tfjs-webgpu over lavapipe takes ~0.4 s a photo.
+  it('ORL faces, --validation-split 0.3 --seed 1: >= 97% on the held-back files', { timeout: 900_000 }, async () => {
     const r = await trainAndEval(ORL, 'orl', ['--validation-split', '0.3', '--seed', '1', '--epochs', '10']);
     expect(r.meta.split.validation).toHaveLength(120); // 3 of each person's 10
     expect(r.eval.images).toBe(120);
@@ -44,11 +47,26 @@ describe('accuracy with the default face backbone', () => {
     expect(r.accuracy).toBeCloseTo(r.meta.metrics.valAccuracy, 6);
   });
 
-  it('5-celebrity-faces, train/ then val/: >= 72% (target 80%, see above)', async () => {
+  it('5-celebrity-faces, train/ then val/: >= 80%', { timeout: 900_000 }, async () => {
     const r = await trainAndEval(CELEB, 'celeb', []);
     expect(r.meta.split.layout).toBe('train/validation');
     expect(r.meta.split.train).toHaveLength(93);
     expect(r.eval.images).toBe(25);
-    expect(r.accuracy).toBeGreaterThanOrEqual(0.72);
+    expect(r.meta.preprocessing.crop).toMatchObject({ method: 'face', detector: 'blazeface' });
+    expect(r.log).toMatch(/faces cropped \(margin [\d.]+\)/);
+    expect(r.accuracy).toBeGreaterThanOrEqual(0.8);
+    expect(r.accuracy).toBeCloseTo(r.meta.metrics.valAccuracy, 6); // eval cropped as training did
+
+    // predict crops as the model records; a photo without a face goes in whole, with a warning naming it.
+    const grey = join(tmp, 'no-face.png');
+    await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 128, g: 128, b: 128 } } }).png().toFile(grey);
+    const photo = join(CELEB, 'val', r.eval.classes[0], readdirSync(join(CELEB, 'val', r.eval.classes[0])).sort()[0]);
+    const p = await facegpu(['predict', join(tmp, 'celeb'), photo, grey, '--json']);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stderr).toContain(`${grey}: no face found; the whole image is used`);
+    expect(p.stderr).not.toContain(`${photo}: no face found`);
+    const predictions = JSON.parse(p.stdout) as { file: string; label: string }[];
+    expect(predictions.map((x) => x.file)).toEqual([photo, grey]);
+    expect(predictions[0].label).toBe(r.eval.classes[0]);
   });
 });

@@ -81,6 +81,13 @@ export async function trainCommand(data: string, opts: TrainCliOptions): Promise
     const result = await train(data, { gpu, engine }, {
       ...config,
       out: opts.out,
+      onDetectProgress: (done, total) => {
+        if (phase !== 'faces') {
+          phase = 'faces';
+          bar.start(total, 0, { phase: 'faces                   ' });
+        }
+        bar.update(done);
+      },
       onExtractProgress: (done, total, p) => {
         if (p !== phase) {
           if (phase) bar.stop();
@@ -118,9 +125,9 @@ export async function trainCommand(data: string, opts: TrainCliOptions): Promise
         (m.preprocessing.crop.method === 'face' ? `; faces cropped (margin ${m.preprocessing.crop.margin})${noFace ? `, none found in ${noFace}` : ''}` : '; whole images'),
     );
     console.log(
-      `time: descriptors ${(result.timings.extractMs / 1000).toFixed(1)} s (${(result.timings.extractMs / Math.max(1, images)).toFixed(0)} ms/image` +
-        (result.timings.detectMs !== undefined ? `, of which face detection ${(result.timings.detectMs / 1000).toFixed(1)} s` : '') +
-        `), ` +
+      `time: ` +
+        (result.timings.detectMs !== undefined ? `faces ${(result.timings.detectMs / 1000).toFixed(1)} s (${(result.timings.detectMs / Math.max(1, m.split.train.length + m.split.validation.length)).toFixed(0)} ms/image), ` : '') +
+        `descriptors ${(result.timings.extractMs / 1000).toFixed(1)} s (${(result.timings.extractMs / Math.max(1, images)).toFixed(0)} ms/image), ` +
         `head ${(result.timings.trainMs / 1000).toFixed(1)} s on ${gpu.adapter.id}`,
     );
     console.log(`saved ${opts.out}`);

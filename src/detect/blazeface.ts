@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { anchorCentres, BLAZEFACE_INPUT, BLAZEFACE_LAYERS } from './anchors.ts';
 import type { Box } from './region.ts';
+import { PatientWait } from '../gpu/patient-wait.ts';
 
 /** Decoded pixels: packed 8-bit RGB, row-major. */
 export interface RgbImage {
@@ -40,6 +41,7 @@ const REGRESSORS = 16;
 export class BlazeFaceDetector {
   private readonly anchors = anchorCentres(BLAZEFACE_INPUT);
   private readonly opts: Required<DetectorOptions>;
+  private readonly patience = new PatientWait();
 
   private constructor(
     private readonly model: GraphModel,
@@ -115,11 +117,28 @@ export class BlazeFaceDetector {
       }
       return tf.concat([...scores, ...boxes], 1);
     });
+    await this.gpuDone(`batch ${n}`);
     try {
       return (await result.data()) as Float32Array;
     } finally {
       result.dispose();
     }
+  }
+
+  /**
+   * On tfjs' WebGPU backend: submit the run and wait for it patiently (src/gpu/patient-wait.ts)
+   * before reading back. A read back's mapAsync left pending for the whole run keeps Dawn's
+   * Node binding polling on a core the CPU adapter needs (half the machine here). Other
+   * backends: nothing to do.
+   */
+  private async gpuDone(key: string): Promise<void> {
+    const backend = tf.backend() as { submitQueue?: () => void; endComputePassEncoder?: () => void; commandEncoder?: GPUCommandEncoder | null; device?: GPUDevice };
+    if (typeof backend.submitQueue !== 'function' || typeof backend.endComputePassEncoder !== 'function' || !backend.device?.queue) return;
+    const since = performance.now();
+    backend.endComputePassEncoder();
+    if (backend.commandEncoder) backend.submitQueue();
+    const queue = backend.device.queue;
+    await this.patience.until(key, since, () => queue.onSubmittedWorkDone());
   }
 
   /** Boxes from anchors + regressors, scores from logits, overlaps suppressed, mapped back to the photo. */

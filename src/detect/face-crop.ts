@@ -53,11 +53,14 @@ export interface FaceCropStats {
   detectMs: number;
 }
 
-export interface FaceCropResult {
-  pixels: Uint8Array;
-  /** The face used, or null when none was found and the whole image went in. */
+/** Where the crop of one photo is: the face used (null: none found, the whole image) and the square cut. */
+export interface FaceLocation {
   face: FaceDetection | null;
   rect: PixelRect | null;
+}
+
+export interface FaceCropResult extends FaceLocation {
+  pixels: Uint8Array;
 }
 
 /** Photos per run of the detector, at most. */
@@ -105,11 +108,41 @@ export class FaceCropper<Source> {
       this.pending.push({ image, resolve, reject });
       this.flushWhenDecoded();
     });
+    const at = this.place(faces, image);
+    return { pixels: await this.io.cut(image, at.rect, size), ...at };
+  }
+
+  /**
+   * Find the crop of every source, a batch of photos per run of the detector, before any
+   * backbone work (training does this as a phase of its own). A source that cannot be decoded
+   * gets its error, for the caller to skip it as it would any unreadable file.
+   */
+  async locate(sources: readonly Source[], onProgress?: (done: number, total: number) => void): Promise<(FaceLocation | { error: Error })[]> {
+    const out: (FaceLocation | { error: Error })[] = [];
+    for (let at = 0; at < sources.length; at += DETECT_BATCH) {
+      const decoded = await Promise.all(sources.slice(at, at + DETECT_BATCH).map((s) => this.io.decode(s).then((image) => ({ image }), (error: Error) => ({ error }))));
+      const images = decoded.flatMap((d) => ('image' in d ? [d.image] : []));
+      const t0 = performance.now();
+      const faces = await this.detector.detectMany(images);
+      this.stats.detectMs += performance.now() - t0;
+      let k = 0;
+      for (const d of decoded) out.push('image' in d ? this.place(faces[k++], d.image) : d);
+      onProgress?.(out.length, sources.length);
+    }
+    return out;
+  }
+
+  /** The crop at `where` (from `locate`) of `source`, at size x size. */
+  async cutAt(source: Source, where: FaceLocation, size: number): Promise<Uint8Array> {
+    return this.io.cut(await this.io.decode(source), where.rect, size);
+  }
+
+  /** The best face of `faces` in `image` and the square to cut around it; counted. */
+  private place(faces: FaceDetection[], image: RgbImage): FaceLocation {
     this.stats.images++;
     const face = faces.find((f) => f.score >= this.record.minScore) ?? null;
     if (!face) this.stats.noFace++;
-    const rect = face ? squareRegion(face, this.record.margin, image.width, image.height) : null;
-    return { pixels: await this.io.cut(image, rect, size), face, rect };
+    return { face, rect: face ? squareRegion(face, this.record.margin, image.width, image.height) : null };
   }
 
   /** Once no decode is in flight, queue a detection run for what has been decoded. */

@@ -48,7 +48,7 @@ export interface TrainResult {
   head: tfl.LayersModel;
   meta: FaceModelMeta;
   fit: FitResult;
-  /** extractMs includes decoding and, with a face crop, detection (detectMs, when the caller measured it). */
+  /** detectMs: locating the faces, before extraction (set by callers that crop faces). */
   timings: { extractMs: number; trainMs: number; detectMs?: number };
 }
 
