@@ -7,6 +7,7 @@ import type { OpDesc } from '../src/gpu/runner.ts';
 import type { MobileNetEngine } from '../src/mobilenet/engine.ts';
 import { depthwiseOp, globalAvgPoolOp, pointwiseOp, samePadding, stemOp } from '../src/mobilenet/ops.ts';
 import { c4 } from '../src/weights/format.ts';
+import { halfWeightsOf } from '../src/mobilenet/half-weights.ts';
 import type { KernelCase } from './kernels-of.ts';
 import { maxAbsDiff, randomFloats, toVec4Layout, fromVec4Layout } from './data.ts';
 import { hasTimestamps, PassTimer, stats, wallToDone, type Stats } from './timing.ts';
@@ -58,11 +59,13 @@ function oursSide(gpu: Gpu, engine: MobileNetEngine, k: KernelCase, x: Float32Ar
   let op: OpDesc;
   if (k.kind === 'pool') op = globalAvgPoolOp(xb, y, k.input, t);
   else {
-    const wb = pool.createWith(k.packed!.weights, STORAGE, 'w');
+    // The weights as the engine reads them: float16 pairs where that is exact and the tuning uses it.
+    const half = halfWeightsOf(k.kind, k.packed!.weights, t);
+    const wb = pool.createWith(half ? new Uint8Array(half.buffer) : k.packed!.weights, STORAGE, 'w');
     const bb = pool.createWith(k.packed!.bias, STORAGE, 'b');
-    if (k.kind === 'stem') op = stemOp(k.name, xb, wb, bb, y, k.input, k.outChannels, k.stride, k.activation, t);
+    if (k.kind === 'stem') op = stemOp(k.name, xb, wb, bb, y, k.input, k.outChannels, k.stride, k.activation, t, half !== null);
     else if (k.kind === 'depthwise') op = depthwiseOp(k.name, xb, wb, bb, y, k.input, k.stride, k.activation, t);
-    else op = pointwiseOp(k.name, xb, wb, bb, y, n * h * w, c, k.outChannels, k.activation, t);
+    else op = pointwiseOp(k.name, xb, wb, bb, y, n * h * w, c, k.outChannels, k.activation, t, half !== null);
   }
   const { ops } = engine.runner.prepare([op], (size, usage, label) => pool.create(size, usage, label));
   const runner = engine.runner;

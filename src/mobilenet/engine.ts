@@ -65,12 +65,10 @@ export class MobileNetEngine {
     this.runner = new KernelRunner(gpu.device, shaders);
     this.buffers = new BufferPool(gpu.device);
     this.weights = this.buffers.createWith(new Uint8Array(backbone.data), GPUBufferUsage.STORAGE, `${this.manifest.id} weights`);
-    if (this.tuning.halfWeights && this.tuning.subgroup > 0) {
-      const half = halfWeightLayers(backbone);
-      if (half.ranges.size > 0) {
-        const buffer = this.buffers.createWith(half.data, GPUBufferUsage.STORAGE, `${this.manifest.id} float16 weights`);
-        this.halfWeights = { buffer, ranges: half.ranges };
-      }
+    const half = halfWeightLayers(backbone, this.tuning);
+    if (half.ranges.size > 0) {
+      const buffer = this.buffers.createWith(half.data, GPUBufferUsage.STORAGE, `${this.manifest.id} float16 weights`);
+      this.halfWeights = { buffer, ranges: half.ranges };
     }
     this.maxBatch = this.computeMaxBatch();
     // Compile every pipeline now, not during the first embed.

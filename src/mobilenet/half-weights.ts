@@ -5,6 +5,14 @@
 // float32 weights. Depthwise taps are not worth it: the strip kernel loads them once per strip.
 import { TENSOR_ALIGN, type Backbone } from '../weights/format.ts';
 import { packFloat16PairsExact } from '../weights/half.ts';
+import type { ConvKind } from '../weights/spec.ts';
+import type { Tuning } from './ops.ts';
+
+/** The float16 pairs a layer's kernel reads under tuning `t`, or null where it reads float32. */
+export function halfWeightsOf(kind: ConvKind, weights: Float32Array, t: Tuning): Uint32Array | null {
+  if (!t.halfWeights || t.subgroup === 0 || (kind !== 'pointwise' && kind !== 'stem')) return null;
+  return packFloat16PairsExact(weights);
+}
 
 export interface HalfWeights {
   /** All packed layers, each at a TENSOR_ALIGN-aligned offset. */
@@ -13,12 +21,11 @@ export interface HalfWeights {
   ranges: Map<string, { offset: number; bytes: number }>;
 }
 
-export function halfWeightLayers(backbone: Backbone): HalfWeights {
+export function halfWeightLayers(backbone: Backbone, t: Tuning): HalfWeights {
   const packed: { name: string; words: Uint32Array; offset: number }[] = [];
   let size = 0;
   for (const l of backbone.manifest.layers) {
-    if (l.kind !== 'pointwise' && l.kind !== 'stem') continue;
-    const words = packFloat16PairsExact(new Float32Array(backbone.data, l.weights.offset, l.weights.bytes / 4));
+    const words = halfWeightsOf(l.kind, new Float32Array(backbone.data, l.weights.offset, l.weights.bytes / 4), t);
     if (!words) continue;
     const offset = Math.ceil(size / TENSOR_ALIGN) * TENSOR_ALIGN;
     packed.push({ name: l.name, words, offset });
