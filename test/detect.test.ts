@@ -18,9 +18,10 @@ import type { MobileNetEngine } from '../src/mobilenet/engine.ts';
 import { openEngine } from '../src/node.ts';
 import { FaceClassifier } from '../src/train/classify.ts';
 import { buildHead } from '../src/train/head.ts';
-import { backboneIdentity, preprocessingOf, type FaceModelMeta } from '../src/train/model-format.ts';
+import { backboneIdentity, MODEL_FORMAT, MODEL_VERSION, preprocessingOf, validateMeta, type FaceModelMeta } from '../src/train/model-format.ts';
 import { useGpuForTfjs } from '../src/train/tf-backend.ts';
 import { CELEB, ORL } from './helpers/faces.ts';
+import { facegpu } from './helpers/train-data.ts';
 
 let tmp: string;
 let gpu: Gpu;
@@ -176,5 +177,25 @@ describe('face crop', () => {
     const whole = { ...meta, preprocessing: preprocessingOf(engine.manifest) } as FaceModelMeta;
     expect((await FaceClassifier.create(gpu, engine, head, whole, 'model-y')).meta.preprocessing.crop).toEqual({ method: 'none' });
     head.dispose();
+  });
+
+  it('the model records the crop; older models without it mean whole photos; an unknown crop is refused', () => {
+    const base = { format: MODEL_FORMAT, version: MODEL_VERSION, labels: ['a', 'b'], backbone: { id: 'face', weightsSha256: 'x' } };
+    const old: any = { ...base, preprocessing: { inputSize: 224 } };
+    validateMeta(old, 'old/facegpu.json');
+    expect(old.preprocessing.crop).toEqual({ method: 'none' });
+    const face: any = { ...base, preprocessing: { crop: faceCropRecord(1.3) } };
+    validateMeta(face, 'face/facegpu.json');
+    expect(face.preprocessing.crop).toEqual({ method: 'face', detector: 'blazeface', margin: 1.3, minScore: 0.5 });
+    expect(() => validateMeta({ ...base, preprocessing: { crop: { method: 'eyes' } } }, 'odd/facegpu.json')).toThrow(/odd\/facegpu.json: unknown preprocessing crop/);
+  });
+
+  it('facegpu train refuses an unknown --crop or a margin that is not positive, before starting the GPU', async () => {
+    const bad = await facegpu(['train', ORL, '--out', join(tmp, 'never'), '--crop', 'eyes']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--crop must be face or none, got "eyes"');
+    const zero = await facegpu(['train', ORL, '--out', join(tmp, 'never'), '--crop-margin', '0']);
+    expect(zero.code).not.toBe(0);
+    expect(zero.stderr).toContain('--crop-margin must be positive');
   });
 });
