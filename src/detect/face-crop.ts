@@ -164,3 +164,29 @@ export class FaceCropper<Source> {
     }
   }
 }
+
+/**
+ * Locate the faces of a whole training set first (one `Source` per id), then a loader that
+ * cuts each photo where its face was found: what training on any platform does. `onNoFace`
+ * hears of every id where none was found (its whole image goes in). Sources that cannot be
+ * decoded fail in the loader, as without a crop (training skips them, naming them).
+ */
+export async function locatedFaceLoader<Source>(
+  cropper: FaceCropper<Source>,
+  ids: readonly string[],
+  sourceOf: (id: string) => Source,
+  size: number,
+  opts: { onNoFace: (id: string) => void; onProgress?: (done: number, total: number) => void },
+): Promise<(id: string) => Promise<Uint8Array>> {
+  const located = await cropper.locate(ids.map(sourceOf), opts.onProgress);
+  const where = new Map(ids.map((id, i) => [id, located[i]]));
+  located.forEach((l, i) => {
+    if ('face' in l && !l.face) opts.onNoFace(ids[i]);
+  });
+  return async (id) => {
+    const at = where.get(id);
+    if (!at) throw new Error(`${id}: not among the photos whose faces were located`);
+    if ('error' in at) throw at.error;
+    return cropper.cutAt(sourceOf(id), at, size);
+  };
+}

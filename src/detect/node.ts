@@ -5,7 +5,7 @@ import { defaultBackboneSource } from '../backbones.ts';
 import { loadImageRaw, resizeRGB } from '../image/decode.ts';
 import { tfjsModelFromDisk } from '../weights/tfjs-node-io.ts';
 import { BlazeFaceDetector, type DetectorOptions } from './blazeface.ts';
-import { FaceCropper, type CropIo, type FaceCrop } from './face-crop.ts';
+import { FaceCropper, locatedFaceLoader, type CropIo, type FaceCrop } from './face-crop.ts';
 
 /** models/blazeface.json of @vladmandic/human. */
 export function blazefaceModelFile(): string {
@@ -52,26 +52,15 @@ export function faceCropFileLoader(cropper: FaceCropper<string>, root: string, s
 
 /**
  * Locate the faces of a whole training set first (`ids` relative to `root`), then a loader
- * that cuts each photo where its face was found. `onNoFace` hears of every file where none
- * was found: its whole image goes in. Unreadable files fail in the loader, as without a crop.
+ * that cuts each photo where its face was found (face-crop.ts). `onNoFace` hears of every
+ * file (its path) where none was found: its whole image goes in.
  */
-export async function locatedFaceLoader(
+export function locatedFaceFileLoader(
   cropper: FaceCropper<string>,
   root: string,
   ids: readonly string[],
   size: number,
   opts: { onNoFace: (file: string) => void; onProgress?: (done: number, total: number) => void },
 ): Promise<(id: string) => Promise<Uint8Array>> {
-  const files = ids.map((id) => join(root, id));
-  const located = await cropper.locate(files, opts.onProgress);
-  const where = new Map(ids.map((id, i) => [id, located[i]]));
-  located.forEach((l, i) => {
-    if ('face' in l && !l.face) opts.onNoFace(files[i]);
-  });
-  return async (id) => {
-    const at = where.get(id);
-    if (!at) throw new Error(`${join(root, id)}: not among the photos whose faces were located`);
-    if ('error' in at) throw at.error;
-    return cropper.cutAt(join(root, id), at, size);
-  };
+  return locatedFaceLoader(cropper, ids, (id) => join(root, id), size, { onNoFace: (id) => opts.onNoFace(join(root, id)), onProgress: opts.onProgress });
 }

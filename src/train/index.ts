@@ -12,7 +12,7 @@ import { checkReplaceable, loadModelDir, saveModelDir } from './model-dir-node.t
 import { evaluateOnImages, trainOnImages, type EvaluationResult, type TrainOptions, type TrainResult } from './pipeline.ts';
 import { useGpuForTfjs } from './tf-backend.ts';
 import { faceCropRecord, type CropRecord, type CropMethod, type FaceCropper } from '../detect/face-crop.ts';
-import { faceCropFileLoader, locatedFaceLoader, nodeFaceCropper } from '../detect/node.ts';
+import { faceCropFileLoader, locatedFaceFileLoader, nodeFaceCropper } from '../detect/node.ts';
 
 export { KERAS_RECIPE, type AugmentRecipe } from './augment.ts';
 export { FaceClassifier, rankProbabilities, UNKNOWN, type Prediction, type Guess } from './classify.ts';
@@ -74,7 +74,7 @@ export async function train(data: string, { gpu, engine }: EngineOnGpu, opts: No
     // (CPU) adapter, and its time is then its own.
     const t0 = performance.now();
     const ids = [...set.train, ...set.validation].map((i) => i.id);
-    set.load = await locatedFaceLoader(cropper, set.root, ids, engine.inputSize, { onNoFace: (f) => opts.onNoFace?.(f), onProgress: opts.onDetectProgress });
+    set.load = await locatedFaceFileLoader(cropper, set.root, ids, engine.inputSize, { onNoFace: (f) => opts.onNoFace?.(f), onProgress: opts.onDetectProgress });
     detectMs = performance.now() - t0;
   }
   const result = await trainOnImages(gpu, engine, set, {
