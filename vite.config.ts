@@ -2,11 +2,13 @@
 //   npm run web          dev server on http://localhost:5173
 //   npm run web:build    static site in dist/web (weights included), `npx vite preview` serves it
 //   npm run build:browser  the library alone as an ES module: dist/browser/facegpu.js
-// The backbone is served from this project's weights/ folder by the plugin below (and copied
-// into the static build), so the page never fetches anything from another host.
+// The backbone is served from this project's weights/ folder and the BlazeFace face detector
+// from node_modules/@vladmandic/human/models by the plugin below (both copied into the static
+// build), so the page never fetches anything from another host.
 import { existsSync, readdirSync, readFileSync, statSync, createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Connect, type Plugin } from 'vite';
 
@@ -14,6 +16,20 @@ const ROOT = fileURLToPath(new URL('.', import.meta.url));
 const WEIGHTS_DIR = process.env.FACEGPU_WEIGHTS ?? join(ROOT, 'weights');
 const PAGE_BACKBONE = 'face';
 const WEIGHT_FILES = /^\/weights\/([A-Za-z0-9._-]+)\/(manifest\.json|weights\.bin)$/;
+/** BlazeFace's graph model and its weights, served at /detect/ (src/browser/detect.ts DEFAULT_DETECTOR_URL). */
+const DETECTOR_FILES = ['blazeface.json', 'blazeface.bin'];
+const DETECTOR_URL = /^\/detect\/(blazeface\.json|blazeface\.bin)$/;
+
+/** models/ of @vladmandic/human (its "exports" hide package.json: walk up from its main file). */
+function humanModelsDir(): string {
+  let dir = dirname(createRequire(import.meta.url).resolve('@vladmandic/human'));
+  while (!existsSync(join(dir, 'models', DETECTOR_FILES[0]))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('@vladmandic/human is installed without models/blazeface.json; run `npm ci`');
+    dir = up;
+  }
+  return join(dir, 'models');
+}
 
 /** Backbones converted under weights/ (folders with a manifest.json). */
 function backbones(): string[] {
@@ -24,15 +40,17 @@ function backbones(): string[] {
 /** Serves /weights/<name>/{manifest.json,weights.bin} from weights/ and puts them in builds. */
 function facegpuWeights(): Plugin {
   const serve: Connect.NextHandleFunction = (req, res, next) => {
-    const m = WEIGHT_FILES.exec((req.url ?? '').split('?')[0]);
-    if (!m) return next();
-    const file = join(WEIGHTS_DIR, m[1], m[2]);
+    const path = (req.url ?? '').split('?')[0];
+    const m = WEIGHT_FILES.exec(path);
+    const d = DETECTOR_URL.exec(path);
+    if (!m && !d) return next();
+    const file = m ? join(WEIGHTS_DIR, m[1], m[2]) : join(humanModelsDir(), d![1]);
     if (!existsSync(file)) {
       res.statusCode = 404;
-      res.end(`${file} not found: run \`npm run weights\` first`);
+      res.end(`${file} not found: run \`${m ? 'npm run weights' : 'npm ci'}\` first`);
       return;
     }
-    res.setHeader('Content-Type', m[2].endsWith('.json') ? 'application/json' : 'application/octet-stream');
+    res.setHeader('Content-Type', file.endsWith('.json') ? 'application/json' : 'application/octet-stream');
     res.setHeader('Content-Length', String(statSync(file).size));
     res.setHeader('Cache-Control', 'no-cache');
     createReadStream(file).pipe(res);
@@ -52,8 +70,11 @@ function facegpuWeights(): Plugin {
           this.emitFile({ type: 'asset', fileName: `weights/${name}/${f}`, source: readFileSync(join(WEIGHTS_DIR, name, f)) });
         }
       }
-      // The service worker precaches the page (not weights.bin: the page caches that itself).
-      const files = ['./', ...Object.keys(bundle).filter((f) => !f.endsWith('.map')), `weights/${PAGE_BACKBONE}/manifest.json`].map((f) => (f === './' ? f : `./${f}`));
+      const models = humanModelsDir();
+      for (const f of DETECTOR_FILES) this.emitFile({ type: 'asset', fileName: `detect/${f}`, source: readFileSync(join(models, f)) });
+      // The service worker precaches the page and the face detector (not the backbone's
+      // weights.bin: the page caches that itself, checked by sha256).
+      const files = ['./', ...Object.keys(bundle).filter((f) => !f.endsWith('.map')), `weights/${PAGE_BACKBONE}/manifest.json`, ...DETECTOR_FILES.map((f) => `detect/${f}`)].map((f) => (f === './' ? f : `./${f}`));
       const version = createHash('sha256').update(files.join('\n')).digest('hex').slice(0, 12);
       const source = readFileSync(join(ROOT, 'web/service-worker.js'), 'utf8')
         .replace('__FACEGPU_VERSION__', version)

@@ -1,6 +1,7 @@
 // facegpu demo page: offline support for the static build (the dev server registers none).
 // The build writes the list of its files and a version into PRECACHE/VERSION below; they are
 // cached when the worker installs, and served from the cache when the network is gone.
+// The face detector (detect/blazeface.json + .bin) is precached with the page. The backbone's
 // weights.bin is not cached here: the page keeps it in its own Cache API entry, checked by
 // sha256 (src/browser/weights.ts).
 const VERSION = '__FACEGPU_VERSION__';
@@ -23,7 +24,7 @@ self.addEventListener('activate', (event) => {
 // Network first (a new build is picked up at once), the cache when offline.
 self.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);
-  if (event.request.method !== 'GET' || url.origin !== self.location.origin || url.pathname.endsWith('.bin')) return;
+  if (event.request.method !== 'GET' || url.origin !== self.location.origin || /\/weights\/[^/]+\/weights\.bin$/.test(url.pathname)) return;
   event.respondWith(
     fetch(event.request)
       .then((res) => {

@@ -2,7 +2,10 @@
 // drawn stretched to size x size (aspect ratio not kept, as the Node decoder and Keras'
 // flow_from_directory do), read back with getImageData, alpha dropped. An image that is
 // already size x size is drawn 1:1, so a lossless file (PNG) gives exactly the pixels the
-// Node decoder gives.
+// Node decoder gives. Face crops: the whole photo decoded at its own size (imageToRgbImage)
+// for the detector, then the face's square cut and scaled the same way (cutRGB).
+import type { RgbImage } from '../detect/blazeface.ts';
+import type { PixelRect } from '../detect/region.ts';
 
 /** Everything a page usually holds a picture in. Blobs/Files are decoded first. */
 export type ImageInput =
@@ -48,9 +51,9 @@ async function decodeBlob(blob: Blob, name: string): Promise<ImageBitmap> {
 
 let scratch: OffscreenCanvasRenderingContext2D | CanvasRenderingContext2D | null = null;
 
-function context(size: number): OffscreenCanvasRenderingContext2D | CanvasRenderingContext2D {
-  if (!scratch || scratch.canvas.width !== size) {
-    const canvas = typeof OffscreenCanvas !== 'undefined' ? new OffscreenCanvas(size, size) : Object.assign(document.createElement('canvas'), { width: size, height: size });
+function context(width: number, height: number): OffscreenCanvasRenderingContext2D | CanvasRenderingContext2D {
+  if (!scratch || scratch.canvas.width !== width || scratch.canvas.height !== height) {
+    const canvas = typeof OffscreenCanvas !== 'undefined' ? new OffscreenCanvas(width, height) : Object.assign(document.createElement('canvas'), { width, height });
     const ctx = canvas.getContext('2d', { willReadFrequently: true, colorSpace: 'srgb' }) as OffscreenCanvasRenderingContext2D | CanvasRenderingContext2D | null;
     if (!ctx) throw new Error('this browser gave no 2D canvas context');
     scratch = ctx;
@@ -58,17 +61,22 @@ function context(size: number): OffscreenCanvasRenderingContext2D | CanvasRender
   return scratch;
 }
 
-/** Packed RGB (size*size*3 bytes) of one image. */
-export async function imageToRGB(src: ImageInput, size: number): Promise<Uint8Array> {
+/**
+ * Packed RGB of one image drawn into width x height (stretched), or at its own size when
+ * `to` is 'natural'. ImageData already at the target size is taken as is.
+ */
+async function drawRGB(src: ImageInput, to: { width: number; height: number } | 'natural'): Promise<{ data: Uint8Array; width: number; height: number }> {
   const name = describeImage(src);
   let drawable: Exclude<ImageInput, Blob | ImageData>;
   let owned: ImageBitmap | null = null;
   let rgba: Uint8ClampedArray;
+  let width: number;
+  let height: number;
   if (src instanceof Blob) {
     owned = await decodeBlob(src, name);
     drawable = owned;
   } else if (typeof ImageData !== 'undefined' && src instanceof ImageData) {
-    if (src.width === size && src.height === size) return dropAlpha(src.data);
+    if (to === 'natural' || (src.width === to.width && src.height === to.height)) return { data: dropAlpha(src.data), width: src.width, height: src.height };
     owned = await createImageBitmap(src);
     drawable = owned;
   } else {
@@ -81,16 +89,50 @@ export async function imageToRGB(src: ImageInput, size: number): Promise<Uint8Ar
   try {
     const [w, h] = sourceSize(drawable);
     if (!w || !h) throw new ImageInputError(name, 'the image is empty or not loaded');
-    const ctx = context(size);
-    ctx.clearRect(0, 0, size, size);
+    [width, height] = to === 'natural' ? [w, h] : [to.width, to.height];
+    const ctx = context(width, height);
+    ctx.clearRect(0, 0, width, height);
     ctx.imageSmoothingEnabled = true;
     ctx.imageSmoothingQuality = 'high';
-    ctx.drawImage(drawable, 0, 0, w, h, 0, 0, size, size);
-    rgba = ctx.getImageData(0, 0, size, size).data;
+    ctx.drawImage(drawable, 0, 0, w, h, 0, 0, width, height);
+    rgba = ctx.getImageData(0, 0, width, height).data;
   } finally {
     owned?.close();
   }
-  return dropAlpha(rgba);
+  return { data: dropAlpha(rgba), width, height };
+}
+
+/** Packed RGB (size*size*3 bytes) of one image. */
+export async function imageToRGB(src: ImageInput, size: number): Promise<Uint8Array> {
+  return (await drawRGB(src, { width: size, height: size })).data;
+}
+
+/** The whole image at its own size, packed RGB (what the face detector looks at). */
+export async function imageToRgbImage(src: ImageInput): Promise<RgbImage> {
+  return drawRGB(src, 'natural');
+}
+
+/**
+ * `rect` of a decoded image (the whole image when null) stretched to size x size packed RGB,
+ * drawn by the canvas as imageToRGB draws whole photos.
+ */
+export async function cutRGB(image: RgbImage, rect: PixelRect | null, size: number): Promise<Uint8Array> {
+  const r = rect ?? { left: 0, top: 0, width: image.width, height: image.height };
+  if (r.left < 0 || r.top < 0 || r.width < 1 || r.height < 1 || r.left + r.width > image.width || r.top + r.height > image.height) {
+    throw new Error(`cut: rectangle ${JSON.stringify(r)} is not inside the ${image.width}x${image.height} image`);
+  }
+  const rgba = new Uint8ClampedArray(r.width * r.height * 4);
+  for (let y = 0; y < r.height; y++) {
+    let from = ((r.top + y) * image.width + r.left) * 3;
+    let to = y * r.width * 4;
+    for (let x = 0; x < r.width; x++, from += 3, to += 4) {
+      rgba[to] = image.data[from];
+      rgba[to + 1] = image.data[from + 1];
+      rgba[to + 2] = image.data[from + 2];
+      rgba[to + 3] = 255;
+    }
+  }
+  return imageToRGB(new ImageData(rgba, r.width, r.height), size);
 }
 
 /** Packed RGB of several images, one after another (what engine.embed takes). */

@@ -13,7 +13,10 @@ export { MobileNetEngine } from '../mobilenet/engine.ts';
 export { createGpuFrom, GpuUnavailableError, GpuLostError, type Gpu, type AdapterSummary } from '../gpu/device.ts';
 export { SHADERS } from './shaders.ts';
 export { fetchBackbone, sha256Hex, WEIGHTS_CACHE, type WeightsProgress, type FetchedBackbone } from './weights.ts';
-export { imageToRGB, imagesToRGB, describeImage, ImageInputError, type ImageInput } from './image.ts';
+export { imageToRGB, imagesToRGB, imageToRgbImage, cutRGB, describeImage, ImageInputError, type ImageInput } from './image.ts';
+export { fetchBlazeFace, BrowserFaceCropping, BROWSER_CROP_IO, DEFAULT_DETECTOR_URL } from './detect.ts';
+export { BlazeFaceDetector, type FaceDetection, type RgbImage } from '../detect/blazeface.ts';
+export { FaceCropper, faceCropRecord, locatedFaceLoader, DEFAULT_FACE_MARGIN, type CropRecord, type FaceCrop } from '../detect/face-crop.ts';
 
 /** Where the default backbone is served by the demo page (and by `npm run web`). */
 export const DEFAULT_WEIGHTS_URL = '/weights/face/';
