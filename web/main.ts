@@ -2,7 +2,7 @@
 // The facegpu demo page: add people and photos, train a head on their descriptors, recognise
 // new photos, and benchmark our shaders against tfjs-webgpu on the visitor's GPU.
 import {
-  createBrowserGpu, DEFAULT_WEIGHTS_URL, useGpuForTfjs, imageToRGB, imagesToRGB, openEngine, webgpuSupportProblem,
+  BrowserFaceCropping, createBrowserGpu, DEFAULT_DETECTOR_URL, DEFAULT_WEIGHTS_URL, useGpuForTfjs, imageToRGB, imagesToRGB, openEngine, webgpuSupportProblem,
   type FaceClassifier, type Gpu, type MobileNetEngine, type WeightsProgress,
 } from '../src/browser/index.ts';
 import { cameraAvailable, detectCamera, openCamera } from './camera.ts';
@@ -15,8 +15,10 @@ import { setupBenchmark } from './bench-panel.ts';
 interface App {
   gpu: Gpu | null;
   engine: MobileNetEngine | null;
+  /** Face detection and cropping in front of the backbone (src/detect), as the CLI does. */
+  cropping: BrowserFaceCropping | null;
 }
-const app: App = { gpu: null, engine: null };
+const app: App = { gpu: null, engine: null, cropping: null };
 const people = new People();
 
 // ---- status line and fatal errors ----
@@ -149,15 +151,26 @@ async function boot(): Promise<void> {
       weightsUrl: DEFAULT_WEIGHTS_URL,
       onProgress: (p) => setStatus('loading', ...describeProgress(p)),
     });
-    // tfjs (training, the head) runs on the engine's own device from here on.
+    // tfjs (training, the head, the face detector) runs on the engine's own device from here on.
     await useGpuForTfjs(app.gpu);
+    setStatus('loading', 'Loading the face detector…');
+    const cropping = new BrowserFaceCropping(DEFAULT_DETECTOR_URL);
+    try {
+      await cropping.preload();
+    } catch (err) {
+      engine.destroy();
+      setStatus('error', 'The face detector could not be loaded');
+      showFatal('The face detector could not be loaded', (err as Error).message);
+      return;
+    }
+    app.cropping = cropping;
     app.engine = engine;
     const a = app.gpu.adapter;
     const adapterName = [a.vendor, a.architecture || a.description].filter(Boolean).join(' ') || a.id;
     setStatus('ready', `Ready · WebGPU on ${adapterName}${fromCache ? ' · model from cache' : ''}`);
     $('#foot-backbone').textContent = `backbone “${engine.manifest.id}”: ${engine.manifest.layers.length} layers, ${engine.outputDim}-d descriptors`;
     // For tinkering from the console (and for the end-to-end test): the page's own engine.
-    Object.assign(window, { facegpu: { gpu: app.gpu, engine, people, imageToRGB, imagesToRGB } });
+    Object.assign(window, { facegpu: { gpu: app.gpu, engine, cropping, people, imageToRGB, imagesToRGB } });
     document.body.dataset.ready = 'true';
   } catch (err) {
     setStatus('error', 'The face model could not be loaded');

@@ -1,9 +1,11 @@
 // Step 2: train on the people's photos with a live loss/accuracy chart (src/train's
 // trainOnImages: the pipeline the Node CLI runs, on the engine's GPU device), then save the
 // model in this browser or download it (the files of a Node model folder), or load one back.
+// As the CLI, by default the faces are located first (src/detect, BlazeFace) and the backbone
+// sees a square around each; the crop is recorded in the model, and prediction repeats it.
 import {
-  downloadModel, FaceClassifier, imageToRGB, listSavedModels, loadFromBrowser, loadFromFiles, saveToBrowser, stratifiedSplit, trainOnImages,
-  type FaceModelMeta, type StoredModel, type TrainingSet,
+  downloadModel, FaceClassifier, faceCropRecord, imageToRGB, listSavedModels, loadFromBrowser, loadFromFiles, locatedFaceLoader, saveToBrowser, stratifiedSplit, trainOnImages,
+  type CropRecord, type FaceModelMeta, type StoredModel, type TrainingSet,
 } from '../src/browser/index.ts';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TrainingChart } from './charts.ts';
@@ -25,6 +27,8 @@ export function setupTraining(ctx: PageContext): void {
   const downloadButton = $<HTMLButtonElement>('#download-model');
   const loadButton = $<HTMLButtonElement>('#load-browser');
   const loadFile = $<HTMLInputElement>('#load-file');
+  const cropSelect = $<HTMLSelectElement>('#crop');
+  const warning = $('#train-warning');
   const chart = new TrainingChart($<HTMLCanvasElement>('#train-chart'));
   let training = false;
 
@@ -52,18 +56,20 @@ export function setupTraining(ctx: PageContext): void {
 
   async function adopt(head: tfl.LayersModel, meta: FaceModelMeta, where: string): Promise<void> {
     if (!app.gpu || !app.engine) throw new Error('the face model is not loaded yet');
-    ctx.setModel(await FaceClassifier.create(app.gpu, app.engine, head, meta, where));
+    // Prediction (predict-panel.ts) crops as the model records.
+    ctx.setModel(await FaceClassifier.create(app.gpu, app.engine, head, meta, where, { facesCropped: true }));
     summary.textContent = `Knows ${meta.labels.length} people`;
     summary.dataset.state = 'trained';
     refresh();
   }
 
   trainButton.addEventListener('click', async () => {
-    if (!app.engine || !app.gpu) return;
+    if (!app.engine || !app.gpu || !app.cropping) return;
     const engine = app.engine;
     training = true;
     refresh();
     chart.reset();
+    warning.hidden = true;
     try {
       await people.settled();
       // One id per photo; ids sort in the order photos were added.
@@ -86,7 +92,25 @@ export function setupTraining(ctx: PageContext): void {
         validationSplit: VALIDATION_SPLIT,
       };
       const t0 = performance.now();
+      const crop: CropRecord = cropSelect.value === 'none' ? { method: 'none' } : faceCropRecord();
+      const noFace: string[] = [];
+      let detectMs = 0;
+      if (crop.method === 'face') {
+        // Faces first, as a phase of its own (as the CLI does), then each photo cut where its face is.
+        const cropper = await app.cropping.cropper(crop);
+        const ids = [...set.train, ...set.validation].map((i) => i.id);
+        set.load = await locatedFaceLoader(cropper, ids, (id) => byId.get(id)!.file, engine.inputSize, {
+          onNoFace: (id) => noFace.push(`${id.slice(0, id.indexOf('/'))}: ${byId.get(id)!.file.name}`),
+          onProgress: (done, total) => say(`Finding faces: ${done} of ${total} photos…`, 'busy'),
+        });
+        detectMs = performance.now() - t0;
+        if (noFace.length) {
+          warning.textContent = `No face found in ${noFace.join(', ')}: the whole photo was used.`;
+          warning.hidden = false;
+        }
+      }
       const result = await trainOnImages(app.gpu, engine, set, {
+        crop,
         epochs: Number($<HTMLInputElement>('#epochs').value) || 30,
         learningRate: Number($<HTMLInputElement>('#learning-rate').value) || 0.001,
         augment: Number($<HTMLSelectElement>('#augment').value) || 0,
@@ -106,8 +130,9 @@ export function setupTraining(ctx: PageContext): void {
       await adopt(result.head, result.meta, 'the model trained in this page');
       const m = result.meta.metrics;
       const seconds = ((performance.now() - t0) / 1000).toFixed(1);
+      const cropText = crop.method === 'face' ? `faces cropped (margin ${crop.margin}, found in ${(detectMs / 1000).toFixed(1)} s${noFace.length ? `, none in ${noFace.length}` : ''})` : 'whole photos';
       say(
-        `Trained in ${seconds} s on ${result.meta.split.train.length} photos (${result.meta.split.validation.length} held back)` +
+        `Trained in ${seconds} s on ${result.meta.split.train.length} photos (${result.meta.split.validation.length} held back), ${cropText}` +
           `${m.stoppedEarly ? `, stopped early after epoch ${m.epochsRun}` : ''}; kept epoch ${m.bestEpoch}: accuracy ${(m.accuracy * 100).toFixed(0)}%` +
           `${m.valAccuracy !== null ? `, held-back ${(m.valAccuracy * 100).toFixed(0)}%` : ''}.`,
         'trained',
@@ -150,7 +175,9 @@ export function setupTraining(ctx: PageContext): void {
       for (const log of meta.metrics.history) {
         chart.add({ epoch: log.epoch, loss: log.loss, accuracy: log.accuracy, valLoss: log.valLoss ?? undefined, valAccuracy: log.valAccuracy ?? undefined });
       }
-      say(`Loaded ${how}: recognises ${meta.labels.join(', ')} (trained ${new Date(meta.createdAt).toLocaleString()}).`, 'loaded');
+      const crop = meta.preprocessing.crop;
+      const cropText = crop.method === 'face' ? `faces cropped, margin ${crop.margin}` : 'whole photos';
+      say(`Loaded ${how}: recognises ${meta.labels.join(', ')} (trained ${new Date(meta.createdAt).toLocaleString()}, ${cropText}).`, 'loaded');
     } catch (err) {
       say(`Could not load: ${(err as Error).message}`, 'error');
     }

@@ -41,7 +41,7 @@ export class FaceClassifier {
     if (crop.method === 'face' && !opts.facesCropped) {
       throw new Error(
         `${where}: this model was trained on face crops (BlazeFace, margin ${crop.margin}) and needs them for prediction, ` +
-          `and this caller feeds whole photos (the web page does not crop faces yet); use \`facegpu predict\` / \`facegpu eval\`, or a model trained with --crop none`,
+          `and this caller feeds whole photos; crop as the model records (src/detect: \`facegpu predict\` / \`facegpu eval\` and the web page do), or use a model trained with --crop none`,
       );
     }
     await useGpuForTfjs(gpu);
