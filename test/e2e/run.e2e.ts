@@ -1,15 +1,17 @@
 // End-to-end test of the demo page in a real browser (npm run test:e2e): Debian's Chromium,
 // headless, WebGPU on SwiftShader. It builds and serves the page on 127.0.0.1, adds two
-// people with a few photos each through the page's file inputs, trains, recognises a photo
-// that was held back, checks that the page's descriptor of an image equals Node's for the
-// same pixels, asserts that no request left the machine, and saves a screenshot to
-// test-output/e2e.png.
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// people with a few photos each through the page's file inputs, trains (faces cropped by
+// BlazeFace, as the CLI does, and recorded in the model), recognises a photo that was held
+// back, warns about a photo without a face, checks that the page's descriptor of an image
+// equals Node's for the same pixels, exchanges face-crop models with Node both ways (page ->
+// Node predict, Node train -> page predict), asserts that no request left the machine, and
+// saves a screenshot to test-output/e2e.png.
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { Download } from 'playwright-core';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { openEngine } from '../../src/node.ts';
-import { load as loadModel, predict as predictFiles } from '../../src/train/index.ts';
+import { cropRecordFor, load as loadModel, predict as predictFiles, train as trainModel } from '../../src/train/index.ts';
 import { decodeImageRGB } from '../../src/image/decode.ts';
 import { launchChromium } from './chromium.ts';
 import { buildAndServe, ROOT } from './serve.ts';
@@ -72,6 +74,27 @@ async function main(): Promise<void> {
   writeFileSync(pngFile, await sharp(nodePixels, { raw: { width: size, height: size, channels: 3 } }).png().toBuffer());
   const nodeDescriptor = await engine.embed(nodePixels, 1);
 
+  // A face-crop model trained in Node on the same photos (the CLI's default crop), for the page to load.
+  log('Node: training a face-crop model on the same photos');
+  const nodeData = join(OUT, 'e2e-node-data');
+  const nodeModelDir = join(OUT, 'e2e-node-model');
+  rmSync(nodeData, { recursive: true, force: true });
+  rmSync(nodeModelDir, { recursive: true, force: true });
+  for (const p of PEOPLE) {
+    mkdirSync(join(nodeData, p.folder), { recursive: true });
+    for (const f of photos('train', p.folder).slice(0, PHOTOS_EACH)) symlinkSync(f, join(nodeData, p.folder, f.slice(f.lastIndexOf('/') + 1)));
+  }
+  const nodeTrained = await trainModel(nodeData, { gpu, engine }, { out: nodeModelDir, epochs: EPOCHS, seed: 1, crop: 'face' });
+  nodeTrained.head.dispose();
+  const nodeClassifier = await loadModel(nodeModelDir, { gpu, engine });
+  const nodeOnHeldBack = (await predictFiles(nodeClassifier, [heldBackFile])).predictions[0];
+  nodeClassifier.head.dispose();
+  log(`Node model: crop ${JSON.stringify(nodeTrained.meta.preprocessing.crop)}, held-back photo -> "${nodeOnHeldBack?.label}" (${((nodeOnHeldBack?.probability ?? 0) * 100).toFixed(1)}%)`);
+
+  // A photo with no face in it: flat grey.
+  const greyFile = join(OUT, 'e2e-no-face-grey.png');
+  writeFileSync(greyFile, await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 128, g: 128, b: 128 } } }).png().toBuffer());
+
   log('building and serving the page');
   let server = await buildAndServe();
   log(`page at ${server.url}`);
@@ -122,6 +145,15 @@ async function main(): Promise<void> {
     const label = await top.getAttribute('data-label');
     const p = Number(await top.getAttribute('data-probability'));
     check('held-back photo recognised', label === HELD_BACK.person.name, `top label "${label}" (${(p * 100).toFixed(1)}%), expected "${HELD_BACK.person.name}"`);
+    const seen = await page.locator('#predict-crop figcaption').innerText();
+    const heldBackWarned = await page.locator('#predict-warning').isVisible();
+    check('the page predicts on the face it found', /the face the network saw/.test(seen) && !heldBackWarned, `crop preview "${seen}"${heldBackWarned ? `, warning "${await page.locator('#predict-warning').innerText()}"` : ''}`);
+
+    log('predicting a photo without a face');
+    await page.setInputFiles('[data-testid=predict-file]', greyFile);
+    await page.waitForSelector('#predict-warning:not([hidden])', { timeout: 60_000 }).catch(() => undefined);
+    const greyWarning = (await page.locator('#predict-warning').isVisible()) ? await page.locator('#predict-warning').innerText() : '';
+    check('a photo without a face: whole photo and a warning naming it', greyWarning.includes('e2e-no-face-grey.png') && /no face found/.test(greyWarning), greyWarning || 'no warning shown');
 
     log('comparing the page descriptor with Node');
     const png = readFileSync(pngFile).toString('base64');
@@ -152,10 +184,13 @@ async function main(): Promise<void> {
     const names = downloads.map((d) => d.suggestedFilename()).sort();
     check('model downloads as a Node model folder', names.join() === 'facegpu.json,model.json,weights.bin', names.join(', ') || 'no download');
     if (names.length === 3) {
+      const recorded = JSON.parse(readFileSync(join(modelDir, 'facegpu.json'), 'utf8')).preprocessing?.crop;
+      const expected = cropRecordFor('face');
+      check('the page-trained model records the face crop as Node does', JSON.stringify(recorded) === JSON.stringify(expected), `page ${JSON.stringify(recorded)}, Node ${JSON.stringify(expected)}`);
       const classifier = await loadModel(modelDir, { gpu, engine });
       const { predictions } = await predictFiles(classifier, [heldBackFile]);
       const nodeLabel = predictions[0]?.label;
-      check('Node predicts with the page-trained model', nodeLabel === label, `Node: "${nodeLabel}" (${((predictions[0]?.probability ?? 0) * 100).toFixed(1)}%), page: "${label}"`);
+      check('Node predicts with the page-trained model', nodeLabel === label, `Node: "${nodeLabel}" (${((predictions[0]?.probability ?? 0) * 100).toFixed(1)}%), page: "${label}" (${(p * 100).toFixed(1)}%)`);
       classifier.head.dispose();
     }
 
@@ -201,6 +236,30 @@ async function main(): Promise<void> {
       await page.waitForFunction(() => /Loaded from files|Could not load/.test(document.querySelector('#train-status')!.textContent ?? ''), undefined, { timeout: 60_000 });
       const text = await page.locator('#train-status').innerText();
       check('downloaded model loads back from files', text.startsWith('Loaded from files'), text);
+    }
+
+    log('loading the face-crop model trained in Node');
+    // The status already says "Loaded from files" (the page's own model): wait for the Node model's labels.
+    const nodeLabels = `Loaded from files: recognises ${nodeTrained.meta.labels.join(', ')} `;
+    await page.setInputFiles('[data-testid=load-file]', ['facegpu.json', 'model.json', 'weights.bin'].map((n) => join(nodeModelDir, n)));
+    await page.waitForFunction((expect) => {
+      const text = document.querySelector('#train-status')!.textContent ?? '';
+      return text.startsWith(expect) || /Could not load/.test(text);
+    }, nodeLabels, { timeout: 60_000 });
+    const nodeLoaded = await page.locator('#train-status').innerText();
+    const nodeOk = nodeLoaded.startsWith(nodeLabels) && /faces cropped, margin 1\.3/.test(nodeLoaded);
+    check('the page loads a face-crop model made in Node', nodeOk, nodeLoaded);
+    if (nodeOk) {
+      await page.setInputFiles('[data-testid=predict-file]', heldBackFile);
+      await page.waitForSelector('[data-testid=prediction], .predict-note[data-state="error"]', { timeout: 120_000 });
+      const first = page.locator('[data-testid=prediction]').first();
+      const pageLabel = await first.getAttribute('data-label').catch(() => null);
+      const pageP = Number(await first.getAttribute('data-probability').catch(() => NaN));
+      check(
+        'the page predicts as Node with the Node-trained model',
+        pageLabel === nodeOnHeldBack?.label && pageLabel === HELD_BACK.person.folder,
+        `page: "${pageLabel}" (${(pageP * 100).toFixed(1)}%), Node: "${nodeOnHeldBack?.label}" (${((nodeOnHeldBack?.probability ?? 0) * 100).toFixed(1)}%)`,
+      );
     }
 
     log('offline: stopping the server and reloading the page');
