@@ -4,8 +4,7 @@
 // already size x size is drawn 1:1, so a lossless file (PNG) gives exactly the pixels the
 // Node decoder gives. Face crops: the whole photo decoded at its own size (imageToRgbImage)
 // for the detector, then the face's square cut and scaled the same way (cutRGB).
-import type { RgbImage } from '../detect/blazeface.ts';
-import type { PixelRect } from '../detect/region.ts';
+import type { PixelRect, RgbImage } from '../image/rgb.ts';
 
 /** Everything a page usually holds a picture in. Blobs/Files are decoded first. */
 export type ImageInput =

@@ -10,14 +10,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { anchorCentres, BLAZEFACE_INPUT, BLAZEFACE_LAYERS } from './anchors.ts';
 import type { Box } from './region.ts';
+import type { RgbImage } from '../image/rgb.ts';
 import { PatientWait } from '../gpu/patient-wait.ts';
 
-/** Decoded pixels: packed 8-bit RGB, row-major. */
-export interface RgbImage {
-  data: Uint8Array;
-  width: number;
-  height: number;
-}
+export type { RgbImage };
 
 export interface FaceDetection extends Box {
   /** The model's confidence, 0..1 (sigmoid of its logit). */

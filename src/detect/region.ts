@@ -1,5 +1,6 @@
 // Where to cut the face out of a photo: the detector's box made square, enlarged by a margin
 // and kept inside the image. Pure arithmetic, shared by every platform's cropper.
+import type { PixelRect } from '../image/rgb.ts';
 
 /** An axis-aligned box in image pixels (x, y: top-left corner). */
 export interface Box {
@@ -9,13 +10,7 @@ export interface Box {
   height: number;
 }
 
-/** An integer pixel rectangle inside the image, as image libraries' "extract" takes it. */
-export interface PixelRect {
-  left: number;
-  top: number;
-  width: number;
-  height: number;
-}
+export type { PixelRect };
 
 /**
  * The square around `box`'s centre whose side is `margin` times the box's longer side,

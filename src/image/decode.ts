@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import sharp, { type Sharp } from 'sharp';
 import { decodePnm, isPnm } from './pnm.ts';
+import type { PixelRect, RgbImage } from './rgb.ts';
 
 export class ImageDecodeError extends Error {
   constructor(readonly file: string, message: string) {
@@ -32,15 +33,8 @@ export async function decodeImageRGB(buf: Uint8Array, size: number, where: strin
   return resizeRGB(rgb, size, where);
 }
 
-/** Packed RGB pixels at the file's own size. */
-export interface RawRGB {
-  data: Uint8Array;
-  width: number;
-  height: number;
-}
-
 /** Decode `file` to packed RGB at its own size (for steps that look at the whole photo, as face detection). */
-export async function loadImageRaw(file: string): Promise<RawRGB> {
+export async function loadImageRaw(file: string): Promise<RgbImage> {
   let buf: Buffer;
   try {
     buf = await readFile(file);
@@ -50,7 +44,7 @@ export async function loadImageRaw(file: string): Promise<RawRGB> {
   return decodeImageRaw(buf, file);
 }
 
-export async function decodeImageRaw(buf: Uint8Array, where: string): Promise<RawRGB> {
+export async function decodeImageRaw(buf: Uint8Array, where: string): Promise<RgbImage> {
   if (buf.length === 0) throw new ImageDecodeError(where, 'empty file');
   try {
     let img: Sharp;
@@ -73,7 +67,7 @@ export async function decodeImageRaw(buf: Uint8Array, where: string): Promise<Ra
  * `rect` of `image` (the whole image when omitted) stretched to size x size, bicubic (aspect
  * ratio not kept, as Keras' flow_from_directory).
  */
-export async function resizeRGB(image: RawRGB, size: number, where: string, rect?: { left: number; top: number; width: number; height: number }): Promise<Uint8Array> {
+export async function resizeRGB(image: RgbImage, size: number, where: string, rect?: PixelRect): Promise<Uint8Array> {
   try {
     let img = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
     if (rect) img = img.extract(rect);
