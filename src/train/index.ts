@@ -144,7 +144,10 @@ export async function evaluate(
 ): Promise<EvaluationResult & { source: string }> {
   const set = await openEvaluationSet(data, classifier.engine.inputSize, classifier.labels, opts);
   const cropper = await cropperFor(classifier.engine.gpu, classifier.meta.preprocessing.crop);
-  const load = cropper ? faceCropFileLoader(cropper, set.root, classifier.engine.inputSize, (id) => opts.onNoFace?.(id)) : set.load;
+  // Faces are located for the whole set first, in batches, as training does.
+  const load = cropper
+    ? await locatedFaceFileLoader(cropper, set.root, set.items.map((i) => i.id), classifier.engine.inputSize, { onNoFace: (f) => opts.onNoFace?.(f) })
+    : set.load;
   const result = await evaluateOnImages(classifier, set.items, load, opts);
   return { ...result, source: set.source };
 }
