@@ -2,7 +2,7 @@
 // The facegpu demo page: add people and photos, train a head on their descriptors, recognise
 // new photos, and benchmark our shaders against tfjs-webgpu on the visitor's GPU.
 import {
-  BrowserFaceCropping, createBrowserGpu, DEFAULT_DETECTOR_URL, DEFAULT_WEIGHTS_URL, useGpuForTfjs, imageToRGB, imagesToRGB, openEngine, webgpuSupportProblem,
+  BrowserFaceCropping, createBrowserGpu, DEFAULT_DETECTOR_URL, DEFAULT_WEIGHTS_URL, SHADERS, useGpuForTfjs, imageToRGB, imagesToRGB, openEngine, webgpuSupportProblem,
   type FaceClassifier, type Gpu, type MobileNetEngine, type WeightsProgress,
 } from '../src/browser/index.ts';
 import { cameraAvailable, detectCamera, openCamera } from './camera.ts';
@@ -152,7 +152,7 @@ async function boot(): Promise<void> {
       onProgress: (p) => setStatus('loading', ...describeProgress(p)),
     });
     // tfjs (training, the head, the face detector) runs on the engine's own device from here on.
-    await useGpuForTfjs(app.gpu);
+    await useGpuForTfjs(app.gpu, SHADERS);
     setStatus('loading', 'Loading the face detector…');
     const cropping = new BrowserFaceCropping(DEFAULT_DETECTOR_URL);
     try {

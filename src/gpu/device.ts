@@ -106,3 +106,12 @@ export function assertAlive(gpu: Gpu): void {
     throw new GpuLostError(`the WebGPU device was lost (${gpu.lost.reason}): ${gpu.lost.message || 'no message'}`);
   }
 }
+
+/**
+ * A CPU adapter (lavapipe, SwiftShader): there a workgroup runs as SIMD batches of lanes on
+ * a core, and kernels are tiled for that rather than for a GPU's registers.
+ */
+export function isCpuAdapter(device: GPUDevice): boolean {
+  const info = device.adapterInfo as GPUAdapterInfo | undefined;
+  return info?.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info?.description} ${info?.device}`);
+}

@@ -45,7 +45,7 @@ export class KernelRunner {
 
   constructor(
     readonly device: GPUDevice,
-    private readonly shaders: ShaderSources,
+    readonly shaders: ShaderSources,
   ) {}
 
   get pipelineCount(): number {

@@ -3,6 +3,7 @@
 // activation) is a constant, and so part of the pipeline cache key.
 import type { OpDesc, UniformField } from '../gpu/runner.ts';
 import type { Activation } from '../weights/spec.ts';
+import { isCpuAdapter } from '../gpu/device.ts';
 
 export type Binding = GPUBuffer | GPUBufferBinding;
 
@@ -64,7 +65,7 @@ export function tuningFor(device: GPUDevice): Tuning {
   const info = device.adapterInfo as (GPUAdapterInfo & { subgroupMinSize?: number }) | undefined;
   const minSize = info?.subgroupMinSize ?? 0;
   const subgroup = device.features.has('subgroups') && minSize >= 4 && (minSize & (minSize - 1)) === 0 ? Math.min(minSize, 8) : 0;
-  const cpu = info?.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info?.description} ${info?.device}`);
+  const cpu = isCpuAdapter(device);
   if (subgroup === 0) return { ...DEFAULT_TUNING };
   return cpu
     ? { ...DEFAULT_TUNING, subgroup, sgWg: subgroup, sgPixels: 4, stemPixels: 2, dwRows: 32, dwCols: 4, dwCols2: 1, dwWg: 8, halfWeights: true }

@@ -44,7 +44,7 @@ export class FaceClassifier {
           `and this caller feeds whole photos; crop as the model records (src/detect: \`facegpu predict\` / \`facegpu eval\` and the web page do), or use a model trained with --crop none`,
       );
     }
-    await useGpuForTfjs(gpu);
+    await useGpuForTfjs(gpu, engine.runner.shaders);
     const out = head.outputs[0].shape[1];
     if (out !== meta.labels.length) throw new Error(`${where}: the head has ${out} outputs but ${meta.labels.length} labels`);
     return new FaceClassifier(engine, head, meta);

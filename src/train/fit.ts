@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { categoricalCrossentropy, correctCount } from './head.ts';
 import { deriveSeed, Prng } from './prng.ts';
+import { headRmsprop } from '../tfjs/rmsprop.ts';
 
 export interface FitConfig {
   epochs: number;
@@ -83,7 +84,7 @@ export async function fitHead(
   checkFitConfig(config);
   const n = train.labels.shape[0];
   if (n === 0) throw new Error('no training examples');
-  const optimizer = tf.train.rmsprop(config.learningRate, 0.9, 0, 1e-7); // Keras' RMSprop defaults
+  const optimizer = headRmsprop(config.learningRate, 0.9, 1e-7); // Keras' RMSprop defaults
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const history: EpochLog[] = [];
   let best: EpochLog | null = null;

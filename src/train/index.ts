@@ -52,9 +52,9 @@ export function cropRecordFor(method: CropMethod = 'face', margin?: number): Cro
 }
 
 /** A face cropper for `crop` on `gpu` (null for whole images). */
-async function cropperFor(gpu: Gpu, crop: CropRecord): Promise<FaceCropper<string> | null> {
+async function cropperFor({ gpu, engine }: EngineOnGpu, crop: CropRecord): Promise<FaceCropper<string> | null> {
   if (crop.method === 'none') return null;
-  await useGpuForTfjs(gpu); // the detector's weights go to the backend current at load
+  await useGpuForTfjs(gpu, engine.runner.shaders); // the detector's weights go to the backend current at load
   return nodeFaceCropper(crop);
 }
 
@@ -67,7 +67,7 @@ export async function train(data: string, { gpu, engine }: EngineOnGpu, opts: No
   }
   const out = opts.out;
   const crop = cropRecordFor(opts.crop, opts.margin);
-  const cropper = await cropperFor(gpu, crop);
+  const cropper = await cropperFor({ gpu, engine }, crop);
   let detectMs: number | undefined;
   if (cropper) {
     // Faces first, as a phase of its own: detection and the backbone both want the whole
@@ -92,7 +92,7 @@ export async function train(data: string, { gpu, engine }: EngineOnGpu, opts: No
 
 /** Load a model directory for use with `engine` (refused if it was trained on another backbone). */
 export async function load(modelDir: string, { gpu, engine }: EngineOnGpu): Promise<FaceClassifier> {
-  await useGpuForTfjs(gpu);
+  await useGpuForTfjs(gpu, engine.runner.shaders);
   const { head, meta } = await loadModelDir(modelDir);
   // predict() and evaluate() below crop as the model records.
   return FaceClassifier.create(gpu, engine, head, meta, modelDir, { facesCropped: true });
@@ -143,7 +143,7 @@ export async function evaluate(
   opts: SplitOptions & { batchSize?: number; onSkip?: (s: SkippedFile) => void; onNoFace?: (id: string) => void; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<EvaluationResult & { source: string }> {
   const set = await openEvaluationSet(data, classifier.engine.inputSize, classifier.labels, opts);
-  const cropper = await cropperFor(classifier.engine.gpu, classifier.meta.preprocessing.crop);
+  const cropper = await cropperFor({ gpu: classifier.engine.gpu, engine: classifier.engine }, classifier.meta.preprocessing.crop);
   // Faces are located for the whole set first, in batches, as training does.
   const load = cropper
     ? await locatedFaceFileLoader(cropper, set.root, set.items.map((i) => i.id), classifier.engine.inputSize, { onNoFace: (f) => opts.onNoFace?.(f) })
@@ -155,7 +155,7 @@ export async function evaluate(
 /** Decodes a file as `classifier`'s model was trained: whole, or its face cropped out. */
 async function fileLoaderFor(classifier: FaceClassifier, onNoFace: (file: string) => void): Promise<(file: string) => Promise<Uint8Array>> {
   const size = classifier.engine.inputSize;
-  const cropper = await cropperFor(classifier.engine.gpu, classifier.meta.preprocessing.crop);
+  const cropper = await cropperFor({ gpu: classifier.engine.gpu, engine: classifier.engine }, classifier.meta.preprocessing.crop);
   if (!cropper) return (file) => loadImageRGB(file, size);
   return faceCropFileLoader(cropper, '', size, onNoFace);
 }

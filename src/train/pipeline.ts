@@ -66,7 +66,7 @@ export async function trainOnImages(gpu: Gpu, engine: MobileNetEngine, set: Trai
   const recipe = opts.recipe ?? KERAS_RECIPE;
   const extractBatch = opts.extractBatch ?? 16;
   if (set.classes.length < 2) throw new Error(`need at least two people to tell apart, found ${set.classes.length} (${set.classes.join(', ') || 'none'})`);
-  await useGpuForTfjs(gpu);
+  await useGpuForTfjs(gpu, engine.runner.shaders);
 
   const t0 = performance.now();
   const skipped: SkippedFile[] = [];

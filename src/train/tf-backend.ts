@@ -4,6 +4,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type { Gpu } from '../gpu/device.ts';
+import type { ShaderSources } from '../gpu/runner.ts';
+import { accelerateTfjs } from '../tfjs/kernels.ts';
 
 const BACKEND = 'webgpu'; // tfjs-backend-webgpu registers its kernels under this name
 
@@ -11,15 +13,21 @@ let current: { device: GPUDevice; backend: WebGPUBackend } | null = null;
 
 /**
  * Make tfjs run on `gpu.device`. Idempotent for the same device; a new device replaces the
- * backend (tensors of the old one are gone with it).
+ * backend (tensors of the old one are gone with it). With `shaders`, tfjs' matrix products,
+ * 1x1 convolutions and the head's RMSprop run on our kernels (src/tfjs/kernels.ts); without,
+ * tfjs runs its own (the benchmark's tfjs-webgpu baseline).
  */
-export async function useGpuForTfjs(gpu: Gpu): Promise<WebGPUBackend> {
-  if (current?.device === gpu.device && tf.getBackend() === BACKEND) return current.backend;
+export async function useGpuForTfjs(gpu: Gpu, shaders?: ShaderSources): Promise<WebGPUBackend> {
+  if (current?.device === gpu.device && tf.getBackend() === BACKEND) {
+    if (shaders) accelerateTfjs(current.backend, shaders);
+    return current.backend;
+  }
   const backend = withNavigatorGpu(() => new WebGPUBackend(gpu.device, gpu.device.adapterInfo));
   if (tf.findBackendFactory(BACKEND)) tf.removeBackend(BACKEND);
   tf.registerBackend(BACKEND, () => backend);
   if (!(await tf.setBackend(BACKEND))) throw new Error('tfjs could not start its WebGPU backend on the facegpu device');
   current = { device: gpu.device, backend };
+  if (shaders) accelerateTfjs(backend, shaders);
   return backend;
 }
 

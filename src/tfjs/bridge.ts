@@ -1,0 +1,59 @@
+// Our kernel runner working on TensorFlow.js tensors. tfjs' WebGPU backend runs on our
+// GPUDevice (src/train/tf-backend.ts), so a tfjs tensor is a GPUBuffer we can bind directly:
+// this is what lets a kernel registered in tfjs' registry (src/tfjs/kernels.ts) run one of
+// our shaders on its inputs and hand back a tfjs tensor, with no copy either way.
+//
+// Only the backend's public surface is used: uploadToGPU / tensorMap to find a tensor's
+// buffer, makeTensorInfo for outputs, submitQueue to flush what tfjs has recorded so far.
+// tfjs records its own dispatches into a command encoder that it submits every few ops; ours
+// must run after those (they may write our inputs) and before anything tfjs records next
+// (it may read our outputs), so each run flushes tfjs' encoder and submits its own.
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { KernelRunner, type OpDesc, type ShaderSources } from '../gpu/runner.ts';
+
+export class TfjsGpu {
+  readonly runner: KernelRunner;
+  /** Dispatches run so far (for tests that check our kernels were used, not tfjs'). */
+  dispatches = 0;
+
+  constructor(
+    readonly backend: WebGPUBackend,
+    shaders: ShaderSources,
+  ) {
+    this.runner = new KernelRunner(backend.device, shaders);
+  }
+
+  /** The GPUBuffer holding `t` (uploaded first if tfjs still holds its values on the CPU). */
+  buffer(t: TensorInfo): GPUBuffer {
+    this.backend.uploadToGPU(t.dataId);
+    const resource = this.backend.tensorMap.get(t.dataId).resource;
+    if (!resource || !('mapAsync' in resource)) throw new Error(`tfjs tensor [${t.shape}] is not held in a GPU buffer`);
+    return resource as GPUBuffer;
+  }
+
+  /** A new float32 tensor of `shape`, its buffer allocated, for a kernel to write. */
+  output(shape: number[]): TensorInfo {
+    const t = this.backend.makeTensorInfo(shape, 'float32');
+    this.backend.uploadToGPU(t.dataId);
+    return t;
+  }
+
+  /** Run `ops` in order on the device, after everything tfjs has recorded so far. */
+  run(ops: readonly OpDesc[]): void {
+    const { backend, runner } = this;
+    backend.ensureCommandEncoderReady();
+    backend.endComputePassEncoder();
+    backend.submitQueue();
+    const device = backend.device;
+    const { ops: prepared, uniformBuffer } = runner.prepare(ops, (size, usage, label) => device.createBuffer({ size, usage, label }));
+    const encoder = device.createCommandEncoder({ label: ops[0]?.label });
+    const pass = encoder.beginComputePass();
+    runner.encode(pass, prepared);
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    // Destroying after submit is allowed: the buffer is freed once the submitted work is done.
+    uniformBuffer.destroy();
+    this.dispatches += ops.length;
+  }
+}

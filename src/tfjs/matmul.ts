@@ -1,0 +1,98 @@
+// The op description of shaders/matmul.wgsl: C[b] = act(A[b] B[b] + bias), each operand
+// given as a buffer and strides, so that transposed and broadcast operands need no copy.
+import type { OpDesc } from '../gpu/runner.ts';
+import { isCpuAdapter } from '../gpu/device.ts';
+
+/** A [batch, rows, cols] view of a buffer of float32: element (b, r, c) is at b*batch + r*row + c*col. */
+export interface MatrixView {
+  buffer: GPUBuffer;
+  /** 0 broadcasts one matrix over the batch. */
+  batch: number;
+  row: number;
+  col: number;
+}
+
+export type MatmulActivation = 'linear' | 'relu' | 'relu6';
+const ACT: Record<MatmulActivation, number> = { linear: 0, relu: 1, relu6: 2 };
+
+export interface MatmulProblem {
+  batch: number;
+  /** Rows of A and C. */
+  m: number;
+  /** Columns of B and C. */
+  n: number;
+  /** Columns of A = rows of B. */
+  k: number;
+  a: MatrixView;
+  b: MatrixView;
+  /** C, written densely as [batch, m, n]. */
+  out: GPUBuffer;
+  /** n values added to every row of C, or none. */
+  bias?: GPUBuffer;
+  activation: MatmulActivation;
+}
+
+export interface MatmulTiling {
+  /** Invocations per workgroup. */
+  wg: number;
+  /** Rows per invocation. */
+  ti: number;
+  /** Columns per workgroup (every invocation of it computes all of them). */
+  tj: number;
+}
+
+/**
+ * The tiling for a device. On CPU adapters (lavapipe, SwiftShader) a lane's loads cost more
+ * than register spills, so each lane takes a large tile: 8 rows x 16 columns was the fastest
+ * of the tilings tried on the head's and the detector's shapes (src/tfjs/README.md). On GPUs
+ * the tile stays small so that the accumulators fit in registers and the grid stays wide.
+ */
+export function matmulTilingFor(device: GPUDevice): MatmulTiling {
+  return isCpuAdapter(device) ? { wg: 16, ti: 8, tj: 16 } : { wg: 64, ti: 2, tj: 4 };
+}
+
+export function matmulOp(p: MatmulProblem, t: MatmulTiling): OpDesc {
+  // The larger of m and n goes across lanes (the kernel's i); the other is the workgroup's
+  // column tile (j), whose operand is read uniformly. C = A B is computed as C^T = B^T A^T
+  // when n is the larger: only strides change.
+  const lanesOverM = p.m >= p.n;
+  const [rows, cols] = lanesOverM ? [p.m, p.n] : [p.n, p.m];
+  // x[i, k] and y[k, j] as views of A and B.
+  const x = lanesOverM ? { v: p.a, i: p.a.row, k: p.a.col } : { v: p.b, i: p.b.col, k: p.b.row };
+  const y = lanesOverM ? { v: p.b, k: p.b.row, j: p.b.col } : { v: p.a, k: p.a.col, j: p.a.row };
+  const out = lanesOverM ? { i: p.n, j: 1 } : { i: 1, j: p.n };
+  const bias = lanesOverM ? { i: 0, j: 1 } : { i: 1, j: 0 };
+  return {
+    label: `matmul ${p.batch}x${p.m}x${p.k}x${p.n}`,
+    kernel: { shader: 'matmul', constants: { WG: t.wg, TI: t.ti, TJ: t.tj, ACT: ACT[p.activation], HAS_BIAS: p.bias ? 1 : 0 } },
+    uniforms: [
+      ['u32', rows],
+      ['u32', cols],
+      ['u32', p.k],
+      ['u32', x.v.batch],
+      ['u32', x.i],
+      ['u32', x.k],
+      ['u32', y.v.batch],
+      ['u32', y.k],
+      ['u32', y.j],
+      ['u32', p.m * p.n],
+      ['u32', out.i],
+      ['u32', out.j],
+      ['u32', bias.i],
+      ['u32', bias.j],
+    ],
+    // Without a bias the binding still needs a buffer; x's is read-only already.
+    storage: [x.v.buffer, y.v.buffer, p.bias ?? x.v.buffer, p.out],
+    workgroups: [Math.ceil(rows / (t.wg * t.ti)), Math.ceil(cols / t.tj), p.batch],
+  };
+}
+
+/**
+ * A matrix stored row-major as [batch, storedRows, storedCols], read as is or transposed
+ * (then logical element (r, c) is stored element (c, r)); `broadcast` reuses matrix 0 for
+ * every batch.
+ */
+export function denseView(buffer: GPUBuffer, storedRows: number, storedCols: number, transposed: boolean, broadcast: boolean): MatrixView {
+  const batch = broadcast ? 0 : storedRows * storedCols;
+  return transposed ? { buffer, batch, row: 1, col: storedCols } : { buffer, batch, row: storedCols, col: 1 };
+}

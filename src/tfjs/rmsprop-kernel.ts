@@ -1,0 +1,38 @@
+// The FacegpuRmsprop kernel: inputs value, ms (mean square) and grad of one variable, attrs
+// lr, rho, eps; outputs the new value and the new mean square, from shaders/rmsprop.wgsl.
+import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { TfjsGpu } from './bridge.ts';
+
+export const RMSPROP_KERNEL = 'FacegpuRmsprop';
+
+const WG = 64;
+
+export function rmspropKernel(inputs: NamedTensorInfoMap, attrs: NamedAttrMap, gpu: TfjsGpu): TensorInfo[] {
+  const { value, ms, grad } = inputs as Record<'value' | 'ms' | 'grad', TensorInfo>;
+  const shape = value.shape;
+  for (const [name, t] of [['ms', ms], ['grad', grad]] as const) {
+    if (t.shape.join() !== shape.join() || t.dtype !== 'float32') throw new Error(`${RMSPROP_KERNEL}: ${name} is ${t.dtype} [${t.shape}], the variable float32 [${shape}]`);
+  }
+  const size = shape.reduce((p, d) => p * d, 1);
+  const lr = attrs.lr as number;
+  const rho = attrs.rho as number;
+  const newValue = gpu.output([...shape]);
+  const newMs = gpu.output([...shape]);
+  const groups = Math.max(1, Math.min(Math.ceil(size / WG), gpu.backend.device.limits.maxComputeWorkgroupsPerDimension));
+  gpu.run([
+    {
+      label: `rmsprop ${size}`,
+      kernel: { shader: 'rmsprop', constants: { WG } },
+      uniforms: [
+        ['u32', size],
+        ['f32', lr],
+        ['f32', rho],
+        ['f32', 1 - rho],
+        ['f32', attrs.eps as number],
+      ],
+      storage: [gpu.buffer(value), gpu.buffer(ms), gpu.buffer(grad), gpu.buffer(newValue), gpu.buffer(newMs)],
+      workgroups: [groups],
+    },
+  ]);
+  return [newValue, newMs];
+}
