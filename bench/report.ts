@@ -9,6 +9,11 @@ import { writeFileAtomic } from '../src/weights/store.ts';
 import type { EndToEndRow } from './end-to-end.ts';
 import type { KernelRow, TimingMethod } from './kernel-rows.ts';
 import type { Stats } from './timing.ts';
+import { trainingWorkLines, type TrainingWorkRow } from './training-work.ts';
+
+const TRAINING_WORK_TITLE = "Training work: tfjs' kernels and ours";
+const TRAINING_WORK_METHOD =
+  "what tfjs runs around the backbone when a recognizer is trained, on tfjs-webgpu's own kernels and then on ours (src/tfjs), one device, one process; wall time to queue done, median of the repeats";
 
 export interface BenchResult {
   adapter: AdapterSummary & { driver: string };
@@ -27,6 +32,8 @@ export interface BenchResult {
   };
   kernels: KernelRow[];
   endToEnd: EndToEndRow[];
+  /** tfjs' work around the backbone (head step, face detection) on its kernels and ours. */
+  trainingWork: TrainingWorkRow[];
 }
 
 const ms = (v: number | null | undefined) => (v == null ? '-' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
@@ -80,6 +87,9 @@ export function textReport(r: BenchResult): string {
     out.push(`Whole forward pass: median of ${s.repeats} runs after ${s.warmup} warm-up, ${s.endToEndTiming}; GPU ms/img = per-dispatch timestamps summed (median of ${s.gpuRepeats})`);
     out.push(...endToEndLines(r.endToEnd));
   }
+  if (r.trainingWork.length) {
+    out.push('', `${TRAINING_WORK_TITLE}: ${TRAINING_WORK_METHOD}`, ...trainingWorkLines(r.trainingWork));
+  }
   return out.join('\n');
 }
 
@@ -106,6 +116,7 @@ function markdown(r: BenchResult): string {
     `- date: ${r.environment.date}`,
     '',
     r.endToEnd.length ? `## Whole forward pass\n\nMedian of ${s.repeats} runs after ${s.warmup} warm-up; ${s.endToEndTiming}. GPU ms/img: per-dispatch timestamps summed (median of ${s.gpuRepeats}).\n\n${e2eTable}\n\n![chart](chart.svg)\n` : '',
+    r.trainingWork.length ? `## ${TRAINING_WORK_TITLE}\n\n${TRAINING_WORK_METHOD}\n\n${trainingWorkLines(r.trainingWork).join('\n')}\n` : '',
     r.kernels.length ? `## Kernels (batch ${s.kernelBatch})\n\nMedian of ${s.kernelRepeats} runs after ${s.warmup} warm-up; ${s.kernelTiming === 'gpu-timestamp' ? 'GPU timestamps, one compute pass per kernel call on both sides (tfjs: tf.time)' : 'wall time to onSubmittedWorkDone'}; ms per call; ± is half the interquartile range.\n\n${kernelTable}\n` : '',
   ].join('\n');
 }

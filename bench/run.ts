@@ -16,6 +16,7 @@ import { distinctKernels } from './kernels-of.ts';
 import { writeResults, type BenchResult } from './report.ts';
 import { tfjsVersions, TfjsSides } from './tfjs-sides.ts';
 import { hasTimestamps } from './timing.ts';
+import { measureTrainingWork } from './training-work.ts';
 
 export interface BenchOptions {
   adapter?: string;
@@ -32,6 +33,8 @@ export interface BenchOptions {
   only?: string;
   /** Include tfjs-wasm in the end-to-end rows. */
   wasm: boolean;
+  /** Time tfjs' work around the backbone on its kernels and ours (last: it cannot be undone). */
+  trainingWork: boolean;
   /** Override the engine's tuning (experiments). */
   tuning?: Partial<Tuning>;
   /** Results folder; default bench/results/<adapter id>; null writes nothing. */
@@ -108,6 +111,7 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
       },
       kernels: [],
       endToEnd: [],
+      trainingWork: [],
     };
     if (opts.kernelBatch != null) {
       const cases = distinctKernels(engine, backbone.data, opts.kernelBatch).filter((k) => !opts.only || k.name.includes(opts.only));
@@ -131,6 +135,10 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
         sides: { webgpu: true, wasm: opts.wasm },
         onProgress: log,
       });
+    }
+    // Last: it puts our kernels into the tfjs backend that the rows above compare against.
+    if (opts.trainingWork) {
+      result.trainingWork = await measureTrainingWork(gpu, { warmup: Math.max(2, opts.warmup), repeats: Math.max(5, opts.repeats), log });
     }
     const files = opts.outDir === null ? [] : await writeResults(result, opts.outDir ?? join(RESULTS_DIR, gpu.adapter.id));
     return { result, files };

@@ -16,6 +16,7 @@ interface BenchFlags {
   only?: string;
   endToEnd: boolean;
   wasm: boolean;
+  trainingWork: boolean;
   quick?: boolean;
   json?: boolean;
   out?: string;
@@ -50,6 +51,7 @@ export function registerBench(program: Command): void {
     .option('--only <text>', 'only the kernel rows whose name contains <text>, e.g. depthwise')
     .option('--no-end-to-end', 'skip the whole-network rows')
     .option('--no-wasm', 'leave tfjs-wasm out of the whole-network rows')
+    .option('--no-training-work', "skip the head training step and face detection rows (tfjs' kernels against ours)")
     .option('--quick', 'batches 1,8, kernel batch 1, 3 repeats (a few minutes less)')
     .option('--json', 'print the results as JSON on stdout (progress goes to stderr)')
     .option('--out <dir>', 'results folder (default bench/results/<adapter>)')
@@ -67,12 +69,13 @@ export function registerBench(program: Command): void {
         gpuRepeats: quick ? 1 : Number(flags.gpuRepeats),
         only: flags.only,
         wasm: flags.wasm,
+        trainingWork: flags.trainingWork,
         outDir: flags.save ? flags.out : null,
         log: (line) => console.error(line),
         // Each kernel row as it is measured, on stderr, so a long run shows progress.
         onKernelRow: (row) => console.error(kernelLines([row])[2]),
       });
-      if (flags.json) process.stdout.write(JSON.stringify({ adapter: result.adapter, kernels: result.kernels, endToEnd: result.endToEnd, environment: result.environment, settings: result.settings }) + '\n');
+      if (flags.json) process.stdout.write(JSON.stringify({ adapter: result.adapter, kernels: result.kernels, endToEnd: result.endToEnd, trainingWork: result.trainingWork, environment: result.environment, settings: result.settings }) + '\n');
       else console.log(textReport(result));
       if (files.length) console.error(`results: ${files.join(', ')}`);
     });

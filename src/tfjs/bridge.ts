@@ -16,6 +16,7 @@ export class TfjsGpu {
   readonly runner: KernelRunner;
   /** Dispatches run so far (for tests that check our kernels were used, not tfjs'). */
   dispatches = 0;
+  private zeroBuffer: GPUBuffer | null = null;
 
   constructor(
     readonly backend: WebGPUBackend,
@@ -32,11 +33,33 @@ export class TfjsGpu {
     return resource as GPUBuffer;
   }
 
+  /**
+   * Whether `t`'s buffer holds float32 values. Not the same as `t.dtype`: tfjs casts int32 and
+   * bool to float32 without converting the data (the buffer keeps its int32 values, and the
+   * backend's record of the data keeps its dtype), so kernels must ask the backend.
+   */
+  holdsFloat32(t: TensorInfo): boolean {
+    return t.dtype === 'float32' && this.backend.tensorMap.get(t.dataId).dtype === 'float32';
+  }
+
   /** A new float32 tensor of `shape`, its buffer allocated, for a kernel to write. */
   output(shape: number[]): TensorInfo {
     const t = this.backend.makeTensorInfo(shape, 'float32');
     this.backend.uploadToGPU(t.dataId);
     return t;
+  }
+
+  /**
+   * A read-only buffer of at least `bytes` zero bytes (a bias for kernels that always add
+   * one). One buffer, grown when a larger one is asked for, kept for the bridge's life.
+   */
+  zeros(bytes: number): GPUBuffer {
+    if (!this.zeroBuffer || this.zeroBuffer.size < bytes) {
+      this.zeroBuffer?.destroy();
+      // A new buffer is zero-filled by WebGPU.
+      this.zeroBuffer = this.backend.device.createBuffer({ label: 'zeros', size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: GPUBufferUsage.STORAGE });
+    }
+    return this.zeroBuffer;
   }
 
   /** Run `ops` in order on the device, after everything tfjs has recorded so far. */

@@ -2,6 +2,8 @@
 // given as a buffer and strides, so that transposed and broadcast operands need no copy.
 import type { OpDesc } from '../gpu/runner.ts';
 import { isCpuAdapter } from '../gpu/device.ts';
+import type { Activation } from '../weights/spec.ts';
+import { ACT_CODE } from '../mobilenet/ops.ts';
 
 /** A [batch, rows, cols] view of a buffer of float32: element (b, r, c) is at b*batch + r*row + c*col. */
 export interface MatrixView {
@@ -11,9 +13,6 @@ export interface MatrixView {
   row: number;
   col: number;
 }
-
-export type MatmulActivation = 'linear' | 'relu' | 'relu6';
-const ACT: Record<MatmulActivation, number> = { linear: 0, relu: 1, relu6: 2 };
 
 export interface MatmulProblem {
   batch: number;
@@ -29,7 +28,7 @@ export interface MatmulProblem {
   out: GPUBuffer;
   /** n values added to every row of C, or none. */
   bias?: GPUBuffer;
-  activation: MatmulActivation;
+  activation: Activation;
 }
 
 export interface MatmulTiling {
@@ -64,7 +63,7 @@ export function matmulOp(p: MatmulProblem, t: MatmulTiling): OpDesc {
   const bias = lanesOverM ? { i: 0, j: 1 } : { i: 1, j: 0 };
   return {
     label: `matmul ${p.batch}x${p.m}x${p.k}x${p.n}`,
-    kernel: { shader: 'matmul', constants: { WG: t.wg, TI: t.ti, TJ: t.tj, ACT: ACT[p.activation], HAS_BIAS: p.bias ? 1 : 0 } },
+    kernel: { shader: 'matmul', constants: { WG: t.wg, TI: t.ti, TJ: t.tj, ACT: ACT_CODE[p.activation], HAS_BIAS: p.bias ? 1 : 0 } },
     uniforms: [
       ['u32', rows],
       ['u32', cols],

@@ -1,5 +1,6 @@
 // The FacegpuRmsprop kernel: inputs value, ms (mean square) and grad of one variable, attrs
-// lr, rho, eps; outputs the new value and the new mean square, from shaders/rmsprop.wgsl.
+// lr, rho, eps; outputs the new value and the new mean square, from shaders/rmsprop.wgsl
+// (or rmsprop_scalar.wgsl).
 import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { TfjsGpu } from './bridge.ts';
 
@@ -18,13 +19,16 @@ export function rmspropKernel(inputs: NamedTensorInfoMap, attrs: NamedAttrMap, g
   const rho = attrs.rho as number;
   const newValue = gpu.output([...shape]);
   const newMs = gpu.output([...shape]);
-  const groups = Math.max(1, Math.min(Math.ceil(size / WG), gpu.backend.device.limits.maxComputeWorkgroupsPerDimension));
+  // Four values per lane where the size allows (a lane's loads cost per load on a CPU driver).
+  const vec4 = size % 4 === 0;
+  const lanes = vec4 ? size / 4 : size;
+  const groups = Math.max(1, Math.min(Math.ceil(lanes / WG), gpu.backend.device.limits.maxComputeWorkgroupsPerDimension));
   gpu.run([
     {
       label: `rmsprop ${size}`,
-      kernel: { shader: 'rmsprop', constants: { WG } },
+      kernel: { shader: vec4 ? 'rmsprop' : 'rmsprop_scalar', constants: { WG } },
       uniforms: [
-        ['u32', size],
+        ['u32', lanes],
         ['f32', lr],
         ['f32', rho],
         ['f32', 1 - rho],
