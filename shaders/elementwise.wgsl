@@ -16,10 +16,15 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
 
+// By its bits: compilers may fold `v != v` to false (lavapipe does).
+fn is_nan(v: vec4<f32>) -> vec4<bool> {
+  return (bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u);
+}
+
 fn apply(v: vec4<f32>, i: u32) -> vec4<f32> {
   if (OP == 0u) { return v + b[i]; }
   if (OP == 1u) { return select(v, vec4<f32>(0.0), v < vec4<f32>(0.0)); }
-  if (OP == 2u) { return select(select(vec4<f32>(p.alpha), vec4<f32>(1.0), v > vec4<f32>(0.0)), v, v != v); }
+  if (OP == 2u) { return select(select(vec4<f32>(p.alpha), vec4<f32>(1.0), v > vec4<f32>(0.0)), v, is_nan(v)); }
   return v * b[i];
 }
 

@@ -152,8 +152,7 @@ function batchMatMul(
   const [batchA, batchB] = [size(outerA), size(outerB)];
   let outer: number[];
   if (batchA === batchB && outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i])) outer = outerA;
-  else if (batchA === 1) outer = outerB;
-  else if (batchB === 1) outer = outerA;
+  else if (batchA === 1 || batchB === 1) outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
   else return null;
   const batch = Math.max(batchA, batchB);
   if (m * n === 0 || k === 0 || !gridFits(acc, m, n, batch)) return null;
