@@ -16,6 +16,7 @@ import { KernelRunner } from '../src/gpu/runner.ts';
 import { loadShaders } from '../src/gpu/shaders-node.ts';
 import type { TfjsGpu } from '../src/tfjs/bridge.ts';
 import { accelerateTfjs, acceleratedGpu } from '../src/tfjs/kernels.ts';
+import { denseView, matmulOp, type MatmulTiling } from '../src/tfjs/matmul.ts';
 import { FusedRmsprop, headRmsprop } from '../src/tfjs/rmsprop.ts';
 import { useGpuForTfjs } from '../src/train/tf-backend.ts';
 
@@ -273,6 +274,59 @@ async function checkFusedMatmul(c: FusedCase): Promise<{ dispatches: number; wan
   expectClose(results[0], want, (i) => REL * scale.values[i] + ABS, name);
   return { dispatches, want };
 }
+
+describe('each matmul shader and tiling, through matmulOp directly', () => {
+  // The registered kernels use the tiling for this adapter (on lavapipe: matmul_subgroup.wgsl);
+  // devices without subgroups and GPUs get matmul.wgsl and other tiles. Each is checked here on
+  // shapes that are no multiple of its tile, both orientations, transposed operands, bias, relu.
+  const tilings: MatmulTiling[] = [
+    { wg: 16, ti: 8, tj: 16, sg: 0 },
+    { wg: 64, ti: 2, tj: 4, sg: 0 },
+    { wg: 16, ti: 8, tj: 16, sg: 8 },
+    { wg: 8, ti: 3, tj: 8, sg: 4 },
+  ];
+  const shapes: [number, number, number, boolean, boolean][] = [
+    [5, 7, 3, false, false],
+    [37, 19, 70, true, false],
+    [70, 19, 37, false, true],
+    [16, 64, 100, true, true],
+  ];
+  for (const t of tilings) {
+    it(`${t.sg ? `matmul_subgroup.wgsl SG=${t.sg}` : 'matmul.wgsl'}, ${t.ti}x${t.tj} per lane, workgroup ${t.wg}`, async () => {
+      for (const [m, k, n, tA, tB] of shapes) {
+        const a = rand(tA ? [k, m] : [m, k]);
+        const b = rand(tB ? [n, k] : [k, n]);
+        const bias = rand([n]);
+        const [want, scale] = await evaluate('cpu', [a, b, bias], (x, y, z) => [
+          tf.relu(tf.add(tf.matMul(x, y, tA, tB), z)),
+          tf.add(tf.matMul(tf.abs(x), tf.abs(y), tA, tB), tf.abs(z)),
+        ]);
+        await tf.setBackend('webgpu');
+        const [ta, tb, tbias] = [a, b, bias].map((d) => tf.tensor(d.values, d.shape));
+        const out = ours.output([m, n]);
+        ours.run([
+          matmulOp(
+            {
+              batch: 1,
+              m,
+              n,
+              k,
+              a: denseView(ours.buffer(ta), a.shape[0], a.shape[1], tA, false),
+              b: denseView(ours.buffer(tb), b.shape[0], b.shape[1], tB, false),
+              out: ours.buffer(out),
+              bias: ours.buffer(tbias),
+              activation: 'relu',
+            },
+            t,
+          ),
+        ]);
+        const got = tf.engine().makeTensorFromTensorInfo(out);
+        expectClose({ values: Float32Array.from(await got.data()), shape: got.shape }, want, (i) => REL * scale.values[i] + ABS, `${m}x${k}x${n} tA=${tA} tB=${tB}`);
+        tf.dispose([ta, tb, tbias, got]);
+      }
+    });
+  }
+});
 
 describe('tf.fused.matMul on our kernel', () => {
   for (const activation of ['linear', 'relu', 'relu6'] as const) {
