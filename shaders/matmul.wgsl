@@ -2,9 +2,11 @@
 // around our backbone (the head's dense layers and their gradients, the detector's 1x1
 // convolutions; see src/gpu/tfjs-kernels.ts):
 //
-//   out[b, i, j] = act( sum_k x[b, i, k] * y[b, k, j] + bias[i * bias_i + j * bias_j] )
+//   out[b, i, j] = act( sum_k x[b, i, k] * y[b, k, j] + bias[i * bias_i + j * bias_j]
+//                       + res[b, i, j] )
 //
-// Every operand is read through strides, so a transposed operand, a broadcast batch (stride
+// (res, a residual added before the activation, fuses the detector's residual joins: see
+// src/detect/fuse.ts). Every operand is read through strides, so a transposed operand, a broadcast batch (stride
 // 0) or a swapped product (C = A B computed as C^T = B^T A^T, whichever dimension is larger
 // goes across lanes) is a change of uniforms, not of code.
 //
@@ -15,7 +17,7 @@
 // from cache, and each loaded x value feeds TJ multiply-adds.
 //
 // Constants: WG (workgroup size), TI (rows per lane), TJ (columns per workgroup), ACT (0 none,
-// 1 relu, 2 relu6), HAS_BIAS (0 or 1; without bias the bias binding is not read).
+// 1 relu, 2 relu6), HAS_BIAS, HAS_RES (0 or 1; without them their bindings are not read).
 
 struct Params {
   rows: u32,      // extent of i
@@ -39,6 +41,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> y: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read> res: array<f32>; // laid out as out
 
 fn act(v: f32) -> f32 {
   if (ACT == 1u) { return max(v, 0.0); }
@@ -86,7 +89,9 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       if (j >= p.cols) { continue; }
       var v = acc[t][c];
       if (HAS_BIAS == 1u) { v += bias[i * p.bias_i + j * p.bias_j]; }
-      out[batch * p.out_batch + i * p.out_i + j * p.out_j] = act(v);
+      let at = batch * p.out_batch + i * p.out_i + j * p.out_j;
+      if (HAS_RES == 1u) { v += res[at]; }
+      out[at] = act(v);
     }
   }
 }

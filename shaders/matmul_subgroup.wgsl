@@ -5,10 +5,11 @@ enable subgroups;
 // storage load is executed lane by lane even when all lanes read one address, so matmul.wgsl
 // spends TJ loads per k on y; here it is TJ / SG (src/tfjs/README.md).
 //
-//   out[b, i, j] = act( sum_k x[b, i, k] * y[b, k, j] + bias[i * bias_i + j * bias_j] )
+//   out[b, i, j] = act( sum_k x[b, i, k] * y[b, k, j] + bias[i * bias_i + j * bias_j]
+//                       + res[b, i, j] )
 //
 // Constants: WG (a multiple of SG), TI (rows per lane), TJ (columns per workgroup, a multiple
-// of SG), SG (lanes that share y: a divisor of the subgroup size), ACT, HAS_BIAS.
+// of SG), SG (lanes that share y: a divisor of the subgroup size), ACT, HAS_BIAS, HAS_RES.
 
 struct Params {
   rows: u32,
@@ -32,6 +33,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> y: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read> res: array<f32>; // laid out as out
 
 const TG: u32 = TJ / SG; // y values each lane loads per k
 
@@ -91,7 +93,9 @@ fn main(
       if (j >= p.cols) { continue; }
       var v = acc[t][c];
       if (HAS_BIAS == 1u) { v += bias[i * p.bias_i + j * p.bias_j]; }
-      out[batch * p.out_batch + i * p.out_i + j * p.out_j] = act(v);
+      let at = batch * p.out_batch + i * p.out_i + j * p.out_j;
+      if (HAS_RES == 1u) { v += res[at]; }
+      out[at] = act(v);
     }
   }
 }

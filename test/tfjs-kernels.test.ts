@@ -19,6 +19,12 @@ import { accelerateTfjs, acceleratedGpu } from '../src/tfjs/kernels.ts';
 import { denseView, matmulOp, type MatmulTiling } from '../src/tfjs/matmul.ts';
 import { FusedRmsprop, headRmsprop } from '../src/tfjs/rmsprop.ts';
 import { useGpuForTfjs } from '../src/train/tf-backend.ts';
+import { pointwiseAddRelu } from '../src/tfjs/fused-ops.ts';
+import { fuseResidualJoins, type TopologyNode } from '../src/detect/fuse.ts';
+import { blazefaceModelFile, loadBlazeFace, NODE_CROP_IO } from '../src/detect/node.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CELEB, ORL } from './helpers/faces.ts';
 
 let gpu: Gpu;
 let backend: WebGPUBackend;
@@ -891,6 +897,67 @@ describe('gradients through our kernels', () => {
 
 // ---------------------------------------------------------------------------------------------
 // 6. The benchmark's baseline: a backend made without shaders runs tfjs' own kernels
+
+describe('the residual join fused into its convolution (pointwiseAddRelu, src/detect/fuse.ts)', () => {
+  it('relu(conv1x1(x) + bias + residual) on our kernel, one dispatch, matches the CPU', async () => {
+    const inputs = [rand([2, 9, 11, 24]), rand([1, 1, 24, 40]), rand([40]), rand([2, 9, 11, 40])];
+    const compute = (x: tf.Tensor, f: tf.Tensor, b: tf.Tensor, r: tf.Tensor) => pointwiseAddRelu(x as tf.Tensor4D, f as tf.Tensor4D, b as tf.Tensor1D, r as tf.Tensor4D);
+    const [want] = await evaluate('cpu', inputs, compute);
+    expect(want.values.some((v) => v === 0) && want.values.some((v) => v > 0)).toBe(true); // the relu cuts
+    const { results, dispatches } = await onOurs(inputs, compute);
+    expect(dispatches).toBe(1);
+    expectClose(results[0], want, () => 1e-5 * Math.max(1, maxAbs(want)), 'pointwiseAddRelu');
+  });
+
+  it("rewrites BlazeFace's 31 residual joins, and only joins whose convolution nothing else reads", () => {
+    const model = JSON.parse(readFileSync(blazefaceModelFile(), 'utf8')) as { modelTopology: { node: TopologyNode[] }; weightsManifest: { weights: { name: string; shape: number[] }[] }[] };
+    const shapes = new Map(model.weightsManifest.flatMap((g) => g.weights).map((w) => [w.name, w.shape]));
+    const nodes = model.modelTopology.node;
+    const before = nodes.length;
+    expect(fuseResidualJoins(nodes, shapes)).toBe(31);
+    expect(nodes.length).toBe(before - 62);
+    expect(nodes.filter((n) => n.op === 'AddV2' || n.op === 'Add')).toHaveLength(0);
+    expect(nodes.filter((n) => n.op === 'FacegpuPointwiseAddRelu')).toHaveLength(31);
+    expect(fuseResidualJoins(nodes, shapes)).toBe(0);
+    // A convolution whose output is also read elsewhere must stay.
+    const conv = (name: string, input: string): TopologyNode => ({
+      name,
+      op: '_FusedConv2D',
+      input: [input, `${name}/w`, `${name}/b`],
+      attr: { fused_ops: { list: { s: [btoa('BiasAdd')] } }, strides: { list: { i: ['1', '1', '1', '1'] } } },
+    });
+    const graph: TopologyNode[] = [
+      { name: 'x', op: 'Placeholder' },
+      conv('c', 'x'),
+      { name: 'add', op: 'AddV2', input: ['x', 'c'] },
+      { name: 'relu', op: 'Relu', input: ['add'] },
+      { name: 'other', op: 'Relu', input: ['c'] },
+    ];
+    expect(fuseResidualJoins(graph, new Map([['c/w', [1, 1, 4, 4]]]))).toBe(0);
+    graph.pop();
+    expect(fuseResidualJoins(graph, new Map([['c/w', [1, 1, 4, 4]]]))).toBe(1);
+    expect(graph.map((n) => n.op)).toEqual(['Placeholder', 'FacegpuPointwiseAddRelu']);
+    expect(graph[1].input).toEqual(['x', 'c/w', 'c/b', 'x']);
+  });
+
+  it('BlazeFace on our kernels finds the faces tfjs finds on the CPU backend, at the same places', async () => {
+    const files = [join(CELEB, 'val/ben_afflek/httpcsvkmeuadecafjpg.jpg'), join(ORL, 's1/1.pgm'), join(ORL, 's7/3.pgm')];
+    const images = await Promise.all(files.map((f) => NODE_CROP_IO.decode(f)));
+    await tf.setBackend('cpu');
+    const want = await (await loadBlazeFace()).detectMany(images);
+    await tf.setBackend('webgpu');
+    const before = ours.dispatches;
+    const got = await (await loadBlazeFace()).detectMany(images);
+    expect(ours.dispatches - before).toBeGreaterThan(60); // every convolution and join of the run is ours
+    expect(got.map((f) => f.length)).toEqual(want.map((f) => f.length));
+    expect(want.flat().length).toBeGreaterThanOrEqual(3);
+    want.forEach((faces, i) =>
+      faces.forEach((f, j) => {
+        for (const k of ['x', 'y', 'width', 'height', 'score'] as const) expect(Math.abs(got[i][j][k] - f[k]), `${files[i]} face ${j} ${k}`).toBeLessThan(1e-3);
+      }),
+    );
+  });
+});
 
 describe("a webgpu backend set up without our shaders (the benchmark's tfjs baseline)", () => {
   it('accelerateTfjs is idempotent per backend', () => {

@@ -12,6 +12,7 @@ import { anchorCentres, BLAZEFACE_INPUT, BLAZEFACE_LAYERS } from './anchors.ts';
 import type { Box } from './region.ts';
 import type { RgbImage } from '../image/rgb.ts';
 import { PatientWait } from '../gpu/patient-wait.ts';
+import { fuseResidualJoins, type TopologyNode } from './fuse.ts';
 
 export type { RgbImage };
 
@@ -54,7 +55,7 @@ export class BlazeFaceDetector {
    * We read the four convolutions before those reshapes instead ([batch, grid, grid, anchors
    * x k], the same values in the same order) and let the input's batch size vary, so that
    * several photos share one run (on a CPU adapter each op's dispatch costs more than its
-   * arithmetic).
+   * arithmetic). Its residual joins are fused into the convolutions before them (fuse.ts).
    */
   static async load(files: tf.io.IOHandler, opts: DetectorOptions = {}): Promise<BlazeFaceDetector> {
     let heads: string[] = [];
@@ -62,6 +63,8 @@ export class BlazeFaceDetector {
       load: async () => {
         const artifacts = await files.load!();
         heads = openBatch(artifacts);
+        const nodes = (artifacts.modelTopology as { node: TopologyNode[] }).node;
+        fuseResidualJoins(nodes, new Map((artifacts.weightSpecs ?? []).map((w) => [w.name, w.shape])));
         return artifacts;
       },
     };
@@ -188,8 +191,7 @@ function letterbox({ data, width, height }: RgbImage): tf.Tensor4D {
  * return the nodes that feed its output reshapes (which fix batch 1), to be read instead.
  */
 function openBatch(artifacts: tf.io.ModelArtifacts): string[] {
-  type Node = { name: string; op: string; input?: string[]; attr?: Record<string, any> };
-  const nodes = (artifacts.modelTopology as { node?: Node[] } | undefined)?.node;
+  const nodes = (artifacts.modelTopology as { node?: TopologyNode[] } | undefined)?.node;
   if (!Array.isArray(nodes)) throw new Error('not a tfjs graph model (no modelTopology.node)');
   const inputs = nodes.filter((n) => n.op === 'Placeholder');
   const reshapes = nodes.filter((n) => n.op === 'Reshape');

@@ -8,7 +8,9 @@
 // - Add, Relu, Step and Multiply of float32 tensors of one shape: the detector's residual
 //   joins, the head's relu gradients;
 // - Sum over adjacent axes: the head's bias gradients;
-// - FacegpuRmsprop: a one-pass RMSprop update (src/tfjs/rmsprop.ts).
+// - FacegpuRmsprop: a one-pass RMSprop update (src/tfjs/rmsprop.ts);
+// - FacegpuPointwiseAddRelu: relu(1x1 conv + bias + residual), the detector's residual joins
+//   fused into the convolution before them (src/tfjs/fused-ops.ts, src/detect/fuse.ts).
 //
 // tfjs' own WebGPU kernels do these products at ~1.6 GFLOP/s on lavapipe, several times
 // slower than ours (src/tfjs/README.md). Registration is per kernel name for every WebGPU
@@ -25,6 +27,7 @@ import { denseView, matmulOp, matmulTilingFor, type MatmulTiling } from './matmu
 import type { Activation } from '../weights/spec.ts';
 import { ACT_CODE, depthwiseOp, tuningFor, type Tuning } from '../mobilenet/ops.ts';
 import { RMSPROP_KERNEL, rmspropKernel } from './rmsprop-kernel.ts';
+import { POINTWISE_ADD_RELU } from './fused-ops.ts';
 
 const BACKEND = 'webgpu';
 
@@ -96,6 +99,19 @@ function registerOnce(): void {
   replace('Step', (args, acc) => elementwise(ElementwiseOp.Step, args.inputs.x!, null, acc, (args.attrs?.alpha as number | undefined) ?? 0));
   replace('Multiply', (args, acc) => elementwise(ElementwiseOp.Multiply, args.inputs.a!, args.inputs.b!, acc));
   replace('Sum', (args, acc) => reduceSum(args.inputs.x!, args.attrs!, acc));
+  tf.registerKernel({
+    kernelName: POINTWISE_ADD_RELU,
+    backendName: BACKEND,
+    kernelFunc: (args) => {
+      const acc = accelerated.get(args.backend as object);
+      // Only reached through pointwiseAddRelu (src/tfjs/fused-ops.ts), which checks first.
+      if (!acc) throw new Error(`${POINTWISE_ADD_RELU} runs only on a backend set up with accelerateTfjs`);
+      const { x, filter, bias, residual } = args.inputs as Record<'x' | 'filter' | 'bias' | 'residual', TensorInfo>;
+      const out = pointwiseConv(x, filter, bias, residual, acc, 'relu');
+      if (!out) throw new Error(`${POINTWISE_ADD_RELU}: not a float32 1x1 convolution of [${x.shape}] by [${filter.shape}] plus [${residual.shape}]`);
+      return out;
+    },
+  });
   tf.registerKernel({
     kernelName: RMSPROP_KERNEL,
     backendName: BACKEND,
@@ -215,27 +231,9 @@ function conv2d(
   const pixels = info.batchSize * info.outHeight * info.outWidth;
   const [ci, co] = [info.inChannels, info.outChannels];
   const pointwise = info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1 && pad.top + pad.left + pad.bottom + pad.right === 0;
+  if (pointwise) return pointwiseConv(x, filter, bias, null, acc, activation);
   if (!gridFits(acc, pixels, co, 1)) return null;
   const out = gpu.output(info.outShape);
-  if (pointwise) {
-    gpu.run([
-      matmulOp(
-        {
-          batch: 1,
-          m: pixels,
-          n: co,
-          k: ci,
-          a: denseView(gpu.buffer(x), pixels, ci, false, false),
-          b: denseView(gpu.buffer(filter), ci, co, false, false),
-          out: gpu.buffer(out),
-          bias: bias ? gpu.buffer(bias) : undefined,
-          activation,
-        },
-        tiling,
-      ),
-    ]);
-    return out;
-  }
   const xBuffer = gpu.buffer(x);
   gpu.run([
     {
@@ -259,6 +257,49 @@ function conv2d(
       storage: [xBuffer, gpu.buffer(filter), bias ? gpu.buffer(bias) : xBuffer, gpu.buffer(out)],
       workgroups: [Math.ceil(pixels / (tiling.wg * tiling.ti)), Math.ceil(co / tiling.tj)],
     },
+  ]);
+  return out;
+}
+
+/**
+ * A 1x1, stride 1 convolution of NHWC `x` as the product [pixels, ci] x [ci, co], with bias,
+ * an optional residual (a tensor of the output's shape) and the activation fused; null when
+ * the tensors are not float32 or do not fit.
+ */
+function pointwiseConv(
+  x: TensorInfo,
+  filter: TensorInfo,
+  bias: TensorInfo | null,
+  residual: TensorInfo | null,
+  acc: Accelerated,
+  activation: Activation,
+): TensorInfo | null {
+  const [fh, fw, ci, co] = filter.shape;
+  if (x.shape.length !== 4 || fh !== 1 || fw !== 1 || x.shape[3] !== ci) return null;
+  if (!floats(acc, x, filter, bias, residual) || !columnBias(bias, co)) return null;
+  const [n, h, w] = x.shape;
+  const outShape = [n, h, w, co];
+  if (residual && residual.shape.join() !== outShape.join()) return null;
+  const pixels = n * h * w;
+  if (pixels === 0 || !gridFits(acc, pixels, co, 1)) return null;
+  const { gpu } = acc;
+  const out = gpu.output(outShape);
+  gpu.run([
+    matmulOp(
+      {
+        batch: 1,
+        m: pixels,
+        n: co,
+        k: ci,
+        a: denseView(gpu.buffer(x), pixels, ci, false, false),
+        b: denseView(gpu.buffer(filter), ci, co, false, false),
+        out: gpu.buffer(out),
+        bias: bias ? gpu.buffer(bias) : undefined,
+        residual: residual ? gpu.buffer(residual) : undefined,
+        activation,
+      },
+      acc.tiling,
+    ),
   ]);
   return out;
 }

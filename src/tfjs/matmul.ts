@@ -28,6 +28,8 @@ export interface MatmulProblem {
   out: GPUBuffer;
   /** n values added to every row of C, or none. */
   bias?: GPUBuffer;
+  /** A tensor of C's shape added before the activation (a residual join), or none. */
+  residual?: GPUBuffer;
   activation: Activation;
 }
 
@@ -73,8 +75,8 @@ export function matmulOp(p: MatmulProblem, t: MatmulTiling): OpDesc {
   return {
     label: `matmul ${p.batch}x${p.m}x${p.k}x${p.n}`,
     kernel: t.sg
-      ? { shader: 'matmul_subgroup', constants: { WG: t.wg, TI: t.ti, TJ: t.tj, SG: t.sg, ACT: ACT_CODE[p.activation], HAS_BIAS: p.bias ? 1 : 0 } }
-      : { shader: 'matmul', constants: { WG: t.wg, TI: t.ti, TJ: t.tj, ACT: ACT_CODE[p.activation], HAS_BIAS: p.bias ? 1 : 0 } },
+      ? { shader: 'matmul_subgroup', constants: { WG: t.wg, TI: t.ti, TJ: t.tj, SG: t.sg, ACT: ACT_CODE[p.activation], HAS_BIAS: p.bias ? 1 : 0, HAS_RES: p.residual ? 1 : 0 } }
+      : { shader: 'matmul', constants: { WG: t.wg, TI: t.ti, TJ: t.tj, ACT: ACT_CODE[p.activation], HAS_BIAS: p.bias ? 1 : 0, HAS_RES: p.residual ? 1 : 0 } },
     uniforms: [
       ['u32', rows],
       ['u32', cols],
@@ -91,8 +93,8 @@ export function matmulOp(p: MatmulProblem, t: MatmulTiling): OpDesc {
       ['u32', bias.i],
       ['u32', bias.j],
     ],
-    // Without a bias the binding still needs a buffer; x's is read-only already.
-    storage: [x.v.buffer, y.v.buffer, p.bias ?? x.v.buffer, p.out],
+    // Without a bias or residual their bindings still need a buffer; x's is read-only already.
+    storage: [x.v.buffer, y.v.buffer, p.bias ?? x.v.buffer, p.out, p.residual ?? x.v.buffer],
     workgroups: [Math.ceil(rows / (t.wg * t.ti)), Math.ceil(cols / t.tj), p.batch],
   };
 }
