@@ -29,7 +29,9 @@ enable subgroups;
 // Grid: (x, y) = pixel tiles of WG*TP pixels (folded past 65535), z = ceil(co4 / SG).
 // Constants: WG (workgroup size, a multiple of SG), TP (pixels per invocation), SG (lanes
 // that share weights: a divisor of the subgroup size), ACT (0 none, 1 relu, 2 relu6), WH
-// (weights as float16 pairs).
+// (weights as float16 pairs), WROWS (weights as a row-major [ci, co] float32 matrix instead of
+// blocks: TensorFlow.js' 1x1 filters), HAS_RES (add `res`, laid out as y, before the
+// activation; the backbone binds x there and leaves it unread).
 
 struct Params {
   pixels: u32,
@@ -42,10 +44,27 @@ struct Params {
 @group(0) @binding(2) var<storage, read> w: array<vec4<u32>>;
 @group(0) @binding(3) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> y: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> res: array<vec4<f32>>; // laid out as y; read when HAS_RES
 
 // #include activation
 
 // #include weight_block
+
+// The 4x4 block of input group c and output group o. WROWS=1: w is the float32 matrix
+// [ci, co] row by row (a TensorFlow.js 1x1 filter, src/tfjs/kernels.ts), whose rows 4c..4c+3
+// hold the block's columns.
+fn weights_at(c: u32, o: u32) -> mat4x4<f32> {
+  if (WROWS == 1u) {
+    let r = 4u * c * p.co4 + o;
+    return mat4x4<f32>(
+      bitcast<vec4<f32>>(w[r]),
+      bitcast<vec4<f32>>(w[r + p.co4]),
+      bitcast<vec4<f32>>(w[r + 2u * p.co4]),
+      bitcast<vec4<f32>>(w[r + 3u * p.co4]),
+    );
+  }
+  return weight_block(c * p.co4 + o);
+}
 
 @compute @workgroup_size(WG)
 fn main(
@@ -76,7 +95,7 @@ fn main(
     for (var t = 0u; t < TP; t++) {
       xv[t] = x[row[t] + c];
     }
-    let m = weight_block(c * p.co4 + own);
+    let m = weights_at(c, own);
     for (var g = 0u; g < SG; g++) {
       let c0 = subgroupShuffle(m[0], lb + g);
       let c1 = subgroupShuffle(m[1], lb + g);
@@ -93,7 +112,10 @@ fn main(
     if (q < p.pixels) {
       for (var g = 0u; g < SG; g++) {
         if (o + g < p.co4) {
-          y[q * p.co4 + o + g] = activate(acc[t][g]);
+          let at = q * p.co4 + o + g;
+          var v = acc[t][g];
+          if (HAS_RES == 1u) { v += res[at]; } // a residual join (src/detect/fuse.ts)
+          y[at] = activate(v);
         }
       }
     }

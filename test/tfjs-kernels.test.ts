@@ -284,7 +284,8 @@ async function checkFusedMatmul(c: FusedCase): Promise<{ dispatches: number; wan
 describe('each matmul shader and tiling, through matmulOp directly', () => {
   // The registered kernels use the tiling for this adapter (on lavapipe: matmul_subgroup.wgsl);
   // devices without subgroups and GPUs get matmul.wgsl and other tiles. Each is checked here on
-  // shapes that are no multiple of its tile, both orientations, transposed operands, bias, relu.
+  // shapes that are no multiple of its tile, both orientations, transposed operands, bias,
+  // residual, relu.
   const tilings: MatmulTiling[] = [
     { wg: 16, ti: 8, tj: 16, sg: 0 },
     { wg: 64, ti: 2, tj: 4, sg: 0 },
@@ -303,12 +304,13 @@ describe('each matmul shader and tiling, through matmulOp directly', () => {
         const a = rand(tA ? [k, m] : [m, k]);
         const b = rand(tB ? [n, k] : [k, n]);
         const bias = rand([n]);
-        const [want, scale] = await evaluate('cpu', [a, b, bias], (x, y, z) => [
-          tf.relu(tf.add(tf.matMul(x, y, tA, tB), z)),
-          tf.add(tf.matMul(tf.abs(x), tf.abs(y), tA, tB), tf.abs(z)),
+        const residual = rand([m, n]);
+        const [want, scale] = await evaluate('cpu', [a, b, bias, residual], (x, y, z, r) => [
+          tf.relu(tf.add(tf.add(tf.matMul(x, y, tA, tB), z), r)),
+          tf.add(tf.add(tf.matMul(tf.abs(x), tf.abs(y), tA, tB), tf.abs(z)), tf.abs(r)),
         ]);
         await tf.setBackend('webgpu');
-        const [ta, tb, tbias] = [a, b, bias].map((d) => tf.tensor(d.values, d.shape));
+        const [ta, tb, tbias, tres] = [a, b, bias, residual].map((d) => tf.tensor(d.values, d.shape));
         const out = ours.output([m, n]);
         ours.run([
           matmulOp(
@@ -321,6 +323,7 @@ describe('each matmul shader and tiling, through matmulOp directly', () => {
               b: denseView(ours.buffer(tb), b.shape[0], b.shape[1], tB, false),
               out: ours.buffer(out),
               bias: ours.buffer(tbias),
+              residual: ours.buffer(tres),
               activation: 'relu',
             },
             t,
@@ -328,7 +331,7 @@ describe('each matmul shader and tiling, through matmulOp directly', () => {
         ]);
         const got = tf.engine().makeTensorFromTensorInfo(out);
         expectClose({ values: Float32Array.from(await got.data()), shape: got.shape }, want, (i) => REL * scale.values[i] + ABS, `${m}x${k}x${n} tA=${tA} tB=${tB}`);
-        tf.dispose([ta, tb, tbias, got]);
+        tf.dispose([ta, tb, tbias, tres, got]);
       }
     });
   }
@@ -899,15 +902,21 @@ describe('gradients through our kernels', () => {
 // 6. The benchmark's baseline: a backend made without shaders runs tfjs' own kernels
 
 describe('the residual join fused into its convolution (pointwiseAddRelu, src/detect/fuse.ts)', () => {
-  it('relu(conv1x1(x) + bias + residual) on our kernel, one dispatch, matches the CPU', async () => {
-    const inputs = [rand([2, 9, 11, 24]), rand([1, 1, 24, 40]), rand([40]), rand([2, 9, 11, 40])];
-    const compute = (x: tf.Tensor, f: tf.Tensor, b: tf.Tensor, r: tf.Tensor) => pointwiseAddRelu(x as tf.Tensor4D, f as tf.Tensor4D, b as tf.Tensor1D, r as tf.Tensor4D);
-    const [want] = await evaluate('cpu', inputs, compute);
-    expect(want.values.some((v) => v === 0) && want.values.some((v) => v > 0)).toBe(true); // the relu cuts
-    const { results, dispatches } = await onOurs(inputs, compute);
-    expect(dispatches).toBe(1);
-    expectClose(results[0], want, () => 1e-5 * Math.max(1, maxAbs(want)), 'pointwiseAddRelu');
-  });
+  // 24 -> 40 channels runs on the pointwise kernel (channels in fours), 23 -> 38 on the product.
+  for (const [ci, co] of [
+    [24, 40],
+    [23, 38],
+  ]) {
+    it(`relu(conv1x1(x) + bias + residual), ${ci} -> ${co} channels, on our kernel, one dispatch, matches the CPU`, async () => {
+      const inputs = [rand([2, 9, 11, ci]), rand([1, 1, ci, co]), rand([co]), rand([2, 9, 11, co])];
+      const compute = (x: tf.Tensor, f: tf.Tensor, b: tf.Tensor, r: tf.Tensor) => pointwiseAddRelu(x as tf.Tensor4D, f as tf.Tensor4D, b as tf.Tensor1D, r as tf.Tensor4D);
+      const [want] = await evaluate('cpu', inputs, compute);
+      expect(want.values.some((v) => v === 0) && want.values.some((v) => v > 0)).toBe(true); // the relu cuts
+      const { results, dispatches } = await onOurs(inputs, compute);
+      expect(dispatches).toBe(1);
+      expectClose(results[0], want, () => 1e-5 * Math.max(1, maxAbs(want)), 'pointwiseAddRelu');
+    });
+  }
 
   it("rewrites BlazeFace's 31 residual joins, and only joins whose convolution nothing else reads", () => {
     const model = JSON.parse(readFileSync(blazefaceModelFile(), 'utf8')) as { modelTopology: { node: TopologyNode[] }; weightsManifest: { weights: { name: string; shape: number[] }[] }[] };

@@ -165,19 +165,31 @@ export function depthwiseOp(label: string, x: Binding, w: Binding, b: Binding, y
   };
 }
 
+/** Variants of the subgroup pointwise kernel for TensorFlow.js' 1x1 convolutions (src/tfjs). */
+export interface PointwiseExtras {
+  /** `w` is the float32 matrix [cin, cout] row by row (a tfjs filter), not 4x4 blocks. */
+  rowMajorWeights?: boolean;
+  /** Added to the output before the activation, laid out as the output (a residual join). */
+  residual?: Binding;
+}
+
 /** `halfWeights`: `w` holds float16 pairs (subgroup kernel only; see Tuning.halfWeights). */
-export function pointwiseOp(label: string, x: Binding, w: Binding, b: Binding, y: Binding, pixels: number, cin: number, cout: number, act: Activation, t: Tuning, halfWeights = false): OpDesc {
+export function pointwiseOp(label: string, x: Binding, w: Binding, b: Binding, y: Binding, pixels: number, cin: number, cout: number, act: Activation, t: Tuning, halfWeights = false, extras: PointwiseExtras = {}): OpDesc {
   const co4 = ceilDiv(cout, 4);
   const uniforms: UniformField[] = [['u32', pixels], ['u32', ceilDiv(cin, 4)], ['u32', co4]];
   if (t.subgroup > 0) {
+    if (extras.rowMajorWeights && (halfWeights || cin % 4 !== 0 || cout % 4 !== 0)) throw new Error(`${label}: row-major weights need float32 and channel counts that are multiples of 4`);
+    const constants = { WG: t.sgWg, TP: t.sgPixels, SG: t.subgroup, ACT: ACT_CODE[act], WH: halfWeights ? 1 : 0, WROWS: extras.rowMajorWeights ? 1 : 0, HAS_RES: extras.residual ? 1 : 0 };
     return {
       label,
-      kernel: { shader: 'pointwise_subgroup', constants: { WG: t.sgWg, TP: t.sgPixels, SG: t.subgroup, ACT: ACT_CODE[act], WH: halfWeights ? 1 : 0 } },
+      kernel: { shader: 'pointwise_subgroup', constants },
       uniforms,
-      storage: [x, w, b, y],
+      // Without a residual its binding is x (read-only already) and is not read.
+      storage: [x, w, b, y, extras.residual ?? x],
       workgroups: [...grid1d(ceilDiv(pixels, t.sgWg * t.sgPixels)), ceilDiv(co4, t.subgroup)],
     };
   }
+  if (extras.rowMajorWeights || extras.residual) throw new Error(`${label}: row-major weights and a residual need the subgroup pointwise kernel`);
   if (halfWeights) throw new Error(`${label}: float16 weights need the subgroup pointwise kernel`);
   const tc = tileFor(co4, t.pwChannels);
   return {
