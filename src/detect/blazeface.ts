@@ -13,6 +13,7 @@ import type { Box } from './region.ts';
 import type { RgbImage } from '../image/rgb.ts';
 import { PatientWait } from '../gpu/patient-wait.ts';
 import { fuseResidualJoins, type TopologyNode } from './fuse.ts';
+import { letterboxInto } from './letterbox.ts';
 
 export type { RgbImage };
 
@@ -99,9 +100,11 @@ export class BlazeFaceDetector {
    */
   private async run(images: readonly RgbImage[]): Promise<Float32Array> {
     const n = images.length;
+    const size = BLAZEFACE_INPUT;
+    const pixels = new Float32Array(n * size * size * 3);
+    images.forEach((image, i) => letterboxInto(image, size, pixels, i * size * size * 3));
     const result = tf.tidy(() => {
-      const input = tf.concat(images.map(letterbox));
-      const outputs = this.model.execute(tf.sub(tf.div(input, 127.5), 1), this.heads) as tf.Tensor4D[];
+      const outputs = this.model.execute(tf.tensor4d(pixels, [n, size, size, 3]), this.heads) as tf.Tensor4D[];
       const scores: tf.Tensor[] = [];
       const boxes: tf.Tensor[] = [];
       for (const { stride, perCell } of BLAZEFACE_LAYERS) {
@@ -166,24 +169,6 @@ export class BlazeFaceDetector {
     tf.dispose([boxes, scores, keep]);
     return kept.sort((a, b) => b.score - a.score);
   }
-}
-
-/**
- * The photo letterboxed into the model's square input, [1, 256, 256, 3] float: scaled so its
- * longer side fits, centred, the rest black. One cropAndResize does scaling and padding at
- * once (samples outside the photo take the extrapolation value, 0).
- */
-function letterbox({ data, width, height }: RgbImage): tf.Tensor4D {
-  const side = Math.max(width, height);
-  const offX = (side - width) / 2;
-  const offY = (side - height) / 2;
-  const pixels = tf.cast(tf.tensor4d(Int32Array.from(data), [1, height, width, 3], 'int32'), 'float32');
-  // Normalised coordinates put 0 and 1 on the first and last pixel centres.
-  const y0 = -offY / Math.max(1, height - 1);
-  const x0 = -offX / Math.max(1, width - 1);
-  const y1 = (side - offY - 1) / Math.max(1, height - 1);
-  const x1 = (side - offX - 1) / Math.max(1, width - 1);
-  return tf.image.cropAndResize(pixels, [[y0, x0, y1, x1]], [0], [BLAZEFACE_INPUT, BLAZEFACE_INPUT], 'bilinear', 0);
 }
 
 /**
