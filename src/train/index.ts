@@ -8,7 +8,7 @@ import { FaceClassifier, type Prediction } from './classify.ts';
 import { openEvaluationSet, openTrainingSet, type SplitOptions } from './dataset-node.ts';
 import type { SkippedFile } from './extract.ts';
 import { recoverDir } from '../atomic-fs.ts';
-import { checkReplaceable, loadModelDir, saveModelDir } from './model-dir-node.ts';
+import { CheckpointWriter, checkReplaceable, loadModelDir, saveModelDir } from './model-dir-node.ts';
 import { evaluateOnImages, trainOnImages, type EvaluationResult, type TrainOptions, type TrainResult } from './pipeline.ts';
 import { useGpuForTfjs } from './tf-backend.ts';
 import { faceCropRecord, type CropRecord, type CropMethod, type FaceCropper } from '../detect/face-crop.ts';
@@ -77,14 +77,23 @@ export async function train(data: string, { gpu, engine }: EngineOnGpu, opts: No
     set.load = await locatedFaceFileLoader(cropper, set.root, ids, engine.inputSize, { onNoFace: (f) => opts.onNoFace?.(f), onProgress: opts.onDetectProgress });
     detectMs = performance.now() - t0;
   }
-  const result = await trainOnImages(gpu, engine, set, {
-    ...opts,
-    crop,
-    onCheckpoint: async (head, meta) => {
-      if (out) await saveModelDir(out, head, meta);
-      await opts.onCheckpoint?.(head, meta);
-    },
-  });
+  // Checkpoints go to disk while training continues; the final model waits for them.
+  const checkpoints = out ? new CheckpointWriter(out) : null;
+  let result: TrainResult;
+  try {
+    result = await trainOnImages(gpu, engine, set, {
+      ...opts,
+      crop,
+      onCheckpoint: async (head, meta) => {
+        await checkpoints?.save(head, meta);
+        await opts.onCheckpoint?.(head, meta);
+      },
+    });
+  } catch (err) {
+    await checkpoints?.flush().catch(() => {}); // the training error is the one to report
+    throw err;
+  }
+  await checkpoints?.flush();
   if (out) await saveModelDir(out, result.head, result.meta);
   result.timings.detectMs = detectMs;
   return { ...result, root: set.root };
