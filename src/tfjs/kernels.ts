@@ -2,8 +2,9 @@
 // that the work tfjs does next to the backbone runs on them:
 //
 // - BatchMatMul and _FusedMatMul: the head's dense layers, forward and in their gradients;
-// - FusedConv2D / Conv2D: as a matrix product when the filter is 1x1 (36 of the face
-//   detector's 37 convolutions), else shaders/conv2d.wgsl (its 5x5 stem);
+// - FusedConv2D / Conv2D: with a 1x1 filter (36 of the face detector's 37 convolutions) the
+//   backbone's pointwise kernel (channels in fours, a device with subgroups) or a matrix
+//   product; else shaders/conv2d.wgsl (its 5x5 stem);
 // - DepthwiseConv2dNative / FusedDepthwiseConv2D, 3x3: our backbone's depthwise kernel;
 // - Add, Relu, Step and Multiply of float32 tensors of one shape: the detector's residual
 //   joins, the head's relu gradients;
