@@ -17,6 +17,7 @@ import { loadShaders } from '../src/gpu/shaders-node.ts';
 import type { TfjsGpu } from '../src/tfjs/bridge.ts';
 import { accelerateTfjs, acceleratedGpu } from '../src/tfjs/kernels.ts';
 import { denseView, matmulOp, type MatmulTiling } from '../src/tfjs/matmul.ts';
+import { conv2dOp } from '../src/tfjs/conv2d.ts';
 import { FusedRmsprop, headRmsprop } from '../src/tfjs/rmsprop.ts';
 import { useGpuForTfjs } from '../src/train/tf-backend.ts';
 import { pointwiseAddRelu } from '../src/tfjs/fused-ops.ts';
@@ -332,6 +333,64 @@ describe('each matmul shader and tiling, through matmulOp directly', () => {
         const got = tf.engine().makeTensorFromTensorInfo(out);
         expectClose({ values: Float32Array.from(await got.data()), shape: got.shape }, want, (i) => REL * scale.values[i] + ABS, `${m}x${k}x${n} tA=${tA} tB=${tB}`);
         tf.dispose([ta, tb, tbias, tres, got]);
+      }
+    });
+  }
+});
+
+describe('each conv2d shader and tiling, through conv2dOp directly', () => {
+  // As for the products: lavapipe's registered kernel is conv2d_subgroup.wgsl; conv2d.wgsl
+  // (no subgroups) and other tiles are checked here. 5x5 stride 2 SAME (the detector's stem),
+  // 3x3 VALID, 2x4 with stride [1, 2]; 3 -> 24 and 5 -> 70 channels; bias and relu.
+  const tilings: MatmulTiling[] = [
+    { wg: 16, ti: 8, tj: 16, sg: 0 },
+    { wg: 64, ti: 2, tj: 4, sg: 0 },
+    { wg: 16, ti: 8, tj: 16, sg: 8 },
+    { wg: 8, ti: 3, tj: 8, sg: 4 },
+  ];
+  const cases: { x: number[]; f: number[]; strides: [number, number]; pad: 'same' | 'valid' }[] = [
+    { x: [2, 19, 17, 3], f: [5, 5, 3, 24], strides: [2, 2], pad: 'same' },
+    { x: [1, 9, 11, 5], f: [3, 3, 5, 70], strides: [1, 1], pad: 'valid' },
+    { x: [1, 8, 13, 5], f: [2, 4, 5, 7], strides: [1, 2], pad: 'same' },
+  ];
+  for (const t of tilings) {
+    it(`${t.sg ? `conv2d_subgroup.wgsl SG=${t.sg}` : 'conv2d.wgsl'}, ${t.ti}x${t.tj} per lane, workgroup ${t.wg}`, async () => {
+      for (const c of cases) {
+        const [x, f, bias] = [rand(c.x), rand(c.f), rand([c.f[3]])];
+        const conv = (a: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.relu(tf.add(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, c.strides, c.pad), b));
+        const [want, scale] = await evaluate('cpu', [x, f, bias], (a, w, b) => [conv(a, w, b), tf.add(tf.conv2d(tf.abs(a) as tf.Tensor4D, tf.abs(w) as tf.Tensor4D, c.strides, c.pad), tf.abs(b))]);
+        await tf.setBackend('webgpu');
+        const [tx, tw, tb] = [x, f, bias].map((d) => tf.tensor(d.values, d.shape));
+        const info = tf.backend_util.computeConv2DInfo(c.x as [number, number, number, number], c.f as [number, number, number, number], c.strides, 1, c.pad);
+        const out = ours.output(info.outShape);
+        ours.run([
+          conv2dOp(
+            {
+              n: info.batchSize,
+              inH: info.inHeight,
+              inW: info.inWidth,
+              cin: info.inChannels,
+              outH: info.outHeight,
+              outW: info.outWidth,
+              cout: info.outChannels,
+              kh: info.filterHeight,
+              kw: info.filterWidth,
+              strideH: info.strideHeight,
+              strideW: info.strideWidth,
+              padTop: info.padInfo.top,
+              padLeft: info.padInfo.left,
+              x: ours.buffer(tx),
+              w: ours.buffer(tw),
+              bias: ours.buffer(tb),
+              out: ours.buffer(out),
+              activation: 'relu',
+            },
+            t,
+          ),
+        ]);
+        const got = tf.engine().makeTensorFromTensorInfo(out);
+        expectClose({ values: Float32Array.from(await got.data()), shape: got.shape }, want, (i) => REL * scale.values[i] + ABS, `[${c.x}] * [${c.f}] /${c.strides} ${c.pad}`);
+        tf.dispose([tx, tw, tb, got]);
       }
     });
   }

@@ -25,6 +25,7 @@ import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type { ShaderSources } from '../gpu/runner.ts';
 import { TfjsGpu } from './bridge.ts';
 import { denseView, matmulOp, matmulTilingFor, type MatmulTiling } from './matmul.ts';
+import { conv2dOp } from './conv2d.ts';
 import type { Activation } from '../weights/spec.ts';
 import { ACT_CODE, depthwiseOp, pointwiseOp, tuningFor, type Tuning } from '../mobilenet/ops.ts';
 import { RMSPROP_KERNEL, rmspropKernel } from './rmsprop-kernel.ts';
@@ -235,29 +236,30 @@ function conv2d(
   if (pointwise) return pointwiseConv(x, filter, bias, null, acc, activation);
   if (!gridFits(acc, pixels, co, 1)) return null;
   const out = gpu.output(info.outShape);
-  const xBuffer = gpu.buffer(x);
   gpu.run([
-    {
-      label: `conv2d ${info.filterHeight}x${info.filterWidth}/${info.strideHeight} ${ci}->${co}`,
-      kernel: { shader: 'conv2d', constants: { WG: tiling.wg, TI: tiling.ti, TJ: tiling.tj, ACT: ACT_CODE[activation], HAS_BIAS: bias ? 1 : 0 } },
-      uniforms: [
-        ['u32', pixels],
-        ['u32', info.inHeight],
-        ['u32', info.inWidth],
-        ['u32', ci],
-        ['u32', info.outHeight],
-        ['u32', info.outWidth],
-        ['u32', co],
-        ['u32', info.filterHeight],
-        ['u32', info.filterWidth],
-        ['u32', info.strideHeight],
-        ['u32', info.strideWidth],
-        ['u32', pad.top],
-        ['u32', pad.left],
-      ],
-      storage: [xBuffer, gpu.buffer(filter), bias ? gpu.buffer(bias) : xBuffer, gpu.buffer(out)],
-      workgroups: [Math.ceil(pixels / (tiling.wg * tiling.ti)), Math.ceil(co / tiling.tj)],
-    },
+    conv2dOp(
+      {
+        n: info.batchSize,
+        inH: info.inHeight,
+        inW: info.inWidth,
+        cin: ci,
+        outH: info.outHeight,
+        outW: info.outWidth,
+        cout: co,
+        kh: info.filterHeight,
+        kw: info.filterWidth,
+        strideH: info.strideHeight,
+        strideW: info.strideWidth,
+        padTop: pad.top,
+        padLeft: pad.left,
+        x: gpu.buffer(x),
+        w: gpu.buffer(filter),
+        bias: bias ? gpu.buffer(bias) : undefined,
+        out: gpu.buffer(out),
+        activation,
+      },
+      tiling,
+    ),
   ]);
   return out;
 }
