@@ -2,38 +2,14 @@
 // and activation fused, for the convolutions TensorFlow.js runs that no specialised kernel of
 // ours covers: the face detector's 5x5 stem (src/tfjs/kernels.ts). The work split is
 // matmul.wgsl's: lanes take output pixels (TI each, interleaved), a workgroup takes TJ output
-// channels, so weight loads are workgroup-uniform and each input value feeds TJ outputs.
-//
-// x: [n, in_h, in_w, cin]    w: [kh, kw, cin, cout]    bias: [cout]    y: [n, out_h, out_w, cout]
+// channels, so each input value feeds TJ outputs and the weight loads are workgroup-uniform
+// (conv2d_subgroup.wgsl shares them across lanes instead, for lavapipe). Layouts and
+// uniforms: conv2d_io.wgsl.
 // Constants: WG, TI, TJ, ACT (0 none, 1 relu, 2 relu6), HAS_BIAS (0 or 1).
 
-struct Params {
-  pixels: u32, // n * out_h * out_w
-  in_h: u32,
-  in_w: u32,
-  cin: u32,
-  out_h: u32,
-  out_w: u32,
-  cout: u32,
-  kh: u32,
-  kw: u32,
-  stride_h: u32,
-  stride_w: u32,
-  pad_top: u32,
-  pad_left: u32,
-}
+// #include conv2d_io
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
-
-fn act(v: f32) -> f32 {
-  if (ACT == 1u) { return max(v, 0.0); }
-  if (ACT == 2u) { return clamp(v, 0.0, 6.0); }
-  return v;
-}
+// #include activation
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -42,16 +18,9 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 
   // Each pixel's image and the input position of its window's top-left tap (may be
   // negative: kept as i32). Out-of-range pixels compute pixel 0 and are not stored.
-  var img: array<u32, TI>;
-  var top: array<i32, TI>;
-  var left: array<i32, TI>;
+  var win: array<Window, TI>;
   for (var t = 0u; t < TI; t++) {
-    let q = min(first + t * WG, p.pixels - 1u);
-    let ox = q % p.out_w;
-    let oy = (q / p.out_w) % p.out_h;
-    img[t] = q / (p.out_w * p.out_h);
-    top[t] = i32(oy * p.stride_h) - i32(p.pad_top);
-    left[t] = i32(ox * p.stride_w) - i32(p.pad_left);
+    win[t] = window_of(min(first + t * WG, p.pixels - 1u));
   }
   // Output channels past cout load channel cout-1 (uniform, in bounds) and are not stored.
   var col: array<u32, TJ>;
@@ -66,11 +35,9 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       var at: array<u32, TI>;
       var inside: array<f32, TI>;
       for (var t = 0u; t < TI; t++) {
-        let iy = top[t] + i32(ky);
-        let ix = left[t] + i32(kx);
-        let ok = iy >= 0 && ix >= 0 && iy < i32(p.in_h) && ix < i32(p.in_w);
-        at[t] = select(0u, ((img[t] * p.in_h + u32(iy)) * p.in_w + u32(ix)) * p.cin, ok);
-        inside[t] = select(0.0, 1.0, ok);
+        let tap = tap_of(win[t], ky, kx);
+        at[t] = tap.x;
+        inside[t] = f32(tap.y);
       }
       let wtap = (ky * p.kw + kx) * p.cin;
       for (var ci = 0u; ci < p.cin; ci++) {
@@ -94,9 +61,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     for (var c = 0u; c < TJ; c++) {
       let o = o0 + c;
       if (o >= p.cout) { continue; }
-      var v = acc[t][c];
-      if (HAS_BIAS == 1u) { v += bias[o]; }
-      y[q * p.cout + o] = act(v);
+      finish(q, o, acc[t][c]);
     }
   }
 }

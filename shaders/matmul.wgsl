@@ -1,53 +1,27 @@
-// A batched matrix product with bias and activation fused, for the ops TensorFlow.js runs
-// around our backbone (the head's dense layers and their gradients, the detector's 1x1
-// convolutions; see src/gpu/tfjs-kernels.ts):
+// A batched matrix product with bias, residual and activation fused, for the ops
+// TensorFlow.js runs around our backbone (the head's dense layers and their gradients, the
+// detector's 1x1 convolutions; src/tfjs/kernels.ts):
 //
 //   out[b, i, j] = act( sum_k x[b, i, k] * y[b, k, j] + bias[i * bias_i + j * bias_j]
 //                       + res[b, i, j] )
 //
-// (res, a residual added before the activation, fuses the detector's residual joins: see
-// src/detect/fuse.ts). Every operand is read through strides, so a transposed operand, a broadcast batch (stride
-// 0) or a swapped product (C = A B computed as C^T = B^T A^T, whichever dimension is larger
-// goes across lanes) is a change of uniforms, not of code.
+// (res fuses the detector's residual joins: src/detect/fuse.ts). Every operand is read
+// through strides, so a transposed operand, a broadcast batch (stride 0) or a swapped product
+// (C = A B computed as C^T = B^T A^T, whichever dimension is larger goes across lanes) is a
+// change of uniforms, not of code.
 //
 // Work split as in pointwise.wgsl: lanes of a workgroup take different rows i (TI each,
 // interleaved so that neighbouring lanes read neighbouring rows), while the TJ columns of a
-// workgroup are the same for all its lanes. The y loads are therefore workgroup-uniform,
-// which a CPU driver (lavapipe) turns into one scalar load and a broadcast and a GPU serves
-// from cache, and each loaded x value feeds TJ multiply-adds.
+// workgroup are the same for all its lanes, so each loaded x value feeds TJ multiply-adds and
+// the y loads are workgroup-uniform (served from cache on a GPU). On lavapipe every lane still
+// loads them one by one: matmul_subgroup.wgsl, for devices with subgroups, shares them instead.
 //
 // Constants: WG (workgroup size), TI (rows per lane), TJ (columns per workgroup), ACT (0 none,
 // 1 relu, 2 relu6), HAS_BIAS, HAS_RES (0 or 1; without them their bindings are not read).
 
-struct Params {
-  rows: u32,      // extent of i
-  cols: u32,      // extent of j
-  depth: u32,     // extent of k
-  x_batch: u32,   // strides of x: batch, i, k
-  x_i: u32,
-  x_k: u32,
-  y_batch: u32,   // strides of y: batch, k, j
-  y_k: u32,
-  y_j: u32,
-  out_batch: u32, // strides of out: batch, i, j
-  out_i: u32,
-  out_j: u32,
-  bias_i: u32,    // strides of the bias (one of them is 0)
-  bias_j: u32,
-}
+// #include matmul_io
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> y: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
-@group(0) @binding(5) var<storage, read> res: array<f32>; // laid out as out
-
-fn act(v: f32) -> f32 {
-  if (ACT == 1u) { return max(v, 0.0); }
-  if (ACT == 2u) { return clamp(v, 0.0, 6.0); }
-  return v;
-}
+// #include activation
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -87,11 +61,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     for (var c = 0u; c < TJ; c++) {
       let j = j0 + c;
       if (j >= p.cols) { continue; }
-      var v = acc[t][c];
-      if (HAS_BIAS == 1u) { v += bias[i * p.bias_i + j * p.bias_j]; }
-      let at = batch * p.out_batch + i * p.out_i + j * p.out_j;
-      if (HAS_RES == 1u) { v += res[at]; }
-      out[at] = act(v);
+      finish(batch, i, j, acc[t][c]);
     }
   }
 }

@@ -11,37 +11,11 @@ enable subgroups;
 // Constants: WG (a multiple of SG), TI (rows per lane), TJ (columns per workgroup, a multiple
 // of SG), SG (lanes that share y: a divisor of the subgroup size), ACT, HAS_BIAS, HAS_RES.
 
-struct Params {
-  rows: u32,
-  cols: u32,
-  depth: u32,
-  x_batch: u32,
-  x_i: u32,
-  x_k: u32,
-  y_batch: u32,
-  y_k: u32,
-  y_j: u32,
-  out_batch: u32,
-  out_i: u32,
-  out_j: u32,
-  bias_i: u32,
-  bias_j: u32,
-}
+// #include matmul_io
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> y: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
-@group(0) @binding(5) var<storage, read> res: array<f32>; // laid out as out
+// #include activation
 
 const TG: u32 = TJ / SG; // y values each lane loads per k
-
-fn act(v: f32) -> f32 {
-  if (ACT == 1u) { return max(v, 0.0); }
-  if (ACT == 2u) { return clamp(v, 0.0, 6.0); }
-  return v;
-}
 
 @compute @workgroup_size(WG)
 fn main(
@@ -91,11 +65,7 @@ fn main(
     for (var c = 0u; c < TJ; c++) {
       let j = j0 + c;
       if (j >= p.cols) { continue; }
-      var v = acc[t][c];
-      if (HAS_BIAS == 1u) { v += bias[i * p.bias_i + j * p.bias_j]; }
-      let at = batch * p.out_batch + i * p.out_i + j * p.out_j;
-      if (HAS_RES == 1u) { v += res[at]; }
-      out[at] = act(v);
+      finish(batch, i, j, acc[t][c]);
     }
   }
 }

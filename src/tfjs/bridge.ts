@@ -17,6 +17,7 @@ export class TfjsGpu {
   /** Dispatches run so far (for tests that check our kernels were used, not tfjs'). */
   dispatches = 0;
   private zeroBuffer: GPUBuffer | null = null;
+  private uniforms: GPUBuffer | null = null;
 
   constructor(
     readonly backend: WebGPUBackend,
@@ -69,14 +70,21 @@ export class TfjsGpu {
     backend.endComputePassEncoder();
     backend.submitQueue();
     const device = backend.device;
-    const { ops: prepared, uniformBuffer } = runner.prepare(ops, (size, usage, label) => device.createBuffer({ size, usage, label }));
+    // One uniform buffer for every run, grown when a run needs more: queue.writeBuffer is
+    // ordered with submits, so each run's dispatches read the values written for them.
+    const { ops: prepared } = runner.prepare(ops, (size, usage, label) => {
+      if (!this.uniforms || this.uniforms.size < size) {
+        // Destroying after submit is allowed: the old buffer is freed once its work is done.
+        this.uniforms?.destroy();
+        this.uniforms = device.createBuffer({ size: Math.max(size, 256), usage, label: `tfjs bridge ${label}` });
+      }
+      return this.uniforms;
+    });
     const encoder = device.createCommandEncoder({ label: ops[0]?.label });
     const pass = encoder.beginComputePass();
     runner.encode(pass, prepared);
     pass.end();
     device.queue.submit([encoder.finish()]);
-    // Destroying after submit is allowed: the buffer is freed once the submitted work is done.
-    uniformBuffer.destroy();
     this.dispatches += ops.length;
   }
 }

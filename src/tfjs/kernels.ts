@@ -101,29 +101,25 @@ function registerOnce(): void {
   replace('Step', (args, acc) => elementwise(ElementwiseOp.Step, args.inputs.x!, null, acc, (args.attrs?.alpha as number | undefined) ?? 0));
   replace('Multiply', (args, acc) => elementwise(ElementwiseOp.Multiply, args.inputs.a!, args.inputs.b!, acc));
   replace('Sum', (args, acc) => reduceSum(args.inputs.x!, args.attrs!, acc));
-  tf.registerKernel({
-    kernelName: POINTWISE_ADD_RELU,
-    backendName: BACKEND,
-    kernelFunc: (args) => {
-      const acc = accelerated.get(args.backend as object);
-      // Only reached through pointwiseAddRelu (src/tfjs/fused-ops.ts), which checks first.
-      if (!acc) throw new Error(`${POINTWISE_ADD_RELU} runs only on a backend set up with accelerateTfjs`);
-      const { x, filter, bias, residual } = args.inputs as Record<'x' | 'filter' | 'bias' | 'residual', TensorInfo>;
-      const out = pointwiseConv(x, filter, bias, residual, acc, 'relu');
-      if (!out) throw new Error(`${POINTWISE_ADD_RELU}: not a float32 1x1 convolution of [${x.shape}] by [${filter.shape}] plus [${residual.shape}]`);
-      return out;
-    },
+  // Kernels of our own, with no tfjs original: only reached through the ops that call them
+  // (src/tfjs/fused-ops.ts, src/tfjs/rmsprop.ts), which check the backend first.
+  const ours = (kernelName: string, run: (args: { inputs: NamedTensorInfoMap; attrs?: NamedAttrMap }, acc: Accelerated) => TensorInfo | TensorInfo[]) =>
+    tf.registerKernel({
+      kernelName,
+      backendName: BACKEND,
+      kernelFunc: (args) => {
+        const acc = accelerated.get(args.backend as object);
+        if (!acc) throw new Error(`${kernelName} runs only on a backend set up with accelerateTfjs`);
+        return run(args, acc);
+      },
+    });
+  ours(POINTWISE_ADD_RELU, (args, acc) => {
+    const { x, filter, bias, residual } = args.inputs as Record<'x' | 'filter' | 'bias' | 'residual', TensorInfo>;
+    const out = pointwiseConv(x, filter, bias, residual, acc, 'relu');
+    if (!out) throw new Error(`${POINTWISE_ADD_RELU}: not a float32 1x1 convolution of [${x.shape}] by [${filter.shape}] plus [${residual.shape}]`);
+    return out;
   });
-  tf.registerKernel({
-    kernelName: RMSPROP_KERNEL,
-    backendName: BACKEND,
-    kernelFunc: (args) => {
-      const acc = accelerated.get(args.backend as object);
-      // Only reached through src/tfjs/rmsprop.ts, which checks first: no tfjs fallback here.
-      if (!acc) throw new Error(`${RMSPROP_KERNEL} runs only on a backend set up with accelerateTfjs`);
-      return rmspropKernel(args.inputs, args.attrs!, acc.gpu);
-    },
-  });
+  ours(RMSPROP_KERNEL, (args, acc) => rmspropKernel(args.inputs, args.attrs!, acc.gpu));
 }
 
 /** tfjs' fused activations that our kernels apply (tfjs calls none 'linear'). */
