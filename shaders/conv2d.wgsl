@@ -9,8 +9,6 @@
 
 // #include conv2d_io
 
-// #include activation
-
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let first = wid.x * WG * TI + lid.x;

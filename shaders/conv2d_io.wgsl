@@ -1,9 +1,11 @@
 // What conv2d.wgsl and conv2d_subgroup.wgsl share: uniforms, bindings, where a pixel's
 // window starts, and the epilogue that adds the bias, applies the activation and stores one
-// output. Included with `// #include conv2d_io` (next to `// #include activation`, which it
-// calls); not a kernel. Uses the including kernel's ACT and HAS_BIAS.
+// output. Included with `// #include conv2d_io`; not a kernel. Uses the including kernel's
+// ACT and HAS_BIAS.
 //
 // x: [n, in_h, in_w, cin]    w: [kh, kw, cin, cout]    bias: [cout]    y: [n, out_h, out_w, cout]
+
+// #include activation
 
 struct Params {
   pixels: u32, // n * out_h * out_w

@@ -8,8 +8,6 @@ enable subgroups;
 
 // #include conv2d_io
 
-// #include activation
-
 const TG: u32 = TJ / SG; // weights each lane loads per input channel and tap
 
 @compute @workgroup_size(WG)

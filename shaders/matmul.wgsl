@@ -21,8 +21,6 @@
 
 // #include matmul_io
 
-// #include activation
-
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let batch = wid.z;

@@ -1,7 +1,8 @@
 // What matmul.wgsl and matmul_subgroup.wgsl share: uniforms, bindings, and the epilogue that
 // adds bias and residual, applies the activation and stores one output. Included with
-// `// #include matmul_io` (next to `// #include activation`, which it calls); not a kernel.
-// Uses the including kernel's ACT, HAS_BIAS, HAS_RES.
+// `// #include matmul_io`; not a kernel. Uses the including kernel's ACT, HAS_BIAS, HAS_RES.
+
+// #include activation
 
 struct Params {
   rows: u32,      // extent of i

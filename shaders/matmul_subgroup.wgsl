@@ -13,8 +13,6 @@ enable subgroups;
 
 // #include matmul_io
 
-// #include activation
-
 const TG: u32 = TJ / SG; // y values each lane loads per k
 
 @compute @workgroup_size(WG)

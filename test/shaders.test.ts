@@ -46,6 +46,21 @@ describe('shader includes', () => {
     expect(runner.source({ shader: 'k', constants: { ACT: 2 } })).toContain('const ACT: u32 = 2u;\nfn helper() {}\nfn main() {}');
     expect(() => runner.source({ shader: 'bad' })).toThrow(/shaders\/bad\.wgsl includes "nope", but there is no shaders\/nope\.wgsl/);
   });
+
+  it("pulls in includes' own includes, each file once", () => {
+    const runner = new KernelRunner(g.gpu.device, {
+      k: '// #include io\n// #include act\nfn main() {}',
+      io: '// #include act\nfn io() {}',
+      act: 'fn act() {}',
+      loop: '// #include loop\nfn loop() {}',
+      deep: '// #include io\n// #include missing',
+    });
+    const src = runner.source({ shader: 'k' });
+    expect(src).toContain('fn act() {}\nfn io() {}\n\nfn main() {}');
+    expect(src.match(/fn act\(\)/g)).toHaveLength(1);
+    expect(runner.source({ shader: 'loop' }).match(/fn loop\(\)/g)).toHaveLength(1);
+    expect(() => runner.source({ shader: 'deep' })).toThrow(/shaders\/deep\.wgsl includes "missing"/);
+  });
 });
 
 describe('preprocess.wgsl', () => {

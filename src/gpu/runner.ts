@@ -56,12 +56,19 @@ export class KernelRunner {
     const raw = this.shaders[kernel.shader];
     if (raw === undefined) throw new Error(`no shader named "${kernel.shader}" (looked in shaders/${kernel.shader}.wgsl)`);
     // WGSL has no include: a line `// #include name` pulls in shaders/name.wgsl (helpers shared
-    // by several kernels). Includes come from the same library, so the cache key still holds.
-    const body = raw.replace(/^\/\/ #include (\w+)$/gm, (_, name: string) => {
-      const part = this.shaders[name];
-      if (part === undefined) throw new Error(`shaders/${kernel.shader}.wgsl includes "${name}", but there is no shaders/${name}.wgsl`);
-      return part;
-    });
+    // by several kernels), whose own includes are pulled in too. Each file goes in once, at its
+    // first include (WGSL declarations may come in any order), so two helpers can both include
+    // a third. Includes come from the same library, so the cache key still holds.
+    const included = new Set<string>([kernel.shader]);
+    const expand = (text: string, from: string): string =>
+      text.replace(/^\/\/ #include (\w+)$/gm, (_, name: string) => {
+        const part = this.shaders[name];
+        if (part === undefined) throw new Error(`shaders/${from}.wgsl includes "${name}", but there is no shaders/${name}.wgsl`);
+        if (included.has(name)) return '';
+        included.add(name);
+        return expand(part, name);
+      });
+    const body = expand(raw, kernel.shader);
     const consts = Object.entries(kernel.constants ?? {})
       .map(([name, v]) => {
         if (!Number.isInteger(v) || v < 0) throw new Error(`constant ${name}=${v} of ${kernel.shader} must be a non-negative integer`);
