@@ -63,6 +63,15 @@ export class TfjsGpu {
     return this.zeroBuffer;
   }
 
+  /**
+   * Workgroups for a grid-stride kernel (elementwise, reduce_sum, rmsprop) over `lanes`
+   * invocations of `wg`: one lane each, capped at the device's limit (the kernels loop over
+   * the rest).
+   */
+  strideGroups(lanes: number, wg: number): number {
+    return Math.max(1, Math.min(Math.ceil(lanes / wg), this.backend.device.limits.maxComputeWorkgroupsPerDimension));
+  }
+
   /** Run `ops` in order on the device, after everything tfjs has recorded so far. */
   run(ops: readonly OpDesc[]): void {
     const { backend, runner } = this;

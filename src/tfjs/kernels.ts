@@ -20,7 +20,7 @@
 // a general broadcast, a strided or dilated convolution) go to the kernel tfjs registered,
 // by an explicit test of the arguments in each kernel below.
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type { ShaderSources } from '../gpu/runner.ts';
 import { TfjsGpu } from './bridge.ts';
@@ -41,8 +41,8 @@ interface Accelerated {
 }
 
 const accelerated = new WeakMap<object, Accelerated>();
-/** tfjs' own kernels, kept when ours are registered in their place. */
-const originals = new Map<string, KernelConfig>();
+/** Our kernels are in tfjs' registry (once per process; tfjs' own are kept in closures). */
+let registered = false;
 
 /**
  * Run tfjs' products and the head's optimizer on our kernels for this backend (which must
@@ -66,11 +66,11 @@ export function acceleratedGpu(backend: unknown): TfjsGpu | null {
 type Ours = (args: { inputs: NamedTensorInfoMap; attrs?: NamedAttrMap }, acc: Accelerated) => TensorInfo | TensorInfo[] | null;
 
 function registerOnce(): void {
-  if (originals.size) return;
+  if (registered) return;
+  registered = true;
   const replace = (kernelName: string, ours: Ours) => {
     const original = tf.getKernel(kernelName, BACKEND);
     if (!original) throw new Error(`tfjs' ${BACKEND} backend has no ${kernelName} kernel to replace (tfjs-backend-webgpu not loaded?)`);
-    originals.set(kernelName, original);
     const kernelFunc: KernelFunc = (args) => {
       const acc = accelerated.get(args.backend as object);
       return (acc && ours(args, acc)) ?? original.kernelFunc(args);
@@ -332,7 +332,7 @@ function depthwise3x3(
   const [fh, fw, c, multiplier] = filter.shape;
   const stride = info.strideHeight;
   if (fh !== 3 || fw !== 3 || multiplier !== 1 || c % 4 !== 0 || stride !== info.strideWidth || (stride !== 1 && stride !== 2)) return null;
-  if (attrs.pad !== 'same' || (bias && (size(bias.shape) !== c || bias.shape[bias.shape.length - 1] !== c))) return null;
+  if (attrs.pad !== 'same' || !columnBias(bias, c)) return null;
   const { gpu } = acc;
   const out = gpu.output(info.outShape);
   const [n, h, w] = x.shape;
@@ -378,7 +378,7 @@ function elementwise(op: ElementwiseOp, a: TensorInfo, b: TensorInfo | null, acc
         ['f32', alpha],
       ],
       storage: [aBuffer, b ? gpu.buffer(b) : aBuffer, gpu.buffer(out)],
-      workgroups: [Math.max(1, Math.min(Math.ceil(n / 4 / WG), gpu.backend.device.limits.maxComputeWorkgroupsPerDimension))],
+      workgroups: [gpu.strideGroups(n / 4, WG)],
     },
   ]);
   return out;
@@ -413,7 +413,7 @@ function reduceSum(x: TensorInfo, attrs: NamedAttrMap, acc: Accelerated): Tensor
         ['u32', inner],
       ],
       storage: [gpu.buffer(x), gpu.buffer(out)],
-      workgroups: [Math.max(1, Math.min(Math.ceil(outputs / WG), gpu.backend.device.limits.maxComputeWorkgroupsPerDimension))],
+      workgroups: [gpu.strideGroups(outputs, WG)],
     },
   ]);
   return out;

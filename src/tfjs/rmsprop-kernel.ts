@@ -22,7 +22,6 @@ export function rmspropKernel(inputs: NamedTensorInfoMap, attrs: NamedAttrMap, g
   // Four values per lane where the size allows (a lane's loads cost per load on a CPU driver).
   const vec4 = size % 4 === 0;
   const lanes = vec4 ? size / 4 : size;
-  const groups = Math.max(1, Math.min(Math.ceil(lanes / WG), gpu.backend.device.limits.maxComputeWorkgroupsPerDimension));
   gpu.run([
     {
       label: `rmsprop ${size}`,
@@ -35,7 +34,7 @@ export function rmspropKernel(inputs: NamedTensorInfoMap, attrs: NamedAttrMap, g
         ['f32', attrs.eps as number],
       ],
       storage: [gpu.buffer(value), gpu.buffer(ms), gpu.buffer(grad), gpu.buffer(newValue), gpu.buffer(newMs)],
-      workgroups: [groups],
+      workgroups: [gpu.strideGroups(lanes, WG)],
     },
   ]);
   return [newValue, newMs];
