@@ -13,7 +13,7 @@ import { trainingWorkLines, type TrainingWorkRow } from './training-work.ts';
 
 const TRAINING_WORK_TITLE = "Training work: tfjs' kernels and ours";
 const TRAINING_WORK_METHOD =
-  "what tfjs runs around the backbone when a recognizer is trained, on tfjs-webgpu's own kernels and then on ours (src/tfjs), one device, one process; wall time to queue done, median of the repeats";
+  "what tfjs runs around the backbone when a recognizer is trained, on tfjs-webgpu's own kernels and then on ours (src/tfjs), one device, one process; wall time until the result is read back (the step's loss, the boxes), median of the repeats";
 
 export interface BenchResult {
   adapter: AdapterSummary & { driver: string };

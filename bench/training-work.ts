@@ -5,7 +5,8 @@
 // device in one process: the last section of `npm run bench` (bench/README.md).
 //
 // Order matters: accelerating a backend cannot be undone, so tfjs' own kernels are measured
-// first. Times are wall time to queue done, median of the repeats; inputs are seeded.
+// first. Times are wall time until the call's result is on the CPU (the loss a training loop
+// reads, the boxes detection returns), median of the repeats; inputs are seeded.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Gpu } from '../src/gpu/device.ts';
 import { loadShaders } from '../src/gpu/shaders-node.ts';
