@@ -20,7 +20,17 @@ export type { RgbImage };
 export interface FaceDetection extends Box {
   /** The model's confidence, 0..1 (sigmoid of its logit). */
   score: number;
+  /**
+   * BlazeFace's 6 landmarks [x, y] in the image's pixel coordinates (mapped back from the
+   * letterboxed input exactly as the box is), in the model's order (KEYPOINT): 0 the
+   * person's right eye (on the image's left in a frontal photo), 1 the left eye, 2 the nose
+   * tip, 3 the mouth centre, 4 the right ear tragion, 5 the left ear tragion.
+   */
+  keypoints: [number, number][];
 }
+
+/** Indices into `FaceDetection.keypoints`, as BlazeFace orders its landmarks (checked on real photos in test/align.test.ts). */
+export const KEYPOINT = { rightEye: 0, leftEye: 1, nose: 2, mouth: 3, rightEar: 4, leftEar: 5 } as const;
 
 export interface DetectorOptions {
   /** Detections below this score are dropped. */
@@ -33,8 +43,12 @@ export interface DetectorOptions {
 
 export const DEFAULT_DETECTOR: Required<DetectorOptions> = { minScore: 0.5, iouThreshold: 0.3, maxFaces: 10 };
 
-/** Values per anchor in the regressor outputs: box centre offset (2), box size (2), 6 landmarks (12). */
+/**
+ * Values per anchor in the regressor outputs: box centre offset (2), box size (2), 6
+ * landmarks (12: x, y offsets from the anchor's centre in input pixels, like the box centre).
+ */
 const REGRESSORS = 16;
+const KEYPOINTS = 6;
 
 export class BlazeFaceDetector {
   private readonly anchors = anchorCentres(BLAZEFACE_INPUT);
@@ -72,7 +86,11 @@ export class BlazeFaceDetector {
     return new BlazeFaceDetector(await loadGraphModel(batched), heads, opts);
   }
 
-  /** Faces in `image`, best first, in the image's pixel coordinates (empty: no face found). */
+  /**
+   * Every face in `image` scoring at least minScore (at most maxFaces, overlaps suppressed),
+   * best first, in the image's pixel coordinates: continuous coordinates in which pixel
+   * (i, j) covers [i, i+1) x [j, j+1), its centre at (i + 0.5, j + 0.5). Empty: no face.
+   */
   async detect(image: RgbImage): Promise<FaceDetection[]> {
     return (await this.detectMany([image]))[0];
   }
@@ -158,7 +176,11 @@ export class BlazeFaceDetector {
       const w = values[r + 2];
       const h = values[r + 3];
       if (!(w > 0 && h > 0)) continue;
-      candidates.push({ x: (cx - w / 2) * scale - offX, y: (cy - h / 2) * scale - offY, width: w * scale, height: h * scale, score });
+      const keypoints: [number, number][] = [];
+      for (let k = 0; k < KEYPOINTS; k++) {
+        keypoints.push([(this.anchors[2 * i] + values[r + 4 + 2 * k]) * scale - offX, (this.anchors[2 * i + 1] + values[r + 5 + 2 * k]) * scale - offY]);
+      }
+      candidates.push({ x: (cx - w / 2) * scale - offX, y: (cy - h / 2) * scale - offY, width: w * scale, height: h * scale, score, keypoints });
       corners.push(cy - h / 2, cx - w / 2, cy + h / 2, cx + w / 2); // [y1, x1, y2, x2], as tf's NMS takes them
     }
     if (!candidates.length) return [];
