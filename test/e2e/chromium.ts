@@ -33,6 +33,17 @@ export interface LaunchedChromium {
   close(): Promise<void>;
 }
 
+/** A plain browser (fresh temporary profile) for `browser.newContext(...)`: device emulation
+ * (phone viewport, touch, pixel ratio) needs its own context, which a persistent one cannot give. */
+export async function launchBrowser({ webgpu = true } = {}): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: run \`bash scripts/install-system.sh\` (installs Debian's chromium)`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: webgpu ? CHROMIUM_ARGS : CHROMIUM_ARGS.filter((a) => !a.includes('webgpu')),
+  });
+}
+
 /** Launch with a fresh profile; `webgpu: false` leaves WebGPU off (the page must say so). */
 export async function launchChromium({ viewport = { width: 1440, height: 960 }, webgpu = true } = {}): Promise<LaunchedChromium> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: run \`bash scripts/install-system.sh\` (installs Debian's chromium)`);

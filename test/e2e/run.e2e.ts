@@ -5,7 +5,9 @@
 // back, warns about a photo without a face, checks that the page's descriptor of an image
 // equals Node's for the same pixels, exchanges face-crop models with Node both ways (page ->
 // Node predict, Node train -> page predict), asserts that no request left the machine, and
-// saves a screenshot to test-output/e2e.png.
+// saves a screenshot to test-output/e2e.png. First, on a phone-size screen (390x844, touch;
+// phone.ts), it checks that the page fits the screen's width and its controls are touch
+// targets, and saves test-output/e2e-phone.png.
 import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { Download } from 'playwright-core';
 import { join, resolve } from 'node:path';
@@ -13,7 +15,8 @@ import sharp from 'sharp';
 import { openEngine } from '../../src/node.ts';
 import { cropRecordFor, load as loadModel, predict as predictFiles, train as trainModel } from '../../src/train/index.ts';
 import { decodeImageRGB } from '../../src/image/decode.ts';
-import { launchChromium } from './chromium.ts';
+import { launchBrowser, launchChromium } from './chromium.ts';
+import { checkPhoneLayout } from './phone.ts';
 import { buildAndServe, ROOT } from './serve.ts';
 
 const DATASET = resolve(ROOT, process.env.FACEGPU_E2E_DATASET ?? '../shared/datasets/5-celebrity-faces');
@@ -98,11 +101,34 @@ async function main(): Promise<void> {
   log('building and serving the page');
   let server = await buildAndServe();
   log(`page at ${server.url}`);
-  let chrome = await launchChromium();
   const requests: string[] = [];
+  const consoleErrors: string[] = [];
+
+  log('phone: the page at 390x844 with touch');
+  const phoneBrowser = await launchBrowser();
+  try {
+    await checkPhoneLayout(phoneBrowser, {
+      url: server.url,
+      out: OUT,
+      // Long names on purpose: they must wrap or shorten inside their card.
+      people: [
+        { name: 'Maria Fernanda de los Ángeles Rodríguez-Villanueva', photos: photos('train', PEOPLE[0].folder).slice(0, 3) },
+        { name: 'Wolfeschlegelsteinhausenbergerdorff', photos: photos('train', PEOPLE[1].folder).slice(0, 3) },
+      ],
+      check,
+      log,
+      onRequest: (url) => requests.push(url),
+      onConsoleError: (text) => consoleErrors.push(text),
+    });
+  } catch (err) {
+    check('phone layout run', false, (err as Error).stack ?? String(err));
+  } finally {
+    await phoneBrowser.close().catch(() => undefined);
+  }
+
+  let chrome = await launchChromium();
   chrome.context.on('request', (r) => requests.push(r.url()));
   const page = chrome.context.pages()[0] ?? (await chrome.context.newPage());
-  const consoleErrors: string[] = [];
   page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
   page.on('pageerror', (e) => consoleErrors.push(e.message));
   try {
