@@ -2,6 +2,10 @@
 // The facegpu command line. Each subcommand lives in its own file; this one only wires them.
 import { Command } from 'commander';
 import { registerBench } from './bench.ts';
+import { registerEnroll } from './enroll.ts';
+import { registerGallery } from './gallery.ts';
+import { registerIdentify } from './identify.ts';
+import { registerVerify } from './verify.ts';
 import { embedCommand } from './embed.ts';
 import { registerEval } from './eval.ts';
 import { registerPredict } from './predict.ts';
@@ -27,6 +31,10 @@ registerTrain(program);
 registerPredict(program);
 registerEval(program);
 registerBench(program);
+registerEnroll(program);
+registerIdentify(program);
+registerVerify(program);
+registerGallery(program);
 
 const weights = program.command('weights').description('convert and inspect backbones');
 weights

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openEngine } from '../node.ts';
-import { load, predict } from '../train/index.ts';
+import { DEFAULT_THRESHOLD, load, predict, type FilePrediction } from '../train/index.ts';
 import { readModelMeta } from '../train/model-dir-node.ts';
 import { numberOption } from './train.ts';
 
@@ -22,9 +22,9 @@ export function registerPredict(program: Command): void {
     .description('recognize the people in images with a trained model')
     .argument('<model-dir>', 'model directory written by facegpu train')
     .argument('<images...>', 'image files or folders (searched recursively)')
-    .option('--json', 'print [{"file", "label", "probability", "top": [{"label", "probability"}]}] as JSON')
+    .option('--json', 'print [{"file", "label", "probability", "top": [{"label", "probability"}], "faces": [{"box": [x, y, w, h], "score", "label", "probability", "top"}]}] as JSON (faces: every face, for models trained on face crops)')
     .option('--top <k>', 'also list the k most probable people', '1')
-    .option('--threshold <p>', 'below this probability the label is "unknown"', '0')
+    .option('--threshold <p>', 'below this probability the label is "unknown" (measured default; for strangers use a gallery: facegpu identify)', String(DEFAULT_THRESHOLD))
     .option('--backbone <name|dir>', 'backbone (default: the one the model was trained on)')
     .option('--batch-size <n>', 'images per forward pass', '16')
     .action((modelDir: string, images: string[], opts: PredictCliOptions) => predictCommand(modelDir, images, { ...opts, adapter: program.opts().adapter }));
@@ -66,19 +66,28 @@ export async function predictCommand(modelDir: string, images: string[], opts: P
       threshold,
       batchSize: numberOption('--batch-size', opts.batchSize, true),
       onSkip: (s) => console.error(`facegpu: warning: skipped ${s.reason}`),
-      onNoFace: (f) => console.error(`facegpu: warning: ${f}: no face found; the whole image is used`),
+      onNoFace: (f) => console.error(`facegpu: warning: ${f}: no face found`),
     });
     if (!predictions.length) throw new Error(`none of the ${files.length} images could be read`);
     if (opts.json) process.stdout.write(JSON.stringify(predictions) + '\n');
-    else {
-      for (const p of predictions) {
-        console.log(`${p.file}: ${p.label} ${(p.probability * 100).toFixed(1)}%`);
-        if (top > 1) p.top.forEach((g, i) => console.log(`  ${i + 1}. ${g.label} ${(g.probability * 100).toFixed(1)}%`));
-      }
-    }
+    else for (const p of predictions) printPrediction(p, top);
     if (skipped.length) process.exitCode = 2;
   } finally {
     engine.destroy();
     gpu.destroy();
+  }
+}
+
+function printPrediction(p: FilePrediction, top: number): void {
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  if (!p.faces) {
+    console.log(`${p.file}: ${p.label} ${pct(p.probability)}`);
+    if (top > 1) p.top.forEach((g, i) => console.log(`  ${i + 1}. ${g.label} ${pct(g.probability)}`));
+    return;
+  }
+  console.log(`${p.file}: ${p.faces.length ? `${p.faces.length} face${p.faces.length > 1 ? 's' : ''}` : 'no face'}`);
+  for (const f of p.faces) {
+    console.log(`  [${f.box.map((v) => Math.round(v)).join(', ')}] ${f.label} ${pct(f.probability)}`);
+    if (top > 1) f.top.forEach((g, i) => console.log(`    ${i + 1}. ${g.label} ${pct(g.probability)}`));
   }
 }

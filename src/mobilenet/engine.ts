@@ -188,6 +188,17 @@ export class MobileNetEngine {
     }
   }
 
+  /** Checks for pixels on the GPU; returns the bytes of one image. */
+  private checkGpuInput(input: GPUBuffer, count: number, inputOffset: number): number {
+    if (this.destroyed) throw new Error('the engine has been destroyed');
+    assertAlive(this.gpu);
+    const per = this.manifest.inputSize ** 2 * 3;
+    if (!Number.isInteger(count) || count < 1) throw new Error(`batch size must be a positive integer, got ${count}`);
+    if (per % 4 !== 0 || inputOffset % 4 !== 0) throw new Error(`GPU input needs 4-byte aligned images (input size ${this.manifest.inputSize}, offset ${inputOffset})`);
+    if (inputOffset + count * per > input.size) throw new Error(`expected ${count} RGB images (${count * per} bytes) from byte ${inputOffset} of a ${input.size}-byte buffer`);
+    return per;
+  }
+
   /** Upload one chunk and encode its forward pass (plus `after`) into one command buffer. */
   private submitChunk(pixels: Uint8Array | Required<GPUBufferBinding>, n: number, after?: (enc: GPUCommandEncoder, p: Plan) => void): Plan {
     const p = this.plan(n);
@@ -226,27 +237,39 @@ export class MobileNetEngine {
    */
   async embed(pixels: Uint8Array, count: number): Promise<Float32Array> {
     this.checkInput(pixels, count);
-    return this.exclusive(async () => {
-      const result = new Float32Array(count * this.outputDim);
-      const per = this.manifest.inputSize ** 2 * 3;
-      for (const [at, n] of this.chunks(count)) {
-        const bytes = n * this.outputDim * 4;
-        const p = this.submitChunk(pixels.subarray(at * per, (at + n) * per), n, (enc, plan) =>
-          enc.copyBufferToBuffer(plan.output, 0, plan.staging, 0, bytes),
-        );
-        const { since, images } = this.pending!;
-        this.pending = null;
-        try {
-          await this.waits.until(`read ${images}`, since, () => p.staging.mapAsync(GPUMapMode.READ, 0, bytes));
-        } catch (err) {
-          throw await this.explain(err);
-        }
-        assertAlive(this.gpu);
-        result.set(new Float32Array(p.staging.getMappedRange(0, bytes)), at * this.outputDim);
-        p.staging.unmap();
+    const per = this.manifest.inputSize ** 2 * 3;
+    return this.exclusive(() => this.readBack(count, (at, n) => pixels.subarray(at * per, (at + n) * per)));
+  }
+
+  /**
+   * `embed` for images already on the GPU: `count` packed RGB images in `input` from byte
+   * `inputOffset` (a multiple of 4; `input` needs COPY_SRC), copied into the engine's input
+   * by the forward pass's own command buffer. The face aligner's warp hands its crops over
+   * this way: pixels never visit the CPU, only descriptors come back.
+   */
+  async embedGpu(input: GPUBuffer, count: number, inputOffset = 0): Promise<Float32Array> {
+    const per = this.checkGpuInput(input, count, inputOffset);
+    return this.exclusive(() => this.readBack(count, (at, n) => ({ buffer: input, offset: inputOffset + at * per, size: n * per })));
+  }
+
+  /** Run the chunks of a batch and read their descriptors back, one chunk at a time. */
+  private async readBack(count: number, chunkInput: (at: number, n: number) => Uint8Array | Required<GPUBufferBinding>): Promise<Float32Array> {
+    const result = new Float32Array(count * this.outputDim);
+    for (const [at, n] of this.chunks(count)) {
+      const bytes = n * this.outputDim * 4;
+      const p = this.submitChunk(chunkInput(at, n), n, (enc, plan) => enc.copyBufferToBuffer(plan.output, 0, plan.staging, 0, bytes));
+      const { since, images } = this.pending!;
+      this.pending = null;
+      try {
+        await this.waits.until(`read ${images}`, since, () => p.staging.mapAsync(GPUMapMode.READ, 0, bytes));
+      } catch (err) {
+        throw await this.explain(err);
       }
-      return result;
-    });
+      assertAlive(this.gpu);
+      result.set(new Float32Array(p.staging.getMappedRange(0, bytes)), at * this.outputDim);
+      p.staging.unmap();
+    }
+    return result;
   }
 
   /**
@@ -274,12 +297,7 @@ export class MobileNetEngine {
    * Training's augmentation shader hands its views to the backbone this way.
    */
   async embedGpuInto(input: GPUBuffer, count: number, target: GPUBuffer, offset = 0, inputOffset = 0): Promise<void> {
-    if (this.destroyed) throw new Error('the engine has been destroyed');
-    assertAlive(this.gpu);
-    const per = this.manifest.inputSize ** 2 * 3;
-    if (!Number.isInteger(count) || count < 1) throw new Error(`batch size must be a positive integer, got ${count}`);
-    if (per % 4 !== 0 || inputOffset % 4 !== 0) throw new Error(`GPU input needs 4-byte aligned images (input size ${this.manifest.inputSize}, offset ${inputOffset})`);
-    if (inputOffset + count * per > input.size) throw new Error(`expected ${count} RGB images (${count * per} bytes) from byte ${inputOffset} of a ${input.size}-byte buffer`);
+    const per = this.checkGpuInput(input, count, inputOffset);
     return this.exclusive(async () => {
       for (const [at, n] of this.chunks(count)) {
         const bytes = n * this.outputDim * 4;

@@ -10,6 +10,15 @@ import { useGpuForTfjs } from './tf-backend.ts';
 
 export const UNKNOWN = 'unknown';
 
+/**
+ * Below this top probability a prediction is "unknown". Measured (src/train/README.md): a
+ * head's softmax says nothing of "is this anyone I know", so strangers get high
+ * probabilities; 0.99 kept 98-100% of known faces named right while naming 0.9% of strangers
+ * (ORL s6-s40 against a model of s1-s5) and 16% (ORL faces against a 5-celebrity model). Use
+ * a gallery (src/gallery) for open-set identity at a stated false-accept rate.
+ */
+export const DEFAULT_THRESHOLD = 0.99;
+
 export interface Guess {
   label: string;
   probability: number;
@@ -72,6 +81,18 @@ export class FaceClassifier {
     }
   }
 
+  /** Class probabilities [n, classes] of n descriptors the engine already made ([n, outputDim]). */
+  async probabilitiesOf(descriptors: Float32Array, n: number): Promise<Float32Array> {
+    if (descriptors.length !== n * this.engine.outputDim) throw new Error(`expected ${n} descriptors of ${this.engine.outputDim} values, got ${descriptors.length} values`);
+    const x = tf.tensor2d(descriptors, [n, this.engine.outputDim]);
+    const probs = this.head.predict(x) as tf.Tensor;
+    try {
+      return (await probs.data()) as Float32Array;
+    } finally {
+      tf.dispose([x, probs]);
+    }
+  }
+
   /** Predictions for n images: best label (or "unknown" below `threshold`) and the top K. */
   async predict(pixels: Uint8Array, n: number, opts: { top?: number; threshold?: number } = {}): Promise<Prediction[]> {
     const probs = await this.probabilities(pixels, n);
@@ -82,7 +103,7 @@ export class FaceClassifier {
 export function rankProbabilities(probs: Float32Array, labels: readonly string[], opts: { top?: number; threshold?: number } = {}): Prediction[] {
   const k = labels.length;
   const top = Math.min(Math.max(1, opts.top ?? 1), k);
-  const threshold = opts.threshold ?? 0;
+  const threshold = opts.threshold ?? DEFAULT_THRESHOLD;
   const out: Prediction[] = [];
   for (let i = 0; i * k < probs.length; i++) {
     const row = Array.from(probs.subarray(i * k, (i + 1) * k), (probability, c) => ({ label: labels[c], probability }));

@@ -4,18 +4,20 @@
 import type { Gpu } from '../gpu/device.ts';
 import { loadImageRGB } from '../image/decode.ts';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
-import { FaceClassifier, type Prediction } from './classify.ts';
+import { FaceClassifier, rankProbabilities, UNKNOWN, type Prediction } from './classify.ts';
 import { openEvaluationSet, openTrainingSet, type SplitOptions } from './dataset-node.ts';
 import type { SkippedFile } from './extract.ts';
 import { recoverDir } from '../atomic-fs.ts';
 import { CheckpointWriter, checkReplaceable, loadModelDir, saveModelDir } from './model-dir-node.ts';
 import { evaluateOnImages, trainOnImages, type EvaluationResult, type TrainOptions, type TrainResult } from './pipeline.ts';
 import { useGpuForTfjs } from './tf-backend.ts';
-import { faceCropRecord, type CropRecord, type CropMethod, type FaceCropper } from '../detect/face-crop.ts';
-import { faceCropFileLoader, locatedFaceFileLoader, nodeFaceCropper } from '../detect/node.ts';
+import { faceCropRecord, type CropRecord, type CropMethod, type FaceCrop, type FaceCropper } from '../detect/face-crop.ts';
+import { largestFace } from '../faces/describe.ts';
+import { describeFiles, openFaceDescriber } from '../faces/node.ts';
+import { locatedFaceFileLoader, nodeFaceCropper } from '../detect/node.ts';
 
 export { KERAS_RECIPE, type AugmentRecipe } from './augment.ts';
-export { FaceClassifier, rankProbabilities, UNKNOWN, type Prediction, type Guess } from './classify.ts';
+export { FaceClassifier, rankProbabilities, UNKNOWN, DEFAULT_THRESHOLD, type Prediction, type Guess } from './classify.ts';
 export { DEFAULT_FIT, formatEpoch, fitHead, type EpochLog, type FitConfig } from './fit.ts';
 export { buildHead } from './head.ts';
 export { formatEvaluation, type Evaluation } from './metrics.ts';
@@ -107,33 +109,48 @@ export async function load(modelDir: string, { gpu, engine }: EngineOnGpu): Prom
   return FaceClassifier.create(gpu, engine, head, meta, modelDir, { facesCropped: true });
 }
 
+/** A face of a photo as a face-crop model sees it: where it is and who the head says it is. */
+export interface FacePrediction extends Prediction {
+  /** [x, y, width, height] in the photo's pixels. */
+  box: [number, number, number, number];
+  /** The detector's score. */
+  score: number;
+}
+
+/**
+ * A file's prediction. Models trained on face crops judge every face of the photo (`faces`,
+ * best detector score first) and the file's own label is that of its largest face; a photo
+ * without a face has `faces: []` and the label "unknown" with probability 0, never a name.
+ * Whole-photo models (--crop none) judge the whole photo and have no `faces`.
+ */
 export interface FilePrediction extends Prediction {
   file: string;
+  faces?: FacePrediction[];
+}
+
+export interface PredictOptions {
+  top?: number;
+  threshold?: number;
+  batchSize?: number;
+  onSkip?: (s: SkippedFile) => void;
+  onNoFace?: (file: string) => void;
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Predictions for image files, a batch at a time; unreadable files are reported, not fatal. */
-export async function predict(
-  classifier: FaceClassifier,
-  files: readonly string[],
-  opts: { top?: number; threshold?: number; batchSize?: number; onSkip?: (s: SkippedFile) => void; onNoFace?: (file: string) => void; onProgress?: (done: number, total: number) => void } = {},
-): Promise<{ predictions: FilePrediction[]; skipped: SkippedFile[] }> {
+export async function predict(classifier: FaceClassifier, files: readonly string[], opts: PredictOptions = {}): Promise<{ predictions: FilePrediction[]; skipped: SkippedFile[] }> {
+  const crop = classifier.meta.preprocessing.crop;
+  if (crop.method === 'face') return predictFaces(classifier, files, crop, opts);
   const size = classifier.engine.inputSize;
-  const loadFile = await fileLoaderFor(classifier, (f) => opts.onNoFace?.(f));
   const per = size * size * 3;
   const batch = Math.max(1, opts.batchSize ?? 16);
   const predictions: FilePrediction[] = [];
   const skipped: SkippedFile[] = [];
   for (let at = 0; at < files.length; at += batch) {
     const chunk = files.slice(at, at + batch);
-    const decoded = await Promise.all(chunk.map((f) => loadFile(f).then((px) => ({ f, px }), (err: Error) => ({ f, err }))));
+    const decoded = await Promise.all(chunk.map((f) => loadImageRGB(f, size).then((px) => ({ f, px }), (err: Error) => ({ f, err }))));
     const ok = decoded.filter((d): d is { f: string; px: Uint8Array } => 'px' in d);
-    for (const d of decoded) {
-      if ('err' in d) {
-        const s = { id: d.f, reason: d.err.message };
-        skipped.push(s);
-        opts.onSkip?.(s);
-      }
-    }
+    for (const d of decoded) if ('err' in d) skip(skipped, { id: d.f, reason: d.err.message }, opts);
     if (ok.length) {
       const pixels = new Uint8Array(ok.length * per);
       ok.forEach((d, i) => pixels.set(d.px, i * per));
@@ -141,6 +158,46 @@ export async function predict(
       ok.forEach((d, i) => predictions.push({ file: d.f, ...preds[i] }));
     }
     opts.onProgress?.(Math.min(at + batch, files.length), files.length);
+  }
+  return { predictions, skipped };
+}
+
+function skip(skipped: SkippedFile[], s: SkippedFile, opts: PredictOptions): void {
+  skipped.push(s);
+  opts.onSkip?.(s);
+}
+
+/**
+ * Every face of every photo, framed as the model was trained (a square at its margin around
+ * BlazeFace's box, cut by the GPU warp), judged by the head.
+ */
+async function predictFaces(classifier: FaceClassifier, files: readonly string[], crop: FaceCrop, opts: PredictOptions): Promise<{ predictions: FilePrediction[]; skipped: SkippedFile[] }> {
+  const { engine } = classifier;
+  const describer = await openFaceDescriber(engine.gpu, engine, { detector: 'blazeface', minScore: crop.minScore, framing: { method: 'square', margin: crop.margin } });
+  const predictions: FilePrediction[] = [];
+  const skipped: SkippedFile[] = [];
+  try {
+    const found = await describeFiles(describer, files, { onProgress: opts.onProgress });
+    for (const r of found) {
+      if ('error' in r) {
+        skip(skipped, { id: r.file, reason: r.error }, opts);
+        continue;
+      }
+      if (!r.faces.length) {
+        opts.onNoFace?.(r.file);
+        predictions.push({ file: r.file, label: UNKNOWN, probability: 0, top: [], faces: [] });
+        continue;
+      }
+      const dim = engine.outputDim;
+      const descriptors = new Float32Array(r.faces.length * dim);
+      r.faces.forEach((f, i) => descriptors.set(f.descriptor, i * dim));
+      const ranked = rankProbabilities(await classifier.probabilitiesOf(descriptors, r.faces.length), classifier.labels, opts);
+      const faces = r.faces.map((f, i) => ({ box: f.box, score: f.score, ...ranked[i] }));
+      const { label, probability, top } = faces[largestFace(faces)];
+      predictions.push({ file: r.file, label, probability, top, faces });
+    }
+  } finally {
+    describer.destroy();
   }
   return { predictions, skipped };
 }
@@ -159,12 +216,4 @@ export async function evaluate(
     : set.load;
   const result = await evaluateOnImages(classifier, set.items, load, opts);
   return { ...result, source: set.source };
-}
-
-/** Decodes a file as `classifier`'s model was trained: whole, or its face cropped out. */
-async function fileLoaderFor(classifier: FaceClassifier, onNoFace: (file: string) => void): Promise<(file: string) => Promise<Uint8Array>> {
-  const size = classifier.engine.inputSize;
-  const cropper = await cropperFor({ gpu: classifier.engine.gpu, engine: classifier.engine }, classifier.meta.preprocessing.crop);
-  if (!cropper) return (file) => loadImageRGB(file, size);
-  return faceCropFileLoader(cropper, '', size, onNoFace);
 }

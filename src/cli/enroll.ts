@@ -1,0 +1,71 @@
+// facegpu enroll <gallery> <data> | --person NAME <images...>: add people to a gallery.
+import type { Command } from 'commander';
+import { stat } from 'node:fs/promises';
+import { openEngine } from '../node.ts';
+import { checkPersonName } from '../identity/face-gallery.ts';
+import { enrollFiles, peekGalleryBackbone, peopleFolders, updateFaceGallery, type EnrollReport } from '../identity/node.ts';
+import { galleryExists } from '../gallery/store-node.ts';
+import { expandImages } from './predict.ts';
+
+interface EnrollCliOptions {
+  person?: string;
+  largest?: boolean;
+  backbone?: string;
+  json?: boolean;
+  adapter?: string;
+}
+
+export function registerEnroll(program: Command): void {
+  program
+    .command('enroll')
+    .description('add people to a gallery (made if missing): <data>/<person>/* photos, or --person NAME <images...>; no retraining')
+    .argument('<gallery>', 'gallery folder')
+    .argument('<paths...>', 'a folder of person folders, or with --person: image files or folders')
+    .option('--person <name>', 'enroll the given images as this person')
+    .option('--largest', 'from a photo with several faces take the largest (else it is skipped)')
+    .option('--backbone <name|dir>', 'backbone of a new gallery (default: face; an existing gallery uses its own)')
+    .option('--json', 'print [{"person", "added", "skipped": [{"file", "reason"}]}] as JSON')
+    .action((gallery: string, paths: string[], opts: EnrollCliOptions) => enrollCommand(gallery, paths, { ...opts, adapter: program.opts().adapter }));
+}
+
+export async function enrollCommand(galleryDir: string, paths: string[], opts: EnrollCliOptions): Promise<void> {
+  // Everything about the input is checked before the GPU starts.
+  let plan: { person: string; files: string[] }[];
+  if (opts.person !== undefined) {
+    checkPersonName(opts.person);
+    plan = [{ person: opts.person, files: await expandImages(paths) }];
+  } else {
+    if (paths.length !== 1) throw new Error(`without --person, give one folder of person folders (<data>/<person>/*), got ${paths.length} paths`);
+    const st = await stat(paths[0]).catch(() => null);
+    if (!st?.isDirectory()) throw new Error(`${paths[0]}: not a folder; without --person give <data> with one folder per person`);
+    plan = await Promise.all((await peopleFolders(paths[0])).map(async ({ person, dir }) => ({ person, files: await expandImages([dir]) })));
+  }
+  const empty = plan.filter((p) => !p.files.length);
+  if (empty.length === plan.length) throw new Error(`no image files in ${paths.join(', ')}`);
+  const backbone = opts.backbone ?? ((await galleryExists(galleryDir)) ? (await peekGalleryBackbone(galleryDir)).id : 'face');
+  const { gpu, engine } = await openEngine({ backbone, adapter: opts.adapter });
+  const notice = (m: string) => console.error(`facegpu: ${m}`);
+  try {
+    const reports: EnrollReport[] = await updateFaceGallery(galleryDir, { gpu, engine, create: true, onNotice: notice }, async (fg) => {
+      const out: EnrollReport[] = [];
+      for (const { person, files } of plan) {
+        if (!files.length) {
+          out.push({ person, added: 0, skipped: [] });
+          continue;
+        }
+        const r = await enrollFiles(fg, person, files, { largest: opts.largest });
+        for (const s of r.skipped) console.error(`facegpu: warning: skipped ${s.file}: ${s.reason}`);
+        out.push(r);
+      }
+      const s = fg.stats();
+      console.error(`facegpu: ${galleryDir}: ${s.people} people, ${s.faces} faces from ${s.photos} photos`);
+      for (const w of s.warnings) console.error(`facegpu: warning: ${w}`);
+      return out;
+    });
+    if (opts.json) process.stdout.write(JSON.stringify(reports) + '\n');
+    else for (const r of reports) console.log(`${r.person}: ${r.added} face${r.added === 1 ? '' : 's'} added${r.skipped.length ? `, ${r.skipped.length} photo${r.skipped.length === 1 ? '' : 's'} skipped` : ''}`);
+  } finally {
+    engine.destroy();
+    gpu.destroy();
+  }
+}

@@ -1,0 +1,70 @@
+// facegpu gallery list|remove|stats <gallery>: what a gallery holds, and how well it separates people.
+import type { Command } from 'commander';
+import { withGalleryLock, saveGallery } from '../gallery/store-node.ts';
+import type { GalleryStats } from '../gallery/gallery.ts';
+import type { KindSummary } from '../gallery/calibration-record.ts';
+import { loadStoredGallery } from '../identity/node.ts';
+
+export function registerGallery(program: Command): void {
+  const g = program.command('gallery').description('inspect and edit a gallery of enrolled people');
+  g.command('list')
+    .description('the people of a gallery, with their faces and photos')
+    .argument('<gallery>', 'gallery folder')
+    .option('--json', 'print [{"name", "faces", "photos"}] as JSON')
+    .action((dir: string, opts: { json?: boolean }) => listCommand(dir, opts));
+  g.command('remove')
+    .description('remove a person and all their faces')
+    .argument('<gallery>', 'gallery folder')
+    .argument('<name>', 'the person')
+    .action((dir: string, name: string) => removeCommand(dir, name));
+  g.command('stats')
+    .description('people, photos, faces, and verification/identification TAR at FAR 1e-2 and 1e-3 and the EER from the gallery\'s own photos')
+    .argument('<gallery>', 'gallery folder')
+    .option('--json', 'print the figures as JSON')
+    .action((dir: string, opts: { json?: boolean }) => statsCommand(dir, opts));
+}
+
+const notice = (m: string) => console.error(`facegpu: ${m}`);
+
+const open = (dir: string) => loadStoredGallery(dir, notice);
+
+async function listCommand(dir: string, opts: { json?: boolean }): Promise<void> {
+  const people = (await open(dir)).people();
+  if (opts.json) process.stdout.write(JSON.stringify(people) + '\n');
+  else if (!people.length) console.log(`${dir}: no people`);
+  else for (const p of people) console.log(`${p.name}: ${p.faces} face${p.faces === 1 ? '' : 's'} from ${p.photos} photo${p.photos === 1 ? '' : 's'}`);
+}
+
+async function removeCommand(dir: string, name: string): Promise<void> {
+  await withGalleryLock(dir, async (lock) => {
+    const gallery = await open(dir);
+    if (!gallery.people().some((p) => p.name === name)) throw new Error(`${dir}: no person named "${name}" (see facegpu gallery list ${dir})`);
+    gallery.removePerson(name);
+    await saveGallery(dir, gallery, { lock });
+  });
+  console.log(`${name}: removed from ${dir}`);
+}
+
+async function statsCommand(dir: string, opts: { json?: boolean }): Promise<void> {
+  const s = (await open(dir)).stats();
+  for (const w of s.warnings) console.error(`facegpu: warning: ${w}`);
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(s) + '\n');
+    return;
+  }
+  console.log(`${dir}: ${s.people} people, ${s.photos} photos, ${s.faces} faces (index: ${s.indexKind}; calibration: ${s.calibration})`);
+  printKind('verify (face against face)', s.verify);
+  printKind('identify (face against the best other person)', s.identify);
+}
+
+function printKind(title: string, k: KindSummary | null): void {
+  if (!k) return;
+  const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(1)}%`);
+  const thr = (x: number | null) => (x === null ? '' : ` at similarity ${x.toFixed(3)}`);
+  console.log(`${title}: ${k.genuinePairs} genuine and ${k.impostorPairs} impostor pairs`);
+  console.log(`  TAR at FAR 1e-2: ${pct(k.tarAtFar1e2)}${thr(k.thresholdAtFar1e2)}${k.supportedFar1e2 ? '' : ' (too few impostor pairs)'}`);
+  console.log(`  TAR at FAR 1e-3: ${pct(k.tarAtFar1e3)}${thr(k.thresholdAtFar1e3)}${k.supportedFar1e3 ? '' : ' (too few impostor pairs)'}`);
+  console.log(`  EER: ${pct(k.eer)}${thr(k.eerThreshold)}`);
+}
+
+export type { GalleryStats };

@@ -1,0 +1,93 @@
+// facegpu identify <gallery> <images-or-folders...>: every face of every photo, named or unknown.
+import type { Command } from 'commander';
+import { openEngine } from '../node.ts';
+import { identifyFiles, openFaceGallery, peekGalleryBackbone, type IdentifiedFile } from '../identity/node.ts';
+import { matchOptions, fmt } from './match-options.ts';
+import { expandImages } from './predict.ts';
+import { numberOption } from './train.ts';
+
+interface IdentifyCliOptions {
+  far?: string;
+  threshold?: string;
+  top: string;
+  json?: boolean;
+  adapter?: string;
+}
+
+export function registerIdentify(program: Command): void {
+  program
+    .command('identify')
+    .description('name every face of every photo from a gallery, or "unknown" below the threshold for the false-accept rate asked')
+    .argument('<gallery>', 'gallery folder (facegpu enroll)')
+    .argument('<images...>', 'image files or folders (searched recursively)')
+    .option('--far <f>', 'false-accept rate the threshold is chosen for, from the gallery\'s calibration (default 0.01)')
+    .option('--threshold <s>', 'cosine similarity threshold given directly (instead of --far)')
+    .option('--top <k>', 'candidates listed per face', '3')
+    .option('--json', 'print [{"file", "faces": [{"box": [x, y, w, h], "score", "label" (null: unknown), "similarity", "candidates": [{"label", "similarity"}]}]}] as JSON')
+    .action((gallery: string, images: string[], opts: IdentifyCliOptions) => identifyCommand(gallery, images, { ...opts, adapter: program.opts().adapter }));
+}
+
+export async function identifyCommand(galleryDir: string, images: string[], opts: IdentifyCliOptions): Promise<void> {
+  const match = matchOptions(opts);
+  const top = numberOption('--top', opts.top, true);
+  if (top < 1) throw new Error(`--top must be at least 1, got ${top}`);
+  const files = await expandImages(images);
+  if (!files.length) throw new Error(`no image files in ${images.join(', ')}`);
+  const backbone = await peekGalleryBackbone(galleryDir);
+  const { gpu, engine } = await openEngine({ backbone: backbone.id, adapter: opts.adapter });
+  try {
+    const fg = await openFaceGallery(galleryDir, { gpu, engine, onNotice: (m) => console.error(`facegpu: ${m}`) });
+    try {
+      const kind = fg.people().length >= 2 ? 'gallery' : 'backbone default';
+      if (match.far !== undefined) {
+        const t = fg.gallery.thresholdFor('identify', match.far);
+        console.error(`facegpu: --far ${match.far}: threshold ${fmt(t.threshold)} (${kind} calibration, ${t.impostorPairs} impostor comparisons)`);
+        if (!t.supported) console.error(`facegpu: warning: ${t.impostorPairs} impostor comparisons are too few to support a false-accept rate of ${match.far} (needs ${Math.ceil(10 / match.far)}); enroll more people or photos`);
+      }
+      const times = { decodeMs: 0 };
+      const t0 = performance.now();
+      const results = await identifyFiles(fg, files, { ...match, top, times });
+      const wall = performance.now() - t0;
+      for (const r of results) if ('error' in r) console.error(`facegpu: warning: ${r.error}`);
+      if (opts.json) process.stdout.write(JSON.stringify(results.map(jsonOf)) + '\n');
+      else for (const r of results) printFile(r);
+      const d = fg.describer.times;
+      const per = (ms: number) => `${(ms / Math.max(1, files.length)).toFixed(1)}`;
+      console.error(
+        `facegpu: ${files.length} photos, ${d.faces} faces in ${(wall / 1000).toFixed(1)} s; ms per photo: decode ${per(times.decodeMs)}, detection ${per(d.detectMs)}, ` +
+          `alignment ${per(d.alignMs)}, descriptors ${per(d.embedMs)}, search ${per(fg.searchMs)} (${gpu.adapter.description || gpu.adapter.vendor})`,
+      );
+      if (results.some((r) => 'error' in r)) process.exitCode = 2;
+    } finally {
+      fg.describer.destroy();
+    }
+  } finally {
+    engine.destroy();
+    gpu.destroy();
+  }
+}
+
+/** The JSON shape the CLI documents: similarities rounded to 6 places. */
+function jsonOf(r: IdentifiedFile) {
+  if ('error' in r) return { file: r.file, error: r.error };
+  const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
+  return {
+    file: r.file,
+    faces: r.faces.map((f) => ({
+      box: f.box.map((v) => Math.round(v * 10) / 10),
+      score: r6(f.score),
+      label: f.label,
+      similarity: r6(f.similarity),
+      candidates: f.candidates.map((c) => ({ label: c.label, similarity: r6(c.similarity) })),
+    })),
+  };
+}
+
+function printFile(r: IdentifiedFile): void {
+  if ('error' in r) return;
+  console.log(`${r.file}: ${r.faces.length ? `${r.faces.length} face${r.faces.length > 1 ? 's' : ''}` : 'no face'}`);
+  for (const f of r.faces) {
+    const others = f.candidates.slice(f.label ? 1 : 0).map((c) => `${c.label} ${fmt(c.similarity)}`).join(', ');
+    console.log(`  [${f.box.map((v) => Math.round(v)).join(', ')}] ${f.label ?? 'unknown'} ${fmt(f.similarity)}${others ? ` (${f.label ? 'next: ' : 'nearest: '}${others})` : ''}`);
+  }
+}

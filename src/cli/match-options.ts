@@ -1,0 +1,21 @@
+// Flags shared by identify and verify: the threshold, given directly or chosen for a
+// false-accept rate from the gallery's calibration. Checked before any work.
+import type { MatchOptions } from '../gallery/gallery.ts';
+import { numberOption } from './train.ts';
+
+export const DEFAULT_FAR = 0.01;
+
+export function matchOptions(opts: { far?: string; threshold?: string }): MatchOptions {
+  if (opts.far !== undefined && opts.threshold !== undefined) throw new Error('give --far or --threshold, not both');
+  if (opts.threshold !== undefined) {
+    const threshold = numberOption('--threshold', opts.threshold);
+    if (threshold < -1 || threshold > 1) throw new Error(`--threshold is a cosine similarity in [-1, 1], got ${threshold}`);
+    return { threshold };
+  }
+  const far = opts.far === undefined ? DEFAULT_FAR : numberOption('--far', opts.far);
+  if (!(far > 0 && far < 1)) throw new Error(`--far is a false-accept rate in (0, 1), e.g. 0.01, got ${far}`);
+  return { far };
+}
+
+/** "--far 0.01 → threshold 0.612 (gallery calibration, 1900 impostor pairs)" */
+export const fmt = (x: number, digits = 3) => x.toFixed(digits);

@@ -1,0 +1,80 @@
+// facegpu verify <a> <b> | --pairs <file>: are two photos' (largest) faces the same person?
+import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { openEngine } from '../node.ts';
+import { openVerifier, peekGalleryBackbone } from '../identity/node.ts';
+import { matchOptions, fmt } from './match-options.ts';
+
+interface VerifyCliOptions {
+  pairs?: string;
+  gallery?: string;
+  far?: string;
+  threshold?: string;
+  json?: boolean;
+  adapter?: string;
+}
+
+export function registerVerify(program: Command): void {
+  program
+    .command('verify')
+    .description('1:1 verification: are the largest faces of two photos the same person? (threshold for a false-accept rate)')
+    .argument('[a]', 'first photo')
+    .argument('[b]', 'second photo')
+    .option('--pairs <file>', 'a file of pairs, one "pathA<TAB>pathB" per line (relative paths from the file\'s folder)')
+    .option('--gallery <dir>', 'take the calibration and face framing from this gallery (default: the backbone\'s reference)')
+    .option('--far <f>', 'false-accept rate the threshold is chosen for (default 0.01)')
+    .option('--threshold <s>', 'cosine similarity threshold given directly (instead of --far)')
+    .option('--json', 'print {"a", "b", "similarity", "same", "threshold"} (an array of them with --pairs) as JSON')
+    .action((a: string | undefined, b: string | undefined, opts: VerifyCliOptions) => verifyCommand(a, b, { ...opts, adapter: program.opts().adapter }));
+}
+
+/** Pairs from a file: tab-separated, blank lines and # comments skipped; errors name the line. */
+export async function readPairs(file: string): Promise<[string, string][]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new Error(`--pairs ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  const base = dirname(file);
+  const out: [string, string][] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    if (!line.trim() || line.startsWith('#')) return;
+    const parts = line.split('\t');
+    if (parts.length !== 2 || !parts[0] || !parts[1]) throw new Error(`${file}:${i + 1}: expected "pathA<TAB>pathB", got ${JSON.stringify(line)}`);
+    out.push(parts.map((p) => (isAbsolute(p) ? p : resolve(base, p))) as [string, string]);
+  });
+  if (!out.length) throw new Error(`${file}: no pairs`);
+  return out;
+}
+
+export async function verifyCommand(a: string | undefined, b: string | undefined, opts: VerifyCliOptions): Promise<void> {
+  const match = matchOptions(opts);
+  let pairs: [string, string][];
+  if (opts.pairs !== undefined) {
+    if (a !== undefined) throw new Error('give two photos or --pairs <file>, not both');
+    pairs = await readPairs(opts.pairs);
+  } else {
+    if (a === undefined || b === undefined) throw new Error('give two photos to compare, or --pairs <file>');
+    pairs = [[a, b]];
+  }
+  const backbone = opts.gallery ? (await peekGalleryBackbone(opts.gallery)).id : 'face';
+  const { gpu, engine } = await openEngine({ backbone, adapter: opts.adapter });
+  try {
+    const verifier = await openVerifier({ gpu, engine, gallery: opts.gallery });
+    try {
+      const results = await verifier.verifyPairs(pairs, match);
+      for (const r of results) if ('error' in r) console.error(`facegpu: warning: ${r.error}`);
+      const out = results.map((r) => ('error' in r ? r : { a: r.a, b: r.b, similarity: Math.round(r.similarity * 1e6) / 1e6, same: r.same, threshold: Math.round(r.threshold * 1e6) / 1e6 }));
+      if (opts.json) process.stdout.write(JSON.stringify(opts.pairs !== undefined ? out : out[0]) + '\n');
+      else for (const r of results) if (!('error' in r)) console.log(`${r.a}  ${r.b}: ${r.same ? 'same person' : 'different people'} (similarity ${fmt(r.similarity)}, threshold ${fmt(r.threshold)})`);
+      if (results.some((r) => 'error' in r)) process.exitCode = 2;
+    } finally {
+      verifier.destroy();
+    }
+  } finally {
+    engine.destroy();
+    gpu.destroy();
+  }
+}

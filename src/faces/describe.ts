@@ -1,0 +1,131 @@
+// Every face of a photo with its descriptor: BlazeFace finds the faces (all above the score
+// threshold, overlaps suppressed), each is framed by one affine warp on the GPU (eyes level
+// at fixed places, or a square around the box) straight into the backbone's input, and the
+// backbone's raw descriptors come back. Pixels of the crops never visit the CPU.
+// Platform-neutral: decoding is the caller's (Node: sharp; a page: a canvas).
+import type { BlazeFaceDetector, FaceDetection } from '../detect/blazeface.ts';
+import { WARP_OUTPUT_USAGE, type FaceWarper } from '../detect/warp.ts';
+import type { RgbImage } from '../image/rgb.ts';
+import type { MobileNetEngine } from '../mobilenet/engine.ts';
+import { framingTransform, type FacePreprocessing } from './framing.ts';
+
+export interface DescribedFace {
+  /** [x, y, width, height] in the photo's pixels. */
+  box: [number, number, number, number];
+  score: number;
+  /** BlazeFace's six keypoints in the photo's pixels: right eye, left eye, nose, mouth, right ear, left ear. */
+  keypoints: [number, number][];
+  /** The backbone's raw descriptor (not normalised). */
+  descriptor: Float32Array;
+}
+
+/** Where the time went, ms, summed over calls. */
+export interface DescribeTimes {
+  images: number;
+  faces: number;
+  detectMs: number;
+  alignMs: number;
+  embedMs: number;
+}
+
+/** Photos per run of the detector. */
+export const DETECT_BATCH = 16;
+
+export class FaceDescriber {
+  readonly times: DescribeTimes = { images: 0, faces: 0, detectMs: 0, alignMs: 0, embedMs: 0 };
+  private cropsGpu: GPUBuffer | null = null;
+
+  constructor(
+    readonly detector: BlazeFaceDetector,
+    readonly warper: FaceWarper,
+    readonly engine: MobileNetEngine,
+    readonly preprocessing: FacePreprocessing,
+  ) {}
+
+  /** The faces of each image, best detector score first ([] where there is none). */
+  async describe(images: readonly RgbImage[]): Promise<DescribedFace[][]> {
+    const out: DescribedFace[][] = [];
+    for (let at = 0; at < images.length; at += DETECT_BATCH) {
+      const batch = images.slice(at, at + DETECT_BATCH);
+      const t = performance.now();
+      const found = await this.detector.detectMany(batch);
+      this.times.detectMs += performance.now() - t;
+      const faces = found.map((f) => f.filter((d) => d.score >= this.preprocessing.minScore));
+      out.push(...(await this.describeDetected(batch, faces)));
+      this.times.images += batch.length;
+    }
+    return out;
+  }
+
+  /** Frame and embed the given faces of one image (found by `describe`, or by the caller). */
+  async describeFaces(image: RgbImage, faces: readonly FaceDetection[]): Promise<DescribedFace[]> {
+    return (await this.describeDetected([image], [faces]))[0];
+  }
+
+  /**
+   * Frame the faces of several images into one GPU buffer (a warp per image, each submitted
+   * in queue order) and embed them all in one call of the engine.
+   */
+  async describeDetected(images: readonly RgbImage[], faces: readonly (readonly FaceDetection[])[]): Promise<DescribedFace[][]> {
+    const total = faces.reduce((n, f) => n + f.length, 0);
+    if (!total) return faces.map(() => []);
+    const size = this.engine.inputSize;
+    const per = size * size * 3; // a multiple of 4 at the backbones' sizes (224, 128, 160, 192)
+    const crops = this.cropBuffer(total * per);
+    let t = performance.now();
+    let k = 0;
+    for (let i = 0; i < images.length; i++) {
+      if (!faces[i].length) continue;
+      const { width, height } = images[i];
+      const maps = faces[i].map((f) => framingTransform(f, this.preprocessing.framing, size, width, height));
+      await this.warper.warp(images[i], maps, size, { buffer: crops, offset: k * per });
+      k += faces[i].length;
+    }
+    // Wait for the warps, so that their GPU time is counted as alignment and not as the
+    // descriptors' (one short wait per batch of photos).
+    await this.engine.gpu.device.queue.onSubmittedWorkDone();
+    this.times.alignMs += performance.now() - t;
+    t = performance.now();
+    const descriptors = await this.engine.embedGpu(crops, total);
+    this.times.embedMs += performance.now() - t;
+    this.times.faces += total;
+    const dim = this.engine.outputDim;
+    k = 0;
+    return faces.map((list) =>
+      list.map((f) => ({
+        box: [f.x, f.y, f.width, f.height] as [number, number, number, number],
+        score: f.score,
+        keypoints: f.keypoints.map(([x, y]) => [x, y] as [number, number]),
+        descriptor: descriptors.slice(k * dim, ++k * dim),
+      })),
+    );
+  }
+
+  /** The buffer the crops of one call go to, grown when a call needs more. */
+  private cropBuffer(bytes: number): GPUBuffer {
+    if (!this.cropsGpu || this.cropsGpu.size < bytes) {
+      this.cropsGpu?.destroy();
+      this.cropsGpu = this.engine.gpu.device.createBuffer({ label: 'face crops', size: Math.ceil(bytes / 4) * 4, usage: WARP_OUTPUT_USAGE });
+    }
+    return this.cropsGpu;
+  }
+
+  /** The framed crops of `faces`, read back (to show what the network saw, and for tests). */
+  async crops(image: RgbImage, faces: readonly FaceDetection[]): Promise<Uint8Array> {
+    const size = this.engine.inputSize;
+    return this.warper.warpToBytes(image, faces.map((f) => framingTransform(f, this.preprocessing.framing, size, image.width, image.height)), size);
+  }
+
+  destroy(): void {
+    this.warper.destroy();
+    this.cropsGpu?.destroy();
+    this.cropsGpu = null;
+  }
+}
+
+/** The index of the largest face (by box area), or -1. */
+export function largestFace(faces: readonly { box: [number, number, number, number] }[]): number {
+  let best = -1;
+  for (let i = 0; i < faces.length; i++) if (best < 0 || faces[i].box[2] * faces[i].box[3] > faces[best].box[2] * faces[best].box[3]) best = i;
+  return best;
+}

@@ -1,0 +1,46 @@
+// Faces of image files (Node): files decoded with sharp (EXIF orientation applied, formats
+// known by content), BlazeFace on tfjs' WebGPU backend on the engine's own device, the warp
+// and the backbone on our shaders.
+import type { Gpu } from '../gpu/device.ts';
+import { loadShaders } from '../gpu/shaders-node.ts';
+import { loadBlazeFace } from '../detect/node.ts';
+import { FaceWarper } from '../detect/warp.ts';
+import { loadImageRaw } from '../image/decode.ts';
+import type { MobileNetEngine } from '../mobilenet/engine.ts';
+import { useGpuForTfjs } from '../train/tf-backend.ts';
+import { DETECT_BATCH, FaceDescriber, type DescribedFace } from './describe.ts';
+import type { FacePreprocessing } from './framing.ts';
+
+export type FileFaces = { file: string; faces: DescribedFace[]; width: number; height: number } | { file: string; error: string };
+
+/** A describer on `engine`'s device: tfjs is put on that device (with our kernels) for the detector. */
+export async function openFaceDescriber(gpu: Gpu, engine: MobileNetEngine, preprocessing: FacePreprocessing): Promise<FaceDescriber> {
+  await useGpuForTfjs(gpu, loadShaders());
+  const detector = await loadBlazeFace({ minScore: preprocessing.minScore });
+  return new FaceDescriber(detector, new FaceWarper(engine.runner, gpu.device), engine, preprocessing);
+}
+
+/**
+ * Every face of every file, in file order. A file that cannot be decoded gets `error` (its
+ * message names the file) and the others are still answered. Photos are decoded a batch at a
+ * time; the decode time is counted in `decodeMs`.
+ */
+export async function describeFiles(
+  describer: FaceDescriber,
+  files: readonly string[],
+  opts: { onProgress?: (done: number, total: number) => void; times?: { decodeMs: number } } = {},
+): Promise<FileFaces[]> {
+  const out: FileFaces[] = [];
+  for (let at = 0; at < files.length; at += DETECT_BATCH) {
+    const chunk = files.slice(at, at + DETECT_BATCH);
+    const t = performance.now();
+    const decoded = await Promise.all(chunk.map((file) => loadImageRaw(file).then((image) => ({ file, image }), (err: Error) => ({ file, error: err.message }))));
+    if (opts.times) opts.times.decodeMs += performance.now() - t;
+    const ok = decoded.filter((d): d is { file: string; image: Awaited<ReturnType<typeof loadImageRaw>> } => 'image' in d);
+    const faces = await describer.describe(ok.map((d) => d.image));
+    let k = 0;
+    for (const d of decoded) out.push('image' in d ? { file: d.file, faces: faces[k++], width: d.image.width, height: d.image.height } : d);
+    opts.onProgress?.(out.length, files.length);
+  }
+  return out;
+}

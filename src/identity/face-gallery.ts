@@ -1,0 +1,174 @@
+// Open-set identity on photos: the gallery (src/gallery: descriptors, templates, index,
+// calibration) joined to the face pipeline (src/faces: every face found, framed and
+// embedded). This is the Gallery API of both entries, Node (node.ts: files, folders on
+// disk) and the page (src/browser: canvases, IndexedDB); decoding and storage are theirs.
+// Platform-neutral.
+import type { FaceDescriber, DescribedFace } from '../faces/describe.ts';
+import { largestFace } from '../faces/describe.ts';
+import { checkPreprocessing, type FacePreprocessing } from '../faces/framing.ts';
+import type { RgbImage } from '../image/rgb.ts';
+import type { MobileNetEngine } from '../mobilenet/engine.ts';
+import type { DefaultCalibration } from '../gallery/calibration-record.ts';
+import { assertBackbone, Gallery, type Candidate, type GalleryOptions, type IdentifyOptions, type MatchOptions } from '../gallery/gallery.ts';
+import type { BackboneRef, Box } from '../gallery/gallery-format.ts';
+import type { NormalisationRecord } from '../gallery/normalise.ts';
+
+/** A decoded photo and the name it is reported under (a file path, an upload's name). */
+export interface NamedImage {
+  name: string;
+  image: RgbImage;
+}
+
+export interface IdentifiedFace {
+  box: Box;
+  score: number;
+  /** The person, or null: nobody enrolled reaches the threshold. */
+  label: string | null;
+  /** The best candidate's similarity, also when label is null. */
+  similarity: number;
+  candidates: Candidate[];
+}
+
+export interface EnrollReport {
+  person: string;
+  /** Faces added. */
+  added: number;
+  /** Photos not used, each with why (no face, several faces). */
+  skipped: { file: string; reason: string }[];
+}
+
+export interface EnrollOptions {
+  /** Of a photo with several faces, take the largest (else the photo is skipped). */
+  largest?: boolean;
+}
+
+/** The backbone a gallery records for an engine. */
+export const backboneRefOf = (engine: MobileNetEngine): BackboneRef => ({ id: engine.manifest.id, sha256: engine.manifest.weightsSha256 });
+
+export class FaceGallery {
+  private constructor(
+    readonly gallery: Gallery,
+    readonly describer: FaceDescriber,
+  ) {}
+
+  /**
+   * A new, empty gallery for `describer`'s engine and preprocessing. Descriptors are
+   * normalised as the backbone's reference says (its mean removed) when one is given for this
+   * very backbone, else by their L2 norm alone; the reference's calibration answers until the
+   * gallery has two people of its own.
+   */
+  static create(describer: FaceDescriber, reference: DefaultCalibration | null, opts: GalleryOptions = {}): FaceGallery {
+    const backbone = backboneRefOf(describer.engine);
+    const ref = reference && reference.backbone.sha256 === backbone.sha256 && reference.dim === describer.engine.outputDim ? reference : null;
+    const normalisation: NormalisationRecord = ref?.normalisation ?? { method: 'l2' };
+    const gallery = Gallery.create({ ...opts, backbone, dim: describer.engine.outputDim, preprocessing: { ...describer.preprocessing }, normalisation, defaultCalibration: ref });
+    return new FaceGallery(gallery, describer);
+  }
+
+  /**
+   * Join a stored gallery to a describer: refused when the gallery was made with another
+   * backbone, or frames faces otherwise than the describer (make the describer from
+   * `preprocessingOf(gallery)`).
+   */
+  static attach(gallery: Gallery, describer: FaceDescriber): FaceGallery {
+    assertBackbone(gallery, backboneRefOf(describer.engine));
+    const mine = JSON.stringify(describer.preprocessing);
+    if (JSON.stringify(gallery.preprocessing) !== mine) {
+      throw new Error(`${gallery.name}: the gallery frames faces as ${JSON.stringify(gallery.preprocessing)}, this pipeline as ${mine}`);
+    }
+    return new FaceGallery(gallery, describer);
+  }
+
+  get name(): string {
+    return this.gallery.name;
+  }
+
+  /**
+   * Add `person`'s faces from `photos` (the person is created or extended): one face per
+   * photo. A photo without a face, or with several (unless `largest`), is skipped and said so.
+   */
+  async enroll(person: string, photos: readonly NamedImage[], opts: EnrollOptions = {}): Promise<EnrollReport> {
+    checkPersonName(person);
+    const found = await this.describer.describe(photos.map((p) => p.image));
+    const report: EnrollReport = { person, added: 0, skipped: [] };
+    const faces = [];
+    for (let i = 0; i < photos.length; i++) {
+      const f = found[i];
+      const file = photos[i].name;
+      if (!f.length) {
+        report.skipped.push({ file, reason: 'no face found' });
+        continue;
+      }
+      if (f.length > 1 && !opts.largest) {
+        report.skipped.push({ file, reason: `${f.length} faces found; enroll photos of one face (or take the largest)` });
+        continue;
+      }
+      const face = f[largestFace(f)];
+      faces.push({ file, box: face.box, score: face.score, descriptor: face.descriptor });
+    }
+    if (faces.length) this.gallery.addFaces(person, faces);
+    report.added = faces.length;
+    return report;
+  }
+
+  /** Every face of every photo, named or null (a stranger), with its best candidates. */
+  async identify(photos: readonly NamedImage[], opts: IdentifyOptions = {}): Promise<{ name: string; faces: IdentifiedFace[] }[]> {
+    if (!this.gallery.people().length) throw new Error(`${this.gallery.name}: the gallery is empty: enroll people first`);
+    const found = await this.describer.describe(photos.map((p) => p.image));
+    return this.identifyDescribed(photos.map((p) => p.name), found, opts);
+  }
+
+  /** `identify` for faces already described (the caller found and embedded them). */
+  identifyDescribed(names: readonly string[], found: readonly DescribedFace[][], opts: IdentifyOptions = {}): { name: string; faces: IdentifiedFace[] }[] {
+    const all = found.flat();
+    const t = performance.now();
+    const results = all.length ? this.gallery.identify(all.map((f) => f.descriptor), opts) : [];
+    this.searchMs += performance.now() - t;
+    let k = 0;
+    return names.map((name, i) => ({
+      name,
+      faces: found[i].map((f) => {
+        const r = results[k++];
+        return { box: f.box, score: f.score, label: r.label, similarity: r.similarity, candidates: r.candidates };
+      }),
+    }));
+  }
+
+  /** Time spent searching the gallery, ms (the rest is in describer.times). */
+  searchMs = 0;
+
+  /**
+   * Are the largest faces of two photos the same person? Thresholds come from this gallery's
+   * calibration (face against face), or the backbone's reference when it has too few people.
+   */
+  async verify(a: NamedImage, b: NamedImage, opts: MatchOptions = {}): Promise<{ similarity: number; same: boolean; threshold: number }> {
+    const [fa, fb] = await this.describer.describe([a.image, b.image]);
+    if (!fa.length) throw new Error(`${a.name}: no face found`);
+    if (!fb.length) throw new Error(`${b.name}: no face found`);
+    return this.gallery.verify(fa[largestFace(fa)].descriptor, fb[largestFace(fb)].descriptor, opts);
+  }
+
+  stats(): ReturnType<Gallery['stats']> {
+    return this.gallery.stats();
+  }
+
+  people(): ReturnType<Gallery['people']> {
+    return this.gallery.people();
+  }
+
+  remove(person: string): void {
+    if (!this.gallery.people().some((p) => p.name === person)) throw new Error(`${this.gallery.name}: no person named "${person}" (see gallery list)`);
+    this.gallery.removePerson(person);
+  }
+}
+
+/** How a stored gallery frames faces (checked), to make its describer with. */
+export function preprocessingOf(gallery: Gallery): FacePreprocessing {
+  checkPreprocessing(gallery.preprocessing, gallery.name);
+  return gallery.preprocessing as unknown as FacePreprocessing;
+}
+
+/** Person names are labels people type and folders hold: no empty names or control characters. */
+export function checkPersonName(name: string): void {
+  if (!name.trim() || /[\u0000-\u001f\u007f]/.test(name) || name.length > 200) throw new Error(`person name ${JSON.stringify(name)}: must be 1-200 printable characters`);
+}

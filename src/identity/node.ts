@@ -1,0 +1,204 @@
+// The Gallery API in Node: photos are files (decoded with sharp), galleries are folders
+// (src/gallery/store-node.ts: written atomically, one writer at a time under a lock beside
+// the folder), the backbone's reference (mean descriptor and default calibration) is read
+// from calibration/<backbone>.json of this package.
+import { existsSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../backbones.ts';
+import type { Gpu } from '../gpu/device.ts';
+import { loadImageRaw } from '../image/decode.ts';
+import type { MobileNetEngine } from '../mobilenet/engine.ts';
+import { DEFAULT_PREPROCESSING, type FacePreprocessing } from '../faces/framing.ts';
+import { openFaceDescriber } from '../faces/node.ts';
+import { largestFace } from '../faces/describe.ts';
+import type { DefaultCalibration } from '../gallery/calibration-record.ts';
+import { nodeIndexProviders } from '../gallery/index-node.ts';
+import { galleryExists, loadGallery, readDefaultCalibration, saveGallery, withGalleryLock, type GalleryLock } from '../gallery/store-node.ts';
+import type { Gallery, IdentifyOptions, MatchOptions } from '../gallery/gallery.ts';
+import type { BackboneRef } from '../gallery/gallery-format.ts';
+import { backboneRefOf, FaceGallery, preprocessingOf, type EnrollOptions, type EnrollReport, type IdentifiedFace, type NamedImage } from './face-gallery.ts';
+
+export { FaceGallery, type EnrollReport, type IdentifiedFace } from './face-gallery.ts';
+
+export const CALIBRATION_DIR = join(PROJECT_ROOT, 'calibration');
+
+/**
+ * The reference shipped for a backbone (calibration/<id>.json: its mean descriptor and
+ * default calibration, made by scripts/calibrate-backbone.ts), or null when there is none for
+ * these very weights (another sha256, another size).
+ */
+export async function referenceOf(backbone: BackboneRef, dim: number, dir = CALIBRATION_DIR): Promise<DefaultCalibration | null> {
+  const file = join(dir, `${backbone.id}.json`);
+  if (!/^[\w.-]+$/.test(backbone.id) || !existsSync(file)) return null;
+  const ref = await readDefaultCalibration(file);
+  return ref.backbone.sha256 === backbone.sha256 && ref.dim === dim ? ref : null;
+}
+
+export const referenceFor = (engine: MobileNetEngine): Promise<DefaultCalibration | null> => referenceOf(backboneRefOf(engine), engine.outputDim);
+
+/** A stored gallery with its backbone's reference, for reading and editing without a GPU. */
+export async function loadStoredGallery(dir: string, onNotice?: (message: string) => void): Promise<Gallery> {
+  const probe = await loadGallery(dir, { onNotice: () => {} });
+  return loadGallery(dir, { onNotice, defaultCalibration: await referenceOf(probe.backbone, probe.dim) });
+}
+
+export interface OpenGalleryOptions {
+  gpu: Gpu;
+  engine: MobileNetEngine;
+  /** Make a new gallery when there is none at dir (enrolment); otherwise a missing one is an error. */
+  create?: boolean;
+  /** How a new gallery frames faces (default DEFAULT_PREPROCESSING). */
+  preprocessing?: FacePreprocessing;
+  /** Told when stored derived data (index, calibration) is rebuilt. */
+  onNotice?: (message: string) => void;
+}
+
+/** The gallery at `dir` with a face pipeline that frames faces as it records. */
+export async function openFaceGallery(dir: string, opts: OpenGalleryOptions): Promise<FaceGallery> {
+  const reference = await referenceFor(opts.engine);
+  if (await galleryExists(dir)) {
+    const gallery = await loadGallery(dir, { defaultCalibration: reference, onNotice: opts.onNotice });
+    const describer = await openFaceDescriber(opts.gpu, opts.engine, preprocessingOf(gallery));
+    try {
+      return FaceGallery.attach(gallery, describer);
+    } catch (err) {
+      describer.destroy();
+      throw err;
+    }
+  }
+  if (!opts.create) throw new Error(`${dir}: no gallery here: enroll people first (facegpu enroll ${dir} <photos>)`);
+  const describer = await openFaceDescriber(opts.gpu, opts.engine, opts.preprocessing ?? DEFAULT_PREPROCESSING);
+  const fg = FaceGallery.create(describer, reference, { name: dir, onNotice: opts.onNotice, index: nodeIndexProviders[0] });
+  return fg;
+}
+
+export async function saveFaceGallery(dir: string, fg: FaceGallery, lock?: GalleryLock): Promise<void> {
+  await saveGallery(dir, fg.gallery, { lock });
+}
+
+/**
+ * Open (or create), change and save the gallery at `dir` as one writer: other writers wait
+ * for the lock beside the folder, or are refused after its timeout (withGalleryLock).
+ */
+export async function updateFaceGallery<T>(dir: string, opts: OpenGalleryOptions, change: (fg: FaceGallery) => Promise<T>): Promise<T> {
+  return withGalleryLock(dir, async (lock) => {
+    const fg = await openFaceGallery(dir, opts);
+    try {
+      const out = await change(fg);
+      await saveFaceGallery(dir, fg, lock);
+      return out;
+    } finally {
+      fg.describer.destroy();
+    }
+  });
+}
+
+/** Photos decoded at a time: bounds memory on big folders. */
+const DECODE_BATCH = 16;
+
+type Decoded = NamedImage | { name: string; error: string };
+
+async function decodeAll(files: readonly string[]): Promise<Decoded[]> {
+  return Promise.all(files.map((name) => loadImageRaw(name).then((image) => ({ name, image }), (err: Error) => ({ name, error: err.message }))));
+}
+
+/** Enroll image files as `person`; unreadable files are skipped with their error. */
+export async function enrollFiles(fg: FaceGallery, person: string, files: readonly string[], opts: EnrollOptions = {}): Promise<EnrollReport> {
+  const report: EnrollReport = { person, added: 0, skipped: [] };
+  for (let at = 0; at < files.length; at += DECODE_BATCH) {
+    const decoded = await decodeAll(files.slice(at, at + DECODE_BATCH));
+    for (const d of decoded) if ('error' in d) report.skipped.push({ file: d.name, reason: d.error });
+    const ok = decoded.filter((d): d is NamedImage => 'image' in d);
+    if (!ok.length) continue;
+    const r = await fg.enroll(person, ok, opts);
+    report.added += r.added;
+    report.skipped.push(...r.skipped);
+  }
+  return report;
+}
+
+export type IdentifiedFile = { file: string; faces: IdentifiedFace[] } | { file: string; error: string };
+
+/** Every face of every file; a file that cannot be read gets `error` and the others are answered. */
+export async function identifyFiles(fg: FaceGallery, files: readonly string[], opts: IdentifyOptions & { onProgress?: (done: number, total: number) => void; times?: { decodeMs: number } } = {}): Promise<IdentifiedFile[]> {
+  if (!fg.people().length) throw new Error(`${fg.name}: the gallery is empty: enroll people first`);
+  const out: IdentifiedFile[] = [];
+  for (let at = 0; at < files.length; at += DECODE_BATCH) {
+    const t = performance.now();
+    const decoded = await decodeAll(files.slice(at, at + DECODE_BATCH));
+    if (opts.times) opts.times.decodeMs += performance.now() - t;
+    const ok = decoded.filter((d): d is NamedImage => 'image' in d);
+    const found = ok.length ? await fg.identify(ok, opts) : [];
+    let k = 0;
+    for (const d of decoded) out.push('error' in d ? { file: d.name, error: d.error } : { file: d.name, faces: found[k++].faces });
+    opts.onProgress?.(out.length, files.length);
+  }
+  return out;
+}
+
+/** The people of a training-layout folder: <data>/<person>/<images> (symlinked folders followed). */
+export async function peopleFolders(data: string): Promise<{ person: string; dir: string }[]> {
+  let entries;
+  try {
+    entries = await readdir(data, { withFileTypes: true });
+  } catch (err) {
+    throw new Error(`${data}: cannot read the folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  const out: { person: string; dir: string }[] = [];
+  for (const e of entries.filter((x) => !x.name.startsWith('.')).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const dir = join(data, e.name);
+    if (e.isDirectory() || (e.isSymbolicLink() && (await stat(dir).catch(() => null))?.isDirectory())) out.push({ person: e.name, dir });
+  }
+  if (!out.length) throw new Error(`${data}: no person folders; expected ${join(data, '<person>', '<images>')}, or name the person with --person`);
+  return out;
+}
+
+/** The backbone a stored gallery was made with (to open the engine it needs). */
+export async function peekGalleryBackbone(dir: string): Promise<BackboneRef> {
+  return (await loadGallery(dir, { onNotice: () => {} })).backbone;
+}
+
+export type VerifiedPair = { a: string; b: string; similarity: number; same: boolean; threshold: number } | { a: string; b: string; error: string };
+
+export interface Verifier {
+  readonly gallery: FaceGallery;
+  /** Each distinct photo is found and embedded once, a batch at a time; results in pair order. */
+  verifyPairs(pairs: readonly (readonly [string, string])[], opts?: MatchOptions): Promise<VerifiedPair[]>;
+  destroy(): void;
+}
+
+/**
+ * 1:1 verification of files: with a gallery, its calibration and framing; without, an empty
+ * gallery on the backbone's reference (its default calibration sets the thresholds).
+ */
+export async function openVerifier(opts: { gpu: Gpu; engine: MobileNetEngine; gallery?: string }): Promise<Verifier> {
+  let fg: FaceGallery;
+  if (opts.gallery) fg = await openFaceGallery(opts.gallery, { gpu: opts.gpu, engine: opts.engine });
+  else {
+    const reference = await referenceFor(opts.engine);
+    if (!reference) throw new Error(`backbone "${opts.engine.manifest.id}" has no reference calibration (calibration/${opts.engine.manifest.id}.json for sha256 ${opts.engine.manifest.weightsSha256.slice(0, 12)}…): give --gallery <dir> or --threshold`);
+    fg = FaceGallery.create(await openFaceDescriber(opts.gpu, opts.engine, DEFAULT_PREPROCESSING), reference);
+  }
+  return {
+    gallery: fg,
+    async verifyPairs(pairs, match = {}) {
+      const files = [...new Set(pairs.flat())];
+      const best = new Map<string, Float32Array | string>();
+      for (let at = 0; at < files.length; at += DECODE_BATCH) {
+        const decoded = await decodeAll(files.slice(at, at + DECODE_BATCH));
+        const ok = decoded.filter((d): d is NamedImage => 'image' in d);
+        const found = await fg.describer.describe(ok.map((d) => d.image));
+        for (const d of decoded) if ('error' in d) best.set(d.name, d.error);
+        ok.forEach((d, i) => best.set(d.name, found[i].length ? found[i][largestFace(found[i])].descriptor : `${d.name}: no face found`));
+      }
+      return pairs.map(([a, b]) => {
+        const da = best.get(a)!;
+        const db = best.get(b)!;
+        if (typeof da === 'string' || typeof db === 'string') return { a, b, error: typeof da === 'string' ? da : (db as string) };
+        return { a, b, ...fg.gallery.verify(da, db, match) };
+      });
+    },
+    destroy: () => fg.describer.destroy(),
+  };
+}
