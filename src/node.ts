@@ -11,6 +11,9 @@ export { createNodeGpu } from './gpu/node-gpu.ts';
 export { loadImageRGB } from './image/decode.ts';
 export { loadBackbone, saveBackbone } from './weights/store.ts';
 export { convertTfjsModel } from './weights/convert.ts';
+export { Gallery, openVerifier, referenceFor, type IdentifiedFile, type EnrollReport, type IdentifiedFace } from './identity/node.ts';
+export { DEFAULT_PREPROCESSING, type FacePreprocessing, type FaceFraming } from './faces/framing.ts';
+export { openFaceDescriber, describeFiles } from './faces/node.ts';
 
 export interface OpenEngineOptions extends EngineOptions, NodeGpuOptions {
   /** Backbone name under weights/ or a folder; default "face". */

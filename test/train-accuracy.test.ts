@@ -57,16 +57,19 @@ describe('accuracy with the default face backbone', () => {
     expect(r.accuracy).toBeGreaterThanOrEqual(0.8);
     expect(r.accuracy).toBeCloseTo(r.meta.metrics.valAccuracy, 6); // eval cropped as training did
 
-    // predict crops as the model records; a photo without a face goes in whole, with a warning naming it.
+    // predict crops every face as the model records; a photo without a face is named on stderr and gets no name.
     const grey = join(tmp, 'no-face.png');
     await sharp({ create: { width: 320, height: 240, channels: 3, background: { r: 128, g: 128, b: 128 } } }).png().toFile(grey);
     const photo = join(CELEB, 'val', r.eval.classes[0], readdirSync(join(CELEB, 'val', r.eval.classes[0])).sort()[0]);
     const p = await facegpu(['predict', join(tmp, 'celeb'), photo, grey, '--json']);
     expect(p.code, p.stderr).toBe(0);
-    expect(p.stderr).toContain(`${grey}: no face found; the whole image is used`);
+    expect(p.stderr).toContain(`${grey}: no face found`);
     expect(p.stderr).not.toContain(`${photo}: no face found`);
-    const predictions = JSON.parse(p.stdout) as { file: string; label: string }[];
+    const predictions = JSON.parse(p.stdout) as { file: string; label: string; top: { label: string }[]; faces: { label: string; top: { label: string }[] }[] }[];
     expect(predictions.map((x) => x.file)).toEqual([photo, grey]);
-    expect(predictions[0].label).toBe(r.eval.classes[0]);
+    expect(predictions[0].faces).toHaveLength(1);
+    expect(predictions[0].faces[0].top[0].label).toBe(r.eval.classes[0]);
+    expect(predictions[0].top[0].label).toBe(r.eval.classes[0]);
+    expect(predictions[1]).toMatchObject({ label: 'unknown', probability: 0, faces: [] });
   });
 });

@@ -51,9 +51,11 @@ describe('train with unreadable files', () => {
     const [p, ...rest] = JSON.parse(r.stdout);
     expect(rest).toEqual([]);
     expect(p.file).toBe(good);
-    expect(['s1', 's2', 's3']).toContain(p.label);
+    expect(['s1', 's2', 's3']).toContain(p.top[0].label);
     expect(p.top).toHaveLength(2);
-    expect(p.top[0]).toEqual({ label: p.label, probability: p.probability });
+    expect(p.top[0].probability).toBe(p.probability);
+    // The default threshold (DEFAULT_THRESHOLD) names the best only when it is that sure.
+    expect(p.label).toBe(p.probability >= 0.99 ? p.top[0].label : 'unknown');
     expect(p.probability).toBeLessThan(1);
     const t = await facegpu(['predict', model, good, '--json', '--threshold', String((p.probability + 1) / 2)]);
     expect(t.code, t.stderr).toBe(0);

@@ -15,7 +15,7 @@ import { largestFace } from '../faces/describe.ts';
 import type { DefaultCalibration } from '../gallery/calibration-record.ts';
 import { nodeIndexProviders } from '../gallery/index-node.ts';
 import { galleryExists, loadGallery, readDefaultCalibration, saveGallery, withGalleryLock, type GalleryLock } from '../gallery/store-node.ts';
-import type { Gallery, IdentifyOptions, MatchOptions } from '../gallery/gallery.ts';
+import type { Gallery as GalleryCore, IdentifyOptions, MatchOptions } from '../gallery/gallery.ts';
 import type { BackboneRef } from '../gallery/gallery-format.ts';
 import { backboneRefOf, FaceGallery, preprocessingOf, type EnrollOptions, type EnrollReport, type IdentifiedFace, type NamedImage } from './face-gallery.ts';
 
@@ -38,7 +38,7 @@ export async function referenceOf(backbone: BackboneRef, dim: number, dir = CALI
 export const referenceFor = (engine: MobileNetEngine): Promise<DefaultCalibration | null> => referenceOf(backboneRefOf(engine), engine.outputDim);
 
 /** A stored gallery with its backbone's reference, for reading and editing without a GPU. */
-export async function loadStoredGallery(dir: string, onNotice?: (message: string) => void): Promise<Gallery> {
+export async function loadStoredGallery(dir: string, onNotice?: (message: string) => void): Promise<GalleryCore> {
   const probe = await loadGallery(dir, { onNotice: () => {} });
   return loadGallery(dir, { onNotice, defaultCalibration: await referenceOf(probe.backbone, probe.dim) });
 }
@@ -201,4 +201,69 @@ export async function openVerifier(opts: { gpu: Gpu; engine: MobileNetEngine; ga
     },
     destroy: () => fg.describer.destroy(),
   };
+}
+
+/**
+ * The Gallery API for Node programs: a gallery folder with its face pipeline, photos as
+ * files. `load` opens one (or starts a new one with `create`), `save` writes it back
+ * atomically under the gallery's lock. For changes that must not race other writers
+ * (enrolment from several processes), use `Gallery.update`, which holds the lock from load
+ * to save.
+ *
+ *   const gallery = await Gallery.load('people/', { gpu, engine, create: true });
+ *   await gallery.enroll('alice', ['alice1.jpg', 'alice2.jpg']);
+ *   await gallery.save();
+ *   const [photo] = await gallery.identify(['party.jpg'], { far: 0.001 });
+ */
+export class Gallery {
+  private constructor(
+    readonly dir: string,
+    readonly faces: FaceGallery,
+  ) {}
+
+  static async load(dir: string, opts: OpenGalleryOptions): Promise<Gallery> {
+    return new Gallery(dir, await openFaceGallery(dir, opts));
+  }
+
+  /** Load, change and save as one writer (other writers wait for the lock, or are refused). */
+  static async update<T>(dir: string, opts: OpenGalleryOptions, change: (gallery: Gallery) => Promise<T>): Promise<T> {
+    return updateFaceGallery(dir, opts, (fg) => change(new Gallery(dir, fg)));
+  }
+
+  enroll(person: string, files: readonly string[], opts: EnrollOptions = {}): Promise<EnrollReport> {
+    return enrollFiles(this.faces, person, files, opts);
+  }
+
+  identify(files: readonly string[], opts: IdentifyOptions = {}): Promise<IdentifiedFile[]> {
+    return identifyFiles(this.faces, files, opts);
+  }
+
+  /** Are the largest faces of two photos the same person (this gallery's calibration)? */
+  async verify(a: string, b: string, opts: MatchOptions = {}): Promise<{ similarity: number; same: boolean; threshold: number }> {
+    const [ia, ib] = await decodeAll([a, b]);
+    for (const d of [ia, ib]) if ('error' in d) throw new Error(d.error);
+    return this.faces.verify(ia as NamedImage, ib as NamedImage, opts);
+  }
+
+  stats(): ReturnType<FaceGallery['stats']> {
+    return this.faces.stats();
+  }
+
+  people(): ReturnType<FaceGallery['people']> {
+    return this.faces.people();
+  }
+
+  remove(person: string): void {
+    this.faces.remove(person);
+  }
+
+  /** Write the gallery to its folder (or `dir`), atomically, under the folder's lock. */
+  async save(dir = this.dir): Promise<void> {
+    await withGalleryLock(dir, (lock) => saveFaceGallery(dir, this.faces, lock));
+  }
+
+  /** Free the face pipeline's GPU buffers (the engine and device stay the caller's). */
+  close(): void {
+    this.faces.describer.destroy();
+  }
 }
