@@ -1,0 +1,558 @@
+// The open-set face gallery: people enrolled from a few faces each, identified and verified by
+// cosine similarity against a threshold chosen for a stated false-accept rate. Platform-
+// neutral: stores (store-node.ts for a folder on disk) move GalleryFiles in and out.
+//
+// From raw descriptors on: every descriptor is normalised with the gallery's record, a
+// person's template is the re-normalised mean of their faces, identify searches the templates
+// through a vector index (candidates re-scored exactly here, so the similarities reported do
+// not depend on the index), and thresholds come from the gallery's own calibration
+// (re-computed lazily after every change) or, below two people, from the backbone's default
+// calibration.
+import { thresholdForFar, supported } from './calibration.ts';
+import { calibrate, type Calibration, type CalibrationKind, type CalibrationOptions, type DefaultCalibration, type KindCalibration, type KindSummary } from './calibration-record.ts';
+import { flatIndexProvider } from './flat-index.ts';
+import { indexFileName, GALLERY_FORMAT, GALLERY_VERSION, type BackboneRef, type Box, type FaceRecord, type GalleryJson, type JsonObject } from './gallery-format.ts';
+import { describeNormalisation, normalise, sameNormalisation, type NormalisationRecord } from './normalise.ts';
+import { similarity, templateOf } from './pair-scores.ts';
+import type { IndexProvider, VectorIndex } from './vector-index.ts';
+
+/** One face to enroll: where it was found and its raw (not normalised) descriptor. */
+export interface FaceInput {
+  file: string;
+  box: Box;
+  score: number;
+  descriptor: Float32Array;
+}
+
+/** Raw descriptors: one flat array [n, dim], or one array per face. */
+export type RawDescriptors = Float32Array | Float32Array[];
+
+export interface MatchOptions {
+  /** The false-accept rate the threshold is chosen for (default 0.01). */
+  far?: number;
+  /** A threshold given directly (instead of far). */
+  threshold?: number;
+}
+
+export interface IdentifyOptions extends MatchOptions {
+  /** Candidates returned per face (default 5). */
+  top?: number;
+}
+
+export interface Candidate {
+  label: string;
+  similarity: number;
+}
+
+export interface IdentifyResult {
+  /** The best candidate when its similarity reaches the threshold, else null (a stranger). */
+  label: string | null;
+  /** The best candidate's similarity, even when label is null. */
+  similarity: number;
+  threshold: number;
+  candidates: Candidate[];
+}
+
+export interface VerifyResult {
+  similarity: number;
+  same: boolean;
+  threshold: number;
+}
+
+export interface ThresholdChoice {
+  threshold: number;
+  /** Whose calibration set it. */
+  source: 'gallery' | 'default';
+  impostorPairs: number;
+  /** The rule of ten (calibration.ts). */
+  supported: boolean;
+}
+
+export interface GalleryStats {
+  name: string;
+  people: number;
+  /** Distinct photo files. */
+  photos: number;
+  faces: number;
+  indexKind: string;
+  /** Whose calibration thresholds come from: the gallery's, the backbone's default, none. */
+  calibration: 'gallery' | 'default' | 'none';
+  verify: KindSummary | null;
+  identify: KindSummary | null;
+  warnings: string[];
+}
+
+export interface GalleryOptions {
+  /** How the gallery is named in messages (a store uses its folder). */
+  name?: string;
+  /** The index to build (default: the exact FlatIndex, available everywhere). */
+  index?: IndexProvider;
+  /** Thresholds for galleries of fewer than two people. */
+  defaultCalibration?: DefaultCalibration | null;
+  calibration?: CalibrationOptions;
+  /** Told when stored derived data (index, calibration) is not used and is rebuilt. */
+  onNotice?: (message: string) => void;
+}
+
+export interface GalleryCreateOptions extends GalleryOptions {
+  backbone: BackboneRef;
+  preprocessing: JsonObject;
+  normalisation: NormalisationRecord;
+  dim: number;
+}
+
+/** Everything a store writes or reads. */
+export interface GalleryFiles {
+  json: GalleryJson;
+  /** Normalised descriptors [faces, dim], row i = json.faces[i]. */
+  descriptors: Float32Array;
+  calibration: Calibration | null;
+  index: VectorIndex | null;
+}
+
+/** Why a stored index was not used (the store found it missing, unreadable or unavailable). */
+export type IndexProblem = string | null;
+
+const FARS = [1e-2, 1e-3];
+
+interface Person {
+  key: number;
+  faces: number[];
+}
+
+export class Gallery {
+  name: string;
+  readonly dim: number;
+  readonly backbone: BackboneRef;
+  readonly preprocessing: JsonObject;
+  readonly normalisation: NormalisationRecord;
+  readonly createdAt: string;
+  private updatedAt: string;
+  private x: Float32Array;
+  private faceList: FaceRecord[] = [];
+  private rowOf = new Map<number, number>();
+  private persons = new Map<string, Person>();
+  private nameOfKey = new Map<number, string>();
+  private templates = new Map<string, Float32Array>();
+  private nextFaceId = 0;
+  private nextPersonKey = 0;
+  private index: VectorIndex;
+  private readonly provider: IndexProvider;
+  private cal: Calibration | null = null;
+  private defaultCal: DefaultCalibration | null = null;
+  private readonly calibrationOptions: CalibrationOptions;
+
+  private constructor(json: Omit<GalleryJson, 'people' | 'faces' | 'index'>, opts: GalleryOptions) {
+    if (!Number.isInteger(json.dim) || json.dim <= 0) throw new Error(`gallery: dimension must be a positive integer, got ${json.dim}`);
+    this.name = opts.name ?? 'gallery';
+    this.dim = json.dim;
+    this.backbone = { id: json.backbone.id, sha256: json.backbone.sha256 };
+    this.preprocessing = json.preprocessing;
+    this.normalisation = json.normalisation;
+    this.createdAt = json.createdAt;
+    this.updatedAt = json.updatedAt;
+    this.nextFaceId = json.nextFaceId;
+    this.nextPersonKey = json.nextPersonKey;
+    this.x = new Float32Array(16 * this.dim);
+    this.provider = opts.index ?? flatIndexProvider;
+    this.index = this.provider.create(this.dim);
+    this.calibrationOptions = opts.calibration ?? {};
+    if (opts.defaultCalibration) this.setDefaultCalibration(opts.defaultCalibration);
+  }
+
+  static create(opts: GalleryCreateOptions): Gallery {
+    const now = new Date().toISOString();
+    return new Gallery(
+      { format: GALLERY_FORMAT, version: GALLERY_VERSION, dim: opts.dim, backbone: opts.backbone, preprocessing: opts.preprocessing, normalisation: opts.normalisation, nextFaceId: 0, nextPersonKey: 0, createdAt: now, updatedAt: now },
+      opts,
+    );
+  }
+
+  /** A gallery from validated files (gallery-format.ts checks them). */
+  static fromFiles(files: GalleryFiles & { indexProblem?: IndexProblem }, opts: GalleryOptions = {}): Gallery {
+    const notice = opts.onNotice ?? ((m: string) => console.warn(m));
+    const g = new Gallery(files.json, opts);
+    g.x = files.descriptors;
+    g.faceList = files.json.faces.map((f) => ({ ...f, box: [...f.box] as Box }));
+    g.faceList.forEach((f, row) => g.rowOf.set(f.id, row));
+    for (const p of files.json.people) {
+      g.persons.set(p.name, { key: p.key, faces: [...p.faces] });
+      g.nameOfKey.set(p.key, p.name);
+      g.templates.set(p.name, g.templateFromRows(p.faces));
+    }
+    const stored = files.index;
+    const fits = stored && stored.dim === g.dim && stored.size === g.persons.size && [...g.persons.values()].every((p) => stored.has(p.key));
+    if (stored && fits) {
+      g.index.close?.();
+      g.index = stored;
+    } else {
+      stored?.close?.();
+      const why = stored ? `its ${stored.kind} index holds ${stored.size} vectors for ${g.persons.size} people` : files.indexProblem;
+      g.rebuildIndex();
+      if (why) notice(`${g.name}: ${why}: rebuilt the ${g.index.kind} index from the stored descriptors`);
+    }
+    if (files.calibration && files.calibration.basis === g.basis()) g.cal = files.calibration;
+    else if (files.calibration) notice(`${g.name}: the stored calibration does not match the faces: re-calibrated`);
+    return g;
+  }
+
+  /** What a store writes: calibration computed now if it was out of date. */
+  toFiles(): GalleryFiles {
+    const people = [...this.persons].map(([name, p]) => ({ name, key: p.key, faces: [...p.faces] }));
+    return {
+      json: {
+        format: GALLERY_FORMAT,
+        version: GALLERY_VERSION,
+        dim: this.dim,
+        backbone: { ...this.backbone },
+        preprocessing: this.preprocessing,
+        normalisation: this.normalisation,
+        index: { kind: this.index.kind, file: indexFileName(this.index.kind) },
+        people,
+        faces: this.faceList.map((f) => ({ ...f })),
+        nextFaceId: this.nextFaceId,
+        nextPersonKey: this.nextPersonKey,
+        createdAt: this.createdAt,
+        updatedAt: this.updatedAt,
+      },
+      descriptors: this.x.subarray(0, this.faceList.length * this.dim),
+      calibration: this.calibration(),
+      index: this.index,
+    };
+  }
+
+  get indexKind(): string {
+    return this.index.kind;
+  }
+
+  get defaultCalibration(): DefaultCalibration | null {
+    return this.defaultCal;
+  }
+
+  /** Thresholds for fewer than two people; refused when made for another backbone or normalisation. */
+  setDefaultCalibration(d: DefaultCalibration | null): void {
+    if (d) {
+      if (d.backbone.id !== this.backbone.id || d.backbone.sha256 !== this.backbone.sha256) {
+        throw new Error(
+          `${this.name}: the default calibration (${d.source}) is for backbone "${d.backbone.id}" (sha256 ${d.backbone.sha256.slice(0, 12)}…), ` +
+            `the gallery's is "${this.backbone.id}" (sha256 ${this.backbone.sha256.slice(0, 12)}…)`,
+        );
+      }
+      if (d.dim !== this.dim || !sameNormalisation(d.normalisation, this.normalisation)) {
+        throw new Error(`${this.name}: the default calibration (${d.source}) normalises descriptors as ${describeNormalisation(d.normalisation)}, the gallery as ${describeNormalisation(this.normalisation)}`);
+      }
+    }
+    this.defaultCal = d;
+  }
+
+  /** Enroll faces of one person (new or known); returns the new faces' ids. */
+  addFaces(person: string, faces: FaceInput[]): number[] {
+    if (typeof person !== 'string' || !person.trim()) throw new Error(`${this.name}: a person needs a non-empty name`);
+    if (!faces.length) throw new Error(`${this.name}: no faces given for "${person}"`);
+    faces.forEach((f, i) => {
+      if (!(f.descriptor instanceof Float32Array) || f.descriptor.length !== this.dim) throw new Error(this.dimError(`face ${i} of "${person}" (${f.file})`, f.descriptor?.length));
+      if (!Array.isArray(f.box) || f.box.length !== 4 || !f.box.every(Number.isFinite)) throw new Error(`${this.name}: face ${i} of "${person}" (${f.file}) needs a box [x, y, width, height]`);
+      if (!Number.isFinite(f.score)) throw new Error(`${this.name}: face ${i} of "${person}" (${f.file}) needs a numeric score`);
+    });
+    const raw = new Float32Array(faces.length * this.dim);
+    faces.forEach((f, i) => raw.set(f.descriptor, i * this.dim));
+    const x = normalise(raw, this.dim, this.normalisation);
+    this.reserve(this.faceList.length + faces.length);
+    let p = this.persons.get(person);
+    if (!p) {
+      p = { key: this.nextPersonKey++, faces: [] };
+      this.persons.set(person, p);
+      this.nameOfKey.set(p.key, person);
+    }
+    const now = new Date().toISOString();
+    const ids = faces.map((f, i) => {
+      const id = this.nextFaceId++;
+      const row = this.faceList.length;
+      this.x.set(x.subarray(i * this.dim, (i + 1) * this.dim), row * this.dim);
+      this.faceList.push({ id, person, file: f.file, box: [...f.box] as Box, score: f.score, addedAt: now });
+      this.rowOf.set(id, row);
+      p.faces.push(id);
+      return id;
+    });
+    this.updateTemplate(person);
+    this.changed();
+    return ids;
+  }
+
+  removePerson(name: string): void {
+    const p = this.persons.get(name);
+    if (!p) throw new Error(`${this.name}: no person "${name}" in the gallery`);
+    this.dropFaces(new Set(p.faces));
+  }
+
+  /** Drop faces by id (unknown ids are an error); a person left without faces is removed. */
+  removeFaces(ids: number[]): number {
+    const unknown = ids.filter((id) => !this.rowOf.has(id));
+    if (unknown.length) throw new Error(`${this.name}: no face with id ${unknown.join(', ')}`);
+    return this.dropFaces(new Set(ids));
+  }
+
+  /** Drop every face cut from these photo files (a deleted photo); returns how many went. */
+  removeFiles(files: string[]): number {
+    const gone = new Set(files);
+    return this.dropFaces(new Set(this.faceList.filter((f) => gone.has(f.file)).map((f) => f.id)));
+  }
+
+  people(): { name: string; faces: number; photos: number }[] {
+    return [...this.persons].map(([name, p]) => ({ name, faces: p.faces.length, photos: new Set(p.faces.map((id) => this.faceList[this.rowOf.get(id)!].file)).size }));
+  }
+
+  faces(): readonly FaceRecord[] {
+    return this.faceList;
+  }
+
+  /** A person's template (unit vector), or an error for an unknown name. */
+  template(name: string): Float32Array {
+    const t = this.templates.get(name);
+    if (!t) throw new Error(`${this.name}: no person "${name}" in the gallery`);
+    return t;
+  }
+
+  /** Who each face is: the best template above the threshold, or null (a stranger). */
+  identify(raw: RawDescriptors, opts: IdentifyOptions = {}): IdentifyResult[] {
+    if (this.persons.size === 0) throw new Error(`gallery ${this.name} is empty: enroll people first`);
+    const x = this.normaliseInput(raw, 'identify');
+    const threshold = this.chooseThreshold('identify', opts);
+    const top = opts.top ?? 5;
+    if (!Number.isInteger(top) || top < 1) throw new Error(`${this.name}: identify: "top" must be a positive integer, got ${top}`);
+    // A few more than asked, so that an approximate index rarely loses the best one.
+    const k = Math.min(this.persons.size, Math.max(top, 10));
+    const hits = this.index.search(x, k);
+    return hits.map((h, i) => {
+      const candidates = h.keys
+        .map((key) => {
+          const label = this.nameOfKey.get(key)!;
+          return { label, similarity: similarity(x, i * this.dim, this.templates.get(label)!, 0, this.dim) };
+        })
+        .sort((a, b) => b.similarity - a.similarity || (a.label < b.label ? -1 : 1))
+        .slice(0, top);
+      const best = candidates[0];
+      return { label: best.similarity >= threshold ? best.label : null, similarity: best.similarity, threshold, candidates };
+    });
+  }
+
+  /** Are two faces the same person? Compared face to face, thresholded with the verify calibration. */
+  verify(rawA: Float32Array, rawB: Float32Array, opts: MatchOptions = {}): VerifyResult {
+    const a = this.normaliseInput([rawA], 'verify');
+    const b = this.normaliseInput([rawB], 'verify');
+    const threshold = this.chooseThreshold('verify', opts);
+    const s = similarity(a, 0, b, 0, this.dim);
+    return { similarity: s, same: s >= threshold, threshold };
+  }
+
+  /**
+   * The threshold for a FAR: from the gallery's own calibration with two or more people, else
+   * from the default calibration (a one-person gallery's identify compares a face with one
+   * template: the default's 'template' kind), else an error.
+   */
+  thresholdFor(kind: 'verify' | 'identify', far: number): ThresholdChoice {
+    if (!(far > 0 && far <= 1)) throw new Error(`${this.name}: a FAR must be in (0, 1], got ${far}`);
+    const { source, cal } = this.calibrationFor(kind);
+    if (!cal) {
+      throw new Error(
+        `${this.name}: no calibration for ${kind === 'identify' ? 'an' : 'a'} ${kind} threshold at FAR ${far}: the gallery has ${this.persons.size} ${this.persons.size === 1 ? 'person' : 'people'} ` +
+          `(its own calibration needs at least 2) and no default calibration for backbone "${this.backbone.id}" was given; give a threshold instead`,
+      );
+    }
+    return { threshold: thresholdForFar(cal.impostor, far), source: source as 'gallery' | 'default', impostorPairs: cal.impostor.total, supported: supported(far, cal.impostor.total) };
+  }
+
+  /** The gallery's own calibration (computed now if out of date). */
+  calibration(): Calibration {
+    if (!this.cal) {
+      const people = [...this.persons.values()];
+      const index = new Map(people.map((p, i) => [p.key, i]));
+      const person = Int32Array.from(this.faceList, (f) => index.get(this.persons.get(f.person)!.key)!);
+      this.cal = { ...calibrate(this.x.subarray(0, this.faceList.length * this.dim), person, people.length, this.dim, this.calibrationOptions), basis: this.basis() };
+    }
+    return this.cal;
+  }
+
+  stats(): GalleryStats {
+    const warnings: string[] = [];
+    const P = this.persons.size;
+    const own = P >= 2;
+    const source: GalleryStats['calibration'] = own ? 'gallery' : this.defaultCal ? 'default' : 'none';
+    const summaries = { verify: this.calibrationFor('verify'), identify: this.calibrationFor('identify') };
+    if (P === 0) warnings.push(`gallery ${this.name} is empty: enroll people first`);
+    if (!own && this.defaultCal) warnings.push(`fewer than 2 people: thresholds come from the default calibration of backbone "${this.backbone.id}" (${this.defaultCal.source}); enroll a second person for the gallery's own`);
+    if (!own && !this.defaultCal) warnings.push(`fewer than 2 people and no default calibration: identify and verify need an explicit threshold`);
+    for (const kind of ['verify', 'identify'] as const) {
+      const c = summaries[kind].cal;
+      if (!c || !own) continue;
+      for (const far of FARS) {
+        if (!supported(far, c.impostor.total)) {
+          warnings.push(`${kind}: ${c.impostor.total} impostor pairs do not support FAR ${far} (the rule of ten asks for at least ${Math.ceil(10 / far)}): its threshold rests on fewer than 10 impostor scores`);
+        }
+      }
+    }
+    const single = [...this.persons].filter(([, p]) => p.faces.length === 1).map(([n]) => n);
+    if (single.length) warnings.push(`${single.length} ${single.length === 1 ? 'person has' : 'people have'} one face only (${single.slice(0, 5).join(', ')}${single.length > 5 ? ', …' : ''}): no genuine pair, so TAR leaves them out; enroll 2+ photos each`);
+    if (own) {
+      const c = this.calibration();
+      if (c.facesUsed.verify < c.faces || c.facesUsed.template < c.faces) warnings.push(`calibrated on a sample of the faces (${c.facesUsed.verify} for face pairs, ${c.facesUsed.template} for template pairs, of ${c.faces}) to bound the work`);
+    }
+    const summaryOf = (kind: 'verify' | 'identify') => {
+      const { source: s, kindName } = summaries[kind];
+      if (s === 'gallery') return this.calibration().summary[kindName];
+      if (s === 'default') return this.defaultCal!.summary[kindName];
+      return null;
+    };
+    return {
+      name: this.name,
+      people: P,
+      photos: new Set(this.faceList.map((f) => f.file)).size,
+      faces: this.faceList.length,
+      indexKind: this.index.kind,
+      calibration: source,
+      verify: summaryOf('verify'),
+      identify: summaryOf('identify'),
+      warnings,
+    };
+  }
+
+  // --- internals -------------------------------------------------------------------------
+
+  private calibrationFor(kind: 'verify' | 'identify'): { source: 'gallery' | 'default' | 'none'; kindName: CalibrationKind; cal: KindCalibration | null } {
+    if (this.persons.size >= 2) return { source: 'gallery', kindName: kind, cal: this.calibration().kinds[kind] };
+    if (this.defaultCal) {
+      const kindName: CalibrationKind = kind === 'identify' ? 'template' : 'verify';
+      return { source: 'default', kindName, cal: this.defaultCal.kinds[kindName] };
+    }
+    return { source: 'none', kindName: kind, cal: null };
+  }
+
+  private chooseThreshold(kind: 'verify' | 'identify', opts: MatchOptions): number {
+    if (opts.threshold !== undefined && opts.far !== undefined) throw new Error(`${this.name}: ${kind}: give "far" or "threshold", not both`);
+    if (opts.threshold !== undefined) {
+      if (!Number.isFinite(opts.threshold)) throw new Error(`${this.name}: ${kind}: threshold must be a number, got ${opts.threshold}`);
+      return opts.threshold;
+    }
+    return this.thresholdFor(kind, opts.far ?? 0.01).threshold;
+  }
+
+  private dimError(what: string, got: number | undefined): string {
+    return `${this.name}: ${what} has ${got ?? 'no'} values, but the gallery holds ${this.dim}-d descriptors of backbone "${this.backbone.id}"`;
+  }
+
+  private normaliseInput(raw: RawDescriptors, what: string): Float32Array {
+    if (Array.isArray(raw)) {
+      if (!raw.length) throw new Error(`${this.name}: ${what}: no descriptors given`);
+      const flat = new Float32Array(raw.length * this.dim);
+      raw.forEach((d, i) => {
+        if (!(d instanceof Float32Array) || d.length !== this.dim) throw new Error(this.dimError(`${what}: descriptor ${i}`, d?.length));
+        flat.set(d, i * this.dim);
+      });
+      return normalise(flat, this.dim, this.normalisation);
+    }
+    if (!(raw instanceof Float32Array) || raw.length === 0 || raw.length % this.dim !== 0) {
+      throw new Error(this.dimError(`${what}: the descriptors (a whole number of rows expected)`, raw?.length));
+    }
+    return normalise(raw, this.dim, this.normalisation);
+  }
+
+  private reserve(faces: number): void {
+    if (faces * this.dim <= this.x.length) return;
+    const grown = new Float32Array(Math.max(faces * this.dim, this.x.length * 2));
+    grown.set(this.x.subarray(0, this.faceList.length * this.dim));
+    this.x = grown;
+  }
+
+  private templateFromRows(ids: number[]): Float32Array {
+    const rows = new Float32Array(ids.length * this.dim);
+    ids.forEach((id, i) => {
+      const r = this.rowOf.get(id)!;
+      rows.set(this.x.subarray(r * this.dim, (r + 1) * this.dim), i * this.dim);
+    });
+    return templateOf(rows, this.dim);
+  }
+
+  private updateTemplate(name: string): void {
+    const p = this.persons.get(name)!;
+    const t = this.templateFromRows(p.faces);
+    this.templates.set(name, t);
+    if (this.index.has(p.key)) this.index.remove(p.key);
+    this.index.add([p.key], t);
+  }
+
+  private rebuildIndex(): void {
+    const people = [...this.persons];
+    const vectors = new Float32Array(people.length * this.dim);
+    people.forEach(([name], i) => vectors.set(this.templates.get(name)!, i * this.dim));
+    this.index.close?.();
+    this.index = this.provider.create(this.dim);
+    this.index.add(
+      people.map(([, p]) => p.key),
+      vectors,
+    );
+  }
+
+  private dropFaces(ids: Set<number>): number {
+    if (!ids.size) return 0;
+    const affected = new Set<string>();
+    const kept: FaceRecord[] = [];
+    const x = new Float32Array(Math.max(16, this.faceList.length - ids.size) * this.dim);
+    for (const f of this.faceList) {
+      if (ids.has(f.id)) {
+        affected.add(f.person);
+        continue;
+      }
+      const r = this.rowOf.get(f.id)!;
+      x.set(this.x.subarray(r * this.dim, (r + 1) * this.dim), kept.length * this.dim);
+      kept.push(f);
+    }
+    this.x = x;
+    this.faceList = kept;
+    this.rowOf = new Map(kept.map((f, row) => [f.id, row]));
+    for (const name of affected) {
+      const p = this.persons.get(name)!;
+      p.faces = p.faces.filter((id) => !ids.has(id));
+      if (p.faces.length) {
+        this.updateTemplate(name);
+      } else {
+        this.index.remove(p.key);
+        this.persons.delete(name);
+        this.nameOfKey.delete(p.key);
+        this.templates.delete(name);
+      }
+    }
+    this.changed();
+    return ids.size;
+  }
+
+  private changed(): void {
+    this.cal = null;
+    this.updatedAt = new Date().toISOString();
+  }
+
+  /** A fingerprint of what the calibration depends on: the faces, in order, and their people. */
+  private basis(): string {
+    let h = 0x811c9dc5;
+    const mix = (v: number) => {
+      h = Math.imul(h ^ (v & 0xffff), 0x01000193) >>> 0;
+      h = Math.imul(h ^ (v >>> 16), 0x01000193) >>> 0;
+    };
+    mix(this.dim);
+    for (const f of this.faceList) {
+      mix(f.id);
+      mix(this.persons.get(f.person)!.key);
+    }
+    return `${this.faceList.length}:${h.toString(16)}`;
+  }
+}
+
+/** Refuse a gallery made with another backbone: its descriptors mean nothing to this one. */
+export function assertBackbone(gallery: Pick<Gallery, 'name' | 'backbone'>, backbone: BackboneRef): void {
+  const b = gallery.backbone;
+  if (b.id !== backbone.id || b.sha256 !== backbone.sha256) {
+    throw new Error(
+      `${gallery.name}: this gallery was enrolled with backbone "${b.id}" (weights sha256 ${b.sha256.slice(0, 12)}…), ` +
+        `but the backbone in use is "${backbone.id}" (sha256 ${backbone.sha256.slice(0, 12)}…); use that backbone, or enroll again`,
+    );
+  }
+}

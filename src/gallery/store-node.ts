@@ -1,0 +1,147 @@
+// Galleries on disk (Node): a folder with gallery.json, descriptors.bin, calibration.json and
+// the index file (gallery-format.ts). The folder is only ever replaced whole (writeDirAtomic),
+// so a writer killed or failing mid-save leaves the last good gallery, put back by the next
+// load (recoverDir). Writers that may run at the same time wrap load + change + save in
+// withGalleryLock (lock-node.ts). The calibration and the index are derived data: when they
+// cannot be used they are rebuilt from the descriptors and onNotice says so.
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { recoverDir, writeDirAtomic } from '../atomic-fs.ts';
+import { compactJson, parseDefaultCalibration, validateCalibration, type Calibration, type CalibrationOptions, type DefaultCalibration } from './calibration-record.ts';
+import { Gallery, type IndexProblem } from './gallery.ts';
+import { CALIBRATION_FILE, DESCRIPTORS_FILE, descriptorsFromBytes, descriptorsToBytes, GALLERY_FILE, validateGalleryJson } from './gallery-format.ts';
+import { nodeIndexProviders } from './index-node.ts';
+import type { GalleryLock } from './lock-node.ts';
+import type { IndexProvider, VectorIndex } from './vector-index.ts';
+
+export { assertBackbone } from './gallery.ts';
+export { withGalleryLock, lockPathOf, type GalleryLock, type GalleryLockOptions } from './lock-node.ts';
+
+export interface LoadGalleryOptions {
+  /** Index kinds available (default: nodeIndexProviders, USearch first). */
+  providers?: readonly IndexProvider[];
+  defaultCalibration?: DefaultCalibration | null;
+  calibration?: CalibrationOptions;
+  /** Told when the stored index or calibration is rebuilt (default: console.warn). */
+  onNotice?: (message: string) => void;
+}
+
+const code = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+
+async function listDir(dir: string): Promise<string[] | null> {
+  try {
+    return await readdir(resolve(dir));
+  } catch (err) {
+    if (code(err) === 'ENOENT') return null;
+    throw new Error(`${dir}: cannot be used as a gallery (${code(err) === 'ENOTDIR' ? 'it is a file' : code(err)})`);
+  }
+}
+
+/** Is there a gallery (or a recoverable one) at dir? */
+export async function galleryExists(dir: string): Promise<boolean> {
+  await recoverDir(dir);
+  return (await listDir(dir))?.includes(GALLERY_FILE) ?? false;
+}
+
+/** Saving replaces the whole folder: refuse one that is not a gallery (a photo folder by mistake). */
+async function checkReplaceable(dir: string): Promise<void> {
+  const names = await listDir(dir);
+  if (names && names.length && !names.includes(GALLERY_FILE)) throw new Error(`${dir}: exists and is not a facegpu gallery (no ${GALLERY_FILE}); refusing to replace it`);
+}
+
+/**
+ * Replace `dir` by the gallery in one rename. Pass the lock when saving under
+ * withGalleryLock: a lock lost meanwhile refuses the save.
+ */
+export async function saveGallery(dir: string, gallery: Gallery, opts: { lock?: GalleryLock } = {}): Promise<void> {
+  await recoverDir(dir);
+  await checkReplaceable(dir);
+  const files = gallery.toFiles();
+  opts.lock?.assertHeld();
+  await writeDirAtomic(dir, async (tmp) => {
+    await writeFile(join(tmp, GALLERY_FILE), JSON.stringify(files.json, null, 1) + '\n');
+    await writeFile(join(tmp, DESCRIPTORS_FILE), descriptorsToBytes(files.descriptors));
+    await writeFile(join(tmp, CALIBRATION_FILE), compactJson(files.calibration) + '\n');
+    const index = files.index!;
+    const file = join(tmp, files.json.index.file);
+    if (index.save) index.save(file);
+    else await writeFile(file, index.serialize());
+  });
+}
+
+async function readJson(file: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new Error(`${file}: cannot read ${what} (${code(err)})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${file}: ${what} is not valid JSON (${(err as Error).message})`);
+  }
+}
+
+/** Read and check a gallery folder. */
+export async function loadGallery(dir: string, opts: LoadGalleryOptions = {}): Promise<Gallery> {
+  await recoverDir(dir);
+  const names = await listDir(dir);
+  if (!names) throw new Error(`${dir}: no gallery here (the folder does not exist): enroll people first`);
+  if (!names.includes(GALLERY_FILE)) throw new Error(`${dir}: not a facegpu gallery (no ${GALLERY_FILE})`);
+  const target = resolve(dir);
+  const notice = opts.onNotice ?? ((m: string) => console.warn(m));
+  const jsonFile = join(target, GALLERY_FILE);
+  const json = await readJson(jsonFile, 'the gallery');
+  validateGalleryJson(json, jsonFile);
+
+  const descFile = join(target, DESCRIPTORS_FILE);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(descFile);
+  } catch (err) {
+    throw new Error(`${descFile}: the gallery's descriptors are missing (${code(err)})`);
+  }
+  const descriptors = descriptorsFromBytes(bytes, json.faces.length, json.dim, descFile);
+
+  let calibration: Calibration | null = null;
+  const calFile = join(target, CALIBRATION_FILE);
+  try {
+    const c = await readJson(calFile, 'the calibration');
+    validateCalibration(c, calFile);
+    calibration = c;
+  } catch (err) {
+    notice(`${(err as Error).message}: re-calibrating`);
+  }
+
+  const providers = opts.providers ?? nodeIndexProviders;
+  if (!providers.length) throw new Error('loadGallery: no index providers given');
+  const stored = providers.find((p) => p.kind === json.index.kind);
+  let index: VectorIndex | null = null;
+  let indexProblem: IndexProblem = null;
+  if (!stored) {
+    indexProblem = `written with a "${json.index.kind}" index, which is not available here (${providers.map((p) => p.kind).join(', ')})`;
+  } else if (json.index.file) {
+    const file = join(target, json.index.file);
+    try {
+      index = stored.load ? stored.load(file, json.dim) : stored.deserialize(new Uint8Array(await readFile(file)), json.dim);
+    } catch (err) {
+      indexProblem = `its index file ${json.index.file} cannot be used (${(err as Error).message})`;
+    }
+  }
+  return Gallery.fromFiles(
+    { json, descriptors, calibration, index, indexProblem },
+    { name: dir, index: stored ?? providers[0], defaultCalibration: opts.defaultCalibration, calibration: opts.calibration, onNotice: notice },
+  );
+}
+
+/** Read a backbone's default calibration (JSON written with compactJson(defaultCalibrationFrom(...))). */
+export async function readDefaultCalibration(file: string): Promise<DefaultCalibration> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new Error(`${file}: cannot read the default calibration (${code(err)})`);
+  }
+  return parseDefaultCalibration(text, file);
+}

@@ -1,0 +1,219 @@
+// The gallery on synthetic clustered descriptors: people are random centres + noise on top of
+// a component every descriptor shares (as the backbone's do); strangers are other centres.
+// Enrolled people are named, strangers rejected at the calibrated FAR; verify, removal,
+// stats, the default calibration and the errors.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { defaultCalibrationFrom } from '../src/gallery/calibration-record.ts';
+import { assertBackbone, Gallery, type FaceInput } from '../src/gallery/gallery.ts';
+import { normalise, type NormalisationRecord } from '../src/gallery/normalise.ts';
+import { rowOf, syntheticFaces } from '../src/gallery/synthetic.ts';
+
+const dim = 1024;
+const backbone = { id: 'face', sha256: 'a'.repeat(64) };
+const SEED = 7;
+const PEOPLE = 60;
+const ENROLLED = 8;
+const shape = { seed: SEED, dim, noise: 3, common: 2 }; // a hard case: genuine and impostor scores overlap
+const enrolled = syntheticFaces({ ...shape, people: PEOPLE, perPerson: ENROLLED });
+const probes = syntheticFaces({ ...shape, people: PEOPLE, perPerson: 2, faceSeed: 1 }); // new photos of the same people
+const strangers = syntheticFaces({ ...shape, firstPerson: 1000, people: 150, perPerson: 2, faceSeed: 2 }); // other people
+const name = (p: number) => `person-${p}`;
+
+function facesOf(p: number, data = enrolled, per = ENROLLED): FaceInput[] {
+  return Array.from({ length: per }, (_, f) => ({ file: `${name(p)}/${f}.jpg`, box: [10, 20, 100, 120], score: 0.99, descriptor: rowOf(data.descriptors, dim, p * per + f) }));
+}
+
+function galleryOf(normalisation: NormalisationRecord = { method: 'l2' }, people = PEOPLE): Gallery {
+  const g = Gallery.create({ backbone, preprocessing: { detector: 'test' }, normalisation, dim, name: 'test-gallery' });
+  for (let p = 0; p < people; p++) g.addFaces(name(p), facesOf(p));
+  return g;
+}
+
+let gallery: Gallery;
+beforeAll(() => {
+  gallery = galleryOf();
+});
+
+describe('identify', () => {
+  it('names enrolled people from new photos and accepts strangers at the calibrated FAR', () => {
+    const far = 0.1;
+    const known = gallery.identify(probes.descriptors, { far, top: 3 });
+    const right = known.filter((r, i) => r.label === name(probes.person[i])).length;
+    const rank1 = known.filter((r, i) => r.candidates[0].label === name(probes.person[i])).length;
+    expect(rank1 / known.length).toBeGreaterThanOrEqual(0.95);
+    expect(right / known.length).toBeGreaterThanOrEqual(0.9);
+    expect(known.filter((r, i) => r.label !== null && r.label !== name(probes.person[i]))).toHaveLength(0);
+
+    // 300 strangers at FAR 0.1: about 30 accepted (binomial sd 5), not fewer by far either:
+    // the threshold is calibrated, not merely conservative.
+    const unknown = gallery.identify(strangers.descriptors, { far });
+    const accepted = unknown.filter((r) => r.label !== null).length / unknown.length;
+    expect(accepted).toBeGreaterThanOrEqual(0.05);
+    expect(accepted).toBeLessThanOrEqual(0.15);
+    // The threshold is the one calibrated for that FAR; similarity is the best candidate's even when rejected.
+    const { threshold, source, supported } = gallery.thresholdFor('identify', far);
+    expect({ source, supported }).toEqual({ source: 'gallery', supported: true });
+    for (const r of unknown) {
+      expect(r.threshold).toBe(threshold);
+      expect(r.similarity).toBe(r.candidates[0].similarity);
+      expect(r.candidates).toHaveLength(5);
+    }
+  });
+
+  it('reports the exact similarity to the template, whatever the index', () => {
+    const [r] = gallery.identify([rowOf(probes.descriptors, dim, 0)], { top: 2 });
+    const x = normalise(rowOf(probes.descriptors, dim, 0), dim, { method: 'l2' });
+    const t = gallery.template(r.candidates[0].label);
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += x[j] * t[j];
+    expect(r.candidates[0].similarity).toBe(Math.fround(s));
+    expect(r.candidates[0].similarity).toBeGreaterThan(r.candidates[1].similarity);
+  });
+
+  it('takes a threshold directly, and only one of far and threshold', () => {
+    const [low] = gallery.identify(rowOf(strangers.descriptors, dim, 0), { threshold: -1 });
+    expect(low.label).not.toBeNull();
+    const [high] = gallery.identify(rowOf(probes.descriptors, dim, 0), { threshold: 1.01 });
+    expect(high.label).toBeNull();
+    expect(() => gallery.identify(rowOf(probes.descriptors, dim, 0), { threshold: 0.5, far: 0.01 })).toThrow(/give "far" or "threshold", not both/);
+  });
+
+  it('works the same with mean-l2 normalisation (a mean from other people)', () => {
+    const shared = syntheticFaces({ ...shape, seed: 555, people: 100, perPerson: 2 });
+    const mean = Array.from({ length: dim }, (_, j) => {
+      let s = 0;
+      for (let i = 0; i < shared.person.length; i++) s += shared.descriptors[i * dim + j];
+      return s / shared.person.length;
+    });
+    const g = galleryOf({ method: 'mean-l2', mean, source: 'synthetic shared data' });
+    const known = g.identify(probes.descriptors, { far: 0.05 });
+    expect(known.filter((r, i) => r.label === name(probes.person[i])).length / known.length).toBeGreaterThanOrEqual(0.9);
+    expect(g.identify(strangers.descriptors, { far: 0.05 }).filter((r) => r.label !== null).length / 300).toBeLessThanOrEqual(0.1);
+    // Removing the shared component spreads impostor similarities down towards 0.
+    expect(g.stats().identify!.thresholdAtFar1e2!).toBeLessThan(gallery.stats().identify!.thresholdAtFar1e2!);
+  });
+});
+
+describe('verify', () => {
+  it('accepts two photos of one person and rejects two people, with the face-pair calibration', () => {
+    const far = 0.01;
+    let same = 0;
+    let n = 0;
+    for (let p = 0; p < PEOPLE; p++) {
+      const r = gallery.verify(rowOf(probes.descriptors, dim, 2 * p), rowOf(probes.descriptors, dim, 2 * p + 1), { far });
+      same += +r.same;
+      n++;
+    }
+    expect(same / n).toBeGreaterThanOrEqual(0.5); // face to face is harder than face to template
+    let wrong = 0;
+    for (let i = 0; i < 300; i++) wrong += +gallery.verify(rowOf(strangers.descriptors, dim, i), rowOf(probes.descriptors, dim, i % (2 * PEOPLE)), { far }).same;
+    expect(wrong / 300).toBeLessThanOrEqual(3 * far);
+    // At FAR 0.1 about 30 of the 300 (calibrated, not merely conservative).
+    let wrong10 = 0;
+    for (let i = 0; i < 300; i++) wrong10 += +gallery.verify(rowOf(strangers.descriptors, dim, i), rowOf(probes.descriptors, dim, i % (2 * PEOPLE)), { far: 0.1 }).same;
+    expect(wrong10 / 300).toBeGreaterThanOrEqual(0.04);
+    expect(wrong10 / 300).toBeLessThanOrEqual(0.16);
+    const r = gallery.verify(rowOf(probes.descriptors, dim, 0), rowOf(probes.descriptors, dim, 1));
+    expect(r.threshold).toBe(gallery.thresholdFor('verify', 0.01).threshold);
+    // Face pairs and template pairs are different distributions: different thresholds.
+    expect(r.threshold).not.toBe(gallery.thresholdFor('identify', 0.01).threshold);
+  });
+});
+
+describe('changes and stats', () => {
+  it('counts people, photos and faces, and warns about unsupported FARs', () => {
+    const s = gallery.stats();
+    expect(s).toMatchObject({ name: 'test-gallery', people: PEOPLE, photos: PEOPLE * ENROLLED, faces: PEOPLE * ENROLLED, calibration: 'gallery', indexKind: 'flat' });
+    expect(s.identify).toMatchObject({ impostorPairs: PEOPLE * ENROLLED, genuinePairs: PEOPLE * ENROLLED, supportedFar1e2: false, supportedFar1e3: false });
+    expect(s.verify!.impostorPairs).toBe((PEOPLE * ENROLLED * (PEOPLE * ENROLLED - 1)) / 2 - (PEOPLE * ENROLLED * (ENROLLED - 1)) / 2);
+    expect(s.verify!.supportedFar1e3).toBe(true);
+    expect(s.identify!.tarAtFar1e2).toBeGreaterThan(0.7);
+    expect(s.identify!.eer).toBeLessThan(0.1);
+    expect(s.identify!.eer).toBeGreaterThan(0);
+    expect(s.warnings).toContain('identify: 480 impostor pairs do not support FAR 0.01 (the rule of ten asks for at least 1000): its threshold rests on fewer than 10 impostor scores');
+    expect(gallery.people()[0]).toEqual({ name: name(0), faces: ENROLLED, photos: ENROLLED });
+  });
+
+  it('removes people, faces and photos; their template leaves the index', () => {
+    const g = galleryOf({ method: 'l2' }, 5);
+    const probe = rowOf(probes.descriptors, dim, 0); // person-0
+    expect(g.identify(probe, { threshold: -1 })[0].label).toBe(name(0));
+    g.removePerson(name(0));
+    expect(g.identify(probe, { threshold: -1 })[0].candidates.map((c) => c.label)).not.toContain(name(0));
+    expect(() => g.removePerson(name(0))).toThrow('test-gallery: no person "person-0" in the gallery');
+    expect(g.removeFiles([`${name(1)}/0.jpg`, `${name(1)}/1.jpg`, 'not-enrolled.jpg'])).toBe(2);
+    expect(g.people().find((p) => p.name === name(1))!.faces).toBe(ENROLLED - 2);
+    const ids = g.faces().filter((f) => f.person === name(2)).map((f) => f.id);
+    g.removeFaces(ids); // all of them: the person goes
+    expect(g.people().map((p) => p.name)).toEqual([name(1), name(3), name(4)]);
+    expect(() => g.removeFaces([ids[0]])).toThrow(`no face with id ${ids[0]}`);
+    // Face ids are never reused.
+    const [id] = g.addFaces('new', facesOf(9).slice(0, 1));
+    expect(id).toBe(5 * ENROLLED);
+    // The calibration follows the changes.
+    expect(g.calibration().faces).toBe(g.faces().length);
+  });
+
+  it('counts distinct photos when one photo has several faces', () => {
+    const g = galleryOf({ method: 'l2' }, 0);
+    const two = facesOf(0).slice(0, 2).map((f) => ({ ...f, file: 'group.jpg' }));
+    g.addFaces('a', two);
+    expect(g.stats()).toMatchObject({ people: 1, photos: 1, faces: 2 });
+  });
+});
+
+describe('default calibration', () => {
+  const other = syntheticFaces({ ...shape, seed: 99, people: 20, perPerson: 4 });
+  const dc = defaultCalibrationFrom({ backbone, normalisation: { method: 'l2' }, source: 'synthetic shared data', descriptors: normalise(other.descriptors, dim, { method: 'l2' }), person: other.person, people: 20, dim });
+
+  it('sets thresholds below two people, and says so', () => {
+    const g = galleryOf({ method: 'l2' }, 1);
+    expect(() => g.identify(rowOf(probes.descriptors, dim, 0))).toThrow(
+      'test-gallery: no calibration for an identify threshold at FAR 0.01: the gallery has 1 person (its own calibration needs at least 2) and no default calibration for backbone "face" was given; give a threshold instead',
+    );
+    expect(g.stats().warnings).toContain('fewer than 2 people and no default calibration: identify and verify need an explicit threshold');
+    g.setDefaultCalibration(dc);
+    const [r] = g.identify(rowOf(probes.descriptors, dim, 0));
+    expect(r.label).toBe(name(0));
+    // One person: a face against one template, the default's 'template' kind.
+    expect(g.thresholdFor('identify', 0.01)).toMatchObject({ source: 'default', threshold: dc.summary.template.thresholdAtFar1e2 });
+    expect(g.thresholdFor('verify', 0.01)).toMatchObject({ source: 'default', threshold: dc.summary.verify.thresholdAtFar1e2 });
+    const s = g.stats();
+    expect(s.calibration).toBe('default');
+    expect(s.identify).toEqual(dc.summary.template);
+    expect(s.warnings[0]).toMatch(/^fewer than 2 people: thresholds come from the default calibration of backbone "face" \(synthetic shared data\)/);
+    // A second person: the gallery's own.
+    g.addFaces(name(1), facesOf(1));
+    expect(g.thresholdFor('identify', 0.01).source).toBe('gallery');
+  });
+
+  it('refuses a default calibration of another backbone or normalisation', () => {
+    const g = Gallery.create({ backbone: { id: 'other', sha256: 'b'.repeat(64) }, preprocessing: {}, normalisation: { method: 'l2' }, dim, name: 'g' });
+    expect(() => g.setDefaultCalibration(dc)).toThrow(/^g: the default calibration \(synthetic shared data\) is for backbone "face" \(sha256 aaaaaaaaaaaa…\), the gallery's is "other" \(sha256 bbbbbbbbbbbb…\)$/);
+    const m = Gallery.create({ backbone, preprocessing: {}, normalisation: { method: 'mean-l2', mean: new Array(dim).fill(0.1), source: 'x' }, dim, name: 'g' });
+    expect(() => m.setDefaultCalibration(dc)).toThrow('g: the default calibration (synthetic shared data) normalises descriptors as l2, the gallery as mean-l2 (mean of x)');
+  });
+});
+
+describe('errors', () => {
+  it('identify on an empty gallery', () => {
+    const g = Gallery.create({ backbone, preprocessing: {}, normalisation: { method: 'l2' }, dim, name: 'family' });
+    expect(() => g.identify(rowOf(probes.descriptors, dim, 0))).toThrow('gallery family is empty: enroll people first');
+  });
+
+  it('descriptors of the wrong dimension', () => {
+    expect(() => gallery.identify(new Float32Array(512))).toThrow('test-gallery: identify: the descriptors (a whole number of rows expected) has 512 values, but the gallery holds 1024-d descriptors of backbone "face"');
+    expect(() => gallery.identify([new Float32Array(1024), new Float32Array(512)])).toThrow('test-gallery: identify: descriptor 1 has 512 values, but the gallery holds 1024-d descriptors of backbone "face"');
+    expect(() => gallery.verify(new Float32Array(2048), new Float32Array(1024))).toThrow(/verify: descriptor 0 has 2048 values/);
+    expect(() => galleryOf({ method: 'l2' }, 0).addFaces('x', [{ file: 'a.jpg', box: [0, 0, 1, 1], score: 1, descriptor: new Float32Array(10) }])).toThrow(
+      'test-gallery: face 0 of "x" (a.jpg) has 10 values, but the gallery holds 1024-d descriptors of backbone "face"',
+    );
+  });
+
+  it('a gallery of another backbone', () => {
+    expect(() => assertBackbone(gallery, backbone)).not.toThrow();
+    expect(() => assertBackbone(gallery, { id: 'face', sha256: 'c'.repeat(64) })).toThrow(
+      'test-gallery: this gallery was enrolled with backbone "face" (weights sha256 aaaaaaaaaaaa…), but the backbone in use is "face" (sha256 cccccccccccc…); use that backbone, or enroll again',
+    );
+  });
+});
