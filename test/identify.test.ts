@@ -186,6 +186,12 @@ describe('bad input', () => {
     mkdirSync(join(data, 'x'), { recursive: true });
     symlinkSync(orl(1, 1), join(data, 'x', '1.pgm'));
     await cli(['enroll', empty, data]);
+    // One person: the gallery cannot calibrate itself; the backbone's default calibration applies.
+    const one = await cli(['identify', empty, orl(1, 2), orl(2, 1), '--json']);
+    expect(one.stderr).toMatch(/--far 0\.01: threshold [\d.]+ \(backbone default calibration/);
+    expect(JSON.parse(one.stdout).map((r: { faces: FaceJson[] }) => r.faces[0]?.label)).toEqual(['x', null]);
+    const stats = JSON.parse((await cli(['gallery', 'stats', empty, '--json'])).stdout);
+    expect(stats.calibration).toBe('default');
     await cli(['gallery', 'remove', empty, 'x']);
     expect((await failing(['identify', empty, photo])).stderr).toMatch(/empty: enroll people first/);
     expect((await failing(['identify', empty, photo, '--far', '2'])).stderr).toMatch(/--far is a false-accept rate in \(0, 1\)/);
