@@ -4,7 +4,11 @@
 // from: side folders are named after the writing process, so `recoverDir` can tell a dead
 // writer's leftovers from a live one's, put a complete set-aside copy back and remove
 // half-written ones. Used for converted backbones and trained model folders alike.
+// Writers of one folder should hold its lock (src/lock-node.ts); without it two writers still
+// end with one complete folder and nothing left beside it (the rename into place is retried
+// when the other writer got there first). A failed write names the file it was writing.
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirp } from './out-dir.ts';
 import { basename, dirname, join, resolve } from 'node:path';
 
 const TMP = 'tmp';
@@ -59,45 +63,88 @@ export async function recoverDir(dir: string): Promise<void> {
   const left = await leftovers(target);
   const olds = left.filter((l) => l.kind === OLD).sort((a, b) => b.stamp - a.stamp);
   if (olds.length && !(await exists(target))) {
-    await rename(olds[0].path, target);
-    olds.shift();
+    try {
+      await rename(olds[0].path, target);
+      olds.shift();
+    } catch {
+      // Another process recovered it (or wrote a new one) first: this copy is older.
+    }
   }
-  for (const l of [...olds, ...left.filter((x) => x.kind === TMP)]) await rm(l.path, { recursive: true, force: true });
+  for (const l of [...olds, ...left.filter((x) => x.kind === TMP)]) await rm(l.path, { recursive: true, force: true }).catch(() => {});
 }
 
-/** Replace `dir` whole with what `fill(tmp)` writes into a fresh side folder. */
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const RENAME_TRIES = 100;
+
+/** An error that names the path being written (Node's ENOSPC, EROFS... say only "write"). */
+export function namedWriteError(err: unknown, path: string): Error {
+  const e = err as NodeJS.ErrnoException;
+  if (e.message?.includes(path)) return e;
+  const what = e.code === 'ENOSPC' ? 'no space left on the device' : e.code === 'EDQUOT' ? 'disk quota exceeded' : e.code === 'EROFS' ? 'read-only file system' : e.message;
+  const named = new Error(`${path}: cannot write (${what})`) as NodeJS.ErrnoException;
+  named.code = e.code;
+  return named;
+}
+
+/**
+ * Replace `dir` whole with what `fill(tmp)` writes into a fresh side folder. The old folder
+ * is moved aside, the new one renamed in, the old one removed. If another writer's folder
+ * arrives in between (no lock held), the move is tried again, a bounded number of times;
+ * whatever happens, no side folder of this call is left behind.
+ */
 export async function writeDirAtomic(dir: string, fill: (tmp: string) => Promise<void>): Promise<void> {
   const target = resolve(dir);
-  await mkdir(dirname(target), { recursive: true });
+  await mkdirp(dirname(target));
   const tmp = sideName(target, TMP);
-  await mkdir(tmp);
   try {
-    await fill(tmp);
-    const old = sideName(target, OLD);
-    let moved = false;
-    try {
-      await rename(target, old);
-      moved = true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    await rename(tmp, target);
-    if (moved) await rm(old, { recursive: true, force: true });
+    await mkdir(tmp);
   } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
+    throw namedWriteError(err, tmp);
+  }
+  const olds: string[] = [];
+  try {
+    try {
+      await fill(tmp);
+    } catch (err) {
+      throw namedWriteError(err, target);
+    }
+    for (let attempt = 0; ; attempt++) {
+      const old = sideName(target, OLD);
+      try {
+        await rename(target, old);
+        olds.push(old);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw namedWriteError(err, target);
+      }
+      try {
+        await rename(tmp, target);
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        // Another writer renamed its folder in between our two renames: go round again.
+        if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || attempt >= RENAME_TRIES) throw namedWriteError(err, target);
+        await sleep(Math.random() * 5);
+      }
+    }
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    // Never leave the target missing when a set-aside copy exists.
+    if (olds.length && !(await exists(target))) await rename(olds.pop()!, target).catch(() => {});
+    for (const o of olds) await rm(o, { recursive: true, force: true }).catch(() => {});
     throw err;
   }
+  for (const o of olds) await rm(o, { recursive: true, force: true });
 }
 
-/** Write one file atomically (temp file + rename). */
+/** Write one file atomically (temp file + rename); a failure names the file. */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(resolve(file)), { recursive: true });
+  await mkdirp(dirname(resolve(file)));
   const tmp = `${file}.tmp-${process.pid}-${Date.now()}-${counter++}`;
   try {
     await writeFile(tmp, data);
     await rename(tmp, file);
   } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
+    await rm(tmp, { force: true }).catch(() => {});
+    throw namedWriteError(err, file);
   }
 }

@@ -1,5 +1,5 @@
 // Where backbones live and how a --backbone argument resolves to one (Node).
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,4 +26,33 @@ export function resolveBackboneDir(arg: string = DEFAULT_BACKBONE): string {
   const named = join(WEIGHTS_DIR, arg);
   if (existsSync(named) || !existsSync(resolve(arg, 'manifest.json'))) return named;
   return resolve(arg);
+}
+
+/** The weights sha256 a backbone folder's manifest declares, or null (no readable manifest). */
+function declaredSha256(dir: string): string | null {
+  try {
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { weightsSha256?: unknown };
+    return typeof m.weightsSha256 === 'string' ? m.weightsSha256 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The folder of the backbone a model was trained on, matched by the sha256 of its weights:
+ * weights/<id> first, then the folder it was trained from (recorded since models record
+ * it), then every backbone under weights/. The id is a plain name (validated with the model).
+ */
+export function findBackbone(b: { id: string; weightsSha256: string; path?: string }, where: string): string {
+  const candidates = [join(WEIGHTS_DIR, b.id), ...(b.path ? [b.path] : [])];
+  try {
+    for (const name of readdirSync(WEIGHTS_DIR).sort()) if (!name.startsWith('.')) candidates.push(join(WEIGHTS_DIR, name));
+  } catch {
+    // no weights/ folder: only the recorded path
+  }
+  for (const dir of candidates) if (declaredSha256(dir) === b.weightsSha256) return dir;
+  throw new Error(
+    `${where}: the backbone this model was trained on ("${b.id}", weights sha256 ${b.weightsSha256.slice(0, 12)}…) is not in ${join(WEIGHTS_DIR, b.id)}` +
+      `${b.path ? ` nor at ${b.path}` : ''} nor anywhere under ${WEIGHTS_DIR}; pass its folder with --backbone <dir>`,
+  );
 }

@@ -48,8 +48,9 @@ describe('train with unreadable files', () => {
     const r = await facegpu(['predict', model, good, corrupt, '--json', '--top', '2']);
     expect(r.stderr).toContain(`skipped ${corrupt}`);
     expect(r.code).toBe(2);
-    const [p, ...rest] = JSON.parse(r.stdout);
+    const [p, unread, ...rest] = JSON.parse(r.stdout);
     expect(rest).toEqual([]);
+    expect(unread).toEqual({ file: corrupt, error: expect.stringContaining('cannot decode image') }); // in its place, not left out
     expect(p.file).toBe(good);
     expect(['s1', 's2', 's3']).toContain(p.top[0].label);
     expect(p.top).toHaveLength(2);
@@ -121,9 +122,13 @@ describe('clear errors', () => {
     meta.backbone.weightsSha256 = 'f'.repeat(64);
     writeFileSync(join(other, 'facegpu.json'), JSON.stringify(meta));
     for (const args of [['predict', other, join(data, 's1', '1.pgm')], ['eval', other, data]]) {
+      // Without --backbone, the backbone is looked for by its sha256 (weights/face, the recorded path, weights/*).
       const r = await facegpu(args);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/this model was trained on backbone "face" \(weights sha256 ffffffffffff…\), but the backbone in use is "face"/);
+      expect(r.stderr).toMatch(/the backbone this model was trained on \("face", weights sha256 ffffffffffff…\) is not in .*; pass its folder with --backbone <dir>/);
+      const forced = await facegpu([...args, '--backbone', 'face']);
+      expect(forced.code).toBe(1);
+      expect(forced.stderr).toMatch(/this model was trained on backbone "face" \(weights sha256 ffffffffffff…\), but the backbone in use is "face"/);
     }
   });
 

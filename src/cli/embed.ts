@@ -1,6 +1,9 @@
-// facegpu embed <image>... : descriptors of images from the backbone.
-import { loadImageRGB } from '../image/decode.ts';
+// facegpu embed <image>... : descriptors of images from the backbone. Unreadable files are
+// named on stderr and the others answered; the exit status is then 2 (as predict's).
+import { open, readFile } from 'node:fs/promises';
+import { decodeImageRGB, ImageDecodeError, refusedFormat } from '../image/decode.ts';
 import { openEngine } from '../node.ts';
+import { countOption } from './train.ts';
 
 export interface EmbedOptions {
   backbone?: string;
@@ -9,32 +12,77 @@ export interface EmbedOptions {
   batchSize?: string;
 }
 
+type EmbedResult = { file: string; embedding: number[] } | { file: string; error: string };
+
 export async function embedCommand(files: string[], opts: EmbedOptions): Promise<void> {
+  const batch = countOption('--batch-size', opts.batchSize ?? '16');
+  const results: (EmbedResult | null)[] = files.map(() => null);
+  const fail = (i: number, err: unknown) => {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code && !(err instanceof ImageDecodeError)) err = new ImageDecodeError(files[i], `cannot read (${code})`);
+    const message = err instanceof ImageDecodeError ? err.message : `${files[i]}: ${(err as Error).message}`;
+    results[i] = { file: files[i], error: message.startsWith(`${files[i]}: `) ? message.slice(files[i].length + 2) : message };
+    console.error(`facegpu: warning: skipped ${message}`);
+  };
+  // Files that cannot be read, or are refused by their first bytes (vector drawings, HEIC),
+  // are told before the GPU starts; when none is left, nothing starts.
+  await Promise.all(
+    files.map(async (f, i) => {
+      try {
+        const refused = refusedFormat(await readHead(f));
+        if (refused) throw new ImageDecodeError(f, refused);
+      } catch (err) {
+        fail(i, err);
+      }
+    }),
+  );
+  const todo = files.map((_, i) => i).filter((i) => results[i] === null);
+  if (!todo.length) throw new Error(files.length === 1 ? `${files[0]}: could not be read` : `none of the ${files.length} images could be read`);
   const { gpu, engine } = await openEngine({ backbone: opts.backbone, adapter: opts.adapter });
   console.error(`facegpu: ${engine.manifest.id} backbone on ${gpu.adapter.id} (${gpu.adapter.description || gpu.adapter.vendor})`);
   try {
     const size = engine.inputSize;
     const per = size * size * 3;
-    const batch = Math.max(1, Number(opts.batchSize ?? 16));
-    const results: { file: string; embedding: number[] }[] = [];
-    for (let at = 0; at < files.length; at += batch) {
-      const chunk = files.slice(at, at + batch);
-      const pixels = new Uint8Array(chunk.length * per);
-      // Decode all first: an unreadable image fails the command before any GPU work.
-      const decoded = await Promise.all(chunk.map((f) => loadImageRGB(f, size)));
-      decoded.forEach((d, i) => pixels.set(d, i * per));
-      const emb = await engine.embed(pixels, chunk.length);
-      chunk.forEach((file, i) => results.push({ file, embedding: Array.from(emb.subarray(i * engine.outputDim, (i + 1) * engine.outputDim)) }));
+    for (let at = 0; at < todo.length; at += batch) {
+      const chunk = todo.slice(at, at + batch);
+      const decoded = await Promise.all(
+        chunk.map((i) =>
+          readFile(files[i])
+            .then((buf) => decodeImageRGB(buf, size, files[i]))
+            .then((px) => ({ i, px }), (err: unknown) => (fail(i, err), null)),
+        ),
+      );
+      const ok = decoded.filter((d): d is { i: number; px: Uint8Array } => d !== null);
+      if (!ok.length) continue;
+      const pixels = new Uint8Array(ok.length * per);
+      ok.forEach((d, k) => pixels.set(d.px, k * per));
+      const emb = await engine.embed(pixels, ok.length);
+      ok.forEach((d, k) => (results[d.i] = { file: files[d.i], embedding: Array.from(emb.subarray(k * engine.outputDim, (k + 1) * engine.outputDim)) }));
     }
+    const good = results.filter((r): r is { file: string; embedding: number[] } => r !== null && 'embedding' in r);
+    if (!good.length) throw new Error(`none of the ${files.length} images could be read`);
     if (opts.json) process.stdout.write(JSON.stringify(results) + '\n');
     else {
-      for (const r of results) {
+      for (const r of good) {
         const norm = Math.hypot(...r.embedding);
         console.log(`${r.file}: ${r.embedding.length}-d, L2 norm ${norm.toFixed(4)}, first [${r.embedding.slice(0, 4).map((v) => v.toFixed(4)).join(', ')}, ...]`);
       }
     }
+    if (good.length < files.length) process.exitCode = 2;
   } finally {
     engine.destroy();
     gpu.destroy();
+  }
+}
+
+/** The first 4 KiB of a file (enough to recognise what it is). */
+async function readHead(file: string): Promise<Uint8Array> {
+  const h = await open(file, 'r');
+  try {
+    const buf = new Uint8Array(4096);
+    const { bytesRead } = await h.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await h.close();
   }
 }

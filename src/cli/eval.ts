@@ -1,9 +1,11 @@
 // facegpu eval <model-dir> <data>: accuracy, per-class precision/recall, confusion matrix.
 import type { Command } from 'commander';
 import { openEngine } from '../node.ts';
+import { findBackbone } from '../backbones.ts';
+import { warnIfUnfinished } from './model-notes.ts';
 import { evaluate, formatEvaluation, load } from '../train/index.ts';
 import { readModelMeta } from '../train/model-dir-node.ts';
-import { numberOption } from './train.ts';
+import { countOption, numberOption } from './train.ts';
 
 interface EvalCliOptions {
   json?: boolean;
@@ -29,16 +31,18 @@ export function registerEval(program: Command): void {
 }
 
 export async function evalCommand(modelDir: string, data: string, opts: EvalCliOptions): Promise<void> {
+  const batchSize = countOption('--batch-size', opts.batchSize);
   const meta = await readModelMeta(modelDir);
+  warnIfUnfinished(modelDir, meta);
   const validationSplit = opts.validationSplit !== undefined ? numberOption('--validation-split', opts.validationSplit) : (meta.split.validationSplit ?? undefined);
-  const seed = opts.seed !== undefined ? numberOption('--seed', opts.seed, true) : (meta.split.seed ?? meta.config.seed);
-  const { gpu, engine } = await openEngine({ backbone: opts.backbone ?? meta.backbone.id, adapter: opts.adapter });
+  const seed = opts.seed !== undefined ? countOption('--seed', opts.seed, 0) : (meta.split.seed ?? meta.config.seed);
+  const { gpu, engine } = await openEngine({ backbone: opts.backbone ?? findBackbone(meta.backbone, modelDir), adapter: opts.adapter });
   try {
     const classifier = await load(modelDir, { gpu, engine });
     const result = await evaluate(classifier, data, {
       validationSplit,
       seed,
-      batchSize: numberOption('--batch-size', opts.batchSize, true),
+      batchSize,
       onSkip: (s) => console.error(`facegpu: warning: skipped ${s.reason}`),
       onNoFace: (f) => console.error(`facegpu: warning: ${f}: no face found; the whole image is used`),
     });

@@ -11,19 +11,25 @@ import { registerEval } from './eval.ts';
 import { registerPredict } from './predict.ts';
 import { registerTrain } from './train.ts';
 import { convertCommand, infoCommand, installCommand } from './weights.ts';
+import { MAX_IMAGE_PIXELS, parseMaxPixels, setMaxImagePixels } from '../image/decode.ts';
 
 const program = new Command();
 program
   .name('facegpu')
   .description('Face recognition by transfer learning on WebGPU: MobileNet V1 on our own WGSL shaders')
-  .option('--adapter <name>', 'WebGPU adapter: auto, lavapipe, swiftshader, or part of an adapter name', process.env.FACEGPU_ADAPTER);
+  .option('--adapter <name>', 'WebGPU adapter: auto, lavapipe, swiftshader, or part of an adapter name', process.env.FACEGPU_ADAPTER)
+  .option('--max-pixels <n>', `largest image decoded, width x height (default ${MAX_IMAGE_PIXELS} = 8192x8192; also FACEGPU_MAX_PIXELS)`)
+  .hook('preAction', () => {
+    const max = program.opts().maxPixels as string | undefined;
+    if (max !== undefined) setMaxImagePixels(parseMaxPixels(max));
+  });
 
 program
   .command('embed')
   .description('print the descriptors of images')
   .argument('<images...>', 'image files')
   .option('--backbone <name|dir>', 'backbone under weights/ or a converted folder', 'face')
-  .option('--json', 'print [{"file", "embedding"}] as JSON')
+  .option('--json', 'print [{"file", "embedding"}] as JSON (an unreadable file: {"file", "error"} in its place)')
   .option('--batch-size <n>', 'images per forward pass', '16')
   .action((images: string[], opts) => embedCommand(images, { ...opts, adapter: program.opts().adapter }));
 

@@ -1,11 +1,13 @@
 // facegpu predict <model-dir> <image-or-folder>...: the label and probability of each image.
 import type { Command } from 'commander';
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { walkFiles } from '../fs-walk.ts';
 import { openEngine } from '../node.ts';
+import { findBackbone } from '../backbones.ts';
+import { warnIfUnfinished } from './model-notes.ts';
 import { DEFAULT_THRESHOLD, load, predict, type FilePrediction } from '../train/index.ts';
 import { readModelMeta } from '../train/model-dir-node.ts';
-import { numberOption } from './train.ts';
+import { countOption, numberOption } from './train.ts';
 
 interface PredictCliOptions {
   json?: boolean;
@@ -22,7 +24,7 @@ export function registerPredict(program: Command): void {
     .description('recognize the people in images with a trained model')
     .argument('<model-dir>', 'model directory written by facegpu train')
     .argument('<images...>', 'image files or folders (searched recursively)')
-    .option('--json', 'print [{"file", "label", "probability", "top": [{"label", "probability"}], "faces": [{"box": [x, y, w, h], "score", "label", "probability", "top"}]}] as JSON (faces: every face, for models trained on face crops)')
+    .option('--json', 'print [{"file", "label", "probability", "top": [{"label", "probability"}], "faces": [{"box": [x, y, w, h], "score", "label", "probability", "top"}]}] as JSON (faces: every face, for models trained on face crops; an unreadable file: {"file", "error"} in its place)')
     .option('--top <k>', 'also list the k most probable people', '1')
     .option('--threshold <p>', 'below this probability the label is "unknown" (measured default; for strangers use a gallery: facegpu identify)', String(DEFAULT_THRESHOLD))
     .option('--backbone <name|dir>', 'backbone (default: the one the model was trained on)')
@@ -30,52 +32,75 @@ export function registerPredict(program: Command): void {
     .action((modelDir: string, images: string[], opts: PredictCliOptions) => predictCommand(modelDir, images, { ...opts, adapter: program.opts().adapter }));
 }
 
-/** Files named, and the files under folders named (recursively, sorted, hidden ones left out). */
-export async function expandImages(paths: readonly string[]): Promise<string[]> {
+/**
+ * Files named, and the regular files under folders named (recursively, sorted, hidden ones
+ * left out). Links to files and folders are followed alike, each real folder once; a link
+ * loop or a broken link inside a folder is a warning naming it (stderr by default), not an
+ * error.
+ */
+export async function expandImages(paths: readonly string[], opts: { onWarning?: (message: string) => void } = {}): Promise<string[]> {
+  const onWarning = opts.onWarning ?? ((m: string) => console.error(`facegpu: warning: ${m}`));
+  const visited = new Set<string>();
   const out: string[] = [];
   for (const p of paths) {
     let st;
     try {
       st = await stat(p);
-    } catch {
-      throw new Error(`${p}: no such file or folder`);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new Error(`${p}: ${code === 'ELOOP' ? 'symbolic link loop' : code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file or folder' : `cannot open (${code})`}`);
     }
-    if (!st.isDirectory()) {
-      out.push(p);
-      continue;
-    }
-    const entries = (await readdir(p, { withFileTypes: true })).filter((e) => !e.name.startsWith('.')).sort((a, b) => (a.name < b.name ? -1 : 1));
-    out.push(...(await expandImages(entries.map((e) => join(p, e.name)))));
+    if (!st.isDirectory()) out.push(p);
+    else out.push(...(await walkFiles(p, { visited, onWarning })));
   }
   return out;
 }
 
 export async function predictCommand(modelDir: string, images: string[], opts: PredictCliOptions): Promise<void> {
-  const top = numberOption('--top', opts.top, true);
+  const top = countOption('--top', opts.top);
   const threshold = numberOption('--threshold', opts.threshold);
   if (threshold < 0 || threshold > 1) throw new Error(`--threshold must be a probability in [0, 1], got ${threshold}`);
+  const batchSize = countOption('--batch-size', opts.batchSize);
   const files = await expandImages(images);
   if (!files.length) throw new Error(`no image files in ${images.join(', ')}`);
   // The model says which backbone it needs; load() then checks its weights' hash.
   const meta = await readModelMeta(modelDir);
-  const { gpu, engine } = await openEngine({ backbone: opts.backbone ?? meta.backbone.id, adapter: opts.adapter });
+  warnIfUnfinished(modelDir, meta);
+  const { gpu, engine } = await openEngine({ backbone: opts.backbone ?? findBackbone(meta.backbone, modelDir), adapter: opts.adapter });
   try {
     const classifier = await load(modelDir, { gpu, engine });
     const { predictions, skipped } = await predict(classifier, files, {
       top,
       threshold,
-      batchSize: numberOption('--batch-size', opts.batchSize, true),
+      batchSize,
       onSkip: (s) => console.error(`facegpu: warning: skipped ${s.reason}`),
       onNoFace: (f) => console.error(`facegpu: warning: ${f}: no face found`),
     });
     if (!predictions.length) throw new Error(`none of the ${files.length} images could be read`);
-    if (opts.json) process.stdout.write(JSON.stringify(predictions) + '\n');
+    if (opts.json) process.stdout.write(JSON.stringify(inPlace(files, predictions, skipped)) + '\n');
     else for (const p of predictions) printPrediction(p, top);
     if (skipped.length) process.exitCode = 2;
   } finally {
     engine.destroy();
     gpu.destroy();
   }
+}
+
+/**
+ * Per-file results in the order of `files`, a skipped file as {"file", "error"} in its place
+ * (JSON outputs never leave a file out silently).
+ */
+export function inPlace<T extends { file: string }>(files: readonly string[], results: readonly T[], skipped: readonly { id: string; reason: string }[]): (T | { file: string; error: string })[] {
+  const byFile = new Map<string, T[]>();
+  for (const r of results) byFile.set(r.file, [...(byFile.get(r.file) ?? []), r]);
+  const errors = new Map<string, string[]>();
+  for (const s of skipped) errors.set(s.id, [...(errors.get(s.id) ?? []), s.reason.startsWith(`${s.id}: `) ? s.reason.slice(s.id.length + 2) : s.reason]);
+  return files.flatMap((f): (T | { file: string; error: string })[] => {
+    const r = byFile.get(f)?.shift();
+    if (r) return [r];
+    const e = errors.get(f)?.shift();
+    return e !== undefined ? [{ file: f, error: e }] : [];
+  });
 }
 
 function printPrediction(p: FilePrediction, top: number): void {

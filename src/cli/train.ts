@@ -3,10 +3,15 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { openEngine } from '../node.ts';
+import { resolveBackboneDir } from '../backbones.ts';
 import { DEFAULT_VALIDATION_SPLIT, openTrainingSet } from '../train/dataset-node.ts';
-import { DEFAULT_FIT, formatEpoch, train } from '../train/index.ts';
+import { DEFAULT_FIT, formatEpoch, MODEL_DIR_BYTES, train, type NodeTrainOptions } from '../train/index.ts';
+import { checkFraction } from '../train/split.ts';
+import { checkOutputDir } from '../out-dir.ts';
+import { recoverDir } from '../atomic-fs.ts';
+import { withDirLock } from '../lock-node.ts';
 import { checkReplaceable } from '../train/model-dir-node.ts';
-import { CROP_METHODS, DEFAULT_FACE_MARGIN, type CropMethod } from '../detect/face-crop.ts';
+import { CROP_METHODS, DEFAULT_FACE_MARGIN, MAX_FACE_MARGIN, type CropMethod } from '../detect/face-crop.ts';
 
 export interface TrainCliOptions {
   out: string;
@@ -33,6 +38,20 @@ export function numberOption(name: string, value: string, integer = false): numb
   return n;
 }
 
+/** An integer option of at least `min` (1: a count such as --epochs or --batch-size). */
+export function countOption(name: string, value: string, min = 1): number {
+  const n = numberOption(name, value, true);
+  if (n < min) throw new Error(`${name} must be ${min === 1 ? 'a positive integer' : min === 0 ? 'a non-negative integer' : `an integer of at least ${min}`}, got ${n}`);
+  return n;
+}
+
+/** A number option above zero (a rate, a margin). */
+export function positiveOption(name: string, value: string): number {
+  const n = numberOption(name, value);
+  if (!(n > 0)) throw new Error(`${name} must be a positive number, got ${n}`);
+  return n;
+}
+
 export function registerTrain(program: Command): void {
   program
     .command('train')
@@ -54,22 +73,35 @@ export function registerTrain(program: Command): void {
 }
 
 export async function trainCommand(data: string, opts: TrainCliOptions): Promise<void> {
+  // Every flag, then the output folder, then the data folder's layout: all before the GPU
+  // starts or any image is decoded, so a mistake costs milliseconds.
   const config = {
     validationSplit: numberOption('--validation-split', opts.validationSplit),
-    seed: numberOption('--seed', opts.seed, true),
-    epochs: numberOption('--epochs', opts.epochs, true),
-    batchSize: numberOption('--batch-size', opts.batchSize, true),
-    learningRate: numberOption('--lr', opts.lr),
-    patience: numberOption('--patience', opts.patience, true),
-    augment: numberOption('--augment', opts.augment, true),
-    extractBatch: numberOption('--extract-batch', opts.extractBatch, true),
+    seed: countOption('--seed', opts.seed, 0),
+    epochs: countOption('--epochs', opts.epochs),
+    batchSize: countOption('--batch-size', opts.batchSize),
+    learningRate: positiveOption('--lr', opts.lr),
+    patience: countOption('--patience', opts.patience),
+    augment: countOption('--augment', opts.augment, 0),
+    extractBatch: countOption('--extract-batch', opts.extractBatch),
     crop: cropOption(opts.crop),
-    margin: numberOption('--crop-margin', opts.cropMargin),
+    margin: marginOption(opts.cropMargin),
   };
-  if (!(config.margin > 0)) throw new Error(`--crop-margin must be positive, got ${config.margin}`);
+  checkFraction(config.validationSplit);
+  await checkOutputDir(opts.out, { needBytes: MODEL_DIR_BYTES, readFrom: [{ path: data, what: 'data folder' }] });
   // Folder mistakes (missing, empty person, one person, --out not a model) are reported before the GPU starts.
   await openTrainingSet(data, 0, config);
+  await recoverDir(opts.out);
   await checkReplaceable(opts.out);
+  // One writer per model folder: a second train into the same --out is refused, naming the first.
+  await withDirLock(opts.out, () => trainLocked(data, opts, config), {
+    what: 'model folder',
+    timeoutMs: 0,
+    onWait: (m) => console.error(`facegpu: ${m}`),
+  });
+}
+
+async function trainLocked(data: string, opts: TrainCliOptions, config: Omit<NodeTrainOptions, 'out'>): Promise<void> {
   const { gpu, engine } = await openEngine({ backbone: opts.backbone, adapter: opts.adapter });
   const bar = new cliProgress.SingleBar(
     { format: ' {phase} |{bar}| {value}/{total} images  {eta_formatted} left', hideCursor: true, clearOnComplete: false },
@@ -81,6 +113,8 @@ export async function trainCommand(data: string, opts: TrainCliOptions): Promise
     const result = await train(data, { gpu, engine }, {
       ...config,
       out: opts.out,
+      outLocked: true,
+      backbonePath: resolveBackboneDir(opts.backbone),
       onDetectProgress: (done, total) => {
         if (phase !== 'faces') {
           phase = 'faces';
@@ -136,6 +170,12 @@ export async function trainCommand(data: string, opts: TrainCliOptions): Promise
     engine.destroy();
     gpu.destroy();
   }
+}
+
+function marginOption(value: string): number {
+  const m = numberOption('--crop-margin', value);
+  if (!(m > 0 && m <= MAX_FACE_MARGIN)) throw new Error(`--crop-margin must be positive and at most ${MAX_FACE_MARGIN}, got ${m}`);
+  return m;
 }
 
 function cropOption(value: string): CropMethod {

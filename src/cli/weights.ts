@@ -1,5 +1,6 @@
 // facegpu weights convert|install|info
-import { basename, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
+import { checkOutputDir } from '../out-dir.ts';
 import { defaultBackboneSource, DEFAULT_BACKBONE, resolveBackboneDir } from '../backbones.ts';
 import { convertTfjsModel } from '../weights/convert.ts';
 import { downloadTfjsModel } from '../weights/download.ts';
@@ -7,7 +8,15 @@ import { PREPROCESS_RAW, PREPROCESS_SIGNED } from '../weights/spec.ts';
 import { loadBackbone, saveBackbone } from '../weights/store.ts';
 import { readTfjsModel } from '../weights/tfjs-artifacts.ts';
 
+/** About what a converted backbone folder takes while it is replaced (MobileNet V1 1.0: ~13 MB, twice). */
+const BACKBONE_DIR_BYTES = 64 * 2 ** 20;
+
 export async function convertCommand(model: string, opts: { out: string; input?: string; sha256?: string }): Promise<void> {
+  const preprocessArg = opts.input;
+  if (preprocessArg && preprocessArg !== 'raw' && preprocessArg !== 'signed') throw new Error(`--input must be "raw" (0..255) or "signed" (-1..1), not "${preprocessArg}"`);
+  // The output folder is checked before a download or a conversion; never over the source.
+  const local = !/^https?:\/\//.test(model);
+  await checkOutputDir(opts.out, { needBytes: BACKBONE_DIR_BYTES, readFrom: local ? [{ path: dirname(resolve(model)), what: 'source model folder', insideOk: true }] : [] });
   if (/^https?:\/\//.test(model)) {
     console.error(`downloading ${model} ...`);
     model = await downloadTfjsModel(model, { sha256: opts.sha256 });

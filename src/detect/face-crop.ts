@@ -31,10 +31,18 @@ export function faceCropRecord(margin = DEFAULT_FACE_MARGIN, minScore = 0.5): Fa
   return { method: 'face', detector: 'blazeface', margin, minScore };
 }
 
+/** The largest crop margin (side of the crop / side of the face box) a model may record. */
+export const MAX_FACE_MARGIN = 10;
+
 export function checkCropRecord(c: unknown, where: string): asserts c is CropRecord {
   const r = c as CropRecord | undefined;
   if (r?.method === 'none') return;
-  if (r?.method === 'face' && r.detector === 'blazeface' && r.margin > 0 && r.minScore >= 0 && r.minScore <= 1) return;
+  const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  if (r?.method === 'face' && r.detector === 'blazeface') {
+    if (!num(r.margin) || !(r.margin > 0 && r.margin <= MAX_FACE_MARGIN)) throw new Error(`${where}: crop margin ${JSON.stringify(r.margin)} must be a number in (0, ${MAX_FACE_MARGIN}]`);
+    if (!num(r.minScore) || r.minScore < 0 || r.minScore > 1) throw new Error(`${where}: crop minScore ${JSON.stringify(r.minScore)} must be a number in [0, 1]`);
+    return;
+  }
   throw new Error(`${where}: unknown preprocessing crop ${JSON.stringify(c)}; this facegpu knows {"method": "none"} and {"method": "face", "detector": "blazeface", "margin", "minScore"}`);
 }
 

@@ -2,10 +2,40 @@
 // pnm.ts). Formats are recognised by content, not by file extension; EXIF orientation is
 // applied; greyscale is expanded to RGB and alpha dropped (as PIL's convert('RGB'), which
 // Keras' load_img uses).
+//
+// Photos only, and of bounded size: vector formats (SVG, PDF, PostScript) are refused with a
+// clear message (a 123-byte SVG may declare 15000x15000 pixels), as are HEIC photos (this
+// build's libheif has no HEVC decoder) and compressed wrappers. Every accepted format is
+// checked against a pixel limit from its header before it is decoded: MAX_IMAGE_PIXELS by
+// default (8192 x 8192, ~200 MB as RGB), raised with --max-pixels or FACEGPU_MAX_PIXELS.
 import { readFile } from 'node:fs/promises';
 import sharp, { type Sharp } from 'sharp';
-import { decodePnm, isPnm } from './pnm.ts';
+import { decodePnm, isPnm, PnmSizeError } from './pnm.ts';
 import type { PixelRect, RgbImage } from './rgb.ts';
+
+/** The default bound on width x height of a decoded image: 8192 x 8192. */
+export const MAX_IMAGE_PIXELS = 8192 * 8192;
+let maxPixels = MAX_IMAGE_PIXELS;
+
+/** Parse a pixel limit (--max-pixels, FACEGPU_MAX_PIXELS): a positive integer, or W x H. */
+export function parseMaxPixels(value: string, name = '--max-pixels'): number {
+  const m = /^\s*(\d+)\s*(?:[x*]\s*(\d+))?\s*$/i.exec(value);
+  const n = m ? Number(m[1]) * (m[2] ? Number(m[2]) : 1) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name} must be a positive number of pixels (e.g. 100000000 or 10000x10000), got "${value}"`);
+  return n;
+}
+
+/** Set the largest width x height any image may decode to (all later decodes). */
+export function setMaxImagePixels(n: number): void {
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`the pixel limit must be a positive integer, got ${n}`);
+  maxPixels = n;
+}
+
+export function maxImagePixels(): number {
+  return maxPixels;
+}
+
+if (process.env.FACEGPU_MAX_PIXELS) maxPixels = parseMaxPixels(process.env.FACEGPU_MAX_PIXELS, 'FACEGPU_MAX_PIXELS');
 
 export class ImageDecodeError extends Error {
   constructor(readonly file: string, message: string) {
@@ -44,15 +74,48 @@ export async function loadImageRaw(file: string): Promise<RgbImage> {
   return decodeImageRaw(buf, file);
 }
 
+/** Why `buf` is refused before any decoder sees it (vector drawings, HEIC, compressed files), or null. */
+export function refusedFormat(buf: Uint8Array): string | null {
+  const head = Buffer.from(buf.buffer, buf.byteOffset, Math.min(buf.byteLength, 4096)).toString('latin1');
+  const text = head.replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart();
+  if (text.startsWith('<') && /<svg[\s>]/i.test(head)) return 'an SVG drawing (a vector format), not a photo; convert it to PNG or JPEG';
+  if (head.startsWith('%PDF')) return 'a PDF document (a vector format), not a photo; convert it to PNG or JPEG';
+  if (head.startsWith('%!PS') || head.startsWith('\xC5\xD0\xD3\xC6')) return 'a PostScript drawing (a vector format), not a photo; convert it to PNG or JPEG';
+  if (head.startsWith('\x1F\x8B')) return 'a gzip-compressed file, not a photo';
+  if (head.slice(4, 8) === 'ftyp') {
+    const size = Math.min(head.length, Buffer.from(buf.buffer, buf.byteOffset, 4).readUInt32BE(0) || 0);
+    const brands = [head.slice(8, 12)];
+    for (let at = 16; at + 4 <= size; at += 4) brands.push(head.slice(at, at + 4));
+    const hevc = ['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'hevm', 'hevs'];
+    if (hevc.includes(brands[0]) || (!brands.includes('avif') && brands.some((b) => hevc.includes(b)))) {
+      return 'a HEIC photo (HEVC-coded), which this build cannot decode; convert it to JPEG (e.g. heif-convert, or export as "Most Compatible" on the phone)';
+    }
+  }
+  return null;
+}
+
+function checkPixels(width: number, height: number, where: string, what: string): void {
+  const n = width * height;
+  if (n > maxPixels) {
+    throw new ImageDecodeError(where, `${what} is ${width}x${height} pixels (${n}), above the limit of ${maxPixels}; raise it with --max-pixels (or FACEGPU_MAX_PIXELS) if the image is real`);
+  }
+}
+
 export async function decodeImageRaw(buf: Uint8Array, where: string): Promise<RgbImage> {
   if (buf.length === 0) throw new ImageDecodeError(where, 'empty file');
+  const refused = refusedFormat(buf);
+  if (refused) throw new ImageDecodeError(where, refused);
   try {
     let img: Sharp;
     if (isPnm(buf)) {
-      const raw = decodePnm(buf, where);
+      const raw = decodePnm(buf, where, maxPixels);
       img = sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } });
     } else {
-      img = sharp(buf, { failOn: 'error' }).rotate(); // EXIF orientation
+      // The header's size first (no pixels decoded), then a decoder bounded to it.
+      const meta = await sharp(buf, { limitInputPixels: false }).metadata();
+      if (meta.format === 'svg' || meta.format === 'pdf') throw new ImageDecodeError(where, `a ${meta.format.toUpperCase()} drawing (a vector format), not a photo; convert it to PNG or JPEG`);
+      if (meta.width && meta.height) checkPixels(meta.width, meta.height, where, `the ${meta.format ?? 'image'}`);
+      img = sharp(buf, { failOn: 'error', limitInputPixels: maxPixels }).rotate(); // EXIF orientation
     }
     const rgb = await img.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     const { width, height, channels } = rgb.info;
@@ -80,6 +143,9 @@ export async function resizeRGB(image: RgbImage, size: number, where: string, re
 
 function decodeError(err: unknown, where: string): ImageDecodeError {
   if (err instanceof ImageDecodeError) return err;
-  const msg = (err as Error).message.replace(/^.*?: /, '');
-  return new ImageDecodeError(where, /unsupported image format/i.test(msg) ? 'not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, PGM/PPM)' : `cannot decode image (${msg})`);
+  const full = (err as Error).message;
+  const msg = full.startsWith(`${where}: `) ? full.slice(where.length + 2) : full.replace(/^.*?: /, '');
+  if (err instanceof PnmSizeError) return new ImageDecodeError(where, msg);
+  if (/exceeds pixel limit/i.test(msg)) return new ImageDecodeError(where, `the image is larger than the limit of ${maxPixels} pixels; raise it with --max-pixels (or FACEGPU_MAX_PIXELS) if the image is real`);
+  return new ImageDecodeError(where, /unsupported image format/i.test(msg) ? 'not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF, PGM/PPM)' : `cannot decode image (${msg.split('\n')[0]})`);
 }

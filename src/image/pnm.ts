@@ -12,7 +12,10 @@ export function isPnm(buf: Uint8Array): boolean {
   return buf.length > 2 && buf[0] === 0x50 /* P */ && [0x32, 0x33, 0x35, 0x36].includes(buf[1]) && /\s/.test(String.fromCharCode(buf[2]));
 }
 
-export function decodePnm(buf: Uint8Array, where: string): RawImage {
+/** A header's claim too large to decode: named by file, claim and limit. */
+export class PnmSizeError extends Error {}
+
+export function decodePnm(buf: Uint8Array, where: string, maxPixels = Infinity): RawImage {
   const kind = String.fromCharCode(buf[0], buf[1]);
   let at = 2;
   const token = (): string => {
@@ -39,8 +42,18 @@ export function decodePnm(buf: Uint8Array, where: string): RawImage {
   const height = int('height');
   const maxval = int('maxval');
   if (width < 1 || height < 1 || maxval < 1 || maxval > 65535) throw new Error(`${where}: bad ${kind} size ${width}x${height} or maxval ${maxval}`);
+  if (width * height > maxPixels) {
+    throw new PnmSizeError(
+      `${where}: the ${kind} header claims ${width}x${height} pixels (${width * height}), above the limit of ${maxPixels}; raise it with --max-pixels (or FACEGPU_MAX_PIXELS) if the image is real`,
+    );
+  }
   const channels = kind === 'P3' || kind === 'P6' ? 3 : 1;
   const count = width * height * channels;
+  // The pixels must be there before any memory is taken for them.
+  const bytesPer = kind === 'P5' || kind === 'P6' ? (maxval > 255 ? 2 : 1) : 2; // ASCII: a digit and a space at least
+  if (buf.length - at < count * bytesPer - (bytesPer === 2 && kind !== 'P5' && kind !== 'P6' ? 1 : 0)) {
+    throw new Error(`${where}: truncated ${kind} image: the header claims ${width}x${height} pixels, the file has ${buf.length - at} bytes after it`);
+  }
   const data = new Uint8Array(count);
   const scale = 255 / maxval;
   if (kind === 'P5' || kind === 'P6') {

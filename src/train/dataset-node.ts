@@ -4,8 +4,12 @@
 // Classes are the sorted person folder names. Every file under a person's folder is a
 // candidate (formats are recognised by content when decoded; files that fail to decode are
 // skipped with a warning naming them). Ids are paths relative to <dir>, with '/'.
-import { readdir, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { isFolder, walkFiles } from '../fs-walk.ts';
+import { META_FILE } from './model-format.ts';
+import { dirname, join, relative, sep } from 'node:path';
 import { loadImageRGB } from '../image/decode.ts';
 import type { ImageItem, PixelLoader } from './extract.ts';
 import type { TrainingSet } from './pipeline.ts';
@@ -17,6 +21,8 @@ const VALIDATION_DIRS = ['validation', 'val'];
 export interface SplitOptions {
   validationSplit?: number;
   seed?: number;
+  /** Link loops, broken links, odd folders, questionable data (default: stderr). */
+  onWarning?: (message: string) => void;
 }
 
 export interface FolderLayout {
@@ -48,28 +54,53 @@ export async function detectLayout(dir: string): Promise<FolderLayout> {
   return { root: dir, trainDir, validationDir: null };
 }
 
-/** Non-hidden files under `dir`, recursively, sorted. */
-async function listFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    if (e.name.startsWith('.')) continue;
-    const path = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await listFiles(path)));
-    else if (e.isFile() || (e.isSymbolicLink() && (await stat(path).then((s) => s.isFile(), () => false)))) out.push(path);
-  }
-  return out.sort();
-}
-
 /** person name -> files (absolute), for the person folders of `dir`. Empty folders are an error. */
-export async function listPeople(dir: string): Promise<Map<string, string[]>> {
+export async function listPeople(dir: string, opts: { onWarning?: (message: string) => void } = {}): Promise<Map<string, string[]>> {
   const people = new Map<string, string[]>();
-  const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => !e.name.startsWith('.') && e.isDirectory());
+  const warn = opts.onWarning ?? ((m: string) => console.error(`facegpu: warning: ${m}`));
+  // A person folder may be a link to a folder elsewhere (followed as image links are); a link
+  // from inside a person's folder back to the data folder (or above) is a loop, not more photos.
+  const enclosing = [await realpath(dir)];
+  for (let up = dirname(enclosing[0]); up !== enclosing.at(-1); up = dirname(up)) enclosing.push(up);
+  const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
   for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const files = await listFiles(join(dir, e.name));
-    if (files.length === 0) throw new Error(`${join(dir, e.name)}: this person's folder is empty; add photos or remove the folder`);
+    const path = join(dir, e.name);
+    if (!(e.isDirectory() || (e.isSymbolicLink() && (await isFolder(path))))) continue;
+    if (existsSync(join(path, META_FILE))) {
+      warn(`${path}: a facegpu model folder, not a person's photos; skipped`);
+      continue;
+    }
+    const files = (await walkFiles(path, { enclosing, onWarning: warn })).sort();
+    if (files.length === 0) throw new Error(`${path}: this person's folder is empty; add photos or remove the folder`);
     people.set(e.name, files);
   }
   return people;
+}
+
+/**
+ * Warn about the same photo (same bytes) under two people: the head would be taught two
+ * answers for one face. Only files of equal size are read and hashed.
+ */
+async function warnSamePhotos(people: Map<string, string[]>, opts: SplitOptions): Promise<void> {
+  const warn = opts.onWarning ?? ((m: string) => console.error(`facegpu: warning: ${m}`));
+  const bySize = new Map<number, { person: string; file: string }[]>();
+  for (const [person, files] of people) {
+    for (const file of files) {
+      const size = (await stat(file).catch(() => null))?.size;
+      if (size === undefined) continue;
+      bySize.set(size, [...(bySize.get(size) ?? []), { person, file }]);
+    }
+  }
+  const seen = new Map<string, { person: string; file: string }>();
+  for (const group of bySize.values()) {
+    if (group.length < 2 || new Set(group.map((g) => g.person)).size < 2) continue;
+    for (const g of group) {
+      const hash = createHash('sha256').update(await readFile(g.file).catch(() => Buffer.alloc(0))).digest('hex');
+      const first = seen.get(hash);
+      if (first && first.person !== g.person) warn(`the same photo is under two people: ${first.file} ("${first.person}") and ${g.file} ("${g.person}")`);
+      else if (!first) seen.set(hash, g);
+    }
+  }
 }
 
 function checkPeople(people: Map<string, string[]>, dir: string): string[] {
@@ -92,24 +123,32 @@ export async function openTrainingSet(dir: string, size: number, opts: SplitOpti
   const layout = await detectLayout(dir);
   const load = fileLoader(layout.root, size);
   if (layout.trainDir && layout.validationDir) {
-    const people = await listPeople(layout.trainDir);
+    const people = await listPeople(layout.trainDir, opts);
     const classes = checkPeople(people, layout.trainDir);
-    const validation = await labelledItems(layout.validationDir, layout.root, classes);
+    await warnSamePhotos(people, opts);
+    const validation = await labelledItems(layout.validationDir, layout.root, classes, opts);
     const train = classes.flatMap((c, label) => people.get(c)!.map((f) => ({ id: idOf(layout.root, f), label })));
     return { root: layout.root, classes, train, validation, load, layout: 'train/validation', validationSplit: null };
   }
   const base = layout.trainDir ?? layout.root;
-  const people = await listPeople(base);
+  const people = await listPeople(base, opts);
   const classes = checkPeople(people, base);
+  await warnSamePhotos(people, opts);
   const byClass = new Map([...people].map(([c, files]) => [c, files.map((f) => idOf(layout.root, f))]));
+  const warn = opts.onWarning ?? ((m: string) => console.error(`facegpu: warning: ${m}`));
+  if (fraction > 0) {
+    for (const [c, files] of people) {
+      if (files.length < 2) warn(`${join(base, c)}: only ${files.length} photo, so none is held back for validation (--validation-split ${fraction}); add photos or accept that "${c}" is not validated`);
+    }
+  }
   const split = stratifiedSplit(byClass, fraction, opts.seed ?? 1);
   const toItems = (l: { file: string; label: number }[]) => l.map(({ file, label }) => ({ id: file, label }));
   return { root: layout.root, classes, train: toItems(split.train), validation: toItems(split.validation), load, layout: 'split', validationSplit: fraction };
 }
 
 /** Images of `dir`'s person folders labelled by `classes`; a person the model does not know is an error. */
-async function labelledItems(dir: string, root: string, classes: readonly string[]): Promise<ImageItem[]> {
-  const people = await listPeople(dir);
+async function labelledItems(dir: string, root: string, classes: readonly string[], opts: SplitOptions = {}): Promise<ImageItem[]> {
+  const people = await listPeople(dir, opts);
   const items: ImageItem[] = [];
   for (const [person, files] of people) {
     const label = classes.indexOf(person);
@@ -127,7 +166,7 @@ export async function openEvaluationSet(dir: string, size: number, classes: read
   const layout = await detectLayout(dir);
   const load = fileLoader(layout.root, size);
   if (layout.validationDir) {
-    return { root: layout.root, items: await labelledItems(layout.validationDir, layout.root, classes), load, source: layout.validationDir };
+    return { root: layout.root, items: await labelledItems(layout.validationDir, layout.root, classes, opts), load, source: layout.validationDir };
   }
   const set = await openTrainingSet(dir, size, opts);
   const items: ImageItem[] = [];

@@ -8,6 +8,9 @@ import { FaceClassifier, rankProbabilities, UNKNOWN, type Prediction } from './c
 import { openEvaluationSet, openTrainingSet, type SplitOptions } from './dataset-node.ts';
 import type { SkippedFile } from './extract.ts';
 import { recoverDir } from '../atomic-fs.ts';
+import { checkOutputDir } from '../out-dir.ts';
+import { withDirLock } from '../lock-node.ts';
+import { checkFitConfig, DEFAULT_FIT } from './fit.ts';
 import { CheckpointWriter, checkReplaceable, loadModelDir, saveModelDir } from './model-dir-node.ts';
 import { evaluateOnImages, trainOnImages, type EvaluationResult, type TrainOptions, type TrainResult } from './pipeline.ts';
 import { useGpuForTfjs } from './tf-backend.ts';
@@ -44,7 +47,15 @@ export interface NodeTrainOptions extends Omit<TrainOptions, 'crop'>, SplitOptio
   onNoFace?: (file: string) => void;
   /** Progress of locating the faces (before descriptors; only with crop 'face'). */
   onDetectProgress?: (done: number, total: number) => void;
+  /**
+   * The caller already holds `out`'s lock (withDirLock). Otherwise train takes it, and a
+   * folder another writer holds is refused at once, naming that writer.
+   */
+  outLocked?: boolean;
 }
+
+/** About what a model folder takes while it is replaced (old + new head). */
+export const MODEL_DIR_BYTES = 16 * 2 ** 20;
 
 /** The crop a model records for a --crop choice. */
 export function cropRecordFor(method: CropMethod = 'face', margin?: number): CropRecord {
@@ -62,7 +73,18 @@ async function cropperFor({ gpu, engine }: EngineOnGpu, crop: CropRecord): Promi
 
 /** Train a recognizer on `data` (see dataset-node.ts for the layouts). */
 export async function train(data: string, { gpu, engine }: EngineOnGpu, opts: NodeTrainOptions = {}): Promise<TrainResult & { root: string }> {
-  const set = await openTrainingSet(data, engine.inputSize, { validationSplit: opts.validationSplit, seed: opts.seed });
+  // Settings and the output folder first: a mistake is told before any image is decoded.
+  checkFitConfig({ ...DEFAULT_FIT, ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => k in DEFAULT_FIT && v !== undefined)) });
+  if (opts.augment !== undefined && (!Number.isInteger(opts.augment) || opts.augment < 0)) throw new Error(`--augment must be a non-negative integer, got ${opts.augment}`);
+  if (opts.extractBatch !== undefined && (!Number.isInteger(opts.extractBatch) || opts.extractBatch < 1)) throw new Error(`--extract-batch must be a positive integer, got ${opts.extractBatch}`);
+  if (opts.out) {
+    await checkOutputDir(opts.out, { needBytes: MODEL_DIR_BYTES, readFrom: [{ path: data, what: 'data folder' }] });
+    if (!opts.outLocked) {
+      const out = opts.out;
+      return withDirLock(out, () => train(data, { gpu, engine }, { ...opts, outLocked: true }), { what: 'model folder', timeoutMs: 0 });
+    }
+  }
+  const set = await openTrainingSet(data, engine.inputSize, { validationSplit: opts.validationSplit, seed: opts.seed, onWarning: opts.onWarning });
   if (opts.out) {
     await recoverDir(opts.out);
     await checkReplaceable(opts.out);

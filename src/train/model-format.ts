@@ -32,7 +32,12 @@ export interface FaceModelMeta {
   format: typeof MODEL_FORMAT;
   version: number;
   labels: string[];
-  backbone: { id: string; weightsSha256: string; outputDim: number; inputSize: number };
+  /**
+   * Which backbone made the descriptors: its id (a plain name; weights/<id> when installed
+   * there), the sha256 of its weights (what identifies it), and where it was at training
+   * (absent in older models): predict and eval look for the sha256 there and under weights/.
+   */
+  backbone: { id: string; weightsSha256: string; outputDim: number; inputSize: number; path?: string };
   preprocessing: {
     /**
      * What part of the photo reaches the backbone: the whole photo, or a square around the
@@ -81,10 +86,13 @@ export function preprocessingOf(m: BackboneManifest, crop: CropRecord = { method
   };
 }
 
-/** Refuse a model trained on another backbone: its head would read meaningless descriptors. */
+/**
+ * Refuse a model trained on another backbone: its head would read meaningless descriptors.
+ * Backbones are told apart by the sha256 of their weights (the id is only a folder name).
+ */
 export function checkBackbone(meta: FaceModelMeta, m: BackboneManifest, where: string): void {
   const b = meta.backbone;
-  if (b.id !== m.id || b.weightsSha256 !== m.weightsSha256) {
+  if (b.weightsSha256 !== m.weightsSha256) {
     throw new Error(
       `${where}: this model was trained on backbone "${b.id}" (weights sha256 ${b.weightsSha256.slice(0, 12)}…), ` +
         `but the backbone in use is "${m.id}" (sha256 ${m.weightsSha256.slice(0, 12)}…); ` +
@@ -93,19 +101,68 @@ export function checkBackbone(meta: FaceModelMeta, m: BackboneManifest, where: s
   }
 }
 
+/** A backbone id: a plain folder name under weights/ (no path, no "..", no hidden name). */
+export const BACKBONE_ID = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+
 export function validateMeta(m: any, where: string): asserts m is FaceModelMeta {
   if (!m || m.format !== MODEL_FORMAT) throw new Error(`${where}: not a facegpu model (format "${m?.format}")`);
   if (m.version !== MODEL_VERSION) throw new Error(`${where}: model format version ${m.version}, this facegpu reads ${MODEL_VERSION}`);
-  if (!Array.isArray(m.labels) || m.labels.length < 2 || !m.labels.every((l: unknown) => typeof l === 'string')) {
+  if (!Array.isArray(m.labels) || m.labels.length < 2 || !m.labels.every((l: unknown) => typeof l === 'string' && l !== '')) {
     throw new Error(`${where}: "labels" must list at least two class names`);
   }
-  if (!m.backbone || typeof m.backbone.id !== 'string' || typeof m.backbone.weightsSha256 !== 'string') {
+  const dup = m.labels.find((l: string, i: number) => m.labels.indexOf(l) !== i);
+  if (dup !== undefined) throw new Error(`${where}: "labels" lists "${dup}" twice; each class must have one name`);
+  const b = m.backbone;
+  if (!b || typeof b.id !== 'string' || typeof b.weightsSha256 !== 'string') {
     throw new Error(`${where}: "backbone" must give the backbone's id and weightsSha256`);
   }
-  if (!m.preprocessing || typeof m.preprocessing !== 'object') throw new Error(`${where}: "preprocessing" is missing`);
+  if (!BACKBONE_ID.test(b.id) || b.id === '..') throw new Error(`${where}: backbone id ${JSON.stringify(b.id)} must be a plain name (a folder under weights/), not a path`);
+  if (b.path !== undefined && typeof b.path !== 'string') throw new Error(`${where}: backbone path must be a string`);
+  const size = (name: string, v: unknown, max: number) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw new Error(`${where}: ${name} ${JSON.stringify(v)} must be an integer in [1, ${max}]`);
+  };
+  // Sizes are optional in hand-made descriptions, but never of the wrong kind.
+  if (b.inputSize !== undefined) size('backbone.inputSize', b.inputSize, 4096);
+  if (b.outputDim !== undefined) size('backbone.outputDim', b.outputDim, 65536);
+  const p = m.preprocessing;
+  if (!p || typeof p !== 'object') throw new Error(`${where}: "preprocessing" is missing`);
+  if (p.inputSize !== undefined) size('preprocessing.inputSize', p.inputSize, 4096);
+  if (p.inputSize !== undefined && b.inputSize !== undefined && p.inputSize !== b.inputSize) throw new Error(`${where}: preprocessing.inputSize ${p.inputSize} differs from backbone.inputSize ${b.inputSize}`);
+  for (const k of ['scale', 'offset']) {
+    if (p[k] !== undefined && (typeof p[k] !== 'number' || !Number.isFinite(p[k]))) throw new Error(`${where}: preprocessing.${k} ${JSON.stringify(p[k])} must be a number`);
+  }
   // Models written before the face crop existed fed whole images.
-  m.preprocessing.crop ??= { method: 'none' };
-  checkCropRecord(m.preprocessing.crop, where);
+  p.crop ??= { method: 'none' };
+  checkCropRecord(p.crop, where);
+  if (m.metrics !== undefined && m.metrics !== null && typeof m.metrics !== 'object') throw new Error(`${where}: "metrics" must be an object`);
+}
+
+/** The largest Dense layer a head may declare (units), and the most weights it may hold. */
+const MAX_UNITS = 65536;
+const MAX_HEAD_WEIGHTS = 1 << 28;
+
+/** Refuse a head description with impossible sizes before tfjs builds it (one line naming the file and the layer). */
+function checkHeadJson(json: { modelTopology?: any; weightsManifest?: { weights: tf.io.WeightsManifestEntry[] }[] }, where: string): void {
+  const layers: any[] = json.modelTopology?.model_config?.config?.layers ?? json.modelTopology?.config?.layers ?? [];
+  if (!Array.isArray(layers)) throw new Error(`${where}: modelTopology has no layer list`);
+  for (const l of layers) {
+    const units = l?.config?.units;
+    if (units !== undefined && (typeof units !== 'number' || !Number.isInteger(units) || units < 1 || units > MAX_UNITS)) {
+      throw new Error(`${where}: layer "${l?.config?.name ?? l?.class_name}" has units ${JSON.stringify(units)}; must be an integer in [1, ${MAX_UNITS}]`);
+    }
+  }
+  let total = 0;
+  for (const g of json.weightsManifest ?? []) {
+    if (!g || !Array.isArray(g.weights)) throw new Error(`${where}: weightsManifest entries must list weights`);
+    for (const w of g.weights) {
+      if (!w || typeof w.name !== 'string' || !Array.isArray(w.shape) || !w.shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 1)) {
+        throw new Error(`${where}: weight "${w?.name}" has shape ${JSON.stringify(w?.shape)}; every dimension must be a positive integer`);
+      }
+      if (w.dtype !== undefined && w.dtype !== 'float32') throw new Error(`${where}: weight "${w.name}" is ${w.dtype}; the head is float32`);
+      total += w.shape.reduce((a, d) => a * d, 1);
+      if (total > MAX_HEAD_WEIGHTS) throw new Error(`${where}: the weights add up to more than ${MAX_HEAD_WEIGHTS} numbers; not a facegpu head`);
+    }
+  }
 }
 
 /** The head as the two files of tfjs' layers format. */
@@ -140,6 +197,7 @@ export async function headToFiles(model: tfl.LayersModel): Promise<HeadFiles> {
 export async function headFromFiles(files: HeadFiles, where: string): Promise<tfl.LayersModel> {
   const json = files.modelJson as { modelTopology?: object; weightsManifest?: { weights: tf.io.WeightsManifestEntry[] }[] };
   if (!json.modelTopology || !Array.isArray(json.weightsManifest)) throw new Error(`${where}: not a tfjs layers model.json`);
+  checkHeadJson(json, where);
   const weightSpecs = json.weightsManifest.flatMap((g) => g.weights);
   const expected = weightSpecs.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
   if (files.weights.byteLength !== expected) {
@@ -147,5 +205,9 @@ export async function headFromFiles(files: HeadFiles, where: string): Promise<tf
   }
   const weights = files.weights;
   const weightData = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer;
-  return tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData }));
+  try {
+    return await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData }));
+  } catch (err) {
+    throw new Error(`${where}: the head does not load (${(err as Error).message.split('\n')[0]})`);
+  }
 }

@@ -37,6 +37,8 @@ export interface TrainOptions extends Partial<FitConfig> {
   crop?: CropRecord;
   /** Images per forward pass of the backbone. */
   extractBatch?: number;
+  /** Where the backbone's folder is (recorded in the model, so predict can find it again). */
+  backbonePath?: string;
   onExtractProgress?: (done: number, total: number, phase: 'train' | 'validation') => void;
   onSkip?: (skipped: SkippedFile) => void;
   onEpoch?: (log: EpochLog, config: FitConfig) => void;
@@ -96,7 +98,7 @@ export async function trainOnImages(gpu: Gpu, engine: MobileNetEngine, set: Trai
     format: MODEL_FORMAT,
     version: MODEL_VERSION,
     labels: set.classes,
-    backbone: backboneIdentity(engine.manifest),
+    backbone: { ...backboneIdentity(engine.manifest), ...(opts.backbonePath ? { path: opts.backbonePath } : {}) },
     preprocessing: preprocessingOf(engine.manifest, opts.crop),
     head: { file: HEAD_FILE, hidden: [...HIDDEN_UNITS], activation: 'relu', output: 'softmax', optimizer: 'rmsprop', loss: 'categorical_crossentropy' },
     split: {

@@ -1,0 +1,100 @@
+// Listing files under folders (Node), one rule for every command: symbolic links to files and
+// to folders are followed alike, each real folder is visited once per walk, a link that leads
+// back into a folder being walked (a loop) is reported as a warning naming the link and not
+// followed, and a broken link is a warning too. Hidden entries (.name) are left out; only
+// regular files are listed (a FIFO or device inside a folder would block a reader).
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+export interface WalkOptions {
+  /** A link loop, a broken link, an unreadable folder: told once each, the walk goes on. */
+  onWarning?: (message: string) => void;
+  /** Real paths of folders already walked (shared across calls to visit each once). */
+  visited?: Set<string>;
+  /** Real paths of more folders a link must not lead back to (the folders enclosing `dir` always count). */
+  enclosing?: readonly string[];
+}
+
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The regular files under `dir`, depth first, each folder's entries in name order; paths are
+ * `dir` joined with the names as found (links are not resolved in the paths).
+ */
+export async function walkFiles(dir: string, opts: WalkOptions = {}): Promise<string[]> {
+  const visited = opts.visited ?? new Set<string>();
+  const warn = opts.onWarning ?? (() => {});
+  const out: string[] = [];
+  let real: string;
+  try {
+    real = await realpath(dir);
+  } catch (err) {
+    warn(`${dir}: cannot open folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); skipped`);
+    return out;
+  }
+  // A link to a folder that encloses this one (or to the folder itself) is a loop.
+  const chain = new Set(opts.enclosing ?? []);
+  for (let up = dirname(real); !chain.has(up); up = dirname(up)) chain.add(up);
+  if (chain.has(real)) {
+    warn(`${dir}: symbolic link loop (leads back to ${real}); not followed`);
+    return out;
+  }
+  if (visited.has(real)) return out;
+  visited.add(real);
+  chain.add(real);
+  await walk(dir, chain, visited, out, warn);
+  return out;
+}
+
+async function walk(dir: string, chain: Set<string>, visited: Set<string>, out: string[], warn: (m: string) => void): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    warn(`${dir}: cannot read folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); skipped`);
+    return;
+  }
+  for (const e of entries.filter((x) => !x.name.startsWith('.')).sort((a, b) => byName(a.name, b.name))) {
+    const path = join(dir, e.name);
+    let isDir = e.isDirectory();
+    let isFile = e.isFile();
+    if (e.isSymbolicLink()) {
+      try {
+        const st = await stat(path);
+        isDir = st.isDirectory();
+        isFile = st.isFile();
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        warn(`${path}: ${code === 'ELOOP' ? 'symbolic link loop' : code === 'ENOENT' ? 'broken symbolic link' : `cannot follow symbolic link (${code})`}; skipped`);
+        continue;
+      }
+    }
+    if (isDir) {
+      let real: string;
+      try {
+        real = await realpath(path);
+      } catch (err) {
+        warn(`${path}: cannot open folder (${(err as NodeJS.ErrnoException).code}); skipped`);
+        continue;
+      }
+      if (chain.has(real)) {
+        warn(`${path}: symbolic link loop (leads back to ${real}); not followed`);
+        continue;
+      }
+      if (visited.has(real)) continue; // reached before by another link: once is enough
+      visited.add(real);
+      chain.add(real);
+      await walk(path, chain, visited, out, warn);
+      chain.delete(real);
+    } else if (isFile) out.push(path);
+  }
+}
+
+/** Whether `path` names a folder, following links (false when it is missing or broken). */
+export async function isFolder(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}

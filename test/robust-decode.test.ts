@@ -1,0 +1,99 @@
+// Images that would cost memory by design or say nothing useful when they fail: vector
+// drawings are refused (a 123-byte SVG may declare 15000x15000 pixels), every format is
+// bounded by a pixel limit read from its header before decoding, a HEIC photo is refused in
+// one line, and `embed` answers the good files when one is bad.
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeImageRaw, loadImageRGB, MAX_IMAGE_PIXELS, parseMaxPixels, setMaxImagePixels } from '../src/image/decode.ts';
+import { CLI, facegpu } from './helpers/train-data.ts';
+import { ORL } from './helpers/faces.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'facegpu-decode-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="15000" height="15000"><rect width="15000" height="15000" fill="red"/></svg>';
+
+describe('decoding is bounded', () => {
+  it('refuses an SVG that declares 15000x15000 pixels, quickly and naming the file', async () => {
+    const t0 = performance.now();
+    await expect(decodeImageRaw(Buffer.from(SVG), 'big.svg')).rejects.toThrow('big.svg: an SVG drawing (a vector format), not a photo; convert it to PNG or JPEG');
+    await expect(decodeImageRaw(Buffer.from(`<?xml version="1.0"?>\n${SVG}`), 'x.jpg')).rejects.toThrow('x.jpg: an SVG drawing');
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
+  it('a PGM header claiming 100000x100000 names the file, the claim and the limit', async () => {
+    await expect(decodeImageRaw(Buffer.from('P5 100000 100000 255\n\x00'), 'huge.pgm')).rejects.toThrow(
+      `huge.pgm: the P5 header claims 100000x100000 pixels (10000000000), above the limit of ${MAX_IMAGE_PIXELS}; raise it with --max-pixels`,
+    );
+    await expect(decodeImageRaw(Buffer.from('P6 3000 3000 255\n\x00\x00'), 't.ppm')).rejects.toThrow(/^t\.ppm: cannot decode image \(truncated P6 image: the header claims 3000x3000 pixels/);
+  });
+
+  it('bounds every format by its header, and the limit can be raised', async () => {
+    const png = await sharp({ create: { width: 200, height: 100, channels: 3, background: 'white' } }).png().toBuffer();
+    try {
+      setMaxImagePixels(10_000);
+      await expect(decodeImageRaw(png, 'wide.png')).rejects.toThrow('wide.png: the png is 200x100 pixels (20000), above the limit of 10000; raise it with --max-pixels');
+      setMaxImagePixels(parseMaxPixels('200x100'));
+      expect((await decodeImageRaw(png, 'wide.png')).width).toBe(200);
+    } finally {
+      setMaxImagePixels(MAX_IMAGE_PIXELS);
+    }
+    expect(() => parseMaxPixels('-3')).toThrow('--max-pixels must be a positive number of pixels');
+  });
+
+  it('a HEIC photo is refused in one line, without library noise', async () => {
+    const heic = Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('ftypheic\0\0\0\0mif1heic'), Buffer.alloc(64)]);
+    const file = join(tmp, 'phone.heic');
+    writeFileSync(file, heic);
+    await expect(loadImageRGB(file, 224)).rejects.toThrow(`${file}: a HEIC photo (HEVC-coded), which this build cannot decode; convert it to JPEG`);
+    const r = await facegpu(['embed', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([`facegpu: warning: skipped ${file}: a HEIC photo (HEVC-coded), which this build cannot decode; convert it to JPEG (e.g. heif-convert, or export as "Most Compatible" on the phone)`, `facegpu: ${file}: could not be read`]);
+  });
+
+  it('embed on 4 copies of the SVG: refused, peak memory under 500 MB', async () => {
+    const dir = join(tmp, 'svgs');
+    mkdirSync(dir);
+    for (let i = 0; i < 4; i++) writeFileSync(join(dir, `${i}.svg`), SVG);
+    // The child reports its own peak resident memory when it exits.
+    const report = `data:text/javascript,process.on('exit',()=>process.stderr.write('MAXRSS '+process.resourceUsage().maxRSS+'\\n'))`;
+    const t0 = performance.now();
+    const r = await promisify(execFile)(process.execPath, ['--import', report, CLI, 'embed', ...readdirSync(dir).map((f) => join(dir, f))]).then(
+      (x) => ({ code: 0, ...x }),
+      (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const maxRssMb = Number(/MAXRSS (\d+)/.exec(r.stderr)![1]) / 1024;
+    console.log(`4 SVGs: refused in ${seconds.toFixed(1)} s, peak RSS ${maxRssMb.toFixed(0)} MB`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`skipped ${join(dir, '0.svg')}: an SVG drawing (a vector format), not a photo`);
+    expect(r.stderr).toContain('none of the 4 images could be read');
+    expect(maxRssMb).toBeLessThan(500);
+  });
+});
+
+describe('embed with one bad file', () => {
+  it('answers the good files, names the bad one, lists it in place in --json, exits 2', async () => {
+    const good = join(ORL, 's1', '1.pgm');
+    const bad = join(tmp, 'bad.jpg');
+    writeFileSync(bad, 'not a photo');
+    const r = await facegpu(['embed', good, bad, good, '--json', '--batch-size', '2']);
+    expect(r.stderr).toContain(`facegpu: warning: skipped ${bad}: not an image in a supported format`);
+    expect(r.code).toBe(2);
+    const out = JSON.parse(r.stdout);
+    expect(out.map((x: { file: string }) => x.file)).toEqual([good, bad, good]);
+    expect(out[0].embedding).toHaveLength(1024);
+    expect(out[1]).toEqual({ file: bad, error: 'not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF, PGM/PPM)' });
+    expect(out[2].embedding).toEqual(out[0].embedding);
+  });
+
+  it('refuses --batch-size below 1 before the GPU starts', async () => {
+    const r = await facegpu(['embed', join(ORL, 's1', '1.pgm'), '--batch-size', '-3']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('facegpu: --batch-size must be a positive integer, got -3');
+  });
+});

@@ -1,0 +1,154 @@
+// Mistakes told before any work: every flag and the output folder are checked before the GPU
+// starts or an image is decoded. An output under /proc used to hang Node's recursive mkdir
+// forever; a read-only or full file system failed after the whole training; an output inside
+// the data folder broke every later train and eval on that data.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkOutputDir, mkdirp } from '../src/out-dir.ts';
+import { listPeople } from '../src/train/dataset-node.ts';
+import { facegpu } from './helpers/train-data.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'facegpu-out-'));
+let data: string;
+// Photos nobody may decode: a check that passes them would fail on them instead.
+beforeAll(() => {
+  data = join(tmp, 'data');
+  for (const p of ['ann', 'bob']) {
+    mkdirSync(join(data, p), { recursive: true });
+    for (let i = 0; i < 3; i++) writeFileSync(join(data, p, `${i}.jpg`), 'not decoded before the checks');
+  }
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** `facegpu args` killed after 20 s (the old behaviour under /proc hung forever). */
+async function timed(args: string[]): Promise<{ code: number | null; stderr: string; seconds: number }> {
+  const t0 = performance.now();
+  const r = await facegpu(args, 20_000).catch((e: { stderr?: string }) => ({ code: null, stdout: '', stderr: e.stderr ?? '(killed)' }));
+  return { code: r.code, stderr: r.stderr, seconds: (performance.now() - t0) / 1000 };
+}
+
+describe('bad --out fails at once', () => {
+  const cases: [string, (string | RegExp)][] = [
+    ['/proc/self/x/model', '--out /proc/self/x/model: /proc/self is on the proc pseudo file system'],
+    ['/proc/x', '--out /proc/x: /proc is on the proc pseudo file system'],
+    ['/sys/x/model', '--out /sys/x/model: /sys is on the sysfs pseudo file system'],
+  ];
+  for (const [out, message] of cases) {
+    it(`train --out ${out}`, async () => {
+      const r = await timed(['train', data, '--out', out, '--epochs', '1']);
+      console.log(`train --out ${out}: failed in ${r.seconds.toFixed(2)} s`);
+      expect(r.stderr.trim().split('\n')).toEqual([`facegpu: ${message} (kernel interfaces, not files); choose a folder on a disk`]);
+      expect(r.code).toBe(1);
+      expect(r.seconds).toBeLessThan(5);
+    });
+  }
+
+  it('train --out through a file', async () => {
+    const file = join(tmp, 'afile');
+    writeFileSync(file, 'x');
+    const r = await timed(['train', data, '--out', join(file, 'model')]);
+    expect(r.stderr.trim()).toBe(`facegpu: --out ${join(file, 'model')}: ${file} is a file, not a folder`);
+    expect(r.seconds).toBeLessThan(5);
+  });
+
+  it('weights convert --out /proc/self/x/bb', async () => {
+    const r = await timed(['weights', 'convert', join(tmp, 'model.json'), '--out', '/proc/self/x/bb']);
+    console.log(`weights convert --out /proc/self/x/bb: failed in ${r.seconds.toFixed(2)} s`);
+    expect(r.stderr.trim()).toBe('facegpu: --out /proc/self/x/bb: /proc/self is on the proc pseudo file system (kernel interfaces, not files); choose a folder on a disk');
+    expect(r.seconds).toBeLessThan(5);
+  });
+
+  it('mkdirp does not hang under /proc and names the folder', async () => {
+    await expect(mkdirp('/proc/self/x/y')).rejects.toThrow('/proc/self/x: cannot make the folder (ENOENT)');
+    await mkdirp(join(tmp, 'a', 'b', 'c'));
+    expect(existsSync(join(tmp, 'a', 'b', 'c'))).toBe(true);
+  });
+
+  // Read-only and full file systems need a mount: only where the tests run as root.
+  const root = process.getuid?.() === 0;
+  it.skipIf(!root)('a read-only and a full file system are refused before any work, leaving nothing behind', async () => {
+    const ro = join(tmp, 'ro');
+    const full = join(tmp, 'full');
+    mkdirSync(ro);
+    mkdirSync(full);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64m', 'tmpfs', ro]);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', full]);
+    } catch {
+      return; // no mounts allowed here (a container without the capability)
+    }
+    try {
+      const r = await timed(['train', data, '--out', join(ro, 'model')]);
+      expect(r.stderr.trim()).toBe(`facegpu: --out ${join(ro, 'model')}: cannot write in ${ro} (read-only file system)`);
+      expect(r.seconds).toBeLessThan(5);
+      const f = await timed(['train', data, '--out', join(full, 'model')]);
+      expect(f.stderr.trim()).toMatch(new RegExp(`^facegpu: --out ${join(full, 'model')}: only 1\\.0 MiB free on the file system of ${full}, about 16\\.0 MiB needed$`));
+      expect(readdirSync(full)).toEqual([]);
+      // Filled up: even a small write fails, named.
+      writeFileSync(join(full, 'filler'), new Uint8Array(1 << 20).subarray(0, (1 << 20) - 4096));
+      try {
+        execFileSync('dd', ['if=/dev/zero', `of=${join(full, 'rest')}`, 'bs=4096'], { stdio: 'ignore' });
+      } catch {
+        // dd stops when the disk is full
+      }
+      await expect(checkOutputDir(join(full, 'model'))).rejects.toThrow(`--out ${join(full, 'model')}: cannot write in ${full} (no space left on the file system)`);
+    } finally {
+      execFileSync('umount', [ro]);
+      execFileSync('umount', [full]);
+    }
+  });
+});
+
+describe('every flag is checked before any work', () => {
+  const bad: [string[], string][] = [
+    [['--epochs', '-1'], '--epochs must be a positive integer, got -1'],
+    [['--epochs', '0'], '--epochs must be a positive integer, got 0'],
+    [['--batch-size', '0'], '--batch-size must be a positive integer, got 0'],
+    [['--lr', '-5'], '--lr must be a positive number, got -5'],
+    [['--extract-batch', '0'], '--extract-batch must be a positive integer, got 0'],
+    [['--validation-split', '1'], '--validation-split must be a number in [0, 1), got 1'],
+  ];
+  for (const [flags, message] of bad) {
+    it(`train ${flags.join(' ')}`, async () => {
+      const r = await timed(['train', data, '--out', join(tmp, 'm'), ...flags]);
+      expect(r.stderr.trim()).toBe(`facegpu: ${message}`);
+      expect(existsSync(join(tmp, 'm'))).toBe(false);
+    });
+  }
+
+  it('predict --top 0 and --batch-size 0 are refused', async () => {
+    const top = await timed(['predict', join(tmp, 'no-model'), data, '--top', '0']);
+    expect(top.stderr.trim()).toBe('facegpu: --top must be a positive integer, got 0');
+    const batch = await timed(['predict', join(tmp, 'no-model'), data, '--batch-size', '0']);
+    expect(batch.stderr.trim()).toBe('facegpu: --batch-size must be a positive integer, got 0');
+  });
+});
+
+describe('--out and the data folder', () => {
+  it('an output inside the data folder is refused', async () => {
+    const r = await timed(['train', data, '--out', join(data, 'model')]);
+    expect(r.stderr.trim()).toBe(
+      `facegpu: --out ${join(data, 'model')}: is inside the data folder ${data}; it would be read as part of it next time. Choose a folder outside ${data}`,
+    );
+    expect(existsSync(join(data, 'model'))).toBe(false);
+  });
+
+  it('a data folder inside the output is refused', async () => {
+    const r = await timed(['train', data, '--out', tmp]);
+    expect(r.stderr.trim()).toBe(`facegpu: --out ${tmp}: contains the data folder ${data}, which writing it would replace. Choose another folder`);
+  });
+
+  it('a model folder already left inside the data is skipped with a warning, not read as a person', async () => {
+    const old = join(tmp, 'old-data');
+    for (const p of ['ann', 'bob', 'model']) mkdirSync(join(old, p), { recursive: true });
+    for (const p of ['ann', 'bob']) writeFileSync(join(old, p, '1.jpg'), 'x');
+    for (const f of ['facegpu.json', 'model.json', 'weights.bin']) writeFileSync(join(old, 'model', f), '{}');
+    const warnings: string[] = [];
+    const people = await listPeople(old, { onWarning: (m) => warnings.push(m) });
+    expect([...people.keys()]).toEqual(['ann', 'bob']);
+    expect(warnings).toEqual([`${join(old, 'model')}: a facegpu model folder, not a person's photos; skipped`]);
+  });
+});
