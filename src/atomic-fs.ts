@@ -17,7 +17,8 @@ let counter = 0;
 
 const sideName = (target: string, kind: string) => join(dirname(target), `.${basename(target)}.${kind}-${process.pid}-${Date.now()}-${counter++}`);
 
-function alive(pid: number): boolean {
+/** Is process `pid` of this host still running (EPERM: it runs, as another user)? */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

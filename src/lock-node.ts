@@ -11,7 +11,7 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { lock as acquire } from 'proper-lockfile';
-import { writeFileAtomic } from './atomic-fs.ts';
+import { alive, writeFileAtomic } from './atomic-fs.ts';
 import { mkdirp } from './out-dir.ts';
 
 export interface DirLockOptions {
@@ -58,15 +58,6 @@ async function readHolder(dir: string, tries = 10): Promise<Holder | null> {
 async function describeHolder(dir: string): Promise<string> {
   const h = await readHolder(dir);
   return h ? `process ${h.pid} on ${h.host} since ${h.since} (${h.command})` : 'a process that has not said who it is';
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
