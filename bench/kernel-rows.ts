@@ -1,11 +1,12 @@
 // Kernel rows: each distinct kernel of the backbone, ours against the tfjs-backend-webgpu op
 // doing the same work (fused conv2d / depthwiseConv2d with bias and activation, mean for the
 // pooling), on the same device, with the same weights and inputs, outputs compared.
-import { BufferPool, readBuffer } from '../src/gpu/buffers.ts';
+import { BufferPool, readBuffer, STORAGE } from '../src/gpu/buffers.ts';
 import type { Gpu } from '../src/gpu/device.ts';
 import type { OpDesc } from '../src/gpu/runner.ts';
 import type { MobileNetEngine } from '../src/mobilenet/engine.ts';
-import { depthwiseOp, globalAvgPoolOp, pointwiseOp, samePadding, stemOp } from '../src/mobilenet/ops.ts';
+import { depthwiseOp, globalAvgPoolOp, pointwiseOp, stemOp } from '../src/kernels/backbone.ts';
+import { samePadding } from '../src/kernels/common.ts';
 import { c4 } from '../src/weights/format.ts';
 import { halfWeightsOf } from '../src/mobilenet/half-weights.ts';
 import type { KernelCase } from './kernels-of.ts';
@@ -36,7 +37,6 @@ export interface KernelRow {
   note?: string;
 }
 
-const STORAGE = 0x80 | 0x08 | 0x04;
 
 interface Side {
   /** One timed call, ms. */
@@ -57,15 +57,16 @@ function oursSide(gpu: Gpu, engine: MobileNetEngine, k: KernelCase, x: Float32Ar
   const y = pool.create(outBytes, STORAGE, 'y');
   const t = engine.tuning;
   let op: OpDesc;
-  if (k.kind === 'pool') op = globalAvgPoolOp(xb, y, k.input, t);
+  if (k.kind === 'pool') op = globalAvgPoolOp({ x: xb, y, shape: k.input }, t);
   else {
     // The weights as the engine reads them: float16 pairs where that is exact and the tuning uses it.
     const half = halfWeightsOf(k.kind, k.packed!.weights, t);
     const wb = pool.createWith(half ? new Uint8Array(half.buffer) : k.packed!.weights, STORAGE, 'w');
     const bb = pool.createWith(k.packed!.bias, STORAGE, 'b');
-    if (k.kind === 'stem') op = stemOp(k.name, xb, wb, bb, y, k.input, k.outChannels, k.stride, k.activation, t, half !== null);
-    else if (k.kind === 'depthwise') op = depthwiseOp(k.name, xb, wb, bb, y, k.input, k.stride, k.activation, t);
-    else op = pointwiseOp(k.name, xb, wb, bb, y, n * h * w, c, k.outChannels, k.activation, t, half !== null);
+    const layer = { label: k.name, x: xb, w: wb, b: bb, y, activation: k.activation };
+    if (k.kind === 'stem') op = stemOp({ ...layer, shape: k.input, stride: k.stride, cout: k.outChannels, halfWeights: half !== null }, t);
+    else if (k.kind === 'depthwise') op = depthwiseOp({ ...layer, shape: k.input, stride: k.stride }, t);
+    else op = pointwiseOp({ ...layer, pixels: n * h * w, cin: c, cout: k.outChannels, halfWeights: half !== null }, t);
   }
   const { ops } = engine.runner.prepare([op], (size, usage, label) => pool.create(size, usage, label));
   const runner = engine.runner;

@@ -2,7 +2,7 @@
 // channels, stride), with the weights of the first layer of that shape, unpacked from our
 // padded format back to TensorFlow's layouts so that tfjs computes with the very same numbers.
 import type { MobileNetEngine } from '../src/mobilenet/engine.ts';
-import type { ImageShape } from '../src/mobilenet/ops.ts';
+import type { ImageShape } from '../src/kernels/common.ts';
 import { c4, type PackedLayer } from '../src/weights/format.ts';
 
 export type KernelKind = 'stem' | 'depthwise' | 'pointwise' | 'pool';

@@ -4,7 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AdapterSummary } from '../src/gpu/device.ts';
-import type { Tuning } from '../src/mobilenet/ops.ts';
+import type { Tuning } from '../src/kernels/common.ts';
 import { writeFileAtomic } from '../src/weights/store.ts';
 import type { EndToEndRow } from './end-to-end.ts';
 import type { KernelRow, TimingMethod } from './kernel-rows.ts';

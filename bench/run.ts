@@ -8,7 +8,7 @@ import { PROJECT_ROOT, resolveBackboneDir } from '../src/backbones.ts';
 import { createNodeGpu } from '../src/gpu/node-gpu.ts';
 import { loadShaders } from '../src/gpu/shaders-node.ts';
 import { MobileNetEngine } from '../src/mobilenet/engine.ts';
-import type { Tuning } from '../src/mobilenet/ops.ts';
+import type { Tuning } from '../src/kernels/common.ts';
 import { loadBackbone } from '../src/weights/store.ts';
 import { measureEndToEnd } from './end-to-end.ts';
 import { measureKernels, type KernelRow } from './kernel-rows.ts';

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { depthwiseOp, globalAvgPoolOp, pointwiseOp, preprocessOp, samePadding, stemOp, DEFAULT_TUNING, type Tuning } from '../src/mobilenet/ops.ts';
+import { depthwiseOp, globalAvgPoolOp, pointwiseOp, preprocessOp, stemOp } from '../src/kernels/backbone.ts';
+import { samePadding, DEFAULT_TUNING, type Tuning } from '../src/kernels/common.ts';
 import { KernelRunner } from '../src/gpu/runner.ts';
 import { packLayerWeights } from '../src/weights/pack.ts';
 import { packFloat16PairsExact } from '../src/weights/half.ts';
@@ -71,7 +72,7 @@ describe('preprocess.wgsl', () => {
     const pixels = n * h * w;
     const bytes = Uint8Array.from(randomArray(pixels * 3, n * 7 + h, 0, 256), (v) => Math.floor(v));
     const out = g.empty(pixels * 16);
-    const y = await g.run(preprocessOp(g.upload(bytes), out, pixels, scale, offset, DEFAULT_TUNING), out, pixels * 16);
+    const y = await g.run(preprocessOp({ src: g.upload(bytes), dst: out, pixels, scale, offset }, DEFAULT_TUNING), out, pixels * 16);
     const ref = Float32Array.from(bytes, (b) => b * scale + offset);
     expect(maxAbsDiff(fromVec4Layout(y, pixels, 3), ref)).toBeLessThan(1e-6);
     expect(paddingValues(y, pixels, 3).every((v) => v === 0)).toBe(true);
@@ -104,7 +105,7 @@ describe.each(STEM_CASES)('stem conv 3x3, %s', (_name, tuning, halfWeights) => {
     const weights = halfWeights ? new Uint8Array(packFloat16PairsExact(p.weights)!.buffer) : p.weights;
     const outBytes = n * oh * ow * Math.ceil(cout / 4) * 16;
     const out = g.empty(outBytes);
-    const op = stemOp('stem', g.upload(toVec4Layout(x, n * h * w, cin)), g.upload(weights), g.upload(p.bias), out, { n, h, w, c: cin }, cout, stride, act, tuning, halfWeights);
+    const op = stemOp({ label: 'stem', x: g.upload(toVec4Layout(x, n * h * w, cin)), w: g.upload(weights), b: g.upload(p.bias), y: out, shape: { n, h, w, c: cin }, cout, stride, activation: act, halfWeights }, tuning);
     const y = await g.run(op, out, outBytes);
     expect(maxAbsDiff(fromVec4Layout(y, n * oh * ow, cout), ref)).toBeLessThan(tol(ref));
     expect(paddingValues(y, n * oh * ow, cout).every((v) => v === 0)).toBe(true);
@@ -130,7 +131,7 @@ describe.each(TUNINGS)('depthwise 3x3, %s', (_name, tuning) => {
     const p = packLayerWeights(L);
     const outBytes = n * oh * ow * Math.ceil(c / 4) * 16;
     const out = g.empty(outBytes);
-    const op = depthwiseOp('dw', g.upload(toVec4Layout(x, n * h * w, c)), g.upload(p.weights), g.upload(p.bias), out, { n, h, w, c }, stride, act, tuning);
+    const op = depthwiseOp({ label: 'dw', x: g.upload(toVec4Layout(x, n * h * w, c)), w: g.upload(p.weights), b: g.upload(p.bias), y: out, shape: { n, h, w, c }, stride, activation: act }, tuning);
     const y = await g.run(op, out, outBytes);
     expect(maxAbsDiff(fromVec4Layout(y, n * oh * ow, c), ref)).toBeLessThan(tol(ref));
     expect(paddingValues(y, n * oh * ow, c).every((v) => v === 0)).toBe(true);
@@ -158,7 +159,7 @@ describe('pointwise 1x1', () => {
       const p = packLayerWeights(L);
       const outBytes = px * Math.ceil(cout / 4) * 16;
       const out = g.empty(outBytes);
-      const op = pointwiseOp('pw', g.upload(toVec4Layout(x, px, cin)), g.upload(p.weights), g.upload(p.bias), out, px, cin, cout, act, tuning);
+      const op = pointwiseOp({ label: 'pw', x: g.upload(toVec4Layout(x, px, cin)), w: g.upload(p.weights), b: g.upload(p.bias), y: out, pixels: px, cin, cout, activation: act }, tuning);
       const y = await g.run(op, out, outBytes);
       expect(maxAbsDiff(fromVec4Layout(y, px, cout), ref)).toBeLessThan(tol(ref));
       expect(paddingValues(y, px, cout).every((v) => v === 0)).toBe(true);
@@ -180,7 +181,7 @@ describe('pointwise 1x1', () => {
       expect(half).not.toBeNull();
       const outBytes = px * Math.ceil(cout / 4) * 16;
       const out = g.empty(outBytes);
-      const op = pointwiseOp('pw', g.upload(toVec4Layout(x, px, cin)), g.upload(new Uint8Array(half!.buffer)), g.upload(p.bias), out, px, cin, cout, act, tuning, true);
+      const op = pointwiseOp({ label: 'pw', x: g.upload(toVec4Layout(x, px, cin)), w: g.upload(new Uint8Array(half!.buffer)), b: g.upload(p.bias), y: out, pixels: px, cin, cout, activation: act, halfWeights: true }, tuning);
       expect(op.kernel.constants?.WH).toBe(1);
       const y = await g.run(op, out, outBytes);
       expect(maxAbsDiff(fromVec4Layout(y, px, cout), ref)).toBeLessThan(tol(ref));
@@ -189,8 +190,8 @@ describe('pointwise 1x1', () => {
   }
   it('refuses float16 weights for the portable kernels', () => {
     const b = g.empty(16);
-    expect(() => pointwiseOp('pw', b, b, b, b, 1, 4, 4, 'none', DEFAULT_TUNING, true)).toThrow(/subgroup pointwise/);
-    expect(() => stemOp('stem', b, b, b, b, { n: 1, h: 3, w: 3, c: 3 }, 4, 2, 'none', DEFAULT_TUNING, true)).toThrow(/subgroup stem/);
+    expect(() => pointwiseOp({ label: 'pw', x: b, w: b, b, y: b, pixels: 1, cin: 4, cout: 4, activation: 'none', halfWeights: true }, DEFAULT_TUNING)).toThrow(/subgroup pointwise/);
+    expect(() => stemOp({ label: 'stem', x: b, w: b, b, y: b, shape: { n: 1, h: 3, w: 3, c: 3 }, cout: 4, stride: 2, activation: 'none', halfWeights: true }, DEFAULT_TUNING)).toThrow(/subgroup stem/);
   });
 });
 
@@ -203,7 +204,7 @@ describe('global_avg_pool.wgsl', () => {
     const x = randomArray(n * h * w * c, 400 + c, 0, 6);
     const ref = await tf.tidy(() => tf.mean(tf.tensor4d(x, [n, h, w, c]), [1, 2])).data() as Float32Array;
     const out = g.empty(n * c * 4);
-    const y = await g.run(globalAvgPoolOp(g.upload(toVec4Layout(x, n * h * w, c)), out, { n, h, w, c }, DEFAULT_TUNING), out, n * c * 4);
+    const y = await g.run(globalAvgPoolOp({ x: g.upload(toVec4Layout(x, n * h * w, c)), y: out, shape: { n, h, w, c } }, DEFAULT_TUNING), out, n * c * 4);
     expect(maxAbsDiff(y, ref)).toBeLessThan(1e-5);
   });
 });

@@ -2,7 +2,8 @@
 // properties that pin the transform itself (identity, flip, shift direction, seeding), and the
 // engine's GPU-input path that feeds augmented views to the backbone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { augmentOp, drawView, KERAS_RECIPE, packViews, viewAffine, type AugmentRecipe } from '../src/train/augment.ts';
+import { drawView, KERAS_RECIPE, packViews, viewAffine, type AugmentRecipe } from '../src/train/augment.ts';
+import { augmentOp } from '../src/kernels/augment.ts';
 import { Prng } from '../src/train/prng.ts';
 import { testGpu, type TestGpu } from './helpers/gpu.ts';
 import { openEngine } from '../src/node.ts';
@@ -53,7 +54,7 @@ afterAll(() => t?.close());
 async function augmentGpu(src: Uint8Array, views: { affine: Affine; source: number }[], w: number, h: number, interp: AugmentRecipe['interpolation']): Promise<Uint8Array> {
   const bytes = views.length * w * h * 3;
   const out = t.empty(Math.ceil(bytes / 4) * 4);
-  const got = await t.run(augmentOp(t.upload(src), t.upload(packViews(views)), out, views.length, w, h, interp), out, Math.ceil(bytes / 4) * 4);
+  const got = await t.run(augmentOp({ src: t.upload(src), views: t.upload(packViews(views)), dst: out, count: views.length, width: w, height: h, interpolation: interp }), out, Math.ceil(bytes / 4) * 4);
   return new Uint8Array(got.buffer, 0, bytes).slice();
 }
 

@@ -8,7 +8,7 @@ import { assertAlive, type Gpu } from '../gpu/device.ts';
 import { PatientWait } from '../gpu/patient-wait.ts';
 import type { KernelRunner, OpDesc } from '../gpu/runner.ts';
 import type { RgbImage } from '../image/rgb.ts';
-import { grid1d } from '../mobilenet/ops.ts';
+import { grid1d } from '../kernels/common.ts';
 import { affineScale, type Affine } from './align.ts';
 
 /** Most taps per axis of the supersampling grid (8 x 8 = 64 bilinear samples per output pixel). */
@@ -48,8 +48,8 @@ export function warpOp(
   return {
     label: `warp_affine [${count} x ${size}x${size} from ${width}x${height}]`,
     kernel: { shader: 'warp_affine', constants: { WG: wg } },
-    uniforms: [['u32', words], ['u32', outWord], ['u32', size], ['u32', count], ['u32', width], ['u32', height]],
-    storage: [src, maps, dst],
+    uniforms: { words, out_word: outWord, size, count, width, height },
+    storage: { src, maps, dst },
     workgroups: grid1d(Math.ceil(words / wg), maxPerDim),
   };
 }

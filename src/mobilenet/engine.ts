@@ -2,18 +2,17 @@
 // activation buffers, uniforms and bind groups are built once per batch size (a "plan") and
 // reused; a whole forward pass is one command buffer; only the descriptors are read back, and
 // only when the caller asks for them.
-import { BufferPool } from '../gpu/buffers.ts';
+import { BufferPool, STORAGE } from '../gpu/buffers.ts';
 import { assertAlive, type Gpu } from '../gpu/device.ts';
 import { PatientWait } from '../gpu/patient-wait.ts';
-import { KernelRunner, type OpDesc, type PreparedOp, type ShaderSources } from '../gpu/runner.ts';
+import { KernelRunner, type Binding, type OpDesc, type PreparedOp, type ShaderSources } from '../gpu/runner.ts';
 import { c4, type Backbone, type BackboneManifest } from '../weights/format.ts';
 import { halfWeightLayers } from './half-weights.ts';
-import {
-  tuningFor, depthwiseOp, globalAvgPoolOp, pointwiseOp, preprocessOp, samePadding, stemOp,
-  type Binding, type ImageShape, type Tuning,
-} from './ops.ts';
+import { depthwiseOp, globalAvgPoolOp, pointwiseOp, preprocessOp, stemOp } from '../kernels/backbone.ts';
+import { samePadding, tuningFor, type ImageShape, type Tuning } from '../kernels/common.ts';
 
-const STORAGE_RW = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC
+/** The input of a batch's chunk: images `at` to `at + n` (packed RGB in memory, or a range of a GPU buffer). */
+type ChunkInput = (at: number, n: number) => Uint8Array | Required<GPUBufferBinding>;
 
 /** Everything that depends on the batch size, built once per size and reused. */
 interface Plan {
@@ -53,6 +52,7 @@ export class MobileNetEngine {
   private readonly halfWeights: { buffer: GPUBuffer; ranges: Map<string, { offset: number; bytes: number }> } | null = null;
   private plans = new Map<number, Plan>();
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly compiled: Promise<void>;
   private destroyed = false;
   /** Waits that sleep through most of the expected GPU time instead of polling (patient-wait.ts). */
   private readonly waits = new PatientWait();
@@ -62,7 +62,8 @@ export class MobileNetEngine {
   constructor(readonly gpu: Gpu, backbone: Backbone, shaders: ShaderSources, private readonly opts: EngineOptions = {}) {
     this.manifest = backbone.manifest;
     this.tuning = { ...tuningFor(gpu.device), ...opts.tuning };
-    this.runner = new KernelRunner(gpu.device, shaders);
+    // One pipeline cache per device and shader library, shared with the tfjs bridge.
+    this.runner = KernelRunner.shared(gpu.device, shaders);
     this.buffers = new BufferPool(gpu.device);
     this.weights = this.buffers.createWith(new Uint8Array(backbone.data), GPUBufferUsage.STORAGE, `${this.manifest.id} weights`);
     const half = halfWeightLayers(backbone, this.tuning);
@@ -71,8 +72,16 @@ export class MobileNetEngine {
       this.halfWeights = { buffer, ranges: half.ranges };
     }
     this.maxBatch = this.computeMaxBatch();
-    // Compile every pipeline now, not during the first embed.
-    this.buildOps(1, this.weights, this.weights, this.weights, this.weights, this.weights).forEach((op) => this.runner.pipeline(op.kernel));
+    // Compile every pipeline now, not during the first embed. A shader or pipeline that does
+    // not validate rejects `compiled` with the kernel's label and constants, and every call
+    // that runs the network throws that error (ready() too).
+    this.compiled = this.runner.compile(this.buildOps(1, this.weights, this.weights, this.weights, this.weights, this.weights));
+    this.compiled.catch(() => undefined); // reported by the calls that wait for it
+  }
+
+  /** Resolves once every pipeline is compiled and validated; rejects with the first that failed. */
+  ready(): Promise<void> {
+    return this.compiled;
   }
 
   get inputSize(): number {
@@ -123,7 +132,7 @@ export class MobileNetEngine {
     const t = this.tuning;
     const s = m.inputSize;
     const range = (r: { offset: number; bytes: number }): GPUBufferBinding => ({ buffer: weights, offset: r.offset, size: r.bytes });
-    const ops: OpDesc[] = [preprocessOp(input, a, n * s * s, m.preprocess.scale, m.preprocess.offset, t)];
+    const ops: OpDesc[] = [preprocessOp({ src: input, dst: a, pixels: n * s * s, scale: m.preprocess.scale, offset: m.preprocess.offset }, t)];
     let src = a;
     let dst = b;
     const shapes = this.layerShapes(n);
@@ -133,12 +142,14 @@ export class MobileNetEngine {
       // Exactly-float16 weights from the packed copy where there is one (stem, pointwise).
       const half = this.halfWeights?.ranges.get(l.name);
       const w: Binding = half ? { buffer: this.halfWeights!.buffer, offset: half.offset, size: half.bytes } : range(l.weights);
-      if (l.kind === 'stem') ops.push(stemOp(l.name, src, w, bias, dst, inp, l.outChannels, l.stride, l.activation, t, half !== undefined));
-      else if (l.kind === 'depthwise') ops.push(depthwiseOp(l.name, src, w, bias, dst, inp, l.stride, l.activation, t));
-      else ops.push(pointwiseOp(l.name, src, w, bias, dst, n * out.h * out.w, l.inChannels, l.outChannels, l.activation, t, half !== undefined));
+      const layer = { label: l.name, x: src, w, b: bias, y: dst, activation: l.activation };
+      const halfWeights = half !== undefined;
+      if (l.kind === 'stem') ops.push(stemOp({ ...layer, shape: inp, stride: l.stride, cout: l.outChannels, halfWeights }, t));
+      else if (l.kind === 'depthwise') ops.push(depthwiseOp({ ...layer, shape: inp, stride: l.stride }, t));
+      else ops.push(pointwiseOp({ ...layer, pixels: n * out.h * out.w, cin: l.inChannels, cout: l.outChannels, halfWeights }, t));
       [src, dst] = [dst, src];
     });
-    ops.push(globalAvgPoolOp(src, out, shapes[shapes.length - 1].out, t));
+    ops.push(globalAvgPoolOp({ x: src, y: out, shape: shapes[shapes.length - 1].out }, t));
     return ops;
   }
 
@@ -154,10 +165,10 @@ export class MobileNetEngine {
     const act = this.activationBytesPerImage() * n;
     const outBytes = n * this.outputDim * 4;
     const mk = (size: number, usage: GPUBufferUsageFlags, label: string) => this.buffers.create(size, usage, `${label} [batch ${n}]`);
-    const input = mk(n * s * s * 3, STORAGE_RW, 'input');
-    const a = mk(act, STORAGE_RW, 'activations A');
-    const b = mk(act, STORAGE_RW, 'activations B');
-    const output = mk(outBytes, STORAGE_RW, 'descriptors');
+    const input = mk(n * s * s * 3, STORAGE, 'input');
+    const a = mk(act, STORAGE, 'activations A');
+    const b = mk(act, STORAGE, 'activations B');
+    const output = mk(outBytes, STORAGE, 'descriptors');
     const staging = mk(outBytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
     const { ops, uniformBuffer } = this.runner.prepare(this.buildOps(n, input, a, b, output, this.weights), mk);
     p = { batch: n, input, output, staging, uniforms: uniformBuffer, ops, buffers: [input, a, b, output, staging, uniformBuffer] };
@@ -173,30 +184,35 @@ export class MobileNetEngine {
 
   /** Serialize calls: plans' buffers (and the readback buffer) are shared between calls. */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
+    const body = () => this.compiled.then(fn);
+    const run = this.queue.then(body, body);
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private checkInput(pixels: Uint8Array, count: number): void {
+  /** The checks every call makes: a live engine and device, a positive whole batch size. */
+  private checkCall(count: number): void {
     if (this.destroyed) throw new Error('the engine has been destroyed');
     assertAlive(this.gpu);
-    const s = this.manifest.inputSize;
     if (!Number.isInteger(count) || count < 1) throw new Error(`batch size must be a positive integer, got ${count}`);
-    if (pixels.length !== count * s * s * 3) {
-      throw new Error(`expected ${count} RGB images of ${s}x${s} (${count * s * s * 3} bytes), got ${pixels.length} bytes`);
-    }
   }
 
-  /** Checks for pixels on the GPU; returns the bytes of one image. */
-  private checkGpuInput(input: GPUBuffer, count: number, inputOffset: number): number {
-    if (this.destroyed) throw new Error('the engine has been destroyed');
-    assertAlive(this.gpu);
+  /** Checked packed RGB images in memory, cut into a batch's chunks. */
+  private cpuInput(pixels: Uint8Array, count: number): ChunkInput {
+    this.checkCall(count);
+    const s = this.manifest.inputSize;
+    const per = s * s * 3;
+    if (pixels.length !== count * per) throw new Error(`expected ${count} RGB images of ${s}x${s} (${count * per} bytes), got ${pixels.length} bytes`);
+    return (at, n) => pixels.subarray(at * per, (at + n) * per);
+  }
+
+  /** Checked packed RGB images in a GPU buffer from `inputOffset`, cut into a batch's chunks. */
+  private gpuInput(input: GPUBuffer, count: number, inputOffset: number): ChunkInput {
+    this.checkCall(count);
     const per = this.manifest.inputSize ** 2 * 3;
-    if (!Number.isInteger(count) || count < 1) throw new Error(`batch size must be a positive integer, got ${count}`);
     if (per % 4 !== 0 || inputOffset % 4 !== 0) throw new Error(`GPU input needs 4-byte aligned images (input size ${this.manifest.inputSize}, offset ${inputOffset})`);
     if (inputOffset + count * per > input.size) throw new Error(`expected ${count} RGB images (${count * per} bytes) from byte ${inputOffset} of a ${input.size}-byte buffer`);
-    return per;
+    return (at, n) => ({ buffer: input, offset: inputOffset + at * per, size: n * per });
   }
 
   /** Upload one chunk and encode its forward pass (plus `after`) into one command buffer. */
@@ -236,9 +252,8 @@ export class MobileNetEngine {
    * [count, outputDim] float32, row-major.
    */
   async embed(pixels: Uint8Array, count: number): Promise<Float32Array> {
-    this.checkInput(pixels, count);
-    const per = this.manifest.inputSize ** 2 * 3;
-    return this.exclusive(() => this.readBack(count, (at, n) => pixels.subarray(at * per, (at + n) * per)));
+    const input = this.cpuInput(pixels, count);
+    return this.exclusive(() => this.readBack(count, input));
   }
 
   /**
@@ -248,12 +263,12 @@ export class MobileNetEngine {
    * this way: pixels never visit the CPU, only descriptors come back.
    */
   async embedGpu(input: GPUBuffer, count: number, inputOffset = 0): Promise<Float32Array> {
-    const per = this.checkGpuInput(input, count, inputOffset);
-    return this.exclusive(() => this.readBack(count, (at, n) => ({ buffer: input, offset: inputOffset + at * per, size: n * per })));
+    const chunks = this.gpuInput(input, count, inputOffset);
+    return this.exclusive(() => this.readBack(count, chunks));
   }
 
   /** Run the chunks of a batch and read their descriptors back, one chunk at a time. */
-  private async readBack(count: number, chunkInput: (at: number, n: number) => Uint8Array | Required<GPUBufferBinding>): Promise<Float32Array> {
+  private async readBack(count: number, chunkInput: ChunkInput): Promise<Float32Array> {
     const result = new Float32Array(count * this.outputDim);
     for (const [at, n] of this.chunks(count)) {
       const bytes = n * this.outputDim * 4;
@@ -278,16 +293,8 @@ export class MobileNetEngine {
    * back. Used to hand descriptors to tfjs on the same device.
    */
   async embedInto(pixels: Uint8Array, count: number, target: GPUBuffer, offset = 0): Promise<void> {
-    this.checkInput(pixels, count);
-    return this.exclusive(async () => {
-      const per = this.manifest.inputSize ** 2 * 3;
-      for (const [at, n] of this.chunks(count)) {
-        const bytes = n * this.outputDim * 4;
-        this.submitChunk(pixels.subarray(at * per, (at + n) * per), n, (enc, plan) =>
-          enc.copyBufferToBuffer(plan.output, 0, target, offset + at * this.outputDim * 4, bytes),
-        );
-      }
-    });
+    const input = this.cpuInput(pixels, count);
+    return this.exclusive(async () => this.copyOut(count, input, target, offset));
   }
 
   /**
@@ -297,15 +304,16 @@ export class MobileNetEngine {
    * Training's augmentation shader hands its views to the backbone this way.
    */
   async embedGpuInto(input: GPUBuffer, count: number, target: GPUBuffer, offset = 0, inputOffset = 0): Promise<void> {
-    const per = this.checkGpuInput(input, count, inputOffset);
-    return this.exclusive(async () => {
-      for (const [at, n] of this.chunks(count)) {
-        const bytes = n * this.outputDim * 4;
-        this.submitChunk({ buffer: input, offset: inputOffset + at * per, size: n * per }, n, (enc, plan) =>
-          enc.copyBufferToBuffer(plan.output, 0, target, offset + at * this.outputDim * 4, bytes),
-        );
-      }
-    });
+    const chunks = this.gpuInput(input, count, inputOffset);
+    return this.exclusive(async () => this.copyOut(count, chunks, target, offset));
+  }
+
+  /** Run the chunks of a batch, each copying its descriptors into `target` from `offset` (no read back). */
+  private copyOut(count: number, chunkInput: ChunkInput, target: GPUBuffer, offset: number): void {
+    for (const [at, n] of this.chunks(count)) {
+      const bytes = n * this.outputDim * 4;
+      this.submitChunk(chunkInput(at, n), n, (enc, plan) => enc.copyBufferToBuffer(plan.output, 0, target, offset + at * this.outputDim * 4, bytes));
+    }
   }
 
   /** A failed map is most often a lost device: say so rather than pass on a bare AbortError. */
@@ -335,9 +343,8 @@ export class MobileNetEngine {
 
   /** Run forward passes without reading anything back (benchmarks; wait with onDone). */
   forward(pixels: Uint8Array, count: number): void {
-    this.checkInput(pixels, count);
-    const per = this.manifest.inputSize ** 2 * 3;
-    for (const [at, n] of this.chunks(count)) this.submitChunk(pixels.subarray(at * per, (at + n) * per), n);
+    const input = this.cpuInput(pixels, count);
+    for (const [at, n] of this.chunks(count)) this.submitChunk(input(at, n), n);
   }
 
   destroy(): void {

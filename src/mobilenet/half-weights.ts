@@ -6,7 +6,7 @@
 import { TENSOR_ALIGN, type Backbone } from '../weights/format.ts';
 import { packFloat16PairsExact } from '../weights/half.ts';
 import type { ConvKind } from '../weights/spec.ts';
-import type { Tuning } from './ops.ts';
+import type { Tuning } from '../kernels/common.ts';
 
 /** The float16 pairs a layer's kernel reads under tuning `t`, or null where it reads float32. */
 export function halfWeightsOf(kind: ConvKind, weights: Float32Array, t: Tuning): Uint32Array | null {

@@ -10,7 +10,7 @@
 // (it may read our outputs), so each run flushes tfjs' encoder and submits its own.
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { KernelRunner, type OpDesc, type ShaderSources } from '../gpu/runner.ts';
+import { KernelError, KernelRunner, kernelKey, type OpDesc, type ShaderSources } from '../gpu/runner.ts';
 
 export class TfjsGpu {
   readonly runner: KernelRunner;
@@ -18,12 +18,16 @@ export class TfjsGpu {
   dispatches = 0;
   private zeroBuffer: GPUBuffer | null = null;
   private uniforms: GPUBuffer | null = null;
+  /** A run that failed validation (a kernel's first, which cannot wait for its check): thrown by the next run. */
+  private failure: KernelError | null = null;
+  private checks = new Set<Promise<void>>();
 
   constructor(
     readonly backend: WebGPUBackend,
     shaders: ShaderSources,
   ) {
-    this.runner = new KernelRunner(backend.device, shaders);
+    // The engine's pipeline cache when it runs on this device with the same shader library.
+    this.runner = KernelRunner.shared(backend.device, shaders);
   }
 
   /** The GPUBuffer holding `t` (uploaded first if tfjs still holds its values on the CPU). */
@@ -72,12 +76,50 @@ export class TfjsGpu {
     return Math.max(1, Math.min(Math.ceil(lanes / wg), this.backend.device.limits.maxComputeWorkgroupsPerDimension));
   }
 
-  /** Run `ops` in order on the device, after everything tfjs has recorded so far. */
+  /**
+   * Wait until every pipeline and run so far has been checked by WebGPU; throws a KernelError
+   * (label, shader, constants) for the first that failed.
+   */
+  async ready(): Promise<void> {
+    while (this.checks.size) await Promise.all([...this.checks]);
+    await this.runner.ready();
+    if (this.failure) throw this.failure;
+  }
+
+  /**
+   * Run `ops` in order on the device, after everything tfjs has recorded so far. tfjs'
+   * kernels are synchronous, so a kernel's first run cannot wait for WebGPU to validate its
+   * new pipeline: that run is made inside an error scope, and a failure (the pipeline's
+   * KernelError, or the run's own) is thrown by the next run and by ready().
+   */
   run(ops: readonly OpDesc[]): void {
     const { backend, runner } = this;
+    if (this.failure) throw this.failure;
     backend.ensureCommandEncoderReady();
     backend.endComputePassEncoder();
     backend.submitQueue();
+    const fresh = ops.some((op) => !runner.has(op.kernel));
+    const device = backend.device;
+    if (fresh) device.pushErrorScope('validation');
+    try {
+      this.submit(ops);
+    } finally {
+      if (fresh) {
+        const label = ops.map((op) => `"${op.label}" (${kernelKey(op.kernel)})`).join(', ');
+        const check = device.popErrorScope().then(async (err) => {
+          // The pipeline's own error, with its label and constants, comes first.
+          await runner.ready().catch((e: KernelError) => (this.failure ??= e));
+          if (err) this.failure ??= new KernelError(`tfjs bridge: the run of ${label} failed validation: ${err.message}`);
+          this.checks.delete(check);
+        });
+        this.checks.add(check);
+      }
+    }
+  }
+
+  /** Our ops in one command buffer (tfjs' encoder already flushed). */
+  private submit(ops: readonly OpDesc[]): void {
+    const { backend, runner } = this;
     const device = backend.device;
     // One uniform buffer for every run, grown when a run needs more: queue.writeBuffer is
     // ordered with submits, so each run's dispatches read the values written for them.

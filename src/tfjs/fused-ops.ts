@@ -1,10 +1,10 @@
 // Ops that fuse several of tfjs' kernels into one of ours, for graphs rewritten to use them
 // (src/detect/fuse.ts). On a backend without our kernels they are the tfjs ops they replace.
 import * as tf from '@tensorflow/tfjs-core';
-import { acceleratedGpu } from './kernels.ts';
+import { acceleratedGpu } from './accelerated.ts';
+import { POINTWISE_ADD_RELU } from './kernel-names.ts';
 
-/** Kernel name of relu(conv1x1(x, filter) + bias + residual) (src/tfjs/kernels.ts). */
-export const POINTWISE_ADD_RELU = 'FacegpuPointwiseAddRelu';
+export { POINTWISE_ADD_RELU };
 
 /**
  * relu(x * filter + bias + residual) for a 1x1, stride 1 convolution of NHWC `x`: a residual

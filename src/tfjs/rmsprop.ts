@@ -3,10 +3,10 @@
 // which the head (Keras' RMSprop defaults) uses neither of, the update is the same
 // arithmetic: test/tfjs-kernels.test.ts compares the two step by step.
 import * as tf from '@tensorflow/tfjs-core';
+import { acceleratedGpu } from './accelerated.ts';
+import { RMSPROP_KERNEL } from './kernel-names.ts';
 
 type NamedTensor = { name: string; tensor: tf.Tensor };
-import { acceleratedGpu } from './kernels.ts';
-import { RMSPROP_KERNEL } from './rmsprop-kernel.ts';
 
 export class FusedRmsprop extends tf.Optimizer {
   static get className(): string {

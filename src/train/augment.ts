@@ -1,9 +1,8 @@
 // Augmentation as the original Keras recipe did it, computed on the GPU by
 // shaders/augment.wgsl. The CPU draws each view's parameters from a seeded stream (per image
 // and view, so a view does not depend on which batch it fell in) and folds them into one
-// output->source affine map; the shader samples. Browser-safe: only WebGPU and the runner.
-import type { OpDesc } from '../gpu/runner.ts';
-import { grid1d } from '../mobilenet/ops.ts';
+// output->source affine map; the shader samples (its op: src/kernels/augment.ts).
+// Browser-safe: no WebGPU here at all.
 import { deriveSeed, Prng } from './prng.ts';
 
 export interface AugmentRecipe {
@@ -78,24 +77,4 @@ export function packViews(views: readonly { affine: readonly number[]; source: n
     bits[i * VIEW_FLOATS + 6] = v.source;
   });
   return data;
-}
-
-export function augmentOp(
-  src: GPUBuffer | GPUBufferBinding,
-  views: GPUBuffer | GPUBufferBinding,
-  dst: GPUBuffer | GPUBufferBinding,
-  count: number,
-  width: number,
-  height: number,
-  interpolation: AugmentRecipe['interpolation'],
-  wg = 64,
-): OpDesc {
-  const words = Math.ceil((count * width * height * 3) / 4);
-  return {
-    label: `augment [${count} views]`,
-    kernel: { shader: 'augment', constants: { WG: wg, BILINEAR: interpolation === 'bilinear' ? 1 : 0 } },
-    uniforms: [['u32', words], ['u32', width], ['u32', height], ['u32', count]],
-    storage: [src, views, dst],
-    workgroups: grid1d(Math.ceil(words / wg)),
-  };
 }

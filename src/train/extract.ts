@@ -5,7 +5,8 @@
 // engine takes them from there. Browser-safe: WebGPU, tfjs and the engine only.
 import * as tf from '@tensorflow/tfjs-core';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
-import { augmentOp, drawView, packViews, viewAffine, type AugmentRecipe } from './augment.ts';
+import { augmentOp } from '../kernels/augment.ts';
+import { drawView, packViews, viewAffine, type AugmentRecipe } from './augment.ts';
 import type { LabeledTensors } from './fit.ts';
 
 /** One image of a data set: a stable id (its path relative to the data folder) and its class. */
@@ -158,7 +159,7 @@ function runAugment(engine: MobileNetEngine, bufs: AugmentBuffers, viewList: { a
   const device = engine.gpu.device;
   device.queue.writeBuffer(bufs.params, 0, packViews(viewList));
   const uniforms: GPUBuffer[] = [];
-  const { ops } = engine.runner.prepare([augmentOp(bufs.originals, bufs.params, bufs.views, viewList.length, size, size, recipe.interpolation)], (s, usage, label) => {
+  const { ops } = engine.runner.prepare([augmentOp({ src: bufs.originals, views: bufs.params, dst: bufs.views, count: viewList.length, width: size, height: size, interpolation: recipe.interpolation })], (s, usage, label) => {
     const u = device.createBuffer({ size: Math.max(16, s), usage, label });
     uniforms.push(u);
     return u;

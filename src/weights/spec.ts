@@ -1,8 +1,10 @@
 // The backbone as the converters see it: a list of convolutions in plain, unpadded float32
 // layouts (TensorFlow's own axis orders), BatchNorm already folded in. pack.ts turns this into
 // the on-disk format our shaders read.
+import type { Activation } from '../kernels/common.ts';
 
-export type Activation = 'none' | 'relu' | 'relu6';
+/** The activations our kernels fuse (src/kernels/common.ts). */
+export type { Activation };
 export type ConvKind = 'stem' | 'depthwise' | 'pointwise';
 
 /** What a convolution is, apart from its numbers (shared with the packed format). */

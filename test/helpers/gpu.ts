@@ -1,5 +1,5 @@
 // A device, a runner and buffers for tests that run single ops.
-import { BufferPool, readBuffer } from '../../src/gpu/buffers.ts';
+import { BufferPool, readBuffer, STORAGE } from '../../src/gpu/buffers.ts';
 import type { Gpu } from '../../src/gpu/device.ts';
 import { createNodeGpu } from '../../src/gpu/node-gpu.ts';
 import { KernelRunner, type OpDesc } from '../../src/gpu/runner.ts';
@@ -16,8 +16,6 @@ export interface TestGpu {
   close(): void;
 }
 
-const USAGE = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC
-
 export async function testGpu(): Promise<TestGpu> {
   const gpu = await createNodeGpu();
   const runner = new KernelRunner(gpu.device, loadShaders());
@@ -29,10 +27,10 @@ export async function testGpu(): Promise<TestGpu> {
     upload(data) {
       const padded = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
       padded.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-      return pool.createWith(padded, USAGE, 'test input');
+      return pool.createWith(padded, STORAGE, 'test input');
     },
     empty(bytes) {
-      return pool.create(bytes, USAGE, 'test output');
+      return pool.create(bytes, STORAGE, 'test output');
     },
     async run(op, out, bytes) {
       gpu.device.pushErrorScope('validation');
@@ -43,6 +41,7 @@ export async function testGpu(): Promise<TestGpu> {
       pass.end();
       gpu.device.queue.submit([enc.finish()]);
       const err = await gpu.device.popErrorScope();
+      await runner.ready(); // a pipeline that failed, named by its kernel, before what followed from it
       if (err) throw new Error(`WebGPU validation error in ${op.label}: ${err.message}`);
       return new Float32Array(await readBuffer(gpu.device, out, bytes));
     },

@@ -1,8 +1,7 @@
 // The op description of shaders/conv2d.wgsl / conv2d_subgroup.wgsl: a general NHWC
 // convolution (any kernel size, stride and padding, no dilation) with bias and activation.
 import type { OpDesc } from '../gpu/runner.ts';
-import type { Activation } from '../weights/spec.ts';
-import { ACT_CODE } from '../mobilenet/ops.ts';
+import { ACT_CODE, type Activation } from './common.ts';
 import { columnTile, type MatmulTiling } from './matmul.ts';
 
 export interface ConvProblem {
@@ -38,23 +37,22 @@ export function conv2dOp(p: ConvProblem, t: MatmulTiling): OpDesc {
   return {
     label: `conv2d ${p.kh}x${p.kw}/${p.strideH} ${p.cin}->${p.cout}`,
     kernel: t.sg ? { shader: 'conv2d_subgroup', constants: { ...constants, SG: t.sg } } : { shader: 'conv2d', constants },
-    uniforms: [
-      ['u32', pixels],
-      ['u32', p.inH],
-      ['u32', p.inW],
-      ['u32', p.cin],
-      ['u32', p.outH],
-      ['u32', p.outW],
-      ['u32', p.cout],
-      ['u32', p.kh],
-      ['u32', p.kw],
-      ['u32', p.strideH],
-      ['u32', p.strideW],
-      ['u32', p.padTop],
-      ['u32', p.padLeft],
-    ],
-    // Without a bias its binding still needs a buffer; x's is read-only already.
-    storage: [p.x, p.w, p.bias ?? p.x, p.out],
+    uniforms: {
+      pixels,
+      in_h: p.inH,
+      in_w: p.inW,
+      cin: p.cin,
+      out_h: p.outH,
+      out_w: p.outW,
+      cout: p.cout,
+      kh: p.kh,
+      kw: p.kw,
+      stride_h: p.strideH,
+      stride_w: p.strideW,
+      pad_top: p.padTop,
+      pad_left: p.padLeft,
+    },
+    storage: { x: p.x, w: p.w, bias: p.bias ?? null, y: p.out },
     workgroups: [Math.ceil(pixels / (t.wg * t.ti)), Math.ceil(p.cout / tj)],
   };
 }

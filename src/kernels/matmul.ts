@@ -2,8 +2,7 @@
 // given as a buffer and strides, so that transposed and broadcast operands need no copy.
 import type { OpDesc } from '../gpu/runner.ts';
 import { isCpuAdapter } from '../gpu/device.ts';
-import type { Activation } from '../weights/spec.ts';
-import { ACT_CODE, tuningFor } from '../mobilenet/ops.ts';
+import { ACT_CODE, tuningFor, type Activation } from './common.ts';
 
 /** A [batch, rows, cols] view of a buffer of float32: element (b, r, c) is at b*batch + r*row + c*col. */
 export interface MatrixView {
@@ -88,24 +87,23 @@ export function matmulOp(p: MatmulProblem, t: MatmulTiling): OpDesc {
     kernel: t.sg
       ? { shader: 'matmul_subgroup', constants: { WG: t.wg, TI: t.ti, TJ: tj, SG: t.sg, ACT: ACT_CODE[p.activation], HAS_BIAS: p.bias ? 1 : 0, HAS_RES: p.residual ? 1 : 0 } }
       : { shader: 'matmul', constants: { WG: t.wg, TI: t.ti, TJ: tj, ACT: ACT_CODE[p.activation], HAS_BIAS: p.bias ? 1 : 0, HAS_RES: p.residual ? 1 : 0 } },
-    uniforms: [
-      ['u32', rows],
-      ['u32', cols],
-      ['u32', p.k],
-      ['u32', x.v.batch],
-      ['u32', x.i],
-      ['u32', x.k],
-      ['u32', y.v.batch],
-      ['u32', y.k],
-      ['u32', y.j],
-      ['u32', p.m * p.n],
-      ['u32', out.i],
-      ['u32', out.j],
-      ['u32', bias.i],
-      ['u32', bias.j],
-    ],
-    // Without a bias or residual their bindings still need a buffer; x's is read-only already.
-    storage: [x.v.buffer, y.v.buffer, p.bias ?? x.v.buffer, p.out, p.residual ?? x.v.buffer],
+    uniforms: {
+      rows,
+      cols,
+      depth: p.k,
+      x_batch: x.v.batch,
+      x_i: x.i,
+      x_k: x.k,
+      y_batch: y.v.batch,
+      y_k: y.k,
+      y_j: y.j,
+      out_batch: p.m * p.n,
+      out_i: out.i,
+      out_j: out.j,
+      bias_i: bias.i,
+      bias_j: bias.j,
+    },
+    storage: { x: x.v.buffer, y: y.v.buffer, bias: p.bias ?? null, out: p.out, res: p.residual ?? null },
     workgroups: [Math.ceil(rows / (t.wg * t.ti)), Math.ceil(cols / tj), p.batch],
   };
 }

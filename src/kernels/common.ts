@@ -1,0 +1,94 @@
+// What the op builders of the backbone and of the tfjs kernels share: activation codes, the
+// per-device tuning, "SAME" padding and grid helpers. Imports only the device layer.
+import { isCpuAdapter } from '../gpu/device.ts';
+
+/** A fused activation (shaders/activation.wgsl). */
+export type Activation = 'none' | 'relu' | 'relu6';
+
+/** The ACT constant of a kernel for an activation. */
+export const ACT_CODE: Record<Activation, number> = { none: 0, relu: 1, relu6: 2 };
+
+export interface ImageShape {
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+}
+
+export const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+
+/** TensorFlow "SAME" padding: output size and the padding before the first row/column. */
+export function samePadding(size: number, stride: number, kernel = 3): { out: number; before: number } {
+  const out = Math.ceil(size / stride);
+  const total = Math.max((out - 1) * stride + kernel - size, 0);
+  return { out, before: Math.floor(total / 2) };
+}
+
+/** Largest divisor of n that is <= want (so a tile never straddles the channel count). */
+export function tileFor(n: number, want: number): number {
+  for (let t = Math.min(want, n); t > 1; t--) if (n % t === 0) return t;
+  return 1;
+}
+
+/** A 1-D grid of `groups` workgroups, folded into 2-D past the per-dimension limit (shaders rebuild the index as x + y * num_workgroups.x). */
+export function grid1d(groups: number, maxPerDim = 65535): [number, number] {
+  if (groups <= maxPerDim) return [groups, 1];
+  const y = ceilDiv(groups, maxPerDim);
+  return [ceilDiv(groups, y), y];
+}
+
+export interface Tuning {
+  /** Workgroup size of the element-wise style kernels (portable stem and depthwise, preprocessing, pooling). */
+  wg: number;
+  /** Portable pointwise: workgroup size, pixels and output-channel groups per invocation. */
+  pwWg: number;
+  pwPixels: number;
+  pwChannels: number;
+  /**
+   * Lanes that share weights through subgroupShuffle in the *_subgroup kernels (4 or 8, a
+   * divisor of the device's smallest subgroup). Non-zero also selects the strip depthwise
+   * (which needs no subgroups); 0 selects the portable one-output-per-invocation kernels.
+   */
+  subgroup: number;
+  /** Workgroup size of the subgroup kernels (a multiple of `subgroup`). */
+  sgWg: number;
+  /** Subgroup pointwise: output pixels per invocation. */
+  sgPixels: number;
+  /** Subgroup stem: adjacent output pixels per invocation. */
+  stemPixels: number;
+  /**
+   * Strip depthwise (used with the subgroup kernels): most output rows per strip (a layer's
+   * rows are split into equal strips of at most this many), strip width at stride 1 and at
+   * stride 2, workgroup size.
+   */
+  dwRows: number;
+  dwCols: number;
+  dwCols2: number;
+  dwWg: number;
+  /**
+   * Subgroup pointwise and stem: read a layer's weights as float16 pairs when every one of
+   * them is exactly a float16 (lossless; loads are these kernels' cost on CPU adapters).
+   */
+  halfWeights: boolean;
+}
+
+/** Portable kernels only: safe on any WebGPU device. */
+export const DEFAULT_TUNING: Tuning = { wg: 64, pwWg: 64, pwPixels: 2, pwChannels: 2, subgroup: 0, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwCols2: 2, dwWg: 32, halfWeights: false };
+
+/**
+ * The tuning for a device: the subgroup kernels where the device has subgroups of at least 4
+ * lanes, tiles and workgroup sizes measured with `npm run bench` (bench/README.md). On CPU
+ * adapters (lavapipe, SwiftShader) a workgroup is one SIMD batch of lanes and per-invocation
+ * tiles are large, because there every load costs more than the register spills; on GPUs
+ * the tiles stay small so that the accumulators fit in registers.
+ */
+export function tuningFor(device: GPUDevice): Tuning {
+  const info = device.adapterInfo as (GPUAdapterInfo & { subgroupMinSize?: number }) | undefined;
+  const minSize = info?.subgroupMinSize ?? 0;
+  const subgroup = device.features.has('subgroups') && minSize >= 4 && (minSize & (minSize - 1)) === 0 ? Math.min(minSize, 8) : 0;
+  const cpu = isCpuAdapter(device);
+  if (subgroup === 0) return { ...DEFAULT_TUNING };
+  return cpu
+    ? { ...DEFAULT_TUNING, subgroup, sgWg: subgroup, sgPixels: 4, stemPixels: 2, dwRows: 32, dwCols: 4, dwCols2: 1, dwWg: 8, halfWeights: true }
+    : { ...DEFAULT_TUNING, subgroup, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwCols2: 2, dwWg: 32, halfWeights: true };
+}
