@@ -1,5 +1,6 @@
 // facegpu eval <model-dir> <data>: accuracy, per-class precision/recall, confusion matrix.
 import type { Command } from 'commander';
+import { checkFraction } from '../train/split.ts';
 import { openEngine } from '../node.ts';
 import { findBackbone } from '../backbones.ts';
 import { warnIfUnfinished } from './model-notes.ts';
@@ -35,6 +36,7 @@ export async function evalCommand(modelDir: string, data: string, opts: EvalCliO
   const meta = await readModelMeta(modelDir);
   warnIfUnfinished(modelDir, meta);
   const validationSplit = opts.validationSplit !== undefined ? numberOption('--validation-split', opts.validationSplit) : (meta.split.validationSplit ?? undefined);
+  if (opts.validationSplit !== undefined) checkFraction(validationSplit!, '--validation-split');
   const seed = opts.seed !== undefined ? countOption('--seed', opts.seed, 0) : (meta.split.seed ?? meta.config.seed);
   const { gpu, engine } = await openEngine({ backbone: opts.backbone ?? findBackbone(meta.backbone, modelDir), adapter: opts.adapter });
   try {

@@ -6,6 +6,7 @@
 // Platform-neutral: no Node or browser imports.
 import { KEYPOINT, type FaceDetection } from './blazeface.ts';
 import type { PixelRect } from './region.ts';
+import type { AffineMap } from '../kernels/warp.ts';
 
 /**
  * An affine map from output to source coordinates:
@@ -19,14 +20,7 @@ import type { PixelRect } from './region.ts';
  * for (X, Y) = (x + 0.5, y + 0.5), and the output square [0, size] x [0, size] is the region
  * of the photo that the crop shows.
  */
-export interface Affine {
-  a: number;
-  b: number;
-  c: number;
-  d: number;
-  e: number;
-  f: number;
-}
+export type Affine = AffineMap;
 
 /**
  * Alignment by the eyes: the two eye keypoints land level at y = eyeY * size, centred
@@ -133,10 +127,6 @@ export function applyAffine(m: Affine, X: number, Y: number): [number, number] {
   return [m.a * X + m.b * Y + m.c, m.d * X + m.e * Y + m.f];
 }
 
-/** Source pixels per output pixel: the longer of the two output axes' images (the sampler's downscale factor). */
-export function affineScale(m: Affine): number {
-  return Math.max(Math.hypot(m.a, m.d), Math.hypot(m.b, m.e));
-}
 
 function checkSize(size: number): void {
   if (!Number.isInteger(size) || size < 1) throw new Error(`the output size must be a positive integer, got ${size}`);

@@ -3,56 +3,19 @@
 // the views as size x size packed RGB, the layout MobileNetEngine.embed / embedGpuInto take,
 // so the crops can go into the backbone without a round trip through the CPU.
 // Platform-neutral: the page uses it too, through the same KernelRunner and bundled shaders.
-import { BufferPool } from '../gpu/buffers.ts';
+import { BufferPool, STORAGE } from '../gpu/buffers.ts';
 import { assertAlive, type Gpu } from '../gpu/device.ts';
 import { PatientWait } from '../gpu/patient-wait.ts';
 import type { KernelRunner, OpDesc } from '../gpu/runner.ts';
 import type { RgbImage } from '../image/rgb.ts';
-import { grid1d } from '../kernels/common.ts';
-import { affineScale, type Affine } from './align.ts';
+import { packMaps, warpOp, MAX_TAPS, MAP_FLOATS, tapsFor } from '../kernels/warp.ts';
+import type { Affine } from './align.ts';
 
-/** Most taps per axis of the supersampling grid (8 x 8 = 64 bilinear samples per output pixel). */
-export const MAX_TAPS = 8;
-/** Floats per view in the shader's map buffer: a, b, c, d, e, f, taps, unused. */
-export const MAP_FLOATS = 8;
+export { MAX_TAPS, MAP_FLOATS, tapsFor, packMaps, warpOp };
 
 /** Usage of the buffers `warp` writes into (its own, and what it requires of a caller's `into`). */
-export const WARP_OUTPUT_USAGE = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC
+export const WARP_OUTPUT_USAGE = STORAGE;
 
-/**
- * The supersampling grid of a map: taps x taps bilinear samples per output pixel, taps =
- * source pixels per output pixel rounded up (1 when the map enlarges), at most `cap`.
- */
-export function tapsFor(m: Affine, cap = MAX_TAPS): number {
-  return Math.min(cap, Math.max(1, Math.ceil(affineScale(m) - 1e-6)));
-}
-
-/** The maps in the shader's layout (MAP_FLOATS per view), each with its grid of taps. */
-export function packMaps(maps: readonly Affine[], cap = MAX_TAPS): Float32Array {
-  const out = new Float32Array(Math.max(1, maps.length) * MAP_FLOATS);
-  maps.forEach((m, i) => out.set([m.a, m.b, m.c, m.d, m.e, m.f, tapsFor(m, cap), 0], i * MAP_FLOATS));
-  return out;
-}
-
-/** The warp kernel: `count` views of size x size from the width x height photo in `src`, written from word `outWord` of `dst`. */
-export function warpOp(
-  src: GPUBuffer | GPUBufferBinding,
-  maps: GPUBuffer | GPUBufferBinding,
-  dst: GPUBuffer | GPUBufferBinding,
-  shape: { count: number; size: number; width: number; height: number; outWord?: number },
-  wg = 64,
-  maxPerDim = 65535,
-): OpDesc {
-  const { count, size, width, height, outWord = 0 } = shape;
-  const words = Math.ceil((count * size * size * 3) / 4);
-  return {
-    label: `warp_affine [${count} x ${size}x${size} from ${width}x${height}]`,
-    kernel: { shader: 'warp_affine', constants: { WG: wg } },
-    uniforms: { words, out_word: outWord, size, count, width, height },
-    storage: { src, maps, dst },
-    workgroups: grid1d(Math.ceil(words / wg), maxPerDim),
-  };
-}
 
 export interface WarpOutput {
   /** Holds the views: count x size x size x 3 bytes from `offset`, packed RGB. */

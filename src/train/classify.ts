@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Gpu } from '../gpu/device.ts';
+import { STORAGE } from '../gpu/buffers.ts';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
 import { checkBackbone, type FaceModelMeta } from './model-format.ts';
 import { useGpuForTfjs } from './tf-backend.ts';
@@ -66,7 +67,7 @@ export class FaceClassifier {
   /** Class probabilities [n, classes] of n packed RGB images at the engine's input size. */
   async probabilities(pixels: Uint8Array, n: number): Promise<Float32Array> {
     const device = this.engine.gpu.device;
-    const buffer = device.createBuffer({ label: 'descriptors', size: n * this.engine.outputDim * 4, usage: 0x80 | 0x08 | 0x04 });
+    const buffer = device.createBuffer({ label: 'descriptors', size: n * this.engine.outputDim * 4, usage: STORAGE });
     try {
       await this.engine.embedInto(pixels, n, buffer);
       const x = tf.tensor({ buffer, zeroCopy: true }, [n, this.engine.outputDim], 'float32');

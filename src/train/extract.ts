@@ -4,6 +4,7 @@
 // originals is uploaded once; the augmentation shader writes its views on the GPU and the
 // engine takes them from there. Browser-safe: WebGPU, tfjs and the engine only.
 import * as tf from '@tensorflow/tfjs-core';
+import { STORAGE } from '../gpu/buffers.ts';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
 import { augmentOp } from '../kernels/augment.ts';
 import { drawView, packViews, viewAffine, type AugmentRecipe } from './augment.ts';
@@ -61,7 +62,7 @@ export class DescriptorSet {
   }
 }
 
-const BUFFER_USAGE = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC (tfjs needs STORAGE | COPY_SRC)
+const BUFFER_USAGE = STORAGE; // tfjs needs STORAGE | COPY_SRC
 
 export async function extractDescriptors(engine: MobileNetEngine, items: readonly ImageItem[], load: PixelLoader, opts: ExtractOptions = {}): Promise<DescriptorSet> {
   const device = engine.gpu.device;

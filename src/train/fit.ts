@@ -54,11 +54,11 @@ export function checkFitConfig(c: FitConfig): void {
   const positiveInt = (name: string, v: number) => {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
   };
-  positiveInt('--epochs', c.epochs);
-  positiveInt('--batch-size', c.batchSize);
-  positiveInt('--patience', c.patience);
-  if (!(c.learningRate > 0) || !Number.isFinite(c.learningRate)) throw new Error(`--lr must be a positive number, got ${c.learningRate}`);
-  if (!Number.isInteger(c.seed) || c.seed < 0) throw new Error(`--seed must be a non-negative integer, got ${c.seed}`);
+  positiveInt('epochs', c.epochs);
+  positiveInt('batchSize', c.batchSize);
+  positiveInt('patience', c.patience);
+  if (!(c.learningRate > 0) || !Number.isFinite(c.learningRate)) throw new Error(`learningRate must be a positive number, got ${c.learningRate}`);
+  if (!Number.isInteger(c.seed) || c.seed < 0) throw new Error(`seed must be a non-negative integer, got ${c.seed}`);
 }
 
 /** Loss and accuracy of the model on a whole set, one forward pass. */

@@ -57,11 +57,11 @@ export interface NodeTrainOptions extends Omit<TrainOptions, 'crop'>, SplitOptio
 /** About what a model folder takes while it is replaced (old + new head). */
 export const MODEL_DIR_BYTES = 16 * 2 ** 20;
 
-/** The crop a model records for a --crop choice. */
+/** The crop a model records for a crop method (the CLI's --crop). */
 export function cropRecordFor(method: CropMethod = 'face', margin?: number): CropRecord {
   if (method === 'none') return { method: 'none' };
   if (method === 'face') return faceCropRecord(margin);
-  throw new Error(`--crop must be face or none, got "${method}"`);
+  throw new Error(`crop must be "face" or "none", got "${method}"`);
 }
 
 /** A face cropper for `crop` on `gpu` (null for whole images). */
@@ -75,8 +75,8 @@ async function cropperFor({ gpu, engine }: EngineOnGpu, crop: CropRecord): Promi
 export async function train(data: string, { gpu, engine }: EngineOnGpu, opts: NodeTrainOptions = {}): Promise<TrainResult & { root: string }> {
   // Settings and the output folder first: a mistake is told before any image is decoded.
   checkFitConfig({ ...DEFAULT_FIT, ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => k in DEFAULT_FIT && v !== undefined)) });
-  if (opts.augment !== undefined && (!Number.isInteger(opts.augment) || opts.augment < 0)) throw new Error(`--augment must be a non-negative integer, got ${opts.augment}`);
-  if (opts.extractBatch !== undefined && (!Number.isInteger(opts.extractBatch) || opts.extractBatch < 1)) throw new Error(`--extract-batch must be a positive integer, got ${opts.extractBatch}`);
+  if (opts.augment !== undefined && (!Number.isInteger(opts.augment) || opts.augment < 0)) throw new Error(`augment must be a non-negative integer, got ${opts.augment}`);
+  if (opts.extractBatch !== undefined && (!Number.isInteger(opts.extractBatch) || opts.extractBatch < 1)) throw new Error(`extractBatch must be a positive integer, got ${opts.extractBatch}`);
   if (opts.out) {
     await checkOutputDir(opts.out, { needBytes: MODEL_DIR_BYTES, readFrom: [{ path: data, what: 'data folder' }] });
     if (!opts.outLocked) {

@@ -64,7 +64,7 @@ export async function trainOnImages(gpu: Gpu, engine: MobileNetEngine, set: Trai
   };
   checkFitConfig(config);
   const augment = opts.augment ?? 0;
-  if (!Number.isInteger(augment) || augment < 0) throw new Error(`--augment must be a non-negative integer, got ${augment}`);
+  if (!Number.isInteger(augment) || augment < 0) throw new Error(`augment must be a non-negative integer, got ${augment}`);
   const recipe = opts.recipe ?? KERAS_RECIPE;
   const extractBatch = opts.extractBatch ?? 16;
   if (set.classes.length < 2) throw new Error(`need at least two people to tell apart, found ${set.classes.length} (${set.classes.join(', ') || 'none'})`);

@@ -23,9 +23,10 @@ export function heldBackCount(n: number, fraction: number): number {
   return Math.min(n - 1, Math.max(1, Math.round(n * fraction)));
 }
 
-export function checkFraction(fraction: number): void {
+/** A validation fraction; `name` is how the caller's user gave it (the CLI: --validation-split). */
+export function checkFraction(fraction: number, name = 'validationSplit'): void {
   if (!Number.isFinite(fraction) || fraction < 0 || fraction >= 1) {
-    throw new Error(`--validation-split must be a number in [0, 1), got ${fraction}`);
+    throw new Error(`${name} must be a number in [0, 1), got ${fraction}`);
   }
 }
 
