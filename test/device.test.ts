@@ -15,6 +15,13 @@ describe('device', () => {
     await expect(createGpuFrom(fake, {}, 'run scripts/install-system.sh')).rejects.toThrow(/no WebGPU adapter was found: run scripts\/install-system\.sh/);
   });
 
+  it('an adapter name that matches nothing says so and lists the adapters, not "install a driver"', async () => {
+    const err = await createNodeGpu({ adapter: 'nosuchgpu' }).then(() => null, (e: Error) => e);
+    expect(err).toBeInstanceOf(GpuUnavailableError);
+    expect(err!.message).toMatch(/^adapter "nosuchgpu" matched no WebGPU adapter; this machine has "[^"]+"/);
+    expect(err!.message).not.toMatch(/Vulkan driver|\n/);
+  });
+
   it('reports the adapter and raises limits to what it offers', async () => {
     const gpu = await createNodeGpu();
     try {

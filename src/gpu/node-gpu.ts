@@ -39,7 +39,8 @@ export async function createNodeGpu(opts: NodeGpuOptions = {}): Promise<Gpu> {
     try {
       gpu = dawn.create(flags) as unknown as GPU;
     } catch (err) {
-      throw new GpuUnavailableError(`${INSTALL_HINT} (Dawn said: ${(err as Error).message})`);
+      if (which !== 'auto') throwIfNoMatch(err, opts.adapter ?? which);
+      throw new GpuUnavailableError(`${INSTALL_HINT} (Dawn said: ${(err as Error).message.replace(/\s+/g, ' ')})`);
     }
     instances.set(key, gpu);
   }
@@ -48,7 +49,17 @@ export async function createNodeGpu(opts: NodeGpuOptions = {}): Promise<Gpu> {
   try {
     return await createGpuFrom(gpu, opts, INSTALL_HINT);
   } catch (err) {
+    if (which !== 'auto') throwIfNoMatch(err, opts.adapter ?? which);
     if (err instanceof GpuUnavailableError) throw err;
     throw new GpuUnavailableError(`${INSTALL_HINT} (${(err as Error).message})`);
   }
+}
+
+/**
+ * Dawn lists the adapters it has when an asked-for name matches none: then the driver is
+ * there and the name is the problem, so say that, in one line.
+ */
+function throwIfNoMatch(err: unknown, asked: string): void {
+  const names = [...String((err as Error)?.message ?? '').matchAll(/name: '([^']+)'/g)].map((m) => m[1]);
+  if (names.length) throw new GpuUnavailableError(`adapter "${asked}" matched no WebGPU adapter; this machine has ${names.map((n) => `"${n}"`).join(', ')} (use auto, lavapipe, swiftshader or part of an adapter's name)`);
 }
