@@ -4,6 +4,7 @@
 // stats, the default calibration and the errors.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultCalibrationFrom } from '../src/gallery/calibration-record.ts';
+import { thresholdForFar } from '../src/gallery/calibration.ts';
 import { assertBackbone, Gallery, type FaceInput } from '../src/gallery/gallery.ts';
 import { normalise, type NormalisationRecord } from '../src/gallery/normalise.ts';
 import { rowOf, syntheticFaces } from '../src/gallery/synthetic.ts';
@@ -185,6 +186,26 @@ describe('default calibration', () => {
     // A second person: the gallery's own.
     g.addFaces(name(1), facesOf(1));
     expect(g.thresholdFor('identify', 0.01).source).toBe('gallery');
+  });
+
+  it("floors a small gallery's own threshold with the default's one-comparison threshold until its comparisons support the FAR", () => {
+    // Reference data whose strangers look alike (a large shared component): a high floor.
+    const alike = syntheticFaces({ ...shape, seed: 98, people: 20, perPerson: 4, common: 8 });
+    const high = defaultCalibrationFrom({ backbone, normalisation: { method: 'l2' }, source: 'alike', descriptors: normalise(alike.descriptors, dim, { method: 'l2' }), person: alike.person, people: 20, dim });
+    const far = 0.01;
+    const floor = thresholdForFar(high.kinds.template.impostor, far);
+    const small = galleryOf({ method: 'l2' }, 2);
+    small.setDefaultCalibration(high);
+    const own = thresholdForFar(small.calibration().kinds.identify.impostor, far);
+    expect(floor).toBeGreaterThan(own); // the case under test
+    expect(small.thresholdFor('identify', far)).toMatchObject({ threshold: floor, source: 'gallery+default', supported: false });
+    expect(small.identify(rowOf(probes.descriptors, dim, 0), { far })[0].threshold).toBe(floor);
+    // Enough comparisons for the FAR asked: the gallery's own, whatever the default says.
+    gallery.setDefaultCalibration(high);
+    const choice = gallery.thresholdFor('identify', 0.1);
+    expect(choice).toMatchObject({ source: 'gallery', supported: true });
+    expect(choice.threshold).toBe(thresholdForFar(gallery.calibration().kinds.identify.impostor, 0.1));
+    gallery.setDefaultCalibration(null);
   });
 
   it('refuses a default calibration of another backbone or normalisation', () => {

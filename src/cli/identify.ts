@@ -38,9 +38,9 @@ export async function identifyCommand(galleryDir: string, images: string[], opts
   try {
     const fg = await openFaceGallery(galleryDir, { gpu, engine, onNotice: (m) => console.error(`facegpu: ${m}`) });
     try {
-      const kind = fg.people().length >= 2 ? 'gallery' : 'backbone default';
       if (match.far !== undefined) {
         const t = fg.gallery.thresholdFor('identify', match.far);
+        const kind = { gallery: 'gallery', default: 'backbone default', 'gallery+default': "backbone default as a floor under the gallery's" }[t.source];
         console.error(`facegpu: --far ${match.far}: threshold ${fmt(t.threshold)} (${kind} calibration, ${t.impostorPairs} impostor comparisons)`);
         if (!t.supported) console.error(`facegpu: warning: ${t.impostorPairs} impostor comparisons are too few to support a false-accept rate of ${match.far} (needs ${Math.ceil(10 / match.far)}); enroll more people or photos`);
       }

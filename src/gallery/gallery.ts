@@ -61,8 +61,12 @@ export interface VerifyResult {
 
 export interface ThresholdChoice {
   threshold: number;
-  /** Whose calibration set it. */
-  source: 'gallery' | 'default';
+  /**
+   * Whose calibration set it: the gallery's own, the backbone's default (fewer than two
+   * people), or the default's as a floor under the gallery's own ('gallery+default': the
+   * gallery's comparisons are too few for the FAR asked, see thresholdFor).
+   */
+  source: 'gallery' | 'default' | 'gallery+default';
   impostorPairs: number;
   /** The rule of ten (calibration.ts). */
   supported: boolean;
@@ -120,6 +124,7 @@ interface Person {
   faces: number[];
 }
 
+/** The open-set gallery core: descriptors of enrolled people, their index, and the calibration that turns a false-accept rate into a threshold. */
 export class Gallery {
   name: string;
   readonly dim: number;
@@ -160,6 +165,7 @@ export class Gallery {
     if (opts.defaultCalibration) this.setDefaultCalibration(opts.defaultCalibration);
   }
 
+  /** An empty gallery for descriptors of `opts.dim` numbers. */
   static create(opts: GalleryCreateOptions): Gallery {
     const now = new Date().toISOString();
     return new Gallery(
@@ -279,6 +285,7 @@ export class Gallery {
     return ids;
   }
 
+  /** Forget a person and their faces. */
   removePerson(name: string): void {
     const p = this.persons.get(name);
     if (!p) throw new Error(`${this.name}: no person "${name}" in the gallery`);
@@ -298,10 +305,12 @@ export class Gallery {
     return this.dropFaces(new Set(this.faceList.filter((f) => gone.has(f.file)).map((f) => f.id)));
   }
 
+  /** The enrolled people with their counts of faces and photos. */
   people(): { name: string; faces: number; photos: number }[] {
     return [...this.persons].map(([name, p]) => ({ name, faces: p.faces.length, photos: new Set(p.faces.map((id) => this.faceList[this.rowOf.get(id)!].file)).size }));
   }
 
+  /** Every enrolled face, in the order stored. */
   faces(): readonly FaceRecord[] {
     return this.faceList;
   }
@@ -359,7 +368,16 @@ export class Gallery {
           `(its own calibration needs at least 2) and no default calibration for backbone "${this.backbone.id}" was given; give a threshold instead`,
       );
     }
-    return { threshold: thresholdForFar(cal.impostor, far), source: source as 'gallery' | 'default', impostorPairs: cal.impostor.total, supported: supported(far, cal.impostor.total) };
+    const own: ThresholdChoice = { threshold: thresholdForFar(cal.impostor, far), source: source as 'gallery' | 'default', impostorPairs: cal.impostor.total, supported: supported(far, cal.impostor.total) };
+    // A small gallery's own threshold rests on a handful of comparisons (two people: a few
+    // impostor scores, so any FAR gives the same, often very low, threshold). Until its
+    // comparisons support the FAR asked, the backbone's default for one comparison at that
+    // FAR is a floor: never laxer than what the reference data says of a single pair.
+    if (source === 'gallery' && !own.supported && this.defaultCal) {
+      const floor = thresholdForFar(this.defaultCal.kinds[kind === 'identify' ? 'template' : 'verify'].impostor, far);
+      if (floor > own.threshold) return { ...own, threshold: floor, source: 'gallery+default' };
+    }
+    return own;
   }
 
   /** The gallery's own calibration (computed now if out of date). */
@@ -373,6 +391,7 @@ export class Gallery {
     return this.cal;
   }
 
+  /** People, faces, TAR at FAR 1e-2 / 1e-3 and EER of the gallery's own photos, and warnings where pairs are too few. */
   stats(): GalleryStats {
     const warnings: string[] = [];
     const P = this.persons.size;
