@@ -2,9 +2,10 @@
 //   npm run web          dev server on http://localhost:5173
 //   npm run web:build    static site in dist/web (weights included), `npx vite preview` serves it
 //   npm run build:browser  the library alone as an ES module: dist/browser/facegpu.js
-// The backbone is served from this project's weights/ folder and the BlazeFace face detector
-// from node_modules/@vladmandic/human/models by the plugin below (both copied into the static
-// build), so the page never fetches anything from another host.
+// The backbone is served from this project's weights/ folder, its reference calibration (mean
+// descriptor and default thresholds, for open-set identity) from calibration/ and the BlazeFace
+// face detector from node_modules/@vladmandic/human/models by the plugin below (all copied
+// into the static build), so the page never fetches anything from another host.
 import { existsSync, readdirSync, readFileSync, statSync, createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
@@ -19,6 +20,9 @@ const WEIGHT_FILES = /^\/weights\/([A-Za-z0-9._-]+)\/(manifest\.json|weights\.bi
 /** BlazeFace's graph model and its weights, served at /detect/ (src/browser/detect.ts DEFAULT_DETECTOR_URL). */
 const DETECTOR_FILES = ['blazeface.json', 'blazeface.bin'];
 const DETECTOR_URL = /^\/detect\/(blazeface\.json|blazeface\.bin)$/;
+/** A backbone's reference, served at /calibration/<backbone>.json (src/browser/identity.ts DEFAULT_REFERENCE_URL). */
+const CALIBRATION_DIR = join(ROOT, 'calibration');
+const CALIBRATION_URL = /^\/calibration\/([A-Za-z0-9_-]+\.json)$/;
 
 /** models/ of @vladmandic/human (its "exports" hide package.json: walk up from its main file). */
 function humanModelsDir(): string {
@@ -43,11 +47,12 @@ function facegpuWeights(): Plugin {
     const path = (req.url ?? '').split('?')[0];
     const m = WEIGHT_FILES.exec(path);
     const d = DETECTOR_URL.exec(path);
-    if (!m && !d) return next();
-    const file = m ? join(WEIGHTS_DIR, m[1], m[2]) : join(humanModelsDir(), d![1]);
+    const c = CALIBRATION_URL.exec(path);
+    if (!m && !d && !c) return next();
+    const file = m ? join(WEIGHTS_DIR, m[1], m[2]) : d ? join(humanModelsDir(), d[1]) : join(CALIBRATION_DIR, c![1]);
     if (!existsSync(file)) {
       res.statusCode = 404;
-      res.end(`${file} not found: run \`${m ? 'npm run weights' : 'npm ci'}\` first`);
+      res.end(`${file} not found: run \`${m ? 'npm run weights' : d ? 'npm ci' : 'npx tsx scripts/calibrate-backbone.ts'}\` first`);
       return;
     }
     res.setHeader('Content-Type', file.endsWith('.json') ? 'application/json' : 'application/octet-stream');
@@ -72,9 +77,12 @@ function facegpuWeights(): Plugin {
       }
       const models = humanModelsDir();
       for (const f of DETECTOR_FILES) this.emitFile({ type: 'asset', fileName: `detect/${f}`, source: readFileSync(join(models, f)) });
-      // The service worker precaches the page and the face detector (not the backbone's
-      // weights.bin: the page caches that itself, checked by sha256).
-      const files = ['./', ...Object.keys(bundle).filter((f) => !f.endsWith('.map')), `weights/${PAGE_BACKBONE}/manifest.json`, ...DETECTOR_FILES.map((f) => `detect/${f}`)].map((f) => (f === './' ? f : `./${f}`));
+      const reference = join(CALIBRATION_DIR, `${PAGE_BACKBONE}.json`);
+      if (!existsSync(reference)) this.error(`${reference}: no reference calibration for the page's backbone; run \`npx tsx scripts/calibrate-backbone.ts\` before building the page`);
+      this.emitFile({ type: 'asset', fileName: `calibration/${PAGE_BACKBONE}.json`, source: readFileSync(reference) });
+      // The service worker precaches the page, the face detector and the backbone's reference
+      // (not the backbone's weights.bin: the page caches that itself, checked by sha256).
+      const files = ['./', ...Object.keys(bundle).filter((f) => !f.endsWith('.map')), `weights/${PAGE_BACKBONE}/manifest.json`, ...DETECTOR_FILES.map((f) => `detect/${f}`), `calibration/${PAGE_BACKBONE}.json`].map((f) => (f === './' ? f : `./${f}`));
       const version = createHash('sha256').update(files.join('\n')).digest('hex').slice(0, 12);
       const source = readFileSync(join(ROOT, 'web/service-worker.js'), 'utf8')
         .replace('__FACEGPU_VERSION__', version)

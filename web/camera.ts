@@ -1,4 +1,5 @@
-// Webcam capture in a dialog: one photo per click, handed back as a PNG Blob.
+// Webcam capture in a dialog: one photo per click, handed back as a PNG Blob; and the camera's
+// stream itself, for the Identify tab's live mode.
 import { $ } from './dom.ts';
 
 let hasCamera = false;
@@ -14,6 +15,11 @@ export async function detectCamera(): Promise<boolean> {
 /** Whether a camera was found (after detectCamera). */
 export const cameraAvailable = () => hasCamera;
 
+/** The user-facing camera at about 640x480 (the permission prompt, where there is one, comes here). */
+export function cameraStream(): Promise<MediaStream> {
+  return navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: 'user' }, audio: false });
+}
+
 /** Open the camera dialog; `onPhoto` gets each photo taken until the dialog is closed. */
 export async function openCamera(title: string, onPhoto: (photo: File) => void): Promise<void> {
   const dialog = $<HTMLDialogElement>('#camera-dialog');
@@ -21,7 +27,7 @@ export async function openCamera(title: string, onPhoto: (photo: File) => void):
   $('#camera-title').textContent = title;
   let stream: MediaStream;
   try {
-    stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: 'user' }, audio: false });
+    stream = await cameraStream();
   } catch (err) {
     alert(`The camera could not be opened: ${(err as Error).message}`);
     return;

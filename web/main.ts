@@ -1,6 +1,8 @@
 /// <reference types="vite/client" />
 // The facegpu demo page: add people and photos, train a head on their descriptors, recognise
-// new photos, and benchmark our shaders against tfjs-webgpu on the visitor's GPU.
+// new photos; or enrol people in a gallery and identify every face of photos and of the
+// camera's frames, strangers included (no training); and benchmark our shaders against
+// tfjs-webgpu on the visitor's GPU.
 import {
   BrowserFaceCropping, createBrowserGpu, DEFAULT_DETECTOR_URL, DEFAULT_WEIGHTS_URL, SHADERS, useGpuForTfjs, imageToRGB, imagesToRGB, openEngine, webgpuSupportProblem,
   type FaceClassifier, type Gpu, type MobileNetEngine, type WeightsProgress,
@@ -11,6 +13,7 @@ import { People, type Person } from './people.ts';
 import { setupTraining } from './training-panel.ts';
 import { setupPrediction } from './predict-panel.ts';
 import { setupBenchmark } from './bench-panel.ts';
+import { setupIdentify } from './identify-panel.ts';
 
 interface App {
   gpu: Gpu | null;
@@ -191,6 +194,7 @@ const ctx = {
 };
 setupTraining(ctx);
 setupPrediction(ctx);
+setupIdentify(ctx);
 setupBenchmark(ctx);
 void detectCamera().then(renderPeople);
 void boot();

@@ -1,9 +1,10 @@
 // facegpu demo page: offline support for the static build (the dev server registers none).
 // The build writes the list of its files and a version into PRECACHE/VERSION below; they are
 // cached when the worker installs, and served from the cache when the network is gone.
-// The face detector (detect/blazeface.json + .bin) is precached with the page. The backbone's
-// weights.bin is not cached here: the page keeps it in its own Cache API entry, checked by
-// sha256 (src/browser/weights.ts).
+// The face detector (detect/blazeface.json + .bin) and the backbone's reference calibration
+// (calibration/face.json: the Identify tab's thresholds and normalisation) are precached with
+// the page. The backbone's weights.bin is not cached here: the page keeps it in its own Cache
+// API entry, checked by sha256 (src/browser/weights.ts).
 const VERSION = '__FACEGPU_VERSION__';
 const PRECACHE = __FACEGPU_PRECACHE__;
 const CACHE = `facegpu-page-${VERSION}`;

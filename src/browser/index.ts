@@ -1,9 +1,21 @@
-// The browser entry of the library: the same engine as in Node, with the device taken from
-// navigator.gpu, the shaders bundled as strings and the backbone fetched from a URL.
-//
-//   import { openEngine, imagesToRGB } from 'facegpu/browser';
-//   const { gpu, engine } = await openEngine({ weightsUrl: '/weights/face/' });
-//   const descriptors = await engine.embed(await imagesToRGB(files, engine.inputSize), files.length);
+/**
+ * `facegpu/browser`, the browser entry of the library: the same engine as in Node, with the
+ * device taken from navigator.gpu, the shaders bundled as strings and the backbone fetched
+ * from a URL; images from `<img>`, canvases, bitmaps, video frames or Files.
+ *
+ * @example
+ * ```ts
+ * import { openEngine, imagesToRGB, openFaceDescriber, fetchReference, createGallery, enrollImages, identifyImages } from 'facegpu/browser';
+ * const { gpu, engine } = await openEngine({ weightsUrl: '/weights/face/' });
+ * const descriptors = await engine.embed(await imagesToRGB(files, engine.inputSize), files.length);
+ * // open-set identity (identity.ts): a gallery in the page
+ * const fg = createGallery(await openFaceDescriber(gpu, engine), await fetchReference('/calibration/face.json'));
+ * await enrollImages(fg, 'Ada', adaFiles);
+ * const [photo] = await identifyImages(fg, [videoElement], { far: 1e-2 });
+ * ```
+ *
+ * @packageDocumentation
+ */
 import { createGpuFrom, GpuUnavailableError, type DeviceOptions, type Gpu } from '../gpu/device.ts';
 import { MobileNetEngine, type EngineOptions } from '../mobilenet/engine.ts';
 import { SHADERS } from './shaders.ts';
@@ -67,3 +79,14 @@ export { KERAS_RECIPE, type AugmentRecipe } from '../train/augment.ts';
 export { checkBackbone, type FaceModelMeta } from '../train/model-format.ts';
 export { useGpuForTfjs } from '../train/tf-backend.ts';
 export { saveToBrowser, loadFromBrowser, listSavedModels, removeSavedModel, downloadModel, loadFromFiles, modelFiles, type StoredModel } from './model-store.ts';
+// Open-set identity: the Gallery API of src/identity (enroll, identify, verify, stats) on
+// browser pictures, galleries kept in IndexedDB or downloaded as a Node gallery folder.
+export {
+  openFaceDescriber, fetchReference, createGallery, namedImages, enrollImages, identifyImages,
+  saveGalleryToBrowser, loadGalleryFromBrowser, readGalleryFromBrowser, listBrowserGalleries, removeGalleryFromBrowser,
+  galleryToFiles, galleryFromFiles, galleryFiles, downloadGallery, loadGalleryFromFiles, DEFAULT_REFERENCE_URL,
+  FaceGallery, FaceDescriber, Gallery, DEFAULT_PREPROCESSING, preprocessingOf, checkPersonName, backboneRefOf, largestFace,
+  type IdentifiedImage, type LoadGalleryFilesOptions, type NamedImage, type IdentifiedFace, type EnrollReport, type EnrollOptions,
+  type DescribedFace, type DescribeTimes, type FacePreprocessing, type FaceFraming, type GalleryStats, type IdentifyOptions, type MatchOptions,
+  type Candidate, type ThresholdChoice, type DefaultCalibration, type Calibration, type KindSummary,
+} from './identity.ts';

@@ -34,13 +34,15 @@ export interface LaunchedChromium {
 }
 
 /** A plain browser (fresh temporary profile) for `browser.newContext(...)`: device emulation
- * (phone viewport, touch, pixel ratio) needs its own context, which a persistent one cannot give. */
-export async function launchBrowser({ webgpu = true } = {}): Promise<Browser> {
+ * (phone viewport, touch, pixel ratio) needs its own context, which a persistent one cannot give.
+ * `fakeVideo`: a .y4m or .mjpeg file the synthetic camera plays (looped) instead of its test pattern. */
+export async function launchBrowser({ webgpu = true, fakeVideo = '' } = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: run \`bash scripts/install-system.sh\` (installs Debian's chromium)`);
+  const args = webgpu ? CHROMIUM_ARGS : CHROMIUM_ARGS.filter((a) => !a.includes('webgpu'));
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: webgpu ? CHROMIUM_ARGS : CHROMIUM_ARGS.filter((a) => !a.includes('webgpu')),
+    args: fakeVideo ? [...args, `--use-file-for-fake-video-capture=${fakeVideo}`] : args,
   });
 }
 

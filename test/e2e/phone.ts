@@ -127,7 +127,7 @@ export async function checkPhoneLayout(browser: Browser, o: PhoneCheckOptions): 
     await page.screenshot({ path: join(o.out, 'e2e-phone.png'), fullPage: true });
     log(`screenshot: ${join(o.out, 'e2e-phone.png')}`);
 
-    for (const tab of ['benchmark', 'about'] as const) {
+    for (const tab of ['identify', 'benchmark', 'about'] as const) {
       // A tab off the screen cannot be tapped: that is reported, and it is switched to by script.
       await page.tap(`[data-testid=tab-${tab}]`, { timeout: 10_000 }).catch(() => {
         unreachable.push(`the ${tab} tab cannot be tapped`);

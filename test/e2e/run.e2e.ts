@@ -7,7 +7,10 @@
 // Node predict, Node train -> page predict), asserts that no request left the machine, and
 // saves a screenshot to test-output/e2e.png. First, on a phone-size screen (390x844, touch;
 // phone.ts), it checks that the page fits the screen's width and its controls are touch
-// targets, and saves test-output/e2e-phone.png.
+// targets, and saves test-output/e2e-phone.png; then the Identify tab (identify.ts): people
+// enrolled in a gallery, photos and the live (fake) camera identified, strangers, two faces
+// in one picture, the gallery opened in Node and kept across a reload, with screenshots
+// test-output/e2e-identify.png and e2e-identify-phone.png.
 import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { Download } from 'playwright-core';
 import { join, resolve } from 'node:path';
@@ -16,6 +19,7 @@ import { openEngine } from '../../src/node.ts';
 import { cropRecordFor, load as loadModel, predict as predictFiles, train as trainModel } from '../../src/train/index.ts';
 import { decodeImageRGB } from '../../src/image/decode.ts';
 import { launchBrowser, launchChromium } from './chromium.ts';
+import { checkIdentify } from './identify.ts';
 import { checkPhoneLayout } from './phone.ts';
 import { buildAndServe, ROOT } from './serve.ts';
 
@@ -124,6 +128,22 @@ async function main(): Promise<void> {
     check('phone layout run', false, (err as Error).stack ?? String(err));
   } finally {
     await phoneBrowser.close().catch(() => undefined);
+  }
+
+  log('identify: the Identify tab (open-set identity in the page)');
+  try {
+    await checkIdentify({
+      url: server.url,
+      out: OUT,
+      dataset: DATASET,
+      node: { gpu, engine },
+      check,
+      log,
+      onRequest: (url) => requests.push(url),
+      onConsoleError: (text) => consoleErrors.push(text),
+    });
+  } catch (err) {
+    check('identify run', false, (err as Error).stack ?? String(err));
   }
 
   let chrome = await launchChromium();

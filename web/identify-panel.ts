@@ -1,0 +1,460 @@
+// "Identify": open-set recognition without training (src/browser/identity.ts, the Gallery
+// API the CLI's enroll/identify run). People are enrolled from a few photos each (file picker,
+// drop, camera) into a gallery kept in this browser's IndexedDB; then every face of a photo,
+// or of the camera's frames one after another, gets a box and a name, or "unknown" when no
+// one enrolled reaches the threshold of the chosen false-accept rate.
+import {
+  checkPersonName, createGallery, downloadGallery, enrollImages, fetchReference, imageToRgbImage, listBrowserGalleries, loadGalleryFromBrowser, loadGalleryFromFiles,
+  openFaceDescriber, saveGalleryToBrowser,
+  type DefaultCalibration, type DescribedFace, type FaceDescriber, type FaceGallery, type IdentifiedFace, type ImageInput,
+} from '../src/browser/index.ts';
+import { cameraAvailable, cameraStream, detectCamera, openCamera } from './camera.ts';
+import { $, colorFor, h, icon, onFileDrop } from './dom.ts';
+import type { PageContext } from './main.ts';
+
+/** The page's gallery in IndexedDB. */
+const GALLERY_NAME = 'page';
+/** Frames per second are measured over this many frames. */
+const FPS_WINDOW = 10;
+const UNKNOWN_COLOR = '#9ca3af';
+
+type Shown = { name: string; width: number; height: number; faces: DescribedFace[] } | null;
+
+export function setupIdentify(ctx: PageContext): void {
+  const { app } = ctx;
+  const root = $('#tab-identify');
+  const nameInput = $<HTMLInputElement>('#enrol-name');
+  const enrolFiles = $<HTMLInputElement>('#enrol-files');
+  const enrolCamera = $<HTMLButtonElement>('#enrol-camera');
+  const enrolStatus = $('#enrol-status');
+  const enrolWarning = $('#enrol-warning');
+  const peopleList = $('#gallery-people');
+  const summary = $('#gallery-summary');
+  const downloadButton = $<HTMLButtonElement>('#gallery-download');
+  const loadInput = $<HTMLInputElement>('#gallery-load');
+  const farSelect = $<HTMLSelectElement>('#identify-far');
+  const thresholdText = $('#identify-threshold');
+  const fpsText = $('#identify-fps');
+  const video = $<HTMLVideoElement>('#identify-video');
+  const img = $<HTMLImageElement>('#identify-image');
+  const overlay = $<HTMLCanvasElement>('#identify-overlay');
+  const empty = $('#identify-empty');
+  const stage = $('#identify-stage');
+  const photoInput = $<HTMLInputElement>('#identify-file');
+  const liveButton = $<HTMLButtonElement>('#identify-live');
+  const warning = $('#identify-warning');
+  const facesList = $('#identify-faces');
+
+  let describer: FaceDescriber | null = null;
+  let reference: DefaultCalibration | null = null;
+  let fg: FaceGallery | null = null;
+  /** The last photo's faces (described once: a new FAR or a changed gallery only re-matches them). */
+  let shown: Shown = null;
+  let photoUrl: string | null = null;
+  let stream: MediaStream | null = null;
+  let liveRun = 0;
+
+  // GPU work one call at a time: the describer's buffers are shared by enrolment, photos and frames.
+  let queue: Promise<unknown> = Promise.resolve();
+  function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => undefined);
+    return run;
+  }
+
+  const say = (text: string, state?: 'busy' | 'done' | 'error') => {
+    enrolStatus.textContent = text;
+    if (state) enrolStatus.dataset.state = state;
+    else delete enrolStatus.dataset.state;
+  };
+  const warn = (el: HTMLElement, text: string) => {
+    el.textContent = text;
+    el.hidden = !text;
+  };
+  const far = () => Number(farSelect.value);
+  const colorOf = (label: string | null) => {
+    if (label === null || !fg) return UNKNOWN_COLOR;
+    const i = fg.people().findIndex((p) => p.name === label);
+    return i < 0 ? UNKNOWN_COLOR : colorFor(i);
+  };
+
+  // ---- the gallery: people, threshold, persistence ----
+
+  function renderGallery(): void {
+    const people = fg?.people() ?? [];
+    const faces = people.reduce((n, p) => n + p.faces, 0);
+    summary.textContent = !fg ? summary.textContent : people.length ? `${people.length} ${people.length === 1 ? 'person' : 'people'}, ${faces} face${faces === 1 ? '' : 's'}` : 'Nobody enrolled';
+    downloadButton.disabled = !fg || !people.length;
+    if (!people.length) {
+      peopleList.replaceChildren(h('li', { class: 'empty' }, fg ? 'Nobody enrolled yet. Type a name above, then add photos.' : 'Loading the gallery…'));
+    } else {
+      peopleList.replaceChildren(...people.map((p, i) => personRow(p, i)));
+    }
+    renderThreshold();
+  }
+
+  function personRow(p: { name: string; faces: number; photos: number }, index: number): HTMLElement {
+    const input = h('input', { type: 'file', accept: 'image/*', multiple: true, hidden: true, 'data-testid': 'gallery-person-files', 'data-person': p.name });
+    input.addEventListener('change', () => {
+      if (input.files?.length) void enrol(p.name, [...input.files]);
+      input.value = '';
+    });
+    const row = h('li', { class: 'person gallery-person', 'data-testid': 'gallery-person', 'data-person': p.name, 'data-faces': p.faces },
+      h('div', { class: 'person-head' },
+        h('span', { class: 'avatar', style: `background:${colorFor(index)}` }, p.name[0].toUpperCase()),
+        h('span', { class: 'person-name' }, p.name),
+        h('span', { class: 'person-count', 'data-testid': 'gallery-person-count' }, `${p.faces} face${p.faces === 1 ? '' : 's'}`),
+        h('label', { class: 'button small-button', title: `More photos of ${p.name}` }, icon('plus'), input),
+        h('button', { class: 'link', title: `Remove ${p.name}`, 'aria-label': `Remove ${p.name}`, 'data-testid': 'gallery-person-remove', onclick: () => void removePerson(p.name) }, '✕'),
+      ),
+    );
+    onFileDrop(row, (files) => void enrol(p.name, files));
+    return row;
+  }
+
+  function renderThreshold(): void {
+    if (!fg || !fg.people().length) {
+      thresholdText.textContent = fg ? 'Enrol someone to identify faces.' : '';
+      delete thresholdText.dataset.threshold;
+      return;
+    }
+    try {
+      const t = fg.gallery.thresholdFor('identify', far());
+      thresholdText.dataset.threshold = t.threshold.toFixed(4);
+      const whose = {
+        gallery: `this gallery's calibration, ${t.impostorPairs} impostor comparisons`,
+        default: 'the backbone’s reference (enrol a second person for the gallery’s own)',
+        'gallery+default': `the backbone’s reference as a floor: this gallery’s ${t.impostorPairs} impostor comparisons are too few`,
+      }[t.source];
+      thresholdText.textContent = `threshold ${t.threshold.toFixed(3)} · ${whose}${t.supported ? '' : ' — too few for this rate: enrol more people, strangers may be named'}`;
+      thresholdText.dataset.supported = String(t.supported);
+    } catch (err) {
+      delete thresholdText.dataset.threshold;
+      thresholdText.textContent = (err as Error).message;
+    }
+  }
+
+  async function persist(): Promise<void> {
+    if (!fg) return;
+    try {
+      await saveGalleryToBrowser(GALLERY_NAME, fg);
+    } catch (err) {
+      warn(enrolWarning, `The gallery could not be saved in this browser: ${(err as Error).message}`);
+    }
+  }
+
+  /** Enrol `files` as `name` (a new person or more photos of one). */
+  async function enrol(name: string, files: File[]): Promise<void> {
+    if (!fg) return say('The face model is still loading…');
+    const person = name.trim().replace(/\s+/g, ' ');
+    try {
+      checkPersonName(person);
+    } catch {
+      nameInput.setCustomValidity('Type the person’s name first.');
+      nameInput.reportValidity();
+      nameInput.addEventListener('input', () => nameInput.setCustomValidity(''), { once: true });
+      return;
+    }
+    const gallery = fg;
+    say(`Enrolling ${person}: ${files.length} photo${files.length === 1 ? '' : 's'}…`, 'busy');
+    warn(enrolWarning, '');
+    try {
+      const report = await exclusive(() => enrollImages(gallery, person, files));
+      if (gallery !== fg) return;
+      await persist();
+      // The next photos are most likely someone else's: the name is typed again (a person's + adds more of theirs).
+      if (nameInput.value.trim().replace(/\s+/g, ' ') === person && report.added) nameInput.value = '';
+      say(`${person}: ${report.added} face${report.added === 1 ? '' : 's'} added${report.skipped.length ? `, ${report.skipped.length} photo${report.skipped.length === 1 ? '' : 's'} skipped` : ''}.`, 'done');
+      warn(enrolWarning, report.skipped.map((s) => `${s.file}: ${s.reason}`).join('\n'));
+      renderGallery();
+      rematch();
+    } catch (err) {
+      say(`Could not enrol ${person}: ${(err as Error).message}`, 'error');
+    }
+  }
+
+  async function removePerson(name: string): Promise<void> {
+    if (!fg || !confirm(`Remove ${name} from the gallery?`)) return;
+    fg.remove(name);
+    await persist();
+    say(`${name} removed.`, 'done');
+    renderGallery();
+    rematch();
+  }
+
+  // ---- photos and frames: boxes and names ----
+
+  function match(faces: DescribedFace[]): IdentifiedFace[] {
+    if (!fg || !faces.length) return [];
+    if (!fg.people().length) return faces.map((f) => ({ box: f.box, score: f.score, label: null, similarity: NaN, candidates: [] }));
+    return fg.identifyDescribed(['frame'], [faces], { far: far() })[0].faces;
+  }
+
+  /** Boxes and names on the overlay (sized as the picture, drawn in its pixels), and the list below. */
+  function draw(width: number, height: number, faces: IdentifiedFace[]): void {
+    if (overlay.width !== width || overlay.height !== height) {
+      overlay.width = width;
+      overlay.height = height;
+    }
+    overlay.hidden = false;
+    const g = overlay.getContext('2d')!;
+    g.clearRect(0, 0, width, height);
+    const scale = width / Math.max(1, overlay.clientWidth || width);
+    const fontPx = Math.round(14 * scale);
+    g.font = `600 ${fontPx}px system-ui, sans-serif`;
+    g.textBaseline = 'top';
+    for (const f of faces) {
+      const [x, y, w, hgt] = f.box;
+      const color = colorOf(f.label);
+      g.lineWidth = Math.max(2, 2.5 * scale);
+      g.strokeStyle = color;
+      g.strokeRect(x, y, w, hgt);
+      const text = `${f.label ?? 'unknown'}${Number.isFinite(f.similarity) ? ` ${f.similarity.toFixed(2)}` : ''}`;
+      const tw = g.measureText(text).width + 8 * scale;
+      const th = fontPx + 6 * scale;
+      const ty = y - th >= 0 ? y - th : y + hgt;
+      const tx = Math.min(Math.max(0, x - g.lineWidth / 2), Math.max(0, width - tw));
+      g.fillStyle = color;
+      g.fillRect(tx, ty, tw, th);
+      g.fillStyle = 'white';
+      g.fillText(text, tx + 4 * scale, ty + 3 * scale);
+    }
+    const threshold = fg && fg.people().length ? thresholdText.dataset.threshold : undefined;
+    const sorted = [...faces].sort((a, b) => a.box[0] - b.box[0]);
+    facesList.replaceChildren(
+      ...sorted.map((f) =>
+        h('li', { class: `identified${f.label === null ? ' unknown' : ''}`, 'data-testid': 'identify-face', 'data-label': f.label ?? '', 'data-similarity': Number.isFinite(f.similarity) ? f.similarity.toFixed(4) : '', 'data-threshold': threshold ?? '', 'data-box': f.box.map((v) => v.toFixed(1)).join(',') },
+          h('span', { class: 'swatch', style: `background:${colorOf(f.label)}` }),
+          h('span', { class: 'label' }, f.label ?? 'unknown'),
+          h('span', { class: 'muted small' },
+            Number.isFinite(f.similarity)
+              ? `similarity ${f.similarity.toFixed(3)}${threshold ? ` (threshold ${Number(threshold).toFixed(3)})` : ''}${f.label === null && f.candidates[0] ? `, closest ${f.candidates[0].label}` : ''}`
+              : 'nobody enrolled',
+          ),
+        ),
+      ),
+    );
+    if (!faces.length) facesList.replaceChildren(h('li', { class: 'predict-note', 'data-testid': 'identify-none' }, 'No face found.'));
+  }
+
+  /** A changed gallery or FAR: the shown photo's faces matched again (no GPU work). */
+  function rematch(): void {
+    renderThreshold();
+    if (shown && !stream) draw(shown.width, shown.height, match(shown.faces));
+  }
+
+  async function identifyPhoto(file: File): Promise<void> {
+    stopLive();
+    if (photoUrl) URL.revokeObjectURL(photoUrl);
+    photoUrl = URL.createObjectURL(file);
+    img.src = photoUrl;
+    img.hidden = false;
+    stage.dataset.showing = 'photo';
+    video.hidden = true;
+    overlay.hidden = true;
+    empty.hidden = true;
+    warn(warning, '');
+    const d = describer;
+    if (!d || !fg) return warn(warning, 'The face model is still loading…');
+    facesList.replaceChildren(h('li', { class: 'predict-note', 'data-state': 'busy' }, 'Looking…'));
+    try {
+      const image = await imageToRgbImage(file as ImageInput);
+      const [faces] = await exclusive(() => d.describe([image]));
+      shown = { name: file.name, width: image.width, height: image.height, faces };
+      await img.decode().catch(() => undefined);
+      draw(image.width, image.height, match(faces));
+      root.dataset.identified = String(Number(root.dataset.identified ?? 0) + 1);
+    } catch (err) {
+      facesList.replaceChildren();
+      warn(warning, `Could not read this photo: ${(err as Error).message}`);
+    }
+  }
+
+  // ---- live: the camera's frames, one at a time ----
+
+  /** Resolves on the video's next new frame (or the next paint where requestVideoFrameCallback is missing). */
+  const nextFrame = () =>
+    new Promise<void>((resolve) => {
+      if ('requestVideoFrameCallback' in video) video.requestVideoFrameCallback(() => resolve());
+      else requestAnimationFrame(() => resolve());
+    });
+
+  async function startLive(): Promise<void> {
+    const d = describer;
+    if (!d || !fg) return;
+    try {
+      stream = await cameraStream();
+    } catch (err) {
+      return warn(warning, `The camera could not be opened: ${(err as Error).message}`);
+    }
+    const run = ++liveRun;
+    shown = null;
+    video.srcObject = stream;
+    video.hidden = false;
+    stage.dataset.showing = 'live';
+    img.hidden = true;
+    empty.hidden = true;
+    overlay.hidden = true;
+    warn(warning, '');
+    liveButton.textContent = 'Stop camera';
+    liveButton.classList.remove('primary');
+    facesList.replaceChildren();
+    const done: number[] = [];
+    const spent: number[] = [];
+    let frames = 0;
+    await video.play().catch(() => undefined);
+    while (run === liveRun) {
+      if (video.readyState < 2) {
+        await nextFrame();
+        continue;
+      }
+      const t = performance.now();
+      const before = { ...d.times };
+      let decodeMs = 0;
+      try {
+        const image = await imageToRgbImage(video);
+        decodeMs = performance.now() - t;
+        const [faces] = await exclusive(() => d.describe([image]));
+        if (run !== liveRun) break;
+        draw(image.width, image.height, match(faces));
+      } catch (err) {
+        if (run === liveRun) warn(warning, `Live identification stopped: ${(err as Error).message}`);
+        stopLive();
+        break;
+      }
+      const now = performance.now();
+      frames++;
+      done.push(now);
+      spent.push(now - t);
+      if (done.length > FPS_WINDOW) done.shift();
+      if (spent.length > FPS_WINDOW) spent.shift();
+      const ms = spent.reduce((a, b) => a + b, 0) / spent.length;
+      // Frames per second over the last few frames (the time between the first and last finished), else 1 / this frame's time.
+      const fps = done.length >= 2 ? ((done.length - 1) * 1000) / (done[done.length - 1] - done[0]) : 1000 / ms;
+      fpsText.textContent = `${fps.toFixed(1)} frames/s · ${ms.toFixed(0)} ms a frame`;
+      // This frame's time by stage (FaceDescriber's counters), for the curious and for the e2e test's log.
+      const stages = { decode: decodeMs, detect: d.times.detectMs - before.detectMs, frame: d.times.alignMs - before.alignMs, embed: d.times.embedMs - before.embedMs };
+      fpsText.title = Object.entries(stages).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ');
+      fpsText.dataset.stages = fpsText.title;
+      fpsText.dataset.fps = fps.toFixed(2);
+      fpsText.dataset.ms = ms.toFixed(1);
+      fpsText.dataset.frames = String(frames);
+      await nextFrame();
+    }
+  }
+
+  function stopLive(): void {
+    liveRun++;
+    if (!stream) return;
+    stream.getTracks().forEach((t) => t.stop());
+    stream = null;
+    video.srcObject = null;
+    video.hidden = true;
+    overlay.hidden = true;
+    empty.hidden = !img.hidden;
+    if (img.hidden) delete stage.dataset.showing;
+    liveButton.textContent = 'Live camera';
+    liveButton.classList.add('primary');
+  }
+
+  // ---- start: the describer on the page's engine, the reference, the stored gallery ----
+
+  async function start(): Promise<void> {
+    if (!app.gpu || !app.engine) return;
+    summary.textContent = 'Loading…';
+    try {
+      describer = await openFaceDescriber(app.gpu, app.engine);
+    } catch (err) {
+      summary.textContent = 'Not available';
+      return say(`The face detector could not be loaded: ${(err as Error).message}`, 'error');
+    }
+    try {
+      reference = await fetchReference();
+    } catch (err) {
+      warn(enrolWarning, `${(err as Error).message}. Thresholds will come from the gallery itself once two people are enrolled.`);
+    }
+    const notices: string[] = [];
+    try {
+      if ((await listBrowserGalleries()).includes(GALLERY_NAME)) {
+        fg = await loadGalleryFromBrowser(GALLERY_NAME, describer, reference, { onNotice: (m) => notices.push(m) });
+        say(`Gallery loaded from this browser.${notices.length ? ` ${notices.join(' ')}` : ''}`, 'done');
+      }
+    } catch (err) {
+      warn(enrolWarning, `The gallery saved in this browser could not be used (${(err as Error).message}); starting a new one: enrolling replaces it.`);
+    }
+    fg ??= createGallery(describer, reference, { name: GALLERY_NAME, onNotice: (m) => say(m) });
+    root.dataset.ready = 'true';
+    liveButton.disabled = false;
+    renderGallery();
+    Object.assign((window as { facegpu?: object }).facegpu ?? {}, { identify: { gallery: () => fg, describer } });
+  }
+
+  // ---- wiring ----
+
+  $<HTMLFormElement>('#enrol-form').addEventListener('submit', (e) => e.preventDefault());
+  enrolFiles.addEventListener('change', () => {
+    const files = [...(enrolFiles.files ?? [])];
+    enrolFiles.value = '';
+    if (files.length) void enrol(nameInput.value, files);
+  });
+  onFileDrop($('#enrol-card'), (files) => void enrol(nameInput.value, files));
+  $('#enrol-photos').prepend(icon('plus'));
+  enrolCamera.prepend(icon('camera'));
+  enrolCamera.addEventListener('click', () => {
+    const person = nameInput.value.trim();
+    if (!person) {
+      nameInput.setCustomValidity('Type the person’s name first.');
+      nameInput.reportValidity();
+      nameInput.addEventListener('input', () => nameInput.setCustomValidity(''), { once: true });
+      return;
+    }
+    void openCamera(`Photos of ${person}`, (photo) => void enrol(person, [photo]));
+  });
+  farSelect.addEventListener('change', rematch);
+  photoInput.addEventListener('change', () => {
+    if (photoInput.files?.[0]) void identifyPhoto(photoInput.files[0]);
+    photoInput.value = '';
+  });
+  onFileDrop(stage, (files) => void identifyPhoto(files[0]));
+  liveButton.prepend(icon('camera'));
+  liveButton.addEventListener('click', () => (stream ? stopLive() : void startLive()));
+  downloadButton.addEventListener('click', () => fg && downloadGallery(fg));
+  loadInput.addEventListener('change', async () => {
+    const files = [...(loadInput.files ?? [])];
+    loadInput.value = '';
+    if (!files.length || !describer) return;
+    const notices: string[] = [];
+    try {
+      const picked = await loadGalleryFromFiles(files, describer, reference, { name: GALLERY_NAME, onNotice: (m) => notices.push(m) });
+      if (fg?.people().length && !confirm(`Replace the ${fg.people().length} people enrolled here by the ${picked.people().length} of these files?`)) return;
+      fg = picked;
+      await persist();
+      say(`Gallery loaded from files: ${picked.people().length} people.${notices.length ? ` ${notices.join(' ')}` : ''}`, 'done');
+      renderGallery();
+      rematch();
+    } catch (err) {
+      say(`Could not load the gallery: ${(err as Error).message}`, 'error');
+    }
+  });
+  // The camera stops when the visitor leaves the tab.
+  for (const tab of document.querySelectorAll<HTMLButtonElement>('.tabs button')) {
+    if (tab.dataset.tab !== 'identify') tab.addEventListener('click', stopLive);
+  }
+  // Names line up with the boxes however wide the picture is shown: redraw when the overlay is resized.
+  new ResizeObserver(() => shown && !stream && draw(shown.width, shown.height, match(shown.faces))).observe(overlay);
+
+  void detectCamera().then((found) => {
+    enrolCamera.hidden = !found || !cameraAvailable();
+    liveButton.hidden = !found;
+  });
+  renderGallery();
+  // Started the first time the tab is opened (a visitor who never opens it loads no second
+  // detector), once the page's engine is there.
+  let opened = false;
+  $('[data-testid=tab-identify]').addEventListener('click', () => (opened = true));
+  const poll = setInterval(() => {
+    if (!opened || !app.engine || !app.gpu) return;
+    clearInterval(poll);
+    void start();
+  }, 200);
+}
