@@ -1,12 +1,17 @@
 // facegpu weights convert|install|info
 import { basename, dirname, resolve } from 'node:path';
 import { checkOutputDir } from '../out-dir.ts';
-import { defaultBackboneSource, DEFAULT_BACKBONE, resolveBackboneDir } from '../backbones.ts';
+import { defaultBackboneSource, resolveBackboneDir } from '../backbones.ts';
+import { defaultBackboneDir, defaultBackboneUpToDate } from '../default-backbone.ts';
 import { convertTfjsModel } from '../weights/convert.ts';
 import { downloadTfjsModel } from '../weights/download.ts';
 import { PREPROCESS_RAW, PREPROCESS_SIGNED } from '../weights/spec.ts';
-import { loadBackbone, saveBackbone } from '../weights/store.ts';
-import { readTfjsModel } from '../weights/tfjs-artifacts.ts';
+import { loadBackbone, saveBackbone, sha256 } from '../weights/store.ts';
+import { convertTfliteModel, isTfliteFile, type TfliteSource } from '../weights/tflite.ts';
+import { fetchTfliteFile } from '../weights/tflite-download.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../backbones.ts';
 
 /** About what a converted backbone folder takes while it is replaced (MobileNet V1 1.0: ~13 MB, twice). */
 const BACKBONE_DIR_BYTES = 64 * 2 ** 20;
@@ -17,34 +22,68 @@ export async function convertCommand(model: string, opts: { out: string; input?:
   // The output folder is checked before a download or a conversion; never over the source.
   const local = !/^https?:\/\//.test(model);
   await checkOutputDir(opts.out, { needBytes: BACKBONE_DIR_BYTES, readFrom: local ? [{ path: dirname(resolve(model)), what: 'source model folder', insideOk: true }] : [] });
+  // A TFLite flatbuffer (by its name, or its "TFL3" identifier), else a tfjs model.json.
+  const tflite = /\.tflite(\?.*)?$/i.test(model) || (local && (await isTfliteFile(model)));
   if (/^https?:\/\//.test(model)) {
     console.error(`downloading ${model} ...`);
-    model = await downloadTfjsModel(model, { sha256: opts.sha256 });
+    model = tflite ? await fetchTfliteFile(model, { sha256: opts.sha256 }) : await downloadTfjsModel(model, { sha256: opts.sha256 });
+  } else if (tflite && opts.sha256) {
+    const have = sha256(readFileSync(model));
+    if (have !== opts.sha256) throw new Error(`${model}: sha256 ${have} does not match the expected ${opts.sha256}`);
   }
   const preprocess = opts.input === 'raw' ? PREPROCESS_RAW : opts.input === 'signed' ? PREPROCESS_SIGNED : undefined;
   if (opts.input && !preprocess) throw new Error(`--input must be "raw" (0..255) or "signed" (-1..1), not "${opts.input}"`);
-  const spec = await convertTfjsModel(resolve(model), { preprocess });
+  const spec = tflite ? await convertTfliteModel(resolve(model), { preprocess }) : await convertTfjsModel(resolve(model), { preprocess });
   const m = await saveBackbone(spec, opts.out, basename(resolve(opts.out)));
-  console.log(`${opts.out}: MobileNet V1 alpha ${m.alpha} at ${m.inputSize}, ${m.layers.length} conv layers, ${m.outputDim}-d descriptor from ${m.source.output}, input ${m.preprocess.range}, ${(m.weightsBytes / 1e6).toFixed(1)} MB, sha256 ${m.weightsSha256.slice(0, 16)}...`);
+  const q = tflite ? `, ${(m.source as TfliteSource).quantization.summary}` : '';
+  console.log(`${opts.out}: MobileNet V1 alpha ${m.alpha} at ${m.inputSize}, ${m.layers.length} conv layers, ${m.outputDim}-d descriptor from ${m.source.output}, input ${m.preprocess.range}${q}, ${(m.weightsBytes / 1e6).toFixed(1)} MB, sha256 ${m.weightsSha256.slice(0, 16)}...`);
 }
 
-/** Convert the default backbone from the npm package, unless it is already converted from the same source. */
-export async function installCommand(opts: { force?: boolean }): Promise<void> {
-  const dir = resolveBackboneDir(DEFAULT_BACKBONE);
-  const src = defaultBackboneSource();
+/** The ImageNet MobileNet V1 1.0 224 (Coral's uint8 TFLite embedding extractor) beside a checkout: ../shared/weights/tflite-coral/. */
+export const IMAGENET_TFLITE = 'mobilenet_v1_1.0_224_quant_embedding_extractor.tflite';
+export function imagenetSource(): string {
+  const candidates = [process.env.FACEGPU_SHARED, join(PROJECT_ROOT, '..', 'shared'), join(process.cwd(), '..', 'shared')].filter((d): d is string => !!d);
+  for (const d of candidates) {
+    const f = join(d, 'weights', 'tflite-coral', IMAGENET_TFLITE);
+    if (existsSync(f)) return f;
+  }
+  throw new Error(`${IMAGENET_TFLITE} is not in ${candidates.map((d) => join(d, 'weights', 'tflite-coral')).join(' nor ')}; pass its path or URL with --from`);
+}
+
+/** `weights install imagenet`: convert the TFLite ImageNet backbone into weights/imagenet, unless already converted from the same file. */
+async function installImagenet(opts: { from?: string; sha256?: string; force?: boolean }): Promise<void> {
+  const dir = resolveBackboneDir('imagenet');
+  let src = opts.from ?? imagenetSource();
+  if (/^https?:|^file:/i.test(src)) {
+    console.error(`downloading ${src} ...`);
+    src = await fetchTfliteFile(src, { sha256: opts.sha256 });
+  }
   if (!opts.force) {
     try {
       const have = await loadBackbone(dir);
-      const source = await readTfjsModel(src);
-      if (have.manifest.source.sha256 === source.sha256) {
-        console.log(`${dir}: default backbone already converted (source sha256 ${source.sha256.slice(0, 16)}...)`);
+      if (have.manifest.source.sha256 === sha256(readFileSync(src))) {
+        console.log(`${dir}: imagenet backbone already converted from ${src}`);
         return;
       }
     } catch {
-      // missing or stale: convert
+      // missing or from another file: convert
     }
   }
-  await convertCommand(src, { out: dir, input: 'raw' });
+  await convertCommand(src, { out: dir, sha256: opts.sha256 });
+}
+
+/** Convert the default backbone from the npm package, unless it is already converted from the same source. */
+export async function installCommand(opts: { force?: boolean; name?: string; from?: string; sha256?: string }): Promise<void> {
+  if (opts.name === 'imagenet') return installImagenet(opts);
+  if (opts.name && opts.name !== 'face') throw new Error(`weights install knows "face" and "imagenet", not "${opts.name}"; convert other models with \`facegpu weights convert\``);
+  if (opts.from) throw new Error('--from is for `weights install imagenet`; the face backbone comes from @vladmandic/human');
+  const dir = defaultBackboneDir();
+  if (!opts.force && (await defaultBackboneUpToDate(dir))) {
+    const { manifest } = await loadBackbone(dir);
+    console.log(`${dir}: default backbone already converted (source sha256 ${manifest.source.sha256.slice(0, 16)}...)`);
+    return;
+  }
+  await convertCommand(defaultBackboneSource(), { out: dir, input: 'raw' });
 }
 
 export async function infoCommand(backbone: string): Promise<void> {

@@ -43,7 +43,8 @@ export interface BackboneSpec {
   preprocess: Preprocess;
   /** Descriptor length: channels of the last pointwise convolution. */
   outputDim: number;
-  source: { format: 'tfjs-graph' | 'tfjs-layers'; file: string; sha256: string; output: string };
+  /** Provenance; a TFLite conversion adds its quantization (src/weights/tflite.ts). */
+  source: { format: 'tfjs-graph' | 'tfjs-layers' | 'tflite'; file: string; sha256: string; output: string; [more: string]: unknown };
   layers: ConvLayer[];
 }
 
