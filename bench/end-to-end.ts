@@ -1,16 +1,21 @@
 // End-to-end rows: the whole backbone forward pass (packed RGB bytes in, descriptors out) at a
-// batch size, on three sides:
+// batch size, on these sides:
 // - ours: MobileNetEngine on our WGSL shaders;
 // - tfjs-webgpu: the original graph model executed by tfjs-backend-webgpu on the same device;
-// - tfjs-wasm: the same graph model on tfjs-backend-wasm (CPU reference).
+// - tfjs-wasm: the same graph model on tfjs-backend-wasm (CPU reference);
+// - with --ort, ONNX Runtime on the backbone exported to ONNX (ort-sides.ts): onnxruntime-web's
+//   WebGPU EP on the same adapter, onnxruntime-web wasm, onnxruntime-node on the CPU.
 // Wall time runs from before the input is handed over (upload included: RGB bytes for ours, a
-// float32 NHWC tensor for tfjs, each side's natural input) to the end of the GPU work
-// (queue.onSubmittedWorkDone, awaited patiently on both WebGPU sides: see timing.ts) or, for
-// wasm, of execute(); no side reads its output back inside the timed region. Where the adapter has timestamps, the GPU time of the two WebGPU sides is
-// also measured the kernel-row way: each dispatch in its own timed pass, summed.
+// float32 NHWC tensor for tfjs and ORT, each side's natural input) to the end of the GPU work
+// (queue.onSubmittedWorkDone, awaited patiently on every WebGPU side: see timing.ts) or, for
+// the CPU sides, of execute() / run(); no WebGPU side reads its output back inside the timed
+// region (a CPU side's output is in memory when it returns). Where the adapter has
+// timestamps, the GPU time of ours and tfjs-webgpu is also measured the kernel-row way: each
+// dispatch in its own timed pass, summed.
 import type { Gpu } from '../src/gpu/device.ts';
 import type { MobileNetEngine } from '../src/mobilenet/engine.ts';
 import { maxAbsDiff, randomPixels } from './data.ts';
+import { ORT_LABEL, type OrtSide, type OrtSides } from './ort-sides.ts';
 import { hasTimestamps, PassTimer, PatientWallTimer, stats, type Stats } from './timing.ts';
 import { tf, type TfjsBackend, type TfjsSides } from './tfjs-sides.ts';
 
@@ -20,14 +25,23 @@ export interface EndToEndRow {
   oursMsPerImage: number;
   tfjsWebgpuMsPerImage: number | null;
   tfjsWasmMsPerImage: number | null;
-  /** Largest of the two below. */
+  /** ONNX Runtime sides (--ort), null when not run. */
+  ortWebgpuMsPerImage: number | null;
+  ortWasmMsPerImage: number | null;
+  ortNodeMsPerImage: number | null;
+  /** Largest difference of any other side's descriptors from ours (the fields below). */
   maxAbsError: number;
   maxAbsErrorVsWebgpu: number | null;
   maxAbsErrorVsWasm: number | null;
+  maxAbsErrorVsOrt: Partial<Record<OrtSide, number>>;
+  /** Per side that ran: the lowest cosine similarity, over the batch's images, of its descriptor to ours. */
+  minCosine: Partial<Record<'tfjsWebgpu' | 'tfjsWasm' | OrtSide, number>>;
   speedupVsWebgpu: number | null;
   speedupVsWasm: number | null;
+  /** Their median time / ours, per ORT side that ran. */
+  speedupVsOrt: Partial<Record<OrtSide, number>>;
   /** Wall time per call (the whole batch), ms. */
-  wall: { ours: Stats; tfjsWebgpu: Stats | null; tfjsWasm: Stats | null };
+  wall: { ours: Stats; tfjsWebgpu: Stats | null; tfjsWasm: Stats | null } & Partial<Record<OrtSide, Stats>>;
   /** GPU time per call (sum of per-dispatch timestamps), ms; null without timestamp-query. */
   gpu: { ours: Stats; tfjsWebgpu: Stats | null } | null;
 }
@@ -40,8 +54,28 @@ export interface EndToEndOptions {
   /** The graph model tfjs runs; null skips the tfjs sides. */
   modelFile: string | null;
   sides: { webgpu: boolean; wasm: boolean };
+  /** ONNX Runtime sessions (--ort); null or absent: no ORT sides. */
+  ort?: OrtSides | null;
   onRow?: (row: EndToEndRow) => void;
   onProgress?: (what: string) => void;
+}
+
+/** Lowest per-image cosine similarity of two [n, d] descriptor arrays. */
+function minCosine(a: Float32Array, b: Float32Array, n: number): number {
+  const d = a.length / n;
+  let min = Infinity;
+  for (let i = 0; i < n; i++) {
+    let dot = 0;
+    let na = 0;
+    let nb = 0;
+    for (let k = i * d; k < (i + 1) * d; k++) {
+      dot += a[k] * b[k];
+      na += a[k] * a[k];
+      nb += b[k] * b[k];
+    }
+    min = Math.min(min, dot / Math.sqrt(na * nb));
+  }
+  return min;
 }
 
 /** The pixels as the graph model takes them: float32 NHWC after the backbone's preprocessing. */
@@ -57,11 +91,15 @@ export async function measureEndToEnd(gpu: Gpu, engine: MobileNetEngine, tfjs: T
   const timer = hasTimestamps(gpu.device) ? new PassTimer(gpu.device, engine.preparedOps(1).length) : null;
   const tfjsWallTimer = new PatientWallTimer(gpu.device);
   const backends: TfjsBackend[] = opts.modelFile ? (['webgpu', 'wasm'] as const).filter((b) => opts.sides[b]) : [];
+  const ort = opts.ort ?? null;
+  const ortSides: OrtSide[] = ort?.sides ?? [];
   try {
     for (const n of batches) {
       opts.onProgress?.(`end-to-end batch ${n}`);
       const pixels = randomPixels(n * size * size * 3, 7 + n);
       const input = modelInput(pixels, m.preprocess);
+      // The ONNX model takes the engine's input (RGB 0..255) as float32 and preprocesses itself.
+      const ortInput = Float32Array.from(pixels);
 
       const oursWall = async () => {
         const t0 = performance.now();
@@ -97,12 +135,17 @@ export async function measureEndToEnd(gpu: Gpu, engine: MobileNetEngine, tfjs: T
       for (let r = 0; r < opts.warmup; r++) {
         await oursWall();
         for (const b of backends) await tfjsWall(b);
+        for (const o of ortSides) {
+          if (o === 'ortWebgpu' && r === 0) opts.onProgress?.(`  ${ORT_LABEL[o]} warm-up at batch ${n} (compiles shaders for the new shapes)`);
+          await ort!.time(o, ortInput, n);
+        }
       }
-      const wall: Record<'ours' | TfjsBackend, number[]> = { ours: [], webgpu: [], wasm: [] };
+      const wall: Record<'ours' | TfjsBackend | OrtSide, number[]> = { ours: [], webgpu: [], wasm: [], ortWebgpu: [], ortWasm: [], ortNode: [] };
       // Interleaved, so that load from elsewhere on the machine hits every side alike.
       for (let r = 0; r < opts.repeats; r++) {
         wall.ours.push(await oursWall());
         for (const b of backends) wall[b].push(await tfjsWall(b));
+        for (const o of ortSides) wall[o].push(await ort!.time(o, ortInput, n));
       }
 
       let gpuTimes: EndToEndRow['gpu'] = null;
@@ -133,30 +176,51 @@ export async function measureEndToEnd(gpu: Gpu, engine: MobileNetEngine, tfjs: T
       // Agreement, outside the timed region: every side's descriptors for the same images.
       const ourOut = await engine.embed(pixels, n);
       const errs: Partial<Record<TfjsBackend, number>> = {};
+      const cos: EndToEndRow['minCosine'] = {};
       for (const b of backends) {
         await tfjs.use(b);
         const model = await tfjs.model(b, opts.modelFile!);
         const theirs = tf.tidy(() => model.execute(tf.tensor4d(input, [n, size, size, 3]), outputName) as tf.Tensor);
-        errs[b] = maxAbsDiff(ourOut, (await theirs.data()) as Float32Array);
+        const data = (await theirs.data()) as Float32Array;
+        errs[b] = maxAbsDiff(ourOut, data);
+        cos[b === 'webgpu' ? 'tfjsWebgpu' : 'tfjsWasm'] = minCosine(ourOut, data, n);
         theirs.dispose();
+      }
+      const ortErrs: EndToEndRow['maxAbsErrorVsOrt'] = {};
+      for (const o of ortSides) {
+        const data = await ort!.embed(o, ortInput, n);
+        ortErrs[o] = maxAbsDiff(ourOut, data);
+        cos[o] = minCosine(ourOut, data, n);
+        if (!(cos[o]! >= 0.9999)) opts.onProgress?.(`  warning: ${ORT_LABEL[o]} descriptors at batch ${n}: lowest cosine to ours ${cos[o]}`);
       }
 
       const per = (s: Stats | null) => (s ? s.median / n : null);
-      const w = { ours: stats(wall.ours), tfjsWebgpu: wall.webgpu.length ? stats(wall.webgpu) : null, tfjsWasm: wall.wasm.length ? stats(wall.wasm) : null };
+      const w: EndToEndRow['wall'] = { ours: stats(wall.ours), tfjsWebgpu: wall.webgpu.length ? stats(wall.webgpu) : null, tfjsWasm: wall.wasm.length ? stats(wall.wasm) : null };
+      const speedupVsOrt: EndToEndRow['speedupVsOrt'] = {};
+      for (const o of ortSides) {
+        w[o] = stats(wall[o]);
+        speedupVsOrt[o] = w[o]!.median / w.ours.median;
+      }
+      const allErrs = [errs.webgpu, errs.wasm, ...Object.values(ortErrs)].filter((e): e is number => e !== undefined);
       const row: EndToEndRow = {
         batch: n,
         oursMsPerImage: per(w.ours)!,
         tfjsWebgpuMsPerImage: per(w.tfjsWebgpu),
         tfjsWasmMsPerImage: per(w.tfjsWasm),
-        maxAbsError: Math.max(errs.webgpu ?? 0, errs.wasm ?? 0),
+        ortWebgpuMsPerImage: per(w.ortWebgpu ?? null),
+        ortWasmMsPerImage: per(w.ortWasm ?? null),
+        ortNodeMsPerImage: per(w.ortNode ?? null),
+        maxAbsError: allErrs.some(Number.isNaN) ? NaN : Math.max(0, ...allErrs),
         maxAbsErrorVsWebgpu: errs.webgpu ?? null,
         maxAbsErrorVsWasm: errs.wasm ?? null,
+        maxAbsErrorVsOrt: ortErrs,
+        minCosine: cos,
         speedupVsWebgpu: w.tfjsWebgpu ? w.tfjsWebgpu.median / w.ours.median : null,
         speedupVsWasm: w.tfjsWasm ? w.tfjsWasm.median / w.ours.median : null,
+        speedupVsOrt,
         wall: w,
         gpu: gpuTimes,
       };
-      if (Number.isNaN(errs.webgpu) || Number.isNaN(errs.wasm)) row.maxAbsError = NaN;
       rows.push(row);
       opts.onRow?.(row);
     }

@@ -3,7 +3,8 @@
 // padded format back to TensorFlow's layouts so that tfjs computes with the very same numbers.
 import type { MobileNetEngine } from '../src/mobilenet/engine.ts';
 import type { ImageShape } from '../src/kernels/common.ts';
-import { c4, type PackedLayer } from '../src/weights/format.ts';
+import type { PackedLayer } from '../src/weights/format.ts';
+import { floatsAt, unpackMat4, unpackVec4 } from '../src/weights/unpack.ts';
 
 export type KernelKind = 'stem' | 'depthwise' | 'pointwise' | 'pool';
 
@@ -21,31 +22,6 @@ export interface KernelCase {
   /** The same numbers in TensorFlow layouts: stem [3,3,in,out], depthwise [3,3,C,1], pointwise [1,1,in,out]. */
   tf: { filter: Float32Array; filterShape: number[]; bias: Float32Array } | null;
   activation: PackedLayer['activation'];
-}
-
-const floats = (data: ArrayBuffer, ref: { offset: number; bytes: number }) => new Float32Array(data, ref.offset, ref.bytes / 4);
-
-/** Inverse of pack.ts's mat4x4 blocks: [taps, ci4, co4] mat4x4 -> [taps, in, out]. */
-function unpackMat4(packed: Float32Array, taps: number, cin: number, cout: number): Float32Array {
-  const ci4 = c4(cin);
-  const co4 = c4(cout);
-  const out = new Float32Array(taps * cin * cout);
-  for (let t = 0; t < taps; t++) {
-    for (let i = 0; i < cin; i++) {
-      for (let o = 0; o < cout; o++) {
-        out[(t * cin + i) * cout + o] = packed[((t * ci4 + (i >> 2)) * co4 + (o >> 2)) * 16 + (i & 3) * 4 + (o & 3)];
-      }
-    }
-  }
-  return out;
-}
-
-/** Inverse of pack.ts's vec4 rows: [taps, c4] vec4 -> [taps, C]. */
-function unpackVec4(packed: Float32Array, taps: number, channels: number): Float32Array {
-  const n4 = c4(channels);
-  const out = new Float32Array(taps * channels);
-  for (let t = 0; t < taps; t++) for (let c = 0; c < channels; c++) out[t * channels + c] = packed[t * n4 * 4 + c];
-  return out;
 }
 
 function shapeName(kind: KernelKind, inp: ImageShape, cout: number, stride: number): string {
@@ -68,8 +44,8 @@ export function distinctKernels(engine: MobileNetEngine, data: ArrayBuffer, n: n
       seen.layers.push(l.name);
       return;
     }
-    const w = floats(data, l.weights);
-    const bias = floats(data, l.bias);
+    const w = floatsAt(data, l.weights);
+    const bias = floatsAt(data, l.bias);
     const taps = l.kind === 'pointwise' ? 1 : 9;
     const tf =
       l.kind === 'depthwise'

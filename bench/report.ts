@@ -8,6 +8,7 @@ import type { Tuning } from '../src/kernels/common.ts';
 import { writeFileAtomic } from '../src/weights/store.ts';
 import type { EndToEndRow } from './end-to-end.ts';
 import type { KernelRow, TimingMethod } from './kernel-rows.ts';
+import { ORT_LABEL, ORT_SIDES, type OrtSettings } from './ort-sides.ts';
 import type { Stats } from './timing.ts';
 import { trainingWorkLines, type TrainingWorkRow } from './training-work.ts';
 
@@ -29,6 +30,8 @@ export interface BenchResult {
     kernelTiming: TimingMethod;
     endToEndTiming: string;
     tuning: Tuning;
+    /** The ONNX Runtime sides, when --ort ran them. */
+    ort?: OrtSettings;
   };
   kernels: KernelRow[];
   endToEnd: EndToEndRow[];
@@ -56,12 +59,27 @@ export function kernelLines(rows: KernelRow[]): string[] {
   return table(head, body, (i) => i >= 1 && i <= 7);
 }
 
+/** The ORT sides that any row has (in the order of ORT_SIDES). */
+const ortSidesOf = (rows: EndToEndRow[]) => ORT_SIDES.filter((o) => rows.some((r) => r.wall[o]));
+const ortMs = (r: EndToEndRow, o: (typeof ORT_SIDES)[number]) => (r.wall[o] ? r.wall[o]!.median / r.batch : null);
+/** 1 - the lowest cosine of any side's descriptors to ours (0: the same directions). */
+const minCos = (r: EndToEndRow) => {
+  const v = Object.values(r.minCosine ?? {});
+  return v.length ? err(Math.max(0, 1 - Math.min(...v))) : '-';
+};
+
 export function endToEndLines(rows: EndToEndRow[]): string[] {
   if (!rows.length) return [];
-  const head = ['batch', 'ours ms/img', '', 'tfjs-webgpu ms/img', '', 'tfjs-wasm ms/img', '', 'vs webgpu', 'vs wasm', 'max abs err', 'GPU ms/img ours', 'GPU ms/img tfjs'];
+  const ort = ortSidesOf(rows);
+  const head = [
+    'batch', 'ours ms/img', '', 'tfjs-webgpu ms/img', '', 'tfjs-wasm ms/img', '',
+    ...ort.flatMap((o) => [`${ORT_LABEL[o]} ms/img`, '']),
+    'vs webgpu', 'vs wasm', ...ort.map((o) => `vs ${ORT_LABEL[o]}`), 'max abs err', ...(ort.length ? ['1 - min cos'] : []), 'GPU ms/img ours', 'GPU ms/img tfjs',
+  ];
   const body = rows.map((r) => [
     String(r.batch), ms(r.oursMsPerImage), pm(r.wall.ours), ms(r.tfjsWebgpuMsPerImage), pm(r.wall.tfjsWebgpu), ms(r.tfjsWasmMsPerImage), pm(r.wall.tfjsWasm),
-    ratio(r.speedupVsWebgpu), ratio(r.speedupVsWasm), err(r.maxAbsError),
+    ...ort.flatMap((o) => [ms(ortMs(r, o)), pm(r.wall[o])]),
+    ratio(r.speedupVsWebgpu), ratio(r.speedupVsWasm), ...ort.map((o) => ratio(r.speedupVsOrt?.[o])), err(r.maxAbsError), ...(ort.length ? [minCos(r)] : []),
     ms(r.gpu ? r.gpu.ours.median / r.batch : null), ms(r.gpu?.tfjsWebgpu ? r.gpu.tfjsWebgpu.median / r.batch : null),
   ]);
   return table(head, body, () => true);
@@ -102,11 +120,23 @@ function markdown(r: BenchResult): string {
         ...r.kernels.map((k) => `| ${k.name} | ${k.layers.length} | ${ms(k.ours.median)} ${pm(k.ours)} | ${ms(k.tfjsWebgpu.median)} ${pm(k.tfjsWebgpu)} | ${ratio(k.speedup)} | ${err(k.maxAbsError)} | \`${k.shader}\` | ${k.note ?? ''} |`),
       ].join('\n')
     : '';
+  const ort = ortSidesOf(r.endToEnd);
+  const cells = (c: string[]) => `| ${c.join(' | ')} |`;
   const e2eTable = r.endToEnd.length
     ? [
-        '| batch | ours ms/img | tfjs-webgpu ms/img | tfjs-wasm ms/img | tfjs-webgpu/ours | tfjs-wasm/ours | max abs err | GPU ms/img ours | GPU ms/img tfjs-webgpu |',
-        '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-        ...r.endToEnd.map((e) => `| ${e.batch} | ${ms(e.oursMsPerImage)} ${pm(e.wall.ours)} | ${ms(e.tfjsWebgpuMsPerImage)} ${pm(e.wall.tfjsWebgpu)} | ${ms(e.tfjsWasmMsPerImage)} ${pm(e.wall.tfjsWasm)} | ${ratio(e.speedupVsWebgpu)} | ${ratio(e.speedupVsWasm)} | ${err(e.maxAbsError)} | ${ms(e.gpu ? e.gpu.ours.median / e.batch : null)} | ${ms(e.gpu?.tfjsWebgpu ? e.gpu.tfjsWebgpu.median / e.batch : null)} |`),
+        cells([
+          'batch', 'ours ms/img', 'tfjs-webgpu ms/img', 'tfjs-wasm ms/img', ...ort.map((o) => `${ORT_LABEL[o]} ms/img`),
+          'tfjs-webgpu/ours', 'tfjs-wasm/ours', ...ort.map((o) => `${ORT_LABEL[o]}/ours`), 'max abs err', ...(ort.length ? ['1 - min cosine'] : []), 'GPU ms/img ours', 'GPU ms/img tfjs-webgpu',
+        ]),
+        `|${'---:|'.repeat(9 + 2 * ort.length + (ort.length ? 1 : 0))}`,
+        ...r.endToEnd.map((e) =>
+          cells([
+            String(e.batch), `${ms(e.oursMsPerImage)} ${pm(e.wall.ours)}`, `${ms(e.tfjsWebgpuMsPerImage)} ${pm(e.wall.tfjsWebgpu)}`, `${ms(e.tfjsWasmMsPerImage)} ${pm(e.wall.tfjsWasm)}`,
+            ...ort.map((o) => `${ms(ortMs(e, o))} ${pm(e.wall[o])}`),
+            ratio(e.speedupVsWebgpu), ratio(e.speedupVsWasm), ...ort.map((o) => ratio(e.speedupVsOrt?.[o])), err(e.maxAbsError), ...(ort.length ? [minCos(e)] : []),
+            ms(e.gpu ? e.gpu.ours.median / e.batch : null), ms(e.gpu?.tfjsWebgpu ? e.gpu.tfjsWebgpu.median / e.batch : null),
+          ]),
+        ),
       ].join('\n')
     : '';
   return [
@@ -129,7 +159,7 @@ function svg(r: BenchResult): string {
   const parts: string[] = [];
   const text = (x: number, y: number, t: string, attrs = '') => parts.push(`<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${attrs}>${esc(t)}</text>`);
   const rect = (x: number, y: number, w: number, h: number, fill: string) => parts.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(w, 0).toFixed(1)}" height="${Math.max(h, 0).toFixed(1)}" fill="${fill}"/>`);
-  const colors = { ours: '#2b7bb9', webgpu: '#e08a1e', wasm: '#7a7a7a' };
+  const colors = { ours: '#2b7bb9', webgpu: '#e08a1e', wasm: '#7a7a7a', ortWebgpu: '#8e44ad', ortWasm: '#16a085', ortNode: '#2c3e50' };
   let y = 28;
   text(20, y, `facegpu vs TensorFlow.js — ${r.adapter.id} (${r.adapter.driver})`, 'font-size="16" font-weight="bold"');
   y += 18;
@@ -138,13 +168,17 @@ function svg(r: BenchResult): string {
   if (r.endToEnd.length) {
     text(20, y, `Whole forward pass, ms per image (lower is better), ${r.settings.endToEndTiming}`, 'font-size="13" font-weight="bold"');
     y += 12;
-    const maxV = Math.max(...r.endToEnd.flatMap((e) => [e.oursMsPerImage, e.tfjsWebgpuMsPerImage ?? 0, e.tfjsWasmMsPerImage ?? 0]));
+    const maxV = Math.max(...r.endToEnd.flatMap((e) => [e.oursMsPerImage, e.tfjsWebgpuMsPerImage ?? 0, e.tfjsWasmMsPerImage ?? 0, ...ORT_SIDES.map((o) => ortMs(e, o) ?? 0)]));
     const left = 170;
     const scale = (W - left - 90) / maxV;
     for (const e of r.endToEnd) {
       y += 8;
       text(20, y + 26, `batch ${e.batch}`, 'font-size="12"');
-      for (const [name, v, color] of [['ours', e.oursMsPerImage, colors.ours], ['tfjs-webgpu', e.tfjsWebgpuMsPerImage, colors.webgpu], ['tfjs-wasm', e.tfjsWasmMsPerImage, colors.wasm]] as const) {
+      const bars: [string, number | null, string][] = [
+        ['ours', e.oursMsPerImage, colors.ours], ['tfjs-webgpu', e.tfjsWebgpuMsPerImage, colors.webgpu], ['tfjs-wasm', e.tfjsWasmMsPerImage, colors.wasm],
+        ...ORT_SIDES.map((o): [string, number | null, string] => [ORT_LABEL[o], ortMs(e, o), colors[o]]),
+      ];
+      for (const [name, v, color] of bars) {
         if (v == null) continue;
         text(left - 8, y + 12, name, 'font-size="11" text-anchor="end"');
         rect(left, y + 2, v * scale, 13, color);

@@ -1,5 +1,6 @@
-// The benchmark, start to end: one device, our engine and both tfjs sides on it, kernel rows,
-// end-to-end rows, results files. `npm run bench` (src/cli/bench.ts) calls runBench.
+// The benchmark, start to end: one device, our engine and both tfjs sides on it (and, with
+// --ort, ONNX Runtime on the exported backbone), kernel rows, end-to-end rows, results files.
+// `npm run bench` (src/cli/bench.ts) calls runBench.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, platform, release } from 'node:os';
@@ -9,10 +10,12 @@ import { createNodeGpu } from '../src/gpu/node-gpu.ts';
 import { loadShaders } from '../src/gpu/shaders-node.ts';
 import { MobileNetEngine } from '../src/mobilenet/engine.ts';
 import type { Tuning } from '../src/kernels/common.ts';
+import { backboneToOnnx } from '../src/weights/onnx.ts';
 import { loadBackbone } from '../src/weights/store.ts';
 import { measureEndToEnd } from './end-to-end.ts';
 import { measureKernels, type KernelRow } from './kernel-rows.ts';
 import { distinctKernels } from './kernels-of.ts';
+import { OrtSides, ortVersions, type OrtSide } from './ort-sides.ts';
 import { writeResults, type BenchResult } from './report.ts';
 import { tfjsVersions, TfjsSides } from './tfjs-sides.ts';
 import { hasTimestamps } from './timing.ts';
@@ -33,6 +36,8 @@ export interface BenchOptions {
   only?: string;
   /** Include tfjs-wasm in the end-to-end rows. */
   wasm: boolean;
+  /** ONNX Runtime sides in the end-to-end rows (the backbone exported to ONNX); none by default. */
+  ort?: OrtSide[];
   /** Time tfjs' work around the backbone on its kernels and ours (last: it cannot be undone). */
   trainingWork: boolean;
   /** Override the engine's tuning (experiments). */
@@ -46,7 +51,7 @@ export interface BenchOptions {
 
 export const RESULTS_DIR = join(PROJECT_ROOT, 'bench', 'results');
 
-function environment(): Record<string, string | number> {
+function environment(ort: boolean): Record<string, string | number> {
   const pkg = (name: string) => JSON.parse(readFileSync(join(PROJECT_ROOT, 'node_modules', name, 'package.json'), 'utf8')).version as string;
   let commit = 'unknown';
   try {
@@ -60,6 +65,7 @@ function environment(): Record<string, string | number> {
     node: process.versions.node,
     webgpu: pkg('webgpu'),
     ...tfjsVersions(),
+    ...(ort ? ortVersions() : {}),
     os: `${platform()} ${release()}`,
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
@@ -91,12 +97,13 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
   const gpu = await createNodeGpu({ adapter: opts.adapter });
   const engine = new MobileNetEngine(gpu, backbone, loadShaders(), { tuning: opts.tuning, maxPlans: 8 });
   const tfjs = new TfjsSides(gpu);
+  let ort: OrtSides | null = null;
   try {
     log(`facegpu bench: ${m.id} on ${gpu.adapter.id} (${gpu.adapter.description || gpu.adapter.vendor})`);
     const timestamps = hasTimestamps(gpu.device);
     const result: BenchResult = {
       adapter: { ...gpu.adapter, driver: gpu.adapter.description || gpu.adapter.device || gpu.adapter.vendor },
-      environment: environment(),
+      environment: environment(!!opts.ort?.length),
       settings: {
         backbone: m.id,
         kernelBatch: opts.kernelBatch,
@@ -126,6 +133,11 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
         },
       });
     }
+    if (opts.batches.length && opts.ort?.length) {
+      ort = await OrtSides.open(backboneToOnnx(backbone), m.inputSize, { sides: opts.ort, adapter: opts.adapter, log });
+      result.settings.ort = ort.settings;
+      log(`ONNX Runtime sessions: ${Object.entries(ort.settings.sessionSeconds).map(([k, v]) => `${k} ${v!.toFixed(1)} s`).join(', ')}`);
+    }
     if (opts.batches.length) {
       result.endToEnd = await measureEndToEnd(gpu, engine, tfjs, opts.batches, {
         warmup: Math.max(1, opts.warmup),
@@ -133,6 +145,7 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
         gpuRepeats: opts.gpuRepeats,
         modelFile,
         sides: { webgpu: true, wasm: opts.wasm },
+        ort,
         onProgress: log,
       });
     }
@@ -143,6 +156,7 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
     const files = opts.outDir === null ? [] : await writeResults(result, opts.outDir ?? join(RESULTS_DIR, gpu.adapter.id));
     return { result, files };
   } finally {
+    await ort?.dispose();
     tfjs.dispose();
     engine.destroy();
     gpu.destroy();

@@ -5,5 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system.sh
-npm ci --no-audit --no-fund
+# onnxruntime-node (the benchmark's --ort side) ships its CPU binaries in the package; its
+# postinstall would fetch optional GPU ones from a host that cannot be reached: skip that.
+ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 npm run --silent weights

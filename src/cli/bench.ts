@@ -2,6 +2,7 @@
 // bench/README.md for what is measured and how.
 import { InvalidArgumentError, type Command } from 'commander';
 import { kernelLines, textReport } from '../../bench/report.ts';
+import { ORT_SIDE_NAMES } from '../../bench/ort-sides.ts';
 import { runBench } from '../../bench/run.ts';
 
 interface BenchFlags {
@@ -16,6 +17,7 @@ interface BenchFlags {
   only?: string;
   endToEnd: boolean;
   wasm: boolean;
+  ort?: string | true;
   trainingWork: boolean;
   quick?: boolean;
   json?: boolean;
@@ -36,10 +38,18 @@ function batchList(v: string): string {
   return v;
 }
 
+/** `--ort` alone: every ONNX Runtime side; `--ort wasm,node`: those. */
+function ortList(v: string): string {
+  const names = v.split(',');
+  const bad = names.filter((n) => !(n in ORT_SIDE_NAMES));
+  if (!names.length || bad.length) throw new InvalidArgumentError(`ONNX Runtime sides are ${Object.keys(ORT_SIDE_NAMES).join(', ')} (comma-separated), not "${bad.join(',')}"`);
+  return v;
+}
+
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description('benchmark our shaders against tfjs-webgpu (same device) and tfjs-wasm: per kernel and whole network')
+    .description('benchmark our shaders against tfjs-webgpu (same device) and tfjs-wasm, per kernel and whole network; with --ort also ONNX Runtime (web WebGPU and wasm, node CPU)')
     .option('--backbone <name|dir>', 'backbone under weights/ or a converted folder', 'face')
     .option('--batches <list>', 'end-to-end batch sizes', batchList, '1,8,32')
     .option('--kernel-batch <n>', 'batch size of the per-kernel rows', count('--kernel-batch', 1), '8')
@@ -51,6 +61,7 @@ export function registerBench(program: Command): void {
     .option('--only <text>', 'only the kernel rows whose name contains <text>, e.g. depthwise')
     .option('--no-end-to-end', 'skip the whole-network rows')
     .option('--no-wasm', 'leave tfjs-wasm out of the whole-network rows')
+    .option('--ort [sides]', 'add ONNX Runtime on the backbone exported to ONNX: webgpu (onnxruntime-web, same adapter; its session takes 30-90 s on lavapipe), wasm (onnxruntime-web), node (onnxruntime-node); default all three', ortList)
     .option('--no-training-work', "skip the head training step and face detection rows (tfjs' kernels against ours)")
     .option('--quick', 'batches 1,8, kernel batch 1, 3 repeats (a few minutes less)')
     .option('--json', 'print the results as JSON on stdout (progress goes to stderr)')
@@ -69,6 +80,7 @@ export function registerBench(program: Command): void {
         gpuRepeats: quick ? 1 : Number(flags.gpuRepeats),
         only: flags.only,
         wasm: flags.wasm,
+        ort: flags.ort === undefined ? [] : (flags.ort === true ? Object.keys(ORT_SIDE_NAMES) : flags.ort.split(',')).map((n) => ORT_SIDE_NAMES[n]),
         trainingWork: flags.trainingWork,
         outDir: flags.save ? flags.out : null,
         log: (line) => console.error(line),

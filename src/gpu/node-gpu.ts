@@ -25,6 +25,23 @@ const instances = new Map<string, GPU>();
 
 export async function createNodeGpu(opts: NodeGpuOptions = {}): Promise<Gpu> {
   const which = (opts.adapter ?? process.env.FACEGPU_ADAPTER ?? 'auto').toLowerCase();
+  const gpu = await nodeGpu(opts);
+  try {
+    return await createGpuFrom(gpu, opts, INSTALL_HINT);
+  } catch (err) {
+    if (which !== 'auto') throwIfNoMatch(err, opts.adapter ?? which);
+    if (err instanceof GpuUnavailableError) throw err;
+    throw new GpuUnavailableError(`${INSTALL_HINT} (${(err as Error).message})`);
+  }
+}
+
+/**
+ * Dawn's `GPU` object (what `navigator.gpu` is in a page) for the adapter `createNodeGpu`
+ * picks with the same options, kept for the life of the process: for libraries that make
+ * their own device on the same adapter (the benchmark's ONNX Runtime side).
+ */
+export async function nodeGpu(opts: Pick<NodeGpuOptions, 'adapter'> = {}): Promise<GPU> {
+  const which = (opts.adapter ?? process.env.FACEGPU_ADAPTER ?? 'auto').toLowerCase();
   if (which === 'swiftshader') {
     // The Vulkan loader reads this once, when Dawn first enumerates drivers.
     process.env.VK_ICD_FILENAMES = process.env.VK_ICD_FILENAMES ?? SWIFTSHADER_ICD;
@@ -46,13 +63,7 @@ export async function createNodeGpu(opts: NodeGpuOptions = {}): Promise<Gpu> {
   }
   // tfjs-backend-webgpu checks these globals (GPUBufferUsage etc.) at import time.
   Object.assign(globalThis, dawn.globals);
-  try {
-    return await createGpuFrom(gpu, opts, INSTALL_HINT);
-  } catch (err) {
-    if (which !== 'auto') throwIfNoMatch(err, opts.adapter ?? which);
-    if (err instanceof GpuUnavailableError) throw err;
-    throw new GpuUnavailableError(`${INSTALL_HINT} (${(err as Error).message})`);
-  }
+  return gpu;
 }
 
 /**
