@@ -1,30 +1,76 @@
-// The Node entry of the library: a device, the shaders from disk, a backbone from weights/.
+/**
+ * `facegpu`, the Node entry of the library: a WebGPU device (Dawn), the shaders from disk, a
+ * backbone from the weights folder (the default one converted there on first use), and on top
+ * of them descriptors ({@link openEngine}), galleries for open-set identity ({@link Gallery}),
+ * training a recognizer ({@link train}) and face detection ({@link openFaceDescriber}).
+ *
+ * @packageDocumentation
+ */
 import { createNodeGpu, type NodeGpuOptions } from './gpu/node-gpu.ts';
 import { loadShaders } from './gpu/shaders-node.ts';
 import type { Gpu } from './gpu/device.ts';
 import { MobileNetEngine, type EngineOptions } from './mobilenet/engine.ts';
 import { loadBackbone } from './weights/store.ts';
-import { resolveBackboneDir } from './backbones.ts';
+import { DEFAULT_BACKBONE, resolveBackboneDir, weightsDir } from './backbones.ts';
+import { ensureDefaultBackbone } from './default-backbone.ts';
+import { join } from 'node:path';
 
-export { MobileNetEngine } from './mobilenet/engine.ts';
-export { createNodeGpu } from './gpu/node-gpu.ts';
-export { loadImageRGB } from './image/decode.ts';
+// The engine and its device.
+export { MobileNetEngine, type EngineOptions } from './mobilenet/engine.ts';
+export { createNodeGpu, type NodeGpuOptions } from './gpu/node-gpu.ts';
+export { GpuUnavailableError, GpuLostError, type Gpu, type DeviceOptions, type AdapterSummary } from './gpu/device.ts';
+export { loadShaders } from './gpu/shaders-node.ts';
+export { loadImageRGB, loadImageRaw, ImageDecodeError } from './image/decode.ts';
+// Weights: where they live, the default backbone, any tfjs MobileNet V1.
 export { loadBackbone, saveBackbone } from './weights/store.ts';
+export type { Backbone, BackboneManifest } from './weights/format.ts';
 export { convertTfjsModel } from './weights/convert.ts';
-export { Gallery, openVerifier, referenceFor, type IdentifiedFile, type EnrollReport, type IdentifiedFace } from './identity/node.ts';
+export { facegpuHome, weightsDir, resolveBackboneDir, DEFAULT_BACKBONE } from './backbones.ts';
+export { defaultBackboneDir, ensureDefaultBackbone, convertDefaultBackbone } from './default-backbone.ts';
+// Open-set identity: galleries of enrolled people, 1:1 verification.
+export { Gallery, openVerifier, referenceFor, type IdentifiedFile, type EnrollReport, type IdentifiedFace, type OpenGalleryOptions, type Verifier, type VerifiedPair } from './identity/node.ts';
+export type { IdentifyOptions, MatchOptions, GalleryStats, Candidate } from './gallery/gallery.ts';
+export type { EnrollOptions } from './identity/face-gallery.ts';
+// Faces: detection (BlazeFace), framing on the GPU and descriptors of every face.
 export { DEFAULT_PREPROCESSING, type FacePreprocessing, type FaceFraming } from './faces/framing.ts';
-export { openFaceDescriber, describeFiles } from './faces/node.ts';
+export { openFaceDescriber, describeFiles, type FileFaces } from './faces/node.ts';
+export type { FaceDescriber, DescribedFace } from './faces/describe.ts';
+export { loadBlazeFace } from './detect/node.ts';
+export { BlazeFaceDetector, type FaceDetection, type DetectorOptions } from './detect/blazeface.ts';
+// Training a recognizer (a classifier head over the descriptors) and using it.
+export { train, load, predict, evaluate, type EngineOnGpu, type NodeTrainOptions, type FilePrediction, type FacePrediction, type PredictOptions } from './train/index.ts';
+export { FaceClassifier, type TrainResult, type Prediction, type EpochLog, type FitConfig } from './train/index.ts';
 
 export interface OpenEngineOptions extends EngineOptions, NodeGpuOptions {
-  /** Backbone name under weights/ or a folder; default "face". */
+  /** Backbone name in the weights folder, or a folder with manifest.json; default "face". */
   backbone?: string;
+  /** facegpu's folder for converted backbones (<home>/weights); default $FACEGPU_HOME, else the user's cache folder. */
+  home?: string;
+  /** Told before the default backbone is converted on first use (one line; default: stderr). */
+  onNotice?: (line: string) => void;
   /** Reuse a device (tfjs training shares ours). */
   gpu?: Gpu;
 }
 
-/** Device + backbone + engine in one call. Destroy the engine, then the device, when done. */
+/**
+ * Device + backbone + engine in one call. The first call converts the default backbone from
+ * the installed `@vladmandic/human` into the weights folder (a second or so, said once on
+ * stderr). Destroy the engine, then the device, when done.
+ *
+ * @example
+ * ```ts
+ * import { openEngine, loadImageRGB } from 'facegpu';
+ * const { gpu, engine } = await openEngine();
+ * const pixels = await loadImageRGB('photo.jpg', engine.inputSize);
+ * const descriptors = await engine.embed(pixels, 1);   // Float32Array, 1024 numbers
+ * engine.destroy(); gpu.destroy();
+ * ```
+ */
 export async function openEngine(opts: OpenEngineOptions = {}): Promise<{ gpu: Gpu; engine: MobileNetEngine }> {
-  const backbone = await loadBackbone(resolveBackboneDir(opts.backbone));
+  const weights = weightsDir(opts.home);
+  const dir = resolveBackboneDir(opts.backbone, weights);
+  if (dir === join(weights, DEFAULT_BACKBONE)) await ensureDefaultBackbone(dir, opts.onNotice);
+  const backbone = await loadBackbone(dir);
   const gpu = opts.gpu ?? (await createNodeGpu(opts));
   return { gpu, engine: new MobileNetEngine(gpu, backbone, loadShaders(), opts) };
 }

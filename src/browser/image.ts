@@ -17,6 +17,7 @@ export type ImageInput =
   | ImageData
   | Blob;
 
+/** An image input that cannot be read (its message names it). */
 export class ImageInputError extends Error {
   constructor(readonly source: string, message: string) {
     super(`${source}: ${message}`);

@@ -37,6 +37,7 @@ export async function listSavedModels(): Promise<string[]> {
   return (await keys(modelStore())).map(String).sort();
 }
 
+/** Delete a model saved in the browser (IndexedDB). */
 export async function removeSavedModel(name: string): Promise<void> {
   await del(name, modelStore());
 }

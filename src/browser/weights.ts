@@ -25,6 +25,7 @@ export interface FetchedBackbone extends Backbone {
   fromCache: boolean;
 }
 
+/** The SHA-256 of some bytes as hex (Web Crypto). */
 export async function sha256Hex(data: ArrayBuffer): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', data);
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');

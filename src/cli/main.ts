@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The facegpu command line. Each subcommand lives in its own file; this one only wires them.
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { registerBench } from './bench.ts';
+import { registerDemo } from './demo.ts';
 import { registerEnroll } from './enroll.ts';
 import { registerGallery } from './gallery.ts';
 import { registerIdentify } from './identify.ts';
@@ -11,11 +12,16 @@ import { registerEval } from './eval.ts';
 import { registerPredict } from './predict.ts';
 import { registerTrain } from './train.ts';
 import { convertCommand, infoCommand, installCommand } from './weights.ts';
+import { registerWeightsExport } from './weights-export.ts';
 import { MAX_IMAGE_PIXELS, parseMaxPixels, setMaxImagePixels } from '../image/decode.ts';
+
+/** package.json: two folders up from src/cli/main.ts and from dist/cli/main.js alike. */
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command();
 program
   .name('facegpu')
+  .version(version)
   .description('Face recognition by transfer learning on WebGPU: MobileNet V1 on our own WGSL shaders')
   .option('--adapter <name>', 'WebGPU adapter: auto, lavapipe, swiftshader, or part of an adapter name', process.env.FACEGPU_ADAPTER)
   .option('--max-pixels <n>', `largest image decoded, width x height (default ${MAX_IMAGE_PIXELS} = 8192x8192; also FACEGPU_MAX_PIXELS)`)
@@ -36,7 +42,14 @@ program
 registerTrain(program);
 registerPredict(program);
 registerEval(program);
-registerBench(program);
+registerDemo(program);
+// The benchmark measures this checkout (bench/, results under bench/results): only when run
+// from the sources, not from the package (the specifier is computed so the build leaves it out).
+if (import.meta.url.endsWith('.ts')) {
+  const benchModule = './bench.ts';
+  const { registerBench } = (await import(benchModule)) as { registerBench: (p: Command) => void };
+  registerBench(program);
+}
 registerEnroll(program);
 registerIdentify(program);
 registerVerify(program);
@@ -45,22 +58,26 @@ registerGallery(program);
 const weights = program.command('weights').description('convert and inspect backbones');
 weights
   .command('convert')
-  .description('convert a TensorFlow.js MobileNet V1 (graph or layers model.json) to facegpu format')
-  .argument('<model.json>', 'a model.json path, or an http(s) URL to download (cached, with checksums)')
+  .description('convert a MobileNet V1 to facegpu format: a TensorFlow.js graph or layers model.json, or a TFLite .tflite (float or quantized)')
+  .argument('<model>', 'a model.json or .tflite path, or an http(s) URL to download (cached, with checksums)')
   .requiredOption('--out <dir>', 'output folder, e.g. weights/<name>')
-  .option('--sha256 <hex>', 'expected sha256 of a downloaded model.json')
-  .option('--input <range>', 'input range the model expects: raw (0..255) or signed (-1..1); default: raw for graph models, signed for layers models')
+  .option('--sha256 <hex>', 'expected sha256 of a downloaded model.json, or of the .tflite file')
+  .option('--input <range>', 'input range the model expects: raw (0..255) or signed (-1..1); default: raw for graph models, signed for layers models, a TFLite model\'s own input quantization')
   .action((model: string, opts) => convertCommand(model, opts));
 weights
   .command('install')
-  .description('convert the default face backbone from @vladmandic/human (done by npm run setup)')
+  .description('convert a known backbone: face (default, from @vladmandic/human; done by npm run setup) or imagenet (MobileNet V1 1.0, Coral TFLite, from ../shared or --from)')
+  .argument('[name]', 'face or imagenet', 'face')
+  .option('--from <path|url>', 'imagenet: the .tflite file to convert')
+  .option('--sha256 <hex>', 'imagenet: expected sha256 of that file')
   .option('--force', 'convert again even if up to date')
-  .action((opts) => installCommand(opts));
+  .action((name: string, opts) => installCommand({ ...opts, name }));
 weights
   .command('info')
   .description('show a converted backbone')
   .argument('[backbone]', 'name or folder', 'face')
   .action((b: string) => infoCommand(b));
+registerWeightsExport(weights);
 
 export { program };
 

@@ -50,6 +50,7 @@ export const DEFAULT_DETECTOR: Required<DetectorOptions> = { minScore: 0.5, iouT
 const REGRESSORS = 16;
 const KEYPOINTS = 6;
 
+/** BlazeFace (short range) on tfjs: every face of an image with its box, score and six keypoints. */
 export class BlazeFaceDetector {
   private readonly anchors = anchorCentres(BLAZEFACE_INPUT);
   private readonly opts: Required<DetectorOptions>;

@@ -27,6 +27,7 @@ export const CROP_METHODS: readonly CropMethod[] = ['face', 'none'];
  */
 export const DEFAULT_FACE_MARGIN = 1.3;
 
+/** The crop a model records when it was trained on BlazeFace face squares. */
 export function faceCropRecord(margin = DEFAULT_FACE_MARGIN, minScore = 0.5): FaceCrop {
   return { method: 'face', detector: 'blazeface', margin, minScore };
 }

@@ -116,6 +116,7 @@ export class FaceDescriber {
     return this.warper.warpToBytes(image, faces.map((f) => framingTransform(f, this.preprocessing.framing, size, image.width, image.height)), size);
   }
 
+  /** Free the framing's GPU buffers (the engine and detector stay the caller's). */
   destroy(): void {
     this.warper.destroy();
     this.cropsGpu?.destroy();

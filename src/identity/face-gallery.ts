@@ -45,6 +45,7 @@ export interface EnrollOptions {
 /** The backbone a gallery records for an engine. */
 export const backboneRefOf = (engine: MobileNetEngine): BackboneRef => ({ id: engine.manifest.id, sha256: engine.manifest.weightsSha256 });
 
+/** A gallery with its face pipeline: photos in (every face found, framed, described), people and answers out. */
 export class FaceGallery {
   private constructor(
     readonly gallery: Gallery,
@@ -148,14 +149,17 @@ export class FaceGallery {
     return this.gallery.verify(fa[largestFace(fa)].descriptor, fb[largestFace(fb)].descriptor, opts);
   }
 
+  /** People, faces, and how well the gallery's own photos separate them (TAR at FAR, EER), with warnings. */
   stats(): ReturnType<Gallery['stats']> {
     return this.gallery.stats();
   }
 
+  /** The enrolled people with their counts of faces and photos. */
   people(): ReturnType<Gallery['people']> {
     return this.gallery.people();
   }
 
+  /** Forget a person and their faces (calibration recomputed). */
   remove(person: string): void {
     if (!this.gallery.people().some((p) => p.name === person)) throw new Error(`${this.gallery.name}: no person named "${person}" (see gallery list)`);
     this.gallery.removePerson(person);

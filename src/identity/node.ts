@@ -35,6 +35,7 @@ export async function referenceOf(backbone: BackboneRef, dim: number, dir = CALI
   return ref.backbone.sha256 === backbone.sha256 && ref.dim === dim ? ref : null;
 }
 
+/** The reference shipped for an engine's backbone (calibration/<id>.json), or null. */
 export const referenceFor = (engine: MobileNetEngine): Promise<DefaultCalibration | null> => referenceOf(backboneRefOf(engine), engine.outputDim);
 
 /** A stored gallery with its backbone's reference, for reading and editing without a GPU. */
@@ -165,6 +166,7 @@ export interface Verifier {
   readonly gallery: FaceGallery;
   /** Each distinct photo is found and embedded once, a batch at a time; results in pair order. */
   verifyPairs(pairs: readonly (readonly [string, string])[], opts?: MatchOptions): Promise<VerifiedPair[]>;
+  /** Free the face pipeline's GPU buffers. */
   destroy(): void;
 }
 
@@ -210,10 +212,16 @@ export async function openVerifier(opts: { gpu: Gpu; engine: MobileNetEngine; ga
  * (enrolment from several processes), use `Gallery.update`, which holds the lock from load
  * to save.
  *
- *   const gallery = await Gallery.load('people/', { gpu, engine, create: true });
- *   await gallery.enroll('alice', ['alice1.jpg', 'alice2.jpg']);
- *   await gallery.save();
- *   const [photo] = await gallery.identify(['party.jpg'], { far: 0.001 });
+ * @example
+ * ```ts
+ * import { openEngine, Gallery } from 'facegpu';
+ * const { gpu, engine } = await openEngine();
+ * const gallery = await Gallery.load('people/', { gpu, engine, create: true });
+ * await gallery.enroll('alice', ['alice1.jpg', 'alice2.jpg']);
+ * await gallery.save();
+ * const [photo] = await gallery.identify(['party.jpg'], { far: 0.001 });   // faces: [{ box, label, similarity }]
+ * gallery.close(); engine.destroy(); gpu.destroy();
+ * ```
  */
 export class Gallery {
   private constructor(
@@ -221,6 +229,7 @@ export class Gallery {
     readonly faces: FaceGallery,
   ) {}
 
+  /** Open the gallery at `dir` (a new empty one with `create: true`). */
   static async load(dir: string, opts: OpenGalleryOptions): Promise<Gallery> {
     return new Gallery(dir, await openFaceGallery(dir, opts));
   }
@@ -230,10 +239,12 @@ export class Gallery {
     return updateFaceGallery(dir, opts, (fg) => change(new Gallery(dir, fg)));
   }
 
+  /** Add photos of `person` (one face each, or the largest with `largest`); unreadable or faceless files are reported as skipped. */
   enroll(person: string, files: readonly string[], opts: EnrollOptions = {}): Promise<EnrollReport> {
     return enrollFiles(this.faces, person, files, opts);
   }
 
+  /** Every face of every file named, or `label: null` below the threshold for `far` (or `threshold`). */
   identify(files: readonly string[], opts: IdentifyOptions = {}): Promise<IdentifiedFile[]> {
     return identifyFiles(this.faces, files, opts);
   }
@@ -245,14 +256,17 @@ export class Gallery {
     return this.faces.verify(ia as NamedImage, ib as NamedImage, opts);
   }
 
+  /** People, faces, TAR at FAR, EER and warnings (FaceGallery.stats). */
   stats(): ReturnType<FaceGallery['stats']> {
     return this.faces.stats();
   }
 
+  /** The enrolled people with their counts of faces and photos. */
   people(): ReturnType<FaceGallery['people']> {
     return this.faces.people();
   }
 
+  /** Forget a person (call `save` to write it). */
   remove(person: string): void {
     this.faces.remove(person);
   }

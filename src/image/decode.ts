@@ -37,6 +37,7 @@ export function maxImagePixels(): number {
 
 if (process.env.FACEGPU_MAX_PIXELS) maxPixels = parseMaxPixels(process.env.FACEGPU_MAX_PIXELS, 'FACEGPU_MAX_PIXELS');
 
+/** A file that is not an image facegpu reads, or too big (its message names the file). */
 export class ImageDecodeError extends Error {
   constructor(readonly file: string, message: string) {
     super(`${file}: ${message}`);

@@ -33,6 +33,7 @@ export interface Prediction {
   top: Guess[];
 }
 
+/** A trained recognizer: the engine's descriptors through the head, probabilities per person. */
 export class FaceClassifier {
   private constructor(
     readonly engine: MobileNetEngine,
@@ -101,6 +102,7 @@ export class FaceClassifier {
   }
 }
 
+/** The best labels of one softmax output, most probable first; `unknown` below `threshold`. */
 export function rankProbabilities(probs: Float32Array, labels: readonly string[], opts: { top?: number; threshold?: number } = {}): Prediction[] {
   const k = labels.length;
   const top = Math.min(Math.max(1, opts.top ?? 1), k);

@@ -71,7 +71,20 @@ async function cropperFor({ gpu, engine }: EngineOnGpu, crop: CropRecord): Promi
   return nodeFaceCropper(crop);
 }
 
-/** Train a recognizer on `data` (see dataset-node.ts for the layouts). */
+/**
+ * Train a recognizer on `data`: `<data>/<person>/*` photos (split by `validationSplit`), or
+ * `<data>/train|validation/<person>/*`; the model folder is written to `out`.
+ *
+ * @example
+ * ```ts
+ * import { openEngine, train, load, predict } from 'facegpu';
+ * const { gpu, engine } = await openEngine();
+ * await train('photos/', { gpu, engine }, { out: 'models/friends', validationSplit: 0.2, seed: 1 });
+ * const classifier = await load('models/friends', { gpu, engine });
+ * const { predictions } = await predict(classifier, ['new.jpg']);   // every face: label, probability, box
+ * engine.destroy(); gpu.destroy();
+ * ```
+ */
 export async function train(data: string, { gpu, engine }: EngineOnGpu, opts: NodeTrainOptions = {}): Promise<TrainResult & { root: string }> {
   // Settings and the output folder first: a mistake is told before any image is decoded.
   checkFitConfig({ ...DEFAULT_FIT, ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => k in DEFAULT_FIT && v !== undefined)) });

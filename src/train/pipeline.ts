@@ -54,6 +54,7 @@ export interface TrainResult {
   timings: { extractMs: number; trainMs: number; detectMs?: number };
 }
 
+/** Train a classifier head on labelled images: descriptors from the engine, the head on tfjs-webgpu on the same device (Node and pages alike). */
 export async function trainOnImages(gpu: Gpu, engine: MobileNetEngine, set: TrainingSet, opts: TrainOptions = {}): Promise<TrainResult> {
   const config: FitConfig = {
     epochs: opts.epochs ?? DEFAULT_FIT.epochs,
