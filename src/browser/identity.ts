@@ -24,14 +24,15 @@ import { Gallery, type GalleryOptions, type IdentifyOptions, type IndexProblem }
 import { CALIBRATION_FILE, DESCRIPTORS_FILE, descriptorsFromBytes, descriptorsToBytes, GALLERY_FILE, validateGalleryJson } from '../gallery/gallery-format.ts';
 import { browserIndexProviders } from '../gallery/index-browser.ts';
 import { sameNormalisation } from '../gallery/normalise.ts';
-import type { IndexProvider, VectorIndex } from '../gallery/vector-index.ts';
+import { openStoredIndex, type IndexProvider } from '../gallery/vector-index.ts';
 import type { Gpu } from '../gpu/device.ts';
-import { FaceGallery, type EnrollOptions, type EnrollReport, type IdentifiedFace, type NamedImage } from '../identity/face-gallery.ts';
+import { enrollSources, FaceGallery, identifySources, type Decoded, type EnrollOptions, type EnrollReport, type IdentifiedSource, type NamedImage } from '../identity/face-gallery.ts';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
 import { useGpuForTfjs } from '../train/tf-backend.ts';
 import { DEFAULT_DETECTOR_URL, fetchBlazeFace } from './detect.ts';
 import { describeImage, imageToRgbImage, type ImageInput } from './image.ts';
 import { SHADERS } from './shaders.ts';
+import { offerDownloads } from './downloads.ts';
 
 export { FaceGallery, preprocessingOf, checkPersonName, backboneRefOf, type NamedImage, type IdentifiedFace, type EnrollReport, type EnrollOptions } from '../identity/face-gallery.ts';
 export { FaceDescriber, largestFace, type DescribedFace, type DescribeTimes } from '../faces/describe.ts';
@@ -97,8 +98,6 @@ export async function namedImages(inputs: readonly ImageInput[], names?: readonl
   return Promise.all(inputs.map(async (input, i) => ({ name: names?.[i] ?? describeImage(input), image: await imageToRgbImage(input) })));
 }
 
-type Decoded = NamedImage | { name: string; error: string };
-
 async function decodeAll(inputs: readonly ImageInput[], names?: readonly string[]): Promise<Decoded[]> {
   return Promise.all(
     inputs.map((input, i) => {
@@ -111,41 +110,16 @@ async function decodeAll(inputs: readonly ImageInput[], names?: readonly string[
   );
 }
 
-/** Pictures decoded at a time: bounds memory on long lists of photos. */
-const DECODE_BATCH = 16;
-
 /** Enroll pictures as `person` (Node: enrollFiles); pictures that cannot be decoded are skipped with their error. */
-export async function enrollImages(fg: FaceGallery, person: string, inputs: readonly ImageInput[], opts: EnrollOptions & { names?: readonly string[] } = {}): Promise<EnrollReport> {
-  const report: EnrollReport = { person, added: 0, skipped: [] };
-  for (let at = 0; at < inputs.length; at += DECODE_BATCH) {
-    const decoded = await decodeAll(inputs.slice(at, at + DECODE_BATCH), opts.names?.slice(at, at + DECODE_BATCH));
-    for (const d of decoded) if ('error' in d) report.skipped.push({ file: d.name, reason: d.error });
-    const ok = decoded.filter((d): d is NamedImage => 'image' in d);
-    if (!ok.length) continue;
-    const r = await fg.enroll(person, ok, opts);
-    report.added += r.added;
-    report.skipped.push(...r.skipped);
-  }
-  return report;
+export function enrollImages(fg: FaceGallery, person: string, inputs: readonly ImageInput[], opts: EnrollOptions & { names?: readonly string[] } = {}): Promise<EnrollReport> {
+  return enrollSources(fg, person, inputs, (batch, at) => decodeAll(batch, opts.names?.slice(at, at + batch.length)), opts);
 }
 
-export type IdentifiedImage = { name: string; width: number; height: number; faces: IdentifiedFace[] } | { name: string; error: string };
+export type IdentifiedImage = IdentifiedSource;
 
 /** Every face of every picture (Node: identifyFiles); a picture that cannot be decoded gets `error`, the others are answered. */
-export async function identifyImages(fg: FaceGallery, inputs: readonly ImageInput[], opts: IdentifyOptions & { names?: readonly string[] } = {}): Promise<IdentifiedImage[]> {
-  if (!fg.people().length) throw new Error(`${fg.name}: the gallery is empty: enroll people first`);
-  const out: IdentifiedImage[] = [];
-  for (let at = 0; at < inputs.length; at += DECODE_BATCH) {
-    const decoded = await decodeAll(inputs.slice(at, at + DECODE_BATCH), opts.names?.slice(at, at + DECODE_BATCH));
-    const ok = decoded.filter((d): d is NamedImage => 'image' in d);
-    const found = ok.length ? await fg.identify(ok, opts) : [];
-    let k = 0;
-    for (const d of decoded) {
-      if ('error' in d) out.push({ name: d.name, error: d.error });
-      else out.push({ name: d.name, width: d.image.width, height: d.image.height, faces: found[k++].faces });
-    }
-  }
-  return out;
+export function identifyImages(fg: FaceGallery, inputs: readonly ImageInput[], opts: IdentifyOptions & { names?: readonly string[] } = {}): Promise<IdentifiedImage[]> {
+  return identifySources(fg, inputs, (batch, at) => decodeAll(batch, opts.names?.slice(at, at + batch.length)), opts);
 }
 
 // ---- the files of a gallery, as a Node gallery folder holds them (src/gallery/store-node.ts) ----
@@ -208,25 +182,14 @@ export function galleryFromFiles(files: ReadonlyMap<string, Uint8Array>, where: 
     notice(`${(err as Error).message}: re-calibrating`);
   }
 
-  const providers = opts.providers ?? browserIndexProviders;
-  if (!providers.length) throw new Error('galleryFromFiles: no index providers given');
-  const stored = providers.find((p) => p.kind === json.index.kind);
-  let index: VectorIndex | null = null;
-  let indexProblem: IndexProblem = null;
-  if (!stored) {
-    indexProblem = `written with a "${json.index.kind}" index, which is not available here (${providers.map((p) => p.kind).join(', ')})`;
-  } else if (json.index.file) {
-    const data = files.get(json.index.file);
-    try {
-      if (!data) throw new Error('missing');
-      index = stored.deserialize(data, json.dim);
-    } catch (err) {
-      indexProblem = `its index file ${json.index.file} cannot be used (${(err as Error).message})`;
-    }
-  }
+  const { provider, index, problem: indexProblem } = openStoredIndex(json.index, json.dim, opts.providers ?? browserIndexProviders, (p, file) => {
+    const data = files.get(file);
+    if (!data) throw new Error('missing');
+    return p.deserialize(data, json.dim);
+  });
   return Gallery.fromFiles(
     { json, descriptors, calibration, index, indexProblem },
-    { name: where, index: stored ?? providers[0], defaultCalibration: referenceFitting(json, opts.defaultCalibration ?? null), onNotice: notice },
+    { name: where, index: provider, defaultCalibration: referenceFitting(json, opts.defaultCalibration ?? null), onNotice: notice },
   );
 }
 
@@ -289,14 +252,7 @@ export function galleryFiles(fg: FaceGallery | Gallery): File[] {
 /** Offer the gallery's files as downloads (put them in one folder for `facegpu identify <folder> …`). */
 export function downloadGallery(fg: FaceGallery | Gallery): File[] {
   const files = galleryFiles(fg);
-  for (const file of files) {
-    const url = URL.createObjectURL(file);
-    const a = Object.assign(document.createElement('a'), { href: url, download: file.name });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
-  }
+  offerDownloads(files);
   return files;
 }
 

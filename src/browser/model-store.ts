@@ -10,6 +10,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import {
   HEAD_FILE, HEAD_WEIGHTS_FILE, headFromFiles, headToFiles, META_FILE, validateMeta, type FaceModelMeta, type HeadFiles,
 } from '../train/model-format.ts';
+import { offerDownloads } from './downloads.ts';
 
 export interface StoredModel {
   head: tfl.LayersModel;
@@ -64,14 +65,7 @@ export async function modelFiles(head: tfl.LayersModel, meta: FaceModelMeta): Pr
 /** Offer the model's three files as downloads. */
 export async function downloadModel(head: tfl.LayersModel, meta: FaceModelMeta): Promise<File[]> {
   const files = await modelFiles(head, meta);
-  for (const file of files) {
-    const url = URL.createObjectURL(file);
-    const a = Object.assign(document.createElement('a'), { href: url, download: file.name });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
-  }
+  offerDownloads(files);
   return files;
 }
 

@@ -4,6 +4,7 @@
 // load (recoverDir). Writers that may run at the same time wrap load + change + save in
 // withGalleryLock (lock-node.ts). The calibration and the index are derived data: when they
 // cannot be used they are rebuilt from the descriptors and onNotice says so.
+import { readFileSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { recoverDir, writeDirAtomic } from '../atomic-fs.ts';
@@ -12,7 +13,7 @@ import { Gallery, type IndexProblem } from './gallery.ts';
 import { CALIBRATION_FILE, DESCRIPTORS_FILE, descriptorsFromBytes, descriptorsToBytes, GALLERY_FILE, validateGalleryJson } from './gallery-format.ts';
 import { nodeIndexProviders } from './index-node.ts';
 import type { GalleryLock } from './lock-node.ts';
-import type { IndexProvider, VectorIndex } from './vector-index.ts';
+import { openStoredIndex, type IndexProvider, type VectorIndex } from './vector-index.ts';
 
 export { assertBackbone } from './gallery.ts';
 export { withGalleryLock, lockPathOf, type GalleryLock, type GalleryLockOptions } from './lock-node.ts';
@@ -114,24 +115,12 @@ export async function loadGallery(dir: string, opts: LoadGalleryOptions = {}): P
     notice(`${(err as Error).message}: re-calibrating`);
   }
 
-  const providers = opts.providers ?? nodeIndexProviders;
-  if (!providers.length) throw new Error('loadGallery: no index providers given');
-  const stored = providers.find((p) => p.kind === json.index.kind);
-  let index: VectorIndex | null = null;
-  let indexProblem: IndexProblem = null;
-  if (!stored) {
-    indexProblem = `written with a "${json.index.kind}" index, which is not available here (${providers.map((p) => p.kind).join(', ')})`;
-  } else if (json.index.file) {
-    const file = join(target, json.index.file);
-    try {
-      index = stored.load ? stored.load(file, json.dim) : stored.deserialize(new Uint8Array(await readFile(file)), json.dim);
-    } catch (err) {
-      indexProblem = `its index file ${json.index.file} cannot be used (${(err as Error).message})`;
-    }
-  }
+  const { provider, index, problem: indexProblem } = openStoredIndex(json.index, json.dim, opts.providers ?? nodeIndexProviders, (p, file) =>
+    p.load ? p.load(join(target, file), json.dim) : p.deserialize(new Uint8Array(readFileSync(join(target, file))), json.dim),
+  );
   return Gallery.fromFiles(
     { json, descriptors, calibration, index, indexProblem },
-    { name: dir, index: stored ?? providers[0], defaultCalibration: opts.defaultCalibration, calibration: opts.calibration, onNotice: notice },
+    { name: dir, index: provider, defaultCalibration: opts.defaultCalibration, calibration: opts.calibration, onNotice: notice },
   );
 }
 

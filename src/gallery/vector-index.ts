@@ -51,3 +51,26 @@ export function checkQueries(queries: Float32Array, dim: number, k: number, kind
   if (!Number.isInteger(k) || k < 1) throw new Error(`${kind} index: k must be a positive integer, got ${k}`);
   return queries.length / dim;
 }
+
+/**
+ * The index a stored gallery names (its kind and file), opened by `open` with the provider
+ * of that kind; or, when there is no such provider here or the file cannot be used, why not
+ * (the gallery then rebuilds its index from the stored descriptors and says so). `provider`
+ * is the one to build with: the stored kind's, else the first available.
+ */
+export function openStoredIndex(
+  stored: { kind: string; file: string },
+  dim: number,
+  providers: readonly IndexProvider[],
+  open: (provider: IndexProvider, file: string) => VectorIndex,
+): { provider: IndexProvider; index: VectorIndex | null; problem: string | null } {
+  if (!providers.length) throw new Error('no index providers given');
+  const provider = providers.find((p) => p.kind === stored.kind);
+  if (!provider) return { provider: providers[0], index: null, problem: `written with a "${stored.kind}" index, which is not available here (${providers.map((p) => p.kind).join(', ')})` };
+  if (!stored.file) return { provider, index: null, problem: null };
+  try {
+    return { provider, index: open(provider, stored.file), problem: null };
+  } catch (err) {
+    return { provider, index: null, problem: `its index file ${stored.file} cannot be used (${(err as Error).message})` };
+  }
+}

@@ -47,6 +47,9 @@ export const backboneRefOf = (engine: MobileNetEngine): BackboneRef => ({ id: en
 
 /** A gallery with its face pipeline: photos in (every face found, framed, described), people and answers out. */
 export class FaceGallery {
+  /** Time spent searching the gallery, ms (the rest is in describer.times). */
+  searchMs = 0;
+
   private constructor(
     readonly gallery: Gallery,
     readonly describer: FaceDescriber,
@@ -135,9 +138,6 @@ export class FaceGallery {
     }));
   }
 
-  /** Time spent searching the gallery, ms (the rest is in describer.times). */
-  searchMs = 0;
-
   /**
    * Are the largest faces of two photos the same person? Thresholds come from this gallery's
    * calibration (face against face), or the backbone's reference when it has too few people.
@@ -175,4 +175,55 @@ export function preprocessingOf(gallery: Gallery): FacePreprocessing {
 /** Person names are labels people type and folders hold: no empty names or control characters. */
 export function checkPersonName(name: string): void {
   if (!name.trim() || /[\u0000-\u001f\u007f]/.test(name) || name.length > 200) throw new Error(`person name ${JSON.stringify(name)}: must be 1-200 printable characters`);
+}
+
+/** A photo decoded, or why it could not be. */
+export type Decoded = NamedImage | { name: string; error: string };
+
+/** Photos decoded at a time by the batch helpers below: bounds memory on long lists. */
+export const DECODE_BATCH = 16;
+
+/** Decodes a batch of sources (the batch starts at index `at` of the whole list). */
+export type BatchDecoder<Source> = (batch: readonly Source[], at: number) => Promise<Decoded[]>;
+
+/** Enroll sources as `person`, a batch at a time; those that cannot be decoded are skipped with their error. */
+export async function enrollSources<Source>(fg: FaceGallery, person: string, sources: readonly Source[], decode: BatchDecoder<Source>, opts: EnrollOptions = {}): Promise<EnrollReport> {
+  const report: EnrollReport = { person, added: 0, skipped: [] };
+  for (let at = 0; at < sources.length; at += DECODE_BATCH) {
+    const decoded = await decode(sources.slice(at, at + DECODE_BATCH), at);
+    for (const d of decoded) if ('error' in d) report.skipped.push({ file: d.name, reason: d.error });
+    const ok = decoded.filter((d): d is NamedImage => 'image' in d);
+    if (!ok.length) continue;
+    const r = await fg.enroll(person, ok, opts);
+    report.added += r.added;
+    report.skipped.push(...r.skipped);
+  }
+  return report;
+}
+
+export type IdentifiedSource = { name: string; width: number; height: number; faces: IdentifiedFace[] } | { name: string; error: string };
+
+/**
+ * Every face of every source, a batch at a time; one that cannot be decoded gets `error` and
+ * the others are answered. `times.decodeMs` counts the decoding.
+ */
+export async function identifySources<Source>(
+  fg: FaceGallery,
+  sources: readonly Source[],
+  decode: BatchDecoder<Source>,
+  opts: IdentifyOptions & { onProgress?: (done: number, total: number) => void; times?: { decodeMs: number } } = {},
+): Promise<IdentifiedSource[]> {
+  if (!fg.people().length) throw new Error(`${fg.name}: the gallery is empty: enroll people first`);
+  const out: IdentifiedSource[] = [];
+  for (let at = 0; at < sources.length; at += DECODE_BATCH) {
+    const t = performance.now();
+    const decoded = await decode(sources.slice(at, at + DECODE_BATCH), at);
+    if (opts.times) opts.times.decodeMs += performance.now() - t;
+    const ok = decoded.filter((d): d is NamedImage => 'image' in d);
+    const found = ok.length ? await fg.identify(ok, opts) : [];
+    let k = 0;
+    for (const d of decoded) out.push('error' in d ? d : { name: d.name, width: d.image.width, height: d.image.height, faces: found[k++].faces });
+    opts.onProgress?.(out.length, sources.length);
+  }
+  return out;
 }

@@ -17,7 +17,7 @@ import { nodeIndexProviders } from '../gallery/index-node.ts';
 import { galleryExists, loadGallery, readDefaultCalibration, saveGallery, withGalleryLock, type GalleryLock } from '../gallery/store-node.ts';
 import type { Gallery as GalleryCore, IdentifyOptions, MatchOptions } from '../gallery/gallery.ts';
 import type { BackboneRef } from '../gallery/gallery-format.ts';
-import { backboneRefOf, FaceGallery, preprocessingOf, type EnrollOptions, type EnrollReport, type IdentifiedFace, type NamedImage } from './face-gallery.ts';
+import { backboneRefOf, DECODE_BATCH, enrollSources, FaceGallery, identifySources, preprocessingOf, type Decoded, type EnrollOptions, type EnrollReport, type IdentifiedFace, type NamedImage } from './face-gallery.ts';
 
 export { FaceGallery, type EnrollReport, type IdentifiedFace } from './face-gallery.ts';
 
@@ -95,47 +95,20 @@ export async function updateFaceGallery<T>(dir: string, opts: OpenGalleryOptions
   });
 }
 
-/** Photos decoded at a time: bounds memory on big folders. */
-const DECODE_BATCH = 16;
-
-type Decoded = NamedImage | { name: string; error: string };
-
 async function decodeAll(files: readonly string[]): Promise<Decoded[]> {
   return Promise.all(files.map((name) => loadImageRaw(name).then((image) => ({ name, image }), (err: Error) => ({ name, error: err.message }))));
 }
 
 /** Enroll image files as `person`; unreadable files are skipped with their error. */
-export async function enrollFiles(fg: FaceGallery, person: string, files: readonly string[], opts: EnrollOptions = {}): Promise<EnrollReport> {
-  const report: EnrollReport = { person, added: 0, skipped: [] };
-  for (let at = 0; at < files.length; at += DECODE_BATCH) {
-    const decoded = await decodeAll(files.slice(at, at + DECODE_BATCH));
-    for (const d of decoded) if ('error' in d) report.skipped.push({ file: d.name, reason: d.error });
-    const ok = decoded.filter((d): d is NamedImage => 'image' in d);
-    if (!ok.length) continue;
-    const r = await fg.enroll(person, ok, opts);
-    report.added += r.added;
-    report.skipped.push(...r.skipped);
-  }
-  return report;
+export function enrollFiles(fg: FaceGallery, person: string, files: readonly string[], opts: EnrollOptions = {}): Promise<EnrollReport> {
+  return enrollSources(fg, person, files, decodeAll, opts);
 }
 
 export type IdentifiedFile = { file: string; faces: IdentifiedFace[] } | { file: string; error: string };
 
 /** Every face of every file; a file that cannot be read gets `error` and the others are answered. */
 export async function identifyFiles(fg: FaceGallery, files: readonly string[], opts: IdentifyOptions & { onProgress?: (done: number, total: number) => void; times?: { decodeMs: number } } = {}): Promise<IdentifiedFile[]> {
-  if (!fg.people().length) throw new Error(`${fg.name}: the gallery is empty: enroll people first`);
-  const out: IdentifiedFile[] = [];
-  for (let at = 0; at < files.length; at += DECODE_BATCH) {
-    const t = performance.now();
-    const decoded = await decodeAll(files.slice(at, at + DECODE_BATCH));
-    if (opts.times) opts.times.decodeMs += performance.now() - t;
-    const ok = decoded.filter((d): d is NamedImage => 'image' in d);
-    const found = ok.length ? await fg.identify(ok, opts) : [];
-    let k = 0;
-    for (const d of decoded) out.push('error' in d ? { file: d.name, error: d.error } : { file: d.name, faces: found[k++].faces });
-    opts.onProgress?.(out.length, files.length);
-  }
-  return out;
+  return (await identifySources(fg, files, decodeAll, opts)).map((r) => ('error' in r ? { file: r.name, error: r.error } : { file: r.name, faces: r.faces }));
 }
 
 /** The people of a training-layout folder: <data>/<person>/<images> (symlinked folders followed). */
