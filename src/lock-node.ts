@@ -77,6 +77,20 @@ async function takeOverDead(dir: string): Promise<boolean> {
 }
 
 /**
+ * Tidy up the lock of a writer that was killed (kill -9, a crash): removed when its holder,
+ * on this host, no longer runs. Loaders call this after recoverDir so that nothing of a dead
+ * writer is left beside the folder. A lock touched within the last second is looked at again
+ * a second later: by then a new owner would have written its own holder file.
+ */
+export async function clearDeadLock(dir: string): Promise<void> {
+  if (await takeOverDead(dir)) return;
+  const h = await readHolder(dir, 0);
+  if (!h || h.host !== hostname() || h.pid === process.pid || alive(h.pid)) return;
+  await sleep(1100);
+  await takeOverDead(dir);
+}
+
+/**
  * Run `fn` holding the folder's lock. A busy lock is waited for (polled) up to timeoutMs (0:
  * refused at once), then refused with a message naming the folder and the holder. The lock
  * is released when fn ends, however it ends; proper-lockfile also releases it if the process

@@ -48,8 +48,8 @@ describe('stratifiedSplit', () => {
   });
 
   it('rejects a fraction outside [0, 1)', () => {
-    expect(() => stratifiedSplit(data, 1, 1)).toThrow(/validation-split/);
-    expect(() => stratifiedSplit(data, -0.1, 1)).toThrow(/validation-split/);
+    expect(() => stratifiedSplit(data, 1, 1)).toThrow(/validationSplit must be a number in \[0, 1\)/);
+    expect(() => stratifiedSplit(data, -0.1, 1)).toThrow(/validationSplit must be a number in \[0, 1\)/);
   });
 });
 

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { recoverDir, writeDirAtomic } from '../atomic-fs.ts';
+import { clearDeadLock } from '../lock-node.ts';
 import { compactJson, parseDefaultCalibration, validateCalibration, type Calibration, type CalibrationOptions, type DefaultCalibration } from './calibration-record.ts';
 import { Gallery, type IndexProblem } from './gallery.ts';
 import { CALIBRATION_FILE, DESCRIPTORS_FILE, descriptorsFromBytes, descriptorsToBytes, GALLERY_FILE, validateGalleryJson } from './gallery-format.ts';
@@ -87,6 +88,7 @@ async function readJson(file: string, what: string): Promise<unknown> {
 /** Read and check a gallery folder. */
 export async function loadGallery(dir: string, opts: LoadGalleryOptions = {}): Promise<Gallery> {
   await recoverDir(dir);
+  await clearDeadLock(dir);
   const names = await listDir(dir);
   if (!names) throw new Error(`${dir}: no gallery here (the folder does not exist): enroll people first`);
   if (!names.includes(GALLERY_FILE)) throw new Error(`${dir}: not a facegpu gallery (no ${GALLERY_FILE})`);

@@ -4,6 +4,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { recoverDir, writeDirAtomic } from '../atomic-fs.ts';
+import { clearDeadLock } from '../lock-node.ts';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { HEAD_FILE, HEAD_WEIGHTS_FILE, headFromFiles, headToFiles, META_FILE, validateMeta, type FaceModelMeta, type HeadFiles } from './model-format.ts';
 
@@ -86,6 +87,7 @@ async function readJson(file: string, what: string): Promise<unknown> {
 /** Read only a model directory's facegpu.json (no tfjs needed: which backbone to open, which split). */
 export async function readModelMeta(dir: string): Promise<FaceModelMeta> {
   await recoverDir(dir);
+  await clearDeadLock(dir);
   try {
     await readdir(resolve(dir));
   } catch {
