@@ -33,6 +33,11 @@ fn main(
     col[g] = min(o0 + g * SG + lw, p.cout - 1u);
   }
 
+  // The loop skeleton (register tile, depth loop, loads of one operand) repeats conv2d.wgsl's
+  // on purpose: the inner products differ in shape (here the other operand comes from
+  // other lanes through subgroupShuffle), and WGSL has no function values to pass one
+  // skeleton its inner step. The uniforms, bindings, window and epilogue are shared
+  // through includes.
   var acc: array<array<f32, TJ>, TI>;
   for (var ky = 0u; ky < p.kh; ky++) {
     for (var kx = 0u; kx < p.kw; kx++) {

@@ -37,15 +37,11 @@ struct Params {
   pad_left: u32,
 }
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> w: array<vec4<u32>>;
-@group(0) @binding(3) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> y: array<vec4<f32>>;
+// #include layer_io
 
 const IN_COLS = (TP - 1u) * STRIDE + 3u;
 
-// #include activation
 // #include weight_block
 
 @compute @workgroup_size(WG)

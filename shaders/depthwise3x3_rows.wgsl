@@ -39,16 +39,11 @@ struct Params {
   pad_left: u32,
 }
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> y: array<vec4<f32>>;
+// #include layer_io
 
 // Input columns under a strip.
 const IN_COLS = (TC - 1u) * STRIDE + 3u;
-
-// #include activation
 
 // One input row under the strip (channel group c), zeros outside the image ("SAME" padding).
 fn load_row(n: u32, iy: i32, ix0: i32, c: u32) -> array<vec4<f32>, IN_COLS> {

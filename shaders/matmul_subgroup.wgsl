@@ -40,6 +40,11 @@ fn main(
     ycol[g] = batch * p.y_batch + min(j0 + g * SG + lw, p.cols - 1u) * p.y_j;
   }
 
+  // The loop skeleton (register tile, depth loop, loads of one operand) repeats matmul.wgsl's
+  // on purpose: the inner products differ in shape (here the other operand comes from
+  // other lanes through subgroupShuffle), and WGSL has no function values to pass one
+  // skeleton its inner step. The uniforms, bindings, window and epilogue are shared
+  // through includes.
   var acc: array<array<f32, TJ>, TI>;
   for (var k = 0u; k < p.depth; k++) {
     var xk: array<f32, TI>;
