@@ -1,7 +1,6 @@
 // facegpu gallery list|remove|stats <gallery>: what a gallery holds, and how well it separates people.
 import type { Command } from 'commander';
 import { withGalleryLock, saveGallery } from '../gallery/store-node.ts';
-import type { GalleryStats } from '../gallery/gallery.ts';
 import type { KindSummary } from '../gallery/calibration-record.ts';
 import { loadStoredGallery } from '../identity/node.ts';
 
@@ -67,4 +66,3 @@ function printKind(title: string, k: KindSummary | null): void {
   console.log(`  EER: ${pct(k.eer)}${thr(k.eerThreshold)}`);
 }
 
-export type { GalleryStats };

@@ -17,5 +17,5 @@ export function matchOptions(opts: { far?: string; threshold?: string }): MatchO
   return { far };
 }
 
-/** "--far 0.01 → threshold 0.612 (gallery calibration, 1900 impostor pairs)" */
+/** A similarity as the CLI prints it. */
 export const fmt = (x: number, digits = 3) => x.toFixed(digits);

@@ -57,11 +57,6 @@ export class FaceDescriber {
     return out;
   }
 
-  /** Frame and embed the given faces of one image (found by `describe`, or by the caller). */
-  async describeFaces(image: RgbImage, faces: readonly FaceDetection[]): Promise<DescribedFace[]> {
-    return (await this.describeDetected([image], [faces]))[0];
-  }
-
   /**
    * Frame the faces of several images into one GPU buffer (a warp per image, each submitted
    * in queue order) and embed them all in one call of the engine.
@@ -110,13 +105,6 @@ export class FaceDescriber {
     return this.cropsGpu;
   }
 
-  /** The framed crops of `faces`, read back (to show what the network saw, and for tests). */
-  async crops(image: RgbImage, faces: readonly FaceDetection[]): Promise<Uint8Array> {
-    const size = this.engine.inputSize;
-    return this.warper.warpToBytes(image, faces.map((f) => framingTransform(f, this.preprocessing.framing, size, image.width, image.height)), size);
-  }
-
-  /** Free the framing's GPU buffers (the engine and detector stay the caller's). */
   destroy(): void {
     this.warper.destroy();
     this.cropsGpu?.destroy();

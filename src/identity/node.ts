@@ -18,6 +18,7 @@ import { galleryExists, loadGallery, readDefaultCalibration, saveGallery, withGa
 import type { Gallery as GalleryCore, IdentifyOptions, MatchOptions } from '../gallery/gallery.ts';
 import type { BackboneRef } from '../gallery/gallery-format.ts';
 import { backboneRefOf, DECODE_BATCH, enrollSources, FaceGallery, identifySources, preprocessingOf, type Decoded, type EnrollOptions, type EnrollReport, type IdentifiedFace, type NamedImage } from './face-gallery.ts';
+import { BACKBONE_ID } from '../train/model-format.ts';
 
 export { FaceGallery, type EnrollReport, type IdentifiedFace } from './face-gallery.ts';
 
@@ -30,7 +31,7 @@ export const CALIBRATION_DIR = join(PROJECT_ROOT, 'calibration');
  */
 export async function referenceOf(backbone: BackboneRef, dim: number, dir = CALIBRATION_DIR): Promise<DefaultCalibration | null> {
   const file = join(dir, `${backbone.id}.json`);
-  if (!/^[\w.-]+$/.test(backbone.id) || !existsSync(file)) return null;
+  if (!BACKBONE_ID.test(backbone.id) || !existsSync(file)) return null;
   const ref = await readDefaultCalibration(file);
   return ref.backbone.sha256 === backbone.sha256 && ref.dim === dim ? ref : null;
 }
