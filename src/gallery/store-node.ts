@@ -11,7 +11,7 @@ import { recoverDir, writeDirAtomic } from '../atomic-fs.ts';
 import { clearDeadLock } from '../lock-node.ts';
 import { compactJson, parseDefaultCalibration, validateCalibration, type Calibration, type CalibrationOptions, type DefaultCalibration } from './calibration-record.ts';
 import { Gallery, type IndexProblem } from './gallery.ts';
-import { CALIBRATION_FILE, DESCRIPTORS_FILE, descriptorsFromBytes, descriptorsToBytes, GALLERY_FILE, validateGalleryJson } from './gallery-format.ts';
+import { CALIBRATION_FILE, DESCRIPTORS_FILE, descriptorsFromBytes, descriptorsToBytes, GALLERY_FILE, validateGalleryJson, type GalleryJson } from './gallery-format.ts';
 import { nodeIndexProviders } from './index-node.ts';
 import type { GalleryLock } from './lock-node.ts';
 import { openStoredIndex, type IndexProvider, type VectorIndex } from './vector-index.ts';
@@ -85,18 +85,27 @@ async function readJson(file: string, what: string): Promise<unknown> {
   }
 }
 
-/** Read and check a gallery folder. */
-export async function loadGallery(dir: string, opts: LoadGalleryOptions = {}): Promise<Gallery> {
+/**
+ * A gallery folder's gallery.json alone, checked (after tidying up a killed writer's leftovers):
+ * what a caller needs to know before loading the rest, such as the backbone to open.
+ */
+export async function readGalleryJson(dir: string): Promise<GalleryJson> {
   await recoverDir(dir);
   await clearDeadLock(dir);
   const names = await listDir(dir);
   if (!names) throw new Error(`${dir}: no gallery here (the folder does not exist): enroll people first`);
   if (!names.includes(GALLERY_FILE)) throw new Error(`${dir}: not a facegpu gallery (no ${GALLERY_FILE})`);
-  const target = resolve(dir);
-  const notice = opts.onNotice ?? ((m: string) => console.warn(m));
-  const jsonFile = join(target, GALLERY_FILE);
+  const jsonFile = join(resolve(dir), GALLERY_FILE);
   const json = await readJson(jsonFile, 'the gallery');
   validateGalleryJson(json, jsonFile);
+  return json;
+}
+
+/** Read and check a gallery folder. */
+export async function loadGallery(dir: string, opts: LoadGalleryOptions = {}): Promise<Gallery> {
+  const json = await readGalleryJson(dir);
+  const target = resolve(dir);
+  const notice = opts.onNotice ?? ((m: string) => console.warn(m));
 
   const descFile = join(target, DESCRIPTORS_FILE);
   let bytes: Buffer;

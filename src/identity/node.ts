@@ -14,7 +14,7 @@ import { openFaceDescriber } from '../faces/node.ts';
 import { largestFace } from '../faces/describe.ts';
 import type { DefaultCalibration } from '../gallery/calibration-record.ts';
 import { nodeIndexProviders } from '../gallery/index-node.ts';
-import { galleryExists, loadGallery, readDefaultCalibration, saveGallery, withGalleryLock, type GalleryLock } from '../gallery/store-node.ts';
+import { galleryExists, loadGallery, readGalleryJson, readDefaultCalibration, saveGallery, withGalleryLock, type GalleryLock } from '../gallery/store-node.ts';
 import type { Gallery as GalleryCore, IdentifyOptions, MatchOptions } from '../gallery/gallery.ts';
 import type { BackboneRef } from '../gallery/gallery-format.ts';
 import { backboneRefOf, DECODE_BATCH, enrollSources, FaceGallery, identifySources, preprocessingOf, type Decoded, type EnrollOptions, type EnrollReport, type IdentifiedFace, type NamedImage } from './face-gallery.ts';
@@ -41,8 +41,8 @@ export const referenceFor = (engine: MobileNetEngine): Promise<DefaultCalibratio
 
 /** A stored gallery with its backbone's reference, for reading and editing without a GPU. */
 export async function loadStoredGallery(dir: string, onNotice?: (message: string) => void): Promise<GalleryCore> {
-  const probe = await loadGallery(dir, { onNotice: () => {} });
-  return loadGallery(dir, { onNotice, defaultCalibration: await referenceOf(probe.backbone, probe.dim) });
+  const json = await readGalleryJson(dir);
+  return loadGallery(dir, { onNotice, defaultCalibration: await referenceOf(json.backbone, json.dim) });
 }
 
 export interface OpenGalleryOptions {
@@ -131,7 +131,7 @@ export async function peopleFolders(data: string): Promise<{ person: string; dir
 
 /** The backbone a stored gallery was made with (to open the engine it needs). */
 export async function peekGalleryBackbone(dir: string): Promise<BackboneRef> {
-  return (await loadGallery(dir, { onNotice: () => {} })).backbone;
+  return (await readGalleryJson(dir)).backbone;
 }
 
 export type VerifiedPair = { a: string; b: string; similarity: number; same: boolean; threshold: number } | { a: string; b: string; error: string };
