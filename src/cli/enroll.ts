@@ -3,9 +3,11 @@ import type { Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { openEngine } from '../node.ts';
 import { checkPersonName } from '../identity/face-gallery.ts';
-import { enrollFiles, peekGalleryBackbone, peopleFolders, updateFaceGallery, type EnrollReport } from '../identity/node.ts';
+import { enrollFiles, peekGalleryBackbone, updateFaceGallery, type EnrollReport } from '../identity/node.ts';
 import { galleryExists } from '../gallery/store-node.ts';
 import { expandImages } from './predict.ts';
+import { listPeople } from '../train/dataset-node.ts';
+import { join } from 'node:path';
 
 interface EnrollCliOptions {
   person?: string;
@@ -38,7 +40,10 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
     if (paths.length !== 1) throw new Error(`without --person, give one folder of person folders (<data>/<person>/*), got ${paths.length} paths`);
     const st = await stat(paths[0]).catch(() => null);
     if (!st?.isDirectory()) throw new Error(`${paths[0]}: not a folder; without --person give <data> with one folder per person`);
-    plan = await Promise.all((await peopleFolders(paths[0])).map(async ({ person, dir }) => ({ person, files: await expandImages([dir]) })));
+    // The training layout, read as training reads it (links followed, loops warned, model folders skipped).
+    const people = await listPeople(paths[0]);
+    if (!people.size) throw new Error(`${paths[0]}: no person folders; expected ${join(paths[0], '<person>', '<images>')}, or name the person with --person`);
+    plan = [...people].map(([person, files]) => ({ person, files }));
   }
   const empty = plan.filter((p) => !p.files.length);
   if (empty.length === plan.length) throw new Error(`no image files in ${paths.join(', ')}`);

@@ -3,7 +3,6 @@
 // the folder), the backbone's reference (mean descriptor and default calibration) is read
 // from calibration/<backbone>.json of this package.
 import { existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../backbones.ts';
 import type { Gpu } from '../gpu/device.ts';
@@ -112,22 +111,6 @@ export async function identifyFiles(fg: FaceGallery, files: readonly string[], o
   return (await identifySources(fg, files, decodeAll, opts)).map((r) => ('error' in r ? { file: r.name, error: r.error } : { file: r.name, faces: r.faces }));
 }
 
-/** The people of a training-layout folder: <data>/<person>/<images> (symlinked folders followed). */
-export async function peopleFolders(data: string): Promise<{ person: string; dir: string }[]> {
-  let entries;
-  try {
-    entries = await readdir(data, { withFileTypes: true });
-  } catch (err) {
-    throw new Error(`${data}: cannot read the folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  const out: { person: string; dir: string }[] = [];
-  for (const e of entries.filter((x) => !x.name.startsWith('.')).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const dir = join(data, e.name);
-    if (e.isDirectory() || (e.isSymbolicLink() && (await stat(dir).catch(() => null))?.isDirectory())) out.push({ person: e.name, dir });
-  }
-  if (!out.length) throw new Error(`${data}: no person folders; expected ${join(data, '<person>', '<images>')}, or name the person with --person`);
-  return out;
-}
 
 /** The backbone a stored gallery was made with (to open the engine it needs). */
 export async function peekGalleryBackbone(dir: string): Promise<BackboneRef> {
