@@ -30,17 +30,18 @@ struct Params {
 @group(0) @binding(2) var<storage, read> views: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dst: array<u32>;
 
-fn src_byte(image: u32, x: i32, y: i32, channel: u32) -> f32 {
+// #include packed_bytes
+
+fn texel_byte(image: u32, x: i32, y: i32, channel: u32) -> f32 {
   // Clamp to the edge: fill_mode='nearest'.
   let cx = u32(clamp(x, 0, i32(p.width) - 1));
   let cy = u32(clamp(y, 0, i32(p.height) - 1));
-  let i = ((image * p.height + cy) * p.width + cx) * 3u + channel;
-  return f32((src[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu);
+  return src_byte(((image * p.height + cy) * p.width + cx) * 3u + channel);
 }
 
 fn sample(image: u32, sx: f32, sy: f32, channel: u32) -> f32 {
   if (BILINEAR == 0u) {
-    return src_byte(image, i32(floor(sx + 0.5)), i32(floor(sy + 0.5)), channel);
+    return texel_byte(image, i32(floor(sx + 0.5)), i32(floor(sy + 0.5)), channel);
   }
   let x0 = floor(sx);
   let y0 = floor(sy);
@@ -48,8 +49,8 @@ fn sample(image: u32, sx: f32, sy: f32, channel: u32) -> f32 {
   let fy = sy - y0;
   let ix = i32(x0);
   let iy = i32(y0);
-  let top = mix(src_byte(image, ix, iy, channel), src_byte(image, ix + 1, iy, channel), fx);
-  let bottom = mix(src_byte(image, ix, iy + 1, channel), src_byte(image, ix + 1, iy + 1, channel), fx);
+  let top = mix(texel_byte(image, ix, iy, channel), texel_byte(image, ix + 1, iy, channel), fx);
+  let bottom = mix(texel_byte(image, ix, iy + 1, channel), texel_byte(image, ix + 1, iy + 1, channel), fx);
   return mix(top, bottom, fy);
 }
 

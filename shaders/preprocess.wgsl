@@ -18,9 +18,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> src: array<u32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
 
-fn byte_at(i: u32) -> f32 {
-  return f32((src[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu);
-}
+// #include packed_bytes
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -29,6 +27,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     return;
   }
   let b = i * 3u;
-  let rgb = vec3<f32>(byte_at(b), byte_at(b + 1u), byte_at(b + 2u)) * p.scale + vec3<f32>(p.offset);
+  let rgb = vec3<f32>(src_byte(b), src_byte(b + 1u), src_byte(b + 2u)) * p.scale + vec3<f32>(p.offset);
   dst[i] = vec4<f32>(rgb, 0.0);
 }

@@ -38,9 +38,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> maps: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> dst: array<u32>;
 
-fn src_byte(i: u32) -> f32 {
-  return f32((src[i >> 2u] >> ((i & 3u) * 8u)) & 0xffu);
-}
+// #include packed_bytes
 
 fn texel(x: i32, y: i32) -> vec3<f32> {
   let cx = u32(clamp(x, 0, i32(p.width) - 1));
