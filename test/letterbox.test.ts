@@ -6,16 +6,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { letterboxInto } from '../src/detect/letterbox.ts';
 import type { RgbImage } from '../src/image/rgb.ts';
-
-function image(width: number, height: number, seed: number): RgbImage {
-  const data = new Uint8Array(width * height * 3);
-  let s = seed;
-  for (let i = 0; i < data.length; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    data[i] = s >>> 24;
-  }
-  return { data, width, height };
-}
+import { noiseImage } from './helpers/images.ts';
 
 function reference({ data, width, height }: RgbImage, size: number): Float32Array {
   const side = Math.max(width, height);
@@ -42,7 +33,7 @@ describe('letterboxInto', () => {
     [400, 613],
   ]) {
     it(`${w}x${h} into 64x64 and 256x256 matches CropAndResize`, () => {
-      const img = image(w, h, w * 31 + h);
+      const img = noiseImage(w, h, w * 31 + h);
       for (const size of [64, 256]) {
         const got = new Float32Array(size * size * 3 + 6).fill(7);
         letterboxInto(img, size, got, 3);

@@ -13,6 +13,7 @@ import { loadImageRaw } from '../src/image/decode.ts';
 import type { RgbImage } from '../src/image/rgb.ts';
 import { CELEB, ORL } from './helpers/faces.ts';
 import { testGpu, type TestGpu } from './helpers/gpu.ts';
+import { noiseImage } from './helpers/images.ts';
 
 let t: TestGpu;
 let warper: FaceWarper;
@@ -109,16 +110,6 @@ function expectSame(gpu: Uint8Array, ref: Uint8Array): void {
   expect(d.differing).toBeLessThan(0.01);
 }
 
-function noise(width: number, height: number, seed: number): RgbImage {
-  const data = new Uint8Array(width * height * 3);
-  let s = seed;
-  for (let i = 0; i < data.length; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    data[i] = s >>> 24;
-  }
-  return { data, width, height };
-}
-
 /** A similarity map: output centre -> source point (cx, cy), rotated by `deg`, `scale` source pixels per output pixel. */
 function around(cx: number, cy: number, deg: number, scale: number, size: number): Affine {
   const r = (deg * Math.PI) / 180;
@@ -131,7 +122,7 @@ const IDENTITY: Affine = { a: 1, b: 0, c: 0, d: 0, e: 1, f: 0 };
 
 describe('warp_affine', () => {
   it('identity reproduces the photo exactly; an integer shift is an exact crop (the square crop transform)', async () => {
-    const img = noise(64, 64, 7);
+    const img = noiseImage(64, 64, 7);
     expect(Buffer.from(await gpuWarp(img, [IDENTITY], 64)).equals(Buffer.from(img.data))).toBe(true);
     // squareTransform of a rect at its own size: the rect's pixels, as sharp's extract gives them.
     const rect = { left: 60, top: 35, width: 150, height: 150 };
@@ -160,7 +151,7 @@ describe('warp_affine', () => {
     const point = new FaceWarper(t.runner, t.gpu, { maxTaps: 1 });
     const pointSampled = await gpuWarp(striped, [shrink], 224, point);
     // Noise (all detail, nothing smooth) shrunk 1200 -> 224: sharp's Lanczos filter and ours agree far better than point sampling does.
-    const grain = noise(1200, 1200, 5);
+    const grain = noiseImage(1200, 1200, 5);
     const grainSharp = new Uint8Array(await sharp(grain.data, { raw: { width: 1200, height: 1200, channels: 3 } }).resize(224, 224).raw().toBuffer());
     const grainOurs = diff(await gpuWarp(grain, [map], 224), grainSharp).mean;
     const grainPoint = diff(await gpuWarp(grain, [map], 224, point), grainSharp).mean;
@@ -193,7 +184,7 @@ describe('warp_affine', () => {
   it('odd sizes: the 92x112 ORL photo, outputs whose bytes are not a multiple of 4, a photo of 91x37', async () => {
     const m = around(46, 56, 10, 112 / 57, 57);
     expectSame(await gpuWarp(orl, [m], 57), reference(orl, [m], 57));
-    const odd = noise(91, 37, 3); // 10101 bytes
+    const odd = noiseImage(91, 37, 3); // 10101 bytes
     const maps = [around(45, 18, 0, 0.5, 33), around(40, 20, 45, 1.3, 33)];
     expectSame(await gpuWarp(odd, maps, 33), reference(odd, maps, 33));
   });
@@ -240,7 +231,7 @@ describe('warp_affine', () => {
   });
 
   it('a grid folded into two dimensions past the per-dimension limit covers every word', async () => {
-    const img = noise(50, 40, 11);
+    const img = noiseImage(50, 40, 11);
     const maps = [around(25, 20, 33, 0.8, 40)];
     const out = t.empty(40 * 40 * 3);
     const mapBuffer = t.upload(packMaps(maps));
