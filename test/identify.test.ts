@@ -154,7 +154,11 @@ describe('5-celebrity-faces: enroll train/, identify val/', () => {
     expect(one.same).toBe(true);
     const pairsFile = join(tmp, 'pairs.tsv');
     writeFileSync(pairsFile, `${ben[0]}\t${ben[2]}\n# a comment\n${ben[0]}\t${elton[0]}\n${elton[1]}\t${elton[2]}\n`);
-    const many = JSON.parse((await cli(['verify', '--pairs', pairsFile, '--gallery', gallery, '--json'])).stdout);
+    const run = await cli(['verify', '--pairs', pairsFile, '--gallery', gallery, '--json']);
+    // ben[0] is in two pairs: five distinct photos, each found and embedded once.
+    expect(run.stderr).toContain('facegpu: 3 pairs, 5 distinct photos found and embedded');
+    const many = JSON.parse(run.stdout);
+    for (const r of many) expect(Object.keys(r).sort()).toEqual(['a', 'b', 'same', 'similarity', 'threshold']);
     expect(many.map((r: { same: boolean }) => r.same)).toEqual([true, false, true]);
     expect(many.map((r: { a: string }) => r.a)).toEqual([ben[0], ben[0], elton[1]]);
     const bad = await failing(['verify', '--pairs', pairsFile, ben[0]]);
@@ -172,6 +176,7 @@ describe('5-celebrity-faces: enroll train/, identify val/', () => {
     expect(r.stderr).toContain('broken.jpg');
     const out = JSON.parse(r.stdout) as FileJson[];
     expect(out[0].file).toBe(broken);
+    expect(Object.keys(out[0]).sort()).toEqual(['error', 'file']); // no "faces" for a file that cannot be read
     expect('error' in out[0] && out[0].error).toMatch(/broken\.jpg/);
     expect('faces' in out[1] && out[1].faces[0].label).toBe('madonna');
   });

@@ -65,6 +65,8 @@ export async function verifyCommand(a: string | undefined, b: string | undefined
     const verifier = await openVerifier({ gpu, engine, gallery: opts.gallery });
     try {
       const results = await verifier.verifyPairs(pairs, match);
+      const photos = verifier.gallery.describer.times.images;
+      console.error(`facegpu: ${pairs.length} pair${pairs.length === 1 ? '' : 's'}, ${photos} distinct photo${photos === 1 ? '' : 's'} found and embedded`);
       for (const r of results) if ('error' in r) console.error(`facegpu: warning: ${r.error}`);
       const out = results.map((r) => ('error' in r ? r : { a: r.a, b: r.b, similarity: Math.round(r.similarity * 1e6) / 1e6, same: r.same, threshold: Math.round(r.threshold * 1e6) / 1e6 }));
       if (opts.json) process.stdout.write(JSON.stringify(opts.pairs !== undefined ? out : out[0]) + '\n');
