@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../src/atomic-fs.ts';
 import { openEngine } from '../src/node.ts';
 import { openFaceDescriber } from '../src/faces/node.ts';
+import { FaceDescriber } from '../src/faces/describe.ts';
 import { DEFAULT_PREPROCESSING, type FaceFraming } from '../src/faces/framing.ts';
 import { DEFAULT_ALIGN } from '../src/detect/align.ts';
 import { loadImageRaw } from '../src/image/decode.ts';
@@ -47,11 +48,12 @@ const kept = photos.map((_, i) => i).filter((i) => best[i].length);
 console.error(`${photos.length} photos, ${photos.length - kept.length} without a face: ${photos.filter((_, i) => !best[i].length).map((p) => p.file.slice(data.length + 1)).join(', ')}`);
 
 async function rawDescriptors(framing: FaceFraming): Promise<Float32Array> {
-  (describer as { preprocessing: unknown }).preprocessing = { ...DEFAULT_PREPROCESSING, framing };
+  // The same detector and warper, another framing (faces were found once, above).
+  const framed = new FaceDescriber(describer.detector, describer.warper, engine, { ...DEFAULT_PREPROCESSING, framing });
   const out = new Float32Array(kept.length * dim);
   for (let at = 0; at < kept.length; at += 16) {
     const ids = kept.slice(at, at + 16);
-    const r = await describer.describeDetected(ids.map((i) => images[i]), ids.map((i) => best[i]));
+    const r = await framed.describeDetected(ids.map((i) => images[i]), ids.map((i) => best[i]));
     r.forEach((faces, k) => out.set(faces[0].descriptor, (at + k) * dim));
   }
   return out;
