@@ -158,6 +158,8 @@ async function trainLocked(data: string, opts: TrainCliOptions, config: Omit<Nod
         (m.split.skipped.length ? `, ${m.split.skipped.length} skipped` : '') +
         (m.preprocessing.crop.method === 'face' ? `; faces cropped (margin ${m.preprocessing.crop.margin})${noFace ? `, none found in ${noFace}` : ''}` : '; whole images'),
     );
+    const sc = m.head.inputScale;
+    if (sc) console.log(`descriptor scale ${sc.scale.toFixed(4)} (training descriptors' mean L2 norm ${sc.meanNorm.toFixed(2)}, brought to ${sc.targetNorm})`);
     console.log(
       `time: ` +
         (result.timings.detectMs !== undefined ? `faces ${(result.timings.detectMs / 1000).toFixed(1)} s (${(result.timings.detectMs / Math.max(1, m.split.train.length + m.split.validation.length)).toFixed(0)} ms/image), ` : '') +

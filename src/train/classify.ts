@@ -6,7 +6,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Gpu } from '../gpu/device.ts';
 import { STORAGE } from '../gpu/buffers.ts';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
-import { checkBackbone, type FaceModelMeta } from './model-format.ts';
+import { checkBackbone, checkHeadScale, type FaceModelMeta } from './model-format.ts';
 import { useGpuForTfjs } from './tf-backend.ts';
 
 export const UNKNOWN = 'unknown';
@@ -56,6 +56,7 @@ export class FaceClassifier {
       );
     }
     await useGpuForTfjs(gpu, engine.runner.shaders);
+    checkHeadScale(meta, head, where);
     const out = head.outputs[0].shape[1];
     if (out !== meta.labels.length) throw new Error(`${where}: the head has ${out} outputs but ${meta.labels.length} labels`);
     return new FaceClassifier(engine, head, meta);

@@ -7,6 +7,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { BackboneManifest } from '../weights/format.ts';
 import { checkCropRecord, type CropRecord } from '../detect/face-crop.ts';
 import type { AugmentRecipe } from './augment.ts';
+import type { InputScaleRecord } from './descriptor-scale.ts';
+import { headInputScale } from './head.ts';
 import type { EpochLog, FitConfig } from './fit.ts';
 import type { SkippedFile } from './extract.ts';
 
@@ -52,7 +54,15 @@ export interface FaceModelMeta {
     scale: number;
     offset: number;
   };
-  head: { file: string; hidden: number[]; activation: string; output: string; optimizer: string; loss: string };
+  head: {
+    file: string; hidden: number[]; activation: string; output: string; optimizer: string; loss: string;
+    /**
+     * The scale the head's first layer (`descriptor_scale`) applies to the descriptors, and
+     * what it was measured on (src/train/descriptor-scale.ts). Absent in models from before
+     * it existed: their heads have no such layer and take descriptors as they are.
+     */
+    inputScale?: InputScaleRecord;
+  };
   split: SplitRecord;
   config: FitConfig & { augment: number; recipe: AugmentRecipe | null; extractBatch: number };
   metrics: {
@@ -101,6 +111,19 @@ export function checkBackbone(meta: FaceModelMeta, m: BackboneManifest, where: s
   }
 }
 
+/**
+ * facegpu.json and model.json must agree on the descriptor scale: a head with the scale
+ * layer under a facegpu.json without the record (or the reverse, or other numbers) means the
+ * files of two models were mixed up, and predictions would be off without a word.
+ */
+export function checkHeadScale(meta: FaceModelMeta, head: tfl.LayersModel, where: string): void {
+  const recorded = meta.head?.inputScale?.scale ?? 1;
+  const applied = headInputScale(head, where);
+  if (Math.abs(applied - recorded) > 1e-6 * recorded) {
+    throw new Error(`${where}: facegpu.json records a descriptor scale of ${recorded}, but the head (model.json) applies ${applied}; the files come from different models`);
+  }
+}
+
 /** A backbone id: a plain folder name under weights/ (no path, no "..", no hidden name). */
 export const BACKBONE_ID = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
@@ -130,6 +153,14 @@ export function validateMeta(m: any, where: string): asserts m is FaceModelMeta 
   if (p.inputSize !== undefined && b.inputSize !== undefined && p.inputSize !== b.inputSize) throw new Error(`${where}: preprocessing.inputSize ${p.inputSize} differs from backbone.inputSize ${b.inputSize}`);
   for (const k of ['scale', 'offset']) {
     if (p[k] !== undefined && (typeof p[k] !== 'number' || !Number.isFinite(p[k]))) throw new Error(`${where}: preprocessing.${k} ${JSON.stringify(p[k])} must be a number`);
+  }
+  const scale = m.head?.inputScale;
+  if (scale !== undefined) {
+    for (const k of ['scale', 'meanNorm', 'targetNorm']) {
+      if (typeof scale?.[k] !== 'number' || !Number.isFinite(scale[k]) || scale[k] < 0 || (k === 'scale' && scale[k] === 0)) {
+        throw new Error(`${where}: head.inputScale.${k} ${JSON.stringify(scale?.[k])} must be a ${k === 'scale' ? 'positive' : 'non-negative'} number`);
+      }
+    }
   }
   // Models written before the face crop existed fed whole images.
   p.crop ??= { method: 'none' };

@@ -10,6 +10,7 @@ import { argmaxRows, type FaceClassifier } from './classify.ts';
 import { extractDescriptors, type ImageItem, type PixelLoader, type SkippedFile } from './extract.ts';
 import { checkFitConfig, DEFAULT_FIT, fitHead, type EpochLog, type FitConfig, type FitResult } from './fit.ts';
 import { buildHead, HIDDEN_UNITS } from './head.ts';
+import { measureInputScale } from './descriptor-scale.ts';
 import { evaluatePredictions, type Evaluation } from './metrics.ts';
 import { backboneIdentity, MODEL_FORMAT, MODEL_VERSION, preprocessingOf, HEAD_FILE, type FaceModelMeta, type SplitRecord } from './model-format.ts';
 import { useGpuForTfjs } from './tf-backend.ts';
@@ -95,13 +96,17 @@ export async function trainOnImages(gpu: Gpu, engine: MobileNetEngine, set: Trai
     throw new Error(`no readable training image for ${empty.map((c) => `"${c}"`).join(', ')}: every person needs at least one`);
   }
 
+  // The head's input scale, from the training descriptors (originals and views) alone.
+  const train = trainSet.tensors();
+  const inputScale = await measureInputScale(train.x);
+
   const meta: FaceModelMeta = {
     format: MODEL_FORMAT,
     version: MODEL_VERSION,
     labels: set.classes,
     backbone: { ...backboneIdentity(engine.manifest), ...(opts.backbonePath ? { path: opts.backbonePath } : {}) },
     preprocessing: preprocessingOf(engine.manifest, opts.crop),
-    head: { file: HEAD_FILE, hidden: [...HIDDEN_UNITS], activation: 'relu', output: 'softmax', optimizer: 'rmsprop', loss: 'categorical_crossentropy' },
+    head: { file: HEAD_FILE, hidden: [...HIDDEN_UNITS], activation: 'relu', output: 'softmax', optimizer: 'rmsprop', loss: 'categorical_crossentropy', inputScale },
     split: {
       layout: set.layout,
       validationSplit: set.validationSplit,
@@ -117,8 +122,7 @@ export async function trainOnImages(gpu: Gpu, engine: MobileNetEngine, set: Trai
   };
 
   const t1 = performance.now();
-  const head = buildHead(engine.outputDim, set.classes.length, config.seed);
-  const train = trainSet.tensors();
+  const head = buildHead(engine.outputDim, set.classes.length, config.seed, inputScale.scale);
   const validation = valSet?.tensors() ?? null;
   const history: EpochLog[] = [];
   const metricsFor = (best: EpochLog, status: 'training' | 'complete', stoppedEarly: boolean): FaceModelMeta['metrics'] => ({
