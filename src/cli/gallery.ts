@@ -3,6 +3,9 @@ import type { Command } from 'commander';
 import { withGalleryLock, saveGallery } from '../gallery/store-node.ts';
 import type { KindSummary } from '../gallery/calibration-record.ts';
 import { loadStoredGallery } from '../identity/node.ts';
+import { libraryGalleryStats, nameCluster } from '../library/people-node.ts';
+import { LibraryStore } from '../library/store-node.ts';
+import { countOption } from './train.ts';
 
 export function registerGallery(program: Command): void {
   const g = program.command('gallery').description('inspect and edit a gallery of enrolled people');
@@ -16,6 +19,13 @@ export function registerGallery(program: Command): void {
     .argument('<gallery>', 'gallery folder')
     .argument('<name>', 'the person')
     .action((dir: string, name: string) => removeCommand(dir, name));
+  g.command('name')
+    .description('name a cluster of faces (facegpu cluster) as a person: identify and search then know them')
+    .argument('<gallery>', 'gallery folder with a photo library')
+    .argument('<cluster-id>', 'the cluster, as facegpu cluster lists it')
+    .argument('<person>', 'who it is')
+    .option('--json', 'print {"person", "cluster", "named", "kept": [{"person", "faces"}]} as JSON')
+    .action((dir: string, cluster: string, person: string, opts: { json?: boolean }) => nameCommand(dir, cluster, person, opts));
   g.command('stats')
     .description('people, photos, faces, and verification/identification TAR at FAR 1e-2 and 1e-3 and the EER from the gallery\'s own photos')
     .argument('<gallery>', 'gallery folder')
@@ -40,18 +50,39 @@ async function removeCommand(dir: string, name: string): Promise<void> {
     if (!gallery.people().some((p) => p.name === name)) throw new Error(`${dir}: no person named "${name}" (see facegpu gallery list ${dir})`);
     gallery.removePerson(name);
     await saveGallery(dir, gallery, { lock });
+    // Their faces in the photo library become nobody's again (clustering may offer them anew).
+    if (LibraryStore.exists(dir)) {
+      const store = LibraryStore.open(dir);
+      try {
+        store.unname(name);
+      } finally {
+        store.close();
+      }
+    }
   });
   console.log(`${name}: removed from ${dir}`);
 }
 
+async function nameCommand(dir: string, cluster: string, person: string, opts: { json?: boolean }): Promise<void> {
+  const r = await nameCluster(dir, countOption('<cluster-id>', cluster, 0), person, notice);
+  if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
+  else console.log(`cluster ${r.cluster}: ${r.named} face${r.named === 1 ? '' : 's'} named ${r.person}${r.kept.length ? ` (left as they were: ${r.kept.map((k) => `${k.faces} of ${k.person}`).join(', ')})` : ''}`);
+}
+
 async function statsCommand(dir: string, opts: { json?: boolean }): Promise<void> {
-  const s = (await open(dir)).stats();
+  const gallery = await open(dir);
+  const own = gallery.stats();
+  // The photo library's counts (when there is one) on top of the enrolled people's figures.
+  const s = { ...own, ...libraryGalleryStats(dir, gallery) };
+  // A photo library with nobody named yet is not an empty gallery.
+  if (s.library) s.warnings = s.warnings.filter((w) => !w.includes('is empty: enroll people first'));
   for (const w of s.warnings) console.error(`facegpu: warning: ${w}`);
   if (opts.json) {
     process.stdout.write(JSON.stringify(s) + '\n');
     return;
   }
   console.log(`${dir}: ${s.people} people, ${s.photos} photos, ${s.faces} faces (index: ${s.indexKind}; calibration: ${s.calibration})`);
+  if (s.library) console.log(`photo library: ${s.library.photos} photos (${s.library.failed} unreadable), ${s.library.faces} faces, ${s.unlabelled} not named, ${s.library.clusters} clusters`);
   printKind('verify (face against face)', s.verify);
   printKind('identify (face against the best other person)', s.identify);
 }

@@ -6,6 +6,9 @@ import { registerDemo } from './demo.ts';
 import { registerEnroll } from './enroll.ts';
 import { registerGallery } from './gallery.ts';
 import { registerIdentify } from './identify.ts';
+import { registerIndex } from './index-photos.ts';
+import { registerWorker } from './worker.ts';
+import { registerSearch } from './search.ts';
 import { registerVerify } from './verify.ts';
 import { embedCommand } from './embed.ts';
 import { registerEval } from './eval.ts';
@@ -54,6 +57,9 @@ registerEnroll(program);
 registerIdentify(program);
 registerVerify(program);
 registerGallery(program);
+registerIndex(program);
+registerWorker(program);
+registerSearch(program);
 
 const weights = program.command('weights').description('convert and inspect backbones');
 weights

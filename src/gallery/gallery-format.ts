@@ -10,6 +10,11 @@ export const GALLERY_FILE = 'gallery.json';
 export const DESCRIPTORS_FILE = 'descriptors.bin';
 export const CALIBRATION_FILE = 'calibration.json';
 export const indexFileName = (kind: string) => `index.${kind}`;
+/**
+ * Files of the gallery's photo library (src/library: its store and search index) start with
+ * this: the gallery's own saves replace the folder whole, and carry these over unchanged.
+ */
+export const LIBRARY_FILES_PREFIX = 'library.';
 
 export interface BackboneRef {
   id: string;

@@ -1,17 +1,17 @@
 // Galleries on disk (Node): a folder with gallery.json, descriptors.bin, calibration.json and
-// the index file (gallery-format.ts). The folder is only ever replaced whole (writeDirAtomic),
+// the index file (gallery-format.ts), and the photo library's files when it has one. The folder is only ever replaced whole (writeDirAtomic),
 // so a writer killed or failing mid-save leaves the last good gallery, put back by the next
 // load (recoverDir). Writers that may run at the same time wrap load + change + save in
 // withGalleryLock (lock-node.ts). The calibration and the index are derived data: when they
 // cannot be used they are rebuilt from the descriptors and onNotice says so.
 import { readFileSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { link, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { recoverDir, writeDirAtomic } from '../atomic-fs.ts';
 import { clearDeadLock } from '../lock-node.ts';
 import { compactJson, parseDefaultCalibration, validateCalibration, type Calibration, type CalibrationOptions, type DefaultCalibration } from './calibration-record.ts';
 import { Gallery, type IndexProblem } from './gallery.ts';
-import { CALIBRATION_FILE, DESCRIPTORS_FILE, descriptorsFromBytes, descriptorsToBytes, GALLERY_FILE, validateGalleryJson, type GalleryJson } from './gallery-format.ts';
+import { CALIBRATION_FILE, DESCRIPTORS_FILE, LIBRARY_FILES_PREFIX, descriptorsFromBytes, descriptorsToBytes, GALLERY_FILE, validateGalleryJson, type GalleryJson } from './gallery-format.ts';
 import { nodeIndexProviders } from './index-node.ts';
 import type { GalleryLock } from './lock-node.ts';
 import { openStoredIndex, type IndexProvider, type VectorIndex } from './vector-index.ts';
@@ -68,6 +68,10 @@ export async function saveGallery(dir: string, gallery: Gallery, opts: { lock?: 
     const file = join(tmp, files.json.index.file);
     if (index.save) index.save(file);
     else await writeFile(file, index.serialize());
+    // The photo library's files go along as hard links: the same files, never a moment
+    // without them (a save killed here leaves them in the old folder), and no copy of a
+    // store that may hold a million faces. Their only writer holds this gallery's lock.
+    for (const name of (await listDir(dir)) ?? []) if (name.startsWith(LIBRARY_FILES_PREFIX)) await link(join(resolve(dir), name), join(tmp, name));
   });
 }
 

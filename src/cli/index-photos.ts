@@ -1,0 +1,80 @@
+// facegpu index <photos-root> --gallery <dir>: every face of every photo of a folder tree into
+// the gallery's photo library, incrementally; with --queue, through workers.
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { indexLibrary, INDEX_BATCH, type IndexSummary } from '../library/index-run-node.ts';
+import { parseQueueUrl } from '../library/queue-node.ts';
+import { countOption } from './train.ts';
+
+interface IndexCliOptions {
+  gallery: string;
+  queue?: string;
+  backbone?: string;
+  batchSize: string;
+  json?: boolean;
+  progress?: boolean;
+  adapter?: string;
+}
+
+export function registerIndex(program: Command): void {
+  program
+    .command('index')
+    .description('find every face of every photo under a folder and store it in a gallery\'s photo library (only new and changed photos are processed)')
+    .argument('<photos-root>', 'folder of photos (searched recursively)')
+    .requiredOption('--gallery <dir>', 'gallery folder (made if missing)')
+    .option('--queue <redis-url>', 'spread the work over `facegpu worker` processes through this Redis (redis://host:port)')
+    .option('--backbone <name|dir>', 'backbone of a new gallery (default: face; an existing gallery uses its own)')
+    .option('--batch-size <n>', 'photos per batch (one transaction, one queue job)', String(INDEX_BATCH))
+    .option('--no-progress', 'no progress bar on stderr')
+    .option('--json', 'print {"photos", "faces", "new", "changed", "removed", "skipped", "failed", "seconds"} as JSON')
+    .action((root: string, opts: IndexCliOptions) => indexCommand(root, { ...opts, adapter: program.opts().adapter }));
+}
+
+export async function indexCommand(root: string, opts: IndexCliOptions): Promise<void> {
+  const batchSize = countOption('--batch-size', opts.batchSize);
+  if (opts.queue) parseQueueUrl(opts.queue, '--queue');
+  const bar = new cliProgress.SingleBar(
+    { format: ' indexing |{bar}| {value}/{total} photos  {rate} photos/s  {eta_formatted} left', hideCursor: true, clearOnComplete: false, etaBuffer: 50 },
+    cliProgress.Presets.shades_classic,
+  );
+  const showBar = opts.progress !== false && process.stderr.isTTY !== false;
+  const t0 = performance.now();
+  let barOn = false;
+  const say = (m: string) => {
+    if (barOn) process.stderr.write('\n');
+    console.error(`facegpu: ${m}`);
+  };
+  let summary: IndexSummary;
+  try {
+    summary = await indexLibrary(root, opts.gallery, {
+      queue: opts.queue,
+      backbone: opts.backbone,
+      adapter: opts.adapter,
+      batchSize,
+      onWarning: (m) => say(`warning: ${m}`),
+      onNotice: say,
+      onPlan: (work) => {
+        if (showBar && work > 0) {
+          bar.start(work, 0, { rate: '0.0' });
+          barOn = true;
+        }
+      },
+      onProgress: (done) => {
+        if (barOn) bar.update(done, { rate: (done / ((performance.now() - t0) / 1000)).toFixed(1) });
+      },
+    });
+  } finally {
+    if (barOn) bar.stop();
+  }
+  for (const f of summary.failed) console.error(`facegpu: warning: ${f.error}`);
+  const { photos, faces, new: added, changed, removed, skipped, failed, seconds } = summary;
+  if (opts.json) {
+    process.stdout.write(JSON.stringify({ photos, faces, new: added, changed, removed, skipped, failed: failed.length, copied: summary.copied, embedded: summary.embedded, seconds: Math.round(seconds * 100) / 100 }) + '\n');
+  } else {
+    console.log(
+      `${opts.gallery}: ${photos} photos under ${root}: ${added} new${summary.copied ? ` (${summary.copied} already known by content)` : ''}, ${changed} changed, ${removed} removed, ${skipped} unchanged, ${failed.length} failed; ` +
+        `${faces} faces in the library (${seconds.toFixed(1)} s${summary.embedded ? `, ${(summary.embedded / seconds).toFixed(1)} photos/s` : ''})`,
+    );
+  }
+  if (failed.length) process.exitCode = 2;
+}

@@ -1,0 +1,73 @@
+// facegpu search <gallery> <image>: the library's photos in which the person of that face appears.
+import type { Command } from 'commander';
+import { openEngine } from '../node.ts';
+import { loadImageRaw } from '../image/decode.ts';
+import { largestFace } from '../faces/describe.ts';
+import { openFaceDescriber } from '../faces/node.ts';
+import { preprocessingOf } from '../identity/face-gallery.ts';
+import { loadStoredGallery } from '../identity/node.ts';
+import { assertBackbone } from '../gallery/gallery.ts';
+import { backboneRefOf } from '../identity/face-gallery.ts';
+import { LibraryStore } from '../library/store-node.ts';
+import { openSearchIndex } from '../library/search-index-node.ts';
+import { searchLibrary } from '../library/search-node.ts';
+import { fmt, matchOptions } from './match-options.ts';
+import { countOption } from './train.ts';
+
+interface SearchCliOptions {
+  top: string;
+  far?: string;
+  threshold?: string;
+  json?: boolean;
+  adapter?: string;
+}
+
+export function registerSearch(program: Command): void {
+  program
+    .command('search')
+    .description('the photos of a gallery\'s library in which the person of a face appears, best first')
+    .argument('<gallery>', 'gallery folder with a photo library (facegpu index)')
+    .argument('<image>', 'a photo of the person (its largest face is searched)')
+    .option('--top <k>', 'photos listed at most', '20')
+    .option('--far <f>', 'false-accept rate per compared face the threshold is chosen for (default 0.01)')
+    .option('--threshold <s>', 'cosine similarity threshold given directly (instead of --far)')
+    .option('--json', 'print [{"file", "similarity", "box": [x, y, w, h], "person"}] as JSON, best first')
+    .action((gallery: string, image: string, opts: SearchCliOptions) => searchCommand(gallery, image, { ...opts, adapter: program.opts().adapter }));
+}
+
+export async function searchCommand(dir: string, image: string, opts: SearchCliOptions): Promise<void> {
+  const top = countOption('--top', opts.top);
+  const match = matchOptions(opts);
+  const notice = (m: string) => console.error(`facegpu: ${m}`);
+  const gallery = await loadStoredGallery(dir, notice);
+  const store = LibraryStore.open(dir, { readonly: true });
+  try {
+    const photo = await loadImageRaw(image);
+    const index = openSearchIndex(store, dir, gallery.normalisation, { onNotice: notice });
+    const { gpu, engine } = await openEngine({ backbone: gallery.backbone.id, adapter: opts.adapter });
+    let faces;
+    try {
+      assertBackbone(gallery, backboneRefOf(engine));
+      const describer = await openFaceDescriber(gpu, engine, preprocessingOf(gallery));
+      [faces] = await describer.describe([photo]);
+      describer.destroy();
+    } finally {
+      engine.destroy();
+      gpu.destroy();
+    }
+    if (!faces.length) throw new Error(`${image}: no face found`);
+    if (faces.length > 1) notice(`${image}: ${faces.length} faces; searching for the largest`);
+    const face = faces[largestFace(faces)];
+    const r = searchLibrary(store, index, gallery, face.descriptor, { ...match, top });
+    index.close?.();
+    const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
+    if (opts.json) {
+      process.stdout.write(JSON.stringify(r.photos.map((p) => ({ file: p.file, similarity: r6(p.similarity), box: p.box.map((v) => Math.round(v * 10) / 10), person: p.person }))) + '\n');
+    } else {
+      console.log(`${image}: ${r.person ? `${r.person}; ` : ''}${r.photos.length} photo${r.photos.length === 1 ? '' : 's'} at similarity >= ${fmt(r.threshold)}`);
+      for (const p of r.photos) console.log(`  ${fmt(p.similarity)}  ${p.file}${p.person ? ` (${p.person})` : ''}`);
+    }
+  } finally {
+    store.close();
+  }
+}

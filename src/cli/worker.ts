@@ -1,0 +1,40 @@
+// facegpu worker --queue <redis-url>: describe the faces of photo batches that `index --queue` puts on the queue.
+import type { Command } from 'commander';
+import { parseQueueUrl } from '../library/queue-node.ts';
+import { runIndexWorker } from '../library/worker-node.ts';
+import { numberOption } from './train.ts';
+
+interface WorkerCliOptions {
+  queue: string;
+  stalledSeconds: string;
+  adapter?: string;
+}
+
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description('take photo batches from an index queue and find and describe their faces on this machine\'s GPU, until stopped (Ctrl-C / SIGTERM)')
+    .requiredOption('--queue <redis-url>', 'the Redis that `facegpu index --queue` uses (redis://host:port)')
+    .option('--stalled-seconds <s>', 'a batch whose worker stops answering this long goes to another worker', '30')
+    .action((opts: WorkerCliOptions) => workerCommand({ ...opts, adapter: program.opts().adapter }));
+}
+
+export async function workerCommand(opts: WorkerCliOptions): Promise<void> {
+  parseQueueUrl(opts.queue, '--queue');
+  const stalled = numberOption('--stalled-seconds', opts.stalledSeconds);
+  if (!(stalled >= 1)) throw new Error(`--stalled-seconds must be at least 1, got ${stalled}`);
+  const worker = await runIndexWorker(opts.queue, {
+    adapter: opts.adapter,
+    stalledMs: stalled * 1000,
+    onJob: (j) => console.error(`facegpu worker ${j.worker}: batch ${j.id}: ${j.photos} photos in ${(j.ms / 1000).toFixed(1)} s (${j.gallery})`),
+    onError: (m) => console.error(`facegpu worker: ${m}`),
+  });
+  console.error(`facegpu worker: waiting for batches on ${opts.queue}`);
+  const stop = () => {
+    console.error('facegpu worker: stopping after the batch in hand');
+    void worker.close();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await worker.closed;
+}

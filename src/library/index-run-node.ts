@@ -1,0 +1,170 @@
+// `index`: a folder tree of photos into a gallery's photo library (Node). One run owns the
+// gallery (its lock, held from start to end): it walks the tree against the store
+// (scan-node.ts), applies what needs no GPU (unchanged, touched, moved or copied, deleted
+// photos), then has the new and changed photos found and described a batch at a time, here on
+// this process's device or by workers through a queue (queue-node.ts), storing each batch in
+// one transaction as it comes back. A run killed at any point leaves every stored batch; the
+// next run redoes only what is missing. Nothing to do means no device is opened at all.
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { openEngine } from '../node.ts';
+import type { Gpu } from '../gpu/device.ts';
+import type { MobileNetEngine } from '../mobilenet/engine.ts';
+import { DEFAULT_PREPROCESSING, type FacePreprocessing } from '../faces/framing.ts';
+import { openFaceDescriber } from '../faces/node.ts';
+import type { FaceDescriber } from '../faces/describe.ts';
+import { Gallery, assertBackbone } from '../gallery/gallery.ts';
+import { defaultNodeIndex } from '../gallery/index-node.ts';
+import { galleryExists, saveGallery, withGalleryLock } from '../gallery/store-node.ts';
+import { backboneRefOf, preprocessingOf } from '../identity/face-gallery.ts';
+import { loadStoredGallery, referenceFor } from '../identity/node.ts';
+import { embedPhotos } from './embed-node.ts';
+import { fromWire, type PhotoFaces } from './photo-faces.ts';
+import { probeRedis, runOnQueue } from './queue-node.ts';
+import { scanLibrary } from './scan-node.ts';
+import { openSearchIndex } from './search-index-node.ts';
+import { LibraryStore } from './store-node.ts';
+
+/** Photos per batch: one detector run, one transaction, one queue job. */
+export const INDEX_BATCH = 16;
+
+export interface IndexOptions {
+  /** Spread the batches over workers through this Redis (redis://host:port). */
+  queue?: string;
+  /** Backbone of a new gallery (name under weights/ or a folder; default "face"). */
+  backbone?: string;
+  /** How a new gallery frames faces (default DEFAULT_PREPROCESSING). */
+  preprocessing?: FacePreprocessing;
+  adapter?: string;
+  batchSize?: number;
+  /** Photos done so far of those to process (new + changed), after each stored batch. */
+  onProgress?: (done: number, total: number) => void;
+  /** Told once the work is known, before any is done. */
+  onPlan?: (work: number) => void;
+  onWarning?: (message: string) => void;
+  onNotice?: (message: string) => void;
+}
+
+export interface IndexSummary {
+  /** Photo files under the root. */
+  photos: number;
+  /** Faces stored in the library after the run (all roots). */
+  faces: number;
+  new: number;
+  changed: number;
+  removed: number;
+  /** Photos left as they were (unchanged, or only touched). */
+  skipped: number;
+  /** Photos that could not be read or decoded, or whose batch failed for good: {file, error}. */
+  failed: { file: string; error: string }[];
+  /** Of the new photos, those whose bytes were stored already (faces copied, no GPU work). */
+  copied: number;
+  /** Photos found and described on a GPU in this run (0 when there was nothing new). */
+  embedded: number;
+  seconds: number;
+}
+
+/** Index `root` into the gallery at `galleryDir` (created when missing). */
+export async function indexLibrary(root: string, galleryDir: string, opts: IndexOptions = {}): Promise<IndexSummary> {
+  const t0 = performance.now();
+  const top = resolve(root);
+  const st = await stat(top).catch(() => null);
+  if (!st) throw new Error(`${root}: no such folder`);
+  if (!st.isDirectory()) throw new Error(`${root}: not a folder (index takes a folder tree of photos)`);
+  const batchSize = opts.batchSize ?? INDEX_BATCH;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be a positive integer, got ${batchSize}`);
+  if (opts.queue) await probeRedis(opts.queue);
+  const notice = opts.onNotice ?? (() => {});
+  const dir = resolve(galleryDir);
+
+  return withGalleryLock(dir, async (lock) => {
+    let device: { gpu: Gpu; engine: MobileNetEngine } | null = null;
+    let describer: FaceDescriber | null = null;
+    let store: LibraryStore | null = null;
+    try {
+      let gallery: Gallery;
+      if (await galleryExists(dir)) gallery = await loadStoredGallery(dir, notice);
+      else {
+        device = await openEngine({ backbone: opts.backbone, adapter: opts.adapter });
+        const reference = await referenceFor(device.engine);
+        gallery = Gallery.create({
+          name: dir,
+          backbone: backboneRefOf(device.engine),
+          dim: device.engine.outputDim,
+          preprocessing: { ...(opts.preprocessing ?? DEFAULT_PREPROCESSING) },
+          normalisation: reference?.normalisation ?? { method: 'l2' },
+          defaultCalibration: reference,
+          index: defaultNodeIndex,
+        });
+        await saveGallery(dir, gallery, { lock });
+      }
+      store = LibraryStore.open(dir, { create: { dim: gallery.dim, backbone: gallery.backbone } });
+      const lib = store;
+
+      const plan = await scanLibrary(top, lib, { onWarning: opts.onWarning });
+      for (const t of plan.touched) lib.touchPhoto(t.id, t.size, t.mtimeMs);
+      for (const c of plan.copies) lib.copyPhoto(c.from, c.file);
+      lib.removePhotos(plan.removed.map((p) => p.id));
+
+      const work = [...plan.added, ...plan.changed].map((f) => f.path);
+      const batches: string[][] = [];
+      for (let at = 0; at < work.length; at += batchSize) batches.push(work.slice(at, at + batchSize));
+      const failed: IndexSummary['failed'] = [];
+      let done = 0;
+      let embedded = 0;
+      const store_ = (photos: PhotoFaces[]) => {
+        lock.assertHeld();
+        lib.storePhotos(photos);
+        for (const p of photos) {
+          if ('error' in p) failed.push({ file: p.path, error: p.error });
+          else embedded++;
+        }
+        done += photos.length;
+        opts.onProgress?.(done, work.length);
+      };
+      opts.onPlan?.(work.length);
+
+      if (batches.length && opts.queue) {
+        await runOnQueue(opts.queue, { gallery: dir, backbone: gallery.backbone, preprocessing: preprocessingOf(gallery) }, batches, {
+          onResult: (paths, result) => {
+            const photos = result.photos.map((w) => fromWire(w, gallery.dim));
+            const answered = new Set(photos.map((p) => p.path));
+            const missing = paths.filter((p) => !answered.has(p));
+            if (missing.length) throw new Error(`worker ${result.worker} answered a batch without ${missing.length} of its photos (${missing[0]}…)`);
+            store_(photos);
+          },
+          onFailed: (paths, reason) => {
+            for (const p of paths) failed.push({ file: p, error: `${p}: its batch failed on every try (${reason})` });
+            done += paths.length;
+            opts.onProgress?.(done, work.length);
+          },
+          onNotice: notice,
+        });
+      } else if (batches.length) {
+        device ??= await openEngine({ backbone: gallery.backbone.id, adapter: opts.adapter });
+        assertBackbone(gallery, backboneRefOf(device.engine));
+        describer = await openFaceDescriber(device.gpu, device.engine, preprocessingOf(gallery));
+        for (const batch of batches) store_(await embedPhotos(describer, batch));
+      }
+
+      openSearchIndex(lib, dir, gallery.normalisation, { save: true, onNotice: notice }).close?.();
+      return {
+        photos: plan.photos,
+        faces: lib.counts().faces,
+        new: plan.added.length + plan.copies.length,
+        changed: plan.changed.length,
+        removed: plan.removed.length,
+        skipped: plan.unchanged,
+        failed,
+        copied: plan.copies.length,
+        embedded,
+        seconds: (performance.now() - t0) / 1000,
+      };
+    } finally {
+      store?.close();
+      describer?.destroy();
+      device?.engine.destroy();
+      device?.gpu.destroy();
+    }
+  });
+}

@@ -1,0 +1,80 @@
+// Naming what clustering found, and the counts of a gallery with a photo library (Node). A
+// named cluster's faces become that person's faces in the gallery itself (so identify, verify
+// and the page use them like enrolled ones) and are marked named in the library (so search
+// finds the person's photos by name and clustering never merges them with someone else).
+import { Gallery } from '../gallery/gallery.ts';
+import { saveGallery, withGalleryLock } from '../gallery/store-node.ts';
+import { checkPersonName } from '../identity/face-gallery.ts';
+import { loadStoredGallery } from '../identity/node.ts';
+import { LibraryStore, type LibraryCounts } from './store-node.ts';
+
+export interface NameReport {
+  person: string;
+  cluster: number;
+  /** Faces of the cluster now named `person`. */
+  named: number;
+  /** Faces of the cluster already named as somebody else, left as they were. */
+  kept: { person: string; faces: number }[];
+}
+
+/**
+ * Name cluster `cluster` (from the last `cluster` run) as `person`, as the gallery's one
+ * writer. Safe to repeat: faces already in the gallery are not added twice.
+ */
+export async function nameCluster(dir: string, cluster: number, person: string, onNotice?: (m: string) => void): Promise<NameReport> {
+  checkPersonName(person);
+  if (!Number.isSafeInteger(cluster) || cluster < 0) throw new Error(`cluster id must be a non-negative integer, got ${cluster}`);
+  return withGalleryLock(dir, async (lock) => {
+    const gallery = await loadStoredGallery(dir, onNotice);
+    const store = LibraryStore.open(dir);
+    try {
+      const faces = store.faces({ cluster });
+      if (!faces.length) throw new Error(`${dir}: no cluster ${cluster} (see facegpu cluster ${dir})`);
+      const others = new Map<string, number>();
+      for (const f of faces) if (f.person && f.person !== person) others.set(f.person, (others.get(f.person) ?? 0) + 1);
+      const mine = faces.filter((f) => !f.person || f.person === person);
+      const have = new Set(gallery.faces().map((f) => `${f.file}|${f.box.join(',')}`));
+      const toAdd = mine.filter((f) => !have.has(`${f.path}|${f.box.join(',')}`));
+      if (toAdd.length) {
+        gallery.addFaces(person, toAdd.map((f) => ({ file: f.path, box: f.box, score: f.score, descriptor: f.descriptor })));
+        await saveGallery(dir, gallery, { lock });
+      }
+      store.namePerson(mine.map((f) => f.id), person);
+      return { person, cluster, named: mine.length, kept: [...others].map(([p, n]) => ({ person: p, faces: n })) };
+    } finally {
+      store.close();
+    }
+  });
+}
+
+export interface LibraryGalleryStats {
+  /** Distinct photos: the library's and the enrolled ones outside it. */
+  photos: number;
+  /** Faces: the library's, and enrolled faces not cut from a library photo. */
+  faces: number;
+  people: number;
+  /** Library faces nobody has named. */
+  unlabelled: number;
+  library: (LibraryCounts & { clusters: number }) | null;
+}
+
+/** The counts `gallery stats` reports for a gallery, with its library when it has one. */
+export function libraryGalleryStats(dir: string, gallery: Gallery): LibraryGalleryStats {
+  const own = gallery.stats();
+  if (!LibraryStore.exists(dir)) return { photos: own.photos, faces: own.faces, people: own.people, unlabelled: 0, library: null };
+  const store = LibraryStore.open(dir, { readonly: true });
+  try {
+    const c = store.counts();
+    const inLibrary = store.hasPaths(gallery.faces().map((f) => f.file));
+    const outside = gallery.faces().filter((f) => !inLibrary.has(f.file));
+    return {
+      photos: c.photos + new Set(outside.map((f) => f.file)).size,
+      faces: c.faces + outside.length,
+      people: own.people,
+      unlabelled: c.unlabelled,
+      library: { ...c, clusters: store.clusters().length },
+    };
+  } finally {
+    store.close();
+  }
+}

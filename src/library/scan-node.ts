@@ -1,0 +1,89 @@
+// What an index run has to do (Node): the photo files under a folder tree against what the
+// library already holds. A file whose size and modification time match its stored record is
+// unchanged without being read; one whose size or time moved is hashed, and only new bytes
+// count as changed (a touched file keeps its faces). A new path whose bytes the library
+// already holds (a moved or copied photo) takes the stored faces without any GPU work.
+// Stored photos under the tree that are gone are removed. Photos are found by extension: a
+// library holds sidecars, videos and documents that are not worth decoding to skip.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { extname, resolve, sep } from 'node:path';
+import { walkFiles } from '../fs-walk.ts';
+import type { PhotoFile } from './photo-faces.ts';
+import type { LibraryStore, StoredPhoto } from './store-node.ts';
+
+/** Extensions of the photos a library is walked for (decoding recognises the format by content). */
+export const PHOTO_EXTENSIONS = new Set(['.jpg', '.jpeg', '.jpe', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif', '.bmp', '.pgm', '.ppm', '.pnm', '.pbm']);
+
+export const isPhotoFile = (path: string) => PHOTO_EXTENSIONS.has(extname(path).toLowerCase());
+
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+export interface ScanPlan {
+  /** Photo files found under the root. */
+  photos: number;
+  /** To detect and embed: paths the library does not hold. */
+  added: PhotoFile[];
+  /** To detect and embed again: stored paths with new bytes. */
+  changed: PhotoFile[];
+  /** New paths whose bytes are stored already (moved or copied): faces copied, no GPU work. */
+  copies: { file: PhotoFile; from: StoredPhoto }[];
+  /** Stored photos under the root whose files are gone. */
+  removed: StoredPhoto[];
+  /** Unchanged photos (size and time as stored, or the same bytes). */
+  unchanged: number;
+  /** Stored photos whose bytes were the same after a size or time change: re-stamped. */
+  touched: { id: number; size: number; mtimeMs: number }[];
+}
+
+/** Walk `root` and compare with the store. Warnings (links, unreadable folders) go to onWarning. */
+export async function scanLibrary(root: string, store: LibraryStore, opts: { onWarning?: (m: string) => void } = {}): Promise<ScanPlan> {
+  const top = resolve(root);
+  const files = (await walkFiles(top, { onWarning: opts.onWarning })).filter(isPhotoFile).map((p) => resolve(p));
+  const stored = new Map(store.photos().map((p) => [p.path, p]));
+  const plan: ScanPlan = { photos: files.length, added: [], changed: [], copies: [], removed: [], unchanged: 0, touched: [] };
+  const seen = new Set<string>();
+  const fresh: PhotoFile[] = [];
+  for (const path of files) {
+    if (seen.has(path)) continue;
+    seen.add(path);
+    let st;
+    try {
+      st = await stat(path);
+    } catch (err) {
+      opts.onWarning?.(`${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); skipped`);
+      continue;
+    }
+    const old = stored.get(path);
+    if (old && old.size === st.size && old.mtimeMs === st.mtimeMs) {
+      plan.unchanged++;
+      continue;
+    }
+    let sha256: string;
+    try {
+      sha256 = await sha256File(path);
+    } catch (err) {
+      opts.onWarning?.(`${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); skipped`);
+      continue;
+    }
+    const file: PhotoFile = { path, size: st.size, mtimeMs: st.mtimeMs, sha256 };
+    if (old && old.sha256 === sha256) {
+      plan.touched.push({ id: old.id, size: st.size, mtimeMs: st.mtimeMs });
+      plan.unchanged++;
+    } else if (old) plan.changed.push(file);
+    else fresh.push(file);
+  }
+  for (const file of fresh) {
+    const from = store.photoWithHash(file.sha256);
+    if (from) plan.copies.push({ file, from });
+    else plan.added.push(file);
+  }
+  const under = top.endsWith(sep) ? top : top + sep;
+  for (const p of stored.values()) if (p.path.startsWith(under) && !seen.has(p.path)) plan.removed.push(p);
+  return plan;
+}

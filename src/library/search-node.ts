@@ -1,0 +1,61 @@
+// `search`: the photos of the library in which the person of a face appears, best first
+// (Node). The face's descriptor is compared with every stored face through the search index
+// (approximate nearest neighbours, then exact similarities), kept above the verification
+// threshold (one face against one face, the gallery's calibration at the FAR asked), one hit
+// per photo (its best face). When the face is also identified as a named person (enrolled,
+// or a cluster the user named), that person's named faces are added, wherever the index
+// ranked them.
+import type { Gallery, MatchOptions } from '../gallery/gallery.ts';
+import type { Box } from '../gallery/gallery-format.ts';
+import { normalise } from '../gallery/normalise.ts';
+import type { VectorIndex } from '../gallery/vector-index.ts';
+import type { LibraryStore } from './store-node.ts';
+
+export interface PhotoHit {
+  file: string;
+  similarity: number;
+  /** The matching face in that photo. */
+  box: Box;
+  /** Its name, when someone named it. */
+  person: string | null;
+}
+
+export interface SearchResult {
+  threshold: number;
+  /** Who the query face is, when the gallery knows (identify at the same FAR). */
+  person: string | null;
+  photos: PhotoHit[];
+}
+
+export interface SearchOptions extends MatchOptions {
+  /** Photos returned at most (default 20). */
+  top?: number;
+}
+
+const dot = (a: Float32Array, b: Float32Array) => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+};
+
+export function searchLibrary(store: LibraryStore, index: VectorIndex, gallery: Gallery, raw: Float32Array, opts: SearchOptions = {}): SearchResult {
+  const top = opts.top ?? 20;
+  if (!Number.isInteger(top) || top < 1) throw new Error(`search: "top" must be a positive integer, got ${top}`);
+  const threshold = opts.threshold ?? gallery.thresholdFor('verify', opts.far ?? 0.01).threshold;
+  const q = normalise(raw, gallery.dim, gallery.normalisation);
+  const person = gallery.people().length ? gallery.identify(raw, { ...opts, top: 1 })[0].label : null;
+  // Several faces of one photo, and an approximate index, ask for more faces than photos.
+  const k = Math.min(index.size, Math.max(4 * top, 64));
+  const ids = k ? index.search(q, k)[0].keys : [];
+  const named = person ? store.namedFacesOf(person).map((f) => f.id) : [];
+  const faces = store.faces({ ids: [...new Set([...ids, ...named])] });
+  const best = new Map<string, PhotoHit>();
+  for (const f of faces) {
+    const s = dot(q, normalise(f.descriptor, gallery.dim, gallery.normalisation));
+    const isNamed = person !== null && f.person === person;
+    if (s < threshold && !isNamed) continue;
+    const old = best.get(f.path);
+    if (!old || s > old.similarity) best.set(f.path, { file: f.path, similarity: s, box: f.box, person: f.person });
+  }
+  return { threshold, person, photos: [...best.values()].sort((a, b) => b.similarity - a.similarity || (a.file < b.file ? -1 : 1)).slice(0, top) };
+}

@@ -1,0 +1,345 @@
+// The photo library's store (Node): one SQLite file, `library.sqlite`, inside the gallery
+// folder, through better-sqlite3. Why SQLite: indexing a library adds a batch of photos at a
+// time, and each batch must land whole or not at all (a run killed mid-way redoes at most the
+// batches in flight), which a folder rewritten whole on every save cannot do for a million
+// faces. One process writes it (the `index` run that owns the gallery's lock; workers hand
+// their results back through the queue), so the rollback journal is enough; readers
+// (search, stats) may open it at the same time.
+//
+// A photo is keyed by its absolute path; storing a photo again replaces its faces in the same
+// transaction, so a batch processed twice (a worker that stalled and was retried) never
+// stores a face twice. Face ids are never reused (AUTOINCREMENT): they are the keys of the
+// search index (search-index-node.ts). `generation` counts committed changes to faces, so a
+// saved search index knows when it is stale.
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { LIBRARY_FILES_PREFIX, type BackboneRef, type Box } from '../gallery/gallery-format.ts';
+import type { PhotoFaces, PhotoFile } from './photo-faces.ts';
+
+export const LIBRARY_FILE = `${LIBRARY_FILES_PREFIX}sqlite`;
+const FORMAT = 'facegpu-library';
+const VERSION = 1;
+
+export interface StoredPhoto extends PhotoFile {
+  id: number;
+  error: string | null;
+}
+
+export interface StoredFace {
+  id: number;
+  path: string;
+  box: Box;
+  score: number;
+  descriptor: Float32Array;
+  person: string | null;
+  cluster: number | null;
+}
+
+export interface LibraryCounts {
+  photos: number;
+  /** Photos that could not be read (counted in photos). */
+  failed: number;
+  faces: number;
+  /** Faces nobody has named. */
+  unlabelled: number;
+  /** Faces in a candidate cluster (from the last `cluster`), named or not. */
+  clustered: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS photos (
+  id INTEGER PRIMARY KEY,
+  path TEXT NOT NULL UNIQUE,
+  size INTEGER NOT NULL,
+  mtime_ms REAL NOT NULL,
+  sha256 TEXT NOT NULL,
+  width INTEGER,
+  height INTEGER,
+  error TEXT,
+  indexed_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS photos_sha ON photos (sha256);
+CREATE TABLE IF NOT EXISTS faces (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  photo INTEGER NOT NULL REFERENCES photos (id) ON DELETE CASCADE,
+  x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL,
+  score REAL NOT NULL,
+  descriptor BLOB NOT NULL,
+  person TEXT,
+  cluster INTEGER
+);
+CREATE INDEX IF NOT EXISTS faces_photo ON faces (photo);
+CREATE INDEX IF NOT EXISTS faces_person ON faces (person);
+CREATE INDEX IF NOT EXISTS faces_cluster ON faces (cluster);
+CREATE TABLE IF NOT EXISTS deleted_faces (id INTEGER PRIMARY KEY);
+CREATE TRIGGER IF NOT EXISTS faces_deleted AFTER DELETE ON faces BEGIN INSERT OR IGNORE INTO deleted_faces (id) VALUES (old.id); END;
+`;
+
+const blobOf = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+/** Copied: a Float32Array view needs a 4-byte aligned offset, which a Buffer slice may not have. */
+const f32Of = (b: Buffer) => new Float32Array(new Uint8Array(b).buffer);
+
+export class LibraryStore {
+  private constructor(
+    private readonly db: Database.Database,
+    readonly file: string,
+    readonly dim: number,
+    readonly backbone: BackboneRef,
+  ) {}
+
+  /** Is there a library in this gallery folder? */
+  static exists(galleryDir: string): boolean {
+    return existsSync(join(galleryDir, LIBRARY_FILE));
+  }
+
+  /**
+   * Open the library of a gallery folder; with `create`, a new one is made for that backbone
+   * when there is none. A library of another backbone or dimension is refused.
+   */
+  static open(galleryDir: string, opts: { create?: { dim: number; backbone: BackboneRef }; readonly?: boolean } = {}): LibraryStore {
+    const file = join(galleryDir, LIBRARY_FILE);
+    if (!existsSync(file) && !opts.create) throw new Error(`${galleryDir}: no photo library here (index photos first: facegpu index <photos> --gallery ${galleryDir})`);
+    let db: Database.Database;
+    try {
+      db = new Database(file, { readonly: !!opts.readonly && existsSync(file), timeout: 30_000 });
+      db.pragma('foreign_keys = ON');
+      if (!db.readonly) {
+        db.pragma('journal_mode = DELETE');
+        db.pragma('synchronous = FULL');
+        db.exec(SCHEMA);
+      }
+    } catch (err) {
+      throw new Error(`${file}: cannot open the photo library (${(err as Error).message})`);
+    }
+    const meta = new Map((db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
+    if (!meta.size) {
+      if (!opts.create) {
+        db.close();
+        throw new Error(`${file}: an empty photo library (no format record)`);
+      }
+      const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+      db.transaction(() => {
+        put.run('format', FORMAT);
+        put.run('version', String(VERSION));
+        put.run('dim', String(opts.create!.dim));
+        put.run('backbone', JSON.stringify(opts.create!.backbone));
+        put.run('generation', '0');
+      })();
+      return new LibraryStore(db, file, opts.create.dim, opts.create.backbone);
+    }
+    const fail = (why: string): never => {
+      db.close();
+      throw new Error(`${file}: ${why}`);
+    };
+    if (meta.get('format') !== FORMAT) fail(`not a facegpu photo library (format "${meta.get('format')}")`);
+    if (Number(meta.get('version')) !== VERSION) fail(`photo library format version ${meta.get('version')}, this facegpu reads ${VERSION}`);
+    const dim = Number(meta.get('dim'));
+    const backbone = JSON.parse(meta.get('backbone') ?? 'null') as BackboneRef;
+    if (opts.create && (opts.create.dim !== dim || opts.create.backbone.sha256 !== backbone?.sha256)) {
+      fail(`the library was indexed with backbone "${backbone?.id}" (sha256 ${backbone?.sha256?.slice(0, 12)}…, ${dim}-d), not "${opts.create.backbone.id}" (sha256 ${opts.create.backbone.sha256.slice(0, 12)}…)`);
+    }
+    return new LibraryStore(db, file, dim, backbone);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Bumped by every committed change to the faces. */
+  generation(): number {
+    return Number((this.db.prepare("SELECT value FROM meta WHERE key = 'generation'").get() as { value: string }).value);
+  }
+
+  private bump(): void {
+    this.db.prepare("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation'").run();
+  }
+
+  getMeta(key: string): string | null {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value ?? null;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  /** Every stored photo (path, size, mtime, hash, error). */
+  photos(): StoredPhoto[] {
+    return (this.db.prepare('SELECT id, path, size, mtime_ms AS mtimeMs, sha256, error FROM photos').all() as StoredPhoto[]).map((p) => ({ ...p }));
+  }
+
+  /** A stored photo with these bytes (a file moved or copied), preferring one that was read. */
+  photoWithHash(sha256: string): StoredPhoto | null {
+    return (this.db.prepare('SELECT id, path, size, mtime_ms AS mtimeMs, sha256, error FROM photos WHERE sha256 = ? ORDER BY error IS NOT NULL LIMIT 1').get(sha256) as StoredPhoto | undefined) ?? null;
+  }
+
+  /**
+   * Store photos with their faces, all in one transaction: a photo stored before (same path)
+   * has its faces replaced. Returns the faces stored.
+   */
+  storePhotos(photos: readonly PhotoFaces[]): number {
+    const del = this.db.prepare('DELETE FROM photos WHERE path = ?');
+    const addPhoto = this.db.prepare('INSERT INTO photos (path, size, mtime_ms, sha256, width, height, error, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    const addFace = this.db.prepare('INSERT INTO faces (photo, x, y, w, h, score, descriptor) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    let faces = 0;
+    this.db.transaction(() => {
+      const now = new Date().toISOString();
+      for (const p of photos) {
+        del.run(p.path);
+        const ok = !('error' in p);
+        const { lastInsertRowid } = addPhoto.run(p.path, p.size, p.mtimeMs, p.sha256, ok ? p.width : null, ok ? p.height : null, ok ? null : p.error, now);
+        if (!ok) continue;
+        for (const f of p.faces) {
+          if (f.descriptor.length !== this.dim) throw new Error(`${p.path}: a ${f.descriptor.length}-d descriptor in a ${this.dim}-d library`);
+          addFace.run(lastInsertRowid, f.box[0], f.box[1], f.box[2], f.box[3], f.score, blobOf(f.descriptor));
+          faces++;
+        }
+      }
+      this.bump();
+    })();
+    return faces;
+  }
+
+  /** Store `file` with the faces of an already stored photo of the same bytes (no GPU work). Returns the faces copied. */
+  copyPhoto(from: StoredPhoto, file: PhotoFile): number {
+    let faces = 0;
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM photos WHERE path = ?').run(file.path);
+      const src = this.db.prepare('SELECT width, height, error FROM photos WHERE id = ?').get(from.id) as { width: number | null; height: number | null; error: string | null };
+      const { lastInsertRowid } = this.db
+        .prepare('INSERT INTO photos (path, size, mtime_ms, sha256, width, height, error, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(file.path, file.size, file.mtimeMs, file.sha256, src.width, src.height, src.error, new Date().toISOString());
+      faces = this.db.prepare('INSERT INTO faces (photo, x, y, w, h, score, descriptor) SELECT ?, x, y, w, h, score, descriptor FROM faces WHERE photo = ? ORDER BY id').run(lastInsertRowid, from.id).changes;
+      this.bump();
+    })();
+    return faces;
+  }
+
+  /** A file whose size or mtime changed but not its bytes: record the new ones, keep its faces. */
+  touchPhoto(id: number, size: number, mtimeMs: number): void {
+    this.db.prepare('UPDATE photos SET size = ?, mtime_ms = ? WHERE id = ?').run(size, mtimeMs, id);
+  }
+
+  /** Drop photos (and their faces) by id, in one transaction; returns the faces dropped. */
+  removePhotos(ids: readonly number[]): number {
+    if (!ids.length) return 0;
+    let faces = 0;
+    const count = this.db.prepare('SELECT COUNT(*) AS n FROM faces WHERE photo = ?');
+    const del = this.db.prepare('DELETE FROM photos WHERE id = ?');
+    this.db.transaction(() => {
+      for (const id of ids) {
+        faces += (count.get(id) as { n: number }).n;
+        del.run(id);
+      }
+      this.bump();
+    })();
+    return faces;
+  }
+
+  counts(): LibraryCounts {
+    const one = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
+    return {
+      photos: one('SELECT COUNT(*) AS n FROM photos'),
+      failed: one('SELECT COUNT(*) AS n FROM photos WHERE error IS NOT NULL'),
+      faces: one('SELECT COUNT(*) AS n FROM faces'),
+      unlabelled: one('SELECT COUNT(*) AS n FROM faces WHERE person IS NULL'),
+      clustered: one('SELECT COUNT(*) AS n FROM faces WHERE cluster IS NOT NULL'),
+    };
+  }
+
+  /** Faces with their photo's path, in id order; `where` picks a subset. */
+  faces(where: { ids?: readonly number[]; cluster?: number; unlabelled?: boolean } = {}): StoredFace[] {
+    const base = 'SELECT f.id, p.path, f.x, f.y, f.w, f.h, f.score, f.descriptor, f.person, f.cluster FROM faces f JOIN photos p ON p.id = f.photo';
+    type Row = { id: number; path: string; x: number; y: number; w: number; h: number; score: number; descriptor: Buffer; person: string | null; cluster: number | null };
+    let rows: Row[];
+    if (where.ids) {
+      const get = this.db.prepare(`${base} WHERE f.id = ?`);
+      rows = where.ids.map((id) => get.get(id) as Row | undefined).filter((r): r is Row => !!r);
+    } else if (where.cluster !== undefined) rows = this.db.prepare(`${base} WHERE f.cluster = ? ORDER BY f.id`).all(where.cluster) as Row[];
+    else if (where.unlabelled) rows = this.db.prepare(`${base} WHERE f.person IS NULL ORDER BY f.id`).all() as Row[];
+    else rows = this.db.prepare(`${base} ORDER BY f.id`).all() as Row[];
+    return rows.map((r) => ({ id: r.id, path: r.path, box: [r.x, r.y, r.w, r.h], score: r.score, descriptor: f32Of(r.descriptor), person: r.person, cluster: r.cluster }));
+  }
+
+  /** Faces' ids and raw descriptors (those with ids above `after`), streamed a page at a time. */
+  *descriptors(after = -1, batch = 4096): Generator<{ ids: number[]; raw: Float32Array }> {
+    const page = this.db.prepare('SELECT id, descriptor FROM faces WHERE id > ? ORDER BY id LIMIT ?');
+    for (;;) {
+      const rows = page.all(after, batch) as { id: number; descriptor: Buffer }[];
+      if (!rows.length) return;
+      const raw = new Float32Array(rows.length * this.dim);
+      rows.forEach((r, i) => raw.set(f32Of(r.descriptor), i * this.dim));
+      yield { ids: rows.map((r) => r.id), raw };
+      after = rows[rows.length - 1].id;
+    }
+  }
+
+  /** The largest face id ever given (ids are never reused), 0 before the first. */
+  maxFaceId(): number {
+    return (this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'faces'").get() as { seq: number } | undefined)?.seq ?? 0;
+  }
+
+  /** Ids of faces deleted since the search index last caught up (clearDeleted). */
+  deletedFaceIds(): number[] {
+    return (this.db.prepare('SELECT id FROM deleted_faces ORDER BY id').all() as { id: number }[]).map((r) => r.id);
+  }
+
+  /** The search index has dropped these deleted faces. */
+  clearDeleted(ids: readonly number[]): void {
+    const del = this.db.prepare('DELETE FROM deleted_faces WHERE id = ?');
+    this.db.transaction(() => {
+      for (const id of ids) del.run(id);
+    })();
+  }
+
+  /** Replace every face's cluster: `clusters` maps cluster id to face ids; faces not listed get none. */
+  setClusters(clusters: ReadonlyMap<number, readonly number[]>): void {
+    const set = this.db.prepare('UPDATE faces SET cluster = ? WHERE id = ?');
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE faces SET cluster = NULL').run();
+      for (const [cluster, ids] of clusters) for (const id of ids) set.run(cluster, id);
+      this.bump();
+    })();
+  }
+
+  /** Clusters from the last `cluster` run: id, faces, and the people named in it. */
+  clusters(): { id: number; faces: number; photos: number; people: string[] }[] {
+    const rows = this.db
+      .prepare('SELECT cluster AS id, COUNT(*) AS faces, COUNT(DISTINCT photo) AS photos, json_group_array(DISTINCT person) FILTER (WHERE person IS NOT NULL) AS people FROM faces WHERE cluster IS NOT NULL GROUP BY cluster ORDER BY cluster')
+      .all() as { id: number; faces: number; photos: number; people: string | null }[];
+    return rows.map((r) => ({ id: r.id, faces: r.faces, photos: r.photos, people: r.people ? (JSON.parse(r.people) as string[]) : [] }));
+  }
+
+  /** Name faces (a cluster the user recognised); returns how many. */
+  namePerson(ids: readonly number[], person: string): number {
+    const set = this.db.prepare('UPDATE faces SET person = ? WHERE id = ?');
+    let n = 0;
+    this.db.transaction(() => {
+      for (const id of ids) n += set.run(person, id).changes;
+      this.bump();
+    })();
+    return n;
+  }
+
+  /** Forget a person's name on every face (the person was removed from the gallery). */
+  unname(person: string): number {
+    let n = 0;
+    this.db.transaction(() => {
+      n = this.db.prepare('UPDATE faces SET person = NULL WHERE person = ?').run(person).changes;
+      this.bump();
+    })();
+    return n;
+  }
+
+  /** Which of these paths are stored photos. */
+  hasPaths(paths: readonly string[]): Set<string> {
+    const get = this.db.prepare('SELECT 1 AS x FROM photos WHERE path = ?');
+    return new Set(paths.filter((p) => get.get(p)));
+  }
+
+  /** The faces of each named person's photos: path -> people, for search results. */
+  namedFacesOf(person: string): { id: number; path: string }[] {
+    return this.db.prepare('SELECT f.id, p.path FROM faces f JOIN photos p ON p.id = f.photo WHERE f.person = ? ORDER BY f.id').all(person) as { id: number; path: string }[];
+  }
+}
