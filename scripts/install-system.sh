@@ -2,7 +2,8 @@
 # Installs the system side of facegpu on Debian 12 (bookworm): a Vulkan driver that Dawn
 # can run WebGPU on when the machine has no GPU (Mesa >= 24 lavapipe from bookworm-backports;
 # bookworm's own Mesa 22 lacks shaderUniform*ArrayDynamicIndexing, which Dawn requires),
-# and Debian's Chromium for the browser tests (SwiftShader WebGPU adapter).
+# Debian's Chromium for the browser tests (SwiftShader WebGPU adapter), and Redis (the job
+# queue of `index --queue` and `worker`; its tests start their own server).
 # Idempotent; skips what is already there. Needs root (or sudo).
 set -euo pipefail
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -18,6 +19,7 @@ need_apt=()
 mesa_ok || need_apt+=(mesa-vulkan-drivers)
 command -v chromium >/dev/null || need_apt+=(chromium)
 dpkg -s libvulkan1 >/dev/null 2>&1 || need_apt+=(libvulkan1)
+command -v redis-server >/dev/null || need_apt+=(redis-server)
 
 if [ ${#need_apt[@]} -eq 0 ]; then
   echo "system packages: already installed"; exit 0
@@ -33,7 +35,7 @@ if [ "${ID:-}" = debian ] && [ "${VERSION_CODENAME:-}" = bookworm ]; then
   # Mesa from backports (>= 24); everything else from bookworm.
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     -t bookworm-backports mesa-vulkan-drivers libvulkan1
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium redis-server
 else
   $SUDO apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"

@@ -11,6 +11,7 @@
 import { createConnection } from 'node:net';
 import { hostname } from 'node:os';
 import { Job, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import type { FacePreprocessing } from '../faces/framing.ts';
 import type { BackboneRef } from '../gallery/gallery-format.ts';
 import type { WirePhotoFaces } from './photo-faces.ts';
@@ -67,7 +68,8 @@ export function probeRedis(url: string, timeoutMs = 3000, flag = 'queue'): Promi
   });
 }
 
-const connection = (url: string) => ({ url, maxRetriesPerRequest: null });
+/** A client per queue object (BullMQ needs its blocking reads on a connection of their own); closed by us. */
+const connect = (url: string) => new Redis(url, { maxRetriesPerRequest: null });
 
 export interface QueuedRun {
   /** Told each finished batch's result, one at a time (store it; the job is removed after). */
@@ -84,8 +86,9 @@ export interface QueuedRun {
  * first (their photos are in this run's batches again).
  */
 export async function runOnQueue(url: string, data: Omit<IndexJobData, 'paths' | 'run'>, batches: readonly string[][], handlers: QueuedRun): Promise<void> {
-  const queue = new Queue<IndexJobData, IndexJobResult>(QUEUE_NAME, { connection: connection(url) });
-  const events = new QueueEvents(QUEUE_NAME, { connection: connection(url) });
+  const clients = [connect(url), connect(url)];
+  const queue = new Queue<IndexJobData, IndexJobResult>(QUEUE_NAME, { connection: clients[0] });
+  const events = new QueueEvents(QUEUE_NAME, { connection: clients[1] });
   try {
     await events.waitUntilReady();
     for (const old of await queue.getJobs(['waiting', 'delayed', 'prioritized', 'completed', 'failed'])) {
@@ -132,6 +135,7 @@ export async function runOnQueue(url: string, data: Omit<IndexJobData, 'paths' |
   } finally {
     await events.close();
     await queue.close();
+    for (const c of clients) c.disconnect();
   }
 }
 
@@ -162,6 +166,7 @@ export async function startWorker(url: string, process_: BatchProcessor, opts: W
   const refuse = (why: string): never => {
     throw new UnrecoverableError(why);
   };
+  const client = connect(url);
   const worker = new Worker<IndexJobData, IndexJobResult>(
     QUEUE_NAME,
     async (job) => {
@@ -170,7 +175,7 @@ export async function startWorker(url: string, process_: BatchProcessor, opts: W
       opts.onJob?.({ id: job.id!, gallery: job.data.gallery, photos: photos.length, ms: performance.now() - t, worker: name });
       return { worker: name, photos };
     },
-    { connection: connection(url), concurrency: 1, lockDuration: stalledMs, stalledInterval: stalledMs, maxStalledCount: JOB_ATTEMPTS - 1 },
+    { connection: client, concurrency: 1, lockDuration: stalledMs, stalledInterval: stalledMs, maxStalledCount: JOB_ATTEMPTS - 1 },
   );
   worker.on('error', (err) => opts.onError?.(err.message));
   worker.on('failed', (job, err) => opts.onError?.(`batch ${job?.id} failed: ${err.message}`));
@@ -181,7 +186,10 @@ export async function startWorker(url: string, process_: BatchProcessor, opts: W
   return {
     closed,
     close() {
-      closing ??= worker.close().then(resolveClosed);
+      closing ??= worker.close().then(() => {
+        client.disconnect();
+        resolveClosed();
+      });
       return closing;
     },
   };

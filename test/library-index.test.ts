@@ -1,0 +1,142 @@
+// The photo library through the CLI, as a user runs it on their folders: `index` is
+// incremental (unchanged, touched, changed, moved, deleted and unreadable photos), resumable
+// after kill -9 (a rerun redoes only what was not stored), and `search` and `gallery stats`
+// read what it stored.
+import { execFile, spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ORL } from './helpers/faces.ts';
+
+const exec = promisify(execFile);
+const CLI = join(import.meta.dirname, '..', 'bin', 'facegpu.js');
+const cli = (args: string[]) => exec('node', [CLI, ...args], { timeout: 600_000, maxBuffer: 64 << 20 });
+
+interface IndexJson { photos: number; faces: number; new: number; changed: number; removed: number; skipped: number; failed: number; copied: number; embedded: number; seconds: number }
+const index = async (root: string, gallery: string, more: string[] = []): Promise<IndexJson> => {
+  try {
+    return JSON.parse((await cli(['index', root, '--gallery', gallery, '--json', ...more])).stdout);
+  } catch (err) {
+    // Exit 2: some photos failed; the summary is still printed.
+    const e = err as { code: number; stdout: string };
+    if (e.code === 2 && e.stdout) return JSON.parse(e.stdout);
+    throw err;
+  }
+};
+
+let tmp: string;
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'facegpu-library-'));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Copies (not links: the test changes them) of ORL people's photos under root/s<p>/. */
+function orlTree(root: string, people: number[]): void {
+  for (const p of people) {
+    mkdirSync(join(root, `s${p}`), { recursive: true });
+    for (let k = 1; k <= 10; k++) copyFileSync(join(ORL, `s${p}`, `${k}.pgm`), join(root, `s${p}`, `${k}.pgm`));
+  }
+}
+
+describe('index: incremental', () => {
+  let photos: string;
+  let gallery: string;
+  beforeAll(() => {
+    photos = join(tmp, 'photos');
+    gallery = join(tmp, 'gallery');
+    orlTree(photos, [1, 2, 3]);
+    writeFileSync(join(photos, 'notes.txt'), 'not a photo');
+    writeFileSync(join(photos, 'broken.jpg'), 'not a JPEG either');
+  });
+
+  it('stores every face of every photo; an unreadable photo is named and counted', async () => {
+    const r = await index(photos, gallery);
+    expect(r).toMatchObject({ photos: 31, new: 31, changed: 0, removed: 0, skipped: 0, failed: 1, embedded: 30 });
+    expect(r.faces).toBeGreaterThanOrEqual(30);
+    const stats = JSON.parse((await cli(['gallery', 'stats', gallery, '--json'])).stdout);
+    expect(stats).toMatchObject({ photos: 31, faces: r.faces, people: 0, unlabelled: r.faces });
+  }, 300_000);
+
+  it('a second run over the same tree does nothing: 0 new, 0 changed, nothing embedded', async () => {
+    const r = await index(photos, gallery);
+    expect(r).toMatchObject({ photos: 31, new: 0, changed: 0, removed: 0, skipped: 31, embedded: 0 });
+  }, 120_000);
+
+  it('touched, changed, moved and deleted photos: only the changed one is embedded again', async () => {
+    const before = await index(photos, gallery);
+    const when = new Date(Date.now() + 60_000);
+    utimesSync(join(photos, 's1', '1.pgm'), when, when); // same bytes, new time
+    copyFileSync(join(ORL, 's2', '1.pgm'), join(photos, 's1', '2.pgm')); // new bytes
+    unlinkSync(join(photos, 's1', '3.pgm'));
+    mkdirSync(join(photos, 'copies'));
+    copyFileSync(join(photos, 's3', '1.pgm'), join(photos, 'copies', 'again.pgm')); // bytes already stored
+    const r = await index(photos, gallery);
+    expect(r).toMatchObject({ photos: 31, new: 1, copied: 1, changed: 1, removed: 1, skipped: 29, embedded: 1 });
+    expect(r.faces).toBe(before.faces); // -1 deleted, +1 copied, the changed one still one face
+    const again = await index(photos, gallery);
+    expect(again).toMatchObject({ new: 0, changed: 0, removed: 0, embedded: 0 });
+  }, 300_000);
+
+  it('search: the photos of the person of a face, best first, by similarity', async () => {
+    const { stdout } = await cli(['search', gallery, join(ORL, 's2', '5.pgm'), '--top', '8', '--json']);
+    const hits = JSON.parse(stdout) as { file: string; similarity: number; box: number[]; person: string | null }[];
+    expect(hits.length).toBeGreaterThanOrEqual(5);
+    for (let i = 1; i < hits.length; i++) expect(hits[i].similarity).toBeLessThanOrEqual(hits[i - 1].similarity);
+    expect(hits[0].file).toBe(join(photos, 's2', '5.pgm'));
+    // s1/2.pgm now holds s2's first photo: it is s2 too.
+    const isS2 = (f: string) => f.startsWith(join(photos, 's2')) || f === join(photos, 's1', '2.pgm');
+    expect(hits.slice(0, 5).every((h) => isS2(h.file))).toBe(true);
+  }, 300_000);
+
+  it('bad input: a missing root and a bad --queue are one-line errors before any work', async () => {
+    const e1 = await cli(['index', join(tmp, 'nope'), '--gallery', gallery]).catch((e) => e);
+    expect(e1.stderr).toMatch(/nope: no such folder/);
+    const e2 = await cli(['index', photos, '--gallery', gallery, '--queue', 'http://x']).catch((e) => e);
+    expect(e2.stderr).toMatch(/--queue http:\/\/x: not a Redis address/);
+    const e3 = await cli(['index', photos, '--gallery', gallery, '--queue', 'redis://127.0.0.1:1']).catch((e) => e);
+    expect(e3.stderr).toMatch(/cannot reach Redis \(ECONNREFUSED\)/);
+  }, 120_000);
+});
+
+describe('index: killed with SIGKILL mid-run', () => {
+  it('a rerun stores only what was not stored, and no photo twice', async () => {
+    const photos = join(tmp, 'killed-photos');
+    const gallery = join(tmp, 'killed-gallery');
+    orlTree(photos, [4, 5, 6, 7, 8, 9]);
+    const child = spawn('node', [CLI, 'index', photos, '--gallery', gallery, '--batch-size', '4', '--no-progress'], { stdio: 'ignore' });
+    const count = () => {
+      try {
+        const db = new Database(join(gallery, 'library.sqlite'), { readonly: true, timeout: 5000 });
+        try {
+          return (db.prepare('SELECT COUNT(*) AS n FROM photos').get() as { n: number }).n;
+        } finally {
+          db.close();
+        }
+      } catch {
+        return 0;
+      }
+    };
+    const deadline = Date.now() + 240_000;
+    while (count() < 12 && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const stored = count();
+    expect(stored).toBeGreaterThanOrEqual(12);
+    expect(stored).toBeLessThan(60); // killed mid-run, not after
+    expect(stored % 4).toBe(0); // whole batches only
+    const r = await index(photos, gallery);
+    expect(r).toMatchObject({ photos: 60, new: 60 - stored, changed: 0, skipped: stored, failed: 0 });
+    const db = new Database(join(gallery, 'library.sqlite'), { readonly: true });
+    try {
+      expect((db.prepare('SELECT COUNT(*) AS n FROM photos').get() as { n: number }).n).toBe(60);
+      // No face stored twice: within a photo, no two faces share a box.
+      const dup = db.prepare('SELECT COUNT(*) AS n FROM (SELECT photo, x, y, w, h FROM faces GROUP BY photo, x, y, w, h HAVING COUNT(*) > 1)').get() as { n: number };
+      expect(dup.n).toBe(0);
+    } finally {
+      db.close();
+    }
+  }, 400_000);
+});
