@@ -12,10 +12,13 @@ import { dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Connect, type Plugin } from 'vite';
+import type { OutputBundle } from 'rolldown';
 
 const ROOT = fileURLToPath(new URL('.', import.meta.url));
 const WEIGHTS_DIR = process.env.FACEGPU_WEIGHTS ?? join(ROOT, 'weights');
 const PAGE_BACKBONE = 'face';
+/** Backbones the page offers for training besides the face one (web/backbones.ts), built in when installed. */
+const OPTIONAL_BACKBONES = ['imagenet'];
 const WEIGHT_FILES = /^\/weights\/([A-Za-z0-9._-]+)\/(manifest\.json|weights\.bin)$/;
 /** BlazeFace's graph model and its weights, served at /detect/ (src/browser/detect.ts DEFAULT_DETECTOR_URL). */
 const DETECTOR_FILES = ['blazeface.json', 'blazeface.bin'];
@@ -39,6 +42,21 @@ function humanModelsDir(): string {
 function backbones(): string[] {
   if (!existsSync(WEIGHTS_DIR)) return [];
   return readdirSync(WEIGHTS_DIR).filter((d) => existsSync(join(WEIGHTS_DIR, d, 'manifest.json')));
+}
+
+/** The files of a dynamically imported module's chunk and all it loads (chunks, and .wasm assets: only ORT has any). */
+function onDemandFiles(bundle: OutputBundle, module: string): Set<string> {
+  const out = new Set<string>();
+  const root = Object.values(bundle).find((c) => c.type === 'chunk' && c.facadeModuleId === join(ROOT, module));
+  const walk = (file: string) => {
+    const c = bundle[file];
+    if (!c || out.has(file) || c.type !== 'chunk') return;
+    out.add(file);
+    [...c.imports, ...c.dynamicImports].forEach(walk);
+  };
+  if (root) walk(root.fileName);
+  if (out.size) for (const f of Object.keys(bundle)) if (f.endsWith('.wasm')) out.add(f);
+  return out;
 }
 
 /** Serves /weights/<name>/{manifest.json,weights.bin} from weights/ and puts them in builds. */
@@ -66,11 +84,13 @@ function facegpuWeights(): Plugin {
     configurePreviewServer: (server) => void server.middlewares.use(serve),
     generateBundle(_options, bundle) {
       if (this.environment.config.build.lib) return; // the library build ships no weights
-      // The page loads the default backbone only; others are served by the dev server for tinkering.
-      if (!backbones().includes(PAGE_BACKBONE)) {
+      // The page loads the default backbone at start and ImageNet when a user picks it for
+      // training (built in only if installed: the page says how to install it otherwise).
+      const installed = backbones();
+      if (!installed.includes(PAGE_BACKBONE)) {
         this.error(`${join(WEIGHTS_DIR, PAGE_BACKBONE)}: no converted backbone; run \`npm run weights\` before building the page`);
       }
-      for (const name of [PAGE_BACKBONE]) {
+      for (const name of [PAGE_BACKBONE, ...OPTIONAL_BACKBONES.filter((b) => installed.includes(b))]) {
         for (const f of ['manifest.json', 'weights.bin']) {
           this.emitFile({ type: 'asset', fileName: `weights/${name}/${f}`, source: readFileSync(join(WEIGHTS_DIR, name, f)) });
         }
@@ -82,7 +102,9 @@ function facegpuWeights(): Plugin {
       this.emitFile({ type: 'asset', fileName: `calibration/${PAGE_BACKBONE}.json`, source: readFileSync(reference) });
       // The service worker precaches the page, the face detector and the backbone's reference
       // (not the backbone's weights.bin: the page caches that itself, checked by sha256).
-      const files = ['./', ...Object.keys(bundle).filter((f) => !f.endsWith('.map')), `weights/${PAGE_BACKBONE}/manifest.json`, ...DETECTOR_FILES.map((f) => `detect/${f}`), `calibration/${PAGE_BACKBONE}.json`].map((f) => (f === './' ? f : `./${f}`));
+      // Nor the benchmark's optional ONNX Runtime column (web/ort-column.ts, loaded when asked for: ORT's wasm alone is 27 MB).
+      const onDemand = onDemandFiles(bundle, 'web/ort-column.ts');
+      const files = ['./', ...Object.keys(bundle).filter((f) => !f.endsWith('.map') && !onDemand.has(f)), `weights/${PAGE_BACKBONE}/manifest.json`, ...DETECTOR_FILES.map((f) => `detect/${f}`), `calibration/${PAGE_BACKBONE}.json`].map((f) => (f === './' ? f : `./${f}`));
       const version = createHash('sha256').update(files.join('\n')).digest('hex').slice(0, 12);
       const source = readFileSync(join(ROOT, 'web/service-worker.js'), 'utf8')
         .replace('__FACEGPU_VERSION__', version)

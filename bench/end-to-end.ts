@@ -14,6 +14,7 @@
 // dispatch in its own timed pass, summed.
 import type { Gpu } from '../src/gpu/device.ts';
 import type { MobileNetEngine } from '../src/mobilenet/engine.ts';
+import { minCosine } from './cosine.ts';
 import { maxAbsDiff, randomPixels } from './data.ts';
 import { ORT_LABEL, type OrtSide, type OrtSides } from './ort-sides.ts';
 import { hasTimestamps, PassTimer, PatientWallTimer, stats, type Stats } from './timing.ts';
@@ -58,24 +59,6 @@ export interface EndToEndOptions {
   ort?: OrtSides | null;
   onRow?: (row: EndToEndRow) => void;
   onProgress?: (what: string) => void;
-}
-
-/** Lowest per-image cosine similarity of two [n, d] descriptor arrays. */
-function minCosine(a: Float32Array, b: Float32Array, n: number): number {
-  const d = a.length / n;
-  let min = Infinity;
-  for (let i = 0; i < n; i++) {
-    let dot = 0;
-    let na = 0;
-    let nb = 0;
-    for (let k = i * d; k < (i + 1) * d; k++) {
-      dot += a[k] * b[k];
-      na += a[k] * a[k];
-      nb += b[k] * b[k];
-    }
-    min = Math.min(min, dot / Math.sqrt(na * nb));
-  }
-  return min;
 }
 
 /** The pixels as the graph model takes them: float32 NHWC after the backbone's preprocessing. */

@@ -9,15 +9,12 @@
 //   SharedArrayBuffer and worker threads).
 // - ortNode: onnxruntime-node's native CPU execution provider, one intra-op thread per core.
 //
-// Two things make ORT's WebGPU EP run in Node at all:
-// - Its wasm heap is a SharedArrayBuffer (threaded build), and it uploads with
-//   `queue.writeBuffer(buffer, offset, heapView)`; Dawn's Node binding rejects views of a
-//   SharedArrayBuffer ("Invalid argument"). The queue of the device we hand ORT copies such
-//   views first (ORT's device only; our engine's and tfjs's queues are untouched).
-// - The device goes in through the EP's options ({ name: 'webgpu', device }); ORT 1.30's WebGPU
-//   build ignores `env.webgpu.device` and would otherwise make its own from navigator.gpu.
-// Creating the WebGPU session compiles ORT's shaders: 30-90 s on lavapipe (2 cores), and each
-// new batch size compiles more on its first run (the warm-up run absorbs it).
+// ORT's WebGPU EP runs in Node on the `webgpu` package's GPU object, given its device through
+// the EP's options (ort-webgpu.ts, shared with the page's benchmark), once Dawn's queue takes
+// ORT's uploads: its wasm heap is a SharedArrayBuffer (threaded build), and it uploads with
+// `queue.writeBuffer(buffer, offset, heapView)`; Dawn's Node binding rejects views of a
+// SharedArrayBuffer ("Invalid argument"). The queue of the device we hand ORT copies such
+// views first (ORT's device only; our engine's and tfjs's queues are untouched).
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +24,7 @@ import { createGpuFrom, type Gpu } from '../src/gpu/device.ts';
 import { nodeGpu } from '../src/gpu/node-gpu.ts';
 import { PatientWait } from '../src/gpu/patient-wait.ts';
 import { ONNX_INPUT, ONNX_OUTPUT } from '../src/weights/onnx.ts';
+import { createWebgpuSession, ortDescriptors, ortFeeds } from './ort-webgpu.ts';
 
 export type OrtSide = 'ortWebgpu' | 'ortWasm' | 'ortNode';
 export const ORT_SIDES: readonly OrtSide[] = ['ortWebgpu', 'ortWasm', 'ortNode'];
@@ -125,12 +123,7 @@ export class OrtSides {
           if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
           else if (!g.navigator.gpu) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
           const ort = (await import('onnxruntime-web/webgpu')) as Ort;
-          // Its CPU side only schedules the GPU work; no worker threads to compete with the driver's.
-          ort.env.wasm.numThreads = 1;
-          const session = await ort.InferenceSession.create(model, {
-            executionProviders: [{ name: 'webgpu', device: me.webgpu.device } as OrtWebTypes.InferenceSession.ExecutionProviderConfig],
-            preferredOutputLocation: 'gpu-buffer',
-          });
+          const session = await createWebgpuSession(ort, model, me.webgpu.device, 'gpu-buffer');
           opened = { ort, session };
         }
         me.opened.set(side, opened);
@@ -150,8 +143,7 @@ export class OrtSides {
   }
 
   private feeds(ort: Ort, input: Float32Array, n: number) {
-    const s = this.inputSize;
-    return { [ONNX_INPUT]: new ort.Tensor('float32', input, [n, s, s, 3]) };
+    return ortFeeds(ort, input, n, this.inputSize);
   }
 
   /**
@@ -172,11 +164,7 @@ export class OrtSides {
   /** The descriptors, read back: [n, outputDim]. */
   async embed(side: OrtSide, input: Float32Array, n: number): Promise<Float32Array> {
     const { ort, session } = this.get(side);
-    const out = (await session.run(this.feeds(ort, input, n)))[ONNX_OUTPUT] as Tensor;
-    const data = side === 'ortWebgpu' ? await out.getData(true) : out.data;
-    const copy = Float32Array.from(data as Float32Array);
-    if (side !== 'ortWebgpu') out.dispose();
-    return copy;
+    return ortDescriptors(session, this.feeds(ort, input, n));
   }
 
   async dispose(): Promise<void> {

@@ -9,3 +9,8 @@ bash scripts/install-system.sh
 # postinstall would fetch optional GPU ones from a host that cannot be reached: skip that.
 ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 npm run --silent weights
+# The ImageNet backbone (`--backbone imagenet`, the page's backbone picker, its e2e check), from
+# the TFLite file in ../shared when it is there (elsewhere: `npx facegpu weights install imagenet --from <file|URL>`).
+if [ -f ../shared/weights/tflite-coral/mobilenet_v1_1.0_224_quant_embedding_extractor.tflite ]; then
+  node bin/facegpu.js weights install imagenet
+fi

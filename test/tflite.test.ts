@@ -28,6 +28,7 @@ import { loadBackbone, saveBackbone } from '../src/weights/store.ts';
 import { BuiltinOperator, Conv2DOptions, DepthwiseConv2DOptions, Pool2DOptions, type Tensor } from '../src/weights/tflite-schema.ts';
 import { convertTflite, convertTfliteModel, dequantize, parseTflite, readTfliteFile, type TfliteSource } from '../src/weights/tflite.ts';
 import { faceImages, SHARED } from './helpers/faces.ts';
+import { shapePicture } from './helpers/images.ts';
 import { cosine, maxAbs } from './helpers/layout.ts';
 import { tf, useBackend } from './helpers/tfjs-reference.ts';
 import { facegpu } from './helpers/train-data.ts';
@@ -227,27 +228,6 @@ describe('parity on real photos', () => {
 
 /** Measured minimum over these photos 0.9958 (ORL's grey faces lowest; web photos 0.998-0.9998): src/weights/README.md. */
 const QUANT_MIN = 0.995;
-
-/** A synthetic picture: a disc or a square of random size, place and colours on a random background, with noise. */
-function shapePicture(kind: 'circle' | 'square', seed: number, size = 160): Buffer {
-  let state = seed * 2654435761 + 12345;
-  const rand = () => ((state = (Math.imul(state ^ (state >>> 15), 2246822519) + 0x6d2b79f5) >>> 0) / 2 ** 32);
-  const bg = [rand() * 255, rand() * 255, rand() * 255];
-  let fg = [rand() * 255, rand() * 255, rand() * 255];
-  while (Math.abs(fg[0] - bg[0]) + Math.abs(fg[1] - bg[1]) + Math.abs(fg[2] - bg[2]) < 200) fg = [rand() * 255, rand() * 255, rand() * 255];
-  const r = size * (0.18 + rand() * 0.14);
-  const cx = r + rand() * (size - 2 * r);
-  const cy = r + rand() * (size - 2 * r);
-  const px = Buffer.alloc(size * size * 3);
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      const inside = kind === 'circle' ? (x - cx) ** 2 + (y - cy) ** 2 <= r * r : Math.abs(x - cx) <= r * 0.886 && Math.abs(y - cy) <= r * 0.886; // same area
-      const c = inside ? fg : bg;
-      for (let k = 0; k < 3; k++) px[(y * size + x) * 3 + k] = Math.max(0, Math.min(255, c[k] + (rand() - 0.5) * 40));
-    }
-  }
-  return px;
-}
 
 describe('any kind of picture: the ImageNet backbone through the CLI', () => {
   it('two classes of synthetic shapes train with --backbone <imagenet> --crop none at the recipe\'s rate, eval and predict', { timeout: 120_000 }, async () => {

@@ -1,8 +1,11 @@
-// The Benchmark tab: runs web/bench.ts and draws the result.
+// The Benchmark tab: runs web/bench.ts (and, when ticked, the ONNX Runtime column of
+// web/ort-column.ts) and draws the result: chart, per-layer table, whole-network figures, the
+// clock used. The result is also left as JSON in #bench-summary's data-result (for the e2e test).
+import { DEFAULT_WEIGHTS_URL, fetchBackbone } from '../src/browser/index.ts';
 import { BenchChart } from './charts.ts';
 import { $, formatMs, h } from './dom.ts';
 import type { PageContext } from './main.ts';
-import { runBenchmark } from './bench.ts';
+import { runBenchmark, type BenchResult, type ClockChoice } from './bench.ts';
 
 export function setupBenchmark({ app }: PageContext): void {
   const button = $<HTMLButtonElement>('#bench-run');
@@ -19,28 +22,27 @@ export function setupBenchmark({ app }: PageContext): void {
   }, 200);
 
   button.addEventListener('click', async () => {
-    if (!app.engine || !app.gpu) return;
+    const { engine, gpu } = app;
+    if (!engine || !gpu) return;
     button.disabled = true;
     summary.replaceChildren();
     delete summary.dataset.done;
+    delete summary.dataset.result;
     delete status.dataset.state;
     const batch = Number($<HTMLSelectElement>('#bench-batch').value);
     const runs = Number($<HTMLSelectElement>('#bench-runs').value);
+    const clock = $<HTMLSelectElement>('#bench-clock').value as ClockChoice;
+    const ort = $<HTMLInputElement>('#bench-ort').checked;
     try {
-      const r = await runBenchmark(app.gpu, app.engine, { batch, runs }, (text) => (status.textContent = text));
-      chart ??= new BenchChart($<HTMLCanvasElement>('#bench-chart'));
-      chart.show(r.layers.map((l) => ({ label: l.label, ours: l.ours, tfjs: l.tfjs })));
-      const sum = (k: 'ours' | 'tfjs') => r.layers.reduce((s, l) => s + l[k], 0);
-      const speedup = r.network.tfjs / r.network.ours;
-      summary.replaceChildren(
-        stat(formatMs(r.network.ours), `facegpu, whole network, batch ${r.batch}`),
-        stat(formatMs(r.network.tfjs), `tfjs-webgpu, whole network, batch ${r.batch}`),
-        stat(`${speedup >= 1 ? speedup.toFixed(2) + '× faster' : (1 / speedup).toFixed(2) + '× slower'}`, 'facegpu vs tfjs-webgpu (whole network)'),
-        stat(`${((r.batch / r.network.ours) * 1000).toFixed(1)} img/s`, `facegpu throughput · layers sum ${formatMs(sum('ours'))} vs ${formatMs(sum('tfjs'))}`),
-      );
-      summary.dataset.done = 'true';
-      Object.assign(summary.dataset, { ours: r.network.ours.toFixed(2), tfjs: r.network.tfjs.toFixed(2), layers: String(r.layers.length) });
-      status.textContent = `Median of ${r.runs} runs after a warm-up; per-layer times from ${r.clock === 'gpu' ? 'GPU timestamps' : 'wall clock to queue idle'}.`;
+      // The engine's backbone, as the page loaded it (the Cache API keeps it): tfjs' layers and
+      // the ONNX model are built from the same weights.
+      status.textContent = 'Reading the backbone…';
+      const backbone = await fetchBackbone(DEFAULT_WEIGHTS_URL);
+      if (backbone.manifest.id !== engine.manifest.id) throw new Error(`${DEFAULT_WEIGHTS_URL} holds backbone "${backbone.manifest.id}", the engine runs "${engine.manifest.id}"`);
+      const say = (text: string) => (status.textContent = text);
+      const r = await runBenchmark(gpu, engine, backbone, { batch, runs, clock, ort }, say, async () => (await import('./ort-column.ts')).openOrtColumn(backbone, say));
+      show(r);
+      status.textContent = `Median of ${r.runs} runs after a warm-up. Per-layer times: ${r.clockNote}. Whole network: wall clock, pixels in to descriptors read back.`;
     } catch (err) {
       status.textContent = `Benchmark failed: ${(err as Error).message}`;
       status.dataset.state = 'error';
@@ -48,6 +50,42 @@ export function setupBenchmark({ app }: PageContext): void {
       button.disabled = false;
     }
   });
+
+  function show(r: BenchResult): void {
+    chart ??= new BenchChart($<HTMLCanvasElement>('#bench-chart'));
+    chart.show(r.layers.map((l) => ({ label: l.label, ours: l.ours, tfjs: l.tfjs })));
+    showTable(r);
+    const sum = (k: 'ours' | 'tfjs') => r.layers.reduce((s, l) => s + l[k], 0);
+    const per = (ms: number) => `${formatMs(ms / r.batch)} per image`;
+    const times = (theirs: number) => {
+      const x = theirs / r.network.ours;
+      return x >= 1 ? `${x.toFixed(2)}× faster` : `${(1 / x).toFixed(2)}× slower`;
+    };
+    const net = r.network;
+    summary.replaceChildren(
+      stat(formatMs(net.ours), `facegpu, whole network, batch ${r.batch} (${per(net.ours)})`),
+      stat(formatMs(net.tfjs), `tfjs-webgpu, whole network (${per(net.tfjs)}) · cosine to ours ${r.cosine.tfjs.toFixed(6)}`),
+      stat(times(net.tfjs), `facegpu vs tfjs-webgpu (whole network) · layers sum ${formatMs(sum('ours'))} vs ${formatMs(sum('tfjs'))}`),
+      ...(net.ortWebgpu !== null
+        ? [
+            stat(formatMs(net.ortWebgpu), `ONNX Runtime WebGPU, whole network (${per(net.ortWebgpu)}) · cosine to ours ${r.cosine.ortWebgpu!.toFixed(6)} · setup ${r.ortSetupSeconds!.toFixed(0)} s`),
+            stat(times(net.ortWebgpu), 'facegpu vs ONNX Runtime WebGPU (whole network)'),
+          ]
+        : []),
+      stat(`${((r.batch / net.ours) * 1000).toFixed(1)} img/s`, 'facegpu throughput'),
+    );
+    summary.dataset.done = 'true';
+    Object.assign(summary.dataset, { ours: net.ours.toFixed(2), tfjs: net.tfjs.toFixed(2), layers: String(r.layers.length), result: JSON.stringify(r) });
+  }
+}
+
+function showTable(r: BenchResult): void {
+  const table = $('#bench-table');
+  table.replaceChildren(
+    h('tr', {}, h('th', {}, 'layer'), h('th', {}, 'facegpu'), h('th', {}, 'tfjs-webgpu')),
+    ...r.layers.map((l) => h('tr', { 'data-testid': 'bench-layer' }, h('td', {}, l.label), h('td', {}, formatMs(l.ours)), h('td', {}, formatMs(l.tfjs)))),
+  );
+  $('#bench-table-box').hidden = false;
 }
 
 function stat(value: string, label: string): HTMLElement {

@@ -14,14 +14,17 @@ import { setupTraining } from './training-panel.ts';
 import { setupPrediction } from './predict-panel.ts';
 import { setupBenchmark } from './bench-panel.ts';
 import { setupIdentify } from './identify-panel.ts';
+import { BackboneEngines } from './backbones.ts';
 
 interface App {
   gpu: Gpu | null;
   engine: MobileNetEngine | null;
   /** Face detection and cropping in front of the backbone (src/detect), as the CLI does. */
   cropping: BrowserFaceCropping | null;
+  /** Engines per backbone for training and models (the face one is `engine`; ImageNet on demand). */
+  backbones: BackboneEngines | null;
 }
-const app: App = { gpu: null, engine: null, cropping: null };
+const app: App = { gpu: null, engine: null, cropping: null, backbones: null };
 const people = new People();
 
 // ---- status line and fatal errors ----
@@ -167,6 +170,7 @@ async function boot(): Promise<void> {
       return;
     }
     app.cropping = cropping;
+    app.backbones = new BackboneEngines(app.gpu, engine);
     app.engine = engine;
     const a = app.gpu.adapter;
     const adapterName = [a.vendor, a.architecture || a.description].filter(Boolean).join(' ') || a.id;

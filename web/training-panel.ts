@@ -3,12 +3,15 @@
 // model in this browser or download it (the files of a Node model folder), or load one back.
 // As the CLI, by default the faces are located first (src/detect, BlazeFace) and the backbone
 // sees a square around each; the crop is recorded in the model, and prediction repeats it.
+// The backbone is picked here too (backbones.ts: face, or ImageNet for general pictures, as
+// the CLI's --backbone); the model records it, and a model loaded back gets its own.
 import {
   downloadModel, FaceClassifier, faceCropRecord, imageToRGB, listSavedModels, loadFromBrowser, loadFromFiles, locatedFaceLoader, saveToBrowser, stratifiedSplit, trainOnImages,
   type CropRecord, type FaceModelMeta, type StoredModel, type TrainingSet,
 } from '../src/browser/index.ts';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TrainingChart } from './charts.ts';
+import { PAGE_BACKBONES } from './backbones.ts';
 import { $ } from './dom.ts';
 import type { PageContext } from './main.ts';
 import type { Photo } from './people.ts';
@@ -28,6 +31,7 @@ export function setupTraining(ctx: PageContext): void {
   const loadButton = $<HTMLButtonElement>('#load-browser');
   const loadFile = $<HTMLInputElement>('#load-file');
   const cropSelect = $<HTMLSelectElement>('#crop');
+  const backboneSelect = $<HTMLSelectElement>('#backbone');
   const warning = $('#train-warning');
   const chart = new TrainingChart($<HTMLCanvasElement>('#train-chart'));
   let training = false;
@@ -54,23 +58,47 @@ export function setupTraining(ctx: PageContext): void {
     refresh();
   }, 200);
 
+  /** The backbone picked for training, loaded on first use (a clear message when it is not installed). */
+  async function pickedEngine() {
+    if (!app.backbones) throw new Error('the face model is not loaded yet');
+    const id = backboneSelect.value;
+    const name = PAGE_BACKBONES[id]?.name ?? id;
+    return app.backbones.get(id, (p) => say(p.phase === 'download' ? `Downloading the ${name} backbone: ${Math.round((100 * p.loaded) / p.total)}%…` : `Loading the ${name} backbone…`, 'busy'));
+  }
+
+  // Load a picked backbone at once, so that a missing one is said before anyone presses Train.
+  backboneSelect.addEventListener('change', async () => {
+    warning.hidden = true;
+    if (!app.backbones || training) return;
+    try {
+      const engine = await pickedEngine();
+      if (!training && !ctx.model()) refresh();
+      if (!training) say(`Backbone “${engine.manifest.id}” ready: ${engine.manifest.layers.length} layers, ${engine.outputDim}-d descriptors.`);
+    } catch (err) {
+      warning.textContent = (err as Error).message;
+      warning.hidden = false;
+      say(`The ${PAGE_BACKBONES[backboneSelect.value]?.name ?? backboneSelect.value} backbone is not available.`, 'error');
+    }
+  });
+
   async function adopt(head: tfl.LayersModel, meta: FaceModelMeta, where: string): Promise<void> {
-    if (!app.gpu || !app.engine) throw new Error('the face model is not loaded yet');
-    // Prediction (predict-panel.ts) crops as the model records.
-    ctx.setModel(await FaceClassifier.create(app.gpu, app.engine, head, meta, where, { facesCropped: true }));
-    summary.textContent = `Knows ${meta.labels.length} people`;
+    if (!app.gpu || !app.backbones) throw new Error('the face model is not loaded yet');
+    // The model's own backbone (by sha256); prediction (predict-panel.ts) uses it and crops as the model records.
+    const engine = await app.backbones.forModel(meta);
+    ctx.setModel(await FaceClassifier.create(app.gpu, engine, head, meta, where, { facesCropped: true }));
+    summary.textContent = `Knows ${meta.labels.length} ${meta.backbone.id === 'face' ? 'people' : `classes (${meta.backbone.id} backbone)`}`;
     summary.dataset.state = 'trained';
     refresh();
   }
 
   trainButton.addEventListener('click', async () => {
     if (!app.engine || !app.gpu || !app.cropping) return;
-    const engine = app.engine;
     training = true;
     refresh();
     chart.reset();
     warning.hidden = true;
     try {
+      const engine = await pickedEngine();
       await people.settled();
       // One id per photo; ids sort in the order photos were added.
       const byId = new Map<string, Photo>();
@@ -132,7 +160,7 @@ export function setupTraining(ctx: PageContext): void {
       const seconds = ((performance.now() - t0) / 1000).toFixed(1);
       const cropText = crop.method === 'face' ? `faces cropped (margin ${crop.margin}, found in ${(detectMs / 1000).toFixed(1)} s${noFace.length ? `, none in ${noFace.length}` : ''})` : 'whole photos';
       say(
-        `Trained in ${seconds} s on ${result.meta.split.train.length} photos (${result.meta.split.validation.length} held back), ${cropText}` +
+        `Trained in ${seconds} s on ${result.meta.split.train.length} photos (${result.meta.split.validation.length} held back), ${cropText}, backbone “${result.meta.backbone.id}”` +
           `${m.stoppedEarly ? `, stopped early after epoch ${m.epochsRun}` : ''}; kept epoch ${m.bestEpoch}: accuracy ${(m.accuracy * 100).toFixed(0)}%` +
           `${m.valAccuracy !== null ? `, held-back ${(m.valAccuracy * 100).toFixed(0)}%` : ''}.`,
         'trained',
@@ -177,7 +205,7 @@ export function setupTraining(ctx: PageContext): void {
       }
       const crop = meta.preprocessing.crop;
       const cropText = crop.method === 'face' ? `faces cropped, margin ${crop.margin}` : 'whole photos';
-      say(`Loaded ${how}: recognises ${meta.labels.join(', ')} (trained ${new Date(meta.createdAt).toLocaleString()}, ${cropText}).`, 'loaded');
+      say(`Loaded ${how}: recognises ${meta.labels.join(', ')} (trained ${new Date(meta.createdAt).toLocaleString()}, ${cropText}, backbone “${meta.backbone.id}”).`, 'loaded');
     } catch (err) {
       say(`Could not load: ${(err as Error).message}`, 'error');
     }

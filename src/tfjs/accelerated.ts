@@ -27,3 +27,18 @@ export function accelerationOf(backend: unknown): Accelerated | undefined {
 export function acceleratedGpu(backend: unknown): TfjsGpu | null {
   return accelerationOf(backend)?.gpu ?? null;
 }
+
+/**
+ * Run `fn` with `backend` on tfjs' own kernels, its acceleration (if any) restored after: the
+ * page's benchmark measures tfjs-webgpu itself on the page's backend, which is accelerated.
+ * Other tfjs work meanwhile runs correctly, on tfjs' kernels.
+ */
+export async function withoutAcceleration<T>(backend: object, fn: () => Promise<T>): Promise<T> {
+  const acc = accelerated.get(backend);
+  if (acc) accelerated.delete(backend);
+  try {
+    return await fn();
+  } finally {
+    if (acc) accelerated.set(backend, acc);
+  }
+}

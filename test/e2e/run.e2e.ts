@@ -10,7 +10,8 @@
 // targets, and saves test-output/e2e-phone.png; then the Identify tab (identify.ts): people
 // enrolled in a gallery, photos and the live (fake) camera identified, strangers, two faces
 // in one picture, the gallery opened in Node and kept across a reload, with screenshots
-// test-output/e2e-identify.png and e2e-identify-phone.png.
+// test-output/e2e-identify.png and e2e-identify-phone.png; then the training tab's backbone
+// picker (backbone.ts): ImageNet picked, two classes of shapes trained, the model records it.
 import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { Download } from 'playwright-core';
 import { join, resolve } from 'node:path';
@@ -18,8 +19,10 @@ import sharp from 'sharp';
 import { openEngine } from '../../src/node.ts';
 import { cropRecordFor, load as loadModel, predict as predictFiles, train as trainModel } from '../../src/train/index.ts';
 import { decodeImageRGB } from '../../src/image/decode.ts';
+import { checkBenchmark } from './bench.ts';
 import { launchBrowser, launchChromium } from './chromium.ts';
 import { checkIdentify } from './identify.ts';
+import { checkBackbonePicker } from './backbone.ts';
 import { checkPhoneLayout } from './phone.ts';
 import { buildAndServe, ROOT } from './serve.ts';
 
@@ -146,6 +149,13 @@ async function main(): Promise<void> {
     check('identify run', false, (err as Error).stack ?? String(err));
   }
 
+  log('backbone picker: training on the ImageNet backbone (backbone.ts)');
+  try {
+    await checkBackbonePicker({ url: server.url, out: OUT, check, log, onRequest: (url) => requests.push(url), onConsoleError: (text) => consoleErrors.push(text) });
+  } catch (err) {
+    check('backbone picker run', false, (err as Error).stack ?? String(err));
+  }
+
   let chrome = await launchChromium();
   chrome.context.on('request', (r) => requests.push(r.url()));
   const page = chrome.context.pages()[0] ?? (await chrome.context.newPage());
@@ -253,16 +263,8 @@ async function main(): Promise<void> {
     const afterCamera = await page.locator(`[data-testid=person][data-person="${second}"] [data-testid=person-count]`).innerText();
     check('webcam capture adds a photo', afterCamera.startsWith(`${PHOTOS_EACH + 1} photos`), `${second}: ${afterCamera}`);
 
-    log('benchmark tab (batch 1, 3 runs)');
-    await page.click('[data-testid=tab-benchmark]');
-    await page.selectOption('#bench-batch', '1');
-    await page.selectOption('#bench-runs', '3');
-    await page.click('[data-testid=bench-run]');
-    await page.waitForSelector('#bench-summary[data-done="true"], #bench-status[data-state="error"]', { timeout: 400_000 });
-    const bench = await page.locator('#bench-summary').evaluate((el) => ({ ...(el as HTMLElement).dataset }));
-    const benchOk = bench.done === 'true' && Number(bench.ours) > 0 && Number(bench.tfjs) > 0 && Number(bench.layers) > 0;
-    check('benchmark tab runs both sides', benchOk, benchOk ? `whole network: facegpu ${bench.ours} ms, tfjs-webgpu ${bench.tfjs} ms, ${bench.layers} layers` : await page.locator('#bench-status').innerText());
-    await page.screenshot({ path: join(OUT, 'e2e-benchmark.png'), fullPage: true });
+    log('benchmark tab (bench.ts): batch 1, GPU timestamps, then wall clock with ONNX Runtime WebGPU');
+    await checkBenchmark(page, { out: OUT, check, log }, { ort: process.env.FACEGPU_E2E_ORT !== '0' });
     await page.click('[data-testid=tab-recognize]');
 
     log('saving in IndexedDB, reloading, loading it back');
