@@ -1,0 +1,315 @@
+// People from clusters: the faces of a photo library grouped into candidate people by
+// density (DBSCAN from npm `density-clustering`), over cosine distance between unit
+// descriptors, with the people a user has already named kept apart. Platform-neutral: the
+// neighbour search goes through the gallery's IndexProvider (exact FlatIndex by default;
+// Node callers pass USearch's HNSW for large libraries). README.md ("Clustering") gives the
+// measurements behind the defaults and the costs.
+//
+// Steps:
+// 1. Neighbour graph: each face's nearest faces (at most `maxNeighbours`) closer than
+//    `epsilon`. Capping the list bounds the work of dense clusters (a person with thousands of
+//    faces) and makes an approximate index usable; a face's core status is unchanged as long
+//    as maxNeighbours >= minSamples.
+// 2. DBSCAN over that graph (the library's public API: the data set is the row numbers, the
+//    distance a look-up in the graph), clusters smaller than `minClusterSize` dissolved.
+// 3. Named people are never merged: a cluster holding faces named as two or more people is
+//    split, each named face to its person and each unnamed face to the person whose named
+//    faces in that cluster it is most similar to (their mean direction). A person's pieces
+//    (and their named faces left as noise) become one cluster carrying the name; clusters
+//    nobody named are the candidates.
+// 4. Faces left as noise join the cluster whose mean direction they are most similar to, when
+//    that similarity reaches `attachSimilarity` (a face against a template, as identification
+//    compares): DBSCAN's single epsilon is a compromise between tight studio portraits and
+//    spread-out web photos, and this recovers most of what it leaves out while people seen
+//    once stay noise.
+// 5. Ids: clusters ordered by size (largest first), then by their lowest row; ids 1, 2, ...
+//    The same input and options give the same ids.
+
+// density-clustering ships no type declarations (and @types/density-clustering is not a
+// dependency): the part used is typed by `Dbscan` below.
+// @ts-expect-error -- untyped CommonJS module
+import densityClustering from 'density-clustering';
+import { flatIndexProvider } from '../gallery/flat-index.ts';
+import type { IndexProvider } from '../gallery/vector-index.ts';
+
+interface Dbscan {
+  run(dataset: number[], epsilon: number, minPts: number, distance: (a: number, b: number) => number): number[][];
+}
+const DBSCAN = (densityClustering as { DBSCAN: new () => Dbscan }).DBSCAN;
+
+export interface ClusterOptions {
+  /** Two faces are neighbours when their cosine distance (1 - cosine similarity) is below this. */
+  epsilon?: number;
+  /** A face is the core of a cluster when at least this many faces (itself included) are its neighbours. */
+  minSamples?: number;
+  /** Smaller clusters are dissolved into noise. */
+  minClusterSize?: number;
+  /** Neighbours kept per face (>= minSamples). */
+  maxNeighbours?: number;
+  /** A noise face joins the most similar cluster (cosine to its mean direction) at or above this; null: never. */
+  attachSimilarity?: number | null;
+  /** The index neighbours are searched with (default: exact FlatIndex, O(n^2 dim)). */
+  index?: IndexProvider;
+}
+
+/** Defaults measured on ORL and 5-celebrity-faces (README.md, "Clustering"). */
+export const CLUSTER_DEFAULTS: { epsilon: number; minSamples: number; minClusterSize: number; maxNeighbours: number; attachSimilarity: number | null } = {
+  epsilon: 0.5,
+  minSamples: 4,
+  minClusterSize: 4,
+  maxNeighbours: 32,
+  attachSimilarity: 0.4,
+};
+
+export interface FaceCluster {
+  /** 1, 2, ... in order of size (largest first), then of lowest row. */
+  id: number;
+  /** Rows of the descriptors, ascending. */
+  faces: number[];
+  /** The named person the cluster belongs to; null for a candidate person (nobody named any of its faces). */
+  person: string | null;
+  /** How many of `faces` are named (as `person`); 0 for a candidate. */
+  named: number;
+  /**
+   * For a candidate, when anybody is named: the named person most like it (cosine between the
+   * mean directions of the cluster and of that person's named faces). A hint, never applied.
+   */
+  nearest: { person: string; similarity: number } | null;
+}
+
+export interface FaceClustering {
+  /** Every cluster, named or candidate, by size (largest first) then lowest row: ids 1, 2, ... in this order. */
+  clusters: FaceCluster[];
+  /** Unnamed faces in no cluster, ascending. (A named face is always in its person's cluster.) */
+  noise: number[];
+  /** The options the clustering ran with (index: its kind). */
+  options: { epsilon: number; minSamples: number; minClusterSize: number; maxNeighbours: number; attachSimilarity: number | null; index: string };
+}
+
+/** Rows whose squared norm is further than this from 1 are refused: the clustering needs unit vectors. */
+const UNIT_TOLERANCE = 1e-3;
+/** Queries per index search call. */
+const SEARCH_BATCH = 256;
+
+function checkInput(descriptors: Float32Array, dim: number, named: readonly (string | null)[]): number {
+  if (!Number.isInteger(dim) || dim <= 0) throw new Error(`clusterFaces: dimension must be a positive integer, got ${dim}`);
+  if (descriptors.length % dim !== 0) throw new Error(`clusterFaces: ${descriptors.length} values are not a whole number of ${dim}-d descriptors`);
+  const n = descriptors.length / dim;
+  if (named.length !== n) throw new Error(`clusterFaces: ${n} descriptors but ${named.length} names (one per face, null for none)`);
+  named.forEach((p, i) => {
+    if (p !== null && (typeof p !== 'string' || p === '')) throw new Error(`clusterFaces: the name of face ${i} is not a non-empty string or null`);
+  });
+  for (let i = 0; i < n; i++) {
+    let ss = 0;
+    for (let j = i * dim; j < (i + 1) * dim; j++) ss += descriptors[j] * descriptors[j];
+    if (!(Math.abs(ss - 1) <= UNIT_TOLERANCE)) throw new Error(`clusterFaces: descriptor ${i} is not a unit vector (norm ${Math.sqrt(ss)}): give normalised descriptors`);
+  }
+  return n;
+}
+
+function resolveOptions(opts: ClusterOptions): typeof CLUSTER_DEFAULTS {
+  const o = { ...CLUSTER_DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => k !== 'index' && v !== undefined)) };
+  if (!(o.epsilon > 0 && o.epsilon <= 2)) throw new Error(`clusterFaces: epsilon must be a cosine distance in (0, 2], got ${o.epsilon}`);
+  for (const k of ['minSamples', 'minClusterSize', 'maxNeighbours'] as const) {
+    if (!Number.isInteger(o[k]) || o[k] < 1) throw new Error(`clusterFaces: ${k} must be a positive integer, got ${o[k]}`);
+  }
+  if (o.attachSimilarity !== null && !(typeof o.attachSimilarity === 'number' && o.attachSimilarity >= -1 && o.attachSimilarity <= 1)) throw new Error(`clusterFaces: attachSimilarity must be a cosine similarity in [-1, 1] or null, got ${o.attachSimilarity}`);
+  if (o.maxNeighbours < o.minSamples) throw new Error(`clusterFaces: maxNeighbours (${o.maxNeighbours}) must be at least minSamples (${o.minSamples})`);
+  return o;
+}
+
+/**
+ * Each row's neighbours closer than epsilon (at most maxNeighbours, nearest first, itself
+ * excluded) and their distances.
+ */
+export function neighbourGraph(x: Float32Array, dim: number, epsilon: number, maxNeighbours: number, provider: IndexProvider = flatIndexProvider): { rows: Int32Array[]; distances: Float32Array[] } {
+  const n = x.length / dim;
+  const rows: Int32Array[] = [];
+  const distances: Float32Array[] = [];
+  if (n === 0) return { rows, distances };
+  const index = provider.create(dim);
+  try {
+    index.add(Array.from({ length: n }, (_, i) => i), x);
+    for (let at = 0; at < n; at += SEARCH_BATCH) {
+      const hits = index.search(x.subarray(at * dim, Math.min(n, at + SEARCH_BATCH) * dim), maxNeighbours + 1);
+      hits.forEach((h, q) => {
+        const self = at + q;
+        const r: number[] = [];
+        const d: number[] = [];
+        for (let k = 0; k < h.keys.length && r.length < maxNeighbours; k++) {
+          const dist = 1 - h.similarities[k];
+          if (h.keys[k] !== self && dist < epsilon) {
+            r.push(h.keys[k]);
+            d.push(dist);
+          }
+        }
+        rows.push(Int32Array.from(r));
+        distances.push(Float32Array.from(d));
+      });
+    }
+  } finally {
+    index.close?.();
+  }
+  return { rows, distances };
+}
+
+/** DBSCAN (density-clustering) over a neighbour graph: clusters of rows, in the library's order. */
+function dbscanOnGraph(graph: { rows: Int32Array[]; distances: Float32Array[] }, epsilon: number, minSamples: number): number[][] {
+  const n = graph.rows.length;
+  // The library asks distance(p, every row) for one p at a time: p's row of the graph is
+  // spread into a dense array once, then each call is one read.
+  const dense = new Float64Array(n).fill(Infinity);
+  let current = -1;
+  const distance = (a: number, b: number): number => {
+    if (a !== current) {
+      if (current >= 0) {
+        dense[current] = Infinity;
+        for (const j of graph.rows[current]) dense[j] = Infinity;
+      }
+      current = a;
+      dense[a] = 0;
+      graph.rows[a].forEach((j, k) => (dense[j] = graph.distances[a][k]));
+    }
+    return dense[b];
+  };
+  return new DBSCAN().run(Array.from({ length: n }, (_, i) => i), epsilon, minSamples, distance);
+}
+
+/** The unit mean direction of some rows. */
+function meanDirection(x: Float32Array, dim: number, rows: readonly number[]): Float64Array {
+  const m = new Float64Array(dim);
+  for (const r of rows) for (let j = 0; j < dim; j++) m[j] += x[r * dim + j];
+  let ss = 0;
+  for (let j = 0; j < dim; j++) ss += m[j] * m[j];
+  const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
+  for (let j = 0; j < dim; j++) m[j] *= inv;
+  return m;
+}
+
+/** The mean directions of groups of rows, as rows [groups, dim]. */
+function directions(x: Float32Array, dim: number, groups: readonly (readonly number[])[]): Float32Array {
+  const out = new Float32Array(groups.length * dim);
+  groups.forEach((rows, g) => out.set(meanDirection(x, dim, rows), g * dim));
+  return out;
+}
+
+function rowsOf(x: Float32Array, dim: number, rows: readonly number[]): Float32Array {
+  const out = new Float32Array(rows.length * dim);
+  rows.forEach((r, k) => out.set(x.subarray(r * dim, (r + 1) * dim), k * dim));
+  return out;
+}
+
+/** For each query row, the most similar target row (its number and cosine), through an index of the targets. */
+function bestMatches(provider: IndexProvider, dim: number, targets: Float32Array, queries: Float32Array): { key: number; similarity: number }[] {
+  const index = provider.create(dim);
+  try {
+    index.add(Array.from({ length: targets.length / dim }, (_, i) => i), targets);
+    const out: { key: number; similarity: number }[] = [];
+    for (let at = 0; at < queries.length; at += SEARCH_BATCH * dim) {
+      for (const h of index.search(queries.subarray(at, at + SEARCH_BATCH * dim), 1)) out.push({ key: h.keys[0], similarity: h.similarities[0] });
+    }
+    return out;
+  } finally {
+    index.close?.();
+  }
+}
+
+function similarity(x: Float32Array, dim: number, row: number, dir: Float64Array): number {
+  let s = 0;
+  for (let j = 0; j < dim; j++) s += x[row * dim + j] * dir[j];
+  return s;
+}
+
+/**
+ * A cluster holding faces named as several people, split: named faces to their person, each
+ * unnamed face to the person whose named faces here it is most similar to (ties: the first
+ * name in sorted order, so the split is deterministic).
+ */
+export function splitByNames(x: Float32Array, dim: number, faces: readonly number[], named: readonly (string | null)[]): Map<string, number[]> {
+  const people = [...new Set(faces.map((f) => named[f]).filter((p): p is string => p !== null))].sort();
+  const dirs = people.map((p) => meanDirection(x, dim, faces.filter((f) => named[f] === p)));
+  const parts = new Map<string, number[]>(people.map((p) => [p, []]));
+  for (const f of faces) {
+    const own = named[f];
+    if (own !== null) {
+      parts.get(own)!.push(f);
+      continue;
+    }
+    let best = 0;
+    let bestS = -Infinity;
+    dirs.forEach((d, k) => {
+      const s = similarity(x, dim, f, d);
+      if (s > bestS) {
+        bestS = s;
+        best = k;
+      }
+    });
+    parts.get(people[best])!.push(f);
+  }
+  return parts;
+}
+
+/**
+ * Group faces into people. `descriptors` are unit rows [n, dim] (as galleries store them);
+ * `named[i]` is the person face i was named as, or null. See FaceClustering for the answer.
+ */
+export function clusterFaces(descriptors: Float32Array, dim: number, named: readonly (string | null)[], opts: ClusterOptions = {}): FaceClustering {
+  const o = resolveOptions(opts);
+  const n = checkInput(descriptors, dim, named);
+  const provider = opts.index ?? flatIndexProvider;
+  const graph = neighbourGraph(descriptors, dim, o.epsilon, o.maxNeighbours, provider);
+  const found = dbscanOnGraph(graph, o.epsilon, o.minSamples).filter((c) => c.length >= o.minClusterSize);
+
+  const inCluster = new Uint8Array(n);
+  const byPerson = new Map<string, number[]>();
+  const candidates: number[][] = [];
+  const addTo = (person: string, rows: readonly number[]) => {
+    const list = byPerson.get(person) ?? [];
+    for (const f of rows) list.push(f);
+    byPerson.set(person, list);
+  };
+  for (const c of found) {
+    for (const f of c) inCluster[f] = 1;
+    const people = new Set(c.map((f) => named[f]).filter((p): p is string => p !== null));
+    if (people.size === 0) candidates.push(c);
+    else if (people.size === 1) addTo([...people][0], c);
+    else for (const [p, rows] of splitByNames(descriptors, dim, c, named)) addTo(p, rows);
+  }
+  let noise: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (inCluster[i]) continue;
+    const p = named[i];
+    if (p === null) noise.push(i);
+    else addTo(p, [i]);
+  }
+
+  const groups: { rows: number[]; person: string | null }[] = [...[...byPerson].map(([person, rows]) => ({ rows, person })), ...candidates.map((rows) => ({ rows, person: null }))];
+  if (o.attachSimilarity !== null && noise.length && groups.length) {
+    // Against the clusters as they were before any face joined: the order of the noise does not matter.
+    const best = bestMatches(provider, dim, directions(descriptors, dim, groups.map((g) => g.rows)), rowsOf(descriptors, dim, noise));
+    const left: number[] = [];
+    noise.forEach((f, k) => (best[k].similarity >= o.attachSimilarity! ? groups[best[k].key].rows.push(f) : left.push(f)));
+    noise = left;
+  }
+
+  const people = [...byPerson.keys()].sort();
+  const candidateAt = groups.flatMap((g, i) => (g.person === null ? [i] : []));
+  const nearest =
+    people.length && candidateAt.length
+      ? bestMatches(provider, dim, directions(descriptors, dim, people.map((p) => byPerson.get(p)!.filter((f) => named[f] === p))), directions(descriptors, dim, candidateAt.map((i) => groups[i].rows)))
+      : [];
+  const clusters: Omit<FaceCluster, 'id'>[] = groups.map((g) => ({
+    faces: g.rows.sort((a, b) => a - b),
+    person: g.person,
+    named: g.person === null ? 0 : g.rows.filter((f) => named[f] === g.person).length,
+    nearest: null,
+  }));
+  nearest.forEach((m, k) => (clusters[candidateAt[k]].nearest = { person: people[m.key], similarity: m.similarity }));
+  // Rows belong to one cluster each, so the lowest rows differ: the order is total.
+  clusters.sort((a, b) => b.faces.length - a.faces.length || a.faces[0] - b.faces[0]);
+  return {
+    clusters: clusters.map((c, k) => ({ id: k + 1, ...c })),
+    noise,
+    options: { ...o, index: provider.kind },
+  };
+}
