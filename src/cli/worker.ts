@@ -26,6 +26,7 @@ export async function workerCommand(opts: WorkerCliOptions): Promise<void> {
   const worker = await runIndexWorker(opts.queue, {
     adapter: opts.adapter,
     stalledMs: stalled * 1000,
+    onStart: (j) => console.error(`facegpu worker ${j.worker}: batch ${j.id}: ${j.photos} photos taken`),
     onJob: (j) => console.error(`facegpu worker ${j.worker}: batch ${j.id}: ${j.photos} photos in ${(j.ms / 1000).toFixed(1)} s (${j.gallery})`),
     onError: (m) => console.error(`facegpu worker: ${m}`),
   });

@@ -152,6 +152,8 @@ export interface WorkerOptions {
    * lock and stalled-job check). Default 30 s: long enough for a batch on a CPU adapter.
    */
   stalledMs?: number;
+  /** Told when a batch is taken, and when it is done. */
+  onStart?: (job: { id: string; gallery: string; photos: number; worker: string }) => void;
   onJob?: (job: { id: string; gallery: string; photos: number; ms: number; worker: string }) => void;
   onError?: (message: string) => void;
 }
@@ -171,6 +173,7 @@ export async function startWorker(url: string, process_: BatchProcessor, opts: W
     QUEUE_NAME,
     async (job) => {
       const t = performance.now();
+      opts.onStart?.({ id: job.id!, gallery: job.data.gallery, photos: job.data.paths.length, worker: name });
       const photos = await process_(job.data, refuse);
       opts.onJob?.({ id: job.id!, gallery: job.data.gallery, photos: photos.length, ms: performance.now() - t, worker: name });
       return { worker: name, photos };
