@@ -21,7 +21,7 @@ import { FaceDescriber } from '../faces/describe.ts';
 import { DEFAULT_PREPROCESSING, type FacePreprocessing } from '../faces/framing.ts';
 import { compactJson, parseDefaultCalibration, validateCalibration, type Calibration, type DefaultCalibration } from '../gallery/calibration-record.ts';
 import { Gallery, type GalleryOptions, type IdentifyOptions, type IndexProblem } from '../gallery/gallery.ts';
-import { CALIBRATION_FILE, DESCRIPTORS_FILE, descriptorsFromBytes, descriptorsToBytes, GALLERY_FILE, validateGalleryJson } from '../gallery/gallery-format.ts';
+import { CALIBRATION_FILE, DESCRIPTORS_FILE, descriptorsFromBytes, descriptorsToBytes, GALLERY_FILE, LIBRARY_FILES_PREFIX, validateGalleryJson } from '../gallery/gallery-format.ts';
 import { browserIndexProviders } from '../gallery/index-browser.ts';
 import { sameNormalisation } from '../gallery/normalise.ts';
 import { openStoredIndex, type IndexProvider } from '../gallery/vector-index.ts';
@@ -259,7 +259,9 @@ export function downloadGallery(fg: FaceGallery | Gallery): File[] {
 /** A gallery from files the visitor picked (a download of this page, or a Node gallery folder), joined to `describer`. */
 export async function loadGalleryFromFiles(files: readonly File[], describer: FaceDescriber, reference: DefaultCalibration | null, opts: Omit<LoadGalleryFilesOptions, 'defaultCalibration'> & { name?: string } = {}): Promise<FaceGallery> {
   const byName = new Map<string, Uint8Array>();
-  for (const f of files) byName.set(f.name, new Uint8Array(await f.arrayBuffer()));
+  // A Node gallery folder may hold a photo library (library.sqlite, its search index: up to
+  // gigabytes). The page identifies against the gallery's people only: those are not read.
+  for (const f of files) if (!f.name.startsWith(LIBRARY_FILES_PREFIX)) byName.set(f.name, new Uint8Array(await f.arrayBuffer()));
   if (!byName.has(GALLERY_FILE) || !byName.has(DESCRIPTORS_FILE)) {
     throw new Error(`pick the files of a gallery folder (${GALLERY_FILE}, ${DESCRIPTORS_FILE}, and ${CALIBRATION_FILE} and its index file if there); missing ${[GALLERY_FILE, DESCRIPTORS_FILE].filter((n) => !byName.has(n)).join(', ')}`);
   }
