@@ -91,6 +91,36 @@ describe('index: incremental', () => {
     expect(hits.slice(0, 5).every((h) => isS2(h.file))).toBe(true);
   }, 300_000);
 
+  it('cluster, then name a cluster: identify and search know the person, clustering keeps them', async () => {
+    interface ClusterJson { id: number; faces: number; photos: number; person: string | null; examples: string[] }
+    const run = async () => JSON.parse((await cli(['cluster', gallery, '--json'])).stdout) as { clusters: ClusterJson[]; noise: number; faces: number };
+    const first = await run();
+    // Three people (s1's second photo holds s2's bytes, copies/again.pgm is s3's): three candidates.
+    expect(first.clusters.filter((c) => c.person === null).length).toBe(3);
+    const personOf = (f: string) => (f === join(photos, 's1', '2.pgm') ? 's2' : f === join(photos, 'copies', 'again.pgm') ? 's3' : f.slice(photos.length + 1).split('/')[0]);
+    for (const c of first.clusters) expect(new Set(c.examples.map(personOf)).size).toBe(1);
+    const s2 = first.clusters.find((c) => personOf(c.examples[0]) === 's2')!;
+    expect(s2.faces).toBeGreaterThanOrEqual(8);
+
+    const named = JSON.parse((await cli(['gallery', 'name', gallery, String(s2.id), 'Bob', '--json'])).stdout);
+    expect(named).toMatchObject({ person: 'Bob', cluster: s2.id, named: s2.faces, kept: [] });
+    const again = JSON.parse((await cli(['gallery', 'name', gallery, String(s2.id), 'Bob', '--json'])).stdout);
+    expect(again.named).toBe(s2.faces);
+    const list = JSON.parse((await cli(['gallery', 'list', gallery, '--json'])).stdout);
+    expect(list).toEqual([{ name: 'Bob', faces: s2.faces, photos: s2.photos }]); // naming twice added nothing twice
+
+    const [probe] = JSON.parse((await cli(['identify', gallery, join(ORL, 's2', '5.pgm'), '--json'])).stdout);
+    expect(probe.faces[0].label).toBe('Bob');
+    const hits = JSON.parse((await cli(['search', gallery, join(ORL, 's2', '5.pgm'), '--json'])).stdout) as { file: string; person: string | null }[];
+    expect(hits.filter((h) => h.person === 'Bob').length).toBeGreaterThanOrEqual(s2.photos - 1);
+
+    const second = await run();
+    expect(second.clusters.find((c) => c.person === 'Bob')?.faces).toBeGreaterThanOrEqual(s2.faces);
+    expect(second.clusters.filter((c) => c.person === null).length).toBe(2);
+    const stats = JSON.parse((await cli(['gallery', 'stats', gallery, '--json'])).stdout);
+    expect(stats).toMatchObject({ people: 1, photos: 31, unlabelled: stats.faces - s2.faces });
+  }, 300_000);
+
   it('bad input: a missing root and a bad --queue are one-line errors before any work', async () => {
     const e1 = await cli(['index', join(tmp, 'nope'), '--gallery', gallery]).catch((e) => e);
     expect(e1.stderr).toMatch(/nope: no such folder/);

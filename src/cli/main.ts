@@ -9,6 +9,7 @@ import { registerIdentify } from './identify.ts';
 import { registerIndex } from './index-photos.ts';
 import { registerWorker } from './worker.ts';
 import { registerSearch } from './search.ts';
+import { registerCluster } from './cluster.ts';
 import { registerVerify } from './verify.ts';
 import { embedCommand } from './embed.ts';
 import { registerEval } from './eval.ts';
@@ -60,6 +61,7 @@ registerGallery(program);
 registerIndex(program);
 registerWorker(program);
 registerSearch(program);
+registerCluster(program);
 
 const weights = program.command('weights').description('convert and inspect backbones');
 weights

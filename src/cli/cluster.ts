@@ -1,0 +1,40 @@
+// facegpu cluster <gallery>: the photo library's faces nobody named, grouped into candidate people.
+import type { Command } from 'commander';
+import { CLUSTER_DEFAULTS } from '../library/cluster.ts';
+import { clusterLibrary } from '../library/cluster-node.ts';
+import { countOption, numberOption } from './train.ts';
+
+interface ClusterCliOptions {
+  epsilon: string;
+  minFaces: string;
+  json?: boolean;
+}
+
+export function registerCluster(program: Command): void {
+  program
+    .command('cluster')
+    .description('group the faces of a gallery\'s photo library into candidate people (named people are never merged); name one with `facegpu gallery name`')
+    .argument('<gallery>', 'gallery folder with a photo library (facegpu index)')
+    .option('--epsilon <d>', 'cosine distance under which two faces are neighbours', String(CLUSTER_DEFAULTS.epsilon))
+    .option('--min-faces <n>', 'faces a person needs to form a cluster', String(CLUSTER_DEFAULTS.minClusterSize))
+    .option('--json', 'print {"clusters": [{"id", "faces", "photos", "person", "nearest", "examples"}], "noise", "faces"} as JSON')
+    .action((gallery: string, opts: ClusterCliOptions) => clusterCommand(gallery, opts));
+}
+
+export async function clusterCommand(dir: string, opts: ClusterCliOptions): Promise<void> {
+  const epsilon = numberOption('--epsilon', opts.epsilon);
+  if (!(epsilon > 0 && epsilon <= 2)) throw new Error(`--epsilon is a cosine distance in (0, 2], got ${epsilon}`);
+  const minFaces = countOption('--min-faces', opts.minFaces);
+  const r = await clusterLibrary(dir, { epsilon, minClusterSize: minFaces, minSamples: Math.min(CLUSTER_DEFAULTS.minSamples, minFaces), onNotice: (m) => console.error(`facegpu: ${m}`) });
+  if (opts.json) {
+    process.stdout.write(JSON.stringify({ clusters: r.clusters, noise: r.noise, faces: r.faces }) + '\n');
+    return;
+  }
+  const candidates = r.clusters.filter((c) => !c.person);
+  console.log(`${dir}: ${r.faces} faces: ${candidates.length} candidate people, ${r.clusters.length - candidates.length} named, ${r.noise} faces in no cluster`);
+  for (const c of r.clusters) {
+    const who = c.person ? c.person : c.nearest ? `? (most like ${c.nearest.person}, ${c.nearest.similarity.toFixed(2)})` : '?';
+    console.log(`  cluster ${c.id}: ${who}: ${c.faces} faces in ${c.photos} photos, e.g. ${c.examples.slice(0, 3).join(', ')}`);
+  }
+  if (candidates.length) console.log(`name one: facegpu gallery name ${dir} <cluster> <person>`);
+}

@@ -1,0 +1,74 @@
+// `cluster`: the library's faces grouped into candidate people (Node), as the gallery's one
+// writer. The gallery's enrolled faces that are not library faces join the clustering as
+// named faces (anchors: a cluster of an enrolled person's photos carries that name and is
+// never merged with another person), then are left out of what is stored and shown. The
+// clusters are stored on the library's faces, so `gallery name <gallery> <id> <person>` names
+// exactly what the user was shown; each run replaces the last one's clusters.
+import { withGalleryLock } from '../gallery/store-node.ts';
+import { normalise } from '../gallery/normalise.ts';
+import { flatIndexProvider } from '../gallery/flat-index.ts';
+import { loadStoredGallery } from '../identity/node.ts';
+import { clusterFaces, type ClusterOptions, type FaceClustering } from './cluster.ts';
+import { libraryIndexProvider } from './library-index-node.ts';
+import { LibraryStore } from './store-node.ts';
+
+/** Up to this many faces the neighbour graph is exact; above, the library's approximate index finds the neighbours. */
+export const EXACT_NEIGHBOURS_UP_TO = 5000;
+
+export interface LibraryCluster {
+  id: number;
+  faces: number;
+  photos: number;
+  /** The named person it belongs to; null: a candidate person nobody named. */
+  person: string | null;
+  /** The named person a candidate is most like, as a hint. */
+  nearest: { person: string; similarity: number } | null;
+  /** A few of its photos (those of its best-scored faces), to look at before naming it. */
+  examples: string[];
+}
+
+export interface ClusterReport {
+  clusters: LibraryCluster[];
+  /** Library faces in no cluster (people seen too few times). */
+  noise: number;
+  faces: number;
+  options: FaceClustering['options'];
+}
+
+export async function clusterLibrary(dir: string, opts: Omit<ClusterOptions, 'index'> & { onNotice?: (m: string) => void; examples?: number } = {}): Promise<ClusterReport> {
+  return withGalleryLock(dir, async () => {
+    const gallery = await loadStoredGallery(dir, opts.onNotice);
+    const store = LibraryStore.open(dir);
+    try {
+      const faces = store.faces();
+      const inLibrary = store.hasPaths(gallery.faces().map((f) => f.file));
+      const own = gallery.toFiles();
+      const anchors = own.json.faces.map((f, i) => ({ f, i })).filter(({ f }) => !inLibrary.has(f.file));
+      const n = faces.length + anchors.length;
+      const dim = gallery.dim;
+      const x = new Float32Array(n * dim);
+      faces.forEach((f, i) => x.set(normalise(f.descriptor, dim, gallery.normalisation), i * dim));
+      anchors.forEach(({ i }, k) => x.set(own.descriptors.subarray(i * dim, (i + 1) * dim), (faces.length + k) * dim));
+      const named = [...faces.map((f) => f.person), ...anchors.map(({ f }) => f.person)];
+      const { examples = 5, onNotice: _, ...options } = opts;
+      const result = clusterFaces(x, dim, named, { ...options, index: n > EXACT_NEIGHBOURS_UP_TO ? libraryIndexProvider() : flatIndexProvider });
+      // Library faces only: anchors are the gallery's, and a cluster of anchors alone is not shown.
+      const shown = result.clusters
+        .map((c) => ({ ...c, faces: c.faces.filter((r) => r < faces.length) }))
+        .filter((c) => c.faces.length > 0);
+      store.setClusters(new Map(shown.map((c) => [c.id, c.faces.map((r) => faces[r].id)])));
+      return {
+        clusters: shown.map((c) => {
+          const mine = c.faces.map((r) => faces[r]);
+          const best = [...mine].sort((a, b) => b.score - a.score);
+          return { id: c.id, faces: mine.length, photos: new Set(mine.map((f) => f.path)).size, person: c.person, nearest: c.nearest, examples: [...new Set(best.map((f) => f.path))].slice(0, examples) };
+        }),
+        noise: result.noise.filter((r) => r < faces.length).length,
+        faces: faces.length,
+        options: result.options,
+      };
+    } finally {
+      store.close();
+    }
+  });
+}
