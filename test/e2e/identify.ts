@@ -16,6 +16,7 @@ import type { Download, Page } from 'playwright-core';
 import type { Gpu } from '../../src/gpu/device.ts';
 import type { MobileNetEngine } from '../../src/mobilenet/engine.ts';
 import { enrollFiles, identifyFiles, openFaceGallery, saveFaceGallery } from '../../src/identity/node.ts';
+import { LibraryStore } from '../../src/library/store-node.ts';
 import { launchBrowser } from './chromium.ts';
 import { twoFaces, y4mOf } from './pictures.ts';
 
@@ -235,10 +236,17 @@ export async function checkIdentify(o: IdentifyCheckOptions): Promise<void> {
       try {
         for (const p of ENROLLED) await enrollFiles(made, p.name, pick(o.dataset, 'train', p.folder).slice(0, PHOTOS_EACH));
         await saveFaceGallery(nodeDir, made);
+        // A gallery with a photo library (facegpu index) beside its people: the page must
+        // open the gallery from the whole folder's files, library files included.
+        const lib = LibraryStore.open(nodeDir, { create: { dim: made.gallery.dim, backbone: made.gallery.backbone } });
+        const descriptor = new Float32Array(made.gallery.dim).fill(1 / Math.sqrt(made.gallery.dim));
+        lib.storePhotos([{ path: '/photos/x.jpg', size: 1, mtimeMs: 0, sha256: '0'.repeat(64), width: 10, height: 10, faces: [{ box: [0, 0, 5, 5], score: 0.9, descriptor }] }]);
+        lib.close();
       } finally {
         made.describer.destroy();
       }
       const nodeFiles = readdirSync(nodeDir).sort();
+      if (!nodeFiles.includes('library.sqlite')) throw new Error(`${nodeDir}: no library.sqlite: ${nodeFiles.join(', ')}`);
       await page.setInputFiles('[data-testid=gallery-load]', nodeFiles.map((f) => join(nodeDir, f)));
       await page.waitForFunction(() => /Gallery loaded from files|Could not load/.test(document.querySelector('#enrol-status')!.textContent ?? ''), undefined, { timeout: 60_000 });
       const loaded = await page.locator('#enrol-status').innerText();
