@@ -5,7 +5,7 @@
 // withGalleryLock (lock-node.ts). The calibration and the index are derived data: when they
 // cannot be used they are rebuilt from the descriptors and onNotice says so.
 import { readFileSync } from 'node:fs';
-import { link, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, link, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { recoverDir, writeDirAtomic } from '../atomic-fs.ts';
 import { clearDeadLock } from '../lock-node.ts';
@@ -51,6 +51,16 @@ async function checkReplaceable(dir: string): Promise<void> {
   if (names && names.length && !names.includes(GALLERY_FILE)) throw new Error(`${dir}: exists and is not a facegpu gallery (no ${GALLERY_FILE}); refusing to replace it`);
 }
 
+/** A hard link, or a copy on a file system without them (FAT, some network shares). */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await link(from, to);
+  } catch (err) {
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EMLINK'].includes(code(err))) throw err;
+    await copyFile(from, to);
+  }
+}
+
 /**
  * Replace `dir` by the gallery in one rename. Pass the lock when saving under
  * withGalleryLock: a lock lost meanwhile refuses the save.
@@ -71,7 +81,7 @@ export async function saveGallery(dir: string, gallery: Gallery, opts: { lock?: 
     // The photo library's files go along as hard links: the same files, never a moment
     // without them (a save killed here leaves them in the old folder), and no copy of a
     // store that may hold a million faces. Their only writer holds this gallery's lock.
-    for (const name of (await listDir(dir)) ?? []) if (name.startsWith(LIBRARY_FILES_PREFIX)) await link(join(resolve(dir), name), join(tmp, name));
+    for (const name of (await listDir(dir)) ?? []) if (name.startsWith(LIBRARY_FILES_PREFIX)) await linkOrCopy(join(resolve(dir), name), join(tmp, name));
   });
 }
 
