@@ -6,12 +6,21 @@ import { loadShaders } from '../gpu/shaders-node.ts';
 import { loadBlazeFace } from '../detect/node.ts';
 import { FaceWarper } from '../detect/warp.ts';
 import { loadImageRaw } from '../image/decode.ts';
+import type { RgbImage } from '../image/rgb.ts';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
 import { useGpuForTfjs } from '../train/tf-backend.ts';
 import { DETECT_BATCH, FaceDescriber, type DescribedFace } from './describe.ts';
 import type { FacePreprocessing } from './framing.ts';
 
 export type FileFaces = { file: string; faces: DescribedFace[]; width: number; height: number } | { file: string; error: string };
+
+/** A file decoded, or why not (the message names the file). */
+export type DecodedFile = { name: string; image: RgbImage } | { name: string; error: string };
+
+/** Decode files at once, each to its image or its error: one bad file never fails the others. */
+export function decodeFiles(files: readonly string[]): Promise<DecodedFile[]> {
+  return Promise.all(files.map((name) => loadImageRaw(name).then((image) => ({ name, image }), (err: Error) => ({ name, error: err.message }))));
+}
 
 /** A describer on `engine`'s device: tfjs is put on that device (with our kernels) for the detector. */
 export async function openFaceDescriber(gpu: Gpu, engine: MobileNetEngine, preprocessing: FacePreprocessing): Promise<FaceDescriber> {
@@ -34,12 +43,12 @@ export async function describeFiles(
   for (let at = 0; at < files.length; at += DETECT_BATCH) {
     const chunk = files.slice(at, at + DETECT_BATCH);
     const t = performance.now();
-    const decoded = await Promise.all(chunk.map((file) => loadImageRaw(file).then((image) => ({ file, image }), (err: Error) => ({ file, error: err.message }))));
+    const decoded = await decodeFiles(chunk);
     if (opts.times) opts.times.decodeMs += performance.now() - t;
-    const ok = decoded.filter((d): d is { file: string; image: Awaited<ReturnType<typeof loadImageRaw>> } => 'image' in d);
+    const ok = decoded.filter((d): d is DecodedFile & { image: RgbImage } => 'image' in d);
     const faces = await describer.describe(ok.map((d) => d.image));
     let k = 0;
-    for (const d of decoded) out.push('image' in d ? { file: d.file, faces: faces[k++], width: d.image.width, height: d.image.height } : d);
+    for (const d of decoded) out.push('image' in d ? { file: d.name, faces: faces[k++], width: d.image.width, height: d.image.height } : { file: d.name, error: d.error });
     opts.onProgress?.(out.length, files.length);
   }
   return out;

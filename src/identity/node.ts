@@ -6,17 +6,16 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../backbones.ts';
 import type { Gpu } from '../gpu/device.ts';
-import { loadImageRaw } from '../image/decode.ts';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
 import { DEFAULT_PREPROCESSING, type FacePreprocessing } from '../faces/framing.ts';
-import { openFaceDescriber } from '../faces/node.ts';
+import { decodeFiles, openFaceDescriber } from '../faces/node.ts';
 import { largestFace } from '../faces/describe.ts';
 import type { DefaultCalibration } from '../gallery/calibration-record.ts';
 import { nodeIndexProviders } from '../gallery/index-node.ts';
 import { galleryExists, loadGallery, readGalleryJson, readDefaultCalibration, saveGallery, withGalleryLock, type GalleryLock } from '../gallery/store-node.ts';
 import type { Gallery as GalleryCore, IdentifyOptions, MatchOptions } from '../gallery/gallery.ts';
 import type { BackboneRef } from '../gallery/gallery-format.ts';
-import { backboneRefOf, DECODE_BATCH, enrollSources, FaceGallery, identifySources, preprocessingOf, type Decoded, type EnrollOptions, type EnrollReport, type IdentifiedFace, type NamedImage } from './face-gallery.ts';
+import { backboneRefOf, DECODE_BATCH, enrollSources, FaceGallery, identifySources, preprocessingOf, type EnrollOptions, type EnrollReport, type IdentifiedFace, type NamedImage } from './face-gallery.ts';
 import { BACKBONE_ID } from '../train/model-format.ts';
 
 export { FaceGallery, type EnrollReport, type IdentifiedFace } from './face-gallery.ts';
@@ -95,20 +94,17 @@ export async function updateFaceGallery<T>(dir: string, opts: OpenGalleryOptions
   });
 }
 
-async function decodeAll(files: readonly string[]): Promise<Decoded[]> {
-  return Promise.all(files.map((name) => loadImageRaw(name).then((image) => ({ name, image }), (err: Error) => ({ name, error: err.message }))));
-}
 
 /** Enroll image files as `person`; unreadable files are skipped with their error. */
 export function enrollFiles(fg: FaceGallery, person: string, files: readonly string[], opts: EnrollOptions = {}): Promise<EnrollReport> {
-  return enrollSources(fg, person, files, decodeAll, opts);
+  return enrollSources(fg, person, files, decodeFiles, opts);
 }
 
 export type IdentifiedFile = { file: string; faces: IdentifiedFace[] } | { file: string; error: string };
 
 /** Every face of every file; a file that cannot be read gets `error` and the others are answered. */
 export async function identifyFiles(fg: FaceGallery, files: readonly string[], opts: IdentifyOptions & { onProgress?: (done: number, total: number) => void; times?: { decodeMs: number } } = {}): Promise<IdentifiedFile[]> {
-  return (await identifySources(fg, files, decodeAll, opts)).map((r) => ('error' in r ? { file: r.name, error: r.error } : { file: r.name, faces: r.faces }));
+  return (await identifySources(fg, files, decodeFiles, opts)).map((r) => ('error' in r ? { file: r.name, error: r.error } : { file: r.name, faces: r.faces }));
 }
 
 
@@ -145,7 +141,7 @@ export async function openVerifier(opts: { gpu: Gpu; engine: MobileNetEngine; ga
       const files = [...new Set(pairs.flat())];
       const best = new Map<string, Float32Array | string>();
       for (let at = 0; at < files.length; at += DECODE_BATCH) {
-        const decoded = await decodeAll(files.slice(at, at + DECODE_BATCH));
+        const decoded = await decodeFiles(files.slice(at, at + DECODE_BATCH));
         const ok = decoded.filter((d): d is NamedImage => 'image' in d);
         const found = await fg.describer.describe(ok.map((d) => d.image));
         for (const d of decoded) if ('error' in d) best.set(d.name, d.error);
@@ -208,7 +204,7 @@ export class Gallery {
 
   /** Are the largest faces of two photos the same person (this gallery's calibration)? */
   async verify(a: string, b: string, opts: MatchOptions = {}): Promise<{ similarity: number; same: boolean; threshold: number }> {
-    const [ia, ib] = await decodeAll([a, b]);
+    const [ia, ib] = await decodeFiles([a, b]);
     for (const d of [ia, ib]) if ('error' in d) throw new Error(d.error);
     return this.faces.verify(ia as NamedImage, ib as NamedImage, opts);
   }
