@@ -154,7 +154,7 @@ export function neighbourGraph(x: Float32Array, dim: number, epsilon: number, ma
 }
 
 /** DBSCAN (density-clustering) over a neighbour graph: clusters of rows, in the library's order. */
-function dbscanOnGraph(graph: { rows: Int32Array[]; distances: Float32Array[] }, epsilon: number, minSamples: number): number[][] {
+export function dbscanOnGraph(graph: { rows: Int32Array[]; distances: Float32Array[] }, epsilon: number, minSamples: number): number[][] {
   const n = graph.rows.length;
   // The library asks distance(p, every row) for one p at a time: p's row of the graph is
   // spread into a dense array once, then each call is one read.
