@@ -16,12 +16,12 @@
 // each must find itself). Results in src/gallery/README.md.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FlatIndex } from '../src/gallery/flat-index.ts';
 import { syntheticFaces, unitRows } from '../src/gallery/synthetic.ts';
 import { UsearchIndex } from '../src/gallery/usearch-index-node.ts';
+import { arrowTableOf } from './lancedb-table.ts';
 
 interface Result {
   lib: string;
@@ -127,15 +127,7 @@ async function driverFor(lib: string, dim: number, n: number): Promise<Driver> {
   }
   if (lib === 'lancedb') {
     const lancedb = (await optional('@lancedb/lancedb', '@lancedb/lancedb@0.31.0')) as any;
-    // LanceDB requires apache-arrow as CommonJS: an ESM-loaded Table is another class to it (0 rows).
-    const arrow = createRequire(import.meta.url)('apache-arrow');
-    const tableOf = (keys: number[], x: Float32Array) => {
-      const item = new arrow.Field('item', new arrow.Float32(), true);
-      const values = arrow.makeData({ type: new arrow.Float32(), length: x.length, data: x });
-      const vectors = arrow.makeData({ type: new arrow.FixedSizeList(dim, item), length: keys.length, nullCount: 0, child: values });
-      const ids = arrow.makeData({ type: new arrow.Int32(), length: keys.length, data: Int32Array.from(keys) });
-      return new arrow.Table({ id: arrow.makeVector(ids), vector: arrow.makeVector(vectors) });
-    };
+    const tableOf = (keys: number[], x: Float32Array) => arrowTableOf(keys, x, dim);
     let db: any;
     let table: any;
     let where = '';

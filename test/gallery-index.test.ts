@@ -1,13 +1,13 @@
 // The vector indexes: FlatIndex is exact (checked against a plain loop); USearch's HNSW finds
 // nearly all of the exact top 10 (recall@10) on clustered 1024-d unit vectors; both remove,
 // grow after being read back, and refuse bad input.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FlatIndex, flatIndexProvider } from '../src/gallery/flat-index.ts';
 import { syntheticFaces, unitRows } from '../src/gallery/synthetic.ts';
-import { UsearchIndex, usearchIndexProvider } from '../src/gallery/usearch-index-node.ts';
+import { LIBRARY_INDEX, libraryIndexProvider, UsearchIndex, usearchIndexProvider, usearchProvider } from '../src/gallery/usearch-index-node.ts';
 import type { IndexProvider, VectorIndex } from '../src/gallery/vector-index.ts';
 
 const dim = 1024;
@@ -100,6 +100,37 @@ describe.each([
   });
 });
 
+describe('quantized usearch (a photo library\'s faces)', () => {
+  it.each([
+    ['f16', 2, 0.95],
+    ['i8', 1, 0.8],
+  ] as const)('%s: rows of %i bytes per value, read back by any usearch provider with their own storage', (quantization, bytes, minRecall) => {
+    const provider = quantization === LIBRARY_INDEX.quantization ? libraryIndexProvider : usearchProvider({ ...LIBRARY_INDEX, quantization });
+    const index = provider.create(dim) as UsearchIndex;
+    expect(index.settings.quantization).toBe(quantization);
+    index.add(keys, data);
+    expect(recallAt10(index)).toBeGreaterThanOrEqual(minRecall);
+    const file = join(tmp, `index.${quantization}`);
+    index.save(file);
+    expect(readFileSync(file).readUInt32LE(4)).toBe(dim * bytes);
+    // A float32 gallery's provider opens it as what it is.
+    const back = usearchIndexProvider.load!(file, dim) as UsearchIndex;
+    expect(back.settings.quantization).toBe(quantization);
+    expect(back.search(queries, 10).map((h) => h.keys)).toEqual(index.search(queries, 10).map((h) => h.keys));
+    const [h] = back.search(data.subarray(5 * dim, 6 * dim), 1);
+    expect(h.keys).toEqual([keys[5]]);
+    // int8 codes are truncated toward zero (USearch): a vector's similarity with itself reads
+    // about 0.82 at 1024-d. A gallery re-scores its candidates exactly.
+    expect(h.similarities[0]).toBeGreaterThan(quantization === 'i8' ? 0.75 : 0.995);
+    expect(h.similarities[0]).toBeLessThan(1.005);
+  });
+
+  it('refuses settings it cannot build with', () => {
+    expect(() => usearchProvider({ ...LIBRARY_INDEX, quantization: 'f8' as never })).toThrow('usearch index: quantization must be f32, f16, i8, got "f8"');
+    expect(() => usearchProvider({ ...LIBRARY_INDEX, connectivity: 1 })).toThrow('usearch index: connectivity must be a positive integer >= 2, got 1');
+  });
+});
+
 describe('index files', () => {
   it('a flat index file that is truncated, of another dimension or not one at all', () => {
     const small = new FlatIndex(4);
@@ -117,14 +148,14 @@ describe('index files', () => {
   it('a usearch file that is damaged, truncated or of another dimension', () => {
     const file = join(tmp, 'broken.usearch');
     writeFileSync(file, 'not an index');
-    expect(() => UsearchIndex.load(file, dim)).toThrow(`${file}: not a readable usearch index of 1024-d float32 vectors (rows of 1763733089 bytes)`);
+    expect(() => UsearchIndex.load(file, dim)).toThrow(`${file}: not a readable usearch index of 1024-d float32, float16 or int8 vectors (rows of 1763733089 bytes)`);
     const good = new UsearchIndex(dim);
     good.add([1, 2], data.subarray(0, 2 * dim));
     const bytes = good.serialize();
     writeFileSync(file, bytes.subarray(0, bytes.length - 100));
     expect(() => UsearchIndex.load(file, dim)).toThrow(/not a readable usearch index/);
     writeFileSync(file, bytes);
-    expect(() => UsearchIndex.load(file, 512)).toThrow(/not a readable usearch index of 512-d float32 vectors \(rows of 4096 bytes\)/);
+    expect(() => UsearchIndex.load(file, 512)).toThrow(/not a readable usearch index of 512-d float32, float16 or int8 vectors \(rows of 4096 bytes\)/);
     expect(UsearchIndex.load(file, dim).size).toBe(2);
   });
 });

@@ -4,6 +4,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { kernelLines, textReport } from '../../bench/report.ts';
 import { ORT_SIDE_NAMES } from '../../bench/ort-sides.ts';
 import { runBench } from '../../bench/run.ts';
+import { registerBenchGallery } from './bench-gallery.ts';
 
 interface BenchFlags {
   backbone: string;
@@ -47,7 +48,7 @@ function ortList(v: string): string {
 }
 
 export function registerBench(program: Command): void {
-  program
+  const bench = program
     .command('bench')
     .description('benchmark our shaders against tfjs-webgpu (same device) and tfjs-wasm, per kernel and whole network; with --ort also ONNX Runtime (web WebGPU and wasm, node CPU)')
     .option('--backbone <name|dir>', 'backbone under weights/ or a converted folder', 'face')
@@ -91,4 +92,5 @@ export function registerBench(program: Command): void {
       else console.log(textReport(result));
       if (files.length) console.error(`results: ${files.join(', ')}`);
     });
+  registerBenchGallery(bench);
 }

@@ -2,38 +2,74 @@
 // inside the package, so installing needs no compiler and no download). Inner-product metric
 // over our unit vectors, float32 storage. Why this one: src/gallery/README.md (measured
 // against hnswlib-node, LanceDB and the exact FlatIndex). Removal is real (the key's slot is
-// freed), and a loaded index grows like a new one.
+// freed), and a loaded index grows like a new one. Vectors are stored as float32 (a gallery's
+// people), or float16 / int8 for big indexes (a photo library's faces: LIBRARY_INDEX); a
+// saved file says which, so any of them loads with the same provider.
 import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchMatches, Index, MetricKind, ScalarKind, type Matches } from 'usearch';
 import { checkKeys, checkQueries, type IndexProvider, type SearchHits, type VectorIndex } from './vector-index.ts';
 
-/**
- * Graph settings: 16 links per node and an insertion expansion of 128 (USearch's defaults),
- * and a wider search than its default (64 -> 128), which took recall@10 on 100k clustered
- * 1024-d vectors from 0.980 to 1.000 for 1.1 ms more per search (bench/index-bench.ts).
- */
-export const USEARCH_SETTINGS = { connectivity: 16, expansionAdd: 128, expansionSearch: 128 };
+/** How vectors are stored: float32, float16 (half the memory) or int8 (a quarter). */
+export type UsearchQuantization = 'f32' | 'f16' | 'i8';
 
-function newIndex(dim: number): Index {
+export interface UsearchSettings {
+  quantization: UsearchQuantization;
+  /** Links per node of the graph (M). */
+  connectivity: number;
+  /** Candidates kept while inserting (efConstruction): build time against graph quality. */
+  expansionAdd: number;
+  /** Candidates kept while searching (ef): search time against recall. */
+  expansionSearch: number;
+}
+
+/**
+ * A gallery's people: 16 links per node and an insertion expansion of 128 (USearch's
+ * defaults), float32, and a wider search than its default (64 -> 128), which took recall@10 on
+ * 100k clustered 1024-d vectors from 0.980 to 1.000 for 1.1 ms more per search
+ * (bench/index-bench.ts).
+ */
+export const USEARCH_SETTINGS: UsearchSettings = { quantization: 'f32', connectivity: 16, expansionAdd: 128, expansionSearch: 128 };
+
+/**
+ * A photo library's faces (a million and more): chosen by `facegpu bench gallery`, figures
+ * and reasons in bench/README.md.
+ */
+export const LIBRARY_INDEX: UsearchSettings = { quantization: 'f16', connectivity: 16, expansionAdd: 64, expansionSearch: 128 };
+
+const SCALAR: Record<UsearchQuantization, { kind: ScalarKind; bytes: number; name: string }> = {
+  f32: { kind: ScalarKind.F32, bytes: 4, name: 'float32' },
+  f16: { kind: ScalarKind.F16, bytes: 2, name: 'float16' },
+  i8: { kind: ScalarKind.I8, bytes: 1, name: 'int8' },
+};
+
+function newIndex(dim: number, settings: UsearchSettings): Index {
   return new Index({
     dimensions: dim,
     metric: MetricKind.IP,
-    quantization: ScalarKind.F32,
-    connectivity: USEARCH_SETTINGS.connectivity,
-    expansion_add: USEARCH_SETTINGS.expansionAdd,
-    expansion_search: USEARCH_SETTINGS.expansionSearch,
+    quantization: SCALAR[settings.quantization].kind,
+    connectivity: settings.connectivity,
+    expansion_add: settings.expansionAdd,
+    expansion_search: settings.expansionSearch,
     multi: false,
   });
+}
+
+function checkSettings(s: UsearchSettings): void {
+  if (!(s.quantization in SCALAR)) throw new Error(`usearch index: quantization must be ${Object.keys(SCALAR).join(', ')}, got "${s.quantization}"`);
+  for (const k of ['connectivity', 'expansionAdd', 'expansionSearch'] as const) {
+    if (!Number.isInteger(s[k]) || s[k] < (k === 'connectivity' ? 2 : 1)) throw new Error(`usearch index: ${k} must be a positive integer${k === 'connectivity' ? ' >= 2' : ''}, got ${s[k]}`);
+  }
 }
 
 /**
  * Look at a file before USearch does: it trusts its header, and took over a minute to fail on
  * a 12-byte text file. A saved index starts with its vectors (uint32 rows, uint32 bytes per
- * row, then the rows) followed by the graph, which opens with the magic "usearch".
+ * row, then the rows) followed by the graph, which opens with the magic "usearch". The row
+ * size says how the vectors are stored.
  */
-function checkFile(path: string, dim: number): void {
+function checkFile(path: string, dim: number): UsearchQuantization {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -46,12 +82,14 @@ function checkFile(path: string, dim: number): void {
     if (readSync(fd, head, 0, 8, 0) < 8) throw new Error(`${path}: not a readable usearch index (${size} bytes)`);
     const rows = head.readUInt32LE(0);
     const rowBytes = head.readUInt32LE(4);
-    if (rowBytes !== dim * 4) throw new Error(`${path}: not a readable usearch index of ${dim}-d float32 vectors (rows of ${rowBytes} bytes)`);
+    const quantization = (Object.keys(SCALAR) as UsearchQuantization[]).find((q) => rowBytes === dim * SCALAR[q].bytes);
+    if (!quantization) throw new Error(`${path}: not a readable usearch index of ${dim}-d float32, float16 or int8 vectors (rows of ${rowBytes} bytes)`);
     const at = 8 + rows * rowBytes;
     const magic = Buffer.alloc(7);
     if (at + 64 > size || readSync(fd, magic, 0, 7, at) < 7 || magic.toString('latin1') !== 'usearch') {
       throw new Error(`${path}: not a readable usearch index (truncated or damaged: ${size} bytes for ${rows} vectors)`);
     }
+    return quantization;
   } finally {
     closeSync(fd);
   }
@@ -64,9 +102,12 @@ export class UsearchIndex implements VectorIndex {
   constructor(
     readonly dim: number,
     index?: Index,
+    /** How it was built (a loaded index: its file's quantization, these graph settings for what is added). */
+    readonly settings: UsearchSettings = USEARCH_SETTINGS,
   ) {
     if (!Number.isInteger(dim) || dim <= 0) throw new Error(`usearch index: dimension must be a positive integer, got ${dim}`);
-    this.index = index ?? newIndex(dim);
+    checkSettings(settings);
+    this.index = index ?? newIndex(dim, settings);
   }
 
   get size(): number {
@@ -90,13 +131,19 @@ export class UsearchIndex implements VectorIndex {
     if ((this.index.remove(BigInt(key)) as number) !== 1) throw new Error(`usearch index: key ${key} is not present`);
   }
 
-  search(queries: Float32Array, k: number): SearchHits[] {
+  /** `threads`: 0 = USearch's choice (all cores, for batches); 1 for one query at a time. */
+  search(queries: Float32Array, k: number, threads = 0): SearchHits[] {
     const q = checkQueries(queries, this.dim, k, this.kind);
     if (q === 0) return [];
     if (this.size === 0) return Array.from({ length: q }, () => ({ keys: [], similarities: [] }));
     const kk = Math.min(k, this.size);
-    const r = this.index.search(queries, kk, 0) as unknown as Matches | BatchMatches;
-    const one = (m: Matches): SearchHits => ({ keys: Array.from(m.keys, Number), similarities: Array.from(m.distances, (d) => Math.fround(1 - d)) });
+    const r = this.index.search(queries, kk, threads) as unknown as Matches | BatchMatches;
+    // USearch's int8 inner product is of the integer codes (each unit vector scaled to 127 and
+    // truncated toward zero): scaled back, it approximates the inner product, low by ~18% for
+    // 1024-d descriptors (a vector with itself: ~0.82). Callers that need exact similarities
+    // (a gallery's thresholds) re-score the candidates on their stored float32 descriptors.
+    const scale = this.settings.quantization === 'i8' ? 1 / 127 ** 2 : 1;
+    const one = (m: Matches): SearchHits => ({ keys: Array.from(m.keys, Number), similarities: Array.from(m.distances, (d) => Math.fround((1 - d) * scale)) });
     if (r instanceof BatchMatches) return Array.from({ length: q }, (_, i) => one(r.get(i)));
     return [one(r)];
   }
@@ -116,32 +163,47 @@ export class UsearchIndex implements VectorIndex {
     }
   }
 
-  static load(path: string, dim: number): UsearchIndex {
-    checkFile(path, dim);
-    const index = newIndex(dim);
+  /** Graph settings for what is added later; the quantization is the file's. */
+  static load(path: string, dim: number, settings: UsearchSettings = USEARCH_SETTINGS): UsearchIndex {
+    const quantization = checkFile(path, dim);
+    const own = { ...settings, quantization };
+    const index = newIndex(dim, own);
     try {
       index.load(path);
     } catch (err) {
       throw new Error(`${path}: not a readable usearch index (${(err as Error).message})`);
     }
     if (index.dimensions() !== dim) throw new Error(`${path}: usearch index of ${index.dimensions()}-d vectors, expected ${dim}`);
-    return new UsearchIndex(dim, index);
+    return new UsearchIndex(dim, index, own);
   }
 
-  static deserialize(bytes: Uint8Array, dim: number): UsearchIndex {
+  static deserialize(bytes: Uint8Array, dim: number, settings: UsearchSettings = USEARCH_SETTINGS): UsearchIndex {
     const dir = mkdtempSync(join(tmpdir(), 'facegpu-usearch-'));
     try {
       writeFileSync(join(dir, 'index'), bytes);
-      return UsearchIndex.load(join(dir, 'index'), dim);
+      return UsearchIndex.load(join(dir, 'index'), dim, settings);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
 }
 
-export const usearchIndexProvider: IndexProvider = {
-  kind: 'usearch',
-  create: (dim) => new UsearchIndex(dim),
-  deserialize: (bytes, dim) => UsearchIndex.deserialize(bytes, dim),
-  load: (path, dim) => UsearchIndex.load(path, dim),
-};
+/**
+ * A provider whose new indexes have these settings. Its kind is 'usearch' whatever they are:
+ * files of any quantization load with any of them (the file says how its vectors are stored).
+ */
+export function usearchProvider(settings: UsearchSettings): IndexProvider {
+  checkSettings(settings);
+  return {
+    kind: 'usearch',
+    create: (dim) => new UsearchIndex(dim, undefined, settings),
+    deserialize: (bytes, dim) => UsearchIndex.deserialize(bytes, dim, settings),
+    load: (path, dim) => UsearchIndex.load(path, dim, settings),
+  };
+}
+
+/** A gallery's people: float32 (USEARCH_SETTINGS). */
+export const usearchIndexProvider: IndexProvider = usearchProvider(USEARCH_SETTINGS);
+
+/** A photo library's faces: LIBRARY_INDEX. */
+export const libraryIndexProvider: IndexProvider = usearchProvider(LIBRARY_INDEX);

@@ -1,0 +1,266 @@
+// `facegpu bench gallery`: an index of a photo library's faces (a million and more) built and
+// searched like the library will be, on synthetic descriptors drawn from a model fitted to
+// real ones (bench/descriptor-model.ts, calibration/<backbone>.faces-model.json).
+//
+// Measured, in one process: the time to draw the vectors (not the index's), the build (every
+// face added, all cores), the memory the index holds (resident set growth over the drawn
+// vectors), single queries one at a time (p50, p99; a user's search), and recall@1 and @10 of
+// the index against exact search (inner product) of the same queries over the same stored
+// float32 vectors. Queries are new faces of stored identities, never stored vectors. Exact
+// search is USearch's brute force (SIMD, exactSearch), batched for the recall; exactP50Ms
+// times it one query at a time on one thread, as the index searches run.
+import { loadavg, cpus } from 'node:os';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { tmpdir } from 'node:os';
+import { exactSearch, Index, MetricKind, type BatchMatches, type Matches, type ScalarKind } from 'usearch';
+import { dot } from '../src/gallery/pair-scores.ts';
+import { UsearchIndex, type UsearchSettings } from '../src/gallery/usearch-index-node.ts';
+import { DescriptorSampler, type DescriptorModel } from './descriptor-model.ts';
+import { openLanceTable } from './lancedb-table.ts';
+import { drawnCacheFile, readDrawn, writeDrawn } from './drawn-cache.ts';
+
+export type IndexChoice =
+  | ({ kind: 'usearch' } & UsearchSettings)
+  | {
+      kind: 'lancedb';
+      /** IVF_PQ: partitions, sub-vectors per vector (8 bits each), partitions probed, refine factor (re-ranked exactly from the stored float32 vectors). */
+      partitions: number;
+      subVectors: number;
+      nprobes: number;
+      refine: number;
+    };
+
+export interface GalleryBenchOptions {
+  faces: number;
+  queries: number;
+  seed: number;
+  model: DescriptorModel;
+  /** Where the model came from, for the result. */
+  modelFile: string;
+  /** The model file's text: with cacheDir, names the cache of drawn faces. */
+  modelText?: string;
+  /** Keep the drawn faces here and reuse them (bench/drawn-cache.ts). */
+  cacheDir?: string;
+  index: IndexChoice;
+  /**
+   * Re-rank each query's 10 candidates by their exact inner product with the stored float32
+   * vectors (timed with the search), as a gallery does (src/gallery/README.md, "The vector
+   * index"): a quantized index then only has to find the best face among its 10, not order
+   * near-ties exactly.
+   */
+  rescore?: boolean;
+  /** usearch: the same built index also searched with these expansions (saved once, memory-mapped). */
+  sweep?: number[];
+  /** Exact single-query searches timed for exactP50Ms (each is a pass over every vector). */
+  exactTimed?: number;
+  onProgress?: (line: string) => void;
+}
+
+export interface GalleryBenchResult {
+  faces: number;
+  dims: number;
+  identities: number;
+  queries: number;
+  index: IndexChoice;
+  buildSeconds: number;
+  /** Resident memory the index added (bytes); LanceDB also keeps diskBytes on disk. */
+  memoryBytes: number;
+  diskBytes?: number;
+  recallAt1: number;
+  recallAt10: number;
+  /** Whether the 10 candidates were re-ranked exactly (recallAt1 then counts that order). */
+  rescored: boolean;
+  /** recall@1 of the index's own order, before any re-ranking. */
+  indexOrderRecallAt1: number;
+  /** Share of queries whose best match is a face of the query's own identity (the index's). */
+  sameIdentityAt1: number;
+  p50Ms: number;
+  p99Ms: number;
+  exactP50Ms: number;
+  exactTimed: number;
+  /** usearch with --sweep: recall and latency of the same graph at other search expansions. */
+  sweep?: { expansionSearch: number; recallAt1: number; recallAt10: number; p50Ms: number; p99Ms: number }[];
+  /** Seconds to draw the faces and queries (or to read them back: drawnFromCache). */
+  generateSeconds: number;
+  drawnFromCache: boolean;
+  vectors: string;
+  seed: number;
+  cores: number;
+  /** 1-minute load average at the start and at the end (the machine is shared). */
+  load: [number, number];
+}
+
+const now = () => performance.now() / 1000;
+const rss = () => process.memoryUsage().rss;
+const quantile = (a: number[], q: number) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+};
+const dirBytes = (p: string): number => (statSync(p).isDirectory() ? readdirSync(p).reduce((t, n) => t + dirBytes(join(p, n)), 0) : statSync(p).size);
+// A full collection before each memory reading: the garbage of drawing the faces, freed during
+// a build, once made a 40 MB index read as 9 MB of growth. --expose-gc without a node flag.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** An index under test, driven the same way whatever it is. */
+interface Built {
+  search(q: Float32Array): Promise<number[]>;
+  /** The same index searched with another expansion (usearch). */
+  withExpansion?(expansionSearch: number): (q: Float32Array) => number[];
+  diskBytes?: number;
+  close(): void;
+}
+
+async function build(choice: IndexChoice, vectors: Float32Array, dim: number, progress: (done: number) => void): Promise<Built> {
+  const n = vectors.length / dim;
+  if (choice.kind === 'usearch') {
+    const { kind: _, ...settings } = choice;
+    const index = new UsearchIndex(dim, undefined, settings);
+    const step = 50000;
+    for (let at = 0; at < n; at += step) {
+      const m = Math.min(step, n - at);
+      index.add(Array.from({ length: m }, (_, i) => at + i), vectors.subarray(at * dim, (at + m) * dim));
+      progress(at + m);
+    }
+    let file = '';
+    return {
+      search: async (q) => index.search(q, 10, 1)[0].keys,
+      withExpansion: (expansionSearch) => {
+        if (!file) {
+          file = join(mkdtempSync(join(tmpdir(), 'facegpu-usearch-')), 'index');
+          index.save(file);
+        }
+        const alt = new Index({ dimensions: dim, metric: MetricKind.IP, quantization: choice.quantization as ScalarKind, connectivity: choice.connectivity, expansion_add: choice.expansionAdd, expansion_search: expansionSearch, multi: false });
+        alt.view(file);
+        return (q) => Array.from((alt.search(q, 10, 1) as Matches).keys, Number);
+      },
+      close: () => file && rmSync(join(file, '..'), { recursive: true, force: true }),
+    };
+  }
+  const where = mkdtempSync(join(tmpdir(), 'facegpu-lancedb-'));
+  const table = await openLanceTable(where, vectors, dim, progress);
+  await table.createIndex('vector', { config: table.lancedb.Index.ivfPq({ distanceType: 'cosine', numPartitions: choice.partitions, numSubVectors: choice.subVectors }) });
+  return {
+    search: async (q) => (await table.vectorSearch(Array.from(q)).distanceType('cosine').nprobes(choice.nprobes).refineFactor(choice.refine).limit(10).select(['id', '_distance']).toArray()).map((r: { id: number }) => r.id),
+    diskBytes: dirBytes(where),
+    close: () => rmSync(where, { recursive: true, force: true }),
+  };
+}
+
+export async function runGalleryBench(opts: GalleryBenchOptions): Promise<GalleryBenchResult> {
+  const say = opts.onProgress ?? (() => {});
+  const load0 = loadavg()[0];
+  const dim = opts.model.dim;
+  const sampler = new DescriptorSampler(opts.model, opts.seed);
+  let t = now();
+  const cache = opts.cacheDir && opts.modelText !== undefined ? drawnCacheFile(opts.cacheDir, opts.modelText, opts.seed, opts.faces, opts.queries) : null;
+  let drawn = cache ? readDrawn(cache, dim, opts.faces, opts.queries) : null;
+  const cached = drawn !== null;
+  if (!drawn) {
+    const l = sampler.library(opts.faces, (d) => say(`drawing faces: ${d}/${opts.faces}`));
+    const qs = sampler.queries(opts.queries, l.identities);
+    drawn = { vectors: l.vectors, person: l.person, identities: l.identities, queries: qs.vectors, queryPerson: qs.person };
+  }
+  const generateSeconds = now() - t;
+  if (cache && !cached) writeDrawn(cache, drawn);
+  const lib = { vectors: drawn.vectors, person: drawn.person, identities: drawn.identities };
+  const q = { vectors: drawn.queries, person: drawn.queryPerson };
+  say(`${cached ? `read from ${cache}` : 'drew'} ${opts.faces} faces of ${lib.identities} identities and ${opts.queries} queries in ${generateSeconds.toFixed(1)} s`);
+
+  gc();
+  const rss0 = rss();
+  t = now();
+  const index = await build(opts.index, lib.vectors, dim, (d) => say(`building: ${d}/${opts.faces} (${(now() - t).toFixed(0)} s)`));
+  const buildSeconds = now() - t;
+  gc();
+  let memoryBytes = rss() - rss0;
+  say(`built in ${buildSeconds.toFixed(1)} s`);
+
+  const rescore = opts.rescore ?? true;
+  const rerank = (v: Float32Array, keys: number[]): number[] => {
+    if (!rescore) return keys;
+    const s = keys.map((k) => dot(v, 0, lib.vectors, k * dim, dim));
+    return keys.map((k, i) => [k, s[i]] as const).sort((a, b) => b[1] - a[1]).map(([k]) => k);
+  };
+  const times: number[] = [];
+  const found: number[][] = [];
+  const indexOrder: number[][] = [];
+  for (let i = 0; i < opts.queries; i++) {
+    const v = q.vectors.subarray(i * dim, (i + 1) * dim);
+    const t0 = performance.now();
+    const keys = await index.search(v);
+    found.push(rerank(v, keys));
+    times.push(performance.now() - t0);
+    indexOrder.push(keys);
+  }
+  memoryBytes = Math.max(memoryBytes, rss() - rss0); // LanceDB reads its index at the first query
+  say(`searched ${opts.queries} queries; exact search for recall`);
+
+  const exact = exactSearch(lib.vectors, q.vectors, dim, 10, MetricKind.IP, 0) as unknown as BatchMatches | Matches;
+  const truth = Array.from({ length: opts.queries }, (_, i) => Array.from(('get' in exact ? exact.get(i) : exact).keys, Number));
+  const score = (hits: number[][]) => {
+    let at1 = 0;
+    let at10 = 0;
+    for (let i = 0; i < hits.length; i++) {
+      at1 += +(hits[i][0] === truth[i][0]);
+      at10 += hits[i].filter((k) => truth[i].includes(k)).length / truth[i].length;
+    }
+    return { recallAt1: at1 / hits.length, recallAt10: Number((at10 / hits.length).toFixed(3)) };
+  };
+  let same = 0;
+  for (let i = 0; i < opts.queries; i++) same += +(lib.person[found[i][0]] === q.person[i]);
+
+  const sweep: GalleryBenchResult['sweep'] = [];
+  for (const ef of index.withExpansion ? (opts.sweep ?? []) : []) {
+    const search = index.withExpansion!(ef);
+    const hits: number[][] = [];
+    const ts: number[] = [];
+    for (let i = 0; i < opts.queries; i++) {
+      const v = q.vectors.subarray(i * dim, (i + 1) * dim);
+      const t0 = performance.now();
+      hits.push(rerank(v, search(v)));
+      ts.push(performance.now() - t0);
+    }
+    sweep.push({ expansionSearch: ef, ...score(hits), p50Ms: Number(quantile(ts, 0.5).toFixed(3)), p99Ms: Number(quantile(ts, 0.99).toFixed(3)) });
+    say(`expansion ${ef}: ${JSON.stringify(sweep[sweep.length - 1])}`);
+  }
+  index.close();
+  const { recallAt1, recallAt10 } = score(found);
+  const exactTimed = Math.min(opts.exactTimed ?? 20, opts.queries);
+  const exactTimes: number[] = [];
+  for (let i = 0; i < exactTimed; i++) {
+    const t0 = performance.now();
+    exactSearch(lib.vectors, q.vectors.subarray(i * dim, (i + 1) * dim), dim, 10, MetricKind.IP, 1);
+    exactTimes.push(performance.now() - t0);
+  }
+  const r3 = (v: number) => Number(v.toFixed(3));
+  return {
+    faces: opts.faces,
+    dims: dim,
+    identities: lib.identities,
+    queries: opts.queries,
+    index: opts.index,
+    buildSeconds: Number(buildSeconds.toFixed(1)),
+    memoryBytes,
+    ...(index.diskBytes !== undefined ? { diskBytes: index.diskBytes } : {}),
+    recallAt1,
+    recallAt10,
+    rescored: rescore,
+    indexOrderRecallAt1: score(indexOrder).recallAt1,
+    sameIdentityAt1: r3(same / opts.queries),
+    p50Ms: r3(quantile(times, 0.5)),
+    p99Ms: r3(quantile(times, 0.99)),
+    exactP50Ms: r3(quantile(exactTimes, 0.5)),
+    exactTimed,
+    ...(sweep.length ? { sweep } : {}),
+    generateSeconds: Number(generateSeconds.toFixed(1)),
+    drawnFromCache: cached,
+    vectors: `drawn from ${opts.modelFile} (${opts.model.source})`,
+    seed: opts.seed,
+    cores: cpus().length,
+    load: [Number(load0.toFixed(2)), Number(loadavg()[0].toFixed(2))],
+  };
+}

@@ -1,0 +1,120 @@
+// facegpu bench gallery: a photo library's face index (a million faces by default) built and
+// searched on synthetic descriptors drawn from a model fitted to real ones; see bench/README.md
+// ("A million faces") for how the vectors are made and what is measured.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { modelFromJson } from '../../bench/descriptor-model.ts';
+import { runGalleryBench, type IndexChoice } from '../../bench/gallery-bench.ts';
+import { LIBRARY_INDEX, type UsearchQuantization } from '../gallery/usearch-index-node.ts';
+
+interface Flags {
+  faces: string;
+  queries: string;
+  seed: string;
+  index: 'usearch' | 'lancedb';
+  quantization: UsearchQuantization;
+  connectivity: string;
+  expansionAdd: string;
+  expansionSearch: string;
+  partitions?: string;
+  subVectors: string;
+  nprobes: string;
+  refine: string;
+  exactTimed: string;
+  sweep?: string;
+  rescore: boolean;
+  cache?: string;
+  model: string;
+  json?: boolean;
+}
+
+const DEFAULT_MODEL = join(import.meta.dirname, '..', '..', 'calibration', 'face.faces-model.json');
+
+function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}`);
+    return v;
+  };
+}
+
+function oneOf<T extends string>(name: string, values: readonly T[]) {
+  return (v: string) => {
+    if (!values.includes(v as T)) throw new InvalidArgumentError(`${name} must be one of ${values.join(', ')}`);
+    return v;
+  };
+}
+
+export function registerBenchGallery(bench: Command): void {
+  bench
+    .command('gallery')
+    .description('build a face index of --faces synthetic descriptors (drawn from a model fitted to real ones) and measure build time, memory, single-query latency and recall against exact search')
+    .option('--faces <n>', 'faces in the index', int('--faces', 10, 50_000_000), '1000000')
+    .option('--queries <n>', 'queries (new faces of stored people), searched one at a time', int('--queries', 1, 100_000), '1000')
+    .option('--seed <n>', 'seed of the drawn faces and queries', int('--seed', 0, 2 ** 32 - 1), '1')
+    .option('--index <kind>', 'usearch (HNSW, the library default) or lancedb (IVF_PQ with refine; dev dependency)', oneOf('--index', ['usearch', 'lancedb']), 'usearch')
+    .option('--quantization <kind>', 'usearch: how vectors are stored, f32, f16 or i8', oneOf('--quantization', ['f32', 'f16', 'i8']), LIBRARY_INDEX.quantization)
+    .option('--connectivity <n>', 'usearch: links per node', int('--connectivity', 2, 256), String(LIBRARY_INDEX.connectivity))
+    .option('--expansion-add <n>', 'usearch: candidates kept while inserting', int('--expansion-add', 1, 4096), String(LIBRARY_INDEX.expansionAdd))
+    .option('--expansion-search <n>', 'usearch: candidates kept while searching', int('--expansion-search', 1, 4096), String(LIBRARY_INDEX.expansionSearch))
+    .option('--sweep <list>', 'usearch: also search the same graph with these expansions, e.g. 64,256', (v: string) => {
+      if (!/^\d+(,\d+)*$/.test(v) || v.split(',').some((e) => Number(e) < 1 || Number(e) > 4096)) throw new InvalidArgumentError('--sweep must be comma-separated integers from 1 to 4096, e.g. 64,256');
+      return v;
+    })
+    .option('--partitions <n>', 'lancedb: IVF partitions (default: about the square root of --faces)', int('--partitions', 1, 1_000_000))
+    .option('--sub-vectors <n>', 'lancedb: PQ sub-vectors (must divide 1024)', int('--sub-vectors', 1, 1024), '64')
+    .option('--nprobes <n>', 'lancedb: partitions searched per query', int('--nprobes', 1, 1_000_000), '20')
+    .option('--refine <n>', 'lancedb: refine factor (candidates re-ranked on the stored vectors, x10)', int('--refine', 1, 1000), '10')
+    .option('--no-rescore', "keep the index's own order of its 10 candidates (default: re-ranked exactly on the stored float32 vectors, as a gallery does)")
+    .option('--exact-timed <n>', 'exact single-query searches timed for exactP50Ms', int('--exact-timed', 1, 100_000), '20')
+    .option('--cache <dir>', 'keep the drawn faces in this folder and reuse them in later runs (4 GB per million)')
+    .option('--model <file>', 'descriptor model (scripts/fit-descriptor-model.ts writes one)', DEFAULT_MODEL)
+    .option('--json', 'print the result as JSON on stdout (progress goes to stderr)')
+    .action(async (flags: Flags) => {
+      // Everything that can be wrong is checked before minutes of drawing and building.
+      let text: string;
+      try {
+        text = readFileSync(flags.model, 'utf8');
+      } catch (err) {
+        throw new Error(`${flags.model}: cannot read the descriptor model (${(err as NodeJS.ErrnoException).code})`);
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new Error(`${flags.model}: not JSON`);
+      }
+      const model = modelFromJson(json, flags.model);
+      const faces = Number(flags.faces);
+      if (flags.index === 'lancedb' && model.dim % Number(flags.subVectors) !== 0) throw new Error(`--sub-vectors ${flags.subVectors} does not divide the ${model.dim} dimensions`);
+      const index: IndexChoice =
+        flags.index === 'usearch'
+          ? { kind: 'usearch', quantization: flags.quantization, connectivity: Number(flags.connectivity), expansionAdd: Number(flags.expansionAdd), expansionSearch: Number(flags.expansionSearch) }
+          : { kind: 'lancedb', partitions: flags.partitions ? Number(flags.partitions) : Math.max(1, Math.round(Math.sqrt(faces))), subVectors: Number(flags.subVectors), nprobes: Number(flags.nprobes), refine: Number(flags.refine) };
+      const r = await runGalleryBench({
+        faces,
+        queries: Number(flags.queries),
+        seed: Number(flags.seed),
+        model,
+        modelFile: flags.model,
+        modelText: text,
+        cacheDir: flags.cache,
+        index,
+        exactTimed: Number(flags.exactTimed),
+        rescore: flags.rescore,
+        sweep: flags.sweep ? flags.sweep.split(',').map(Number) : [],
+        onProgress: (line) => console.error(line),
+      });
+      // `bench` has a --json of its own, which takes the flag wherever it is given.
+      if (flags.json || bench.opts().json) process.stdout.write(JSON.stringify(r) + '\n');
+      else {
+        const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+        console.log(`${r.faces} faces x ${r.dims} (${r.identities} people), ${JSON.stringify(r.index)}`);
+        console.log(`build ${r.buildSeconds} s, memory ${mib(r.memoryBytes)}${r.diskBytes !== undefined ? `, disk ${mib(r.diskBytes)}` : ''}`);
+        console.log(`recall@1 ${r.recallAt1}${r.rescored ? ` (re-ranked; ${r.indexOrderRecallAt1} in the index's order)` : ''}, recall@10 ${r.recallAt10} over ${r.queries} queries; search p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; exact p50 ${r.exactP50Ms} ms`);
+        for (const w of r.sweep ?? []) console.log(`  expansion ${w.expansionSearch}: recall@1 ${w.recallAt1}, recall@10 ${w.recallAt10}, p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms`);
+        console.log(`load ${r.load[0]} -> ${r.load[1]} on ${r.cores} cores`);
+      }
+    });
+}
