@@ -42,7 +42,7 @@ export function setupBenchmark({ app }: PageContext): void {
       const say = (text: string) => (status.textContent = text);
       const r = await runBenchmark(gpu, engine, backbone, { batch, runs, clock, ort }, say, async () => (await import('./ort-column.ts')).openOrtColumn(backbone, say));
       show(r);
-      status.textContent = `Median of ${r.runs} runs after a warm-up. Per-layer times: ${r.clockNote}. Whole network: wall clock, pixels in to descriptors read back.`;
+      status.textContent = `${r.runs === 1 ? 'One run' : `Median of ${r.runs} runs`} after a warm-up. Per-layer times: ${r.clockNote}. Whole network: wall clock, pixels in to descriptors read back.`;
     } catch (err) {
       status.textContent = `Benchmark failed: ${(err as Error).message}`;
       status.dataset.state = 'error';
