@@ -16,6 +16,7 @@ import { KernelRunner } from '../src/gpu/runner.ts';
 import { loadShaders } from '../src/gpu/shaders-node.ts';
 import type { TfjsGpu } from '../src/tfjs/bridge.ts';
 import { accelerateTfjs, acceleratedGpu } from '../src/tfjs/kernels.ts';
+import { withoutAcceleration } from '../src/tfjs/accelerated.ts';
 import { denseView, matmulOp, type MatmulTiling } from '../src/kernels/matmul.ts';
 import { conv2dOp } from '../src/kernels/conv2d.ts';
 import { FusedRmsprop, headRmsprop } from '../src/tfjs/rmsprop.ts';
@@ -543,6 +544,30 @@ describe('tf.conv2d and tf.fused.conv2d', () => {
       expect(await checkConv(c)).toBe(0);
     });
   }
+});
+
+describe("withoutAcceleration: the page benchmark's tfjs baseline", () => {
+  it("tfjs' own kernels inside (none of ours dispatched), ours again after, also after a throw", async () => {
+    const x = tf.randomNormal<tf.Rank.R4>([1, 8, 8, 16]);
+    const w = tf.randomNormal<tf.Rank.R4>([1, 1, 16, 32]);
+    const dw = tf.randomNormal<tf.Rank.R4>([3, 3, 16, 1]);
+    const run = async () => {
+      const y = tf.tidy(() => tf.depthwiseConv2d(tf.conv2d(x, w, 1, 'same'), tf.randomNormal<tf.Rank.R4>([3, 3, 32, 1]), 1, 'same'));
+      const z = tf.depthwiseConv2d(x, dw, 2, 'same');
+      await Promise.all([y.data(), z.data()]);
+      tf.dispose([y, z]);
+    };
+    const dispatched = async (fn: () => Promise<void>) => {
+      const n = ours.dispatches;
+      await fn();
+      return ours.dispatches - n;
+    };
+    expect(await dispatched(run)).toBeGreaterThanOrEqual(3);
+    expect(await dispatched(() => withoutAcceleration(backend, run))).toBe(0);
+    await expect(withoutAcceleration(backend, async () => Promise.reject(new Error('inside')))).rejects.toThrow('inside');
+    expect(await dispatched(run)).toBeGreaterThanOrEqual(3);
+    tf.dispose([x, w, dw]);
+  });
 });
 
 describe('tf.depthwiseConv2d and tf.fused.depthwiseConv2d', () => {
