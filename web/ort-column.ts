@@ -36,7 +36,9 @@ export async function openOrtColumn(backbone: Backbone, progress: (text: string)
   const t0 = performance.now();
   const [{ backboneToOnnx }, ort, ortWebgpu] = await ticking('ONNX Runtime: loading', progress, () =>
     Promise.all([import('../src/weights/onnx.ts'), import('onnxruntime-web/webgpu'), import('../bench/ort-webgpu.ts')]),
-  );
+  ).catch((err: Error) => {
+    throw new Error(`ONNX Runtime could not be loaded (it is fetched when asked for, not kept for offline use): ${err.message}`);
+  });
   const model = backboneToOnnx(backbone);
   const gpu = await createBrowserGpu();
   let session: Awaited<ReturnType<typeof ortWebgpu.createWebgpuSession>>;
