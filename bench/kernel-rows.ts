@@ -9,6 +9,7 @@ import { depthwiseOp, globalAvgPoolOp, pointwiseOp, stemOp } from '../src/kernel
 import { samePadding } from '../src/kernels/common.ts';
 import { c4 } from '../src/weights/format.ts';
 import { halfWeightsOf } from '../src/mobilenet/half-weights.ts';
+import { layerShapeKey } from '../src/mobilenet/tuned.ts';
 import type { KernelCase } from './kernels-of.ts';
 import { maxAbsDiff, randomFloats, toVec4Layout, fromVec4Layout } from './data.ts';
 import { hasTimestamps, PassTimer, stats, wallToDone, type Stats } from './timing.ts';
@@ -55,7 +56,8 @@ function oursSide(gpu: Gpu, engine: MobileNetEngine, k: KernelCase, x: Float32Ar
   const outBytes = k.kind === 'pool' ? n * c * 4 : outPixels * c4(k.outChannels) * 16;
   const xb = pool.createWith(toVec4Layout(x, n * h * w, c), STORAGE, 'x');
   const y = pool.create(outBytes, STORAGE, 'y');
-  const t = engine.tuning;
+  // The kernel the engine runs for this shape at this batch (tuned, or hand-picked).
+  const t = k.kind === 'pool' ? engine.tuning : engine.kernelTuning(layerShapeKey(k.kind, k.input, k.outChannels, k.stride), n);
   let op: OpDesc;
   if (k.kind === 'pool') op = globalAvgPoolOp({ x: xb, y, shape: k.input }, t);
   else {

@@ -30,6 +30,10 @@ export interface BenchResult {
     kernelTiming: TimingMethod;
     endToEndTiming: string;
     tuning: Tuning;
+    /** Where the engine's kernels came from: a saved tuning (facegpu tune) or the hand-picked rules. */
+    kernelSource: { source: 'tuned' | 'hand-picked'; file: string | null; tunedBatches: number[] };
+    /** Per batch size run: the kernel of every layer (shader + constants). */
+    layerKernels: Record<string, { layer: string; shape: string; kernel: string }[]>;
     /** The ONNX Runtime sides, when --ort ran them. */
     ort?: OrtSettings;
   };
@@ -90,8 +94,40 @@ export function headerLines(r: BenchResult): string[] {
   return [
     `adapter: ${r.adapter.id} — ${r.adapter.driver}`,
     `facegpu ${e.facegpu} (${e.commit}), Node ${e.node}, webgpu (Dawn) ${e.webgpu}, tfjs ${e['tfjs-core']}; ${e.cpu} x${e.cores}`,
-    `backbone ${r.settings.backbone}; tuning ${JSON.stringify(r.settings.tuning)}`,
+    `backbone ${r.settings.backbone}; hand-picked tuning ${JSON.stringify(r.settings.tuning)}`,
+    kernelSourceLine(r),
   ];
+}
+
+function kernelSourceLine(r: BenchResult): string {
+  const k = r.settings.kernelSource;
+  return k?.source === 'tuned'
+    ? `kernels: tuned by measuring on this adapter (batch sizes ${k.tunedBatches.join(',')}; ${k.file})`
+    : 'kernels: hand-picked (no saved tuning for this adapter, driver and shaders; `facegpu tune` makes one)';
+}
+
+/** The kernel of each distinct layer shape: [shape, kernel at each batch size run]. */
+function layerKernelCells(r: BenchResult): string[][] {
+  const lk = r.settings.layerKernels ?? {};
+  const batches = Object.keys(lk);
+  if (!batches.length) return [];
+  const seen = new Set<string>();
+  const rows: string[][] = [];
+  lk[batches[0]].forEach((l, i) => {
+    if (seen.has(l.shape)) return;
+    seen.add(l.shape);
+    rows.push([l.shape, ...batches.map((b) => lk[b][i].kernel)]);
+  });
+  return rows;
+}
+
+export function layerKernelLines(r: BenchResult): string[] {
+  const rows = layerKernelCells(r);
+  return rows.length ? table(['layer shape', ...Object.keys(r.settings.layerKernels).map((b) => `batch ${b}`)], rows, () => false) : [];
+}
+
+function layerKernelRows(r: BenchResult): string[] {
+  return layerKernelCells(r).map((c) => `| ${c[0]} | ${c.slice(1).map((k) => `\`${k}\``).join(' | ')} |`);
 }
 
 export function textReport(r: BenchResult): string {
@@ -108,6 +144,8 @@ export function textReport(r: BenchResult): string {
   if (r.trainingWork.length) {
     out.push('', `${TRAINING_WORK_TITLE}: ${TRAINING_WORK_METHOD}`, ...trainingWorkLines(r.trainingWork));
   }
+  const layers = layerKernelLines(r);
+  if (layers.length) out.push('', `Our kernel per layer shape (${r.settings.kernelSource.source}):`, ...layers);
   return out.join('\n');
 }
 
@@ -147,6 +185,7 @@ function markdown(r: BenchResult): string {
     '',
     r.endToEnd.length ? `## Whole forward pass\n\nMedian of ${s.repeats} runs after ${s.warmup} warm-up; ${s.endToEndTiming}. GPU ms/img: per-dispatch timestamps summed (median of ${s.gpuRepeats}).\n\n${e2eTable}\n\n![chart](chart.svg)\n` : '',
     r.trainingWork.length ? `## ${TRAINING_WORK_TITLE}\n\n${TRAINING_WORK_METHOD}\n\n${trainingWorkLines(r.trainingWork).join('\n')}\n` : '',
+    Object.keys(s.layerKernels ?? {}).length ? `## Our kernel per layer shape (${s.kernelSource.source})\n\n${kernelSourceLine(r)}\n\n| layer shape | ${Object.keys(s.layerKernels).map((b) => `batch ${b}`).join(' | ')} |\n|---|${Object.keys(s.layerKernels).map(() => '---|').join('')}\n${layerKernelRows(r).join('\n')}\n` : '',
     r.kernels.length ? `## Kernels (batch ${s.kernelBatch})\n\nMedian of ${s.kernelRepeats} runs after ${s.warmup} warm-up; ${s.kernelTiming === 'gpu-timestamp' ? 'GPU timestamps, one compute pass per kernel call on both sides (tfjs: tf.time)' : 'wall time to onSubmittedWorkDone'}; ms per call; ± is half the interquartile range.\n\n${kernelTable}\n` : '',
   ].join('\n');
 }

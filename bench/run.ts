@@ -12,6 +12,8 @@ import { MobileNetEngine } from '../src/mobilenet/engine.ts';
 import type { Tuning } from '../src/kernels/common.ts';
 import { backboneToOnnx } from '../src/weights/onnx.ts';
 import { loadBackbone } from '../src/weights/store.ts';
+import { nodeTuningStore } from '../src/tune/store-node.ts';
+import { savedTuning } from '../src/tune/tuner.ts';
 import { measureEndToEnd } from './end-to-end.ts';
 import { measureKernels, type KernelRow } from './kernel-rows.ts';
 import { distinctKernels } from './kernels-of.ts';
@@ -42,6 +44,8 @@ export interface BenchOptions {
   trainingWork: boolean;
   /** Override the engine's tuning (experiments). */
   tuning?: Partial<Tuning>;
+  /** Use the saved tuning of this adapter (facegpu tune) when there is one; default true. */
+  savedTuning?: boolean;
   /** Results folder; default bench/results/<adapter id>; null writes nothing. */
   outDir?: string | null;
   /** Progress lines (stderr in the CLI). */
@@ -95,11 +99,13 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
   if (!existsSync(modelFile)) throw new Error(`${modelFile}: the original model of backbone ${m.id} is missing (needed for the tfjs sides; run npm ci)`);
 
   const gpu = await createNodeGpu({ adapter: opts.adapter });
-  const engine = new MobileNetEngine(gpu, backbone, loadShaders(), { tuning: opts.tuning, maxPlans: 8 });
+  const store = nodeTuningStore();
+  const saved = opts.savedTuning === false ? null : await savedTuning(gpu, backbone, loadShaders(), store);
+  const engine = new MobileNetEngine(gpu, backbone, loadShaders(), { tuning: opts.tuning, tuned: saved?.kernels ?? null, maxPlans: 8 });
   const tfjs = new TfjsSides(gpu);
   let ort: OrtSides | null = null;
   try {
-    log(`facegpu bench: ${m.id} on ${gpu.adapter.id} (${gpu.adapter.description || gpu.adapter.vendor})`);
+    log(`facegpu bench: ${m.id} on ${gpu.adapter.id} (${gpu.adapter.description || gpu.adapter.vendor}); kernels ${saved ? `tuned (${store.where(saved.id)})` : 'hand-picked (no saved tuning)'}`);
     const timestamps = hasTimestamps(gpu.device);
     const result: BenchResult = {
       adapter: { ...gpu.adapter, driver: gpu.adapter.description || gpu.adapter.device || gpu.adapter.vendor },
@@ -115,6 +121,10 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
         kernelTiming: timestamps ? 'gpu-timestamp' : 'wall-to-done',
         endToEndTiming: 'wall time, input upload included, read-back excluded',
         tuning: engine.tuning,
+        kernelSource: { source: saved ? 'tuned' : 'hand-picked', file: saved ? store.where(saved.id) : null, tunedBatches: saved ? saved.key.batches : [] },
+        layerKernels: Object.fromEntries(
+          [...new Set([...opts.batches, ...(opts.kernelBatch != null ? [opts.kernelBatch] : [])])].sort((a, b) => a - b).map((n) => [String(n), engine.kernelChoices(n).layers]),
+        ),
       },
       kernels: [],
       endToEnd: [],

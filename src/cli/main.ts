@@ -15,6 +15,7 @@ import { embedCommand } from './embed.ts';
 import { registerEval } from './eval.ts';
 import { registerPredict } from './predict.ts';
 import { registerTrain } from './train.ts';
+import { registerTune } from './tune.ts';
 import { convertCommand, infoCommand, installCommand } from './weights.ts';
 import { registerWeightsExport } from './weights-export.ts';
 import { MAX_IMAGE_PIXELS, parseMaxPixels, setMaxImagePixels } from '../image/decode.ts';
@@ -62,6 +63,7 @@ registerIndex(program);
 registerWorker(program);
 registerSearch(program);
 registerCluster(program);
+registerTune(program);
 
 const weights = program.command('weights').description('convert and inspect backbones');
 weights

@@ -5,11 +5,12 @@
 import { BufferPool, STORAGE } from '../gpu/buffers.ts';
 import { assertAlive, type Gpu } from '../gpu/device.ts';
 import { PatientWait } from '../gpu/patient-wait.ts';
-import { KernelRunner, type Binding, type OpDesc, type PreparedOp, type ShaderSources } from '../gpu/runner.ts';
+import { KernelError, kernelKey, KernelRunner, type Binding, type OpDesc, type PreparedOp, type ShaderSources } from '../gpu/runner.ts';
 import { c4, type Backbone, type BackboneManifest } from '../weights/format.ts';
 import { halfWeightLayers } from './half-weights.ts';
 import { depthwiseOp, globalAvgPoolOp, pointwiseOp, preprocessOp, stemOp } from '../kernels/backbone.ts';
 import { samePadding, tuningFor, type ImageShape, type Tuning } from '../kernels/common.ts';
+import { checkTunedKernels, layerShapeKey, nearestTunedBatch, type LayerKind, type TunedKernels } from './tuned.ts';
 
 /** The input of a batch's chunk: images `at` to `at + n` (packed RGB in memory, or a range of a GPU buffer). */
 type ChunkInput = (at: number, n: number) => Uint8Array | Required<GPUBufferBinding>;
@@ -30,10 +31,33 @@ export interface LayerShape {
   kind: string;
   in: ImageShape;
   out: ImageShape;
+  stride: number;
+  /** Batch-independent shape name (tuned.ts layerShapeKey): layers with the same key run the same kernel. */
+  key: string;
+}
+
+/** The shape of every layer of a backbone for a batch of n. */
+export function backboneLayerShapes(m: BackboneManifest, n: number): LayerShape[] {
+  const s = m.inputSize;
+  let cur: ImageShape = { n, h: s, w: s, c: 3 };
+  return m.layers.map((l) => {
+    const h = samePadding(cur.h, l.stride).out;
+    const w = samePadding(cur.w, l.stride).out;
+    const shape = { name: l.name, kind: l.kind, in: cur, out: { n, h, w, c: l.outChannels }, stride: l.stride, key: layerShapeKey(l.kind, cur, l.outChannels, l.stride) };
+    cur = shape.out;
+    return shape;
+  });
 }
 
 export interface EngineOptions {
+  /** Overrides of the device's hand-picked tuning, for every layer (experiments). */
   tuning?: Partial<Tuning>;
+  /**
+   * Kernel choices measured on this adapter (src/tune/), per batch size and layer shape,
+   * merged over the hand-picked tuning; none: the hand-picked kernels. A choice whose
+   * pipeline fails to build is an error naming it (no fallback).
+   */
+  tuned?: TunedKernels | null;
   /** Most batch sizes whose plans are kept (least recently used dropped). */
   maxPlans?: number;
   /** Cap on images per command buffer (lower = less GPU memory); the device's limits cap it too. */
@@ -44,7 +68,10 @@ export class MobileNetEngine {
   readonly runner: KernelRunner;
   readonly buffers: BufferPool;
   readonly manifest: BackboneManifest;
+  /** The hand-picked tuning (device rules + opts.tuning); per-layer tuned choices go over it. */
   readonly tuning: Tuning;
+  /** The measured per-layer choices in use, or null (hand-picked kernels). */
+  readonly tuned: TunedKernels | null;
   /** Largest batch one command buffer runs; bigger batches are split. */
   readonly maxBatch: number;
   private readonly weights: GPUBuffer;
@@ -62,11 +89,13 @@ export class MobileNetEngine {
   constructor(readonly gpu: Gpu, backbone: Backbone, shaders: ShaderSources, private readonly opts: EngineOptions = {}) {
     this.manifest = backbone.manifest;
     this.tuning = { ...tuningFor(gpu.device), ...opts.tuning };
+    this.tuned = opts.tuned ?? null;
+    if (this.tuned) checkTunedKernels(this.tuned, this.layerShapes(1).map((l) => ({ key: l.key, kind: l.kind as LayerKind })), `${this.manifest.id}`);
     // One pipeline cache per device and shader library, shared with the tfjs bridge.
     this.runner = KernelRunner.shared(gpu.device, shaders);
     this.buffers = new BufferPool(gpu.device);
     this.weights = this.buffers.createWith(new Uint8Array(backbone.data), GPUBufferUsage.STORAGE, `${this.manifest.id} weights`);
-    const half = halfWeightLayers(backbone, this.tuning);
+    const half = halfWeightLayers(backbone, (name) => this.tuningBatches().map((b) => this.layerTuning(name, b)));
     if (half.ranges.size > 0) {
       const buffer = this.buffers.createWith(half.data, GPUBufferUsage.STORAGE, `${this.manifest.id} float16 weights`);
       this.halfWeights = { buffer, ranges: half.ranges };
@@ -75,7 +104,18 @@ export class MobileNetEngine {
     // Compile every pipeline now, not during the first embed. A shader or pipeline that does
     // not validate rejects `compiled` with the kernel's label and constants, and every call
     // that runs the network throws that error (ready() too).
-    this.compiled = this.runner.compile(this.buildOps(1, this.weights, this.weights, this.weights, this.weights, this.weights));
+    // With a tuning, the kernels of every tuned batch size are compiled.
+    const w = this.weights;
+    const runner = this.runner;
+    const tuned = this.tuned;
+    const lists = this.tuningBatches().map((b) => ({ b, ops: this.buildOps(1, w, w, w, w, w, b) }));
+    this.compiled = Promise.all(
+      lists.map(({ b, ops }) =>
+        runner.compile(ops).catch((err: Error) => {
+          throw tuned ? new KernelError(`tuned kernel (batch ${b}): ${err.message}`) : err;
+        }),
+      ),
+    ).then(() => undefined);
     this.compiled.catch(() => undefined); // reported by the calls that wait for it
   }
 
@@ -94,15 +134,7 @@ export class MobileNetEngine {
 
   /** The shape of every layer for a batch of n. */
   layerShapes(n: number): LayerShape[] {
-    const s = this.manifest.inputSize;
-    let cur: ImageShape = { n, h: s, w: s, c: 3 };
-    return this.manifest.layers.map((l) => {
-      const h = samePadding(cur.h, l.stride).out;
-      const w = samePadding(cur.w, l.stride).out;
-      const shape = { name: l.name, kind: l.kind, in: cur, out: { n, h, w, c: l.outChannels } };
-      cur = shape.out;
-      return shape;
-    });
+    return backboneLayerShapes(this.manifest, n);
   }
 
   /** Bytes of the largest activation of one image (vec4-padded channels). */
@@ -119,15 +151,55 @@ export class MobileNetEngine {
     const byMemory = Math.floor(Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize) / bytes);
     // The widest grid dimension: pixels of the largest layer over the pixels a workgroup covers.
     const first = this.layerShapes(1)[0].out;
-    const perGroup = Math.min(this.tuning.wg, this.tuning.pwWg * this.tuning.pwPixels);
+    const all = this.layerShapes(1).flatMap((l) => this.tuningBatches().map((b) => this.layerTuning(l.name, b)));
+    const perGroup = Math.min(...[this.tuning, ...all].map((t) => Math.min(t.wg, t.pwWg * t.pwPixels)));
     const byGrid = Math.floor((lim.maxComputeWorkgroupsPerDimension * perGroup) / (first.h * first.w));
     const n = Math.min(byMemory, byGrid, this.opts.maxBatch ?? 64);
     if (n < 1) throw new Error(`${this.manifest.id}: one image needs ${bytes} bytes per activation, more than this device allows per buffer`);
     return n;
   }
 
-  /** The op list of one forward pass. */
-  private buildOps(n: number, input: Binding, a: Binding, b: Binding, out: Binding, weights: GPUBuffer): OpDesc[] {
+  /** The tuning the kernel of a layer shape (LayerShape.key) runs under at batch n. */
+  kernelTuning(shapeKey: string, n: number): Tuning {
+    if (!this.tuned) return this.tuning;
+    return { ...this.tuning, ...this.tuned.batches[this.tuningBatchFor(n)][shapeKey] };
+  }
+
+  /** The tuned batch sizes (as keys of `tuned.batches`), or one entry standing for the hand-picked tuning. */
+  private tuningBatches(): string[] {
+    return this.tuned ? Object.keys(this.tuned.batches) : ['hand-picked'];
+  }
+
+  /** The tuning a layer's kernel runs under for tuned batch `batch` (tuningBatches()). */
+  private layerTuning(layer: string, batch: string): Tuning {
+    if (!this.tuned) return this.tuning;
+    const key = this.layerShapes(1).find((l) => l.name === layer)!.key;
+    return { ...this.tuning, ...this.tuned.batches[batch][key] };
+  }
+
+  /** Where a batch of n takes its kernels from: the nearest tuned batch, or the hand-picked tuning. */
+  private tuningBatchFor(n: number): string {
+    return this.tuned ? nearestTunedBatch(this.tuned, n) : 'hand-picked';
+  }
+
+  /**
+   * The kernel each layer runs at batch n, as the runner names it (shader + constants), and
+   * whether it was tuned by measuring or hand-picked (benchmarks report it).
+   */
+  kernelChoices(n: number): { source: 'tuned' | 'hand-picked'; tunedBatch: number | null; layers: { layer: string; shape: string; kernel: string }[] } {
+    const w = this.weights;
+    const shapes = this.layerShapes(n);
+    const ops = this.buildOps(n, w, w, w, w, w);
+    const b = this.tuningBatchFor(n);
+    return {
+      source: this.tuned ? 'tuned' : 'hand-picked',
+      tunedBatch: this.tuned ? Number(b) : null,
+      layers: shapes.map((s, i) => ({ layer: s.name, shape: s.key, kernel: kernelKey(ops[i + 1].kernel) })),
+    };
+  }
+
+  /** The op list of one forward pass, each layer's kernel from the tuning of `tunedBatch` (default: the one serving n). */
+  private buildOps(n: number, input: Binding, a: Binding, b: Binding, out: Binding, weights: GPUBuffer, tunedBatch = this.tuningBatchFor(n)): OpDesc[] {
     const m = this.manifest;
     const t = this.tuning;
     const s = m.inputSize;
@@ -139,14 +211,15 @@ export class MobileNetEngine {
     m.layers.forEach((l, i) => {
       const { in: inp, out } = shapes[i];
       const bias = range(l.bias);
-      // Exactly-float16 weights from the packed copy where there is one (stem, pointwise).
-      const half = this.halfWeights?.ranges.get(l.name);
+      const lt = this.layerTuning(l.name, tunedBatch);
+      // Exactly-float16 weights from the packed copy where there is one (stem, pointwise) and this layer's kernel reads them.
+      const half = lt.halfWeights && lt.subgroup > 0 ? this.halfWeights?.ranges.get(l.name) : undefined;
       const w: Binding = half ? { buffer: this.halfWeights!.buffer, offset: half.offset, size: half.bytes } : range(l.weights);
       const layer = { label: l.name, x: src, w, b: bias, y: dst, activation: l.activation };
       const halfWeights = half !== undefined;
-      if (l.kind === 'stem') ops.push(stemOp({ ...layer, shape: inp, stride: l.stride, cout: l.outChannels, halfWeights }, t));
-      else if (l.kind === 'depthwise') ops.push(depthwiseOp({ ...layer, shape: inp, stride: l.stride }, t));
-      else ops.push(pointwiseOp({ ...layer, pixels: n * out.h * out.w, cin: l.inChannels, cout: l.outChannels, halfWeights }, t));
+      if (l.kind === 'stem') ops.push(stemOp({ ...layer, shape: inp, stride: l.stride, cout: l.outChannels, halfWeights }, lt));
+      else if (l.kind === 'depthwise') ops.push(depthwiseOp({ ...layer, shape: inp, stride: l.stride }, lt));
+      else ops.push(pointwiseOp({ ...layer, pixels: n * out.h * out.w, cin: l.inChannels, cout: l.outChannels, halfWeights }, lt));
       [src, dst] = [dst, src];
     });
     ops.push(globalAvgPoolOp({ x: src, y: out, shape: shapes[shapes.length - 1].out }, t));

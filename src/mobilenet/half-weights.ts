@@ -21,11 +21,13 @@ export interface HalfWeights {
   ranges: Map<string, { offset: number; bytes: number }>;
 }
 
-export function halfWeightLayers(backbone: Backbone, t: Tuning): HalfWeights {
+/** `tuningsOf(layer)`: every tuning the layer's kernel may run under (one per tuned batch size); a copy is made where any of them reads float16. */
+export function halfWeightLayers(backbone: Backbone, tuningsOf: (layer: string) => readonly Tuning[]): HalfWeights {
   const packed: { name: string; words: Uint32Array; offset: number }[] = [];
   let size = 0;
   for (const l of backbone.manifest.layers) {
-    const words = halfWeightsOf(l.kind, new Float32Array(backbone.data, l.weights.offset, l.weights.bytes / 4), t);
+    const t = tuningsOf(l.name).find((x) => x.halfWeights && x.subgroup > 0);
+    const words = t ? halfWeightsOf(l.kind, new Float32Array(backbone.data, l.weights.offset, l.weights.bytes / 4), t) : null;
     if (!words) continue;
     const offset = Math.ceil(size / TENSOR_ALIGN) * TENSOR_ALIGN;
     packed.push({ name: l.name, words, offset });

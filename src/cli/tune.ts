@@ -1,0 +1,76 @@
+// facegpu tune: time every candidate kernel of each layer shape of a backbone on this adapter
+// and save the fastest (src/tune/); the engine of `bench` (and of any caller that passes the
+// tuning) then runs them. Redoes the timing unless --if-missing.
+import { InvalidArgumentError, type Command } from 'commander';
+import { resolveBackboneDir } from '../backbones.ts';
+import { createNodeGpu } from '../gpu/node-gpu.ts';
+import { loadShaders } from '../gpu/shaders-node.ts';
+import { nodeTuningStore } from '../tune/store-node.ts';
+import { tuneBackbone, type ShapeReport } from '../tune/tuner.ts';
+import { loadBackbone } from '../weights/store.ts';
+
+interface TuneFlags {
+  backbone: string;
+  batchSizes: string;
+  rounds: string;
+  dir?: string;
+  ifMissing?: boolean;
+  json?: boolean;
+}
+
+function batchList(v: string): string {
+  if (!/^\d+(,\d+)*$/.test(v) || v.split(',').some((b) => Number(b) < 1)) throw new InvalidArgumentError('a comma-separated list of batch sizes >= 1, e.g. 1,8');
+  return v;
+}
+
+function rounds(v: string): string {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 100) throw new InvalidArgumentError('an integer from 1 to 100');
+  return v;
+}
+
+export function tuneLines(report: readonly ShapeReport[]): string[] {
+  const ms = (name: string, r: ShapeReport) => r.candidates.find((c) => c.name === name)?.ms;
+  return report.map((r) => {
+    const chosen = ms(r.chosen, r)!;
+    const hand = ms(r.handPicked, r);
+    const same = r.chosen === r.handPicked;
+    return `batch ${String(r.batch).padStart(3)}  ${r.shape.padEnd(34)} ${r.chosen.padEnd(40)} ${chosen.toFixed(3).padStart(8)} ms  ${same ? '(hand-picked)' : `hand-picked ${r.handPicked}: ${hand == null ? 'failed' : `${hand.toFixed(3)} ms, ${r.speedup.toFixed(2)}x`}`}`;
+  });
+}
+
+export function registerTune(program: Command): void {
+  program
+    .command('tune')
+    .description('time the candidate kernels of every layer shape on this adapter and save the fastest (used by bench, and by engines given the tuning)')
+    .option('--backbone <name|dir>', 'backbone under weights/ or a converted folder', 'face')
+    .option('--batch-sizes <list>', 'batch sizes to tune for (others use the nearest)', batchList, '1,8')
+    .option('--rounds <n>', 'timed rounds per candidate (median)', rounds, '5')
+    .option('--dir <folder>', 'where tunings are kept (default <facegpu home>/tuning)')
+    .option('--if-missing', 'use the saved tuning of this adapter, driver, backbone and shaders when there is one, time nothing')
+    .option('--json', 'print the tuning as JSON on stdout (progress goes to stderr)')
+    .action(async (flags: TuneFlags) => {
+      const backbone = await loadBackbone(resolveBackboneDir(flags.backbone));
+      const gpu = await createNodeGpu({ adapter: program.opts().adapter });
+      try {
+        const started = performance.now();
+        const { record, fromCache, samples, where } = await tuneBackbone(gpu, backbone, loadShaders(), {
+          batches: flags.batchSizes.split(',').map(Number),
+          rounds: Number(flags.rounds),
+          store: nodeTuningStore(flags.dir),
+          force: !flags.ifMissing,
+          log: flags.json ? undefined : (line) => console.error(line),
+        });
+        const seconds = (performance.now() - started) / 1000;
+        if (flags.json) {
+          process.stdout.write(JSON.stringify({ adapter: gpu.adapter.id, file: where, fromCache, samples, seconds, timing: record.timing, id: record.id, key: record.key, kernels: record.kernels, layers: record.report }) + '\n');
+          return;
+        }
+        console.log(`${backbone.manifest.id} on ${gpu.adapter.id} (${gpu.adapter.description || gpu.adapter.vendor}): ${fromCache ? 'saved tuning, nothing timed' : `${samples} samples (${record.timing}) in ${seconds.toFixed(1)} s`}`);
+        for (const line of tuneLines(record.report)) console.log(line);
+        console.log(`tuning: ${where}`);
+      } finally {
+        gpu.destroy();
+      }
+    });
+}

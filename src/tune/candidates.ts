@@ -1,0 +1,78 @@
+// The kernels a layer shape may run, for the tuner to time: today's hand-picked choice for
+// the device, the portable kernels, and the subgroup / strip kernels over the tilings their
+// shaders take as constants (or uniforms: the depthwise strip height). Every candidate is a
+// kernel the op builders already build and test/tune.test.ts checks against the portable one.
+import { CHOICE_FIELDS, type LayerChoice, type LayerKind } from '../mobilenet/tuned.ts';
+import type { Tuning } from '../kernels/common.ts';
+
+export interface LayerShapeInfo {
+  /** layerShapeKey: e.g. "pointwise 14x14x512->512 s1". */
+  key: string;
+  kind: LayerKind;
+  stride: number;
+}
+
+export interface Candidate {
+  /** Short readable name, e.g. "pointwise_subgroup sg8 wg8 px4 f16". */
+  name: string;
+  choice: LayerChoice;
+}
+
+/** The fields of `t` that decide a kind's kernel (the hand-picked choice is this of the device's tuning). */
+export function choiceOf(kind: LayerKind, t: Tuning, stride: number): LayerChoice {
+  const portable: Record<LayerKind, (keyof Tuning)[]> = { stem: ['wg'], depthwise: ['wg'], pointwise: ['pwWg', 'pwPixels', 'pwChannels'] };
+  const tiled: Record<LayerKind, (keyof Tuning)[]> = { stem: ['sgWg', 'stemPixels', 'halfWeights'], depthwise: ['dwRows', stride === 1 ? 'dwCols' : 'dwCols2', 'dwWg'], pointwise: ['sgWg', 'sgPixels', 'halfWeights'] };
+  const fields = (t.subgroup === 0 ? portable : tiled)[kind];
+  const out: Record<string, number | boolean> = { subgroup: t.subgroup };
+  for (const f of fields) if (CHOICE_FIELDS[kind].includes(f as never)) out[f] = t[f];
+  return out as LayerChoice;
+}
+
+export function candidateName(kind: LayerKind, c: LayerChoice): string {
+  const sg = c.subgroup ?? 0;
+  if (kind === 'stem') return sg ? `conv3x3_subgroup sg${sg} wg${c.sgWg} px${c.stemPixels}${c.halfWeights ? ' f16' : ''}` : `conv3x3 wg${c.wg}`;
+  if (kind === 'depthwise') return sg ? `depthwise3x3_rows rows${c.dwRows} cols${c.dwCols ?? c.dwCols2} wg${c.dwWg}` : `depthwise3x3 wg${c.wg}`;
+  return sg ? `pointwise_subgroup sg${sg} wg${c.sgWg} px${c.sgPixels}${c.halfWeights ? ' f16' : ''}` : `pointwise wg${c.pwWg} px${c.pwPixels} ch${c.pwChannels}`;
+}
+
+/**
+ * Candidates for one layer shape on a device whose hand-picked tuning is `base`, hand-picked
+ * first. `base.subgroup` > 0 means the device has subgroups of at least that many lanes.
+ * Without subgroups the strip depthwise still runs (it uses none): its choices carry
+ * subgroup 1, which selects it and is read by nothing else.
+ */
+export function candidatesFor(shape: LayerShapeInfo, base: Tuning): Candidate[] {
+  const { kind, stride } = shape;
+  const sg = base.subgroup;
+  const list: Tuning[] = [base];
+  const v = (o: Partial<Tuning>): Tuning => ({ ...base, ...o });
+  if (kind === 'stem') {
+    list.push(v({ subgroup: 0, wg: 64 }));
+    if (sg > 0) {
+      for (const m of [1, 8]) for (const px of [1, 2, 4]) list.push(v({ subgroup: sg, sgWg: sg * m, stemPixels: px, halfWeights: true }));
+      list.push(v({ subgroup: sg, sgWg: sg, stemPixels: base.stemPixels, halfWeights: false }));
+    }
+  } else if (kind === 'depthwise') {
+    list.push(v({ subgroup: 0, wg: 64 }), v({ subgroup: 0, wg: 32 }));
+    const strip = sg || 1;
+    const widths = stride === 1 ? [2, 4, 8] : [1, 2];
+    for (const rows of [8, 32]) for (const cols of widths) for (const wg of [8, 32]) list.push(v({ subgroup: strip, dwRows: rows, dwCols: stride === 1 ? cols : base.dwCols, dwCols2: stride === 1 ? base.dwCols2 : cols, dwWg: wg }));
+  } else {
+    list.push(v({ subgroup: 0, pwWg: 64, pwPixels: 2, pwChannels: 2 }), v({ subgroup: 0, pwWg: 16, pwPixels: 4, pwChannels: 2 }), v({ subgroup: 0, pwWg: 64, pwPixels: 4, pwChannels: 4 }));
+    if (sg > 0) {
+      const lanes = sg > 4 ? [sg, 4] : [sg];
+      for (const l of lanes) for (const m of [1, 8]) for (const px of [1, 2, 4, 8]) list.push(v({ subgroup: l, sgWg: l * m, sgPixels: px, halfWeights: true }));
+      list.push(v({ subgroup: sg, sgWg: base.sgWg, sgPixels: base.sgPixels, halfWeights: false }));
+    }
+  }
+  const seen = new Set<string>();
+  const out: Candidate[] = [];
+  for (const t of list) {
+    const choice = choiceOf(kind, t, stride);
+    const id = JSON.stringify(choice);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push({ name: candidateName(kind, choice), choice });
+  }
+  return out;
+}

@@ -1,0 +1,237 @@
+// The tuner: for each distinct layer shape of a backbone and each batch size asked for, time
+// every candidate kernel (candidates.ts) on this device and keep the fastest; the result is
+// filed under the adapter, driver, limits, shapes, shaders and batch sizes (key.ts) in a
+// store (a JSON file in Node, IndexedDB in a page) and read back, without timing anything,
+// the next time the same key is asked for.
+//
+// How a shape is timed: its candidates are compiled, each run once (warm-up, and the
+// hand-picked one's time sets how many dispatches a sample holds: ~2 ms of work, since
+// timestamps are coarse), then `rounds` rounds, each timing every candidate once, in an order
+// that rotates per round, so that load from elsewhere on the machine (CPU adapters share the
+// cores) hits all alike; a candidate's time is its median. The hand-picked kernel stays
+// unless another is faster by more than `margin`: a noise-sized win is not worth a change.
+import { BufferPool, STORAGE } from '../gpu/buffers.ts';
+import type { Gpu } from '../gpu/device.ts';
+import { kernelKey, KernelRunner, type OpDesc, type ShaderSources } from '../gpu/runner.ts';
+import { depthwiseOp, pointwiseOp, stemOp } from '../kernels/backbone.ts';
+import { tuningFor, type Tuning } from '../kernels/common.ts';
+import { backboneLayerShapes, type LayerShape } from '../mobilenet/engine.ts';
+import { halfWeightsOf } from '../mobilenet/half-weights.ts';
+import type { LayerKind, TunedKernels } from '../mobilenet/tuned.ts';
+import { c4, type Backbone, type PackedLayer } from '../weights/format.ts';
+import { candidatesFor, type Candidate, type LayerShapeInfo } from './candidates.ts';
+import { keyId, tuningKey, type TuningKey } from './key.ts';
+import { median, OpTimer, type TimingMethod } from './measure.ts';
+
+export interface CandidateTime {
+  name: string;
+  /** The kernel as the runner names it (shader + constants). */
+  kernel: string;
+  /** Median ms per dispatch; null when it did not build or was dropped after one sample. */
+  ms: number | null;
+  error?: string;
+  /** Dropped after one sample (ms) for being over PRUNE x the fastest. */
+  pruned?: number;
+}
+
+export interface ShapeReport {
+  batch: number;
+  shape: string;
+  layers: string[];
+  handPicked: string;
+  chosen: string;
+  /** Hand-picked median / chosen median. */
+  speedup: number;
+  candidates: CandidateTime[];
+}
+
+export interface TuningRecord {
+  /** keyId(): the file name / IndexedDB key. */
+  id: string;
+  key: TuningKey;
+  created: string;
+  timing: TimingMethod;
+  rounds: number;
+  kernels: TunedKernels;
+  report: ShapeReport[];
+}
+
+/** Where tunings are kept: a folder of JSON files (Node), IndexedDB (page), a Map (tests). */
+export interface TuningStore {
+  get(id: string): Promise<TuningRecord | undefined>;
+  set(id: string, record: TuningRecord): Promise<void>;
+  /** Where a record lives, for messages (a file path, "IndexedDB ..."). */
+  where(id: string): string;
+}
+
+export interface TuneOptions {
+  /** Batch sizes to tune for; the engine uses the nearest for other sizes. */
+  batches: number[];
+  store?: TuningStore | null;
+  /** Time again even when the store has this key's tuning (`facegpu tune`). */
+  force?: boolean;
+  /** Timed rounds per shape (median over them); default 5. */
+  rounds?: number;
+  /** A candidate replaces the hand-picked kernel only when faster by more than this fraction; default 0.03. */
+  margin?: number;
+  /** Candidate list per shape (tests narrow it); default candidatesFor. */
+  candidates?: (shape: LayerShapeInfo, base: Tuning) => Candidate[];
+  log?: (line: string) => void;
+}
+
+export interface TuneResult {
+  record: TuningRecord;
+  /** Read from the store: nothing was timed. */
+  fromCache: boolean;
+  /** Timing samples taken (0 from the cache). */
+  samples: number;
+  /** Where the record is stored, or null without a store. */
+  where: string | null;
+}
+
+/** Candidates slower than this many times the fastest in their first sample are not timed further. */
+const PRUNE = 2;
+
+/** The distinct layer shapes of a backbone at batch n, in network order, with their layers. */
+export function distinctShapes(backbone: Backbone, n: number): { shape: LayerShape; layer: PackedLayer; layers: string[] }[] {
+  const out = new Map<string, { shape: LayerShape; layer: PackedLayer; layers: string[] }>();
+  const layers = backbone.manifest.layers;
+  backboneLayerShapes(backbone.manifest, n).forEach((shape, i) => {
+    const seen = out.get(shape.key);
+    if (seen) seen.layers.push(shape.name);
+    else out.set(shape.key, { shape, layer: layers[i], layers: [shape.name] });
+  });
+  return [...out.values()];
+}
+
+/**
+ * The saved tuning of this device, driver, backbone and shaders, whatever batch sizes it was
+ * made for, or null: nothing is timed (engines that should use a tuning when there is one).
+ */
+export async function savedTuning(gpu: Gpu, backbone: Backbone, shaders: ShaderSources, store: TuningStore): Promise<TuningRecord | null> {
+  const shapes = distinctShapes(backbone, 1).map((s) => s.shape.key);
+  const key = tuningKey(gpu.adapter, gpu.device, shapes, shaders, [1]);
+  const id = keyId(gpu.adapter.id, key);
+  const rec = await store.get(id);
+  if (!rec) return null;
+  return JSON.stringify({ ...rec.key, batches: null }) === JSON.stringify({ ...key, batches: null }) ? rec : null;
+}
+
+/** The tuning of this device for a backbone: from the store when it has the key, else measured (and stored). */
+export async function tuneBackbone(gpu: Gpu, backbone: Backbone, shaders: ShaderSources, opts: TuneOptions): Promise<TuneResult> {
+  const batches = [...new Set(opts.batches)].sort((a, b) => a - b);
+  if (!batches.length || batches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error(`batch sizes to tune must be positive integers, got ${opts.batches.join(',')}`);
+  const shapes = distinctShapes(backbone, 1);
+  const key = tuningKey(gpu.adapter, gpu.device, shapes.map((s) => s.shape.key), shaders, batches);
+  const id = keyId(gpu.adapter.id, key);
+  const store = opts.store ?? null;
+  if (store && !opts.force) {
+    const cached = await store.get(id);
+    if (cached && JSON.stringify(cached.key) === JSON.stringify(key)) return { record: cached, fromCache: true, samples: 0, where: store.where(id) };
+  }
+  const { record, samples } = await measure(gpu, backbone, shaders, batches, key, id, opts);
+  if (store) await store.set(id, record);
+  return { record, fromCache: false, samples, where: store?.where(id) ?? null };
+}
+
+async function measure(gpu: Gpu, backbone: Backbone, shaders: ShaderSources, batches: number[], key: TuningKey, id: string, opts: TuneOptions): Promise<{ record: TuningRecord; samples: number }> {
+  const log = opts.log ?? (() => {});
+  const rounds = opts.rounds ?? 5;
+  const margin = opts.margin ?? 0.03;
+  const device = gpu.device;
+  const base = tuningFor(device);
+  const runner = KernelRunner.shared(device, shaders);
+  const timer = new OpTimer(device, runner);
+  const kernels: TunedKernels = { batches: {} };
+  const report: ShapeReport[] = [];
+  try {
+    for (const n of batches) {
+      const choices: TunedKernels['batches'][string] = {};
+      for (const { shape, layer, layers } of distinctShapes(backbone, n)) {
+        const info: LayerShapeInfo = { key: shape.key, kind: shape.kind as LayerKind, stride: shape.stride };
+        const cands = (opts.candidates ?? candidatesFor)(info, base);
+        const row = await timeShape(gpu, runner, timer, backbone, shape, layer, cands, base, rounds);
+        let best = 0;
+        row.forEach((c, i) => {
+          if (c.ms !== null && (row[best].ms === null || c.ms < row[best].ms!)) best = i;
+        });
+        // Index 0 is the hand-picked kernel: it stays unless beaten by more than the margin.
+        const hand = row[0].ms;
+        if (hand !== null && row[best].ms! > hand * (1 - margin)) best = 0;
+        if (row[best].ms === null) throw new Error(`${shape.key}: no candidate kernel could be built (${row.map((c) => `${c.name}: ${c.error}`).join('; ')})`);
+        choices[shape.key] = cands[best].choice;
+        const r: ShapeReport = { batch: n, shape: shape.key, layers, handPicked: cands[0].name, chosen: cands[best].name, speedup: hand !== null ? hand / row[best].ms! : Infinity, candidates: row };
+        report.push(r);
+        log(`batch ${n}, ${shape.key}: ${r.chosen} ${row[best].ms!.toFixed(3)} ms (hand-picked ${r.handPicked} ${hand?.toFixed(3) ?? 'failed'} ms, ${cands.length} candidates)`);
+      }
+      kernels.batches[String(n)] = choices;
+    }
+  } finally {
+    timer.destroy();
+  }
+  return { record: { id, key, created: new Date().toISOString(), timing: timer.method, rounds, kernels, report }, samples: timer.samples };
+}
+
+/** Seeded values in [0, 6) (what a ReLU6 layer's input holds) or pixel values for the stem. */
+function seeded(count: number, seed: number, max: number): Float32Array {
+  const out = new Float32Array(count);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < count; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = ((s >>> 0) / 0x100000000) * max;
+  }
+  return out;
+}
+
+/** Every candidate of one shape timed on the backbone's own weights (the first layer of that shape), index 0 first. */
+async function timeShape(gpu: Gpu, runner: KernelRunner, timer: OpTimer, backbone: Backbone, shape: LayerShape, layer: PackedLayer, cands: Candidate[], base: Tuning, rounds: number): Promise<CandidateTime[]> {
+  const pool = new BufferPool(gpu.device);
+  try {
+    const { in: inp, out } = shape;
+    const x = pool.createWith(seeded(inp.n * inp.h * inp.w * c4(inp.c) * 4, 7, shape.kind === 'stem' ? 255 : 6), STORAGE, 'tuner x');
+    const y = pool.create(out.n * out.h * out.w * c4(out.c) * 16, STORAGE, 'tuner y');
+    const weights = new Float32Array(backbone.data, layer.weights.offset, layer.weights.bytes / 4);
+    const w32 = pool.createWith(new Uint8Array(backbone.data, layer.weights.offset, layer.weights.bytes), STORAGE, 'tuner w');
+    const b = pool.createWith(new Uint8Array(backbone.data, layer.bias.offset, layer.bias.bytes), STORAGE, 'tuner b');
+    const half = halfWeightsOf(layer.kind, weights, { ...base, halfWeights: true, subgroup: Math.max(base.subgroup, 1) });
+    const w16 = half ? pool.createWith(new Uint8Array(half.buffer), STORAGE, 'tuner w16') : null;
+    const ops: OpDesc[] = cands.map((c) => {
+      const t: Tuning = { ...base, ...c.choice };
+      const useHalf = w16 !== null && t.halfWeights && t.subgroup > 0 && layer.kind !== 'depthwise';
+      const p = { label: `${shape.key} ${c.name}`, x, w: useHalf ? w16 : w32, b, y, activation: layer.activation };
+      if (layer.kind === 'stem') return stemOp({ ...p, shape: inp, stride: layer.stride, cout: layer.outChannels, halfWeights: useHalf }, t);
+      if (layer.kind === 'depthwise') return depthwiseOp({ ...p, shape: inp, stride: layer.stride }, t);
+      return pointwiseOp({ ...p, pixels: out.n * out.h * out.w, cin: layer.inChannels, cout: layer.outChannels, halfWeights: useHalf }, t);
+    });
+    // Build every candidate; one that does not build on this device is reported, not timed.
+    const errors = await Promise.all(ops.map((op) => runner.compile([op]).then(() => undefined, (err: Error) => err.message)));
+    const prepared = ops.map((op, i) => (errors[i] ? null : runner.prepare([op], (size, usage, label) => pool.create(size, usage, label)).ops[0]));
+    // Warm-up (first dispatch of each, discarded), then one sample each to drop the clearly
+    // slow (over PRUNE x the fastest; the hand-picked one always stays) and to size the
+    // samples: about 2 ms of the hand-picked kernel's work each.
+    for (const p of prepared) if (p) await timer.time(p, 1);
+    const first: (number | null)[] = [];
+    for (const p of prepared) first.push(p ? await timer.time(p, 1) : null);
+    const fastest = Math.min(...first.filter((v): v is number => v !== null));
+    const kept = first.map((v, i) => v !== null && (i === 0 || v <= PRUNE * fastest));
+    const ref = first[0] ?? fastest;
+    const reps = Math.max(1, Math.min(32, Math.round(2 / Math.max(ref, 1e-3))));
+    const samples: number[][] = cands.map(() => []);
+    for (let r = 0; r < rounds; r++) {
+      for (let j = 0; j < cands.length; j++) {
+        const i = (j + r) % cands.length;
+        if (kept[i]) samples[i].push(await timer.time(prepared[i]!, reps));
+      }
+    }
+    return cands.map((c, i) => {
+      const row: CandidateTime = { name: c.name, kernel: kernelKey(ops[i].kernel), ms: kept[i] ? median(samples[i]) : null };
+      if (errors[i]) row.error = errors[i];
+      else if (!kept[i]) row.pruned = first[i]!;
+      return row;
+    });
+  } finally {
+    pool.destroyAll();
+  }
+}

@@ -1,0 +1,239 @@
+// The tuner (src/tune/): every candidate kernel computes what the portable kernel computes;
+// a stored tuning is read back without timing anything, and a changed adapter key (another
+// driver) is tuned again; an engine on tuned kernels gives the default engine's descriptors;
+// a bad or unbuildable tuning is an error naming it; `facegpu tune --json` prints its record.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveBackboneDir } from '../src/backbones.ts';
+import { loadShaders } from '../src/gpu/shaders-node.ts';
+import { depthwiseOp, pointwiseOp, stemOp } from '../src/kernels/backbone.ts';
+import { DEFAULT_TUNING, tuningFor, type Tuning } from '../src/kernels/common.ts';
+import { MobileNetEngine } from '../src/mobilenet/engine.ts';
+import type { LayerKind, TunedKernels } from '../src/mobilenet/tuned.ts';
+import { packFloat16PairsExact } from '../src/weights/half.ts';
+import { packLayerWeights } from '../src/weights/pack.ts';
+import { loadBackbone } from '../src/weights/store.ts';
+import type { Backbone } from '../src/weights/format.ts';
+import { candidatesFor, type Candidate } from '../src/tune/candidates.ts';
+import { nodeTuningStore } from '../src/tune/store-node.ts';
+import { distinctShapes, savedTuning, tuneBackbone, type TuningRecord, type TuningStore } from '../src/tune/tuner.ts';
+import { testGpu, type TestGpu } from './helpers/gpu.ts';
+import { cosine, fromVec4Layout, maxAbs, maxAbsDiff, randomArray, toVec4Layout } from './helpers/layout.ts';
+
+const run = promisify(execFile);
+const CLI = join(import.meta.dirname, '..', 'bin', 'facegpu.js');
+
+let g: TestGpu;
+let backbone: Backbone;
+let base: Tuning;
+let tmp: string;
+beforeAll(async () => {
+  g = await testGpu();
+  backbone = await loadBackbone(resolveBackboneDir('face'));
+  base = tuningFor(g.gpu.device);
+  tmp = mkdtempSync(join(tmpdir(), 'facegpu-tune-'));
+});
+afterAll(() => {
+  g?.close();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+/** Values k/32 (|k| <= 32): exact in float16, so the float16-weight candidates read them too. */
+const halfExact = (n: number, seed: number) => Float32Array.from(randomArray(n, seed), (v) => Math.round(v * 32) / 32);
+
+describe('every candidate kernel', () => {
+  // Small shapes that leave pixel, strip and channel tails.
+  const cases: { kind: LayerKind; h: number; w: number; cin: number; cout: number; stride: number }[] = [
+    { kind: 'stem', h: 13, w: 11, cin: 3, cout: 20, stride: 2 },
+    { kind: 'depthwise', h: 13, w: 11, cin: 12, cout: 12, stride: 1 },
+    { kind: 'depthwise', h: 13, w: 11, cin: 12, cout: 12, stride: 2 },
+    { kind: 'pointwise', h: 7, w: 5, cin: 12, cout: 40, stride: 1 },
+  ];
+  it.each(cases)('$kind $h x $w x $cin -> $cout /$stride matches the portable kernel', async ({ kind, h, w, cin, cout, stride }) => {
+    const n = 2;
+    const taps = kind === 'pointwise' ? 1 : 9;
+    const seed = h * 100 + cin + stride;
+    const L = { name: kind, kind, stride, inChannels: cin, outChannels: cout, activation: 'relu6' as const, kernel: halfExact(kind === 'depthwise' ? taps * cout : taps * cin * cout, seed), bias: randomArray(cout, seed + 1, -0.5, 0.5) };
+    const p = packLayerWeights(L);
+    const half = packFloat16PairsExact(p.weights);
+    expect(half).not.toBeNull();
+    const x = randomArray(n * h * w * cin, seed + 2, 0, kind === 'stem' ? 255 : 6);
+    const xb = g.upload(toVec4Layout(x, n * h * w, cin));
+    const wb = g.upload(p.weights);
+    const hb = g.upload(new Uint8Array(half!.buffer));
+    const bb = g.upload(p.bias);
+    const oh = Math.ceil(h / stride);
+    const ow = Math.ceil(w / stride);
+    const px = n * oh * ow;
+    const bytes = px * Math.ceil(cout / 4) * 16;
+    const shape = { n, h, w, c: cin };
+    const runWith = async (t: Tuning) => {
+      const y = g.empty(bytes);
+      const useHalf = t.halfWeights && t.subgroup > 0 && kind !== 'depthwise';
+      const prob = { label: kind, x: xb, w: useHalf ? hb : wb, b: bb, y, activation: L.activation };
+      const op =
+        kind === 'stem'
+          ? stemOp({ ...prob, shape, stride, cout, halfWeights: useHalf }, t)
+          : kind === 'depthwise'
+            ? depthwiseOp({ ...prob, shape, stride }, t)
+            : pointwiseOp({ ...prob, pixels: px, cin, cout, halfWeights: useHalf }, t);
+      return fromVec4Layout(await g.run(op, y, bytes), px, cout);
+    };
+    const ref = await runWith(DEFAULT_TUNING);
+    const cands = candidatesFor({ key: kind, kind, stride }, base);
+    expect(cands.length).toBeGreaterThan(1);
+    for (const c of cands) {
+      const got = await runWith({ ...base, ...c.choice });
+      expect(maxAbsDiff(got, ref), c.name).toBeLessThan(1e-5 * Math.max(1, maxAbs(ref)) * 10);
+    }
+  });
+});
+
+/** A store in memory that counts its reads and writes. */
+function memoryStore(): TuningStore & { map: Map<string, TuningRecord>; writes: number } {
+  const map = new Map<string, TuningRecord>();
+  const s = {
+    map,
+    writes: 0,
+    where: (id: string) => `memory:${id}`,
+    get: async (id: string) => structuredClone(map.get(id)),
+    set: async (id: string, r: TuningRecord) => {
+      s.writes++;
+      map.set(id, structuredClone(r));
+    },
+  };
+  return s;
+}
+
+/** Two candidates per shape (the hand-picked one and the first other): enough to exercise the tuner quickly. */
+const two = (shape: Parameters<typeof candidatesFor>[0], t: Tuning): Candidate[] => candidatesFor(shape, t).slice(0, 2);
+
+describe('the tuning cache', () => {
+  it('times once, reads the stored tuning on the second run, and tunes again for another driver', async () => {
+    const store = memoryStore();
+    const opts = { batches: [1], rounds: 1, store, candidates: two };
+    const first = await tuneBackbone(g.gpu, backbone, loadShaders(), opts);
+    expect(first.fromCache).toBe(false);
+    expect(first.samples).toBeGreaterThan(0);
+    expect(store.writes).toBe(1);
+    const shapes = distinctShapes(backbone, 1).map((s) => s.shape.key);
+    expect(Object.keys(first.record.kernels.batches['1']).sort()).toEqual([...shapes].sort());
+    expect(first.record.report.every((r) => r.candidates.length === 2 && r.candidates[0].name === r.handPicked)).toBe(true);
+
+    const second = await tuneBackbone(g.gpu, backbone, loadShaders(), opts);
+    expect(second.fromCache).toBe(true);
+    expect(second.samples).toBe(0);
+    expect(second.record).toEqual(first.record);
+    expect(store.writes).toBe(1);
+
+    // The same adapter with another driver version: a different key, timed again.
+    const other = { ...g.gpu, adapter: { ...g.gpu.adapter, description: `${g.gpu.adapter.description} (another driver)` } };
+    const third = await tuneBackbone(other, backbone, loadShaders(), opts);
+    expect(third.fromCache).toBe(false);
+    expect(third.samples).toBeGreaterThan(0);
+    expect(third.record.id).not.toBe(first.record.id);
+    expect(store.map.size).toBe(2);
+
+    // Another batch-size set is another tuning too; force times again under the same key.
+    const forced = await tuneBackbone(g.gpu, backbone, loadShaders(), { ...opts, force: true });
+    expect(forced.fromCache).toBe(false);
+    expect(forced.record.id).toBe(first.record.id);
+  });
+
+  it('keeps tunings as JSON files that a new store reads back', async () => {
+    const dir = join(tmp, 'tuning');
+    const opts = { batches: [1], rounds: 1, candidates: two };
+    const first = await tuneBackbone(g.gpu, backbone, loadShaders(), { ...opts, store: nodeTuningStore(dir) });
+    expect(first.where).toBe(join(dir, `${first.record.id}.json`));
+    expect(existsSync(first.where!)).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
+    const again = await tuneBackbone(g.gpu, backbone, loadShaders(), { ...opts, store: nodeTuningStore(dir) });
+    expect(again.fromCache).toBe(true);
+    expect(again.samples).toBe(0);
+    // What bench and engines look up (any batch sizes): this adapter's record; none for another driver.
+    expect((await savedTuning(g.gpu, backbone, loadShaders(), nodeTuningStore(dir)))?.id).toBe(first.record.id);
+    const other = { ...g.gpu, adapter: { ...g.gpu.adapter, description: 'another driver' } };
+    expect(await savedTuning(other, backbone, loadShaders(), nodeTuningStore(dir))).toBeNull();
+    expect(await savedTuning(g.gpu, backbone, { ...loadShaders(), 'pointwise': `${loadShaders().pointwise}\n// edited` }, nodeTuningStore(dir))).toBeNull();
+
+    // The CLI reads the same file with --if-missing and prints the record.
+    const { stdout } = await run(process.execPath, [CLI, 'tune', '--batch-sizes', '1', '--dir', dir, '--if-missing', '--json'], { timeout: 120_000 });
+    const out = JSON.parse(stdout);
+    expect(out).toMatchObject({ adapter: g.gpu.adapter.id, file: first.where, fromCache: true, samples: 0, id: first.record.id, timing: first.record.timing });
+    expect(out.kernels).toEqual(first.record.kernels);
+    expect(out.layers.length).toBe(distinctShapes(backbone, 1).length);
+    for (const l of out.layers) expect(Object.keys(l).sort()).toEqual(['batch', 'candidates', 'chosen', 'handPicked', 'layers', 'shape', 'speedup']);
+  }, 150_000);
+
+  it('refuses bad batch sizes before timing anything', async () => {
+    await expect(tuneBackbone(g.gpu, backbone, loadShaders(), { batches: [0] })).rejects.toThrow(/positive integers/);
+  });
+});
+
+/** For every shape, the last candidate that is not the hand-picked one: a tuning unlike the default everywhere. */
+function unlikeHandPicked(batches: number[]): TunedKernels {
+  const out: TunedKernels = { batches: {} };
+  for (const b of batches) {
+    const choices: TunedKernels['batches'][string] = {};
+    for (const { shape } of distinctShapes(backbone, b)) {
+      const c = candidatesFor({ key: shape.key, kind: shape.kind as LayerKind, stride: shape.stride }, base);
+      choices[shape.key] = c[c.length - 1 - b % 2].choice;
+    }
+    out.batches[String(b)] = choices;
+  }
+  return out;
+}
+
+describe('an engine on tuned kernels', () => {
+  it("gives the default engine's descriptors on real weights", async () => {
+    const tuned = unlikeHandPicked([1, 4]);
+    const plain = new MobileNetEngine(g.gpu, backbone, loadShaders());
+    const engine = new MobileNetEngine(g.gpu, backbone, loadShaders(), { tuned });
+    try {
+      await engine.ready();
+      const a = plain.kernelChoices(1);
+      const b = engine.kernelChoices(1);
+      expect(a.source).toBe('hand-picked');
+      expect(b.source).toBe('tuned');
+      expect(b.layers.every((l, i) => l.kernel !== a.layers[i].kernel)).toBe(true);
+      expect(engine.kernelChoices(5).tunedBatch).toBe(4);
+      for (const n of [1, 3]) {
+        const size = engine.inputSize;
+        const pixels = Uint8Array.from(randomArray(n * size * size * 3, 40 + n, 0, 256), Math.floor);
+        const want = await plain.embed(pixels, n);
+        const got = await engine.embed(pixels, n);
+        const d = engine.outputDim;
+        for (let i = 0; i < n; i++) expect(cosine(got.subarray(i * d, (i + 1) * d), want.subarray(i * d, (i + 1) * d))).toBeGreaterThanOrEqual(0.99999);
+      }
+    } finally {
+      engine.destroy();
+      plain.destroy();
+    }
+  }, 120_000);
+
+  it('names a tuning that does not fit the backbone, and a tuned kernel that does not build', async () => {
+    const tuned = unlikeHandPicked([1]);
+    const [key] = Object.keys(tuned.batches['1']);
+    const missing = structuredClone(tuned);
+    delete missing.batches['1'][key];
+    expect(() => new MobileNetEngine(g.gpu, backbone, loadShaders(), { tuned: missing })).toThrow(`no kernel for layer shape "${key}"`);
+    const wrongField = structuredClone(tuned);
+    wrongField.batches['1'][key] = { ...wrongField.batches['1'][key], dwRows: 4, pwWg: 'x' as unknown as number };
+    expect(() => new MobileNetEngine(g.gpu, backbone, loadShaders(), { tuned: wrongField })).toThrow(/is not a (stem|pointwise|depthwise) kernel setting|is not a valid value/);
+
+    // A workgroup far past the device's limit: the pipeline fails, and the engine says which tuned kernel.
+    const pw = distinctShapes(backbone, 1).find((s) => s.shape.kind === 'pointwise')!;
+    const huge = structuredClone(tuned);
+    huge.batches['1'][pw.shape.key] = { subgroup: 0, pwWg: 4096, pwPixels: 1, pwChannels: 1 };
+    const engine = new MobileNetEngine(g.gpu, backbone, loadShaders(), { tuned: huge });
+    try {
+      await expect(engine.ready()).rejects.toThrow(/tuned kernel \(batch 1\).*shaders\/pointwise\.wgsl/);
+    } finally {
+      engine.destroy();
+    }
+  });
+});
