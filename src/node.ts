@@ -11,8 +11,10 @@ import { loadShaders } from './gpu/shaders-node.ts';
 import type { Gpu } from './gpu/device.ts';
 import { MobileNetEngine, type EngineOptions } from './mobilenet/engine.ts';
 import { loadBackbone } from './weights/store.ts';
-import { DEFAULT_BACKBONE, resolveBackboneDir, weightsDir } from './backbones.ts';
+import { DEFAULT_BACKBONE, facegpuHome, resolveBackboneDir, weightsDir } from './backbones.ts';
 import { ensureDefaultBackbone } from './default-backbone.ts';
+import { kernelsFor, type KernelSource } from './tune/engine-kernels.ts';
+import { nodeTuningStore } from './tune/store-node.ts';
 import { join } from 'node:path';
 
 // The engine and its device.
@@ -41,6 +43,10 @@ export { BlazeFaceDetector, type FaceDetection, type DetectorOptions } from './d
 export { train, load, predict, evaluate, type EngineOnGpu, type NodeTrainOptions, type FilePrediction, type FacePrediction, type PredictOptions } from './train/index.ts';
 export { FaceClassifier, type TrainResult, type Prediction, type EpochLog, type FitConfig } from './train/index.ts';
 
+// Kernels tuned by measuring on this adapter (facegpu tune), saved under <home>/tuning.
+export { tuneBackbone, savedTuning, type TuningRecord, type TuneResult, type TuneOptions } from './tune/tuner.ts';
+export { nodeTuningStore } from './tune/store-node.ts';
+
 export interface OpenEngineOptions extends EngineOptions, NodeGpuOptions {
   /** Backbone name in the weights folder, or a folder with manifest.json; default "face". */
   backbone?: string;
@@ -50,6 +56,8 @@ export interface OpenEngineOptions extends EngineOptions, NodeGpuOptions {
   onNotice?: (line: string) => void;
   /** Reuse a device (tfjs training shares ours). */
   gpu?: Gpu;
+  /** The saved tuning of this adapter (`facegpu tune`, in <home>/tuning) if any (default), measured now if none ('tune'), or none; `tuned` overrides. */
+  kernels?: KernelSource;
 }
 
 /**
@@ -72,5 +80,6 @@ export async function openEngine(opts: OpenEngineOptions = {}): Promise<{ gpu: G
   if (dir === join(weights, DEFAULT_BACKBONE)) await ensureDefaultBackbone(dir, opts.onNotice);
   const backbone = await loadBackbone(dir);
   const gpu = opts.gpu ?? (await createNodeGpu(opts));
-  return { gpu, engine: new MobileNetEngine(gpu, backbone, loadShaders(), opts) };
+  const tuned = opts.tuned !== undefined ? opts.tuned : await kernelsFor(gpu, backbone, loadShaders(), nodeTuningStore(join(facegpuHome(opts.home), 'tuning')), opts.kernels);
+  return { gpu, engine: new MobileNetEngine(gpu, backbone, loadShaders(), { ...opts, tuned }) };
 }

@@ -166,7 +166,11 @@ describe('the tuning cache', () => {
     expect(out).toMatchObject({ adapter: g.gpu.adapter.id, file: first.where, fromCache: true, samples: 0, id: first.record.id, timing: first.record.timing });
     expect(out.kernels).toEqual(first.record.kernels);
     expect(out.layers.length).toBe(distinctShapes(backbone, 1).length);
-    for (const l of out.layers) expect(Object.keys(l).sort()).toEqual(['batch', 'candidates', 'chosen', 'handPicked', 'layers', 'shape', 'speedup']);
+    for (const l of out.layers) {
+      expect(l).toMatchObject({ batch: 1, shape: expect.any(String), layers: expect.any(Array), handPicked: expect.any(String), chosen: expect.any(String), speedup: expect.any(Number) });
+      expect(l.candidates.map((c: { name: string }) => c.name)).toContain(l.chosen);
+      for (const c of l.candidates) expect(c).toMatchObject({ name: expect.any(String), kernel: expect.stringMatching(/^\w+\(.*\)$/) });
+    }
   }, 150_000);
 
   it('refuses bad batch sizes before timing anything', async () => {

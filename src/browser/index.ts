@@ -20,10 +20,14 @@ import { createGpuFrom, GpuUnavailableError, type DeviceOptions, type Gpu } from
 import { MobileNetEngine, type EngineOptions } from '../mobilenet/engine.ts';
 import { SHADERS } from './shaders.ts';
 import { fetchBackbone, type FetchBackboneOptions } from './weights.ts';
+import { kernelsFor, type KernelSource } from '../tune/engine-kernels.ts';
+import { browserTuningStore } from './tuning-store.ts';
 
 export { MobileNetEngine } from '../mobilenet/engine.ts';
 export { createGpuFrom, GpuUnavailableError, GpuLostError, type Gpu, type AdapterSummary } from '../gpu/device.ts';
 export { SHADERS } from './shaders.ts';
+export { browserTuningStore } from './tuning-store.ts';
+export { tuneBackbone, savedTuning, type TuningRecord, type TuneResult } from '../tune/tuner.ts';
 export { fetchBackbone, sha256Hex, WEIGHTS_CACHE, type WeightsProgress, type FetchedBackbone } from './weights.ts';
 export { imageToRGB, imagesToRGB, imageToRgbImage, cutRGB, describeImage, ImageInputError, type ImageInput } from './image.ts';
 export { fetchBlazeFace, BrowserFaceCropping, BROWSER_CROP_IO, DEFAULT_DETECTOR_URL } from './detect.ts';
@@ -56,6 +60,8 @@ export interface OpenEngineOptions extends EngineOptions, DeviceOptions, FetchBa
   weightsUrl?: string | URL;
   /** Reuse a device (tfjs training shares ours). */
   gpu?: Gpu;
+  /** The tuning saved in IndexedDB for this adapter if any (default), measured and saved now if none ('tune'), or none; `tuned` overrides. */
+  kernels?: KernelSource;
 }
 
 /** Device + backbone + engine in one call. Destroy the engine, then the device, when done. */
@@ -63,7 +69,8 @@ export async function openEngine(opts: OpenEngineOptions = {}): Promise<{ gpu: G
   const gpu = opts.gpu ?? (await createBrowserGpu(opts));
   try {
     const backbone = await fetchBackbone(opts.weightsUrl ?? DEFAULT_WEIGHTS_URL, opts);
-    return { gpu, engine: new MobileNetEngine(gpu, backbone, SHADERS, opts), fromCache: backbone.fromCache };
+    const tuned = opts.tuned !== undefined ? opts.tuned : await kernelsFor(gpu, backbone, SHADERS, browserTuningStore(), opts.kernels);
+    return { gpu, engine: new MobileNetEngine(gpu, backbone, SHADERS, { ...opts, tuned }), fromCache: backbone.fromCache };
   } catch (err) {
     if (!opts.gpu) gpu.destroy();
     throw err;

@@ -12,7 +12,14 @@ export function browserTuningStore(): TuningStore {
   const use = () => (db ??= createStore(DB, STORE));
   return {
     where: (id) => `IndexedDB ${DB}/${STORE}/${id}`,
-    get: (id) => get<TuningRecord>(id, use()),
+    // No IndexedDB (a private window, an old browser): no saved tuning, the hand-picked kernels.
+    get: async (id) => {
+      try {
+        return await get<TuningRecord>(id, use());
+      } catch {
+        return undefined;
+      }
+    },
     set: (id, record) => set(id, record, use()),
   };
 }
