@@ -194,7 +194,8 @@ export class MobileNetEngine {
     return {
       source: this.tuned ? 'tuned' : 'hand-picked',
       tunedBatch: this.tuned ? Number(b) : null,
-      layers: shapes.map((s, i) => ({ layer: s.name, shape: s.key, kernel: kernelKey(ops[i + 1].kernel) })),
+      // The strip depthwise's strip height is a uniform, not a constant: named too.
+      layers: shapes.map((s, i) => ({ layer: s.name, shape: s.key, kernel: `${kernelKey(ops[i + 1].kernel)}${ops[i + 1].uniforms.rows !== undefined ? ` rows=${ops[i + 1].uniforms.rows}` : ''}` })),
     };
   }
 
