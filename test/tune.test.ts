@@ -3,7 +3,7 @@
 // driver) is tuned again; an engine on tuned kernels gives the default engine's descriptors;
 // a bad or unbuildable tuning is an error naming it; `facegpu tune --json` prints its record.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -159,6 +159,14 @@ describe('the tuning cache', () => {
     const other = { ...g.gpu, adapter: { ...g.gpu.adapter, description: 'another driver' } };
     expect(await savedTuning(other, backbone, loadShaders(), nodeTuningStore(dir))).toBeNull();
     expect(await savedTuning(g.gpu, backbone, { ...loadShaders(), 'pointwise': `${loadShaders().pointwise}\n// edited` }, nodeTuningStore(dir))).toBeNull();
+
+    // A damaged file (the key intact): an error naming it, not a silent hand-picked engine.
+    const damaged = JSON.parse(readFileSync(first.where!, 'utf8'));
+    delete damaged.kernels.batches['1'][Object.keys(damaged.kernels.batches['1'])[0]];
+    const dir2 = join(tmp, 'damaged');
+    mkdirSync(dir2);
+    writeFileSync(join(dir2, `${first.record.id}.json`), JSON.stringify(damaged));
+    await expect(savedTuning(g.gpu, backbone, loadShaders(), nodeTuningStore(dir2))).rejects.toThrow(`${join(dir2, first.record.id)}.json: the tuning for batch 1 has no kernel`);
 
     // The CLI reads the same file with --if-missing and prints the record.
     const { stdout } = await run(process.execPath, [CLI, 'tune', '--batch-sizes', '1', '--dir', dir, '--if-missing', '--json'], { timeout: 120_000 });

@@ -17,7 +17,7 @@ import { depthwiseOp, pointwiseOp, stemOp } from '../kernels/backbone.ts';
 import { tuningFor, type Tuning } from '../kernels/common.ts';
 import { backboneLayerShapes, type LayerShape } from '../mobilenet/engine.ts';
 import { halfWeightsOf } from '../mobilenet/half-weights.ts';
-import type { LayerKind, TunedKernels } from '../mobilenet/tuned.ts';
+import { checkTunedKernels, type LayerKind, type TunedKernels } from '../mobilenet/tuned.ts';
 import { c4, type Backbone, type PackedLayer } from '../weights/format.ts';
 import { candidatesFor, type Candidate, type LayerShapeInfo } from './candidates.ts';
 import { keyId, tuningKey, type TuningKey } from './key.ts';
@@ -118,8 +118,15 @@ export async function savedTuning(gpu: Gpu, backbone: Backbone, shaders: ShaderS
   const key = tuningKey(gpu.adapter, gpu.device, shapes, shaders, [1]);
   const id = keyId(gpu.adapter.id, key);
   const rec = await store.get(id);
-  if (!rec) return null;
-  return JSON.stringify({ ...rec.key, batches: null }) === JSON.stringify({ ...key, batches: null }) ? rec : null;
+  if (!rec || JSON.stringify({ ...rec.key, batches: null }) !== JSON.stringify({ ...key, batches: null })) return null;
+  // The key matched, so a tuning that does not fit is damaged: say which, and how to redo it.
+  const kinds = distinctShapes(backbone, 1).map((s) => ({ key: s.shape.key, kind: s.shape.kind as LayerKind }));
+  try {
+    checkTunedKernels(rec.kernels, kinds, store.where(id));
+  } catch (err) {
+    throw new Error(`${(err as Error).message} (run facegpu tune to measure again)`);
+  }
+  return rec;
 }
 
 /** The tuning of this device for a backbone: from the store when it has the key, else measured (and stored). */
