@@ -52,6 +52,8 @@ describe('every candidate kernel', () => {
     { kind: 'depthwise', h: 13, w: 11, cin: 12, cout: 12, stride: 1 },
     { kind: 'depthwise', h: 13, w: 11, cin: 12, cout: 12, stride: 2 },
     { kind: 'pointwise', h: 7, w: 5, cin: 12, cout: 40, stride: 1 },
+    // More input channel groups than the tiled kernel's step (10 > 8): several steps and a tail.
+    { kind: 'pointwise', h: 5, w: 7, cin: 40, cout: 20, stride: 1 },
   ];
   it.each(cases)('$kind $h x $w x $cin -> $cout /$stride matches the portable kernel', async ({ kind, h, w, cin, cout, stride }) => {
     const n = 2;

@@ -128,6 +128,18 @@ export function pointwiseOp(p: PointwiseProblem, t: Tuning): OpDesc {
   const co4 = ceilDiv(p.cout, 4);
   const uniforms = { pixels, ci4: ceilDiv(p.cin, 4), co4 };
   const ACT = ACT_CODE[p.activation];
+  if (t.gemm > 0) {
+    if (p.halfWeights) throw new Error(`${label}: float16 weights need the subgroup pointwise kernel`);
+    const TX = 8;
+    const TY = 8;
+    return {
+      label,
+      kernel: { shader: 'pointwise_tiled', constants: { TX, TY, RP: t.gemmRP, RC: t.gemmRC, BK: t.gemm, ACT } },
+      uniforms,
+      storage: { x, w, b, y },
+      workgroups: [...grid1d(ceilDiv(pixels, TY * t.gemmRP)), ceilDiv(co4, TX * t.gemmRC)],
+    };
+  }
   if (t.subgroup > 0) {
     return {
       label,

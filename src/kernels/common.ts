@@ -70,10 +70,18 @@ export interface Tuning {
    * them is exactly a float16 (lossless; loads are these kernels' cost on CPU adapters).
    */
   halfWeights: boolean;
+  /**
+   * Pointwise as a workgroup-memory tiled matrix product (shaders/pointwise_tiled.wgsl, the
+   * GPU-style kernel): input channel groups per step, 0 = off (the default everywhere; the
+   * tuner tries it). Workgroups are 8 x 8 invocations of gemmRP pixels x gemmRC output groups.
+   */
+  gemm: number;
+  gemmRP: number;
+  gemmRC: number;
 }
 
 /** Portable kernels only: safe on any WebGPU device. */
-export const DEFAULT_TUNING: Tuning = { wg: 64, pwWg: 64, pwPixels: 2, pwChannels: 2, subgroup: 0, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwCols2: 2, dwWg: 32, halfWeights: false };
+export const DEFAULT_TUNING: Tuning = { wg: 64, pwWg: 64, pwPixels: 2, pwChannels: 2, subgroup: 0, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwCols2: 2, dwWg: 32, halfWeights: false, gemm: 0, gemmRP: 4, gemmRC: 2 };
 
 /**
  * The tuning for a device: the subgroup kernels where the device has subgroups of at least 4

@@ -22,6 +22,7 @@ export interface Candidate {
 export function choiceOf(kind: LayerKind, t: Tuning, stride: number): LayerChoice {
   const portable: Record<LayerKind, (keyof Tuning)[]> = { stem: ['wg'], depthwise: ['wg'], pointwise: ['pwWg', 'pwPixels', 'pwChannels'] };
   const tiled: Record<LayerKind, (keyof Tuning)[]> = { stem: ['sgWg', 'stemPixels', 'halfWeights'], depthwise: ['dwRows', stride === 1 ? 'dwCols' : 'dwCols2', 'dwWg'], pointwise: ['sgWg', 'sgPixels', 'halfWeights'] };
+  if (kind === 'pointwise' && t.gemm > 0) return { subgroup: 0, gemm: t.gemm, gemmRP: t.gemmRP, gemmRC: t.gemmRC };
   const fields = (t.subgroup === 0 ? portable : tiled)[kind];
   const out: Record<string, number | boolean> = { subgroup: t.subgroup };
   for (const f of fields) if (CHOICE_FIELDS[kind].includes(f as never)) out[f] = t[f];
@@ -32,6 +33,7 @@ export function candidateName(kind: LayerKind, c: LayerChoice): string {
   const sg = c.subgroup ?? 0;
   if (kind === 'stem') return sg ? `conv3x3_subgroup sg${sg} wg${c.sgWg} px${c.stemPixels}${c.halfWeights ? ' f16' : ''}` : `conv3x3 wg${c.wg}`;
   if (kind === 'depthwise') return sg ? `depthwise3x3_rows rows${c.dwRows} cols${c.dwCols ?? c.dwCols2} wg${c.dwWg}` : `depthwise3x3 wg${c.wg}`;
+  if (c.gemm) return `pointwise_tiled 8x8 px${c.gemmRP} ch${c.gemmRC} k${c.gemm}`;
   return sg ? `pointwise_subgroup sg${sg} wg${c.sgWg} px${c.sgPixels}${c.halfWeights ? ' f16' : ''}` : `pointwise wg${c.pwWg} px${c.pwPixels} ch${c.pwChannels}`;
 }
 
@@ -58,6 +60,8 @@ export function candidatesFor(shape: LayerShapeInfo, base: Tuning): Candidate[] 
     const widths = stride === 1 ? [2, 4, 8] : [1, 2];
     for (const rows of [8, 32]) for (const cols of widths) for (const wg of [8, 32]) list.push(v({ subgroup: strip, dwRows: rows, dwCols: stride === 1 ? cols : base.dwCols, dwCols2: stride === 1 ? base.dwCols2 : cols, dwWg: wg }));
   } else {
+    // The GPU-style tiled product (workgroup memory 6-10 KiB for these, under WebGPU's 16 KiB default limit).
+    for (const [rp, rc, bk] of [[4, 2, 4], [4, 4, 4], [2, 2, 8], [4, 1, 8]]) list.push(v({ subgroup: 0, halfWeights: false, gemm: bk, gemmRP: rp, gemmRC: rc }));
     list.push(v({ subgroup: 0, pwWg: 64, pwPixels: 2, pwChannels: 2 }), v({ subgroup: 0, pwWg: 16, pwPixels: 4, pwChannels: 2 }), v({ subgroup: 0, pwWg: 64, pwPixels: 4, pwChannels: 4 }));
     if (sg > 0) {
       const lanes = sg > 4 ? [sg, 4] : [sg];
