@@ -183,8 +183,13 @@ describe('the tuning cache', () => {
     }
   }, 150_000);
 
-  it('refuses bad batch sizes before timing anything', async () => {
+  it('refuses bad batch sizes and an unwritable folder before timing anything', async () => {
     await expect(tuneBackbone(g.gpu, backbone, loadShaders(), { batches: [0] })).rejects.toThrow(/positive integers/);
+    const file = join(tmp, 'a-file');
+    writeFileSync(file, 'x');
+    const t0 = performance.now();
+    await expect(run(process.execPath, [CLI, 'tune', '--dir', join(file, 'tuning')], { timeout: 60_000 })).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining(`--dir ${join(file, 'tuning')}: ${file} is a file, not a folder`) });
+    expect(performance.now() - t0).toBeLessThan(30_000);
   });
 });
 

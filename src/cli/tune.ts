@@ -5,7 +5,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { resolveBackboneDir } from '../backbones.ts';
 import { createNodeGpu } from '../gpu/node-gpu.ts';
 import { loadShaders } from '../gpu/shaders-node.ts';
-import { nodeTuningStore } from '../tune/store-node.ts';
+import { checkOutputDir } from '../out-dir.ts';
+import { nodeTuningStore, tuningDir } from '../tune/store-node.ts';
 import { tuneBackbone, type ShapeReport } from '../tune/tuner.ts';
 import { loadBackbone } from '../weights/store.ts';
 
@@ -50,6 +51,8 @@ export function registerTune(program: Command): void {
     .option('--if-missing', 'use the saved tuning of this adapter, driver, backbone and shaders when there is one, time nothing')
     .option('--json', 'print the tuning as JSON on stdout (progress goes to stderr)')
     .action(async (flags: TuneFlags) => {
+      // A folder that cannot be written is told now, not after minutes of timing.
+      await checkOutputDir(tuningDir(flags.dir), { flag: flags.dir ? '--dir' : 'the tuning folder' });
       const backbone = await loadBackbone(resolveBackboneDir(flags.backbone));
       const gpu = await createNodeGpu({ adapter: program.opts().adapter });
       try {
