@@ -12,8 +12,8 @@ import { clusterFaces, type ClusterOptions, type FaceClustering } from './cluste
 import { libraryIndexProvider } from './library-index-node.ts';
 import { LibraryStore } from './store-node.ts';
 
-/** Up to this many faces the neighbour graph is exact; above, the library's approximate index finds the neighbours. */
-export const EXACT_NEIGHBOURS_UP_TO = 5000;
+/** Up to this many faces the neighbour graph is exact; above, the library's approximate index finds the neighbours (exact: 17 s for 2,000 faces, 114 s for 5,000; USearch: 2.7 s for 2,000; src/library/README.md). */
+export const EXACT_NEIGHBOURS_UP_TO = 1500;
 
 export interface LibraryCluster {
   id: number;
