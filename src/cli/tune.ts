@@ -36,7 +36,8 @@ export function tuneLines(report: readonly ShapeReport[]): string[] {
     const chosen = ms(r.chosen, r)!;
     const hand = ms(r.handPicked, r);
     const same = r.chosen === r.handPicked;
-    return `batch ${String(r.batch).padStart(3)}  ${r.shape.padEnd(34)} ${r.chosen.padEnd(40)} ${chosen.toFixed(3).padStart(8)} ms  ${same ? '(hand-picked)' : `hand-picked ${r.handPicked}: ${hand == null ? 'failed' : `${hand.toFixed(3)} ms, ${r.speedup.toFixed(2)}x`}`}`;
+    const kept = r.notKept ? `(hand-picked; ${r.notKept} not kept: the whole pass was not faster)` : '(hand-picked)';
+    return `batch ${String(r.batch).padStart(3)}  ${r.shape.padEnd(34)} ${r.chosen.padEnd(40)} ${chosen.toFixed(3).padStart(8)} ms  ${same ? kept : `hand-picked ${r.handPicked}: ${hand == null ? 'failed' : `${hand.toFixed(3)} ms, ${r.speedup.toFixed(2)}x`}`}`;
   });
 }
 
@@ -66,11 +67,12 @@ export function registerTune(program: Command): void {
         });
         const seconds = (performance.now() - started) / 1000;
         if (flags.json) {
-          process.stdout.write(JSON.stringify({ adapter: gpu.adapter.id, file: where, fromCache, samples, seconds, timing: record.timing, id: record.id, key: record.key, kernels: record.kernels, layers: record.report }) + '\n');
+          process.stdout.write(JSON.stringify({ adapter: gpu.adapter.id, file: where, fromCache, samples, seconds, timing: record.timing, id: record.id, key: record.key, kernels: record.kernels, layers: record.report, endToEnd: record.endToEnd }) + '\n');
           return;
         }
         console.log(`${backbone.manifest.id} on ${gpu.adapter.id} (${gpu.adapter.description || gpu.adapter.vendor}): ${fromCache ? 'saved tuning, nothing timed' : `${samples} samples (${record.timing}) in ${seconds.toFixed(1)} s`}`);
         for (const line of tuneLines(record.report)) console.log(line);
+        for (const e of record.endToEnd) console.log(`batch ${e.batch} whole pass: tuned ${e.tunedMs.toFixed(1)} ms, hand-picked ${e.handPickedMs.toFixed(1)} ms (median of ${e.rounds}, interleaved): ${e.kept ? 'tuned kernels kept' : 'hand-picked kernels kept'}`);
         console.log(`tuning: ${where}`);
       } finally {
         gpu.destroy();

@@ -15,11 +15,11 @@ import type { Gpu } from '../gpu/device.ts';
 import { kernelKey, KernelRunner, type OpDesc, type ShaderSources } from '../gpu/runner.ts';
 import { depthwiseOp, pointwiseOp, stemOp } from '../kernels/backbone.ts';
 import { tuningFor, type Tuning } from '../kernels/common.ts';
-import { backboneLayerShapes, type LayerShape } from '../mobilenet/engine.ts';
+import { backboneLayerShapes, MobileNetEngine, type LayerShape } from '../mobilenet/engine.ts';
 import { halfWeightsOf } from '../mobilenet/half-weights.ts';
 import { checkTunedKernels, type LayerKind, type TunedKernels } from '../mobilenet/tuned.ts';
 import { c4, type Backbone, type PackedLayer } from '../weights/format.ts';
-import { candidatesFor, type Candidate, type LayerShapeInfo } from './candidates.ts';
+import { candidatesFor, choiceOf, type Candidate, type LayerShapeInfo } from './candidates.ts';
 import { keyId, tuningKey, type TuningKey } from './key.ts';
 import { median, OpTimer, type TimingMethod } from './measure.ts';
 
@@ -42,6 +42,8 @@ export interface ShapeReport {
   chosen: string;
   /** Hand-picked median / chosen median (of the head-to-head when there was one). */
   speedup: number;
+  /** What the per-layer timing chose, when the whole-pass check sent its batch size back to the hand-picked kernels. */
+  notKept?: string;
   candidates: CandidateTime[];
   /**
    * The fastest candidate against the hand-picked one, alone, interleaved, twice the rounds:
@@ -59,6 +61,12 @@ export interface TuningRecord {
   rounds: number;
   kernels: TunedKernels;
   report: ShapeReport[];
+  /**
+   * Per batch size where the per-layer choices differ from the hand-picked kernels: the whole
+   * forward pass on each, interleaved (median ms per batch), and whether the choices were kept
+   * (else that batch size runs the hand-picked kernels).
+   */
+  endToEnd: { batch: number; handPickedMs: number; tunedMs: number; rounds: number; kept: boolean }[];
 }
 
 /** Where tunings are kept: a folder of JSON files (Node), IndexedDB (page), a Map (tests). */
@@ -156,6 +164,7 @@ async function measure(gpu: Gpu, backbone: Backbone, shaders: ShaderSources, bat
   const timer = new OpTimer(device, runner);
   const kernels: TunedKernels = { batches: {} };
   const report: ShapeReport[] = [];
+  const endToEnd: TuningRecord['endToEnd'] = [];
   try {
     for (const n of batches) {
       const choices: TunedKernels['batches'][string] = {};
@@ -171,12 +180,65 @@ async function measure(gpu: Gpu, backbone: Backbone, shaders: ShaderSources, bat
         report.push(r);
         log(`batch ${n}, ${shape.key}: ${r.chosen} ${chosenMs.toFixed(3)} ms (hand-picked ${r.handPicked} ${hand?.toFixed(3) ?? 'failed'} ms; ${cands.length} candidates${confirm ? `, head to head ${confirm.chosen.toFixed(3)} vs ${confirm.handPicked.toFixed(3)} ms${confirm.kept ? '' : ': not confirmed'}` : ''})`);
       }
+      // The whole pass, tuned against hand-picked: layers timed alone are not layers in the
+      // network (caches, the previous layer's output), so the choices stay only if the
+      // network as a whole is faster with them.
+      const rows = report.filter((r) => r.batch === n);
+      if (rows.some((r) => r.chosen !== r.handPicked)) {
+        const e2e = await wholePass(gpu, backbone, shaders, n, choices, 2 * rounds + 1);
+        timer.samples += 2 * (2 * rounds + 1);
+        endToEnd.push({ batch: n, ...e2e });
+        log(`batch ${n}, whole pass: tuned ${e2e.tunedMs.toFixed(1)} ms, hand-picked ${e2e.handPickedMs.toFixed(1)} ms${e2e.kept ? '' : ': the hand-picked kernels stay'}`);
+        if (!e2e.kept) {
+          for (const r of rows) {
+            if (r.chosen === r.handPicked) continue;
+            r.notKept = r.chosen;
+            r.chosen = r.handPicked;
+            r.speedup = 1;
+          }
+          for (const { shape } of distinctShapes(backbone, n)) choices[shape.key] = choiceOf(shape.kind as LayerKind, base, shape.stride);
+        }
+      }
       kernels.batches[String(n)] = choices;
     }
   } finally {
     timer.destroy();
   }
-  return { record: { id, key, created: new Date().toISOString(), timing: timer.method, rounds, kernels, report }, samples: timer.samples };
+  return { record: { id, key, created: new Date().toISOString(), timing: timer.method, rounds, kernels, report, endToEnd }, samples: timer.samples };
+}
+
+/**
+ * The forward pass of a batch of n on the hand-picked kernels and on `choices`, interleaved
+ * (the order alternating), wall time to onSubmittedWorkDone, median ms per pass of each; the
+ * choices are kept when their median is the lower.
+ */
+async function wholePass(gpu: Gpu, backbone: Backbone, shaders: ShaderSources, n: number, choices: TunedKernels['batches'][string], rounds: number) {
+  const hand = new MobileNetEngine(gpu, backbone, shaders, { tuned: null, maxPlans: 1 });
+  const tuned = new MobileNetEngine(gpu, backbone, shaders, { tuned: { batches: { [n]: choices } }, maxPlans: 1 });
+  try {
+    await Promise.all([hand.ready(), tuned.ready()]);
+    const s = backbone.manifest.inputSize;
+    const pixels = Uint8Array.from(seeded(n * s * s * 3, 11, 256), Math.floor);
+    const sides = [hand, tuned];
+    const times: number[][] = [[], []];
+    for (const e of sides) {
+      e.forward(pixels, n);
+      await e.onDone();
+    }
+    for (let r = 0; r < rounds; r++) {
+      for (const i of r % 2 ? [1, 0] : [0, 1]) {
+        const t0 = performance.now();
+        sides[i].forward(pixels, n);
+        await sides[i].onDone();
+        times[i].push(performance.now() - t0);
+      }
+    }
+    const [handPickedMs, tunedMs] = times.map(median);
+    return { handPickedMs, tunedMs, rounds, kept: tunedMs < handPickedMs };
+  } finally {
+    hand.destroy();
+    tuned.destroy();
+  }
 }
 
 /** Seeded values in [0, 6) (what a ReLU6 layer's input holds) or pixel values for the stem. */
