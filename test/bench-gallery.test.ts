@@ -69,7 +69,7 @@ describe('descriptor model', () => {
   });
 
   it('identities are tight clusters, near the real faces it was fitted to', () => {
-    const { vectors, person } = new DescriptorSampler(model, 2).library(1500);
+    const { vectors, person } = new DescriptorSampler(model, 2).library(800);
     const synth = pairStats(vectors, 1024, person);
     const real = (JSON.parse(text) as { check: { realTenPerPerson: { genuineMean: number; impostorMean: number } } }).check.realTenPerPerson;
     expect(Math.abs(synth.genuineMean - real.genuineMean)).toBeLessThan(0.1);
