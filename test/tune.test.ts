@@ -146,6 +146,22 @@ describe('the tuning cache', () => {
     expect(forced.record.id).toBe(first.record.id);
   });
 
+  it('checks per-layer choices on the whole pass and records it', async () => {
+    // The portable kernels posing as the hand-picked ones: the device's own kernels beat them
+    // layer by layer, so the whole-pass check runs (against the engine's real hand-picked kernels).
+    const flipped = (shape: Parameters<typeof candidatesFor>[0], t: Tuning): Candidate[] => {
+      const c = candidatesFor(shape, t);
+      const portable = c.find((x) => x.choice.subgroup === 0 && !x.choice.gemm)!;
+      return [portable, c[0]];
+    };
+    const { record } = await tuneBackbone(g.gpu, backbone, loadShaders(), { batches: [1], rounds: 1, candidates: flipped });
+    expect(record.endToEnd).toHaveLength(1);
+    const e = record.endToEnd[0];
+    expect(e).toMatchObject({ batch: 1, rounds: 3, kept: e.tunedMs < e.handPickedMs });
+    expect(e.handPickedMs).toBeGreaterThan(0);
+    expect(record.report.some((r) => r.chosen !== r.handPicked || r.notKept)).toBe(true);
+  });
+
   it('keeps tunings as JSON files that a new store reads back', async () => {
     const dir = join(tmp, 'tuning');
     const opts = { batches: [1], rounds: 1, candidates: two };
