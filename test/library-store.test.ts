@@ -55,6 +55,40 @@ describe('LibraryStore', () => {
     }
   });
 
+  it('faces({ ids }): in the order asked, an id asked twice twice, missing ids left out, past SQLite\'s variable limit', () => {
+    const dir = join(tmp, 'g-ids');
+    mkdirSync(dir);
+    const s = LibraryStore.open(dir, { create: { dim: DIM, backbone } });
+    try {
+      // 1,200 faces over 400 photos: more than one chunk of ids.
+      s.storePhotos(Array.from({ length: 400 }, (_, i) => photo(`/ids/${i}.jpg`, 3)));
+      const all = s.faces();
+      expect(all.length).toBe(1200);
+      const byId = new Map(all.map((f) => [f.id, f]));
+      const stored = all.map((f) => f.id);
+      const missing = [0, -5, stored[stored.length - 1] + 1, 10_000_000];
+      // Shuffled, with missing ids and repeats in between.
+      const order = new Prng(11).shuffled(stored);
+      const asked = [missing[0], ...order.slice(0, 600), missing[1], order[3], ...order.slice(600), missing[2], order[0], missing[3]];
+      const got = s.faces({ ids: asked });
+      const expected = asked.filter((id) => byId.has(id));
+      expect(got.map((f) => f.id)).toEqual(expected);
+      for (const f of got) {
+        const want = byId.get(f.id)!;
+        expect(f.path).toBe(want.path);
+        expect(f.box).toEqual(want.box);
+        expect(Array.from(f.descriptor)).toEqual(Array.from(want.descriptor));
+      }
+      expect(s.faces({ ids: [] })).toEqual([]);
+      expect(s.faces({ ids: missing })).toEqual([]);
+      // 70,000 ids asked at once (more than SQLite binds in one statement), nearly all missing.
+      const many = Array.from({ length: 70_000 }, (_, i) => 70_000 - i);
+      expect(s.faces({ ids: many }).map((f) => f.id)).toEqual(many.filter((id) => byId.has(id)));
+    } finally {
+      s.close();
+    }
+  });
+
   it('a library of another backbone is refused, naming both', () => {
     const dir = join(tmp, 'g1');
     expect(() => LibraryStore.open(dir, { create: { dim: DIM, backbone: { id: 'other', sha256: 'c'.repeat(64) } } })).toThrow(/indexed with backbone "face" .* not "other"/);

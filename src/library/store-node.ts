@@ -20,6 +20,8 @@ import type { PhotoFaces, PhotoFile } from './photo-faces.ts';
 export const LIBRARY_FILE = `${LIBRARY_FILES_PREFIX}sqlite`;
 const FORMAT = 'facegpu-library';
 const VERSION = 1;
+/** Ids bound in one `IN (...)` query (SQLite's limit is 32766 variables, 999 before 3.32). */
+const IDS_PER_QUERY = 500;
 
 export interface StoredPhoto extends PhotoFile {
   id: number;
@@ -248,14 +250,23 @@ export class LibraryStore {
     };
   }
 
-  /** Faces with their photo's path, in id order; `where` picks a subset. */
+  /**
+   * Faces with their photo's path, in id order; `where` picks a subset. With `ids`: in the
+   * order of `ids` (an id asked twice comes twice), ids of no stored face left out.
+   */
   faces(where: { ids?: readonly number[]; cluster?: number; unlabelled?: boolean } = {}): StoredFace[] {
     const base = 'SELECT f.id, p.path, f.x, f.y, f.w, f.h, f.score, f.descriptor, f.person, f.cluster FROM faces f JOIN photos p ON p.id = f.photo';
     type Row = { id: number; path: string; x: number; y: number; w: number; h: number; score: number; descriptor: Buffer; person: string | null; cluster: number | null };
     let rows: Row[];
     if (where.ids) {
-      const get = this.db.prepare(`${base} WHERE f.id = ?`);
-      rows = where.ids.map((id) => get.get(id) as Row | undefined).filter((r): r is Row => !!r);
+      // One query per chunk of distinct ids (SQLite limits the bound variables of a statement).
+      const byId = new Map<number, Row>();
+      const distinct = [...new Set(where.ids)];
+      for (let i = 0; i < distinct.length; i += IDS_PER_QUERY) {
+        const chunk = distinct.slice(i, i + IDS_PER_QUERY);
+        for (const r of this.db.prepare(`${base} WHERE f.id IN (${chunk.map(() => '?').join(', ')})`).all(...chunk) as Row[]) byId.set(r.id, r);
+      }
+      rows = where.ids.map((id) => byId.get(id)).filter((r): r is Row => !!r);
     } else if (where.cluster !== undefined) rows = this.db.prepare(`${base} WHERE f.cluster = ? ORDER BY f.id`).all(where.cluster) as Row[];
     else if (where.unlabelled) rows = this.db.prepare(`${base} WHERE f.person IS NULL ORDER BY f.id`).all() as Row[];
     else rows = this.db.prepare(`${base} ORDER BY f.id`).all() as Row[];
