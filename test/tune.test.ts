@@ -86,7 +86,7 @@ describe('every candidate kernel', () => {
       return fromVec4Layout(await g.run(op, y, bytes), px, cout);
     };
     const ref = await runWith(DEFAULT_TUNING);
-    const cands = candidatesFor({ key: kind, kind, stride }, base);
+    const cands = candidatesFor({ key: kind, kind, stride }, base, g.gpu.device.limits);
     expect(cands.length).toBeGreaterThan(1);
     for (const c of cands) {
       const got = await runWith({ ...base, ...c.choice });
@@ -215,7 +215,7 @@ function unlikeHandPicked(batches: number[]): TunedKernels {
   for (const b of batches) {
     const choices: TunedKernels['batches'][string] = {};
     for (const { shape } of distinctShapes(backbone, b)) {
-      const c = candidatesFor({ key: shape.key, kind: shape.kind as LayerKind, stride: shape.stride }, base);
+      const c = candidatesFor({ key: shape.key, kind: shape.kind as LayerKind, stride: shape.stride }, base, g.gpu.device.limits);
       choices[shape.key] = c[c.length - 1 - b % 2].choice;
     }
     out.batches[String(b)] = choices;

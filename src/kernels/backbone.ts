@@ -4,6 +4,7 @@
 // problem (buffers, shapes, activation) and the device's tuning.
 import type { Binding, OpDesc } from '../gpu/runner.ts';
 import { ACT_CODE, ceilDiv, grid1d, samePadding, tileFor, type Activation, type ImageShape, type Tuning } from './common.ts';
+import { depthwiseTiledOp } from './depthwise-tiled.ts';
 
 export interface PreprocessProblem {
   /** Packed 8-bit RGB. */
@@ -85,6 +86,7 @@ export function depthwiseOp(p: LayerProblem, t: Tuning): OpDesc {
   const { ph, pw, pixels } = sameGeometry(inp, stride);
   const c4 = ceilDiv(inp.c, 4);
   const ACT = ACT_CODE[p.activation];
+  if (t.dwTile > 0) return depthwiseTiledOp(p, t);
   if (t.subgroup > 0) {
     const cols = stride === 1 ? t.dwCols : t.dwCols2;
     const stripsW = ceilDiv(pw.out, cols);

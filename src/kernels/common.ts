@@ -78,10 +78,20 @@ export interface Tuning {
   gemm: number;
   gemmRP: number;
   gemmRC: number;
+  /**
+   * Depthwise with a tile of input in workgroup memory (shaders/depthwise3x3_tiled.wgsl, the
+   * GPU-style kernel): channel groups per workgroup, 0 = off (the default everywhere; the
+   * tuner tries it). A workgroup computes dwTileH x dwTileW outputs of those channel groups,
+   * dwTileRows rows per invocation (a divisor of dwTileH).
+   */
+  dwTile: number;
+  dwTileW: number;
+  dwTileH: number;
+  dwTileRows: number;
 }
 
 /** Portable kernels only: safe on any WebGPU device. */
-export const DEFAULT_TUNING: Tuning = { wg: 64, pwWg: 64, pwPixels: 2, pwChannels: 2, subgroup: 0, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwCols2: 2, dwWg: 32, halfWeights: false, gemm: 0, gemmRP: 4, gemmRC: 2 };
+export const DEFAULT_TUNING: Tuning = { wg: 64, pwWg: 64, pwPixels: 2, pwChannels: 2, subgroup: 0, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwCols2: 2, dwWg: 32, halfWeights: false, gemm: 0, gemmRP: 4, gemmRC: 2, dwTile: 0, dwTileW: 8, dwTileH: 8, dwTileRows: 1 };
 
 /**
  * The tuning for a device: the subgroup kernels where the device has subgroups of at least 4

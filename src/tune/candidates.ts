@@ -1,9 +1,12 @@
 // The kernels a layer shape may run, for the tuner to time: today's hand-picked choice for
-// the device, the portable kernels, and the subgroup / strip kernels over the tilings their
-// shaders take as constants (or uniforms: the depthwise strip height). Every candidate is a
-// kernel the op builders already build and test/tune.test.ts checks against the portable one.
+// the device, the portable kernels, the subgroup / strip kernels over the tilings their
+// shaders take as constants (or uniforms: the depthwise strip height), and the GPU-style
+// workgroup-memory kernels (tiled pointwise, tiled depthwise) over tilings that fit the
+// device. Every candidate is a kernel the op builders already build and test/tune.test.ts
+// checks against the portable one.
 import { CHOICE_FIELDS, type LayerChoice, type LayerKind } from '../mobilenet/tuned.ts';
 import type { Tuning } from '../kernels/common.ts';
+import { depthwiseTiledFits, type WorkgroupLimits } from '../kernels/depthwise-tiled.ts';
 
 export interface LayerShapeInfo {
   /** layerShapeKey: e.g. "pointwise 14x14x512->512 s1". */
@@ -23,6 +26,7 @@ export function choiceOf(kind: LayerKind, t: Tuning, stride: number): LayerChoic
   const portable: Record<LayerKind, (keyof Tuning)[]> = { stem: ['wg'], depthwise: ['wg'], pointwise: ['pwWg', 'pwPixels', 'pwChannels'] };
   const tiled: Record<LayerKind, (keyof Tuning)[]> = { stem: ['sgWg', 'stemPixels', 'halfWeights'], depthwise: ['dwRows', stride === 1 ? 'dwCols' : 'dwCols2', 'dwWg'], pointwise: ['sgWg', 'sgPixels', 'halfWeights'] };
   if (kind === 'pointwise' && t.gemm > 0) return { subgroup: 0, gemm: t.gemm, gemmRP: t.gemmRP, gemmRC: t.gemmRC };
+  if (kind === 'depthwise' && t.dwTile > 0) return { subgroup: 0, dwTile: t.dwTile, dwTileW: t.dwTileW, dwTileH: t.dwTileH, dwTileRows: t.dwTileRows };
   const fields = (t.subgroup === 0 ? portable : tiled)[kind];
   const out: Record<string, number | boolean> = { subgroup: t.subgroup };
   for (const f of fields) if (CHOICE_FIELDS[kind].includes(f as never)) out[f] = t[f];
@@ -32,18 +36,33 @@ export function choiceOf(kind: LayerKind, t: Tuning, stride: number): LayerChoic
 export function candidateName(kind: LayerKind, c: LayerChoice): string {
   const sg = c.subgroup ?? 0;
   if (kind === 'stem') return sg ? `conv3x3_subgroup sg${sg} wg${c.sgWg} px${c.stemPixels}${c.halfWeights ? ' f16' : ''}` : `conv3x3 wg${c.wg}`;
+  if (kind === 'depthwise' && c.dwTile) return `depthwise3x3_tiled cg${c.dwTile} ${c.dwTileW}x${c.dwTileH} ry${c.dwTileRows}`;
   if (kind === 'depthwise') return sg ? `depthwise3x3_rows rows${c.dwRows} cols${c.dwCols ?? c.dwCols2} wg${c.dwWg}` : `depthwise3x3 wg${c.wg}`;
   if (c.gemm) return `pointwise_tiled 8x8 px${c.gemmRP} ch${c.gemmRC} k${c.gemm}`;
   return sg ? `pointwise_subgroup sg${sg} wg${c.sgWg} px${c.sgPixels}${c.halfWeights ? ' f16' : ''}` : `pointwise wg${c.pwWg} px${c.pwPixels} ch${c.pwChannels}`;
 }
 
+/** WebGPU's default limits: what every device has (the tuner passes the device's own). */
+export const DEFAULT_WORKGROUP_LIMITS: WorkgroupLimits = { maxComputeWorkgroupStorageSize: 16384, maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256 };
+
+/**
+ * Tilings of the workgroup-memory depthwise (channel groups, tile width x height, rows per
+ * invocation), per stride. Those over the device's workgroup memory or invocation limits are
+ * left out; the last of each list needs more workgroup memory than WebGPU's default 16 KiB.
+ */
+const DW_TILES: Record<1 | 2, [number, number, number, number][]> = {
+  1: [[4, 8, 8, 1], [8, 4, 8, 2], [8, 8, 8, 2], [16, 4, 4, 1], [8, 8, 16, 4]],
+  2: [[4, 4, 4, 1], [8, 4, 4, 2], [16, 2, 4, 2], [4, 8, 4, 1], [8, 8, 8, 4]],
+};
+
 /**
  * Candidates for one layer shape on a device whose hand-picked tuning is `base`, hand-picked
  * first. `base.subgroup` > 0 means the device has subgroups of at least that many lanes.
  * Without subgroups the strip depthwise still runs (it uses none): its choices carry
- * subgroup 1, which selects it and is read by nothing else.
+ * subgroup 1, which selects it and is read by nothing else. `limits` (the device's) decide
+ * which workgroup-memory tilings are candidates; default: WebGPU's default limits.
  */
-export function candidatesFor(shape: LayerShapeInfo, base: Tuning): Candidate[] {
+export function candidatesFor(shape: LayerShapeInfo, base: Tuning, limits: WorkgroupLimits = DEFAULT_WORKGROUP_LIMITS): Candidate[] {
   const { kind, stride } = shape;
   const sg = base.subgroup;
   const list: Tuning[] = [base];
@@ -59,6 +78,11 @@ export function candidatesFor(shape: LayerShapeInfo, base: Tuning): Candidate[] 
     const strip = sg || 1;
     const widths = stride === 1 ? [2, 4, 8] : [1, 2];
     for (const rows of [8, 32]) for (const cols of widths) for (const wg of [8, 32]) list.push(v({ subgroup: strip, dwRows: rows, dwCols: stride === 1 ? cols : base.dwCols, dwCols2: stride === 1 ? base.dwCols2 : cols, dwWg: wg }));
+    // The GPU-style tiled kernel (shaders/depthwise3x3_tiled.wgsl), where the device's limits allow.
+    for (const [cg, tw, th, ry] of DW_TILES[stride === 1 ? 1 : 2]) {
+      const t = v({ subgroup: 0, dwTile: cg, dwTileW: tw, dwTileH: th, dwTileRows: ry });
+      if (depthwiseTiledFits(t, stride, limits)) list.push(t);
+    }
   } else {
     // The GPU-style tiled product (workgroup memory 6-10 KiB for these, under WebGPU's 16 KiB default limit).
     for (const [rp, rc, bk] of [[4, 2, 4], [4, 4, 4], [2, 2, 8], [4, 1, 8]]) list.push(v({ subgroup: 0, halfWeights: false, gemm: bk, gemmRP: rp, gemmRC: rc }));

@@ -8,7 +8,7 @@ import type { AdapterSummary } from '../gpu/device.ts';
 import type { ShaderSources } from '../gpu/runner.ts';
 
 /** Bump when the candidates or the way they are timed change (old tunings are then ignored). */
-export const TUNER_VERSION = 1;
+export const TUNER_VERSION = 2;
 
 export interface TuningKey {
   tuner: number;

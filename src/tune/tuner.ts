@@ -15,6 +15,7 @@ import type { Gpu } from '../gpu/device.ts';
 import { kernelKey, KernelRunner, type OpDesc, type ShaderSources } from '../gpu/runner.ts';
 import { depthwiseOp, pointwiseOp, stemOp } from '../kernels/backbone.ts';
 import { tuningFor, type Tuning } from '../kernels/common.ts';
+import type { WorkgroupLimits } from '../kernels/depthwise-tiled.ts';
 import { backboneLayerShapes, MobileNetEngine, type LayerShape } from '../mobilenet/engine.ts';
 import { halfWeightsOf } from '../mobilenet/half-weights.ts';
 import { checkTunedKernels, type LayerKind, type TunedKernels } from '../mobilenet/tuned.ts';
@@ -88,7 +89,7 @@ export interface TuneOptions {
   /** A candidate replaces the hand-picked kernel only when faster by more than this fraction; default 0.03. */
   margin?: number;
   /** Candidate list per shape (tests narrow it); default candidatesFor. */
-  candidates?: (shape: LayerShapeInfo, base: Tuning) => Candidate[];
+  candidates?: (shape: LayerShapeInfo, base: Tuning, limits: WorkgroupLimits) => Candidate[];
   log?: (line: string) => void;
 }
 
@@ -170,7 +171,7 @@ async function measure(gpu: Gpu, backbone: Backbone, shaders: ShaderSources, bat
       const choices: TunedKernels['batches'][string] = {};
       for (const { shape, layer, layers } of distinctShapes(backbone, n)) {
         const info: LayerShapeInfo = { key: shape.key, kind: shape.kind as LayerKind, stride: shape.stride };
-        const cands = (opts.candidates ?? candidatesFor)(info, base);
+        const cands = (opts.candidates ?? candidatesFor)(info, base, device.limits);
         const { row, best, confirm } = await timeShape(gpu, runner, timer, backbone, shape, layer, cands, base, rounds, margin);
         choices[shape.key] = cands[best].choice;
         const hand = confirm?.handPicked ?? row[0].ms;
