@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORL } from './helpers/faces.ts';
+import { facesStoredTwice } from './helpers/library-checks.ts';
 
 const exec = promisify(execFile);
 const CLI = join(import.meta.dirname, '..', 'bin', 'facegpu.js');
@@ -163,8 +164,7 @@ describe('index: killed with SIGKILL mid-run', () => {
     try {
       expect((db.prepare('SELECT COUNT(*) AS n FROM photos').get() as { n: number }).n).toBe(60);
       // No face stored twice: within a photo, no two faces share a box.
-      const dup = db.prepare('SELECT COUNT(*) AS n FROM (SELECT photo, x, y, w, h FROM faces GROUP BY photo, x, y, w, h HAVING COUNT(*) > 1)').get() as { n: number };
-      expect(dup.n).toBe(0);
+      expect(facesStoredTwice(db)).toBe(0);
     } finally {
       db.close();
     }

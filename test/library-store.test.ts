@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gallery } from '../src/gallery/gallery.ts';
 import { defaultNodeIndex } from '../src/gallery/index-node.ts';
@@ -14,6 +15,7 @@ import { openSearchIndex, SEARCH_INDEX_FILE } from '../src/library/search-index-
 import { LIBRARY_FILE, LibraryStore } from '../src/library/store-node.ts';
 import { Prng } from '../src/train/prng.ts';
 import { gaussian } from '../src/gallery/synthetic.ts';
+import { facesStoredTwice } from './helpers/library-checks.ts';
 
 const DIM = 16;
 const backbone = { id: 'face', sha256: 'a'.repeat(64) };
@@ -86,6 +88,38 @@ describe('LibraryStore', () => {
       expect(s.faces({ ids: many }).map((f) => f.id)).toEqual(many.filter((id) => byId.has(id)));
     } finally {
       s.close();
+    }
+  });
+
+  it("the tests' check for a face stored twice finds one, and none after a photo is stored again", () => {
+    const dir = join(tmp, 'g-twice');
+    mkdirSync(dir);
+    const s = LibraryStore.open(dir, { create: { dim: DIM, backbone } });
+    const twice = photo('/t/a.jpg', 2);
+    if ('faces' in twice) twice.faces[1].box = [...twice.faces[0].box];
+    try {
+      s.storePhotos([photo('/t/a.jpg', 2), photo('/t/b.jpg', 3)]);
+      s.storePhotos([photo('/t/a.jpg', 2)]); // stored again: replaced
+    } finally {
+      s.close();
+    }
+    const db = new Database(join(dir, LIBRARY_FILE), { readonly: true });
+    try {
+      expect(facesStoredTwice(db)).toBe(0);
+    } finally {
+      db.close();
+    }
+    const s2 = LibraryStore.open(dir);
+    try {
+      s2.storePhotos([twice]); // two faces of one photo with one box: what a batch stored twice leaves
+    } finally {
+      s2.close();
+    }
+    const db2 = new Database(join(dir, LIBRARY_FILE), { readonly: true });
+    try {
+      expect(facesStoredTwice(db2)).toBe(1);
+    } finally {
+      db2.close();
     }
   });
 
