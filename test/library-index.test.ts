@@ -17,16 +17,69 @@ const CLI = join(import.meta.dirname, '..', 'bin', 'facegpu.js');
 const cli = (args: string[]) => exec('node', [CLI, ...args], { timeout: 600_000, maxBuffer: 64 << 20 });
 
 interface IndexJson { photos: number; faces: number; new: number; changed: number; removed: number; skipped: number; failed: number; copied: number; embedded: number; seconds: number }
+/** `index --json` prints exactly these keys, each a number (counts are whole numbers). */
+const INDEX_KEYS = ['changed', 'copied', 'embedded', 'faces', 'failed', 'new', 'photos', 'removed', 'seconds', 'skipped'];
+function expectIndexJson(r: Record<string, unknown>): IndexJson {
+  expect(Object.keys(r).sort()).toEqual(INDEX_KEYS);
+  for (const k of INDEX_KEYS) {
+    expect(typeof r[k], k).toBe('number');
+    if (k !== 'seconds') expect(Number.isInteger(r[k]) && (r[k] as number) >= 0, `${k}: ${r[k]}`).toBe(true);
+  }
+  expect(r.seconds as number).toBeGreaterThanOrEqual(0);
+  return r as unknown as IndexJson;
+}
 const index = async (root: string, gallery: string, more: string[] = []): Promise<IndexJson> => {
+  let stdout: string;
   try {
-    return JSON.parse((await cli(['index', root, '--gallery', gallery, '--json', ...more])).stdout);
+    ({ stdout } = await cli(['index', root, '--gallery', gallery, '--json', ...more]));
   } catch (err) {
     // Exit 2: some photos failed; the summary is still printed.
     const e = err as { code: number; stdout: string };
-    if (e.code === 2 && e.stdout) return JSON.parse(e.stdout);
-    throw err;
+    if (!(e.code === 2 && e.stdout)) throw err;
+    stdout = e.stdout;
   }
+  return expectIndexJson(JSON.parse(stdout));
 };
+
+interface SearchHit { file: string; similarity: number; box: number[]; person: string | null }
+/** `search --json`: an array of {file, similarity, box: [x, y, w, h], person}, nothing else. */
+function expectSearchJson(hits: unknown): SearchHit[] {
+  expect(Array.isArray(hits)).toBe(true);
+  for (const h of hits as Record<string, unknown>[]) {
+    expect(Object.keys(h).sort()).toEqual(['box', 'file', 'person', 'similarity']);
+    expect(typeof h.file).toBe('string');
+    expect(typeof h.similarity).toBe('number');
+    expect(h.similarity as number).toBeGreaterThanOrEqual(-1);
+    expect(h.similarity as number).toBeLessThanOrEqual(1);
+    expect(Array.isArray(h.box) && (h.box as unknown[]).length === 4 && (h.box as unknown[]).every((v) => typeof v === 'number' && Number.isFinite(v)), JSON.stringify(h.box)).toBe(true);
+    expect((h.box as number[])[2]).toBeGreaterThan(0);
+    expect((h.box as number[])[3]).toBeGreaterThan(0);
+    expect(h.person === null || typeof h.person === 'string', JSON.stringify(h.person)).toBe(true);
+  }
+  return hits as SearchHit[];
+}
+
+interface ClusterJson { id: number; faces: number; photos: number; person: string | null; nearest: { person: string; similarity: number } | null; examples: string[] }
+interface ClusterReportJson { clusters: ClusterJson[]; noise: number; faces: number }
+/** `cluster --json`: {clusters: [{id, faces, photos, person, nearest, examples}], noise, faces}, nothing else. */
+function expectClusterJson(r: Record<string, unknown>): ClusterReportJson {
+  expect(Object.keys(r).sort()).toEqual(['clusters', 'faces', 'noise']);
+  expect(Number.isInteger(r.faces) && Number.isInteger(r.noise)).toBe(true);
+  expect(Array.isArray(r.clusters)).toBe(true);
+  for (const c of r.clusters as Record<string, unknown>[]) {
+    expect(Object.keys(c).sort()).toEqual(['examples', 'faces', 'id', 'nearest', 'person', 'photos']);
+    expect(Number.isInteger(c.id) && Number.isInteger(c.faces) && Number.isInteger(c.photos), JSON.stringify(c)).toBe(true);
+    expect(c.person === null || typeof c.person === 'string').toBe(true);
+    if (c.nearest !== null) {
+      const n = c.nearest as Record<string, unknown>;
+      expect(Object.keys(n).sort()).toEqual(['person', 'similarity']);
+      expect(typeof n.person).toBe('string');
+      expect(typeof n.similarity).toBe('number');
+    }
+    expect(Array.isArray(c.examples) && (c.examples as unknown[]).length > 0 && (c.examples as unknown[]).every((e) => typeof e === 'string')).toBe(true);
+  }
+  return r as unknown as ClusterReportJson;
+}
 
 let tmp: string;
 beforeAll(() => {
@@ -83,7 +136,7 @@ describe('index: incremental', () => {
 
   it('search: the photos of the person of a face, best first, by similarity', async () => {
     const { stdout } = await cli(['search', gallery, join(ORL, 's2', '5.pgm'), '--top', '8', '--json']);
-    const hits = JSON.parse(stdout) as { file: string; similarity: number; box: number[]; person: string | null }[];
+    const hits = expectSearchJson(JSON.parse(stdout));
     expect(hits.length).toBeGreaterThanOrEqual(5);
     for (let i = 1; i < hits.length; i++) expect(hits[i].similarity).toBeLessThanOrEqual(hits[i - 1].similarity);
     expect(hits[0].file).toBe(join(photos, 's2', '5.pgm'));
@@ -93,11 +146,11 @@ describe('index: incremental', () => {
   }, 300_000);
 
   it('cluster, then name a cluster: identify and search know the person, clustering keeps them', async () => {
-    interface ClusterJson { id: number; faces: number; photos: number; person: string | null; examples: string[] }
-    const run = async () => JSON.parse((await cli(['cluster', gallery, '--json'])).stdout) as { clusters: ClusterJson[]; noise: number; faces: number };
+    const run = async () => expectClusterJson(JSON.parse((await cli(['cluster', gallery, '--json'])).stdout));
     const first = await run();
     // Three people (s1's second photo holds s2's bytes, copies/again.pgm is s3's): three candidates.
     expect(first.clusters.filter((c) => c.person === null).length).toBe(3);
+    expect(first.clusters.every((c) => c.nearest === null)).toBe(true); // nobody named yet: no hint
     const personOf = (f: string) => (f === join(photos, 's1', '2.pgm') ? 's2' : f === join(photos, 'copies', 'again.pgm') ? 's3' : f.slice(photos.length + 1).split('/')[0]);
     for (const c of first.clusters) expect(new Set(c.examples.map(personOf)).size).toBe(1);
     const s2 = first.clusters.find((c) => personOf(c.examples[0]) === 's2')!;
@@ -112,7 +165,7 @@ describe('index: incremental', () => {
 
     const [probe] = JSON.parse((await cli(['identify', gallery, join(ORL, 's2', '5.pgm'), '--json'])).stdout);
     expect(probe.faces[0].label).toBe('Bob');
-    const hits = JSON.parse((await cli(['search', gallery, join(ORL, 's2', '5.pgm'), '--json'])).stdout) as { file: string; person: string | null }[];
+    const hits = expectSearchJson(JSON.parse((await cli(['search', gallery, join(ORL, 's2', '5.pgm'), '--json'])).stdout));
     expect(hits.filter((h) => h.person === 'Bob').length).toBeGreaterThanOrEqual(s2.photos - 1);
 
     const second = await run();
