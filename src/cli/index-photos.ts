@@ -26,7 +26,7 @@ export function registerIndex(program: Command): void {
     .option('--backbone <name|dir>', 'backbone of a new gallery (default: face; an existing gallery uses its own)')
     .option('--batch-size <n>', 'photos per batch (one transaction, one queue job)', String(INDEX_BATCH))
     .option('--no-progress', 'no progress bar on stderr')
-    .option('--json', 'print {"photos", "faces", "new", "changed", "removed", "skipped", "failed", "seconds"} as JSON')
+    .option('--json', 'print {"photos", "faces", "new", "changed", "removed", "skipped", "failed", "copied", "embedded", "seconds"} as JSON')
     .action((root: string, opts: IndexCliOptions) => indexCommand(root, { ...opts, adapter: program.opts().adapter }));
 }
 
