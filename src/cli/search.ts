@@ -11,6 +11,7 @@ import { backboneRefOf } from '../identity/face-gallery.ts';
 import { LibraryStore } from '../library/store-node.ts';
 import { openSearchIndex } from '../library/search-index-node.ts';
 import { searchLibrary } from '../library/search-node.ts';
+import type { VectorIndex } from '../gallery/vector-index.ts';
 import { fmt, matchOptions } from './match-options.ts';
 import { countOption } from './train.ts';
 
@@ -41,25 +42,33 @@ export async function searchCommand(dir: string, image: string, opts: SearchCliO
   const notice = (m: string) => console.error(`facegpu: ${m}`);
   const gallery = await loadStoredGallery(dir, notice);
   const store = LibraryStore.open(dir, { readonly: true });
+  let index: VectorIndex | null = null;
   try {
     const photo = await loadImageRaw(image);
-    const index = openSearchIndex(store, dir, gallery.normalisation, { onNotice: notice });
+    index = openSearchIndex(store, dir, gallery.normalisation, { onNotice: notice });
     const { gpu, engine } = await openEngine({ backbone: gallery.backbone.id, adapter: opts.adapter });
     let faces;
+    // Every GPU object is released on every path, errors included (describer, then the
+    // engine, then the device they were made on).
     try {
       assertBackbone(gallery, backboneRefOf(engine));
       const describer = await openFaceDescriber(gpu, engine, preprocessingOf(gallery));
-      [faces] = await describer.describe([photo]);
-      describer.destroy();
+      try {
+        [faces] = await describer.describe([photo]);
+      } finally {
+        describer.destroy();
+      }
     } finally {
-      engine.destroy();
-      gpu.destroy();
+      try {
+        engine.destroy();
+      } finally {
+        gpu.destroy();
+      }
     }
     if (!faces.length) throw new Error(`${image}: no face found`);
     if (faces.length > 1) notice(`${image}: ${faces.length} faces; searching for the largest`);
     const face = faces[largestFace(faces)];
     const r = searchLibrary(store, index, gallery, face.descriptor, { ...match, top });
-    index.close?.();
     const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
     if (opts.json) {
       process.stdout.write(JSON.stringify(r.photos.map((p) => ({ file: p.file, similarity: r6(p.similarity), box: p.box.map((v) => Math.round(v * 10) / 10), person: p.person }))) + '\n');
@@ -68,6 +77,7 @@ export async function searchCommand(dir: string, image: string, opts: SearchCliO
       for (const p of r.photos) console.log(`  ${fmt(p.similarity)}  ${p.file}${p.person ? ` (${p.person})` : ''}`);
     }
   } finally {
+    index?.close?.();
     store.close();
   }
 }
