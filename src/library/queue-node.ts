@@ -81,16 +81,44 @@ export interface QueuedRun {
 }
 
 /**
+ * How often the owner checks the state of every batch still pending, besides the queue's
+ * events (BullMQ trims its event stream, and a reconnecting reader can miss events).
+ */
+export const QUEUE_SWEEP_MS = 10_000;
+/** After this long with batches pending and no worker connected, the owner says so. */
+const NO_WORKER_NOTICE_MS = 10_000;
+/** Job states asked at once in a sweep (one pipelined round trip per chunk). */
+const STATES_AT_ONCE = 500;
+
+/**
  * Queue the batches and wait until each is done (its result handed to onResult) or failed for
  * good. Leftovers of an earlier run of the same gallery still waiting in the queue are removed
  * first (their photos are in this run's batches again).
+ *
+ * A batch is taken when the queue's events say it completed or failed (QueueEvents, reading
+ * the event stream from before the batches were added); a slow sweep (every `sweepMs`) asks
+ * the state of each batch still pending, so a lost event delays a batch, never loses it. Each
+ * batch is handled by its state in the queue (completed or failed for good), never by the
+ * event alone. The work per batch is constant: nothing lists the queue's finished jobs.
  */
-export async function runOnQueue(url: string, data: Omit<IndexJobData, 'paths' | 'run'>, batches: readonly string[][], handlers: QueuedRun): Promise<void> {
+export async function runOnQueue(
+  url: string,
+  data: Omit<IndexJobData, 'paths' | 'run'>,
+  batches: readonly string[][],
+  handlers: QueuedRun,
+  opts: {
+    /** Between sweeps (default QUEUE_SWEEP_MS). */
+    sweepMs?: number;
+    /** false: no events, the sweep alone (what a run whose every event is lost does). */
+    events?: boolean;
+  } = {},
+): Promise<void> {
+  const sweepMs = opts.sweepMs ?? QUEUE_SWEEP_MS;
   const clients = [connect(url), connect(url)];
   const queue = new Queue<IndexJobData, IndexJobResult>(QUEUE_NAME, { connection: clients[0] });
-  const events = new QueueEvents(QUEUE_NAME, { connection: clients[1] });
+  let events: QueueEvents | null = null;
   try {
-    await events.waitUntilReady();
+    await queue.waitUntilReady();
     for (const old of await queue.getJobs(['waiting', 'delayed', 'prioritized', 'completed', 'failed'])) {
       if (old?.data?.gallery === data.gallery) await old.remove().catch(() => {});
     }
@@ -106,34 +134,77 @@ export async function runOnQueue(url: string, data: Omit<IndexJobData, 'paths' |
       };
     });
     if (!jobs.length) return;
+
+    // The event stream is read from its end as it is now, before the batches are added, so
+    // every event of this run's batches comes after it (a reader started at '$' could begin
+    // after the first of them).
+    const [last] = await clients[0].xrevrange(queue.keys.events, '+', '-', 'COUNT', 1);
+    events = new QueueEvents(QUEUE_NAME, { connection: clients[1], lastEventId: last?.[0] ?? '0-0' });
+    events.on('error', () => {}); // a lost connection: ioredis reconnects, the sweep covers the gap
+    const told = new Set<string>(); // batches an event said are finished, not yet handled
     let wake: () => void = () => {};
-    const woken = () => new Promise<void>((r) => (wake = r));
-    events.on('completed', () => wake());
-    events.on('failed', () => wake());
+    const tell = ({ jobId }: { jobId: string }) => {
+      if (pending.has(jobId)) {
+        told.add(jobId);
+        wake();
+      }
+    };
+    if (opts.events !== false) {
+      events.on('completed', tell);
+      events.on('failed', tell);
+    }
+    await events.waitUntilReady();
     await queue.addBulk(jobs);
+
+    /** Hand each of these batches that is finished in the queue to its handler, and drop it. */
+    const settle = async (ids: readonly string[]) => {
+      for (let i = 0; i < ids.length; i += STATES_AT_ONCE) {
+        const chunk = ids.slice(i, i + STATES_AT_ONCE);
+        const states = await Promise.all(chunk.map((id) => queue.getJobState(id)));
+        for (const [k, id] of chunk.entries()) {
+          const paths = pending.get(id);
+          const state = states[k];
+          if (!paths || (state !== 'completed' && state !== 'failed' && state !== 'unknown')) continue;
+          const job = state === 'unknown' ? undefined : await Job.fromId<IndexJobData, IndexJobResult>(queue, id);
+          if (state === 'completed' && job?.returnvalue) await handlers.onResult(paths, job.returnvalue);
+          else if (state === 'completed') handlers.onFailed(paths, 'finished without a result');
+          else if (state === 'failed') handlers.onFailed(paths, job?.failedReason || 'failed');
+          else handlers.onFailed(paths, 'removed from the queue before it was done');
+          pending.delete(id);
+          await job?.remove().catch(() => {});
+        }
+      }
+    };
+
     const started = Date.now();
+    let swept = started;
     let warned = false;
     while (pending.size) {
-      const timer = new Promise<void>((r) => setTimeout(r, 1000));
-      await Promise.race([woken(), timer]);
-      const done = (await queue.getJobs(['completed', 'failed'], 0, -1)).filter((j): j is Job<IndexJobData, IndexJobResult> => !!j && pending.has(j.id!));
-      for (const job of done) {
-        const paths = pending.get(job.id!)!;
-        if (job.finishedOn && job.returnvalue && !job.failedReason) {
-          await handlers.onResult(paths, job.returnvalue);
-        } else {
-          handlers.onFailed(paths, job.failedReason || 'failed');
-        }
-        pending.delete(job.id!);
-        await job.remove().catch(() => {});
+      if (!told.size) {
+        // Until an event, or the next sweep.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.max(0, swept + sweepMs - Date.now()));
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = () => {};
       }
-      if (!warned && pending.size && Date.now() - started > 10_000 && (await queue.getWorkersCount()) === 0) {
-        warned = true;
-        handlers.onNotice?.(`no worker is taking jobs from ${url}: start one with \`facegpu worker --queue ${url}\``);
+      const ids = [...told];
+      told.clear();
+      await settle(ids);
+      if (pending.size && Date.now() - swept >= sweepMs) {
+        swept = Date.now();
+        await settle([...pending.keys()]);
+        if (!warned && pending.size && Date.now() - started >= NO_WORKER_NOTICE_MS && (await queue.getWorkersCount()) === 0) {
+          warned = true;
+          handlers.onNotice?.(`no worker is taking jobs from ${url}: start one with \`facegpu worker --queue ${url}\``);
+        }
       }
     }
   } finally {
-    await events.close();
+    await events?.close();
     await queue.close();
     for (const c of clients) c.disconnect();
   }

@@ -1,0 +1,85 @@
+// The owner's side of `index --queue` (runOnQueue) without a GPU: batches done by a stand-in
+// worker (BullMQ through startWorker, answering at once) on a Redis of the test's own. Every
+// batch is handed over exactly once, through the queue's events or, when every event is
+// lost, through the slow sweep alone; a batch that failed once and then succeeded is a
+// result, one refused is a failure named with its reason; nothing of the run is left queued.
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QUEUE_NAME, runOnQueue, startWorker, type IndexJobResult, type WorkerHandle } from '../src/library/queue-node.ts';
+import { startRedis, type TestRedis } from './helpers/redis.ts';
+
+let redis: TestRedis;
+let worker: WorkerHandle;
+/** Batches the stand-in worker has seen, by their first path: how many times. */
+const tries = new Map<string, number>();
+
+beforeAll(async () => {
+  redis = await startRedis();
+  worker = await startWorker(
+    redis.url,
+    async (data, refuse) => {
+      const first = data.paths[0];
+      const n = (tries.get(first) ?? 0) + 1;
+      tries.set(first, n);
+      if (first.includes('refused')) refuse(`cannot do ${first}`);
+      if (first.includes('flaky') && n === 1) throw new Error('device lost');
+      return data.paths.map((path) => ({ path, size: 1, mtimeMs: 1, sha256: '0'.repeat(64), width: 1, height: 1, faces: [] }));
+    },
+    { stalledMs: 5000 },
+  );
+}, 60_000);
+afterAll(async () => {
+  await worker?.close();
+  await redis?.stop();
+});
+
+const data = (gallery: string) => ({ gallery, backbone: { id: 'face', sha256: 'a'.repeat(64) }, preprocessing: {} as never });
+
+async function runAll(gallery: string, batches: string[][], opts: { sweepMs?: number; events?: boolean }) {
+  const results: { paths: readonly string[]; result: IndexJobResult }[] = [];
+  const failed: { paths: readonly string[]; reason: string }[] = [];
+  const t = performance.now();
+  await runOnQueue(redis.url, data(gallery), batches, { onResult: (paths, result) => void results.push({ paths, result }), onFailed: (paths, reason) => void failed.push({ paths, reason }) }, opts);
+  return { results, failed, ms: performance.now() - t };
+}
+
+async function leftovers(gallery: string): Promise<number> {
+  const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const queue = new Queue(QUEUE_NAME, { connection: client });
+  try {
+    const jobs = await queue.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed']);
+    return jobs.filter((j) => j?.data?.gallery === gallery).length;
+  } finally {
+    await queue.close();
+    client.disconnect();
+  }
+}
+
+const batchesOf = (name: string, n: number) => Array.from({ length: n }, (_, i) => [`/${name}/${i}/a.jpg`, `/${name}/${i}/b.jpg`]);
+
+describe('runOnQueue', () => {
+  it('through the events: each batch once, a retried batch a result, a refused one named; done long before a sweep', async () => {
+    const batches = [...batchesOf('ev', 6), ['/ev/flaky/a.jpg'], ['/ev/refused/a.jpg', '/ev/refused/b.jpg']];
+    const r = await runAll('/g/events', batches, { sweepMs: 60_000 });
+    expect(r.results.map((x) => x.paths[0]).sort()).toEqual(batches.filter((b) => !b[0].includes('refused')).map((b) => b[0]).sort());
+    for (const x of r.results) expect(x.result.photos.map((p) => p.path)).toEqual(x.paths);
+    expect(r.failed).toEqual([{ paths: ['/ev/refused/a.jpg', '/ev/refused/b.jpg'], reason: 'cannot do /ev/refused/a.jpg' }]);
+    expect(tries.get('/ev/flaky/a.jpg')).toBe(2);
+    expect(r.ms).toBeLessThan(30_000); // the events, not the 60 s sweep, ended it
+    expect(await leftovers('/g/events')).toBe(0);
+  }, 120_000);
+
+  it('every event lost: the sweep alone hands over every batch', async () => {
+    const batches = [...batchesOf('sw', 5), ['/sw/refused/a.jpg']];
+    const r = await runAll('/g/sweep', batches, { sweepMs: 300, events: false });
+    expect(r.results.map((x) => x.paths[0]).sort()).toEqual(batchesOf('sw', 5).map((b) => b[0]).sort());
+    expect(r.failed).toEqual([{ paths: ['/sw/refused/a.jpg'], reason: 'cannot do /sw/refused/a.jpg' }]);
+    expect(await leftovers('/g/sweep')).toBe(0);
+  }, 120_000);
+
+  it('no batches: returns at once', async () => {
+    const r = await runAll('/g/none', [], {});
+    expect(r).toMatchObject({ results: [], failed: [] });
+  }, 60_000);
+});
