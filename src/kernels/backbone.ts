@@ -130,6 +130,7 @@ export function pointwiseOp(p: PointwiseProblem, t: Tuning): OpDesc {
   const co4 = ceilDiv(p.cout, 4);
   const uniforms = { pixels, ci4: ceilDiv(p.cin, 4), co4 };
   const ACT = ACT_CODE[p.activation];
+  if (t.dwFuse > 0) throw new Error(`${label}: a pointwise layer fused with its depthwise runs as one op (depthwise-pointwise.ts), not alone`);
   if (t.gemm > 0) {
     if (p.halfWeights) throw new Error(`${label}: float16 weights need the subgroup pointwise kernel`);
     const TX = 8;

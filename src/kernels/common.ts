@@ -88,10 +88,17 @@ export interface Tuning {
   dwTileW: number;
   dwTileH: number;
   dwTileRows: number;
+  /**
+   * On a pointwise layer after a depthwise one: 1 runs both as one kernel
+   * (shaders/depthwise_pointwise_tiled.wgsl: the depthwise's output computed a tile at a
+   * time into workgroup memory and consumed there by the tiled product, with its tiling
+   * gemm / gemmRP / gemmRC); 0 = off (the default everywhere; the tuner tries it).
+   */
+  dwFuse: number;
 }
 
 /** Portable kernels only: safe on any WebGPU device. */
-export const DEFAULT_TUNING: Tuning = { wg: 64, pwWg: 64, pwPixels: 2, pwChannels: 2, subgroup: 0, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwCols2: 2, dwWg: 32, halfWeights: false, gemm: 0, gemmRP: 4, gemmRC: 2, dwTile: 0, dwTileW: 8, dwTileH: 8, dwTileRows: 1 };
+export const DEFAULT_TUNING: Tuning = { wg: 64, pwWg: 64, pwPixels: 2, pwChannels: 2, subgroup: 0, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwCols2: 2, dwWg: 32, halfWeights: false, gemm: 0, gemmRP: 4, gemmRC: 2, dwTile: 0, dwTileW: 8, dwTileH: 8, dwTileRows: 1, dwFuse: 0 };
 
 /**
  * The tuning for a device: the subgroup kernels where the device has subgroups of at least 4

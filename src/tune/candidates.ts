@@ -6,6 +6,7 @@
 // checks against the portable one.
 import { CHOICE_FIELDS, type LayerChoice, type LayerKind } from '../mobilenet/tuned.ts';
 import type { Tuning } from '../kernels/common.ts';
+import { depthwisePointwiseFits } from '../kernels/depthwise-pointwise.ts';
 import { depthwiseTiledFits, type WorkgroupLimits } from '../kernels/depthwise-tiled.ts';
 
 export interface LayerShapeInfo {
@@ -13,6 +14,8 @@ export interface LayerShapeInfo {
   key: string;
   kind: LayerKind;
   stride: number;
+  /** Pointwise: every layer of this shape follows a depthwise layer, so the fused kernel is a candidate. */
+  fusable?: boolean;
 }
 
 export interface Candidate {
@@ -25,6 +28,7 @@ export interface Candidate {
 export function choiceOf(kind: LayerKind, t: Tuning, stride: number): LayerChoice {
   const portable: Record<LayerKind, (keyof Tuning)[]> = { stem: ['wg'], depthwise: ['wg'], pointwise: ['pwWg', 'pwPixels', 'pwChannels'] };
   const tiled: Record<LayerKind, (keyof Tuning)[]> = { stem: ['sgWg', 'stemPixels', 'halfWeights'], depthwise: ['dwRows', stride === 1 ? 'dwCols' : 'dwCols2', 'dwWg'], pointwise: ['sgWg', 'sgPixels', 'halfWeights'] };
+  if (kind === 'pointwise' && t.dwFuse > 0) return { subgroup: 0, gemm: t.gemm, gemmRP: t.gemmRP, gemmRC: t.gemmRC, dwFuse: 1 };
   if (kind === 'pointwise' && t.gemm > 0) return { subgroup: 0, gemm: t.gemm, gemmRP: t.gemmRP, gemmRC: t.gemmRC };
   if (kind === 'depthwise' && t.dwTile > 0) return { subgroup: 0, dwTile: t.dwTile, dwTileW: t.dwTileW, dwTileH: t.dwTileH, dwTileRows: t.dwTileRows };
   const fields = (t.subgroup === 0 ? portable : tiled)[kind];
@@ -38,6 +42,7 @@ export function candidateName(kind: LayerKind, c: LayerChoice): string {
   if (kind === 'stem') return sg ? `conv3x3_subgroup sg${sg} wg${c.sgWg} px${c.stemPixels}${c.halfWeights ? ' f16' : ''}` : `conv3x3 wg${c.wg}`;
   if (kind === 'depthwise' && c.dwTile) return `depthwise3x3_tiled cg${c.dwTile} ${c.dwTileW}x${c.dwTileH} ry${c.dwTileRows}`;
   if (kind === 'depthwise') return sg ? `depthwise3x3_rows rows${c.dwRows} cols${c.dwCols ?? c.dwCols2} wg${c.dwWg}` : `depthwise3x3 wg${c.wg}`;
+  if (c.dwFuse) return `depthwise_pointwise_tiled 8x8 px${c.gemmRP} ch${c.gemmRC} k${c.gemm}`;
   if (c.gemm) return `pointwise_tiled 8x8 px${c.gemmRP} ch${c.gemmRC} k${c.gemm}`;
   return sg ? `pointwise_subgroup sg${sg} wg${c.sgWg} px${c.sgPixels}${c.halfWeights ? ' f16' : ''}` : `pointwise wg${c.pwWg} px${c.pwPixels} ch${c.pwChannels}`;
 }
@@ -54,6 +59,9 @@ const DW_TILES: Record<1 | 2, [number, number, number, number][]> = {
   1: [[4, 8, 8, 1], [8, 4, 8, 2], [8, 8, 8, 2], [16, 4, 4, 1], [8, 8, 16, 4]],
   2: [[4, 4, 4, 1], [8, 4, 4, 2], [16, 2, 4, 2], [4, 8, 4, 1], [8, 8, 8, 4]],
 };
+
+/** Tilings of the tiled pointwise product and of the fused depthwise + pointwise: pixels x output groups per invocation, input groups per step. */
+const GEMM_TILES: [number, number, number][] = [[4, 2, 4], [4, 4, 4], [2, 2, 8], [4, 1, 8]];
 
 /**
  * Candidates for one layer shape on a device whose hand-picked tuning is `base`, hand-picked
@@ -85,7 +93,15 @@ export function candidatesFor(shape: LayerShapeInfo, base: Tuning, limits: Workg
     }
   } else {
     // The GPU-style tiled product (workgroup memory 6-10 KiB for these, under WebGPU's 16 KiB default limit).
-    for (const [rp, rc, bk] of [[4, 2, 4], [4, 4, 4], [2, 2, 8], [4, 1, 8]]) list.push(v({ subgroup: 0, halfWeights: false, gemm: bk, gemmRP: rp, gemmRC: rc }));
+    for (const [rp, rc, bk] of GEMM_TILES) list.push(v({ subgroup: 0, halfWeights: false, gemm: bk, gemmRP: rp, gemmRC: rc }));
+    // The same product with the depthwise before it computed into its input tile
+    // (shaders/depthwise_pointwise_tiled.wgsl; the tuner times it with that depthwise).
+    if (shape.fusable) {
+      for (const [rp, rc, bk] of GEMM_TILES) {
+        const t = v({ subgroup: 0, halfWeights: false, gemm: bk, gemmRP: rp, gemmRC: rc, dwFuse: 1 });
+        if (depthwisePointwiseFits(t, limits)) list.push(t);
+      }
+    }
     list.push(v({ subgroup: 0, pwWg: 64, pwPixels: 2, pwChannels: 2 }), v({ subgroup: 0, pwWg: 16, pwPixels: 4, pwChannels: 2 }), v({ subgroup: 0, pwWg: 64, pwPixels: 4, pwChannels: 4 }));
     if (sg > 0) {
       const lanes = sg > 4 ? [sg, 4] : [sg];

@@ -1,0 +1,92 @@
+// The fused depthwise 3x3 + pointwise kernel (shaders/depthwise_pointwise_tiled.wgsl,
+// src/kernels/depthwise-pointwise.ts) computes what the portable depthwise followed by the
+// portable pointwise compute, over shapes that leave tails everywhere (pixel tiles, input
+// channel steps, output channel slices, both paddings of stride 2, a batch), in the tilings
+// the tuner may try on this device, which fit its workgroup-memory limit.
+// On lavapipe by default; FACEGPU_ADAPTER=swiftshader for the other CPU adapter.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { depthwiseOp, pointwiseOp } from '../src/kernels/backbone.ts';
+import { DEFAULT_TUNING, tuningFor, type Tuning } from '../src/kernels/common.ts';
+import { depthwisePointwiseCost, depthwisePointwiseFits, depthwisePointwiseOp } from '../src/kernels/depthwise-pointwise.ts';
+import { candidatesFor, DEFAULT_WORKGROUP_LIMITS } from '../src/tune/candidates.ts';
+import { packLayerWeights } from '../src/weights/pack.ts';
+import { testGpu, type TestGpu } from './helpers/gpu.ts';
+import { fromVec4Layout, maxAbs, randomArray, toVec4Layout } from './helpers/layout.ts';
+
+let g: TestGpu;
+beforeAll(async () => {
+  g = await testGpu();
+});
+afterAll(() => g?.close());
+
+const fusable = { key: 'pw', kind: 'pointwise' as const, stride: 1, fusable: true };
+
+describe('the fused depthwise + pointwise kernel', () => {
+  const cases: { h: number; w: number; cin: number; cout: number; stride: number }[] = [
+    // 10 input channel groups (more than one step of 4 or 8, with a tail), pixel tails.
+    { h: 13, w: 11, cin: 40, cout: 20, stride: 1 },
+    { h: 13, w: 11, cin: 40, cout: 20, stride: 2 },
+    // Channels not multiples of 4; output channel groups past one slice (co4 = 20 > BN).
+    { h: 7, w: 9, cin: 6, cout: 78, stride: 1 },
+    // Even size at stride 2 (no padding before).
+    { h: 10, w: 8, cin: 12, cout: 16, stride: 2 },
+  ];
+  it.each(cases)('$h x $w x $cin -> $cout /$stride: every candidate tiling matches the portable depthwise then pointwise', async ({ h, w, cin, cout, stride }) => {
+    const n = 2;
+    const seed = h * 17 + w + cin + cout + stride;
+    // ReLU6 after both layers, as in the network, with values that keep every output of both
+    // inside (0, 6): none is clipped, so a wrong tap or halo shows through the pointwise.
+    const dw = packLayerWeights({ name: 'dw', kind: 'depthwise', stride, inChannels: cin, outChannels: cin, activation: 'relu6', kernel: randomArray(9 * cin, seed, -0.25, 0.25), bias: randomArray(cin, seed + 1, 2.5, 3.5) });
+    const pw = packLayerWeights({ name: 'pw', kind: 'pointwise', stride: 1, inChannels: cin, outChannels: cout, activation: 'relu6', kernel: randomArray(cin * cout, seed + 2, -0.4 / cin, 0.4 / cin), bias: randomArray(cout, seed + 3, 2.5, 3.5) });
+    const xb = g.upload(toVec4Layout(randomArray(n * h * w * cin, seed + 4, -1, 1), n * h * w, cin));
+    const [dwW, dwB, pwW, pwB] = [dw.weights, dw.bias, pw.weights, pw.bias].map((a) => g.upload(a));
+    const oh = Math.ceil(h / stride);
+    const ow = Math.ceil(w / stride);
+    const px = n * oh * ow;
+    const midBytes = px * Math.ceil(cin / 4) * 16;
+    const bytes = px * Math.ceil(cout / 4) * 16;
+    const shape = { n, h, w, c: cin };
+    // The reference: the portable kernels one after the other, through global memory.
+    const mid = g.empty(midBytes);
+    const dwOut = await g.run(depthwiseOp({ label: 'dw', x: xb, w: dwW, b: dwB, y: mid, shape, stride, activation: 'relu6' }, DEFAULT_TUNING), mid, midBytes);
+    expect(fromVec4Layout(dwOut, px, cin).every((v) => v > 0 && v < 6)).toBe(true);
+    const refY = g.empty(bytes);
+    const ref = await g.run(pointwiseOp({ label: 'pw', x: mid, w: pwW, b: pwB, y: refY, pixels: px, cin, cout, activation: 'relu6' }, DEFAULT_TUNING), refY, bytes);
+    expect(fromVec4Layout(ref, px, cout).every((v) => v > 0 && v < 6)).toBe(true);
+
+    // Every tiling at stride 1; at stride 2 (which changes only the depthwise part) the first and last.
+    const all = candidatesFor(fusable, tuningFor(g.gpu.device), g.gpu.device.limits).filter((c) => c.choice.dwFuse);
+    expect(all.length).toBeGreaterThanOrEqual(3);
+    const cands = stride === 1 ? all : [all[0], all[all.length - 1]];
+    const tol = 1e-5 * Math.max(1, maxAbs(ref)) * 10;
+    for (const c of cands) {
+      const t: Tuning = { ...DEFAULT_TUNING, ...c.choice };
+      const y = g.upload(new Float32Array(bytes / 4).fill(1234.5));
+      const got = await g.run(depthwisePointwiseOp({ label: 'dw+pw', x: xb, dwW, dwB, w: pwW, b: pwB, y, shape, stride, dwActivation: 'relu6', cout, activation: 'relu6' }, t), y, bytes);
+      let worst = 0;
+      let at = -1;
+      for (let i = 0; i < ref.length; i++) {
+        const d = Math.abs(got[i] - ref[i]);
+        if (!(d <= worst)) [worst, at] = [d, i];
+      }
+      expect(worst, `${c.name}: output ${at} is ${got[at]}, the portable kernels' ${ref[at]}`).toBeLessThan(tol);
+    }
+  });
+
+  it("is a candidate only after a depthwise layer, in tilings that fit the device's workgroup memory", () => {
+    const base = tuningFor(g.gpu.device);
+    expect(DEFAULT_TUNING.dwFuse).toBe(0);
+    expect(base.dwFuse).toBe(0);
+    expect(candidatesFor({ key: 'pw', kind: 'pointwise', stride: 1 }, base).some((c) => c.choice.dwFuse)).toBe(false);
+    const all = candidatesFor(fusable, base).filter((c) => c.choice.dwFuse);
+    expect(all.length).toBeGreaterThanOrEqual(3);
+    for (const c of all) expect(depthwisePointwiseFits({ ...DEFAULT_TUNING, ...c.choice }, DEFAULT_WORKGROUP_LIMITS)).toBe(true);
+    const small = { ...DEFAULT_WORKGROUP_LIMITS, maxComputeWorkgroupStorageSize: 8192 };
+    const fewer = candidatesFor(fusable, base, small).filter((c) => c.choice.dwFuse);
+    expect(fewer.length).toBeLessThan(all.length);
+    for (const c of fewer) expect(depthwisePointwiseCost({ ...DEFAULT_TUNING, ...c.choice }).bytes).toBeLessThanOrEqual(8192);
+    // Alone, a fused pointwise choice is refused (it needs its depthwise).
+    const b = g.empty(16);
+    expect(() => pointwiseOp({ label: 'pw', x: b, w: b, b, y: b, pixels: 1, cin: 4, cout: 4, activation: 'none' }, { ...DEFAULT_TUNING, ...all[0].choice })).toThrow(/runs as one op/);
+  });
+});
