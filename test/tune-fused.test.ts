@@ -2,16 +2,26 @@
 // src/kernels/depthwise-pointwise.ts) computes what the portable depthwise followed by the
 // portable pointwise compute, over shapes that leave tails everywhere (pixel tiles, input
 // channel steps, output channel slices, both paddings of stride 2, a batch), in the tilings
-// the tuner may try on this device, which fit its workgroup-memory limit.
+// the tuner may try on this device, which fit its workgroup-memory limit; an engine whose
+// tuning fuses every pair gives the default engine's descriptors; the tuner times the fused
+// candidate with the depthwise it replaces credited.
 // On lavapipe by default; FACEGPU_ADAPTER=swiftshader for the other CPU adapter.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveBackboneDir } from '../src/backbones.ts';
+import { loadShaders } from '../src/gpu/shaders-node.ts';
 import { depthwiseOp, pointwiseOp } from '../src/kernels/backbone.ts';
 import { DEFAULT_TUNING, tuningFor, type Tuning } from '../src/kernels/common.ts';
 import { depthwisePointwiseCost, depthwisePointwiseFits, depthwisePointwiseOp } from '../src/kernels/depthwise-pointwise.ts';
-import { candidatesFor, DEFAULT_WORKGROUP_LIMITS } from '../src/tune/candidates.ts';
+import type { WorkgroupLimits } from '../src/kernels/depthwise-tiled.ts';
+import { MobileNetEngine } from '../src/mobilenet/engine.ts';
+import type { LayerKind, TunedKernels } from '../src/mobilenet/tuned.ts';
+import { candidatesFor, choiceOf, DEFAULT_WORKGROUP_LIMITS, type LayerShapeInfo } from '../src/tune/candidates.ts';
+import { distinctShapes, tuneBackbone } from '../src/tune/tuner.ts';
+import type { Backbone } from '../src/weights/format.ts';
 import { packLayerWeights } from '../src/weights/pack.ts';
+import { loadBackbone } from '../src/weights/store.ts';
 import { testGpu, type TestGpu } from './helpers/gpu.ts';
-import { fromVec4Layout, maxAbs, randomArray, toVec4Layout } from './helpers/layout.ts';
+import { cosine, fromVec4Layout, maxAbs, randomArray, toVec4Layout } from './helpers/layout.ts';
 
 let g: TestGpu;
 beforeAll(async () => {
@@ -89,4 +99,78 @@ describe('the fused depthwise + pointwise kernel', () => {
     const b = g.empty(16);
     expect(() => pointwiseOp({ label: 'pw', x: b, w: b, b, y: b, pixels: 1, cin: 4, cout: 4, activation: 'none' }, { ...DEFAULT_TUNING, ...all[0].choice })).toThrow(/runs as one op/);
   });
+});
+
+describe('fused pairs in the network', () => {
+  let backbone: Backbone;
+  beforeAll(async () => {
+    backbone = await loadBackbone(resolveBackboneDir('face'));
+  });
+
+  /** The hand-picked kernels, except every pointwise shape after a depthwise: fused (its first tiling on this device). */
+  function fusedTuning(batches: number[]): TunedKernels {
+    const base = tuningFor(g.gpu.device);
+    const out: TunedKernels = { batches: {} };
+    for (const b of batches) {
+      const choices: TunedKernels['batches'][string] = {};
+      for (const { shape, before } of distinctShapes(backbone, b)) {
+        const info = { key: shape.key, kind: shape.kind as LayerKind, stride: shape.stride, fusable: before !== null };
+        choices[shape.key] = candidatesFor(info, base, g.gpu.device.limits).find((c) => c.choice.dwFuse)?.choice ?? choiceOf(info.kind, base, shape.stride);
+      }
+      out.batches[String(b)] = choices;
+    }
+    return out;
+  }
+
+  it("an engine running every depthwise + pointwise pair fused gives the default engine's descriptors", async () => {
+    const tuned = fusedTuning([1]);
+    const plain = new MobileNetEngine(g.gpu, backbone, loadShaders());
+    const engine = new MobileNetEngine(g.gpu, backbone, loadShaders(), { tuned });
+    try {
+      await engine.ready();
+      const layers = engine.kernelChoices(1).layers;
+      expect(layers.filter((l) => l.shape.startsWith('pointwise'))).toHaveLength(13);
+      for (const l of layers.slice(1)) expect(l.kernel, l.layer).toMatch(/^depthwise_pointwise_tiled\(/);
+      // One op per pair: preprocess, stem, 13 pairs, pool.
+      expect(engine.preparedOps(1).length).toBe(1 + 1 + 13 + 1);
+      expect(plain.preparedOps(1).length).toBe(1 + 1 + 26 + 1);
+      for (const n of [1, 3]) {
+        const size = engine.inputSize;
+        const pixels = Uint8Array.from(randomArray(n * size * size * 3, 60 + n, 0, 256), Math.floor);
+        const want = await plain.embed(pixels, n);
+        const got = await engine.embed(pixels, n);
+        const d = engine.outputDim;
+        for (let i = 0; i < n; i++) expect(cosine(got.subarray(i * d, (i + 1) * d), want.subarray(i * d, (i + 1) * d))).toBeGreaterThanOrEqual(0.99999);
+      }
+    } finally {
+      engine.destroy();
+      plain.destroy();
+    }
+  }, 120_000);
+
+  it('the tuner times a fused candidate with its depthwise credited, and records it', async () => {
+    // Two shapes get the fused candidate (the last two pointwise shapes: 7x7); the others only their hand-picked kernel.
+    const shapes = distinctShapes(backbone, 1).filter((s) => s.shape.kind === 'pointwise').slice(-2).map((s) => s.shape.key);
+    const narrow = (shape: LayerShapeInfo, t: Tuning, limits: WorkgroupLimits) => {
+      const all = candidatesFor(shape, t, limits);
+      return shapes.includes(shape.key) ? [all[0], all.find((c) => c.choice.dwFuse)!] : [all[0]];
+    };
+    const { record } = await tuneBackbone(g.gpu, backbone, loadShaders(), { batches: [1], rounds: 1, candidates: narrow });
+    for (const key of shapes) {
+      const r = record.report.find((x) => x.shape === key)!;
+      expect(r.candidates).toHaveLength(2);
+      const dwKey = distinctShapes(backbone, 1).find((s) => s.shape.key === key)!.before!.shape.key;
+      const dwMs = record.report.find((x) => x.shape === dwKey)!.candidates[0].ms!;
+      expect(r.candidates[1]).toMatchObject({ name: expect.stringMatching(/^depthwise_pointwise_tiled /), kernel: expect.stringMatching(/^depthwise_pointwise_tiled\(/), depthwiseCredit: dwMs });
+      expect(r.candidates[0].depthwiseCredit).toBeUndefined();
+      expect(r.candidates[1].ms ?? r.candidates[1].pruned).toEqual(expect.any(Number));
+    }
+    // Whatever was chosen runs (a fused choice included) and the record is a valid tuning.
+    const engine = new MobileNetEngine(g.gpu, backbone, loadShaders(), { tuned: record.kernels });
+    try {
+      await engine.ready();
+    } finally {
+      engine.destroy();
+    }
+  }, 120_000);
 });

@@ -9,6 +9,7 @@ import { KernelError, kernelKey, KernelRunner, type Binding, type OpDesc, type P
 import { c4, type Backbone, type BackboneManifest } from '../weights/format.ts';
 import { halfWeightLayers } from './half-weights.ts';
 import { depthwiseOp, globalAvgPoolOp, pointwiseOp, preprocessOp, stemOp } from '../kernels/backbone.ts';
+import { depthwisePointwiseOp } from '../kernels/depthwise-pointwise.ts';
 import { samePadding, tuningFor, type ImageShape, type Tuning } from '../kernels/common.ts';
 import { checkTunedKernels, layerShapeKey, nearestTunedBatch, type LayerKind, type TunedKernels } from './tuned.ts';
 
@@ -170,6 +171,12 @@ export class MobileNetEngine {
     return this.tuned ? Object.keys(this.tuned.batches) : ['hand-picked'];
   }
 
+  /** Whether layer i (a depthwise) runs inside the fused kernel of layer i + 1 under tuned batch `batch`. */
+  private fusedIntoNext(i: number, batch: string): boolean {
+    const layers = this.manifest.layers;
+    return layers[i].kind === 'depthwise' && layers[i + 1]?.kind === 'pointwise' && this.layerTuning(layers[i + 1].name, batch).dwFuse > 0;
+  }
+
   /** The tuning a layer's kernel runs under for tuned batch `batch` (tuningBatches()). */
   private layerTuning(layer: string, batch: string): Tuning {
     if (!this.tuned) return this.tuning;
@@ -189,18 +196,28 @@ export class MobileNetEngine {
   kernelChoices(n: number): { source: 'tuned' | 'hand-picked'; tunedBatch: number | null; layers: { layer: string; shape: string; kernel: string }[] } {
     const w = this.weights;
     const shapes = this.layerShapes(n);
-    const ops = this.buildOps(n, w, w, w, w, w);
+    const layerOps: number[] = [];
+    const ops = this.buildOps(n, w, w, w, w, w, undefined, layerOps);
     const b = this.tuningBatchFor(n);
     return {
       source: this.tuned ? 'tuned' : 'hand-picked',
       tunedBatch: this.tuned ? Number(b) : null,
-      // The strip depthwise's strip height is a uniform, not a constant: named too.
-      layers: shapes.map((s, i) => ({ layer: s.name, shape: s.key, kernel: `${kernelKey(ops[i + 1].kernel)}${ops[i + 1].uniforms.rows !== undefined ? ` rows=${ops[i + 1].uniforms.rows}` : ''}` })),
+      // The strip depthwise's strip height is a uniform, not a constant: named too. A
+      // depthwise fused with its pointwise names the fused kernel, as the pointwise does.
+      layers: shapes.map((s, i) => {
+        const op = ops[layerOps[i]];
+        return { layer: s.name, shape: s.key, kernel: `${kernelKey(op.kernel)}${op.uniforms.rows !== undefined ? ` rows=${op.uniforms.rows}` : ''}` };
+      }),
     };
   }
 
-  /** The op list of one forward pass, each layer's kernel from the tuning of `tunedBatch` (default: the one serving n). */
-  private buildOps(n: number, input: Binding, a: Binding, b: Binding, out: Binding, weights: GPUBuffer, tunedBatch = this.tuningBatchFor(n)): OpDesc[] {
+  /**
+   * The op list of one forward pass, each layer's kernel from the tuning of `tunedBatch`
+   * (default: the one serving n). A depthwise layer whose pointwise runs fused
+   * (Tuning.dwFuse) has no op of its own: the pair is one op. `layerOps`, when given,
+   * receives the index of each layer's op.
+   */
+  private buildOps(n: number, input: Binding, a: Binding, b: Binding, out: Binding, weights: GPUBuffer, tunedBatch = this.tuningBatchFor(n), layerOps: number[] = []): OpDesc[] {
     const m = this.manifest;
     const t = this.tuning;
     const s = m.inputSize;
@@ -218,9 +235,18 @@ export class MobileNetEngine {
       const w: Binding = half ? { buffer: this.halfWeights!.buffer, offset: half.offset, size: half.bytes } : range(l.weights);
       const layer = { label: l.name, x: src, w, b: bias, y: dst, activation: l.activation };
       const halfWeights = half !== undefined;
+      layerOps[i] = ops.length;
+      // The depthwise of a fused pair: its op is the pointwise's (next), reading this layer's input.
+      if (this.fusedIntoNext(i, tunedBatch)) return;
       if (l.kind === 'stem') ops.push(stemOp({ ...layer, shape: inp, stride: l.stride, cout: l.outChannels, halfWeights }, lt));
       else if (l.kind === 'depthwise') ops.push(depthwiseOp({ ...layer, shape: inp, stride: l.stride }, lt));
-      else ops.push(pointwiseOp({ ...layer, pixels: n * out.h * out.w, cin: l.inChannels, cout: l.outChannels, halfWeights }, lt));
+      else if (lt.dwFuse > 0) {
+        // (A MobileNet V1 manifest is stem, then depthwise / pointwise pairs: src/weights/spec.ts.)
+        const dw = m.layers[i - 1];
+        if (dw.kind !== 'depthwise') throw new Error(`${l.name}: tuned to run fused with the layer before it, ${dw.name}, which is not a depthwise layer`);
+        const dwIn = shapes[i - 1].in;
+        ops.push(depthwisePointwiseOp({ label: `${dw.name}+${l.name}`, x: src, dwW: range(dw.weights), dwB: range(dw.bias), w: range(l.weights), b: bias, y: dst, shape: dwIn, stride: dw.stride, dwActivation: dw.activation, cout: l.outChannels, activation: l.activation }, lt));
+      } else ops.push(pointwiseOp({ ...layer, pixels: n * out.h * out.w, cin: l.inChannels, cout: l.outChannels, halfWeights }, lt));
       [src, dst] = [dst, src];
     });
     ops.push(globalAvgPoolOp({ x: src, y: out, shape: shapes[shapes.length - 1].out }, t));

@@ -14,6 +14,7 @@ import { BufferPool, STORAGE } from '../gpu/buffers.ts';
 import type { Gpu } from '../gpu/device.ts';
 import { kernelKey, KernelRunner, type OpDesc, type ShaderSources } from '../gpu/runner.ts';
 import { depthwiseOp, pointwiseOp, stemOp } from '../kernels/backbone.ts';
+import { depthwisePointwiseOp } from '../kernels/depthwise-pointwise.ts';
 import { tuningFor, type Tuning } from '../kernels/common.ts';
 import type { WorkgroupLimits } from '../kernels/depthwise-tiled.ts';
 import { backboneLayerShapes, MobileNetEngine, type LayerShape } from '../mobilenet/engine.ts';
@@ -33,6 +34,11 @@ export interface CandidateTime {
   error?: string;
   /** Dropped after one sample (ms) for being over PRUNE x the fastest. */
   pruned?: number;
+  /**
+   * A fused depthwise + pointwise candidate: the chosen depthwise's median (ms) taken off its
+   * own times (ms, pruned), which are then what it adds beyond the depthwise it replaces.
+   */
+  depthwiseCredit?: number;
 }
 
 export interface ShapeReport {
@@ -106,14 +112,26 @@ export interface TuneResult {
 /** Candidates slower than this many times the fastest in their first sample are not timed further. */
 const PRUNE = 2;
 
+/** A distinct layer shape: its first layer, every layer's name, and the depthwise layer before its first layer when every layer of a pointwise shape follows one (the fused kernel's candidates are timed with it). */
+export interface DistinctShape {
+  shape: LayerShape;
+  layer: PackedLayer;
+  layers: string[];
+  before: { shape: LayerShape; layer: PackedLayer } | null;
+}
+
 /** The distinct layer shapes of a backbone at batch n, in network order, with their layers. */
-export function distinctShapes(backbone: Backbone, n: number): { shape: LayerShape; layer: PackedLayer; layers: string[] }[] {
-  const out = new Map<string, { shape: LayerShape; layer: PackedLayer; layers: string[] }>();
+export function distinctShapes(backbone: Backbone, n: number): DistinctShape[] {
+  const out = new Map<string, DistinctShape>();
   const layers = backbone.manifest.layers;
-  backboneLayerShapes(backbone.manifest, n).forEach((shape, i) => {
+  const shapes = backboneLayerShapes(backbone.manifest, n);
+  const afterDepthwise = (i: number) => layers[i].kind === 'pointwise' && layers[i - 1]?.kind === 'depthwise' && layers[i - 1].outChannels === layers[i].inChannels;
+  shapes.forEach((shape, i) => {
     const seen = out.get(shape.key);
-    if (seen) seen.layers.push(shape.name);
-    else out.set(shape.key, { shape, layer: layers[i], layers: [shape.name] });
+    if (seen) {
+      seen.layers.push(shape.name);
+      if (!afterDepthwise(i)) seen.before = null;
+    } else out.set(shape.key, { shape, layer: layers[i], layers: [shape.name], before: afterDepthwise(i) ? { shape: shapes[i - 1], layer: layers[i - 1] } : null });
   });
   return [...out.values()];
 }
@@ -169,14 +187,21 @@ async function measure(gpu: Gpu, backbone: Backbone, shaders: ShaderSources, bat
   try {
     for (const n of batches) {
       const choices: TunedKernels['batches'][string] = {};
-      for (const { shape, layer, layers } of distinctShapes(backbone, n)) {
-        const info: LayerShapeInfo = { key: shape.key, kind: shape.kind as LayerKind, stride: shape.stride };
+      // The chosen kernel's median per shape at this batch: a fused depthwise + pointwise
+      // candidate is credited with the time of the depthwise it makes unnecessary.
+      const chosenTimes = new Map<string, number>();
+      for (const { shape, layer, layers, before } of distinctShapes(backbone, n)) {
+        const info: LayerShapeInfo = { key: shape.key, kind: shape.kind as LayerKind, stride: shape.stride, fusable: before !== null && chosenTimes.has(before.shape.key) };
         const cands = (opts.candidates ?? candidatesFor)(info, base, device.limits);
-        const { row, best, confirm } = await timeShape(gpu, runner, timer, backbone, shape, layer, cands, base, rounds, margin);
+        const dwMs = before ? (chosenTimes.get(before.shape.key) ?? 0) : 0;
+        const { row, best, confirm } = await timeShape(gpu, runner, timer, backbone, shape, layer, cands, base, rounds, margin, info.fusable ? { ...before!, ms: dwMs } : null);
         choices[shape.key] = cands[best].choice;
         const hand = confirm?.handPicked ?? row[0].ms;
         const chosenMs = confirm ? (confirm.kept ? confirm.chosen : confirm.handPicked) : row[best].ms!;
-        const r: ShapeReport = { batch: n, shape: shape.key, layers, handPicked: cands[0].name, chosen: cands[best].name, speedup: hand !== null ? hand / chosenMs : Infinity, candidates: row };
+        chosenTimes.set(shape.key, chosenMs);
+        // A fused pair's speedup is the pair's: (hand-picked pointwise + depthwise) / fused.
+        const fused = cands[best].choice.dwFuse ? dwMs : 0;
+        const r: ShapeReport = { batch: n, shape: shape.key, layers, handPicked: cands[0].name, chosen: cands[best].name, speedup: hand !== null ? (hand + fused) / (chosenMs + fused) : Infinity, candidates: row };
         if (confirm) r.confirm = confirm;
         report.push(r);
         log(`batch ${n}, ${shape.key}: ${r.chosen} ${chosenMs.toFixed(3)} ms (hand-picked ${r.handPicked} ${hand?.toFixed(3) ?? 'failed'} ms; ${cands.length} candidates${confirm ? `, head to head ${confirm.chosen.toFixed(3)} vs ${confirm.handPicked.toFixed(3)} ms${confirm.kept ? '' : ': not confirmed'}` : ''})`);
@@ -267,6 +292,7 @@ async function timeShape(
   base: Tuning,
   rounds: number,
   margin: number,
+  dw: { shape: LayerShape; layer: PackedLayer; ms: number } | null,
 ): Promise<{ row: CandidateTime[]; best: number; confirm: ShapeReport['confirm'] | null }> {
   const pool = new BufferPool(gpu.device);
   try {
@@ -278,10 +304,24 @@ async function timeShape(
     const b = pool.createWith(new Uint8Array(backbone.data, layer.bias.offset, layer.bias.bytes), STORAGE, 'tuner b');
     const half = halfWeightsOf(layer.kind, weights, { ...base, halfWeights: true, subgroup: Math.max(base.subgroup, 1) });
     const w16 = half ? pool.createWith(new Uint8Array(half.buffer), STORAGE, 'tuner w16') : null;
+    // A fused candidate reads the depthwise's input (its own seeded values) and weights.
+    let dwX: GPUBuffer | null = null;
+    let dwW: GPUBuffer | null = null;
+    let dwB: GPUBuffer | null = null;
+    if (dw && cands.some((c) => c.choice.dwFuse)) {
+      const di = dw.shape.in;
+      dwX = pool.createWith(seeded(di.n * di.h * di.w * c4(di.c) * 4, 5, 6), STORAGE, 'tuner depthwise x');
+      dwW = pool.createWith(new Uint8Array(backbone.data, dw.layer.weights.offset, dw.layer.weights.bytes), STORAGE, 'tuner depthwise w');
+      dwB = pool.createWith(new Uint8Array(backbone.data, dw.layer.bias.offset, dw.layer.bias.bytes), STORAGE, 'tuner depthwise b');
+    }
     const ops: OpDesc[] = cands.map((c) => {
       const t: Tuning = { ...base, ...c.choice };
       const useHalf = w16 !== null && t.halfWeights && t.subgroup > 0 && layer.kind !== 'depthwise';
       const p = { label: `${shape.key} ${c.name}`, x, w: useHalf ? w16 : w32, b, y, activation: layer.activation };
+      if (t.dwFuse > 0) {
+        if (!dw || !dwX) throw new Error(`${shape.key}: the fused candidate ${c.name} has no depthwise layer before it`);
+        return depthwisePointwiseOp({ ...p, x: dwX, dwW: dwW!, dwB: dwB!, shape: dw.shape.in, stride: dw.layer.stride, dwActivation: dw.layer.activation, cout: layer.outChannels }, t);
+      }
       if (layer.kind === 'stem') return stemOp({ ...p, shape: inp, stride: layer.stride, cout: layer.outChannels, halfWeights: useHalf }, t);
       if (layer.kind === 'depthwise') return depthwiseOp({ ...p, shape: inp, stride: layer.stride }, t);
       return pointwiseOp({ ...p, pixels: out.n * out.h * out.w, cin: layer.inChannels, cout: layer.outChannels, halfWeights: useHalf }, t);
@@ -292,9 +332,12 @@ async function timeShape(
     // Warm-up (first dispatch of each, discarded), then one sample each to drop the clearly
     // slow (over PRUNE x the fastest; the hand-picked one always stays) and to size the
     // samples: about 2 ms of the hand-picked kernel's work each.
+    // ms per dispatch, less the depthwise time a fused candidate makes unnecessary.
+    const credit = cands.map((c) => (c.choice.dwFuse && dw ? dw.ms : 0));
+    const sample = async (i: number, reps: number) => (await timer.time(prepared[i]!, reps)) - credit[i];
     for (const p of prepared) if (p) await timer.time(p, 1);
     const first: (number | null)[] = [];
-    for (const p of prepared) first.push(p ? await timer.time(p, 1) : null);
+    for (let i = 0; i < prepared.length; i++) first.push(prepared[i] ? await sample(i, 1) : null);
     const fastest = Math.min(...first.filter((v): v is number => v !== null));
     const kept = first.map((v, i) => v !== null && (i === 0 || v <= PRUNE * fastest));
     const ref = first[0] ?? fastest;
@@ -303,11 +346,12 @@ async function timeShape(
     for (let r = 0; r < rounds; r++) {
       for (let j = 0; j < cands.length; j++) {
         const i = (j + r) % cands.length;
-        if (kept[i]) samples[i].push(await timer.time(prepared[i]!, reps));
+        if (kept[i]) samples[i].push(await sample(i, reps));
       }
     }
     const row = cands.map((c, i) => {
       const t: CandidateTime = { name: c.name, kernel: kernelKey(ops[i].kernel), ms: kept[i] ? median(samples[i]) : null };
+      if (credit[i]) t.depthwiseCredit = credit[i];
       if (errors[i]) t.error = errors[i];
       else if (!kept[i]) t.pruned = first[i]!;
       return t;
@@ -325,7 +369,7 @@ async function timeShape(
     const a: number[] = [];
     const h: number[] = [];
     for (let r = 0; r < 2 * rounds; r++) {
-      for (const i of r % 2 ? [best, 0] : [0, best]) (i === 0 ? h : a).push(await timer.time(prepared[i]!, reps));
+      for (const i of r % 2 ? [best, 0] : [0, best]) (i === 0 ? h : a).push(await sample(i, reps));
     }
     const confirm = { candidate: cands[best].name, chosen: median(a), handPicked: median(h), kept: median(a) <= median(h) * (1 - margin) };
     return { row, best: confirm.kept ? best : 0, confirm };
