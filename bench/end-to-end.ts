@@ -71,7 +71,9 @@ export async function measureEndToEnd(gpu: Gpu, engine: MobileNetEngine, tfjs: T
   const m = engine.manifest;
   const size = m.inputSize;
   const outputName = m.source.output;
-  const timer = hasTimestamps(gpu.device) ? new PassTimer(gpu.device, engine.preparedOps(1).length) : null;
+  // Sized for the batch with the most ops: a tuning may fuse a depthwise into its pointwise at
+  // one batch size and not at another, so the op count can differ between batches.
+  const timer = hasTimestamps(gpu.device) ? new PassTimer(gpu.device, Math.max(...batches.map((n) => engine.preparedOps(n).length))) : null;
   const tfjsWallTimer = new PatientWallTimer(gpu.device);
   const backends: TfjsBackend[] = opts.modelFile ? (['webgpu', 'wasm'] as const).filter((b) => opts.sides[b]) : [];
   const ort = opts.ort ?? null;
