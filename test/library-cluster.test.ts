@@ -4,7 +4,9 @@
 // pieces and named noise faces become one cluster; ids are deterministic and ordered by size
 // then lowest row; the same answer through USearch's index; bad input refused.
 import { describe, expect, it } from 'vitest';
-import { clusterFaces, type FaceClustering } from '../src/library/cluster.ts';
+// @ts-expect-error -- untyped CommonJS module (as in src/library/cluster.ts)
+import densityClustering from 'density-clustering';
+import { clusterFaces, dbscanOnGraph, type FaceClustering } from '../src/library/cluster.ts';
 import { gaussian, syntheticFaces, unitRows } from '../src/gallery/synthetic.ts';
 import { Prng } from '../src/train/prng.ts';
 import { usearchIndexProvider } from '../src/gallery/usearch-index-node.ts';
@@ -124,4 +126,52 @@ describe('clusterFaces', () => {
     expect(() => clusterFaces(lib.x, dim, [...nobody(9), ''])).toThrow(/name of face 9/);
     expect(clusterFaces(new Float32Array(0), dim, [])).toMatchObject({ clusters: [], noise: [] });
   });
+});
+
+const DBSCAN = (densityClustering as { DBSCAN: new () => { run(d: number[], e: number, m: number, f: (a: number, b: number) => number): number[][] } }).DBSCAN;
+
+describe('dbscanOnGraph', () => {
+  // Random neighbour graphs: each row's neighbours closer than epsilon, capped, not always
+  // symmetric (a capped nearest-neighbour list is not), as neighbourGraph gives them.
+  const randomGraph = (n: number, seed: number) => {
+    const prng = new Prng(seed);
+    const rows: Int32Array[] = [];
+    const distances: Float32Array[] = [];
+    for (let i = 0; i < n; i++) {
+      const group = Math.floor(i / 7);
+      const r = new Set<number>();
+      const links = Math.floor(prng.next() * 6);
+      for (let k = 0; k < links; k++) {
+        // Mostly within a group of 7 rows, sometimes anywhere (bridges between groups).
+        const j = prng.next() < 0.9 ? Math.min(n - 1, group * 7 + Math.floor(prng.next() * 7)) : Math.floor(prng.next() * n);
+        if (j !== i) r.add(j);
+      }
+      rows.push(Int32Array.from(r));
+      distances.push(Float32Array.from([...r], () => 0.1 + 0.3 * prng.next()));
+    }
+    return { rows, distances };
+  };
+
+  it("gives exactly the library's own DBSCAN answer on the same graph (clusters, order, members)", () => {
+    for (const seed of [1, 2, 3]) {
+      const graph = randomGraph(400, seed);
+      // The library's own region query: distance(p, q) for every q, from p's row of the graph.
+      const distance = (a: number, b: number) => {
+        if (a === b) return 0;
+        const k = graph.rows[a].indexOf(b);
+        return k < 0 ? Infinity : graph.distances[a][k];
+      };
+      const plain = new DBSCAN().run(Array.from({ length: 400 }, (_, i) => i), 0.5, 3, distance);
+      const ours = dbscanOnGraph(graph, 0.5, 3);
+      expect(plain.length).toBeGreaterThan(5);
+      expect(ours).toEqual(plain);
+    }
+  });
+
+  it('runs in time linear in the faces: 300 000 rows (the plain library asks 9e10 distances)', () => {
+    const graph = randomGraph(300_000, 4);
+    const clusters = dbscanOnGraph(graph, 0.5, 3);
+    expect(clusters.length).toBeGreaterThan(1000);
+    expect(new Set(clusters.flat()).size).toBe(clusters.flat().length);
+  }, 20_000);
 });

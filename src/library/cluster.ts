@@ -153,26 +153,49 @@ export function neighbourGraph(x: Float32Array, dim: number, epsilon: number, ma
   return { rows, distances };
 }
 
+/**
+ * density-clustering's DBSCAN over a precomputed neighbour graph, through its protected hooks
+ * (the library marks them `@access protected`): its own `_regionQuery` asks distance(p, q)
+ * for every row q, O(n^2) for n faces (an hour at a few hundred thousand faces), and its
+ * `_mergeArrays` looks each new neighbour up in the growing list, O(size^2) for a large
+ * cluster. Here a region is the row itself and its graph neighbours, ascending (what the
+ * original returns for the same graph), and the merge keeps a set beside each list, so a run
+ * is O(n x maxNeighbours). The library's visiting order, expansion and noise are unchanged.
+ */
+function graphDbscan(graph: { rows: Int32Array[] }): new () => Dbscan {
+  const region = (p: number): number[] => {
+    const r = Array.from(graph.rows[p]);
+    r.push(p);
+    return r.sort((a, b) => a - b);
+  };
+  const members = new WeakMap<number[], Set<number>>();
+  return class extends DBSCAN {
+    _regionQuery(pointId: number): number[] {
+      return region(pointId);
+    }
+    _mergeArrays(a: number[], b: number[]): number[] {
+      let s = members.get(a);
+      if (!s) members.set(a, (s = new Set(a)));
+      for (const p of b) {
+        if (!s.has(p)) {
+          s.add(p);
+          a.push(p);
+        }
+      }
+      return a;
+    }
+  } as unknown as new () => Dbscan;
+}
+
 /** DBSCAN (density-clustering) over a neighbour graph: clusters of rows, in the library's order. */
 export function dbscanOnGraph(graph: { rows: Int32Array[]; distances: Float32Array[] }, epsilon: number, minSamples: number): number[][] {
   const n = graph.rows.length;
-  // The library asks distance(p, every row) for one p at a time: p's row of the graph is
-  // spread into a dense array once, then each call is one read.
-  const dense = new Float64Array(n).fill(Infinity);
-  let current = -1;
-  const distance = (a: number, b: number): number => {
-    if (a !== current) {
-      if (current >= 0) {
-        dense[current] = Infinity;
-        for (const j of graph.rows[current]) dense[j] = Infinity;
-      }
-      current = a;
-      dense[a] = 0;
-      graph.rows[a].forEach((j, k) => (dense[j] = graph.distances[a][k]));
-    }
-    return dense[b];
+  // The graph holds only neighbours closer than epsilon; the distance is never asked.
+  const unused = (): number => {
+    throw new Error('dbscanOnGraph: the neighbour graph answers every region query');
   };
-  return new DBSCAN().run(Array.from({ length: n }, (_, i) => i), epsilon, minSamples, distance);
+  const Graph = graphDbscan(graph);
+  return new Graph().run(Array.from({ length: n }, (_, i) => i), epsilon, minSamples, unused);
 }
 
 /** The unit mean direction of some rows. */
