@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { exactSearch, Index, MetricKind, type BatchMatches, type Matches, type ScalarKind } from 'usearch';
 import { dot } from '../src/gallery/pair-scores.ts';
 import { UsearchIndex, type UsearchSettings } from '../src/gallery/usearch-index-node.ts';
+import { MIN_CANDIDATES } from '../src/library/search-node.ts';
 import { DescriptorSampler, type DescriptorModel } from './descriptor-model.ts';
 import { openLanceTable } from './lancedb-table.ts';
 import { drawnCacheFile, readDrawn, writeDrawn } from './drawn-cache.ts';
@@ -46,12 +47,17 @@ export interface GalleryBenchOptions {
   cacheDir?: string;
   index: IndexChoice;
   /**
-   * Re-rank each query's 10 candidates by their exact inner product with the stored float32
+   * Re-rank each query's candidates by their exact inner product with the stored float32
    * vectors (timed with the search), as a gallery does (src/gallery/README.md, "The vector
-   * index"): a quantized index then only has to find the best face among its 10, not order
-   * near-ties exactly.
+   * index"): a quantized index then only has to find the best faces among its candidates, not
+   * order them exactly.
    */
   rescore?: boolean;
+  /**
+   * Candidates asked of the index per query (default MIN_CANDIDATES, 64: what the library's
+   * search asks for at least, src/library/search-node.ts); recall counts the best 10 of them.
+   */
+  candidates?: number;
   /** usearch: the same built index also searched with these expansions (saved once, memory-mapped). */
   sweep?: number[];
   /** Exact single-query searches timed for exactP50Ms (each is a pass over every vector). */
@@ -71,8 +77,10 @@ export interface GalleryBenchResult {
   diskBytes?: number;
   recallAt1: number;
   recallAt10: number;
-  /** Whether the 10 candidates were re-ranked exactly (recallAt1 then counts that order). */
+  /** Whether the candidates were re-ranked exactly (recallAt1 then counts that order). */
   rescored: boolean;
+  /** Candidates asked of the index per query. */
+  candidates: number;
   /** recall@1 of the index's own order, before any re-ranking. */
   indexOrderRecallAt1: number;
   /** Share of queries whose best match is a face of the query's own identity (the index's). */
@@ -107,9 +115,9 @@ const gc = runInNewContext('gc') as () => void;
 
 /** An index under test, driven the same way whatever it is. */
 interface Built {
-  search(q: Float32Array): Promise<number[]>;
+  search(q: Float32Array, k: number): Promise<number[]>;
   /** The same index searched with another expansion (usearch). */
-  withExpansion?(expansionSearch: number): (q: Float32Array) => number[];
+  withExpansion?(expansionSearch: number): (q: Float32Array, k: number) => number[];
   diskBytes?: number;
   close(): void;
 }
@@ -127,7 +135,7 @@ async function build(choice: IndexChoice, vectors: Float32Array, dim: number, pr
     }
     let file = '';
     return {
-      search: async (q) => index.search(q, 10, 1)[0].keys,
+      search: async (q, k) => index.search(q, k, 1)[0].keys,
       withExpansion: (expansionSearch) => {
         if (!file) {
           file = join(mkdtempSync(join(tmpdir(), 'facegpu-usearch-')), 'index');
@@ -135,7 +143,7 @@ async function build(choice: IndexChoice, vectors: Float32Array, dim: number, pr
         }
         const alt = new Index({ dimensions: dim, metric: MetricKind.IP, quantization: choice.quantization as ScalarKind, connectivity: choice.connectivity, expansion_add: choice.expansionAdd, expansion_search: expansionSearch, multi: false });
         alt.view(file);
-        return (q) => Array.from((alt.search(q, 10, 1) as Matches).keys, Number);
+        return (q, k) => Array.from((alt.search(q, k, 1) as Matches).keys, Number);
       },
       close: () => file && rmSync(join(file, '..'), { recursive: true, force: true }),
     };
@@ -144,7 +152,7 @@ async function build(choice: IndexChoice, vectors: Float32Array, dim: number, pr
   const table = await openLanceTable(where, vectors, dim, progress);
   await table.createIndex('vector', { config: table.lancedb.Index.ivfPq({ distanceType: 'cosine', numPartitions: choice.partitions, numSubVectors: choice.subVectors }) });
   return {
-    search: async (q) => (await table.vectorSearch(Array.from(q)).distanceType('cosine').nprobes(choice.nprobes).refineFactor(choice.refine).limit(10).select(['id', '_distance']).toArray()).map((r: { id: number }) => r.id),
+    search: async (q, k) => (await table.vectorSearch(Array.from(q)).distanceType('cosine').nprobes(choice.nprobes).refineFactor(choice.refine).limit(k).select(['id', '_distance']).toArray()).map((r: { id: number }) => r.id),
     diskBytes: dirBytes(where),
     close: () => rmSync(where, { recursive: true, force: true }),
   };
@@ -214,10 +222,13 @@ export async function runGalleryBench(opts: GalleryBenchOptions): Promise<Galler
   say(`built in ${buildSeconds.toFixed(1)} s`);
 
   const rescore = opts.rescore ?? true;
+  const candidates = opts.candidates ?? MIN_CANDIDATES;
+  if (!Number.isInteger(candidates) || candidates < 10) throw new Error(`gallery bench: candidates must be an integer >= 10, got ${candidates}`);
+  // The best 10 of the candidates: by exact inner product, or in the index's order.
   const rerank = (v: Float32Array, keys: number[]): number[] => {
-    if (!rescore) return keys;
+    if (!rescore) return keys.slice(0, 10);
     const s = keys.map((k) => dot(v, 0, lib.vectors, k * dim, dim));
-    return keys.map((k, i) => [k, s[i]] as const).sort((a, b) => b[1] - a[1]).map(([k]) => k);
+    return keys.map((k, i) => [k, s[i]] as const).sort((a, b) => b[1] - a[1]).slice(0, 10).map(([k]) => k);
   };
   const times: number[] = [];
   const found: number[][] = [];
@@ -225,10 +236,10 @@ export async function runGalleryBench(opts: GalleryBenchOptions): Promise<Galler
   for (let i = 0; i < opts.queries; i++) {
     const v = q.vectors.subarray(i * dim, (i + 1) * dim);
     const t0 = performance.now();
-    const keys = await index.search(v);
+    const keys = await index.search(v, candidates);
     found.push(rerank(v, keys));
     times.push(performance.now() - t0);
-    indexOrder.push(keys);
+    indexOrder.push(keys.slice(0, 10));
   }
   memoryBytes = Math.max(memoryBytes, rss() - rss0); // LanceDB reads its index at the first query
   say(`searched ${opts.queries} queries; exact search for recall`);
@@ -261,13 +272,13 @@ export async function runGalleryBench(opts: GalleryBenchOptions): Promise<Galler
     const search = index.withExpansion!(ef);
     // The file is memory-mapped: one untimed pass first brings the pages these searches visit
     // in, as they are for the index built in memory (timed cold, a pass read 10x slower).
-    for (let i = 0; i < opts.queries; i++) search(q.vectors.subarray(i * dim, (i + 1) * dim));
+    for (let i = 0; i < opts.queries; i++) search(q.vectors.subarray(i * dim, (i + 1) * dim), candidates);
     const hits: number[][] = [];
     const ts: number[] = [];
     for (let i = 0; i < opts.queries; i++) {
       const v = q.vectors.subarray(i * dim, (i + 1) * dim);
       const t0 = performance.now();
-      hits.push(rerank(v, search(v)));
+      hits.push(rerank(v, search(v, candidates)));
       ts.push(performance.now() - t0);
     }
     sweep.push({ expansionSearch: ef, ...score(hits), p50Ms: Number(quantile(ts, 0.5).toFixed(3)), p99Ms: Number(quantile(ts, 0.99).toFixed(3)) });
@@ -295,6 +306,7 @@ export async function runGalleryBench(opts: GalleryBenchOptions): Promise<Galler
     recallAt1,
     recallAt10,
     rescored: rescore,
+    candidates,
     indexOrderRecallAt1: score(indexOrder).recallAt1,
     sameIdentityAt1: r3(same / opts.queries),
     p50Ms: r3(quantile(times, 0.5)),

@@ -21,6 +21,9 @@ describe('bench gallery', () => {
     expect(r.faces).toBe(2000);
     expect(r.dims).toBe(1024);
     expect(r.queries).toBe(200);
+    // As many candidates as the library's search asks for, re-ranked exactly.
+    expect(r.candidates).toBe(64);
+    expect(r.rescored).toBe(true);
     expect(r.index).toEqual({ kind: 'usearch', quantization: 'f16', connectivity: expect.any(Number), expansionAdd: expect.any(Number), expansionSearch: expect.any(Number) });
     // A 2000-face graph searched with the library's expansion finds the exact best face.
     expect(r.recallAt1).toBeGreaterThanOrEqual(0.99);
@@ -46,6 +49,8 @@ describe('bench gallery', () => {
     expect(err?.code).not.toBe(0);
     expect(err?.stderr.trim().split('\n')).toHaveLength(1);
     expect(err?.stderr).toMatch(/--faces must be an integer/);
+    const few = await run('node', [CLI, 'bench', 'gallery', '--candidates', '5'], { timeout: 60_000 }).then(() => null, (e) => e as { stderr: string });
+    expect(few?.stderr.trim()).toMatch(/^error: option '--candidates <n>' argument '5' is invalid. --candidates must be an integer from 10 to 4096$/);
     const missing = await run('node', [CLI, 'bench', 'gallery', '--model', '/nonexistent/model.json'], { timeout: 60_000 }).then(() => null, (e) => e as { stderr: string });
     expect(missing?.stderr.trim()).toMatch(/^facegpu: \/nonexistent\/model.json: cannot read the descriptor model \(ENOENT\)$/);
   }, 120_000);

@@ -7,6 +7,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { modelFromJson } from '../../bench/descriptor-model.ts';
 import { runGalleryBench, type IndexChoice } from '../../bench/gallery-bench.ts';
 import { LIBRARY_INDEX, type UsearchQuantization } from '../gallery/usearch-index-node.ts';
+import { MIN_CANDIDATES } from '../library/search-node.ts';
 
 interface Flags {
   faces: string;
@@ -24,6 +25,7 @@ interface Flags {
   exactTimed: string;
   sweep?: string;
   rescore: boolean;
+  candidates: string;
   cache?: string;
   model: string;
   json?: boolean;
@@ -66,7 +68,8 @@ export function registerBenchGallery(bench: Command): void {
     .option('--sub-vectors <n>', 'lancedb: PQ sub-vectors (must divide 1024)', int('--sub-vectors', 1, 1024), '64')
     .option('--nprobes <n>', 'lancedb: partitions searched per query', int('--nprobes', 1, 1_000_000), '20')
     .option('--refine <n>', 'lancedb: refine factor (candidates re-ranked on the stored vectors, x10)', int('--refine', 1, 1000), '10')
-    .option('--no-rescore', "keep the index's own order of its 10 candidates (default: re-ranked exactly on the stored float32 vectors, as a gallery does)")
+    .option('--candidates <n>', "candidates asked of the index per query; recall counts the best 10 (the library's search asks for at least this many)", int('--candidates', 10, 4096), String(MIN_CANDIDATES))
+    .option('--no-rescore', "keep the index's own order of its candidates (default: re-ranked exactly on the stored float32 vectors, as a gallery does)")
     .option('--exact-timed <n>', 'exact single-query searches timed for exactP50Ms', int('--exact-timed', 1, 100_000), '20')
     .option('--cache <dir>', 'keep the drawn faces in this folder and reuse them in later runs (4 GB per million)')
     .option('--model <file>', 'descriptor model (scripts/fit-descriptor-model.ts writes one)', DEFAULT_MODEL)
@@ -103,6 +106,7 @@ export function registerBenchGallery(bench: Command): void {
         index,
         exactTimed: Number(flags.exactTimed),
         rescore: flags.rescore,
+        candidates: Number(flags.candidates),
         sweep: flags.sweep ? flags.sweep.split(',').map(Number) : [],
         onProgress: (line) => console.error(line),
       });

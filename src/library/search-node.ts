@@ -32,6 +32,13 @@ export interface SearchOptions extends MatchOptions {
   top?: number;
 }
 
+/**
+ * Candidates asked of the index at least: an approximate index (int8 above all) orders its
+ * candidates only roughly, so the best faces are picked from many by their exact similarity.
+ * `facegpu bench gallery` measures recall with the same number.
+ */
+export const MIN_CANDIDATES = 64;
+
 const dot = (a: Float32Array, b: Float32Array) => {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
@@ -45,7 +52,7 @@ export function searchLibrary(store: LibraryStore, index: VectorIndex, gallery: 
   const q = normalise(raw, gallery.dim, gallery.normalisation);
   const person = gallery.people().length ? gallery.identify(raw, { ...opts, top: 1 })[0].label : null;
   // Several faces of one photo, and an approximate index, ask for more faces than photos.
-  const k = Math.min(index.size, Math.max(4 * top, 64));
+  const k = Math.min(index.size, Math.max(4 * top, MIN_CANDIDATES));
   const ids = k ? index.search(q, k)[0].keys : [];
   const named = person ? store.namedFacesOf(person).map((f) => f.id) : [];
   const faces = store.faces({ ids: [...new Set([...ids, ...named])] });
