@@ -9,7 +9,7 @@ import densityClustering from 'density-clustering';
 import { clusterFaces, dbscanOnGraph, type FaceClustering } from '../src/library/cluster.ts';
 import { gaussian, syntheticFaces, unitRows } from '../src/gallery/synthetic.ts';
 import { Prng } from '../src/train/prng.ts';
-import { usearchIndexProvider } from '../src/gallery/usearch-index-node.ts';
+import { LIBRARY_INDEX, usearchIndexProvider, usearchProvider } from '../src/gallery/usearch-index-node.ts';
 
 const dim = 128;
 
@@ -113,6 +113,19 @@ describe('clusterFaces', () => {
     expect(hnsw.options.index).toBe('usearch');
     expect(hnsw.clusters).toEqual(exact.clusters);
     expect(hnsw.noise).toEqual(exact.noise);
+  });
+
+  it('finds the same clusters through a quantized index (int8: rough order, similarities low by a fifth): similarities are exact', () => {
+    // 1024-d people whose faces lie at cosine about 0.55 from each other (distance 0.45, under
+    // epsilon 0.5): int8's own similarities (about 0.45) would leave every face alone.
+    const d = 1024;
+    const people = syntheticFaces({ seed: 11, dim: d, people: 10, perPerson: 10, noise: 0.9 });
+    const x = unitRows(people.descriptors, d);
+    const exact = clusterFaces(x, d, nobody(100));
+    const int8 = clusterFaces(x, d, nobody(100), { index: usearchProvider({ ...LIBRARY_INDEX, quantization: 'i8' }) });
+    expect(exact.clusters.length).toBe(10);
+    expect(int8.clusters).toEqual(exact.clusters);
+    expect(int8.noise).toEqual(exact.noise);
   });
 
   it('refuses descriptors that are not unit rows, names of the wrong count, impossible options', () => {

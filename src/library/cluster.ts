@@ -90,6 +90,20 @@ export interface FaceClustering {
 const UNIT_TOLERANCE = 1e-3;
 /** Queries per index search call. */
 const SEARCH_BATCH = 256;
+/**
+ * The index only proposes candidates; every similarity that decides anything (epsilon, the
+ * attach threshold, which cluster is nearest) is computed exactly on the float32 rows. A
+ * quantized index (the library's int8) orders its candidates roughly and reports similarities
+ * low by about a fifth, so it is asked for this many more than are kept.
+ */
+const EXTRA_CANDIDATES = 16;
+
+/** The inner product of row a of x and row b of y. */
+function dotRows(x: Float32Array, a: number, y: Float32Array, b: number, dim: number): number {
+  let s = 0;
+  for (let j = 0, i = a * dim, k = b * dim; j < dim; j++) s += x[i + j] * y[k + j];
+  return s;
+}
 
 function checkInput(descriptors: Float32Array, dim: number, named: readonly (string | null)[]): number {
   if (!Number.isInteger(dim) || dim <= 0) throw new Error(`clusterFaces: dimension must be a positive integer, got ${dim}`);
@@ -120,7 +134,7 @@ function resolveOptions(opts: ClusterOptions): typeof CLUSTER_DEFAULTS {
 
 /**
  * Each row's neighbours closer than epsilon (at most maxNeighbours, nearest first, itself
- * excluded) and their distances.
+ * excluded) and their exact distances (the index's candidates re-scored on the rows).
  */
 export function neighbourGraph(x: Float32Array, dim: number, epsilon: number, maxNeighbours: number, provider: IndexProvider = flatIndexProvider): { rows: Int32Array[]; distances: Float32Array[] } {
   const n = x.length / dim;
@@ -131,20 +145,17 @@ export function neighbourGraph(x: Float32Array, dim: number, epsilon: number, ma
   try {
     index.add(Array.from({ length: n }, (_, i) => i), x);
     for (let at = 0; at < n; at += SEARCH_BATCH) {
-      const hits = index.search(x.subarray(at * dim, Math.min(n, at + SEARCH_BATCH) * dim), maxNeighbours + 1);
+      const hits = index.search(x.subarray(at * dim, Math.min(n, at + SEARCH_BATCH) * dim), Math.min(n, maxNeighbours + 1 + EXTRA_CANDIDATES));
       hits.forEach((h, q) => {
         const self = at + q;
-        const r: number[] = [];
-        const d: number[] = [];
-        for (let k = 0; k < h.keys.length && r.length < maxNeighbours; k++) {
-          const dist = 1 - h.similarities[k];
-          if (h.keys[k] !== self && dist < epsilon) {
-            r.push(h.keys[k]);
-            d.push(dist);
-          }
-        }
-        rows.push(Int32Array.from(r));
-        distances.push(Float32Array.from(d));
+        const near = h.keys
+          .filter((k) => k !== self)
+          .map((k) => ({ k, d: 1 - dotRows(x, self, x, k, dim) }))
+          .filter((c) => c.d < epsilon)
+          .sort((a, b) => a.d - b.d || a.k - b.k)
+          .slice(0, maxNeighbours);
+        rows.push(Int32Array.from(near, (c) => c.k));
+        distances.push(Float32Array.from(near, (c) => c.d));
       });
     }
   } finally {
@@ -222,14 +233,26 @@ function rowsOf(x: Float32Array, dim: number, rows: readonly number[]): Float32A
   return out;
 }
 
-/** For each query row, the most similar target row (its number and cosine), through an index of the targets. */
+/**
+ * For each query row, the most similar target row (its number and exact cosine), among the
+ * candidates of an index of the targets.
+ */
 function bestMatches(provider: IndexProvider, dim: number, targets: Float32Array, queries: Float32Array): { key: number; similarity: number }[] {
   const index = provider.create(dim);
   try {
-    index.add(Array.from({ length: targets.length / dim }, (_, i) => i), targets);
+    const t = targets.length / dim;
+    index.add(Array.from({ length: t }, (_, i) => i), targets);
     const out: { key: number; similarity: number }[] = [];
-    for (let at = 0; at < queries.length; at += SEARCH_BATCH * dim) {
-      for (const h of index.search(queries.subarray(at, at + SEARCH_BATCH * dim), 1)) out.push({ key: h.keys[0], similarity: h.similarities[0] });
+    for (let at = 0; at < queries.length / dim; at += SEARCH_BATCH) {
+      const hits = index.search(queries.subarray(at * dim, (at + SEARCH_BATCH) * dim), Math.min(t, 1 + EXTRA_CANDIDATES));
+      hits.forEach((h, q) => {
+        let best = { key: h.keys[0], similarity: -Infinity };
+        for (const k of h.keys) {
+          const s = dotRows(queries, at + q, targets, k, dim);
+          if (s > best.similarity || (s === best.similarity && k < best.key)) best = { key: k, similarity: s };
+        }
+        out.push(best);
+      });
     }
     return out;
   } finally {
