@@ -3,21 +3,9 @@
 // and computes a tile of outputs from it. Selected by Tuning.dwTile > 0 (off in every
 // hand-picked tuning; a tuner candidate). Its workgroup size and workgroup memory grow with
 // the tile: `depthwiseTiledFits` checks them against the device's limits.
-import type { Binding, OpDesc } from '../gpu/runner.ts';
-import { ACT_CODE, ceilDiv, grid1d, samePadding, type Activation, type ImageShape, type Tuning } from './common.ts';
-
-/** The depthwise layer (backbone.ts LayerProblem, the fields this kernel reads). */
-export interface DepthwiseTiledProblem {
-  label: string;
-  x: Binding;
-  w: Binding;
-  b: Binding;
-  y: Binding;
-  /** The input's shape. */
-  shape: ImageShape;
-  stride: number;
-  activation: Activation;
-}
+import type { OpDesc } from '../gpu/runner.ts';
+import type { LayerProblem } from './backbone.ts';
+import { ACT_CODE, ceilDiv, grid1d, samePadding, type Tuning } from './common.ts';
 
 /** The device limits a tiling must fit (GPUSupportedLimits has them all). */
 export interface WorkgroupLimits {
@@ -40,7 +28,7 @@ export function depthwiseTiledFits(t: Pick<Tuning, 'dwTile' | 'dwTileW' | 'dwTil
   return bytes <= limits.maxComputeWorkgroupStorageSize && invocations <= limits.maxComputeInvocationsPerWorkgroup && invocations <= limits.maxComputeWorkgroupSizeX;
 }
 
-export function depthwiseTiledOp(p: DepthwiseTiledProblem, t: Tuning): OpDesc {
+export function depthwiseTiledOp(p: LayerProblem, t: Tuning): OpDesc {
   const { label, shape: inp, stride, x, w, b, y } = p;
   if (stride !== 1 && stride !== 2) throw new Error(`${label}: the tiled depthwise kernel takes stride 1 or 2, not ${stride}`);
   if (!(t.dwTile > 0 && t.dwTileW > 0 && t.dwTileH > 0 && t.dwTileRows > 0) || t.dwTileH % t.dwTileRows !== 0) {
