@@ -20,8 +20,9 @@ import { distinctShapes, tuneBackbone } from '../src/tune/tuner.ts';
 import type { Backbone } from '../src/weights/format.ts';
 import { packLayerWeights } from '../src/weights/pack.ts';
 import { loadBackbone } from '../src/weights/store.ts';
+import { expectSameDescriptors } from './helpers/engine-compare.ts';
 import { testGpu, type TestGpu } from './helpers/gpu.ts';
-import { cosine, fromVec4Layout, maxAbs, randomArray, toVec4Layout } from './helpers/layout.ts';
+import { fromVec4Layout, maxAbs, randomArray, toVec4Layout } from './helpers/layout.ts';
 
 let g: TestGpu;
 beforeAll(async () => {
@@ -134,14 +135,7 @@ describe('fused pairs in the network', () => {
       // One op per pair: preprocess, stem, 13 pairs, pool.
       expect(engine.preparedOps(1).length).toBe(1 + 1 + 13 + 1);
       expect(plain.preparedOps(1).length).toBe(1 + 1 + 26 + 1);
-      for (const n of [1, 3]) {
-        const size = engine.inputSize;
-        const pixels = Uint8Array.from(randomArray(n * size * size * 3, 60 + n, 0, 256), Math.floor);
-        const want = await plain.embed(pixels, n);
-        const got = await engine.embed(pixels, n);
-        const d = engine.outputDim;
-        for (let i = 0; i < n; i++) expect(cosine(got.subarray(i * d, (i + 1) * d), want.subarray(i * d, (i + 1) * d))).toBeGreaterThanOrEqual(0.99999);
-      }
+      await expectSameDescriptors(plain, engine, 60);
     } finally {
       engine.destroy();
       plain.destroy();

@@ -21,8 +21,9 @@ import type { Backbone } from '../src/weights/format.ts';
 import { candidatesFor, type Candidate } from '../src/tune/candidates.ts';
 import { nodeTuningStore } from '../src/tune/store-node.ts';
 import { distinctShapes, savedTuning, tuneBackbone, type TuningRecord, type TuningStore } from '../src/tune/tuner.ts';
+import { expectSameDescriptors } from './helpers/engine-compare.ts';
 import { testGpu, type TestGpu } from './helpers/gpu.ts';
-import { cosine, fromVec4Layout, maxAbs, maxAbsDiff, randomArray, toVec4Layout } from './helpers/layout.ts';
+import { fromVec4Layout, maxAbs, maxAbsDiff, randomArray, toVec4Layout } from './helpers/layout.ts';
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, '..', 'bin', 'facegpu.js');
@@ -236,14 +237,7 @@ describe('an engine on tuned kernels', () => {
       expect(b.source).toBe('tuned');
       expect(b.layers.every((l, i) => l.kernel !== a.layers[i].kernel)).toBe(true);
       expect(engine.kernelChoices(5).tunedBatch).toBe(4);
-      for (const n of [1, 3]) {
-        const size = engine.inputSize;
-        const pixels = Uint8Array.from(randomArray(n * size * size * 3, 40 + n, 0, 256), Math.floor);
-        const want = await plain.embed(pixels, n);
-        const got = await engine.embed(pixels, n);
-        const d = engine.outputDim;
-        for (let i = 0; i < n; i++) expect(cosine(got.subarray(i * d, (i + 1) * d), want.subarray(i * d, (i + 1) * d))).toBeGreaterThanOrEqual(0.99999);
-      }
+      await expectSameDescriptors(plain, engine, 40);
     } finally {
       engine.destroy();
       plain.destroy();
