@@ -8,10 +8,11 @@
 // outputs of its BM pixels x BK channel groups (9 taps from the depthwise's input, its bias
 // and activation, "SAME" padding) into workgroup memory, loads the BK x BN pointwise weight
 // blocks beside them, waits, and every invocation accumulates its RP x RC register tile from
-// there. Workgroup memory is that of pointwise_tiled.wgsl (BM*BK*16 + BK*BN*64 bytes), not
-// growing with the channel count. The depthwise is recomputed once per BN-wide slice of the
-// output channels (ceil(co4 / BN) times): 9 multiply-adds per input value against the
-// pointwise's BN*4 per slice.
+// there. The product is pointwise_tiled_core.wgsl (shared with pointwise_tiled.wgsl), this
+// kernel's tile_input computing the depthwise; its workgroup memory (BM*BK*16 + BK*BN*64
+// bytes) does not grow with the channel count. The depthwise is recomputed once per BN-wide
+// slice of the output channels (ceil(co4 / BN) times): 9 multiply-adds per input value
+// against the pointwise's BN*4 per slice.
 //
 // x: [N, inH, inW, ci4] vec4 (the depthwise's input)   dw_w: [3, 3, ci4] vec4   dw_b: [ci4] vec4
 // w: [ci4, co4] mat4x4 (pointwise)   b: [co4] vec4   y: [pixels, co4] vec4, pixels = N*outH*outW
@@ -34,17 +35,10 @@ struct Params {
   pad_left: u32,
 }
 
-@group(0) @binding(2) var<storage, read> w: array<mat4x4<f32>>;
-// #include layer_io
+// #include pointwise_tiled_core
+
 @group(0) @binding(5) var<storage, read> dw_w: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read> dw_b: array<vec4<f32>>;
-
-const BM = TY * RP;
-const BN = TX * RC;
-const WG = TX * TY;
-
-var<workgroup> xs: array<vec4<f32>, BM * BK>;
-var<workgroup> ws: array<mat4x4<f32>, BK * BN>;
 
 fn dw_activate(v: vec4<f32>) -> vec4<f32> {
   if (DACT == 1u) { return max(v, vec4<f32>(0.0)); }
@@ -52,8 +46,10 @@ fn dw_activate(v: vec4<f32>) -> vec4<f32> {
   return v;
 }
 
-// The depthwise output at pixel q (< pixels), channel group k (< ci4).
-fn depthwise(q: u32, k: u32) -> vec4<f32> {
+// The depthwise output at pixel q (< pixels), channel group k (< ci4): the product's input.
+// The core fills its tile with consecutive lanes on consecutive channel groups of a pixel, so
+// the input reads here are runs of vec4.
+fn tile_input(q: u32, k: u32) -> vec4<f32> {
   let ox = q % p.out_w;
   let oy = (q / p.out_w) % p.out_h;
   let n = q / (p.out_w * p.out_h);
@@ -69,78 +65,4 @@ fn depthwise(q: u32, k: u32) -> vec4<f32> {
     }
   }
   return dw_activate(acc);
-}
-
-@compute @workgroup_size(WG)
-fn main(
-  @builtin(local_invocation_index) li: u32,
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-) {
-  let tile = wid.x + wid.y * nwg.x;
-  let p0 = tile * BM;
-  let o0 = wid.z * BN;
-  let tx = li % TX;
-  let ty = li / TX;
-
-  var acc: array<array<vec4<f32>, RC>, RP>;
-  for (var c = 0u; c < RC; c++) {
-    let o = o0 + tx * RC + c;
-    var bias = vec4<f32>(0.0);
-    if (o < p.co4) {
-      bias = b[o];
-    }
-    for (var r = 0u; r < RP; r++) {
-      acc[r][c] = bias;
-    }
-  }
-
-  for (var k0 = 0u; k0 < p.ci4; k0 += BK) {
-    // The depthwise outputs of the tile (consecutive lanes: consecutive channel groups of a
-    // pixel, so the input reads are runs of vec4); what lies past the matrix is zero.
-    for (var i = li; i < BM * BK; i += WG) {
-      let q = p0 + i / BK;
-      let k = k0 + i % BK;
-      if (q < p.pixels && k < p.ci4) {
-        xs[i] = depthwise(q, k);
-      } else {
-        xs[i] = vec4<f32>(0.0);
-      }
-    }
-    for (var i = li; i < BK * BN; i += WG) {
-      let k = k0 + i / BN;
-      let o = o0 + i % BN;
-      if (k < p.ci4 && o < p.co4) {
-        ws[i] = w[k * p.co4 + o];
-      } else {
-        ws[i] = mat4x4<f32>();
-      }
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < BK; kk++) {
-      var xv: array<vec4<f32>, RP>;
-      for (var r = 0u; r < RP; r++) {
-        xv[r] = xs[(ty * RP + r) * BK + kk];
-      }
-      for (var c = 0u; c < RC; c++) {
-        let m = ws[kk * BN + tx * RC + c];
-        for (var r = 0u; r < RP; r++) {
-          acc[r][c] += m * xv[r];
-        }
-      }
-    }
-    workgroupBarrier();
-  }
-
-  for (var r = 0u; r < RP; r++) {
-    let q = p0 + ty * RP + r;
-    if (q < p.pixels) {
-      for (var c = 0u; c < RC; c++) {
-        let o = o0 + tx * RC + c;
-        if (o < p.co4) {
-          y[q * p.co4 + o] = activate(acc[r][c]);
-        }
-      }
-    }
-  }
 }

@@ -1,6 +1,7 @@
 // Pointwise (1x1) convolution as a workgroup-memory tiled matrix product: the shape tfjs and
 // ONNX Runtime use on GPUs, a candidate for the tuner (src/tune/). Same bindings as
-// pointwise.wgsl (float32 weights only).
+// pointwise.wgsl (float32 weights only). The product is pointwise_tiled_core.wgsl; this
+// kernel gives it its input straight from x.
 //
 // A workgroup computes a tile of BM = TY*RP pixels x BN = TX*RC output-channel groups. It
 // walks the input channels BK groups at a time: the workgroup loads the BM x BK input vec4
@@ -22,85 +23,8 @@ struct Params {
   co4: u32,
 }
 
-@group(0) @binding(2) var<storage, read> w: array<mat4x4<f32>>;
-// #include layer_io
+// #include pointwise_tiled_core
 
-const BM = TY * RP;
-const BN = TX * RC;
-const WG = TX * TY;
-
-var<workgroup> xs: array<vec4<f32>, BM * BK>;
-var<workgroup> ws: array<mat4x4<f32>, BK * BN>;
-
-@compute @workgroup_size(WG)
-fn main(
-  @builtin(local_invocation_index) li: u32,
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-) {
-  let tile = wid.x + wid.y * nwg.x;
-  let p0 = tile * BM;
-  let o0 = wid.z * BN;
-  let tx = li % TX;
-  let ty = li / TX;
-
-  var acc: array<array<vec4<f32>, RC>, RP>;
-  for (var c = 0u; c < RC; c++) {
-    let o = o0 + tx * RC + c;
-    var bias = vec4<f32>(0.0);
-    if (o < p.co4) {
-      bias = b[o];
-    }
-    for (var r = 0u; r < RP; r++) {
-      acc[r][c] = bias;
-    }
-  }
-
-  for (var k0 = 0u; k0 < p.ci4; k0 += BK) {
-    // Cooperative loads; what lies past the matrix is zero.
-    for (var i = li; i < BM * BK; i += WG) {
-      let q = p0 + i / BK;
-      let k = k0 + i % BK;
-      if (q < p.pixels && k < p.ci4) {
-        xs[i] = x[q * p.ci4 + k];
-      } else {
-        xs[i] = vec4<f32>(0.0);
-      }
-    }
-    for (var i = li; i < BK * BN; i += WG) {
-      let k = k0 + i / BN;
-      let o = o0 + i % BN;
-      if (k < p.ci4 && o < p.co4) {
-        ws[i] = w[k * p.co4 + o];
-      } else {
-        ws[i] = mat4x4<f32>();
-      }
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < BK; kk++) {
-      var xv: array<vec4<f32>, RP>;
-      for (var r = 0u; r < RP; r++) {
-        xv[r] = xs[(ty * RP + r) * BK + kk];
-      }
-      for (var c = 0u; c < RC; c++) {
-        let m = ws[kk * BN + tx * RC + c];
-        for (var r = 0u; r < RP; r++) {
-          acc[r][c] += m * xv[r];
-        }
-      }
-    }
-    workgroupBarrier();
-  }
-
-  for (var r = 0u; r < RP; r++) {
-    let q = p0 + ty * RP + r;
-    if (q < p.pixels) {
-      for (var c = 0u; c < RC; c++) {
-        let o = o0 + tx * RC + c;
-        if (o < p.co4) {
-          y[q * p.co4 + o] = activate(acc[r][c]);
-        }
-      }
-    }
-  }
+fn tile_input(q: u32, k: u32) -> vec4<f32> {
+  return x[q * p.ci4 + k];
 }

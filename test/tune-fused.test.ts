@@ -8,6 +8,7 @@
 // On lavapipe by default; FACEGPU_ADAPTER=swiftshader for the other CPU adapter.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveBackboneDir } from '../src/backbones.ts';
+import { KernelRunner } from '../src/gpu/runner.ts';
 import { loadShaders } from '../src/gpu/shaders-node.ts';
 import { depthwiseOp, pointwiseOp } from '../src/kernels/backbone.ts';
 import { DEFAULT_TUNING, tuningFor, type Tuning } from '../src/kernels/common.ts';
@@ -16,6 +17,7 @@ import type { WorkgroupLimits } from '../src/kernels/depthwise-tiled.ts';
 import { MobileNetEngine } from '../src/mobilenet/engine.ts';
 import type { LayerKind, TunedKernels } from '../src/mobilenet/tuned.ts';
 import { candidatesFor, choiceOf, DEFAULT_WORKGROUP_LIMITS, type LayerShapeInfo } from '../src/tune/candidates.ts';
+import { shadersHash } from '../src/tune/key.ts';
 import { distinctShapes, tuneBackbone } from '../src/tune/tuner.ts';
 import type { Backbone } from '../src/weights/format.ts';
 import { packLayerWeights } from '../src/weights/pack.ts';
@@ -99,6 +101,23 @@ describe('the fused depthwise + pointwise kernel', () => {
     // Alone, a fused pointwise choice is refused (it needs its depthwise).
     const b = g.empty(16);
     expect(() => pointwiseOp({ label: 'pw', x: b, w: b, b, y: b, pixels: 1, cin: 4, cout: 4, activation: 'none' }, { ...DEFAULT_TUNING, ...all[0].choice })).toThrow(/runs as one op/);
+  });
+
+  it("shares its tiled product with the tiled pointwise (pointwise_tiled_core.wgsl), whose source is in the tuning key", () => {
+    const shaders = loadShaders();
+    const core = shaders.pointwise_tiled_core;
+    expect(core).toContain('var<workgroup> ws');
+    const runner = new KernelRunner(g.gpu.device, shaders);
+    for (const shader of ['pointwise_tiled', 'depthwise_pointwise_tiled']) {
+      expect(shaders[shader]).toContain('// #include pointwise_tiled_core');
+      const source = runner.source({ shader });
+      expect(source).toContain('var<workgroup> ws');
+      expect(source).not.toMatch(/^\/\/ #include /m);
+    }
+    // An edited or missing include is another key (a tuning of the old product is not reused).
+    expect(shadersHash({ ...shaders, pointwise_tiled_core: `${core}\n// edited` })).not.toBe(shadersHash(shaders));
+    const { pointwise_tiled_core: _, ...without } = shaders;
+    expect(shadersHash(without)).not.toBe(shadersHash(shaders));
   });
 });
 

@@ -1,10 +1,10 @@
 // The op description of shaders/depthwise_pointwise_tiled.wgsl: a depthwise 3x3 layer and
 // the pointwise layer after it in one kernel, the depthwise's output kept in workgroup memory
-// a tile at a time and consumed there by the tiled matrix product of pointwise_tiled.wgsl
-// (no round trip through global memory). Selected on a pointwise layer by Tuning.dwFuse > 0
-// with the tiled product's fields (gemm = input channel groups per step, gemmRP, gemmRC);
-// off in every hand-picked tuning, a tuner candidate. The engine runs it in place of both
-// layers (src/mobilenet/engine.ts).
+// a tile at a time and consumed there by the tiled matrix product that pointwise_tiled.wgsl
+// runs too (shaders/pointwise_tiled_core.wgsl; no round trip through global memory).
+// Selected on a pointwise layer by Tuning.dwFuse > 0 with the tiled product's fields (gemm =
+// input channel groups per step, gemmRP, gemmRC); off in every hand-picked tuning, a tuner
+// candidate. The engine runs it in place of both layers (src/mobilenet/engine.ts).
 import type { Binding, OpDesc } from '../gpu/runner.ts';
 import { ACT_CODE, ceilDiv, grid1d, samePadding, type Activation, type ImageShape, type Tuning } from './common.ts';
 import type { WorkgroupLimits } from './depthwise-tiled.ts';
@@ -30,7 +30,7 @@ export interface DepthwisePointwiseProblem {
   activation: Activation;
 }
 
-/** The fused kernel's workgroup size and workgroup memory (those of pointwise_tiled.wgsl). */
+/** The fused kernel's workgroup size and workgroup memory (those of pointwise_tiled_core.wgsl, as pointwise_tiled.wgsl's). */
 export function depthwisePointwiseCost(t: Pick<Tuning, 'gemm' | 'gemmRP' | 'gemmRC'>): { invocations: number; bytes: number } {
   const TX = 8;
   const TY = 8;
