@@ -34,13 +34,15 @@ export const USEARCH_SETTINGS: UsearchSettings = { quantization: 'f32', connecti
 
 /**
  * A photo library's faces (a million and more), chosen with `facegpu bench gallery` (figures
- * and reasons in bench/README.md, "A million faces"): float16 halves float32's memory at the
- * same recall; int8 quarters it but its own order misses a tenth of the best faces. Tight
- * identity clusters need a denser graph than USearch's defaults: 32 links and an insertion
- * expansion of 128 took recall@1 at 100k faces from 0.982 to 0.993 (search expansion 256),
- * for 3x the build time, which a library pays face by face as it indexes photos.
+ * and reasons in bench/README.md, "A million faces"): int8 storage, a quarter of float32's
+ * memory, and the cheapest distance, which buys the wide search a million faces need: the
+ * faces a search misses are those of people whose new face is hardly nearer to their own
+ * faces than to a million strangers', and only a wider beam finds them (more links did not).
+ * int8 orders its candidates roughly and reports similarities about a fifth low, so callers
+ * take at least MIN_CANDIDATES (src/library/search-node.ts) and re-score them exactly on the
+ * stored float32 descriptors, as search and clustering do.
  */
-export const LIBRARY_INDEX: UsearchSettings = { quantization: 'f16', connectivity: 32, expansionAdd: 128, expansionSearch: 256 };
+export const LIBRARY_INDEX: UsearchSettings = { quantization: 'i8', connectivity: 32, expansionAdd: 128, expansionSearch: 1280 };
 
 const SCALAR: Record<UsearchQuantization, { kind: ScalarKind; bytes: number; name: string }> = {
   f32: { kind: ScalarKind.F32, bytes: 4, name: 'float32' },

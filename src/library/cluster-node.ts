@@ -9,10 +9,10 @@ import { normalise } from '../gallery/normalise.ts';
 import { flatIndexProvider } from '../gallery/flat-index.ts';
 import { loadStoredGallery } from '../identity/node.ts';
 import { clusterFaces, type ClusterOptions, type FaceClustering } from './cluster.ts';
-import { libraryIndexProvider } from './library-index-node.ts';
+import { neighbourIndexProvider } from './library-index-node.ts';
 import { LibraryStore } from './store-node.ts';
 
-/** Up to this many faces the neighbour graph is exact; above, the library's approximate index finds the neighbours (exact: 17 s for 2,000 faces, 114 s for 5,000; USearch: 2.7 s for 2,000; src/library/README.md). */
+/** Up to this many faces the neighbour graph is exact; above, the library's approximate index (searched at NEIGHBOUR_EXPANSION) finds the neighbours (exact: 17 s for 2,000 faces, 114 s for 5,000; USearch: 2.7 s for 2,000; src/library/README.md). */
 export const EXACT_NEIGHBOURS_UP_TO = 1500;
 
 export interface LibraryCluster {
@@ -51,7 +51,7 @@ export async function clusterLibrary(dir: string, opts: Omit<ClusterOptions, 'in
       anchors.forEach(({ i }, k) => x.set(own.descriptors.subarray(i * dim, (i + 1) * dim), (faces.length + k) * dim));
       const named = [...faces.map((f) => f.person), ...anchors.map(({ f }) => f.person)];
       const { examples = 5, onNotice: _, ...options } = opts;
-      const result = clusterFaces(x, dim, named, { ...options, index: n > EXACT_NEIGHBOURS_UP_TO ? libraryIndexProvider() : flatIndexProvider });
+      const result = clusterFaces(x, dim, named, { ...options, index: n > EXACT_NEIGHBOURS_UP_TO ? neighbourIndexProvider() : flatIndexProvider });
       // Library faces only: anchors are the gallery's, and a cluster of anchors alone is not shown.
       const shown = result.clusters
         .map((c) => ({ ...c, faces: c.faces.filter((r) => r < faces.length) }))
