@@ -80,6 +80,12 @@ export async function openEngine(opts: OpenEngineOptions = {}): Promise<{ gpu: G
   if (dir === join(weights, DEFAULT_BACKBONE)) await ensureDefaultBackbone(dir, opts.onNotice);
   const backbone = await loadBackbone(dir);
   const gpu = opts.gpu ?? (await createNodeGpu(opts));
-  const tuned = opts.tuned !== undefined ? opts.tuned : await kernelsFor(gpu, backbone, loadShaders(), nodeTuningStore(join(facegpuHome(opts.home), 'tuning')), opts.kernels);
-  return { gpu, engine: new MobileNetEngine(gpu, backbone, loadShaders(), { ...opts, tuned }) };
+  try {
+    const tuned = opts.tuned !== undefined ? opts.tuned : await kernelsFor(gpu, backbone, loadShaders(), nodeTuningStore(join(facegpuHome(opts.home), 'tuning')), opts.kernels);
+    return { gpu, engine: new MobileNetEngine(gpu, backbone, loadShaders(), { ...opts, tuned }) };
+  } catch (err) {
+    // A device opened here is not the caller's to release when no engine comes back.
+    if (!opts.gpu) gpu.destroy();
+    throw err;
+  }
 }
