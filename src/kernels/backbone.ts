@@ -3,7 +3,7 @@
 // activation) is a constant, and so part of the pipeline cache key. Each builder takes the
 // problem (buffers, shapes, activation) and the device's tuning.
 import type { Binding, OpDesc } from '../gpu/runner.ts';
-import { ACT_CODE, ceilDiv, grid1d, samePadding, tileFor, type Activation, type ImageShape, type Tuning } from './common.ts';
+import { ACT_CODE, ceilDiv, grid1d, samePadding, tileFor, type Activation, type ImageShape, type LayerProblem, type Tuning } from './common.ts';
 import { depthwiseTiledOp } from './depthwise-tiled.ts';
 
 export interface PreprocessProblem {
@@ -25,20 +25,6 @@ export function preprocessOp(p: PreprocessProblem, t: Tuning): OpDesc {
     storage: { src: p.src, dst: p.dst },
     workgroups: grid1d(ceilDiv(p.pixels, t.wg)),
   };
-}
-
-/** A convolution layer of the backbone: activations in the vec4 layout [N, H, W, ceil(C/4)]. */
-export interface LayerProblem {
-  label: string;
-  x: Binding;
-  /** Packed weights (src/weights/pack.ts). */
-  w: Binding;
-  b: Binding;
-  y: Binding;
-  /** The input's shape. */
-  shape: ImageShape;
-  stride: number;
-  activation: Activation;
 }
 
 export interface StemProblem extends LayerProblem {

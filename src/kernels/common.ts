@@ -1,6 +1,8 @@
 // What the op builders of the backbone and of the tfjs kernels share: activation codes, the
-// per-device tuning, "SAME" padding and grid helpers. Imports only the device layer.
+// per-device tuning, the shape of a layer, "SAME" padding and grid helpers. Imports only the
+// device layer (and the runner's binding type).
 import { isCpuAdapter } from '../gpu/device.ts';
+import type { Binding } from '../gpu/runner.ts';
 
 /** A fused activation (shaders/activation.wgsl). */
 export type Activation = 'none' | 'relu' | 'relu6';
@@ -13,6 +15,24 @@ export interface ImageShape {
   h: number;
   w: number;
   c: number;
+}
+
+/**
+ * A convolution layer of the backbone: activations in the vec4 layout [N, H, W, ceil(C/4)]. Here,
+ * not in backbone.ts, so that kernels in files of their own (depthwise-tiled.ts) can take it
+ * without importing backbone.ts, which imports them.
+ */
+export interface LayerProblem {
+  label: string;
+  x: Binding;
+  /** Packed weights (src/weights/pack.ts). */
+  w: Binding;
+  b: Binding;
+  y: Binding;
+  /** The input's shape. */
+  shape: ImageShape;
+  stride: number;
+  activation: Activation;
 }
 
 export const ceilDiv = (a: number, b: number) => Math.ceil(a / b);

@@ -4,8 +4,7 @@
 // hand-picked tuning; a tuner candidate). Its workgroup size and workgroup memory grow with
 // the tile: `depthwiseTiledFits` checks them against the device's limits.
 import type { OpDesc } from '../gpu/runner.ts';
-import type { LayerProblem } from './backbone.ts';
-import { ACT_CODE, ceilDiv, grid1d, samePadding, type Tuning } from './common.ts';
+import { ACT_CODE, ceilDiv, grid1d, samePadding, type LayerProblem, type Tuning } from './common.ts';
 
 /** The device limits a tiling must fit (GPUSupportedLimits has them all). */
 export interface WorkgroupLimits {
