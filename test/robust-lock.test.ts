@@ -88,10 +88,18 @@ describe('two train runs into one --out', () => {
     const out = join(tmp, 'models', 'm');
     const args = [CLI, 'train', data, '--out', out, '--epochs', '1', '--crop', 'none', '--validation-split', '0.34'];
     const first = start(args);
-    // Wait until the first holds the lock, then start the second.
+    // Wait until the first holds the lock, then start the second while the first is paused:
+    // the first's training takes about as long as a process starts, so running on, it could
+    // finish and let the second in (it did, once, under a loaded machine).
     const t0 = Date.now();
     while (!existsSync(`${lockPathOf(out)}.json`) && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 50));
-    const second = await start(args).done;
+    process.kill(first.pid, 'SIGSTOP');
+    let second: Done;
+    try {
+      second = await start(args).done;
+    } finally {
+      process.kill(first.pid, 'SIGCONT');
+    }
     expect(second.code).toBe(1);
     expect(second.stderr.trim()).toMatch(
       new RegExp(`^facegpu: ${out}: the model folder is locked by another writer, process ${first.pid} on ${hostname()} since \\S+ \\(.*train.*\\), which did not finish within 0 s; try again later`),
