@@ -30,6 +30,7 @@
 // @ts-expect-error -- untyped CommonJS module
 import densityClustering from 'density-clustering';
 import { flatIndexProvider } from '../gallery/flat-index.ts';
+import { dot } from '../gallery/pair-scores.ts';
 import type { IndexProvider } from '../gallery/vector-index.ts';
 
 interface Dbscan {
@@ -98,12 +99,6 @@ const SEARCH_BATCH = 256;
  */
 const EXTRA_CANDIDATES = 16;
 
-/** The inner product of row a of x and row b of y. */
-function dotRows(x: Float32Array, a: number, y: Float32Array, b: number, dim: number): number {
-  let s = 0;
-  for (let j = 0, i = a * dim, k = b * dim; j < dim; j++) s += x[i + j] * y[k + j];
-  return s;
-}
 
 function checkInput(descriptors: Float32Array, dim: number, named: readonly (string | null)[]): number {
   if (!Number.isInteger(dim) || dim <= 0) throw new Error(`clusterFaces: dimension must be a positive integer, got ${dim}`);
@@ -150,7 +145,7 @@ export function neighbourGraph(x: Float32Array, dim: number, epsilon: number, ma
         const self = at + q;
         const near = h.keys
           .filter((k) => k !== self)
-          .map((k) => ({ k, d: 1 - dotRows(x, self, x, k, dim) }))
+          .map((k) => ({ k, d: 1 - dot(x, self * dim, x, k * dim, dim) }))
           .filter((c) => c.d < epsilon)
           .sort((a, b) => a.d - b.d || a.k - b.k)
           .slice(0, maxNeighbours);
@@ -248,7 +243,7 @@ function bestMatches(provider: IndexProvider, dim: number, targets: Float32Array
       hits.forEach((h, q) => {
         let best = { key: h.keys[0], similarity: -Infinity };
         for (const k of h.keys) {
-          const s = dotRows(queries, at + q, targets, k, dim);
+          const s = dot(queries, (at + q) * dim, targets, k * dim, dim);
           if (s > best.similarity || (s === best.similarity && k < best.key)) best = { key: k, similarity: s };
         }
         out.push(best);
