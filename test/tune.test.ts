@@ -236,6 +236,8 @@ describe('an engine on tuned kernels', () => {
       expect(a.source).toBe('hand-picked');
       expect(b.source).toBe('tuned');
       expect(b.layers.every((l, i) => l.kernel !== a.layers[i].kernel)).toBe(true);
+      // Unfused, layer i is op i + 1 of preparedOps (op 0 is the input preprocessing).
+      expect(b.layers.map((l) => l.op)).toEqual(b.layers.map((_, i) => i + 1));
       expect(engine.kernelChoices(5).tunedBatch).toBe(4);
       await expectSameDescriptors(plain, engine, 40);
     } finally {

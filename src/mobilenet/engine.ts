@@ -191,9 +191,12 @@ export class MobileNetEngine {
 
   /**
    * The kernel each layer runs at batch n, as the runner names it (shader + constants), and
-   * whether it was tuned by measuring or hand-picked (benchmarks report it).
+   * whether it was tuned by measuring or hand-picked (benchmarks report it). `op` is the
+   * index of the layer's op in `preparedOps(n)`: a depthwise fused with its pointwise has the
+   * pointwise's (the pair is one op), so whatever times layers one by one must not assume
+   * layer i is op i + 1.
    */
-  kernelChoices(n: number): { source: 'tuned' | 'hand-picked'; tunedBatch: number | null; layers: { layer: string; shape: string; kernel: string }[] } {
+  kernelChoices(n: number): { source: 'tuned' | 'hand-picked'; tunedBatch: number | null; layers: { layer: string; shape: string; kernel: string; op: number }[] } {
     const w = this.weights;
     const shapes = this.layerShapes(n);
     const layerOps: number[] = [];
@@ -206,7 +209,7 @@ export class MobileNetEngine {
       // depthwise fused with its pointwise names the fused kernel, as the pointwise does.
       layers: shapes.map((s, i) => {
         const op = ops[layerOps[i]];
-        return { layer: s.name, shape: s.key, kernel: `${kernelKey(op.kernel)}${op.uniforms.rows !== undefined ? ` rows=${op.uniforms.rows}` : ''}` };
+        return { layer: s.name, shape: s.key, kernel: `${kernelKey(op.kernel)}${op.uniforms.rows !== undefined ? ` rows=${op.uniforms.rows}` : ''}`, op: layerOps[i] };
       }),
     };
   }
