@@ -21,6 +21,11 @@ export class BackboneEngines {
     this.engines.set(face.manifest.id, Promise.resolve(face));
   }
 
+  /** From now on, `engine` is the one of its backbone (the page's face engine on tuned kernels). */
+  use(engine: MobileNetEngine): void {
+    this.engines.set(engine.manifest.id, Promise.resolve(engine));
+  }
+
   /** The engine of backbone `id`, fetched once; a backbone the server does not have is a message saying how to install it. */
   get(id: string, onProgress?: (p: WeightsProgress) => void): Promise<MobileNetEngine> {
     let engine = this.engines.get(id);

@@ -1,30 +1,48 @@
 // The Benchmark tab: runs web/bench.ts (and, when ticked, the ONNX Runtime column of
-// web/ort-column.ts) and draws the result: chart, per-layer table, whole-network figures, the
-// clock used. The result is also left as JSON in #bench-summary's data-result (for the e2e test).
+// web/ort-column.ts) and draws the result: chart, per-layer table with our kernel of each
+// layer, whole-network figures, the clock used, and which kernels ran (tuned, from this
+// browser's saved tuning, or hand-picked). The result is also left as JSON in #bench-summary's
+// data-result (for the e2e test). The tab's tuning ("Tune kernels for this GPU") is
+// tune-panel.ts; the two take turns on the GPU.
 import { DEFAULT_WEIGHTS_URL, fetchBackbone } from '../src/browser/index.ts';
 import { BenchChart } from './charts.ts';
 import { $, formatMs, h } from './dom.ts';
 import type { PageContext } from './main.ts';
 import { runBenchmark, type BenchResult, type ClockChoice } from './bench.ts';
+import { GpuTimingLock, setupTuning } from './tune-panel.ts';
 
-export function setupBenchmark({ app }: PageContext): void {
+export function setupBenchmark(ctx: PageContext): void {
+  const { app } = ctx;
   const button = $<HTMLButtonElement>('#bench-run');
   const status = $('#bench-status');
   const summary = $('#bench-summary');
   let chart: BenchChart | null = null;
+  const lock = new GpuTimingLock();
+  const tuning = setupTuning(ctx, lock);
+  let up = false;
+  const sync = () => (button.disabled = !up || lock.busy !== null);
+  lock.onChange(sync);
   // Enabled once the engine is up.
   const poll = setInterval(() => {
     if (!app.engine || !app.gpu) return;
     clearInterval(poll);
-    button.disabled = false;
+    up = true;
+    sync();
     const a = app.gpu.adapter;
     $('#bench-adapter').textContent = `adapter: ${[a.vendor, a.architecture, a.description].filter(Boolean).join(' · ') || a.id}`;
   }, 200);
 
-  button.addEventListener('click', async () => {
+  button.addEventListener('click', () => {
+    if (!app.engine || !app.gpu) return;
+    void lock.run('the benchmark', bench).catch((err: Error) => {
+      status.textContent = `Benchmark failed: ${err.message}`;
+      status.dataset.state = 'error';
+    });
+  });
+
+  async function bench(): Promise<void> {
     const { engine, gpu } = app;
     if (!engine || !gpu) return;
-    button.disabled = true;
     summary.replaceChildren();
     delete summary.dataset.done;
     delete summary.dataset.result;
@@ -41,15 +59,15 @@ export function setupBenchmark({ app }: PageContext): void {
       if (backbone.manifest.id !== engine.manifest.id) throw new Error(`${DEFAULT_WEIGHTS_URL} holds backbone "${backbone.manifest.id}", the engine runs "${engine.manifest.id}"`);
       const say = (text: string) => (status.textContent = text);
       const r = await runBenchmark(gpu, engine, backbone, { batch, runs, clock, ort }, say, async () => (await import('./ort-column.ts')).openOrtColumn(backbone, say));
+      const saved = tuning.current();
+      r.kernels.where = r.kernels.source === 'tuned' ? (saved?.where ?? "this browser's saved tuning") : null;
       show(r);
-      status.textContent = `${r.runs === 1 ? 'One run' : `Median of ${r.runs} runs`} after a warm-up. Per-layer times: ${r.clockNote}. Whole network: wall clock, pixels in to descriptors read back.`;
+      status.textContent = `${r.runs === 1 ? 'One run' : `Median of ${r.runs} runs`} after a warm-up. Per-layer times: ${r.clockNote}. Whole network: wall clock, pixels in to descriptors read back. ${kernelsNote(r)}`;
     } catch (err) {
       status.textContent = `Benchmark failed: ${(err as Error).message}`;
       status.dataset.state = 'error';
-    } finally {
-      button.disabled = false;
     }
-  });
+  }
 
   function show(r: BenchResult): void {
     chart ??= new BenchChart($<HTMLCanvasElement>('#bench-chart'));
@@ -79,11 +97,25 @@ export function setupBenchmark({ app }: PageContext): void {
   }
 }
 
+/** Which kernels the benchmark ran, in words. */
+function kernelsNote(r: BenchResult): string {
+  const k = r.kernels;
+  if (k.source === 'hand-picked') return 'Our kernels: hand-picked (no tuning saved in this browser for this adapter; “Tune kernels for this GPU” below makes one).';
+  return `Our kernels: tuned by measuring on this adapter, from this browser's saved tuning (${k.where}${k.tunedBatch !== r.batch ? `; its batch-${k.tunedBatch} choices serve batch ${r.batch}` : ''}).`;
+}
+
 function showTable(r: BenchResult): void {
   const table = $('#bench-table');
   table.replaceChildren(
-    h('tr', {}, h('th', {}, 'layer'), h('th', {}, 'facegpu'), h('th', {}, 'tfjs-webgpu')),
-    ...r.layers.map((l) => h('tr', { 'data-testid': 'bench-layer' }, h('td', {}, l.label), h('td', {}, formatMs(l.ours)), h('td', {}, formatMs(l.tfjs)))),
+    h('tr', {}, h('th', {}, 'layer'), h('th', {}, 'facegpu'), h('th', {}, 'tfjs-webgpu'), h('th', {}, `our kernel (${r.kernels.source})`)),
+    ...r.layers.map((l) =>
+      h('tr', { 'data-testid': 'bench-layer' },
+        h('td', {}, l.label),
+        h('td', {}, l.fusedInto ? `in ${l.fusedInto}` : formatMs(l.ours)),
+        h('td', {}, formatMs(l.tfjs)),
+        h('td', { class: 'kernel' }, h('code', {}, l.kernel)),
+      ),
+    ),
   );
   $('#bench-table-box').hidden = false;
 }

@@ -32,9 +32,13 @@ import type { OrtColumn } from './ort-column.ts';
 export interface BenchLayerRow {
   label: string;
   kind: string;
-  /** Median ms per run of this layer, batch included. */
+  /** Median ms per run of this layer, batch included; 0 for a depthwise that runs inside the next layer's kernel (fusedInto). */
   ours: number;
   tfjs: number;
+  /** Our kernel for this layer, as the runner names it (shader + constants): the engine's choice at this batch size. */
+  kernel: string;
+  /** A depthwise layer fused with the next (one kernel for both, a tuned choice): the next layer's label; its row times the pair. */
+  fusedInto?: string;
 }
 
 export type ClockChoice = 'auto' | 'wall';
@@ -64,6 +68,12 @@ export interface BenchResult {
   oursDuringTfjs: number;
   /** ONNX Runtime's session creation (compiles its shaders) and first run, seconds; null when not run. */
   ortSetupSeconds: number | null;
+  /**
+   * Where our kernels came from: a tuning (measured on this adapter, `tunedBatch` the tuned
+   * batch size serving this batch) or the hand-picked rules; `where` is the saved tuning's
+   * place (IndexedDB ...), filled in by the panel.
+   */
+  kernels: { source: 'tuned' | 'hand-picked'; tunedBatch: number | null; where: string | null };
 }
 
 type Act = 'linear' | 'relu' | 'relu6';
@@ -116,6 +126,9 @@ export async function runBenchmark(
   const size = engine.inputSize;
   const pixels = benchPixels(n, size);
   const ops = engine.preparedOps(n);
+  // The op of each layer: a tuning may fuse a depthwise with its pointwise (one op for both),
+  // so layer i is not always op i + 1.
+  const choices = engine.kernelChoices(n);
   const layers = tfjsLayers(engine, backbone, n);
   const rows: BenchLayerRow[] = [];
   const timer = clock === 'gpu' ? new PassTimer(device, 1) : null;
@@ -153,12 +166,16 @@ export async function runBenchmark(
       warm.dispose();
       oursDuringTfjs += bridgeCount() - warmBefore;
 
-      // Per layer. ops[0] is the input preprocessing, ops[i + 1] layer i, the last the pooling.
+      // Per layer: the op that computes it (choices.layers[i].op; ops[0] is the input
+      // preprocessing, the last the pooling). A depthwise fused with the next layer has no op
+      // of its own: the next layer's row times the pair.
       for (let i = 0; i < layers.length; i++) {
         const l = layers[i];
         progress(`Layer ${i + 1} of ${layers.length}: ${l.name}`, (i + 1) / steps);
-        const op = ops[i + 1];
-        const oursSamples = await repeat(1, runs, async () => {
+        const choice = choices.layers[i];
+        const fused = choices.layers[i + 1]?.op === choice.op;
+        const op = ops[choice.op];
+        const oursSamples = fused ? [0] : await repeat(1, runs, async () => {
           if (timer) return (await timer.time([(pass) => engine.runner.encode(pass, [op])]))[0];
           return wallToDone(device, () => {
             const enc = device.createCommandEncoder();
@@ -189,7 +206,9 @@ export async function runBenchmark(
         });
         oursDuringTfjs += bridgeCount() - countBefore;
         x.dispose();
-        rows.push({ label: `${i + 1}. ${l.name}`, kind: l.kind, ours: stats(oursSamples).median, tfjs: stats(tfjsSamples).median });
+        const row: BenchLayerRow = { label: `${i + 1}. ${l.name}`, kind: l.kind, ours: stats(oursSamples).median, tfjs: stats(tfjsSamples).median, kernel: choice.kernel };
+        if (fused) row.fusedInto = `${i + 2}. ${layers[i + 1].name}`;
+        rows.push(row);
       }
 
       // Whole network, descriptors read back, both ways.
@@ -231,6 +250,7 @@ export async function runBenchmark(
       cosine: { tfjs: minCosine(ourDescriptors, tfjsDescriptors, n), ortWebgpu: ort?.cosine ?? null },
       oursDuringTfjs,
       ortSetupSeconds: ort?.setupSeconds ?? null,
+      kernels: { source: choices.source, tunedBatch: choices.tunedBatch, where: null },
     };
   } finally {
     tfInput.dispose();

@@ -185,11 +185,28 @@ async function boot(): Promise<void> {
   }
 }
 
+/**
+ * Run the page on another face engine from now on (the Benchmark tab's tuning: the same
+ * backbone on tuned kernels). Training, the benchmark, the console's `facegpu.engine` and the
+ * Identify tab when it starts take it; what already holds the old engine (the Identify tab
+ * once opened, a model trained or loaded) keeps it until the page is reloaded, so the old
+ * engine is not destroyed here (its buffers go when nothing refers to it).
+ */
+function useEngine(engine: MobileNetEngine): void {
+  if (!app.engine || !app.backbones) throw new Error('the face model is not loaded yet');
+  if (engine.manifest.id !== app.engine.manifest.id) throw new Error(`the page runs backbone "${app.engine.manifest.id}", not "${engine.manifest.id}"`);
+  app.engine = engine;
+  app.backbones.use(engine);
+  const f = (window as { facegpu?: { engine?: MobileNetEngine } }).facegpu;
+  if (f) f.engine = engine;
+}
+
 let model: FaceClassifier | null = null;
 const ctx = {
   app,
   people,
   setStatus,
+  useEngine,
   model: () => model,
   setModel: (m: FaceClassifier | null) => {
     if (model && model !== m) model.head.dispose();

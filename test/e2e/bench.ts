@@ -18,6 +18,8 @@ interface Row {
   label: string;
   ours: number;
   tfjs: number;
+  kernel: string;
+  fusedInto?: string;
 }
 interface Result {
   batch: number;
@@ -28,6 +30,7 @@ interface Result {
   cosine: { tfjs: number; ortWebgpu: number | null };
   oursDuringTfjs: number;
   ortSetupSeconds: number | null;
+  kernels: { source: 'tuned' | 'hand-picked'; tunedBatch: number | null; where: string | null };
 }
 
 export interface BenchCheckContext {
@@ -60,15 +63,23 @@ function checkRun(tag: string, run: Awaited<ReturnType<typeof runTab>>, expectCl
   ctx.check(`benchmark (${tag}) runs`, !!r, r ? `${run.seconds.toFixed(0)} s` : run.status);
   if (!r) return null;
   const zeroTfjs = r.layers.filter((l) => !positive(l.tfjs)).map((l) => `${l.label}: ${l.tfjs}`);
-  const zeroOurs = r.layers.filter((l) => !positive(l.ours)).map((l) => `${l.label}: ${l.ours}`);
+  // A depthwise fused with the next layer (a tuned choice) is timed in that layer's row.
+  const zeroOurs = r.layers.filter((l) => !positive(l.ours) && !l.fusedInto).map((l) => `${l.label}: ${l.ours}`);
   ctx.check(
     `benchmark (${tag}): a tfjs time above zero for each of the ${layerCount} layers`,
     r.layers.length === layerCount && zeroTfjs.length === 0,
     zeroTfjs.length ? `zero or missing: ${zeroTfjs.slice(0, 5).join(', ')}` : `${r.layers.length} layers, tfjs ${Math.min(...r.layers.map((l) => l.tfjs)).toFixed(2)}-${Math.max(...r.layers.map((l) => l.tfjs)).toFixed(1)} ms`,
   );
   ctx.check(`benchmark (${tag}): a facegpu time above zero for each layer`, r.layers.length === layerCount && zeroOurs.length === 0, zeroOurs.length ? `zero or missing: ${zeroOurs.join(', ')}` : `${Math.min(...r.layers.map((l) => l.ours)).toFixed(2)}-${Math.max(...r.layers.map((l) => l.ours)).toFixed(1)} ms`);
-  const shownZero = run.table.filter((cells) => cells.length !== 3 || cells.slice(1).some((c) => !/\d/.test(c) || /^0(\.0+)? ms$/.test(c.trim())));
+  const shownZero = run.table.filter((cells) => cells.length !== 4 || cells.slice(1, 3).some((c) => !/\d/.test(c) || /^0(\.0+)? ms$/.test(c.trim())));
   ctx.check(`benchmark (${tag}): the page's per-layer table shows no zero`, run.table.length === layerCount && shownZero.length === 0, shownZero.length ? shownZero.slice(0, 3).map((c) => c.join(' | ')).join('; ') : `${run.table.length} rows`);
+  const unnamed = r.layers.filter((l, i) => !/^[a-z0-9_]+\(/.test(l.kernel) || run.table[i]?.[3] !== l.kernel).map((l) => l.label);
+  const said = r.kernels.source === 'tuned' ? /Our kernels: tuned by measuring/.test(run.status) : /Our kernels: hand-picked/.test(run.status);
+  ctx.check(
+    `benchmark (${tag}): our kernel of each layer in the table, and which kernels ran (tuned or hand-picked) said`,
+    unnamed.length === 0 && r.layers.length === layerCount && said,
+    `${unnamed.length ? `no kernel shown for ${unnamed.slice(0, 3).join(', ')}; ` : ''}kernels ${r.kernels.source}; status "${run.status}"`,
+  );
   ctx.check(`benchmark (${tag}): per-layer clock ${expectClock}, said in the page`, r.clock === expectClock && run.status.includes(r.clockNote), `clock ${r.clock}; status "${run.status}"`);
   ctx.check(`benchmark (${tag}): tfjs ran its own kernels`, r.oursDuringTfjs === 0, `${r.oursDuringTfjs} of our kernels dispatched while tfjs was measured`);
   ctx.check(`benchmark (${tag}): tfjs descriptors match ours (cosine >= ${MIN_COSINE})`, r.cosine.tfjs >= MIN_COSINE, `cosine ${r.cosine.tfjs.toFixed(6)}`);
