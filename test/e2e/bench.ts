@@ -4,7 +4,8 @@
 //    facegpu and a tfjs time above zero, in the result and in the table the page shows (the
 //    tfjs column once read 0.00 ms throughout: the page's tfjs backend ran our kernels, outside
 //    tfjs' timers), tfjs must have run its own kernels (none of ours dispatched meanwhile), its
-//    descriptors must match ours, and the page must say which clock it used;
+//    descriptors must match ours, the page must say which clock it used, show our kernel of
+//    every layer and say whether they were tuned or hand-picked;
 // 2. with `ort`: the wall clock (each layer alone to queue idle) and the ONNX Runtime WebGPU
 //    column, one run after the warm-up: again every per-layer time above zero, and ORT's
 //    descriptors matching ours.

@@ -11,7 +11,10 @@
 // enrolled in a gallery, photos and the live (fake) camera identified, strangers, two faces
 // in one picture, the gallery opened in Node and kept across a reload, with screenshots
 // test-output/e2e-identify.png and e2e-identify-phone.png; then the training tab's backbone
-// picker (backbone.ts): ImageNet picked, two classes of shapes trained, the model records it.
+// picker (backbone.ts): ImageNet picked, two classes of shapes trained, the model records it;
+// then the Benchmark tab's kernel tuning (tune.ts): hand-picked before, a kernel per layer
+// after tuning, the tuning read back from IndexedDB after a reload with nothing timed, and
+// the benchmark running it.
 import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { Download } from 'playwright-core';
 import { join, resolve } from 'node:path';
@@ -23,6 +26,7 @@ import { checkBenchmark } from './bench.ts';
 import { launchBrowser, launchChromium } from './chromium.ts';
 import { checkIdentify } from './identify.ts';
 import { checkBackbonePicker } from './backbone.ts';
+import { checkTuning } from './tune.ts';
 import { checkPhoneLayout } from './phone.ts';
 import { buildAndServe, ROOT } from './serve.ts';
 
@@ -154,6 +158,13 @@ async function main(): Promise<void> {
     await checkBackbonePicker({ url: server.url, out: OUT, check, log, onRequest: (url) => requests.push(url), onConsoleError: (text) => consoleErrors.push(text) });
   } catch (err) {
     check('backbone picker run', false, (err as Error).stack ?? String(err));
+  }
+
+  log('tuning: the Benchmark tab tunes the kernels, a reload reads the tuning back (tune.ts)');
+  try {
+    await checkTuning({ url: server.url, out: OUT, check, log, onRequest: (url) => requests.push(url), onConsoleError: (text) => consoleErrors.push(text) });
+  } catch (err) {
+    check('tuning run', false, (err as Error).stack ?? String(err));
   }
 
   let chrome = await launchChromium();
