@@ -8,6 +8,7 @@
 import type { Gallery, MatchOptions } from '../gallery/gallery.ts';
 import type { Box } from '../gallery/gallery-format.ts';
 import { normalise } from '../gallery/normalise.ts';
+import { dot } from '../gallery/pair-scores.ts';
 import type { VectorIndex } from '../gallery/vector-index.ts';
 import type { LibraryStore } from './store-node.ts';
 
@@ -39,12 +40,6 @@ export interface SearchOptions extends MatchOptions {
  */
 export const MIN_CANDIDATES = 64;
 
-const dot = (a: Float32Array, b: Float32Array) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-};
-
 export function searchLibrary(store: LibraryStore, index: VectorIndex, gallery: Gallery, raw: Float32Array, opts: SearchOptions = {}): SearchResult {
   const top = opts.top ?? 20;
   if (!Number.isInteger(top) || top < 1) throw new Error(`search: "top" must be a positive integer, got ${top}`);
@@ -58,7 +53,7 @@ export function searchLibrary(store: LibraryStore, index: VectorIndex, gallery: 
   const faces = store.faces({ ids: [...new Set([...ids, ...named])] });
   const best = new Map<string, PhotoHit>();
   for (const f of faces) {
-    const s = dot(q, normalise(f.descriptor, gallery.dim, gallery.normalisation));
+    const s = dot(q, 0, normalise(f.descriptor, gallery.dim, gallery.normalisation), 0, gallery.dim);
     const isNamed = person !== null && f.person === person;
     if (s < threshold && !isNamed) continue;
     const old = best.get(f.path);
