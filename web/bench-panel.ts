@@ -6,7 +6,7 @@
 // tune-panel.ts; the two take turns on the GPU.
 import { DEFAULT_WEIGHTS_URL, fetchBackbone } from '../src/browser/index.ts';
 import { BenchChart } from './charts.ts';
-import { $, formatMs, h } from './dom.ts';
+import { $, adapterLabel, formatMs, h } from './dom.ts';
 import type { PageContext } from './main.ts';
 import { runBenchmark, type BenchResult, type ClockChoice } from './bench.ts';
 import { GpuTimingLock, setupTuning } from './tune-panel.ts';
@@ -28,8 +28,7 @@ export function setupBenchmark(ctx: PageContext): void {
     clearInterval(poll);
     up = true;
     sync();
-    const a = app.gpu.adapter;
-    $('#bench-adapter').textContent = `adapter: ${[a.vendor, a.architecture, a.description].filter(Boolean).join(' · ') || a.id}`;
+    $('#bench-adapter').textContent = `adapter: ${adapterLabel(app.gpu.adapter)}`;
   }, 200);
 
   button.addEventListener('click', () => {

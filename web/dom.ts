@@ -45,6 +45,25 @@ export function onFileDrop(el: HTMLElement, accept: (files: File[]) => void): vo
   });
 }
 
+/** "vendor · architecture · description" of an adapter, as the benchmark and tune panels show it. */
+export function adapterLabel(a: { vendor: string; architecture: string; description: string; id: string }): string {
+  return [a.vendor, a.architecture, a.description].filter(Boolean).join(' · ') || a.id;
+}
+
+/**
+ * Run `start` once: the first time the tab `tabTestId` is opened and `ready()` holds (the
+ * page's engine is up). A visitor who never opens the tab pays nothing for it.
+ */
+export function onFirstOpen(tabTestId: string, ready: () => boolean, start: () => void): void {
+  let opened = false;
+  $(`[data-testid=${tabTestId}]`).addEventListener('click', () => (opened = true));
+  const poll = setInterval(() => {
+    if (!opened || !ready()) return;
+    clearInterval(poll);
+    start();
+  }, 200);
+}
+
 export function formatBytes(n: number): string {
   return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${Math.round(n / 1024)} KiB`;
 }

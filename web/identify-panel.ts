@@ -9,7 +9,7 @@ import {
   type DefaultCalibration, type DescribedFace, type FaceDescriber, type FaceGallery, type IdentifiedFace, type ImageInput,
 } from '../src/browser/index.ts';
 import { cameraAvailable, cameraStream, detectCamera, openCamera } from './camera.ts';
-import { $, colorFor, h, icon, onFileDrop } from './dom.ts';
+import { $, colorFor, h, icon, onFileDrop, onFirstOpen } from './dom.ts';
 import type { PageContext } from './main.ts';
 
 /** The page's gallery in IndexedDB. */
@@ -450,11 +450,5 @@ export function setupIdentify(ctx: PageContext): void {
   renderGallery();
   // Started the first time the tab is opened (a visitor who never opens it loads no second
   // detector), once the page's engine is there.
-  let opened = false;
-  $('[data-testid=tab-identify]').addEventListener('click', () => (opened = true));
-  const poll = setInterval(() => {
-    if (!opened || !app.engine || !app.gpu) return;
-    clearInterval(poll);
-    void start();
-  }, 200);
+  onFirstOpen('tab-identify', () => !!app.engine && !!app.gpu, () => void start());
 }

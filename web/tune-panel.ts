@@ -18,7 +18,7 @@
 import { browserTuningStore, DEFAULT_WEIGHTS_URL, fetchBackbone, MobileNetEngine, savedTuning, SHADERS, tuneBackbone, type Gpu, type TuningRecord } from '../src/browser/index.ts';
 import { candidatesFor } from '../src/tune/candidates.ts';
 import { distinctShapes } from '../src/tune/tuner.ts';
-import { $, formatMs, h } from './dom.ts';
+import { $, adapterLabel, formatMs, h, onFirstOpen } from './dom.ts';
 import type { PageContext } from './main.ts';
 
 /** The benchmark and the tuning both time the GPU: one at a time. */
@@ -236,15 +236,10 @@ export function setupTuning({ app, useEngine }: PageContext, lock: GpuTimingLock
   });
 
   // Read the first time the tab is opened (a visitor who never opens it reads nothing), once the page's engine is there.
-  let opened = false;
-  $('[data-testid=tab-benchmark]').addEventListener('click', () => (opened = true));
-  const poll = setInterval(() => {
-    if (!opened || !app.engine || !app.gpu) return;
-    clearInterval(poll);
-    const a = app.gpu.adapter;
-    $('#tune-adapter').textContent = `adapter: ${[a.vendor, a.architecture, a.description].filter(Boolean).join(' · ') || a.id}`;
+  onFirstOpen('tab-benchmark', () => !!app.engine && !!app.gpu, () => {
+    $('#tune-adapter').textContent = `adapter: ${adapterLabel(app.gpu!.adapter)}`;
     void readSaved();
-  }, 200);
+  });
 
   return { current: () => (app.engine?.tuned ? current : null) };
 }
