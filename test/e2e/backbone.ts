@@ -13,15 +13,9 @@ import sharp from 'sharp';
 import { shapePicture } from '../helpers/images.ts';
 import { launchBrowser } from './chromium.ts';
 import { ROOT } from './serve.ts';
+import type { PageCheckOptions } from './check.ts';
 
-export interface BackboneCheckOptions {
-  url: string;
-  out: string;
-  check(name: string, ok: boolean, detail: string): void;
-  log(msg: string): void;
-  onRequest?(url: string): void;
-  onConsoleError?(text: string): void;
-}
+export type BackboneCheckOptions = PageCheckOptions;
 
 const IMAGENET = resolve(ROOT, process.env.FACEGPU_WEIGHTS ?? 'weights', 'imagenet');
 const KINDS = ['circle', 'square'] as const;

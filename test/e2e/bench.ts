@@ -11,6 +11,7 @@
 //    descriptors matching ours.
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import type { PageCheckOptions } from './check.ts';
 
 /** Descriptors of the same pixels on another runtime: float32 rounding only. */
 const MIN_COSINE = 0.9999;
@@ -34,11 +35,7 @@ interface Result {
   kernels: { source: 'tuned' | 'hand-picked'; tunedBatch: number | null; where: string | null };
 }
 
-export interface BenchCheckContext {
-  out: string;
-  check(name: string, ok: boolean, detail: string): void;
-  log(msg: string): void;
-}
+export type BenchCheckContext = Pick<PageCheckOptions, 'out' | 'check' | 'log'>;
 
 const positive = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
 const ms = (v: number | null) => (v === null ? 'none' : `${v.toFixed(1)} ms`);

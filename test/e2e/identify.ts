@@ -19,19 +19,14 @@ import { enrollFiles, identifyFiles, openFaceGallery, saveFaceGallery } from '..
 import { LibraryStore } from '../../src/library/store-node.ts';
 import { launchBrowser } from './chromium.ts';
 import { twoFaces, y4mOf } from './pictures.ts';
+import type { PageCheckOptions } from './check.ts';
 
-export interface IdentifyCheckOptions {
-  url: string;
-  /** Screenshots, the pictures made here and the downloaded gallery go here. */
-  out: string;
+/** `out` also gets the pictures made here and the downloaded gallery. */
+export interface IdentifyCheckOptions extends PageCheckOptions {
   /** 5-celebrity-faces: train/<person>/, val/<person>/. */
   dataset: string;
   /** Node's engine, to open the gallery the page downloads (skipped without). */
   node?: { gpu: Gpu; engine: MobileNetEngine };
-  check(name: string, ok: boolean, detail: string): void;
-  log(msg: string): void;
-  onRequest?(url: string): void;
-  onConsoleError?(text: string): void;
 }
 
 const ENROLLED = [

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import sharp from 'sharp';
 import type { Browser, Page } from 'playwright-core';
+import type { PageCheckOptions } from './check.ts';
 
 export const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true } as const;
 /** Apple's and Material's minimum touch target (CSS px). */
@@ -19,17 +20,11 @@ const MUST_FIT = 'button, .button, [role=tab], h1, h2, h3, input:not([type=hidde
 /** What a finger must be able to hit. */
 const TARGETS = 'button, .button, [role=tab], select, input:not([type=file]):not([type=checkbox]):not([type=radio]):not([type=hidden])';
 
-export interface PhoneCheckOptions {
-  url: string;
-  /** Screenshots (and the no-face photo) are written here. */
-  out: string;
+/** `out` also gets the no-face photo. */
+export interface PhoneCheckOptions extends PageCheckOptions {
   /** Two people (long names on purpose) and their photos. */
   people: { name: string; photos: string[] }[];
   epochs?: number;
-  check(name: string, ok: boolean, detail: string): void;
-  log(msg: string): void;
-  onRequest?(url: string): void;
-  onConsoleError?(text: string): void;
 }
 
 interface Measure {

@@ -4,17 +4,12 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { buildAndServe, ROOT } from './serve.ts';
+import type { PageCheckOptions } from './check.ts';
 
 export const DATASET = resolve(ROOT, process.env.FACEGPU_E2E_DATASET ?? '../shared/datasets/5-celebrity-faces');
 export const OUT = resolve(ROOT, 'test-output');
 
-export interface CheckContext {
-  url: string;
-  out: string;
-  check(name: string, ok: boolean, detail: string): void;
-  log(msg: string): void;
-  onConsoleError(text: string): void;
-}
+export type CheckContext = PageCheckOptions & { onConsoleError(text: string): void };
 
 /** Serve the page, run `body` with a check context, print the summary and exit (1 on any failure). */
 export async function runStandalone(name: string, body: (ctx: CheckContext) => Promise<void>, opts: { build?: boolean } = {}): Promise<never> {

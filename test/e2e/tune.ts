@@ -11,15 +11,9 @@
 import type { Page } from 'playwright-core';
 import { join } from 'node:path';
 import { launchBrowser } from './chromium.ts';
+import type { PageCheckOptions } from './check.ts';
 
-export interface TuneCheckOptions {
-  url: string;
-  out: string;
-  check(name: string, ok: boolean, detail: string): void;
-  log(msg: string): void;
-  onRequest?(url: string): void;
-  onConsoleError?(text: string): void;
-}
+export type TuneCheckOptions = PageCheckOptions;
 
 /**
  * Counts the tuner's timing samples (its command encoders are labelled "tuner sample") in
