@@ -4,7 +4,7 @@
 // browser's saved tuning, or hand-picked). The result is also left as JSON in #bench-summary's
 // data-result (for the e2e test). The tab's tuning ("Tune kernels for this GPU") is
 // tune-panel.ts; the two take turns on the GPU.
-import { DEFAULT_WEIGHTS_URL, fetchBackbone } from '../src/browser/index.ts';
+import { DEFAULT_WEIGHTS_URL, fetchBackbone, type Gpu, type MobileNetEngine } from '../src/browser/index.ts';
 import { BenchChart } from './charts.ts';
 import { $, adapterLabel, formatMs, h } from './dom.ts';
 import type { PageContext } from './main.ts';
@@ -39,9 +39,23 @@ export function setupBenchmark(ctx: PageContext): void {
     });
   });
 
+  /** The engine a benchmark in flight runs on (a tuning saved by another tab may replace app.engine meanwhile). */
+  let running: MobileNetEngine | null = null;
+  ctx.holdEngine(() => running);
+
   async function bench(): Promise<void> {
     const { engine, gpu } = app;
     if (!engine || !gpu) return;
+    running = engine;
+    try {
+      await benchOn(engine, gpu);
+    } finally {
+      running = null;
+      ctx.releaseEngines();
+    }
+  }
+
+  async function benchOn(engine: MobileNetEngine, gpu: Gpu): Promise<void> {
     summary.replaceChildren();
     delete summary.dataset.done;
     delete summary.dataset.result;

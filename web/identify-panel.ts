@@ -364,6 +364,8 @@ export function setupIdentify(ctx: PageContext): void {
     summary.textContent = 'Loading…';
     try {
       describer = await openFaceDescriber(app.gpu, app.engine);
+      const on = app.engine;
+      ctx.holdEngine(() => on); // for the rest of the visit: the describer runs on it
     } catch (err) {
       summary.textContent = 'Not available';
       return say(`The face detector could not be loaded: ${(err as Error).message}`, 'error');

@@ -188,17 +188,39 @@ async function boot(): Promise<void> {
 /**
  * Run the page on another face engine from now on (the Benchmark tab's tuning: the same
  * backbone on tuned kernels). Training, the benchmark, the console's `facegpu.engine` and the
- * Identify tab when it starts take it; what already holds the old engine (the Identify tab
- * once opened, a model trained or loaded) keeps it until the page is reloaded, so the old
- * engine is not destroyed here (its buffers go when nothing refers to it).
+ * Identify tab when it starts take it. What already runs on the old engine (a model trained or
+ * loaded, the Identify tab once opened, a training or benchmark in flight) keeps it; the old
+ * engine's GPU buffers are freed as soon as none of those holds it (releaseEngines).
  */
 function useEngine(engine: MobileNetEngine): void {
   if (!app.engine || !app.backbones) throw new Error('the face model is not loaded yet');
   if (engine.manifest.id !== app.engine.manifest.id) throw new Error(`the page runs backbone "${app.engine.manifest.id}", not "${engine.manifest.id}"`);
+  if (app.engine !== engine) replaced.add(app.engine);
   app.engine = engine;
   app.backbones.use(engine);
   const f = (window as { facegpu?: { engine?: MobileNetEngine } }).facegpu;
   if (f) f.engine = engine;
+  releaseEngines();
+}
+
+/** Face engines useEngine replaced, not destroyed yet because something may still run on them. */
+const replaced = new Set<MobileNetEngine>();
+/** Who may run on an engine other than app.engine: each says which (or null). */
+const engineHolders: (() => MobileNetEngine | null | undefined)[] = [() => model?.engine];
+
+/** `holder()` names an engine in use (a panel's describer, a run in flight): it is not destroyed while named. */
+function holdEngine(holder: () => MobileNetEngine | null | undefined): void {
+  engineHolders.push(holder);
+}
+
+/** Destroy every replaced engine that no holder names any more (call when a holder lets go). */
+function releaseEngines(): void {
+  const held = new Set(engineHolders.map((h) => h()));
+  for (const e of replaced) {
+    if (e === app.engine || held.has(e)) continue;
+    replaced.delete(e);
+    e.destroy();
+  }
 }
 
 let model: FaceClassifier | null = null;
@@ -207,10 +229,13 @@ const ctx = {
   people,
   setStatus,
   useEngine,
+  holdEngine,
+  releaseEngines,
   model: () => model,
   setModel: (m: FaceClassifier | null) => {
     if (model && model !== m) model.head.dispose();
     model = m;
+    releaseEngines();
   },
 };
 setupTraining(ctx);

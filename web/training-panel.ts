@@ -7,7 +7,7 @@
 // the CLI's --backbone); the model records it, and a model loaded back gets its own.
 import {
   downloadModel, FaceClassifier, faceCropRecord, imageToRGB, listSavedModels, loadFromBrowser, loadFromFiles, locatedFaceLoader, saveToBrowser, stratifiedSplit, trainOnImages,
-  type CropRecord, type FaceModelMeta, type StoredModel, type TrainingSet,
+  type CropRecord, type MobileNetEngine, type FaceModelMeta, type StoredModel, type TrainingSet,
 } from '../src/browser/index.ts';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TrainingChart } from './charts.ts';
@@ -35,6 +35,9 @@ export function setupTraining(ctx: PageContext): void {
   const warning = $('#train-warning');
   const chart = new TrainingChart($<HTMLCanvasElement>('#train-chart'));
   let training = false;
+  /** The engine a training in flight runs on (a tuning finishing meanwhile must not free it). */
+  let inFlight: MobileNetEngine | null = null;
+  ctx.holdEngine(() => inFlight);
 
   const say = (text: string, state?: 'busy' | 'trained' | 'loaded' | 'error') => {
     status.textContent = text;
@@ -72,6 +75,7 @@ export function setupTraining(ctx: PageContext): void {
     if (!app.backbones || training) return;
     try {
       const engine = await pickedEngine();
+      inFlight = engine;
       if (!training && !ctx.model()) refresh();
       if (!training) say(`Backbone “${engine.manifest.id}” ready: ${engine.manifest.layers.length} layers, ${engine.outputDim}-d descriptors.`);
     } catch (err) {
@@ -169,6 +173,8 @@ export function setupTraining(ctx: PageContext): void {
       say(`Training failed: ${(err as Error).message}`, 'error');
     } finally {
       training = false;
+      inFlight = null;
+      ctx.releaseEngines();
       refresh();
     }
   });

@@ -108,6 +108,11 @@ export async function checkTuning(opts: TuneCheckOptions): Promise<void> {
     await page.selectOption('#tune-batches', '1');
     await page.selectOption('#tune-rounds', '1');
     await page.selectOption('#tune-candidates', '3');
+    // The engine the page runs before tuning: nothing else holds it here (no model, the Identify tab never opened).
+    await page.evaluate(() => {
+      const w = window as unknown as { facegpu: { engine: unknown }; replacedEngine?: unknown };
+      w.replacedEngine = w.facegpu.engine;
+    });
     const tuneStart = Date.now();
     await page.click('[data-testid=tune-run]');
     await page.waitForSelector('#tune-status[data-state="done"], #tune-status[data-state="error"]', { timeout: 900_000 });
@@ -125,6 +130,11 @@ export async function checkTuning(opts: TuneCheckOptions): Promise<void> {
       tuned.tunerSamples > 0 && Number(tuned.samples) > 0 && tuned.logLines > 0 && tuned.source === 'tuned' && tuned.state === 'tuned' && tuned.engineTuned,
       `${tuned.tunerSamples} samples counted (${tuned.samples} said), ${tuned.logLines} log lines; data-source ${tuned.source}, state ${tuned.state}, engine tuned ${tuned.engineTuned}: "${tuned.text}"`,
     );
+    const freed = await page.evaluate(() => {
+      const w = window as unknown as { facegpu: { engine: unknown }; replacedEngine: { destroyed?: boolean } };
+      return { replaced: w.facegpu.engine !== w.replacedEngine, destroyed: w.replacedEngine.destroyed === true };
+    });
+    check('tune: the engine the tuning replaced was freed (nothing else ran on it)', freed.replaced && freed.destroyed, `replaced ${freed.replaced}, destroyed ${freed.destroyed}`);
     check('tune: the panel names the adapter the tuning is keyed to and where it is kept', /keyed to adapter \S/.test(tuned.text) && /IndexedDB facegpu-tuning\/tunings\//.test(tuned.text), tuned.text);
     await page.screenshot({ path: join(opts.out, 'e2e-tune.png'), fullPage: true });
 
