@@ -15,6 +15,7 @@ import { setupPrediction } from './predict-panel.ts';
 import { setupBenchmark } from './bench-panel.ts';
 import { setupIdentify } from './identify-panel.ts';
 import { BackboneEngines } from './backbones.ts';
+import { EngineHolders } from './engine-holders.ts';
 
 interface App {
   gpu: Gpu | null;
@@ -190,38 +191,24 @@ async function boot(): Promise<void> {
  * backbone on tuned kernels). Training, the benchmark, the console's `facegpu.engine` and the
  * Identify tab when it starts take it. What already runs on the old engine (a model trained or
  * loaded, the Identify tab once opened, a training or benchmark in flight) keeps it; the old
- * engine's GPU buffers are freed as soon as none of those holds it (releaseEngines).
+ * engine's GPU buffers are freed as soon as none of those holds it (engine-holders.ts).
  */
 function useEngine(engine: MobileNetEngine): void {
   if (!app.engine || !app.backbones) throw new Error('the face model is not loaded yet');
   if (engine.manifest.id !== app.engine.manifest.id) throw new Error(`the page runs backbone "${app.engine.manifest.id}", not "${engine.manifest.id}"`);
-  if (app.engine !== engine) replaced.add(app.engine);
+  const old = app.engine;
   app.engine = engine;
   app.backbones.use(engine);
   const f = (window as { facegpu?: { engine?: MobileNetEngine } }).facegpu;
   if (f) f.engine = engine;
-  releaseEngines();
+  engines.replace(old);
 }
 
-/** Face engines useEngine replaced, not destroyed yet because something may still run on them. */
-const replaced = new Set<MobileNetEngine>();
-/** Who may run on an engine other than app.engine: each says which (or null). */
-const engineHolders: (() => MobileNetEngine | null | undefined)[] = [() => model?.engine];
-
-/** `holder()` names an engine in use (a panel's describer, a run in flight): it is not destroyed while named. */
-function holdEngine(holder: () => MobileNetEngine | null | undefined): void {
-  engineHolders.push(holder);
-}
-
-/** Destroy every replaced engine that no holder names any more (call when a holder lets go). */
-function releaseEngines(): void {
-  const held = new Set(engineHolders.map((h) => h()));
-  for (const e of replaced) {
-    if (e === app.engine || held.has(e)) continue;
-    replaced.delete(e);
-    e.destroy();
-  }
-}
+/** Engines useEngine replaced, freed once nothing runs on them; a model holds the one it was made with. */
+const engines = new EngineHolders<MobileNetEngine>(() => app.engine);
+engines.hold(() => model?.engine);
+const holdEngine = (holder: () => MobileNetEngine | null | undefined) => engines.hold(holder);
+const releaseEngines = () => engines.release();
 
 let model: FaceClassifier | null = null;
 const ctx = {
