@@ -70,4 +70,20 @@ describe('EngineHolders', () => {
     expect(first.destroyed).toBe(0);
     expect(b.destroyed).toBe(1);
   });
+
+  it('keeps an engine while work runs on it (a training, a benchmark), through overlapping runs', () => {
+    const { state, engines, use } = page();
+    const first = state.current!;
+    const training = engines.busy(first);
+    const bench = engines.busy(first);
+    use(new FakeEngine('tuned'));
+    expect(first.destroyed).toBe(0);
+    training();
+    training(); // a second call does not end the other run
+    expect(first.destroyed).toBe(0);
+    expect(engines.waiting).toBe(1);
+    bench();
+    expect(first.destroyed).toBe(1);
+    expect(engines.waiting).toBe(0);
+  });
 });

@@ -39,19 +39,15 @@ export function setupBenchmark(ctx: PageContext): void {
     });
   });
 
-  /** The engine a benchmark in flight runs on (a tuning saved by another tab may replace app.engine meanwhile). */
-  let running: MobileNetEngine | null = null;
-  ctx.holdEngine(() => running);
-
   async function bench(): Promise<void> {
     const { engine, gpu } = app;
     if (!engine || !gpu) return;
-    running = engine;
+    // Kept while it runs: a tuning saved by another tab may replace app.engine meanwhile.
+    const done = ctx.engines.busy(engine);
     try {
       await benchOn(engine, gpu);
     } finally {
-      running = null;
-      ctx.releaseEngines();
+      done();
     }
   }
 

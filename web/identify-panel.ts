@@ -6,7 +6,7 @@
 import {
   checkPersonName, createGallery, downloadGallery, enrollImages, fetchReference, imageToRgbImage, listBrowserGalleries, loadGalleryFromBrowser, loadGalleryFromFiles,
   openFaceDescriber, saveGalleryToBrowser,
-  type DefaultCalibration, type DescribedFace, type FaceDescriber, type FaceGallery, type IdentifiedFace, type ImageInput,
+  type DefaultCalibration, type DescribedFace, type FaceDescriber, type FaceGallery, type IdentifiedFace, type ImageInput, type MobileNetEngine,
 } from '../src/browser/index.ts';
 import { cameraAvailable, cameraStream, detectCamera, openCamera } from './camera.ts';
 import { $, colorFor, h, icon, onFileDrop, onFirstOpen } from './dom.ts';
@@ -362,11 +362,14 @@ export function setupIdentify(ctx: PageContext): void {
   async function start(): Promise<void> {
     if (!app.gpu || !app.engine) return;
     summary.textContent = 'Loading…';
+    // The describer runs on this engine for the rest of the visit (a later tuning does not free it).
+    let on: MobileNetEngine | null = app.engine;
+    ctx.engines.hold(() => on);
     try {
-      describer = await openFaceDescriber(app.gpu, app.engine);
-      const on = app.engine;
-      ctx.holdEngine(() => on); // for the rest of the visit: the describer runs on it
+      describer = await openFaceDescriber(app.gpu, on);
     } catch (err) {
+      on = null;
+      ctx.engines.release();
       summary.textContent = 'Not available';
       return say(`The face detector could not be loaded: ${(err as Error).message}`, 'error');
     }

@@ -207,8 +207,6 @@ function useEngine(engine: MobileNetEngine): void {
 /** Engines useEngine replaced, freed once nothing runs on them; a model holds the one it was made with. */
 const engines = new EngineHolders<MobileNetEngine>(() => app.engine);
 engines.hold(() => model?.engine);
-const holdEngine = (holder: () => MobileNetEngine | null | undefined) => engines.hold(holder);
-const releaseEngines = () => engines.release();
 
 let model: FaceClassifier | null = null;
 const ctx = {
@@ -216,13 +214,12 @@ const ctx = {
   people,
   setStatus,
   useEngine,
-  holdEngine,
-  releaseEngines,
+  engines,
   model: () => model,
   setModel: (m: FaceClassifier | null) => {
     if (model && model !== m) model.head.dispose();
     model = m;
-    releaseEngines();
+    engines.release();
   },
 };
 setupTraining(ctx);

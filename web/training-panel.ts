@@ -7,7 +7,7 @@
 // the CLI's --backbone); the model records it, and a model loaded back gets its own.
 import {
   downloadModel, FaceClassifier, faceCropRecord, imageToRGB, listSavedModels, loadFromBrowser, loadFromFiles, locatedFaceLoader, saveToBrowser, stratifiedSplit, trainOnImages,
-  type CropRecord, type MobileNetEngine, type FaceModelMeta, type StoredModel, type TrainingSet,
+  type CropRecord, type FaceModelMeta, type StoredModel, type TrainingSet,
 } from '../src/browser/index.ts';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { TrainingChart } from './charts.ts';
@@ -35,9 +35,6 @@ export function setupTraining(ctx: PageContext): void {
   const warning = $('#train-warning');
   const chart = new TrainingChart($<HTMLCanvasElement>('#train-chart'));
   let training = false;
-  /** The engine a training in flight runs on (a tuning finishing meanwhile must not free it). */
-  let inFlight: MobileNetEngine | null = null;
-  ctx.holdEngine(() => inFlight);
 
   const say = (text: string, state?: 'busy' | 'trained' | 'loaded' | 'error') => {
     status.textContent = text;
@@ -75,7 +72,6 @@ export function setupTraining(ctx: PageContext): void {
     if (!app.backbones || training) return;
     try {
       const engine = await pickedEngine();
-      inFlight = engine;
       if (!training && !ctx.model()) refresh();
       if (!training) say(`Backbone “${engine.manifest.id}” ready: ${engine.manifest.layers.length} layers, ${engine.outputDim}-d descriptors.`);
     } catch (err) {
@@ -89,7 +85,12 @@ export function setupTraining(ctx: PageContext): void {
     if (!app.gpu || !app.backbones) throw new Error('the face model is not loaded yet');
     // The model's own backbone (by sha256); prediction (predict-panel.ts) uses it and crops as the model records.
     const engine = await app.backbones.forModel(meta);
-    ctx.setModel(await FaceClassifier.create(app.gpu, engine, head, meta, where, { facesCropped: true }));
+    const done = ctx.engines.busy(engine); // until the model holds it
+    try {
+      ctx.setModel(await FaceClassifier.create(app.gpu, engine, head, meta, where, { facesCropped: true }));
+    } finally {
+      done();
+    }
     summary.textContent = `Knows ${meta.labels.length} ${meta.backbone.id === 'face' ? 'people' : `classes (${meta.backbone.id} backbone)`}`;
     summary.dataset.state = 'trained';
     refresh();
@@ -101,8 +102,11 @@ export function setupTraining(ctx: PageContext): void {
     refresh();
     chart.reset();
     warning.hidden = true;
+    // The engine the training runs on is kept until it ends (a tuning finishing meanwhile replaces app.engine).
+    let done: (() => void) | null = null;
     try {
       const engine = await pickedEngine();
+      done = ctx.engines.busy(engine);
       await people.settled();
       // One id per photo; ids sort in the order photos were added.
       const byId = new Map<string, Photo>();
@@ -173,8 +177,7 @@ export function setupTraining(ctx: PageContext): void {
       say(`Training failed: ${(err as Error).message}`, 'error');
     } finally {
       training = false;
-      inFlight = null;
-      ctx.releaseEngines();
+      done?.();
       refresh();
     }
   });
