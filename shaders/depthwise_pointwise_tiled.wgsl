@@ -15,13 +15,13 @@
 // against the pointwise's BN*4 per slice.
 //
 // x: [N, inH, inW, ci4] vec4 (the depthwise's input)   dw_w: [3, 3, ci4] vec4   dw_b: [ci4] vec4
-// w: [ci4, co4] mat4x4 (pointwise)   b: [co4] vec4   y: [pixels, co4] vec4, pixels = N*outH*outW
+// w: [ci4, co4] mat4x4 (pointwise; float32, or float16 pairs with WH = 1)   b: [co4] vec4   y: [pixels, co4] vec4, pixels = N*outH*outW
 //
 // Grid: (x, y) = pixel tiles (folded past 65535), z = ceil(co4 / BN).
 // Constants: TX, TY (workgroup TX*TY invocations), RP (pixels per invocation), RC (output
 // channel groups per invocation), BK (input channel groups per step), STRIDE (the
 // depthwise's, 1 or 2), DACT (the depthwise's activation), ACT (the pointwise's): 0 none,
-// 1 relu, 2 relu6.
+// 1 relu, 2 relu6; WH (the pointwise weights: 0 float32, 1 float16 pairs).
 
 struct Params {
   pixels: u32,    // N * out_h * out_w

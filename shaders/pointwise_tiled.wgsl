@@ -1,6 +1,6 @@
 // Pointwise (1x1) convolution as a workgroup-memory tiled matrix product: the shape tfjs and
 // ONNX Runtime use on GPUs, a candidate for the tuner (src/tune/). Same bindings as
-// pointwise.wgsl (float32 weights only). The product is pointwise_tiled_core.wgsl; this
+// pointwise.wgsl, or float16 pairs (WH = 1). The product is pointwise_tiled_core.wgsl; this
 // kernel gives it its input straight from x.
 //
 // A workgroup computes a tile of BM = TY*RP pixels x BN = TX*RC output-channel groups. It
@@ -15,7 +15,7 @@
 //
 // Grid: (x, y) = pixel tiles (folded past 65535), z = ceil(co4 / BN).
 // Constants: TX, TY (workgroup TX*TY invocations), RP (pixels per invocation), RC (output
-// channel groups per invocation), BK (input channel groups per step), ACT.
+// channel groups per invocation), BK (input channel groups per step), ACT, WH.
 
 struct Params {
   pixels: u32,

@@ -3,7 +3,7 @@
 // from x) and depthwise_pointwise_tiled.wgsl (its input tile computed by the depthwise layer
 // before it). Included with `// #include pointwise_tiled_core`; not a kernel. The including
 // kernel declares `struct Params` with (at least) pixels, ci4 and co4, the constants TX, TY,
-// RP, RC, BK and ACT, and `fn tile_input(q: u32, k: u32) -> vec4<f32>`: the product's input
+// RP, RC, BK, ACT and WH (weights: 0 float32, 1 float16 pairs, as weight_block.wgsl), and `fn tile_input(q: u32, k: u32) -> vec4<f32>`: the product's input
 // vec4 at pixel q (< pixels), channel group k (< ci4).
 //
 // A workgroup computes a tile of BM = TY*RP pixels x BN = TX*RC output-channel groups. It
@@ -12,12 +12,14 @@
 // workgroup instead of once per invocation), waits, and every invocation accumulates its
 // RP x RC register tile from there. Workgroup memory: BM*BK*16 + BK*BN*64 bytes.
 //
-// w: [ci4, co4] mat4x4    b: [co4] vec4    y: [pixels, co4] vec4
+// w: [ci4, co4] mat4x4 (float32, or float16 pairs: half the words read from global memory;
+// workgroup memory holds them as float32 either way)    b: [co4] vec4    y: [pixels, co4] vec4
 //
 // Grid: (x, y) = pixel tiles (folded past 65535), z = ceil(co4 / BN).
 
-@group(0) @binding(2) var<storage, read> w: array<mat4x4<f32>>;
+@group(0) @binding(2) var<storage, read> w: array<vec4<u32>>;
 // #include layer_io
+// #include weight_block
 
 const BM = TY * RP;
 const BN = TX * RC;
@@ -66,7 +68,7 @@ fn main(
       let k = k0 + i / BN;
       let o = o0 + i % BN;
       if (k < p.ci4 && o < p.co4) {
-        ws[i] = w[k * p.co4 + o];
+        ws[i] = weight_block(k * p.co4 + o);
       } else {
         ws[i] = mat4x4<f32>();
       }

@@ -22,6 +22,8 @@ import { distinctShapes, tuneBackbone } from '../src/tune/tuner.ts';
 import type { Backbone } from '../src/weights/format.ts';
 import { packLayerWeights } from '../src/weights/pack.ts';
 import { loadBackbone } from '../src/weights/store.ts';
+import { packFloat16PairsExact } from '../src/weights/half.ts';
+import { readsHalfWeights } from '../src/mobilenet/half-weights.ts';
 import { expectSameDescriptors } from './helpers/engine-compare.ts';
 import { testGpu, type TestGpu } from './helpers/gpu.ts';
 import { fromVec4Layout, maxAbs, randomArray, toVec4Layout } from './helpers/layout.ts';
@@ -50,7 +52,12 @@ describe('the fused depthwise + pointwise kernel', () => {
     // ReLU6 after both layers, as in the network, with values that keep every output of both
     // inside (0, 6): none is clipped, so a wrong tap or halo shows through the pointwise.
     const dw = packLayerWeights({ name: 'dw', kind: 'depthwise', stride, inChannels: cin, outChannels: cin, activation: 'relu6', kernel: randomArray(9 * cin, seed, -0.25, 0.25), bias: randomArray(cin, seed + 1, 2.5, 3.5) });
-    const pw = packLayerWeights({ name: 'pw', kind: 'pointwise', stride: 1, inChannels: cin, outChannels: cout, activation: 'relu6', kernel: randomArray(cin * cout, seed + 2, -0.4 / cin, 0.4 / cin), bias: randomArray(cout, seed + 3, 2.5, 3.5) });
+    // Pointwise weights exact in float16 (multiples of 2^-14), so the float16 path reads the same values.
+    const pwKernel = randomArray(cin * cout, seed + 2, -0.4 / cin, 0.4 / cin).map((v) => Math.round(v * 16384) / 16384);
+    const pw = packLayerWeights({ name: 'pw', kind: 'pointwise', stride: 1, inChannels: cin, outChannels: cout, activation: 'relu6', kernel: pwKernel, bias: randomArray(cout, seed + 3, 2.5, 3.5) });
+    const half = packFloat16PairsExact(pw.weights);
+    expect(half).not.toBeNull();
+    const pwW16 = g.upload(new Uint8Array(half!.buffer));
     const xb = g.upload(toVec4Layout(randomArray(n * h * w * cin, seed + 4, -1, 1), n * h * w, cin));
     const [dwW, dwB, pwW, pwB] = [dw.weights, dw.bias, pw.weights, pw.bias].map((a) => g.upload(a));
     const oh = Math.ceil(h / stride);
@@ -72,17 +79,22 @@ describe('the fused depthwise + pointwise kernel', () => {
     expect(all.length).toBeGreaterThanOrEqual(3);
     const cands = stride === 1 ? all : [all[0], all[all.length - 1]];
     const tol = 1e-5 * Math.max(1, maxAbs(ref)) * 10;
-    for (const c of cands) {
+    // Each candidate as the tuner offers it (float16 weights), and the first also on float32 weights.
+    const runs = [...cands.map((c) => ({ c, half: readsHalfWeights('pointwise', { ...DEFAULT_TUNING, ...c.choice }) })), { c: cands[0], half: false }];
+    expect(runs.filter((r) => r.half).length).toBe(cands.length);
+    for (const { c, half: halfWeights } of runs) {
       const t: Tuning = { ...DEFAULT_TUNING, ...c.choice };
       const y = g.upload(new Float32Array(bytes / 4).fill(1234.5));
-      const got = await g.run(depthwisePointwiseOp({ label: 'dw+pw', x: xb, dwW, dwB, w: pwW, b: pwB, y, shape, stride, dwActivation: 'relu6', cout, activation: 'relu6' }, t), y, bytes);
+      const op = depthwisePointwiseOp({ label: 'dw+pw', x: xb, dwW, dwB, w: halfWeights ? pwW16 : pwW, b: pwB, y, shape, stride, dwActivation: 'relu6', cout, activation: 'relu6', halfWeights }, t);
+      expect(op.kernel.constants?.WH).toBe(halfWeights ? 1 : 0);
+      const got = await g.run(op, y, bytes);
       let worst = 0;
       let at = -1;
       for (let i = 0; i < ref.length; i++) {
         const d = Math.abs(got[i] - ref[i]);
         if (!(d <= worst)) [worst, at] = [d, i];
       }
-      expect(worst, `${c.name}: output ${at} is ${got[at]}, the portable kernels' ${ref[at]}`).toBeLessThan(tol);
+      expect(worst, `${c.name}${halfWeights ? '' : ' (float32 weights)'}: output ${at} is ${got[at]}, the portable kernels' ${ref[at]}`).toBeLessThan(tol);
     }
   });
 

@@ -15,6 +15,7 @@ import { DEFAULT_TUNING, tuningFor, type Tuning } from '../src/kernels/common.ts
 import { MobileNetEngine } from '../src/mobilenet/engine.ts';
 import type { LayerKind, TunedKernels } from '../src/mobilenet/tuned.ts';
 import { packFloat16PairsExact } from '../src/weights/half.ts';
+import { readsHalfWeights } from '../src/mobilenet/half-weights.ts';
 import { packLayerWeights } from '../src/weights/pack.ts';
 import { loadBackbone } from '../src/weights/store.ts';
 import type { Backbone } from '../src/weights/format.ts';
@@ -76,7 +77,7 @@ describe('every candidate kernel', () => {
     const shape = { n, h, w, c: cin };
     const runWith = async (t: Tuning) => {
       const y = g.empty(bytes);
-      const useHalf = t.halfWeights && t.subgroup > 0 && kind !== 'depthwise';
+      const useHalf = readsHalfWeights(kind, t);
       const prob = { label: kind, x: xb, w: useHalf ? hb : wb, b: bb, y, activation: L.activation };
       const op =
         kind === 'stem'
@@ -93,6 +94,8 @@ describe('every candidate kernel', () => {
       const got = await runWith({ ...base, ...c.choice });
       expect(maxAbsDiff(got, ref), c.name).toBeLessThan(1e-5 * Math.max(1, maxAbs(ref)) * 10);
     }
+    // The tiled pointwise is tried on float16 weights (where they are exact), so the loop above ran its float16 path.
+    if (kind === 'pointwise') expect(cands.filter((c) => c.choice.gemm && readsHalfWeights(kind, { ...base, ...c.choice })).length).toBeGreaterThan(0);
   });
 });
 

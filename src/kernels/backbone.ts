@@ -107,7 +107,7 @@ export interface PointwiseProblem {
   cin: number;
   cout: number;
   activation: Activation;
-  /** `w` holds float16 pairs (subgroup kernel only; see Tuning.halfWeights). */
+  /** `w` holds float16 pairs (subgroup and tiled kernels only; see Tuning.halfWeights). */
   halfWeights?: boolean;
 }
 
@@ -118,12 +118,11 @@ export function pointwiseOp(p: PointwiseProblem, t: Tuning): OpDesc {
   const ACT = ACT_CODE[p.activation];
   if (t.dwFuse > 0) throw new Error(`${label}: a pointwise layer fused with its depthwise runs as one op (depthwise-pointwise.ts), not alone`);
   if (t.gemm > 0) {
-    if (p.halfWeights) throw new Error(`${label}: float16 weights need the subgroup pointwise kernel`);
     const TX = 8;
     const TY = 8;
     return {
       label,
-      kernel: { shader: 'pointwise_tiled', constants: { TX, TY, RP: t.gemmRP, RC: t.gemmRC, BK: t.gemm, ACT } },
+      kernel: { shader: 'pointwise_tiled', constants: { TX, TY, RP: t.gemmRP, RC: t.gemmRC, BK: t.gemm, ACT, WH: p.halfWeights ? 1 : 0 } },
       uniforms,
       storage: { x, w, b, y },
       workgroups: [...grid1d(ceilDiv(pixels, TY * t.gemmRP)), ceilDiv(co4, TX * t.gemmRC)],
@@ -138,7 +137,7 @@ export function pointwiseOp(p: PointwiseProblem, t: Tuning): OpDesc {
       workgroups: [...grid1d(ceilDiv(pixels, t.sgWg * t.sgPixels)), ceilDiv(co4, t.subgroup)],
     };
   }
-  if (p.halfWeights) throw new Error(`${label}: float16 weights need the subgroup pointwise kernel`);
+  if (p.halfWeights) throw new Error(`${label}: float16 weights need the subgroup or tiled pointwise kernel`);
   const tc = tileFor(co4, t.pwChannels);
   return {
     label,

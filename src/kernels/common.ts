@@ -86,8 +86,9 @@ export interface Tuning {
   dwCols2: number;
   dwWg: number;
   /**
-   * Subgroup pointwise and stem: read a layer's weights as float16 pairs when every one of
-   * them is exactly a float16 (lossless; loads are these kernels' cost on CPU adapters).
+   * Subgroup pointwise and stem, tiled pointwise (alone or fused): read a layer's weights as
+   * float16 pairs when every one of them is exactly a float16 (lossless; half the words
+   * loaded, which is these kernels' cost on CPU adapters and memory traffic on GPUs).
    */
   halfWeights: boolean;
   /**

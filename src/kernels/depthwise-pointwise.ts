@@ -16,7 +16,7 @@ export interface DepthwisePointwiseProblem {
   /** The depthwise's packed taps ([3, 3, ci4] vec4) and bias. */
   dwW: Binding;
   dwB: Binding;
-  /** The pointwise's packed weights ([ci4, co4] mat4x4, float32) and bias. */
+  /** The pointwise's packed weights ([ci4, co4] mat4x4: float32, or float16 pairs with halfWeights) and bias. */
   w: Binding;
   b: Binding;
   /** The pointwise's output. */
@@ -28,6 +28,8 @@ export interface DepthwisePointwiseProblem {
   dwActivation: Activation;
   cout: number;
   activation: Activation;
+  /** `w` holds float16 pairs (src/mobilenet/half-weights.ts). */
+  halfWeights?: boolean;
 }
 
 /** The fused kernel's workgroup size and workgroup memory (those of pointwise_tiled_core.wgsl, as pointwise_tiled.wgsl's). */
@@ -54,7 +56,7 @@ export function depthwisePointwiseOp(p: DepthwisePointwiseProblem, t: Tuning): O
   const TY = 8;
   return {
     label,
-    kernel: { shader: 'depthwise_pointwise_tiled', constants: { TX, TY, RP: t.gemmRP, RC: t.gemmRC, BK: t.gemm, STRIDE: stride, DACT: ACT_CODE[p.dwActivation], ACT: ACT_CODE[p.activation] } },
+    kernel: { shader: 'depthwise_pointwise_tiled', constants: { TX, TY, RP: t.gemmRP, RC: t.gemmRC, BK: t.gemm, STRIDE: stride, DACT: ACT_CODE[p.dwActivation], ACT: ACT_CODE[p.activation], WH: p.halfWeights ? 1 : 0 } },
     uniforms: { pixels, ci4: ceilDiv(inp.c, 4), co4, in_h: inp.h, in_w: inp.w, out_h: ph.out, out_w: pw.out, pad_top: ph.before, pad_left: pw.before },
     storage: { x: p.x, w: p.w, b: p.b, y: p.y, dw_w: p.dwW, dw_b: p.dwB },
     workgroups: [...grid1d(ceilDiv(pixels, TY * t.gemmRP)), ceilDiv(co4, TX * t.gemmRC)],

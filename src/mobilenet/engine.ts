@@ -7,7 +7,7 @@ import { assertAlive, type Gpu } from '../gpu/device.ts';
 import { PatientWait } from '../gpu/patient-wait.ts';
 import { KernelError, kernelKey, KernelRunner, type Binding, type OpDesc, type PreparedOp, type ShaderSources } from '../gpu/runner.ts';
 import { c4, type Backbone, type BackboneManifest } from '../weights/format.ts';
-import { halfWeightLayers } from './half-weights.ts';
+import { halfWeightLayers, readsHalfWeights } from './half-weights.ts';
 import { depthwiseOp, globalAvgPoolOp, pointwiseOp, preprocessOp, stemOp } from '../kernels/backbone.ts';
 import { depthwisePointwiseOp } from '../kernels/depthwise-pointwise.ts';
 import { samePadding, tuningFor, type ImageShape, type Tuning } from '../kernels/common.ts';
@@ -234,7 +234,7 @@ export class MobileNetEngine {
       const bias = range(l.bias);
       const lt = this.layerTuning(l.name, tunedBatch);
       // Exactly-float16 weights from the packed copy where there is one (stem, pointwise) and this layer's kernel reads them.
-      const half = lt.halfWeights && lt.subgroup > 0 ? this.halfWeights?.ranges.get(l.name) : undefined;
+      const half = readsHalfWeights(l.kind, lt) ? this.halfWeights?.ranges.get(l.name) : undefined;
       const w: Binding = half ? { buffer: this.halfWeights!.buffer, offset: half.offset, size: half.bytes } : range(l.weights);
       const layer = { label: l.name, x: src, w, b: bias, y: dst, activation: l.activation };
       const halfWeights = half !== undefined;
@@ -248,7 +248,7 @@ export class MobileNetEngine {
         const dw = m.layers[i - 1];
         if (dw.kind !== 'depthwise') throw new Error(`${l.name}: tuned to run fused with the layer before it, ${dw.name}, which is not a depthwise layer`);
         const dwIn = shapes[i - 1].in;
-        ops.push(depthwisePointwiseOp({ label: `${dw.name}+${l.name}`, x: src, dwW: range(dw.weights), dwB: range(dw.bias), w: range(l.weights), b: bias, y: dst, shape: dwIn, stride: dw.stride, dwActivation: dw.activation, cout: l.outChannels, activation: l.activation }, lt));
+        ops.push(depthwisePointwiseOp({ label: `${dw.name}+${l.name}`, x: src, dwW: range(dw.weights), dwB: range(dw.bias), w, b: bias, y: dst, shape: dwIn, stride: dw.stride, dwActivation: dw.activation, cout: l.outChannels, activation: l.activation, halfWeights }, lt));
       } else ops.push(pointwiseOp({ ...layer, pixels: n * out.h * out.w, cin: l.inChannels, cout: l.outChannels, halfWeights }, lt));
       [src, dst] = [dst, src];
     });

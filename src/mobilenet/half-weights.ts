@@ -1,6 +1,7 @@
 // Float16 copies of the stem and pointwise weights that are exactly float16 (see
 // Tuning.halfWeights): the default face backbone ships its weights in float16, so on it this
-// is lossless, and the subgroup kernels then load half as many words (shaders/weight_block.wgsl).
+// is lossless, and the subgroup and tiled kernels then load half as many words
+// (shaders/weight_block.wgsl).
 // Layers with any value that float16 does not hold exactly (float32-trained models) keep their
 // float32 weights. Depthwise taps are not worth it: the strip kernel loads them once per strip.
 import { TENSOR_ALIGN, type Backbone } from '../weights/format.ts';
@@ -8,10 +9,21 @@ import { packFloat16PairsExact } from '../weights/half.ts';
 import type { ConvKind } from '../weights/spec.ts';
 import type { Tuning } from '../kernels/common.ts';
 
+/**
+ * Whether a layer's kernel under tuning `t` reads float16 pairs where its weights are exactly
+ * float16: the subgroup stem, the subgroup pointwise and the tiled pointwise (alone or fused
+ * with its depthwise); the portable kernels read float32 only.
+ */
+export function readsHalfWeights(kind: ConvKind, t: Tuning): boolean {
+  if (!t.halfWeights) return false;
+  if (kind === 'stem') return t.subgroup > 0;
+  if (kind === 'pointwise') return t.gemm > 0 || t.subgroup > 0;
+  return false;
+}
+
 /** The float16 pairs a layer's kernel reads under tuning `t`, or null where it reads float32. */
 export function halfWeightsOf(kind: ConvKind, weights: Float32Array, t: Tuning): Uint32Array | null {
-  if (!t.halfWeights || t.subgroup === 0 || (kind !== 'pointwise' && kind !== 'stem')) return null;
-  return packFloat16PairsExact(weights);
+  return readsHalfWeights(kind, t) ? packFloat16PairsExact(weights) : null;
 }
 
 export interface HalfWeights {
@@ -26,7 +38,7 @@ export function halfWeightLayers(backbone: Backbone, tuningsOf: (layer: string) 
   const packed: { name: string; words: Uint32Array; offset: number }[] = [];
   let size = 0;
   for (const l of backbone.manifest.layers) {
-    const t = tuningsOf(l.name).find((x) => x.halfWeights && x.subgroup > 0);
+    const t = tuningsOf(l.name).find((x) => readsHalfWeights(l.kind, x));
     const words = t ? halfWeightsOf(l.kind, new Float32Array(backbone.data, l.weights.offset, l.weights.bytes / 4), t) : null;
     if (!words) continue;
     const offset = Math.ceil(size / TENSOR_ALIGN) * TENSOR_ALIGN;

@@ -18,7 +18,7 @@ import { depthwisePointwiseOp } from '../kernels/depthwise-pointwise.ts';
 import { tuningFor, type Tuning } from '../kernels/common.ts';
 import type { WorkgroupLimits } from '../kernels/depthwise-tiled.ts';
 import { backboneLayerShapes, MobileNetEngine, type LayerShape } from '../mobilenet/engine.ts';
-import { halfWeightsOf } from '../mobilenet/half-weights.ts';
+import { halfWeightsOf, readsHalfWeights } from '../mobilenet/half-weights.ts';
 import { checkTunedKernels, type LayerKind, type TunedKernels } from '../mobilenet/tuned.ts';
 import { c4, type Backbone, type PackedLayer } from '../weights/format.ts';
 import { candidatesFor, choiceOf, type Candidate, type LayerShapeInfo } from './candidates.ts';
@@ -302,6 +302,7 @@ async function timeShape(
     const weights = new Float32Array(backbone.data, layer.weights.offset, layer.weights.bytes / 4);
     const w32 = pool.createWith(new Uint8Array(backbone.data, layer.weights.offset, layer.weights.bytes), STORAGE, 'tuner w');
     const b = pool.createWith(new Uint8Array(backbone.data, layer.bias.offset, layer.bias.bytes), STORAGE, 'tuner b');
+    // The float16 copy any candidate may read (null where the weights are not exactly float16).
     const half = halfWeightsOf(layer.kind, weights, { ...base, halfWeights: true, subgroup: Math.max(base.subgroup, 1) });
     const w16 = half ? pool.createWith(new Uint8Array(half.buffer), STORAGE, 'tuner w16') : null;
     // A fused candidate reads the depthwise's input (its own seeded values) and weights.
@@ -316,11 +317,11 @@ async function timeShape(
     }
     const ops: OpDesc[] = cands.map((c) => {
       const t: Tuning = { ...base, ...c.choice };
-      const useHalf = w16 !== null && t.halfWeights && t.subgroup > 0 && layer.kind !== 'depthwise';
+      const useHalf = w16 !== null && readsHalfWeights(layer.kind, t);
       const p = { label: `${shape.key} ${c.name}`, x, w: useHalf ? w16 : w32, b, y, activation: layer.activation };
       if (t.dwFuse > 0) {
         if (!dw || !dwX) throw new Error(`${shape.key}: the fused candidate ${c.name} has no depthwise layer before it`);
-        return depthwisePointwiseOp({ ...p, x: dwX, dwW: dwW!, dwB: dwB!, shape: dw.shape.in, stride: dw.layer.stride, dwActivation: dw.layer.activation, cout: layer.outChannels }, t);
+        return depthwisePointwiseOp({ ...p, x: dwX, dwW: dwW!, dwB: dwB!, shape: dw.shape.in, stride: dw.layer.stride, dwActivation: dw.layer.activation, cout: layer.outChannels, halfWeights: useHalf }, t);
       }
       if (layer.kind === 'stem') return stemOp({ ...p, shape: inp, stride: layer.stride, cout: layer.outChannels, halfWeights: useHalf }, t);
       if (layer.kind === 'depthwise') return depthwiseOp({ ...p, shape: inp, stride: layer.stride }, t);
