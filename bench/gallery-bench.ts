@@ -1,6 +1,7 @@
 // `facegpu bench gallery`: an index of a photo library's faces (a million and more) built and
 // searched like the library will be, on synthetic descriptors drawn from a model fitted to
-// real ones (bench/descriptor-model.ts, calibration/<backbone>.faces-model.json).
+// real ones (bench/descriptor-model.ts, calibration/<backbone>.faces-model.json), or to the
+// faces of a user's gallery (bench/gallery-fit.ts).
 //
 // Measured, in one process: the time to draw the vectors (not the index's), the build (every
 // face added, all cores), the memory the index holds (resident set growth over the drawn
@@ -20,6 +21,7 @@ import { dot } from '../src/gallery/pair-scores.ts';
 import { UsearchIndex, type UsearchSettings } from '../src/gallery/usearch-index-node.ts';
 import { MIN_CANDIDATES } from '../src/library/search-node.ts';
 import { DescriptorSampler, type DescriptorModel } from './descriptor-model.ts';
+import type { GalleryFitSource } from './gallery-fit.ts';
 import { openLanceTable } from './lancedb-table.ts';
 import { drawnCacheFile, readDrawn, writeDrawn } from './drawn-cache.ts';
 
@@ -39,9 +41,11 @@ export interface GalleryBenchOptions {
   queries: number;
   seed: number;
   model: DescriptorModel;
-  /** Where the model came from, for the result. */
+  /** Where the model came from, for the result: its file, or what it was fitted to. */
   modelFile: string;
-  /** The model file's text: with cacheDir, names the cache of drawn faces. */
+  /** The model fitted to a gallery's faces (bench/gallery-fit.ts) rather than read from a file. */
+  fittedFrom?: GalleryFitSource;
+  /** The model file's text (a fitted model's modelToJson): with cacheDir, names the cache of drawn faces. */
   modelText?: string;
   /** Keep the drawn faces here and reuse them (bench/drawn-cache.ts). */
   cacheDir?: string;
@@ -94,6 +98,10 @@ export interface GalleryBenchResult {
   /** Seconds to draw the faces and queries (or to read them back: drawnFromCache). */
   generateSeconds: number;
   drawnFromCache: boolean;
+  /** The descriptor model the faces were drawn from: its file, or `fitted to the gallery <dir>`. */
+  model: string;
+  /** With a model fitted to a gallery: which gallery, its people and faces, and those fitted. */
+  fittedFrom?: GalleryFitSource;
   vectors: string;
   seed: number;
   cores: number;
@@ -198,7 +206,9 @@ export async function runGalleryBench(opts: GalleryBenchOptions): Promise<Galler
   const dim = opts.model.dim;
   const sampler = new DescriptorSampler(opts.model, opts.seed);
   let t = now();
-  const cache = opts.cacheDir && opts.modelText !== undefined ? drawnCacheFile(opts.cacheDir, opts.modelText, opts.seed, opts.faces, opts.queries) : null;
+  // The cache is keyed on the model's text: without it, faces of another model could be read back.
+  if (opts.cacheDir && opts.modelText === undefined) throw new Error('gallery bench: a cache of drawn faces needs the model text (modelText) to key it');
+  const cache = opts.cacheDir ? drawnCacheFile(opts.cacheDir, opts.modelText!, opts.seed, opts.faces, opts.queries) : null;
   let drawn = cache ? readDrawn(cache, dim, opts.faces, opts.queries) : null;
   const cached = drawn !== null;
   if (!drawn) {
@@ -316,7 +326,9 @@ export async function runGalleryBench(opts: GalleryBenchOptions): Promise<Galler
     ...(sweep.length ? { sweep } : {}),
     generateSeconds: Number(generateSeconds.toFixed(1)),
     drawnFromCache: cached,
-    vectors: `drawn from ${opts.modelFile} (${opts.model.source})`,
+    model: opts.modelFile,
+    ...(opts.fittedFrom ? { fittedFrom: opts.fittedFrom } : {}),
+    vectors: `drawn from ${opts.fittedFrom ? 'the model ' : ''}${opts.modelFile} (${opts.model.source})`,
     seed: opts.seed,
     cores: cpus().length,
     load: [Number(load0.toFixed(2)), Number(loadavg()[0].toFixed(2))],

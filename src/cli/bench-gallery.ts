@@ -3,8 +3,9 @@
 // ("A million faces") for how the vectors are made and what is measured.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
-import { modelFromJson } from '../../bench/descriptor-model.ts';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { modelFromJson, type DescriptorModel } from '../../bench/descriptor-model.ts';
+import { fitGalleryModel, fitMinimum, galleryFacesForFit, GALLERY_FIT, type GalleryFitSource } from '../../bench/gallery-fit.ts';
 import { runGalleryBench, type IndexChoice } from '../../bench/gallery-bench.ts';
 import { LIBRARY_INDEX, type UsearchQuantization } from '../gallery/usearch-index-node.ts';
 import { MIN_CANDIDATES } from '../library/search-node.ts';
@@ -28,6 +29,7 @@ interface Flags {
   candidates: string;
   cache?: string;
   model: string;
+  fit?: string;
   json?: boolean;
 }
 
@@ -46,6 +48,43 @@ function oneOf<T extends string>(name: string, values: readonly T[]) {
     if (!values.includes(v as T)) throw new InvalidArgumentError(`${name} must be one of ${values.join(', ')}`);
     return v;
   };
+}
+
+interface ModelChoice {
+  model: DescriptorModel;
+  /** The model file's text: keys the cache of drawn faces. */
+  text: string;
+  modelFile: string;
+  fittedFrom?: GalleryFitSource;
+}
+
+function readModel(file: string): ModelChoice {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`${file}: cannot read the descriptor model (${(err as NodeJS.ErrnoException).code})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(`${file}: not JSON`);
+  }
+  return { model: modelFromJson(json, file), text, modelFile: file };
+}
+
+/** --fit: the gallery checked (one line naming it) before the fit, the fit before any drawing. */
+async function fitToGallery(dir: string): Promise<ModelChoice> {
+  const t = performance.now();
+  let fit;
+  try {
+    fit = fitGalleryModel(await galleryFacesForFit(dir));
+  } catch (err) {
+    throw new Error(`--fit: ${(err as Error).message}`);
+  }
+  console.error(`fitted the descriptor model to ${fit.fittedFrom.faces} faces of ${fit.fittedFrom.people} people of ${dir} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  return { model: fit.model, text: fit.text, modelFile: `fitted to the gallery ${fit.fittedFrom.gallery}`, fittedFrom: fit.fittedFrom };
 }
 
 export function registerBenchGallery(bench: Command): void {
@@ -73,22 +112,16 @@ export function registerBenchGallery(bench: Command): void {
     .option('--exact-timed <n>', 'exact single-query searches timed for exactP50Ms', int('--exact-timed', 1, 100_000), '20')
     .option('--cache <dir>', 'keep the drawn faces in this folder and reuse them in later runs (4 GB per million)')
     .option('--model <file>', 'descriptor model (scripts/fit-descriptor-model.ts writes one)', DEFAULT_MODEL)
+    .addOption(
+      new Option(
+        '--fit <gallery>',
+        `draw the faces from the descriptor model fitted to this gallery's named people instead (at least ${fitMinimum().people} people with 2+ faces; at most ${GALLERY_FIT.maxFaces} faces fitted)`,
+      ).conflicts('model'),
+    )
     .option('--json', 'print the result as JSON on stdout (progress goes to stderr)')
     .action(async (flags: Flags) => {
       // Everything that can be wrong is checked before minutes of drawing and building.
-      let text: string;
-      try {
-        text = readFileSync(flags.model, 'utf8');
-      } catch (err) {
-        throw new Error(`${flags.model}: cannot read the descriptor model (${(err as NodeJS.ErrnoException).code})`);
-      }
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        throw new Error(`${flags.model}: not JSON`);
-      }
-      const model = modelFromJson(json, flags.model);
+      const { model, text, modelFile, fittedFrom } = flags.fit !== undefined ? await fitToGallery(flags.fit) : readModel(flags.model);
       const faces = Number(flags.faces);
       if (flags.index === 'lancedb' && model.dim % Number(flags.subVectors) !== 0) throw new Error(`--sub-vectors ${flags.subVectors} does not divide the ${model.dim} dimensions`);
       const index: IndexChoice =
@@ -100,7 +133,8 @@ export function registerBenchGallery(bench: Command): void {
         queries: Number(flags.queries),
         seed: Number(flags.seed),
         model,
-        modelFile: flags.model,
+        modelFile,
+        fittedFrom,
         modelText: text,
         cacheDir: flags.cache,
         index,
@@ -115,6 +149,7 @@ export function registerBenchGallery(bench: Command): void {
       else {
         const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
         console.log(`${r.faces} faces x ${r.dims} (${r.identities} people), ${JSON.stringify(r.index)}`);
+        console.log(`drawn from ${r.fittedFrom ? 'the model ' : ''}${r.model}${r.fittedFrom ? ` (${r.fittedFrom.faces} faces of ${r.fittedFrom.people} people fitted)` : ''}`);
         console.log(`build ${r.buildSeconds} s, memory ${mib(r.memoryBytes)}${r.diskBytes !== undefined ? `, disk ${mib(r.diskBytes)}` : ''}`);
         console.log(`recall@1 ${r.recallAt1}${r.rescored ? ` (re-ranked; ${r.indexOrderRecallAt1} in the index's order)` : ''}, recall@10 ${r.recallAt10} over ${r.queries} queries; search p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; exact p50 ${r.exactP50Ms} ms`);
         for (const w of r.sweep ?? []) console.log(`  expansion ${w.expansionSearch}: recall@1 ${w.recallAt1}, recall@10 ${w.recallAt10}, p50 ${w.p50Ms} ms, p99 ${w.p99Ms} ms`);
