@@ -3,17 +3,19 @@
 // from x) and depthwise_pointwise_tiled.wgsl (its input tile computed by the depthwise layer
 // before it). Included with `// #include pointwise_tiled_core`; not a kernel. The including
 // kernel declares `struct Params` with (at least) pixels, ci4 and co4, the constants TX, TY,
-// RP, RC, BK, ACT and WH (weights: 0 float32, 1 float16 pairs, as weight_block.wgsl), and `fn tile_input(q: u32, k: u32) -> vec4<f32>`: the product's input
+// RP, RC, BK, ACT and WH (weights: 0 float32, 1 float16 pairs, as weight_block.wgsl), the
+// type WT (f32 or f16: the workgroup weight tile's; the runner's `types`), and `fn tile_input(q: u32, k: u32) -> vec4<f32>`: the product's input
 // vec4 at pixel q (< pixels), channel group k (< ci4).
 //
 // A workgroup computes a tile of BM = TY*RP pixels x BN = TX*RC output-channel groups. It
 // walks the input channels BK groups at a time: the workgroup fills the BM x BK input vec4
 // (tile_input) and the BK x BN weight blocks it needs into workgroup memory (each once per
 // workgroup instead of once per invocation), waits, and every invocation accumulates its
-// RP x RC register tile from there. Workgroup memory: BM*BK*16 + BK*BN*64 bytes.
+// RP x RC register tile from there. Workgroup memory: BM*BK*16 + BK*BN*64 bytes (BK*BN*32 for the weights with WT = f16).
 //
 // w: [ci4, co4] mat4x4 (float32, or float16 pairs: half the words read from global memory;
-// workgroup memory holds them as float32 either way)    b: [co4] vec4    y: [pixels, co4] vec4
+// the workgroup tile holds them as WT: f16 only for exactly-float16 weights, so the values
+// are the same; the arithmetic is float32)    b: [co4] vec4    y: [pixels, co4] vec4
 //
 // Grid: (x, y) = pixel tiles (folded past 65535), z = ceil(co4 / BN).
 
@@ -26,7 +28,7 @@ const BN = TX * RC;
 const WG = TX * TY;
 
 var<workgroup> xs: array<vec4<f32>, BM * BK>;
-var<workgroup> ws: array<mat4x4<f32>, BK * BN>;
+var<workgroup> ws: array<mat4x4<WT>, BK * BN>;
 
 @compute @workgroup_size(WG)
 fn main(
@@ -68,9 +70,9 @@ fn main(
       let k = k0 + i / BN;
       let o = o0 + i % BN;
       if (k < p.ci4 && o < p.co4) {
-        ws[i] = weight_block(k * p.co4 + o);
+        ws[i] = mat4x4<WT>(weight_block(k * p.co4 + o));
       } else {
-        ws[i] = mat4x4<f32>();
+        ws[i] = mat4x4<WT>();
       }
     }
     workgroupBarrier();
@@ -80,7 +82,7 @@ fn main(
         xv[r] = xs[(ty * RP + r) * BK + kk];
       }
       for (var c = 0u; c < RC; c++) {
-        let m = ws[kk * BN + tx * RC + c];
+        let m = mat4x4<f32>(ws[kk * BN + tx * RC + c]);
         for (var r = 0u; r < RP; r++) {
           acc[r][c] += m * xv[r];
         }

@@ -5,7 +5,7 @@
 // onuncapturederror.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { KernelError, KernelRunner, parseShaderInterface, type OpDesc } from '../src/gpu/runner.ts';
+import { KernelError, KernelRunner, kernelKey, parseShaderInterface, type OpDesc } from '../src/gpu/runner.ts';
 import { loadShaders } from '../src/gpu/shaders-node.ts';
 import { depthwiseOp, preprocessOp } from '../src/kernels/backbone.ts';
 import { DEFAULT_TUNING } from '../src/kernels/common.ts';
@@ -136,6 +136,30 @@ describe('a shader that does not compile', () => {
     bridge.run([op]); // a kernel's first run cannot wait for the check (tfjs kernels are synchronous)
     await expect(bridge.ready()).rejects.toThrow(/kernel "elementwise Relu" \(shaders\/elementwise\.wgsl, constants WG=64, OP=1\): the pipeline could not be created/);
     expect(() => bridge.run([op])).toThrow(/elementwise\.wgsl, constants WG=64, OP=1/);
+    expect(uncaptured).toEqual([]);
+  });
+});
+
+describe('typed kernels (KernelSpec.types)', () => {
+  const kernel = { shader: 'pointwise_tiled', constants: { TX: 8, TY: 8, RP: 4, RC: 2, BK: 4, ACT: 0, WH: 1 }, types: { WT: 'f16' as const } };
+
+  it('an f16 type is an alias after `enable f16;`, and another pipeline than f32', () => {
+    const runner = new KernelRunner(g.gpu.device, loadShaders());
+    const src = runner.source(kernel);
+    expect(src.startsWith('enable f16;\n')).toBe(true);
+    expect(src).toContain('alias WT = f16;');
+    expect(src).toContain('var<workgroup> ws: array<mat4x4<WT>');
+    expect(runner.source({ ...kernel, types: { WT: 'f32' } })).not.toContain('enable f16;');
+    expect(kernelKey(kernel)).not.toBe(kernelKey({ ...kernel, types: { WT: 'f32' } }));
+  });
+
+  it('compiles on a device with shader-f16; without it, is refused with the kernel named before anything is compiled', async () => {
+    if (g.gpu.device.features.has('shader-f16')) await expect(new KernelRunner(g.gpu.device, loadShaders()).compile([{ label: 'tiled pw', kernel }])).resolves.toBeUndefined();
+    // A device without the feature (SwiftShader has none): only its features are read before the refusal.
+    const without = { features: new Set<string>() } as unknown as GPUDevice;
+    const runner = new KernelRunner(without, loadShaders());
+    expect(() => runner.pipeline(kernel, 'tiled pw')).toThrow(/kernel "tiled pw" \(shaders\/pointwise_tiled\.wgsl, constants .*, types WT=f16\): type WT = f16 needs the device's shader-f16 feature/);
+    expect(() => runner.pipeline(kernel)).toThrow(KernelError);
     expect(uncaptured).toEqual([]);
   });
 });

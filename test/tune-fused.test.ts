@@ -75,18 +75,21 @@ describe('the fused depthwise + pointwise kernel', () => {
     expect(fromVec4Layout(ref, px, cout).every((v) => v > 0 && v < 6)).toBe(true);
 
     // Every tiling at stride 1; at stride 2 (which changes only the depthwise part) the first and last.
-    const all = candidatesFor(fusable, tuningFor(g.gpu.device), g.gpu.device.limits).filter((c) => c.choice.dwFuse);
+    const all = candidatesFor(fusable, tuningFor(g.gpu.device), g.gpu.device.limits, g.gpu.device.features).filter((c) => c.choice.dwFuse);
+    expect(all.some((c) => c.choice.gemmF16)).toBe(g.gpu.device.features.has('shader-f16'));
     expect(all.length).toBeGreaterThanOrEqual(3);
     const cands = stride === 1 ? all : [all[0], all[all.length - 1]];
     const tol = 1e-5 * Math.max(1, maxAbs(ref)) * 10;
-    // Each candidate as the tuner offers it (float16 weights), and the first also on float32 weights.
-    const runs = [...cands.map((c) => ({ c, half: readsHalfWeights('pointwise', { ...DEFAULT_TUNING, ...c.choice }) })), { c: cands[0], half: false }];
+    // Each candidate as the tuner offers it (float16 weights), and the first and last also on
+    // float32 weights (where a float16 weight tile must stay float32).
+    const runs = [...cands.map((c) => ({ c, half: readsHalfWeights('pointwise', { ...DEFAULT_TUNING, ...c.choice }) })), { c: cands[0], half: false }, { c: cands[cands.length - 1], half: false }];
     expect(runs.filter((r) => r.half).length).toBe(cands.length);
     for (const { c, half: halfWeights } of runs) {
       const t: Tuning = { ...DEFAULT_TUNING, ...c.choice };
       const y = g.upload(new Float32Array(bytes / 4).fill(1234.5));
       const op = depthwisePointwiseOp({ label: 'dw+pw', x: xb, dwW, dwB, w: halfWeights ? pwW16 : pwW, b: pwB, y, shape, stride, dwActivation: 'relu6', cout, activation: 'relu6', halfWeights }, t);
       expect(op.kernel.constants?.WH).toBe(halfWeights ? 1 : 0);
+      expect(op.kernel.types?.WT).toBe(halfWeights && c.choice.gemmF16 ? 'f16' : 'f32');
       const got = await g.run(op, y, bytes);
       let worst = 0;
       let at = -1;

@@ -88,7 +88,7 @@ describe('every candidate kernel', () => {
       return fromVec4Layout(await g.run(op, y, bytes), px, cout);
     };
     const ref = await runWith(DEFAULT_TUNING);
-    const cands = candidatesFor({ key: kind, kind, stride }, base, g.gpu.device.limits);
+    const cands = candidatesFor({ key: kind, kind, stride }, base, g.gpu.device.limits, g.gpu.device.features);
     expect(cands.length).toBeGreaterThan(1);
     for (const c of cands) {
       const got = await runWith({ ...base, ...c.choice });
@@ -96,6 +96,8 @@ describe('every candidate kernel', () => {
     }
     // The tiled pointwise is tried on float16 weights (where they are exact), so the loop above ran its float16 path.
     if (kind === 'pointwise') expect(cands.filter((c) => c.choice.gemm && readsHalfWeights(kind, { ...base, ...c.choice })).length).toBeGreaterThan(0);
+    // ... and, where the device has shader-f16, with its weight tile in float16 (there only).
+    if (kind === 'pointwise') expect(cands.some((c) => c.choice.gemmF16)).toBe(g.gpu.device.features.has('shader-f16'));
   });
 });
 
@@ -199,7 +201,7 @@ describe('the tuning cache', () => {
     for (const l of out.layers) {
       expect(l).toMatchObject({ batch: 1, shape: expect.any(String), layers: expect.any(Array), handPicked: expect.any(String), chosen: expect.any(String), speedup: expect.any(Number) });
       expect(l.candidates.map((c: { name: string }) => c.name)).toContain(l.chosen);
-      for (const c of l.candidates) expect(c).toMatchObject({ name: expect.any(String), kernel: expect.stringMatching(/^\w+\(.*\)$/) });
+      for (const c of l.candidates) expect(c).toMatchObject({ name: expect.any(String), kernel: expect.stringMatching(/^\w+\(.*\)(<.*>)?$/) });
     }
   }, 150_000);
 

@@ -210,7 +210,7 @@ export function setupTuning({ app, useEngine }: PageContext, lock: GpuTimingLock
           rounds,
           store,
           force: true,
-          candidates: (shape, base, limits) => candidatesFor(shape, base, limits).slice(0, keep),
+          candidates: (shape, base, limits, features) => candidatesFor(shape, base, limits, features).slice(0, keep),
           log: (line) => {
             logList.append(h('li', {}, line));
             if (!/whole pass/.test(line)) timed++;

@@ -20,6 +20,13 @@ export interface KernelSpec {
    * code this way is part of the pipeline cache key; shapes travel as uniforms instead.
    */
   constants?: Readonly<Record<string, number>>;
+  /**
+   * Compile-time types, prepended as `alias NAME = T;`: what a kernel keeps its values in
+   * (e.g. a weight tile in workgroup memory). Any f16 adds `enable f16;` and needs the
+   * device's `shader-f16` feature; without it the pipeline is refused with the kernel's
+   * name, never compiled in float32 instead. Part of the pipeline cache key.
+   */
+  types?: Readonly<Record<string, 'f32' | 'f16'>>;
 }
 
 export interface OpDesc {
@@ -59,7 +66,9 @@ export class KernelError extends Error {}
 
 export function kernelKey(k: KernelSpec): string {
   const c = k.constants ?? {};
-  return `${k.shader}(${Object.keys(c).sort().map((n) => `${n}=${c[n]}`).join(',')})`;
+  const t = k.types ?? {};
+  const types = Object.keys(t).sort().map((n) => `${n}=${t[n]}`).join(',');
+  return `${k.shader}(${Object.keys(c).sort().map((n) => `${n}=${c[n]}`).join(',')})${types ? `<${types}>` : ''}`;
 }
 
 /**
@@ -102,7 +111,8 @@ function fits(type: ScalarType, v: number): boolean {
 
 const describeKernel = (label: string, k: KernelSpec) => {
   const c = Object.entries(k.constants ?? {}).map(([n, v]) => `${n}=${v}`).join(', ');
-  return `kernel "${label}" (shaders/${k.shader}.wgsl${c ? `, constants ${c}` : ''})`;
+  const t = Object.entries(k.types ?? {}).map(([n, v]) => `${n}=${v}`).join(', ');
+  return `kernel "${label}" (shaders/${k.shader}.wgsl${c ? `, constants ${c}` : ''}${t ? `, types ${t}` : ''})`;
 };
 
 /** One runner per device and shader library (see KernelRunner.shared). */
@@ -171,9 +181,13 @@ export class KernelRunner {
         return `const ${name}: u32 = ${v}u;`;
       })
       .join('\n');
+    const types = Object.entries(kernel.types ?? {});
+    for (const [name, t] of types) if (t !== 'f32' && t !== 'f16') throw new Error(`type ${name}=${t} of ${kernel.shader} must be f32 or f16`);
+    const aliases = types.map(([name, t]) => `alias ${name} = ${t};`).join('\n');
     // WGSL wants directives (`enable subgroups;`) before any declaration: keep them first.
-    const directives = body.match(/^enable [^;]+;/gm) ?? [];
-    return `${directives.join('\n')}\n${consts}\n${body.replace(/^enable [^;]+;/gm, '')}`;
+    const directives: string[] = [...(body.match(/^enable [^;]+;/gm) ?? [])];
+    if (types.some(([, t]) => t === 'f16') && !directives.includes('enable f16;')) directives.push('enable f16;');
+    return `${directives.join('\n')}\n${aliases}\n${consts}\n${body.replace(/^enable [^;]+;/gm, '')}`;
   }
 
   /** The Params fields and storage bindings of a shader (parsed once per shader). */
@@ -195,6 +209,12 @@ export class KernelRunner {
     if (failed) throw failed;
     let p = this.pipelines.get(key);
     if (!p) {
+      const half = Object.entries(kernel.types ?? {}).find(([, t]) => t === 'f16');
+      if (half && !this.device.features.has('shader-f16')) {
+        const err = new KernelError(`${describeKernel(label, kernel)}: type ${half[0]} = f16 needs the device's shader-f16 feature, which this device does not have`);
+        this.failures.set(key, err);
+        throw err;
+      }
       const code = this.source(kernel);
       const device = this.device;
       device.pushErrorScope('validation');

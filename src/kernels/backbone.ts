@@ -3,7 +3,7 @@
 // activation) is a constant, and so part of the pipeline cache key. Each builder takes the
 // problem (buffers, shapes, activation) and the device's tuning.
 import type { Binding, OpDesc } from '../gpu/runner.ts';
-import { ACT_CODE, ceilDiv, grid1d, samePadding, tileFor, type Activation, type ImageShape, type LayerProblem, type Tuning } from './common.ts';
+import { ACT_CODE, ceilDiv, grid1d, samePadding, tileFor, weightTileType, type Activation, type ImageShape, type LayerProblem, type Tuning } from './common.ts';
 import { depthwiseTiledOp } from './depthwise-tiled.ts';
 
 export interface PreprocessProblem {
@@ -122,7 +122,7 @@ export function pointwiseOp(p: PointwiseProblem, t: Tuning): OpDesc {
     const TY = 8;
     return {
       label,
-      kernel: { shader: 'pointwise_tiled', constants: { TX, TY, RP: t.gemmRP, RC: t.gemmRC, BK: t.gemm, ACT, WH: p.halfWeights ? 1 : 0 } },
+      kernel: { shader: 'pointwise_tiled', constants: { TX, TY, RP: t.gemmRP, RC: t.gemmRC, BK: t.gemm, ACT, WH: p.halfWeights ? 1 : 0 }, types: { WT: weightTileType(t, p.halfWeights) } },
       uniforms,
       storage: { x, w, b, y },
       workgroups: [...grid1d(ceilDiv(pixels, TY * t.gemmRP)), ceilDiv(co4, TX * t.gemmRC)],

@@ -100,6 +100,15 @@ export interface Tuning {
   gemmRP: number;
   gemmRC: number;
   /**
+   * Tiled pointwise (alone or fused): 1 keeps the weight tile in workgroup memory as float16
+   * (half its bytes and reads) where the layer's weights are read as float16 pairs, i.e. are
+   * exactly float16, so nothing is rounded; elsewhere the tile stays float32. Needs the
+   * device's `shader-f16`; the arithmetic stays float32 (float16 activations break parity:
+   * bench/README.md). 0 = off (the default everywhere; the tuner tries it where the device
+   * has shader-f16).
+   */
+  gemmF16: number;
+  /**
    * Depthwise with a tile of input in workgroup memory (shaders/depthwise3x3_tiled.wgsl, the
    * GPU-style kernel): channel groups per workgroup, 0 = off (the default everywhere; the
    * tuner tries it). A workgroup computes dwTileH x dwTileW outputs of those channel groups,
@@ -118,8 +127,13 @@ export interface Tuning {
   dwFuse: number;
 }
 
+/** The tiled product's workgroup weight tile: float16 only where the weights are read as exact float16 pairs (Tuning.gemmF16). */
+export function weightTileType(t: Pick<Tuning, 'gemmF16'>, halfWeights: boolean | undefined): 'f16' | 'f32' {
+  return t.gemmF16 > 0 && halfWeights ? 'f16' : 'f32';
+}
+
 /** Portable kernels only: safe on any WebGPU device. */
-export const DEFAULT_TUNING: Tuning = { wg: 64, pwWg: 64, pwPixels: 2, pwChannels: 2, subgroup: 0, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwCols2: 2, dwWg: 32, halfWeights: false, gemm: 0, gemmRP: 4, gemmRC: 2, dwTile: 0, dwTileW: 8, dwTileH: 8, dwTileRows: 1, dwFuse: 0 };
+export const DEFAULT_TUNING: Tuning = { wg: 64, pwWg: 64, pwPixels: 2, pwChannels: 2, subgroup: 0, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwCols2: 2, dwWg: 32, halfWeights: false, gemm: 0, gemmRP: 4, gemmRC: 2, gemmF16: 0, dwTile: 0, dwTileW: 8, dwTileH: 8, dwTileRows: 1, dwFuse: 0 };
 
 /**
  * The tuning for a device: the subgroup kernels where the device has subgroups of at least 4

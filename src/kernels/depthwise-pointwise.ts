@@ -6,7 +6,7 @@
 // input channel groups per step, gemmRP, gemmRC); off in every hand-picked tuning, a tuner
 // candidate. The engine runs it in place of both layers (src/mobilenet/engine.ts).
 import type { Binding, OpDesc } from '../gpu/runner.ts';
-import { ACT_CODE, ceilDiv, grid1d, samePadding, type Activation, type ImageShape, type Tuning } from './common.ts';
+import { ACT_CODE, ceilDiv, grid1d, samePadding, weightTileType, type Activation, type ImageShape, type Tuning } from './common.ts';
 import type { WorkgroupLimits } from './depthwise-tiled.ts';
 
 export interface DepthwisePointwiseProblem {
@@ -32,14 +32,15 @@ export interface DepthwisePointwiseProblem {
   halfWeights?: boolean;
 }
 
-/** The fused kernel's workgroup size and workgroup memory (those of pointwise_tiled_core.wgsl, as pointwise_tiled.wgsl's). */
-export function depthwisePointwiseCost(t: Pick<Tuning, 'gemm' | 'gemmRP' | 'gemmRC'>): { invocations: number; bytes: number } {
+/** The fused kernel's workgroup size and workgroup memory (those of pointwise_tiled_core.wgsl, as pointwise_tiled.wgsl's; the weight tile at its largest, float32 unless gemmF16). */
+export function depthwisePointwiseCost(t: Pick<Tuning, 'gemm' | 'gemmRP' | 'gemmRC'> & Partial<Pick<Tuning, 'gemmF16'>>): { invocations: number; bytes: number } {
   const TX = 8;
   const TY = 8;
-  return { invocations: TX * TY, bytes: TY * t.gemmRP * t.gemm * 16 + t.gemm * TX * t.gemmRC * 64 };
+  const block = t.gemmF16 ? 32 : 64;
+  return { invocations: TX * TY, bytes: TY * t.gemmRP * t.gemm * 16 + t.gemm * TX * t.gemmRC * block };
 }
 
-export function depthwisePointwiseFits(t: Pick<Tuning, 'gemm' | 'gemmRP' | 'gemmRC'>, limits: WorkgroupLimits): boolean {
+export function depthwisePointwiseFits(t: Pick<Tuning, 'gemm' | 'gemmRP' | 'gemmRC'> & Partial<Pick<Tuning, 'gemmF16'>>, limits: WorkgroupLimits): boolean {
   const { invocations, bytes } = depthwisePointwiseCost(t);
   return t.gemm > 0 && bytes <= limits.maxComputeWorkgroupStorageSize && invocations <= limits.maxComputeInvocationsPerWorkgroup && invocations <= limits.maxComputeWorkgroupSizeX;
 }
@@ -56,7 +57,7 @@ export function depthwisePointwiseOp(p: DepthwisePointwiseProblem, t: Tuning): O
   const TY = 8;
   return {
     label,
-    kernel: { shader: 'depthwise_pointwise_tiled', constants: { TX, TY, RP: t.gemmRP, RC: t.gemmRC, BK: t.gemm, STRIDE: stride, DACT: ACT_CODE[p.dwActivation], ACT: ACT_CODE[p.activation], WH: p.halfWeights ? 1 : 0 } },
+    kernel: { shader: 'depthwise_pointwise_tiled', constants: { TX, TY, RP: t.gemmRP, RC: t.gemmRC, BK: t.gemm, STRIDE: stride, DACT: ACT_CODE[p.dwActivation], ACT: ACT_CODE[p.activation], WH: p.halfWeights ? 1 : 0 }, types: { WT: weightTileType(t, p.halfWeights) } },
     uniforms: { pixels, ci4: ceilDiv(inp.c, 4), co4, in_h: inp.h, in_w: inp.w, out_h: ph.out, out_w: pw.out, pad_top: ph.before, pad_left: pw.before },
     storage: { x: p.x, w: p.w, b: p.b, y: p.y, dw_w: p.dwW, dw_b: p.dwB },
     workgroups: [...grid1d(ceilDiv(pixels, TY * t.gemmRP)), ceilDiv(co4, TX * t.gemmRC)],

@@ -9,7 +9,7 @@ import type { ImageShape, Tuning } from '../kernels/common.ts';
 export const CHOICE_FIELDS = {
   stem: ['subgroup', 'wg', 'sgWg', 'stemPixels', 'halfWeights'],
   depthwise: ['subgroup', 'wg', 'dwRows', 'dwCols', 'dwCols2', 'dwWg', 'dwTile', 'dwTileW', 'dwTileH', 'dwTileRows'],
-  pointwise: ['subgroup', 'pwWg', 'pwPixels', 'pwChannels', 'sgWg', 'sgPixels', 'halfWeights', 'gemm', 'gemmRP', 'gemmRC', 'dwFuse'],
+  pointwise: ['subgroup', 'pwWg', 'pwPixels', 'pwChannels', 'sgWg', 'sgPixels', 'halfWeights', 'gemm', 'gemmRP', 'gemmRC', 'gemmF16', 'dwFuse'],
 } as const satisfies Record<string, readonly (keyof Tuning)[]>;
 
 export type LayerKind = keyof typeof CHOICE_FIELDS;

@@ -28,8 +28,8 @@ export interface Candidate {
 export function choiceOf(kind: LayerKind, t: Tuning, stride: number): LayerChoice {
   const portable: Record<LayerKind, (keyof Tuning)[]> = { stem: ['wg'], depthwise: ['wg'], pointwise: ['pwWg', 'pwPixels', 'pwChannels'] };
   const tiled: Record<LayerKind, (keyof Tuning)[]> = { stem: ['sgWg', 'stemPixels', 'halfWeights'], depthwise: ['dwRows', stride === 1 ? 'dwCols' : 'dwCols2', 'dwWg'], pointwise: ['sgWg', 'sgPixels', 'halfWeights'] };
-  if (kind === 'pointwise' && t.dwFuse > 0) return { subgroup: 0, gemm: t.gemm, gemmRP: t.gemmRP, gemmRC: t.gemmRC, halfWeights: t.halfWeights, dwFuse: 1 };
-  if (kind === 'pointwise' && t.gemm > 0) return { subgroup: 0, gemm: t.gemm, gemmRP: t.gemmRP, gemmRC: t.gemmRC, halfWeights: t.halfWeights };
+  if (kind === 'pointwise' && t.dwFuse > 0) return { subgroup: 0, gemm: t.gemm, gemmRP: t.gemmRP, gemmRC: t.gemmRC, halfWeights: t.halfWeights, gemmF16: t.gemmF16, dwFuse: 1 };
+  if (kind === 'pointwise' && t.gemm > 0) return { subgroup: 0, gemm: t.gemm, gemmRP: t.gemmRP, gemmRC: t.gemmRC, halfWeights: t.halfWeights, gemmF16: t.gemmF16 };
   if (kind === 'depthwise' && t.dwTile > 0) return { subgroup: 0, dwTile: t.dwTile, dwTileW: t.dwTileW, dwTileH: t.dwTileH, dwTileRows: t.dwTileRows };
   const fields = (t.subgroup === 0 ? portable : tiled)[kind];
   const out: Record<string, number | boolean> = { subgroup: t.subgroup };
@@ -42,8 +42,8 @@ export function candidateName(kind: LayerKind, c: LayerChoice): string {
   if (kind === 'stem') return sg ? `conv3x3_subgroup sg${sg} wg${c.sgWg} px${c.stemPixels}${c.halfWeights ? ' f16' : ''}` : `conv3x3 wg${c.wg}`;
   if (kind === 'depthwise' && c.dwTile) return `depthwise3x3_tiled cg${c.dwTile} ${c.dwTileW}x${c.dwTileH} ry${c.dwTileRows}`;
   if (kind === 'depthwise') return sg ? `depthwise3x3_rows rows${c.dwRows} cols${c.dwCols ?? c.dwCols2} wg${c.dwWg}` : `depthwise3x3 wg${c.wg}`;
-  if (c.dwFuse) return `depthwise_pointwise_tiled 8x8 px${c.gemmRP} ch${c.gemmRC} k${c.gemm}${c.halfWeights ? ' f16' : ''}`;
-  if (c.gemm) return `pointwise_tiled 8x8 px${c.gemmRP} ch${c.gemmRC} k${c.gemm}${c.halfWeights ? ' f16' : ''}`;
+  if (c.dwFuse) return `depthwise_pointwise_tiled 8x8 px${c.gemmRP} ch${c.gemmRC} k${c.gemm}${c.halfWeights ? ' f16' : ''}${c.gemmF16 ? ' tile-f16' : ''}`;
+  if (c.gemm) return `pointwise_tiled 8x8 px${c.gemmRP} ch${c.gemmRC} k${c.gemm}${c.halfWeights ? ' f16' : ''}${c.gemmF16 ? ' tile-f16' : ''}`;
   return sg ? `pointwise_subgroup sg${sg} wg${c.sgWg} px${c.sgPixels}${c.halfWeights ? ' f16' : ''}` : `pointwise wg${c.pwWg} px${c.pwPixels} ch${c.pwChannels}`;
 }
 
@@ -69,8 +69,10 @@ const GEMM_TILES: [number, number, number][] = [[4, 2, 4], [4, 4, 4], [2, 2, 8],
  * Without subgroups the strip depthwise still runs (it uses none): its choices carry
  * subgroup 1, which selects it and is read by nothing else. `limits` (the device's) decide
  * which workgroup-memory tilings are candidates; default: WebGPU's default limits.
+ * `features` (the device's): with `shader-f16` the tiled products are also tried with their
+ * weight tile in float16 (Tuning.gemmF16).
  */
-export function candidatesFor(shape: LayerShapeInfo, base: Tuning, limits: WorkgroupLimits = DEFAULT_WORKGROUP_LIMITS): Candidate[] {
+export function candidatesFor(shape: LayerShapeInfo, base: Tuning, limits: WorkgroupLimits = DEFAULT_WORKGROUP_LIMITS, features: ReadonlySet<string> = new Set()): Candidate[] {
   const { kind, stride } = shape;
   const sg = base.subgroup;
   const list: Tuning[] = [base];
@@ -95,13 +97,18 @@ export function candidatesFor(shape: LayerShapeInfo, base: Tuning, limits: Workg
     // The GPU-style tiled product (workgroup memory 6-10 KiB for these, under WebGPU's 16 KiB
     // default limit), reading float16 weights where they are exactly float16 (any device:
     // unpack2x16float is core WGSL): half the words from global memory, the same values.
-    for (const [rp, rc, bk] of GEMM_TILES) list.push(v({ subgroup: 0, halfWeights: true, gemm: bk, gemmRP: rp, gemmRC: rc }));
+    // With shader-f16, each also with its workgroup weight tile in float16 (half its bytes;
+    // lossless: only exactly-float16 weights are kept so).
+    const tileTypes = features.has('shader-f16') ? [0, 1] : [0];
+    for (const f16 of tileTypes) for (const [rp, rc, bk] of GEMM_TILES) list.push(v({ subgroup: 0, halfWeights: true, gemm: bk, gemmRP: rp, gemmRC: rc, gemmF16: f16 }));
     // The same product with the depthwise before it computed into its input tile
     // (shaders/depthwise_pointwise_tiled.wgsl; the tuner times it with that depthwise).
     if (shape.fusable) {
-      for (const [rp, rc, bk] of GEMM_TILES) {
-        const t = v({ subgroup: 0, halfWeights: true, gemm: bk, gemmRP: rp, gemmRC: rc, dwFuse: 1 });
-        if (depthwisePointwiseFits(t, limits)) list.push(t);
+      for (const f16 of tileTypes) {
+        for (const [rp, rc, bk] of GEMM_TILES) {
+          const t = v({ subgroup: 0, halfWeights: true, gemm: bk, gemmRP: rp, gemmRC: rc, gemmF16: f16, dwFuse: 1 });
+          if (depthwisePointwiseFits(t, limits)) list.push(t);
+        }
       }
     }
     list.push(v({ subgroup: 0, pwWg: 64, pwPixels: 2, pwChannels: 2 }), v({ subgroup: 0, pwWg: 16, pwPixels: 4, pwChannels: 2 }), v({ subgroup: 0, pwWg: 64, pwPixels: 4, pwChannels: 4 }));

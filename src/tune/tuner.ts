@@ -95,7 +95,7 @@ export interface TuneOptions {
   /** A candidate replaces the hand-picked kernel only when faster by more than this fraction; default 0.03. */
   margin?: number;
   /** Candidate list per shape (tests narrow it); default candidatesFor. */
-  candidates?: (shape: LayerShapeInfo, base: Tuning, limits: WorkgroupLimits) => Candidate[];
+  candidates?: (shape: LayerShapeInfo, base: Tuning, limits: WorkgroupLimits, features: ReadonlySet<string>) => Candidate[];
   log?: (line: string) => void;
 }
 
@@ -192,7 +192,7 @@ async function measure(gpu: Gpu, backbone: Backbone, shaders: ShaderSources, bat
       const chosenTimes = new Map<string, number>();
       for (const { shape, layer, layers, before } of distinctShapes(backbone, n)) {
         const info: LayerShapeInfo = { key: shape.key, kind: shape.kind as LayerKind, stride: shape.stride, fusable: before !== null && chosenTimes.has(before.shape.key) };
-        const cands = (opts.candidates ?? candidatesFor)(info, base, device.limits);
+        const cands = (opts.candidates ?? candidatesFor)(info, base, device.limits, device.features);
         const dwMs = before ? (chosenTimes.get(before.shape.key) ?? 0) : 0;
         const { row, best, confirm } = await timeShape(gpu, runner, timer, backbone, shape, layer, cands, base, rounds, margin, info.fusable ? { ...before!, ms: dwMs } : null);
         choices[shape.key] = cands[best].choice;
