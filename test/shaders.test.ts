@@ -1,7 +1,7 @@
 // Each WGSL kernel against the matching TensorFlow.js op (CPU backend, float32) on random
 // data over awkward shapes: odd sizes, stride 2 on odd and even sizes, batch 1 and 5, channel
 // counts that are and are not multiples of 4.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { depthwiseOp, globalAvgPoolOp, pointwiseOp, preprocessOp, stemOp } from '../src/kernels/backbone.ts';
@@ -40,6 +40,18 @@ const TUNINGS: [string, Tuning][] = [
   ['subgroup 8, CPU tiles', { ...DEFAULT_TUNING, subgroup: 8, sgWg: 8, sgPixels: 4, stemPixels: 2, dwRows: 5, dwCols: 4, dwCols2: 3, dwWg: 8 }],
   ['subgroup 4, GPU tiles', { ...DEFAULT_TUNING, subgroup: 4, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwCols2: 1, dwWg: 32 }],
 ];
+
+/**
+ * In the enclosing describe: skip (reported as skipped) the tests of a tuning whose subgroup
+ * kernels need more lanes than the device's subgroups have (SwiftShader has 4: its "subgroup
+ * 8" kernels would read lanes that do not exist).
+ */
+function onlyWhereItRuns(tuning: Tuning): void {
+  beforeEach((ctx) => {
+    const lanes = (g.gpu.device.adapterInfo as GPUAdapterInfo & { subgroupMinSize?: number }).subgroupMinSize ?? 0;
+    if (tuning.subgroup > 0 && !(g.gpu.device.features.has('subgroups') && lanes >= tuning.subgroup)) ctx.skip();
+  });
+}
 
 describe('shader includes', () => {
   it('pulls shared helpers in, and names a missing one', () => {
@@ -85,6 +97,7 @@ const STEM_CASES = TUNINGS.flatMap(([name, tuning]) => [
   ...(tuning.subgroup > 0 ? [[`${name}, float16 weights`, tuning, true] as const] : []),
 ]);
 describe.each(STEM_CASES)('stem conv 3x3, %s', (_name, tuning, halfWeights) => {
+  onlyWhereItRuns(tuning);
   it.each([
     // n, h, w, cin, cout, stride, act
     [1, 9, 7, 3, 8, 2, 'relu6'],
@@ -113,6 +126,7 @@ describe.each(STEM_CASES)('stem conv 3x3, %s', (_name, tuning, halfWeights) => {
 });
 
 describe.each(TUNINGS)('depthwise 3x3, %s', (_name, tuning) => {
+  onlyWhereItRuns(tuning);
   it.each([
     [1, 7, 9, 4, 1, 'relu6'],
     [5, 7, 7, 6, 2, 'relu6'],
@@ -149,43 +163,49 @@ describe('pointwise 1x1', () => {
     [1, 7, 7, 1024, 1024, 'relu6'],
   ] as const;
   for (const [name, tuning] of TUNINGS) {
-    it.each(cases)(`${name}: n=%i %ix%i %i->%i %s`, async (n, h, w, cin, cout, act) => {
-      const L = layer('pointwise', cin, cout, 1, act, cin * 13 + cout);
-      const px = n * h * w;
-      const x = randomArray(px * cin, 300 + cin, 0, 6);
-      const ref = await tf.tidy(() =>
-        activate(tf.add(tf.matMul(tf.tensor2d(x, [px, cin]), tf.tensor2d(L.kernel, [cin, cout])), tf.tensor1d(L.bias)), act),
-      ).data() as Float32Array;
-      const p = packLayerWeights(L);
-      const outBytes = px * Math.ceil(cout / 4) * 16;
-      const out = g.empty(outBytes);
-      const op = pointwiseOp({ label: 'pw', x: g.upload(toVec4Layout(x, px, cin)), w: g.upload(p.weights), b: g.upload(p.bias), y: out, pixels: px, cin, cout, activation: act }, tuning);
-      const y = await g.run(op, out, outBytes);
-      expect(maxAbsDiff(fromVec4Layout(y, px, cout), ref)).toBeLessThan(tol(ref));
-      expect(paddingValues(y, px, cout).every((v) => v === 0)).toBe(true);
+    describe(name, () => {
+      onlyWhereItRuns(tuning);
+      it.each(cases)(`n=%i %ix%i %i->%i %s`, async (n, h, w, cin, cout, act) => {
+        const L = layer('pointwise', cin, cout, 1, act, cin * 13 + cout);
+        const px = n * h * w;
+        const x = randomArray(px * cin, 300 + cin, 0, 6);
+        const ref = await tf.tidy(() =>
+          activate(tf.add(tf.matMul(tf.tensor2d(x, [px, cin]), tf.tensor2d(L.kernel, [cin, cout])), tf.tensor1d(L.bias)), act),
+        ).data() as Float32Array;
+        const p = packLayerWeights(L);
+        const outBytes = px * Math.ceil(cout / 4) * 16;
+        const out = g.empty(outBytes);
+        const op = pointwiseOp({ label: 'pw', x: g.upload(toVec4Layout(x, px, cin)), w: g.upload(p.weights), b: g.upload(p.bias), y: out, pixels: px, cin, cout, activation: act }, tuning);
+        const y = await g.run(op, out, outBytes);
+        expect(maxAbsDiff(fromVec4Layout(y, px, cout), ref)).toBeLessThan(tol(ref));
+        expect(paddingValues(y, px, cout).every((v) => v === 0)).toBe(true);
+      });
     });
   }
 
   // Weights that are exactly float16 (as in the default face backbone), read as packed pairs.
   for (const [name, tuning] of TUNINGS.filter(([, t]) => t.subgroup > 0)) {
-    it.each(cases)(`${name}, float16 weights: n=%i %ix%i %i->%i %s`, async (n, h, w, cin, cout, act) => {
-      const L = layer('pointwise', cin, cout, 1, act, cin * 7 + cout);
-      L.kernel = L.kernel.map((v) => Math.round(v * 1024) / 1024); // multiples of 2^-10 in [-1, 1]: exact in float16
-      const px = n * h * w;
-      const x = randomArray(px * cin, 400 + cin, 0, 6);
-      const ref = await tf.tidy(() =>
-        activate(tf.add(tf.matMul(tf.tensor2d(x, [px, cin]), tf.tensor2d(L.kernel, [cin, cout])), tf.tensor1d(L.bias)), act),
-      ).data() as Float32Array;
-      const p = packLayerWeights(L);
-      const half = packFloat16PairsExact(p.weights);
-      expect(half).not.toBeNull();
-      const outBytes = px * Math.ceil(cout / 4) * 16;
-      const out = g.empty(outBytes);
-      const op = pointwiseOp({ label: 'pw', x: g.upload(toVec4Layout(x, px, cin)), w: g.upload(new Uint8Array(half!.buffer)), b: g.upload(p.bias), y: out, pixels: px, cin, cout, activation: act, halfWeights: true }, tuning);
-      expect(op.kernel.constants?.WH).toBe(1);
-      const y = await g.run(op, out, outBytes);
-      expect(maxAbsDiff(fromVec4Layout(y, px, cout), ref)).toBeLessThan(tol(ref));
-      expect(paddingValues(y, px, cout).every((v) => v === 0)).toBe(true);
+    describe(name, () => {
+      onlyWhereItRuns(tuning);
+      it.each(cases)(`float16 weights: n=%i %ix%i %i->%i %s`, async (n, h, w, cin, cout, act) => {
+        const L = layer('pointwise', cin, cout, 1, act, cin * 7 + cout);
+        L.kernel = L.kernel.map((v) => Math.round(v * 1024) / 1024); // multiples of 2^-10 in [-1, 1]: exact in float16
+        const px = n * h * w;
+        const x = randomArray(px * cin, 400 + cin, 0, 6);
+        const ref = await tf.tidy(() =>
+          activate(tf.add(tf.matMul(tf.tensor2d(x, [px, cin]), tf.tensor2d(L.kernel, [cin, cout])), tf.tensor1d(L.bias)), act),
+        ).data() as Float32Array;
+        const p = packLayerWeights(L);
+        const half = packFloat16PairsExact(p.weights);
+        expect(half).not.toBeNull();
+        const outBytes = px * Math.ceil(cout / 4) * 16;
+        const out = g.empty(outBytes);
+        const op = pointwiseOp({ label: 'pw', x: g.upload(toVec4Layout(x, px, cin)), w: g.upload(new Uint8Array(half!.buffer)), b: g.upload(p.bias), y: out, pixels: px, cin, cout, activation: act, halfWeights: true }, tuning);
+        expect(op.kernel.constants?.WH).toBe(1);
+        const y = await g.run(op, out, outBytes);
+        expect(maxAbsDiff(fromVec4Layout(y, px, cout), ref)).toBeLessThan(tol(ref));
+        expect(paddingValues(y, px, cout).every((v) => v === 0)).toBe(true);
+      });
     });
   }
   it('refuses float16 weights for the portable kernels', () => {
