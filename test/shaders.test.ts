@@ -4,7 +4,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { depthwiseOp, globalAvgPoolOp, pointwiseOp, preprocessOp, stemOp } from '../src/kernels/backbone.ts';
+import { depthwiseOp } from '../src/kernels/depthwise.ts';
+import { globalAvgPoolOp } from '../src/kernels/pool.ts';
+import { pointwiseOp } from '../src/kernels/pointwise.ts';
+import { preprocessOp } from '../src/kernels/preprocess.ts';
+import { stemOp } from '../src/kernels/stem.ts';
 import { samePadding, DEFAULT_TUNING, type Tuning } from '../src/kernels/common.ts';
 import { KernelRunner } from '../src/gpu/runner.ts';
 import { packLayerWeights } from '../src/weights/pack.ts';

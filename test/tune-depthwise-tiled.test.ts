@@ -6,7 +6,7 @@
 // On lavapipe by default; FACEGPU_ADAPTER=swiftshader for the other CPU adapter.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadShaders } from '../src/gpu/shaders-node.ts';
-import { depthwiseOp } from '../src/kernels/backbone.ts';
+import { depthwiseOp } from '../src/kernels/depthwise.ts';
 import { DEFAULT_TUNING, tuningFor, type Tuning } from '../src/kernels/common.ts';
 import { depthwiseTiledCost, depthwiseTiledFits } from '../src/kernels/depthwise-tiled.ts';
 import { candidatesFor, choiceOf, DEFAULT_WORKGROUP_LIMITS } from '../src/tune/candidates.ts';

@@ -18,9 +18,10 @@ export interface ImageShape {
 }
 
 /**
- * A convolution layer of the backbone: activations in the vec4 layout [N, H, W, ceil(C/4)]. Here,
- * not in backbone.ts, so that kernels in files of their own (depthwise-tiled.ts) can take it
- * without importing backbone.ts, which imports them.
+ * A convolution layer of the backbone: activations in the vec4 layout [N, H, W, ceil(C/4)]. The
+ * problem of depthwise.ts and depthwise-tiled.ts, and the base of stem.ts's; here, not beside
+ * depthwiseOp, so that depthwise-tiled.ts takes it without importing depthwise.ts, which
+ * imports it.
  */
 export interface LayerProblem {
   label: string;
@@ -42,6 +43,13 @@ export function samePadding(size: number, stride: number, kernel = 3): { out: nu
   const out = Math.ceil(size / stride);
   const total = Math.max((out - 1) * stride + kernel - size, 0);
   return { out, before: Math.floor(total / 2) };
+}
+
+/** Output size and padding of a 3x3 "SAME" layer, and its output pixels (stem.ts, depthwise.ts). */
+export function sameGeometry(inp: ImageShape, stride: number) {
+  const ph = samePadding(inp.h, stride);
+  const pw = samePadding(inp.w, stride);
+  return { ph, pw, pixels: inp.n * ph.out * pw.out };
 }
 
 /** Largest divisor of n that is <= want (so a tile never straddles the channel count). */

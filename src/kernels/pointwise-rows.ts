@@ -3,7 +3,7 @@
 // reading tfjs' filter as stored (a row-major [ci, co] float32 matrix) and adding an optional
 // residual before the activation (BlazeFace's residual joins).
 import type { Binding, OpDesc } from '../gpu/runner.ts';
-import type { PointwiseProblem } from './backbone.ts';
+import type { PointwiseProblem } from './pointwise.ts';
 import { ACT_CODE, ceilDiv, grid1d, type Tuning } from './common.ts';
 
 /**

@@ -13,7 +13,9 @@
 import { BufferPool, STORAGE } from '../gpu/buffers.ts';
 import type { Gpu } from '../gpu/device.ts';
 import { kernelKey, KernelRunner, type OpDesc, type ShaderSources } from '../gpu/runner.ts';
-import { depthwiseOp, pointwiseOp, stemOp } from '../kernels/backbone.ts';
+import { depthwiseOp } from '../kernels/depthwise.ts';
+import { pointwiseOp } from '../kernels/pointwise.ts';
+import { stemOp } from '../kernels/stem.ts';
 import { depthwisePointwiseOp } from '../kernels/depthwise-pointwise.ts';
 import { tuningFor, type Tuning } from '../kernels/common.ts';
 import type { WorkgroupLimits } from '../kernels/depthwise-tiled.ts';

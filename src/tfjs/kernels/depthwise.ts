@@ -3,7 +3,7 @@
 // and its taps [3, 3, C/4] vec4, which are exactly tfjs' NHWC tensor and [3, 3, C, 1] filter
 // when C is a multiple of 4.
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { depthwiseOp } from '../../kernels/backbone.ts';
+import { depthwiseOp } from '../../kernels/depthwise.ts';
 import type { Activation } from '../../kernels/common.ts';
 import type { Accelerated } from '../accelerated.ts';
 import { columnBias, convInfo, floats, fusedConvolution, plainConvolution, type ReplacingKernel } from '../kernel-args.ts';
