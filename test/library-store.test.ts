@@ -91,6 +91,29 @@ describe('LibraryStore', () => {
     }
   });
 
+  it('faceEntries + descriptorsOf: the same faces as faces(), descriptors row by row; a library changed in between is named', () => {
+    const dir = join(tmp, 'g-stream');
+    mkdirSync(dir);
+    const s = LibraryStore.open(dir, { create: { dim: DIM, backbone } });
+    try {
+      s.storePhotos(Array.from({ length: 30 }, (_, i) => photo(`/stream/${i}.jpg`, 2)));
+      s.storePhotos([photo('/stream/3.jpg', 1)]); // stored again: ids are not contiguous
+      const all = s.faces();
+      const entries = s.faceEntries();
+      expect(entries).toEqual(all.map(({ descriptor: _, ...e }) => e));
+      const got: Float32Array[] = [];
+      s.descriptorsOf(entries, (row, d) => (got[row] = d));
+      expect(got.map((d) => Array.from(d))).toEqual(all.map((f) => Array.from(f.descriptor)));
+      // Another writer between the two reads: one face more, one face fewer.
+      s.storePhotos([photo('/stream/new.jpg', 1)]);
+      expect(() => s.descriptorsOf(entries, () => {})).toThrow(/library\.sqlite: the library changed while it was read \(face \d+\)/);
+      expect(() => s.descriptorsOf(s.faceEntries().slice(0, -1), () => {})).toThrow(/changed while it was read/);
+      expect(() => s.descriptorsOf([...s.faceEntries(), { id: 1e9 }], () => {})).toThrow(/changed while it was read \(1 faces gone\)/);
+    } finally {
+      s.close();
+    }
+  });
+
   it("the tests' check for a face stored twice finds one, and none after a photo is stored again", () => {
     const dir = join(tmp, 'g-twice');
     mkdirSync(dir);

@@ -40,14 +40,15 @@ export async function clusterLibrary(dir: string, opts: Omit<ClusterOptions, 'in
     const gallery = await loadStoredGallery(dir, opts.onNotice);
     const store = LibraryStore.open(dir);
     try {
-      const faces = store.faces();
+      // Descriptors streamed into x, never held twice (a million 1024-d faces are 4 GB each time).
+      const faces = store.faceEntries();
       const inLibrary = store.hasPaths(gallery.faces().map((f) => f.file));
       const own = gallery.toFiles();
       const anchors = own.json.faces.map((f, i) => ({ f, i })).filter(({ f }) => !inLibrary.has(f.file));
       const n = faces.length + anchors.length;
       const dim = gallery.dim;
       const x = new Float32Array(n * dim);
-      faces.forEach((f, i) => x.set(normalise(f.descriptor, dim, gallery.normalisation), i * dim));
+      store.descriptorsOf(faces, (i, d) => x.set(normalise(d, dim, gallery.normalisation), i * dim));
       anchors.forEach(({ i }, k) => x.set(own.descriptors.subarray(i * dim, (i + 1) * dim), (faces.length + k) * dim));
       const named = [...faces.map((f) => f.person), ...anchors.map(({ f }) => f.person)];
       const { examples = 5, onNotice: _, ...options } = opts;

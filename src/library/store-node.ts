@@ -38,6 +38,9 @@ export interface StoredFace {
   cluster: number | null;
 }
 
+/** A stored face without its descriptor. */
+export type FaceEntry = Omit<StoredFace, 'descriptor'>;
+
 export interface LibraryCounts {
   photos: number;
   /** Photos that could not be read (counted in photos). */
@@ -271,6 +274,28 @@ export class LibraryStore {
     else if (where.unlabelled) rows = this.db.prepare(`${base} WHERE f.person IS NULL ORDER BY f.id`).all() as Row[];
     else rows = this.db.prepare(`${base} ORDER BY f.id`).all() as Row[];
     return rows.map((r) => ({ id: r.id, path: r.path, box: [r.x, r.y, r.w, r.h], score: r.score, descriptor: f32Of(r.descriptor), person: r.person, cluster: r.cluster }));
+  }
+
+  /** Every face without its descriptor, in id order (for descriptorsOf). */
+  faceEntries(): FaceEntry[] {
+    const rows = this.db.prepare('SELECT f.id, p.path, f.x, f.y, f.w, f.h, f.score, f.person, f.cluster FROM faces f JOIN photos p ON p.id = f.photo ORDER BY f.id').all() as { id: number; path: string; x: number; y: number; w: number; h: number; score: number; person: string | null; cluster: number | null }[];
+    return rows.map((r) => ({ id: r.id, path: r.path, box: [r.x, r.y, r.w, r.h], score: r.score, person: r.person, cluster: r.cluster }));
+  }
+
+  /**
+   * The descriptors of `faces` (faceEntries, in its order) handed to `put` one row at a time,
+   * read row by row: the whole library's descriptors never sit in memory beside the caller's
+   * copy (faces() holds them twice). Throws, naming the file, if the library no longer holds
+   * exactly these faces (a writer that skipped the gallery lock).
+   */
+  descriptorsOf(faces: readonly { id: number }[], put: (row: number, descriptor: Float32Array) => void): void {
+    let row = 0;
+    const changed = (what: string) => new Error(`${this.file}: the library changed while it was read (${what})`);
+    for (const r of this.db.prepare('SELECT id, descriptor FROM faces ORDER BY id').iterate() as Iterable<{ id: number; descriptor: Buffer }>) {
+      if (row >= faces.length || faces[row].id !== r.id) throw changed(`face ${r.id}`);
+      put(row++, f32Of(r.descriptor));
+    }
+    if (row !== faces.length) throw changed(`${faces.length - row} faces gone`);
   }
 
   /** Faces' ids and raw descriptors (those with ids above `after`), streamed a page at a time. */
