@@ -81,6 +81,8 @@ describe('uniforms and storage by name', () => {
     }, /storage "b" \(@binding\(3\)\) is missing/],
     ['an extra binding', (op) => ({ ...op, storage: { ...op.storage, res: g.empty(16) } }), /storage "res" is not a binding of the shader \(x, w, b, y\)/],
     ['no buffer for a written binding', (op) => ({ ...op, storage: { ...op.storage, y: null } }), /storage "y" \(@binding\(4\)\) is written by the shader and needs a buffer/],
+    ['an empty grid', (op) => ({ ...op, workgroups: [0, 1] }), /grid \[0,1\] has 0 workgroups in a dimension/],
+    ['a grid past the device limit', (op) => ({ ...op, workgroups: [1, 1e9] }), /grid \[1,1000000000\] exceeds the device's \d+ workgroups per dimension/],
   ])('%s fails with the kernel and the field named', (_, spoil, message) => {
     const op = spoil(depthwise());
     expect(() => prepare(op)).toThrow(KernelError);

@@ -353,9 +353,9 @@ export class KernelRunner {
   private checkGrid(op: OpDesc): void {
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
     for (const n of op.workgroups) {
-      if (n !== undefined && (n > max || n < 1 || !Number.isInteger(n))) {
-        throw new Error(`${op.label}: grid ${JSON.stringify(op.workgroups)} exceeds the device's ${max} workgroups per dimension`);
-      }
+      if (n === undefined) continue;
+      const problem = !Number.isInteger(n) || n < 1 ? `has ${n} workgroups in a dimension (a whole number of at least 1 is needed)` : n > max ? `exceeds the device's ${max} workgroups per dimension` : null;
+      if (problem) throw new KernelError(`${describeKernel(op.label, op.kernel)}: grid ${JSON.stringify(op.workgroups)} ${problem}`);
     }
   }
 }
