@@ -3,7 +3,7 @@
 // between the CLI and a page unchanged:
 // - IndexedDB (idb-keyval): one record per name with the three files, written in one put, so
 //   a save is never half done;
-// - download: the three files, to put in a folder for `facegpu predict --model <folder>`;
+// - download: the three files, to put in a folder for `facegpu predict <folder> ...`;
 // - files: the three files picked by the visitor (from a download or a Node model folder).
 import { createStore, del, get, keys, set, type UseStore } from 'idb-keyval';
 import type * as tfl from '@tensorflow/tfjs-layers';

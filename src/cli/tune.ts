@@ -1,6 +1,6 @@
 // facegpu tune: time every candidate kernel of each layer shape of a backbone on this adapter
-// and save the fastest (src/tune/); the engine of `bench` (and of any caller that passes the
-// tuning) then runs them. Redoes the timing unless --if-missing.
+// and save the fastest (src/tune/); every engine opened afterwards on this adapter (openEngine's
+// kernels: 'saved', the default) and `bench` then run them. Redoes the timing unless --if-missing.
 import { InvalidArgumentError, type Command } from 'commander';
 import { resolveBackboneDir } from '../backbones.ts';
 import { createNodeGpu } from '../gpu/node-gpu.ts';
@@ -44,7 +44,7 @@ export function tuneLines(report: readonly ShapeReport[]): string[] {
 export function registerTune(program: Command): void {
   program
     .command('tune')
-    .description('time the candidate kernels of every layer shape on this adapter and save the fastest (used by bench, and by engines given the tuning)')
+    .description('time the candidate kernels of every layer shape on this adapter and save the fastest (used by every later command on this adapter, and by bench)')
     .option('--backbone <name|dir>', 'backbone under weights/ or a converted folder', 'face')
     .option('--batch-sizes <list>', 'batch sizes to tune for (others use the nearest)', batchList, '1,8')
     .option('--rounds <n>', 'timed rounds per candidate (median)', rounds, '5')

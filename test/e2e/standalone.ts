@@ -1,4 +1,4 @@
-// Running one of the e2e checks on its own (identify.e2e.ts, phone.e2e.ts): the page built and
+// Running one of the e2e checks on its own (identify, phone, backbone, bench, tune): the page built and
 // served, checks counted and printed, a summary line, the exit status. npm run test:e2e runs
 // the same checks among the others, on its own server.
 import { mkdirSync } from 'node:fs';
