@@ -27,7 +27,7 @@ describe('decoding is bounded', () => {
 
   it('a PGM header claiming 100000x100000 names the file, the claim and the limit', async () => {
     await expect(decodeImageRaw(Buffer.from('P5 100000 100000 255\n\x00'), 'huge.pgm')).rejects.toThrow(
-      `huge.pgm: the P5 header claims 100000x100000 pixels (10000000000), above the limit of ${MAX_IMAGE_PIXELS}; raise it with --max-pixels`,
+      `huge.pgm: the P5 header claims 100000x100000 pixels (10000000000), above the limit of ${MAX_IMAGE_PIXELS}; raise it with setMaxImagePixels() (or FACEGPU_MAX_PIXELS) if the image is real`,
     );
     await expect(decodeImageRaw(Buffer.from('P6 3000 3000 255\n\x00\x00'), 't.ppm')).rejects.toThrow(/^t\.ppm: cannot decode image \(truncated P6 image: the header claims 3000x3000 pixels/);
   });
@@ -36,13 +36,63 @@ describe('decoding is bounded', () => {
     const png = await sharp({ create: { width: 200, height: 100, channels: 3, background: 'white' } }).png().toBuffer();
     try {
       setMaxImagePixels(10_000);
-      await expect(decodeImageRaw(png, 'wide.png')).rejects.toThrow('wide.png: the png is 200x100 pixels (20000), above the limit of 10000; raise it with --max-pixels');
-      setMaxImagePixels(parseMaxPixels('200x100'));
+      await expect(decodeImageRaw(png, 'wide.png')).rejects.toThrow('wide.png: the png is 200x100 pixels (20000), above the limit of 10000; raise it with setMaxImagePixels() (or FACEGPU_MAX_PIXELS)');
+      setMaxImagePixels(parseMaxPixels('200x100', 'limit'));
       expect((await decodeImageRaw(png, 'wide.png')).width).toBe(200);
     } finally {
       setMaxImagePixels(MAX_IMAGE_PIXELS);
     }
-    expect(() => parseMaxPixels('-3')).toThrow('--max-pixels must be a positive number of pixels');
+    expect(() => parseMaxPixels('-3', 'maxPixels')).toThrow('maxPixels must be a positive number of pixels (e.g. 100000000 or 10000x10000), got "-3"');
+  });
+
+  it('the CLI names its flag where the library names its function', async () => {
+    const file = join(tmp, 'wide.png');
+    await sharp({ create: { width: 200, height: 100, channels: 3, background: 'white' } }).png().toFile(file);
+    const r = await facegpu(['--max-pixels', '10000', 'embed', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`facegpu: warning: skipped ${file}: the png is 200x100 pixels (20000), above the limit of 10000; raise it with --max-pixels (or FACEGPU_MAX_PIXELS) if the image is real`);
+    expect((await facegpu(['--max-pixels', '1x', 'embed', file])).stderr.trim()).toBe('facegpu: --max-pixels must be a positive number of pixels (e.g. 100000000 or 10000x10000), got "1x"');
+  });
+});
+
+describe('FACEGPU_MAX_PIXELS', () => {
+  const withEnv = (value: string, args: string[]) =>
+    promisify(execFile)(process.execPath, args, { env: { ...process.env, FACEGPU_MAX_PIXELS: value } }).then(
+      (x) => ({ code: 0, ...x }),
+      (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
+    );
+  const bad = 'FACEGPU_MAX_PIXELS must be a positive number of pixels (e.g. 100000000 or 10000x10000), got "abc"';
+
+  it('is read when a decode needs the limit, not when the library is imported', async () => {
+    const lib = new URL('../src/node.ts', import.meta.url).href;
+    const r = await withEnv('abc', ['--import', 'tsx', '--input-type=module', '-e', `await import(${JSON.stringify(lib)}); console.log('imported')`]);
+    expect(r).toMatchObject({ code: 0, stdout: 'imported\n', stderr: '' });
+    const png = await sharp({ create: { width: 200, height: 100, channels: 3, background: 'white' } }).png().toBuffer();
+    const saved = process.env.FACEGPU_MAX_PIXELS;
+    try {
+      setMaxImagePixels(null);
+      process.env.FACEGPU_MAX_PIXELS = 'abc';
+      await expect(decodeImageRaw(png, 'wide.png')).rejects.toThrow(bad);
+      process.env.FACEGPU_MAX_PIXELS = '199x100';
+      await expect(decodeImageRaw(png, 'wide.png')).rejects.toThrow('wide.png: the png is 200x100 pixels (20000), above the limit of 19900');
+      process.env.FACEGPU_MAX_PIXELS = '200x100';
+      expect((await decodeImageRaw(png, 'wide.png')).width).toBe(200);
+    } finally {
+      if (saved === undefined) delete process.env.FACEGPU_MAX_PIXELS;
+      else process.env.FACEGPU_MAX_PIXELS = saved;
+      setMaxImagePixels(MAX_IMAGE_PIXELS);
+    }
+  });
+
+  it('a bad value: the CLI says so in one line and exits 1 before any work; --version is not affected', async () => {
+    const version = await withEnv('abc', [CLI, '--version']);
+    expect(version.code).toBe(0);
+    expect(version.stderr).toBe('');
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+/);
+    const r = await withEnv('abc', [CLI, 'embed', join(tmp, 'nothing.png')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`facegpu: ${bad}\n`);
+    expect(r.stdout).toBe('');
   });
 
   it('a HEIC photo is refused in one line, without library noise', async () => {

@@ -18,7 +18,7 @@ import { registerTrain } from './train.ts';
 import { registerTune } from './tune.ts';
 import { convertCommand, infoCommand, installCommand } from './weights.ts';
 import { registerWeightsExport } from './weights-export.ts';
-import { MAX_IMAGE_PIXELS, parseMaxPixels, setMaxImagePixels } from '../image/decode.ts';
+import { MAX_IMAGE_PIXELS, maxImagePixels, parseMaxPixels, setMaxImagePixels, setMaxImagePixelsName } from '../image/decode.ts';
 
 /** package.json: two folders up from src/cli/main.ts and from dist/cli/main.js alike. */
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -31,8 +31,12 @@ program
   .option('--adapter <name>', 'WebGPU adapter: auto, lavapipe, swiftshader, or part of an adapter name', process.env.FACEGPU_ADAPTER)
   .option('--max-pixels <n>', `largest image decoded, width x height (default ${MAX_IMAGE_PIXELS} = 8192x8192; also FACEGPU_MAX_PIXELS)`)
   .hook('preAction', () => {
+    // The pixel limit is the flag, else FACEGPU_MAX_PIXELS: checked here, before any work,
+    // and named as the CLI takes it in messages about too big an image.
+    setMaxImagePixelsName('--max-pixels');
     const max = program.opts().maxPixels as string | undefined;
-    if (max !== undefined) setMaxImagePixels(parseMaxPixels(max));
+    if (max !== undefined) setMaxImagePixels(parseMaxPixels(max, '--max-pixels'));
+    else maxImagePixels();
   });
 
 program

@@ -7,7 +7,9 @@
 // clear message (a 123-byte SVG may declare 15000x15000 pixels), as are HEIC photos (this
 // build's libheif has no HEVC decoder) and compressed wrappers. Every accepted format is
 // checked against a pixel limit from its header before it is decoded: MAX_IMAGE_PIXELS by
-// default (8192 x 8192, ~200 MB as RGB), raised with --max-pixels or FACEGPU_MAX_PIXELS.
+// default (8192 x 8192, ~200 MB as RGB), raised with setMaxImagePixels or FACEGPU_MAX_PIXELS
+// (read when a decode first needs it, so a bad value is an error of that decode, not of
+// importing this module).
 import { readFile } from 'node:fs/promises';
 import sharp, { type Sharp } from 'sharp';
 import { decodePnm, isPnm, PnmSizeError } from './pnm.ts';
@@ -15,27 +17,52 @@ import type { PixelRect, RgbImage } from './rgb.ts';
 
 /** The default bound on width x height of a decoded image: 8192 x 8192. */
 export const MAX_IMAGE_PIXELS = 8192 * 8192;
-let maxPixels = MAX_IMAGE_PIXELS;
+/** The limit given to setMaxImagePixels; null: FACEGPU_MAX_PIXELS, else MAX_IMAGE_PIXELS. */
+let givenLimit: number | null = null;
+/** What messages about too big an image tell the reader to raise (setMaxImagePixelsName). */
+let limitName = 'setMaxImagePixels()';
 
-/** Parse a pixel limit (--max-pixels, FACEGPU_MAX_PIXELS): a positive integer, or W x H. */
-export function parseMaxPixels(value: string, name = '--max-pixels'): number {
+/**
+ * Parse a pixel limit as a person writes it: a positive integer, or W x H. `name` is what
+ * the value was given as (an option, an environment variable), for the message.
+ */
+export function parseMaxPixels(value: string, name: string): number {
   const m = /^\s*(\d+)\s*(?:[x*]\s*(\d+))?\s*$/i.exec(value);
   const n = m ? Number(m[1]) * (m[2] ? Number(m[2]) : 1) : NaN;
   if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name} must be a positive number of pixels (e.g. 100000000 or 10000x10000), got "${value}"`);
   return n;
 }
 
-/** Set the largest width x height any image may decode to (all later decodes). */
-export function setMaxImagePixels(n: number): void {
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`the pixel limit must be a positive integer, got ${n}`);
-  maxPixels = n;
+/**
+ * Set the largest width x height any image may decode to (all later decodes); null goes back
+ * to FACEGPU_MAX_PIXELS, else MAX_IMAGE_PIXELS.
+ */
+export function setMaxImagePixels(n: number | null): void {
+  if (n !== null && (!Number.isSafeInteger(n) || n < 1)) throw new Error(`the pixel limit must be a positive integer, got ${n}`);
+  givenLimit = n;
 }
 
+/**
+ * Name the setting that raises the limit in messages about too big an image (default
+ * `setMaxImagePixels()`). A front end that takes the limit under another name gives it here.
+ */
+export function setMaxImagePixelsName(name: string): void {
+  limitName = name;
+}
+
+/**
+ * The limit in force: setMaxImagePixels's, else FACEGPU_MAX_PIXELS (a bad value throws a
+ * one-line message naming the variable and the value), else MAX_IMAGE_PIXELS.
+ */
 export function maxImagePixels(): number {
-  return maxPixels;
+  if (givenLimit !== null) return givenLimit;
+  const env = process.env.FACEGPU_MAX_PIXELS;
+  return env ? parseMaxPixels(env, 'FACEGPU_MAX_PIXELS') : MAX_IMAGE_PIXELS;
 }
 
-if (process.env.FACEGPU_MAX_PIXELS) maxPixels = parseMaxPixels(process.env.FACEGPU_MAX_PIXELS, 'FACEGPU_MAX_PIXELS');
+function raiseIt(): string {
+  return `raise it with ${limitName} (or FACEGPU_MAX_PIXELS) if the image is real`;
+}
 
 /** A file that is not an image facegpu reads, or too big (its message names the file). */
 export class ImageDecodeError extends Error {
@@ -95,10 +122,10 @@ export function refusedFormat(buf: Uint8Array): string | null {
   return null;
 }
 
-function checkPixels(width: number, height: number, where: string, what: string): void {
+function checkPixels(width: number, height: number, where: string, what: string, maxPixels: number): void {
   const n = width * height;
   if (n > maxPixels) {
-    throw new ImageDecodeError(where, `${what} is ${width}x${height} pixels (${n}), above the limit of ${maxPixels}; raise it with --max-pixels (or FACEGPU_MAX_PIXELS) if the image is real`);
+    throw new ImageDecodeError(where, `${what} is ${width}x${height} pixels (${n}), above the limit of ${maxPixels}; ${raiseIt()}`);
   }
 }
 
@@ -106,6 +133,7 @@ export async function decodeImageRaw(buf: Uint8Array, where: string): Promise<Rg
   if (buf.length === 0) throw new ImageDecodeError(where, 'empty file');
   const refused = refusedFormat(buf);
   if (refused) throw new ImageDecodeError(where, refused);
+  const maxPixels = maxImagePixels();
   try {
     let img: Sharp;
     if (isPnm(buf)) {
@@ -115,7 +143,7 @@ export async function decodeImageRaw(buf: Uint8Array, where: string): Promise<Rg
       // The header's size first (no pixels decoded), then a decoder bounded to it.
       const meta = await sharp(buf, { limitInputPixels: false }).metadata();
       if (meta.format === 'svg' || meta.format === 'pdf') throw new ImageDecodeError(where, `a ${meta.format.toUpperCase()} drawing (a vector format), not a photo; convert it to PNG or JPEG`);
-      if (meta.width && meta.height) checkPixels(meta.width, meta.height, where, `the ${meta.format ?? 'image'}`);
+      if (meta.width && meta.height) checkPixels(meta.width, meta.height, where, `the ${meta.format ?? 'image'}`, maxPixels);
       img = sharp(buf, { failOn: 'error', limitInputPixels: maxPixels }).rotate(); // EXIF orientation
     }
     const rgb = await img.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
@@ -123,7 +151,7 @@ export async function decodeImageRaw(buf: Uint8Array, where: string): Promise<Rg
     if (channels !== 3) throw new Error(`decoded to ${channels} channels, expected RGB`);
     return { data: new Uint8Array(rgb.data.buffer, rgb.data.byteOffset, rgb.data.byteLength), width, height };
   } catch (err) {
-    throw decodeError(err, where);
+    throw decodeError(err, where, maxPixels);
   }
 }
 
@@ -142,11 +170,11 @@ export async function resizeRGB(image: RgbImage, size: number, where: string, re
   }
 }
 
-function decodeError(err: unknown, where: string): ImageDecodeError {
+function decodeError(err: unknown, where: string, maxPixels?: number): ImageDecodeError {
   if (err instanceof ImageDecodeError) return err;
   const full = (err as Error).message;
   const msg = full.startsWith(`${where}: `) ? full.slice(where.length + 2) : full.replace(/^.*?: /, '');
-  if (err instanceof PnmSizeError) return new ImageDecodeError(where, msg);
-  if (/exceeds pixel limit/i.test(msg)) return new ImageDecodeError(where, `the image is larger than the limit of ${maxPixels} pixels; raise it with --max-pixels (or FACEGPU_MAX_PIXELS) if the image is real`);
+  if (err instanceof PnmSizeError) return new ImageDecodeError(where, `${msg}; ${raiseIt()}`);
+  if (/exceeds pixel limit/i.test(msg)) return new ImageDecodeError(where, `the image is larger than the limit of ${maxPixels ?? maxImagePixels()} pixels; ${raiseIt()}`);
   return new ImageDecodeError(where, /unsupported image format/i.test(msg) ? 'not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF, PGM/PPM)' : `cannot decode image (${msg.split('\n')[0]})`);
 }

@@ -12,7 +12,7 @@ export function isPnm(buf: Uint8Array): boolean {
   return buf.length > 2 && buf[0] === 0x50 /* P */ && [0x32, 0x33, 0x35, 0x36].includes(buf[1]) && /\s/.test(String.fromCharCode(buf[2]));
 }
 
-/** A header's claim too large to decode: named by file, claim and limit. */
+/** A header's claim too large to decode: named by file, claim and limit (the decoder adds how to raise it). */
 export class PnmSizeError extends Error {}
 
 export function decodePnm(buf: Uint8Array, where: string, maxPixels = Infinity): RawImage {
@@ -44,7 +44,7 @@ export function decodePnm(buf: Uint8Array, where: string, maxPixels = Infinity):
   if (width < 1 || height < 1 || maxval < 1 || maxval > 65535) throw new Error(`${where}: bad ${kind} size ${width}x${height} or maxval ${maxval}`);
   if (width * height > maxPixels) {
     throw new PnmSizeError(
-      `${where}: the ${kind} header claims ${width}x${height} pixels (${width * height}), above the limit of ${maxPixels}; raise it with --max-pixels (or FACEGPU_MAX_PIXELS) if the image is real`,
+      `${where}: the ${kind} header claims ${width}x${height} pixels (${width * height}), above the limit of ${maxPixels}`,
     );
   }
   const channels = kind === 'P3' || kind === 'P6' ? 3 : 1;
