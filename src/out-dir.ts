@@ -98,8 +98,8 @@ async function realish(p: string): Promise<string> {
 }
 
 export interface OutputCheck {
-  /** The flag that named the folder, for messages (default --out). */
-  flag?: string;
+  /** What the folder was given as, for messages: an option's name (default "output folder"). */
+  name?: string;
   /** About how many bytes will be written (refused when the file system has less free). */
   needBytes?: number;
   /** Folders being read that the output must not be inside of (unless insideOk), nor contain. */
@@ -112,8 +112,7 @@ export interface OutputCheck {
  * data inside the output). Leaves nothing behind.
  */
 export async function checkOutputDir(out: string, opts: OutputCheck = {}): Promise<void> {
-  const flag = opts.flag ?? '--out';
-  const name = `${flag} ${out}`;
+  const name = `${opts.name ?? 'output folder'} ${out}`;
   const abs = resolve(out);
   if (dirname(abs) === abs) throw new Error(`${name}: the root folder cannot be replaced; name a folder to write`);
   const have = await existingPart(abs).catch((err) => {

@@ -94,7 +94,7 @@ describe('bad --out fails at once', () => {
       } catch {
         // dd stops when the disk is full
       }
-      await expect(checkOutputDir(join(full, 'model'))).rejects.toThrow(`--out ${join(full, 'model')}: cannot write in ${full} (no space left on the file system)`);
+      await expect(checkOutputDir(join(full, 'model'))).rejects.toThrow(`output folder ${join(full, 'model')}: cannot write in ${full} (no space left on the file system)`);
     } finally {
       execFileSync('umount', [ro]);
       execFileSync('umount', [full]);

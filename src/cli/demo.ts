@@ -110,7 +110,7 @@ const PROBES: Alteration[] = ['flip', 'crop', 'light'];
 
 /** The demo folder: refused if it holds anything not made by the demo, emptied if it is the demo's. */
 async function prepareOut(out: string): Promise<void> {
-  await checkOutputDir(out, { needBytes: 8 * 2 ** 20 });
+  await checkOutputDir(out, { name: '--out', needBytes: 8 * 2 ** 20 });
   const entries = existsSync(out) ? await readdir(out) : [];
   if (entries.length && !entries.includes(MARK)) throw new Error(`${out}: not empty and not a facegpu demo folder; give another with --out`);
   for (const e of entries) await rm(join(out, e), { recursive: true, force: true });

@@ -88,7 +88,7 @@ export async function trainCommand(data: string, opts: TrainCliOptions): Promise
     margin: marginOption(opts.cropMargin),
   };
   checkFraction(config.validationSplit, '--validation-split');
-  await checkOutputDir(opts.out, { needBytes: MODEL_DIR_BYTES, readFrom: [{ path: data, what: 'data folder' }] });
+  await checkOutputDir(opts.out, { name: '--out', needBytes: MODEL_DIR_BYTES, readFrom: [{ path: data, what: 'data folder' }] });
   // Folder mistakes (missing, empty person, one person, --out not a model) are reported before the GPU starts.
   await openTrainingSet(data, 0, config);
   await recoverDir(opts.out);

@@ -53,7 +53,7 @@ export function registerTune(program: Command): void {
     .option('--json', 'print the tuning as JSON on stdout (progress goes to stderr)')
     .action(async (flags: TuneFlags) => {
       // A folder that cannot be written is told now, not after minutes of timing.
-      await checkOutputDir(tuningDir(flags.dir), { flag: flags.dir ? '--dir' : 'the tuning folder' });
+      await checkOutputDir(tuningDir(flags.dir), { name: flags.dir ? '--dir' : 'the tuning folder' });
       const backbone = await loadBackbone(resolveBackboneDir(flags.backbone));
       const gpu = await createNodeGpu({ adapter: program.opts().adapter });
       try {

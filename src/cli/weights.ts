@@ -21,7 +21,7 @@ export async function convertCommand(model: string, opts: { out: string; input?:
   if (preprocessArg && preprocessArg !== 'raw' && preprocessArg !== 'signed') throw new Error(`--input must be "raw" (0..255) or "signed" (-1..1), not "${preprocessArg}"`);
   // The output folder is checked before a download or a conversion; never over the source.
   const local = !/^https?:\/\//.test(model);
-  await checkOutputDir(opts.out, { needBytes: BACKBONE_DIR_BYTES, readFrom: local ? [{ path: dirname(resolve(model)), what: 'source model folder', insideOk: true }] : [] });
+  await checkOutputDir(opts.out, { name: '--out', needBytes: BACKBONE_DIR_BYTES, readFrom: local ? [{ path: dirname(resolve(model)), what: 'source model folder', insideOk: true }] : [] });
   // A TFLite flatbuffer (by its name, or its "TFL3" identifier), else a tfjs model.json.
   const tflite = /\.tflite(\?.*)?$/i.test(model) || (local && (await isTfliteFile(model)));
   if (/^https?:\/\//.test(model)) {

@@ -91,7 +91,7 @@ export async function train(data: string, { gpu, engine }: EngineOnGpu, opts: No
   if (opts.augment !== undefined && (!Number.isInteger(opts.augment) || opts.augment < 0)) throw new Error(`augment must be a non-negative integer, got ${opts.augment}`);
   if (opts.extractBatch !== undefined && (!Number.isInteger(opts.extractBatch) || opts.extractBatch < 1)) throw new Error(`extractBatch must be a positive integer, got ${opts.extractBatch}`);
   if (opts.out) {
-    await checkOutputDir(opts.out, { needBytes: MODEL_DIR_BYTES, readFrom: [{ path: data, what: 'data folder' }] });
+    await checkOutputDir(opts.out, { name: 'out', needBytes: MODEL_DIR_BYTES, readFrom: [{ path: data, what: 'data folder' }] });
     if (!opts.outLocked) {
       const out = opts.out;
       return withDirLock(out, () => train(data, { gpu, engine }, { ...opts, outLocked: true }), { what: 'model folder', timeoutMs: 0 });
