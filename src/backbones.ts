@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RemedyError } from './remedy.ts';
 
 /** The package's folder: the repository in a checkout, node_modules/facegpu once installed. */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -86,8 +87,10 @@ export function findBackbone(b: { id: string; weightsSha256: string; path?: stri
     // no weights/ folder: only the recorded path
   }
   for (const dir of candidates) if (declaredSha256(dir) === b.weightsSha256) return dir;
-  throw new Error(
+  throw new RemedyError(
     `${where}: the backbone this model was trained on ("${b.id}", weights sha256 ${b.weightsSha256.slice(0, 12)}…) is not in ${join(WEIGHTS_DIR, b.id)}` +
-      `${b.path ? ` nor at ${b.path}` : ''} nor anywhere under ${WEIGHTS_DIR}; pass its folder with --backbone <dir>`,
+      `${b.path ? ` nor at ${b.path}` : ''} nor anywhere under ${WEIGHTS_DIR}`,
+    "; open the engine on its folder (openEngine's backbone)",
+    { case: 'backbone-not-found' },
   );
 }

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 export { MobileNetEngine, type EngineOptions } from './mobilenet/engine.ts';
 export { createNodeGpu, type NodeGpuOptions } from './gpu/node-gpu.ts';
 export { GpuUnavailableError, GpuLostError, type Gpu, type DeviceOptions, type AdapterSummary } from './gpu/device.ts';
+export { RemedyError, type RemedyHint } from './remedy.ts';
 export { loadShaders } from './gpu/shaders-node.ts';
 export { loadImageRGB, loadImageRaw, ImageDecodeError, MAX_IMAGE_PIXELS, maxImagePixels, setMaxImagePixels, setMaxImagePixelsName } from './image/decode.ts';
 // Weights: where they live, the default backbone, any tfjs MobileNet V1.

@@ -17,7 +17,7 @@ vi.mock('../src/identity/node.ts', () => ({
   loadStoredGallery: async () => ({ backbone: { id: 'face', sha256: 'a'.repeat(64) }, normalisation: { method: 'l2' } }),
 }));
 vi.mock('../src/library/store-node.ts', () => ({
-  LibraryStore: { open: () => ({ close: () => h.released.push('store') }) },
+  LibraryStore: { exists: () => true, open: () => ({ close: () => h.released.push('store') }) },
 }));
 vi.mock('../src/library/search-index-node.ts', () => ({
   openSearchIndex: () => ({ close: () => h.released.push('index') }),

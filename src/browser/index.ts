@@ -25,6 +25,7 @@ import { browserTuningStore } from './tuning-store.ts';
 
 export { MobileNetEngine } from '../mobilenet/engine.ts';
 export { createGpuFrom, GpuUnavailableError, GpuLostError, type Gpu, type AdapterSummary } from '../gpu/device.ts';
+export { RemedyError, type RemedyHint } from '../remedy.ts';
 export { SHADERS } from './shaders.ts';
 export { browserTuningStore } from './tuning-store.ts';
 export { tuneBackbone, savedTuning, type TuningRecord, type TuneResult } from '../tune/tuner.ts';

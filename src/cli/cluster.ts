@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { CLUSTER_DEFAULTS } from '../library/cluster.ts';
 import { clusterLibrary } from '../library/cluster-node.ts';
+import { checkLibrary } from './remedies.ts';
 import { countOption, numberOption } from './train.ts';
 
 interface ClusterCliOptions {
@@ -25,6 +26,7 @@ export async function clusterCommand(dir: string, opts: ClusterCliOptions): Prom
   const epsilon = numberOption('--epsilon', opts.epsilon);
   if (!(epsilon > 0 && epsilon <= 2)) throw new Error(`--epsilon is a cosine distance in (0, 2], got ${epsilon}`);
   const minFaces = countOption('--min-faces', opts.minFaces);
+  checkLibrary(dir);
   const r = await clusterLibrary(dir, { epsilon, minClusterSize: minFaces, minSamples: Math.min(CLUSTER_DEFAULTS.minSamples, minFaces), onNotice: (m) => console.error(`facegpu: ${m}`) });
   if (opts.json) {
     process.stdout.write(JSON.stringify({ clusters: r.clusters, noise: r.noise, faces: r.faces }) + '\n');

@@ -5,6 +5,7 @@ import type { KindSummary } from '../gallery/calibration-record.ts';
 import { loadStoredGallery } from '../identity/node.ts';
 import { libraryGalleryStats, nameCluster } from '../library/people-node.ts';
 import { LibraryStore } from '../library/store-node.ts';
+import { checkLibrary } from './remedies.ts';
 import { countOption } from './train.ts';
 
 export function registerGallery(program: Command): void {
@@ -64,7 +65,9 @@ async function removeCommand(dir: string, name: string): Promise<void> {
 }
 
 async function nameCommand(dir: string, cluster: string, person: string, opts: { json?: boolean }): Promise<void> {
-  const r = await nameCluster(dir, countOption('<cluster-id>', cluster, 0), person, notice);
+  const id = countOption('<cluster-id>', cluster, 0);
+  checkLibrary(dir);
+  const r = await nameCluster(dir, id, person, notice);
   if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
   else console.log(`cluster ${r.cluster}: ${r.named} face${r.named === 1 ? '' : 's'} named ${r.person}${r.kept.length ? ` (left as they were: ${r.kept.map((k) => `${k.faces} of ${k.person}`).join(', ')})` : ''}`);
 }

@@ -16,6 +16,7 @@ import { registerEval } from './eval.ts';
 import { registerPredict } from './predict.ts';
 import { registerTrain } from './train.ts';
 import { registerTune } from './tune.ts';
+import { cliMessage } from './remedies.ts';
 import { convertCommand, infoCommand, installCommand } from './weights.ts';
 import { registerWeightsExport } from './weights-export.ts';
 import { MAX_IMAGE_PIXELS, maxImagePixels, parseMaxPixels, setMaxImagePixels, setMaxImagePixelsName } from '../image/decode.ts';
@@ -95,7 +96,7 @@ registerWeightsExport(weights);
 
 export { program };
 
-program.parseAsync(process.argv).catch((err: Error) => {
-  console.error(`facegpu: ${err.message}`);
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(`facegpu: ${cliMessage(err)}`);
   process.exitCode = 1;
 });

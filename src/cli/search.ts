@@ -13,6 +13,7 @@ import { openSearchIndex } from '../library/search-index-node.ts';
 import { searchLibrary } from '../library/search-node.ts';
 import type { VectorIndex } from '../gallery/vector-index.ts';
 import { fmt, matchOptions } from './match-options.ts';
+import { checkLibrary } from './remedies.ts';
 import { countOption } from './train.ts';
 
 interface SearchCliOptions {
@@ -41,6 +42,7 @@ export async function searchCommand(dir: string, image: string, opts: SearchCliO
   const match = matchOptions(opts);
   const notice = (m: string) => console.error(`facegpu: ${m}`);
   const gallery = await loadStoredGallery(dir, notice);
+  checkLibrary(dir);
   const store = LibraryStore.open(dir, { readonly: true });
   let index: VectorIndex | null = null;
   try {

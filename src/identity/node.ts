@@ -17,6 +17,7 @@ import type { Gallery as GalleryCore, IdentifyOptions, MatchOptions } from '../g
 import type { BackboneRef } from '../gallery/gallery-format.ts';
 import { backboneRefOf, DECODE_BATCH, enrollSources, FaceGallery, identifySources, preprocessingOf, type EnrollOptions, type EnrollReport, type IdentifiedFace, type NamedImage } from './face-gallery.ts';
 import { BACKBONE_ID } from '../train/model-format.ts';
+import { RemedyError } from '../remedy.ts';
 
 export { FaceGallery, type EnrollReport, type IdentifiedFace } from './face-gallery.ts';
 
@@ -67,7 +68,7 @@ export async function openFaceGallery(dir: string, opts: OpenGalleryOptions): Pr
       throw err;
     }
   }
-  if (!opts.create) throw new Error(`${dir}: no gallery here: enroll people first (facegpu enroll ${dir} <photos>)`);
+  if (!opts.create) throw new RemedyError(`${dir}: no gallery here`, ': enroll people first (open it with create: true)', { case: 'no-gallery', dir });
   const describer = await openFaceDescriber(opts.gpu, opts.engine, opts.preprocessing ?? DEFAULT_PREPROCESSING);
   const fg = FaceGallery.create(describer, reference, { name: dir, onNotice: opts.onNotice, index: nodeIndexProviders[0] });
   return fg;
@@ -132,7 +133,10 @@ export async function openVerifier(opts: { gpu: Gpu; engine: MobileNetEngine; ga
   if (opts.gallery) fg = await openFaceGallery(opts.gallery, { gpu: opts.gpu, engine: opts.engine });
   else {
     const reference = await referenceFor(opts.engine);
-    if (!reference) throw new Error(`backbone "${opts.engine.manifest.id}" has no reference calibration (calibration/${opts.engine.manifest.id}.json for sha256 ${opts.engine.manifest.weightsSha256.slice(0, 12)}…): give --gallery <dir> or --threshold`);
+    if (!reference) {
+      const m = opts.engine.manifest;
+      throw new RemedyError(`backbone "${m.id}" has no reference calibration (calibration/${m.id}.json for sha256 ${m.weightsSha256.slice(0, 12)}…)`, ': give a gallery to calibrate with (the gallery option)', { case: 'no-reference' });
+    }
     fg = FaceGallery.create(await openFaceDescriber(opts.gpu, opts.engine, DEFAULT_PREPROCESSING), reference);
   }
   return {

@@ -7,6 +7,7 @@ import { saveGallery, withGalleryLock } from '../gallery/store-node.ts';
 import { checkPersonName } from '../identity/face-gallery.ts';
 import { loadStoredGallery } from '../identity/node.ts';
 import { LibraryStore, type LibraryCounts } from './store-node.ts';
+import { RemedyError } from '../remedy.ts';
 
 export interface NameReport {
   person: string;
@@ -29,7 +30,7 @@ export async function nameCluster(dir: string, cluster: number, person: string, 
     const store = LibraryStore.open(dir);
     try {
       const faces = store.faces({ cluster });
-      if (!faces.length) throw new Error(`${dir}: no cluster ${cluster} (see facegpu cluster ${dir})`);
+      if (!faces.length) throw new RemedyError(`${dir}: no cluster ${cluster}`, ' (see the clusters of clusterLibrary)', { case: 'no-cluster', dir });
       const others = new Map<string, number>();
       for (const f of faces) if (f.person && f.person !== person) others.set(f.person, (others.get(f.person) ?? 0) + 1);
       const mine = faces.filter((f) => !f.person || f.person === person);

@@ -105,7 +105,7 @@ export class LibraryStore {
    */
   static open(galleryDir: string, opts: { create?: { dim: number; backbone: BackboneRef }; readonly?: boolean } = {}): LibraryStore {
     const file = join(galleryDir, LIBRARY_FILE);
-    if (!existsSync(file) && !opts.create) throw new Error(`${galleryDir}: no photo library here (index photos first: facegpu index <photos> --gallery ${galleryDir})`);
+    if (!existsSync(file) && !opts.create) throw new Error(`${galleryDir}: no photo library here (index photos into it first: indexLibrary)`);
     let db: Database.Database;
     try {
       db = new Database(file, { readonly: !!opts.readonly && existsSync(file), timeout: 30_000 });

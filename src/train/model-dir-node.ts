@@ -7,6 +7,7 @@ import { recoverDir, writeDirAtomic } from '../atomic-fs.ts';
 import { clearDeadLock } from '../lock-node.ts';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { HEAD_FILE, HEAD_WEIGHTS_FILE, headFromFiles, headToFiles, META_FILE, validateMeta, type FaceModelMeta, type HeadFiles } from './model-format.ts';
+import { RemedyError } from '../remedy.ts';
 
 /**
  * Refuse to replace a folder that is not a facegpu model (say, a data folder passed as --out
@@ -91,7 +92,7 @@ export async function readModelMeta(dir: string): Promise<FaceModelMeta> {
   try {
     await readdir(resolve(dir));
   } catch {
-    throw new Error(`${dir}: model directory does not exist (train one with \`facegpu train <data> --out ${dir}\`)`);
+    throw new RemedyError(`${dir}: model directory does not exist`, ' (train one with train(data, engine, { out }))', { case: 'no-model', dir });
   }
   const metaFile = join(resolve(dir), META_FILE);
   const meta = await readJson(metaFile, 'the model description');

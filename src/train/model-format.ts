@@ -11,6 +11,7 @@ import type { InputScaleRecord } from './descriptor-scale.ts';
 import { headInputScale } from './head.ts';
 import type { EpochLog, FitConfig } from './fit.ts';
 import type { SkippedFile } from './extract.ts';
+import { RemedyError } from '../remedy.ts';
 
 export const MODEL_FORMAT = 'facegpu-model';
 export const MODEL_VERSION = 1;
@@ -103,10 +104,11 @@ export function preprocessingOf(m: BackboneManifest, crop: CropRecord = { method
 export function checkBackbone(meta: FaceModelMeta, m: BackboneManifest, where: string): void {
   const b = meta.backbone;
   if (b.weightsSha256 !== m.weightsSha256) {
-    throw new Error(
+    throw new RemedyError(
       `${where}: this model was trained on backbone "${b.id}" (weights sha256 ${b.weightsSha256.slice(0, 12)}…), ` +
-        `but the backbone in use is "${m.id}" (sha256 ${m.weightsSha256.slice(0, 12)}…); ` +
-        `use --backbone ${b.id} with the same weights, or train again`,
+        `but the backbone in use is "${m.id}" (sha256 ${m.weightsSha256.slice(0, 12)}…)`,
+      `; open the engine on backbone "${b.id}" with the same weights, or train again`,
+      { case: 'other-backbone', id: b.id },
     );
   }
 }

@@ -26,6 +26,7 @@ import { c4, type Backbone, type PackedLayer } from '../weights/format.ts';
 import { candidatesFor, choiceOf, type Candidate, type LayerShapeInfo } from './candidates.ts';
 import { keyId, tuningKey, type TuningKey } from './key.ts';
 import { median, OpTimer, type TimingMethod } from './measure.ts';
+import { RemedyError } from '../remedy.ts';
 
 export interface CandidateTime {
   name: string;
@@ -153,7 +154,7 @@ export async function savedTuning(gpu: Gpu, backbone: Backbone, shaders: ShaderS
   try {
     checkTunedKernels(rec.kernels, kinds, store.where(id));
   } catch (err) {
-    throw new Error(`${(err as Error).message} (run facegpu tune to measure again)`);
+    throw new RemedyError((err as Error).message, ' (measure again with tuneBackbone)', { case: 'tuning-damaged' });
   }
   return rec;
 }

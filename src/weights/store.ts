@@ -7,6 +7,7 @@ import { recoverDir, writeDirAtomic } from '../atomic-fs.ts';
 import { checkWeightsData, validateManifest, type Backbone, type BackboneManifest } from './format.ts';
 import { packBackbone } from './pack.ts';
 import type { BackboneSpec } from './spec.ts';
+import { RemedyError } from '../remedy.ts';
 
 export const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
 
@@ -27,7 +28,7 @@ export async function loadBackbone(dir: string, opts: { verifyHash?: boolean } =
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    throw new Error(`${file}: no converted backbone here; run \`npm run weights\` (default face backbone) or \`facegpu weights convert <model.json> --out ${dir}\``);
+    throw new RemedyError(`${file}: no converted backbone here`, '; convert one into this folder (convertTfjsModel and saveBackbone; ensureDefaultBackbone for the default face backbone)', { case: 'no-backbone', dir });
   }
   let m: unknown;
   try {

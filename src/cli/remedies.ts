@@ -1,0 +1,35 @@
+// The CLI's words for what the library leaves to a front end: the remedy of a RemedyError
+// (src/remedy.ts), given here with the flag or command a CLI user needs. One table, one entry
+// per case (the compiler checks that none is missing); main.ts prints every error through
+// cliMessage.
+import { LibraryStore } from '../library/store-node.ts';
+import { RemedyError, type RemedyHint } from '../remedy.ts';
+
+type Remedies = { [C in RemedyHint['case']]: (hint: Extract<RemedyHint, { case: C }>) => string };
+
+/** Each case's remedy, starting with its separator (it follows the error's problem). */
+export const CLI_REMEDIES: Remedies = {
+  'no-gallery': (h) => `: enroll people first (facegpu enroll ${h.dir} <photos>)`,
+  'no-cluster': (h) => ` (see facegpu cluster ${h.dir})`,
+  'no-model': (h) => ` (train one with \`facegpu train <data> --out ${h.dir}\`)`,
+  'no-backbone': (h) => `; run \`npm run weights\` (default face backbone) or \`facegpu weights convert <model.json> --out ${h.dir}\``,
+  'backbone-not-found': () => '; pass its folder with --backbone <dir>',
+  'other-backbone': (h) => `; use --backbone ${h.id} with the same weights, or train again`,
+  'no-reference': () => ': give --gallery <dir> or --threshold',
+  'tuning-damaged': () => ' (run facegpu tune to measure again)',
+};
+
+function remedyOf<H extends RemedyHint>(hint: H): string {
+  return (CLI_REMEDIES[hint.case] as (h: H) => string)(hint);
+}
+
+/** A thrown error as the CLI tells it (after "facegpu: "): a RemedyError's problem with the CLI's remedy. */
+export function cliMessage(err: unknown): string {
+  if (err instanceof RemedyError) return err.problem + remedyOf(err.hint);
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Refuse a gallery without a photo library, before any work, saying how to make one. */
+export function checkLibrary(dir: string): void {
+  if (!LibraryStore.exists(dir)) throw new Error(`${dir}: no photo library here (index photos first: facegpu index <photos> --gallery ${dir})`);
+}
