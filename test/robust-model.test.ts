@@ -136,7 +136,7 @@ describe('questionable data is warned about', () => {
     await openTrainingSet(d, 0, { validationSplit: 0.2, onWarning: (m) => warnings.push(m) });
     expect(warnings).toEqual([
       `the same photo is under two people: ${join(d, 'ann', 'a.png')} ("ann") and ${join(d, 'bob', 'b2.png')} ("bob")`,
-      `${join(d, 'ann')}: only 1 photo, so none is held back for validation (--validation-split 0.2); add photos or accept that "ann" is not validated`,
+      `${join(d, 'ann')}: only 1 photo, so none is held back for validation (validation split 0.2); add photos or accept that "ann" is not validated`,
     ]);
   });
 });

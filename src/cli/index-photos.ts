@@ -53,6 +53,7 @@ export async function indexCommand(root: string, opts: IndexCliOptions): Promise
       batchSize,
       onWarning: (m) => say(`warning: ${m}`),
       onNotice: say,
+      onNoWorker: (url) => say(`no worker is taking jobs from ${url}: start one with \`facegpu worker --queue ${url}\``),
       onPlan: (work) => {
         if (showBar && work > 0) {
           bar.start(work, 0, { rate: '0.0' });

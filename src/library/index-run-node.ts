@@ -43,6 +43,8 @@ export interface IndexOptions {
   onPlan?: (work: number) => void;
   onWarning?: (message: string) => void;
   onNotice?: (message: string) => void;
+  /** With `queue`: told once when no worker takes the batches after a while (default: a notice). */
+  onNoWorker?: (url: string) => void;
 }
 
 export interface IndexSummary {
@@ -139,6 +141,7 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
             opts.onProgress?.(done, work.length);
           },
           onNotice: notice,
+          onNoWorker: opts.onNoWorker,
         });
       } else if (batches.length) {
         device ??= await openEngine({ backbone: gallery.backbone.id, adapter: opts.adapter });

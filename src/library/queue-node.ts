@@ -76,7 +76,8 @@ export interface QueuedRun {
   onResult: (paths: readonly string[], result: IndexJobResult) => void | Promise<void>;
   /** Told each batch that failed for good, with why. */
   onFailed: (paths: readonly string[], reason: string) => void;
-  /** Told once when no worker is listening after a while. */
+  /** Told once when no worker is listening after a while (default: a notice saying so). */
+  onNoWorker?: (url: string) => void;
   onNotice?: (message: string) => void;
 }
 
@@ -199,7 +200,8 @@ export async function runOnQueue(
         await settle([...pending.keys()]);
         if (!warned && pending.size && Date.now() - started >= NO_WORKER_NOTICE_MS && (await queue.getWorkersCount()) === 0) {
           warned = true;
-          handlers.onNotice?.(`no worker is taking jobs from ${url}: start one with \`facegpu worker --queue ${url}\``);
+          if (handlers.onNoWorker) handlers.onNoWorker(url);
+          else handlers.onNotice?.(`no worker is taking jobs from ${url}: start one on this queue (runIndexWorker)`);
         }
       }
     }

@@ -52,7 +52,7 @@ export class FaceClassifier {
     if (crop.method === 'face' && !opts.facesCropped) {
       throw new Error(
         `${where}: this model was trained on face crops (BlazeFace, margin ${crop.margin}) and needs them for prediction, ` +
-          `and this caller feeds whole photos; crop as the model records (src/detect: \`facegpu predict\` / \`facegpu eval\` and the web page do), or use a model trained with --crop none`,
+          `and this caller feeds whole photos; crop faces as the model records (src/detect) and say so with facesCropped: true, as load() and the web page do, or use a model trained on whole photos (crop method "none")`,
       );
     }
     await useGpuForTfjs(gpu, engine.runner.shaders);

@@ -138,7 +138,7 @@ export async function openTrainingSet(dir: string, size: number, opts: SplitOpti
   const warn = opts.onWarning ?? ((m: string) => console.error(`facegpu: warning: ${m}`));
   if (fraction > 0) {
     for (const [c, files] of people) {
-      if (files.length < 2) warn(`${join(base, c)}: only ${files.length} photo, so none is held back for validation (--validation-split ${fraction}); add photos or accept that "${c}" is not validated`);
+      if (files.length < 2) warn(`${join(base, c)}: only ${files.length} photo, so none is held back for validation (validation split ${fraction}); add photos or accept that "${c}" is not validated`);
     }
   }
   const split = stratifiedSplit(byClass, fraction, opts.seed ?? 1);
@@ -177,5 +177,5 @@ export async function openEvaluationSet(dir: string, size: number, classes: read
     items.push({ id: item.id, label });
   }
   if (items.length === 0) throw new Error(`${dir}: the split holds back no images (validation split ${opts.validationSplit ?? DEFAULT_VALIDATION_SPLIT}); nothing to evaluate`);
-  return { root: layout.root, items, load, source: `files held back by --validation-split ${set.validationSplit} --seed ${opts.seed ?? 1}` };
+  return { root: layout.root, items, load, source: `files held back by validation split ${set.validationSplit}, seed ${opts.seed ?? 1}` };
 }
