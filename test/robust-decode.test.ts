@@ -18,11 +18,11 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="15000" height="15000"><rect width="15000" height="15000" fill="red"/></svg>';
 
 describe('decoding is bounded', () => {
-  it('refuses an SVG that declares 15000x15000 pixels, quickly and naming the file', async () => {
-    const t0 = performance.now();
+  it('refuses an SVG that declares 15000x15000 pixels from its first bytes, naming the file', async () => {
+    // "an SVG drawing" is the content check's wording, made before sharp sees the bytes (sharp's
+    // own format check, a later line of defence, says "a SVG drawing"): nothing was rendered.
     await expect(decodeImageRaw(Buffer.from(SVG), 'big.svg')).rejects.toThrow('big.svg: an SVG drawing (a vector format), not a photo; convert it to PNG or JPEG');
     await expect(decodeImageRaw(Buffer.from(`<?xml version="1.0"?>\n${SVG}`), 'x.jpg')).rejects.toThrow('x.jpg: an SVG drawing');
-    expect(performance.now() - t0).toBeLessThan(1000);
   });
 
   it('a PGM header claiming 100000x100000 names the file, the claim and the limit', async () => {

@@ -23,11 +23,14 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** `facegpu args` killed after 20 s (the old behaviour under /proc hung forever). */
-async function timed(args: string[]): Promise<{ code: number | null; stderr: string; seconds: number }> {
-  const t0 = performance.now();
+/**
+ * `facegpu args`, killed after 20 s (the old behaviour under /proc hung forever): a killed run
+ * has code null and fails every check. That the check comes before any work needs no clock:
+ * the photos in `data` are not images, so a run that read them first would fail on them.
+ */
+async function refused(args: string[]): Promise<{ code: number | null; stderr: string }> {
   const r = await facegpu(args, 20_000).catch((e: { stderr?: string }) => ({ code: null, stdout: '', stderr: e.stderr ?? '(killed)' }));
-  return { code: r.code, stderr: r.stderr, seconds: (performance.now() - t0) / 1000 };
+  return { code: r.code, stderr: r.stderr };
 }
 
 describe('bad --out fails at once', () => {
@@ -38,27 +41,24 @@ describe('bad --out fails at once', () => {
   ];
   for (const [out, message] of cases) {
     it(`train --out ${out}`, async () => {
-      const r = await timed(['train', data, '--out', out, '--epochs', '1']);
-      console.log(`train --out ${out}: failed in ${r.seconds.toFixed(2)} s`);
+      const r = await refused(['train', data, '--out', out, '--epochs', '1']);
       expect(r.stderr.trim().split('\n')).toEqual([`facegpu: ${message} (kernel interfaces, not files); choose a folder on a disk`]);
       expect(r.code).toBe(1);
-      expect(r.seconds).toBeLessThan(5);
     });
   }
 
   it('train --out through a file', async () => {
     const file = join(tmp, 'afile');
     writeFileSync(file, 'x');
-    const r = await timed(['train', data, '--out', join(file, 'model')]);
+    const r = await refused(['train', data, '--out', join(file, 'model')]);
     expect(r.stderr.trim()).toBe(`facegpu: --out ${join(file, 'model')}: ${file} is a file, not a folder`);
-    expect(r.seconds).toBeLessThan(5);
+    expect(r.code).toBe(1);
   });
 
   it('weights convert --out /proc/self/x/bb', async () => {
-    const r = await timed(['weights', 'convert', join(tmp, 'model.json'), '--out', '/proc/self/x/bb']);
-    console.log(`weights convert --out /proc/self/x/bb: failed in ${r.seconds.toFixed(2)} s`);
+    const r = await refused(['weights', 'convert', join(tmp, 'model.json'), '--out', '/proc/self/x/bb']);
     expect(r.stderr.trim()).toBe('facegpu: --out /proc/self/x/bb: /proc/self is on the proc pseudo file system (kernel interfaces, not files); choose a folder on a disk');
-    expect(r.seconds).toBeLessThan(5);
+    expect(r.code).toBe(1);
   });
 
   it('mkdirp does not hang under /proc and names the folder', async () => {
@@ -81,10 +81,9 @@ describe('bad --out fails at once', () => {
       return; // no mounts allowed here (a container without the capability)
     }
     try {
-      const r = await timed(['train', data, '--out', join(ro, 'model')]);
+      const r = await refused(['train', data, '--out', join(ro, 'model')]);
       expect(r.stderr.trim()).toBe(`facegpu: --out ${join(ro, 'model')}: cannot write in ${ro} (read-only file system)`);
-      expect(r.seconds).toBeLessThan(5);
-      const f = await timed(['train', data, '--out', join(full, 'model')]);
+      const f = await refused(['train', data, '--out', join(full, 'model')]);
       expect(f.stderr.trim()).toMatch(new RegExp(`^facegpu: --out ${join(full, 'model')}: only 1\\.0 MiB free on the file system of ${full}, about 16\\.0 MiB needed$`));
       expect(readdirSync(full)).toEqual([]);
       // Filled up: even a small write fails, named.
@@ -113,23 +112,23 @@ describe('every flag is checked before any work', () => {
   ];
   for (const [flags, message] of bad) {
     it(`train ${flags.join(' ')}`, async () => {
-      const r = await timed(['train', data, '--out', join(tmp, 'm'), ...flags]);
+      const r = await refused(['train', data, '--out', join(tmp, 'm'), ...flags]);
       expect(r.stderr.trim()).toBe(`facegpu: ${message}`);
       expect(existsSync(join(tmp, 'm'))).toBe(false);
     });
   }
 
   it('predict --top 0 and --batch-size 0 are refused', async () => {
-    const top = await timed(['predict', join(tmp, 'no-model'), data, '--top', '0']);
+    const top = await refused(['predict', join(tmp, 'no-model'), data, '--top', '0']);
     expect(top.stderr.trim()).toBe('facegpu: --top must be a positive integer, got 0');
-    const batch = await timed(['predict', join(tmp, 'no-model'), data, '--batch-size', '0']);
+    const batch = await refused(['predict', join(tmp, 'no-model'), data, '--batch-size', '0']);
     expect(batch.stderr.trim()).toBe('facegpu: --batch-size must be a positive integer, got 0');
   });
 });
 
 describe('--out and the data folder', () => {
   it('an output inside the data folder is refused', async () => {
-    const r = await timed(['train', data, '--out', join(data, 'model')]);
+    const r = await refused(['train', data, '--out', join(data, 'model')]);
     expect(r.stderr.trim()).toBe(
       `facegpu: --out ${join(data, 'model')}: is inside the data folder ${data}; it would be read as part of it next time. Choose a folder outside ${data}`,
     );
@@ -137,7 +136,7 @@ describe('--out and the data folder', () => {
   });
 
   it('a data folder inside the output is refused', async () => {
-    const r = await timed(['train', data, '--out', tmp]);
+    const r = await refused(['train', data, '--out', tmp]);
     expect(r.stderr.trim()).toBe(`facegpu: --out ${tmp}: contains the data folder ${data}, which writing it would replace. Choose another folder`);
   });
 
