@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { CLUSTER_DEFAULTS } from '../library/cluster.ts';
 import { clusterLibrary } from '../library/cluster-node.ts';
 import { checkLibrary } from './remedies.ts';
-import { countOption, numberOption } from './train.ts';
+import { countOption, numberOption } from './number-options.ts';
 
 interface ClusterCliOptions {
   epsilon: string;

@@ -3,7 +3,7 @@
 import { open, readFile } from 'node:fs/promises';
 import { decodeImageRGB, ImageDecodeError, refusedFormat } from '../image/decode.ts';
 import { openEngine } from '../node.ts';
-import { countOption } from './train.ts';
+import { countOption } from './number-options.ts';
 
 export interface EmbedOptions {
   backbone?: string;

@@ -6,7 +6,7 @@ import { findBackbone } from '../backbones.ts';
 import { warnIfUnfinished } from './model-notes.ts';
 import { evaluate, formatEvaluation, load } from '../train/index.ts';
 import { readModelMeta } from '../train/model-dir-node.ts';
-import { countOption, numberOption } from './train.ts';
+import { countOption, numberOption } from './number-options.ts';
 
 interface EvalCliOptions {
   json?: boolean;

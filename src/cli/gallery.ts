@@ -6,7 +6,7 @@ import { loadStoredGallery } from '../identity/node.ts';
 import { libraryGalleryStats, nameCluster } from '../library/people-node.ts';
 import { LibraryStore } from '../library/store-node.ts';
 import { checkLibrary } from './remedies.ts';
-import { countOption } from './train.ts';
+import { countOption } from './number-options.ts';
 
 export function registerGallery(program: Command): void {
   const g = program.command('gallery').description('inspect and edit a gallery of enrolled people');

@@ -4,7 +4,7 @@ import { openEngine } from '../node.ts';
 import { identifyFiles, openFaceGallery, peekGalleryBackbone, type IdentifiedFile } from '../identity/node.ts';
 import { matchOptions, fmt } from './match-options.ts';
 import { expandImages } from './predict.ts';
-import { numberOption } from './train.ts';
+import { numberOption } from './number-options.ts';
 
 interface IdentifyCliOptions {
   far?: string;

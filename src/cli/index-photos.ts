@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { indexLibrary, INDEX_BATCH, type IndexSummary } from '../library/index-run-node.ts';
 import { parseQueueUrl } from '../library/queue-node.ts';
-import { countOption } from './train.ts';
+import { countOption } from './number-options.ts';
 
 interface IndexCliOptions {
   gallery: string;

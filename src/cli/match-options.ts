@@ -1,7 +1,7 @@
 // Flags shared by identify and verify: the threshold, given directly or chosen for a
 // false-accept rate from the gallery's calibration. Checked before any work.
 import type { MatchOptions } from '../gallery/gallery.ts';
-import { numberOption } from './train.ts';
+import { numberOption } from './number-options.ts';
 
 export const DEFAULT_FAR = 0.01;
 

@@ -7,7 +7,7 @@ import { findBackbone } from '../backbones.ts';
 import { warnIfUnfinished } from './model-notes.ts';
 import { DEFAULT_THRESHOLD, load, predict, type FilePrediction } from '../train/index.ts';
 import { readModelMeta } from '../train/model-dir-node.ts';
-import { countOption, numberOption } from './train.ts';
+import { countOption, numberOption } from './number-options.ts';
 
 interface PredictCliOptions {
   json?: boolean;

@@ -14,7 +14,7 @@ import { searchLibrary } from '../library/search-node.ts';
 import type { VectorIndex } from '../gallery/vector-index.ts';
 import { fmt, matchOptions } from './match-options.ts';
 import { checkLibrary } from './remedies.ts';
-import { countOption } from './train.ts';
+import { countOption } from './number-options.ts';
 
 interface SearchCliOptions {
   top: string;

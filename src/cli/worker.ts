@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { parseQueueUrl } from '../library/queue-node.ts';
 import { runIndexWorker } from '../library/worker-node.ts';
-import { numberOption } from './train.ts';
+import { numberOption } from './number-options.ts';
 
 interface WorkerCliOptions {
   queue: string;
