@@ -251,7 +251,7 @@ export function registerDemo(program: Command): void {
       const adapter = (program.opts() as { adapter?: string }).adapter;
       const r = await runDemo({ out: opts.out, seed, adapter });
       if (opts.json) {
-        console.log(JSON.stringify(r, null, 1));
+        console.log(JSON.stringify(r));
       } else {
         const enrolledRows = r.rows.filter((x) => x.enrolled);
         const strangerRows = r.rows.filter((x) => !x.enrolled);
