@@ -17,6 +17,7 @@ import { loadImageRaw } from '../image/decode.ts';
 import { Gallery, type IdentifiedFile } from '../identity/node.ts';
 import { openEngine } from '../node.ts';
 import { checkOutputDir } from '../out-dir.ts';
+import { countOption } from './number-options.ts';
 import { deriveSeed, Prng } from '../train/prng.ts';
 
 /** The pictures of @vladmandic/human used, and the smallest face taken from them (pixels). */
@@ -246,8 +247,7 @@ export function registerDemo(program: Command): void {
     .option('--seed <n>', 'seed of the altered copies', '1')
     .option('--json', 'print the result as JSON')
     .action(async (opts: { out: string; seed: string; json?: boolean }) => {
-      const seed = Number(opts.seed);
-      if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be an integer >= 0, not "${opts.seed}"`);
+      const seed = countOption('--seed', opts.seed, 0);
       const adapter = (program.opts() as { adapter?: string }).adapter;
       const r = await runDemo({ out: opts.out, seed, adapter });
       if (opts.json) {
