@@ -15,7 +15,7 @@ export const CLI_REMEDIES: Remedies = {
   'no-backbone': (h) => `; run \`npm run weights\` (default face backbone) or \`facegpu weights convert <model.json> --out ${h.dir}\``,
   'backbone-not-found': () => '; pass its folder with --backbone <dir>',
   'other-backbone': (h) => `; use --backbone ${h.id} with the same weights, or train again`,
-  'no-reference': () => ': give --gallery <dir> or --threshold',
+  'no-reference': () => ': give --gallery <dir> (a gallery made with this backbone brings its calibration)',
   'tuning-damaged': () => ' (run facegpu tune to measure again)',
 };
 
