@@ -80,8 +80,8 @@ async function openTab(page: Page): Promise<PanelState> {
   return panel(page);
 }
 
-/** A kernel as the engine names it: shader(CONSTANTS), maybe " rows=n". */
-const KERNEL = /^[a-z0-9_]+\([A-Za-z0-9_=,]*\)( rows=\d+)?$/;
+/** A kernel as the engine names it (kernelKey): shader(CONSTANTS), maybe <TYPES>, maybe " rows=n". */
+const KERNEL = /^[a-z0-9_]+\([A-Za-z0-9_=,]*\)(<[A-Za-z0-9_=,]*>)?( rows=\d+)?$/;
 
 export async function checkTuning(opts: TuneCheckOptions): Promise<void> {
   const { check, log } = opts;
