@@ -113,10 +113,16 @@ describe('quantized usearch (a photo library\'s faces)', () => {
     const file = join(tmp, `index.${quantization}`);
     index.save(file);
     expect(readFileSync(file).readUInt32LE(4)).toBe(dim * bytes);
-    // A float32 gallery's provider opens it as what it is.
+    // Read back with the settings it was built with, the same graph gives the same answers.
+    const same = provider.load!(file, dim);
+    expect(same.search(queries, 10).map((h) => h.keys)).toEqual(index.search(queries, 10).map((h) => h.keys));
+    // A float32 gallery's provider opens it as what it is. It searches with its own, narrower
+    // expansion (128, not the library's 1280), so its 10th neighbour may differ (it once did for
+    // 1 query in 50): its recall is held to the same bar instead.
     const back = usearchIndexProvider.load!(file, dim) as UsearchIndex;
     expect(back.settings.quantization).toBe(quantization);
-    expect(back.search(queries, 10).map((h) => h.keys)).toEqual(index.search(queries, 10).map((h) => h.keys));
+    expect(back.size).toBe(N);
+    expect(recallAt10(back)).toBeGreaterThanOrEqual(minRecall);
     const [h] = back.search(data.subarray(5 * dim, 6 * dim), 1);
     expect(h.keys).toEqual([keys[5]]);
     // int8 codes are truncated toward zero (USearch): a vector's similarity with itself reads
