@@ -86,6 +86,12 @@ const blobOf = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLe
 /** Copied: a Float32Array view needs a 4-byte aligned offset, which a Buffer slice may not have. */
 const f32Of = (b: Buffer) => new Float32Array(new Uint8Array(b).buffer);
 
+/** A face's columns but its descriptor, and the join they come from (faces() and faceEntries()). */
+const ENTRY_COLUMNS = 'f.id, p.path, f.x, f.y, f.w, f.h, f.score, f.person, f.cluster';
+const ENTRY_FROM = 'FROM faces f JOIN photos p ON p.id = f.photo';
+type EntryRow = { id: number; path: string; x: number; y: number; w: number; h: number; score: number; person: string | null; cluster: number | null };
+const entryOf = (r: EntryRow): FaceEntry => ({ id: r.id, path: r.path, box: [r.x, r.y, r.w, r.h], score: r.score, person: r.person, cluster: r.cluster });
+
 export class LibraryStore {
   private constructor(
     private readonly db: Database.Database,
@@ -258,8 +264,8 @@ export class LibraryStore {
    * order of `ids` (an id asked twice comes twice), ids of no stored face left out.
    */
   faces(where: { ids?: readonly number[]; cluster?: number; unlabelled?: boolean } = {}): StoredFace[] {
-    const base = 'SELECT f.id, p.path, f.x, f.y, f.w, f.h, f.score, f.descriptor, f.person, f.cluster FROM faces f JOIN photos p ON p.id = f.photo';
-    type Row = { id: number; path: string; x: number; y: number; w: number; h: number; score: number; descriptor: Buffer; person: string | null; cluster: number | null };
+    const base = `SELECT ${ENTRY_COLUMNS}, f.descriptor ${ENTRY_FROM}`;
+    type Row = EntryRow & { descriptor: Buffer };
     let rows: Row[];
     if (where.ids) {
       // One query per chunk of distinct ids (SQLite limits the bound variables of a statement).
@@ -273,27 +279,28 @@ export class LibraryStore {
     } else if (where.cluster !== undefined) rows = this.db.prepare(`${base} WHERE f.cluster = ? ORDER BY f.id`).all(where.cluster) as Row[];
     else if (where.unlabelled) rows = this.db.prepare(`${base} WHERE f.person IS NULL ORDER BY f.id`).all() as Row[];
     else rows = this.db.prepare(`${base} ORDER BY f.id`).all() as Row[];
-    return rows.map((r) => ({ id: r.id, path: r.path, box: [r.x, r.y, r.w, r.h], score: r.score, descriptor: f32Of(r.descriptor), person: r.person, cluster: r.cluster }));
+    return rows.map((r) => ({ ...entryOf(r), descriptor: f32Of(r.descriptor) }));
   }
 
   /** Every face without its descriptor, in id order (for descriptorsOf). */
   faceEntries(): FaceEntry[] {
-    const rows = this.db.prepare('SELECT f.id, p.path, f.x, f.y, f.w, f.h, f.score, f.person, f.cluster FROM faces f JOIN photos p ON p.id = f.photo ORDER BY f.id').all() as { id: number; path: string; x: number; y: number; w: number; h: number; score: number; person: string | null; cluster: number | null }[];
-    return rows.map((r) => ({ id: r.id, path: r.path, box: [r.x, r.y, r.w, r.h], score: r.score, person: r.person, cluster: r.cluster }));
+    return (this.db.prepare(`SELECT ${ENTRY_COLUMNS} ${ENTRY_FROM} ORDER BY f.id`).all() as EntryRow[]).map(entryOf);
   }
 
   /**
    * The descriptors of `faces` (faceEntries, in its order) handed to `put` one row at a time,
-   * read row by row: the whole library's descriptors never sit in memory beside the caller's
-   * copy (faces() holds them twice). Throws, naming the file, if the library no longer holds
-   * exactly these faces (a writer that skipped the gallery lock).
+   * read a page at a time (descriptors()): the whole library's descriptors never sit in memory
+   * beside the caller's copy (faces() holds them twice). Throws, naming the file, if the library
+   * no longer holds exactly these faces (a writer that skipped the gallery lock).
    */
   descriptorsOf(faces: readonly { id: number }[], put: (row: number, descriptor: Float32Array) => void): void {
     let row = 0;
     const changed = (what: string) => new Error(`${this.file}: the library changed while it was read (${what})`);
-    for (const r of this.db.prepare('SELECT id, descriptor FROM faces ORDER BY id').iterate() as Iterable<{ id: number; descriptor: Buffer }>) {
-      if (row >= faces.length || faces[row].id !== r.id) throw changed(`face ${r.id}`);
-      put(row++, f32Of(r.descriptor));
+    for (const { ids, raw } of this.descriptors()) {
+      ids.forEach((id, i) => {
+        if (row >= faces.length || faces[row].id !== id) throw changed(`face ${id}`);
+        put(row++, raw.subarray(i * this.dim, (i + 1) * this.dim));
+      });
     }
     if (row !== faces.length) throw changed(`${faces.length - row} faces gone`);
   }
