@@ -32,15 +32,19 @@ export interface DepthwisePointwiseProblem {
   halfWeights?: boolean;
 }
 
-/** The fused kernel's workgroup size and workgroup memory (those of pointwise_tiled_core.wgsl, as pointwise_tiled.wgsl's; the weight tile at its largest, float32 unless gemmF16). */
-export function depthwisePointwiseCost(t: Pick<Tuning, 'gemm' | 'gemmRP' | 'gemmRC'> & Partial<Pick<Tuning, 'gemmF16'>>): { invocations: number; bytes: number } {
+/**
+ * The fused kernel's workgroup size and workgroup memory (those of pointwise_tiled_core.wgsl, as
+ * pointwise_tiled.wgsl's). The weight tile is counted as float32 even with gemmF16: a layer whose
+ * weights are not exact float16 pairs gets the float32 tile (weightTileType), so the float16 tile's
+ * smaller size cannot be promised for every layer a tuning is used on.
+ */
+export function depthwisePointwiseCost(t: Pick<Tuning, 'gemm' | 'gemmRP' | 'gemmRC'>): { invocations: number; bytes: number } {
   const TX = 8;
   const TY = 8;
-  const block = t.gemmF16 ? 32 : 64;
-  return { invocations: TX * TY, bytes: TY * t.gemmRP * t.gemm * 16 + t.gemm * TX * t.gemmRC * block };
+  return { invocations: TX * TY, bytes: TY * t.gemmRP * t.gemm * 16 + t.gemm * TX * t.gemmRC * 64 };
 }
 
-export function depthwisePointwiseFits(t: Pick<Tuning, 'gemm' | 'gemmRP' | 'gemmRC'> & Partial<Pick<Tuning, 'gemmF16'>>, limits: WorkgroupLimits): boolean {
+export function depthwisePointwiseFits(t: Pick<Tuning, 'gemm' | 'gemmRP' | 'gemmRC'>, limits: WorkgroupLimits): boolean {
   const { invocations, bytes } = depthwisePointwiseCost(t);
   return t.gemm > 0 && bytes <= limits.maxComputeWorkgroupStorageSize && invocations <= limits.maxComputeInvocationsPerWorkgroup && invocations <= limits.maxComputeWorkgroupSizeX;
 }
