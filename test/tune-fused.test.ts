@@ -116,7 +116,9 @@ describe('the fused depthwise + pointwise kernel', () => {
     for (const c of fewer) expect(depthwisePointwiseCost({ ...DEFAULT_TUNING, ...c.choice }).bytes).toBeLessThanOrEqual(8192);
     // A float16 tile is counted as the float32 tile a layer without exact float16 weights gets.
     const tiling = { ...DEFAULT_TUNING, gemm: 8, gemmRP: 4, gemmRC: 2 };
-    expect(depthwisePointwiseCost({ ...tiling, gemmF16: 1 }).bytes).toBe(depthwisePointwiseCost({ ...tiling, gemmF16: 0 }).bytes);
+    const f16Tile = { ...tiling, gemmF16: 1 };
+    const f32Tile = { ...tiling, gemmF16: 0 };
+    expect(depthwisePointwiseCost(f16Tile).bytes).toBe(depthwisePointwiseCost(f32Tile).bytes);
     // Alone, a fused pointwise choice is refused (it needs its depthwise).
     const b = g.empty(16);
     expect(() => pointwiseOp({ label: 'pw', x: b, w: b, b, y: b, pixels: 1, cin: 4, cout: 4, activation: 'none' }, { ...DEFAULT_TUNING, ...all[0].choice })).toThrow(/runs as one op/);
