@@ -18,6 +18,7 @@ import { runInNewContext } from 'node:vm';
 import { tmpdir } from 'node:os';
 import { exactSearch, Index, MetricKind, type BatchMatches, type Matches, type ScalarKind } from 'usearch';
 import { dot } from '../src/gallery/pair-scores.ts';
+import { deriveSeed, Prng } from '../src/train/prng.ts';
 import { UsearchIndex, type UsearchSettings } from '../src/gallery/usearch-index-node.ts';
 import { MIN_CANDIDATES } from '../src/library/search-node.ts';
 import { DescriptorSampler, type DescriptorModel } from './descriptor-model.ts';
@@ -36,6 +37,22 @@ export type IndexChoice =
       refine: number;
     };
 
+export type InsertOrder = 'shuffled' | 'identity';
+export const INSERT_ORDERS: readonly InsertOrder[] = ['shuffled', 'identity'];
+
+/** Row numbers 0..faces-1 in the order they are added to the index (GalleryBenchOptions.insertOrder). */
+export function insertionOrder(faces: number, order: InsertOrder, seed: number): Uint32Array {
+  const rows = Uint32Array.from({ length: faces }, (_, i) => i);
+  if (order === 'identity') return rows;
+  // Fisher-Yates on the typed array (Prng.shuffled copies a plain array: 8 bytes a row more).
+  const rng = new Prng(deriveSeed(seed, 'insert-order'));
+  for (let i = faces - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [rows[i], rows[j]] = [rows[j], rows[i]];
+  }
+  return rows;
+}
+
 export interface GalleryBenchOptions {
   faces: number;
   queries: number;
@@ -50,6 +67,13 @@ export interface GalleryBenchOptions {
   /** Keep the drawn faces here and reuse them (bench/drawn-cache.ts). */
   cacheDir?: string;
   index: IndexChoice;
+  /**
+   * The order the faces are added in (default `shuffled`): `shuffled`, a seeded random order, as
+   * a photo library meets its faces (each person's photos spread over years of folders);
+   * `identity`, every person's faces one after the other, as they are drawn (and as a library
+   * kept in a folder per person is walked). The graph comes out differently: bench/README.md.
+   */
+  insertOrder?: InsertOrder;
   /**
    * Re-rank each query's candidates by their exact inner product with the stored float32
    * vectors (timed with the search), as a gallery does (src/gallery/README.md, "The vector
@@ -75,6 +99,7 @@ export interface GalleryBenchResult {
   identities: number;
   queries: number;
   index: IndexChoice;
+  insertOrder: InsertOrder;
   buildSeconds: number;
   /** Resident memory the index added (bytes); LanceDB also keeps diskBytes on disk. */
   memoryBytes: number;
@@ -130,16 +155,24 @@ interface Built {
   close(): void;
 }
 
-async function build(choice: IndexChoice, vectors: Float32Array, dim: number, progress: (done: number) => void): Promise<Built> {
+/** Rows `order[at..at+m)` of `vectors`, gathered: the keys and vectors of one batch of adds. */
+function batchOf(vectors: Float32Array, dim: number, order: Uint32Array, at: number, m: number): { keys: number[]; x: Float32Array } {
+  const keys = Array.from(order.subarray(at, at + m));
+  const x = new Float32Array(m * dim);
+  keys.forEach((row, i) => x.set(vectors.subarray(row * dim, (row + 1) * dim), i * dim));
+  return { keys, x };
+}
+
+async function build(choice: IndexChoice, vectors: Float32Array, dim: number, order: Uint32Array, progress: (done: number) => void): Promise<Built> {
   const n = vectors.length / dim;
   if (choice.kind === 'usearch') {
     const { kind: _, ...settings } = choice;
     const index = new UsearchIndex(dim, undefined, settings);
     const step = 50000;
     for (let at = 0; at < n; at += step) {
-      const m = Math.min(step, n - at);
-      index.add(Array.from({ length: m }, (_, i) => at + i), vectors.subarray(at * dim, (at + m) * dim));
-      progress(at + m);
+      const { keys, x } = batchOf(vectors, dim, order, at, Math.min(step, n - at));
+      index.add(keys, x);
+      progress(at + keys.length);
     }
     let file = '';
     return {
@@ -157,7 +190,7 @@ async function build(choice: IndexChoice, vectors: Float32Array, dim: number, pr
     };
   }
   const where = mkdtempSync(join(tmpdir(), 'facegpu-lancedb-'));
-  const table = await openLanceTable(where, vectors, dim, progress);
+  const table = await openLanceTable(where, n, (at, m) => batchOf(vectors, dim, order, at, m), dim, progress);
   await table.createIndex('vector', { config: table.lancedb.Index.ivfPq({ distanceType: 'cosine', numPartitions: choice.partitions, numSubVectors: choice.subVectors }) });
   return {
     search: async (q, k) => (await table.vectorSearch(Array.from(q)).distanceType('cosine').nprobes(choice.nprobes).refineFactor(choice.refine).limit(k).select(['id', '_distance']).toArray()).map((r: { id: number }) => r.id),
@@ -222,10 +255,13 @@ export async function runGalleryBench(opts: GalleryBenchOptions): Promise<Galler
   const q = { vectors: drawn.queries, person: drawn.queryPerson };
   say(`${cached ? `read from ${cache}` : 'drew'} ${opts.faces} faces of ${lib.identities} identities and ${opts.queries} queries in ${generateSeconds.toFixed(1)} s`);
 
+  // Before the memory baseline: the order is the benchmark's, not the index's.
+  const insertOrder = opts.insertOrder ?? 'shuffled';
+  const order = insertionOrder(opts.faces, insertOrder, opts.seed);
   gc();
   const rss0 = rss();
   t = now();
-  const index = await build(opts.index, lib.vectors, dim, (d) => say(`building: ${d}/${opts.faces} (${(now() - t).toFixed(0)} s)`));
+  const index = await build(opts.index, lib.vectors, dim, order, (d) => say(`building: ${d}/${opts.faces} (${(now() - t).toFixed(0)} s)`));
   const buildSeconds = now() - t;
   gc();
   let memoryBytes = rss() - rss0;
@@ -310,6 +346,7 @@ export async function runGalleryBench(opts: GalleryBenchOptions): Promise<Galler
     identities: lib.identities,
     queries: opts.queries,
     index: opts.index,
+    insertOrder,
     buildSeconds: Number(buildSeconds.toFixed(1)),
     memoryBytes,
     ...(index.diskBytes !== undefined ? { diskBytes: index.diskBytes } : {}),

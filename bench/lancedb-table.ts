@@ -24,16 +24,19 @@ export function arrowTableOf(keys: ArrayLike<number>, x: Float32Array, dim: numb
   return new arrow.Table({ id: arrow.makeVector(ids), vector: arrow.makeVector(vectors) });
 }
 
-/** A new table "faces" in the folder `where` holding rows 0..n-1 of x, with the module at `.lancedb`. */
-export async function openLanceTable(where: string, x: Float32Array, dim: number, progress: (done: number) => void = () => {}): Promise<any> {
+/**
+ * A new table "faces" in the folder `where` of `n` rows, added in batches that `batch(at, m)`
+ * gives (their ids and vectors [m, dim]), with the module at `.lancedb`.
+ */
+export async function openLanceTable(where: string, n: number, batch: (at: number, m: number) => { keys: ArrayLike<number>; x: Float32Array }, dim: number, progress: (done: number) => void = () => {}): Promise<any> {
   const lancedb = await lancedbModule();
   const db = await lancedb.connect(where);
-  const n = x.length / dim;
   const step = 100000;
   let table: any = null;
   for (let at = 0; at < n; at += step) {
     const m = Math.min(step, n - at);
-    const slice = arrowTableOf(Array.from({ length: m }, (_, i) => at + i), x.subarray(at * dim, (at + m) * dim), dim);
+    const { keys, x } = batch(at, m);
+    const slice = arrowTableOf(keys, x, dim);
     if (table) await table.add(slice);
     else table = await db.createTable('faces', slice);
     progress(at + m);
