@@ -91,7 +91,8 @@ weights
   .command('info')
   .description('show a converted backbone')
   .argument('[backbone]', 'name or folder', 'face')
-  .action((b: string) => infoCommand(b));
+  .option('--json', 'print the manifest as JSON: {"id", "alpha", "inputSize", "preprocess", "outputDim", "source", "weightsFile", "weightsBytes", "weightsSha256", "layers": ["<name> <kind> s<stride> <in>-><out> <activation>"], ...}')
+  .action((b: string, opts: { json?: boolean }) => infoCommand(b, opts));
 registerWeightsExport(weights);
 
 export { program };

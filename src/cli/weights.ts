@@ -5,6 +5,7 @@ import { defaultBackboneSource, resolveBackboneDir } from '../backbones.ts';
 import { defaultBackboneDir, defaultBackboneUpToDate } from '../default-backbone.ts';
 import { convertTfjsModel } from '../weights/convert.ts';
 import { downloadTfjsModel } from '../weights/download.ts';
+import type { BackboneManifest } from '../weights/format.ts';
 import { PREPROCESS_RAW, PREPROCESS_SIGNED } from '../weights/spec.ts';
 import { loadBackbone, saveBackbone, sha256 } from '../weights/store.ts';
 import { convertTfliteModel, isTfliteFile, type TfliteSource } from '../weights/tflite.ts';
@@ -86,7 +87,24 @@ export async function installCommand(opts: { force?: boolean; name?: string; fro
   await convertCommand(defaultBackboneSource(), { out: dir, input: 'raw' });
 }
 
-export async function infoCommand(backbone: string): Promise<void> {
-  const { manifest: m } = await loadBackbone(resolveBackboneDir(backbone));
-  console.log(JSON.stringify({ ...m, layers: m.layers.map((l) => `${l.name} ${l.kind} s${l.stride} ${l.inChannels}->${l.outChannels} ${l.activation}`) }, null, 1));
+/** `weights info`: a converted backbone, as text, or with `json` as one line of JSON (the manifest, each layer as one string). */
+export async function infoCommand(backbone: string, opts: { json?: boolean } = {}): Promise<void> {
+  const dir = resolveBackboneDir(backbone);
+  const { manifest: m } = await loadBackbone(dir);
+  if (opts.json) {
+    const layers = m.layers.map((l) => `${l.name} ${l.kind} s${l.stride} ${l.inChannels}->${l.outChannels} ${l.activation}`);
+    process.stdout.write(JSON.stringify({ ...m, layers }) + '\n');
+    return;
+  }
+  const src = m.source as Partial<TfliteSource> & BackboneManifest['source'];
+  console.log(`${m.id} (${dir}): MobileNet V1 alpha ${m.alpha} at ${m.inputSize}, ${m.layers.length} conv layers, ${m.outputDim}-d descriptor from ${src.output}, input ${m.preprocess.range}`);
+  console.log(`source: ${src.format} ${src.file}, sha256 ${src.sha256}`);
+  if (src.quantization) console.log(`quantization: ${src.quantization.summary}`);
+  if (src.after?.length) console.log(`not converted (after the pool): ${src.after.join(', ')}`);
+  if (src.note) console.log(`note: ${src.note}`);
+  console.log(`weights: ${join(dir, m.weightsFile)}, ${(m.weightsBytes / 1e6).toFixed(1)} MB, sha256 ${m.weightsSha256}`);
+  console.log(`layers:`);
+  const rows = m.layers.map((l) => [l.name, l.kind, `s${l.stride}`, `${l.inChannels}->${l.outChannels}`, l.activation]);
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  for (const r of rows) console.log(`  ${r.map((x, c) => (c < r.length - 1 ? x.padEnd(widths[c]) : x)).join('  ')}`);
 }

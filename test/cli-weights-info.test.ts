@@ -1,0 +1,36 @@
+// `facegpu weights info`: text for people by default, and with --json one line of JSON with
+// the manifest's fields (each layer as one string), as every other command prints its answer.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolveBackboneDir } from '../src/backbones.ts';
+import { facegpu } from './helpers/train-data.ts';
+
+const dir = resolveBackboneDir('face');
+const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+
+describe('weights info', () => {
+  it('--json: one line, the manifest with each layer as "name kind sN in->out activation"', async () => {
+    const r = await facegpu(['weights', 'info', 'face', '--json']);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout.endsWith('\n')).toBe(true);
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(1);
+    const info = JSON.parse(r.stdout);
+    expect(Object.keys(info).sort()).toEqual(Object.keys(manifest).sort());
+    expect({ ...info, layers: undefined }).toEqual({ ...manifest, layers: undefined });
+    expect(info.layers).toHaveLength(manifest.layers.length);
+    expect(info.layers[0]).toBe('conv1 stem s2 3->32 relu6');
+  });
+
+  it('prints text by default: what the backbone is, where it came from, its weights and layers', async () => {
+    const r = await facegpu(['weights', 'info', 'face']);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(() => JSON.parse(r.stdout)).toThrow();
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe(`face (${dir}): MobileNet V1 alpha 1 at 224, 27 conv layers, 1024-d descriptor from global_pooling/Mean, input 0..255 (raw RGB)`);
+    expect(r.stdout).toContain(`source: tfjs-graph ${manifest.source.file}, sha256 ${manifest.source.sha256}`);
+    expect(r.stdout).toContain(`weights: ${join(dir, 'weights.bin')}, 12.8 MB, sha256 ${manifest.weightsSha256}`);
+    expect(lines.filter((l) => /^ {2}conv/.test(l))).toHaveLength(27);
+    expect(lines.at(-1)).toMatch(/^ {2}conv_pw_13 +pointwise +s1 +1024->1024 +relu6$/);
+  });
+});
