@@ -5,7 +5,8 @@
 //     [--no-sweep] [--no-hdbscan] [--scale 2000,10000] [--index flat|usearch]
 //
 // - Descriptors: scripts/cluster-descriptors.ts (every photo's largest face, default pipeline,
-//   normalised as galleries store them). --cache keeps them between runs (minutes of GPU work).
+//   normalised as galleries store them). --cache keeps the pipeline's answers between runs
+//   (minutes of GPU work; scripts/dataset-faces.ts, the same cache as fit-descriptor-model.ts).
 // - Quality: clusterQuality (src/library/cluster-quality.ts) of the clusters against the true
 //   people, on ORL, on 5-celebrity-faces (train + val) and on both together.
 // - Sweep: epsilon x minSamples on the three sets; the library comparison: hdbscan-ts.

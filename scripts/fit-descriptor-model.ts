@@ -7,6 +7,8 @@
 // Real descriptors: every photo of ORL (40 people) and 5-celebrity-faces (train + val, 5
 // people), best face each, through the faces pipeline (scripts/real-descriptors.ts), normalised
 // as galleries store them: `mean-l2` with the backbone's calibration/<backbone>.json mean.
+// --cache keeps the pipeline's answers (scripts/dataset-faces.ts; cluster-quality.ts reads the
+// same cache).
 // Check: genuine and impostor cosines of the real faces against those of 300 synthetic
 // identities x 10 faces (bench/pair-stats.ts), printed and kept in the file.
 import { join, resolve } from 'node:path';
