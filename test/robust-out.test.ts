@@ -118,6 +118,25 @@ describe('every flag is checked before any work', () => {
     });
   }
 
+  // bench, bench gallery and tune check their flags with the same parsers, so a bad value is
+  // the same one line (not Commander's "error: option ... is invalid").
+  const checkout: [string[], string][] = [
+    [['bench', '--repeats', '0'], '--repeats must be a positive integer, got 0'],
+    [['bench', '--batches', '1,x'], '--batches must be a comma-separated list of positive integers, got "1,x"'],
+    [['bench', '--ort', 'wasm,gpu'], '--ort must be comma-separated ONNX Runtime sides (webgpu, wasm, node), got "wasm,gpu"'],
+    [['bench', 'gallery', '--faces', 'many'], '--faces must be an integer, got "many"'],
+    [['bench', 'gallery', '--candidates', '5'], '--candidates must be an integer from 10 to 4096, got 5'],
+    [['bench', 'gallery', '--index', 'faiss'], '--index must be usearch or lancedb, got "faiss"'],
+    [['tune', '--rounds', '101'], '--rounds must be an integer from 1 to 100, got 101'],
+    [['tune', '--batch-sizes', '0,8'], '--batch-sizes must be a comma-separated list of positive integers, got "0,8"'],
+  ];
+  for (const [args, message] of checkout) {
+    it(args.join(' '), async () => {
+      const r = await refused(args);
+      expect(r).toEqual({ code: 1, stderr: `facegpu: ${message}\n` });
+    });
+  }
+
   it('predict --top 0 and --batch-size 0 are refused', async () => {
     const top = await refused(['predict', join(tmp, 'no-model'), data, '--top', '0']);
     expect(top.stderr.trim()).toBe('facegpu: --top must be a positive integer, got 0');

@@ -3,19 +3,20 @@
 // ("A million faces") for how the vectors are made and what is measured.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { modelFromJson, type DescriptorModel } from '../../bench/descriptor-model.ts';
 import { fitGalleryModel, fitMinimum, galleryFacesForFit, GALLERY_FIT, type GalleryFitSource } from '../../bench/gallery-fit.ts';
 import { runGalleryBench, type IndexChoice } from '../../bench/gallery-bench.ts';
 import { LIBRARY_INDEX, type UsearchQuantization } from '../gallery/usearch-index-node.ts';
 import { MIN_CANDIDATES } from '../library/search-node.ts';
+import { countListOption, countOption } from './number-options.ts';
 
 interface Flags {
   faces: string;
   queries: string;
   seed: string;
-  index: 'usearch' | 'lancedb';
-  quantization: UsearchQuantization;
+  index: string;
+  quantization: string;
   connectivity: string;
   expansionAdd: string;
   expansionSearch: string;
@@ -35,19 +36,9 @@ interface Flags {
 
 const DEFAULT_MODEL = join(import.meta.dirname, '..', '..', 'calibration', 'face.faces-model.json');
 
-function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!/^\d+$/.test(v) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}`);
-    return v;
-  };
-}
-
-function oneOf<T extends string>(name: string, values: readonly T[]) {
-  return (v: string) => {
-    if (!values.includes(v as T)) throw new InvalidArgumentError(`${name} must be one of ${values.join(', ')}`);
-    return v;
-  };
+function oneOf<T extends string>(name: string, value: string, values: readonly T[]): T {
+  if (!values.includes(value as T)) throw new Error(`${name} must be ${values.slice(0, -1).join(', ')} or ${values.at(-1)}, got "${value}"`);
+  return value as T;
 }
 
 interface ModelChoice {
@@ -91,25 +82,22 @@ export function registerBenchGallery(bench: Command): void {
   bench
     .command('gallery')
     .description('build a face index of --faces synthetic descriptors (drawn from a model fitted to real ones) and measure build time, memory, single-query latency and recall against exact search')
-    .option('--faces <n>', 'faces in the index', int('--faces', 10, 50_000_000), '1000000')
-    .option('--queries <n>', 'queries (new faces of stored people), searched one at a time', int('--queries', 1, 100_000), '1000')
-    .option('--seed <n>', 'seed of the drawn faces and queries', int('--seed', 0, 2 ** 32 - 1), '1')
-    .option('--index <kind>', 'usearch (HNSW, the library default) or lancedb (IVF_PQ with refine; dev dependency)', oneOf('--index', ['usearch', 'lancedb']), 'usearch')
-    .option('--quantization <kind>', 'usearch: how vectors are stored, f32, f16 or i8', oneOf('--quantization', ['f32', 'f16', 'i8']), LIBRARY_INDEX.quantization)
-    .option('--connectivity <n>', 'usearch: links per node', int('--connectivity', 2, 256), String(LIBRARY_INDEX.connectivity))
-    .option('--expansion-add <n>', 'usearch: candidates kept while inserting', int('--expansion-add', 1, 4096), String(LIBRARY_INDEX.expansionAdd))
-    .option('--expansion-search <n>', 'usearch: candidates kept while searching', int('--expansion-search', 1, 4096), String(LIBRARY_INDEX.expansionSearch))
-    .option('--sweep <list>', 'usearch: also search the same graph with these expansions, e.g. 64,256', (v: string) => {
-      if (!/^\d+(,\d+)*$/.test(v) || v.split(',').some((e) => Number(e) < 1 || Number(e) > 4096)) throw new InvalidArgumentError('--sweep must be comma-separated integers from 1 to 4096, e.g. 64,256');
-      return v;
-    })
-    .option('--partitions <n>', 'lancedb: IVF partitions (default: about the square root of --faces)', int('--partitions', 1, 1_000_000))
-    .option('--sub-vectors <n>', 'lancedb: PQ sub-vectors (must divide 1024)', int('--sub-vectors', 1, 1024), '64')
-    .option('--nprobes <n>', 'lancedb: partitions searched per query', int('--nprobes', 1, 1_000_000), '20')
-    .option('--refine <n>', 'lancedb: refine factor (candidates re-ranked on the stored vectors, x10)', int('--refine', 1, 1000), '10')
-    .option('--candidates <n>', "candidates asked of the index per query; recall counts the best 10 (the library's search asks for at least this many)", int('--candidates', 10, 4096), String(MIN_CANDIDATES))
+    .option('--faces <n>', 'faces in the index', '1000000')
+    .option('--queries <n>', 'queries (new faces of stored people), searched one at a time', '1000')
+    .option('--seed <n>', 'seed of the drawn faces and queries', '1')
+    .option('--index <kind>', 'usearch (HNSW, the library default) or lancedb (IVF_PQ with refine; dev dependency)', 'usearch')
+    .option('--quantization <kind>', 'usearch: how vectors are stored, f32, f16 or i8', LIBRARY_INDEX.quantization)
+    .option('--connectivity <n>', 'usearch: links per node', String(LIBRARY_INDEX.connectivity))
+    .option('--expansion-add <n>', 'usearch: candidates kept while inserting', String(LIBRARY_INDEX.expansionAdd))
+    .option('--expansion-search <n>', 'usearch: candidates kept while searching', String(LIBRARY_INDEX.expansionSearch))
+    .option('--sweep <list>', 'usearch: also search the same graph with these expansions, e.g. 64,256')
+    .option('--partitions <n>', 'lancedb: IVF partitions (default: about the square root of --faces)')
+    .option('--sub-vectors <n>', 'lancedb: PQ sub-vectors (must divide 1024)', '64')
+    .option('--nprobes <n>', 'lancedb: partitions searched per query', '20')
+    .option('--refine <n>', 'lancedb: refine factor (candidates re-ranked on the stored vectors, x10)', '10')
+    .option('--candidates <n>', "candidates asked of the index per query; recall counts the best 10 (the library's search asks for at least this many)", String(MIN_CANDIDATES))
     .option('--no-rescore', "keep the index's own order of its candidates (default: re-ranked exactly on the stored float32 vectors, as a gallery does)")
-    .option('--exact-timed <n>', 'exact single-query searches timed for exactP50Ms', int('--exact-timed', 1, 100_000), '20')
+    .option('--exact-timed <n>', 'exact single-query searches timed for exactP50Ms', '20')
     .option('--cache <dir>', 'keep the drawn faces in this folder and reuse them in later runs (4 GB per million)')
     .option('--model <file>', 'descriptor model (scripts/fit-descriptor-model.ts writes one)', DEFAULT_MODEL)
     .addOption(
@@ -120,28 +108,40 @@ export function registerBenchGallery(bench: Command): void {
     )
     .option('--json', 'print the result as JSON on stdout (progress goes to stderr)')
     .action(async (flags: Flags) => {
-      // Everything that can be wrong is checked before minutes of drawing and building.
+      // Everything that can be wrong is checked before minutes of drawing and building: every
+      // flag (one line naming it), then the descriptor model.
+      const faces = countOption('--faces', flags.faces, 10, 50_000_000);
+      const queries = countOption('--queries', flags.queries, 1, 100_000);
+      const seed = countOption('--seed', flags.seed, 0, 2 ** 32 - 1);
+      const kind = oneOf('--index', flags.index, ['usearch', 'lancedb'] as const);
+      const quantization = oneOf<UsearchQuantization>('--quantization', flags.quantization, ['f32', 'f16', 'i8']);
+      const connectivity = countOption('--connectivity', flags.connectivity, 2, 256);
+      const expansionAdd = countOption('--expansion-add', flags.expansionAdd, 1, 4096);
+      const expansionSearch = countOption('--expansion-search', flags.expansionSearch, 1, 4096);
+      const sweep = flags.sweep !== undefined ? countListOption('--sweep', flags.sweep, 1, 4096) : [];
+      const partitions = flags.partitions !== undefined ? countOption('--partitions', flags.partitions, 1, 1_000_000) : Math.max(1, Math.round(Math.sqrt(faces)));
+      const subVectors = countOption('--sub-vectors', flags.subVectors, 1, 1024);
+      const nprobes = countOption('--nprobes', flags.nprobes, 1, 1_000_000);
+      const refine = countOption('--refine', flags.refine, 1, 1000);
+      const candidates = countOption('--candidates', flags.candidates, 10, 4096);
+      const exactTimed = countOption('--exact-timed', flags.exactTimed, 1, 100_000);
       const { model, text, modelFile, fittedFrom } = flags.fit !== undefined ? await fitToGallery(flags.fit) : readModel(flags.model);
-      const faces = Number(flags.faces);
-      if (flags.index === 'lancedb' && model.dim % Number(flags.subVectors) !== 0) throw new Error(`--sub-vectors ${flags.subVectors} does not divide the ${model.dim} dimensions`);
-      const index: IndexChoice =
-        flags.index === 'usearch'
-          ? { kind: 'usearch', quantization: flags.quantization, connectivity: Number(flags.connectivity), expansionAdd: Number(flags.expansionAdd), expansionSearch: Number(flags.expansionSearch) }
-          : { kind: 'lancedb', partitions: flags.partitions ? Number(flags.partitions) : Math.max(1, Math.round(Math.sqrt(faces))), subVectors: Number(flags.subVectors), nprobes: Number(flags.nprobes), refine: Number(flags.refine) };
+      if (kind === 'lancedb' && model.dim % subVectors !== 0) throw new Error(`--sub-vectors ${subVectors} does not divide the ${model.dim} dimensions`);
+      const index: IndexChoice = kind === 'usearch' ? { kind, quantization, connectivity, expansionAdd, expansionSearch } : { kind, partitions, subVectors, nprobes, refine };
       const r = await runGalleryBench({
         faces,
-        queries: Number(flags.queries),
-        seed: Number(flags.seed),
+        queries,
+        seed,
         model,
         modelFile,
         fittedFrom,
         modelText: text,
         cacheDir: flags.cache,
         index,
-        exactTimed: Number(flags.exactTimed),
+        exactTimed,
         rescore: flags.rescore,
-        candidates: Number(flags.candidates),
-        sweep: flags.sweep ? flags.sweep.split(',').map(Number) : [],
+        candidates,
+        sweep,
         onProgress: (line) => console.error(line),
       });
       // `bench` has a --json of its own, which takes the flag wherever it is given.

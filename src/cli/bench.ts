@@ -1,10 +1,11 @@
 // facegpu bench (npm run bench): our shaders against TensorFlow.js on one adapter; see
 // bench/README.md for what is measured and how.
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { kernelLines, textReport } from '../../bench/report.ts';
 import { ORT_SIDE_NAMES } from '../../bench/ort-sides.ts';
 import { runBench } from '../../bench/run.ts';
 import { registerBenchGallery } from './bench-gallery.ts';
+import { countListOption, countOption } from './number-options.ts';
 
 interface BenchFlags {
   backbone: string;
@@ -26,25 +27,13 @@ interface BenchFlags {
   save: boolean;
 }
 
-function count(name: string, min: number) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
-    return v;
-  };
-}
-
-function batchList(v: string): string {
-  if (!/^\d+(,\d+)*$/.test(v) || v.split(',').some((b) => Number(b) < 1)) throw new InvalidArgumentError('a comma-separated list of batch sizes >= 1, e.g. 1,8,32');
-  return v;
-}
-
 /** `--ort` alone: every ONNX Runtime side; `--ort wasm,node`: those. */
-function ortList(v: string): string {
+function ortSides(v: string | true | undefined): string[] {
+  if (v === undefined) return [];
+  if (v === true) return Object.keys(ORT_SIDE_NAMES);
   const names = v.split(',');
-  const bad = names.filter((n) => !(n in ORT_SIDE_NAMES));
-  if (!names.length || bad.length) throw new InvalidArgumentError(`ONNX Runtime sides are ${Object.keys(ORT_SIDE_NAMES).join(', ')} (comma-separated), not "${bad.join(',')}"`);
-  return v;
+  if (names.some((n) => !Object.hasOwn(ORT_SIDE_NAMES, n))) throw new Error(`--ort must be comma-separated ONNX Runtime sides (${Object.keys(ORT_SIDE_NAMES).join(', ')}), got "${v}"`);
+  return names;
 }
 
 export function registerBench(program: Command): void {
@@ -52,36 +41,44 @@ export function registerBench(program: Command): void {
     .command('bench')
     .description('benchmark our shaders against tfjs-webgpu (same device) and tfjs-wasm, per kernel and whole network; with --ort also ONNX Runtime (web WebGPU and wasm, node CPU)')
     .option('--backbone <name|dir>', 'backbone under weights/ or a converted folder', 'face')
-    .option('--batches <list>', 'end-to-end batch sizes', batchList, '1,8,32')
-    .option('--kernel-batch <n>', 'batch size of the per-kernel rows', count('--kernel-batch', 1), '8')
-    .option('--repeats <n>', 'timed end-to-end runs per side and batch (median reported)', count('--repeats', 1), '5')
-    .option('--kernel-repeats <n>', 'timed runs per kernel and side', count('--kernel-repeats', 1), '7')
-    .option('--gpu-repeats <n>', 'end-to-end runs timed per dispatch with timestamps', count('--gpu-repeats', 0), '3')
-    .option('--warmup <n>', 'untimed runs before timing', count('--warmup', 1), '1')
+    .option('--batches <list>', 'end-to-end batch sizes', '1,8,32')
+    .option('--kernel-batch <n>', 'batch size of the per-kernel rows', '8')
+    .option('--repeats <n>', 'timed end-to-end runs per side and batch (median reported)', '5')
+    .option('--kernel-repeats <n>', 'timed runs per kernel and side', '7')
+    .option('--gpu-repeats <n>', 'end-to-end runs timed per dispatch with timestamps', '3')
+    .option('--warmup <n>', 'untimed runs before timing', '1')
     .option('--no-kernels', 'skip the per-kernel rows')
     .option('--only <text>', 'only the kernel rows whose name contains <text>, e.g. depthwise')
     .option('--no-end-to-end', 'skip the whole-network rows')
     .option('--no-wasm', 'leave tfjs-wasm out of the whole-network rows')
-    .option('--ort [sides]', 'add ONNX Runtime on the backbone exported to ONNX: webgpu (onnxruntime-web, same adapter; its session takes 30-90 s on lavapipe), wasm (onnxruntime-web), node (onnxruntime-node); default all three', ortList)
+    .option('--ort [sides]', 'add ONNX Runtime on the backbone exported to ONNX: webgpu (onnxruntime-web, same adapter; its session takes 30-90 s on lavapipe), wasm (onnxruntime-web), node (onnxruntime-node); default all three')
     .option('--no-training-work', "skip the head training step and face detection rows (tfjs' kernels against ours)")
     .option('--quick', 'batches 1,8, kernel batch 1, 3 repeats (a few minutes less)')
     .option('--json', 'print the results as JSON on stdout (progress goes to stderr)')
     .option('--out <dir>', 'results folder (default bench/results/<adapter>)')
     .option('--no-save', 'write no results files')
     .action(async (flags: BenchFlags) => {
+      // Every flag is checked (one line naming it) before the benchmark starts.
+      const batches = countListOption('--batches', flags.batches);
+      const kernelBatch = countOption('--kernel-batch', flags.kernelBatch);
+      const warmup = countOption('--warmup', flags.warmup);
+      const repeats = countOption('--repeats', flags.repeats);
+      const kernelRepeats = countOption('--kernel-repeats', flags.kernelRepeats);
+      const gpuRepeats = countOption('--gpu-repeats', flags.gpuRepeats, 0);
+      const ort = ortSides(flags.ort);
       const quick = flags.quick === true;
       const { result, files } = await runBench({
         adapter: program.opts().adapter,
         backbone: flags.backbone,
-        batches: flags.endToEnd ? (quick ? [1, 8] : flags.batches.split(',').map(Number)) : [],
-        kernelBatch: flags.kernels ? (quick ? 1 : Number(flags.kernelBatch)) : null,
-        warmup: Number(flags.warmup),
-        repeats: quick ? 3 : Number(flags.repeats),
-        kernelRepeats: quick ? 3 : Number(flags.kernelRepeats),
-        gpuRepeats: quick ? 1 : Number(flags.gpuRepeats),
+        batches: flags.endToEnd ? (quick ? [1, 8] : batches) : [],
+        kernelBatch: flags.kernels ? (quick ? 1 : kernelBatch) : null,
+        warmup,
+        repeats: quick ? 3 : repeats,
+        kernelRepeats: quick ? 3 : kernelRepeats,
+        gpuRepeats: quick ? 1 : gpuRepeats,
         only: flags.only,
         wasm: flags.wasm,
-        ort: flags.ort === undefined ? [] : (flags.ort === true ? Object.keys(ORT_SIDE_NAMES) : flags.ort.split(',')).map((n) => ORT_SIDE_NAMES[n]),
+        ort: ort.map((n) => ORT_SIDE_NAMES[n]),
         trainingWork: flags.trainingWork,
         outDir: flags.save ? flags.out : null,
         log: (line) => console.error(line),

@@ -10,11 +10,29 @@ export function numberOption(name: string, value: string, integer = false): numb
   return n;
 }
 
-/** An integer option of at least `min` (1: a count such as --epochs or --batch-size). */
-export function countOption(name: string, value: string, min = 1): number {
+/** What an integer of at least `min` (and at most `max`) is called: "a positive integer", "integers from 1 to 100". */
+function integers(min: number, max: number | undefined, plural: boolean): string {
+  const [a, an] = plural ? ['', ''] : ['a ', 'an '];
+  const s = plural ? 's' : '';
+  if (max !== undefined) return `${an}integer${s} from ${min} to ${max}`;
+  if (min === 1) return `${a}positive integer${s}`;
+  if (min === 0) return `${a}non-negative integer${s}`;
+  return `${an}integer${s} of at least ${min}`;
+}
+
+/** An integer option of at least `min` (1: a count such as --epochs or --batch-size), and at most `max` when given. */
+export function countOption(name: string, value: string, min = 1, max?: number): number {
   const n = numberOption(name, value, true);
-  if (n < min) throw new Error(`${name} must be ${min === 1 ? 'a positive integer' : min === 0 ? 'a non-negative integer' : `an integer of at least ${min}`}, got ${n}`);
+  if (n < min || (max !== undefined && n > max)) throw new Error(`${name} must be ${integers(min, max, false)}, got ${n}`);
   return n;
+}
+
+/** A comma-separated list of integers of at least `min` (and at most `max`): batch sizes, expansions. */
+export function countListOption(name: string, value: string, min = 1, max?: number): number[] {
+  const items = value.split(',');
+  const ok = items.every((v) => /^\s*\d+\s*$/.test(v) && Number(v) >= min && (max === undefined || Number(v) <= max));
+  if (!ok) throw new Error(`${name} must be a comma-separated list of ${integers(min, max, true)}, got "${value}"`);
+  return items.map(Number);
 }
 
 /** A number option above zero (a rate, a margin). */

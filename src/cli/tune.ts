@@ -1,7 +1,7 @@
 // facegpu tune: time every candidate kernel of each layer shape of a backbone on this adapter
 // and save the fastest (src/tune/); every engine opened afterwards on this adapter (openEngine's
 // kernels: 'saved', the default) and `bench` then run them. Redoes the timing unless --if-missing.
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { resolveBackboneDir } from '../backbones.ts';
 import { createNodeGpu } from '../gpu/node-gpu.ts';
 import { loadShaders } from '../gpu/shaders-node.ts';
@@ -9,6 +9,7 @@ import { checkOutputDir } from '../out-dir.ts';
 import { nodeTuningStore, tuningDir } from '../tune/store-node.ts';
 import { tuneBackbone, type ShapeReport } from '../tune/tuner.ts';
 import { loadBackbone } from '../weights/store.ts';
+import { countListOption, countOption } from './number-options.ts';
 
 interface TuneFlags {
   backbone: string;
@@ -17,17 +18,6 @@ interface TuneFlags {
   dir?: string;
   ifMissing?: boolean;
   json?: boolean;
-}
-
-function batchList(v: string): string {
-  if (!/^\d+(,\d+)*$/.test(v) || v.split(',').some((b) => Number(b) < 1)) throw new InvalidArgumentError('a comma-separated list of batch sizes >= 1, e.g. 1,8');
-  return v;
-}
-
-function rounds(v: string): string {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 100) throw new InvalidArgumentError('an integer from 1 to 100');
-  return v;
 }
 
 export function tuneLines(report: readonly ShapeReport[]): string[] {
@@ -46,12 +36,14 @@ export function registerTune(program: Command): void {
     .command('tune')
     .description('time the candidate kernels of every layer shape on this adapter and save the fastest (used by every later command on this adapter, and by bench)')
     .option('--backbone <name|dir>', 'backbone under weights/ or a converted folder', 'face')
-    .option('--batch-sizes <list>', 'batch sizes to tune for (others use the nearest)', batchList, '1,8')
-    .option('--rounds <n>', 'timed rounds per candidate (median)', rounds, '5')
+    .option('--batch-sizes <list>', 'batch sizes to tune for (others use the nearest)', '1,8')
+    .option('--rounds <n>', 'timed rounds per candidate (median)', '5')
     .option('--dir <folder>', 'where tunings are kept (default <facegpu home>/tuning)')
     .option('--if-missing', 'use the saved tuning of this adapter, driver, backbone and shaders when there is one, time nothing')
     .option('--json', 'print the tuning as JSON on stdout (progress goes to stderr)')
     .action(async (flags: TuneFlags) => {
+      const batches = countListOption('--batch-sizes', flags.batchSizes);
+      const rounds = countOption('--rounds', flags.rounds, 1, 100);
       // A folder that cannot be written is told now, not after minutes of timing.
       await checkOutputDir(tuningDir(flags.dir), { name: flags.dir ? '--dir' : 'the tuning folder' });
       const backbone = await loadBackbone(resolveBackboneDir(flags.backbone));
@@ -59,8 +51,8 @@ export function registerTune(program: Command): void {
       try {
         const started = performance.now();
         const { record, fromCache, samples, where } = await tuneBackbone(gpu, backbone, loadShaders(), {
-          batches: flags.batchSizes.split(',').map(Number),
-          rounds: Number(flags.rounds),
+          batches,
+          rounds,
           store: nodeTuningStore(flags.dir),
           force: !flags.ifMissing,
           log: flags.json ? undefined : (line) => console.error(line),
