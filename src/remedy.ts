@@ -32,9 +32,15 @@ export class RemedyError extends Error {
   constructor(
     /** What is wrong, naming the file or value (the message up to the remedy). */
     readonly problem: string,
-    remedy: string,
+    /** The library's remedy, with its separator (the rest of the message). */
+    readonly remedy: string,
     readonly hint: RemedyHint,
   ) {
     super(`${problem}${remedy}`);
+  }
+
+  /** The same error told after `prefix` (where it happened): remedy and hint kept. */
+  prefixed(prefix: string): RemedyError {
+    return new RemedyError(prefix + this.problem, this.remedy, this.hint);
   }
 }

@@ -2,11 +2,13 @@
 // worker (BullMQ through startWorker, answering at once) on a Redis of the test's own. Every
 // batch is handed over exactly once, through the queue's events or, when every event is
 // lost, through the slow sweep alone; a batch that failed once and then succeeded is a
-// result, one refused is a failure named with its reason; nothing of the run is left queued.
+// result, one refused is a failure named with its reason (a RemedyError's comes back whole,
+// hint and all, though BullMQ keeps only a message); nothing of the run is left queued.
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAME, runOnQueue, startWorker, type IndexJobResult, type WorkerHandle } from '../src/library/queue-node.ts';
+import { RemedyError } from '../src/remedy.ts';
 import { startRedis, type TestRedis } from './helpers/redis.ts';
 
 let redis: TestRedis;
@@ -23,6 +25,9 @@ beforeAll(async () => {
       const n = (tries.get(first) ?? 0) + 1;
       tries.set(first, n);
       if (first.includes('refused')) refuse(`cannot do ${first}`);
+      if (first.includes('remedy')) refuse(new RemedyError(`cannot do ${first}`, ' (measure again)', { case: 'tuning-damaged' }));
+      // A RemedyError on the first try, another error on the last: the failure is the last one's.
+      if (first.includes('stale')) throw n === 1 ? new RemedyError(`first try of ${first}`, ' (measure again)', { case: 'tuning-damaged' }) : new Error('device lost');
       if (first.includes('flaky') && n === 1) throw new Error('device lost');
       return data.paths.map((path) => ({ path, size: 1, mtimeMs: 1, sha256: '0'.repeat(64), width: 1, height: 1, faces: [] }));
     },
@@ -38,8 +43,8 @@ const data = (gallery: string) => ({ gallery, backbone: { id: 'face', sha256: 'a
 
 async function runAll(gallery: string, batches: string[][], opts: { sweepMs?: number; events?: boolean }) {
   const results: { paths: readonly string[]; result: IndexJobResult }[] = [];
-  const failed: { paths: readonly string[]; reason: string }[] = [];
-  await runOnQueue(redis.url, data(gallery), batches, { onResult: (paths, result) => void results.push({ paths, result }), onFailed: (paths, reason) => void failed.push({ paths, reason }) }, opts);
+  const failed: { paths: readonly string[]; reason: string; error?: RemedyError }[] = [];
+  await runOnQueue(redis.url, data(gallery), batches, { onResult: (paths, result) => void results.push({ paths, result }), onFailed: (paths, reason, error) => void failed.push({ paths, reason, error }) }, opts);
   return { results, failed };
 }
 
@@ -75,6 +80,18 @@ describe('runOnQueue', () => {
     expect(r.results.map((x) => x.paths[0]).sort()).toEqual(batchesOf('sw', 5).map((b) => b[0]).sort());
     expect(r.failed).toEqual([{ paths: ['/sw/refused/a.jpg'], reason: 'cannot do /sw/refused/a.jpg' }]);
     expect(await leftovers('/g/sweep')).toBe(0);
+  }, 120_000);
+
+  it("a batch refused with a RemedyError: the owner gets it back whole; an earlier try's is not taken for a later failure", async () => {
+    const r = await runAll('/g/remedy', [['/rm/remedy/a.jpg'], ['/rm/stale/a.jpg']], {});
+    expect(r.results).toEqual([]);
+    const [refused, stale] = [...r.failed].sort((a, b) => a.paths[0].localeCompare(b.paths[0]));
+    expect(refused).toMatchObject({ paths: ['/rm/remedy/a.jpg'], reason: 'cannot do /rm/remedy/a.jpg (measure again)' });
+    expect(refused.error).toBeInstanceOf(RemedyError);
+    expect(refused.error).toMatchObject({ problem: 'cannot do /rm/remedy/a.jpg', remedy: ' (measure again)', hint: { case: 'tuning-damaged' }, message: refused.reason });
+    expect(stale).toEqual({ paths: ['/rm/stale/a.jpg'], reason: 'device lost', error: undefined });
+    expect(tries.get('/rm/stale/a.jpg')).toBe(3);
+    expect(await leftovers('/g/remedy')).toBe(0);
   }, 120_000);
 
   it('no batches: returns at once', async () => {

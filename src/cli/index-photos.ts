@@ -5,6 +5,7 @@ import cliProgress from 'cli-progress';
 import { indexLibrary, INDEX_BATCH, type IndexSummary } from '../library/index-run-node.ts';
 import { parseQueueUrl } from '../library/queue-node.ts';
 import { countOption } from './number-options.ts';
+import { cliMessage } from './remedies.ts';
 
 interface IndexCliOptions {
   gallery: string;
@@ -67,7 +68,8 @@ export async function indexCommand(root: string, opts: IndexCliOptions): Promise
   } finally {
     if (barOn) bar.stop();
   }
-  for (const f of summary.failed) console.error(`facegpu: warning: ${f.error}`);
+  // A worker's RemedyError comes back whole: its remedy in the CLI's words, as locally.
+  for (const f of summary.failed) console.error(`facegpu: warning: ${cliMessage(f.remedy ?? f.error)}`);
   const { photos, faces, new: added, changed, removed, skipped, failed, seconds } = summary;
   if (opts.json) {
     process.stdout.write(JSON.stringify({ photos, faces, new: added, changed, removed, skipped, failed: failed.length, copied: summary.copied, embedded: summary.embedded, seconds: Math.round(seconds * 100) / 100 }) + '\n');

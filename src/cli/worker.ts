@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { parseQueueUrl } from '../library/queue-node.ts';
 import { runIndexWorker } from '../library/worker-node.ts';
 import { numberOption } from './number-options.ts';
+import { cliMessage } from './remedies.ts';
 
 interface WorkerCliOptions {
   queue: string;
@@ -28,7 +29,7 @@ export async function workerCommand(opts: WorkerCliOptions): Promise<void> {
     stalledMs: stalled * 1000,
     onStart: (j) => console.error(`facegpu worker ${j.worker}: batch ${j.id}: ${j.photos} photos taken`),
     onJob: (j) => console.error(`facegpu worker ${j.worker}: batch ${j.id}: ${j.photos} photos in ${(j.ms / 1000).toFixed(1)} s (${j.gallery})`),
-    onError: (m) => console.error(`facegpu worker: ${m}`),
+    onError: (m, err) => console.error(`facegpu worker: ${cliMessage(err ?? m)}`),
   });
   console.error(`facegpu worker: waiting for batches on ${opts.queue}`);
   const stop = () => {

@@ -18,6 +18,7 @@ import { defaultNodeIndex } from '../gallery/index-node.ts';
 import { galleryExists, saveGallery, withGalleryLock } from '../gallery/store-node.ts';
 import { backboneRefOf, preprocessingOf } from '../identity/face-gallery.ts';
 import { loadStoredGallery, referenceFor } from '../identity/node.ts';
+import type { RemedyError } from '../remedy.ts';
 import { embedPhotos } from './embed-node.ts';
 import { fromWire, type PhotoFaces } from './photo-faces.ts';
 import { probeRedis, runOnQueue } from './queue-node.ts';
@@ -57,8 +58,12 @@ export interface IndexSummary {
   removed: number;
   /** Photos left as they were (unchanged, or only touched). */
   skipped: number;
-  /** Photos that could not be read or decoded, or whose batch failed for good: {file, error}. */
-  failed: { file: string; error: string }[];
+  /**
+   * Photos that could not be read or decoded, or whose batch failed for good: {file, error};
+   * `remedy`: the same error as a RemedyError (its message is `error`) when a worker's
+   * failure was one, for a front end to word its remedy.
+   */
+  failed: { file: string; error: string; remedy?: RemedyError }[];
   /** Of the new photos, those whose bytes were stored already (faces copied, no GPU work). */
   copied: number;
   /** Photos found and described on a GPU in this run (0 when there was nothing new). */
@@ -135,8 +140,11 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
             if (missing.length) throw new Error(`worker ${result.worker} answered a batch without ${missing.length} of its photos (${missing[0]}…)`);
             store_(photos);
           },
-          onFailed: (paths, reason) => {
-            for (const p of paths) failed.push({ file: p, error: `${p}: its batch failed on every try (${reason})` });
+          onFailed: (paths, reason, error) => {
+            for (const p of paths) {
+              const what = `${p}: its batch failed on every try: `;
+              failed.push({ file: p, error: what + reason, ...(error && { remedy: error.prefixed(what) }) });
+            }
             done += paths.length;
             opts.onProgress?.(done, work.length);
           },

@@ -13,6 +13,7 @@ import { hostname } from 'node:os';
 import { Job, Queue, QueueEvents, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { FacePreprocessing } from '../faces/framing.ts';
+import { RemedyError, type RemedyHint } from '../remedy.ts';
 import type { BackboneRef } from '../gallery/gallery-format.ts';
 import type { WirePhotoFaces } from './photo-faces.ts';
 
@@ -29,6 +30,11 @@ export interface IndexJobData {
   backbone: BackboneRef;
   preprocessing: FacePreprocessing;
   paths: string[];
+  /**
+   * Set by a worker whose try failed with a RemedyError: BullMQ keeps only a failed job's
+   * message, so the error is kept here whole, for the owner to hand on with its hint.
+   */
+  remedy?: { problem: string; remedy: string; hint: RemedyHint };
 }
 
 export interface IndexJobResult {
@@ -74,8 +80,12 @@ const connect = (url: string) => new Redis(url, { maxRetriesPerRequest: null });
 export interface QueuedRun {
   /** Told each finished batch's result, one at a time (store it; the job is removed after). */
   onResult: (paths: readonly string[], result: IndexJobResult) => void | Promise<void>;
-  /** Told each batch that failed for good, with why. */
-  onFailed: (paths: readonly string[], reason: string) => void;
+  /**
+   * Told each batch that failed for good, with why; `error`: the same failure as a
+   * RemedyError (its message is `reason`) when the worker's error was one, for a front end
+   * to word its remedy.
+   */
+  onFailed: (paths: readonly string[], reason: string, error?: RemedyError) => void;
   /** Told once when no worker is listening after a while (default: a notice saying so). */
   onNoWorker?: (url: string) => void;
   onNotice?: (message: string) => void;
@@ -169,7 +179,12 @@ export async function runOnQueue(
           const job = state === 'unknown' ? undefined : await Job.fromId<IndexJobData, IndexJobResult>(queue, id);
           if (state === 'completed' && job?.returnvalue) await handlers.onResult(paths, job.returnvalue);
           else if (state === 'completed') handlers.onFailed(paths, 'finished without a result');
-          else if (state === 'failed') handlers.onFailed(paths, job?.failedReason || 'failed');
+          else if (state === 'failed') {
+            const reason = job?.failedReason || 'failed';
+            const r = job?.data.remedy;
+            // The recorded error is this failure's only if it reads the same (not an earlier try's).
+            handlers.onFailed(paths, reason, r && r.problem + r.remedy === reason ? new RemedyError(r.problem, r.remedy, r.hint) : undefined);
+          }
           else handlers.onFailed(paths, 'removed from the queue before it was done');
           pending.delete(id);
           await job?.remove().catch(() => {});
@@ -228,18 +243,25 @@ export interface WorkerOptions {
   /** Told when a batch is taken, and when it is done. */
   onStart?: (job: { id: string; gallery: string; photos: number; worker: string }) => void;
   onJob?: (job: { id: string; gallery: string; photos: number; ms: number; worker: string }) => void;
-  onError?: (message: string) => void;
+  /** `error`: the same as a RemedyError (its message is `message`) when a batch failed with one. */
+  onError?: (message: string, error?: RemedyError) => void;
 }
 
 /** A processor for one batch; throws UnrecoverableError-worthy problems via `refuse`. */
-export type BatchProcessor = (data: IndexJobData, refuse: (why: string) => never) => Promise<WirePhotoFaces[]>;
+export type BatchProcessor = (data: IndexJobData, refuse: (why: string | RemedyError) => never) => Promise<WirePhotoFaces[]>;
+
+/** The RemedyError a batch failed with: thrown, or refused (the cause of the UnrecoverableError). */
+const remedyIn = (err: unknown): RemedyError | undefined =>
+  err instanceof RemedyError ? err : err instanceof Error && err.cause instanceof RemedyError ? err.cause : undefined;
 
 /** Take batches from the queue one at a time (one GPU device per worker) until closed. */
 export async function startWorker(url: string, process_: BatchProcessor, opts: WorkerOptions = {}): Promise<WorkerHandle> {
   const stalledMs = opts.stalledMs ?? 30_000;
   const name = `${hostname()}:${process.pid}`;
-  const refuse = (why: string): never => {
-    throw new UnrecoverableError(why);
+  const refuse = (why: string | RemedyError): never => {
+    const err = new UnrecoverableError(typeof why === 'string' ? why : why.message);
+    if (why instanceof RemedyError) err.cause = why;
+    throw err;
   };
   const client = connect(url);
   const worker = new Worker<IndexJobData, IndexJobResult>(
@@ -247,14 +269,22 @@ export async function startWorker(url: string, process_: BatchProcessor, opts: W
     async (job) => {
       const t = performance.now();
       opts.onStart?.({ id: job.id!, gallery: job.data.gallery, photos: job.data.paths.length, worker: name });
-      const photos = await process_(job.data, refuse);
+      let photos: WirePhotoFaces[];
+      try {
+        photos = await process_(job.data, refuse);
+      } catch (err) {
+        // Kept with the job before BullMQ records the failure, which keeps the message only.
+        const r = remedyIn(err);
+        if (r) await job.updateData({ ...job.data, remedy: { problem: r.problem, remedy: r.remedy, hint: r.hint } }).catch(() => {});
+        throw err;
+      }
       opts.onJob?.({ id: job.id!, gallery: job.data.gallery, photos: photos.length, ms: performance.now() - t, worker: name });
       return { worker: name, photos };
     },
     { connection: client, concurrency: 1, lockDuration: stalledMs, stalledInterval: stalledMs, maxStalledCount: JOB_ATTEMPTS - 1 },
   );
   worker.on('error', (err) => opts.onError?.(err.message));
-  worker.on('failed', (job, err) => opts.onError?.(`batch ${job?.id} failed: ${err.message}`));
+  worker.on('failed', (job, err) => opts.onError?.(`batch ${job?.id} failed: ${err.message}`, remedyIn(err)?.prefixed(`batch ${job?.id} failed: `)));
   await worker.waitUntilReady();
   let closing: Promise<void> | null = null;
   let resolveClosed: () => void = () => {};

@@ -4,6 +4,7 @@
 // are kept open across batches, one per backbone and framing. A batch this worker can never do
 // (its backbone is missing here or differs) fails at once instead of being retried.
 import { openEngine } from '../node.ts';
+import { RemedyError } from '../remedy.ts';
 import type { Gpu } from '../gpu/device.ts';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
 import type { FaceDescriber } from '../faces/describe.ts';
@@ -33,7 +34,8 @@ export async function runIndexWorker(url: string, opts: IndexWorkerOptions = {})
         try {
           opened = await openEngine({ backbone: backbone.id, adapter: opts.adapter, gpu: gpu ?? undefined });
         } catch (err) {
-          refuse(`this worker cannot open backbone "${backbone.id}" for gallery ${data.gallery}: ${(err as Error).message}`);
+          const why = `this worker cannot open backbone "${backbone.id}" for gallery ${data.gallery}: `;
+          refuse(err instanceof RemedyError ? err.prefixed(why) : why + (err as Error).message);
         }
         gpu = opened!.gpu;
         engine = opened!.engine;
