@@ -24,6 +24,8 @@ describe('bench gallery', () => {
     // As many candidates as the library's search asks for, re-ranked exactly.
     expect(r.candidates).toBe(64);
     expect(r.rescored).toBe(true);
+    // Added as a photo library meets its faces (test/bench-gallery-order.test.ts).
+    expect(r.insertOrder).toBe('shuffled');
     expect(r.index).toEqual({ kind: 'usearch', quantization: 'i8', connectivity: expect.any(Number), expansionAdd: expect.any(Number), expansionSearch: expect.any(Number) });
     // A 2000-face graph searched with the library's expansion finds the exact best face.
     expect(r.recallAt1).toBeGreaterThanOrEqual(0.99);

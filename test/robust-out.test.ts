@@ -127,6 +127,7 @@ describe('every flag is checked before any work', () => {
     [['bench', 'gallery', '--faces', 'many'], '--faces must be an integer, got "many"'],
     [['bench', 'gallery', '--candidates', '5'], '--candidates must be an integer from 10 to 4096, got 5'],
     [['bench', 'gallery', '--index', 'faiss'], '--index must be usearch or lancedb, got "faiss"'],
+    [['bench', 'gallery', '--insert-order', 'sorted'], '--insert-order must be shuffled or identity, got "sorted"'],
     [['tune', '--rounds', '101'], '--rounds must be an integer from 1 to 100, got 101'],
     [['tune', '--batch-sizes', '0,8'], '--batch-sizes must be a comma-separated list of positive integers, got "0,8"'],
   ];

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { modelFromJson, type DescriptorModel } from '../../bench/descriptor-model.ts';
 import { fitGalleryModel, fitMinimum, galleryFacesForFit, GALLERY_FIT, type GalleryFitSource } from '../../bench/gallery-fit.ts';
-import { runGalleryBench, type IndexChoice } from '../../bench/gallery-bench.ts';
+import { INSERT_ORDERS, runGalleryBench, type IndexChoice, type InsertOrder } from '../../bench/gallery-bench.ts';
 import { LIBRARY_INDEX, type UsearchQuantization } from '../gallery/usearch-index-node.ts';
 import { MIN_CANDIDATES } from '../library/search-node.ts';
 import { countListOption, countOption } from './number-options.ts';
@@ -26,6 +26,7 @@ interface Flags {
   refine: string;
   exactTimed: string;
   sweep?: string;
+  insertOrder: string;
   rescore: boolean;
   candidates: string;
   cache?: string;
@@ -95,6 +96,7 @@ export function registerBenchGallery(bench: Command): void {
     .option('--sub-vectors <n>', 'lancedb: PQ sub-vectors (must divide 1024)', '64')
     .option('--nprobes <n>', 'lancedb: partitions searched per query', '20')
     .option('--refine <n>', 'lancedb: refine factor (candidates re-ranked on the stored vectors, x10)', '10')
+    .option('--insert-order <order>', 'the order faces are added in: shuffled (as a photo library meets them) or identity (person by person)', 'shuffled')
     .option('--candidates <n>', "candidates asked of the index per query; recall counts the best 10 (the library's search asks for at least this many)", String(MIN_CANDIDATES))
     .option('--no-rescore', "keep the index's own order of its candidates (default: re-ranked exactly on the stored float32 vectors, as a gallery does)")
     .option('--exact-timed <n>', 'exact single-query searches timed for exactP50Ms', '20')
@@ -124,6 +126,7 @@ export function registerBenchGallery(bench: Command): void {
       const nprobes = countOption('--nprobes', flags.nprobes, 1, 1_000_000);
       const refine = countOption('--refine', flags.refine, 1, 1000);
       const candidates = countOption('--candidates', flags.candidates, 10, 4096);
+      const insertOrder = oneOf<InsertOrder>('--insert-order', flags.insertOrder, INSERT_ORDERS);
       const exactTimed = countOption('--exact-timed', flags.exactTimed, 1, 100_000);
       const { model, text, modelFile, fittedFrom } = flags.fit !== undefined ? await fitToGallery(flags.fit) : readModel(flags.model);
       if (kind === 'lancedb' && model.dim % subVectors !== 0) throw new Error(`--sub-vectors ${subVectors} does not divide the ${model.dim} dimensions`);
@@ -138,6 +141,7 @@ export function registerBenchGallery(bench: Command): void {
         modelText: text,
         cacheDir: flags.cache,
         index,
+        insertOrder,
         exactTimed,
         rescore: flags.rescore,
         candidates,
@@ -148,7 +152,7 @@ export function registerBenchGallery(bench: Command): void {
       if (flags.json || bench.opts().json) process.stdout.write(JSON.stringify(r) + '\n');
       else {
         const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-        console.log(`${r.faces} faces x ${r.dims} (${r.identities} people), ${JSON.stringify(r.index)}`);
+        console.log(`${r.faces} faces x ${r.dims} (${r.identities} people, added ${r.insertOrder === 'identity' ? 'person by person' : 'in a shuffled order'}), ${JSON.stringify(r.index)}`);
         console.log(`drawn from ${r.fittedFrom ? 'the model ' : ''}${r.model}${r.fittedFrom ? ` (${r.fittedFrom.faces} faces of ${r.fittedFrom.people} people fitted)` : ''}`);
         console.log(`build ${r.buildSeconds} s, memory ${mib(r.memoryBytes)}${r.diskBytes !== undefined ? `, disk ${mib(r.diskBytes)}` : ''}`);
         console.log(`recall@1 ${r.recallAt1}${r.rescored ? ` (re-ranked; ${r.indexOrderRecallAt1} in the index's order)` : ''}, recall@10 ${r.recallAt10} over ${r.queries} queries; search p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; exact p50 ${r.exactP50Ms} ms`);
