@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { modelFromJson } from '../bench/descriptor-model.ts';
-import { insertionOrder, runGalleryBench, type InsertOrder } from '../bench/gallery-bench.ts';
+import { batchGatherer, insertionOrder, runGalleryBench, type InsertOrder } from '../bench/gallery-bench.ts';
 import { LIBRARY_INDEX, UsearchIndex } from '../src/gallery/usearch-index-node.ts';
 
 const MODEL = join(import.meta.dirname, '..', 'calibration', 'face.faces-model.json');
@@ -21,6 +21,23 @@ describe('insertion order', () => {
     expect(a).not.toEqual(insertionOrder(1000, 'shuffled', 2));
     // Far from row order: few rows stay where they were.
     expect(Array.from(a).filter((row, i) => row === i).length).toBeLessThan(20);
+  });
+
+  it('batches hold the ordered rows: views in identity order, one reused buffer when shuffled', () => {
+    const dim = 3;
+    const vectors = Float32Array.from({ length: 10 * dim }, (_, i) => i);
+    const same = batchGatherer(vectors, dim, insertionOrder(10, 'identity', 1))(4, 3);
+    expect(same.keys).toEqual([4, 5, 6]);
+    expect(same.x.buffer).toBe(vectors.buffer);
+    expect(Array.from(same.x)).toEqual(Array.from(vectors.subarray(12, 21)));
+    const order = insertionOrder(10, 'shuffled', 1);
+    const batch = batchGatherer(vectors, dim, order);
+    const a = batch(0, 4);
+    expect(a.keys).toEqual(Array.from(order.subarray(0, 4)));
+    expect(Array.from(a.x)).toEqual(a.keys.flatMap((row) => Array.from(vectors.subarray(row * dim, (row + 1) * dim))));
+    const b = batch(4, 6);
+    expect(b.x.buffer).toBe(a.x.buffer);
+    expect(Array.from(b.x)).toEqual(b.keys.flatMap((row) => Array.from(vectors.subarray(row * dim, (row + 1) * dim))));
   });
 
   it.each(['shuffled', 'identity'] as const)('%s: the index is given the faces in that order, and the result says so', async (order: InsertOrder) => {
