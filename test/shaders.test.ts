@@ -169,47 +169,30 @@ describe('pointwise 1x1', () => {
   for (const [name, tuning] of TUNINGS) {
     describe(name, () => {
       onlyWhereItRuns(tuning);
-      it.each(cases)(`n=%i %ix%i %i->%i %s`, async (n, h, w, cin, cout, act) => {
-        const L = layer('pointwise', cin, cout, 1, act, cin * 13 + cout);
-        const px = n * h * w;
-        const x = randomArray(px * cin, 300 + cin, 0, 6);
-        const ref = await tf.tidy(() =>
-          activate(tf.add(tf.matMul(tf.tensor2d(x, [px, cin]), tf.tensor2d(L.kernel, [cin, cout])), tf.tensor1d(L.bias)), act),
-        ).data() as Float32Array;
-        const p = packLayerWeights(L);
-        const outBytes = px * Math.ceil(cout / 4) * 16;
-        const out = g.empty(outBytes);
-        const op = pointwiseOp({ label: 'pw', x: g.upload(toVec4Layout(x, px, cin)), w: g.upload(p.weights), b: g.upload(p.bias), y: out, pixels: px, cin, cout, activation: act }, tuning);
-        const y = await g.run(op, out, outBytes);
-        expect(maxAbsDiff(fromVec4Layout(y, px, cout), ref)).toBeLessThan(tol(ref));
-        expect(paddingValues(y, px, cout).every((v) => v === 0)).toBe(true);
-      });
-    });
-  }
-
-  // Weights that are exactly float16 (as in the default face backbone), read as packed pairs.
-  for (const [name, tuning] of TUNINGS.filter(([, t]) => t.subgroup > 0)) {
-    describe(name, () => {
-      onlyWhereItRuns(tuning);
-      it.each(cases)(`float16 weights: n=%i %ix%i %i->%i %s`, async (n, h, w, cin, cout, act) => {
-        const L = layer('pointwise', cin, cout, 1, act, cin * 7 + cout);
-        L.kernel = L.kernel.map((v) => Math.round(v * 1024) / 1024); // multiples of 2^-10 in [-1, 1]: exact in float16
-        const px = n * h * w;
-        const x = randomArray(px * cin, 400 + cin, 0, 6);
-        const ref = await tf.tidy(() =>
-          activate(tf.add(tf.matMul(tf.tensor2d(x, [px, cin]), tf.tensor2d(L.kernel, [cin, cout])), tf.tensor1d(L.bias)), act),
-        ).data() as Float32Array;
-        const p = packLayerWeights(L);
-        const half = packFloat16PairsExact(p.weights);
-        expect(half).not.toBeNull();
-        const outBytes = px * Math.ceil(cout / 4) * 16;
-        const out = g.empty(outBytes);
-        const op = pointwiseOp({ label: 'pw', x: g.upload(toVec4Layout(x, px, cin)), w: g.upload(new Uint8Array(half!.buffer)), b: g.upload(p.bias), y: out, pixels: px, cin, cout, activation: act, halfWeights: true }, tuning);
-        expect(op.kernel.constants?.WH).toBe(1);
-        const y = await g.run(op, out, outBytes);
-        expect(maxAbsDiff(fromVec4Layout(y, px, cout), ref)).toBeLessThan(tol(ref));
-        expect(paddingValues(y, px, cout).every((v) => v === 0)).toBe(true);
-      });
+      // The subgroup kernels also read weights that are exactly float16 (as in the default face
+      // backbone) as packed pairs.
+      for (const half of tuning.subgroup > 0 ? [false, true] : [false]) {
+        it.each(cases)(`${half ? 'float16 weights: ' : ''}n=%i %ix%i %i->%i %s`, async (n, h, w, cin, cout, act) => {
+          const L = layer('pointwise', cin, cout, 1, act, cin * (half ? 7 : 13) + cout);
+          if (half) L.kernel = L.kernel.map((v) => Math.round(v * 1024) / 1024); // multiples of 2^-10 in [-1, 1]: exact in float16
+          const px = n * h * w;
+          const x = randomArray(px * cin, (half ? 400 : 300) + cin, 0, 6);
+          const ref = await tf.tidy(() =>
+            activate(tf.add(tf.matMul(tf.tensor2d(x, [px, cin]), tf.tensor2d(L.kernel, [cin, cout])), tf.tensor1d(L.bias)), act),
+          ).data() as Float32Array;
+          const p = packLayerWeights(L);
+          const pairs = half ? packFloat16PairsExact(p.weights) : null;
+          if (half) expect(pairs).not.toBeNull();
+          const outBytes = px * Math.ceil(cout / 4) * 16;
+          const out = g.empty(outBytes);
+          const weights = pairs ? new Uint8Array(pairs.buffer) : p.weights;
+          const op = pointwiseOp({ label: 'pw', x: g.upload(toVec4Layout(x, px, cin)), w: g.upload(weights), b: g.upload(p.bias), y: out, pixels: px, cin, cout, activation: act, halfWeights: half }, tuning);
+          expect(op.kernel.constants?.WH ?? 0).toBe(half ? 1 : 0);
+          const y = await g.run(op, out, outBytes);
+          expect(maxAbsDiff(fromVec4Layout(y, px, cout), ref)).toBeLessThan(tol(ref));
+          expect(paddingValues(y, px, cout).every((v) => v === 0)).toBe(true);
+        });
+      }
     });
   }
   it('refuses float16 weights for the portable kernels', () => {
