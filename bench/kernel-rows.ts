@@ -65,7 +65,7 @@ function oursSide(gpu: Gpu, engine: MobileNetEngine, k: KernelCase, x: Float32Ar
   if (k.kind === 'pool') op = globalAvgPoolOp({ x: xb, y, shape: k.input }, t);
   else {
     // The weights as the engine reads them: float16 pairs where that is exact and the tuning uses it.
-    const half = halfWeightsOf(k.kind, k.packed!.weights, t);
+    const half = halfWeightsOf(k.kind, k.packed!.weights, [t]);
     const wb = pool.createWith(half ? new Uint8Array(half.buffer) : k.packed!.weights, STORAGE, 'w');
     const bb = pool.createWith(k.packed!.bias, STORAGE, 'b');
     const layer = { label: k.name, x: xb, w: wb, b: bb, y, activation: k.activation };

@@ -21,9 +21,13 @@ export function readsHalfWeights(kind: ConvKind, t: Tuning): boolean {
   return false;
 }
 
-/** The float16 pairs a layer's kernel reads under tuning `t`, or null where it reads float32. */
-export function halfWeightsOf(kind: ConvKind, weights: Float32Array, t: Tuning): Uint32Array | null {
-  return readsHalfWeights(kind, t) ? packFloat16PairsExact(weights) : null;
+/**
+ * The float16 pairs of a layer's weights where its kernel reads them under any of `tunings`
+ * (each tuning it may run under, or each candidate the tuner times), or null where none does
+ * (or the weights are not exactly float16).
+ */
+export function halfWeightsOf(kind: ConvKind, weights: Float32Array, tunings: readonly Tuning[]): Uint32Array | null {
+  return tunings.some((t) => readsHalfWeights(kind, t)) ? packFloat16PairsExact(weights) : null;
 }
 
 export interface HalfWeights {
@@ -38,8 +42,7 @@ export function halfWeightLayers(backbone: Backbone, tuningsOf: (layer: string) 
   const packed: { name: string; words: Uint32Array; offset: number }[] = [];
   let size = 0;
   for (const l of backbone.manifest.layers) {
-    const t = tuningsOf(l.name).find((x) => readsHalfWeights(l.kind, x));
-    const words = t ? halfWeightsOf(l.kind, new Float32Array(backbone.data, l.weights.offset, l.weights.bytes / 4), t) : null;
+    const words = halfWeightsOf(l.kind, new Float32Array(backbone.data, l.weights.offset, l.weights.bytes / 4), tuningsOf(l.name));
     if (!words) continue;
     const offset = Math.ceil(size / TENSOR_ALIGN) * TENSOR_ALIGN;
     packed.push({ name: l.name, words, offset });

@@ -20,8 +20,7 @@ import { depthwisePointwiseOp } from '../kernels/depthwise-pointwise.ts';
 import { tuningFor, type Tuning } from '../kernels/common.ts';
 import type { WorkgroupLimits } from '../kernels/depthwise-tiled.ts';
 import { backboneLayerShapes, MobileNetEngine, type LayerShape } from '../mobilenet/engine.ts';
-import { readsHalfWeights } from '../mobilenet/half-weights.ts';
-import { packFloat16PairsExact } from '../weights/half.ts';
+import { halfWeightsOf, readsHalfWeights } from '../mobilenet/half-weights.ts';
 import { checkTunedKernels, type LayerKind, type TunedKernels } from '../mobilenet/tuned.ts';
 import { c4, type Backbone, type PackedLayer } from '../weights/format.ts';
 import { candidatesFor, choiceOf, type Candidate, type LayerShapeInfo } from './candidates.ts';
@@ -307,7 +306,7 @@ async function timeShape(
     const w32 = pool.createWith(new Uint8Array(backbone.data, layer.weights.offset, layer.weights.bytes), STORAGE, 'tuner w');
     const b = pool.createWith(new Uint8Array(backbone.data, layer.bias.offset, layer.bias.bytes), STORAGE, 'tuner b');
     // The float16 copy, where a candidate reads one (null where the weights are not exactly float16).
-    const half = cands.some((c) => readsHalfWeights(layer.kind, { ...base, ...c.choice })) ? packFloat16PairsExact(weights) : null;
+    const half = halfWeightsOf(layer.kind, weights, cands.map((c) => ({ ...base, ...c.choice })));
     const w16 = half ? pool.createWith(new Uint8Array(half.buffer), STORAGE, 'tuner w16') : null;
     // A fused candidate reads the depthwise's input (its own seeded values) and weights.
     let dwX: GPUBuffer | null = null;
