@@ -9,7 +9,7 @@ import { fitGalleryModel, fitMinimum, galleryFacesForFit, GALLERY_FIT, type Gall
 import { INSERT_ORDERS, runGalleryBench, type IndexChoice, type InsertOrder } from '../../bench/gallery-bench.ts';
 import { LIBRARY_INDEX, type UsearchQuantization } from '../gallery/usearch-index-node.ts';
 import { MIN_CANDIDATES } from '../library/search-node.ts';
-import { countListOption, countOption } from './number-options.ts';
+import { choiceOption, countListOption, countOption } from './number-options.ts';
 
 interface Flags {
   faces: string;
@@ -36,11 +36,6 @@ interface Flags {
 }
 
 const DEFAULT_MODEL = join(import.meta.dirname, '..', '..', 'calibration', 'face.faces-model.json');
-
-function oneOf<T extends string>(name: string, value: string, values: readonly T[]): T {
-  if (!values.includes(value as T)) throw new Error(`${name} must be ${values.slice(0, -1).join(', ')} or ${values.at(-1)}, got "${value}"`);
-  return value as T;
-}
 
 interface ModelChoice {
   model: DescriptorModel;
@@ -115,8 +110,8 @@ export function registerBenchGallery(bench: Command): void {
       const faces = countOption('--faces', flags.faces, 10, 50_000_000);
       const queries = countOption('--queries', flags.queries, 1, 100_000);
       const seed = countOption('--seed', flags.seed, 0, 2 ** 32 - 1);
-      const kind = oneOf('--index', flags.index, ['usearch', 'lancedb'] as const);
-      const quantization = oneOf<UsearchQuantization>('--quantization', flags.quantization, ['f32', 'f16', 'i8']);
+      const kind = choiceOption('--index', flags.index, ['usearch', 'lancedb'] as const);
+      const quantization = choiceOption<UsearchQuantization>('--quantization', flags.quantization, ['f32', 'f16', 'i8']);
       const connectivity = countOption('--connectivity', flags.connectivity, 2, 256);
       const expansionAdd = countOption('--expansion-add', flags.expansionAdd, 1, 4096);
       const expansionSearch = countOption('--expansion-search', flags.expansionSearch, 1, 4096);
@@ -126,7 +121,7 @@ export function registerBenchGallery(bench: Command): void {
       const nprobes = countOption('--nprobes', flags.nprobes, 1, 1_000_000);
       const refine = countOption('--refine', flags.refine, 1, 1000);
       const candidates = countOption('--candidates', flags.candidates, 10, 4096);
-      const insertOrder = oneOf<InsertOrder>('--insert-order', flags.insertOrder, INSERT_ORDERS);
+      const insertOrder = choiceOption<InsertOrder>('--insert-order', flags.insertOrder, INSERT_ORDERS);
       const exactTimed = countOption('--exact-timed', flags.exactTimed, 1, 100_000);
       const { model, text, modelFile, fittedFrom } = flags.fit !== undefined ? await fitToGallery(flags.fit) : readModel(flags.model);
       if (kind === 'lancedb' && model.dim % subVectors !== 0) throw new Error(`--sub-vectors ${subVectors} does not divide the ${model.dim} dimensions`);

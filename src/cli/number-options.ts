@@ -1,5 +1,6 @@
-// Number flags, parsed in the command's action before any work: a clear one-line error naming
-// the flag and the value. Shared by every command that takes counts, rates or thresholds.
+// Number flags (and the few that name one of a set), parsed in the command's action before any
+// work: a clear one-line error naming the flag and the value. Shared by every command that
+// takes counts, rates, thresholds or a choice.
 
 /** A number option, or a clear error naming it. */
 export function numberOption(name: string, value: string, integer = false): number {
@@ -33,6 +34,12 @@ export function countListOption(name: string, value: string, min = 1, max?: numb
   const ok = items.every((v) => /^\s*\d+\s*$/.test(v) && Number(v) >= min && (max === undefined || Number(v) <= max));
   if (!ok) throw new Error(`${name} must be a comma-separated list of ${integers(min, max, true)}, got "${value}"`);
   return items.map(Number);
+}
+
+/** An option that is one of `values` ("a, b or c"), or a clear error naming it. */
+export function choiceOption<T extends string>(name: string, value: string, values: readonly T[]): T {
+  if (!values.includes(value as T)) throw new Error(`${name} must be ${values.slice(0, -1).join(', ')} or ${values.at(-1)}, got "${value}"`);
+  return value as T;
 }
 
 /** A number option above zero (a rate, a margin). */

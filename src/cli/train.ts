@@ -11,8 +11,8 @@ import { checkOutputDir } from '../out-dir.ts';
 import { recoverDir } from '../atomic-fs.ts';
 import { withDirLock } from '../lock-node.ts';
 import { checkReplaceable } from '../train/model-dir-node.ts';
-import { CROP_METHODS, DEFAULT_FACE_MARGIN, MAX_FACE_MARGIN, type CropMethod } from '../detect/face-crop.ts';
-import { countOption, numberOption, positiveOption } from './number-options.ts';
+import { CROP_METHODS, DEFAULT_FACE_MARGIN, MAX_FACE_MARGIN } from '../detect/face-crop.ts';
+import { choiceOption, countOption, numberOption, positiveOption } from './number-options.ts';
 
 export interface TrainCliOptions {
   out: string;
@@ -62,7 +62,7 @@ export async function trainCommand(data: string, opts: TrainCliOptions): Promise
     patience: countOption('--patience', opts.patience),
     augment: countOption('--augment', opts.augment, 0),
     extractBatch: countOption('--extract-batch', opts.extractBatch),
-    crop: cropOption(opts.crop),
+    crop: choiceOption('--crop', opts.crop, CROP_METHODS),
     margin: marginOption(opts.cropMargin),
   };
   checkFraction(config.validationSplit, '--validation-split');
@@ -158,7 +158,3 @@ function marginOption(value: string): number {
   return m;
 }
 
-function cropOption(value: string): CropMethod {
-  if (!(CROP_METHODS as readonly string[]).includes(value)) throw new Error(`--crop must be ${CROP_METHODS.join(' or ')}, got "${value}"`);
-  return value as CropMethod;
-}
