@@ -63,8 +63,11 @@ interface ClusterJson { id: number; faces: number; photos: number; person: strin
 interface ClusterReportJson { clusters: ClusterJson[]; noise: number; faces: number }
 /** `cluster --json`: {clusters: [{id, faces, photos, person, nearest, examples}], noise, faces}, nothing else. */
 function expectClusterJson(r: Record<string, unknown>): ClusterReportJson {
-  expect(Object.keys(r).sort()).toEqual(['clusters', 'faces', 'noise']);
+  expect(Object.keys(r).sort()).toEqual(['clusters', 'faces', 'noise', 'searchIndex']);
   expect(Number.isInteger(r.faces) && Number.isInteger(r.noise)).toBe(true);
+  // Rebuilt cluster by cluster (the default), over every face.
+  expect(Object.keys(r.searchIndex as object).sort()).toEqual(['faces', 'seconds']);
+  expect((r.searchIndex as { faces: number }).faces).toBe(r.faces);
   expect(Array.isArray(r.clusters)).toBe(true);
   for (const c of r.clusters as Record<string, unknown>[]) {
     expect(Object.keys(c).sort()).toEqual(['examples', 'faces', 'id', 'nearest', 'person', 'photos']);

@@ -1,5 +1,6 @@
 // facegpu cluster <gallery>: the photo library's faces nobody named, grouped into candidate people.
 import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
 import { CLUSTER_DEFAULTS } from '../library/cluster.ts';
 import { clusterLibrary } from '../library/cluster-node.ts';
 import { checkLibrary } from './remedies.ts';
@@ -9,7 +10,12 @@ interface ClusterCliOptions {
   epsilon: string;
   minFaces: string;
   json?: boolean;
+  reorder?: boolean;
+  progress?: boolean;
 }
+
+const STEP_NAMES = { indexing: 'indexing faces', searching: 'finding neighbours', reordering: 'reordering the search index' } as const;
+const STEP_WIDTH = Math.max(...Object.values(STEP_NAMES).map((s) => s.length));
 
 export function registerCluster(program: Command): void {
   program
@@ -18,7 +24,9 @@ export function registerCluster(program: Command): void {
     .argument('<gallery>', 'gallery folder with a photo library (facegpu index)')
     .option('--epsilon <d>', 'cosine distance under which two faces are neighbours', String(CLUSTER_DEFAULTS.epsilon))
     .option('--min-faces <n>', 'faces a person needs to form a cluster', String(CLUSTER_DEFAULTS.minClusterSize))
-    .option('--json', 'print {"clusters": [{"id", "faces", "photos", "person", "nearest", "examples"}], "noise", "faces"} as JSON')
+    .option('--no-reorder', 'leave the search index as it is (by default it is rebuilt with each cluster\'s faces together, which makes `facegpu search` of a big library faster and takes about as long as building it)')
+    .option('--no-progress', 'no progress bar on stderr')
+    .option('--json', 'print {"clusters": [{"id", "faces", "photos", "person", "nearest", "examples"}], "noise", "faces", "searchIndex": {"faces", "seconds"} | null} as JSON')
     .action((gallery: string, opts: ClusterCliOptions) => clusterCommand(gallery, opts));
 }
 
@@ -27,9 +35,36 @@ export async function clusterCommand(dir: string, opts: ClusterCliOptions): Prom
   if (!(epsilon > 0 && epsilon <= 2)) throw new Error(`--epsilon is a cosine distance in (0, 2], got ${epsilon}`);
   const minFaces = countOption('--min-faces', opts.minFaces);
   checkLibrary(dir);
-  const r = await clusterLibrary(dir, { epsilon, minClusterSize: minFaces, minSamples: Math.min(CLUSTER_DEFAULTS.minSamples, minFaces), onNotice: (m) => console.error(`facegpu: ${m}`) });
+  const bar = new cliProgress.SingleBar(
+    { format: ' {step} |{bar}| {value}/{total} faces  {eta_formatted} left', hideCursor: true, clearOnComplete: false, etaBuffer: 20 },
+    cliProgress.Presets.shades_classic,
+  );
+  const showBar = opts.progress !== false && process.stderr.isTTY === true;
+  let step: string | null = null;
+  let r;
+  try {
+    r = await clusterLibrary(dir, {
+      epsilon,
+      minClusterSize: minFaces,
+      minSamples: Math.min(CLUSTER_DEFAULTS.minSamples, minFaces),
+      reorderSearchIndex: opts.reorder !== false,
+      onNotice: (m) => console.error(`facegpu: ${m}`),
+      // One bar per step, each left on screen when done (a million faces: half an hour in all).
+      onProgress: (now, done, total) => {
+        if (!showBar) return;
+        if (step !== now) {
+          if (step) bar.stop();
+          bar.start(total, 0, { step: STEP_NAMES[now].padEnd(STEP_WIDTH) });
+          step = now;
+        }
+        bar.update(done);
+      },
+    });
+  } finally {
+    if (step) bar.stop();
+  }
   if (opts.json) {
-    process.stdout.write(JSON.stringify({ clusters: r.clusters, noise: r.noise, faces: r.faces }) + '\n');
+    process.stdout.write(JSON.stringify({ clusters: r.clusters, noise: r.noise, faces: r.faces, searchIndex: r.searchIndex }) + '\n');
     return;
   }
   const candidates = r.clusters.filter((c) => !c.person);
@@ -38,5 +73,6 @@ export async function clusterCommand(dir: string, opts: ClusterCliOptions): Prom
     const who = c.person ? c.person : c.nearest ? `? (most like ${c.nearest.person}, ${c.nearest.similarity.toFixed(2)})` : '?';
     console.log(`  cluster ${c.id}: ${who}: ${c.faces} faces in ${c.photos} photos, e.g. ${c.examples.slice(0, 3).join(', ')}`);
   }
+  if (r.searchIndex) console.log(`search index rebuilt with each cluster's faces together (${r.searchIndex.seconds.toFixed(1)} s)`);
   if (candidates.length) console.log(`name one: facegpu gallery name ${dir} <cluster> <person>`);
 }

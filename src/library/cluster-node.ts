@@ -8,9 +8,10 @@ import { withGalleryLock } from '../gallery/store-node.ts';
 import { normalise } from '../gallery/normalise.ts';
 import { flatIndexProvider } from '../gallery/flat-index.ts';
 import { loadStoredGallery } from '../identity/node.ts';
-import { clusterFaces, type ClusterOptions, type FaceClustering } from './cluster.ts';
+import { clusterFaces, type ClusterOptions, type FaceClustering, type NeighbourStep } from './cluster.ts';
 import { neighbourIndexProvider } from './library-index-node.ts';
 import { LibraryStore } from './store-node.ts';
+import { rebuildSearchIndex } from './search-index-node.ts';
 
 /** Up to this many faces the neighbour graph is exact; above, the library's approximate index (searched at NEIGHBOUR_EXPANSION) finds the neighbours (exact: 17 s for 2,000 faces, 114 s for 5,000; USearch: 2.7 s for 2,000; src/library/README.md). */
 export const EXACT_NEIGHBOURS_UP_TO = 1500;
@@ -33,9 +34,42 @@ export interface ClusterReport {
   noise: number;
   faces: number;
   options: FaceClustering['options'];
+  /** The search index rebuilt cluster by cluster (null: not asked for, or an index kind without files). */
+  searchIndex: { faces: number; seconds: number } | null;
 }
 
-export async function clusterLibrary(dir: string, opts: Omit<ClusterOptions, 'index'> & { onNotice?: (m: string) => void; examples?: number } = {}): Promise<ClusterReport> {
+export interface ClusterLibraryOptions extends Omit<ClusterOptions, 'index' | 'onProgress'> {
+  onNotice?: (m: string) => void;
+  /** Faces done of all, per step: the neighbour graph's, then the search index's rebuild. */
+  onProgress?: (step: NeighbourStep | 'reordering', done: number, total: number) => void;
+  /** Photos shown per cluster (default 5). */
+  examples?: number;
+  /** Rebuild the search index with each cluster's faces together (default true; see reorder). */
+  reorderSearchIndex?: boolean;
+}
+
+/**
+ * The search index rebuilt with the faces added cluster by cluster, then the faces in no
+ * cluster: a person's faces then lie together in the index's memory, which makes searches of a
+ * big library faster (rebuildSearchIndex says why; figures in bench/README.md). The
+ * descriptors are those just clustered, so nothing is read twice.
+ */
+function reorder(store: LibraryStore, dir: string, faces: readonly { id: number }[], x: Float32Array, clusters: readonly { faces: readonly number[] }[], onProgress?: (done: number, total: number) => void): ClusterReport['searchIndex'] {
+  const t = performance.now();
+  const n = faces.length;
+  const order = new Uint32Array(n);
+  const placed = new Uint8Array(n);
+  let k = 0;
+  for (const c of clusters) for (const r of c.faces) if (!placed[r]) { placed[r] = 1; order[k++] = r; }
+  for (let r = 0; r < n; r++) if (!placed[r]) order[k++] = r;
+  const dim = store.dim;
+  const index = rebuildSearchIndex(store, dir, { ids: faces.map((f) => f.id), vectors: x.subarray(0, n * dim) }, order, { onProgress });
+  if (!index) return null;
+  index.close?.();
+  return { faces: n, seconds: (performance.now() - t) / 1000 };
+}
+
+export async function clusterLibrary(dir: string, opts: ClusterLibraryOptions = {}): Promise<ClusterReport> {
   return withGalleryLock(dir, async () => {
     const gallery = await loadStoredGallery(dir, opts.onNotice);
     const store = LibraryStore.open(dir);
@@ -51,13 +85,14 @@ export async function clusterLibrary(dir: string, opts: Omit<ClusterOptions, 'in
       store.descriptorsOf(faces, (i, d) => x.set(normalise(d, dim, gallery.normalisation), i * dim));
       anchors.forEach(({ i }, k) => x.set(own.descriptors.subarray(i * dim, (i + 1) * dim), (faces.length + k) * dim));
       const named = [...faces.map((f) => f.person), ...anchors.map(({ f }) => f.person)];
-      const { examples = 5, onNotice: _, ...options } = opts;
-      const result = clusterFaces(x, dim, named, { ...options, index: n > EXACT_NEIGHBOURS_UP_TO ? neighbourIndexProvider() : flatIndexProvider });
+      const { examples = 5, onNotice: _, onProgress, reorderSearchIndex: __, ...options } = opts;
+      const result = clusterFaces(x, dim, named, { ...options, onProgress, index: n > EXACT_NEIGHBOURS_UP_TO ? neighbourIndexProvider() : flatIndexProvider });
       // Library faces only: anchors are the gallery's, and a cluster of anchors alone is not shown.
       const shown = result.clusters
         .map((c) => ({ ...c, faces: c.faces.filter((r) => r < faces.length) }))
         .filter((c) => c.faces.length > 0);
       store.setClusters(new Map(shown.map((c) => [c.id, c.faces.map((r) => faces[r].id)])));
+      const searchIndex = opts.reorderSearchIndex === false ? null : reorder(store, dir, faces, x, shown, opts.onProgress && ((done, total) => opts.onProgress!('reordering', done, total)));
       return {
         clusters: shown.map((c) => {
           const mine = c.faces.map((r) => faces[r]);
@@ -66,6 +101,7 @@ export async function clusterLibrary(dir: string, opts: Omit<ClusterOptions, 'in
         }),
         noise: result.noise.filter((r) => r < faces.length).length,
         faces: faces.length,
+        searchIndex,
         options: result.options,
       };
     } finally {

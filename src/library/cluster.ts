@@ -51,7 +51,12 @@ export interface ClusterOptions {
   attachSimilarity?: number | null;
   /** The index neighbours are searched with (default: exact FlatIndex, O(n^2 dim)). */
   index?: IndexProvider;
+  /** Faces done of all, per step (a million faces take half an hour: src/library/README.md). */
+  onProgress?: (step: NeighbourStep, done: number, total: number) => void;
 }
+
+/** The neighbour graph's two long steps: every face added to the index, then each searched. */
+export type NeighbourStep = 'indexing' | 'searching';
 
 /** Defaults measured on ORL and 5-celebrity-faces (README.md, "Clustering"). */
 export const CLUSTER_DEFAULTS: { epsilon: number; minSamples: number; minClusterSize: number; maxNeighbours: number; attachSimilarity: number | null } = {
@@ -91,6 +96,8 @@ export interface FaceClustering {
 const UNIT_TOLERANCE = 1e-3;
 /** Queries per index search call. */
 const SEARCH_BATCH = 256;
+/** Faces added to the neighbours' index per call (progress between calls; the index adds each batch on every core). */
+const ADD_BATCH = 10_000;
 /**
  * The index only proposes candidates; every similarity that decides anything (epsilon, the
  * attach threshold, which cluster is nearest) is computed exactly on the float32 rows. A
@@ -117,7 +124,7 @@ function checkInput(descriptors: Float32Array, dim: number, named: readonly (str
 }
 
 function resolveOptions(opts: ClusterOptions): typeof CLUSTER_DEFAULTS {
-  const o = { ...CLUSTER_DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => k !== 'index' && v !== undefined)) };
+  const o = { ...CLUSTER_DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => k !== 'index' && k !== 'onProgress' && v !== undefined)) };
   if (!(o.epsilon > 0 && o.epsilon <= 2)) throw new Error(`clusterFaces: epsilon must be a cosine distance in (0, 2], got ${o.epsilon}`);
   for (const k of ['minSamples', 'minClusterSize', 'maxNeighbours'] as const) {
     if (!Number.isInteger(o[k]) || o[k] < 1) throw new Error(`clusterFaces: ${k} must be a positive integer, got ${o[k]}`);
@@ -131,15 +138,27 @@ function resolveOptions(opts: ClusterOptions): typeof CLUSTER_DEFAULTS {
  * Each row's neighbours closer than epsilon (at most maxNeighbours, nearest first, itself
  * excluded) and their exact distances (the index's candidates re-scored on the rows).
  */
-export function neighbourGraph(x: Float32Array, dim: number, epsilon: number, maxNeighbours: number, provider: IndexProvider = flatIndexProvider): { rows: Int32Array[]; distances: Float32Array[] } {
+export function neighbourGraph(
+  x: Float32Array,
+  dim: number,
+  epsilon: number,
+  maxNeighbours: number,
+  provider: IndexProvider = flatIndexProvider,
+  onProgress?: ClusterOptions['onProgress'],
+): { rows: Int32Array[]; distances: Float32Array[] } {
   const n = x.length / dim;
   const rows: Int32Array[] = [];
   const distances: Float32Array[] = [];
   if (n === 0) return { rows, distances };
   const index = provider.create(dim);
   try {
-    index.add(Array.from({ length: n }, (_, i) => i), x);
+    for (let at = 0; at < n; at += ADD_BATCH) {
+      const end = Math.min(n, at + ADD_BATCH);
+      index.add(Array.from({ length: end - at }, (_, i) => at + i), x.subarray(at * dim, end * dim));
+      onProgress?.('indexing', end, n);
+    }
     for (let at = 0; at < n; at += SEARCH_BATCH) {
+      onProgress?.('searching', at, n);
       const hits = index.search(x.subarray(at * dim, Math.min(n, at + SEARCH_BATCH) * dim), Math.min(n, maxNeighbours + 1 + EXTRA_CANDIDATES));
       hits.forEach((h, q) => {
         const self = at + q;
@@ -153,6 +172,7 @@ export function neighbourGraph(x: Float32Array, dim: number, epsilon: number, ma
         distances.push(Float32Array.from(near, (c) => c.d));
       });
     }
+    onProgress?.('searching', n, n);
   } finally {
     index.close?.();
   }
@@ -298,7 +318,7 @@ export function clusterFaces(descriptors: Float32Array, dim: number, named: read
   const o = resolveOptions(opts);
   const n = checkInput(descriptors, dim, named);
   const provider = opts.index ?? flatIndexProvider;
-  const graph = neighbourGraph(descriptors, dim, o.epsilon, o.maxNeighbours, provider);
+  const graph = neighbourGraph(descriptors, dim, o.epsilon, o.maxNeighbours, provider, opts.onProgress);
   const found = dbscanOnGraph(graph, o.epsilon, o.minSamples).filter((c) => c.length >= o.minClusterSize);
 
   const inCluster = new Uint8Array(n);

@@ -54,17 +54,77 @@ export function openSearchIndex(store: LibraryStore, galleryDir: string, normali
     changed = true;
   }
   // An index kind without files (the exact FlatIndex, where USearch cannot load) is rebuilt each time.
-  if (opts.save && changed && index.save) {
-    const tmp = `${file}.tmp-${process.pid}`;
-    try {
-      index.save(tmp);
-      renameSync(tmp, file);
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      throw new Error(`${file}: cannot save the search index (${(err as Error).message})`);
-    }
-    store.setMeta(MAX_ID_KEY, String(store.maxFaceId()));
-    store.clearDeleted(store.deletedFaceIds());
+  if (opts.save && changed && index.save) saveCaughtUp(store, file, index);
+  return index;
+}
+
+/** Write the index atomically, then record that it holds every face the store has (and none it deleted). */
+function saveCaughtUp(store: LibraryStore, file: string, index: VectorIndex): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    index.save!(tmp);
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new Error(`${file}: cannot save the search index (${(err as Error).message})`);
   }
+  // A crash before these two lines is harmless: the next open skips what the file already has.
+  store.setMeta(MAX_ID_KEY, String(store.maxFaceId()));
+  store.clearDeleted(store.deletedFaceIds());
+}
+
+/** Rows added to the index per call while rebuilding (a batch of 1024-d float32 rows is 40 MiB). */
+const REBUILD_BATCH = 10_000;
+
+/**
+ * Rebuild the search index from scratch with the faces added in `order`, replacing its file
+ * atomically (the gallery's one writer only, holding its lock). Why: USearch's HNSW keeps
+ * nodes and vectors in the order they are added, and a search walks among the faces nearest
+ * the query, which are mostly one person's. `index` adds faces as the folders are walked, so a
+ * person's faces lie all over memory; added group by group (`cluster` passes its clusters),
+ * they lie together, and the walk touches fewer pages. Measured at a million faces: bench/README.md,
+ * "The order faces are added in". Rebuilding also drops the space of removed faces.
+ * `ids[r]` is the face of row r of `vectors` (normalised as the gallery says); `order` must
+ * list every row once, and the rows every face the store holds.
+ */
+export function rebuildSearchIndex(
+  store: LibraryStore,
+  galleryDir: string,
+  faces: { ids: readonly number[]; vectors: Float32Array },
+  order: ArrayLike<number>,
+  opts: { provider?: IndexProvider; onProgress?: (done: number, total: number) => void } = {},
+): VectorIndex | null {
+  const { ids, vectors } = faces;
+  const dim = store.dim;
+  const n = ids.length;
+  if (vectors.length !== n * dim) throw new Error(`rebuildSearchIndex: ${n} faces but ${vectors.length / dim} vectors of ${dim} values`);
+  if (order.length !== n) throw new Error(`rebuildSearchIndex: the order lists ${order.length} rows, not the ${n} faces`);
+  const seen = new Uint8Array(n);
+  for (let k = 0; k < n; k++) {
+    const r = order[k];
+    if (!Number.isInteger(r) || r < 0 || r >= n || seen[r]) throw new Error(`rebuildSearchIndex: the order is not a permutation of the ${n} rows (row ${r} at ${k})`);
+    seen[r] = 1;
+  }
+  const stored = store.counts().faces;
+  if (stored !== n) throw new Error(`rebuildSearchIndex: given ${n} faces, but the library holds ${stored}`);
+  const index = (opts.provider ?? libraryIndexProvider()).create(dim);
+  // An index kind without files is rebuilt on every open anyway: nothing to gain.
+  if (!index.save) {
+    index.close?.();
+    return null;
+  }
+  const batch = new Float32Array(Math.min(REBUILD_BATCH, n) * dim);
+  for (let a = 0; a < n; a += REBUILD_BATCH) {
+    const m = Math.min(REBUILD_BATCH, n - a);
+    const keys: number[] = new Array(m);
+    for (let k = 0; k < m; k++) {
+      const r = order[a + k];
+      keys[k] = ids[r];
+      batch.set(vectors.subarray(r * dim, (r + 1) * dim), k * dim);
+    }
+    index.add(keys, m === REBUILD_BATCH ? batch : batch.subarray(0, m * dim));
+    opts.onProgress?.(a + m, n);
+  }
+  saveCaughtUp(store, join(galleryDir, SEARCH_INDEX_FILE), index);
   return index;
 }
