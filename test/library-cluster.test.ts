@@ -27,6 +27,24 @@ const nobody = (n: number) => new Array<string | null>(n).fill(null);
 const clusterOf = (r: FaceClustering, face: number) => r.clusters.find((c) => c.faces.includes(face));
 
 describe('clusterFaces', () => {
+  it('an index given already built (keys of its own, mapped back to rows) gives the clusters of one built from the rows', () => {
+    const lib = library({ seed: 4, people: 6, perPerson: 8, strangers: 5 });
+    const own = clusterFaces(lib.x, dim, nobody(lib.n), { index: usearchIndexProvider });
+    const index = usearchIndexProvider.create(dim);
+    // Added in reverse under keys 1000 + 3 x row, as a library's search index holds face ids.
+    const rows = Array.from({ length: lib.n }, (_, i) => lib.n - 1 - i);
+    const x = new Float32Array(lib.n * dim);
+    rows.forEach((r, k) => x.set(lib.x.subarray(r * dim, (r + 1) * dim), k * dim));
+    index.add(rows.map((r) => 1000 + 3 * r), x);
+    const built = clusterFaces(lib.x, dim, nobody(lib.n), { builtIndex: { index, rowOf: (k) => (k - 1000) / 3 } });
+    expect(built.clusters.map((c) => c.faces)).toEqual(own.clusters.map((c) => c.faces));
+    expect(built.noise).toEqual(own.noise);
+    expect(built.clusters.length).toBe(6);
+    index.remove(1000);
+    expect(() => clusterFaces(lib.x, dim, nobody(lib.n), { builtIndex: { index, rowOf: (k) => (k - 1000) / 3 } })).toThrow(/the index given holds 52 vectors, not the 53 rows/);
+    index.close?.();
+  });
+
   it('finds each synthetic person as one cluster and leaves people seen once as noise', () => {
     const lib = library({ seed: 3, people: 8, perPerson: 10, strangers: 12 });
     const r = clusterFaces(lib.x, dim, nobody(lib.n));

@@ -4,14 +4,15 @@
 // never merged with another person), then are left out of what is stored and shown. The
 // clusters are stored on the library's faces, so `gallery name <gallery> <id> <person>` names
 // exactly what the user was shown; each run replaces the last one's clusters.
+import { join } from 'node:path';
 import { withGalleryLock } from '../gallery/store-node.ts';
-import { normalise } from '../gallery/normalise.ts';
+import { normalise, type NormalisationRecord } from '../gallery/normalise.ts';
 import { flatIndexProvider } from '../gallery/flat-index.ts';
 import { loadStoredGallery } from '../identity/node.ts';
-import { clusterFaces, type ClusterOptions, type FaceClustering, type NeighbourStep } from './cluster.ts';
+import { clusterFaces, type BuiltIndex, type ClusterOptions, type FaceClustering, type NeighbourStep } from './cluster.ts';
 import { neighbourIndexProvider } from './library-index-node.ts';
 import { LibraryStore } from './store-node.ts';
-import { rebuildSearchIndex } from './search-index-node.ts';
+import { openSearchIndex, rebuildSearchIndex, SEARCH_INDEX_FILE } from './search-index-node.ts';
 
 /** Up to this many faces the neighbour graph is exact; above, the library's approximate index (searched at NEIGHBOUR_EXPANSION) finds the neighbours (exact: 17 s for 2,000 faces, 114 s for 5,000; USearch: 2.7 s for 2,000; src/library/README.md). */
 export const EXACT_NEIGHBOURS_UP_TO = 1500;
@@ -46,6 +47,36 @@ export interface ClusterLibraryOptions extends Omit<ClusterOptions, 'index' | 'o
   examples?: number;
   /** Rebuild the search index with each cluster's faces together (default true; see reorder). */
   reorderSearchIndex?: boolean;
+}
+
+/**
+ * The library's search index, caught up with the store and opened to search at clustering's
+ * narrower expansion, with the gallery's anchors (`anchors`, rows after the faces) added in
+ * memory under keys after the last face's; null where the index kind has no files. Its graph
+ * has the settings clustering would build (LIBRARY_INDEX), so building a second one for the
+ * neighbours (a third of `cluster`'s time at a million faces) is saved.
+ */
+function searchIndexForNeighbours(store: LibraryStore, dir: string, normalisation: NormalisationRecord, faces: readonly { id: number }[], anchors: Float32Array, onNotice?: (m: string) => void): BuiltIndex | null {
+  const provider = neighbourIndexProvider();
+  if (!provider.load) return null;
+  const index = openSearchIndex(store, dir, normalisation, { save: true, provider, onNotice });
+  const dim = store.dim;
+  const first = store.maxFaceId() + 1;
+  const rowOfFace = new Map(faces.map((f, r) => [f.id, r]));
+  try {
+    index.add(Array.from({ length: anchors.length / dim }, (_, k) => first + k), anchors);
+  } catch (err) {
+    index.close?.();
+    throw err;
+  }
+  return {
+    index,
+    rowOf: (key) => {
+      const r = key >= first ? faces.length + key - first : rowOfFace.get(key);
+      if (r === undefined) throw new Error(`${join(dir, SEARCH_INDEX_FILE)}: face ${key} is in the search index but not in the library`);
+      return r;
+    },
+  };
 }
 
 /**
@@ -86,7 +117,13 @@ export async function clusterLibrary(dir: string, opts: ClusterLibraryOptions = 
       anchors.forEach(({ i }, k) => x.set(own.descriptors.subarray(i * dim, (i + 1) * dim), (faces.length + k) * dim));
       const named = [...faces.map((f) => f.person), ...anchors.map(({ f }) => f.person)];
       const { examples = 5, onNotice: _, onProgress, reorderSearchIndex: __, ...options } = opts;
-      const result = clusterFaces(x, dim, named, { ...options, onProgress, index: n > EXACT_NEIGHBOURS_UP_TO ? neighbourIndexProvider() : flatIndexProvider });
+      const builtIndex = n > EXACT_NEIGHBOURS_UP_TO ? searchIndexForNeighbours(store, dir, gallery.normalisation, faces, x.subarray(faces.length * dim), opts.onNotice) : null;
+      let result: FaceClustering;
+      try {
+        result = clusterFaces(x, dim, named, { ...options, onProgress, builtIndex: builtIndex ?? undefined, index: n > EXACT_NEIGHBOURS_UP_TO ? neighbourIndexProvider() : flatIndexProvider });
+      } finally {
+        builtIndex?.index.close?.();
+      }
       // Library faces only: anchors are the gallery's, and a cluster of anchors alone is not shown.
       const shown = result.clusters
         .map((c) => ({ ...c, faces: c.faces.filter((r) => r < faces.length) }))

@@ -31,7 +31,7 @@
 import densityClustering from 'density-clustering';
 import { flatIndexProvider } from '../gallery/flat-index.ts';
 import { dot } from '../gallery/pair-scores.ts';
-import type { IndexProvider } from '../gallery/vector-index.ts';
+import type { IndexProvider, VectorIndex } from '../gallery/vector-index.ts';
 
 interface Dbscan {
   run(dataset: number[], epsilon: number, minPts: number, distance: (a: number, b: number) => number): number[][];
@@ -51,8 +51,16 @@ export interface ClusterOptions {
   attachSimilarity?: number | null;
   /** The index neighbours are searched with (default: exact FlatIndex, O(n^2 dim)). */
   index?: IndexProvider;
+  /** An index that already holds every row, used instead of building one (e.g. a photo library's search index); its owner closes it. */
+  builtIndex?: BuiltIndex;
   /** Faces done of all, per step (a million faces take half an hour: src/library/README.md). */
   onProgress?: (step: NeighbourStep, done: number, total: number) => void;
+}
+
+/** An index holding every row under keys of its own: `rowOf` maps a key back to its row. */
+export interface BuiltIndex {
+  index: VectorIndex;
+  rowOf: (key: number) => number;
 }
 
 /** The neighbour graph's two long steps: every face added to the index, then each searched. */
@@ -124,7 +132,7 @@ function checkInput(descriptors: Float32Array, dim: number, named: readonly (str
 }
 
 function resolveOptions(opts: ClusterOptions): typeof CLUSTER_DEFAULTS {
-  const o = { ...CLUSTER_DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => k !== 'index' && k !== 'onProgress' && v !== undefined)) };
+  const o = { ...CLUSTER_DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => k !== 'index' && k !== 'builtIndex' && k !== 'onProgress' && v !== undefined)) };
   if (!(o.epsilon > 0 && o.epsilon <= 2)) throw new Error(`clusterFaces: epsilon must be a cosine distance in (0, 2], got ${o.epsilon}`);
   for (const k of ['minSamples', 'minClusterSize', 'maxNeighbours'] as const) {
     if (!Number.isInteger(o[k]) || o[k] < 1) throw new Error(`clusterFaces: ${k} must be a positive integer, got ${o[k]}`);
@@ -136,23 +144,27 @@ function resolveOptions(opts: ClusterOptions): typeof CLUSTER_DEFAULTS {
 
 /**
  * Each row's neighbours closer than epsilon (at most maxNeighbours, nearest first, itself
- * excluded) and their exact distances (the index's candidates re-scored on the rows).
+ * excluded) and their exact distances (the index's candidates re-scored on the rows). The
+ * index is built here with `source`, or is `source` itself when it already holds every row.
  */
 export function neighbourGraph(
   x: Float32Array,
   dim: number,
   epsilon: number,
   maxNeighbours: number,
-  provider: IndexProvider = flatIndexProvider,
+  source: IndexProvider | BuiltIndex = flatIndexProvider,
   onProgress?: ClusterOptions['onProgress'],
 ): { rows: Int32Array[]; distances: Float32Array[] } {
   const n = x.length / dim;
   const rows: Int32Array[] = [];
   const distances: Float32Array[] = [];
   if (n === 0) return { rows, distances };
-  const index = provider.create(dim);
+  const built = 'index' in source ? source : null;
+  if (built && built.index.size !== n) throw new Error(`clusterFaces: the index given holds ${built.index.size} vectors, not the ${n} rows`);
+  const index = built ? built.index : (source as IndexProvider).create(dim);
+  const rowOf = built ? built.rowOf : (k: number) => k;
   try {
-    for (let at = 0; at < n; at += ADD_BATCH) {
+    for (let at = 0; !built && at < n; at += ADD_BATCH) {
       const end = Math.min(n, at + ADD_BATCH);
       index.add(Array.from({ length: end - at }, (_, i) => at + i), x.subarray(at * dim, end * dim));
       onProgress?.('indexing', end, n);
@@ -163,6 +175,7 @@ export function neighbourGraph(
       hits.forEach((h, q) => {
         const self = at + q;
         const near = h.keys
+          .map(rowOf)
           .filter((k) => k !== self)
           .map((k) => ({ k, d: 1 - dot(x, self * dim, x, k * dim, dim) }))
           .filter((c) => c.d < epsilon)
@@ -174,7 +187,7 @@ export function neighbourGraph(
     }
     onProgress?.('searching', n, n);
   } finally {
-    index.close?.();
+    if (!built) index.close?.();
   }
   return { rows, distances };
 }
@@ -318,7 +331,7 @@ export function clusterFaces(descriptors: Float32Array, dim: number, named: read
   const o = resolveOptions(opts);
   const n = checkInput(descriptors, dim, named);
   const provider = opts.index ?? flatIndexProvider;
-  const graph = neighbourGraph(descriptors, dim, o.epsilon, o.maxNeighbours, provider, opts.onProgress);
+  const graph = neighbourGraph(descriptors, dim, o.epsilon, o.maxNeighbours, opts.builtIndex ?? provider, opts.onProgress);
   const found = dbscanOnGraph(graph, o.epsilon, o.minSamples).filter((c) => c.length >= o.minClusterSize);
 
   const inCluster = new Uint8Array(n);
