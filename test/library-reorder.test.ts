@@ -1,4 +1,4 @@
-// The search index rebuilt in a chosen order: `cluster` adds each cluster's faces together
+// The search index rebuilt in a chosen order: `cluster --reorder` adds each cluster's faces together
 // (then the faces in no cluster), so that a person's faces lie together in the index's memory.
 // Checked: the index is given exactly that order (a spy on the native index's add), it holds
 // every face once and is recorded as caught up, and a bad order is refused before the file is
@@ -91,7 +91,7 @@ describe('the search index rebuilt in order', () => {
     const { dir, personOf } = await makeLibrary('clustered');
     const added = spyOnAdds();
     const steps: string[] = [];
-    const r = await clusterLibrary(dir, { onProgress: (step, done, total) => steps.push(`${step} ${done}/${total}`) });
+    const r = await clusterLibrary(dir, { reorderSearchIndex: true, onProgress: (step, done, total) => steps.push(`${step} ${done}/${total}`) });
     const n = PEOPLE * PER_PERSON + STRANGERS;
     // Each step reported from its start (the search) or its first batch (the adds) to its end.
     expect(steps).toEqual([`indexing ${n}/${n}`, `searching 0/${n}`, `searching ${n}/${n}`, `reordering ${n}/${n}`]);
@@ -130,7 +130,7 @@ describe('the search index rebuilt in order', () => {
     const { dir, personOf, personOfPath } = await makeLibrary('big', { people, perPerson, strangers: 0, enrolled: 4 });
     const added = spyOnAddsByIndex();
     const steps = new Set<string>();
-    const r = await clusterLibrary(dir, { onProgress: (step) => steps.add(step) });
+    const r = await clusterLibrary(dir, { reorderSearchIndex: true, onProgress: (step) => steps.add(step) });
     expect([...steps]).toEqual(['searching', 'reordering']);
     // The anchors went into the loaded index (in memory only), then a new index was built:
     // every face once. (The gallery's own people index gets its template too: not these.)
@@ -156,11 +156,11 @@ describe('the search index rebuilt in order', () => {
     }
   });
 
-  it('--no-reorder\'s option leaves the index file as it was', async () => {
+  it('by default (no reorderSearchIndex) the index file is left as it was', async () => {
     const { dir } = await makeLibrary('kept');
     const before = readFileSync(join(dir, SEARCH_INDEX_FILE));
     const added = spyOnAdds();
-    const r = await clusterLibrary(dir, { reorderSearchIndex: false });
+    const r = await clusterLibrary(dir);
     expect(r.searchIndex).toBeNull();
     expect(added).toEqual([]);
     expect(readFileSync(join(dir, SEARCH_INDEX_FILE)).equals(before)).toBe(true);

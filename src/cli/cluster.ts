@@ -24,7 +24,7 @@ export function registerCluster(program: Command): void {
     .argument('<gallery>', 'gallery folder with a photo library (facegpu index)')
     .option('--epsilon <d>', 'cosine distance under which two faces are neighbours', String(CLUSTER_DEFAULTS.epsilon))
     .option('--min-faces <n>', 'faces a person needs to form a cluster', String(CLUSTER_DEFAULTS.minClusterSize))
-    .option('--no-reorder', 'leave the search index as it is (by default it is rebuilt with each cluster\'s faces together, which makes `facegpu search` of a big library faster and takes about as long as building it)')
+    .option('--reorder', 'then rebuild the search index with each cluster\'s faces together (takes as long as building it; faster search only where clusters are person-sized: src/library/README.md)')
     .option('--no-progress', 'no progress bar on stderr')
     .option('--json', 'print {"clusters": [{"id", "faces", "photos", "person", "nearest", "examples"}], "noise", "faces", "searchIndex": {"faces", "seconds"} | null} as JSON')
     .action((gallery: string, opts: ClusterCliOptions) => clusterCommand(gallery, opts));
@@ -47,7 +47,7 @@ export async function clusterCommand(dir: string, opts: ClusterCliOptions): Prom
       epsilon,
       minClusterSize: minFaces,
       minSamples: Math.min(CLUSTER_DEFAULTS.minSamples, minFaces),
-      reorderSearchIndex: opts.reorder !== false,
+      reorderSearchIndex: opts.reorder === true,
       onNotice: (m) => console.error(`facegpu: ${m}`),
       // One bar per step, each left on screen when done (a million faces: half an hour in all).
       onProgress: (now, done, total) => {

@@ -45,7 +45,7 @@ export interface ClusterLibraryOptions extends Omit<ClusterOptions, 'index' | 'o
   onProgress?: (step: NeighbourStep | 'reordering', done: number, total: number) => void;
   /** Photos shown per cluster (default 5). */
   examples?: number;
-  /** Rebuild the search index with each cluster's faces together (default true; see reorder). */
+  /** Rebuild the search index with each cluster's faces together (default false: at a million drawn faces it bought nothing, see reorder). */
   reorderSearchIndex?: boolean;
 }
 
@@ -83,7 +83,11 @@ function searchIndexForNeighbours(store: LibraryStore, dir: string, normalisatio
  * The search index rebuilt with the faces added cluster by cluster, then the faces in no
  * cluster: a person's faces then lie together in the index's memory, which makes searches of a
  * big library faster (rebuildSearchIndex says why; figures in bench/README.md). The
- * descriptors are those just clustered, so nothing is read twice.
+ * descriptors are those just clustered, so nothing is read twice. Not the default: on a
+ * million drawn faces (bench/library-reorder.ts) DBSCAN chained 82% of them into one
+ * cluster, so the order was still shuffled where it mattered, and search was no faster
+ * (p50 25.5-26.6 ms against 23.5-26.2) for 24 more minutes of `cluster`. Person-sized
+ * clusters would give what adding faces person by person gives (1.3-1.5x, bench/README.md).
  */
 function reorder(store: LibraryStore, dir: string, faces: readonly { id: number }[], x: Float32Array, clusters: readonly { faces: readonly number[] }[], onProgress?: (done: number, total: number) => void): ClusterReport['searchIndex'] {
   const t = performance.now();
@@ -129,7 +133,7 @@ export async function clusterLibrary(dir: string, opts: ClusterLibraryOptions = 
         .map((c) => ({ ...c, faces: c.faces.filter((r) => r < faces.length) }))
         .filter((c) => c.faces.length > 0);
       store.setClusters(new Map(shown.map((c) => [c.id, c.faces.map((r) => faces[r].id)])));
-      const searchIndex = opts.reorderSearchIndex === false ? null : reorder(store, dir, faces, x, shown, opts.onProgress && ((done, total) => opts.onProgress!('reordering', done, total)));
+      const searchIndex = !opts.reorderSearchIndex ? null : reorder(store, dir, faces, x, shown, opts.onProgress && ((done, total) => opts.onProgress!('reordering', done, total)));
       return {
         clusters: shown.map((c) => {
           const mine = c.faces.map((r) => faces[r]);
