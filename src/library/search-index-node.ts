@@ -82,8 +82,9 @@ const REBUILD_BATCH = 10_000;
  * nodes and vectors in the order they are added, and a search walks among the faces nearest
  * the query, which are mostly one person's. `index` adds faces as the folders are walked, so a
  * person's faces lie all over memory; added group by group (`cluster` passes its clusters),
- * they lie together, and the walk touches fewer pages. Measured at a million faces: bench/README.md,
- * "The order faces are added in". Rebuilding also drops the space of removed faces.
+ * they lie together, and the walk touches fewer pages, as far as the groups are person-sized
+ * (at a million drawn faces clustering's were not, and search was no faster: bench/README.md,
+ * "The order faces are added in"). Rebuilding also drops the space of removed faces.
  * `ids[r]` is the face of row r of `vectors` (normalised as the gallery says); `order` must
  * list every row once, and the rows every face the store holds.
  */
