@@ -54,7 +54,7 @@ export interface ClusterLibraryOptions extends Omit<ClusterOptions, 'index' | 'o
  * narrower expansion, with the gallery's anchors (`anchors`, rows after the faces) added in
  * memory under keys after the last face's; null where the index kind has no files. Its graph
  * has the settings clustering would build (LIBRARY_INDEX), so building a second one for the
- * neighbours is saved (a million faces in walk order: a 1602 s build, beside 2071 s for the
+ * neighbours is saved (a million faces in walk order: a 1602 s build, beside about 2071 s for the
  * rest of clustering; src/library/README.md).
  */
 function searchIndexForNeighbours(store: LibraryStore, dir: string, normalisation: NormalisationRecord, faces: readonly { id: number }[], anchors: Float32Array, onNotice?: (m: string) => void): BuiltIndex | null {
