@@ -9,14 +9,16 @@
 //   (minutes of GPU work; scripts/dataset-faces.ts, the same cache as fit-descriptor-model.ts).
 // - Quality: clusterQuality (src/library/cluster-quality.ts) of the clusters against the true
 //   people, on ORL, on 5-celebrity-faces (train + val) and on both together.
-// - Sweep: epsilon x minSamples on the three sets; the library comparison: hdbscan-ts.
+// - Sweep: epsilon x minEpsilon, minSamples, attachSimilarity on the three sets; the library
+//   comparison: hdbscan-ts.
 // - Names: a few faces per person named, the rest hidden: the never-merge rule at work.
 // - --scale: time on seeded synthetic descriptors (clusters of 20 faces) of the sizes given.
 import { resolve, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { cpus, loadavg } from 'node:os';
-import { clusterFaces, dbscanOnGraph, neighbourGraph, CLUSTER_DEFAULTS, type ClusterOptions } from '../src/library/cluster.ts';
+import { dbscanOnGraph } from '../src/library/dbscan-graph.ts';
+import { clusterFaces, neighbourGraph, CLUSTER_DEFAULTS, type ClusterOptions } from '../src/library/cluster.ts';
 import { clusterQuality, type ClusterQuality } from '../src/library/cluster-quality.ts';
 import { syntheticFaces, unitRows } from '../src/gallery/synthetic.ts';
 import { flatIndexProvider } from '../src/gallery/flat-index.ts';
@@ -81,7 +83,7 @@ function run(x: Float32Array, named: (string | null)[], opts: ClusterOptions) {
 const nobody = (n: number) => new Array<string | null>(n).fill(null);
 
 console.log(`${data.person.length} faces (${data.noFace.length} photos without a face: ${data.noFace.join(', ') || 'none'}), descriptors ${data.normalisation}\n`);
-console.log(`## Defaults (epsilon ${CLUSTER_DEFAULTS.epsilon}, minSamples ${CLUSTER_DEFAULTS.minSamples}, minClusterSize ${CLUSTER_DEFAULTS.minClusterSize}, maxNeighbours ${CLUSTER_DEFAULTS.maxNeighbours}, attachSimilarity ${CLUSTER_DEFAULTS.attachSimilarity}, ${provider.kind} index), nobody named; ${load()}\n`);
+console.log(`## Defaults (epsilon ${CLUSTER_DEFAULTS.epsilon} down to minEpsilon ${CLUSTER_DEFAULTS.minEpsilon} by ${CLUSTER_DEFAULTS.epsilonStep}, minSamples ${CLUSTER_DEFAULTS.minSamples}, minClusterSize ${CLUSTER_DEFAULTS.minClusterSize}, maxNeighbours ${CLUSTER_DEFAULTS.maxNeighbours}, attachSimilarity ${CLUSTER_DEFAULTS.attachSimilarity}, attachStrangerRate ${CLUSTER_DEFAULTS.attachStrangerRate}, ${provider.kind} index), nobody named; ${load()}\n`);
 console.log(header);
 for (const [name, s] of Object.entries(sets)) {
   const { labels, ms } = run(s.x, nobody(s.truth.length), { index: provider });
@@ -89,14 +91,21 @@ for (const [name, s] of Object.entries(sets)) {
 }
 
 if (!args['no-sweep']) {
-  console.log(`\n## Sweep of epsilon and minSamples (minClusterSize = minSamples, attachSimilarity ${CLUSTER_DEFAULTS.attachSimilarity}), nobody named: ARI (clusters found / people, noise)\n`);
-  console.log(`| epsilon | minSamples | ${Object.keys(sets).join(' | ')} | both: precision / recall |\n|---:|---:|---|---|---|---|`);
-  for (const epsilon of [0.4, 0.45, 0.5, 0.55, 0.6]) {
-    for (const minSamples of [2, 3, 4, 5]) {
-      const cells = Object.values(sets).map((s) => clusterQuality(run(s.x, nobody(s.truth.length), { epsilon, minSamples, minClusterSize: minSamples, index: provider }).labels, s.truth));
+  console.log(`\n## Sweep of epsilon and minEpsilon (the ladder's loosest and tightest levels; minSamples = minClusterSize = ${CLUSTER_DEFAULTS.minSamples}), nobody named: ARI (clusters found / people, noise)\n`);
+  console.log(`| epsilon | minEpsilon | ${Object.keys(sets).join(' | ')} | both: precision / recall |\n|---:|---:|---|---|---|---|`);
+  for (const epsilon of [0.45, 0.5, 0.55, 0.6]) {
+    for (const minEpsilon of [epsilon, 0.35, 0.3, 0.25, 0.2]) {
+      const cells = Object.values(sets).map((s) => clusterQuality(run(s.x, nobody(s.truth.length), { epsilon, minEpsilon, index: provider }).labels, s.truth));
       const both = cells[cells.length - 1];
-      console.log(`| ${epsilon} | ${minSamples} | ${cells.map((q) => `${f3(q.ari)} (${q.clusters}/${q.people}, ${pct(q.noiseFraction)})`).join(' | ')} | ${f3(both.precision)} / ${f3(both.recall)} |`);
+      console.log(`| ${epsilon} | ${minEpsilon === epsilon ? `${minEpsilon} (one level: DBSCAN)` : minEpsilon} | ${cells.map((q) => `${f3(q.ari)} (${q.clusters}/${q.people}, ${pct(q.noiseFraction)})`).join(' | ')} | ${f3(both.precision)} / ${f3(both.recall)} |`);
     }
+  }
+  console.log(`\n## Sweep of minSamples (minClusterSize = minSamples, other options default), nobody named: ARI (clusters found / people, noise)\n`);
+  console.log(`| minSamples | ${Object.keys(sets).join(' | ')} | both: precision / recall |\n|---:|---|---|---|---|`);
+  for (const minSamples of [2, 3, 4, 5]) {
+    const cells = Object.values(sets).map((s) => clusterQuality(run(s.x, nobody(s.truth.length), { minSamples, minClusterSize: minSamples, index: provider }).labels, s.truth));
+    const both = cells[cells.length - 1];
+    console.log(`| ${minSamples} | ${cells.map((q) => `${f3(q.ari)} (${q.clusters}/${q.people}, ${pct(q.noiseFraction)})`).join(' | ')} | ${f3(both.precision)} / ${f3(both.recall)} |`);
   }
 }
 

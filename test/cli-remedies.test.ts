@@ -99,5 +99,9 @@ describe('remedies: the library in its terms, the CLI with its flags', () => {
       expect(r.code).toBe(1);
       expect(r.stderr.trim()).toBe(`facegpu: ${empty}: no photo library here (index photos first: facegpu index <photos> --gallery ${empty})`);
     }
+    // The clustering's ladder is checked before the library is even looked for.
+    const ladder = await facegpu(['cluster', empty, '--min-epsilon', '0.7']);
+    expect(ladder.code).toBe(1);
+    expect(ladder.stderr.trim()).toBe('facegpu: --min-epsilon is a cosine distance in (0, --epsilon = 0.5], got 0.7');
   });
 });

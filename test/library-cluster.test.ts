@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error -- untyped CommonJS module (as in src/library/cluster.ts)
 import densityClustering from 'density-clustering';
-import { clusterFaces, dbscanOnGraph, type FaceClustering } from '../src/library/cluster.ts';
+import { dbscanOnGraph } from '../src/library/dbscan-graph.ts';
+import { clusterFaces, type FaceClustering } from '../src/library/cluster.ts';
 import { gaussian, syntheticFaces, unitRows } from '../src/gallery/synthetic.ts';
 import { Prng } from '../src/train/prng.ts';
 import { LIBRARY_INDEX, usearchIndexProvider, usearchProvider } from '../src/gallery/usearch-index-node.ts';

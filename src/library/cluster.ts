@@ -1,17 +1,20 @@
 // People from clusters: the faces of a photo library grouped into candidate people by
-// density (DBSCAN from npm `density-clustering`), over cosine distance between unit
-// descriptors, with the people a user has already named kept apart. Platform-neutral: the
-// neighbour search goes through the gallery's IndexProvider (exact FlatIndex by default;
-// Node callers pass USearch's HNSW for large libraries). README.md ("Clustering") gives the
-// measurements behind the defaults and the costs.
+// density (DBSCAN from npm `density-clustering`, at a ladder of epsilons), over cosine
+// distance between unit descriptors, with the people a user has already named kept apart.
+// Platform-neutral: the neighbour search goes through the gallery's IndexProvider (exact
+// FlatIndex by default; Node callers pass USearch's HNSW for large libraries). README.md
+// ("Clustering") gives the measurements behind the defaults and the costs.
 //
 // Steps:
 // 1. Neighbour graph: each face's nearest faces (at most `maxNeighbours`) closer than
 //    `epsilon`. Capping the list bounds the work of dense clusters (a person with thousands of
 //    faces) and makes an approximate index usable; a face's core status is unchanged as long
 //    as maxNeighbours >= minSamples.
-// 2. DBSCAN over that graph (the library's public API: the data set is the row numbers, the
-//    distance a look-up in the graph), clusters smaller than `minClusterSize` dissolved.
+// 2. DBSCAN over that graph at every epsilon from `epsilon` down to `minEpsilon`, and the
+//    clusters that hold over the widest range of them kept (stable-clusters.ts: HDBSCAN's
+//    choice by stability). One epsilon chains people together once a library is large (the
+//    strangers within any epsilon grow with the library); a ladder of one level (minEpsilon =
+//    epsilon) is plain DBSCAN. Clusters smaller than `minClusterSize` are noise.
 // 3. Named people are never merged: a cluster holding faces named as two or more people is
 //    split, each named face to its person and each unnamed face to the person whose named
 //    faces in that cluster it is most similar to (their mean direction). A person's pieces
@@ -19,28 +22,24 @@
 //    nobody named are the candidates.
 // 4. Faces left as noise join the cluster whose mean direction they are most similar to, when
 //    that similarity reaches `attachSimilarity` (a face against a template, as identification
-//    compares): DBSCAN's single epsilon is a compromise between tight studio portraits and
-//    spread-out web photos, and this recovers most of what it leaves out while people seen
-//    once stay noise.
+//    compares): the density steps leave out a person's outlying photos, and this recovers
+//    most of them while people seen once stay noise.
 // 5. Ids: clusters ordered by size (largest first), then by their lowest row; ids 1, 2, ...
 //    The same input and options give the same ids.
 
-// density-clustering ships no type declarations (and @types/density-clustering is not a
-// dependency): the part used is typed by `Dbscan` below.
-// @ts-expect-error -- untyped CommonJS module
-import densityClustering from 'density-clustering';
 import { flatIndexProvider } from '../gallery/flat-index.ts';
 import { dot } from '../gallery/pair-scores.ts';
 import type { IndexProvider, VectorIndex } from '../gallery/vector-index.ts';
-
-interface Dbscan {
-  run(dataset: number[], epsilon: number, minPts: number, distance: (a: number, b: number) => number): number[][];
-}
-const DBSCAN = (densityClustering as { DBSCAN: new () => Dbscan }).DBSCAN;
+import { epsilonLadder, stableClusters } from './stable-clusters.ts';
+import { strangerBound } from './stranger-bound.ts';
 
 export interface ClusterOptions {
-  /** Two faces are neighbours when their cosine distance (1 - cosine similarity) is below this. */
+  /** Two faces are neighbours when their cosine distance (1 - cosine similarity) is below this: the loosest level of the ladder. */
   epsilon?: number;
+  /** The tightest level of the ladder (<= epsilon; equal: plain DBSCAN at epsilon). */
+  minEpsilon?: number;
+  /** The ladder's step from epsilon down to minEpsilon. */
+  epsilonStep?: number;
   /** A face is the core of a cluster when at least this many faces (itself included) are its neighbours. */
   minSamples?: number;
   /** Smaller clusters are dissolved into noise. */
@@ -49,6 +48,11 @@ export interface ClusterOptions {
   maxNeighbours?: number;
   /** A noise face joins the most similar cluster (cosine to its mean direction) at or above this; null: never. */
   attachSimilarity?: number | null;
+  /**
+   * And only above the similarity a stranger's face reaches against the best of the clusters,
+   * estimated from the library, at this chance (stranger-bound.ts); null: attachSimilarity alone.
+   */
+  attachStrangerRate?: number | null;
   /** The index neighbours are searched with (default: exact FlatIndex, O(n^2 dim)). */
   index?: IndexProvider;
   /** An index that already holds every row, used instead of building one (e.g. a photo library's search index); its owner closes it. */
@@ -66,13 +70,31 @@ export interface BuiltIndex {
 /** The neighbour graph's two long steps: every face added to the index, then each searched. */
 export type NeighbourStep = 'indexing' | 'searching';
 
-/** Defaults measured on ORL and 5-celebrity-faces (README.md, "Clustering"). */
-export const CLUSTER_DEFAULTS: { epsilon: number; minSamples: number; minClusterSize: number; maxNeighbours: number; attachSimilarity: number | null } = {
+/** The settings a clustering runs with (ClusterOptions less the index and the progress callback). */
+export interface ClusterSettings {
+  epsilon: number;
+  minEpsilon: number;
+  epsilonStep: number;
+  minSamples: number;
+  minClusterSize: number;
+  maxNeighbours: number;
+  attachSimilarity: number | null;
+  attachStrangerRate: number | null;
+}
+
+/**
+ * Defaults measured on ORL and 5-celebrity-faces and on drawn libraries of 100 000 and a
+ * million faces (README.md, "Clustering"). A minEpsilon not given is min(this one, epsilon).
+ */
+export const CLUSTER_DEFAULTS: ClusterSettings = {
   epsilon: 0.5,
+  minEpsilon: 0.2,
+  epsilonStep: 0.025,
   minSamples: 4,
   minClusterSize: 4,
   maxNeighbours: 32,
   attachSimilarity: 0.4,
+  attachStrangerRate: 0.05,
 };
 
 export interface FaceCluster {
@@ -97,7 +119,7 @@ export interface FaceClustering {
   /** Unnamed faces in no cluster, ascending. (A named face is always in its person's cluster.) */
   noise: number[];
   /** The options the clustering ran with (index: its kind). */
-  options: { epsilon: number; minSamples: number; minClusterSize: number; maxNeighbours: number; attachSimilarity: number | null; index: string };
+  options: ClusterSettings & { attachThreshold: number | null; index: string };
 }
 
 /** Rows whose squared norm is further than this from 1 are refused: the clustering needs unit vectors. */
@@ -131,13 +153,18 @@ function checkInput(descriptors: Float32Array, dim: number, named: readonly (str
   return n;
 }
 
-function resolveOptions(opts: ClusterOptions): typeof CLUSTER_DEFAULTS {
-  const o = { ...CLUSTER_DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => k !== 'index' && k !== 'builtIndex' && k !== 'onProgress' && v !== undefined)) };
+function resolveOptions(opts: ClusterOptions): ClusterSettings {
+  const given = Object.fromEntries(Object.entries(opts).filter(([k, v]) => k !== 'index' && k !== 'builtIndex' && k !== 'onProgress' && v !== undefined));
+  const o: ClusterSettings = { ...CLUSTER_DEFAULTS, ...given };
   if (!(o.epsilon > 0 && o.epsilon <= 2)) throw new Error(`clusterFaces: epsilon must be a cosine distance in (0, 2], got ${o.epsilon}`);
+  if (opts.minEpsilon === undefined) o.minEpsilon = Math.min(CLUSTER_DEFAULTS.minEpsilon, o.epsilon);
+  if (!(o.minEpsilon > 0 && o.minEpsilon <= o.epsilon)) throw new Error(`clusterFaces: minEpsilon must be in (0, epsilon = ${o.epsilon}], got ${o.minEpsilon}`);
+  if (!(o.epsilonStep > 0)) throw new Error(`clusterFaces: epsilonStep must be positive, got ${o.epsilonStep}`);
   for (const k of ['minSamples', 'minClusterSize', 'maxNeighbours'] as const) {
     if (!Number.isInteger(o[k]) || o[k] < 1) throw new Error(`clusterFaces: ${k} must be a positive integer, got ${o[k]}`);
   }
   if (o.attachSimilarity !== null && !(typeof o.attachSimilarity === 'number' && o.attachSimilarity >= -1 && o.attachSimilarity <= 1)) throw new Error(`clusterFaces: attachSimilarity must be a cosine similarity in [-1, 1] or null, got ${o.attachSimilarity}`);
+  if (o.attachStrangerRate !== null && !(typeof o.attachStrangerRate === 'number' && o.attachStrangerRate > 0 && o.attachStrangerRate < 1)) throw new Error(`clusterFaces: attachStrangerRate must be a chance in (0, 1) or null, got ${o.attachStrangerRate}`);
   if (o.maxNeighbours < o.minSamples) throw new Error(`clusterFaces: maxNeighbours (${o.maxNeighbours}) must be at least minSamples (${o.minSamples})`);
   return o;
 }
@@ -190,51 +217,6 @@ export function neighbourGraph(
     if (!built) index.close?.();
   }
   return { rows, distances };
-}
-
-/**
- * density-clustering's DBSCAN over a precomputed neighbour graph, through its protected hooks
- * (the library marks them `@access protected`): its own `_regionQuery` asks distance(p, q)
- * for every row q, O(n^2) for n faces (an hour at a few hundred thousand faces), and its
- * `_mergeArrays` looks each new neighbour up in the growing list, O(size^2) for a large
- * cluster. Here a region is the row itself and its graph neighbours, ascending (what the
- * original returns for the same graph), and the merge keeps a set beside each list, so a run
- * is O(n x maxNeighbours). The library's visiting order, expansion and noise are unchanged.
- */
-function graphDbscan(graph: { rows: Int32Array[] }): new () => Dbscan {
-  const region = (p: number): number[] => {
-    const r = Array.from(graph.rows[p]);
-    r.push(p);
-    return r.sort((a, b) => a - b);
-  };
-  const members = new WeakMap<number[], Set<number>>();
-  return class extends DBSCAN {
-    _regionQuery(pointId: number): number[] {
-      return region(pointId);
-    }
-    _mergeArrays(a: number[], b: number[]): number[] {
-      let s = members.get(a);
-      if (!s) members.set(a, (s = new Set(a)));
-      for (const p of b) {
-        if (!s.has(p)) {
-          s.add(p);
-          a.push(p);
-        }
-      }
-      return a;
-    }
-  } as unknown as new () => Dbscan;
-}
-
-/** DBSCAN (density-clustering) over a neighbour graph: clusters of rows, in the library's order. */
-export function dbscanOnGraph(graph: { rows: Int32Array[]; distances: Float32Array[] }, epsilon: number, minSamples: number): number[][] {
-  const n = graph.rows.length;
-  // The graph holds only neighbours closer than epsilon; the distance is never asked.
-  const unused = (): number => {
-    throw new Error('dbscanOnGraph: the neighbour graph answers every region query');
-  };
-  const Graph = graphDbscan(graph);
-  return new Graph().run(Array.from({ length: n }, (_, i) => i), epsilon, minSamples, unused);
 }
 
 /** The unit mean direction of some rows. */
@@ -330,9 +312,37 @@ export function splitByNames(x: Float32Array, dim: number, faces: readonly numbe
 export function clusterFaces(descriptors: Float32Array, dim: number, named: readonly (string | null)[], opts: ClusterOptions = {}): FaceClustering {
   const o = resolveOptions(opts);
   const n = checkInput(descriptors, dim, named);
-  const provider = opts.index ?? flatIndexProvider;
-  const graph = neighbourGraph(descriptors, dim, o.epsilon, o.maxNeighbours, opts.builtIndex ?? provider, opts.onProgress);
-  const found = dbscanOnGraph(graph, o.epsilon, o.minSamples).filter((c) => c.length >= o.minClusterSize);
+  const graph = neighbourGraph(descriptors, dim, o.epsilon, o.maxNeighbours, opts.builtIndex ?? opts.index ?? flatIndexProvider, opts.onProgress);
+  return clusterChecked(descriptors, dim, n, named, graph, o, opts.index ?? flatIndexProvider);
+}
+
+/**
+ * Steps 2-5 of clusterFaces over a neighbour graph already found (neighbourGraph of the same
+ * rows at the same epsilon and maxNeighbours, or wider): one graph, many settings tried on it.
+ */
+export function clusterGraph(
+  descriptors: Float32Array,
+  dim: number,
+  named: readonly (string | null)[],
+  graph: { rows: Int32Array[]; distances: Float32Array[] },
+  opts: Omit<ClusterOptions, 'builtIndex' | 'onProgress'> = {},
+): FaceClustering {
+  const o = resolveOptions(opts);
+  const n = checkInput(descriptors, dim, named);
+  if (graph.rows.length !== n) throw new Error(`clusterGraph: the graph has ${graph.rows.length} rows for ${n} faces`);
+  return clusterChecked(descriptors, dim, n, named, graph, o, opts.index ?? flatIndexProvider);
+}
+
+function clusterChecked(
+  descriptors: Float32Array,
+  dim: number,
+  n: number,
+  named: readonly (string | null)[],
+  graph: { rows: Int32Array[]; distances: Float32Array[] },
+  o: ClusterSettings,
+  provider: IndexProvider,
+): FaceClustering {
+  const found = stableClusters(graph, epsilonLadder(o.epsilon, o.minEpsilon, o.epsilonStep), o.minSamples, o.minClusterSize);
 
   const inCluster = new Uint8Array(n);
   const byPerson = new Map<string, number[]>();
@@ -358,11 +368,20 @@ export function clusterFaces(descriptors: Float32Array, dim: number, named: read
   }
 
   const groups: { rows: number[]; person: string | null }[] = [...[...byPerson].map(([person, rows]) => ({ rows, person })), ...candidates.map((rows) => ({ rows, person: null }))];
+  let attachThreshold: number | null = null;
   if (o.attachSimilarity !== null && noise.length && groups.length) {
     // Against the clusters as they were before any face joined: the order of the noise does not matter.
-    const best = bestMatches(provider, dim, directions(descriptors, dim, groups.map((g) => g.rows)), rowsOf(descriptors, dim, noise));
+    const dirs = directions(descriptors, dim, groups.map((g) => g.rows));
+    attachThreshold = o.attachSimilarity;
+    if (o.attachStrangerRate !== null) {
+      const owner = new Int32Array(n).fill(-1);
+      groups.forEach((g, k) => g.rows.forEach((f) => (owner[f] = k)));
+      const bound = strangerBound(descriptors, dim, owner, dirs, o.attachStrangerRate);
+      if (bound) attachThreshold = Math.max(attachThreshold, bound.similarity);
+    }
+    const best = bestMatches(provider, dim, dirs, rowsOf(descriptors, dim, noise));
     const left: number[] = [];
-    noise.forEach((f, k) => (best[k].similarity >= o.attachSimilarity! ? groups[best[k].key].rows.push(f) : left.push(f)));
+    noise.forEach((f, k) => (best[k].similarity >= attachThreshold! ? groups[best[k].key].rows.push(f) : left.push(f)));
     noise = left;
   }
 
@@ -384,6 +403,6 @@ export function clusterFaces(descriptors: Float32Array, dim: number, named: read
   return {
     clusters: clusters.map((c, k) => ({ id: k + 1, ...c })),
     noise,
-    options: { ...o, index: provider.kind },
+    options: { ...o, attachThreshold, index: provider.kind },
   };
 }
