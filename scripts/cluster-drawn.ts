@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { CLUSTER_DEFAULTS, clusterGraph, neighbourGraph } from '../src/library/cluster.ts';
 import { clusterQuality } from '../src/library/cluster-quality.ts';
 import { neighbourIndexProvider } from '../src/library/library-index-node.ts';
+import { unitRows } from '../src/gallery/synthetic.ts';
 import { modelFromJson } from '../bench/descriptor-model.ts';
 import { drawnCacheFile, readDrawn } from '../bench/drawn-cache.ts';
 
@@ -52,21 +53,18 @@ const dim = modelFromJson(JSON.parse(modelText), args.model!).dim;
 const file = drawnCacheFile(args.cache, modelText, Number(args.seed), faces, Number(args.queries));
 const drawn = readDrawn(file, dim, faces, Number(args.queries));
 if (!drawn) throw new Error(`${file}: no drawn faces: run \`facegpu bench gallery --faces ${faces} --queries ${args.queries} --seed ${args.seed} --cache ${args.cache}\` first`);
-// Unit rows, as a library with plain L2 normalisation stores them.
-const x = drawn.vectors;
-for (let i = 0; i < faces; i++) {
-  let ss = 0;
-  for (let j = i * dim; j < (i + 1) * dim; j++) ss += x[j] * x[j];
-  const inv = 1 / Math.sqrt(ss);
-  for (let j = i * dim; j < (i + 1) * dim; j++) x[j] *= inv;
-}
+// Unit rows, as a library with plain L2 normalisation stores them (in place: 4 GB at a million).
+const x = unitRows(drawn.vectors, dim);
 
-/** The graph kept as [faces, cap] rows (-1 padded) then [faces, cap] distances, cap first. */
+/** The graph kept as a header (cap, faces: int32; radius: float32), [faces, cap] rows (-1 padded), then [faces, cap] distances. */
+const HEADER = 12;
 function readGraph(path: string): { rows: Int32Array[]; distances: Float32Array[] } {
   const b = readFileSync(path);
   const cap = b.readInt32LE(0);
-  const r = new Int32Array(b.buffer, b.byteOffset + 4, faces * cap);
-  const d = new Float32Array(b.buffer, b.byteOffset + 4 + faces * cap * 4, faces * cap);
+  const kept = { faces: b.readInt32LE(4), radius: b.readFloatLE(8) };
+  if (kept.faces !== faces || Math.abs(kept.radius - radius) > 1e-6 || b.length !== HEADER + faces * cap * 8) throw new Error(`${path}: a graph of ${kept.faces} faces at ${kept.radius.toFixed(3)}, not of ${faces} at ${radius} (--faces, --radius): give another --graph file`);
+  const r = new Int32Array(b.buffer, b.byteOffset + HEADER, faces * cap);
+  const d = new Float32Array(b.buffer, b.byteOffset + HEADER + faces * cap * 4, faces * cap);
   const rows: Int32Array[] = [];
   const distances: Float32Array[] = [];
   for (let i = 0; i < faces; i++) {
@@ -84,7 +82,11 @@ function writeGraph(path: string, g: { rows: Int32Array[]; distances: Float32Arr
     r.set(row, i * cap);
     d.set(g.distances[i], i * cap);
   });
-  writeFileSync(`${path}.tmp`, Buffer.concat([Buffer.from(Int32Array.of(cap).buffer), Buffer.from(r.buffer), Buffer.from(d.buffer)]));
+  const header = Buffer.alloc(HEADER);
+  header.writeInt32LE(cap, 0);
+  header.writeInt32LE(faces, 4);
+  header.writeFloatLE(radius, 8);
+  writeFileSync(`${path}.tmp`, Buffer.concat([header, Buffer.from(r.buffer), Buffer.from(d.buffer)]));
   renameSync(`${path}.tmp`, path);
 }
 
