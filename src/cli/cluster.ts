@@ -8,7 +8,7 @@ import { countOption, numberOption } from './number-options.ts';
 
 interface ClusterCliOptions {
   epsilon: string;
-  minEpsilon: string;
+  minEpsilon?: string;
   minFaces: string;
   json?: boolean;
   reorder?: boolean;
@@ -24,7 +24,7 @@ export function registerCluster(program: Command): void {
     .description('group the faces of a gallery\'s photo library into candidate people (named people are never merged); name one with `facegpu gallery name`')
     .argument('<gallery>', 'gallery folder with a photo library (facegpu index)')
     .option('--epsilon <d>', 'cosine distance under which two faces are neighbours (the loosest level clusters are looked for at)', String(CLUSTER_DEFAULTS.epsilon))
-    .option('--min-epsilon <d>', 'the tightest level: clusters that hold from --epsilon down to here are kept (equal to --epsilon: plain DBSCAN)', String(CLUSTER_DEFAULTS.minEpsilon))
+    .option('--min-epsilon <d>', `the tightest level: clusters that hold from --epsilon down to here are kept (equal to --epsilon: plain DBSCAN; default ${CLUSTER_DEFAULTS.minEpsilon}, or --epsilon where that is smaller)`)
     .option('--min-faces <n>', 'faces a person needs to form a cluster', String(CLUSTER_DEFAULTS.minClusterSize))
     .option('--reorder', 'then rebuild the search index with each cluster\'s faces together (takes as long as building it; faster search only where clusters are person-sized: src/library/README.md)')
     .option('--no-progress', 'no progress bar on stderr')
@@ -35,8 +35,8 @@ export function registerCluster(program: Command): void {
 export async function clusterCommand(dir: string, opts: ClusterCliOptions): Promise<void> {
   const epsilon = numberOption('--epsilon', opts.epsilon);
   if (!(epsilon > 0 && epsilon <= 2)) throw new Error(`--epsilon is a cosine distance in (0, 2], got ${epsilon}`);
-  const minEpsilon = numberOption('--min-epsilon', opts.minEpsilon);
-  if (!(minEpsilon > 0 && minEpsilon <= epsilon)) throw new Error(`--min-epsilon is a cosine distance in (0, --epsilon = ${epsilon}], got ${minEpsilon}`);
+  const minEpsilon = opts.minEpsilon === undefined ? undefined : numberOption('--min-epsilon', opts.minEpsilon);
+  if (minEpsilon !== undefined && !(minEpsilon > 0 && minEpsilon <= epsilon)) throw new Error(`--min-epsilon is a cosine distance in (0, --epsilon = ${epsilon}], got ${minEpsilon}`);
   const minFaces = countOption('--min-faces', opts.minFaces);
   checkLibrary(dir);
   const bar = new cliProgress.SingleBar(
