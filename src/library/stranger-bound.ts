@@ -11,17 +11,13 @@
 // the best of C stays under m + s z with probability about 1 - rate when the chance of one try
 // is rate / C (z its normal quantile; a union bound, so it errs safe).
 import { probit } from 'simple-statistics';
+import { dot } from '../gallery/pair-scores.ts';
+import { deriveSeed, Prng } from '../train/prng.ts';
 
 /** Pairs (face, cluster it is not in) drawn for the estimate. */
 const PAIRS = 20_000;
 /** Draws tried before giving up on finding that many pairs (one cluster holding every face). */
 const MAX_DRAWS = 10 * PAIRS;
-
-/** A small seeded generator (a library's clustering must be repeatable). */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-}
 
 /**
  * The similarity under which the best of `directions.length` cluster templates stays for a
@@ -34,16 +30,16 @@ export function strangerBound(x: Float32Array, dim: number, owner: Int32Array, d
   const n = owner.length;
   const c = directions.length / dim;
   if (!n || !c) return null;
-  const next = lcg(n * 31 + c);
+  // Seeded by the library's size, so the same library gets the same bound.
+  const prng = new Prng(deriveSeed(n, 'stranger-bound', c));
   let sum = 0;
   let sumSq = 0;
   let pairs = 0;
   for (let draws = 0; pairs < PAIRS && draws < MAX_DRAWS; draws++) {
-    const f = Math.floor(next() * n);
-    const k = Math.floor(next() * c);
+    const f = prng.int(n);
+    const k = prng.int(c);
     if (owner[f] === k) continue;
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += x[f * dim + j] * directions[k * dim + j];
+    const s = dot(x, f * dim, directions, k * dim, dim);
     sum += s;
     sumSq += s * s;
     pairs++;
