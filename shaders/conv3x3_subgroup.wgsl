@@ -64,18 +64,22 @@ fn main(
   let own = min(o + lw, p.co4 - 1u);
 
   var acc: array<array<vec4<f32>, SG>, TP>;
+  // #unroll
   for (var t = 0u; t < TP; t++) {
+    // #unroll
     for (var g = 0u; g < SG; g++) {
       acc[t][g] = b[min(o + g, p.co4 - 1u)];
     }
   }
 
+  // #unroll
   for (var ky = 0u; ky < 3u; ky++) {
     let iy = i32(oy * STRIDE + ky) - i32(p.pad_top);
     let row_in = iy >= 0 && iy < i32(p.in_h);
     let row = (n * p.in_h + u32(max(iy, 0))) * p.in_w;
     for (var ci = 0u; ci < p.ci4; ci++) {
       var xin: array<vec4<f32>, IN_COLS>;
+      // #unroll
       for (var i = 0u; i < IN_COLS; i++) {
         let ix = ix0 + i32(i);
         xin[i] = vec4<f32>(0.0);  // "SAME" padding
@@ -83,13 +87,16 @@ fn main(
           xin[i] = x[(row + u32(ix)) * p.ci4 + ci];
         }
       }
+      // #unroll
       for (var kx = 0u; kx < 3u; kx++) {
         let m = weight_block(((ky * 3u + kx) * p.ci4 + ci) * p.co4 + own);
+        // #unroll
         for (var g = 0u; g < SG; g++) {
           let c0 = subgroupShuffle(m[0], lb + g);
           let c1 = subgroupShuffle(m[1], lb + g);
           let c2 = subgroupShuffle(m[2], lb + g);
           let c3 = subgroupShuffle(m[3], lb + g);
+          // #unroll
           for (var t = 0u; t < TP; t++) {
             let v = xin[t * STRIDE + kx];
             acc[t][g] += c0 * v.x + c1 * v.y + c2 * v.z + c3 * v.w;
@@ -100,10 +107,12 @@ fn main(
   }
 
   if (index < p.tiles) {
+    // #unroll
     for (var t = 0u; t < TP; t++) {
       let ox = tx * TP + t;
       if (ox < p.out_w) {
         let at = ((n * p.out_h + oy) * p.out_w + ox) * p.co4;
+        // #unroll
         for (var g = 0u; g < SG; g++) {
           if (o + g < p.co4) {
             y[at + o + g] = activate(acc[t][g]);

@@ -50,6 +50,7 @@ fn load_row(n: u32, iy: i32, ix0: i32, c: u32) -> array<vec4<f32>, IN_COLS> {
   var r: array<vec4<f32>, IN_COLS>;
   let row_in = iy >= 0 && iy < i32(p.in_h);
   let row = (n * p.in_h + u32(max(iy, 0))) * p.in_w;
+  // #unroll
   for (var i = 0u; i < IN_COLS; i++) {
     let ix = ix0 + i32(i);
     r[i] = vec4<f32>(0.0);
@@ -80,6 +81,7 @@ fn main(
   let store = group < p.c4 && index < p.strips;
 
   var tap: array<vec4<f32>, 9>;
+  // #unroll
   for (var k = 0u; k < 9u; k++) {
     tap[k] = w[k * p.c4 + c];
   }
@@ -99,6 +101,7 @@ fn main(
       r1 = load_row(n, iy + 1, ix0, c);
     }
     let r2 = load_row(n, iy + 2, ix0, c);
+    // #unroll
     for (var q = 0u; q < TC; q++) {
       let k = q * STRIDE;
       var acc = bias;

@@ -56,8 +56,10 @@ fn main(
   // shuffling) and simply not stored.
   var row: array<u32, TP>;
   var acc: array<array<vec4<f32>, SG>, TP>;
+  // #unroll
   for (var t = 0u; t < TP; t++) {
     row[t] = min(first + t * WG, p.pixels - 1u) * p.ci4;
+    // #unroll
     for (var g = 0u; g < SG; g++) {
       acc[t][g] = b[min(o + g, p.co4 - 1u)];
     }
@@ -65,24 +67,29 @@ fn main(
 
   for (var c = 0u; c < p.ci4; c++) {
     var xv: array<vec4<f32>, TP>;
+    // #unroll
     for (var t = 0u; t < TP; t++) {
       xv[t] = x[row[t] + c];
     }
     let m = weights_at(c, own);
+    // #unroll
     for (var g = 0u; g < SG; g++) {
       let c0 = subgroupShuffle(m[0], lb + g);
       let c1 = subgroupShuffle(m[1], lb + g);
       let c2 = subgroupShuffle(m[2], lb + g);
       let c3 = subgroupShuffle(m[3], lb + g);
+      // #unroll
       for (var t = 0u; t < TP; t++) {
         acc[t][g] += c0 * xv[t].x + c1 * xv[t].y + c2 * xv[t].z + c3 * xv[t].w;
       }
     }
   }
 
+  // #unroll
   for (var t = 0u; t < TP; t++) {
     let q = first + t * WG;
     if (q < p.pixels) {
+      // #unroll
       for (var g = 0u; g < SG; g++) {
         if (o + g < p.co4) {
           let at = q * p.co4 + o + g;

@@ -6,6 +6,7 @@
 // on tfjs-backend-webgpu's program cache and onnxruntime-web's ProgramManager (uniforms by
 // name: registerUniforms in its ops/common.ts).
 import { STORAGE } from './buffers.ts';
+import { unrollLoops } from './unroll.ts';
 
 export type ShaderSources = Readonly<Record<string, string>>;
 
@@ -174,7 +175,8 @@ export class KernelRunner {
   }
 
   source(kernel: KernelSpec): string {
-    const body = this.body(kernel.shader);
+    // Loops marked `// #unroll` are written out here (unroll.ts says why).
+    const body = unrollLoops(this.body(kernel.shader), kernel.constants ?? {}, kernel.shader);
     const consts = Object.entries(kernel.constants ?? {})
       .map(([name, v]) => {
         if (!Number.isInteger(v) || v < 0) throw new Error(`constant ${name}=${v} of ${kernel.shader} must be a non-negative integer`);
