@@ -17,11 +17,13 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   // Each pixel's image and the input position of its window's top-left tap (may be
   // negative: kept as i32). Out-of-range pixels compute pixel 0 and are not stored.
   var win: array<Window, TI>;
+  // #unroll
   for (var t = 0u; t < TI; t++) {
     win[t] = window_of(min(first + t * WG, p.pixels - 1u));
   }
   // Output channels past cout load channel cout-1 (uniform, in bounds) and are not stored.
   var col: array<u32, TJ>;
+  // #unroll
   for (var c = 0u; c < TJ; c++) {
     col[c] = min(o0 + c, p.cout - 1u);
   }
@@ -32,6 +34,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       // Padding: a tap outside the image reads element 0 and is multiplied by 0.
       var at: array<u32, TI>;
       var inside: array<f32, TI>;
+      // #unroll
       for (var t = 0u; t < TI; t++) {
         let tap = tap_of(win[t], ky, kx);
         at[t] = tap.x;
@@ -40,11 +43,14 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       let wtap = (ky * p.kw + kx) * p.cin;
       for (var ci = 0u; ci < p.cin; ci++) {
         var wv: array<f32, TJ>;
+        // #unroll
         for (var c = 0u; c < TJ; c++) {
           wv[c] = w[(wtap + ci) * p.cout + col[c]];
         }
+        // #unroll
         for (var t = 0u; t < TI; t++) {
           let xv = x[at[t] + ci] * inside[t];
+          // #unroll
           for (var c = 0u; c < TJ; c++) {
             acc[t][c] += xv * wv[c];
           }
@@ -53,13 +59,17 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
     }
   }
 
+  // #unroll
   for (var t = 0u; t < TI; t++) {
     let q = first + t * WG;
-    if (q >= p.pixels) { continue; }
-    for (var c = 0u; c < TJ; c++) {
-      let o = o0 + c;
-      if (o >= p.cout) { continue; }
-      finish(q, o, acc[t][c]);
+    if (q < p.pixels) {
+      // #unroll
+      for (var c = 0u; c < TJ; c++) {
+        let o = o0 + c;
+        if (o < p.cout) {
+          finish(q, o, acc[t][c]);
+        }
+      }
     }
   }
 }

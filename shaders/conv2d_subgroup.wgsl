@@ -24,11 +24,13 @@ fn main(
   // Each pixel's image and the input position of its window's top-left tap (may be
   // negative). Out-of-range pixels compute pixel 0 and are not stored.
   var win: array<Window, TI>;
+  // #unroll
   for (var t = 0u; t < TI; t++) {
     win[t] = window_of(min(first + t * WG, p.pixels - 1u));
   }
   // This lane loads the weights of output channels o0 + g * SG + lw (the last one past cout).
   var col: array<u32, TG>;
+  // #unroll
   for (var g = 0u; g < TG; g++) {
     col[g] = min(o0 + g * SG + lw, p.cout - 1u);
   }
@@ -44,6 +46,7 @@ fn main(
       // Padding: a tap outside the image reads element 0 and is multiplied by 0.
       var at: array<u32, TI>;
       var inside: array<f32, TI>;
+      // #unroll
       for (var t = 0u; t < TI; t++) {
         let tap = tap_of(win[t], ky, kx);
         at[t] = tap.x;
@@ -52,13 +55,17 @@ fn main(
       let wtap = (ky * p.kw + kx) * p.cin;
       for (var ci = 0u; ci < p.cin; ci++) {
         var xv: array<f32, TI>;
+        // #unroll
         for (var t = 0u; t < TI; t++) {
           xv[t] = x[at[t] + ci] * inside[t];
         }
+        // #unroll
         for (var g = 0u; g < TG; g++) {
           let mine = w[(wtap + ci) * p.cout + col[g]];
+          // #unroll
           for (var s = 0u; s < SG; s++) {
             let wv = subgroupShuffle(mine, lb + s);
+            // #unroll
             for (var t = 0u; t < TI; t++) {
               acc[t][g * SG + s] += xv[t] * wv;
             }
@@ -68,13 +75,17 @@ fn main(
     }
   }
 
+  // #unroll
   for (var t = 0u; t < TI; t++) {
     let q = first + t * WG;
-    if (q >= p.pixels) { continue; }
-    for (var c = 0u; c < TJ; c++) {
-      let o = o0 + c;
-      if (o >= p.cout) { continue; }
-      finish(q, o, acc[t][c]);
+    if (q < p.pixels) {
+      // #unroll
+      for (var c = 0u; c < TJ; c++) {
+        let o = o0 + c;
+        if (o < p.cout) {
+          finish(q, o, acc[t][c]);
+        }
+      }
     }
   }
 }

@@ -30,11 +30,13 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   // Out-of-range rows and columns read row/column 0 and are not stored: no branches in the
   // k loop, and the column clamp keeps the y addresses uniform.
   var xrow: array<u32, TI>;
+  // #unroll
   for (var t = 0u; t < TI; t++) {
     let i = base + t * WG;
     xrow[t] = batch * p.x_batch + select(0u, i, i < p.rows) * p.x_i;
   }
   var ycol: array<u32, TJ>;
+  // #unroll
   for (var c = 0u; c < TJ; c++) {
     ycol[c] = batch * p.y_batch + select(0u, j0 + c, j0 + c < p.cols) * p.y_j;
   }
@@ -42,24 +44,31 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   var acc: array<array<f32, TJ>, TI>;
   for (var k = 0u; k < p.depth; k++) {
     var yk: array<f32, TJ>;
+    // #unroll
     for (var c = 0u; c < TJ; c++) {
       yk[c] = y[ycol[c] + k * p.y_k];
     }
+    // #unroll
     for (var t = 0u; t < TI; t++) {
       let xv = x[xrow[t] + k * p.x_k];
+      // #unroll
       for (var c = 0u; c < TJ; c++) {
         acc[t][c] += xv * yk[c];
       }
     }
   }
 
+  // #unroll
   for (var t = 0u; t < TI; t++) {
     let i = base + t * WG;
-    if (i >= p.rows) { continue; }
-    for (var c = 0u; c < TJ; c++) {
-      let j = j0 + c;
-      if (j >= p.cols) { continue; }
-      finish(batch, i, j, acc[t][c]);
+    if (i < p.rows) {
+      // #unroll
+      for (var c = 0u; c < TJ; c++) {
+        let j = j0 + c;
+        if (j < p.cols) {
+          finish(batch, i, j, acc[t][c]);
+        }
+      }
     }
   }
 }

@@ -30,12 +30,14 @@ fn main(
   // Out-of-range rows and columns read row/column 0 (or the last column) and are not
   // stored: no branches in the k loop, every lane keeps shuffling.
   var xrow: array<u32, TI>;
+  // #unroll
   for (var t = 0u; t < TI; t++) {
     let i = base + t * WG;
     xrow[t] = batch * p.x_batch + select(0u, i, i < p.rows) * p.x_i;
   }
   // This lane loads columns j0 + g * SG + lw.
   var ycol: array<u32, TG>;
+  // #unroll
   for (var g = 0u; g < TG; g++) {
     ycol[g] = batch * p.y_batch + min(j0 + g * SG + lw, p.cols - 1u) * p.y_j;
   }
@@ -48,13 +50,17 @@ fn main(
   var acc: array<array<f32, TJ>, TI>;
   for (var k = 0u; k < p.depth; k++) {
     var xk: array<f32, TI>;
+    // #unroll
     for (var t = 0u; t < TI; t++) {
       xk[t] = x[xrow[t] + k * p.x_k];
     }
+    // #unroll
     for (var g = 0u; g < TG; g++) {
       let mine = y[ycol[g] + k * p.y_k];
+      // #unroll
       for (var s = 0u; s < SG; s++) {
         let yv = subgroupShuffle(mine, lb + s);
+        // #unroll
         for (var t = 0u; t < TI; t++) {
           acc[t][g * SG + s] += xk[t] * yv;
         }
@@ -62,13 +68,17 @@ fn main(
     }
   }
 
+  // #unroll
   for (var t = 0u; t < TI; t++) {
     let i = base + t * WG;
-    if (i >= p.rows) { continue; }
-    for (var c = 0u; c < TJ; c++) {
-      let j = j0 + c;
-      if (j >= p.cols) { continue; }
-      finish(batch, i, j, acc[t][c]);
+    if (i < p.rows) {
+      // #unroll
+      for (var c = 0u; c < TJ; c++) {
+        let j = j0 + c;
+        if (j < p.cols) {
+          finish(batch, i, j, acc[t][c]);
+        }
+      }
     }
   }
 }

@@ -34,29 +34,36 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 
   var acc: array<array<vec4<f32>, TC>, TP>;
   var pix: array<u32, TP>;
+  // #unroll
   for (var t = 0u; t < TP; t++) {
     // Out-of-range pixels read pixel 0 and are not stored: keeps the loop free of branches.
     let q = base + t * WG;
     pix[t] = select(0u, q, q < p.pixels);
+    // #unroll
     for (var j = 0u; j < TC; j++) {
       acc[t][j] = b[o0 + j];
     }
   }
   for (var c = 0u; c < p.ci4; c++) {
     var xv: array<vec4<f32>, TP>;
+    // #unroll
     for (var t = 0u; t < TP; t++) {
       xv[t] = x[pix[t] * p.ci4 + c];
     }
+    // #unroll
     for (var j = 0u; j < TC; j++) {
       let m = w[c * p.co4 + o0 + j];
+      // #unroll
       for (var t = 0u; t < TP; t++) {
         acc[t][j] += m * xv[t];
       }
     }
   }
+  // #unroll
   for (var t = 0u; t < TP; t++) {
     let q = base + t * WG;
     if (q < p.pixels) {
+      // #unroll
       for (var j = 0u; j < TC; j++) {
         y[q * p.co4 + o0 + j] = activate(acc[t][j]);
       }

@@ -35,6 +35,8 @@ describe('unrollLoops', () => {
     const out = unrollLoops(src, { TC: 4, STRIDE: 2 }, 'k');
     expect(out.match(/const t = \d+u;/g)).toHaveLength(9);
     expect(out.match(/const k = \d+u;/g)).toHaveLength(9);
+    const typed = unrollLoops(`const TG: u32 = TJ / SG; // per lane\nfn f() {\n${loop('TG')}}\n`, { TJ: 8, SG: 4 }, 'k');
+    expect(typed.match(/const t = \d+u;/g)).toHaveLength(2);
   });
 
   it('returns a source without marks unchanged', () => {

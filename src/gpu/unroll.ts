@@ -11,7 +11,7 @@
 // A loop is unrolled when the line before it is `// #unroll` and it reads exactly
 //     for (var NAME = 0u; NAME < BOUND; NAME++) {
 // with BOUND an integer literal (`4u`), one of the kernel's constants, or a module-scope
-// `const NAME = <expression>;` of literals and constants with + - * and parentheses (e.g.
+// `const NAME = <expression>;` of literals and constants with + - * / % and parentheses (e.g.
 // `const IN_COLS = (TC - 1u) * STRIDE + 3u;`). Its body is copied
 // BOUND times, each copy a block that starts with `const NAME = <i>u;`, so indices and
 // shuffle lanes computed from NAME are constant expressions. Marked loops may nest. A body
@@ -44,9 +44,9 @@ function moduleConstants(source: string, constants: Readonly<Record<string, numb
   return known;
 }
 
-/** An integer expression of + - * and parentheses (no eval: the page may forbid it); null if it is anything else. */
+/** An integer expression of + - * / % and parentheses (no eval: the page may forbid it); null if it is anything else. */
 function evaluate(expr: string): number | null {
-  const tokens = expr.match(/\d+|[+\-*()]|\S/g) ?? [];
+  const tokens = expr.match(/\d+|[+\-*/%()]|\S/g) ?? [];
   let i = 0;
   const primary = (): number | null => {
     const tok = tokens[i++];
@@ -58,10 +58,11 @@ function evaluate(expr: string): number | null {
   };
   const product = (): number | null => {
     let v = primary();
-    while (v !== null && tokens[i] === '*') {
-      i++;
+    while (v !== null && (tokens[i] === '*' || tokens[i] === '/' || tokens[i] === '%')) {
+      const op = tokens[i++];
       const r = primary();
-      v = r === null ? null : v * r;
+      // u32 arithmetic: division truncates; by zero is not a constant WGSL would accept.
+      v = r === null || (op !== '*' && r === 0) ? null : op === '*' ? v * r : op === '/' ? Math.trunc(v / r) : v % r;
     }
     return v;
   };
