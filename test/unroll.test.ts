@@ -4,7 +4,8 @@
 // refusals, and that the runner applies it to the backbone's kernels.
 import { describe, expect, it } from 'vitest';
 import { MAX_UNROLL, unrollLoops } from '../src/gpu/unroll.ts';
-import { KernelRunner } from '../src/gpu/runner.ts';
+import { KernelRunner, SOURCE_ASSEMBLY_VERSION } from '../src/gpu/runner.ts';
+import { shadersHash } from '../src/tune/key.ts';
 import { loadShaders } from '../src/gpu/shaders-node.ts';
 
 const loop = (bound: string, body = '    acc[t] += x[t];\n', name = 't') => `  // #unroll\n  for (var ${name} = 0u; ${name} < ${bound}; ${name}++) {\n${body}  }\n`;
@@ -69,5 +70,13 @@ describe('the runner', () => {
       expect(src, shader).not.toContain('#unroll');
       expect(src, shader).toMatch(/const \w+ = 0u;/);
     }
+  });
+});
+
+describe('saved tunings', () => {
+  it('are filed under the way sources are assembled, not only the shader files', () => {
+    const shaders = loadShaders();
+    expect(shadersHash(shaders, SOURCE_ASSEMBLY_VERSION)).toBe(shadersHash(shaders));
+    expect(shadersHash(shaders, SOURCE_ASSEMBLY_VERSION - 1)).not.toBe(shadersHash(shaders));
   });
 });

@@ -10,6 +10,13 @@ import { unrollLoops } from './unroll.ts';
 
 export type ShaderSources = Readonly<Record<string, string>>;
 
+/**
+ * Bump when the way a kernel's source is assembled from its files changes (`source()`: the
+ * includes, the constant prelude, the loops written out), since the same files then compile
+ * to other code: the tuner files its tunings under it (src/tune/key.ts). 2: `// #unroll`.
+ */
+export const SOURCE_ASSEMBLY_VERSION = 2;
+
 /** A storage buffer, or a range of one. */
 export type Binding = GPUBuffer | GPUBufferBinding;
 

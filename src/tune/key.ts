@@ -1,11 +1,12 @@
 // What a tuning depends on, and so what a cached one is filed under: the adapter (vendor,
 // architecture, device, description: on Mesa and most drivers the description carries the
 // driver's version), the limits and features that decide which kernels exist and how big a
-// grid may be, the subgroup sizes, the backbone's layer shapes, the shaders' text (a changed
-// shader invalidates every tuning) and the batch sizes tuned. Any change: another key, a
+// grid may be, the subgroup sizes, the backbone's layer shapes, the shaders' text and the
+// runner's way of assembling them (a changed shader, or a change to what the runner does to
+// it, invalidates every tuning) and the batch sizes tuned. Any change: another key, a
 // fresh tuning.
 import type { AdapterSummary } from '../gpu/device.ts';
-import type { ShaderSources } from '../gpu/runner.ts';
+import { SOURCE_ASSEMBLY_VERSION, type ShaderSources } from '../gpu/runner.ts';
 
 /** Bump when the candidates or the way they are timed change (old tunings are then ignored). */
 export const TUNER_VERSION = 2;
@@ -35,8 +36,9 @@ export function fnv1a64(text: string): string {
   return h.toString(16).padStart(16, '0');
 }
 
-export function shadersHash(shaders: ShaderSources): string {
-  return fnv1a64(Object.keys(shaders).sort().map((k) => `${k}\n${shaders[k]}`).join('\n\0'));
+/** Hash of every shader's text and of the way the runner assembles a kernel from them. */
+export function shadersHash(shaders: ShaderSources, assembly = SOURCE_ASSEMBLY_VERSION): string {
+  return fnv1a64(`assembly ${assembly}\n\0` + Object.keys(shaders).sort().map((k) => `${k}\n${shaders[k]}`).join('\n\0'));
 }
 
 export function tuningKey(adapter: AdapterSummary, device: GPUDevice, shapes: string[], shaders: ShaderSources, batches: number[]): TuningKey {
