@@ -87,20 +87,21 @@ function unroll(source: string, constants: Readonly<Record<string, number>>, sha
     if (!mark) return out + rest;
     out += rest.slice(0, mark.index);
     const after = rest.slice(mark.index + mark[0].length);
-    const line = source.slice(0, source.length - after.length).split('\n').length;
+    // Named by its own text: a line number would count the included files' lines too.
+    const loop = `"${after.split('\n', 1)[0].trim()}"`;
     const h = HEADER.exec(after);
     if (!h || h[2] !== h[3] || h[2] !== h[5]) {
-      throw new Error(`shaders/${shader}.wgsl: the loop after "// #unroll" (line ${line}) must read "for (var i = 0u; i < N; i++) {" with N a literal or a constant`);
+      throw new Error(`shaders/${shader}.wgsl: the loop after "// #unroll", ${loop}, must read "for (var i = 0u; i < N; i++) {" with N a literal or a constant`);
     }
     const [header, indent, name, , boundName] = h;
     const bound = /^\d+u?$/.test(boundName) ? Number.parseInt(boundName, 10) : constants[boundName];
-    if (bound === undefined) throw new Error(`shaders/${shader}.wgsl: the bound "${boundName}" of the loop unrolled at line ${line} is neither a literal nor one of the kernel's constants`);
-    if (bound > MAX_UNROLL) throw new Error(`shaders/${shader}.wgsl: the loop at line ${line} would be unrolled ${bound} times (at most ${MAX_UNROLL})`);
+    if (bound === undefined) throw new Error(`shaders/${shader}.wgsl: the bound "${boundName}" of the loop ${loop} is neither a literal nor one of the kernel's constants`);
+    if (bound > MAX_UNROLL) throw new Error(`shaders/${shader}.wgsl: the loop ${loop} would be unrolled ${bound} times (at most ${MAX_UNROLL})`);
     const bodyStart = header.length;
     const close = matchingBrace(after, header.lastIndexOf('{'));
-    if (close < 0) throw new Error(`shaders/${shader}.wgsl: the loop unrolled at line ${line} has no closing brace`);
+    if (close < 0) throw new Error(`shaders/${shader}.wgsl: the loop ${loop} has no closing brace`);
     const body = after.slice(bodyStart, close);
-    if (/\b(break|continue)\b/.test(body)) throw new Error(`shaders/${shader}.wgsl: the loop unrolled at line ${line} uses break or continue`);
+    if (/\b(break|continue)\b/.test(body)) throw new Error(`shaders/${shader}.wgsl: the loop ${loop} uses break or continue`);
     const inner = unroll(body, constants, shader);
     for (let i = 0; i < bound; i++) out += `${indent}{\n${indent}  const ${name} = ${i}u;\n${inner}${indent}}\n`;
     // Drop the loop's closing brace and the rest of its line.
