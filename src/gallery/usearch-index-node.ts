@@ -130,7 +130,13 @@ export class UsearchIndex implements VectorIndex {
     const big = BigUint64Array.from(keys, BigInt);
     const present = keys.filter((k) => this.has(k));
     if (present.length || new Set(keys).size !== keys.length) throw new Error(`usearch index: key ${present[0] ?? keys.find((k, i) => keys.indexOf(k) !== i)} is already present`);
-    this.index.add(big, vectors, 0);
+    // One thread: USearch 2.26.2's concurrent insertion strands nodes (stored, never reached
+    // by a search: unum-cloud/USearch#735). Measured with LIBRARY_INDEX on two cores: 1-4 of
+    // 1500 faces unreachable in each of 10 threaded builds, 0 in 10 one-threaded ones; 2 of
+    // 10 000 sampled at 100 000 faces, for half the build time (20.4 s against 40.2 s). A
+    // face that no search reaches is a photo a user never finds. One thread also makes a
+    // build repeatable: the same faces in the same order give the same graph.
+    this.index.add(big, vectors, 1);
   }
 
   remove(key: number): void {
