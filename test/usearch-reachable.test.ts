@@ -46,4 +46,12 @@ describe.each([
     expect(lost).toEqual([]);
     expect(differ).toBe(0);
   }, 120_000);
+
+  it('searches a batch on all cores after one-threaded insertions grew it', () => {
+    // Growing the index on one thread would leave one search context: a batch on two cores failed.
+    const a = build(settings);
+    const batch = a.search(library.vectors, 10);
+    expect(batch).toHaveLength(faces);
+    for (let i = 0; i < faces; i += 97) expect(batch[i].keys).toEqual(a.search(library.vectors.subarray(i * dim, (i + 1) * dim), 10, 1)[0].keys);
+  }, 120_000);
 });

@@ -130,13 +130,25 @@ export class UsearchIndex implements VectorIndex {
     const big = BigUint64Array.from(keys, BigInt);
     const present = keys.filter((k) => this.has(k));
     if (present.length || new Set(keys).size !== keys.length) throw new Error(`usearch index: key ${present[0] ?? keys.find((k, i) => keys.indexOf(k) !== i)} is already present`);
-    // One thread: USearch 2.26.2's concurrent insertion strands nodes (stored, never reached
-    // by a search: unum-cloud/USearch#735). Measured with LIBRARY_INDEX on two cores: 1-4 of
-    // 1500 faces unreachable in each of 10 threaded builds, 0 in 10 one-threaded ones; 2 of
-    // 10 000 sampled at 100 000 faces, for half the build time (20.4 s against 40.2 s). A
-    // face that no search reaches is a photo a user never finds. One thread also makes a
-    // build repeatable: the same faces in the same order give the same graph.
-    this.index.add(big, vectors, 1);
+    // One insertion at a time: USearch 2.26.2's concurrent insertion strands nodes (stored,
+    // never reached by a search: unum-cloud/USearch#735). Measured with LIBRARY_INDEX on two
+    // cores: 1-4 of 1500 faces unreachable in each of 10 threaded builds, 0 in 10 one-threaded
+    // ones; 2 of 10 000 sampled at 100 000 faces, for half the build time (20.4 s against
+    // 40.2 s). A face that no search reaches is a photo a user never finds. One thread also
+    // makes a build repeatable: the same faces in the same order give the same graph.
+    //
+    // But an `add` that grows the index also sets how many searches may run at once to its
+    // thread count, and a batch search on all cores then fails ("Reserve capacity ahead of
+    // searches!"). So the vector that grows it is added alone with all cores' contexts (one
+    // task: nothing runs concurrently), and the rest on one thread, within the capacity.
+    const dim = this.dim;
+    for (let at = 0; at < keys.length; ) {
+      // The binding grows the index when size + batch >= capacity.
+      const room = this.index.capacity() - this.index.size() - 1;
+      const m = room >= 1 ? Math.min(room, keys.length - at) : 1;
+      this.index.add(big.subarray(at, at + m), vectors.subarray(at * dim, (at + m) * dim), room >= 1 ? 1 : 0);
+      at += m;
+    }
   }
 
   remove(key: number): void {
