@@ -145,8 +145,9 @@ export class UsearchIndex implements VectorIndex {
     for (let at = 0; at < keys.length; ) {
       // The binding grows the index when size + batch >= capacity.
       const room = this.index.capacity() - this.index.size() - 1;
-      const m = room >= 1 ? Math.min(room, keys.length - at) : 1;
-      this.index.add(big.subarray(at, at + m), vectors.subarray(at * dim, (at + m) * dim), room >= 1 ? 1 : 0);
+      const grows = room < 1;
+      const m = grows ? 1 : Math.min(room, keys.length - at);
+      this.index.add(big.subarray(at, at + m), vectors.subarray(at * dim, (at + m) * dim), grows ? 0 : 1);
       at += m;
     }
   }
