@@ -3,13 +3,13 @@
 // real ones (bench/descriptor-model.ts, calibration/<backbone>.faces-model.json), or to the
 // faces of a user's gallery (bench/gallery-fit.ts).
 //
-// Measured, in one process: the time to draw the vectors (not the index's), the build (every
-// face added, on one thread as the library adds them: src/gallery/README.md), the memory the
-// index holds (resident set growth over the drawn vectors), single queries one at a time
-// (p50, p99; a user's search), and recall@1 and @10 of the index against exact search (inner
-// product) of the same queries over the same stored float32 vectors. Queries are new faces of stored identities, never stored vectors. Exact
-// search is USearch's brute force (SIMD, exactSearch), batched for the recall; exactP50Ms
-// times it one query at a time on one thread, as the index searches run.
+// Measured, in one process: the time to draw the vectors (not the index's), the build (every face
+// added, on one thread as the library adds them: src/gallery/README.md), the memory the index holds
+// (resident set growth over the drawn vectors), single queries one at a time (p50, p99; a user's
+// search), and recall@1 and @10 of the index against exact search (inner product) of the same
+// queries over the same stored float32 vectors. Queries are new faces of stored identities, never
+// stored vectors. Exact search is USearch's brute force (SIMD, exactSearch), batched for the
+// recall; exactP50Ms times it one query at a time on one thread, as the index searches run.
 import { loadavg, cpus } from 'node:os';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
