@@ -1,7 +1,8 @@
 // The photo library's store without a GPU: storing a photo again replaces its faces, copies
 // and removals, the search index caught up incrementally (and after a crash left its
-// bookkeeping behind), a library of another backbone refused, the queue's wire format
-// checked, and the gallery's whole-folder saves carrying the library's files along.
+// bookkeeping behind), a search-only open mapping an up-to-date file in place, a library of
+// another backbone refused, the queue's wire format checked, and the gallery's whole-folder
+// saves carrying the library's files along.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,9 @@ import { defaultNodeIndex } from '../src/gallery/index-node.ts';
 import { loadGallery, saveGallery } from '../src/gallery/store-node.ts';
 import { fromWire, toWire, type PhotoFaces } from '../src/library/photo-faces.ts';
 import { openSearchIndex, SEARCH_INDEX_FILE } from '../src/library/search-index-node.ts';
+import type { UsearchIndex } from '../src/gallery/usearch-index-node.ts';
+import type { VectorIndex } from '../src/gallery/vector-index.ts';
+import { normalise } from '../src/gallery/normalise.ts';
 import { LIBRARY_FILE, LibraryStore } from '../src/library/store-node.ts';
 import { Prng } from '../src/train/prng.ts';
 import { gaussian } from '../src/gallery/synthetic.ts';
@@ -185,6 +189,56 @@ describe('LibraryStore', () => {
       expect(idx.size).toBe(5);
       expect(notices.join()).toMatch(/rebuilding it from the library/);
       idx.close?.();
+    } finally {
+      s.close();
+    }
+  });
+
+  it('a search-only open maps an up-to-date index file in place; one behind the store is read and caught up', () => {
+    const dir = join(tmp, 'g5');
+    mkdirSync(dir);
+    const file = join(dir, SEARCH_INDEX_FILE);
+    const s = LibraryStore.open(dir, { create: { dim: DIM, backbone } });
+    const rec = { method: 'l2' } as const;
+    const viewed = (idx: VectorIndex) => (idx as UsearchIndex).viewOf;
+    try {
+      s.storePhotos([photo('/v/1.jpg', 3), photo('/v/2.jpg', 2)]);
+      const loaded = openSearchIndex(s, dir, rec, { save: true });
+      const ro = openSearchIndex(s, dir, rec, { readOnly: true });
+      expect(viewed(loaded)).toBeNull();
+      expect(viewed(ro)).toBe(file);
+      // The same answers as the index read whole, for every stored face.
+      const stored = s.faces();
+      for (const f of stored) {
+        const q = normalise(f.descriptor, DIM, rec);
+        expect(ro.search(q, 5)[0].keys).toEqual(loaded.search(q, 5)[0].keys);
+      }
+      expect(() => ro.add([999], new Float32Array(DIM))).toThrow(`usearch index: cannot add to ${file}: it was opened read-only`);
+      expect(() => ro.remove(stored[0].id)).toThrow(`usearch index: cannot remove from ${file}: it was opened read-only`);
+      // Faces the file does not hold yet: read whole and caught up in memory (nothing saved).
+      s.storePhotos([photo('/v/3.jpg', 2)]);
+      let behind = openSearchIndex(s, dir, rec, { readOnly: true });
+      expect(viewed(behind)).toBeNull();
+      expect(behind.size).toBe(7);
+      for (const f of s.faces()) expect(behind.has(f.id)).toBe(true);
+      openSearchIndex(s, dir, rec, { save: true });
+      expect(viewed(openSearchIndex(s, dir, rec, { readOnly: true }))).toBe(file);
+      // Faces deleted since: the same.
+      const gone = s.photos().find((p) => p.path === '/v/1.jpg')!;
+      const goneIds = s.faces().filter((f) => f.path === gone.path).map((f) => f.id);
+      s.removePhotos([gone.id]);
+      behind = openSearchIndex(s, dir, rec, { readOnly: true });
+      expect(viewed(behind)).toBeNull();
+      expect(behind.size).toBe(4);
+      for (const id of goneIds) expect(behind.has(id)).toBe(false);
+      // An up-to-date file that cannot be used is reported and rebuilt, as when read whole.
+      openSearchIndex(s, dir, rec, { save: true });
+      writeFileSync(file, 'garbage');
+      const notices: string[] = [];
+      const rebuilt = openSearchIndex(s, dir, rec, { readOnly: true, onNotice: (m) => notices.push(m) });
+      expect(viewed(rebuilt)).toBeNull();
+      expect(rebuilt.size).toBe(4);
+      expect(notices.join()).toMatch(/rebuilding it from the library/);
     } finally {
       s.close();
     }

@@ -47,7 +47,7 @@ export async function searchCommand(dir: string, image: string, opts: SearchCliO
   let index: VectorIndex | null = null;
   try {
     const photo = await loadImageRaw(image);
-    index = openSearchIndex(store, dir, gallery.normalisation, { onNotice: notice });
+    index = openSearchIndex(store, dir, gallery.normalisation, { readOnly: true, onNotice: notice });
     const { gpu, engine } = await openEngine({ backbone: gallery.backbone.id, adapter: opts.adapter });
     let faces;
     // Every GPU object is released on every path, errors included (describer, then the

@@ -38,6 +38,11 @@ export interface IndexProvider {
   deserialize(bytes: Uint8Array, dim: number): VectorIndex;
   /** Read a file written by VectorIndex.save (Node implementations). */
   load?(path: string, dim: number): VectorIndex;
+  /**
+   * Open such a file read-only, searched where it lies (memory-mapped) rather than read
+   * whole: for callers that only search a file already up to date (implementations that can).
+   */
+  view?(path: string, dim: number): VectorIndex;
 }
 
 /** Refuse keys the native indexes cannot hold exactly (they store unsigned 64-bit keys). */
