@@ -250,7 +250,9 @@ export function usearchProvider(settings: UsearchSettings): IndexProvider {
     create: (dim) => new UsearchIndex(dim, undefined, settings),
     deserialize: (bytes, dim) => UsearchIndex.deserialize(bytes, dim, settings),
     load: (path, dim) => UsearchIndex.load(path, dim, settings),
-    view: (path, dim) => UsearchIndex.view(path, dim, settings),
+    // Not on Windows: there a mapped file cannot be replaced, so a search holding one would make
+    // the gallery's writer fail to save its index (elsewhere the rename leaves the mapping be).
+    ...(process.platform === 'win32' ? {} : { view: (path: string, dim: number) => UsearchIndex.view(path, dim, settings) }),
   };
 }
 
