@@ -36,7 +36,8 @@ export function openSearchIndex(store: LibraryStore, galleryDir: string, normali
   const file = join(galleryDir, SEARCH_INDEX_FILE);
   let index: VectorIndex | null = null;
   let after = Number(store.getMeta(MAX_ID_KEY) ?? -1);
-  if (opts.readOnly && !opts.save && provider.view && after >= 0 && store.maxFaceId() <= after && !store.deletedFaceIds().length) {
+  const deletedSince = store.deletedFaceIds();
+  if (opts.readOnly && !opts.save && provider.view && after >= 0 && store.maxFaceId() <= after && !deletedSince.length) {
     try {
       return provider.view(file, store.dim);
     } catch {
@@ -54,7 +55,7 @@ export function openSearchIndex(store: LibraryStore, galleryDir: string, normali
     index = provider.create(store.dim);
     after = -1;
   }
-  const deleted = index.size ? store.deletedFaceIds() : [];
+  const deleted = index.size ? deletedSince : [];
   for (const id of deleted) if (index.has(id)) index.remove(id);
   let changed = deleted.length > 0 || after < 0;
   for (const { ids, raw } of store.descriptors(after)) {
