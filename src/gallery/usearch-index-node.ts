@@ -252,7 +252,7 @@ export function usearchProvider(settings: UsearchSettings): IndexProvider {
     load: (path, dim) => UsearchIndex.load(path, dim, settings),
     // Not on Windows: there a mapped file cannot be replaced, so a search holding one would make
     // the gallery's writer fail to save its index (elsewhere the rename leaves the mapping be).
-    ...(process.platform === 'win32' ? {} : { view: (path: string, dim: number) => UsearchIndex.view(path, dim, settings) }),
+    view: process.platform === 'win32' ? undefined : (path, dim) => UsearchIndex.view(path, dim, settings),
   };
 }
 
