@@ -3,7 +3,8 @@
 # can run WebGPU on when the machine has no GPU (Mesa >= 24 lavapipe from bookworm-backports;
 # bookworm's own Mesa 22 lacks shaderUniform*ArrayDynamicIndexing, which Dawn requires),
 # Debian's Chromium for the browser tests (SwiftShader WebGPU adapter), and Redis (the job
-# queue of `index --queue` and `worker`; its tests start their own server).
+# queue of `index --queue` and `worker`; its tests start their own server), and a C++ compiler,
+# make and python3 (node-gyp, which rebuilds USearch's addon with patches/).
 # Idempotent; skips what is already there. Needs root (or sudo).
 set -euo pipefail
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -20,6 +21,10 @@ mesa_ok || need_apt+=(mesa-vulkan-drivers)
 command -v chromium >/dev/null || need_apt+=(chromium)
 dpkg -s libvulkan1 >/dev/null 2>&1 || need_apt+=(libvulkan1)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
+# node-gyp's tools, for USearch's addon rebuilt with patches/ (scripts/build-usearch.mjs).
+command -v g++ >/dev/null || need_apt+=(g++)
+command -v make >/dev/null || need_apt+=(make)
+command -v python3 >/dev/null || need_apt+=(python3)
 
 if [ ${#need_apt[@]} -eq 0 ]; then
   echo "system packages: already installed"; exit 0
@@ -35,7 +40,8 @@ if [ "${ID:-}" = debian ] && [ "${VERSION_CODENAME:-}" = bookworm ]; then
   # Mesa from backports (>= 24); everything else from bookworm.
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     -t bookworm-backports mesa-vulkan-drivers libvulkan1
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium redis-server
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium redis-server \
+    g++ make python3
 else
   $SUDO apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"

@@ -6,11 +6,33 @@
 // memory-mapped: for a process that only searches) is read-only. Vectors are stored as
 // float32 (a gallery's people), or float16 / int8 for big indexes (a photo library's faces:
 // LIBRARY_INDEX); a saved file says which, so any of them loads with the same provider.
-import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BatchMatches, Index, MetricKind, ScalarKind, type Matches } from 'usearch';
 import { checkKeys, checkQueries, type IndexProvider, type SearchHits, type VectorIndex } from './vector-index.ts';
+
+/**
+ * Which USearch addon this process searches with: `prefetch`, facegpu's build of the installed
+ * version with patches/usearch-<version>.patch (a search prefetches the vectors of a node's
+ * unvisited neighbours: a million faces searched ~30% faster, the same answers; made by
+ * `npm run build:usearch`, which the set-up script runs), or USearch's own `prebuilt` one.
+ * USearch's loader (node-gyp-build) takes `build/Release/usearch.node` before its prebuilt
+ * addons, so that file, when it is there, is the addon in use; the patch marks it.
+ */
+export function usearchAddon(): 'prefetch' | 'prebuilt' {
+  const built = join(usearchPackageDir(), 'build', 'Release', 'usearch.node');
+  if (!existsSync(built)) return 'prebuilt';
+  return (createRequire(import.meta.url)(built) as { facegpuNeighbourPrefetch?: boolean }).facegpuNeighbourPrefetch === true ? 'prefetch' : 'prebuilt';
+}
+
+/** The folder of the `usearch` package this module imports (its exports hide package.json). */
+export function usearchPackageDir(): string {
+  const start = dirname(createRequire(import.meta.url).resolve('usearch'));
+  for (let dir = start; dir !== dirname(dir); dir = dirname(dir)) if (existsSync(join(dir, 'binding.gyp'))) return dir;
+  throw new Error(`usearch: no package folder above ${start}`);
+}
 
 /** How vectors are stored: float32, float16 (half the memory) or int8 (a quarter). */
 export type UsearchQuantization = 'f32' | 'f16' | 'i8';

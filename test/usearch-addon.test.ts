@@ -1,0 +1,73 @@
+// USearch's addon as the set-up script builds it (scripts/build-usearch.mjs with patches/): that
+// it is the addon in use where the set-up ran, and that it answers exactly as USearch's own
+// prebuilt addon on the same saved graph (the patch only prefetches memory; patches/README.md).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Index, MetricKind, ScalarKind } from 'usearch';
+import { Prng } from '../src/train/prng.ts';
+import { LIBRARY_INDEX, usearchAddon, usearchPackageDir } from '../src/gallery/usearch-index-node.ts';
+
+type Compiled = new (...args: unknown[]) => { view(path: string): void; search(q: Float32Array, k: number, threads: number): [BigUint64Array, Float32Array, BigUint64Array] };
+const require = createRequire(import.meta.url);
+const dir = usearchPackageDir();
+const built = join(dir, 'build', 'Release', 'usearch.node');
+const prebuilt = join(dir, 'prebuilds', `${process.platform}-${process.arch}`, 'usearch.node');
+const addon = usearchAddon();
+
+describe("USearch's addon", () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'facegpu-usearch-addon-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it.runIf(process.env.CI)('CI ran the set-up script: the prefetching build is the addon in use', () => {
+    expect(addon).toBe('prefetch');
+  });
+
+  it.skipIf(addon !== 'prefetch' || !existsSync(prebuilt))('the prefetching build answers exactly as the prebuilt addon on the same graph', () => {
+    // A library-shaped index (LIBRARY_INDEX's int8 graph) of 4000 faces of 400 people.
+    const dim = 1024, people = 400, faces = 4000, queries = 300;
+    const rng = new Prng(7);
+    const unit = (v: Float32Array) => { const n = Math.hypot(...v); return v.map((x) => x / n); };
+    const centres = Array.from({ length: people }, () => unit(Float32Array.from({ length: dim }, () => rng.uniform(-1, 1))));
+    const face = () => unit(centres[rng.int(people)].map((c) => c + 0.04 * rng.uniform(-1, 1)));
+    const index = new Index({ dimensions: dim, metric: MetricKind.IP, quantization: ScalarKind.I8, connectivity: LIBRARY_INDEX.connectivity, expansion_add: LIBRARY_INDEX.expansionAdd, expansion_search: LIBRARY_INDEX.expansionSearch, multi: false });
+    const vectors = new Float32Array(faces * dim);
+    for (let i = 0; i < faces; i++) vectors.set(face(), i * dim);
+    index.add(BigUint64Array.from({ length: faces }, (_, i) => BigInt(i)), vectors, 1);
+    const file = join(tmp, 'faces.usearch');
+    index.save(file);
+
+    const open = (addonFile: string) => {
+      const { CompiledIndex } = require(addonFile) as { CompiledIndex: Compiled };
+      const c = new CompiledIndex(dim, 'ip', 'i8', LIBRARY_INDEX.connectivity, LIBRARY_INDEX.expansionAdd, LIBRARY_INDEX.expansionSearch, false);
+      c.view(file);
+      return c;
+    };
+    const ours = open(built), theirs = open(prebuilt);
+    expect((require(prebuilt) as { facegpuNeighbourPrefetch?: boolean }).facegpuNeighbourPrefetch).toBeUndefined();
+    let found = 0;
+    for (let q = 0; q < queries; q++) {
+      const query = face();
+      const [keys, distances, counts] = ours.search(query, 64, 1);
+      const [keys2, distances2, counts2] = theirs.search(query, 64, 1);
+      expect(counts).toEqual(counts2);
+      expect(keys).toEqual(keys2);
+      expect(distances).toEqual(distances2);
+      found += Number(counts[0]);
+    }
+    expect(found).toBe(queries * 64);
+  });
+
+  it('the build script leaves a usearch version it has no patch for to its prebuilt addon', () => {
+    const fake = join(tmp, 'usearch-0.0.0');
+    mkdirSync(fake, { recursive: true });
+    writeFileSync(join(fake, 'package.json'), JSON.stringify({ name: 'usearch', version: '0.0.0' }));
+    const r = spawnSync(process.execPath, ['scripts/build-usearch.mjs'], { encoding: 'utf8', env: { ...process.env, FACEGPU_USEARCH_DIR: fake } });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('no patch for usearch 0.0.0');
+    expect(existsSync(join(fake, 'build'))).toBe(false);
+  });
+});
