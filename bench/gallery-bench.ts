@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { exactSearch, Index, MetricKind, type BatchMatches, type Matches, type ScalarKind } from 'usearch';
 import { dot } from '../src/gallery/pair-scores.ts';
 import { deriveSeed, Prng } from '../src/train/prng.ts';
-import { UsearchIndex, type UsearchSettings } from '../src/gallery/usearch-index-node.ts';
+import { UsearchIndex, usearchAddon, type UsearchSettings } from '../src/gallery/usearch-index-node.ts';
 import { MIN_CANDIDATES } from '../src/library/search-node.ts';
 import { DescriptorSampler, type DescriptorModel } from './descriptor-model.ts';
 import type { GalleryFitSource } from './gallery-fit.ts';
@@ -99,6 +99,8 @@ export interface GalleryBenchResult {
   identities: number;
   queries: number;
   index: IndexChoice;
+  /** With usearch: the addon it ran on (usearchAddon: facegpu's prefetching build or the prebuilt one). */
+  addon?: 'prefetch' | 'prebuilt';
   insertOrder: InsertOrder;
   buildSeconds: number;
   /** Resident memory the index added (bytes); LanceDB also keeps diskBytes on disk. */
@@ -362,6 +364,7 @@ export async function runGalleryBench(opts: GalleryBenchOptions): Promise<Galler
     identities: lib.identities,
     queries: opts.queries,
     index: opts.index,
+    ...(opts.index.kind === 'usearch' ? { addon: usearchAddon() } : {}),
     insertOrder,
     buildSeconds: Number(buildSeconds.toFixed(1)),
     memoryBytes,

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { DescriptorSampler, modelFromJson, modelToJson } from '../bench/descriptor-model.ts';
 import { pairStats } from '../bench/pair-stats.ts';
+import { usearchAddon } from '../src/gallery/usearch-index-node.ts';
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, '..', 'bin', 'facegpu.js');
@@ -27,6 +28,8 @@ describe('bench gallery', () => {
     // Added as a photo library meets its faces (test/bench-gallery-order.test.ts).
     expect(r.insertOrder).toBe('shuffled');
     expect(r.index).toEqual({ kind: 'usearch', quantization: 'i8', connectivity: expect.any(Number), expansionAdd: expect.any(Number), expansionSearch: expect.any(Number) });
+    // The addon the figures were measured on (patches/README.md).
+    expect(r.addon).toBe(usearchAddon());
     // A 2000-face graph searched with the library's expansion finds the exact best face.
     expect(r.recallAt1).toBeGreaterThanOrEqual(0.99);
     expect(r.recallAt1).toBeLessThanOrEqual(1);

@@ -147,7 +147,7 @@ export function registerBenchGallery(bench: Command): void {
       if (flags.json || bench.opts().json) process.stdout.write(JSON.stringify(r) + '\n');
       else {
         const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-        console.log(`${r.faces} faces x ${r.dims} (${r.identities} people, added ${r.insertOrder === 'identity' ? 'person by person' : 'in a shuffled order'}), ${JSON.stringify(r.index)}`);
+        console.log(`${r.faces} faces x ${r.dims} (${r.identities} people, added ${r.insertOrder === 'identity' ? 'person by person' : 'in a shuffled order'}), ${JSON.stringify(r.index)}${r.addon ? ` on USearch's ${r.addon === 'prefetch' ? 'addon built with neighbour prefetch' : 'prebuilt addon'}` : ''}`);
         console.log(`drawn from ${r.fittedFrom ? 'the model ' : ''}${r.model}${r.fittedFrom ? ` (${r.fittedFrom.faces} faces of ${r.fittedFrom.people} people fitted)` : ''}`);
         console.log(`build ${r.buildSeconds} s, memory ${mib(r.memoryBytes)}${r.diskBytes !== undefined ? `, disk ${mib(r.diskBytes)}` : ''}`);
         console.log(`recall@1 ${r.recallAt1}${r.rescored ? ` (re-ranked; ${r.indexOrderRecallAt1} in the index's order)` : ''}, recall@10 ${r.recallAt10} over ${r.queries} queries; search p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms; exact p50 ${r.exactP50Ms} ms`);
