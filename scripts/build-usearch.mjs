@@ -4,13 +4,15 @@
 // takes before its prebuilt addons. The patch makes a search prefetch the vectors of a node's
 // unvisited neighbours (patches/README.md: a million faces searched ~30% faster, same answers).
 //
-// Idempotent: nothing is done when that addon is already the patched build. The build runs in
-// node_modules/.cache/facegpu-usearch (so that node-addon-api resolves) and the addon is renamed
-// into place only once it loads and says it is patched; a failed build leaves USearch's prebuilt
-// addon in use and exits 1 with the log's path. No patch for the installed version: says so and
-// exits 0 (the prebuilt addon serves). Needs a C++ compiler, make and python3 (node-gyp); Node's
-// headers come from the Node installation when it has them (offline), else node-gyp fetches them.
+// Idempotent: nothing is done when that addon is already the build of this patch (the patch's
+// sha256 is kept beside it). The build runs in node_modules/.cache/facegpu-usearch (so that
+// node-addon-api resolves), and the addon is renamed into place only once it loads and says it
+// is patched; a failed build leaves USearch's prebuilt addon in use and exits 1 with the log's
+// path. No patch for the installed version: says so and exits 0 (the prebuilt addon serves).
+// Needs a C++ compiler, make and python3 (node-gyp); Node's headers come from the Node
+// installation when it has them (offline), else node-gyp fetches them.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -40,6 +42,9 @@ if (!existsSync(patch)) {
   process.exit(0);
 }
 const target = join(usearch, 'build', 'Release', 'usearch.node');
+// Beside the addon: the sha256 of the patch it was built with, so that a changed patch rebuilds.
+const stamp = `${target}.facegpu-patch`;
+const patchHash = createHash('sha256').update(readFileSync(patch)).digest('hex');
 
 /** Does the addon at `file` load here and carry the patch's marker? (In a child: a failed load must not take this process.) */
 function patched(file) {
@@ -47,7 +52,7 @@ function patched(file) {
   const r = spawnSync(process.execPath, ['-e', `process.exit(require(${JSON.stringify(file)}).facegpuNeighbourPrefetch === true ? 0 : 3)`]);
   return r.status === 0;
 }
-if (patched(target)) {
+if (patched(target) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === patchHash) {
   console.log(`build-usearch: usearch ${version} is already the patched build (${target})`);
   process.exit(0);
 }
@@ -55,7 +60,10 @@ if (patched(target)) {
 const work = join(ROOT, 'node_modules', '.cache', 'facegpu-usearch');
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
-for (const part of ['binding.gyp', 'package.json', 'include', 'javascript', 'numkong']) cpSync(join(usearch, part), join(work, part), { recursive: true });
+for (const part of ['binding.gyp', 'package.json', 'include', 'javascript', 'numkong']) {
+  if (!existsSync(join(usearch, part))) fail(`usearch ${version} has no ${part} in ${usearch}; cannot build it. USearch's prebuilt addon stays in use`);
+  cpSync(join(usearch, part), join(work, part), { recursive: true });
+}
 const log = join(work, 'build.log');
 const run = (cmd, args, what) => {
   const r = spawnSync(cmd, args, { cwd: work, encoding: 'utf8' });
@@ -81,5 +89,7 @@ mkdirSync(dirname(target), { recursive: true });
 const tmp = `${target}.tmp-${process.pid}`;
 cpSync(built, tmp);
 renameSync(tmp, target);
+writeFileSync(`${stamp}.tmp-${process.pid}`, `${patchHash}\n`);
+renameSync(`${stamp}.tmp-${process.pid}`, stamp);
 rmSync(work, { recursive: true, force: true });
 console.log(`build-usearch: usearch ${version} built with ${patch.slice(ROOT.length)} in ${((Date.now() - started) / 1000).toFixed(0)} s -> ${target}`);
