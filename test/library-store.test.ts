@@ -216,6 +216,7 @@ describe('LibraryStore', () => {
       }
       expect(() => ro.add([999], new Float32Array(DIM))).toThrow(`usearch index: cannot add to ${file}: it was opened read-only`);
       expect(() => ro.remove(stored[0].id)).toThrow(`usearch index: cannot remove from ${file}: it was opened read-only`);
+      expect(() => openSearchIndex(s, dir, rec, { readOnly: true, save: true })).toThrow('readOnly and save exclude each other');
       // Faces the file does not hold yet: read whole and caught up in memory (nothing saved).
       s.storePhotos([photo('/v/3.jpg', 2)]);
       let behind = openSearchIndex(s, dir, rec, { readOnly: true });

@@ -32,12 +32,13 @@ export interface SearchIndexOptions {
 
 /** The library's search index, caught up with the store. */
 export function openSearchIndex(store: LibraryStore, galleryDir: string, normalisation: NormalisationRecord, opts: SearchIndexOptions = {}): VectorIndex {
+  if (opts.readOnly && opts.save) throw new Error('openSearchIndex: readOnly and save exclude each other (a read-only index is never written back)');
   const provider = opts.provider ?? libraryIndexProvider();
   const file = join(galleryDir, SEARCH_INDEX_FILE);
   let index: VectorIndex | null = null;
   let after = Number(store.getMeta(MAX_ID_KEY) ?? -1);
   const deletedSince = store.deletedFaceIds();
-  if (opts.readOnly && !opts.save && provider.view && after >= 0 && store.maxFaceId() <= after && !deletedSince.length) {
+  if (opts.readOnly && provider.view && after >= 0 && store.maxFaceId() <= after && !deletedSince.length) {
     try {
       return provider.view(file, store.dim);
     } catch {
