@@ -57,6 +57,11 @@ if (patched(target) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() =
   process.exit(0);
 }
 
+// A build of another patch (or a broken one) goes first, so that USearch's prebuilt addon is
+// what runs until the new build is in place, as the failure messages below say.
+rmSync(target, { force: true });
+rmSync(stamp, { force: true });
+
 const work = join(ROOT, 'node_modules', '.cache', 'facegpu-usearch');
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
