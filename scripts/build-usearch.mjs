@@ -26,7 +26,10 @@ const fail = (message) => {
   process.exit(1);
 };
 
-/** The folder of the `usearch` package that `import 'usearch'` gets (its exports hide package.json). */
+/**
+ * The folder of the `usearch` package that `import 'usearch'` gets (its exports hide
+ * package.json); usearchPackageDir (src/gallery/usearch-index-node.ts) finds it the same way.
+ */
 function packageRoot() {
   for (let dir = dirname(require.resolve('usearch')); dir !== dirname(dir); dir = dirname(dir)) {
     const file = join(dir, 'package.json');

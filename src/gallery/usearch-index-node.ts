@@ -28,10 +28,17 @@ export function usearchAddon(): 'prefetch' | 'prebuilt' {
   return (createRequire(import.meta.url)(built) as { facegpuNeighbourPrefetch?: boolean }).facegpuNeighbourPrefetch === true ? 'prefetch' : 'prebuilt';
 }
 
-/** The folder of the `usearch` package this module imports (its exports hide package.json). */
+/**
+ * The folder of the `usearch` package this module imports (its exports hide package.json):
+ * the first folder above its entry whose package.json is named `usearch`, found the same way
+ * as scripts/build-usearch.mjs finds the package it builds.
+ */
 export function usearchPackageDir(): string {
   const start = dirname(createRequire(import.meta.url).resolve('usearch'));
-  for (let dir = start; dir !== dirname(dir); dir = dirname(dir)) if (existsSync(join(dir, 'binding.gyp'))) return dir;
+  for (let dir = start; dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === 'usearch') return dir;
+  }
   throw new Error(`usearch: no package folder above ${start}`);
 }
 
