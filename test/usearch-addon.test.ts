@@ -1,8 +1,8 @@
 // USearch's addon as the set-up script builds it (scripts/build-usearch.mjs with patches/): that
-// it is the addon in use where the set-up ran, and that it answers exactly as USearch's own
+// it is the addon in use wherever a patch for the installed version exists, and that it answers exactly as USearch's own
 // prebuilt addon on the same saved graph (the patch only prefetches memory; patches/README.md).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,13 +17,16 @@ const dir = usearchPackageDir();
 const built = join(dir, 'build', 'Release', 'usearch.node');
 const prebuilt = join(dir, 'prebuilds', `${process.platform}-${process.arch}`, 'usearch.node');
 const addon = usearchAddon();
+const version = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
 
 describe("USearch's addon", () => {
   const tmp = mkdtempSync(join(tmpdir(), 'facegpu-usearch-addon-'));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-  it.runIf(process.env.CI)('CI ran the set-up script: the prefetching build is the addon in use', () => {
-    expect(addon).toBe('prefetch');
+  // Wherever patches/ has a patch for the installed usearch, the set-up script builds it: a
+  // checkout set up by it (CI's included) runs the patched addon, or `npm run build:usearch` is due.
+  it.runIf(existsSync(join(import.meta.dirname, '..', 'patches', `usearch-${version}.patch`)))('the set-up script built the prefetching addon, and it is the addon in use', () => {
+    expect(addon, 'run `npm run build:usearch` (scripts/setup.sh does)').toBe('prefetch');
   });
 
   it.skipIf(addon !== 'prefetch' || !existsSync(prebuilt))('the prefetching build answers exactly as the prebuilt addon on the same graph', () => {
