@@ -5,12 +5,17 @@
 // unvisited neighbours (patches/README.md: a million faces searched ~30% faster, same answers).
 //
 // Idempotent: nothing is done when that addon is already the build of this patch (the patch's
-// sha256 is kept beside it). The build runs in node_modules/.cache/facegpu-usearch (so that
-// node-addon-api resolves), and the addon is renamed into place only once it loads and says it
-// is patched; a failed build leaves USearch's prebuilt addon in use and exits 1 with the log's
-// path. No patch for the installed version: says so and exits 0 (the prebuilt addon serves).
-// Needs a C++ compiler, make and python3 (node-gyp); Node's headers come from the Node
-// installation when it has them (offline), else node-gyp fetches them.
+// sha256 is kept beside it). The build runs in .cache/facegpu-usearch of the node_modules
+// folder that holds usearch (so that node-addon-api resolves), and the addon is renamed into
+// place only once it loads and says it is patched; a failed build leaves USearch's prebuilt
+// addon in use and exits 1 with the log's path. No patch for the installed version: says so and
+// exits 0 (the prebuilt addon serves). Needs a C++ compiler, make, python3 (node-gyp) and git
+// or patch; Node's headers come from the Node installation when it has them (offline), else
+// node-gyp fetches them.
+//
+// The npm package ships this script and patches/, so that an application that installed
+// facegpu can do the same: `npm explore facegpu -- npm run build:usearch` (ROOT is then the
+// installed package, and usearch the copy facegpu resolves).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -65,7 +70,7 @@ if (patched(target) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() =
 rmSync(target, { force: true });
 rmSync(stamp, { force: true });
 
-const work = join(ROOT, 'node_modules', '.cache', 'facegpu-usearch');
+const work = join(dirname(usearch), '.cache', 'facegpu-usearch');
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 for (const part of ['binding.gyp', 'package.json', 'include', 'javascript', 'numkong']) {
@@ -79,8 +84,12 @@ const run = (cmd, args, what) => {
   if (r.status !== 0) fail(`${what} failed (${r.error?.message ?? `exit ${r.status}`}); log: ${log}. USearch's prebuilt addon stays in use`);
 };
 
-// `git apply` patches files outside a repository too, and refuses a patch that does not fit.
-run('git', ['apply', '-p1', patch], `applying ${patch}`);
+// `git apply` patches files outside a repository too, and refuses a patch that does not fit;
+// without git (an application's machine may lack it), `patch`, which refuses one too.
+const has = (cmd) => spawnSync(cmd, ['--version'], { encoding: 'utf8' }).status === 0;
+if (has('git')) run('git', ['apply', '-p1', patch], `applying ${patch}`);
+else if (has('patch')) run('patch', ['-p1', '--forward', '--batch', '-i', patch], `applying ${patch}`);
+else fail("neither git nor patch was found, to apply the patch; USearch's prebuilt addon stays in use");
 
 // node-gyp: npm's own copy (npm sets npm_config_node_gyp when it runs a script), else the one
 // beside this Node's npm.

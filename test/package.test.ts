@@ -90,12 +90,12 @@ describe.skipIf(!RUN)('the npm package, installed from its tarball', () => {
     else if (tmp) console.log(`kept ${tmp}`);
   });
 
-  it('the tarball holds dist/, bin/, shaders, calibration, README, LICENSE, CHANGELOG and package.json only', () => {
+  it('the tarball holds dist/, bin/, shaders, calibration, the USearch patch and its build script, README, LICENSE, CHANGELOG and package.json only', () => {
     const files = packed.files.map((f) => f.path);
-    const allowed = /^(dist\/.+\.(js|d\.ts|js\.map)|bin\/facegpu\.js|shaders\/[\w-]+\.wgsl|calibration\/[\w-]+\.json|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/;
+    const allowed = /^(dist\/.+\.(js|d\.ts|js\.map)|bin\/facegpu\.js|shaders\/[\w-]+\.wgsl|calibration\/[\w-]+\.json|patches\/usearch-[\d.]+\.patch|scripts\/build-usearch\.mjs|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
     expect(files.filter((f) => f.startsWith('dist/web/'))).toEqual([]);
-    for (const f of ['dist/node.js', 'dist/node.d.ts', 'dist/cli/main.js', 'dist/browser/facegpu.js', 'dist/browser/index.d.ts', 'calibration/face.json', 'shaders/pointwise.wgsl', 'LICENSE', 'CHANGELOG.md', 'README.md']) {
+    for (const f of ['dist/node.js', 'dist/node.d.ts', 'dist/cli/main.js', 'dist/browser/facegpu.js', 'dist/browser/index.d.ts', 'calibration/face.json', 'shaders/pointwise.wgsl', 'scripts/build-usearch.mjs', 'LICENSE', 'CHANGELOG.md', 'README.md']) {
       expect(files).toContain(f);
     }
   });
@@ -196,4 +196,30 @@ export async function page(files: File[]): Promise<number> {
     const js = readdirSync(assets).filter((f) => f.endsWith('.js')).map((f) => readFileSync(join(assets, f), 'utf8')).join('\n');
     expect(js).toContain('@compute');
   });
+
+  it('the README\'s USearch build (`npm explore facegpu -- npm run build:usearch`) puts the patched addon where the application\'s usearch loads it; a second run builds nothing', async () => {
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies.usearch;
+    expect(packed.files.map((f) => f.path)).toContain(`patches/usearch-${version}.patch`);
+    const line = readmeBlock('usearch-build').trim();
+    expect(line).toBe('npm explore facegpu -- npm run build:usearch');
+    const [cmd, ...args] = line.split(/\s+/);
+    const first = await run(cmd, args, { cwd: app, env, timeout: 900_000 });
+    expect(first.stdout).toContain(`build-usearch: usearch ${version} built with patches/usearch-${version}.patch`);
+    // What the application's `import 'usearch'` loads, and that it searches.
+    const probe = [
+      "const { Index, MetricKind } = require('usearch');",
+      "const index = new Index({ dimensions: 16, metric: MetricKind.L2sq, connectivity: 16 });",
+      'const v = new Float32Array(16 * 200).map((_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1);',
+      'index.add(BigUint64Array.from({ length: 200 }, (_, i) => BigInt(i)), v);',
+      'const hit = index.search(v.subarray(16 * 77, 16 * 78), 1, 1);',
+      "const addons = Object.keys(require.cache).filter((f) => f.endsWith('.node'));",
+      'console.log(JSON.stringify({ addons, patched: addons.map((f) => require(f).facegpuNeighbourPrefetch === true), hit: Number(hit.keys[0]) }));',
+    ].join('\n');
+    const loaded = JSON.parse((await run('node', ['-e', probe], { cwd: app, env })).stdout);
+    expect(loaded.addons).toEqual([join(app, 'node_modules', 'usearch', 'build', 'Release', 'usearch.node')]);
+    expect(loaded.patched).toEqual([true]);
+    expect(loaded.hit).toBe(77);
+    const again = await run(cmd, args, { cwd: app, env });
+    expect(again.stdout).toContain(`build-usearch: usearch ${version} is already the patched build`);
+  }, 1_000_000);
 });
