@@ -5,7 +5,7 @@ import { kernelLines, textReport } from '../../bench/report.ts';
 import { ORT_SIDE_NAMES } from '../../bench/ort-sides.ts';
 import { runBench } from '../../bench/run.ts';
 import { registerBenchGallery } from './bench-gallery.ts';
-import { countListOption, countOption } from './number-options.ts';
+import { choiceListOption, countListOption, countOption } from './number-options.ts';
 
 interface BenchFlags {
   backbone: string;
@@ -31,9 +31,7 @@ interface BenchFlags {
 function ortSides(v: string | true | undefined): string[] {
   if (v === undefined) return [];
   if (v === true) return Object.keys(ORT_SIDE_NAMES);
-  const names = v.split(',');
-  if (names.some((n) => !Object.hasOwn(ORT_SIDE_NAMES, n))) throw new Error(`--ort must be comma-separated ONNX Runtime sides (${Object.keys(ORT_SIDE_NAMES).join(', ')}), got "${v}"`);
-  return names;
+  return choiceListOption('--ort', v, Object.keys(ORT_SIDE_NAMES), 'ONNX Runtime sides');
 }
 
 export function registerBench(program: Command): void {

@@ -42,6 +42,13 @@ export function choiceOption<T extends string>(name: string, value: string, valu
   return value as T;
 }
 
+/** A comma-separated list of `values`, or a clear error naming the option and what it takes. */
+export function choiceListOption<T extends string>(name: string, value: string, values: readonly T[], what: string): T[] {
+  const items = value.split(',');
+  if (!items.every((v) => values.includes(v as T))) throw new Error(`${name} must be comma-separated ${what} (${values.join(', ')}), got "${value}"`);
+  return items as T[];
+}
+
 /** A number option above zero (a rate, a margin). */
 export function positiveOption(name: string, value: string): number {
   const n = numberOption(name, value);
