@@ -30,6 +30,8 @@ const fail = (message) => {
   console.error(`build-usearch: ${message}`);
   process.exit(1);
 };
+// A file step that fails (a read-only node_modules, a full disk) is one line too, not a stack.
+process.on('uncaughtException', (err) => fail(`${err.message}; USearch's prebuilt addon stays in use`));
 
 /**
  * The folder of the `usearch` package that `import 'usearch'` gets (its exports hide

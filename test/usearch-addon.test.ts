@@ -73,4 +73,17 @@ describe("USearch's addon", () => {
     expect(r.stdout).toContain('no patch for usearch 0.0.0');
     expect(existsSync(join(fake, 'build'))).toBe(false);
   });
+
+  it.runIf(existsSync(join(import.meta.dirname, '..', 'patches', `usearch-${version}.patch`)))('the build script says in one line where a file step failed, exits 1 and builds nothing', () => {
+    // A usearch it has a patch for, in a node_modules whose .cache is a file: its work folder cannot be made.
+    const modules = join(tmp, 'blocked', 'node_modules');
+    const fake = join(modules, 'usearch');
+    mkdirSync(fake, { recursive: true });
+    writeFileSync(join(fake, 'package.json'), JSON.stringify({ name: 'usearch', version }));
+    writeFileSync(join(modules, '.cache'), '');
+    const r = spawnSync(process.execPath, ['scripts/build-usearch.mjs'], { encoding: 'utf8', env: { ...process.env, FACEGPU_USEARCH_DIR: fake } });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^build-usearch: ENOTDIR: .*blocked\/node_modules\/\.cache\/facegpu-usearch'; USearch's prebuilt addon stays in use$/)]);
+    expect(existsSync(join(fake, 'build'))).toBe(false);
+  });
 });
