@@ -18,7 +18,7 @@
 // installed package, and usearch the copy facegpu resolves).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -30,8 +30,14 @@ const fail = (message) => {
   console.error(`build-usearch: ${message}`);
   process.exit(1);
 };
-// A file step that fails (a read-only node_modules, a full disk) is one line too, not a stack.
-process.on('uncaughtException', (err) => fail(`${err.message}; USearch's prebuilt addon stays in use`));
+// A file step that fails (a read-only node_modules, a full disk) is one line too, not a stack,
+// saying which addon serves now; a half-copied addon is removed.
+let installed = false;
+let partial = null;
+process.on('uncaughtException', (err) => {
+  if (partial) rmSync(partial, { force: true });
+  fail(`${err.message}; ${installed ? 'the patched addon is in place, but without its stamp the next run builds it again' : "USearch's prebuilt addon stays in use"}`);
+});
 
 /**
  * The folder of the `usearch` package that `import 'usearch'` gets (its exports hide
@@ -105,10 +111,21 @@ run(process.execPath, [nodeGyp, 'rebuild', `-j`, String(availableParallelism()),
 const built = join(work, 'build', 'Release', 'usearch.node');
 if (!patched(built)) fail(`the built addon ${built} does not load or lacks the patch's marker; log: ${log}`);
 mkdirSync(dirname(target), { recursive: true });
-const tmp = `${target}.tmp-${process.pid}`;
-cpSync(built, tmp);
-renameSync(tmp, target);
-writeFileSync(`${stamp}.tmp-${process.pid}`, `${patchHash}\n`);
-renameSync(`${stamp}.tmp-${process.pid}`, stamp);
-rmSync(work, { recursive: true, force: true });
+partial = `${target}.tmp-${process.pid}`;
+cpSync(built, partial);
+renameSync(partial, target);
+installed = true;
+partial = `${stamp}.tmp-${process.pid}`;
+writeFileSync(partial, `${patchHash}\n`);
+renameSync(partial, stamp);
+partial = null;
+try {
+  rmSync(work, { recursive: true, force: true });
+  // gyp writes the makefiles of node-addon-api's own target beside the build folder (its path
+  // relative to the build); that folder goes too when it holds nothing else.
+  const gypLeft = join(dirname(work), 'node-addon-api');
+  if (readdirSync(gypLeft).every((f) => /\.(Makefile|target\.mk)$/.test(f))) rmSync(gypLeft, { recursive: true });
+} catch {
+  // Only build files left behind in a cache folder (the next build starts by removing its own).
+}
 console.log(`build-usearch: usearch ${version} built with ${patch.slice(ROOT.length)} in ${((Date.now() - started) / 1000).toFixed(0)} s -> ${target}`);

@@ -205,6 +205,9 @@ export async function page(files: File[]): Promise<number> {
     const [cmd, ...args] = line.split(/\s+/);
     const first = await run(cmd, args, { cwd: app, env, timeout: 900_000 });
     expect(first.stdout).toContain(`build-usearch: usearch ${version} built with patches/usearch-${version}.patch`);
+    // Its build folder (and gyp's makefiles beside it) are gone.
+    const cache = join(app, 'node_modules', '.cache');
+    expect((existsSync(cache) ? readdirSync(cache) : []).filter((f) => f === 'facegpu-usearch' || f === 'node-addon-api')).toEqual([]);
     // What the application's `import 'usearch'` loads, and that it searches.
     const probe = [
       "const { Index, MetricKind } = require('usearch');",
