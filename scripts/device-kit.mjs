@@ -1,0 +1,97 @@
+// node scripts/device-kit.mjs: packs what `facegpu bench` needs on a machine that has a GPU
+// but no Node, no npm and no network (this workplace's lent device machine: bench/README.md,
+// "On a real GPU"), into one file, .devkit/kit.tar.xz (git-ignored, about 45 MB):
+//
+//   node                 this Node's binary (Linux x64)
+//   dist/bench.mjs       `facegpu bench` bundled with esbuild (tfjs inside; usearch, which only
+//                        `bench gallery` uses, replaced by a module that says it is absent)
+//   node_modules/webgpu  Dawn's binding for Linux x64
+//   node_modules/...     the package.json of each package the results record, and the face
+//                        backbone's original tfjs model (the tfjs side runs it)
+//   weights/face         the converted backbone, its manifest pointing at that model
+//   package.json         facegpu's, for the version the results record
+//
+// The bundle sits in .devkit/dist/ so that what it resolves from its own location lands where
+// the checkout has it: the shaders at ../../shaders (the checkout's, which travel with it),
+// the project root at .. (the kit). scripts/device-bench.sh unpacks it there and runs the
+// benchmark. Run this after `npm run setup` (the weights and node_modules must be there).
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const OUT = join(ROOT, '.devkit');
+const STAGE = join(OUT, 'stage');
+const fail = (message) => {
+  console.error(`device-kit: ${message}`);
+  process.exit(1);
+};
+if (process.platform !== 'linux' || process.arch !== 'x64') fail(`the device machine is Linux x64; this is ${process.platform} ${process.arch}, whose Node and Dawn would not run there`);
+const backbone = join(ROOT, 'weights', 'face');
+if (!existsSync(join(backbone, 'manifest.json'))) fail(`${backbone} has no converted backbone (run npm run setup first)`);
+const manifest = JSON.parse(readFileSync(join(backbone, 'manifest.json'), 'utf8'));
+const model = manifest.source.file;
+if (!existsSync(model)) fail(`${model}: the backbone's original model is missing (run npm ci)`);
+const relModel = model.startsWith(join(ROOT, 'node_modules')) ? model.slice(ROOT.length) : fail(`${model} is not under node_modules; the kit only carries the installed model`);
+
+rmSync(OUT, { recursive: true, force: true });
+mkdirSync(join(STAGE, 'dist'), { recursive: true });
+
+// `bench gallery` is registered with `bench` and imports usearch (a native addon the kit does
+// not carry): a stand-in that fails with a sentence if anything calls it.
+const absent = {
+  name: 'absent-usearch',
+  setup(b) {
+    b.onResolve({ filter: /^usearch$/ }, () => ({ path: 'usearch', namespace: 'absent' }));
+    b.onLoad({ filter: /.*/, namespace: 'absent' }, () => ({
+      contents: "const no = () => { throw new Error('usearch is not in the device kit (bench gallery does not run there)'); };\nexport const Index = no, MetricKind = {}, ScalarKind = {}, BatchMatches = no, Matches = no, exactSearch = no;\n",
+    }));
+  },
+};
+await build({
+  stdin: {
+    // As src/cli/main.ts wires `bench`: the global --adapter, and errors as one line.
+    contents: [
+      "import { Command } from 'commander';",
+      "import { registerBench } from './src/cli/bench.ts';",
+      "import { cliMessage } from './src/cli/remedies.ts';",
+      "const program = new Command('facegpu').option('--adapter <name>', 'WebGPU adapter: auto, lavapipe, swiftshader, or part of an adapter name', process.env.FACEGPU_ADAPTER);",
+      'registerBench(program);',
+      "program.parseAsync(process.argv).catch((err) => { console.error(`facegpu: ${cliMessage(err)}`); process.exitCode = 1; });",
+    ].join('\n'),
+    resolveDir: ROOT,
+    sourcefile: 'device-bench-entry.ts',
+    loader: 'ts',
+  },
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  minify: true,
+  outfile: join(STAGE, 'dist', 'bench.mjs'),
+  // Node's require for the CommonJS packages inside an ES module bundle.
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  external: ['webgpu', 'onnxruntime-node', 'onnxruntime-web', 'onnxruntime-web/webgpu', '@lancedb/lancedb'],
+  plugins: [absent],
+  logLevel: 'warning',
+});
+
+const copy = (from, to = from) => {
+  mkdirSync(dirname(join(STAGE, to)), { recursive: true });
+  cpSync(join(ROOT, from), join(STAGE, to), { recursive: true });
+};
+copyFileSync(process.execPath, join(STAGE, 'node'));
+for (const f of ['index.js', 'package.json', 'dist/linux-x64/dawn.node']) copy(join('node_modules', 'webgpu', f));
+for (const pkg of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-converter']) copy(join('node_modules', pkg, 'package.json'));
+copy(relModel);
+copy(relModel.replace(/\.json$/, '.bin'));
+copy('package.json');
+copy(join('weights', 'face', 'weights.bin'));
+writeFileSync(join(STAGE, 'weights', 'face', 'manifest.json'), JSON.stringify({ ...manifest, source: { ...manifest.source, file: relModel } }, null, 2));
+
+const tar = spawnSync('tar', ['-C', STAGE, '-cJf', join(OUT, 'kit.tar.xz'), '.'], { env: { ...process.env, XZ_OPT: '-6 -T0' }, encoding: 'utf8' });
+if (tar.status !== 0) fail(`tar failed: ${tar.stderr || tar.error?.message}`);
+rmSync(STAGE, { recursive: true, force: true });
+console.log(`device-kit: ${join(OUT, 'kit.tar.xz')} (${(statSync(join(OUT, 'kit.tar.xz')).size / 2 ** 20).toFixed(1)} MiB); on the device: bash scripts/device-bench.sh, carrying .devkit`);
