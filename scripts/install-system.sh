@@ -4,7 +4,8 @@
 # bookworm's own Mesa 22 lacks shaderUniform*ArrayDynamicIndexing, which Dawn requires),
 # Debian's Chromium for the browser tests (SwiftShader WebGPU adapter), and Redis (the job
 # queue of `index --queue` and `worker`; its tests start their own server), and a C++ compiler,
-# make and python3 (node-gyp, which rebuilds USearch's addon with patches/).
+# make and python3 (node-gyp, which rebuilds USearch's addon with patches/), and xz (the
+# GPU-machine benchmark kit).
 # Idempotent; skips what is already there. Needs root (or sudo).
 set -euo pipefail
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -25,6 +26,8 @@ command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v g++ >/dev/null || need_apt+=(g++)
 command -v make >/dev/null || need_apt+=(make)
 command -v python3 >/dev/null || need_apt+=(python3)
+# xz, for the GPU-machine benchmark kit (scripts/device-kit.mjs).
+command -v xz >/dev/null || need_apt+=(xz-utils)
 
 if [ ${#need_apt[@]} -eq 0 ]; then
   echo "system packages: already installed"; exit 0
@@ -41,7 +44,7 @@ if [ "${ID:-}" = debian ] && [ "${VERSION_CODENAME:-}" = bookworm ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     -t bookworm-backports mesa-vulkan-drivers libvulkan1
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium redis-server \
-    g++ make python3
+    g++ make python3 xz-utils
 else
   $SUDO apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
