@@ -3,8 +3,8 @@
 # unpacks .devkit/kit.tar.xz (made here by `node scripts/device-kit.mjs`) into .devkit/ and runs
 # `facegpu bench` on the first adapter Dawn finds through Vulkan, writing results.json,
 # results.md and chart.svg into $OUT (or bench/results/device). Arguments go to the benchmark
-# (default: the whole network at batches 1, 8 and 32 with the kernel rows, no tfjs-wasm and no
-# training rows: the questions of issue #15 for a real GPU).
+# (default: the whole network at batches 1, 8 and 32 with the kernel rows and ONNX Runtime's
+# WebGPU side, no tfjs-wasm and no training rows: the questions of issue #15 for a real GPU).
 # Python's lzma unpacks the kit where the machine has no xz.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,5 +20,5 @@ if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f /usr/local/nvidia/share/vulkan/icd.d/nv
 fi
 RESULTS="${OUT:-bench/results/device}"
 mkdir -p "$RESULTS"
-[ $# -gt 0 ] || set -- --batches 1,8,32 --no-wasm --no-training-work
+[ $# -gt 0 ] || set -- --batches 1,8,32 --no-wasm --no-training-work --ort webgpu
 "$KIT/node" "$KIT/dist/bench.mjs" bench --backbone "$PWD/$KIT/weights/face" --out "$RESULTS" "$@"

@@ -1,11 +1,12 @@
 // node scripts/device-kit.mjs: packs what `facegpu bench` needs on a machine that has a GPU
 // but no Node, no npm and no network (this workplace's lent device machine: bench/README.md,
-// "On a real GPU"), into one file, .devkit/kit.tar.xz (git-ignored, about 45 MB):
+// "On a real GPU"), into one file, .devkit/kit.tar.xz (git-ignored, about 44 MiB):
 //
 //   node                 this Node's binary (Linux x64)
 //   dist/bench.mjs       `facegpu bench` bundled with esbuild (tfjs inside; usearch, which only
 //                        `bench gallery` uses, replaced by a module that says it is absent)
 //   node_modules/webgpu  Dawn's binding for Linux x64
+//   node_modules/onnxruntime-web  its WebGPU build (bench --ort webgpu)
 //   node_modules/...     the package.json of each package the results record, and the face
 //                        backbone's original tfjs model (the tfjs side runs it)
 //   weights/face         the converted backbone, its manifest pointing at that model
@@ -85,6 +86,11 @@ const copy = (from, to = from) => {
 copyFileSync(process.execPath, join(STAGE, 'node'));
 for (const f of ['index.js', 'package.json', 'dist/linux-x64/dawn.node']) copy(join('node_modules', 'webgpu', f));
 for (const pkg of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-converter']) copy(join('node_modules', pkg, 'package.json'));
+// ONNX Runtime's WebGPU side (`--ort webgpu`): the bundle Node imports for onnxruntime-web/webgpu
+// and the wasm it loads; the versions the results record. (Its wasm and node sides, CPU
+// runtimes, are not the question on a GPU machine, and not in the kit.)
+for (const f of ['package.json', 'dist/ort.webgpu.bundle.min.mjs', 'dist/ort-wasm-simd-threaded.asyncify.mjs', 'dist/ort-wasm-simd-threaded.asyncify.wasm']) copy(join('node_modules', 'onnxruntime-web', f));
+copy(join('node_modules', 'onnxruntime-node', 'package.json'));
 copy(relModel);
 copy(relModel.replace(/\.json$/, '.bin'));
 copy('package.json');

@@ -25,7 +25,7 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the devi
     expect(existsSync(join(ROOT, '.devkit', 'stage'))).toBe(false);
   });
 
-  it('runs `facegpu bench` from a folder without node_modules, with its own Node, and our descriptors agree with tfjs-webgpu\'s', () => {
+  it('runs `facegpu bench` from a folder without node_modules, with its own Node, and our descriptors agree with tfjs-webgpu\'s and ONNX Runtime WebGPU\'s', () => {
     const repo = join(tmp, 'repo');
     mkdirSync(join(repo, '.devkit'), { recursive: true });
     cpSync(join(ROOT, 'shaders'), join(repo, 'shaders'), { recursive: true });
@@ -39,7 +39,7 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the devi
       const found = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
       if (found) symlinkSync(found, join(bin, tool));
     }
-    const r = spawnSync(join(bin, 'bash'), ['scripts/device-bench.sh', '--adapter', 'lavapipe', '--batches', '2', '--repeats', '1', '--gpu-repeats', '0', '--no-kernels', '--no-wasm', '--no-training-work', '--json'], {
+    const r = spawnSync(join(bin, 'bash'), ['scripts/device-bench.sh', '--adapter', 'lavapipe', '--batches', '2', '--repeats', '1', '--gpu-repeats', '0', '--no-kernels', '--no-wasm', '--no-training-work', '--ort', 'webgpu', '--json'], {
       cwd: repo,
       encoding: 'utf8',
       env: { HOME: process.env.HOME ?? tmp, PATH: bin, OUT: out },
@@ -53,6 +53,8 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the devi
     expect(row.oursMsPerImage).toBeGreaterThan(0);
     expect(row.tfjsWebgpuMsPerImage).toBeGreaterThan(0);
     expect(row.minCosine.tfjsWebgpu).toBeGreaterThan(0.9999);
+    expect(row.ortWebgpuMsPerImage).toBeGreaterThan(0);
+    expect(row.minCosine.ortWebgpu).toBeGreaterThan(0.9999);
     expect(result.environment['tfjs-backend-webgpu']).toMatch(/^\d+\.\d+\.\d+/);
     expect(result.environment.webgpu).toMatch(/^\d+\.\d+\.\d+/);
     expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).endToEnd).toHaveLength(1);
