@@ -18,6 +18,10 @@ fi
 if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
   export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 fi
+# The kit's Vulkan loader where the machine's image has none.
+if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1 '; then
+  export LD_LIBRARY_PATH="$PWD/$KIT/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
 RESULTS="${OUT:-bench/results/device}"
 mkdir -p "$RESULTS"
 [ $# -gt 0 ] || set -- --batches 1,8,32 --no-wasm --no-training-work --ort webgpu

@@ -6,6 +6,7 @@
 //   dist/bench.mjs       `facegpu bench` bundled with esbuild (tfjs inside; usearch, which only
 //                        `bench gallery` uses, replaced by a module that says it is absent)
 //   node_modules/webgpu  Dawn's binding for Linux x64
+//   lib/libvulkan.so.1   the Vulkan loader, used where the machine has none
 //   node_modules/onnxruntime-web  its WebGPU build (bench --ort webgpu)
 //   node_modules/...     the package.json of each package the results record, and the face
 //                        backbone's original tfjs model (the tfjs side runs it)
@@ -84,6 +85,11 @@ const copy = (from, to = from) => {
   cpSync(join(ROOT, from), join(STAGE, to), { recursive: true });
 };
 copyFileSync(process.execPath, join(STAGE, 'node'));
+// The Vulkan loader Dawn opens (libvulkan.so.1), for a machine whose image has none; the GPU's
+// own driver (its ICD) is the machine's.
+const loader = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/lib/x86_64-linux-gnu/libvulkan.so.1'].find((f) => existsSync(f)) ?? fail('no Vulkan loader (libvulkan.so.1) here to carry: install libvulkan1');
+mkdirSync(join(STAGE, 'lib'));
+copyFileSync(loader, join(STAGE, 'lib', 'libvulkan.so.1'));
 for (const f of ['index.js', 'package.json', 'dist/linux-x64/dawn.node']) copy(join('node_modules', 'webgpu', f));
 for (const pkg of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-converter']) copy(join('node_modules', pkg, 'package.json'));
 // ONNX Runtime's WebGPU side (`--ort webgpu`): the bundle Node imports for onnxruntime-web/webgpu

@@ -32,7 +32,9 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('the devi
     cpSync(join(ROOT, 'scripts', 'device-bench.sh'), join(repo, 'scripts', 'device-bench.sh'));
     cpSync(KIT, join(repo, '.devkit', 'kit.tar.xz'));
     const out = join(tmp, 'out');
-    // A PATH with the tools the script uses and no node: a `node` there would be this checkout's.
+    // A PATH with the tools the script uses and no node (a `node` there would be this
+    // checkout's), nor ldconfig: the script then loads Vulkan through the kit's own loader, as
+    // on a machine whose image has none.
     const bin = join(tmp, 'bin');
     mkdirSync(bin);
     for (const tool of ['bash', 'tar', 'xz', 'mkdir', 'dirname']) {
