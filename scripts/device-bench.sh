@@ -12,7 +12,8 @@ KIT=.devkit
 [ -f "$KIT/kit.tar.xz" ] || { echo "device-bench: $KIT/kit.tar.xz is missing: run node scripts/device-kit.mjs here and carry $KIT" >&2; exit 1; }
 if [ ! -x "$KIT/node" ]; then
   if command -v xz > /dev/null; then tar -C "$KIT" -xJf "$KIT/kit.tar.xz"
-  else python3 -c "import tarfile, sys; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" "$KIT/kit.tar.xz" "$KIT"; fi
+  else python3 -c "import tarfile, sys; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" "$KIT/kit.tar.xz" "$KIT"; fi \
+    || { echo "device-bench: could not unpack $KIT/kit.tar.xz (needs xz, or python3)" >&2; exit 1; }
 fi
 # The NVIDIA driver's Vulkan files where this workplace's machines keep them, if the loader finds none.
 if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
