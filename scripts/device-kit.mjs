@@ -19,7 +19,7 @@
 // benchmark. Run this after `npm run setup` (the weights and node_modules must be there).
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -34,7 +34,8 @@ if (process.platform !== 'linux' || process.arch !== 'x64') fail(`the device mac
 const backbone = join(ROOT, 'weights', 'face');
 if (!existsSync(join(backbone, 'manifest.json'))) fail(`${backbone} has no converted backbone (run npm run setup first)`);
 const manifest = JSON.parse(readFileSync(join(backbone, 'manifest.json'), 'utf8'));
-const model = manifest.source.file;
+// As bench/run.ts reads it: an absolute path, or one relative to the project.
+const model = isAbsolute(manifest.source.file) ? manifest.source.file : resolve(ROOT, manifest.source.file);
 if (!existsSync(model)) fail(`${model}: the backbone's original model is missing (run npm ci)`);
 const relModel = model.startsWith(join(ROOT, 'node_modules')) ? model.slice(ROOT.length) : fail(`${model} is not under node_modules; the kit only carries the installed model`);
 
@@ -97,10 +98,11 @@ for (const pkg of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu', '
 // runtimes, are not the question on a GPU machine, and not in the kit.)
 for (const f of ['package.json', 'dist/ort.webgpu.bundle.min.mjs', 'dist/ort-wasm-simd-threaded.asyncify.mjs', 'dist/ort-wasm-simd-threaded.asyncify.wasm']) copy(join('node_modules', 'onnxruntime-web', f));
 copy(join('node_modules', 'onnxruntime-node', 'package.json'));
+// The graph model and the weight files its manifest names.
 copy(relModel);
-copy(relModel.replace(/\.json$/, '.bin'));
+for (const group of JSON.parse(readFileSync(model, 'utf8')).weightsManifest ?? []) for (const f of group.paths) copy(join(dirname(relModel), f));
 copy('package.json');
-copy(join('weights', 'face', 'weights.bin'));
+copy(join('weights', 'face'));
 writeFileSync(join(STAGE, 'weights', 'face', 'manifest.json'), JSON.stringify({ ...manifest, source: { ...manifest.source, file: relModel } }, null, 2));
 
 const tar = spawnSync('tar', ['-C', STAGE, '-cJf', join(OUT, 'kit.tar.xz'), '.'], { env: { ...process.env, XZ_OPT: '-6 -T0' }, encoding: 'utf8' });
