@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # On a machine with a GPU but no Node, npm or network (this workplace's lent device machine):
-# unpacks .devkit/kit.tar.xz (made here by `node scripts/device-kit.mjs`) into .devkit/ and runs
-# `facegpu bench` on the first adapter Dawn finds through Vulkan, writing results.json,
-# results.md and chart.svg into $OUT (or bench/results/device). Arguments go to the benchmark
-# (default: the whole network at batches 1, 8 and 32 with the kernel rows and ONNX Runtime's
-# WebGPU side, no tfjs-wasm and no training rows: the questions of issue #15 for a real GPU).
+# unpacks .devkit/kit.tar.xz (made here by `node scripts/device-kit.mjs`) into .devkit/ and
+# benchmarks on the first adapter Dawn finds through Vulkan, results into $OUT (or
+# bench/results/device):
+#   no arguments: the questions of issue #15 for a real GPU, in three steps:
+#     hand/    `facegpu bench` with the hand-picked kernels (batches 1, 8, 32, kernel rows,
+#              ONNX Runtime's WebGPU side; no tfjs-wasm, no training rows)
+#     tuning.json  `facegpu tune` for batches 1, 8 and 32 (the candidates timed on this GPU)
+#     tuned/   the same benchmark with the tuned kernels
+#   arguments: one `facegpu bench` with them, into $OUT itself.
+# Tunings go to .devkit/home (FACEGPU_HOME), so each run starts hand-picked.
 # Python's lzma unpacks the kit where the machine has no xz.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +28,23 @@ fi
 if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1 '; then
   export LD_LIBRARY_PATH="$PWD/$KIT/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
+export FACEGPU_HOME="$PWD/$KIT/home"
+rm -rf "$FACEGPU_HOME"
 RESULTS="${OUT:-bench/results/device}"
 mkdir -p "$RESULTS"
-[ $# -gt 0 ] || set -- --batches 1,8,32 --no-wasm --no-training-work --ort webgpu
-"$KIT/node" "$KIT/dist/bench.mjs" bench --backbone "$PWD/$KIT/weights/face" --out "$RESULTS" "$@"
+facegpu() { "$KIT/node" "$KIT/dist/bench.mjs" "$@"; }
+BACKBONE="$PWD/$KIT/weights/face"
+if [ $# -gt 0 ]; then
+  facegpu bench --backbone "$BACKBONE" --out "$RESULTS" "$@"
+  exit
+fi
+DEFAULT=(--batches 1,8,32 --no-wasm --no-training-work --ort webgpu)
+TUNE=(--batch-sizes 1,8,32)
+# The same three steps at the smallest scale, for test/device-kit.test.ts on a CPU adapter.
+if [ "${FACEGPU_DEVICE_BENCH_SCALE:-}" = small ]; then
+  DEFAULT=(--batches 2 --repeats 1 --gpu-repeats 0 --no-kernels --no-wasm --no-training-work)
+  TUNE=(--batch-sizes 2 --rounds 1)
+fi
+facegpu bench --backbone "$BACKBONE" --out "$RESULTS/hand" "${DEFAULT[@]}"
+facegpu tune --backbone "$BACKBONE" "${TUNE[@]}" --json > "$RESULTS/tuning.json"
+facegpu bench --backbone "$BACKBONE" --out "$RESULTS/tuned" "${DEFAULT[@]}"

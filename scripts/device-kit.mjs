@@ -3,8 +3,9 @@
 // "On a real GPU"), into one file, .devkit/kit.tar.xz (git-ignored, about 44 MiB):
 //
 //   node                 this Node's binary (Linux x64)
-//   dist/bench.mjs       `facegpu bench` bundled with esbuild (tfjs inside; usearch, which only
-//                        `bench gallery` uses, replaced by a module that says it is absent)
+//   dist/bench.mjs       `facegpu bench` and `facegpu tune` bundled with esbuild (tfjs inside;
+//                        usearch, which only `bench gallery` uses, replaced by a module that
+//                        says it is absent)
 //   node_modules/webgpu  Dawn's binding for Linux x64
 //   lib/libvulkan.so.1   the Vulkan loader, used where the machine has none
 //   node_modules/onnxruntime-web  its WebGPU build (bench --ort webgpu)
@@ -16,7 +17,7 @@
 // The bundle sits in .devkit/dist/ so that what it resolves from its own location lands where
 // the checkout has it: the shaders at ../../shaders (the checkout's, which travel with it),
 // the project root at .. (the kit). scripts/device-bench.sh unpacks it there and runs the
-// benchmark. Run this after `npm run setup` (the weights and node_modules must be there).
+// benchmarks and the tuning. Run this after `npm run setup` (the weights and node_modules must be there).
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -59,9 +60,11 @@ await build({
     contents: [
       "import { Command } from 'commander';",
       "import { registerBench } from './src/cli/bench.ts';",
+      "import { registerTune } from './src/cli/tune.ts';",
       "import { cliMessage } from './src/cli/remedies.ts';",
       "const program = new Command('facegpu').option('--adapter <name>', 'WebGPU adapter: auto, lavapipe, swiftshader, or part of an adapter name', process.env.FACEGPU_ADAPTER);",
       'registerBench(program);',
+      'registerTune(program);',
       "program.parseAsync(process.argv).catch((err) => { console.error(`facegpu: ${cliMessage(err)}`); process.exitCode = 1; });",
     ].join('\n'),
     resolveDir: ROOT,
