@@ -17,7 +17,8 @@
 // The bundle sits in .devkit/dist/ so that what it resolves from its own location lands where
 // the checkout has it: the shaders at ../../shaders (the checkout's, which travel with it),
 // the project root at .. (the kit). scripts/device-bench.sh unpacks it there and runs the
-// benchmarks and the tuning. Run this after `npm run setup` (the weights and node_modules must be there).
+// benchmarks and the tuning. Run this after `npm run setup` (the weights and node_modules must
+// be there).
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
