@@ -18,6 +18,8 @@ const built = join(dir, 'build', 'Release', 'usearch.node');
 const prebuilt = join(dir, 'prebuilds', `${process.platform}-${process.arch}`, 'usearch.node');
 const addon = usearchAddon();
 const version = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+// patches/ holds a patch for the installed usearch: the set-up script builds it.
+const hasPatch = existsSync(join(import.meta.dirname, '..', 'patches', `usearch-${version}.patch`));
 
 describe("USearch's addon", () => {
   const tmp = mkdtempSync(join(tmpdir(), 'facegpu-usearch-addon-'));
@@ -25,7 +27,7 @@ describe("USearch's addon", () => {
 
   // Wherever patches/ has a patch for the installed usearch, the set-up script builds it: a
   // checkout set up by it (CI's included) runs the patched addon, or `npm run build:usearch` is due.
-  it.runIf(existsSync(join(import.meta.dirname, '..', 'patches', `usearch-${version}.patch`)))('the set-up script built the prefetching addon, and it is the addon in use', () => {
+  it.runIf(hasPatch)('the set-up script built the prefetching addon, and it is the addon in use', () => {
     expect(addon, 'run `npm run build:usearch` (scripts/setup.sh does)').toBe('prefetch');
   });
 
@@ -74,7 +76,7 @@ describe("USearch's addon", () => {
     expect(existsSync(join(fake, 'build'))).toBe(false);
   });
 
-  it.runIf(existsSync(join(import.meta.dirname, '..', 'patches', `usearch-${version}.patch`)))('the build script says in one line where a file step failed, exits 1 and builds nothing', () => {
+  it.runIf(hasPatch)('the build script says in one line where a file step failed, exits 1 and builds nothing', () => {
     // A usearch it has a patch for, in a node_modules whose .cache is a file: its work folder cannot be made.
     const modules = join(tmp, 'blocked', 'node_modules');
     const fake = join(modules, 'usearch');
