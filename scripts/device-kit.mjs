@@ -57,16 +57,16 @@ const absent = {
 };
 await build({
   stdin: {
-    // As src/cli/main.ts wires `bench`: the global --adapter, and errors as one line.
+    // `bench` and `tune` wired as src/cli/main.ts wires them (src/cli/program.ts).
     contents: [
       "import { Command } from 'commander';",
       "import { registerBench } from './src/cli/bench.ts';",
       "import { registerTune } from './src/cli/tune.ts';",
-      "import { cliMessage } from './src/cli/remedies.ts';",
-      "const program = new Command('facegpu').option('--adapter <name>', 'WebGPU adapter: auto, lavapipe, swiftshader, or part of an adapter name', process.env.FACEGPU_ADAPTER);",
+      "import { runCommandLine, withAdapterOption } from './src/cli/program.ts';",
+      "const program = withAdapterOption(new Command('facegpu'));",
       'registerBench(program);',
       'registerTune(program);',
-      "program.parseAsync(process.argv).catch((err) => { console.error(`facegpu: ${cliMessage(err)}`); process.exitCode = 1; });",
+      'runCommandLine(program);',
     ].join('\n'),
     resolveDir: ROOT,
     sourcefile: 'device-bench-entry.ts',

@@ -16,7 +16,7 @@ import { registerEval } from './eval.ts';
 import { registerPredict } from './predict.ts';
 import { registerTrain } from './train.ts';
 import { registerTune } from './tune.ts';
-import { cliMessage } from './remedies.ts';
+import { runCommandLine, withAdapterOption } from './program.ts';
 import { convertCommand, infoCommand, installCommand } from './weights.ts';
 import { registerWeightsExport } from './weights-export.ts';
 import { MAX_IMAGE_PIXELS, maxImagePixels, parseMaxPixels, setMaxImagePixels, setMaxImagePixelsName } from '../image/decode.ts';
@@ -25,11 +25,7 @@ import { MAX_IMAGE_PIXELS, maxImagePixels, parseMaxPixels, setMaxImagePixels, se
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command();
-program
-  .name('facegpu')
-  .version(version)
-  .description('Face recognition by transfer learning on WebGPU: MobileNet V1 on our own WGSL shaders')
-  .option('--adapter <name>', 'WebGPU adapter: auto, lavapipe, swiftshader, or part of an adapter name', process.env.FACEGPU_ADAPTER)
+withAdapterOption(program.name('facegpu').version(version).description('Face recognition by transfer learning on WebGPU: MobileNet V1 on our own WGSL shaders'))
   .option('--max-pixels <n>', `largest image decoded, width x height (default ${MAX_IMAGE_PIXELS} = 8192x8192; also FACEGPU_MAX_PIXELS)`)
   .hook('preAction', () => {
     // The pixel limit is the flag, else FACEGPU_MAX_PIXELS: checked here, before any work,
@@ -97,7 +93,4 @@ registerWeightsExport(weights);
 
 export { program };
 
-program.parseAsync(process.argv).catch((err: unknown) => {
-  console.error(`facegpu: ${cliMessage(err)}`);
-  process.exitCode = 1;
-});
+runCommandLine(program);
