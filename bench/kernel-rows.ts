@@ -9,6 +9,7 @@ import { depthwiseOp } from '../src/kernels/depthwise.ts';
 import { globalAvgPoolOp } from '../src/kernels/pool.ts';
 import { pointwiseOp } from '../src/kernels/pointwise.ts';
 import { stemOp } from '../src/kernels/stem.ts';
+import { stemRgb8Op } from '../src/kernels/stem-rgb8.ts';
 import { samePadding } from '../src/kernels/common.ts';
 import { c4 } from '../src/weights/format.ts';
 import { halfWeightsOf } from '../src/mobilenet/half-weights.ts';
@@ -69,7 +70,15 @@ function oursSide(gpu: Gpu, engine: MobileNetEngine, k: KernelCase, x: Float32Ar
     const wb = pool.createWith(half ? new Uint8Array(half.buffer) : k.packed!.weights, STORAGE, 'w');
     const bb = pool.createWith(k.packed!.bias, STORAGE, 'b');
     const layer = { label: k.name, x: xb, w: wb, b: bb, y, activation: k.activation };
-    if (k.kind === 'stem') op = stemOp({ ...layer, shape: k.input, stride: k.stride, cout: k.outChannels, halfWeights: half !== null }, t);
+    if (k.kind === 'stem' && t.stemRgb8 > 0) {
+      // The stem that reads the 8-bit input itself: the same pixel values as bytes (the row's
+      // stem input is whole numbers 0..255), preprocessing as the identity; so this row times
+      // our preprocessing and stem against tfjs' stem alone.
+      const bytes = new Uint8Array(Math.ceil(x.length / 4) * 4);
+      bytes.set(x);
+      const src = pool.createWith(bytes, STORAGE, 'x bytes');
+      op = stemRgb8Op({ ...layer, src, shape: k.input, stride: k.stride, cout: k.outChannels, scale: 1, offset: 0 }, t);
+    } else if (k.kind === 'stem') op = stemOp({ ...layer, shape: k.input, stride: k.stride, cout: k.outChannels, halfWeights: half !== null }, t);
     else if (k.kind === 'depthwise') op = depthwiseOp({ ...layer, shape: k.input, stride: k.stride }, t);
     else op = pointwiseOp({ ...layer, pixels: n * h * w, cin: c, cout: k.outChannels, halfWeights: half !== null }, t);
   }
@@ -163,8 +172,9 @@ export async function measureKernels(gpu: Gpu, engine: MobileNetEngine, sides: T
   try {
     for (const [i, k] of cases.entries()) {
       const { n, h, w, c } = k.input;
-      // Inputs in the range the layer sees: raw pixels for the stem, ReLU6 outputs after it.
-      const x = k.kind === 'stem' ? randomFloats(n * h * w * c, 1000 + i, 0, 255) : randomFloats(n * h * w * c, 1000 + i, 0, 6);
+      // Inputs in the range the layer sees: raw pixels (whole numbers, as 8-bit input) for the
+      // stem, ReLU6 outputs after it.
+      const x = k.kind === 'stem' ? randomFloats(n * h * w * c, 1000 + i, 0, 256).map(Math.floor) : randomFloats(n * h * w * c, 1000 + i, 0, 6);
       const ours = oursSide(gpu, engine, k, x, timer);
       const theirs = tfjsSide(gpu, sides, k, x, timestamps);
       try {

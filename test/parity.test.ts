@@ -48,24 +48,31 @@ describe.each(MODELS)('$name', ({ file, halfWeights }) => {
     const pixels = new Uint8Array(IMAGES.length * per);
     for (const [i, f] of IMAGES.entries()) pixels.set(await loadImageRGB(f, size), i * per);
 
-    // maxBatch 5: the 16 images run as several command buffers, so batch splitting is covered.
-    const engine = new MobileNetEngine(gpu, backbone, loadShaders(), { maxBatch: 5 });
-    const ours = await engine.embed(pixels, IMAGES.length);
-    const dense = engine.preparedOps(1).filter((op) => /^(pointwise|conv3x3)/.test(op.desc.kernel.shader));
-    expect(dense.length).toBe(14); // the stem and 13 pointwise layers
-    const half = dense.filter((op) => op.desc.kernel.constants?.WH === 1).length;
-    expect(half).toBe(halfWeights && engine.tuning.halfWeights && engine.tuning.subgroup > 0 ? 14 : 0);
-    engine.destroy();
-
     const ref = await referenceEmbed(await loadReference(file), pixels, IMAGES.length, size, m.preprocess, m.source.output);
-    expect(ours.length).toBe(ref.length);
     const dim = m.outputDim;
-    for (let i = 0; i < IMAGES.length; i++) {
-      const a = ours.subarray(i * dim, (i + 1) * dim);
-      const b = ref.subarray(i * dim, (i + 1) * dim);
-      expect(maxAbs(b), IMAGES[i]).toBeGreaterThan(0.1); // a real, non-degenerate descriptor
-      expect(cosine(a, b), IMAGES[i]).toBeGreaterThanOrEqual(0.9999);
-      expect(maxAbsDiff(a, b), IMAGES[i]).toBeLessThanOrEqual(1e-3 * maxAbs(b));
+    // Both ways into the network: the preprocessing op then the stem, and the stem that reads
+    // the 8-bit input itself (the hand-picked one on CPU adapters), each against tfjs.
+    for (const stemRgb8 of [0, 8]) {
+      // maxBatch 5: the 16 images run as several command buffers, so batch splitting is covered.
+      const engine = new MobileNetEngine(gpu, backbone, loadShaders(), { maxBatch: 5, tuning: { stemRgb8, stemPixels: stemRgb8 ? 4 : 2 } });
+      const ours = await engine.embed(pixels, IMAGES.length);
+      const ops = engine.preparedOps(1);
+      expect(ops[0].desc.kernel.shader).toBe(stemRgb8 ? 'conv3x3_rgb8' : 'preprocess');
+      const dense = ops.filter((op) => /^(pointwise|conv3x3)/.test(op.desc.kernel.shader));
+      expect(dense.length).toBe(14); // the stem and 13 pointwise layers
+      const half = dense.filter((op) => op.desc.kernel.constants?.WH === 1).length;
+      const reads = halfWeights && engine.tuning.halfWeights && engine.tuning.subgroup > 0;
+      expect(half, `stemRgb8 ${stemRgb8}`).toBe(reads ? (stemRgb8 ? 13 : 14) : 0);
+      engine.destroy();
+
+      expect(ours.length).toBe(ref.length);
+      for (let i = 0; i < IMAGES.length; i++) {
+        const a = ours.subarray(i * dim, (i + 1) * dim);
+        const b = ref.subarray(i * dim, (i + 1) * dim);
+        expect(maxAbs(b), IMAGES[i]).toBeGreaterThan(0.1); // a real, non-degenerate descriptor
+        expect(cosine(a, b), `${IMAGES[i]}, stemRgb8 ${stemRgb8}`).toBeGreaterThanOrEqual(0.9999);
+        expect(maxAbsDiff(a, b), `${IMAGES[i]}, stemRgb8 ${stemRgb8}`).toBeLessThanOrEqual(1e-3 * maxAbs(b));
+      }
     }
   });
 });

@@ -9,6 +9,7 @@ import { globalAvgPoolOp } from '../src/kernels/pool.ts';
 import { pointwiseOp } from '../src/kernels/pointwise.ts';
 import { preprocessOp } from '../src/kernels/preprocess.ts';
 import { stemOp } from '../src/kernels/stem.ts';
+import { STEM_RGB8_MAX_GROUPS, stemRgb8Op } from '../src/kernels/stem-rgb8.ts';
 import { samePadding, DEFAULT_TUNING, type Tuning } from '../src/kernels/common.ts';
 import { KernelRunner } from '../src/gpu/runner.ts';
 import { packLayerWeights } from '../src/weights/pack.ts';
@@ -126,6 +127,49 @@ describe.each(STEM_CASES)('stem conv 3x3, %s', (_name, tuning, halfWeights) => {
     const y = await g.run(op, out, outBytes);
     expect(maxAbsDiff(fromVec4Layout(y, n * oh * ow, cout), ref)).toBeLessThan(tol(ref));
     expect(paddingValues(y, n * oh * ow, cout).every((v) => v === 0)).toBe(true);
+  });
+});
+
+// The stem that reads packed 8-bit RGB and preprocesses it itself: its tiles start at every
+// byte offset within a word (rows of odd byte counts, batches of several images), "SAME"
+// padding on the left (odd sizes at stride 2) is zero after preprocessing, not byte 0.
+const RGB8_TILINGS: [string, Tuning][] = [
+  ['CPU tiles (8 lanes, 8 pixels)', { ...DEFAULT_TUNING, stemRgb8: 8, stemPixels: 8 }],
+  ['GPU tiles (64, 1 pixel)', { ...DEFAULT_TUNING, stemRgb8: 64, stemPixels: 1 }],
+  ['odd tiles (16, 3 pixels)', { ...DEFAULT_TUNING, stemRgb8: 16, stemPixels: 3 }],
+];
+describe.each(RGB8_TILINGS)('stem conv 3x3 on 8-bit RGB, %s', (_name, tuning) => {
+  it.each([
+    // n, h, w, cout, stride, act, scale, offset
+    [1, 9, 7, 8, 2, 'relu6', 1, 0],
+    [5, 8, 6, 6, 2, 'relu6', 1 / 127.5, -1],
+    [3, 7, 5, 12, 1, 'none', 1 / 255, 0],
+    [2, 11, 13, 40, 2, 'relu', 1 / 127.5, -1],
+    [1, 224, 224, 32, 2, 'relu6', 1, 0],
+  ] as const)('n=%i %ix%i 3->%i stride %i %s, byte x %f + %f', async (n, h, w, cout, stride, act, scale, offset) => {
+    const L = layer('stem', 3, cout, stride, act, h * 37 + cout);
+    const pixels = Uint8Array.from(randomArray(n * h * w * 3, 200 + h, 0, 256), Math.floor);
+    const x = Float32Array.from(pixels, (v) => Math.fround(Math.fround(v * Math.fround(scale)) + Math.fround(offset)));
+    const oh = samePadding(h, stride).out;
+    const ow = samePadding(w, stride).out;
+    const ref = await tf.tidy(() =>
+      activate(tf.add(tf.conv2d(tf.tensor4d(x, [n, h, w, 3]), tf.tensor4d(L.kernel, [3, 3, 3, cout]), stride, 'same'), tf.tensor1d(L.bias)), act),
+    ).data() as Float32Array;
+    const p = packLayerWeights(L);
+    const outBytes = n * oh * ow * Math.ceil(cout / 4) * 16;
+    const out = g.empty(outBytes);
+    const src = g.upload(Uint8Array.from({ length: Math.ceil(pixels.length / 4) * 4 }, (_, i) => pixels[i] ?? 0));
+    const op = stemRgb8Op({ label: 'stem', src, w: g.upload(p.weights), b: g.upload(p.bias), y: out, shape: { n, h, w, c: 3 }, cout, stride, activation: act, scale, offset }, tuning);
+    const y = await g.run(op, out, outBytes);
+    expect(maxAbsDiff(fromVec4Layout(y, n * oh * ow, cout), ref)).toBeLessThan(tol(ref));
+    expect(paddingValues(y, n * oh * ow, cout).every((v) => v === 0)).toBe(true);
+  });
+  it('refuses what it cannot run, naming the layer', () => {
+    const b = g.empty(16);
+    const p = { label: 'stem0', src: b, w: b, b, y: b, stride: 2, activation: 'none' as const, scale: 1, offset: 0 };
+    expect(() => stemRgb8Op({ ...p, shape: { n: 1, h: 3, w: 3, c: 4 }, cout: 8 }, tuning)).toThrow('stem0: the 8-bit RGB stem takes 3 input channels, not 4');
+    expect(() => stemRgb8Op({ ...p, shape: { n: 1, h: 3, w: 3, c: 3 }, cout: STEM_RGB8_MAX_GROUPS * 4 + 1 }, tuning)).toThrow(/stem0: the 8-bit RGB stem keeps at most 64 output channels/);
+    expect(() => stemRgb8Op({ ...p, shape: { n: 1, h: 3, w: 3, c: 3 }, cout: 8 }, { ...tuning, stemRgb8: 0 })).toThrow(/needs Tuning.stemRgb8/);
   });
 });
 

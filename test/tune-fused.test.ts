@@ -172,11 +172,14 @@ describe('fused pairs in the network', () => {
       const layers = engine.kernelChoices(1).layers;
       expect(layers.filter((l) => l.shape.startsWith('pointwise'))).toHaveLength(13);
       for (const l of layers.slice(1)) expect(l.kernel, l.layer).toMatch(/^depthwise_pointwise_tiled\(/);
-      // Each pair's two layers name the one op they share (preprocess is op 0, the stem op 1).
-      expect(layers.map((l) => l.op)).toEqual([1, ...Array.from({ length: 13 }, (_, i) => [i + 2, i + 2]).flat()]);
-      // One op per pair: preprocess, stem, 13 pairs, pool.
-      expect(engine.preparedOps(1).length).toBe(1 + 1 + 13 + 1);
-      expect(plain.preparedOps(1).length).toBe(1 + 1 + 26 + 1);
+      // Each pair's two layers name the one op they share (the stem is op 0 where it reads the
+      // input bytes itself, as on CPU adapters, else op 1 after the preprocessing).
+      const pre = layers[0].kernel.startsWith('conv3x3_rgb8(') ? 0 : 1;
+      expect(engine.preparedOps(1)[0].desc.kernel.shader).toBe(pre ? 'preprocess' : 'conv3x3_rgb8');
+      expect(layers.map((l) => l.op)).toEqual([pre, ...Array.from({ length: 13 }, (_, i) => [i + pre + 1, i + pre + 1]).flat()]);
+      // One op per pair: (preprocess,) stem, 13 pairs, pool.
+      expect(engine.preparedOps(1).length).toBe(pre + 1 + 13 + 1);
+      expect(plain.preparedOps(1).length).toBe(pre + 1 + 26 + 1);
       await expectSameDescriptors(plain, engine, 60);
     } finally {
       engine.destroy();

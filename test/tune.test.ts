@@ -13,6 +13,7 @@ import { loadShaders } from '../src/gpu/shaders-node.ts';
 import { depthwiseOp } from '../src/kernels/depthwise.ts';
 import { pointwiseOp } from '../src/kernels/pointwise.ts';
 import { stemOp } from '../src/kernels/stem.ts';
+import { stemRgb8Op } from '../src/kernels/stem-rgb8.ts';
 import { DEFAULT_TUNING, tuningFor, type Tuning } from '../src/kernels/common.ts';
 import { MobileNetEngine } from '../src/mobilenet/engine.ts';
 import type { LayerKind, TunedKernels } from '../src/mobilenet/tuned.ts';
@@ -52,7 +53,9 @@ const halfExact = (n: number, seed: number) => Float32Array.from(randomArray(n, 
 describe('every candidate kernel', () => {
   // Small shapes that leave pixel, strip and channel tails.
   const cases: { kind: LayerKind; h: number; w: number; cin: number; cout: number; stride: number }[] = [
+    // Rows of 33 or 21 bytes: the 8-bit RGB stem's tiles start at every offset within a word.
     { kind: 'stem', h: 13, w: 11, cin: 3, cout: 20, stride: 2 },
+    { kind: 'stem', h: 6, w: 7, cin: 3, cout: 8, stride: 1 },
     { kind: 'depthwise', h: 13, w: 11, cin: 12, cout: 12, stride: 1 },
     { kind: 'depthwise', h: 13, w: 11, cin: 12, cout: 12, stride: 2 },
     { kind: 'pointwise', h: 7, w: 5, cin: 12, cout: 40, stride: 1 },
@@ -67,8 +70,13 @@ describe('every candidate kernel', () => {
     const p = packLayerWeights(L);
     const half = packFloat16PairsExact(p.weights);
     expect(half).not.toBeNull();
-    const x = randomArray(n * h * w * cin, seed + 2, 0, kind === 'stem' ? 255 : 6);
+    // The stem's input: bytes, preprocessed as the ImageNet backbone's (byte / 127.5 - 1) in
+    // float32 for the kernels that take floats.
+    const pixels = Uint8Array.from(randomArray(n * h * w * cin, seed + 2, 0, 256), Math.floor);
+    const [scale, offset] = [1 / 127.5, -1];
+    const x = kind === 'stem' ? Float32Array.from(pixels, (v) => Math.fround(Math.fround(v * Math.fround(scale)) + offset)) : randomArray(n * h * w * cin, seed + 2, 0, 6);
     const xb = g.upload(toVec4Layout(x, n * h * w, cin));
+    const rgb8 = g.upload(Uint8Array.from({ length: Math.ceil(pixels.length / 4) * 4 }, (_, i) => pixels[i] ?? 0));
     const wb = g.upload(p.weights);
     const hb = g.upload(new Uint8Array(half!.buffer));
     const bb = g.upload(p.bias);
@@ -82,7 +90,9 @@ describe('every candidate kernel', () => {
       const useHalf = readsHalfWeights(kind, t);
       const prob = { label: kind, x: xb, w: useHalf ? hb : wb, b: bb, y, activation: L.activation };
       const op =
-        kind === 'stem'
+        kind === 'stem' && t.stemRgb8 > 0
+          ? stemRgb8Op({ ...prob, src: rgb8, shape, stride, cout, scale, offset }, t)
+          : kind === 'stem'
           ? stemOp({ ...prob, shape, stride, cout, halfWeights: useHalf }, t)
           : kind === 'depthwise'
             ? depthwiseOp({ ...prob, shape, stride }, t)
@@ -96,6 +106,8 @@ describe('every candidate kernel', () => {
       const got = await runWith({ ...base, ...c.choice });
       expect(maxAbsDiff(got, ref), c.name).toBeLessThan(1e-5 * Math.max(1, maxAbs(ref)) * 10);
     }
+    // The stem that reads the 8-bit input is among the stem's candidates, tiles of 1 to 8 pixels.
+    if (kind === 'stem') expect(cands.filter((c) => c.choice.stemRgb8).map((c) => c.choice.stemPixels)).toEqual(expect.arrayContaining([1, 2, 4, 8]));
     // The tiled pointwise is tried on float16 weights (where they are exact), so the loop above ran its float16 path.
     if (kind === 'pointwise') expect(cands.filter((c) => c.choice.gemm && readsHalfWeights(kind, { ...base, ...c.choice })).length).toBeGreaterThan(0);
     // ... and, where the device has shader-f16, with its weight tile in float16 (there only).
@@ -168,6 +180,27 @@ describe('the tuning cache', () => {
     expect(e).toMatchObject({ batch: 1, rounds: 3, kept: e.tunedMs < e.handPickedMs });
     expect(e.handPickedMs).toBeGreaterThan(0);
     expect(record.report.some((r) => r.chosen !== r.handPicked || r.notKept)).toBe(true);
+  });
+
+  it('charges the preprocessing to the stems that run after it, where a stem candidate reads the 8-bit input itself', async () => {
+    // The stem's candidates: one that reads the input bytes and one after the preprocessing op
+    // (whichever the device hand-picks first); every other shape only its hand-picked kernel.
+    const stems = (shape: Parameters<typeof candidatesFor>[0], t: Tuning): Candidate[] => {
+      const c = candidatesFor(shape, t);
+      if (shape.kind !== 'stem') return [c[0]];
+      return [c[0], c.find((x) => !x.choice.stemRgb8 !== !c[0].choice.stemRgb8)!];
+    };
+    const { record } = await tuneBackbone(g.gpu, backbone, loadShaders(), { batches: [1], rounds: 1, candidates: stems });
+    const stem = record.report.find((r) => r.shape.startsWith('stem'))!;
+    expect(stem.candidates).toHaveLength(2);
+    const bytes = stem.candidates.find((c) => c.kernel.startsWith('conv3x3_rgb8('))!;
+    const after = stem.candidates.find((c) => !c.kernel.startsWith('conv3x3_rgb8('))!;
+    expect(bytes.preprocessCharge).toBeUndefined();
+    expect(after.preprocessCharge).toBeGreaterThan(0);
+    // Its time (a median, or the one sample of a candidate pruned as too slow) includes the charge.
+    expect(after.ms ?? after.pruned).toBeGreaterThan(after.preprocessCharge!);
+    // No other shape is charged anything.
+    expect(record.report.filter((r) => r !== stem).every((r) => r.candidates.every((c) => c.preprocessCharge === undefined))).toBe(true);
   });
 
   it('keeps tunings as JSON files that a new store reads back', async () => {
@@ -245,8 +278,11 @@ describe('an engine on tuned kernels', () => {
       expect(a.source).toBe('hand-picked');
       expect(b.source).toBe('tuned');
       expect(b.layers.every((l, i) => l.kernel !== a.layers[i].kernel)).toBe(true);
-      // Unfused, layer i is op i + 1 of preparedOps (op 0 is the input preprocessing).
-      expect(b.layers.map((l) => l.op)).toEqual(b.layers.map((_, i) => i + 1));
+      // Unfused, layer i is op i + 1 of preparedOps (op 0 is the input preprocessing), or op i
+      // where the stem reads the input bytes itself (the last stem candidates do).
+      expect(b.layers[0].kernel).toMatch(/^conv3x3_rgb8\(/);
+      expect(engine.preparedOps(1)[0].desc.kernel.shader).toBe('conv3x3_rgb8');
+      expect(b.layers.map((l) => l.op)).toEqual(b.layers.map((_, i) => i));
       expect(engine.kernelChoices(5).tunedBatch).toBe(4);
       await expectSameDescriptors(plain, engine, 40);
     } finally {

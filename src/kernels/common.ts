@@ -82,8 +82,15 @@ export interface Tuning {
   sgWg: number;
   /** Subgroup pointwise: output pixels per invocation. */
   sgPixels: number;
-  /** Subgroup stem: adjacent output pixels per invocation. */
+  /** Subgroup and 8-bit RGB stems: adjacent output pixels per invocation. */
   stemPixels: number;
+  /**
+   * The stem that reads the packed 8-bit input and preprocesses it itself
+   * (shaders/conv3x3_rgb8.wgsl: no preprocessing op, every output channel per invocation,
+   * weights at constant indices, no subgroups needed): its workgroup size, 0 = off (the
+   * stem.ts kernels after the preprocessing op).
+   */
+  stemRgb8: number;
   /**
    * Strip depthwise (used with the subgroup kernels): most output rows per strip (a layer's
    * rows are split into equal strips of at most this many), strip width at stride 1 and at
@@ -141,7 +148,7 @@ export function weightTileType(t: Pick<Tuning, 'gemmF16'>, halfWeights: boolean 
 }
 
 /** Portable kernels only: safe on any WebGPU device. */
-export const DEFAULT_TUNING: Tuning = { wg: 64, pwWg: 64, pwPixels: 2, pwChannels: 2, subgroup: 0, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwCols2: 2, dwWg: 32, halfWeights: false, gemm: 0, gemmRP: 4, gemmRC: 2, gemmF16: 0, dwTile: 0, dwTileW: 8, dwTileH: 8, dwTileRows: 1, dwFuse: 0 };
+export const DEFAULT_TUNING: Tuning = { wg: 64, pwWg: 64, pwPixels: 2, pwChannels: 2, subgroup: 0, sgWg: 64, sgPixels: 1, stemPixels: 1, stemRgb8: 0, dwRows: 2, dwCols: 2, dwCols2: 2, dwWg: 32, halfWeights: false, gemm: 0, gemmRP: 4, gemmRC: 2, gemmF16: 0, dwTile: 0, dwTileW: 8, dwTileH: 8, dwTileRows: 1, dwFuse: 0 };
 
 /**
  * The tuning for a device: the subgroup kernels where the device has subgroups of at least 4
@@ -158,7 +165,9 @@ export function tuningFor(device: GPUDevice): Tuning {
   if (subgroup === 0) return { ...DEFAULT_TUNING };
   return cpu
     ? // 32 vec4 accumulators per lane whatever the subgroup: SG output groups x 32 / SG pixels
-      // (8 lanes: 4 pixels; 4 lanes: 8, 1.09-1.24x the whole pass at 4 on SwiftShader).
-      { ...DEFAULT_TUNING, subgroup, sgWg: subgroup, sgPixels: 32 / subgroup, stemPixels: 2, dwRows: 32, dwCols: 4, dwCols2: 1, dwWg: 8, halfWeights: true }
+      // (8 lanes: 4 pixels; 4 lanes: 8, 1.09-1.24x the whole pass at 4 on SwiftShader). The
+      // stem reads the 8-bit input itself, 4 pixels x all channels per lane, 8 lanes (8 pixels
+      // ran 1.2x faster on lavapipe but took 2.7 s longer to compile on first use).
+      { ...DEFAULT_TUNING, subgroup, sgWg: subgroup, sgPixels: 32 / subgroup, stemPixels: 4, stemRgb8: 8, dwRows: 32, dwCols: 4, dwCols2: 1, dwWg: 8, halfWeights: true }
     : { ...DEFAULT_TUNING, subgroup, sgWg: 64, sgPixels: 1, stemPixels: 1, dwRows: 2, dwCols: 2, dwCols2: 2, dwWg: 32, halfWeights: true };
 }

@@ -4,6 +4,8 @@
 // where Tuning.subgroup > 0, else the portable one-output-per-invocation kernel
 // (shaders/conv3x3.wgsl, float32 weights only). Shapes go into uniforms; only what must be
 // compile-time (workgroup size, tile, stride of the subgroup kernel, activation) is a constant.
+// Both read the preprocessing op's float output; where Tuning.stemRgb8 > 0 the engine runs
+// stem-rgb8.ts's kernel instead, which reads the input bytes itself.
 import type { OpDesc } from '../gpu/runner.ts';
 import { ACT_CODE, ceilDiv, grid1d, sameGeometry, type LayerProblem, type Tuning } from './common.ts';
 

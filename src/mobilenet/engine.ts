@@ -13,6 +13,7 @@ import { globalAvgPoolOp } from '../kernels/pool.ts';
 import { pointwiseOp } from '../kernels/pointwise.ts';
 import { preprocessOp } from '../kernels/preprocess.ts';
 import { stemOp } from '../kernels/stem.ts';
+import { stemRgb8Op } from '../kernels/stem-rgb8.ts';
 import { depthwisePointwiseOp } from '../kernels/depthwise-pointwise.ts';
 import { samePadding, tuningFor, type ImageShape, type Tuning } from '../kernels/common.ts';
 import { checkTunedKernels, layerShapeKey, nearestTunedBatch, type LayerKind, type TunedKernels } from './tuned.ts';
@@ -229,7 +230,12 @@ export class MobileNetEngine {
     const t = this.tuning;
     const s = m.inputSize;
     const range = (r: { offset: number; bytes: number }): GPUBufferBinding => ({ buffer: weights, offset: r.offset, size: r.bytes });
-    const ops: OpDesc[] = [preprocessOp({ src: input, dst: a, pixels: n * s * s, scale: m.preprocess.scale, offset: m.preprocess.offset }, t)];
+    // The preprocessing op fills `a` with the input as floats, unless the stem (the first layer)
+    // reads the 8-bit input itself (Tuning.stemRgb8).
+    const ops: OpDesc[] = [];
+    const first = m.layers[0];
+    const stemReadsBytes = first.kind === 'stem' && this.layerTuning(first.name, tunedBatch).stemRgb8 > 0;
+    if (!stemReadsBytes) ops.push(preprocessOp({ src: input, dst: a, pixels: n * s * s, scale: m.preprocess.scale, offset: m.preprocess.offset }, t));
     let src = a;
     let dst = b;
     const shapes = this.layerShapes(n);
@@ -245,7 +251,10 @@ export class MobileNetEngine {
       layerOps[i] = ops.length;
       // The depthwise of a fused pair: its op is the pointwise's (next), reading this layer's input.
       if (this.fusedIntoNext(i, tunedBatch)) return;
-      if (l.kind === 'stem') ops.push(stemOp({ ...layer, shape: inp, stride: l.stride, cout: l.outChannels, halfWeights }, lt));
+      if (l.kind === 'stem' && lt.stemRgb8 > 0) {
+        if (i !== 0) throw new Error(`${l.name}: the 8-bit RGB stem reads the network's input, so it must be the first layer`);
+        ops.push(stemRgb8Op({ ...layer, src: input, shape: inp, stride: l.stride, cout: l.outChannels, scale: m.preprocess.scale, offset: m.preprocess.offset }, lt));
+      } else if (l.kind === 'stem') ops.push(stemOp({ ...layer, shape: inp, stride: l.stride, cout: l.outChannels, halfWeights }, lt));
       else if (l.kind === 'depthwise') ops.push(depthwiseOp({ ...layer, shape: inp, stride: l.stride }, lt));
       else if (lt.dwFuse > 0) {
         // (A MobileNet V1 manifest is stem, then depthwise / pointwise pairs: src/weights/spec.ts.)

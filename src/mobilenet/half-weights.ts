@@ -12,11 +12,12 @@ import type { Tuning } from '../kernels/common.ts';
 /**
  * Whether a layer's kernel under tuning `t` reads float16 pairs where its weights are exactly
  * float16: the subgroup stem, the subgroup pointwise and the tiled pointwise (alone or fused
- * with its depthwise); the portable kernels read float32 only.
+ * with its depthwise); the portable kernels and the 8-bit RGB stem (whose weights are read
+ * once per tile at constant indices, broadcast to every lane) read float32 only.
  */
 export function readsHalfWeights(kind: ConvKind, t: Tuning): boolean {
   if (!t.halfWeights) return false;
-  if (kind === 'stem') return t.subgroup > 0;
+  if (kind === 'stem') return t.subgroup > 0 && t.stemRgb8 === 0;
   if (kind === 'pointwise') return t.gemm > 0 || t.subgroup > 0;
   return false;
 }

@@ -7,7 +7,7 @@ import type { ImageShape, Tuning } from '../kernels/common.ts';
 
 /** The Tuning fields that decide each kind's kernel and tiling (everything else is unused by it). */
 export const CHOICE_FIELDS = {
-  stem: ['subgroup', 'wg', 'sgWg', 'stemPixels', 'halfWeights'],
+  stem: ['subgroup', 'wg', 'sgWg', 'stemPixels', 'halfWeights', 'stemRgb8'],
   depthwise: ['subgroup', 'wg', 'dwRows', 'dwCols', 'dwCols2', 'dwWg', 'dwTile', 'dwTileW', 'dwTileH', 'dwTileRows'],
   pointwise: ['subgroup', 'pwWg', 'pwPixels', 'pwChannels', 'sgWg', 'sgPixels', 'halfWeights', 'gemm', 'gemmRP', 'gemmRC', 'gemmF16', 'dwFuse'],
 } as const satisfies Record<string, readonly (keyof Tuning)[]>;

@@ -28,17 +28,22 @@ export interface Candidate {
 export function choiceOf(kind: LayerKind, t: Tuning, stride: number): LayerChoice {
   const portable: Record<LayerKind, (keyof Tuning)[]> = { stem: ['wg'], depthwise: ['wg'], pointwise: ['pwWg', 'pwPixels', 'pwChannels'] };
   const tiled: Record<LayerKind, (keyof Tuning)[]> = { stem: ['sgWg', 'stemPixels', 'halfWeights'], depthwise: ['dwRows', stride === 1 ? 'dwCols' : 'dwCols2', 'dwWg'], pointwise: ['sgWg', 'sgPixels', 'halfWeights'] };
+  // The 8-bit RGB stem needs no subgroups; the other stems carry stemRgb8: 0 so that a choice
+  // merged over a tuning that has it on selects them.
+  if (kind === 'stem' && t.stemRgb8 > 0) return { stemRgb8: t.stemRgb8, stemPixels: t.stemPixels };
   if (kind === 'pointwise' && t.dwFuse > 0) return { subgroup: 0, gemm: t.gemm, gemmRP: t.gemmRP, gemmRC: t.gemmRC, halfWeights: t.halfWeights, gemmF16: t.gemmF16, dwFuse: 1 };
   if (kind === 'pointwise' && t.gemm > 0) return { subgroup: 0, gemm: t.gemm, gemmRP: t.gemmRP, gemmRC: t.gemmRC, halfWeights: t.halfWeights, gemmF16: t.gemmF16 };
   if (kind === 'depthwise' && t.dwTile > 0) return { subgroup: 0, dwTile: t.dwTile, dwTileW: t.dwTileW, dwTileH: t.dwTileH, dwTileRows: t.dwTileRows };
   const fields = (t.subgroup === 0 ? portable : tiled)[kind];
   const out: Record<string, number | boolean> = { subgroup: t.subgroup };
   for (const f of fields) if (CHOICE_FIELDS[kind].includes(f as never)) out[f] = t[f];
+  if (kind === 'stem') out.stemRgb8 = 0;
   return out as LayerChoice;
 }
 
 export function candidateName(kind: LayerKind, c: LayerChoice): string {
   const sg = c.subgroup ?? 0;
+  if (kind === 'stem' && c.stemRgb8) return `conv3x3_rgb8 wg${c.stemRgb8} px${c.stemPixels}`;
   if (kind === 'stem') return sg ? `conv3x3_subgroup sg${sg} wg${c.sgWg} px${c.stemPixels}${c.halfWeights ? ' f16' : ''}` : `conv3x3 wg${c.wg}`;
   if (kind === 'depthwise' && c.dwTile) return `depthwise3x3_tiled cg${c.dwTile} ${c.dwTileW}x${c.dwTileH} ry${c.dwTileRows}`;
   if (kind === 'depthwise') return sg ? `depthwise3x3_rows rows${c.dwRows} cols${c.dwCols ?? c.dwCols2} wg${c.dwWg}` : `depthwise3x3 wg${c.wg}`;
@@ -78,11 +83,15 @@ export function candidatesFor(shape: LayerShapeInfo, base: Tuning, limits: Workg
   const list: Tuning[] = [base];
   const v = (o: Partial<Tuning>): Tuning => ({ ...base, ...o });
   if (kind === 'stem') {
-    list.push(v({ subgroup: 0, wg: 64 }));
+    list.push(v({ subgroup: 0, wg: 64, stemRgb8: 0 }));
     if (sg > 0) {
-      for (const m of [1, 8]) for (const px of [1, 2, 4]) list.push(v({ subgroup: sg, sgWg: sg * m, stemPixels: px, halfWeights: true }));
-      list.push(v({ subgroup: sg, sgWg: sg, stemPixels: base.stemPixels, halfWeights: false }));
+      for (const m of [1, 8]) for (const px of [1, 2, 4]) list.push(v({ subgroup: sg, sgWg: sg * m, stemPixels: px, halfWeights: true, stemRgb8: 0 }));
+      list.push(v({ subgroup: sg, sgWg: sg, stemPixels: 2, halfWeights: false, stemRgb8: 0 }));
     }
+    // The stem that reads the 8-bit input itself (the others are charged the preprocessing it
+    // does: src/tune/tuner.ts): on CPU adapters a workgroup of one SIMD batch with large tiles;
+    // on GPUs 64 invocations whose accumulators (pixels x all output groups) fit in registers.
+    for (const [wg, px] of [[8, 1], [8, 2], [8, 4], [8, 8], [64, 1], [64, 2]]) list.push(v({ stemRgb8: wg, stemPixels: px }));
   } else if (kind === 'depthwise') {
     list.push(v({ subgroup: 0, wg: 64 }), v({ subgroup: 0, wg: 32 }));
     const strip = sg || 1;

@@ -16,6 +16,8 @@ import { kernelKey, KernelRunner, type OpDesc, type ShaderSources } from '../gpu
 import { depthwiseOp } from '../kernels/depthwise.ts';
 import { pointwiseOp } from '../kernels/pointwise.ts';
 import { stemOp } from '../kernels/stem.ts';
+import { stemRgb8Op } from '../kernels/stem-rgb8.ts';
+import { preprocessOp } from '../kernels/preprocess.ts';
 import { depthwisePointwiseOp } from '../kernels/depthwise-pointwise.ts';
 import { tuningFor, type Tuning } from '../kernels/common.ts';
 import type { WorkgroupLimits } from '../kernels/depthwise-tiled.ts';
@@ -42,6 +44,12 @@ export interface CandidateTime {
    * own times (ms, pruned), which are then what it adds beyond the depthwise it replaces.
    */
   depthwiseCredit?: number;
+  /**
+   * A stem that runs after the preprocessing op, timed beside one that reads the 8-bit input
+   * itself: the preprocessing op's median (ms) added to its own times (ms, pruned), which are
+   * then what the whole input side costs, as they are for the other.
+   */
+  preprocessCharge?: number;
 }
 
 export interface ShapeReport {
@@ -301,6 +309,25 @@ async function timeShape(
   try {
     const { in: inp, out } = shape;
     const x = pool.createWith(seeded(inp.n * inp.h * inp.w * c4(inp.c) * 4, 7, shape.kind === 'stem' ? 255 : 6), STORAGE, 'tuner x');
+    // A stem that reads the 8-bit input: seeded bytes, and the preprocessing op it makes
+    // unnecessary, timed here (it also turns those bytes into the other stems' input) and
+    // charged to the other stems.
+    let bytesIn: GPUBuffer | null = null;
+    let preprocessMs = 0;
+    if (layer.kind === 'stem' && cands.some((c) => c.choice.stemRgb8)) {
+      const count = inp.n * inp.h * inp.w * 3;
+      const bytes = new Uint8Array(Math.ceil(count / 4) * 4);
+      bytes.set(Uint8Array.from(seeded(count, 7, 256), Math.floor));
+      bytesIn = pool.createWith(bytes, STORAGE, 'tuner 8-bit input');
+      const pre = preprocessOp({ src: bytesIn, dst: x, pixels: inp.n * inp.h * inp.w, scale: backbone.manifest.preprocess.scale, offset: backbone.manifest.preprocess.offset }, base);
+      await runner.compile([pre]);
+      const prepared = runner.prepare([pre], (size, usage, label) => pool.create(size, usage, label)).ops[0];
+      await timer.time(prepared, 1);
+      const reps = Math.max(1, Math.min(32, Math.round(2 / Math.max(await timer.time(prepared, 1), 1e-3))));
+      const times: number[] = [];
+      for (let r = 0; r < rounds; r++) times.push(await timer.time(prepared, reps));
+      preprocessMs = median(times);
+    }
     const y = pool.create(out.n * out.h * out.w * c4(out.c) * 16, STORAGE, 'tuner y');
     const weights = new Float32Array(backbone.data, layer.weights.offset, layer.weights.bytes / 4);
     const w32 = pool.createWith(new Uint8Array(backbone.data, layer.weights.offset, layer.weights.bytes), STORAGE, 'tuner w');
@@ -326,6 +353,10 @@ async function timeShape(
         if (!dw || !dwX) throw new Error(`${shape.key}: the fused candidate ${c.name} has no depthwise layer before it`);
         return depthwisePointwiseOp({ ...p, x: dwX, dwW: dwW!, dwB: dwB!, shape: dw.shape.in, stride: dw.layer.stride, dwActivation: dw.layer.activation, cout: layer.outChannels, halfWeights: useHalf }, t);
       }
+      if (layer.kind === 'stem' && t.stemRgb8 > 0) {
+        const { scale, offset } = backbone.manifest.preprocess;
+        return stemRgb8Op({ ...p, src: bytesIn!, w: w32, shape: inp, stride: layer.stride, cout: layer.outChannels, scale, offset }, t);
+      }
       if (layer.kind === 'stem') return stemOp({ ...p, shape: inp, stride: layer.stride, cout: layer.outChannels, halfWeights: useHalf }, t);
       if (layer.kind === 'depthwise') return depthwiseOp({ ...p, shape: inp, stride: layer.stride }, t);
       return pointwiseOp({ ...p, pixels: out.n * out.h * out.w, cin: layer.inChannels, cout: layer.outChannels, halfWeights: useHalf }, t);
@@ -336,8 +367,9 @@ async function timeShape(
     // Warm-up (first dispatch of each, discarded), then one sample each to drop the clearly
     // slow (over PRUNE x the fastest; the hand-picked one always stays) and to size the
     // samples: about 2 ms of the hand-picked kernel's work each.
-    // ms per dispatch, less the depthwise time a fused candidate makes unnecessary.
-    const credit = cands.map((c) => (c.choice.dwFuse && dw ? dw.ms : 0));
+    // ms per dispatch, less the depthwise time a fused candidate makes unnecessary, plus the
+    // preprocessing a stem needs where another stem candidate does it itself.
+    const credit = cands.map((c) => (c.choice.dwFuse && dw ? dw.ms : layer.kind === 'stem' && !c.choice.stemRgb8 ? -preprocessMs : 0));
     const sample = async (i: number, reps: number) => (await timer.time(prepared[i]!, reps)) - credit[i];
     for (const p of prepared) if (p) await timer.time(p, 1);
     const first: (number | null)[] = [];
@@ -355,7 +387,8 @@ async function timeShape(
     }
     const row = cands.map((c, i) => {
       const t: CandidateTime = { name: c.name, kernel: kernelKey(ops[i].kernel), ms: kept[i] ? median(samples[i]) : null };
-      if (credit[i]) t.depthwiseCredit = credit[i];
+      if (credit[i] > 0) t.depthwiseCredit = credit[i];
+      if (credit[i] < 0) t.preprocessCharge = -credit[i];
       if (errors[i]) t.error = errors[i];
       else if (!kept[i]) t.pruned = first[i]!;
       return t;
