@@ -12,6 +12,8 @@
 // region (a CPU side's output is in memory when it returns). Where the adapter has
 // timestamps, the GPU time of ours and tfjs-webgpu is also measured the kernel-row way: each
 // dispatch in its own timed pass, summed.
+// Every timed run starts after SETTLE_MS of idling: ONNX Runtime's CPU threads spin on after
+// run() returns, and whichever side ran next was slowed by them (bench/README.md).
 import type { Gpu } from '../src/gpu/device.ts';
 import type { MobileNetEngine } from '../src/mobilenet/engine.ts';
 import { minCosine } from './cosine.ts';
@@ -19,6 +21,15 @@ import { maxAbsDiff, randomPixels } from './data.ts';
 import { ORT_LABEL, type OrtSide, type OrtSides } from './ort-sides.ts';
 import { hasTimestamps, PassTimer, PatientWallTimer, stats, type Stats } from './timing.ts';
 import { tf, type TfjsBackend, type TfjsSides } from './tfjs-sides.ts';
+
+/**
+ * Idle time before each timed run. Measured on lavapipe at batch 8: our pass took 24.3 ms per
+ * image right after an onnxruntime-node run, 22.1 / 20.1 / 19.9 after 5 / 20 / 100 ms of idling,
+ * 18.2 after 300 ms with nothing before it.
+ */
+export const SETTLE_MS = 100;
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 
 export interface EndToEndRow {
   batch: number;
@@ -127,10 +138,18 @@ export async function measureEndToEnd(gpu: Gpu, engine: MobileNetEngine, tfjs: T
       }
       const wall: Record<'ours' | TfjsBackend | OrtSide, number[]> = { ours: [], webgpu: [], wasm: [], ortWebgpu: [], ortWasm: [], ortNode: [] };
       // Interleaved, so that load from elsewhere on the machine hits every side alike.
+      // Each after the same idle time, so that none inherits the threads of the one before.
       for (let r = 0; r < opts.repeats; r++) {
+        await settle();
         wall.ours.push(await oursWall());
-        for (const b of backends) wall[b].push(await tfjsWall(b));
-        for (const o of ortSides) wall[o].push(await ort!.time(o, ortInput, n));
+        for (const b of backends) {
+          await settle();
+          wall[b].push(await tfjsWall(b));
+        }
+        for (const o of ortSides) {
+          await settle();
+          wall[o].push(await ort!.time(o, ortInput, n));
+        }
       }
 
       let gpuTimes: EndToEndRow['gpu'] = null;
