@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_UNROLL, unrollLoops } from '../src/gpu/unroll.ts';
 import { KernelRunner, SOURCE_ASSEMBLY_VERSION } from '../src/gpu/runner.ts';
-import { shadersHash } from '../src/tune/key.ts';
+import { shadersHash, tuningKey } from '../src/tune/key.ts';
 import { loadShaders } from '../src/gpu/shaders-node.ts';
 
 const loop = (bound: string, body = '    acc[t] += x[t];\n', name = 't') => `  // #unroll\n  for (var ${name} = 0u; ${name} < ${bound}; ${name}++) {\n${body}  }\n`;
@@ -76,7 +76,13 @@ describe('the runner', () => {
 describe('saved tunings', () => {
   it('are filed under the way sources are assembled, not only the shader files', () => {
     const shaders = loadShaders();
-    expect(shadersHash(shaders, SOURCE_ASSEMBLY_VERSION)).toBe(shadersHash(shaders));
-    expect(shadersHash(shaders, SOURCE_ASSEMBLY_VERSION - 1)).not.toBe(shadersHash(shaders));
+    // The key a tuning is filed under (no GPU needed: an adapter and device as plain data).
+    const adapter = { vendor: 'v', architecture: 'a', device: 'd', description: 'x', id: 'test', features: [], limits: {} };
+    const device = { adapterInfo: {}, limits: { minUniformBufferOffsetAlignment: 256 } } as unknown as GPUDevice;
+    const key = tuningKey(adapter, device, ['stem'], shaders, [8]);
+    expect(key.shaders).toBe(shadersHash(shaders, SOURCE_ASSEMBLY_VERSION));
+    // Another way of assembling the same files is another key; so is another file's text.
+    expect(key.shaders).not.toBe(shadersHash(shaders, SOURCE_ASSEMBLY_VERSION - 1));
+    expect(key.shaders).not.toBe(tuningKey(adapter, device, ['stem'], { ...shaders, conv3x3: `${shaders.conv3x3}\n` }, [8]).shaders);
   });
 });
