@@ -19,7 +19,8 @@ import { MobileNetEngine } from '../src/mobilenet/engine.ts';
 import type { LayerKind, TunedKernels } from '../src/mobilenet/tuned.ts';
 import { packFloat16PairsExact } from '../src/weights/half.ts';
 import { readsHalfWeights } from '../src/mobilenet/half-weights.ts';
-import { packLayerWeights } from '../src/weights/pack.ts';
+import { packBackbone, packLayerWeights } from '../src/weights/pack.ts';
+import { mobileNetV1Spec, PREPROCESS_SIGNED, type ConvLayer } from '../src/weights/spec.ts';
 import { loadBackbone } from '../src/weights/store.ts';
 import type { Backbone } from '../src/weights/format.ts';
 import { candidatesFor, type Candidate } from '../src/tune/candidates.ts';
@@ -265,6 +266,45 @@ function unlikeHandPicked(batches: number[]): TunedKernels {
   }
   return out;
 }
+
+describe('the stem that reads the 8-bit input, where the stem fits it', () => {
+  /** A small MobileNet V1 (stem 3 -> stemOut, one depthwise / pointwise pair to 8) on 20x20 input. */
+  function tinyBackbone(stemOut: number): Backbone {
+    const conv = (name: string, kind: ConvLayer['kind'], cin: number, cout: number, stride: number, seed: number): ConvLayer => {
+      const taps = kind === 'pointwise' ? 1 : 9;
+      return { name, kind, stride, inChannels: cin, outChannels: cout, activation: 'relu6', kernel: randomArray(kind === 'depthwise' ? taps * cout : taps * cin * cout, seed, -0.3, 0.3), bias: randomArray(cout, seed + 1, -0.2, 0.2) };
+    };
+    const layers = [conv('conv1', 'stem', 3, stemOut, 2, 1), conv('dw1', 'depthwise', stemOut, stemOut, 1, 3), conv('pw1', 'pointwise', stemOut, 8, 1, 5)];
+    const spec = mobileNetV1Spec(layers, 20, PREPROCESS_SIGNED, { format: 'tfjs-layers', file: 'tiny', sha256: '0'.repeat(64), output: 'out' });
+    const { manifest, data } = packBackbone(spec, `tiny-${stemOut}`);
+    return { manifest: { ...manifest, weightsSha256: '0'.repeat(64) }, data: data.buffer as ArrayBuffer };
+  }
+
+  it.each([
+    [32, true],
+    [64, true],
+    [72, false],
+  ])('a %i-channel stem runs it: %s (else the preprocessing op and the hand-picked stem), with the portable kernels\' descriptors', async (stemOut, fits) => {
+    const tiny = tinyBackbone(stemOut);
+    // The CPU adapters' hand-picked tuning asks for it; the portable kernels are the reference.
+    const engine = new MobileNetEngine(g.gpu, tiny, loadShaders(), { tuning: { stemRgb8: 8, stemPixels: 4 } });
+    const plain = new MobileNetEngine(g.gpu, tiny, loadShaders(), { tuning: DEFAULT_TUNING });
+    try {
+      expect(engine.preparedOps(1)[0].desc.kernel.shader).toBe(fits ? 'conv3x3_rgb8' : 'preprocess');
+      expect(engine.kernelChoices(1).layers[0].kernel).toMatch(fits ? /^conv3x3_rgb8\(/ : /^conv3x3(_subgroup)?\(/);
+      expect(engine.kernelTuning(engine.layerShapes(1)[0].key, 1).stemRgb8).toBe(fits ? 8 : 0);
+      await expectSameDescriptors(plain, engine, stemOut);
+      // The tuner's candidates for that stem: the 8-bit ones only where it fits, and the hand-picked one first as the engine runs it.
+      const s = engine.layerShapes(1)[0];
+      const cands = candidatesFor({ key: s.key, kind: 'stem', stride: 2, cin: s.in.c, cout: s.out.c }, { ...base, stemRgb8: 8 });
+      expect(cands.some((c) => c.choice.stemRgb8)).toBe(fits);
+      expect(Boolean(cands[0].choice.stemRgb8)).toBe(fits);
+    } finally {
+      engine.destroy();
+      plain.destroy();
+    }
+  });
+});
 
 describe('an engine on tuned kernels', () => {
   it("gives the default engine's descriptors on real weights", async () => {

@@ -88,7 +88,8 @@ export interface Tuning {
    * The stem that reads the packed 8-bit input and preprocesses it itself
    * (shaders/conv3x3_rgb8.wgsl: no preprocessing op, every output channel per invocation,
    * weights at constant indices, no subgroups needed): its workgroup size, 0 = off (the
-   * stem.ts kernels after the preprocessing op).
+   * stem.ts kernels after the preprocessing op). Applies only to a stem it fits, RGB in and at
+   * most 64 channels out (stemRgb8Fits in stem-rgb8.ts); the engine runs other stems as if 0.
    */
   stemRgb8: number;
   /**

@@ -28,6 +28,20 @@ export interface StemRgb8Problem {
 /** Most output channel groups the kernel keeps per invocation (TP x CO4 accumulators, its loops written out). */
 export const STEM_RGB8_MAX_GROUPS = 16;
 
+/**
+ * Whether a stem of cin -> cout channels can run as this kernel: RGB in, at most
+ * STEM_RGB8_MAX_GROUPS * 4 out. A tuning's stemRgb8 applies only where it fits (the engine
+ * and the tuner check); other stems run after the preprocessing op.
+ */
+export function stemRgb8Fits(cin: number, cout: number): boolean {
+  return cin === 3 && ceilDiv(cout, 4) <= STEM_RGB8_MAX_GROUPS;
+}
+
+/** A stem's tuning as it applies to a stem of cin -> cout channels: stemRgb8 off where it does not fit. */
+export function stemTuningFor(t: Tuning, cin: number, cout: number): Tuning {
+  return t.stemRgb8 > 0 && !stemRgb8Fits(cin, cout) ? { ...t, stemRgb8: 0 } : t;
+}
+
 export function stemRgb8Op(p: StemRgb8Problem, t: Tuning): OpDesc {
   const { label, shape: inp, stride } = p;
   if (inp.c !== 3) throw new Error(`${label}: the 8-bit RGB stem takes 3 input channels, not ${inp.c}`);

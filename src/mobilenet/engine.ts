@@ -13,7 +13,7 @@ import { globalAvgPoolOp } from '../kernels/pool.ts';
 import { pointwiseOp } from '../kernels/pointwise.ts';
 import { preprocessOp } from '../kernels/preprocess.ts';
 import { stemOp } from '../kernels/stem.ts';
-import { stemRgb8Op } from '../kernels/stem-rgb8.ts';
+import { stemRgb8Op, stemTuningFor } from '../kernels/stem-rgb8.ts';
 import { depthwisePointwiseOp } from '../kernels/depthwise-pointwise.ts';
 import { samePadding, tuningFor, type ImageShape, type Tuning } from '../kernels/common.ts';
 import { checkTunedKernels, layerShapeKey, nearestTunedBatch, type LayerKind, type TunedKernels } from './tuned.ts';
@@ -53,6 +53,15 @@ export function backboneLayerShapes(m: BackboneManifest, n: number): LayerShape[
     cur = shape.out;
     return shape;
   });
+}
+
+/**
+ * A layer's tuning as it applies to that layer: the stem that reads the 8-bit input
+ * (Tuning.stemRgb8, hand-picked on CPU adapters) only where the stem fits it (RGB in, at most
+ * 64 channels out), else the preprocessing op and a stem.ts kernel.
+ */
+function fitted(shape: LayerShape, t: Tuning): Tuning {
+  return shape.kind === 'stem' ? stemTuningFor(t, shape.in.c, shape.out.c) : t;
 }
 
 export interface EngineOptions {
@@ -167,8 +176,9 @@ export class MobileNetEngine {
 
   /** The tuning the kernel of a layer shape (LayerShape.key) runs under at batch n. */
   kernelTuning(shapeKey: string, n: number): Tuning {
-    if (!this.tuned) return this.tuning;
-    return { ...this.tuning, ...this.tuned.batches[this.tuningBatchFor(n)][shapeKey] };
+    const shape = this.layerShapes(1).find((l) => l.key === shapeKey);
+    const t = this.tuned ? { ...this.tuning, ...this.tuned.batches[this.tuningBatchFor(n)][shapeKey] } : this.tuning;
+    return shape ? fitted(shape, t) : t;
   }
 
   /** The tuned batch sizes (as keys of `tuned.batches`), or one entry standing for the hand-picked tuning. */
@@ -184,9 +194,8 @@ export class MobileNetEngine {
 
   /** The tuning a layer's kernel runs under for tuned batch `batch` (tuningBatches()). */
   private layerTuning(layer: string, batch: string): Tuning {
-    if (!this.tuned) return this.tuning;
-    const key = this.layerShapes(1).find((l) => l.name === layer)!.key;
-    return { ...this.tuning, ...this.tuned.batches[batch][key] };
+    const shape = this.layerShapes(1).find((l) => l.name === layer)!;
+    return fitted(shape, this.tuned ? { ...this.tuning, ...this.tuned.batches[batch][shape.key] } : this.tuning);
   }
 
   /** Where a batch of n takes its kernels from: the nearest tuned batch, or the hand-picked tuning. */

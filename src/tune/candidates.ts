@@ -8,6 +8,7 @@ import { CHOICE_FIELDS, type LayerChoice, type LayerKind } from '../mobilenet/tu
 import type { Tuning } from '../kernels/common.ts';
 import { depthwisePointwiseFits } from '../kernels/depthwise-pointwise.ts';
 import { depthwiseTiledFits, type WorkgroupLimits } from '../kernels/depthwise-tiled.ts';
+import { stemRgb8Fits, stemTuningFor } from '../kernels/stem-rgb8.ts';
 
 export interface LayerShapeInfo {
   /** layerShapeKey: e.g. "pointwise 14x14x512->512 s1". */
@@ -16,6 +17,9 @@ export interface LayerShapeInfo {
   stride: number;
   /** Pointwise: every layer of this shape follows a depthwise layer, so the fused kernel is a candidate. */
   fusable?: boolean;
+  /** Input and output channels, where known: a stem that does not fit the 8-bit RGB kernel (stemRgb8Fits) gets no such candidate. */
+  cin?: number;
+  cout?: number;
 }
 
 export interface Candidate {
@@ -68,17 +72,29 @@ const DW_TILES: Record<1 | 2, [number, number, number, number][]> = {
 /** Tilings of the tiled pointwise product and of the fused depthwise + pointwise: pixels x output groups per invocation, input groups per step. */
 const GEMM_TILES: [number, number, number][] = [[4, 2, 4], [4, 4, 4], [2, 2, 8], [4, 1, 8]];
 
+/** Whether a shape's stem can run as the 8-bit RGB kernel (true where the channels are not given). */
+const rgb8Fits = (shape: LayerShapeInfo) => shape.kind === 'stem' && (shape.cin === undefined || shape.cout === undefined || stemRgb8Fits(shape.cin, shape.cout));
+
 /**
- * Candidates for one layer shape on a device whose hand-picked tuning is `base`, hand-picked
- * first. `base.subgroup` > 0 means the device has subgroups of at least that many lanes.
+ * The device's hand-picked tuning as it applies to a shape: without the 8-bit RGB stem where
+ * the stem does not fit it (as the engine runs it).
+ */
+export function handPickedFor(shape: LayerShapeInfo, hand: Tuning): Tuning {
+  return shape.kind === 'stem' && shape.cin !== undefined && shape.cout !== undefined ? stemTuningFor(hand, shape.cin, shape.cout) : hand;
+}
+
+/**
+ * Candidates for one layer shape on a device whose hand-picked tuning is `hand`, hand-picked
+ * first (handPickedFor). `hand.subgroup` > 0 means the device has subgroups of at least that many lanes.
  * Without subgroups the strip depthwise still runs (it uses none): its choices carry
  * subgroup 1, which selects it and is read by nothing else. `limits` (the device's) decide
  * which workgroup-memory tilings are candidates; default: WebGPU's default limits.
  * `features` (the device's): with `shader-f16` the tiled products are also tried with their
  * weight tile in float16 (Tuning.gemmF16).
  */
-export function candidatesFor(shape: LayerShapeInfo, base: Tuning, limits: WorkgroupLimits = DEFAULT_WORKGROUP_LIMITS, features: ReadonlySet<string> = new Set()): Candidate[] {
+export function candidatesFor(shape: LayerShapeInfo, hand: Tuning, limits: WorkgroupLimits = DEFAULT_WORKGROUP_LIMITS, features: ReadonlySet<string> = new Set()): Candidate[] {
   const { kind, stride } = shape;
+  const base = handPickedFor(shape, hand);
   const sg = base.subgroup;
   const list: Tuning[] = [base];
   const v = (o: Partial<Tuning>): Tuning => ({ ...base, ...o });
@@ -91,7 +107,7 @@ export function candidatesFor(shape: LayerShapeInfo, base: Tuning, limits: Workg
     // The stem that reads the 8-bit input itself (the others are charged the preprocessing it
     // does: src/tune/tuner.ts): on CPU adapters a workgroup of one SIMD batch with large tiles;
     // on GPUs 64 invocations whose accumulators (pixels x all output groups) fit in registers.
-    for (const [wg, px] of [[8, 1], [8, 2], [8, 4], [8, 8], [64, 1], [64, 2]]) list.push(v({ stemRgb8: wg, stemPixels: px }));
+    if (rgb8Fits(shape)) for (const [wg, px] of [[8, 1], [8, 2], [8, 4], [8, 8], [64, 1], [64, 2]]) list.push(v({ stemRgb8: wg, stemPixels: px }));
   } else if (kind === 'depthwise') {
     list.push(v({ subgroup: 0, wg: 64 }), v({ subgroup: 0, wg: 32 }));
     const strip = sg || 1;

@@ -25,7 +25,7 @@ import { backboneLayerShapes, MobileNetEngine, type LayerShape } from '../mobile
 import { halfWeightsOf, readsHalfWeights } from '../mobilenet/half-weights.ts';
 import { checkTunedKernels, type LayerKind, type TunedKernels } from '../mobilenet/tuned.ts';
 import { c4, type Backbone, type PackedLayer } from '../weights/format.ts';
-import { candidatesFor, choiceOf, type Candidate, type LayerShapeInfo } from './candidates.ts';
+import { candidatesFor, choiceOf, handPickedFor, type Candidate, type LayerShapeInfo } from './candidates.ts';
 import { keyId, tuningKey, type TuningKey } from './key.ts';
 import { median, OpTimer, type TimingMethod } from './measure.ts';
 import { RemedyError } from '../remedy.ts';
@@ -202,7 +202,7 @@ async function measure(gpu: Gpu, backbone: Backbone, shaders: ShaderSources, bat
       // candidate is credited with the time of the depthwise it makes unnecessary.
       const chosenTimes = new Map<string, number>();
       for (const { shape, layer, layers, before } of distinctShapes(backbone, n)) {
-        const info: LayerShapeInfo = { key: shape.key, kind: shape.kind as LayerKind, stride: shape.stride, fusable: before !== null && chosenTimes.has(before.shape.key) };
+        const info: LayerShapeInfo = { key: shape.key, kind: shape.kind as LayerKind, stride: shape.stride, fusable: before !== null && chosenTimes.has(before.shape.key), cin: shape.in.c, cout: shape.out.c };
         const cands = (opts.candidates ?? candidatesFor)(info, base, device.limits, device.features);
         const dwMs = before ? (chosenTimes.get(before.shape.key) ?? 0) : 0;
         const { row, best, confirm } = await timeShape(gpu, runner, timer, backbone, shape, layer, cands, base, rounds, margin, info.fusable ? { ...before!, ms: dwMs } : null);
@@ -233,7 +233,10 @@ async function measure(gpu: Gpu, backbone: Backbone, shaders: ShaderSources, bat
             r.chosen = r.handPicked;
             r.speedup = 1;
           }
-          for (const { shape } of distinctShapes(backbone, n)) choices[shape.key] = choiceOf(shape.kind as LayerKind, base, shape.stride);
+          for (const { shape } of distinctShapes(backbone, n)) {
+            const info = { key: shape.key, kind: shape.kind as LayerKind, stride: shape.stride, cin: shape.in.c, cout: shape.out.c };
+            choices[shape.key] = choiceOf(info.kind, handPickedFor(info, base), shape.stride);
+          }
         }
       }
       kernels.batches[String(n)] = choices;
