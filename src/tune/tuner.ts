@@ -19,7 +19,7 @@ import { stemOp } from '../kernels/stem.ts';
 import { stemRgb8Op } from '../kernels/stem-rgb8.ts';
 import { preprocessOp } from '../kernels/preprocess.ts';
 import { depthwisePointwiseOp } from '../kernels/depthwise-pointwise.ts';
-import { tuningFor, type Tuning } from '../kernels/common.ts';
+import { tuningFor, type ImageShape, type Tuning } from '../kernels/common.ts';
 import type { WorkgroupLimits } from '../kernels/depthwise-tiled.ts';
 import { backboneLayerShapes, MobileNetEngine, type LayerShape } from '../mobilenet/engine.ts';
 import { halfWeightsOf, readsHalfWeights } from '../mobilenet/half-weights.ts';
@@ -294,6 +294,30 @@ function seeded(count: number, seed: number, max: number): Float32Array {
   return out;
 }
 
+/** Dispatches per sample: about 2 ms of the work whose one dispatch took `ms` (timestamps are coarse), at most 32. */
+const repsFor = (ms: number) => Math.max(1, Math.min(32, Math.round(2 / Math.max(ms, 1e-3))));
+
+/**
+ * The stem's input as seeded 8-bit RGB (`src`), and the preprocessing op's median ms (per
+ * dispatch, `rounds` samples after a warm-up) turning it into `x`, the float input of the
+ * stems that run after that op.
+ */
+async function timePreprocessing(runner: KernelRunner, timer: OpTimer, pool: BufferPool, backbone: Backbone, inp: ImageShape, x: GPUBuffer, base: Tuning, rounds: number): Promise<{ src: GPUBuffer; ms: number }> {
+  const pixels = inp.n * inp.h * inp.w;
+  const bytes = new Uint8Array(Math.ceil((pixels * 3) / 4) * 4);
+  bytes.set(Uint8Array.from(seeded(pixels * 3, 7, 256), Math.floor));
+  const src = pool.createWith(bytes, STORAGE, 'tuner 8-bit input');
+  const { scale, offset } = backbone.manifest.preprocess;
+  const op = preprocessOp({ src, dst: x, pixels, scale, offset }, base);
+  await runner.compile([op]);
+  const prepared = runner.prepare([op], (size, usage, label) => pool.create(size, usage, label)).ops[0];
+  await timer.time(prepared, 1);
+  const reps = repsFor(await timer.time(prepared, 1));
+  const times: number[] = [];
+  for (let r = 0; r < rounds; r++) times.push(await timer.time(prepared, reps));
+  return { src, ms: median(times) };
+}
+
 /** Every candidate of one shape timed on the backbone's own weights (the first layer of that shape), index 0 first. */
 async function timeShape(
   gpu: Gpu,
@@ -311,26 +335,13 @@ async function timeShape(
   const pool = new BufferPool(gpu.device);
   try {
     const { in: inp, out } = shape;
-    const x = pool.createWith(seeded(inp.n * inp.h * inp.w * c4(inp.c) * 4, 7, shape.kind === 'stem' ? 255 : 6), STORAGE, 'tuner x');
-    // A stem that reads the 8-bit input: seeded bytes, and the preprocessing op it makes
-    // unnecessary, timed here (it also turns those bytes into the other stems' input) and
-    // charged to the other stems.
-    let bytesIn: GPUBuffer | null = null;
-    let preprocessMs = 0;
-    if (layer.kind === 'stem' && cands.some((c) => c.choice.stemRgb8)) {
-      const count = inp.n * inp.h * inp.w * 3;
-      const bytes = new Uint8Array(Math.ceil(count / 4) * 4);
-      bytes.set(Uint8Array.from(seeded(count, 7, 256), Math.floor));
-      bytesIn = pool.createWith(bytes, STORAGE, 'tuner 8-bit input');
-      const pre = preprocessOp({ src: bytesIn, dst: x, pixels: inp.n * inp.h * inp.w, scale: backbone.manifest.preprocess.scale, offset: backbone.manifest.preprocess.offset }, base);
-      await runner.compile([pre]);
-      const prepared = runner.prepare([pre], (size, usage, label) => pool.create(size, usage, label)).ops[0];
-      await timer.time(prepared, 1);
-      const reps = Math.max(1, Math.min(32, Math.round(2 / Math.max(await timer.time(prepared, 1), 1e-3))));
-      const times: number[] = [];
-      for (let r = 0; r < rounds; r++) times.push(await timer.time(prepared, reps));
-      preprocessMs = median(times);
-    }
+    // A stem that reads the 8-bit input is timed on seeded bytes; the preprocessing op it makes
+    // unnecessary turns them into the other stems' input and is charged to those stems.
+    const readsBytes = layer.kind === 'stem' && cands.some((c) => c.choice.stemRgb8);
+    const xBytes = inp.n * inp.h * inp.w * c4(inp.c) * 16;
+    const x = readsBytes ? pool.create(xBytes, STORAGE, 'tuner x') : pool.createWith(seeded(xBytes / 4, 7, shape.kind === 'stem' ? 255 : 6), STORAGE, 'tuner x');
+    const pre = readsBytes ? await timePreprocessing(runner, timer, pool, backbone, inp, x, base, rounds) : null;
+    const preprocessMs = pre?.ms ?? 0;
     const y = pool.create(out.n * out.h * out.w * c4(out.c) * 16, STORAGE, 'tuner y');
     const weights = new Float32Array(backbone.data, layer.weights.offset, layer.weights.bytes / 4);
     const w32 = pool.createWith(new Uint8Array(backbone.data, layer.weights.offset, layer.weights.bytes), STORAGE, 'tuner w');
@@ -358,7 +369,7 @@ async function timeShape(
       }
       if (layer.kind === 'stem' && t.stemRgb8 > 0) {
         const { scale, offset } = backbone.manifest.preprocess;
-        return stemRgb8Op({ ...p, src: bytesIn!, w: w32, shape: inp, stride: layer.stride, cout: layer.outChannels, scale, offset }, t);
+        return stemRgb8Op({ ...p, src: pre!.src, w: w32, shape: inp, stride: layer.stride, cout: layer.outChannels, scale, offset }, t);
       }
       if (layer.kind === 'stem') return stemOp({ ...p, shape: inp, stride: layer.stride, cout: layer.outChannels, halfWeights: useHalf }, t);
       if (layer.kind === 'depthwise') return depthwiseOp({ ...p, shape: inp, stride: layer.stride }, t);
@@ -380,7 +391,7 @@ async function timeShape(
     const fastest = Math.min(...first.filter((v): v is number => v !== null));
     const kept = first.map((v, i) => v !== null && (i === 0 || v <= PRUNE * fastest));
     const ref = first[0] ?? fastest;
-    const reps = Math.max(1, Math.min(32, Math.round(2 / Math.max(ref, 1e-3))));
+    const reps = repsFor(ref);
     const samples: number[][] = cands.map(() => []);
     for (let r = 0; r < rounds; r++) {
       for (let j = 0; j < cands.length; j++) {
