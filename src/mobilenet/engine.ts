@@ -239,12 +239,7 @@ export class MobileNetEngine {
     const t = this.tuning;
     const s = m.inputSize;
     const range = (r: { offset: number; bytes: number }): GPUBufferBinding => ({ buffer: weights, offset: r.offset, size: r.bytes });
-    // The preprocessing op fills `a` with the input as floats, unless the stem (the first layer)
-    // reads the 8-bit input itself (Tuning.stemRgb8).
     const ops: OpDesc[] = [];
-    const first = m.layers[0];
-    const stemReadsBytes = first.kind === 'stem' && this.layerTuning(first.name, tunedBatch).stemRgb8 > 0;
-    if (!stemReadsBytes) ops.push(preprocessOp({ src: input, dst: a, pixels: n * s * s, scale: m.preprocess.scale, offset: m.preprocess.offset }, t));
     let src = a;
     let dst = b;
     const shapes = this.layerShapes(n);
@@ -257,13 +252,16 @@ export class MobileNetEngine {
       const w: Binding = half ? { buffer: this.halfWeights!.buffer, offset: half.offset, size: half.bytes } : range(l.weights);
       const layer = { label: l.name, x: src, w, b: bias, y: dst, activation: l.activation };
       const halfWeights = half !== undefined;
+      const readsBytes = l.kind === 'stem' && lt.stemRgb8 > 0;
+      if (readsBytes && i !== 0) throw new Error(`${l.name}: the 8-bit RGB stem reads the network's input, so it must be the first layer`);
+      // The network's input: the preprocessing op turns the bytes into floats in `src`, unless
+      // the first layer is a stem that reads them itself (Tuning.stemRgb8).
+      if (i === 0 && !readsBytes) ops.push(preprocessOp({ src: input, dst: src, pixels: n * s * s, scale: m.preprocess.scale, offset: m.preprocess.offset }, t));
       layerOps[i] = ops.length;
       // The depthwise of a fused pair: its op is the pointwise's (next), reading this layer's input.
       if (this.fusedIntoNext(i, tunedBatch)) return;
-      if (l.kind === 'stem' && lt.stemRgb8 > 0) {
-        if (i !== 0) throw new Error(`${l.name}: the 8-bit RGB stem reads the network's input, so it must be the first layer`);
-        ops.push(stemRgb8Op({ ...layer, src: input, shape: inp, stride: l.stride, cout: l.outChannels, scale: m.preprocess.scale, offset: m.preprocess.offset }, lt));
-      } else if (l.kind === 'stem') ops.push(stemOp({ ...layer, shape: inp, stride: l.stride, cout: l.outChannels, halfWeights }, lt));
+      if (readsBytes) ops.push(stemRgb8Op({ ...layer, src: input, shape: inp, stride: l.stride, cout: l.outChannels, scale: m.preprocess.scale, offset: m.preprocess.offset }, lt));
+      else if (l.kind === 'stem') ops.push(stemOp({ ...layer, shape: inp, stride: l.stride, cout: l.outChannels, halfWeights }, lt));
       else if (l.kind === 'depthwise') ops.push(depthwiseOp({ ...layer, shape: inp, stride: l.stride }, lt));
       else if (lt.dwFuse > 0) {
         // (A MobileNet V1 manifest is stem, then depthwise / pointwise pairs: src/weights/spec.ts.)
