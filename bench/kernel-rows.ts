@@ -58,10 +58,14 @@ function oursSide(gpu: Gpu, engine: MobileNetEngine, k: KernelCase, x: Float32Ar
   const sw = k.kind === 'pool' ? { out: 1 } : samePadding(w, k.stride);
   const outPixels = n * s.out * sw.out;
   const outBytes = k.kind === 'pool' ? n * c * 4 : outPixels * c4(k.outChannels) * 16;
-  const xb = pool.createWith(toVec4Layout(x, n * h * w, c), STORAGE, 'x');
-  const y = pool.create(outBytes, STORAGE, 'y');
   // The kernel the engine runs for this shape at this batch (tuned, or hand-picked).
   const t = k.kind === 'pool' ? engine.tuning : engine.kernelTuning(layerShapeKey(k.kind, k.input, k.outChannels, k.stride), n);
+  // The stem that reads the 8-bit input itself gets the row's pixel values (whole numbers
+  // 0..255) as bytes, preprocessing as the identity: this row then times our preprocessing and
+  // stem against tfjs' stem alone. Every other kernel reads the vec4 layout.
+  const readsBytes = k.kind === 'stem' && t.stemRgb8 > 0;
+  const xb = pool.createWith(readsBytes ? Uint8Array.from({ length: Math.ceil(x.length / 4) * 4 }, (_, i) => x[i] ?? 0) : toVec4Layout(x, n * h * w, c), STORAGE, 'x');
+  const y = pool.create(outBytes, STORAGE, 'y');
   let op: OpDesc;
   if (k.kind === 'pool') op = globalAvgPoolOp({ x: xb, y, shape: k.input }, t);
   else {
@@ -70,15 +74,8 @@ function oursSide(gpu: Gpu, engine: MobileNetEngine, k: KernelCase, x: Float32Ar
     const wb = pool.createWith(half ? new Uint8Array(half.buffer) : k.packed!.weights, STORAGE, 'w');
     const bb = pool.createWith(k.packed!.bias, STORAGE, 'b');
     const layer = { label: k.name, x: xb, w: wb, b: bb, y, activation: k.activation };
-    if (k.kind === 'stem' && t.stemRgb8 > 0) {
-      // The stem that reads the 8-bit input itself: the same pixel values as bytes (the row's
-      // stem input is whole numbers 0..255), preprocessing as the identity; so this row times
-      // our preprocessing and stem against tfjs' stem alone.
-      const bytes = new Uint8Array(Math.ceil(x.length / 4) * 4);
-      bytes.set(x);
-      const src = pool.createWith(bytes, STORAGE, 'x bytes');
-      op = stemRgb8Op({ ...layer, src, shape: k.input, stride: k.stride, cout: k.outChannels, scale: 1, offset: 0 }, t);
-    } else if (k.kind === 'stem') op = stemOp({ ...layer, shape: k.input, stride: k.stride, cout: k.outChannels, halfWeights: half !== null }, t);
+    if (readsBytes) op = stemRgb8Op({ ...layer, src: xb, shape: k.input, stride: k.stride, cout: k.outChannels, scale: 1, offset: 0 }, t);
+    else if (k.kind === 'stem') op = stemOp({ ...layer, shape: k.input, stride: k.stride, cout: k.outChannels, halfWeights: half !== null }, t);
     else if (k.kind === 'depthwise') op = depthwiseOp({ ...layer, shape: k.input, stride: k.stride }, t);
     else op = pointwiseOp({ ...layer, pixels: n * h * w, cin: c, cout: k.outChannels, halfWeights: half !== null }, t);
   }
