@@ -20,6 +20,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type * as OrtWebTypes from 'onnxruntime-web';
 import { PROJECT_ROOT } from '../src/backbones.ts';
+import { throttleWaits } from '../src/gpu/dawn-wait.ts';
 import { createGpuFrom, type Gpu } from '../src/gpu/device.ts';
 import { nodeGpu } from '../src/gpu/node-gpu.ts';
 import { PatientWait } from '../src/gpu/patient-wait.ts';
@@ -118,6 +119,9 @@ export class OrtSides {
           const gpu = await nodeGpu({ adapter: opts.adapter });
           // A device of ORT's own on our adapter: same limits and optional features as ours.
           me.webgpu = await createGpuFrom(gpu, {});
+          // Its promises awaited as our device's are (dawn-wait.ts), so that no side pays for
+          // the binding's polling and another not.
+          throttleWaits(me.webgpu.device);
           copySharedUploads(me.webgpu.device.queue);
           const g = globalThis as { navigator?: { gpu?: GPU } };
           if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });

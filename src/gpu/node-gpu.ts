@@ -1,5 +1,6 @@
 // WebGPU in Node through Dawn (the `webgpu` npm package). Kept apart from device.ts so that
 // the browser build never sees a Node import.
+import { throttleWaits } from './dawn-wait.ts';
 import { createGpuFrom, GpuUnavailableError, type DeviceOptions, type Gpu } from './device.ts';
 
 export interface NodeGpuOptions extends DeviceOptions {
@@ -27,7 +28,10 @@ export async function createNodeGpu(opts: NodeGpuOptions = {}): Promise<Gpu> {
   const which = (opts.adapter ?? process.env.FACEGPU_ADAPTER ?? 'auto').toLowerCase();
   const gpu = await nodeGpu(opts);
   try {
-    return await createGpuFrom(gpu, opts, INSTALL_HINT);
+    const handle = await createGpuFrom(gpu, opts, INSTALL_HINT);
+    // On a CPU adapter, the binding's polling would take a core from the driver (dawn-wait.ts).
+    throttleWaits(handle.device);
+    return handle;
   } catch (err) {
     if (which !== 'auto') throwIfNoMatch(err, opts.adapter ?? which);
     if (err instanceof GpuUnavailableError) throw err;
