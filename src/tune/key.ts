@@ -9,7 +9,7 @@ import type { AdapterSummary } from '../gpu/device.ts';
 import { SOURCE_ASSEMBLY_VERSION, type ShaderSources } from '../gpu/runner.ts';
 
 /** Bump when the candidates or the way they are timed change (old tunings are then ignored). */
-export const TUNER_VERSION = 3;
+export const TUNER_VERSION = 4;
 
 export interface TuningKey {
   tuner: number;
