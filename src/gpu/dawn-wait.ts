@@ -57,21 +57,20 @@ const throttled = new WeakSet<GPUDevice>();
 /**
  * On a CPU adapter, from now on await `device`'s promises in slices: its queue's
  * onSubmittedWorkDone, and mapAsync of the mappable buffers it creates from now on. The methods
- * are replaced on these objects only, not on Dawn's classes. A GPU's device is left alone.
- * Safe to call twice.
+ * are replaced on these objects only, not on Dawn's classes, so call it before anything else
+ * replaces them on this device. A GPU's device is left alone. Safe to call twice.
  */
 export function throttleWaits(device: GPUDevice): void {
   if (!isCpuAdapter(device) || throttled.has(device)) return;
   throttled.add(device);
+  // Each replacement calls the class's method as it is at the time of the call, so that
+  // whatever wraps Dawn's classes later (a test's spy, instrumentation) still sees every call.
   const queue = device.queue;
-  const done = queue.onSubmittedWorkDone;
-  queue.onSubmittedWorkDone = () => awaitInSlices(done.call(queue));
-  const create = device.createBuffer;
+  queue.onSubmittedWorkDone = () => awaitInSlices(Object.getPrototypeOf(queue).onSubmittedWorkDone.call(queue));
   device.createBuffer = (descriptor: GPUBufferDescriptor) => {
-    const buffer = create.call(device, descriptor);
+    const buffer = Object.getPrototypeOf(device).createBuffer.call(device, descriptor) as GPUBuffer;
     if (descriptor.usage & (GPUBufferUsage.MAP_READ | GPUBufferUsage.MAP_WRITE)) {
-      const map = buffer.mapAsync;
-      buffer.mapAsync = (...args: Parameters<GPUBuffer['mapAsync']>) => awaitInSlices(map.apply(buffer, args));
+      buffer.mapAsync = (...args: Parameters<GPUBuffer['mapAsync']>) => awaitInSlices(Object.getPrototypeOf(buffer).mapAsync.apply(buffer, args));
     }
     return buffer;
   };
