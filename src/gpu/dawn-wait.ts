@@ -66,12 +66,17 @@ export function throttleWaits(device: GPUDevice): void {
   // Each replacement calls the class's method as it is at the time of the call, so that
   // whatever wraps Dawn's classes later (a test's spy, instrumentation) still sees every call.
   const queue = device.queue;
-  queue.onSubmittedWorkDone = () => awaitInSlices(Object.getPrototypeOf(queue).onSubmittedWorkDone.call(queue));
-  device.createBuffer = (descriptor: GPUBufferDescriptor) => {
+  own(queue, 'onSubmittedWorkDone', () => awaitInSlices(Object.getPrototypeOf(queue).onSubmittedWorkDone.call(queue)));
+  own(device, 'createBuffer', (descriptor: GPUBufferDescriptor) => {
     const buffer = Object.getPrototypeOf(device).createBuffer.call(device, descriptor) as GPUBuffer;
     if (descriptor.usage & (GPUBufferUsage.MAP_READ | GPUBufferUsage.MAP_WRITE)) {
-      buffer.mapAsync = (...args: Parameters<GPUBuffer['mapAsync']>) => awaitInSlices(Object.getPrototypeOf(buffer).mapAsync.apply(buffer, args));
+      own(buffer, 'mapAsync', (...args: Parameters<GPUBuffer['mapAsync']>) => awaitInSlices(Object.getPrototypeOf(buffer).mapAsync.apply(buffer, args)));
     }
     return buffer;
-  };
+  });
+}
+
+/** `object[name] = value` as an own property (defined, so that a read-only method on the class would not refuse it). */
+function own(object: object, name: string, value: unknown): void {
+  Object.defineProperty(object, name, { value, writable: true, configurable: true, enumerable: false });
 }
