@@ -10,7 +10,8 @@
 //   and as a cross-check. End-to-end waits are "patient" on both WebGPU sides (our engine's
 //   own onDone, PatientWallTimer for tfjs): they sleep through most of the expected time
 //   before creating the promise, because Dawn's Node binding busy-polls while one is pending
-//   and on a CPU adapter that steals a core from the driver (src/gpu/patient-wait.ts).
+//   and on a CPU adapter that steals a core from the driver (src/gpu/patient-wait.ts); there
+//   every device in the benchmark awaits its promises in slices (src/gpu/dawn-wait.ts).
 import { PatientWait } from '../src/gpu/patient-wait.ts';
 
 export interface Stats {

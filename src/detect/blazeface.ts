@@ -148,9 +148,9 @@ export class BlazeFaceDetector {
 
   /**
    * On tfjs' WebGPU backend: submit the run and wait for it patiently (src/gpu/patient-wait.ts)
-   * before reading back. A read back's mapAsync left pending for the whole run keeps Dawn's
-   * Node binding polling on a core the CPU adapter needs (half the machine here). Other
-   * backends: nothing to do.
+   * before reading back. A read back's mapAsync left pending for the whole run would keep Dawn's
+   * Node binding polling the whole run, on a CPU adapter in slices (src/gpu/dawn-wait.ts) but
+   * blocking the thread all the same. Other backends: nothing to do.
    */
   private async gpuDone(key: string): Promise<void> {
     const backend = tf.backend() as { submitQueue?: () => void; endComputePassEncoder?: () => void; commandEncoder?: GPUCommandEncoder | null; device?: GPUDevice };
