@@ -20,9 +20,8 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type * as OrtWebTypes from 'onnxruntime-web';
 import { PROJECT_ROOT } from '../src/backbones.ts';
-import { throttleWaits } from '../src/gpu/dawn-wait.ts';
-import { createGpuFrom, type Gpu } from '../src/gpu/device.ts';
-import { nodeGpu } from '../src/gpu/node-gpu.ts';
+import type { Gpu } from '../src/gpu/device.ts';
+import { createNodeGpu, nodeGpu } from '../src/gpu/node-gpu.ts';
 import { PatientWait } from '../src/gpu/patient-wait.ts';
 import { ONNX_INPUT, ONNX_OUTPUT } from '../src/weights/onnx.ts';
 import { createWebgpuSession, ortDescriptors, ortFeeds } from './ort-webgpu.ts';
@@ -117,11 +116,10 @@ export class OrtSides {
           opened = { ort, session };
         } else {
           const gpu = await nodeGpu({ adapter: opts.adapter });
-          // A device of ORT's own on our adapter: same limits and optional features as ours.
-          me.webgpu = await createGpuFrom(gpu, {});
-          // Its promises awaited as our device's are (dawn-wait.ts), so that no side pays for
-          // the binding's polling and another not.
-          throttleWaits(me.webgpu.device);
+          // A device of ORT's own on our adapter, made as ours is: the same limits and optional
+          // features, and on a CPU adapter its promises awaited in slices (src/gpu/dawn-wait.ts),
+          // so that no side pays for the binding's polling and another not.
+          me.webgpu = await createNodeGpu({ adapter: opts.adapter });
           copySharedUploads(me.webgpu.device.queue);
           const g = globalThis as { navigator?: { gpu?: GPU } };
           if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
