@@ -36,7 +36,7 @@ function tick(): void {
 }
 
 /** Await `work` with the event loop sleeping in slices meanwhile (one ticker for all waits). */
-export function awaitInSlices<T>(work: Promise<T>): Promise<T> {
+function awaitInSlices<T>(work: Promise<T>): Promise<T> {
   pending++;
   if (!ticking) {
     ticking = true;
