@@ -711,6 +711,44 @@ async function checkSum(c: SumCase): Promise<number> {
   return dispatches;
 }
 
+describe('tf.maxPool', () => {
+  // NHWC float32 with channels a multiple of 4: BlazeFace's 2x2 stride-2 pools and other
+  // windows, strides and paddings; exact (a maximum rounds nothing). Odd sizes pad at the
+  // bottom and right under SAME.
+  const cases: { x: number[]; filter: number | [number, number]; strides: number | [number, number]; pad: 'same' | 'valid' }[] = [
+    { x: [2, 8, 10, 8], filter: 2, strides: 2, pad: 'valid' },
+    { x: [2, 9, 11, 12], filter: 2, strides: 2, pad: 'same' },
+    { x: [2, 9, 11, 12], filter: 2, strides: 2, pad: 'valid' },
+    { x: [1, 9, 11, 8], filter: 3, strides: 2, pad: 'same' },
+    { x: [1, 7, 7, 4], filter: 3, strides: 1, pad: 'same' },
+    { x: [3, 5, 6, 8], filter: [2, 3], strides: [1, 2], pad: 'valid' },
+    { x: [1, 4, 70, 24], filter: 2, strides: 2, pad: 'same' }, // a row of more lanes than one workgroup
+  ];
+  for (const c of cases) {
+    it(`[${c.x}] window ${c.filter} stride ${c.strides} ${c.pad}: on our kernel, exact`, async () => {
+      expect(await checkElementwise([rand(c.x)], (x) => tf.maxPool(x as tf.Tensor4D, c.filter, c.strides, c.pad), 'maxPool')).toBe(1);
+    });
+  }
+
+  it('NaN never wins, as on the CPU', async () => {
+    const x = rand([1, 4, 4, 4]);
+    for (const i of [0, 5, 21, 40]) x.values[i] = NaN;
+    expect(await checkElementwise([x], (t) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid'), 'maxPool with NaN')).toBe(1);
+  });
+
+  it('channels not a multiple of 4, or int32: handed to tfjs (no dispatch of ours), still correct', async () => {
+    expect(await checkElementwise([rand([2, 8, 10, 6])], (x) => tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid'), 'maxPool of 6 channels')).toBe(0);
+    expect(await checkElementwise([randInt([2, 8, 10, 8], 50)], (x) => tf.maxPool(x as tf.Tensor4D, 2, 2, 'same'), 'maxPool of int32')).toBe(0);
+  });
+
+  it('more output rows than a grid dimension holds: handed to tfjs, and the output made for it is released', async () => {
+    const rows = 2 * (gpu.device.limits.maxComputeWorkgroupsPerDimension + 2);
+    const before = backend.numDataIds();
+    expect(await checkElementwise([rand([1, rows, 1, 4])], (x) => tf.maxPool(x as tf.Tensor4D, [2, 1], [2, 1], 'valid'), 'maxPool of many rows')).toBe(0);
+    expect(backend.numDataIds()).toBe(before);
+  });
+});
+
 describe('tf.sum', () => {
   const oursCases: SumCase[] = [
     // The head's bias gradients: [batch, units] summed over the batch.

@@ -54,6 +54,11 @@ export class TfjsGpu {
     return t;
   }
 
+  /** Release an output made by `output` that a kernel ends up not taking (it hands the case back). */
+  discard(t: TensorInfo): void {
+    this.backend.disposeData(t.dataId, true);
+  }
+
   /**
    * A read-only buffer of at least `bytes` zero bytes (a bias for kernels that always add
    * one). One buffer, grown when a larger one is asked for, kept for the bridge's life.

@@ -14,6 +14,7 @@ export const MULTIPLY = 'Multiply';
 export const RELU = 'Relu';
 export const STEP = 'Step';
 export const SUM = 'Sum';
+export const MAX_POOL = 'MaxPool';
 
 /** Kernels of our own, with no tfjs original. */
 export const RMSPROP_KERNEL = 'FacegpuRmsprop';

@@ -23,6 +23,7 @@ import { batchMatMulKernel, fusedMatMulKernel } from './kernels/batch-matmul.ts'
 import { conv2dKernel, fusedConv2dKernel } from './kernels/conv2d.ts';
 import { depthwiseKernel, fusedDepthwiseKernel } from './kernels/depthwise.ts';
 import { addKernel, multiplyKernel, reluKernel, stepKernel } from './kernels/elementwise.ts';
+import { maxPoolKernel } from './kernels/max-pool.ts';
 import { pointwiseAddReluKernel } from './kernels/pointwise-add-relu.ts';
 import { rmspropKernel } from './kernels/rmsprop.ts';
 import { sumKernel } from './kernels/sum.ts';
@@ -44,6 +45,7 @@ const REPLACED: Readonly<Record<string, ReplacingKernel>> = {
   [names.RELU]: reluKernel,
   [names.STEP]: stepKernel,
   [names.SUM]: sumKernel,
+  [names.MAX_POOL]: maxPoolKernel,
 };
 
 /** Kernels of our own, with no tfjs original: reached only through the ops that call them (fused-ops.ts, rmsprop.ts), which check the backend first. */
