@@ -14,16 +14,18 @@
 //   stride-1 shape of MobileNet (batch 8). At stride 2 a strip one column wide measured
 //   fastest (1.1-1.3x the 4x4 tile), wider strips slower.
 // - the 9 taps and the bias are loaded once per strip;
-// - the lanes of a workgroup are WG consecutive channel groups at the same strip, so at every
-//   load they read WG consecutive vec4 (whole cache lines) and the strip position is the same
-//   for all (no per-lane integer division);
+// - the lanes of a workgroup are consecutive channel groups at the same strip, so at every
+//   load they read consecutive vec4 (whole cache lines) and the strip position is the same
+//   for all; with SPW > 1 (a layer whose channel groups do not fill whole workgroups, such as
+//   BlazeFace's 6 and 12), a workgroup holds SPW strips of GW = c4 lanes each, so that no lane
+//   idles (the builder makes WG a multiple of the lanes a SIMD batch or subgroup runs);
 // - STRIDE and TC are constants, so the window loops have fixed trip counts and unroll.
 //
 // x: [N, inH, inW, c4] vec4    w: [3, 3, c4] vec4    b: [c4] vec4    y: [N, outH, outW, c4] vec4
 //
-// Grid: (x, y) = strips (folded past 65535), z = ceil(c4 / WG).
-// Constants: WG (workgroup size), TC (strip width), STRIDE (1 or 2), ACT (0 none, 1 relu,
-// 2 relu6).
+// Grid: (x, y) = strips / SPW (folded past 65535), z = ceil(c4 / GW).
+// Constants: WG (workgroup size), SPW (strips per workgroup, a divisor of WG), TC (strip
+// width), STRIDE (1 or 2), ACT (0 none, 1 relu, 2 relu6).
 
 struct Params {
   strips: u32,    // N * strips_h * strips_w
@@ -44,6 +46,8 @@ struct Params {
 
 // Input columns under a strip.
 const IN_COLS = (TC - 1u) * STRIDE + 3u;
+// Lanes (channel groups) per strip.
+const GW = WG / SPW;
 
 // One input row under the strip (channel group c), zeros outside the image ("SAME" padding).
 fn load_row(n: u32, iy: i32, ix0: i32, c: u32) -> array<vec4<f32>, IN_COLS> {
@@ -70,9 +74,9 @@ fn main(
 ) {
   // Channel groups past c4 (a partial last workgroup) and strips past the last one (a folded
   // grid) compute on clamped indices and are not stored.
-  let group = wid.z * WG + lane;
+  let group = wid.z * GW + lane % GW;
   let c = min(group, p.c4 - 1u);
-  let index = wid.x + wid.y * nwg.x;
+  let index = (wid.x + wid.y * nwg.x) * SPW + lane / GW;
   let strip = min(index, p.strips - 1u);
   let sx = strip % p.strips_w;
   let sy = (strip / p.strips_w) % p.strips_h;

@@ -87,7 +87,7 @@ describe('uniforms and storage by name', () => {
     const op = spoil(depthwise());
     expect(() => prepare(op)).toThrow(KernelError);
     expect(() => prepare(op)).toThrow(message);
-    expect(() => prepare(op)).toThrow(/kernel "conv_dw_1" \(shaders\/depthwise3x3_rows\.wgsl, constants WG=8, TC=2, STRIDE=1, ACT=2\)/);
+    expect(() => prepare(op)).toThrow(/kernel "conv_dw_1" \(shaders\/depthwise3x3_rows\.wgsl, constants WG=8, SPW=8, TC=2, STRIDE=1, ACT=2\)/);
   });
 
   it('an f32 field takes fractions, a u32 field of another op is checked too', () => {

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { depthwiseOp } from '../src/kernels/depthwise.ts';
+import { depthwiseOp, stripsPerWorkgroup } from '../src/kernels/depthwise.ts';
 import { globalAvgPoolOp } from '../src/kernels/pool.ts';
 import { pointwiseOp } from '../src/kernels/pointwise.ts';
 import { preprocessOp } from '../src/kernels/preprocess.ts';
@@ -170,6 +170,18 @@ describe.each(RGB8_TILINGS)('stem conv 3x3 on 8-bit RGB, %s', (_name, tuning) =>
     expect(() => stemRgb8Op({ ...p, shape: { n: 1, h: 3, w: 3, c: 4 }, cout: 8 }, tuning)).toThrow('stem0: the 8-bit RGB stem takes 3 input channels, not 4');
     expect(() => stemRgb8Op({ ...p, shape: { n: 1, h: 3, w: 3, c: 3 }, cout: STEM_RGB8_MAX_GROUPS * 4 + 1 }, tuning)).toThrow(/stem0: the 8-bit RGB stem keeps at most 64 output channels/);
     expect(() => stemRgb8Op({ ...p, shape: { n: 1, h: 3, w: 3, c: 3 }, cout: 8 }, { ...tuning, stemRgb8: 0 })).toThrow(/needs Tuning.stemRgb8/);
+  });
+});
+
+describe('depthwise strips per workgroup', () => {
+  it('packs whole strips where the channel groups leave lanes idle, within 256 invocations', () => {
+    expect(stripsPerWorkgroup(16, 8)).toBe(1); // every MobileNet layer on CPU adapters
+    expect(stripsPerWorkgroup(6, 8)).toBe(4); // BlazeFace's 24 channels: 24 lanes, none idle
+    expect(stripsPerWorkgroup(12, 8)).toBe(2);
+    expect(stripsPerWorkgroup(3, 8)).toBe(8);
+    expect(stripsPerWorkgroup(6, 4)).toBe(2);
+    expect(stripsPerWorkgroup(8, 32)).toBe(4);
+    expect(stripsPerWorkgroup(129, 8)).toBe(1); // 8 x 129 lanes would be too many
   });
 });
 

@@ -23,12 +23,14 @@ export function depthwiseOp(p: LayerProblem, t: Tuning): OpDesc {
     const rows = ceilDiv(ph.out, ceilDiv(ph.out, t.dwRows)); // equal strips, none much shorter
     const stripsH = ceilDiv(ph.out, rows);
     const strips = inp.n * stripsH * stripsW;
+    const spw = stripsPerWorkgroup(c4, t.dwWg);
+    const wg = spw > 1 ? spw * c4 : t.dwWg;
     return {
       label,
-      kernel: { shader: 'depthwise3x3_rows', constants: { WG: t.dwWg, TC: cols, STRIDE: stride, ACT } },
+      kernel: { shader: 'depthwise3x3_rows', constants: { WG: wg, SPW: spw, TC: cols, STRIDE: stride, ACT } },
       uniforms: { strips, strips_w: stripsW, strips_h: stripsH, rows, in_h: inp.h, in_w: inp.w, c4, out_h: ph.out, out_w: pw.out, pad_top: ph.before, pad_left: pw.before },
       storage: { x, w, b, y },
-      workgroups: [...grid1d(strips), ceilDiv(c4, t.dwWg)],
+      workgroups: [...grid1d(ceilDiv(strips, spw)), ceilDiv(c4, wg / spw)],
     };
   }
   return {
@@ -38,4 +40,24 @@ export function depthwiseOp(p: LayerProblem, t: Tuning): OpDesc {
     storage: { x, w, b, y },
     workgroups: [ceilDiv(pixels, t.wg), c4],
   };
+}
+
+/** Invocations a packed workgroup may hold: WebGPU's default limit, which every device meets. */
+const MAX_PACKED_WG = 256;
+
+/**
+ * Strips per workgroup of the strip kernel. Its lanes are a strip's channel groups, dwWg of
+ * them per workgroup; where c4 is not a multiple of dwWg, the last workgroup of every strip
+ * has idle lanes (BlazeFace's 24 and 48 channels: 6 and 12 groups, a quarter of the lanes
+ * at dwWg 8). Then a workgroup holds several whole strips instead: the fewest whose groups
+ * fill whole runs of dwWg lanes (dwWg / gcd(c4, dwWg)), unless that workgroup would be too
+ * large. 1 where c4 is a multiple of dwWg (every MobileNet layer on CPU adapters).
+ */
+export function stripsPerWorkgroup(c4: number, dwWg: number): number {
+  if (c4 % dwWg === 0) return 1;
+  let a = c4;
+  let b = dwWg;
+  while (b) [a, b] = [b, a % b];
+  const spw = dwWg / a;
+  return spw * c4 <= MAX_PACKED_WG ? spw : 1;
 }
