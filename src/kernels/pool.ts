@@ -38,7 +38,7 @@ export interface MaxPoolProblem {
 }
 
 /** Workgroup size of max_pool: lanes along an output row. */
-export const MAX_POOL_WG = 64;
+const MAX_POOL_WG = 64;
 
 export function maxPoolOp(p: MaxPoolProblem): OpDesc {
   const { n, h, w, c } = p.shape;
