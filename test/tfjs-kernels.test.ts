@@ -749,6 +749,34 @@ describe('tf.maxPool', () => {
   });
 });
 
+describe('tf.pad', () => {
+  // The last axis padded in whole groups of four channels (BlazeFace's skip paths), any
+  // constant, any rank; exact.
+  const cases: { x: number[]; last: [number, number]; value?: number }[] = [
+    { x: [2, 4, 5, 8], last: [0, 8] },
+    { x: [2, 4, 5, 8], last: [4, 12], value: 1.5 },
+    { x: [3, 8], last: [8, 0], value: -2 },
+    { x: [12], last: [4, 4] },
+    { x: [1, 3, 70, 24], last: [0, 24] }, // more vec4s than one workgroup's
+  ];
+  for (const c of cases) {
+    it(`[${c.x}] padded ${c.last} on the last axis${c.value ? ` with ${c.value}` : ''}: on our kernel, exact`, async () => {
+      const paddings = [...c.x.slice(0, -1).map(() => [0, 0] as [number, number]), c.last];
+      expect(await checkElementwise([rand(c.x)], (x) => tf.pad(x, paddings, c.value ?? 0), 'pad')).toBe(1);
+    });
+  }
+
+  it('other axes, groups not of four, channels not in fours, or int32: handed to tfjs (no dispatch of ours), still correct', async () => {
+    const delegated: [Data, [number, number][]][] = [
+      [rand([2, 4, 5, 8]), [[0, 0], [1, 0], [0, 0], [0, 8]]],
+      [rand([2, 4, 5, 8]), [[0, 0], [0, 0], [0, 0], [0, 2]]],
+      [rand([2, 4, 5, 6]), [[0, 0], [0, 0], [0, 0], [0, 4]]],
+      [randInt([2, 4, 5, 8], 50), [[0, 0], [0, 0], [0, 0], [0, 8]]],
+    ];
+    for (const [x, paddings] of delegated) expect(await checkElementwise([x], (t) => tf.pad(t, paddings), `pad ${JSON.stringify(paddings)} of [${x.shape}]`)).toBe(0);
+  });
+});
+
 describe('tf.sum', () => {
   const oursCases: SumCase[] = [
     // The head's bias gradients: [batch, units] summed over the batch.

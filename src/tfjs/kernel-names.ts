@@ -15,6 +15,7 @@ export const RELU = 'Relu';
 export const STEP = 'Step';
 export const SUM = 'Sum';
 export const MAX_POOL = 'MaxPool';
+export const PAD_V2 = 'PadV2';
 
 /** Kernels of our own, with no tfjs original. */
 export const RMSPROP_KERNEL = 'FacegpuRmsprop';

@@ -24,6 +24,7 @@ import { conv2dKernel, fusedConv2dKernel } from './kernels/conv2d.ts';
 import { depthwiseKernel, fusedDepthwiseKernel } from './kernels/depthwise.ts';
 import { addKernel, multiplyKernel, reluKernel, stepKernel } from './kernels/elementwise.ts';
 import { maxPoolKernel } from './kernels/max-pool.ts';
+import { padKernel } from './kernels/pad.ts';
 import { pointwiseAddReluKernel } from './kernels/pointwise-add-relu.ts';
 import { rmspropKernel } from './kernels/rmsprop.ts';
 import { sumKernel } from './kernels/sum.ts';
@@ -46,6 +47,7 @@ const REPLACED: Readonly<Record<string, ReplacingKernel>> = {
   [names.STEP]: stepKernel,
   [names.SUM]: sumKernel,
   [names.MAX_POOL]: maxPoolKernel,
+  [names.PAD_V2]: padKernel,
 };
 
 /** Kernels of our own, with no tfjs original: reached only through the ops that call them (fused-ops.ts, rmsprop.ts), which check the backend first. */
