@@ -11,6 +11,7 @@ export interface PadChannelsProblem {
   c: number;
   before: number;
   after: number;
+  /** The padding's value. */
   value: number;
   /** Workgroups of the grid-stride loop. */
   groups: number;
