@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { squareTransform, type Affine } from '../src/detect/align.ts';
 import { FaceWarper, MAX_TAPS, packMaps, tapsFor, WARP_OUTPUT_USAGE, warpOp } from '../src/detect/warp.ts';
+import { footprint, packedBytes, sourceParts } from '../src/detect/warp-parts.ts';
 import { readBuffer } from '../src/gpu/buffers.ts';
 import { KernelRunner } from '../src/gpu/runner.ts';
 import { loadImageRaw } from '../src/image/decode.ts';
@@ -255,12 +256,10 @@ describe('warp_affine', () => {
     await expect(warper.warp({ data: new Uint8Array(10), width: 3, height: 3 }, [IDENTITY], 24)).rejects.toThrow(/10 bytes for a 3x3 RGB image/);
     await expect(warper.warp(photo, [{ ...IDENTITY, c: NaN }], 24)).rejects.toThrow(/not finite/);
     await expect(warper.warp(photo, [IDENTITY], 0)).rejects.toThrow(/positive integer/);
-    // A device that binds 1 MiB at most: a 1000x1000 photo (3 MB) is refused before any GPU work.
+    // A device that binds 1 MiB at most: more views than that is refused before any GPU work.
     const limits = { maxStorageBufferBindingSize: 1 << 20, maxBufferSize: 1 << 28, maxComputeWorkgroupsPerDimension: 65535 };
     const small = new FaceWarper(new KernelRunner({ limits } as unknown as GPUDevice, {}));
-    await expect(small.warp({ data: new Uint8Array(3e6), width: 1000, height: 1000 }, [IDENTITY], 24)).rejects.toThrow(
-      'warp: a 1000x1000 photo takes 3000000 bytes, more than this WebGPU device binds in one storage buffer (1048576); scale it down first',
-    );
+    await expect(small.warp(orl, Array(8).fill(IDENTITY), 224)).rejects.toThrow(/8 views of 224x224 take 1204224 bytes, more than this WebGPU device binds in one storage buffer \(1048576\); warp fewer at a time/);
     expect(() => new FaceWarper(t.runner, { limits } as unknown as GPUDevice)).toThrow(/not the kernel runner's/);
   });
 
@@ -276,3 +275,75 @@ describe('warp_affine', () => {
     await expect(w.warp(photo, [IDENTITY], 8)).rejects.toThrow(/destroyed/);
   });
 });
+
+describe('a photo larger than one buffer binds', () => {
+  // The warper reads parts of it (src/detect/warp-parts.ts). Here a 600x400 photo (720 000
+  // bytes) with a 200 000-byte cap stands for a 48-megapixel photo on a 128 MiB device.
+  const cap = 200_000;
+  /** Smooth (low frequencies) plus a little noise: a shrunk part then differs from the photo only by its filter. */
+  function smoothPhoto(width: number, height: number): RgbImage {
+    const noise = noiseImage(width, height, 5).data;
+    const data = new Uint8Array(width * height * 3);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        for (let c = 0; c < 3; c++) {
+          const v = 128 + 60 * Math.sin(x / (23 + 7 * c)) + 50 * Math.cos(y / (31 - 5 * c)) + (noise[(y * width + x) * 3 + c] - 128) / 16;
+          data[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v)));
+        }
+      }
+    }
+    return { data, width, height };
+  }
+  const big = noiseImage(600, 400, 21);
+  const smooth = smoothPhoto(600, 400);
+  let capped: FaceWarper;
+  beforeAll(() => {
+    capped = new FaceWarper(t.runner, t.gpu, { maxSourceBytes: cap });
+  });
+  afterAll(() => capped?.destroy());
+
+  it('views near each other: one exact part, the part they read', async () => {
+    const maps = [around(100, 100, 10, 1.5, 32), around(180, 130, -5, 1.2, 32)];
+    const parts = sourceParts(big, maps, 32, cap);
+    expect(parts).toHaveLength(1);
+    expect(packedBytes(parts[0].image.width, parts[0].image.height)).toBeLessThan(packedBytes(600, 400) / 10);
+    expectSame(await gpuWarp(big, maps, 32, capped), reference(big, maps, 32));
+  });
+
+  it('views far apart: an exact part each, into their own places, also from an offset in a caller\'s buffer', async () => {
+    const maps = [around(60, 60, 20, 1.5, 32), around(540, 340, -30, 2.5, 32), around(590, 10, 0, 1, 32)];
+    const parts = sourceParts(big, maps, 32, cap);
+    expect(parts.map((p) => p.first)).toEqual([0, 1, 2]);
+    const want = reference(big, maps, 32);
+    expectSame(await gpuWarp(big, maps, 32, capped), want);
+    const per = 32 * 32 * 3;
+    const into = t.empty(16 + 3 * per);
+    await scoped(() => capped.warp(big, maps, 32, { buffer: into, offset: 16 }));
+    expectSame(new Uint8Array(await readBuffer(t.gpu.device, into, 16 + 3 * per)).subarray(16), want);
+  });
+
+  it('a view that reads more than the cap alone: its part shrunk by a whole factor, close to the whole photo\'s view', async () => {
+    const maps = [around(300, 200, 15, 10, 32)]; // about 450 x 450 pixels read
+    const parts = sourceParts(smooth, maps, 32, cap);
+    expect(parts).toHaveLength(1);
+    expect(parts[0].image.width).toBeLessThan(300); // shrunk at least twice
+    expect(packedBytes(parts[0].image.width, parts[0].image.height)).toBeLessThanOrEqual(cap);
+    const d = diff(await gpuWarp(smooth, maps, 32, capped), reference(smooth, maps, 32));
+    expect(d.mean).toBeLessThan(1.5);
+    expect(d.max).toBeLessThanOrEqual(8);
+  });
+
+  it('views of an odd size (not whole words each) far apart: one part for all, shrunk, close to the whole photo\'s views', async () => {
+    const maps = [around(60, 60, 0, 2, 33), around(540, 340, 0, 2, 33)];
+    expect(sourceParts(smooth, maps, 33, cap)).toHaveLength(1);
+    const d = diff(await gpuWarp(smooth, maps, 33, capped), reference(smooth, maps, 33));
+    expect(d.mean).toBeLessThan(1.5);
+    expect(d.max).toBeLessThanOrEqual(8);
+  });
+
+  it('a view outside the photo reads its edge', () => {
+    expect(footprint(around(700, 200, 0, 1, 32), 32, 600, 400)).toEqual({ x0: 599, y0: 182, x1: 600, y1: 218 });
+    expect(footprint(around(-100, -100, 0, 1, 32), 32, 600, 400)).toEqual({ x0: 0, y0: 0, x1: 1, y1: 1 });
+  });
+});
+

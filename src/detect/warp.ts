@@ -10,6 +10,7 @@ import type { KernelRunner, OpDesc } from '../gpu/runner.ts';
 import type { RgbImage } from '../image/rgb.ts';
 import { packMaps, warpOp, MAX_TAPS, MAP_FLOATS, tapsFor } from '../kernels/warp.ts';
 import type { Affine } from './align.ts';
+import { packedBytes, sourceParts } from './warp-parts.ts';
 
 export { MAX_TAPS, MAP_FLOATS, tapsFor, packMaps, warpOp };
 
@@ -31,6 +32,11 @@ export interface WarperOptions {
   wg?: number;
   /** Cap on the supersampling grid (taps per axis). */
   maxTaps?: number;
+  /**
+   * Most bytes of photo uploaded in one buffer (default: what the device binds in one storage
+   * buffer). A larger photo is warped from the parts of it the views read (warp-parts.ts).
+   */
+  maxSourceBytes?: number;
 }
 
 type Slot = 'source' | 'maps' | 'output' | 'staging' | 'uniforms';
@@ -39,9 +45,10 @@ type Slot = 'source' | 'maps' | 'output' | 'staging' | 'uniforms';
  * Warps photos into aligned face crops on the GPU, one command buffer per call. Buffers are
  * kept between calls and grown when a call needs more.
  *
- * Photos larger than the device binds in one storage buffer (maxStorageBufferBindingSize,
- * 128 MiB by default in browsers: about 44 megapixels) are refused with an error saying so:
- * the caller scales such a photo down first (and its detections with it).
+ * A photo larger than the device binds in one storage buffer (maxStorageBufferBindingSize,
+ * 128 MiB by default: about 44 megapixels, less than a 48-megapixel phone photo) is warped
+ * from the parts of it its views read, cut out on the CPU (warp-parts.ts): the same crops,
+ * one command buffer per part.
  */
 export class FaceWarper {
   private readonly pool: BufferPool;
@@ -125,10 +132,6 @@ export class FaceWarper {
     }
     const lim = this.device.limits;
     const bind = Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize);
-    const photoBytes = Math.ceil(data.length / 4) * 4;
-    if (photoBytes > bind) {
-      throw new Error(`warp: a ${width}x${height} photo takes ${photoBytes} bytes, more than this WebGPU device binds in one storage buffer (${bind}); scale it down first`);
-    }
     const count = maps.length;
     const bytes = count * size * size * 3;
     const words = Math.ceil(bytes / 4);
@@ -146,34 +149,43 @@ export class FaceWarper {
       dst = this.slot('output', words * 4, WARP_OUTPUT_USAGE);
     }
 
+    // Parts are uploaded and dispatched one after another, each in its own submit: they share
+    // the source, maps and uniforms buffers, which writeBuffer rewrites in queue order.
+    const parts = sourceParts(image, maps, size, Math.min(bind, this.opts.maxSourceBytes ?? Infinity));
     const q = this.device.queue;
-    const source = this.slot('source', photoBytes, WARP_OUTPUT_USAGE);
-    // writeBuffer takes multiples of 4 bytes: the whole words, then the last one padded.
-    const whole = data.length & ~3;
-    if (whole > 0) q.writeBuffer(source, 0, data, 0, whole);
-    if (whole < data.length) {
-      const tail = new Uint8Array(4);
-      tail.set(data.subarray(whole));
-      q.writeBuffer(source, whole, tail);
-    }
-    const packed = packMaps(maps, this.opts.maxTaps ?? MAX_TAPS);
-    const mapBuffer = this.slot('maps', packed.byteLength, WARP_OUTPUT_USAGE);
-    q.writeBuffer(mapBuffer, 0, packed);
-
     const wg = this.opts.wg ?? 64;
-    const op = warpOp(source, mapBuffer, dst, { count, size, width, height, outWord: offset / 4 }, wg, lim.maxComputeWorkgroupsPerDimension);
-    // The uniforms' size is the same every call: one buffer, rewritten in queue order.
-    const { ops } = this.runner.prepare([op], (s, usage) => this.slot('uniforms', s, usage));
-    const enc = this.device.createCommandEncoder({ label: op.label });
-    const pass = enc.beginComputePass({ label: op.label });
-    this.runner.encode(pass, ops);
-    pass.end();
-    if (read) {
-      const staging = this.slot('staging', words * 4, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
-      enc.copyBufferToBuffer(dst, 0, staging, 0, words * 4);
-    }
-    const since = performance.now();
-    q.submit([enc.finish()]);
+    let since = 0;
+    parts.forEach((part, k) => {
+      const src = part.image.data;
+      const source = this.slot('source', packedBytes(part.image.width, part.image.height), WARP_OUTPUT_USAGE);
+      // writeBuffer takes multiples of 4 bytes: the whole words, then the last one padded.
+      const whole = src.length & ~3;
+      if (whole > 0) q.writeBuffer(source, 0, src, 0, whole);
+      if (whole < src.length) {
+        const tail = new Uint8Array(4);
+        tail.set(src.subarray(whole));
+        q.writeBuffer(source, whole, tail);
+      }
+      const packed = packMaps(part.maps, this.opts.maxTaps ?? MAX_TAPS);
+      const mapBuffer = this.slot('maps', packed.byteLength, WARP_OUTPUT_USAGE);
+      q.writeBuffer(mapBuffer, 0, packed);
+
+      const first = offset + part.first * size * size * 3; // whole words: sourceParts sees to it
+      const shape = { count: part.maps.length, size, width: part.image.width, height: part.image.height, outWord: first / 4 };
+      const op = warpOp(source, mapBuffer, dst, shape, wg, lim.maxComputeWorkgroupsPerDimension);
+      // The uniforms' size is the same every call: one buffer, rewritten in queue order.
+      const { ops } = this.runner.prepare([op], (s, usage) => this.slot('uniforms', s, usage));
+      const enc = this.device.createCommandEncoder({ label: op.label });
+      const pass = enc.beginComputePass({ label: op.label });
+      this.runner.encode(pass, ops);
+      pass.end();
+      if (read && k === parts.length - 1) {
+        const staging = this.slot('staging', words * 4, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+        enc.copyBufferToBuffer(dst, 0, staging, 0, words * 4);
+      }
+      if (k === 0) since = performance.now();
+      q.submit([enc.finish()]);
+    });
     return { out: { buffer: dst, offset, count, bytes }, since };
   }
 
