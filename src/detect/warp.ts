@@ -42,13 +42,13 @@ export interface WarperOptions {
 type Slot = 'source' | 'maps' | 'output' | 'staging' | 'uniforms';
 
 /**
- * Warps photos into aligned face crops on the GPU, one command buffer per call. Buffers are
- * kept between calls and grown when a call needs more.
+ * Warps photos into aligned face crops on the GPU, one command buffer per call (per part, for
+ * a photo too big to bind: below). Buffers are kept between calls and grown when a call needs
+ * more.
  *
  * A photo larger than the device binds in one storage buffer (maxStorageBufferBindingSize,
  * 128 MiB by default: about 44 megapixels, less than a 48-megapixel phone photo) is warped
- * from the parts of it its views read, cut out on the CPU (warp-parts.ts): the same crops,
- * one command buffer per part.
+ * from the parts of it its views read, cut out on the CPU (warp-parts.ts): the same crops.
  */
 export class FaceWarper {
   private readonly pool: BufferPool;
