@@ -6,16 +6,8 @@
 // ends there too, so edge pixels repeat as they do for the whole photo. Only a part that is
 // still too big alone is shrunk (box-averaged by a whole factor, its map scaled with it); a
 // view that reads that many pixels shrinks them tens of times over anyway.
-import type { RgbImage } from '../image/rgb.ts';
+import type { PixelRect, RgbImage } from '../image/rgb.ts';
 import type { Affine } from './align.ts';
-
-/** Pixels [x0, x1) x [y0, y1) of a photo. */
-export interface PixelBox {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
-}
 
 /** A source for some of a warp's views: `maps` are views first, first + 1, ... of the call. */
 export interface SourcePart {
@@ -34,14 +26,21 @@ export const packedBytes = (width: number, height: number) => Math.ceil((width *
  * The pixels a size x size view under `m` samples, inside the photo (at least one pixel, on
  * the photo's edge when the view lies wholly outside it: that edge is what it repeats).
  */
-export function footprint(m: Affine, size: number, width: number, height: number): PixelBox {
+export function footprint(m: Affine, size: number, width: number, height: number): PixelRect {
   const xs = [0, size].flatMap((X) => [0, size].map((Y) => m.a * X + m.b * Y + m.c));
   const ys = [0, size].flatMap((X) => [0, size].map((Y) => m.d * X + m.e * Y + m.f));
-  const x0 = Math.min(width - 1, Math.max(0, Math.floor(Math.min(...xs)) - REACH));
-  const y0 = Math.min(height - 1, Math.max(0, Math.floor(Math.min(...ys)) - REACH));
-  const x1 = Math.max(x0 + 1, Math.min(width, Math.ceil(Math.max(...xs)) + REACH));
-  const y1 = Math.max(y0 + 1, Math.min(height, Math.ceil(Math.max(...ys)) + REACH));
-  return { x0, y0, x1, y1 };
+  const left = Math.min(width - 1, Math.max(0, Math.floor(Math.min(...xs)) - REACH));
+  const top = Math.min(height - 1, Math.max(0, Math.floor(Math.min(...ys)) - REACH));
+  const right = Math.max(left + 1, Math.min(width, Math.ceil(Math.max(...xs)) + REACH));
+  const bottom = Math.max(top + 1, Math.min(height, Math.ceil(Math.max(...ys)) + REACH));
+  return { left, top, width: right - left, height: bottom - top };
+}
+
+/** The smallest rectangle holding both. */
+function union(a: PixelRect, b: PixelRect): PixelRect {
+  const left = Math.min(a.left, b.left);
+  const top = Math.min(a.top, b.top);
+  return { left, top, width: Math.max(a.left + a.width, b.left + b.width) - left, height: Math.max(a.top + a.height, b.top + b.height) - top };
 }
 
 /**
@@ -54,9 +53,8 @@ export function sourceParts(image: RgbImage, maps: readonly Affine[], size: numb
   const { width, height } = image;
   if (packedBytes(width, height) <= maxBytes) return [{ image, maps: [...maps], first: 0 }];
   const boxes = maps.map((m) => footprint(m, size, width, height));
-  const all = boxes.reduce((u, b) => ({ x0: Math.min(u.x0, b.x0), y0: Math.min(u.y0, b.y0), x1: Math.max(u.x1, b.x1), y1: Math.max(u.y1, b.y1) }));
-  const fits = (b: PixelBox) => packedBytes(b.x1 - b.x0, b.y1 - b.y0) <= maxBytes;
-  if (fits(all) || (size * size * 3) % 4 !== 0) {
+  const all = boxes.reduce(union);
+  if (packedBytes(all.width, all.height) <= maxBytes || (size * size * 3) % 4 !== 0) {
     const s = shrinkFor(all, maxBytes);
     return [{ image: cut(image, all, s), maps: maps.map((m) => moved(m, all, s)), first: 0 }];
   }
@@ -67,20 +65,20 @@ export function sourceParts(image: RgbImage, maps: readonly Affine[], size: numb
 }
 
 /** The smallest whole factor that shrinks `box` to at most `maxBytes`. */
-function shrinkFor(box: PixelBox, maxBytes: number): number {
+function shrinkFor(box: PixelRect, maxBytes: number): number {
   let s = 1;
-  while (packedBytes(Math.ceil((box.x1 - box.x0) / s), Math.ceil((box.y1 - box.y0) / s)) > maxBytes) s++;
+  while (packedBytes(Math.ceil(box.width / s), Math.ceil(box.height / s)) > maxBytes) s++;
   return s;
 }
 
 /** `box` of `image`, each s x s block averaged into one pixel (blocks cut short at the box's far edges average what they hold). */
-export function cut(image: RgbImage, box: PixelBox, s: number): RgbImage {
+export function cut(image: RgbImage, box: PixelRect, s: number): RgbImage {
   const { data, width } = image;
-  const w = Math.ceil((box.x1 - box.x0) / s);
-  const h = Math.ceil((box.y1 - box.y0) / s);
+  const w = Math.ceil(box.width / s);
+  const h = Math.ceil(box.height / s);
   const out = new Uint8Array(w * h * 3);
   if (s === 1) {
-    for (let y = 0; y < h; y++) out.set(data.subarray(((box.y0 + y) * width + box.x0) * 3, ((box.y0 + y) * width + box.x1) * 3), y * w * 3);
+    for (let y = 0; y < h; y++) out.set(data.subarray(((box.top + y) * width + box.left) * 3, ((box.top + y) * width + box.left + box.width) * 3), y * w * 3);
     return { data: out, width: w, height: h };
   }
   const sums = new Float64Array(w * 3);
@@ -88,9 +86,9 @@ export function cut(image: RgbImage, box: PixelBox, s: number): RgbImage {
   for (let by = 0; by < h; by++) {
     sums.fill(0);
     counts.fill(0);
-    for (let y = box.y0 + by * s; y < Math.min(box.y0 + (by + 1) * s, box.y1); y++) {
-      for (let x = box.x0; x < box.x1; x++) {
-        const i = Math.floor((x - box.x0) / s);
+    for (let y = box.top + by * s; y < Math.min(box.top + (by + 1) * s, box.top + box.height); y++) {
+      for (let x = box.left; x < box.left + box.width; x++) {
+        const i = Math.floor((x - box.left) / s);
         const at = (y * width + x) * 3;
         sums[i * 3] += data[at];
         sums[i * 3 + 1] += data[at + 1];
@@ -104,6 +102,6 @@ export function cut(image: RgbImage, box: PixelBox, s: number): RgbImage {
 }
 
 /** `m` onto the part `box` of its photo, shrunk s times: source positions less the box's corner, over s. */
-export function moved(m: Affine, box: PixelBox, s: number): Affine {
-  return { a: m.a / s, b: m.b / s, c: (m.c - box.x0) / s, d: m.d / s, e: m.e / s, f: (m.f - box.y0) / s };
+export function moved(m: Affine, box: PixelRect, s: number): Affine {
+  return { a: m.a / s, b: m.b / s, c: (m.c - box.left) / s, d: m.d / s, e: m.e / s, f: (m.f - box.top) / s };
 }
