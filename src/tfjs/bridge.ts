@@ -54,9 +54,18 @@ export class TfjsGpu {
     return t;
   }
 
-  /** Release an output made by `output` that a kernel ends up not taking (it hands the case back). */
-  discard(t: TensorInfo): void {
-    this.backend.disposeData(t.dataId, true);
+  /**
+   * Run `op`, which writes the tensor `out` (made by `output`), and return `out`; or, where the
+   * device cannot dispatch the op's grid, release `out` and return null, so that the kernel
+   * hands the case back to tfjs (for kernels whose grid is known only once the op is built).
+   */
+  runInto(op: OpDesc, out: TensorInfo): TensorInfo | null {
+    if (op.workgroups.some((g) => g! > this.backend.device.limits.maxComputeWorkgroupsPerDimension)) {
+      this.backend.disposeData(out.dataId, true);
+      return null;
+    }
+    this.run([op]);
+    return out;
   }
 
   /**

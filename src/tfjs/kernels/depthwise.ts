@@ -22,12 +22,7 @@ function depthwise3x3(x: TensorInfo, filter: TensorInfo, bias: TensorInfo | null
     { label: `depthwise 3x3/${stride} ${c}`, x: gpu.buffer(x), w: gpu.buffer(filter), b: bias ? gpu.buffer(bias) : gpu.zeros(c * 4), y: gpu.buffer(out), shape: { n, h, w, c }, stride, activation },
     acc.tuning,
   );
-  if (op.workgroups.some((g) => g! > gpu.backend.device.limits.maxComputeWorkgroupsPerDimension)) {
-    gpu.discard(out);
-    return null;
-  }
-  gpu.run([op]);
-  return out;
+  return gpu.runInto(op, out);
 }
 
 export const depthwiseKernel: ReplacingKernel = plainConvolution(depthwise3x3);

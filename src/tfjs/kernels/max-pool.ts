@@ -31,10 +31,5 @@ export const maxPoolKernel: ReplacingKernel = ({ inputs, attrs }, acc: Accelerat
     stride: { h: info.strideHeight, w: info.strideWidth },
     pad: { top: info.padInfo.top, left: info.padInfo.left },
   });
-  if (op.workgroups.some((g) => g! > gpu.backend.device.limits.maxComputeWorkgroupsPerDimension)) {
-    gpu.discard(out);
-    return null;
-  }
-  gpu.run([op]);
-  return out;
+  return gpu.runInto(op, out);
 };
