@@ -14,9 +14,8 @@ export const padKernel: ReplacingKernel = ({ inputs, attrs }, acc: Accelerated) 
   if (paddings.slice(0, -1).some(([a, b]) => a !== 0 || b !== 0)) return null;
   const [before, after] = paddings[rank - 1];
   const c = x.shape[rank - 1];
-  if ([c, before, after].some((v) => v % 4 !== 0)) return null;
+  if ([c, before, after].some((v) => v % 4 !== 0) || size(x.shape) === 0) return null;
   const rows = size(x.shape) / c;
-  if (rows === 0 || c === 0) return null;
   const { gpu } = acc;
   const out = gpu.output([...x.shape.slice(0, -1), before + c + after]);
   const groups = gpu.strideGroups((rows * (before + c + after)) / 4, PAD_WG);
