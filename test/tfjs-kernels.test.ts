@@ -354,6 +354,17 @@ describe('each conv2d shader and tiling, through conv2dOp directly', () => {
     { x: [1, 9, 11, 5], f: [3, 3, 5, 70], strides: [1, 1], pad: 'valid' },
     { x: [1, 8, 13, 5], f: [2, 4, 5, 7], strides: [1, 2], pad: 'same' },
   ];
+  it('a narrow output (at most 24 channels) with subgroups: one subgroup width of columns per workgroup, wider ones the tiling', () => {
+    const op = (cout: number, t: MatmulTiling) => {
+      const b = {} as GPUBuffer;
+      const d = conv2dOp({ n: 1, inH: 8, inW: 8, cin: 3, outH: 4, outW: 4, cout, kh: 5, kw: 5, strideH: 2, strideW: 2, padTop: 1, padLeft: 1, x: b, w: b, out: b, activation: 'relu' }, t);
+      return { tj: d.kernel.constants!.TJ, columns: d.workgroups[1] };
+    };
+    expect(op(24, tilings[2])).toEqual({ tj: 8, columns: 3 });
+    expect(op(24, tilings[3])).toEqual({ tj: 4, columns: 6 });
+    expect(op(70, tilings[2])).toEqual({ tj: 16, columns: 5 });
+    expect(op(24, tilings[0])).toEqual({ tj: 16, columns: 2 });
+  });
   for (const t of tilings) {
     it(`${t.sg ? `conv2d_subgroup.wgsl SG=${t.sg}` : 'conv2d.wgsl'}, ${t.ti}x${t.tj} per lane, workgroup ${t.wg}`, async () => {
       for (const c of cases) {
