@@ -9,6 +9,7 @@
 import { createNodeGpu, type NodeGpuOptions } from './gpu/node-gpu.ts';
 import { loadShaders } from './gpu/shaders-node.ts';
 import type { Gpu } from './gpu/device.ts';
+import { adapterName, noticeIfSlow } from './gpu/first-use.ts';
 import { MobileNetEngine, type EngineOptions } from './mobilenet/engine.ts';
 import { loadBackbone } from './weights/store.ts';
 import { DEFAULT_BACKBONE, facegpuHome, resolveBackboneDir, weightsDir } from './backbones.ts';
@@ -53,8 +54,18 @@ export interface OpenEngineOptions extends EngineOptions, NodeGpuOptions {
   backbone?: string;
   /** facegpu's folder for converted backbones (<home>/weights); default $FACEGPU_HOME, else the user's cache folder. */
   home?: string;
-  /** Told before the default backbone is converted on first use (one line; default: stderr). */
+  /**
+   * Told before the default backbone is converted on first use, and when the warm-up is long
+   * (a driver compiling the kernels on its first use): one line each; default: stderr.
+   */
   onNotice?: (line: string) => void;
+  /**
+   * Run every kernel once before returning (default true; `MobileNetEngine.warmUp`), so that a
+   * driver that compiles pipelines at their first dispatch (lavapipe: about 15 s for the
+   * backbone's kernels the first time on a 2-core machine) does it here, told through
+   * `onNotice`, and not silently inside the first call. Once compiled: one image's pass.
+   */
+  warmUp?: boolean;
   /** Reuse a device (tfjs training shares ours). */
   gpu?: Gpu;
   /** The saved tuning of this adapter (`facegpu tune`, in <home>/tuning) if any (default), measured now if none ('tune'), or none; `tuned` overrides. */
@@ -83,7 +94,17 @@ export async function openEngine(opts: OpenEngineOptions = {}): Promise<{ gpu: G
   const gpu = opts.gpu ?? (await createNodeGpu(opts));
   try {
     const tuned = opts.tuned !== undefined ? opts.tuned : await kernelsFor(gpu, backbone, loadShaders(), nodeTuningStore(join(facegpuHome(opts.home), 'tuning')), opts.kernels);
-    return { gpu, engine: new MobileNetEngine(gpu, backbone, loadShaders(), { ...opts, tuned }) };
+    const engine = new MobileNetEngine(gpu, backbone, loadShaders(), { ...opts, tuned });
+    if (opts.warmUp !== false) {
+      const notice = opts.onNotice ?? ((line: string) => console.error(line));
+      try {
+        await noticeIfSlow(() => engine.warmUp(), "the backbone's kernels", adapterName(gpu), (line) => notice(`facegpu: ${line}`));
+      } catch (err) {
+        engine.destroy();
+        throw err;
+      }
+    }
+    return { gpu, engine };
   } catch (err) {
     // A device opened here is not the caller's to release when no engine comes back.
     if (!opts.gpu) gpu.destroy();

@@ -2,6 +2,7 @@
 // known by content), BlazeFace on tfjs' WebGPU backend on the engine's own device, the warp
 // and the backbone on our shaders.
 import type { Gpu } from '../gpu/device.ts';
+import { adapterName, noticeIfSlow, SLOW_FIRST_USE_MS } from '../gpu/first-use.ts';
 import { loadShaders } from '../gpu/shaders-node.ts';
 import { loadBlazeFace } from '../detect/node.ts';
 import { FaceWarper } from '../detect/warp.ts';
@@ -22,11 +23,38 @@ export function decodeFiles(files: readonly string[]): Promise<DecodedFile[]> {
   return Promise.all(files.map((name) => loadImageRaw(name).then((image) => ({ name, image }), (err: Error) => ({ name, error: err.message }))));
 }
 
+/** Devices whose detector and warp kernels have run (tfjs and the runner keep their pipelines per device). */
+const detectorWarmed = new WeakSet<GPUDevice>();
+
+export interface OpenDescriberOptions {
+  /**
+   * Run the detector's and the warp's kernels once before returning (default true;
+   * FaceDescriber.warmUp): a driver that compiles at first dispatch (lavapipe: about 25 s the
+   * first time on a 2-core machine) does it here, told through `onNotice` when it is long.
+   */
+  warmUp?: boolean;
+  /** Told when the warm-up is long (a message, then its time); default: stderr, as `facegpu: message`. */
+  onNotice?: (message: string) => void;
+}
+
 /** A describer on `engine`'s device: tfjs is put on that device (with our kernels) for the detector. */
-export async function openFaceDescriber(gpu: Gpu, engine: MobileNetEngine, preprocessing: FacePreprocessing): Promise<FaceDescriber> {
+export async function openFaceDescriber(gpu: Gpu, engine: MobileNetEngine, preprocessing: FacePreprocessing, opts: OpenDescriberOptions = {}): Promise<FaceDescriber> {
   await useGpuForTfjs(gpu, loadShaders());
   const detector = await loadBlazeFace({ minScore: preprocessing.minScore });
-  return new FaceDescriber(detector, new FaceWarper(engine.runner, gpu.device), engine, preprocessing);
+  const describer = new FaceDescriber(detector, new FaceWarper(engine.runner, gpu.device), engine, preprocessing);
+  if (opts.warmUp !== false && !detectorWarmed.has(gpu.device)) {
+    const notice = opts.onNotice ?? ((message: string) => console.error(`facegpu: ${message}`));
+    try {
+      // After a slow warm-up of the backbone the driver's cache is cold: say so at once (see noticeIfSlow).
+      const cold = engine.warmUpMs !== null && engine.warmUpMs > SLOW_FIRST_USE_MS;
+      await noticeIfSlow(() => describer.warmUp(), "the face detector's kernels", adapterName(gpu), notice, SLOW_FIRST_USE_MS, cold);
+      detectorWarmed.add(gpu.device);
+    } catch (err) {
+      describer.destroy();
+      throw err;
+    }
+  }
+  return describer;
 }
 
 /**

@@ -60,7 +60,7 @@ export async function openFaceGallery(dir: string, opts: OpenGalleryOptions): Pr
   const reference = await referenceFor(opts.engine);
   if (await galleryExists(dir)) {
     const gallery = await loadGallery(dir, { defaultCalibration: reference, onNotice: opts.onNotice });
-    const describer = await openFaceDescriber(opts.gpu, opts.engine, preprocessingOf(gallery));
+    const describer = await openFaceDescriber(opts.gpu, opts.engine, preprocessingOf(gallery), { onNotice: opts.onNotice });
     try {
       return FaceGallery.attach(gallery, describer);
     } catch (err) {
@@ -69,7 +69,7 @@ export async function openFaceGallery(dir: string, opts: OpenGalleryOptions): Pr
     }
   }
   if (!opts.create) throw new RemedyError(`${dir}: no gallery here`, ': enroll people first (open it with create: true)', { case: 'no-gallery', dir });
-  const describer = await openFaceDescriber(opts.gpu, opts.engine, opts.preprocessing ?? DEFAULT_PREPROCESSING);
+  const describer = await openFaceDescriber(opts.gpu, opts.engine, opts.preprocessing ?? DEFAULT_PREPROCESSING, { onNotice: opts.onNotice });
   const fg = FaceGallery.create(describer, reference, { name: dir, onNotice: opts.onNotice, index: nodeIndexProviders[0] });
   return fg;
 }

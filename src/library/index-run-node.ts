@@ -154,7 +154,7 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
       } else if (batches.length) {
         device ??= await openEngine({ backbone: gallery.backbone.id, adapter: opts.adapter });
         assertBackbone(gallery, backboneRefOf(device.engine));
-        describer = await openFaceDescriber(device.gpu, device.engine, preprocessingOf(gallery));
+        describer = await openFaceDescriber(device.gpu, device.engine, preprocessingOf(gallery), { onNotice: opts.onNotice });
         for (const batch of batches) store_(await embedPhotos(describer, batch));
       }
 

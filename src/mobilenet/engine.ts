@@ -25,6 +25,9 @@ type ChunkInput = (at: number, n: number) => Uint8Array | Required<GPUBufferBind
 interface Plan {
   batch: number;
   input: GPUBuffer;
+  /** The two activation buffers the layers ping-pong between. */
+  a: GPUBuffer;
+  b: GPUBuffer;
   output: GPUBuffer;
   staging: GPUBuffer;
   uniforms: GPUBuffer;
@@ -89,6 +92,12 @@ export class MobileNetEngine {
   readonly tuned: TunedKernels | null;
   /** Largest batch one command buffer runs; bigger batches are split. */
   readonly maxBatch: number;
+  /**
+   * How long the last warmUp took, ms (null before one): seconds when the driver compiled the
+   * kernels then, which tells the next warm-up on this device (the face detector's) to say so
+   * at once, as it cannot watch the clock (src/gpu/first-use.ts).
+   */
+  warmUpMs: number | null = null;
   private readonly weights: GPUBuffer;
   /** Float16 copies of the stem and pointwise layers whose weights are exactly float16 (half-weights.ts), when the tuning uses them. */
   private readonly halfWeights: { buffer: GPUBuffer; ranges: Map<string, { offset: number; bytes: number }> } | null = null;
@@ -116,9 +125,10 @@ export class MobileNetEngine {
       this.halfWeights = { buffer, ranges: half.ranges };
     }
     this.maxBatch = this.computeMaxBatch();
-    // Compile every pipeline now, not during the first embed. A shader or pipeline that does
-    // not validate rejects `compiled` with the kernel's label and constants, and every call
-    // that runs the network throws that error (ready() too).
+    // Create every pipeline now, not during the first embed (a GPU driver compiles it here;
+    // lavapipe at its first dispatch: warmUp). A shader or pipeline that does not validate
+    // rejects `compiled` with the kernel's label and constants, and every call that runs the
+    // network throws that error (ready() too).
     // With a tuning, the kernels of every tuned batch size are compiled.
     const w = this.weights;
     const runner = this.runner;
@@ -294,7 +304,7 @@ export class MobileNetEngine {
     const output = mk(outBytes, STORAGE, 'descriptors');
     const staging = mk(outBytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
     const { ops, uniformBuffer } = this.runner.prepare(this.buildOps(n, input, a, b, output, this.weights), mk);
-    p = { batch: n, input, output, staging, uniforms: uniformBuffer, ops, buffers: [input, a, b, output, staging, uniformBuffer] };
+    p = { batch: n, input, a, b, output, staging, uniforms: uniformBuffer, ops, buffers: [input, a, b, output, staging, uniformBuffer] };
     this.plans.set(n, p);
     const max = this.opts.maxPlans ?? 4;
     while (this.plans.size > max) {
@@ -448,6 +458,46 @@ export class MobileNetEngine {
       return lost;
     }
     return err;
+  }
+
+  /**
+   * Run every kernel once: a pass of one image (whatever the input buffer holds) with the
+   * kernels of each tuned batch size, nothing read back. Some drivers compile a pipeline at its
+   * first dispatch, not when it is created (the constructor creates them all): Mesa's lavapipe
+   * turns each kernel into machine code with LLVM then, about a second per kernel on a 2-core
+   * machine, and keeps it in its disk cache for later runs (src/gpu/README.md, "Compiled at
+   * first use"). This does that work now, where a caller can say what the wait is, rather than
+   * inside the first real call. Once compiled, it costs a pass of one image per tuned batch size.
+   */
+  async warmUp(): Promise<void> {
+    this.checkCall(1);
+    return this.exclusive(async () => {
+      const t0 = performance.now();
+      const p = this.plan(1);
+      const device = this.gpu.device;
+      const enc = device.createCommandEncoder({ label: 'warm-up [batch 1]' });
+      const pass = enc.beginComputePass();
+      this.runner.encode(pass, p.ops);
+      // The kernels of the other tuned batch sizes, on the same buffers (an image's worth).
+      const uniforms: GPUBuffer[] = [];
+      const served = this.tuningBatchFor(1);
+      for (const batch of this.tuningBatches()) {
+        if (batch === served) continue;
+        const mk = (size: number, usage: GPUBufferUsageFlags, label: string) => this.buffers.create(size, usage, `warm-up ${label} [tuned batch ${batch}]`);
+        const { ops, uniformBuffer } = this.runner.prepare(this.buildOps(1, p.input, p.a, p.b, p.output, this.weights, batch), mk);
+        uniforms.push(uniformBuffer);
+        this.runner.encode(pass, ops);
+      }
+      pass.end();
+      device.queue.submit([enc.finish()]);
+      try {
+        await device.queue.onSubmittedWorkDone();
+      } finally {
+        uniforms.forEach((u) => this.buffers.destroy(u));
+      }
+      assertAlive(this.gpu);
+      this.warmUpMs = performance.now() - t0;
+    });
   }
 
   /** Wait for all submitted work (benchmarks time to here). */
