@@ -10,7 +10,9 @@ import { kernelKey } from '../src/gpu/runner.ts';
 import { loadShaders } from '../src/gpu/shaders-node.ts';
 import { FaceDescriber } from '../src/faces/describe.ts';
 import { DEFAULT_PREPROCESSING } from '../src/faces/framing.ts';
-import { openFaceDescriber } from '../src/faces/node.ts';
+import { openFaceDescriber, warmDetector } from '../src/faces/node.ts';
+import { nodeFaceCropper } from '../src/detect/node.ts';
+import { faceCropRecord } from '../src/detect/face-crop.ts';
 import { MobileNetEngine } from '../src/mobilenet/engine.ts';
 import { loadBackbone } from '../src/weights/store.ts';
 
@@ -88,4 +90,18 @@ describe('FaceDescriber.warmUp through openFaceDescriber', () => {
     // Anything said is the pair of lines of a slow first use (a cold driver cache), never more.
     expect(notices.length === 0 || (notices.length === 2 && /^compiling the face detector's kernels for /.test(notices[0]))).toBe(true);
   }, 180_000);
+});
+
+describe("training's face cropper", () => {
+  it('FaceCropper.warmUp runs the detector outside its stats; warmDetector runs a warm-up only on a device that has had none', async () => {
+    const cropper = await nodeFaceCropper(faceCropRecord());
+    const detect = vi.spyOn((cropper as unknown as { detector: { detectMany: () => Promise<unknown> } }).detector, 'detectMany');
+    await cropper.warmUp();
+    expect(detect).toHaveBeenCalledTimes(1);
+    expect(cropper.stats).toEqual({ images: 0, noFace: 0, detectMs: 0 });
+    // This device's detector was warmed by openFaceDescriber above.
+    const warm = vi.fn(async () => {});
+    await warmDetector(gpu, engine, warm);
+    expect(warm).not.toHaveBeenCalled();
+  }, 120_000);
 });

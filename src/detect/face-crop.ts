@@ -99,6 +99,15 @@ export class FaceCropper<Source> {
   ) {}
 
   /**
+   * Run the detector once on a blank image, outside `stats`, so that a driver that compiles
+   * pipelines at their first dispatch (lavapipe; src/gpu/first-use.ts) compiles its kernels now.
+   */
+  async warmUp(): Promise<void> {
+    const side = 64;
+    await this.detector.detectMany([{ width: side, height: side, data: new Uint8Array(side * side * 3) }]);
+  }
+
+  /**
    * The face crop of `source` at size x size. No face: the whole image, and the result's
    * `face` is null (callers warn, naming the file: never a silent fallback).
    */

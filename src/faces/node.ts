@@ -42,19 +42,29 @@ export async function openFaceDescriber(gpu: Gpu, engine: MobileNetEngine, prepr
   await useGpuForTfjs(gpu, loadShaders());
   const detector = await loadBlazeFace({ minScore: preprocessing.minScore });
   const describer = new FaceDescriber(detector, new FaceWarper(engine.runner, gpu.device), engine, preprocessing);
-  if (opts.warmUp !== false && !detectorWarmed.has(gpu.device)) {
-    const notice = opts.onNotice ?? ((message: string) => console.error(`facegpu: ${message}`));
+  if (opts.warmUp !== false) {
     try {
-      // After a slow warm-up of the backbone the driver's cache is cold: say so at once (see noticeIfSlow).
-      const cold = engine.warmUpMs !== null && engine.warmUpMs > SLOW_FIRST_USE_MS;
-      await noticeIfSlow(() => describer.warmUp(), "the face detector's kernels", adapterName(gpu), notice, SLOW_FIRST_USE_MS, cold);
-      detectorWarmed.add(gpu.device);
+      await warmDetector(gpu, engine, () => describer.warmUp(), opts.onNotice);
     } catch (err) {
       describer.destroy();
       throw err;
     }
   }
   return describer;
+}
+
+/**
+ * Run `warm` (a warm-up of the face detector's kernels on `gpu`: FaceDescriber's, or
+ * FaceCropper's for training) unless one has run on this device, telling `onNotice` (default:
+ * stderr) when it is long. After a slow warm-up of `engine` the driver's cache is cold, and
+ * this one is said at once (src/gpu/first-use.ts says why it cannot watch the clock).
+ */
+export async function warmDetector(gpu: Gpu, engine: MobileNetEngine, warm: () => Promise<void>, onNotice?: (message: string) => void): Promise<void> {
+  if (detectorWarmed.has(gpu.device)) return;
+  const notice = onNotice ?? ((message: string) => console.error(`facegpu: ${message}`));
+  const cold = engine.warmUpMs !== null && engine.warmUpMs > SLOW_FIRST_USE_MS;
+  await noticeIfSlow(warm, "the face detector's kernels", adapterName(gpu), notice, SLOW_FIRST_USE_MS, cold);
+  detectorWarmed.add(gpu.device);
 }
 
 /**

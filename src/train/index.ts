@@ -16,7 +16,7 @@ import { evaluateOnImages, trainOnImages, type EvaluationResult, type TrainOptio
 import { useGpuForTfjs } from './tf-backend.ts';
 import { faceCropRecord, type CropRecord, type CropMethod, type FaceCrop, type FaceCropper } from '../detect/face-crop.ts';
 import { largestFace } from '../faces/describe.ts';
-import { describeFiles, openFaceDescriber } from '../faces/node.ts';
+import { describeFiles, openFaceDescriber, warmDetector } from '../faces/node.ts';
 import { locatedFaceFileLoader, nodeFaceCropper } from '../detect/node.ts';
 
 export { KERAS_RECIPE, type AugmentRecipe } from './augment.ts';
@@ -68,7 +68,9 @@ export function cropRecordFor(method: CropMethod = 'face', margin?: number): Cro
 async function cropperFor({ gpu, engine }: EngineOnGpu, crop: CropRecord): Promise<FaceCropper<string> | null> {
   if (crop.method === 'none') return null;
   await useGpuForTfjs(gpu, engine.runner.shaders); // the detector's weights go to the backend current at load
-  return nodeFaceCropper(crop);
+  const cropper = await nodeFaceCropper(crop);
+  await warmDetector(gpu, engine, () => cropper.warmUp());
+  return cropper;
 }
 
 /**
