@@ -61,7 +61,7 @@ export interface OpenEngineOptions extends EngineOptions, NodeGpuOptions {
   onNotice?: (line: string) => void;
   /**
    * Run every kernel once before returning (default true; `MobileNetEngine.warmUp`), so that a
-   * driver that compiles pipelines at their first dispatch (lavapipe: about 15 s for the
+   * driver that compiles pipelines at their first dispatch (lavapipe: 15-18 s for the
    * backbone's kernels the first time on a 2-core machine) does it here, told through
    * `onNotice`, and not silently inside the first call. Once compiled: one image's pass.
    */

@@ -29,7 +29,7 @@ const detectorWarmed = new WeakSet<GPUDevice>();
 export interface OpenDescriberOptions {
   /**
    * Run the detector's and the warp's kernels once before returning (default true;
-   * FaceDescriber.warmUp): a driver that compiles at first dispatch (lavapipe: about 25 s the
+   * FaceDescriber.warmUp): a driver that compiles at first dispatch (lavapipe: 16-18 s the
    * first time on a 2-core machine) does it here, told through `onNotice` when it is long.
    */
   warmUp?: boolean;
