@@ -9,7 +9,7 @@
 import { createNodeGpu, type NodeGpuOptions } from './gpu/node-gpu.ts';
 import { loadShaders } from './gpu/shaders-node.ts';
 import type { Gpu } from './gpu/device.ts';
-import { adapterName, noticeIfSlow } from './gpu/first-use.ts';
+import { noticeIfSlow } from './gpu/first-use.ts';
 import { MobileNetEngine, type EngineOptions } from './mobilenet/engine.ts';
 import { loadBackbone } from './weights/store.ts';
 import { DEFAULT_BACKBONE, facegpuHome, resolveBackboneDir, weightsDir } from './backbones.ts';
@@ -98,7 +98,7 @@ export async function openEngine(opts: OpenEngineOptions = {}): Promise<{ gpu: G
     if (opts.warmUp !== false) {
       const notice = opts.onNotice ?? ((line: string) => console.error(line));
       try {
-        await noticeIfSlow(() => engine.warmUp(), "the backbone's kernels", adapterName(gpu), (line) => notice(`facegpu: ${line}`));
+        await noticeIfSlow(() => engine.warmUp(), "the backbone's kernels", gpu.adapter.id, (line) => notice(`facegpu: ${line}`));
       } catch (err) {
         engine.destroy();
         throw err;

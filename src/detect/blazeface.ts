@@ -96,6 +96,15 @@ export class BlazeFaceDetector {
     return (await this.detectMany([image]))[0];
   }
 
+  /**
+   * Run the model once on a blank image, so that a driver that compiles pipelines at their
+   * first dispatch (lavapipe; src/gpu/first-use.ts) compiles its kernels now.
+   */
+  async warmUp(): Promise<void> {
+    const side = 64;
+    await this.detectMany([{ width: side, height: side, data: new Uint8Array(side * side * 3) }]);
+  }
+
   /** `detect` for several images in one run of the model. */
   async detectMany(images: readonly RgbImage[]): Promise<FaceDetection[][]> {
     if (!images.length) return [];

@@ -98,13 +98,9 @@ export class FaceCropper<Source> {
     private readonly record: FaceCrop,
   ) {}
 
-  /**
-   * Run the detector once on a blank image, outside `stats`, so that a driver that compiles
-   * pipelines at their first dispatch (lavapipe; src/gpu/first-use.ts) compiles its kernels now.
-   */
-  async warmUp(): Promise<void> {
-    const side = 64;
-    await this.detector.detectMany([{ width: side, height: side, data: new Uint8Array(side * side * 3) }]);
+  /** The detector's warm-up (BlazeFaceDetector.warmUp), outside `stats`. */
+  warmUp(): Promise<void> {
+    return this.detector.warmUp();
   }
 
   /**

@@ -102,9 +102,9 @@ export class FaceDescriber {
    * their kernels now. The backbone's are MobileNetEngine.warmUp's. `times` is left as it was.
    */
   async warmUp(): Promise<void> {
+    await this.detector.warmUp();
     const side = 64;
     const blank: RgbImage = { width: side, height: side, data: new Uint8Array(side * side * 3) };
-    await this.detector.detectMany([blank]);
     const face: FaceDetection = {
       x: 16,
       y: 16,

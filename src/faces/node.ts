@@ -2,7 +2,7 @@
 // known by content), BlazeFace on tfjs' WebGPU backend on the engine's own device, the warp
 // and the backbone on our shaders.
 import type { Gpu } from '../gpu/device.ts';
-import { adapterName, noticeIfSlow, SLOW_FIRST_USE_MS } from '../gpu/first-use.ts';
+import { noticeIfSlow, SLOW_FIRST_USE_MS } from '../gpu/first-use.ts';
 import { loadShaders } from '../gpu/shaders-node.ts';
 import { loadBlazeFace } from '../detect/node.ts';
 import { FaceWarper } from '../detect/warp.ts';
@@ -63,7 +63,7 @@ export async function warmDetector(gpu: Gpu, engine: MobileNetEngine, warm: () =
   if (detectorWarmed.has(gpu.device)) return;
   const notice = onNotice ?? ((message: string) => console.error(`facegpu: ${message}`));
   const cold = engine.warmUpMs !== null && engine.warmUpMs > SLOW_FIRST_USE_MS;
-  await noticeIfSlow(warm, "the face detector's kernels", adapterName(gpu), notice, SLOW_FIRST_USE_MS, cold);
+  await noticeIfSlow(warm, "the face detector's kernels", gpu.adapter.id, notice, SLOW_FIRST_USE_MS, cold);
   detectorWarmed.add(gpu.device);
 }
 

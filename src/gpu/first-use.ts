@@ -6,14 +6,13 @@
 // pipeline is compiled yet, so the warm-ups (MobileNetEngine.warmUp, FaceDescriber.warmUp) run
 // every kernel once, and this tells the user about the wait only when the wait is long.
 
-import type { Gpu } from './device.ts';
-
 /** How long a warm-up may take before it is said (a compiled one takes a few to 100 ms). */
 export const SLOW_FIRST_USE_MS = 1500;
 
 /**
  * Await `work` (a warm-up of `what`, e.g. "the backbone's kernels"). If it is still running
- * after `afterMs`, tell `notice` once that `what` is being compiled on `adapter`, and when it
+ * after `afterMs`, tell `notice` once that `what` is being compiled for `adapter` (its short
+ * id, `gpu.adapter.id`), and when it
  * ends how long it took. A warm-up that fails is passed on as it failed.
  *
  * The clock is a timer, so it only runs while the warm-up leaves the JavaScript thread free.
@@ -38,9 +37,4 @@ export async function noticeIfSlow<T>(work: () => Promise<T>, what: string, adap
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** The adapter as a notice names it: its short id ("llvmpipe", "swiftshader", or its description as a slug). */
-export function adapterName(gpu: Pick<Gpu, 'adapter'>): string {
-  return gpu.adapter.id;
 }

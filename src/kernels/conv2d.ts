@@ -37,7 +37,7 @@ export interface ConvProblem {
  * 1.4 s instead of 6.6 s on a driver's first use (lavapipe: the TI x TJ accumulators are
  * written out, and LLVM's time grows with them).
  */
-export function convColumnTile(t: MatmulTiling, cout: number): number {
+function convColumnTile(t: MatmulTiling, cout: number): number {
   return t.sg && cout <= 24 ? t.sg : columnTile(t, cout);
 }
 
