@@ -46,7 +46,7 @@ fn window_of(q: u32) -> Window {
 fn tap_of(win: Window, ky: u32, kx: u32) -> vec2<u32> {
   let iy = win.top + i32(ky);
   let ix = win.left + i32(kx);
-  let ok = iy >= 0 && ix >= 0 && iy < i32(p.in_h) && ix < i32(p.in_w);
+  let ok = (iy >= 0) & (ix >= 0) & (iy < i32(p.in_h)) & (ix < i32(p.in_w));
   return select(vec2<u32>(0u, 0u), vec2<u32>(((win.img * p.in_h + u32(iy)) * p.in_w + u32(ix)) * p.cin, 1u), ok);
 }
 

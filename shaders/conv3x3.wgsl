@@ -39,10 +39,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   var acc = b[o];
   for (var ky = 0u; ky < 3u; ky++) {
     let iy = i32(oy * p.stride + ky) - i32(p.pad_top);
-    if (iy < 0 || iy >= i32(p.in_h)) { continue; }
+    if ((iy < 0) | (iy >= i32(p.in_h))) { continue; }
     for (var kx = 0u; kx < 3u; kx++) {
       let ix = i32(ox * p.stride + kx) - i32(p.pad_left);
-      if (ix < 0 || ix >= i32(p.in_w)) { continue; }
+      if ((ix < 0) | (ix >= i32(p.in_w))) { continue; }
       let xbase = ((n * p.in_h + u32(iy)) * p.in_w + u32(ix)) * p.ci4;
       let wbase = (ky * 3u + kx) * p.ci4;
       for (var c = 0u; c < p.ci4; c++) {

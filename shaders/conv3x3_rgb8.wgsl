@@ -79,7 +79,7 @@ fn main(
   // #unroll
   for (var ky = 0u; ky < 3u; ky++) {
     let iy = i32(oy * STRIDE + ky) - i32(p.pad_top);
-    let row_in = iy >= 0 && iy < i32(p.in_h);
+    let row_in = (iy >= 0) & (iy < i32(p.in_h));
     // The segment's first byte; negative where it starts left of the first image's first pixel.
     let b0 = (i32((n * p.in_h + u32(max(iy, 0))) * p.in_w) + ix0) * 3;
     let w0 = b0 >> 2u;        // floor(b0 / 4), also for negative b0
@@ -102,7 +102,7 @@ fn main(
         let word = select(words[(i * 3u + c) / 4u], words[(i * 3u + c) / 4u + 1u], at >= 4u);
         v[c] = f32((word >> ((at & 3u) * 8u)) & 255u) * p.scale + p.offset;
       }
-      xin[i] = select(vec3<f32>(0.0), v, row_in && ix >= 0 && ix < i32(p.in_w));
+      xin[i] = select(vec3<f32>(0.0), v, row_in & (ix >= 0) & (ix < i32(p.in_w)));
     }
     // #unroll
     for (var kx = 0u; kx < 3u; kx++) {

@@ -75,7 +75,7 @@ fn main(
   // #unroll
   for (var ky = 0u; ky < 3u; ky++) {
     let iy = i32(oy * STRIDE + ky) - i32(p.pad_top);
-    let row_in = iy >= 0 && iy < i32(p.in_h);
+    let row_in = (iy >= 0) & (iy < i32(p.in_h));
     let row = (n * p.in_h + u32(max(iy, 0))) * p.in_w;
     for (var ci = 0u; ci < p.ci4; ci++) {
       var xin: array<vec4<f32>, IN_COLS>;
@@ -83,7 +83,7 @@ fn main(
       for (var i = 0u; i < IN_COLS; i++) {
         let ix = ix0 + i32(i);
         xin[i] = vec4<f32>(0.0);  // "SAME" padding
-        if (row_in && ix >= 0 && ix < i32(p.in_w)) {
+        if (row_in & (ix >= 0) & (ix < i32(p.in_w))) {
           xin[i] = x[(row + u32(ix)) * p.ci4 + ci];
         }
       }

@@ -38,12 +38,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   // #unroll
   for (var ky = 0u; ky < 3u; ky++) {
     let iy = i32(oy * p.stride + ky) - i32(p.pad_top);
-    if (iy >= 0 && iy < i32(p.in_h)) {
+    if ((iy >= 0) & (iy < i32(p.in_h))) {
       let row = (n * p.in_h + u32(iy)) * p.in_w;
       // #unroll
       for (var kx = 0u; kx < 3u; kx++) {
         let ix = i32(ox * p.stride + kx) - i32(p.pad_left);
-        if (ix >= 0 && ix < i32(p.in_w)) {
+        if ((ix >= 0) & (ix < i32(p.in_w))) {
           acc += w[(ky * 3u + kx) * p.c4 + c] * x[(row + u32(ix)) * p.c4 + c];
         }
       }

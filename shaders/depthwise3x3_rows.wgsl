@@ -52,14 +52,14 @@ const GW = WG / SPW;
 // One input row under the strip (channel group c), zeros outside the image ("SAME" padding).
 fn load_row(n: u32, iy: i32, ix0: i32, c: u32) -> array<vec4<f32>, IN_COLS> {
   var r: array<vec4<f32>, IN_COLS>;
-  let row_in = iy >= 0 && iy < i32(p.in_h);
+  let row_in = (iy >= 0) & (iy < i32(p.in_h));
   let row = (n * p.in_h + u32(max(iy, 0))) * p.in_w;
   // Left a loop on purpose: written out, this loop made SwiftShader's compiler take 24 GB (8-column
   // strips) or 16 s (2 columns at stride 2); its loads are few next to the taps' loops.
   for (var i = 0u; i < IN_COLS; i++) {
     let ix = ix0 + i32(i);
     r[i] = vec4<f32>(0.0);
-    if (row_in && ix >= 0 && ix < i32(p.in_w)) {
+    if (row_in & (ix >= 0) & (ix < i32(p.in_w))) {
       r[i] = x[(row + u32(ix)) * p.c4 + c];
     }
   }
@@ -83,7 +83,7 @@ fn main(
   let n = strip / (p.strips_w * p.strips_h);
   let ix0 = i32(sx * TC * STRIDE) - i32(p.pad_left);
   let oy0 = sy * p.rows;
-  let store = group < p.c4 && index < p.strips;
+  let store = (group < p.c4) & (index < p.strips);
 
   var tap: array<vec4<f32>, 9>;
   // #unroll
@@ -114,7 +114,7 @@ fn main(
       acc += tap[3] * r1[k] + tap[4] * r1[k + 1u] + tap[5] * r1[k + 2u];
       acc += tap[6] * r2[k] + tap[7] * r2[k + 1u] + tap[8] * r2[k + 2u];
       let ox = sx * TC + q;
-      if (store && oy < p.out_h && ox < p.out_w) {
+      if (store & (oy < p.out_h) & (ox < p.out_w)) {
         y[((n * p.out_h + oy) * p.out_w + ox) * p.c4 + c] = activate(acc);
       }
     }

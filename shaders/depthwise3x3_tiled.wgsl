@@ -72,7 +72,7 @@ fn main(
     let iy = iy0 + i32(pos / IN_W);
     let c = c0 + cg;
     var v = vec4<f32>(0.0);
-    if (c < p.c4 && ix >= 0 && ix < i32(p.in_w) && iy >= 0 && iy < i32(p.in_h)) {
+    if ((c < p.c4) & (ix >= 0) & (ix < i32(p.in_w)) & (iy >= 0) & (iy < i32(p.in_h))) {
       v = x[((n * p.in_h + u32(iy)) * p.in_w + u32(ix)) * p.c4 + c];
     }
     tile[i] = v;
@@ -91,7 +91,7 @@ fn main(
   }
   let bias = b[c];
   let ox = ox0 + lx;
-  let store = c0 + cg < p.c4 && index < p.tiles && ox < p.out_w;
+  let store = (c0 + cg < p.c4) & (index < p.tiles) & (ox < p.out_w);
   for (var r = 0u; r < RY; r++) {
     let ly = ly0 + r;
     var acc = bias;
@@ -102,7 +102,7 @@ fn main(
       acc += tap[ky * 3u + 2u] * tile[(row + 2u) * CG + cg];
     }
     let oy = oy0 + ly;
-    if (store && oy < p.out_h) {
+    if (store & (oy < p.out_h)) {
       y[((n * p.out_h + oy) * p.out_w + ox) * p.c4 + c] = activate(acc);
     }
   }

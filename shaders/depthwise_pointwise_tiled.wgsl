@@ -56,11 +56,11 @@ fn tile_input(q: u32, k: u32) -> vec4<f32> {
   var acc = dw_b[k];
   for (var ky = 0u; ky < 3u; ky++) {
     let iy = i32(oy * STRIDE + ky) - i32(p.pad_top);
-    if (iy < 0 || iy >= i32(p.in_h)) { continue; }
+    if ((iy < 0) | (iy >= i32(p.in_h))) { continue; }
     let row = (n * p.in_h + u32(iy)) * p.in_w;
     for (var kx = 0u; kx < 3u; kx++) {
       let ix = i32(ox * STRIDE + kx) - i32(p.pad_left);
-      if (ix < 0 || ix >= i32(p.in_w)) { continue; }
+      if ((ix < 0) | (ix >= i32(p.in_w))) { continue; }
       acc += dw_w[(ky * 3u + kx) * p.ci4 + k] * x[(row + u32(ix)) * p.ci4 + k];
     }
   }

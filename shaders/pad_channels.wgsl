@@ -26,7 +26,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var i = gid.x; i < p.rows * p.out_c4; i += groups.x * WG) {
     let g = i % p.out_c4;
     var v = vec4<f32>(p.value);
-    if (g >= p.before4 && g - p.before4 < p.c4) {
+    if ((g >= p.before4) & (g - p.before4 < p.c4)) {
       v = x[(i / p.out_c4) * p.c4 + g - p.before4];
     }
     y[i] = v;

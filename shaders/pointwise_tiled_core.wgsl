@@ -60,7 +60,7 @@ fn main(
     for (var i = li; i < BM * BK; i += WG) {
       let q = p0 + i / BK;
       let k = k0 + i % BK;
-      if (q < p.pixels && k < p.ci4) {
+      if ((q < p.pixels) & (k < p.ci4)) {
         xs[i] = tile_input(q, k);
       } else {
         xs[i] = vec4<f32>(0.0);
@@ -69,7 +69,7 @@ fn main(
     for (var i = li; i < BK * BN; i += WG) {
       let k = k0 + i / BN;
       let o = o0 + i % BN;
-      if (k < p.ci4 && o < p.co4) {
+      if ((k < p.ci4) & (o < p.co4)) {
         ws[i] = mat4x4<WT>(weight_block(k * p.co4 + o));
       } else {
         ws[i] = mat4x4<WT>();
