@@ -2,7 +2,8 @@
 // rather than when it is created: Mesa's lavapipe (the CPU as a Vulkan device) turns each
 // kernel into machine code with LLVM then, about a second per kernel on a 2-core machine, 41 s
 // for the kernels of a first face photo, and keeps the code in its own disk cache
-// (~/.cache/mesa_shader_cache), so later runs start at once. Nothing in WebGPU says whether a
+// (~/.cache/mesa_shader_cache), so later runs start at once; SwiftShader compiles at creation
+// and keeps nothing between processes, so the notice promises no cache. Nothing in WebGPU says whether a
 // pipeline is compiled yet, so the warm-ups (MobileNetEngine.warmUp, FaceDescriber.warmUp) run
 // every kernel once, and this tells the user about the wait only when the wait is long.
 
@@ -26,7 +27,7 @@ export async function noticeIfSlow<T>(work: () => Promise<T>, what: string, adap
   let told = false;
   const tell = () => {
     told = true;
-    notice(`compiling ${what} for ${adapter}: the driver compiles them on first use and keeps them for later runs`);
+    notice(`compiling ${what} for ${adapter}: the driver compiles them on first use`);
   };
   if (announce) tell();
   const timer = announce ? undefined : setTimeout(tell, afterMs);
