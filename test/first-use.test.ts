@@ -25,23 +25,6 @@ describe('noticeIfSlow', () => {
     expect(lines).toEqual([]);
   });
 
-  it('announced: the first line at once, before the work starts, and the time at the end', async () => {
-    const lines: string[] = [];
-    const out = await noticeIfSlow(
-      async () => {
-        expect(lines).toHaveLength(1);
-        return after(5, 'ok');
-      },
-      'x',
-      'y',
-      (l) => lines.push(l),
-      10_000,
-      true,
-    );
-    expect(out).toBe('ok');
-    expect(lines).toEqual(['compiling x for y: the driver compiles them on first use', expect.stringMatching(/^x compiled in 0\.0 s$/)]);
-  });
-
   it('a failed warm-up rejects with its own error, after the first line if it was slow', async () => {
     const lines: string[] = [];
     const failing = after(80).then(() => {

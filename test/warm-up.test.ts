@@ -11,7 +11,8 @@ import { loadShaders } from '../src/gpu/shaders-node.ts';
 import { FaceDescriber } from '../src/faces/describe.ts';
 import { DEFAULT_PREPROCESSING } from '../src/faces/framing.ts';
 import { openFaceDescriber, warmDetector } from '../src/faces/node.ts';
-import { nodeFaceCropper } from '../src/detect/node.ts';
+import { loadBlazeFace, nodeFaceCropper } from '../src/detect/node.ts';
+import { useGpuForTfjs } from '../src/train/tf-backend.ts';
 import { faceCropRecord } from '../src/detect/face-crop.ts';
 import { MobileNetEngine } from '../src/mobilenet/engine.ts';
 import { loadBackbone } from '../src/weights/store.ts';
@@ -101,7 +102,48 @@ describe("training's face cropper", () => {
     expect(cropper.stats).toEqual({ images: 0, noFace: 0, detectMs: 0 });
     // This device's detector was warmed by openFaceDescriber above.
     const warm = vi.fn(async () => {});
-    await warmDetector(gpu, engine, warm);
+    await warmDetector(gpu, warm);
     expect(warm).not.toHaveBeenCalled();
   }, 120_000);
+});
+
+describe('BlazeFaceDetector.warmUp', () => {
+  it("creates every pipeline of the model before its first dispatch (tfjs' compile-only mode; ours made, not run), so no creation holds the thread while the driver compiles", async () => {
+    const fresh = await createNodeGpu();
+    try {
+      await useGpuForTfjs(fresh, loadShaders());
+      const detector = await loadBlazeFace();
+      const device = fresh.device;
+      const events: string[] = [];
+      const createSync = device.createComputePipeline.bind(device);
+      vi.spyOn(device, 'createComputePipeline').mockImplementation((d) => {
+        events.push('create');
+        return createSync(d);
+      });
+      const createAsync = device.createComputePipelineAsync.bind(device);
+      vi.spyOn(device, 'createComputePipelineAsync').mockImplementation((d) => {
+        events.push('create-async');
+        return createAsync(d);
+      });
+      const submit = device.queue.submit.bind(device.queue);
+      vi.spyOn(device.queue, 'submit').mockImplementation((buffers: Iterable<GPUCommandBuffer>) => {
+        events.push('submit');
+        submit(buffers);
+      });
+      await detector.warmUp();
+      const firstSubmit = events.indexOf('submit');
+      expect(firstSubmit).toBeGreaterThan(0);
+      // tfjs' own programs (of BlazeFace's graph only its concat is left to tfjs)
+      // asynchronously, ours (convolutions, depthwise, pools, padding: 13) synchronously, all
+      // before the model first runs.
+      expect(events.filter((e) => e === 'create-async').length).toBeGreaterThanOrEqual(1);
+      expect(events.slice(0, firstSubmit).filter((e) => e === 'create').length).toBeGreaterThan(5);
+      expect(events.slice(firstSubmit).filter((e) => e.startsWith('create'))).toEqual([]);
+      // And the warmed model still detects: no face in a blank image.
+      expect(await detector.detect({ width: 32, height: 32, data: new Uint8Array(32 * 32 * 3) })).toEqual([]);
+    } finally {
+      vi.restoreAllMocks();
+      fresh.destroy();
+    }
+  }, 180_000);
 });

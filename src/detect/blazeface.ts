@@ -97,12 +97,33 @@ export class BlazeFaceDetector {
   }
 
   /**
-   * Run the model once on a blank image, so that a driver that compiles pipelines at their
-   * first dispatch (lavapipe; src/gpu/first-use.ts) compiles its kernels now.
+   * Create the model's pipelines, then run it once on a blank image, so that a driver that
+   * compiles pipelines at their first dispatch (lavapipe; src/gpu/first-use.ts) compiles its
+   * kernels now.
+   *
+   * On tfjs' WebGPU backend the pipelines are created first, in its compile-only mode
+   * (`WEBGPU_ENGINE_COMPILE_ONLY`: each program's pipeline made with
+   * createComputePipelineAsync, nothing recorded), and awaited. Otherwise tfjs creates each
+   * one synchronously as it first runs it, and on lavapipe a creation waits until the
+   * dispatches before it are compiled: the JavaScript thread was held for most of a cold
+   * warm-up (17-23 s), so nothing could tell the user what it waited for in time.
    */
   async warmUp(): Promise<void> {
     const side = 64;
-    await this.detectMany([{ width: side, height: side, data: new Uint8Array(side * side * 3) }]);
+    const blank: RgbImage = { width: side, height: side, data: new Uint8Array(side * side * 3) };
+    const backend = tf.backend() as { checkCompileCompletionAsync?: () => Promise<void> };
+    if (typeof backend.checkCompileCompletionAsync === 'function') {
+      const pixels = new Float32Array(BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3);
+      letterboxInto(blank, BLAZEFACE_INPUT, pixels, 0);
+      tf.env().set('WEBGPU_ENGINE_COMPILE_ONLY', true);
+      try {
+        tf.dispose(this.forward(pixels, 1));
+      } finally {
+        tf.env().set('WEBGPU_ENGINE_COMPILE_ONLY', false);
+      }
+      await backend.checkCompileCompletionAsync();
+    }
+    await this.detectMany([blank]);
   }
 
   /** `detect` for several images in one run of the model. */
@@ -131,7 +152,19 @@ export class BlazeFaceDetector {
     const size = BLAZEFACE_INPUT;
     const pixels = new Float32Array(n * size * size * 3);
     images.forEach((image, i) => letterboxInto(image, size, pixels, i * size * size * 3));
-    const result = tf.tidy(() => {
+    const result = this.forward(pixels, n);
+    await this.gpuDone(`batch ${n}`);
+    try {
+      return (await result.data()) as Float32Array;
+    } finally {
+      result.dispose();
+    }
+  }
+
+  /** The model on `n` letterboxed inputs: scores and regressors of every anchor, [n, 896 x 17]. */
+  private forward(pixels: Float32Array, n: number): tf.Tensor {
+    const size = BLAZEFACE_INPUT;
+    return tf.tidy(() => {
       const outputs = this.model.execute(tf.tensor4d(pixels, [n, size, size, 3]), this.heads) as tf.Tensor4D[];
       const scores: tf.Tensor[] = [];
       const boxes: tf.Tensor[] = [];
@@ -147,12 +180,6 @@ export class BlazeFaceDetector {
       }
       return tf.concat([...scores, ...boxes], 1);
     });
-    await this.gpuDone(`batch ${n}`);
-    try {
-      return (await result.data()) as Float32Array;
-    } finally {
-      result.dispose();
-    }
   }
 
   /**

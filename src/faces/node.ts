@@ -2,7 +2,7 @@
 // known by content), BlazeFace on tfjs' WebGPU backend on the engine's own device, the warp
 // and the backbone on our shaders.
 import type { Gpu } from '../gpu/device.ts';
-import { noticeIfSlow, SLOW_FIRST_USE_MS } from '../gpu/first-use.ts';
+import { noticeIfSlow } from '../gpu/first-use.ts';
 import { loadShaders } from '../gpu/shaders-node.ts';
 import { loadBlazeFace } from '../detect/node.ts';
 import { FaceWarper } from '../detect/warp.ts';
@@ -44,7 +44,7 @@ export async function openFaceDescriber(gpu: Gpu, engine: MobileNetEngine, prepr
   const describer = new FaceDescriber(detector, new FaceWarper(engine.runner, gpu.device), engine, preprocessing);
   if (opts.warmUp !== false) {
     try {
-      await warmDetector(gpu, engine, () => describer.warmUp(), opts.onNotice);
+      await warmDetector(gpu, () => describer.warmUp(), opts.onNotice);
     } catch (err) {
       describer.destroy();
       throw err;
@@ -56,14 +56,12 @@ export async function openFaceDescriber(gpu: Gpu, engine: MobileNetEngine, prepr
 /**
  * Run `warm` (a warm-up of the face detector's kernels on `gpu`: FaceDescriber's, or
  * FaceCropper's for training) unless one has run on this device, telling `onNotice` (default:
- * stderr) when it is long. After a slow warm-up of `engine` the driver's cache is cold, and
- * this one is said at once (src/gpu/first-use.ts says why it cannot watch the clock).
+ * stderr) when it is long.
  */
-export async function warmDetector(gpu: Gpu, engine: MobileNetEngine, warm: () => Promise<void>, onNotice?: (message: string) => void): Promise<void> {
+export async function warmDetector(gpu: Gpu, warm: () => Promise<void>, onNotice?: (message: string) => void): Promise<void> {
   if (detectorWarmed.has(gpu.device)) return;
   const notice = onNotice ?? ((message: string) => console.error(`facegpu: ${message}`));
-  const cold = engine.warmUpMs !== null && engine.warmUpMs > SLOW_FIRST_USE_MS;
-  await noticeIfSlow(warm, "the face detector's kernels", gpu.adapter.id, notice, SLOW_FIRST_USE_MS, cold);
+  await noticeIfSlow(warm, "the face detector's kernels", gpu.adapter.id, notice);
   detectorWarmed.add(gpu.device);
 }
 

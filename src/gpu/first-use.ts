@@ -16,21 +16,21 @@ export const SLOW_FIRST_USE_MS = 1500;
  * id, `gpu.adapter.id`), and when it
  * ends how long it took. A warm-up that fails is passed on as it failed.
  *
- * The clock is a timer, so it only runs while the warm-up leaves the JavaScript thread free.
- * The face detector's does not: tfjs creates each pipeline as it first runs it, and creating
- * one waits until the driver has compiled the dispatches before it (seconds each on
- * lavapipe). `announce` says the first line at once instead, for a warm-up known to be slow
- * (the detector's, after a slow one of the backbone on the same device).
+ * The clock is a timer, so it only runs while the warm-up leaves the JavaScript thread free. A
+ * synchronous pipeline creation holds it, and on lavapipe one waits until the driver has
+ * compiled the dispatches before it (seconds each), so the warm-ups create every pipeline
+ * before their first dispatch (the face detector's in tfjs' compile-only mode,
+ * BlazeFaceDetector.warmUp). Where a driver compiles inside a synchronous creation
+ * (SwiftShader) the first line comes late, when the thread is free again.
  */
-export async function noticeIfSlow<T>(work: () => Promise<T>, what: string, adapter: string, notice: (line: string) => void, afterMs = SLOW_FIRST_USE_MS, announce = false): Promise<T> {
+export async function noticeIfSlow<T>(work: () => Promise<T>, what: string, adapter: string, notice: (line: string) => void, afterMs = SLOW_FIRST_USE_MS): Promise<T> {
   const t0 = performance.now();
   let told = false;
   const tell = () => {
     told = true;
     notice(`compiling ${what} for ${adapter}: the driver compiles them on first use`);
   };
-  if (announce) tell();
-  const timer = announce ? undefined : setTimeout(tell, afterMs);
+  const timer = setTimeout(tell, afterMs);
   try {
     const out = await work();
     if (told) notice(`${what} compiled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -8,7 +8,7 @@
 // tfjs records its own dispatches into a command encoder that it submits every few ops; ours
 // must run after those (they may write our inputs) and before anything tfjs records next
 // (it may read our outputs), so each run flushes tfjs' encoder and submits its own.
-import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { env, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { KernelError, KernelRunner, kernelKey, type OpDesc, type ShaderSources } from '../gpu/runner.ts';
 
@@ -109,6 +109,13 @@ export class TfjsGpu {
   run(ops: readonly OpDesc[]): void {
     const { backend, runner } = this;
     if (this.failure) throw this.failure;
+    // tfjs' compile-only mode (BlazeFaceDetector.warmUp) records nothing, and neither do we:
+    // the pipelines are made, not run. A dispatch here would make lavapipe compile it, and
+    // the next synchronous pipeline creation wait for that on the JavaScript thread.
+    if (env().getBool('WEBGPU_ENGINE_COMPILE_ONLY')) {
+      for (const op of ops) runner.pipeline(op.kernel, op.label);
+      return;
+    }
     backend.ensureCommandEncoderReady();
     backend.endComputePassEncoder();
     backend.submitQueue();

@@ -69,7 +69,7 @@ async function cropperFor({ gpu, engine }: EngineOnGpu, crop: CropRecord): Promi
   if (crop.method === 'none') return null;
   await useGpuForTfjs(gpu, engine.runner.shaders); // the detector's weights go to the backend current at load
   const cropper = await nodeFaceCropper(crop);
-  await warmDetector(gpu, engine, () => cropper.warmUp());
+  await warmDetector(gpu, () => cropper.warmUp());
   return cropper;
 }
 
