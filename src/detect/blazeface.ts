@@ -109,21 +109,25 @@ export class BlazeFaceDetector {
    * warm-up (17-23 s), so nothing could tell the user what it waited for in time.
    */
   async warmUp(): Promise<void> {
+    await this.createPipelines();
     const side = 64;
-    const blank: RgbImage = { width: side, height: side, data: new Uint8Array(side * side * 3) };
+    await this.detectMany([{ width: side, height: side, data: new Uint8Array(side * side * 3) }]);
+  }
+
+  /** The model's pipelines, made in tfjs' compile-only mode (see warmUp); nothing on other backends. */
+  private async createPipelines(): Promise<void> {
     const backend = tf.backend() as { checkCompileCompletionAsync?: () => Promise<void> };
-    if (typeof backend.checkCompileCompletionAsync === 'function') {
-      const pixels = new Float32Array(BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3);
-      letterboxInto(blank, BLAZEFACE_INPUT, pixels, 0);
-      tf.env().set('WEBGPU_ENGINE_COMPILE_ONLY', true);
-      try {
-        tf.dispose(this.forward(pixels, 1));
-      } finally {
-        tf.env().set('WEBGPU_ENGINE_COMPILE_ONLY', false);
-      }
-      await backend.checkCompileCompletionAsync();
+    if (typeof backend.checkCompileCompletionAsync !== 'function') return;
+    const flag = 'WEBGPU_ENGINE_COMPILE_ONLY';
+    const was = tf.env().getBool(flag);
+    tf.env().set(flag, true);
+    try {
+      // Nothing runs, so the input's values do not matter.
+      tf.dispose(this.forward(new Float32Array(BLAZEFACE_INPUT * BLAZEFACE_INPUT * 3), 1));
+    } finally {
+      tf.env().set(flag, was);
     }
-    await this.detectMany([blank]);
+    await backend.checkCompileCompletionAsync();
   }
 
   /** `detect` for several images in one run of the model. */

@@ -126,9 +126,9 @@ export class MobileNetEngine {
     }
     this.maxBatch = this.computeMaxBatch();
     // Create every pipeline now, not during the first embed (where a driver compiles at
-    // creation it does so here; lavapipe compiles at the first dispatch: warmUp). A shader or pipeline that does not validate
-    // rejects `compiled` with the kernel's label and constants, and every call that runs the
-    // network throws that error (ready() too).
+    // creation it does so here; lavapipe compiles at the first dispatch: warmUp). A shader or
+    // pipeline that does not validate rejects `compiled` with the kernel's label and
+    // constants, and every call that runs the network throws that error (ready() too).
     // With a tuning, the kernels of every tuned batch size are created.
     const w = this.weights;
     const runner = this.runner;
