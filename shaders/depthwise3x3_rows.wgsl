@@ -16,16 +16,18 @@
 // - the 9 taps and the bias are loaded once per strip;
 // - the lanes of a workgroup are consecutive channel groups at the same strip, so at every
 //   load they read consecutive vec4 (whole cache lines) and the strip position is the same
-//   for all; with SPW > 1 (a layer whose channel groups do not fill whole workgroups, such as
-//   BlazeFace's 6 and 12), a workgroup holds SPW strips of GW = c4 lanes each, so that no lane
-//   idles (the builder makes WG a multiple of the lanes a SIMD batch or subgroup runs);
+//   for all; where a layer's channel groups do not fill whole workgroups (BlazeFace's 6 and
+//   12), a workgroup holds several strips of gw = c4 lanes each, so that no lane idles (the
+//   builder makes WG a multiple of the lanes a SIMD batch or subgroup runs). gw is a uniform,
+//   not a constant, so that such layers share the pipeline of their WG: every constant set
+//   is a compile of its own (0.6-1.1 s at first use on lavapipe);
 // - STRIDE and TC are constants, so the window loops have fixed trip counts and unroll.
 //
 // x: [N, inH, inW, c4] vec4    w: [3, 3, c4] vec4    b: [c4] vec4    y: [N, outH, outW, c4] vec4
 //
-// Grid: (x, y) = strips / SPW (folded past 65535), z = ceil(c4 / GW).
-// Constants: WG (workgroup size), SPW (strips per workgroup, a divisor of WG), TC (strip
-// width), STRIDE (1 or 2), ACT (0 none, 1 relu, 2 relu6).
+// Grid: (x, y) = strips / (WG / gw) (folded past 65535), z = ceil(c4 / gw).
+// Constants: WG (workgroup size, at most 256), TC (strip width), STRIDE (1 or 2), ACT (0 none,
+// 1 relu, 2 relu6).
 
 struct Params {
   strips: u32,    // N * strips_h * strips_w
@@ -39,6 +41,8 @@ struct Params {
   out_w: u32,
   pad_top: u32,
   pad_left: u32,
+  gw: u32,        // lanes (channel groups) per strip, a divisor of WG
+  gw_recip: u32,  // ceil(65536 / gw): n / gw = (n * gw_recip) >> 16 for every n <= 256
 }
 
 @group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;
@@ -46,8 +50,14 @@ struct Params {
 
 // Input columns under a strip.
 const IN_COLS = (TC - 1u) * STRIDE + 3u;
-// Lanes (channel groups) per strip.
-const GW = WG / SPW;
+
+// n / p.gw for n <= 256, without a division: lavapipe divides by a value it does not know at
+// compile time lane by lane, and `lane / p.gw` made BlazeFace's narrow depthwise layers 13-16%
+// slower. Exact: with gw_recip = (65536 + e) / gw, 0 <= e < gw <= 256, the error n * e / 65536
+// stays below 1 (test/shaders.test.ts checks every gw and n).
+fn over_gw(n: u32) -> u32 {
+  return (n * p.gw_recip) >> 16u;
+}
 
 // One input row under the strip (channel group c), zeros outside the image ("SAME" padding).
 fn load_row(n: u32, iy: i32, ix0: i32, c: u32) -> array<vec4<f32>, IN_COLS> {
@@ -76,9 +86,10 @@ fn main(
 ) {
   // Channel groups past c4 (a partial last workgroup) and strips past the last one (a folded
   // grid) compute on clamped indices and are not stored.
-  let group = wid.z * GW + lane % GW;
+  let slot = over_gw(lane); // this lane's strip in the workgroup
+  let group = wid.z * p.gw + lane - slot * p.gw;
   let c = min(group, p.c4 - 1u);
-  let index = (wid.x + wid.y * nwg.x) * SPW + lane / GW;
+  let index = (wid.x + wid.y * nwg.x) * over_gw(WG) + slot;
   let strip = min(index, p.strips - 1u);
   let sx = strip % p.strips_w;
   let sy = (strip / p.strips_w) % p.strips_h;

@@ -49,7 +49,7 @@ describe('uniforms and storage by name', () => {
 
   it("reads a shader's Params struct and bindings, includes expanded", () => {
     const rows = g.runner.shaderInterface('depthwise3x3_rows');
-    expect(rows.params.map((f) => f.name)).toEqual(['strips', 'strips_w', 'strips_h', 'rows', 'in_h', 'in_w', 'c4', 'out_h', 'out_w', 'pad_top', 'pad_left']);
+    expect(rows.params.map((f) => f.name)).toEqual(['strips', 'strips_w', 'strips_h', 'rows', 'in_h', 'in_w', 'c4', 'out_h', 'out_w', 'pad_top', 'pad_left', 'gw', 'gw_recip']);
     expect(rows.storage.map((b) => `${b.binding}:${b.name}${b.writable ? ' rw' : ''}`)).toEqual(['1:x', '2:w', '3:b', '4:y rw']);
     // Params and bindings from an included file (matmul_io.wgsl).
     const mm = g.runner.shaderInterface('matmul');
@@ -87,7 +87,7 @@ describe('uniforms and storage by name', () => {
     const op = spoil(depthwise());
     expect(() => prepare(op)).toThrow(KernelError);
     expect(() => prepare(op)).toThrow(message);
-    expect(() => prepare(op)).toThrow(/kernel "conv_dw_1" \(shaders\/depthwise3x3_rows\.wgsl, constants WG=8, SPW=8, TC=2, STRIDE=1, ACT=2\)/);
+    expect(() => prepare(op)).toThrow(/kernel "conv_dw_1" \(shaders\/depthwise3x3_rows\.wgsl, constants WG=8, TC=2, STRIDE=1, ACT=2\)/);
   });
 
   it('an f32 field takes fractions, a u32 field of another op is checked too', () => {

@@ -183,6 +183,23 @@ describe('depthwise strips per workgroup', () => {
     expect(stripsPerWorkgroup(8, 32)).toBe(4);
     expect(stripsPerWorkgroup(129, 8)).toBe(1); // 8 x 129 lanes would be too many
   });
+
+  it('layers packed into the same workgroup size share one pipeline: lanes per strip are a uniform', () => {
+    const b = g.empty(16);
+    const op = (c: number) => depthwiseOp({ label: `dw${c}`, x: b, w: b, b, y: b, shape: { n: 1, h: 64, w: 64, c }, stride: 1, activation: 'none' }, { ...DEFAULT_TUNING, subgroup: 8, dwWg: 8 });
+    // BlazeFace's 24 and 48 channels: 4 strips of 6 lanes, 2 of 12, both 24 lanes.
+    expect(op(24).kernel).toEqual(op(48).kernel);
+    expect([op(24).uniforms.gw, op(48).uniforms.gw]).toEqual([6, 12]);
+  });
+
+  it("divides lane numbers by gw exactly with the shader's multiply and shift, for every gw and lane up to 256", () => {
+    const wrong: string[] = [];
+    for (let gw = 1; gw <= 256; gw++) {
+      const recip = Math.ceil(65536 / gw); // the op's gw_recip
+      for (let n = 0; n <= 256; n++) if ((n * recip) >>> 16 !== Math.floor(n / gw)) wrong.push(`${n} / ${gw}`);
+    }
+    expect(wrong).toEqual([]);
+  });
 });
 
 describe.each(TUNINGS)('depthwise 3x3, %s', (_name, tuning) => {

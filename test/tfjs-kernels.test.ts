@@ -339,6 +339,20 @@ describe('each matmul shader and tiling, through matmulOp directly', () => {
   }
 });
 
+describe('the matmul register tile', () => {
+  it('is 2 rows per lane where the columns fit one subgroup (quicker to compile), the tiling\'s elsewhere', () => {
+    const buffer = {} as GPUBuffer;
+    const view = { buffer, batch: 0, row: 1, col: 1 };
+    const op = (m: number, n: number, t: MatmulTiling) => matmulOp({ batch: 1, m, n, k: 96, a: view, b: view, out: buffer, activation: 'none' }, t).kernel.constants!;
+    const cpu: MatmulTiling = { wg: 16, ti: 8, tj: 16, sg: 8 };
+    expect(op(512, 6, cpu)).toMatchObject({ TI: 2, TJ: 8 }); // BlazeFace's classifier head
+    expect(op(6, 512, cpu)).toMatchObject({ TI: 2, TJ: 8 }); // lanes over n, the 6 rows as columns
+    expect(op(512, 24, cpu)).toMatchObject({ TI: 8, TJ: 24 });
+    expect(op(512, 6, { wg: 64, ti: 2, tj: 4, sg: 0 })).toMatchObject({ TI: 2, TJ: 4 });
+    expect(op(512, 6, { wg: 16, ti: 8, tj: 16, sg: 0 })).toMatchObject({ TI: 8 });
+  });
+});
+
 describe('each conv2d shader and tiling, through conv2dOp directly', () => {
   // As for the products: lavapipe's registered kernel is conv2d_subgroup.wgsl; conv2d.wgsl
   // (no subgroups) and other tiles are checked here. 5x5 stride 2 SAME (the detector's stem),

@@ -25,12 +25,14 @@ export function depthwiseOp(p: LayerProblem, t: Tuning): OpDesc {
     const strips = inp.n * stripsH * stripsW;
     const spw = stripsPerWorkgroup(c4, t.dwWg);
     const wg = spw > 1 ? spw * c4 : t.dwWg;
+    const gw = wg / spw; // lanes per strip
+    if (wg > MAX_PACKED_WG) throw new Error(`${label}: a strip workgroup of ${wg} lanes (at most ${MAX_PACKED_WG}: the shader divides lane numbers by multiplying)`);
     return {
       label,
-      kernel: { shader: 'depthwise3x3_rows', constants: { WG: wg, SPW: spw, TC: cols, STRIDE: stride, ACT } },
-      uniforms: { strips, strips_w: stripsW, strips_h: stripsH, rows, in_h: inp.h, in_w: inp.w, c4, out_h: ph.out, out_w: pw.out, pad_top: ph.before, pad_left: pw.before },
+      kernel: { shader: 'depthwise3x3_rows', constants: { WG: wg, TC: cols, STRIDE: stride, ACT } },
+      uniforms: { strips, strips_w: stripsW, strips_h: stripsH, rows, in_h: inp.h, in_w: inp.w, c4, out_h: ph.out, out_w: pw.out, pad_top: ph.before, pad_left: pw.before, gw, gw_recip: Math.ceil(65536 / gw) },
       storage: { x, w, b, y },
-      workgroups: [...grid1d(ceilDiv(strips, spw)), ceilDiv(c4, wg / spw)],
+      workgroups: [...grid1d(ceilDiv(strips, spw)), ceilDiv(c4, gw)],
     };
   }
   return {
