@@ -53,7 +53,7 @@ const IN_COLS = (TC - 1u) * STRIDE + 3u;
 
 // n / p.gw for n <= 256 with a multiply and a shift: CPU drivers divide a vector by a value
 // unknown at compile time lane by lane. With it, BlazeFace's strip layers took what they did
-// with SPW a constant (122-139 against 123-138 ms per 16 photos on lavapipe, per-op
+// with SPW a constant (125-139 against 126-139 ms per 16 photos on lavapipe, per-op
 // timestamps). Exact: with gw_recip = (65536 + e) / gw, 0 <= e < gw <= 256, the error
 // n * e / 65536 stays below 1 (test/shaders.test.ts checks every gw and n).
 fn over_gw(n: u32) -> u32 {
