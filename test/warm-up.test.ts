@@ -134,7 +134,7 @@ describe('BlazeFaceDetector.warmUp', () => {
       const firstSubmit = events.indexOf('submit');
       expect(firstSubmit).toBeGreaterThan(0);
       // tfjs' own programs (of BlazeFace's graph only its concat is left to tfjs)
-      // asynchronously, ours (convolutions, depthwise, pools, padding: 13) synchronously, all
+      // asynchronously, ours (convolutions, depthwise, pools, padding) synchronously, all
       // before the model first runs.
       expect(events.filter((e) => e === 'create-async').length).toBeGreaterThanOrEqual(1);
       expect(events.slice(0, firstSubmit).filter((e) => e === 'create').length).toBeGreaterThan(5);

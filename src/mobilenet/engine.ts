@@ -94,8 +94,7 @@ export class MobileNetEngine {
   readonly maxBatch: number;
   /**
    * How long the last warmUp took, ms (null before one): seconds when the driver compiled the
-   * kernels then, which tells the next warm-up on this device (the face detector's) to say so
-   * at once, as it cannot watch the clock (src/gpu/first-use.ts).
+   * kernels then (src/gpu/first-use.ts).
    */
   warmUpMs: number | null = null;
   private readonly weights: GPUBuffer;
