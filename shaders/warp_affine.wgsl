@@ -19,8 +19,9 @@
 // would see as a feature; training's augmentation fills the same way (augment.wgsl).
 // Values are rounded to the nearest byte.
 //
-// One invocation writes one whole u32 word of the output: four channel bytes, which can span
-// two pixels (and two views); each of those pixels is sampled once, all three channels.
+// One invocation writes 4 output pixels (possibly of two views): the 3 whole u32 words their
+// 12 bytes fill. With a word each, the pixel a word shares with the next was sampled twice
+// (6 samplings per 4 pixels).
 //
 // Constants: WG (workgroup size).
 
@@ -38,13 +39,12 @@ struct Params {
 @group(0) @binding(2) var<storage, read> maps: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> dst: array<u32>;
 
-// #include packed_bytes
+// #include packed_pixels
 
-fn texel(x: i32, y: i32) -> vec3<f32> {
-  let cx = u32(clamp(x, 0, i32(p.width) - 1));
+// Pixels (x, y) and (x + 1, y), edge pixels repeated outside.
+fn row_pair(x: i32, y: i32) -> PixelPair {
   let cy = u32(clamp(y, 0, i32(p.height) - 1));
-  let i = (cy * p.width + cx) * 3u;
-  return vec3<f32>(src_byte(i), src_byte(i + 1u), src_byte(i + 2u));
+  return pixel_pair(cy * p.width, x, p.width);
 }
 
 // Bilinear sample at continuous source position (u, v), edge pixels repeated outside.
@@ -58,8 +58,10 @@ fn bilinear(u: f32, v: f32) -> vec3<f32> {
   let fy = py - y0;
   let ix = i32(x0);
   let iy = i32(y0);
-  let top = mix(texel(ix, iy), texel(ix + 1, iy), fx);
-  let bottom = mix(texel(ix, iy + 1), texel(ix + 1, iy + 1), fx);
+  let upper = row_pair(ix, iy);
+  let lower = row_pair(ix, iy + 1);
+  let top = mix(upper.left, upper.right, fx);
+  let bottom = mix(lower.left, lower.right, fx);
   return mix(top, bottom, fy);
 }
 
@@ -82,29 +84,43 @@ fn sample_pixel(view: u32, pixel: u32) -> vec3<f32> {
   return acc * (step * step);
 }
 
+// The 4 bytes of a word from 4 channel values, rounded to the nearest byte.
+fn pack4(v: vec4<f32>) -> u32 {
+  let b = vec4<u32>(clamp(floor(v + 0.5), vec4<f32>(0.0), vec4<f32>(255.0)));
+  return b.x | (b.y << 8u) | (b.z << 16u) | (b.w << 24u);
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let word = gid.x + gid.y * nwg.x * WG;
-  if (word >= p.words) {
+  // Four output pixels (over all views), the three whole words their 12 bytes fill.
+  let quad = gid.x + gid.y * nwg.x * WG;
+  let area = p.size * p.size;
+  let pixels = p.count * area;
+  let g = quad * 4u;
+  if (g >= pixels) {
     return;
   }
-  let area = p.size * p.size;
-  let total = p.count * area * 3u;
-  var packed = 0u;
-  var current = 0xffffffffu; // the output pixel (over all views) held in rgb
-  var rgb = vec3<f32>(0.0);
-  for (var k = 0u; k < 4u; k++) {
-    let b = word * 4u + k;
-    if (b >= total) {
-      break; // padding after the last view
-    }
-    let g = b / 3u;
-    if (g != current) {
-      current = g;
-      rgb = sample_pixel(g / area, g % area);
-    }
-    let value = rgb[b % 3u];
-    packed |= u32(clamp(floor(value + 0.5), 0.0, 255.0)) << (k * 8u);
+  // Pixels past the last view are zeros: the padding of the last word.
+  let s0 = sample_pixel(g / area, g % area);
+  var s1 = vec3<f32>(0.0);
+  var s2 = vec3<f32>(0.0);
+  var s3 = vec3<f32>(0.0);
+  if (g + 1u < pixels) {
+    s1 = sample_pixel((g + 1u) / area, (g + 1u) % area);
   }
-  dst[p.out_word + word] = packed;
+  if (g + 2u < pixels) {
+    s2 = sample_pixel((g + 2u) / area, (g + 2u) % area);
+  }
+  if (g + 3u < pixels) {
+    s3 = sample_pixel((g + 3u) / area, (g + 3u) % area);
+  }
+  let word = quad * 3u;
+  dst[p.out_word + word] = pack4(vec4<f32>(s0, s1.x));
+  // Never past the views' last word: a caller's buffer may hold more after it.
+  if (word + 1u < p.words) {
+    dst[p.out_word + word + 1u] = pack4(vec4<f32>(s1.yz, s2.xy));
+  }
+  if (word + 2u < p.words) {
+    dst[p.out_word + word + 2u] = pack4(vec4<f32>(s2.z, s3));
+  }
 }

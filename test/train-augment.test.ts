@@ -96,6 +96,19 @@ describe('augment shader', () => {
     });
   }
 
+  it("writes the views' words and nothing after them", async () => {
+    // 5 views of 37x29: 5365 pixels, 16095 bytes; the last word has 1 byte of padding, and
+    // of the last invocation's 4 pixels only 1 is the views': its other 2 words lie past them.
+    const five = views.slice(0, 5);
+    const bytes = five.length * W * H * 3;
+    const words = Math.ceil(bytes / 4) * 4;
+    const out = t.upload(new Uint8Array(words + 64).fill(77));
+    const got = new Uint8Array((await t.run(augmentOp({ src: t.upload(src), views: t.upload(packViews(five)), dst: out, count: five.length, width: W, height: H, interpolation: 'bilinear' }), out, words + 64)).buffer);
+    expect(Buffer.from(got.subarray(0, bytes)).equals(Buffer.from(await augmentGpu(src, five, W, H, 'bilinear')))).toBe(true);
+    expect(got.subarray(bytes, words).every((v) => v === 0)).toBe(true);
+    expect(got.subarray(words).every((v) => v === 77)).toBe(true);
+  });
+
   it('identity, flip and shift move pixels as Keras does', async () => {
     const id = viewAffine({ theta: 0, tx: 0, ty: 0, flip: false }, W, H);
     const flip = viewAffine({ theta: 0, tx: 0, ty: 0, flip: true }, W, H);

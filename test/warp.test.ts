@@ -227,6 +227,15 @@ describe('warp_affine', () => {
     expect(own.offset).toBe(0);
     expect(own.buffer.usage & WARP_OUTPUT_USAGE).toBe(WARP_OUTPUT_USAGE);
     expect(Buffer.from(new Uint8Array(await readBuffer(t.gpu.device, own.buffer, bytes))).equals(Buffer.from(back.subarray(32, 32 + bytes)))).toBe(true);
+    // 33 x 33 pixels: 3267 bytes, its last word padded, the last invocation's 4 pixels only 1 of
+    // the view's: the words after the view's last stay the caller's.
+    const odd = t.upload(new Uint8Array(3267 + 65).fill(77));
+    await scoped(() => warper.warp(photo, [maps[0]], 33, { buffer: odd, offset: 16 }));
+    const oddBack = new Uint8Array(await readBuffer(t.gpu.device, odd, 3267 + 65));
+    expect(oddBack.subarray(0, 16).every((v) => v === 77)).toBe(true);
+    expect(oddBack[16 + 3267]).toBe(0);
+    expect(oddBack.subarray(16 + 3268).every((v) => v === 77)).toBe(true);
+    expectSame(oddBack.subarray(16, 16 + 3267), reference(photo, [maps[0]], 33));
     await expect(warper.warp(photo, maps, 24, { buffer, offset: 6 })).rejects.toThrow(/offset must be a non-negative multiple of 4/);
     await expect(warper.warp(photo, maps, 24, { buffer, offset: 128 })).rejects.toThrow(/need 3456 bytes from byte 128/);
   });
@@ -237,7 +246,7 @@ describe('warp_affine', () => {
     const out = t.empty(40 * 40 * 3);
     const mapBuffer = t.upload(packMaps(maps));
     const src = t.upload(img.data);
-    const op = warpOp(src, mapBuffer, out, { count: 1, size: 40, width: 50, height: 40 }, 8, 7); // 600 groups of 8 as 86 x 7
+    const op = warpOp(src, mapBuffer, out, { count: 1, size: 40, width: 50, height: 40 }, 8, 7); // 400 invocations (4 pixels each): 50 groups of 8 as 8 x 7
     expect(op.workgroups[1]).toBeGreaterThan(1);
     const bytes = new Uint8Array((await t.run(op, out, 40 * 40 * 3)).buffer);
     expectSame(bytes, reference(img, maps, 40));

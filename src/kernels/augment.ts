@@ -25,6 +25,7 @@ export function augmentOp(p: AugmentProblem, wg = 64): OpDesc {
     kernel: { shader: 'augment', constants: { WG: wg, BILINEAR: p.interpolation === 'bilinear' ? 1 : 0 } },
     uniforms: { words, width: p.width, height: p.height, view_count: p.count },
     storage: { src: p.src, views: p.views, dst: p.dst },
-    workgroups: grid1d(Math.ceil(words / wg)),
+    // An invocation per 4 output pixels (3 words).
+    workgroups: grid1d(Math.ceil(Math.ceil((p.count * p.width * p.height) / 4) / wg)),
   };
 }

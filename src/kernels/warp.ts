@@ -53,7 +53,8 @@ export function warpOp(
     kernel: { shader: 'warp_affine', constants: { WG: wg } },
     uniforms: { words, out_word: outWord, size, count, width, height },
     storage: { src, maps, dst },
-    workgroups: grid1d(Math.ceil(words / wg), maxPerDim),
+    // An invocation per 4 output pixels (3 words).
+    workgroups: grid1d(Math.ceil(Math.ceil((count * size * size) / 4) / wg), maxPerDim),
   };
 }
 
