@@ -10,8 +10,24 @@ export function withAdapterOption(program: Command): Command {
   return program.option('--adapter <name>', 'WebGPU adapter: auto, lavapipe, swiftshader, or part of an adapter name', process.env.FACEGPU_ADAPTER);
 }
 
+/**
+ * A closed pipe stops nothing. When what reads our output goes away (`facegpu ... | head`), a
+ * write fails with EPIPE, and Node's default is to crash with a stack trace at the next
+ * write; piped together with stderr (`2>&1 | head`), that crash came from a progress line in
+ * the middle of an enrolment, and its work was lost. Now what is written after the reader has
+ * gone is dropped, and the command finishes its work and exits as it would have.
+ */
+function outlivePipes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+  }
+}
+
 /** Parse the process's arguments and run; a failure is one `facegpu: ...` line and exit code 1. */
 export function runCommandLine(program: Command): void {
+  outlivePipes();
   program.parseAsync(process.argv).catch((err: unknown) => {
     console.error(`facegpu: ${cliMessage(err)}`);
     process.exitCode = 1;
