@@ -171,3 +171,21 @@ describe('--out and the data folder', () => {
     expect(warnings).toEqual([`${join(old, 'model')}: a facegpu model folder, not a person's photos; skipped`]);
   });
 });
+
+describe('enroll into a folder that is not a gallery', () => {
+  // Refused before the GPU starts or a photo is read (the photos in `data` are not images:
+  // an enrolment that ran would have skipped each with a warning, then been refused at the
+  // save, its work thrown away).
+  it('a folder with other files in it, and the data folder itself, are refused at once and left as they were', async () => {
+    const other = join(tmp, 'somefolder');
+    mkdirSync(other, { recursive: true });
+    writeFileSync(join(other, 'important.txt'), 'keep');
+    for (const gallery of [other, data]) {
+      const r = await refused(['enroll', gallery, data]);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim()).toBe(`facegpu: ${gallery}: exists and is not a facegpu gallery (no gallery.json); refusing to replace it`);
+    }
+    expect(readdirSync(other)).toEqual(['important.txt']);
+    expect(readdirSync(data).sort()).toEqual(['ann', 'bob']);
+  });
+});

@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { openEngine } from '../node.ts';
 import { checkPersonName } from '../identity/face-gallery.ts';
 import { enrollFiles, peekGalleryBackbone, updateFaceGallery, type EnrollReport } from '../identity/node.ts';
-import { galleryExists } from '../gallery/store-node.ts';
+import { checkGalleryFolder, galleryExists } from '../gallery/store-node.ts';
 import { expandImages } from './predict.ts';
 import { listPeople } from '../train/dataset-node.ts';
 import { join } from 'node:path';
@@ -47,6 +47,7 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
   }
   const empty = plan.filter((p) => !p.files.length);
   if (empty.length === plan.length) throw new Error(`no image files in ${paths.join(', ')}`);
+  await checkGalleryFolder(galleryDir);
   const backbone = opts.backbone ?? ((await galleryExists(galleryDir)) ? (await peekGalleryBackbone(galleryDir)).id : 'face');
   const { gpu, engine } = await openEngine({ backbone, adapter: opts.adapter });
   const notice = (m: string) => console.error(`facegpu: ${m}`);

@@ -45,8 +45,12 @@ export async function galleryExists(dir: string): Promise<boolean> {
   return (await listDir(dir))?.includes(GALLERY_FILE) ?? false;
 }
 
-/** Saving replaces the whole folder: refuse one that is not a gallery (a photo folder by mistake). */
-async function checkReplaceable(dir: string): Promise<void> {
+/**
+ * Saving replaces the whole folder: refuse one that is not a gallery (a photo folder by
+ * mistake, or the data folder itself). Writers call it before their work as well as at the
+ * save, so that the refusal does not come after an enrolment's work, which it then throws away.
+ */
+export async function checkGalleryFolder(dir: string): Promise<void> {
   const names = await listDir(dir);
   if (names && names.length && !names.includes(GALLERY_FILE)) throw new Error(`${dir}: exists and is not a facegpu gallery (no ${GALLERY_FILE}); refusing to replace it`);
 }
@@ -67,7 +71,7 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
  */
 export async function saveGallery(dir: string, gallery: Gallery, opts: { lock?: GalleryLock } = {}): Promise<void> {
   await recoverDir(dir);
-  await checkReplaceable(dir);
+  await checkGalleryFolder(dir);
   const files = gallery.toFiles();
   opts.lock?.assertHeld();
   await writeDirAtomic(dir, async (tmp) => {

@@ -12,7 +12,7 @@ import { decodeFiles, openFaceDescriber } from '../faces/node.ts';
 import { largestFace } from '../faces/describe.ts';
 import type { DefaultCalibration } from '../gallery/calibration-record.ts';
 import { nodeIndexProviders } from '../gallery/index-node.ts';
-import { galleryExists, loadGallery, readGalleryJson, readDefaultCalibration, saveGallery, withGalleryLock, type GalleryLock } from '../gallery/store-node.ts';
+import { checkGalleryFolder, galleryExists, loadGallery, readGalleryJson, readDefaultCalibration, saveGallery, withGalleryLock, type GalleryLock } from '../gallery/store-node.ts';
 import type { Gallery as GalleryCore, IdentifyOptions, MatchOptions } from '../gallery/gallery.ts';
 import type { BackboneRef } from '../gallery/gallery-format.ts';
 import { backboneRefOf, DECODE_BATCH, enrollSources, FaceGallery, identifySources, preprocessingOf, type EnrollOptions, type EnrollReport, type IdentifiedFace, type NamedImage } from './face-gallery.ts';
@@ -84,6 +84,7 @@ export async function saveFaceGallery(dir: string, fg: FaceGallery, lock?: Galle
  */
 export async function updateFaceGallery<T>(dir: string, opts: OpenGalleryOptions, change: (fg: FaceGallery) => Promise<T>): Promise<T> {
   return withGalleryLock(dir, async (lock) => {
+    await checkGalleryFolder(dir);
     const fg = await openFaceGallery(dir, opts);
     try {
       const out = await change(fg);

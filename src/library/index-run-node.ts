@@ -15,7 +15,7 @@ import { openFaceDescriber } from '../faces/node.ts';
 import type { FaceDescriber } from '../faces/describe.ts';
 import { Gallery, assertBackbone } from '../gallery/gallery.ts';
 import { defaultNodeIndex } from '../gallery/index-node.ts';
-import { galleryExists, saveGallery, withGalleryLock } from '../gallery/store-node.ts';
+import { checkGalleryFolder, galleryExists, saveGallery, withGalleryLock } from '../gallery/store-node.ts';
 import { backboneRefOf, preprocessingOf } from '../identity/face-gallery.ts';
 import { loadStoredGallery, referenceFor } from '../identity/node.ts';
 import type { RemedyError } from '../remedy.ts';
@@ -92,6 +92,7 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
       let gallery: Gallery;
       if (await galleryExists(dir)) gallery = await loadStoredGallery(dir, notice);
       else {
+        await checkGalleryFolder(dir);
         device = await openEngine({ backbone: opts.backbone, adapter: opts.adapter });
         const reference = await referenceFor(device.engine);
         gallery = Gallery.create({
