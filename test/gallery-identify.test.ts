@@ -163,6 +163,21 @@ describe('changes and stats', () => {
   });
 });
 
+describe('the same photo', () => {
+  it('is found from its descriptor, scaled or rounded differently, and no other face is', () => {
+    const g = galleryOf({ method: 'l2' }, 3);
+    const face = facesOf(1)[2];
+    // Another adapter's rounding: every value off by a part in a million, and another scale.
+    const again = face.descriptor.map((v, i) => v * 3 * (1 + (i % 2 ? 1e-6 : -1e-6)));
+    expect(g.samePhotoAs(again)).toMatchObject({ person: name(1), file: face.file });
+    // Each enrolled photo is itself and none of the same person's others; new photos of the
+    // person, and strangers, are none.
+    for (const f of facesOf(1)) expect(g.samePhotoAs(f.descriptor)?.file).toBe(f.file);
+    for (const other of [...facesOf(1, probes, 2), ...facesOf(0, strangers, 2)]) expect(g.samePhotoAs(other.descriptor)).toBeNull();
+    expect(() => g.samePhotoAs(new Float32Array(10))).toThrow(/10 values/);
+  });
+});
+
 describe('default calibration', () => {
   const other = syntheticFaces({ ...shape, seed: 99, people: 20, perPerson: 4 });
   const dc = defaultCalibrationFrom({ backbone, normalisation: { method: 'l2' }, source: 'synthetic shared data', descriptors: normalise(other.descriptors, dim, { method: 'l2' }), person: other.person, people: 20, dim });

@@ -2,7 +2,7 @@
 // stats/list/remove, and the trained head's per-face predictions. The figures asserted are
 // the issue's acceptance bars on the shared data sets.
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -220,6 +220,35 @@ describe('bad input', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/backbone/);
     expect(r.stderr).toMatch(/000000000000/);
+  });
+
+  it('a photo enrolled again is skipped, under its own name or another; an unreadable file exits 2, the others enrolled', async () => {
+    const g = join(tmp, 'again');
+    const data = join(tmp, 'again-data');
+    for (const p of [1, 2]) {
+      mkdirSync(join(data, `s${p}`), { recursive: true });
+      symlinkSync(orl(p, 1), join(data, `s${p}`, '1.pgm'));
+    }
+    await cli(['enroll', g, data]);
+    // The same folder again: nothing added twice.
+    type Report = { person: string; added: number; skipped: { file: string; reason: string; unreadable?: true }[] };
+    const again: Report[] = JSON.parse((await cli(['enroll', g, data, '--json'])).stdout);
+    expect(again.map((r) => [r.added, r.skipped.length])).toEqual([[0, 1], [0, 1]]);
+    expect(again[0].skipped[0].reason).toMatch(/^the same photo as .*s1.1\.pgm, already enrolled$/);
+    // As s2: a copy of s1's photo, a new photo given twice, and an empty file.
+    const copy = join(tmp, 'copy-of-s1.pgm');
+    copyFileSync(orl(1, 1), copy);
+    const empty = join(tmp, 'empty.pgm');
+    writeFileSync(empty, '');
+    const r = await failing(['enroll', g, '--person', 's2', copy, orl(2, 2), orl(2, 2), empty, '--json']);
+    expect(r.code).toBe(2);
+    const [s2]: Report[] = JSON.parse(r.stdout);
+    expect(s2.added).toBe(1);
+    expect(s2.skipped.map((s) => [s.file, s.unreadable ?? false])).toEqual([[empty, true], [copy, false], [orl(2, 2), false]]);
+    expect(s2.skipped[1].reason).toMatch(/^the same photo as .*s1.1\.pgm, enrolled as "s1"$/);
+    expect(s2.skipped[2].reason).toBe(`the same photo as ${orl(2, 2)}, already enrolled`);
+    const stats = JSON.parse((await cli(['gallery', 'stats', g, '--json'])).stdout);
+    expect([stats.people, stats.faces]).toEqual([2, 3]);
   });
 
   it('two enroll runs on one gallery at once: both people end up in it, the gallery intact', async () => {

@@ -26,7 +26,7 @@ export function registerEnroll(program: Command): void {
     .option('--person <name>', 'enroll the given images as this person')
     .option('--largest', 'from a photo with several faces take the largest (else it is skipped)')
     .option('--backbone <name|dir>', 'backbone of a new gallery (default: face; an existing gallery uses its own)')
-    .option('--json', 'print [{"person", "added", "skipped": [{"file", "reason"}]}] as JSON')
+    .option('--json', 'print [{"person", "added", "skipped": [{"file", "reason", "unreadable"?: true}]}] as JSON')
     .action((gallery: string, paths: string[], opts: EnrollCliOptions) => enrollCommand(gallery, paths, { ...opts, adapter: program.opts().adapter }));
 }
 
@@ -68,6 +68,8 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
       for (const w of s.warnings) console.error(`facegpu: warning: ${w}`);
       return out;
     });
+    // A file that could not be read: the others enrolled, exit status 2 (as every command).
+    if (reports.some((r) => r.skipped.some((s) => s.unreadable))) process.exitCode = 2;
     if (opts.json) process.stdout.write(JSON.stringify(reports) + '\n');
     else for (const r of reports) console.log(`${r.person}: ${r.added} face${r.added === 1 ? '' : 's'} added${r.skipped.length ? `, ${r.skipped.length} photo${r.skipped.length === 1 ? '' : 's'} skipped` : ''}`);
   } finally {

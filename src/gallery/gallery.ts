@@ -119,6 +119,14 @@ export type IndexProblem = string | null;
 
 const FARS = [1e-2, 1e-3];
 
+/**
+ * Cosine similarity at or above which two enrolled faces are one photo: the same file given
+ * again, or a copy of it. The same pixels give the same descriptor (1 to within float
+ * rounding; another adapter's rounding stays above 0.99999), while two captures of a face, a
+ * burst included, differ far more.
+ */
+export const SAME_PHOTO_SIMILARITY = 0.9999;
+
 interface Person {
   key: number;
   faces: number[];
@@ -313,6 +321,23 @@ export class Gallery {
   /** Every enrolled face, in the order stored. */
   faces(): readonly FaceRecord[] {
     return this.faceList;
+  }
+
+  /**
+   * The enrolled face that `raw` (one descriptor) is a copy of (SAME_PHOTO_SIMILARITY), or
+   * null. A linear scan of the enrolled faces: enrolment galleries hold a few photos a person.
+   */
+  samePhotoAs(raw: Float32Array): FaceRecord | null {
+    const x = this.normaliseInput(raw, 'samePhotoAs');
+    if (x.length !== this.dim) throw new Error(this.dimError('samePhotoAs: the descriptor (one row expected)', raw.length));
+    const dim = this.dim;
+    for (let r = 0; r < this.faceList.length; r++) {
+      let dot = 0;
+      const at = r * dim;
+      for (let k = 0; k < dim; k++) dot += x[k] * this.x[at + k];
+      if (dot >= SAME_PHOTO_SIMILARITY) return this.faceList[r];
+    }
+    return null;
   }
 
   /** A person's template (unit vector), or an error for an unknown name. */

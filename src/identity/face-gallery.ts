@@ -33,8 +33,11 @@ export interface EnrollReport {
   person: string;
   /** Faces added. */
   added: number;
-  /** Photos not used, each with why (no face, several faces). */
-  skipped: { file: string; reason: string }[];
+  /**
+   * Photos not used, each with why (no face, several faces, the same photo as one enrolled);
+   * `unreadable` marks a file that could not be read or decoded.
+   */
+  skipped: { file: string; reason: string; unreadable?: true }[];
 }
 
 export interface EnrollOptions {
@@ -95,7 +98,6 @@ export class FaceGallery {
     checkPersonName(person);
     const found = await this.describer.describe(photos.map((p) => p.image));
     const report: EnrollReport = { person, added: 0, skipped: [] };
-    const faces = [];
     for (let i = 0; i < photos.length; i++) {
       const f = found[i];
       const file = photos[i].name;
@@ -108,10 +110,18 @@ export class FaceGallery {
         continue;
       }
       const face = f[largestFace(f)];
-      faces.push({ file, box: face.box, score: face.score, descriptor: face.descriptor });
+      // One photo is one face of one person: enrolled again (a second run over the same
+      // folder, a path given twice, a copy) it would count twice, and under another name it
+      // would make a stranger look like a perfect match to the calibration.
+      const same = this.gallery.samePhotoAs(face.descriptor);
+      if (same) {
+        report.skipped.push({ file, reason: same.person === person ? `the same photo as ${same.file}, already enrolled` : `the same photo as ${same.file}, enrolled as "${same.person}"` });
+        continue;
+      }
+      // Added one at a time, so that a copy later in the same call is found too.
+      this.gallery.addFaces(person, [{ file, box: face.box, score: face.score, descriptor: face.descriptor }]);
+      report.added++;
     }
-    if (faces.length) this.gallery.addFaces(person, faces);
-    report.added = faces.length;
     return report;
   }
 
@@ -191,7 +201,7 @@ export async function enrollSources<Source>(fg: FaceGallery, person: string, sou
   const report: EnrollReport = { person, added: 0, skipped: [] };
   for (let at = 0; at < sources.length; at += DECODE_BATCH) {
     const decoded = await decode(sources.slice(at, at + DECODE_BATCH), at);
-    for (const d of decoded) if ('error' in d) report.skipped.push({ file: d.name, reason: d.error });
+    for (const d of decoded) if ('error' in d) report.skipped.push({ file: d.name, reason: d.error, unreadable: true });
     const ok = decoded.filter((d): d is NamedImage => 'image' in d);
     if (!ok.length) continue;
     const r = await fg.enroll(person, ok, opts);
