@@ -115,9 +115,18 @@ describe('index: incremental', () => {
     expect(stats).toMatchObject({ photos: 31, faces: r.faces, people: 0, unlabelled: r.faces });
   }, 300_000);
 
-  it('a second run over the same tree does nothing: 0 new, 0 changed, nothing embedded', async () => {
-    const r = await index(photos, gallery);
-    expect(r).toMatchObject({ photos: 31, new: 0, changed: 0, removed: 0, skipped: 31, embedded: 0 });
+  it('a second run over the same tree does nothing: 0 new, 0 changed, nothing embedded; the unreadable photo is named again', async () => {
+    const e = await cli(['index', photos, '--gallery', gallery, '--json']).then(
+      () => ({ code: 0, stdout: '', stderr: '' }),
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+    // Exit 2 again: the photo that failed is failing still (before, the second run reported 0
+    // failed, exit 0, and the photo was never named again).
+    expect(e.code).toBe(2);
+    expect(e.stderr).toContain(`${join(photos, 'broken.jpg')}: `);
+    expect(e.stderr).toContain('(unchanged since an earlier run; not read again)');
+    const r = expectIndexJson(JSON.parse(e.stdout));
+    expect(r).toMatchObject({ photos: 31, new: 0, changed: 0, removed: 0, skipped: 30, failed: 1, embedded: 0 });
   }, 120_000);
 
   it('touched, changed, moved and deleted photos: only the changed one is embedded again', async () => {
@@ -129,7 +138,7 @@ describe('index: incremental', () => {
     mkdirSync(join(photos, 'copies'));
     copyFileSync(join(photos, 's3', '1.pgm'), join(photos, 'copies', 'again.pgm')); // bytes already stored
     const r = await index(photos, gallery);
-    expect(r).toMatchObject({ photos: 31, new: 1, copied: 1, changed: 1, removed: 1, skipped: 29, embedded: 1 });
+    expect(r).toMatchObject({ photos: 31, new: 1, copied: 1, changed: 1, removed: 1, skipped: 28, failed: 1, embedded: 1 });
     expect(r.faces).toBe(before.faces); // -1 deleted, +1 copied, the changed one still one face
     const again = await index(photos, gallery);
     expect(again).toMatchObject({ new: 0, changed: 0, removed: 0, embedded: 0 });

@@ -117,7 +117,10 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
       const work = [...plan.added, ...plan.changed].map((f) => f.path);
       const batches: string[][] = [];
       for (let at = 0; at < work.length; at += batchSize) batches.push(work.slice(at, at + batchSize));
-      const failed: IndexSummary['failed'] = [];
+      // Photos that failed on an earlier run and are unchanged are failing still: told again
+      // (else a second run reported 0 failed and exit status 0 for a library with unreadable
+      // photos), not read again.
+      const failed: IndexSummary['failed'] = plan.failing.map((f) => ({ file: f.path, error: `${f.error} (unchanged since an earlier run; not read again)` }));
       let done = 0;
       let embedded = 0;
       const store_ = (photos: PhotoFaces[]) => {

@@ -35,8 +35,13 @@ export interface ScanPlan {
   copies: { file: PhotoFile; from: StoredPhoto }[];
   /** Stored photos under the root whose files are gone. */
   removed: StoredPhoto[];
-  /** Unchanged photos (size and time as stored, or the same bytes). */
+  /** Unchanged photos (size and time as stored, or the same bytes), but for `failing`. */
   unchanged: number;
+  /**
+   * Photos that could not be read or decoded before and whose bytes have not changed since
+   * (unchanged, or new paths with those bytes): failing still, told again, not read again.
+   */
+  failing: { path: string; error: string }[];
   /** Stored photos whose bytes were the same after a size or time change: re-stamped. */
   touched: { id: number; size: number; mtimeMs: number }[];
 }
@@ -46,7 +51,7 @@ export async function scanLibrary(root: string, store: LibraryStore, opts: { onW
   const top = resolve(root);
   const files = (await walkFiles(top, { onWarning: opts.onWarning })).filter(isPhotoFile).map((p) => resolve(p));
   const stored = new Map(store.photos().map((p) => [p.path, p]));
-  const plan: ScanPlan = { photos: files.length, added: [], changed: [], copies: [], removed: [], unchanged: 0, touched: [] };
+  const plan: ScanPlan = { photos: files.length, added: [], changed: [], copies: [], removed: [], unchanged: 0, failing: [], touched: [] };
   const seen = new Set<string>();
   const fresh: PhotoFile[] = [];
   for (const path of files) {
@@ -61,7 +66,8 @@ export async function scanLibrary(root: string, store: LibraryStore, opts: { onW
     }
     const old = stored.get(path);
     if (old && old.size === st.size && old.mtimeMs === st.mtimeMs) {
-      plan.unchanged++;
+      if (old.error !== null) plan.failing.push({ path, error: old.error });
+      else plan.unchanged++;
       continue;
     }
     let sha256: string;
@@ -74,14 +80,17 @@ export async function scanLibrary(root: string, store: LibraryStore, opts: { onW
     const file: PhotoFile = { path, size: st.size, mtimeMs: st.mtimeMs, sha256 };
     if (old && old.sha256 === sha256) {
       plan.touched.push({ id: old.id, size: st.size, mtimeMs: st.mtimeMs });
-      plan.unchanged++;
+      if (old.error !== null) plan.failing.push({ path, error: old.error });
+      else plan.unchanged++;
     } else if (old) plan.changed.push(file);
     else fresh.push(file);
   }
   for (const file of fresh) {
     const from = store.photoWithHash(file.sha256);
-    if (from) plan.copies.push({ file, from });
-    else plan.added.push(file);
+    if (from) {
+      plan.copies.push({ file, from });
+      if (from.error !== null) plan.failing.push({ path: file.path, error: from.error });
+    } else plan.added.push(file);
   }
   const under = top.endsWith(sep) ? top : top + sep;
   for (const p of stored.values()) if (p.path.startsWith(under) && !seen.has(p.path)) plan.removed.push(p);
