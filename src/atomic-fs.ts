@@ -7,8 +7,11 @@
 // Writers of one folder should hold its lock (src/lock-node.ts); without it two writers still
 // end with one complete folder and nothing left beside it (the rename into place is retried
 // when the other writer got there first). A failed write names the file it was writing.
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { mkdirp } from './out-dir.ts';
+// writeFileAtomic never renames over something that is not a regular file (a folder, FIFO,
+// socket, device: /dev/null as root would become a regular file) and writes through a link
+// to its file (writeTarget in src/out-dir.ts), whichever caller forgot checkOutputFile.
+import { lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirp, NotWritable, specialKind, writeTarget } from './out-dir.ts';
 import { basename, dirname, join, resolve } from 'node:path';
 
 const TMP = 'tmp';
@@ -137,15 +140,28 @@ export async function writeDirAtomic(dir: string, fill: (tmp: string) => Promise
   for (const o of olds) await rm(o, { recursive: true, force: true });
 }
 
-/** Write one file atomically (temp file + rename); a failure names the file. */
+/**
+ * Write one file atomically (temp file beside it + rename); a failure names the file. A
+ * symbolic link is written through (the link stays, the file it resolves to is replaced);
+ * a dangling link, or anything there that is not a regular file, is refused before writing
+ * and again just before the rename (it may have appeared meanwhile).
+ */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   await mkdirp(dirname(resolve(file)));
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}-${counter++}`;
+  const refused = (err: unknown) => (err instanceof NotWritable ? new Error(`${file}: not replaced: it ${err.message}`) : namedWriteError(err, file));
+  const target = await writeTarget(file).catch((err) => {
+    throw refused(err);
+  });
+  const tmp = `${target}.tmp-${process.pid}-${Date.now()}-${counter++}`;
   try {
     await writeFile(tmp, data);
-    await rename(tmp, file);
+    // Again just before the rename: something else may have been put there meanwhile.
+    const st = await lstat(target).catch(() => null);
+    const kind = st && specialKind(st);
+    if (kind) throw new NotWritable(`is ${kind} now, not a regular file`);
+    await rename(tmp, target);
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => {});
-    throw namedWriteError(err, file);
+    throw refused(err);
   }
 }

@@ -5,8 +5,12 @@
 // Node's recursive mkdir never returns), a probe folder and file can be written there (not
 // read-only, not full), there is room for about what will be written, and it does not
 // overlap the data being read. Also mkdirp, a mkdir -p that cannot hang.
-import { constants } from 'node:fs';
-import { mkdir, mkdtemp, realpath, rm, stat, statfs, writeFile } from 'node:fs/promises';
+// Output files (weights export --onnx) get the same checks of their folder, and first the
+// file itself: writeFileAtomic renames over whatever is there, so a folder, FIFO, socket or
+// device (/dev/null as root) would be replaced by a regular file after all the work;
+// writeTarget says where a write lands (through a link) or why it must not.
+import { constants, type Stats } from 'node:fs';
+import { lstat, mkdir, mkdtemp, readlink, realpath, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 
 /** Pseudo file systems (statfs f_type): kernel interfaces, not places for files. */
@@ -123,25 +127,7 @@ export async function checkOutputDir(out: string, opts: OutputCheck = {}): Promi
   }
   // The folder is replaced whole by a rename beside it: the parent (or its nearest existing
   // ancestor) is where things are written.
-  const base = have.path === abs ? dirname(abs) : have.path;
-  const fs = await statfs(base).catch((err) => {
-    throw new Error(`${name}: cannot look at the file system of ${base} (${explain(err)})`);
-  });
-  const pseudo = PSEUDO_FS[Number(fs.type)];
-  if (pseudo) throw new Error(`${name}: ${base} is on the ${pseudo} pseudo file system (kernel interfaces, not files); choose a folder on a disk`);
-  const free = Number(fs.bavail) * Number(fs.bsize);
-  if (opts.needBytes && fs.blocks > 0 && free < opts.needBytes) {
-    throw new Error(`${name}: only ${mb(free)} free on the file system of ${base}, about ${mb(opts.needBytes)} needed`);
-  }
-  let probe: string | null = null;
-  try {
-    probe = await mkdtemp(join(base, `.${basename(abs)}.probe-`));
-    await writeFile(join(probe, 'probe'), new Uint8Array(4096), { mode: constants.S_IRUSR | constants.S_IWUSR });
-  } catch (err) {
-    throw new Error(`${name}: cannot write in ${base} (${explain(err)})`);
-  } finally {
-    if (probe) await rm(probe, { recursive: true, force: true }).catch(() => {});
-  }
+  await checkPlace(name, dirname(abs), basename(abs), opts.needBytes);
   if (opts.readFrom?.length) {
     const o = await realish(abs);
     for (const r of opts.readFrom) {
@@ -150,6 +136,114 @@ export async function checkOutputDir(out: string, opts: OutputCheck = {}): Promi
       if (within(d, o)) throw new Error(`${name}: contains the ${r.what} ${r.path}, which writing it would replace. Choose another folder`);
     }
   }
+}
+
+/**
+ * Refuse an output file that cannot be written, before any work: something there that is not
+ * a regular file (a folder, FIFO, socket, device, a dangling link), and for its folder all
+ * that checkOutputDir checks (a path through a file, a pseudo file system, read-only, full).
+ * A regular file there is fine: it is replaced atomically. Returns where the bytes will land
+ * (see writeTarget). Leaves nothing behind.
+ */
+export async function checkOutputFile(file: string, opts: Omit<OutputCheck, 'readFrom'> = {}): Promise<string> {
+  const name = `${opts.name ?? 'output file'} ${file}`;
+  const target = await writeTarget(file).catch((err) => {
+    throw new Error(err instanceof NotWritable ? `${name}: ${err.message}; name a file to write` : `${name}: cannot be looked up (${explain(err)})`);
+  });
+  const dir = dirname(target);
+  const have = await existingPart(dir).catch((err) => {
+    throw new Error(`${name}: cannot be looked up (${explain(err)})`);
+  });
+  if (!have.isDir) throw new Error(`${name}: ${have.path} is a file, not a folder`);
+  // The file is written under a temporary name beside it (in its folder, made if missing)
+  // and renamed in: that folder (or its nearest existing ancestor) is where things are written.
+  await checkPlace(name, dir, basename(target), opts.needBytes);
+  return target;
+}
+
+/**
+ * The checks of the place things are written: `dir` (or its nearest existing ancestor, a
+ * folder) is on a normal file system with room for `needBytes`, and a probe folder and file
+ * named after `what` can be written there and removed.
+ */
+async function checkPlace(name: string, dir: string, what: string, needBytes?: number): Promise<void> {
+  const base = await existingPart(dir).then(
+    (have) => have.path,
+    (err) => {
+      throw new Error(`${name}: cannot be looked up (${explain(err)})`);
+    },
+  );
+  const fs = await statfs(base).catch((err) => {
+    throw new Error(`${name}: cannot look at the file system of ${base} (${explain(err)})`);
+  });
+  const pseudo = PSEUDO_FS[Number(fs.type)];
+  if (pseudo) throw new Error(`${name}: ${base} is on the ${pseudo} pseudo file system (kernel interfaces, not files); choose a folder on a disk`);
+  const free = Number(fs.bavail) * Number(fs.bsize);
+  if (needBytes && fs.blocks > 0 && free < needBytes) {
+    throw new Error(`${name}: only ${mb(free)} free on the file system of ${base}, about ${mb(needBytes)} needed`);
+  }
+  let probe: string | null = null;
+  try {
+    probe = await mkdtemp(join(base, `.${what}.probe-`));
+    await writeFile(join(probe, 'probe'), new Uint8Array(4096), { mode: constants.S_IRUSR | constants.S_IWUSR });
+  } catch (err) {
+    throw new Error(`${name}: cannot write in ${base} (${explain(err)})`);
+  } finally {
+    if (probe) await rm(probe, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/** Why a path cannot be written as a file; the message has no path in it (callers add theirs). */
+export class NotWritable extends Error {}
+
+/** What a non-regular file is (from stat or lstat), for messages; null for a regular file. */
+export function specialKind(st: Stats): string | null {
+  if (st.isFile()) return null;
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isDirectory()) return 'a folder';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+/**
+ * Where a write of `file` lands: `file` itself (absolute) when nothing or a regular file is
+ * there. A symbolic link is written through, like cp does: the link stays and the file it
+ * resolves to gets the new bytes (replacing the link with a regular file would silently cut
+ * it from what it shared). A dangling link (or a loop) is refused, as GNU cp refuses to write
+ * through one: the file would appear wherever the link happens to point. Throws NotWritable
+ * when something there, or at the link's end, is not a regular file: renaming over it would
+ * replace a folder, FIFO, socket or device (/dev/null as root) with a regular file.
+ */
+export async function writeTarget(file: string): Promise<string> {
+  const abs = resolve(file);
+  let st: Stats;
+  try {
+    st = await lstat(abs);
+  } catch (err) {
+    const code = codeOf(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return abs; // nothing there (the folder is checked by whoever makes it)
+    throw err;
+  }
+  let target = abs;
+  let via = '';
+  if (st.isSymbolicLink()) {
+    try {
+      target = await realpath(abs);
+      st = await stat(target);
+    } catch (err) {
+      const code = codeOf(err);
+      if (code !== 'ENOENT' && code !== 'ELOOP' && code !== 'ENOTDIR') throw err;
+      const to = await readlink(abs).catch(() => '?');
+      throw new NotWritable(code === 'ELOOP' ? `is a link in a loop (to ${to})` : `is a dangling link (to ${to}, which does not exist), not written through`);
+    }
+    via = `is a link to ${target}, which `;
+  }
+  const kind = specialKind(st);
+  if (kind) throw new NotWritable(`${via}is ${kind}, not a regular file`);
+  return target;
 }
 
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;

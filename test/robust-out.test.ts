@@ -1,13 +1,17 @@
 // Mistakes told before any work: every flag and the output folder are checked before the GPU
 // starts or an image is decoded. An output under /proc used to hang Node's recursive mkdir
 // forever; a read-only or full file system failed after the whole training; an output inside
-// the data folder broke every later train and eval on that data.
+// the data folder broke every later train and eval on that data. An output file (weights
+// export --onnx) that was a FIFO, socket, device or link was replaced by a regular file after
+// all the work, and one under /proc failed late naming a temporary file.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkOutputDir, mkdirp } from '../src/out-dir.ts';
+import { writeFileAtomic } from '../src/atomic-fs.ts';
+import { checkOutputDir, checkOutputFile, mkdirp } from '../src/out-dir.ts';
 import { listPeople } from '../src/train/dataset-node.ts';
 import { facegpu } from './helpers/train-data.ts';
 
@@ -85,6 +89,12 @@ describe('bad --out fails at once', () => {
       expect(r.stderr.trim()).toBe(`facegpu: --out ${join(ro, 'model')}: cannot write in ${ro} (read-only file system)`);
       const f = await refused(['train', data, '--out', join(full, 'model')]);
       expect(f.stderr.trim()).toMatch(new RegExp(`^facegpu: --out ${join(full, 'model')}: only 1\\.0 MiB free on the file system of ${full}, about 16\\.0 MiB needed$`));
+      expect(readdirSync(full)).toEqual([]);
+      // An output file's folder is checked the same way (the model is about the weights' size).
+      const onnx = await refused(['weights', 'export', 'face', '--onnx', join(ro, 'x.onnx')]);
+      expect(onnx.stderr.trim()).toBe(`facegpu: --onnx ${join(ro, 'x.onnx')}: cannot write in ${ro} (read-only file system)`);
+      const big = await refused(['weights', 'export', 'face', '--onnx', join(full, 'x.onnx')]);
+      expect(big.stderr.trim()).toMatch(new RegExp(`^facegpu: --onnx ${join(full, 'x.onnx')}: only 1\\.0 MiB free on the file system of ${full}, about 12\\.2 MiB needed$`));
       expect(readdirSync(full)).toEqual([]);
       // Filled up: even a small write fails, named.
       writeFileSync(join(full, 'filler'), new Uint8Array(1 << 20).subarray(0, (1 << 20) - 4096));
@@ -187,5 +197,84 @@ describe('enroll into a folder that is not a gallery', () => {
     }
     expect(readdirSync(other)).toEqual(['important.txt']);
     expect(readdirSync(data).sort()).toEqual(['ann', 'bob']);
+  });
+});
+
+describe('an output file that is not a regular file is refused before any work', () => {
+  // Everything made in a fresh folder of its own: nothing under /dev is ever written to.
+  const dir = mkdtempSync(join(tmpdir(), 'facegpu-outfile-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const fifo = join(dir, 'pipe.onnx');
+  const real = join(dir, 'real.onnx');
+  const toReal = join(dir, 'to-real.onnx');
+  const toFifo = join(dir, 'to-pipe.onnx');
+  const dangling = join(dir, 'dangling.onnx');
+  beforeAll(() => {
+    execFileSync('mkfifo', [fifo]);
+    writeFileSync(real, 'old');
+    symlinkSync('real.onnx', toReal);
+    symlinkSync('pipe.onnx', toFifo);
+    symlinkSync('nowhere/x.onnx', dangling);
+  });
+  /** No backbone there: a run that did any work before checking --onnx fails on that instead. */
+  const noBackbone = () => join(dir, 'no-backbone');
+
+  const cases: [string, () => string, () => string][] = [
+    ['a FIFO', () => fifo, () => `--onnx ${fifo}: is a FIFO (named pipe), not a regular file; name a file to write`],
+    ['a link to a FIFO', () => toFifo, () => `--onnx ${toFifo}: is a link to ${fifo}, which is a FIFO (named pipe), not a regular file; name a file to write`],
+    ['a dangling link', () => dangling, () => `--onnx ${dangling}: is a dangling link (to nowhere/x.onnx, which does not exist), not written through; name a file to write`],
+    ['a folder', () => dir, () => `--onnx ${dir}: is a folder, not a regular file; name a file to write`],
+    ['/proc/x.onnx', () => '/proc/x.onnx', () => '--onnx /proc/x.onnx: /proc is on the proc pseudo file system (kernel interfaces, not files); choose a folder on a disk'],
+    ['/sys/x.onnx', () => '/sys/x.onnx', () => '--onnx /sys/x.onnx: /sys is on the sysfs pseudo file system (kernel interfaces, not files); choose a folder on a disk'],
+    ['a path through a file', () => join(real, 'x.onnx'), () => `--onnx ${join(real, 'x.onnx')}: ${real} is a file, not a folder`],
+  ];
+  for (const [what, out, message] of cases) {
+    it(`weights export --onnx ${what}`, async () => {
+      const r = await refused(['weights', 'export', noBackbone(), '--onnx', out()]);
+      expect(r).toEqual({ code: 1, stderr: `facegpu: ${message()}\n` });
+      expect(lstatSync(fifo).isFIFO()).toBe(true);
+      expect(readlinkSync(dangling)).toBe('nowhere/x.onnx');
+      expect(readdirSync(dir).sort()).toEqual(['dangling.onnx', 'pipe.onnx', 'real.onnx', 'to-pipe.onnx', 'to-real.onnx']);
+    });
+  }
+
+  it('a socket is refused too, and a missing folder on the way is fine', async () => {
+    const sock = join(dir, 'sock.onnx');
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(sock, r));
+    try {
+      await expect(checkOutputFile(sock, { name: '--onnx' })).rejects.toThrow(`--onnx ${sock}: is a socket, not a regular file; name a file to write`);
+      await expect(checkOutputFile(join(dir, 'new', 'x.onnx'))).resolves.toBe(join(dir, 'new', 'x.onnx'));
+      expect(existsSync(join(dir, 'new'))).toBe(false);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  // Written through, as cp does: the link stays a link, the file it points to gets the model.
+  it('weights export --onnx through a link to a regular file replaces that file and keeps the link', async () => {
+    const r = await refused(['weights', 'export', 'face', '--onnx', toReal]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(lstatSync(toReal).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(toReal)).toBe('real.onnx');
+    expect(lstatSync(real).size).toBeGreaterThan(10e6);
+    expect(readdirSync(dir).filter((n) => n.includes('.tmp-') || n.includes('.probe-'))).toEqual([]);
+  });
+
+  it('writeFileAtomic never renames over a FIFO or a dangling link, writes through a link, replaces a regular file', async () => {
+    await expect(writeFileAtomic(fifo, 'x')).rejects.toThrow(`${fifo}: not replaced: it is a FIFO (named pipe), not a regular file`);
+    await expect(writeFileAtomic(toFifo, 'x')).rejects.toThrow(`${toFifo}: not replaced: it is a link to ${fifo}, which is a FIFO (named pipe), not a regular file`);
+    await expect(writeFileAtomic(dangling, 'x')).rejects.toThrow(`${dangling}: not replaced: it is a dangling link (to nowhere/x.onnx, which does not exist), not written through`);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    expect(readlinkSync(dangling)).toBe('nowhere/x.onnx');
+    const plain = join(dir, 'plain.json');
+    await writeFileAtomic(plain, 'one');
+    await writeFileAtomic(plain, 'two');
+    expect(readFileSync(plain, 'utf8')).toBe('two');
+    await writeFileAtomic(toReal, 'three');
+    expect(readlinkSync(toReal)).toBe('real.onnx');
+    expect(readFileSync(real, 'utf8')).toBe('three');
+    expect(readdirSync(dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
   });
 });

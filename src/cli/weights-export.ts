@@ -1,18 +1,28 @@
 // facegpu weights export <backbone> --onnx <file>: a converted backbone as an ONNX model
 // (src/weights/onnx.ts), for ONNX Runtime and every other ONNX tool.
-import { stat } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { PROJECT_ROOT, resolveBackboneDir } from '../backbones.ts';
 import { writeFileAtomic } from '../atomic-fs.ts';
+import { checkOutputFile } from '../out-dir.ts';
 import { loadBackbone } from '../weights/store.ts';
 
 export async function exportCommand(backbone: string, opts: { onnx: string }): Promise<void> {
   const file = opts.onnx;
-  const st = await stat(file).catch(() => null);
-  if (st?.isDirectory()) throw new Error(`--onnx ${file}: is a folder; name the .onnx file to write`);
-  const b = await loadBackbone(resolveBackboneDir(backbone));
+  // Before any work: a folder, FIFO, socket, device or dangling link there, or a folder that
+  // cannot take the file (/proc, read-only, full), is one line now, not a loss after it all.
+  // The model is about as big as the float32 weights it holds.
+  const dir = resolveBackboneDir(backbone);
+  const needBytes = (() => {
+    try {
+      return statSync(join(dir, 'weights.bin')).size;
+    } catch {
+      return undefined; // no backbone there: loadBackbone says so
+    }
+  })();
+  await checkOutputFile(file, { name: '--onnx', needBytes });
+  const b = await loadBackbone(dir);
   // Loaded here, not at start-up: the ONNX schema is only needed by this command.
   const { backboneToOnnx, ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT } = await import('../weights/onnx.ts');
   const m = b.manifest;
