@@ -215,6 +215,10 @@ describe('default calibration', () => {
     expect(floor).toBeGreaterThan(own); // the case under test
     expect(small.thresholdFor('identify', far)).toMatchObject({ threshold: floor, source: 'gallery+default', supported: false });
     expect(small.identify(rowOf(probes.descriptors, dim, 0), { far })[0].threshold).toBe(floor);
+    // Stats give the threshold identify uses beside the gallery's own measured one.
+    const stats = small.stats();
+    expect(stats.identify!.thresholdAtFar1e2).toBeCloseTo(own, 6);
+    expect(stats.thresholds.identify['0.01']).toEqual({ threshold: floor, source: 'gallery+default' });
     // Enough comparisons for the FAR asked: the gallery's own, whatever the default says.
     gallery.setDefaultCalibration(high);
     const choice = gallery.thresholdFor('identify', 0.1);

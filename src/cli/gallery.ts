@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { withGalleryLock, saveGallery } from '../gallery/store-node.ts';
 import type { KindSummary } from '../gallery/calibration-record.ts';
+import type { GalleryStats } from '../gallery/gallery.ts';
 import { loadStoredGallery } from '../identity/node.ts';
 import { libraryGalleryStats, nameCluster } from '../library/people-node.ts';
 import { LibraryStore } from '../library/store-node.ts';
@@ -86,17 +87,22 @@ async function statsCommand(dir: string, opts: { json?: boolean }): Promise<void
   }
   console.log(`${dir}: ${s.people} people, ${s.photos} photos, ${s.faces} faces (index: ${s.indexKind}; calibration: ${s.calibration})`);
   if (s.library) console.log(`photo library: ${s.library.photos} photos (${s.library.failed} unreadable), ${s.library.faces} faces, ${s.unlabelled} not named, ${s.library.clusters} clusters`);
-  printKind('verify (face against face)', s.verify);
-  printKind('identify (face against the best other person)', s.identify);
+  printKind('verify (face against face)', 'verify', s.verify, s.thresholds.verify);
+  printKind('identify (face against the best other person)', 'identify', s.identify, s.thresholds.identify);
 }
 
-function printKind(title: string, k: KindSummary | null): void {
+function printKind(title: string, command: string, k: KindSummary | null, used: GalleryStats['thresholds']['verify']): void {
   if (!k) return;
   const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(1)}%`);
   const thr = (x: number | null) => (x === null ? '' : ` at similarity ${x.toFixed(3)}`);
+  // Where the command will not use the measured threshold (the default's floor), say so.
+  const uses = (far: '0.01' | '0.001', own: number | null) => {
+    const u = used[far];
+    return u && u.source === 'gallery+default' && u.threshold !== own ? `; ${command} --far ${far} uses ${u.threshold.toFixed(3)} (the backbone's default as a floor)` : '';
+  };
   console.log(`${title}: ${k.genuinePairs} genuine and ${k.impostorPairs} impostor pairs`);
-  console.log(`  TAR at FAR 1e-2: ${pct(k.tarAtFar1e2)}${thr(k.thresholdAtFar1e2)}${k.supportedFar1e2 ? '' : ' (too few impostor pairs)'}`);
-  console.log(`  TAR at FAR 1e-3: ${pct(k.tarAtFar1e3)}${thr(k.thresholdAtFar1e3)}${k.supportedFar1e3 ? '' : ' (too few impostor pairs)'}`);
+  console.log(`  TAR at FAR 1e-2: ${pct(k.tarAtFar1e2)}${thr(k.thresholdAtFar1e2)}${k.supportedFar1e2 ? '' : ' (too few impostor pairs)'}${uses('0.01', k.thresholdAtFar1e2)}`);
+  console.log(`  TAR at FAR 1e-3: ${pct(k.tarAtFar1e3)}${thr(k.thresholdAtFar1e3)}${k.supportedFar1e3 ? '' : ' (too few impostor pairs)'}${uses('0.001', k.thresholdAtFar1e3)}`);
   console.log(`  EER: ${pct(k.eer)}${thr(k.eerThreshold)}`);
 }
 

@@ -83,6 +83,13 @@ export interface GalleryStats {
   calibration: 'gallery' | 'default' | 'none';
   verify: KindSummary | null;
   identify: KindSummary | null;
+  /**
+   * The thresholds `verify` and `identify` use at FAR 1e-2 and 1e-3 (thresholdFor), by FAR:
+   * not always the summaries' own (`thresholdAtFar1e2`...), which measure the gallery's
+   * photos: until those comparisons support a FAR, the backbone default's is a floor
+   * (source 'gallery+default'). Null where there is no calibration.
+   */
+  thresholds: Record<'verify' | 'identify', Record<'0.01' | '0.001', { threshold: number; source: ThresholdChoice['source'] } | null>>;
   warnings: string[];
 }
 
@@ -447,6 +454,14 @@ export class Gallery {
       if (s === 'default') return this.defaultCal!.summary[kindName];
       return null;
     };
+    const applied = (kind: 'verify' | 'identify') => {
+      const at = (far: number) => {
+        if (!summaries[kind].cal) return null;
+        const { threshold, source: from } = this.thresholdFor(kind, far);
+        return { threshold, source: from };
+      };
+      return { '0.01': at(1e-2), '0.001': at(1e-3) };
+    };
     return {
       name: this.name,
       people: P,
@@ -456,6 +471,7 @@ export class Gallery {
       calibration: source,
       verify: summaryOf('verify'),
       identify: summaryOf('identify'),
+      thresholds: { verify: applied('verify'), identify: applied('identify') },
       warnings,
     };
   }
