@@ -31,7 +31,7 @@ export function registerGallery(program: Command): void {
   g.command('stats')
     .description('people, photos, faces, and verification/identification TAR at FAR 1e-2 and 1e-3 and the EER from the gallery\'s own photos')
     .argument('<gallery>', 'gallery folder')
-    .option('--json', 'print the figures as JSON')
+    .option('--json', 'print the figures as JSON ("thresholds": what verify and identify use at FAR 0.01 and 0.001)')
     .action((dir: string, opts: { json?: boolean }) => statsCommand(dir, opts));
 }
 
