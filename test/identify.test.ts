@@ -149,9 +149,15 @@ describe('5-celebrity-faces: enroll train/, identify val/', () => {
   it('verify: same person and different people, one pair and --pairs, each photo embedded once', async () => {
     const ben = readdirSync(join(CELEB, 'val', 'ben_afflek')).sort().map((f) => join(CELEB, 'val', 'ben_afflek', f));
     const elton = readdirSync(join(CELEB, 'val', 'elton_john')).sort().map((f) => join(CELEB, 'val', 'elton_john', f));
-    const one = JSON.parse((await cli(['verify', ben[0], ben[1], '--json'])).stdout);
+    const first = await cli(['verify', ben[0], ben[1], '--json']);
+    const one = JSON.parse(first.stdout);
     expect(Object.keys(one).sort()).toEqual(['a', 'b', 'same', 'similarity', 'threshold']);
     expect(one.same).toBe(true);
+    // Which threshold, from whose calibration; a FAR its comparisons cannot support is warned of.
+    expect(first.stderr).toContain(`facegpu: --far 0.01: threshold ${one.threshold.toFixed(3)} (backbone default calibration, `);
+    expect(first.stderr).not.toContain('too few');
+    const rare = await cli(['verify', ben[0], ben[1], '--far', '1e-7']);
+    expect(rare.stderr).toMatch(/warning: \d+ impostor comparisons are too few to support a false-accept rate of 1e-7 \(needs 100000000\)/);
     const pairsFile = join(tmp, 'pairs.tsv');
     writeFileSync(pairsFile, `${ben[0]}\t${ben[2]}\n# a comment\n${ben[0]}\t${elton[0]}\n${elton[1]}\t${elton[2]}\n`);
     const run = await cli(['verify', '--pairs', pairsFile, '--gallery', gallery, '--json']);

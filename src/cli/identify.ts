@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { openEngine } from '../node.ts';
 import { identifyFiles, openFaceGallery, peekGalleryBackbone, type IdentifiedFile } from '../identity/node.ts';
-import { matchOptions, fmt } from './match-options.ts';
+import { matchOptions, fmt, tellThreshold } from './match-options.ts';
 import { expandImages } from './predict.ts';
 import { numberOption } from './number-options.ts';
 
@@ -38,12 +38,7 @@ export async function identifyCommand(galleryDir: string, images: string[], opts
   try {
     const fg = await openFaceGallery(galleryDir, { gpu, engine, onNotice: (m) => console.error(`facegpu: ${m}`) });
     try {
-      if (match.far !== undefined) {
-        const t = fg.gallery.thresholdFor('identify', match.far);
-        const kind = { gallery: 'gallery', default: 'backbone default', 'gallery+default': "backbone default as a floor under the gallery's" }[t.source];
-        console.error(`facegpu: --far ${match.far}: threshold ${fmt(t.threshold)} (${kind} calibration, ${t.impostorPairs} impostor comparisons)`);
-        if (!t.supported) console.error(`facegpu: warning: ${t.impostorPairs} impostor comparisons are too few to support a false-accept rate of ${match.far} (needs ${Math.ceil(10 / match.far)}); enroll more people or photos`);
-      }
+      tellThreshold(fg.gallery, 'identify', match);
       const times = { decodeMs: 0 };
       const t0 = performance.now();
       const results = await identifyFiles(fg, files, { ...match, top, times });

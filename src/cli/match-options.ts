@@ -1,6 +1,6 @@
 // Flags shared by identify and verify: the threshold, given directly or chosen for a
 // false-accept rate from the gallery's calibration. Checked before any work.
-import type { MatchOptions } from '../gallery/gallery.ts';
+import type { Gallery, MatchOptions } from '../gallery/gallery.ts';
 import { numberOption } from './number-options.ts';
 
 export const DEFAULT_FAR = 0.01;
@@ -19,3 +19,15 @@ export function matchOptions(opts: { far?: string; threshold?: string }): MatchO
 
 /** A similarity as the CLI prints it. */
 export const fmt = (x: number, digits = 3) => x.toFixed(digits);
+
+/**
+ * With --far: say on stderr which threshold it gives and whose calibration it comes from, and
+ * warn when that calibration's comparisons are too few to support it (the rule of ten).
+ */
+export function tellThreshold(gallery: Gallery, kind: 'verify' | 'identify', match: MatchOptions): void {
+  if (match.far === undefined) return;
+  const t = gallery.thresholdFor(kind, match.far);
+  const whose = { gallery: 'gallery', default: 'backbone default', 'gallery+default': "backbone default as a floor under the gallery's" }[t.source];
+  console.error(`facegpu: --far ${match.far}: threshold ${fmt(t.threshold)} (${whose} calibration, ${t.impostorPairs} impostor comparisons)`);
+  if (!t.supported) console.error(`facegpu: warning: ${t.impostorPairs} impostor comparisons are too few to support a false-accept rate of ${match.far} (needs ${Math.ceil(10 / match.far)}); enroll more people or photos`);
+}

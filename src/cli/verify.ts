@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { openEngine } from '../node.ts';
 import { openVerifier, peekGalleryBackbone } from '../identity/node.ts';
-import { matchOptions, fmt } from './match-options.ts';
+import { matchOptions, fmt, tellThreshold } from './match-options.ts';
 
 interface VerifyCliOptions {
   pairs?: string;
@@ -64,6 +64,7 @@ export async function verifyCommand(a: string | undefined, b: string | undefined
   try {
     const verifier = await openVerifier({ gpu, engine, gallery: opts.gallery });
     try {
+      tellThreshold(verifier.gallery.gallery, 'verify', match);
       const results = await verifier.verifyPairs(pairs, match);
       const photos = verifier.gallery.describer.times.images;
       console.error(`facegpu: ${pairs.length} pair${pairs.length === 1 ? '' : 's'}, ${photos} distinct photo${photos === 1 ? '' : 's'} found and embedded`);
