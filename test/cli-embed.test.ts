@@ -1,6 +1,6 @@
 // The `facegpu embed` command and image decoding, run as a user would.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -64,6 +64,18 @@ describe('facegpu embed', () => {
     };
     const [lavapipe, swiftshader] = [await on('lavapipe'), await on('swiftshader')];
     expect(cosine(lavapipe, swiftshader)).toBeGreaterThanOrEqual(0.9999);
+  });
+
+  it('a folder gives the images under it, beside files named directly', async () => {
+    const dir = join(tmp, 'folder');
+    mkdirSync(join(dir, 'inner'), { recursive: true });
+    const [a, b] = faceImages(1);
+    copyFileSync(a, join(dir, 'a.pgm'));
+    copyFileSync(b, join(dir, 'inner', 'b.pgm'));
+    const { stdout } = await run('node', [CLI, 'embed', dir, a, '--json'], { timeout: 120_000 });
+    const out = JSON.parse(stdout);
+    expect(out.map((r: { file: string }) => r.file)).toEqual([join(dir, 'a.pgm'), join(dir, 'inner', 'b.pgm'), a]);
+    expect(cosine(out[0].embedding, out[2].embedding)).toBeGreaterThan(0.99999);
   });
 
   it('an unreadable image is an error naming the file', async () => {

@@ -39,7 +39,7 @@ withAdapterOption(program.name('facegpu').version(version).description('Face rec
 program
   .command('embed')
   .description('print the descriptors of images')
-  .argument('<images...>', 'image files')
+  .argument('<images...>', 'image files or folders of them')
   .option('--backbone <name|dir>', 'backbone under weights/ or a converted folder', 'face')
   .option('--json', 'print [{"file", "embedding"}] as JSON (an unreadable file: {"file", "error"} in its place)')
   .option('--batch-size <n>', 'images per forward pass', '16')
