@@ -157,6 +157,8 @@ describe('LibraryStore', () => {
     mkdirSync(join(tmp, 'g2'));
     writeFileSync(join(tmp, 'g2', LIBRARY_FILE), 'not a database at all, not even close to one');
     expect(() => LibraryStore.open(join(tmp, 'g2'))).toThrow(/library\.sqlite: cannot open the photo library/);
+    // Read-only (stats, search): SQLite finds the damage at the first query, which names it too.
+    expect(() => LibraryStore.open(join(tmp, 'g2'), { readonly: true })).toThrow(/library\.sqlite: cannot open the photo library/);
   });
 
   it('the search index is caught up incrementally, and after a crash between its save and the bookkeeping', () => {

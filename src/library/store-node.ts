@@ -113,6 +113,7 @@ export class LibraryStore {
     const file = join(galleryDir, LIBRARY_FILE);
     if (!existsSync(file) && !opts.create) throw new Error(`${galleryDir}: no photo library here (index photos into it first: indexLibrary)`);
     let db: Database.Database;
+    let meta: Map<string, string>;
     try {
       db = new Database(file, { readonly: !!opts.readonly && existsSync(file), timeout: 30_000 });
       db.pragma('foreign_keys = ON');
@@ -121,10 +122,12 @@ export class LibraryStore {
         db.pragma('synchronous = FULL');
         db.exec(SCHEMA);
       }
+      // Read here, where a damaged file is named: opened read-only (stats, search), SQLite
+      // finds the damage at the first query, and said only "database disk image is malformed".
+      meta = new Map((db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
     } catch (err) {
       throw new Error(`${file}: cannot open the photo library (${(err as Error).message})`);
     }
-    const meta = new Map((db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
     if (!meta.size) {
       if (!opts.create) {
         db.close();
