@@ -5,6 +5,7 @@ import { openEngine } from '../node.ts';
 import { checkPersonName } from '../identity/face-gallery.ts';
 import { enrollFiles, peekGalleryBackbone, updateFaceGallery, type EnrollReport } from '../identity/node.ts';
 import { checkGalleryFolder, galleryExists } from '../gallery/store-node.ts';
+import { counted } from './counted.ts';
 import { expandImages } from './predict.ts';
 import { listPeople } from '../train/dataset-node.ts';
 import { join } from 'node:path';
@@ -60,18 +61,19 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
           continue;
         }
         const r = await enrollFiles(fg, person, files, { largest: opts.largest });
-        for (const s of r.skipped) console.error(`facegpu: warning: skipped ${s.file}: ${s.reason}`);
+        // A decoding error names its file already.
+        for (const s of r.skipped) console.error(`facegpu: warning: skipped ${s.reason.startsWith(`${s.file}: `) ? s.reason : `${s.file}: ${s.reason}`}`);
         out.push(r);
       }
       const s = fg.stats();
-      console.error(`facegpu: ${galleryDir}: ${s.people} people, ${s.faces} faces from ${s.photos} photos`);
+      console.error(`facegpu: ${galleryDir}: ${counted(s.people, 'person', 'people')}, ${counted(s.faces, 'face')} from ${counted(s.photos, 'photo')}`);
       for (const w of s.warnings) console.error(`facegpu: warning: ${w}`);
       return out;
     });
     // A file that could not be read: the others enrolled, exit status 2 (as every command).
     if (reports.some((r) => r.skipped.some((s) => s.unreadable))) process.exitCode = 2;
     if (opts.json) process.stdout.write(JSON.stringify(reports) + '\n');
-    else for (const r of reports) console.log(`${r.person}: ${r.added} face${r.added === 1 ? '' : 's'} added${r.skipped.length ? `, ${r.skipped.length} photo${r.skipped.length === 1 ? '' : 's'} skipped` : ''}`);
+    else for (const r of reports) console.log(`${r.person}: ${counted(r.added, 'face')} added${r.skipped.length ? `, ${counted(r.skipped.length, 'photo')} skipped` : ''}`);
   } finally {
     engine.destroy();
     gpu.destroy();

@@ -7,6 +7,7 @@ import { loadStoredGallery } from '../identity/node.ts';
 import { libraryGalleryStats, nameCluster } from '../library/people-node.ts';
 import { LibraryStore } from '../library/store-node.ts';
 import { checkLibrary } from './remedies.ts';
+import { counted } from './counted.ts';
 import { countOption } from './number-options.ts';
 
 export function registerGallery(program: Command): void {
@@ -43,7 +44,7 @@ async function listCommand(dir: string, opts: { json?: boolean }): Promise<void>
   const people = (await open(dir)).people();
   if (opts.json) process.stdout.write(JSON.stringify(people) + '\n');
   else if (!people.length) console.log(`${dir}: no people`);
-  else for (const p of people) console.log(`${p.name}: ${p.faces} face${p.faces === 1 ? '' : 's'} from ${p.photos} photo${p.photos === 1 ? '' : 's'}`);
+  else for (const p of people) console.log(`${p.name}: ${counted(p.faces, 'face')} from ${counted(p.photos, 'photo')}`);
 }
 
 async function removeCommand(dir: string, name: string): Promise<void> {
@@ -85,7 +86,7 @@ async function statsCommand(dir: string, opts: { json?: boolean }): Promise<void
     process.stdout.write(JSON.stringify(s) + '\n');
     return;
   }
-  console.log(`${dir}: ${s.people} people, ${s.photos} photos, ${s.faces} faces (index: ${s.indexKind}; calibration: ${s.calibration})`);
+  console.log(`${dir}: ${counted(s.people, 'person', 'people')}, ${counted(s.photos, 'photo')}, ${counted(s.faces, 'face')} (index: ${s.indexKind}; calibration: ${s.calibration})`);
   if (s.library) console.log(`photo library: ${s.library.photos} photos (${s.library.failed} unreadable), ${s.library.faces} faces, ${s.unlabelled} not named, ${s.library.clusters} clusters`);
   printKind('verify (face against face)', 'verify', s.verify, s.thresholds.verify);
   printKind('identify (face against the best other person)', 'identify', s.identify, s.thresholds.identify);
