@@ -190,13 +190,27 @@ describe('enroll into a folder that is not a gallery', () => {
     const other = join(tmp, 'somefolder');
     mkdirSync(other, { recursive: true });
     writeFileSync(join(other, 'important.txt'), 'keep');
-    for (const gallery of [other, data]) {
-      const r = await refused(['enroll', gallery, data]);
-      expect(r.code).toBe(1);
-      expect(r.stderr.trim()).toBe(`facegpu: ${gallery}: exists and is not a facegpu gallery (no gallery.json); refusing to replace it`);
+    const r = await refused(['enroll', other, data]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(`facegpu: ${other}: exists and is not a facegpu gallery (no gallery.json); refusing to replace it`);
+    // The data folder itself, or a gallery inside it (read as a person next time).
+    for (const gallery of [data, join(data, 'people')]) {
+      const inside = await refused(['enroll', gallery, data]);
+      expect(inside.code).toBe(1);
+      expect(inside.stderr.trim()).toBe(`facegpu: gallery ${gallery}: is inside the data folder ${data}; it would be read as part of it next time. Choose a folder outside ${data}`);
     }
     expect(readdirSync(other)).toEqual(['important.txt']);
     expect(readdirSync(data).sort()).toEqual(['ann', 'bob']);
+  });
+
+  it('a gallery under /proc, for enroll and index, is one line naming it, not a lock file\'s ENOENT', async () => {
+    const e = await refused(['enroll', '/proc/g', data]);
+    expect(e.stderr.trim()).toBe('facegpu: gallery /proc/g: /proc is on the proc pseudo file system (kernel interfaces, not files); choose a folder on a disk');
+    const i = await refused(['index', data, '--gallery', '/proc/g']);
+    expect(i.stderr.trim()).toBe('facegpu: --gallery /proc/g: /proc is on the proc pseudo file system (kernel interfaces, not files); choose a folder on a disk');
+    // A gallery folder that would hold the photos it indexes: replacing it would take them along.
+    const around = await refused(['index', data, '--gallery', tmp]);
+    expect(around.stderr.trim()).toBe(`facegpu: --gallery ${tmp}: contains the photo folder ${data}, which writing it would replace. Choose another folder`);
   });
 });
 

@@ -1,6 +1,7 @@
 // facegpu index <photos-root> --gallery <dir>: every face of every photo of a folder tree into
 // the gallery's photo library, incrementally; with --queue, through workers.
 import type { Command } from 'commander';
+import { checkOutputDir } from '../out-dir.ts';
 import cliProgress from 'cli-progress';
 import { indexLibrary, INDEX_BATCH, type IndexSummary } from '../library/index-run-node.ts';
 import { parseQueueUrl } from '../library/queue-node.ts';
@@ -34,6 +35,8 @@ export function registerIndex(program: Command): void {
 export async function indexCommand(root: string, opts: IndexCliOptions): Promise<void> {
   const batchSize = countOption('--batch-size', opts.batchSize);
   if (opts.queue) parseQueueUrl(opts.queue, '--queue');
+  // The gallery is written whole and renamed in: a place that cannot take it is told now.
+  await checkOutputDir(opts.gallery, { name: '--gallery', readFrom: [{ path: root, what: 'photo folder', insideOk: true }] });
   const bar = new cliProgress.SingleBar(
     { format: ' indexing |{bar}| {value}/{total} photos  {rate} photos/s  {eta_formatted} left', hideCursor: true, clearOnComplete: false, etaBuffer: 50 },
     cliProgress.Presets.shades_classic,
