@@ -89,6 +89,29 @@ describe('gallery lock', () => {
     expect(readdirSync(tmp).filter((n) => n.startsWith('.family'))).toEqual([]);
   }, 120_000);
 
+  it('the command line says what it waits for (gallery remove while a writer holds the lock)', async () => {
+    const dir = join(tmp, 'family'); // alice and bob, saved above
+    let stderr = '';
+    let child: ReturnType<typeof spawn> | undefined;
+    const { closed: exited } = await withGalleryLock(dir, async () => {
+      child = spawn(process.execPath, [join(root, 'bin', 'facegpu.js'), 'gallery', 'remove', dir, 'alice'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+      const closed = new Promise<number | null>((r) => child!.on('close', r));
+      // Released once the command has said it waits (or has ended, which fails below).
+      await new Promise<void>((r) => {
+        child!.stderr!.on('data', (d) => {
+          stderr += d;
+          if (stderr.includes('waiting for the gallery lock')) r();
+        });
+        void closed.then(() => r());
+        setTimeout(r, 15_000); // a command that never says so still gets the lock, and fails below
+      });
+      return { closed }; // not awaited here: the command goes on once the lock is released
+    });
+    expect(stderr).toContain(`facegpu: ${dir}: waiting for the gallery lock held by process ${process.pid} on ${hostname()}`);
+    expect(await exited).toBe(0);
+    expect((await loadGallery(dir)).people().map((p) => p.name)).toEqual(['bob']);
+  }, 60_000);
+
   it('a writer that cannot get the lock in time is refused, naming the gallery and the holder', async () => {
     const dir = join(tmp, 'busy');
     const result = await withGalleryLock(dir, async () => (await writer(dir, 'carol', 2, 0, 1000).done));

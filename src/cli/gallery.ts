@@ -62,7 +62,7 @@ async function removeCommand(dir: string, name: string): Promise<void> {
         store.close();
       }
     }
-  });
+  }, { onWait: notice });
   console.log(`${name}: removed from ${dir}`);
 }
 

@@ -93,7 +93,7 @@ export async function updateFaceGallery<T>(dir: string, opts: OpenGalleryOptions
     } finally {
       fg.describer.destroy();
     }
-  });
+  }, { onWait: opts.onNotice });
 }
 
 

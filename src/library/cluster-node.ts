@@ -149,5 +149,5 @@ export async function clusterLibrary(dir: string, opts: ClusterLibraryOptions = 
     } finally {
       store.close();
     }
-  });
+  }, { onWait: opts.onNotice });
 }

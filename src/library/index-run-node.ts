@@ -181,5 +181,5 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
       device?.engine.destroy();
       device?.gpu.destroy();
     }
-  });
+  }, { onWait: notice });
 }

@@ -45,7 +45,7 @@ export async function nameCluster(dir: string, cluster: number, person: string, 
     } finally {
       store.close();
     }
-  });
+  }, { onWait: onNotice });
 }
 
 export interface LibraryGalleryStats {
