@@ -1,7 +1,7 @@
 // `facegpu train / predict / eval` on bad input, run as a user would: unreadable files are
 // skipped with a warning naming them, bad folders and mismatched models are clear errors,
 // and a failed train leaves no model directory behind.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,8 +65,11 @@ describe('train with unreadable files', () => {
 
   it('eval --json prints accuracy, classes, confusion and per-class scores for the held-back files', async () => {
     const r = await facegpu(['eval', model, data, '--json']);
-    expect(r.code, r.stderr).toBe(0);
+    // The held-back text file is named and the others scored: exit status 2.
+    expect(r.stderr).toContain(`skipped ${text}: not an image`);
+    expect(r.code, r.stderr).toBe(2);
     const e = JSON.parse(r.stdout);
+    expect(e.skipped).toEqual([{ id: 's2/notes.jpg', reason: expect.stringContaining('not an image') }]);
     const meta = JSON.parse(readFileSync(join(model, 'facegpu.json'), 'utf8'));
     expect(e.classes).toEqual(['s1', 's2', 's3']);
     expect(e.confusion).toHaveLength(3);
@@ -75,6 +78,95 @@ describe('train with unreadable files', () => {
     const diag = e.confusion.reduce((s: number, row: number[], i: number) => s + row[i], 0);
     expect(e.accuracy).toBeCloseTo(diag / total, 10);
     expect(Object.keys(e.perClass)).toEqual(['s1', 's2', 's3']);
+  });
+});
+
+describe('eval: the folders it reads, photos without a face, unreadable files', () => {
+  /** <dir>/<sub>/<person>/<files> from ORL photos `${person}/${i}.pgm` of `data`. */
+  const folder = (name: string, sub: string, people: Record<string, number[]>) => {
+    const dir = join(tmp, name);
+    for (const [person, photos] of Object.entries(people)) {
+      mkdirSync(join(dir, sub, person), { recursive: true });
+      for (const i of photos) copyFileSync(join(data, person, `${i}.pgm`), join(dir, sub, person, `${i}.pgm`));
+    }
+    return dir;
+  };
+  /** A plain grey PGM: BlazeFace finds no face in it. */
+  const noFacePhoto = (file: string) => writeFileSync(file, Buffer.concat([Buffer.from('P5\n92 112\n255\n'), Buffer.alloc(92 * 112, 128)]));
+  const counted = (e: { confusion: number[][]; noFace: number[] }) => e.confusion.flat().reduce((a, b) => a + b, 0) + e.noFace.reduce((a, b) => a + b, 0);
+
+  it('reads <data>/validation/ with no train/ beside it, and one person is enough', async () => {
+    const dir = folder('eval-validation-only', 'validation', { s2: [1, 2] });
+    const r = await facegpu(['eval', model, dir, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const e = JSON.parse(r.stdout);
+    expect(e.source).toBe(join(dir, 'validation'));
+    expect(e.classes).toEqual(['s1', 's2', 's3']); // the model's classes, all of them
+    expect(e.images).toBe(2);
+    expect(e.perClass.s2.support).toBe(2);
+    expect(e.perClass.s1.support).toBe(0);
+    // val/ alike, in the text report too.
+    const v = await facegpu(['eval', model, folder('eval-val-only', 'val', { s1: [1], s3: [2] })]);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stdout).toMatch(/^evaluated on .*eval-val-only\/val$/m);
+    expect(v.stdout).toMatch(/^accuracy [\d.]+% \(\d\/2\)$/m);
+  });
+
+  it('a folder of one person: the files a train of it held back', async () => {
+    const dir = folder('eval-solo', '.', { s3: [1, 2, 3, 4] });
+    const r = await facegpu(['eval', model, dir, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const e = JSON.parse(r.stdout);
+    expect(e.source).toBe('files held back by validation split 0.25, seed 3');
+    expect(e.images).toBe(1); // round(4 * 0.25)
+    expect(e.perClass.s3.support).toBe(1);
+  });
+
+  it('a person the model does not know is an error naming them, whatever the layout', async () => {
+    for (const [name, sub] of [['eval-stranger', 'validation'], ['eval-stranger-flat', '.']]) {
+      const dir = folder(name, sub, { s1: [1, 2, 3, 4] });
+      cpSync(join(dir, sub, 's1'), join(dir, sub, 's7'), { recursive: true });
+      const r = await facegpu(['eval', model, dir]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`${join(dir, sub, 's7')}: "s7" is not one of the people this model was trained on (s1, s2, s3)`);
+    }
+  });
+
+  it('a photo with no face is a miss, listed, as predict calls it unknown', async () => {
+    const dir = folder('eval-no-face', 'validation', { s1: [1], s2: [1] });
+    const grey = join(dir, 'validation', 's2', 'grey.pgm');
+    noFacePhoto(grey);
+    const p = await facegpu(['predict', model, grey, '--json']);
+    expect(p.code, p.stderr).toBe(0);
+    expect(JSON.parse(p.stdout)).toEqual([{ file: grey, label: 'unknown', probability: 0, top: [], faces: [] }]);
+    const r = await facegpu(['eval', model, dir, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`${grey}: no face found; counted as a miss`);
+    const e = JSON.parse(r.stdout);
+    expect(e.noFaceFiles).toEqual(['validation/s2/grey.pgm']);
+    expect(e.noFace).toEqual([0, 1, 0]);
+    expect(e.images).toBe(3);
+    expect(counted(e)).toBe(3);
+    expect(e.confusion[1].reduce((a: number, b: number) => a + b, 0)).toBe(1); // s2's other photo only
+    expect(e.perClass.s2.support).toBe(2);
+    expect(e.perClass.s2.recall).toBeLessThanOrEqual(0.5);
+    const diag = e.confusion.reduce((s: number, row: number[], i: number) => s + row[i], 0);
+    expect(e.accuracy).toBeCloseTo(diag / 3, 10);
+    const t = await facegpu(['eval', model, dir]);
+    expect(t.stdout).toContain('no face found in 1 of 3 photos: each counted as a miss');
+    expect(t.stdout).toMatch(/^s2 +\d+ +\d+ +\d+ +1$/m); // the no-face column
+  });
+
+  it('an empty file: named on stderr, the others scored, exit status 2', async () => {
+    const dir = folder('eval-empty-file', 'validation', { s1: [1, 2], s3: [1] });
+    const empty = join(dir, 'validation', 's1', 'empty.jpg');
+    writeFileSync(empty, '');
+    const r = await facegpu(['eval', model, dir, '--json']);
+    expect(r.stderr).toContain(`skipped ${empty}: empty file`);
+    expect(r.code).toBe(2);
+    const e = JSON.parse(r.stdout);
+    expect(e.images).toBe(3);
+    expect(e.skipped).toEqual([{ id: 'validation/s1/empty.jpg', reason: expect.stringContaining('empty file') }]);
   });
 });
 

@@ -87,7 +87,33 @@ describe('data folders', () => {
     expect(set.validation).toEqual([{ id: 'val/y/9.png', label: 1 }]);
     const ev = await openEvaluationSet(dir, 224, ['x', 'y']);
     expect(ev.items).toEqual([{ id: 'val/y/9.png', label: 1 }]);
-    await expect(openEvaluationSet(dir, 224, ['x', 'z'])).rejects.toThrow(/"y" is not one of the trained classes/);
+    await expect(openEvaluationSet(dir, 224, ['x', 'z'])).rejects.toThrow(/"y" is not one of the people this model was trained on \(x, z\)/);
+  });
+
+  it('eval: validation/ or val/ without train/, any number of people the model knows', async () => {
+    const warnings: string[] = [];
+    const onWarning = (m: string) => warnings.push(m);
+    const dir = make(join(root, 'val-only'), ['validation/y/1.png', 'validation/y/2.png', 'notes/x.png']);
+    const ev = await openEvaluationSet(dir, 224, ['x', 'y'], { onWarning });
+    expect(ev.source).toBe(join(dir, 'validation'));
+    expect(ev.items).toEqual([{ id: 'validation/y/1.png', label: 1 }, { id: 'validation/y/2.png', label: 1 }]);
+    expect(warnings).toEqual([`${join(dir, 'notes')}: beside validation/ and no train/, so not evaluated; eval reads ${join(dir, 'validation')}`]);
+    const val = make(join(root, 'val-only-2'), ['val/x/1.png']);
+    expect((await openEvaluationSet(val, 224, ['x', 'y'])).items).toEqual([{ id: 'val/x/1.png', label: 0 }]);
+    // A model that knows a person named "val": the folder is one of people.
+    const people = make(join(root, 'person-val'), ['val/1.png', 'val/2.png', 'x/1.png', 'x/2.png']);
+    const ev2 = await openEvaluationSet(people, 224, ['val', 'x'], { validationSplit: 0.5, seed: 1 });
+    expect(ev2.items.map((i) => [i.id.split('/')[0], i.label])).toEqual([['val', 0], ['x', 1]]);
+    // One person: the files a train of it held back (training still needs two).
+    const solo = make(join(root, 'solo-eval'), ['y/1.png', 'y/2.png']);
+    const ev3 = await openEvaluationSet(solo, 224, ['x', 'y'], { validationSplit: 0.5, seed: 1 });
+    expect(ev3.items).toHaveLength(1);
+    expect(ev3.items[0]).toMatchObject({ label: 1 });
+    await expect(openTrainingSet(solo, 224)).rejects.toThrow(/only one person \("y"\)/);
+    // A person the model does not know, even one with no photo held back.
+    const stranger = make(join(root, 'stranger'), ['x/1.png', 'x/2.png', 'z/1.png']);
+    await expect(openEvaluationSet(stranger, 224, ['x', 'y'], { validationSplit: 0.5, seed: 1, onWarning })).rejects.toThrow(/stranger[/\\]z: "z" is not one of the people this model was trained on \(x, y\)/);
+    await expect(openEvaluationSet(join(root, 'val-only-2', 'val', 'x'), 224, ['x'])).rejects.toThrow(/no person folders/);
   });
 
   it('clear errors: missing folder, empty person folder, one person, no people', async () => {

@@ -20,12 +20,12 @@ interface EvalCliOptions {
 export function registerEval(program: Command): void {
   program
     .command('eval')
-    .description('score a trained model on <data>/validation/ (or val/), else on the files training held back')
+    .description('score a trained model on <data>/validation/ (or val/, with or without train/ beside it), else on the files a train of <data> held back; any number of the model\'s people')
     .argument('<model-dir>', 'model directory written by facegpu train')
     .argument('<data>', 'data folder')
     .option('--validation-split <f>', 'split to reproduce (default: the one the model was trained with)')
     .option('--seed <n>', 'seed of the split to reproduce (default: the model\'s)')
-    .option('--json', 'print {"accuracy", "classes", "confusion", "perClass"} as JSON')
+    .option('--json', 'print {"accuracy", "classes", "confusion", "noFace", "noFaceFiles", "perClass", "images", "skipped", "source"} as JSON (confusion: photos where a face was found; noFace: per class, photos where none was, each a miss)')
     .option('--backbone <name|dir>', 'backbone (default: the one the model was trained on)')
     .option('--batch-size <n>', 'images per forward pass', '16')
     .action((modelDir: string, data: string, opts: EvalCliOptions) => evalCommand(modelDir, data, { ...opts, adapter: program.opts().adapter }));
@@ -46,15 +46,18 @@ export async function evalCommand(modelDir: string, data: string, opts: EvalCliO
       seed,
       batchSize,
       onSkip: (s) => console.error(`facegpu: warning: skipped ${s.reason}`),
-      onNoFace: (f) => console.error(`facegpu: warning: ${f}: no face found; the whole image is used`),
+      onNoFace: (f) => console.error(`facegpu: warning: ${f}: no face found; counted as a miss (predict calls it "unknown")`),
     });
     if (opts.json) {
-      const { accuracy, classes, confusion, perClass } = result;
-      process.stdout.write(JSON.stringify({ accuracy, classes, confusion, perClass, images: result.predictions.length, skipped: result.skipped, source: result.source }) + '\n');
+      const { accuracy, classes, confusion, noFace, perClass } = result;
+      const noFaceFiles = result.predictions.filter((p) => p.predicted === null).map((p) => p.id);
+      process.stdout.write(JSON.stringify({ accuracy, classes, confusion, noFace, noFaceFiles, perClass, images: result.predictions.length, skipped: result.skipped, source: result.source }) + '\n');
     } else {
       console.log(`evaluated on ${result.source}`);
       console.log(formatEvaluation(result));
     }
+    // The project's rule: unreadable files named on stderr, the others answered, exit status 2.
+    if (result.skipped.length) process.exitCode = 2;
   } finally {
     engine.destroy();
     gpu.destroy();

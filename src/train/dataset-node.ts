@@ -4,6 +4,8 @@
 // Classes are the sorted person folder names. Every file under a person's folder is a
 // candidate (formats are recognised by content when decoded; files that fail to decode are
 // skipped with a warning naming them). Ids are paths relative to <dir>, with '/'.
+// Evaluation (openEvaluationSet) also reads <dir>/validation/<person>/* (or val/) without a
+// train/ beside it, and any number of people from one: a model is scored on the people it knows.
 import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
@@ -103,10 +105,11 @@ async function warnSamePhotos(people: Map<string, string[]>, opts: SplitOptions)
   }
 }
 
-function checkPeople(people: Map<string, string[]>, dir: string): string[] {
+/** The person folders' names; training needs two people (`least` 2), scoring a model one. */
+function checkPeople(people: Map<string, string[]>, dir: string, least: 1 | 2 = 2): string[] {
   const classes = [...people.keys()];
   if (classes.length === 0) throw new Error(`${dir}: no person folders; expected ${dir}/<person>/<images> or ${dir}/train/<person>/<images>`);
-  if (classes.length === 1) throw new Error(`${dir}: only one person ("${classes[0]}"); a recognizer needs at least two people to tell apart`);
+  if (classes.length === 1 && least === 2) throw new Error(`${dir}: only one person ("${classes[0]}"); a recognizer needs at least two people to tell apart`);
   return classes;
 }
 
@@ -117,14 +120,18 @@ export function fileLoader(root: string, size: number): PixelLoader {
 }
 
 /** The training set of a data folder: classes, train and validation images, a decoder. */
-export async function openTrainingSet(dir: string, size: number, opts: SplitOptions = {}): Promise<TrainingSet & { root: string }> {
+export function openTrainingSet(dir: string, size: number, opts: SplitOptions = {}): Promise<TrainingSet & { root: string }> {
+  return openSet(dir, size, opts, 2);
+}
+
+async function openSet(dir: string, size: number, opts: SplitOptions, leastPeople: 1 | 2): Promise<TrainingSet & { root: string }> {
   const fraction = opts.validationSplit ?? DEFAULT_VALIDATION_SPLIT;
   checkFraction(fraction);
   const layout = await detectLayout(dir);
   const load = fileLoader(layout.root, size);
   if (layout.trainDir && layout.validationDir) {
     const people = await listPeople(layout.trainDir, opts);
-    const classes = checkPeople(people, layout.trainDir);
+    const classes = checkPeople(people, layout.trainDir, leastPeople);
     await warnSamePhotos(people, opts);
     const validation = await labelledItems(layout.validationDir, layout.root, classes, opts);
     const train = classes.flatMap((c, label) => people.get(c)!.map((f) => ({ id: idOf(layout.root, f), label })));
@@ -132,7 +139,7 @@ export async function openTrainingSet(dir: string, size: number, opts: SplitOpti
   }
   const base = layout.trainDir ?? layout.root;
   const people = await listPeople(base, opts);
-  const classes = checkPeople(people, base);
+  const classes = checkPeople(people, base, leastPeople);
   await warnSamePhotos(people, opts);
   const byClass = new Map([...people].map(([c, files]) => [c, files.map((f) => idOf(layout.root, f))]));
   const warn = opts.onWarning ?? ((m: string) => console.error(`facegpu: warning: ${m}`));
@@ -146,36 +153,57 @@ export async function openTrainingSet(dir: string, size: number, opts: SplitOpti
   return { root: layout.root, classes, train: toItems(split.train), validation: toItems(split.validation), load, layout: 'split', validationSplit: fraction };
 }
 
+const notTrained = (path: string, person: string, classes: readonly string[]) => `${path}: "${person}" is not one of the trained classes (${classes.join(', ')})`;
+
 /** Images of `dir`'s person folders labelled by `classes`; a person the model does not know is an error. */
-async function labelledItems(dir: string, root: string, classes: readonly string[], opts: SplitOptions = {}): Promise<ImageItem[]> {
+async function labelledItems(dir: string, root: string, classes: readonly string[], opts: SplitOptions = {}, unknown = notTrained): Promise<ImageItem[]> {
   const people = await listPeople(dir, opts);
   const items: ImageItem[] = [];
   for (const [person, files] of people) {
     const label = classes.indexOf(person);
-    if (label < 0) throw new Error(`${join(dir, person)}: "${person}" is not one of the trained classes (${classes.join(', ')})`);
+    if (label < 0) throw new Error(unknown(join(dir, person), person, classes));
     items.push(...files.map((f) => ({ id: idOf(root, f), label })));
   }
   return items;
 }
 
+const notEvaluable = (path: string, person: string, classes: readonly string[]) =>
+  `${path}: "${person}" is not one of the people this model was trained on (${classes.join(', ')}); eval scores a model on people it knows`;
+
 /**
- * What `facegpu eval` scores a model on: <dir>/validation/ (or val/) when present, else
- * exactly the files a train with the same split and seed held back.
+ * The folder `facegpu eval` scores on when `dir` has no train/: its validation/ (or val/),
+ * unless the model knows a person of that name (then `dir` is a folder of people). Other
+ * folders beside it are not read, and a warning says so.
+ */
+async function validationWithoutTrain(dir: string, classes: readonly string[], opts: SplitOptions): Promise<string | null> {
+  for (const name of VALIDATION_DIRS) {
+    if (classes.includes(name) || !(await isDir(join(dir, name)))) continue;
+    const warn = opts.onWarning ?? ((m: string) => console.error(`facegpu: warning: ${m}`));
+    const others = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('.') && !VALIDATION_DIRS.includes(e.name));
+    for (const e of others) warn(`${join(dir, e.name)}: beside ${name}/ and no train/, so not evaluated; eval reads ${join(dir, name)}`);
+    return join(dir, name);
+  }
+  return null;
+}
+
+/**
+ * What `facegpu eval` scores a model on: <dir>/validation/ (or val/) when present, with or
+ * without train/ beside it; else exactly the files a train of <dir> (or <dir>/train/) with the
+ * same split and seed held back. One person or more, each one the model was trained on.
  */
 export async function openEvaluationSet(dir: string, size: number, classes: readonly string[], opts: SplitOptions = {}): Promise<{ root: string; items: ImageItem[]; load: PixelLoader; source: string }> {
   const layout = await detectLayout(dir);
   const load = fileLoader(layout.root, size);
-  if (layout.validationDir) {
-    return { root: layout.root, items: await labelledItems(layout.validationDir, layout.root, classes, opts), load, source: layout.validationDir };
+  const validationDir = layout.validationDir ?? (layout.trainDir ? null : await validationWithoutTrain(dir, classes, opts));
+  if (validationDir) {
+    const items = await labelledItems(validationDir, layout.root, classes, opts, notEvaluable);
+    if (items.length === 0) throw new Error(`${validationDir}: no person folders; expected ${validationDir}/<person>/<images>`);
+    return { root: layout.root, items, load, source: validationDir };
   }
-  const set = await openTrainingSet(dir, size, opts);
-  const items: ImageItem[] = [];
-  for (const item of set.validation) {
-    const name = set.classes[item.label];
-    const label = classes.indexOf(name);
-    if (label < 0) throw new Error(`${join(layout.root, name)}: "${name}" is not one of the trained classes (${classes.join(', ')})`);
-    items.push({ id: item.id, label });
-  }
+  const set = await openSet(dir, size, opts, 1);
+  // Every person is checked, also one with no photo held back.
+  for (const name of set.classes) if (!classes.includes(name)) throw new Error(notEvaluable(join(layout.trainDir ?? layout.root, name), name, classes));
+  const items = set.validation.map((item) => ({ id: item.id, label: classes.indexOf(set.classes[item.label]) }));
   if (items.length === 0) throw new Error(`${dir}: the split holds back no images (validation split ${opts.validationSplit ?? DEFAULT_VALIDATION_SPLIT}); nothing to evaluate`);
   return { root: layout.root, items, load, source: `files held back by validation split ${set.validationSplit}, seed ${opts.seed ?? 1}` };
 }

@@ -1,6 +1,7 @@
 // The training library for Node: train a recognizer on a folder of photos, load it, predict,
 // evaluate. The browser-safe parts (head, training loop, augmentation, classifier, model
 // format) are re-exported for pages to build on with their own storage and decoding.
+import { join } from 'node:path';
 import type { Gpu } from '../gpu/device.ts';
 import { loadImageRGB } from '../image/decode.ts';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
@@ -14,7 +15,7 @@ import { checkFitConfig, DEFAULT_FIT } from './fit.ts';
 import { CheckpointWriter, checkReplaceable, loadModelDir, saveModelDir } from './model-dir-node.ts';
 import { evaluateOnImages, trainOnImages, type EvaluationResult, type TrainOptions, type TrainResult } from './pipeline.ts';
 import { useGpuForTfjs } from './tf-backend.ts';
-import { faceCropRecord, type CropRecord, type CropMethod, type FaceCrop, type FaceCropper } from '../detect/face-crop.ts';
+import { faceCropRecord, locatedFaceLoader, type CropRecord, type CropMethod, type FaceCrop, type FaceCropper } from '../detect/face-crop.ts';
 import { largestFace } from '../faces/describe.ts';
 import { describeFiles, openFaceDescriber, warmDetector } from '../faces/node.ts';
 import { locatedFaceFileLoader, nodeFaceCropper } from '../detect/node.ts';
@@ -239,18 +240,32 @@ async function predictFaces(classifier: FaceClassifier, files: readonly string[]
   return { predictions, skipped };
 }
 
-/** Score a model on `data`'s validation folder, or on the files a train with the same split held back. */
+/**
+ * Score a model on `data`'s validation folder, or on the files a train with the same split
+ * held back. A face-crop model scores what predict would answer: a photo where no face is
+ * found is a miss (`noFace`, predicted null; `onNoFace` names it), not its whole image
+ * judged. Training feeds such a photo in whole instead (it still shows the person, and a
+ * small class keeps its photo), so training's val_acc counts it as the head judged the whole
+ * image and can be above eval's accuracy by those photos.
+ */
 export async function evaluate(
   classifier: FaceClassifier,
   data: string,
-  opts: SplitOptions & { batchSize?: number; onSkip?: (s: SkippedFile) => void; onNoFace?: (id: string) => void; onProgress?: (done: number, total: number) => void } = {},
+  opts: SplitOptions & { batchSize?: number; onSkip?: (s: SkippedFile) => void; onNoFace?: (file: string) => void; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<EvaluationResult & { source: string }> {
   const set = await openEvaluationSet(data, classifier.engine.inputSize, classifier.labels, opts);
   const cropper = await cropperFor({ gpu: classifier.engine.gpu, engine: classifier.engine }, classifier.meta.preprocessing.crop);
+  const noFace = new Set<string>();
   // Faces are located for the whole set first, in batches, as training does.
   const load = cropper
-    ? await locatedFaceFileLoader(cropper, set.root, set.items.map((i) => i.id), classifier.engine.inputSize, { onNoFace: (f) => opts.onNoFace?.(f) })
+    ? await locatedFaceLoader(cropper, set.items.map((i) => i.id), (id) => join(set.root, id), classifier.engine.inputSize, {
+        onNoFace: (id) => {
+          noFace.add(id);
+          opts.onNoFace?.(join(set.root, id));
+        },
+      })
     : set.load;
-  const result = await evaluateOnImages(classifier, set.items, load, opts);
+  const items = set.items.filter((i) => !noFace.has(i.id));
+  const result = await evaluateOnImages(classifier, items, load, { ...opts, noFace: set.items.filter((i) => noFace.has(i.id)) });
   return { ...result, source: set.source };
 }

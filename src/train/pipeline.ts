@@ -157,31 +157,43 @@ export async function trainOnImages(gpu: Gpu, engine: MobileNetEngine, set: Trai
 }
 
 export interface EvaluationResult extends Evaluation {
-  /** Per image: its id, true and predicted class. */
-  predictions: { id: string; truth: string; predicted: string; probability: number }[];
+  /** Per image: its id, true and predicted class (null: no face was found, a miss). */
+  predictions: { id: string; truth: string; predicted: string | null; probability: number }[];
   skipped: SkippedFile[];
 }
 
-/** Accuracy, per-class precision/recall and the confusion matrix of a model on labelled images. */
+/**
+ * Accuracy, per-class precision/recall and the confusion matrix of a model on labelled images.
+ * `noFace`: images of a face-crop model where no face was found; they are not run, each is a
+ * miss (predicted null), as predict answers such a photo "unknown" (src/train/README.md).
+ */
 export async function evaluateOnImages(
   classifier: FaceClassifier,
   items: readonly ImageItem[],
   load: PixelLoader,
-  opts: { batchSize?: number; onProgress?: (done: number, total: number) => void; onSkip?: (s: SkippedFile) => void } = {},
+  opts: { batchSize?: number; noFace?: readonly ImageItem[]; onProgress?: (done: number, total: number) => void; onSkip?: (s: SkippedFile) => void } = {},
 ): Promise<EvaluationResult> {
   const labels = classifier.labels;
+  const noFace = opts.noFace ?? [];
   const set = await extractDescriptors(classifier.engine, items, load, { batchSize: opts.batchSize ?? 16, onProgress: opts.onProgress, onSkip: opts.onSkip });
   try {
-    if (set.rows === 0) throw new Error('none of the evaluation images could be read');
-    const { x, labels: y } = set.tensors();
-    const probsT = classifier.head.predict(x) as tf.Tensor;
-    const probs = (await probsT.data()) as Float32Array;
-    tf.dispose([x, y, probsT]);
-    const predicted = argmaxRows(probs, labels.length);
-    const truth = Array.from(set.labels);
+    if (set.rows === 0 && noFace.length === 0) throw new Error('none of the evaluation images could be read');
+    let probs: Float32Array = new Float32Array(0);
+    if (set.rows > 0) {
+      const { x, labels: y } = set.tensors();
+      const probsT = classifier.head.predict(x) as tf.Tensor;
+      probs = (await probsT.data()) as Float32Array;
+      tf.dispose([x, y, probsT]);
+    }
+    const predicted: (number | null)[] = [...argmaxRows(probs, labels.length), ...noFace.map(() => null)];
+    const truth = [...Array.from(set.labels), ...noFace.map((item) => item.label)];
+    const ids = [...set.kept, ...noFace].map((item) => item.id);
     return {
       ...evaluatePredictions(labels, truth, predicted),
-      predictions: set.kept.map((item, i) => ({ id: item.id, truth: labels[truth[i]], predicted: labels[predicted[i]], probability: probs[i * labels.length + predicted[i]] })),
+      predictions: ids.map((id, i) => {
+        const p = predicted[i];
+        return { id, truth: labels[truth[i]], predicted: p === null ? null : labels[p], probability: p === null ? 0 : probs[i * labels.length + p] };
+      }),
       skipped: set.skipped,
     };
   } finally {
