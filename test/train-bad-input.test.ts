@@ -233,6 +233,25 @@ describe('clear errors', () => {
     expect(readdirSync(join(dir, 's1')).sort()).toEqual(['1.pgm', '2.pgm']);
   });
 
+  it('said, not silently left out: --validation-split beside a val/ folder, files beside the person folders', async () => {
+    // Both told before the refusal of --out (a folder that is not a model), so nothing runs.
+    const split = join(tmp, 'own-val');
+    orlSubset(join(split, 'train'), 2, 2);
+    orlSubset(join(split, 'val'), 2, 1);
+    const notModel = orlSubset(join(tmp, 'not-a-model'), 2, 1);
+    const r = await facegpu(['train', split, '--out', notModel, '--validation-split', '0.3']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`facegpu: warning: --validation-split 0.3 is not used: ${split} has its own validation folder, which is used instead`);
+    const d = await facegpu(['train', split, '--out', notModel]);
+    expect(d.stderr).not.toContain('--validation-split');
+    const loose = orlSubset(join(tmp, 'loose'), 2, 2);
+    copyFileSync(join(loose, 's1', '1.pgm'), join(loose, 'x.pgm'));
+    writeFileSync(join(loose, 'notes.txt'), 'who is who');
+    const l = await facegpu(['train', loose, '--out', notModel]);
+    expect(l.code).toBe(1);
+    expect(l.stderr).toContain(`facegpu: warning: ${loose}: 2 files beside the person folders are not read (notes.txt, x.pgm); a person's photos go in ${join(loose, '<person>')}/`);
+  });
+
   it('a folder that is not a model directory', async () => {
     const r = await facegpu(['predict', data, join(data, 's1', '1.pgm')]);
     expect(r.code).toBe(1);

@@ -17,7 +17,7 @@ import { choiceOption, countOption, numberOption, positiveOption } from './numbe
 export interface TrainCliOptions {
   out: string;
   backbone: string;
-  validationSplit: string;
+  validationSplit?: string;
   seed: string;
   epochs: string;
   batchSize: string;
@@ -37,7 +37,7 @@ export function registerTrain(program: Command): void {
     .argument('<data>', 'data folder')
     .requiredOption('--out <model-dir>', 'model directory to write (replaced atomically at each checkpoint)')
     .option('--backbone <name|dir>', 'backbone under weights/ or a converted folder', 'face')
-    .option('--validation-split <f>', 'fraction of each person held back when there is no validation/ folder', String(DEFAULT_VALIDATION_SPLIT))
+    .option('--validation-split <f>', `fraction of each person held back when there is no validation/ folder (default ${DEFAULT_VALIDATION_SPLIT})`)
     .option('--seed <n>', 'seed of the split, batch order, augmentation and initial weights', String(DEFAULT_FIT.seed))
     .option('--epochs <n>', 'most epochs', String(DEFAULT_FIT.epochs))
     .option('--batch-size <n>', 'training batch size', String(DEFAULT_FIT.batchSize))
@@ -54,7 +54,7 @@ export async function trainCommand(data: string, opts: TrainCliOptions): Promise
   // Every flag, then the output folder, then the data folder's layout: all before the GPU
   // starts or any image is decoded, so a mistake costs milliseconds.
   const config = {
-    validationSplit: numberOption('--validation-split', opts.validationSplit),
+    validationSplit: opts.validationSplit === undefined ? DEFAULT_VALIDATION_SPLIT : numberOption('--validation-split', opts.validationSplit),
     seed: countOption('--seed', opts.seed, 0),
     epochs: countOption('--epochs', opts.epochs),
     batchSize: countOption('--batch-size', opts.batchSize),
@@ -68,7 +68,11 @@ export async function trainCommand(data: string, opts: TrainCliOptions): Promise
   checkFraction(config.validationSplit, '--validation-split');
   await checkOutputDir(opts.out, { name: '--out', needBytes: MODEL_DIR_BYTES, readFrom: [{ path: data, what: 'data folder' }] });
   // Folder mistakes (missing, empty person, one person, --out not a model) are reported before the GPU starts.
-  await openTrainingSet(data, 0, config);
+  const set = await openTrainingSet(data, 0, config);
+  // A split given for data that brings its own validation folder would be silently unused.
+  if (opts.validationSplit !== undefined && set.layout === 'train/validation') {
+    console.error(`facegpu: warning: --validation-split ${opts.validationSplit} is not used: ${data} has its own validation folder, which is used instead`);
+  }
   await recoverDir(opts.out);
   await checkReplaceable(opts.out);
   // One writer per model folder: a second train into the same --out is refused, naming the first.

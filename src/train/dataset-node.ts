@@ -65,9 +65,13 @@ export async function listPeople(dir: string, opts: { onWarning?: (message: stri
   const enclosing = [await realpath(dir)];
   for (let up = dirname(enclosing[0]); up !== enclosing.at(-1); up = dirname(up)) enclosing.push(up);
   const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
+  const loose: string[] = [];
   for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const path = join(dir, e.name);
-    if (!(e.isDirectory() || (e.isSymbolicLink() && (await isFolder(path))))) continue;
+    if (!(e.isDirectory() || (e.isSymbolicLink() && (await isFolder(path))))) {
+      loose.push(e.name);
+      continue;
+    }
     if (existsSync(join(path, META_FILE))) {
       warn(`${path}: a facegpu model folder, not a person's photos; skipped`);
       continue;
@@ -75,6 +79,11 @@ export async function listPeople(dir: string, opts: { onWarning?: (message: stri
     const files = (await walkFiles(path, { enclosing, onWarning: warn })).sort();
     if (files.length === 0) throw new Error(`${path}: this person's folder is empty; add photos or remove the folder`);
     people.set(e.name, files);
+  }
+  // Files beside the person folders are nobody's photos: said, not silently left out.
+  if (loose.length) {
+    const named = loose.slice(0, 3).join(', ') + (loose.length > 3 ? ', …' : '');
+    warn(`${dir}: ${loose.length} ${loose.length === 1 ? 'file' : 'files'} beside the person folders ${loose.length === 1 ? 'is' : 'are'} not read (${named}); a person's photos go in ${join(dir, '<person>')}/`);
   }
   return people;
 }
