@@ -290,6 +290,10 @@ describe('the trained head too: predict --json lists every face', () => {
     const [face, none] = JSON.parse(stdout);
     expect(face.faces.length).toBeGreaterThanOrEqual(1);
     expect(Object.keys(face.faces[0]).sort()).toEqual(['box', 'label', 'probability', 'score', 'top']);
+    // Rounded as identify's: boxes to a tenth of a pixel, probabilities and scores to 1e-6.
+    const f0 = face.faces[0];
+    expect(f0.box.every((v: number) => Math.round(v * 10) / 10 === v)).toBe(true);
+    for (const x of [f0.score, f0.probability, face.probability]) expect(Math.round(x * 1e6) / 1e6).toBe(x);
     expect(none.faces).toEqual([]);
     expect(none.label).toBe('unknown');
   });

@@ -77,7 +77,7 @@ export async function predictCommand(modelDir: string, images: string[], opts: P
       onNoFace: (f) => console.error(`facegpu: warning: ${f}: no face found`),
     });
     if (!predictions.length) throw new Error(`none of the ${files.length} images could be read`);
-    if (opts.json) process.stdout.write(JSON.stringify(inPlace(files, predictions, skipped)) + '\n');
+    if (opts.json) process.stdout.write(JSON.stringify(inPlace(files, predictions.map(rounded), skipped)) + '\n');
     else for (const p of predictions) printPrediction(p, top);
     if (skipped.length) process.exitCode = 2;
   } finally {
@@ -101,6 +101,18 @@ export function inPlace<T extends { file: string }>(files: readonly string[], re
     const e = errors.get(f)?.shift();
     return e !== undefined ? [{ file: f, error: e }] : [];
   });
+}
+
+/** As identify prints them: boxes to a tenth of a pixel, probabilities and scores to 1e-6. */
+function rounded(p: FilePrediction): FilePrediction {
+  const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
+  const guesses = (top: FilePrediction['top']) => top.map((g) => ({ ...g, probability: r6(g.probability) }));
+  return {
+    ...p,
+    probability: r6(p.probability),
+    top: guesses(p.top),
+    ...(p.faces && { faces: p.faces.map((f) => ({ ...f, box: f.box.map((v) => Math.round(v * 10) / 10) as typeof f.box, score: r6(f.score), probability: r6(f.probability), top: guesses(f.top) })) }),
+  };
 }
 
 function printPrediction(p: FilePrediction, top: number): void {
