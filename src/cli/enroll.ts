@@ -75,7 +75,9 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
     });
     // A file that could not be read: the others enrolled, exit status 2 (as every command).
     if (reports.some((r) => r.skipped.some((s) => s.unreadable))) process.exitCode = 2;
-    if (opts.json) process.stdout.write(JSON.stringify(reports) + '\n');
+    // In JSON a reason does not repeat its file's name, which "file" holds.
+    const own = (s: EnrollReport['skipped'][number]) => ({ ...s, reason: s.reason.startsWith(`${s.file}: `) ? s.reason.slice(s.file.length + 2) : s.reason });
+    if (opts.json) process.stdout.write(JSON.stringify(reports.map((r) => ({ ...r, skipped: r.skipped.map(own) }))) + '\n');
     else for (const r of reports) console.log(`${r.person}: ${counted(r.added, 'face')} added${r.skipped.length ? `, ${counted(r.skipped.length, 'photo')} skipped` : ''}`);
   } finally {
     engine.destroy();

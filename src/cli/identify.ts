@@ -64,7 +64,8 @@ export async function identifyCommand(galleryDir: string, images: string[], opts
 
 /** The JSON shape the CLI documents: similarities rounded to 6 places. */
 function jsonOf(r: IdentifiedFile) {
-  if ('error' in r) return { file: r.file, error: r.error };
+  // The error without its file's name, which "file" holds (as embed and predict give it).
+  if ('error' in r) return { file: r.file, error: r.error.startsWith(`${r.file}: `) ? r.error.slice(r.file.length + 2) : r.error };
   const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
   return {
     file: r.file,
