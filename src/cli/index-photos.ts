@@ -72,7 +72,14 @@ export async function indexCommand(root: string, opts: IndexCliOptions): Promise
     if (barOn) bar.stop();
   }
   // A worker's RemedyError comes back whole: its remedy in the CLI's words, as locally.
-  for (const f of summary.failed) console.error(`facegpu: warning: ${cliMessage(f.remedy ?? f.error)}`);
+  for (const f of summary.failed) if (!f.again) console.error(`facegpu: warning: ${cliMessage(f.remedy ?? f.error)}`);
+  // Failures of earlier runs, unchanged since: one line, not one a photo on every run (a
+  // library of unsupported files would repeat them all each time).
+  const again = summary.failed.filter((f) => f.again);
+  if (again.length) {
+    const shown = again.slice(0, 3).map((f) => f.error);
+    console.error(`facegpu: warning: ${again.length} ${again.length === 1 ? 'photo' : 'photos'} that failed on an earlier run ${again.length === 1 ? 'is' : 'are'} unchanged and not read again: ${shown.join('; ')}${again.length > 3 ? `; and ${again.length - 3} more` : ''}`);
+  }
   const { photos, faces, new: added, changed, removed, skipped, failed, seconds } = summary;
   if (opts.json) {
     process.stdout.write(JSON.stringify({ photos, faces, new: added, changed, removed, skipped, failed: failed.length, copied: summary.copied, embedded: summary.embedded, seconds: Math.round(seconds * 100) / 100 }) + '\n');

@@ -61,9 +61,10 @@ export interface IndexSummary {
   /**
    * Photos that could not be read or decoded, or whose batch failed for good: {file, error};
    * `remedy`: the same error as a RemedyError (its message is `error`) when a worker's
-   * failure was one, for a front end to word its remedy.
+   * failure was one, for a front end to word its remedy; `again`: a photo that failed on an
+   * earlier run and is unchanged (its stored error; not read again).
    */
-  failed: { file: string; error: string; remedy?: RemedyError }[];
+  failed: { file: string; error: string; remedy?: RemedyError; again?: true }[];
   /** Of the new photos, those whose bytes were stored already (faces copied, no GPU work). */
   copied: number;
   /** Photos found and described on a GPU in this run (0 when there was nothing new). */
@@ -120,7 +121,7 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
       // Photos that failed on an earlier run and are unchanged are failing still: told again
       // (else a second run reported 0 failed and exit status 0 for a library with unreadable
       // photos), not read again.
-      const failed: IndexSummary['failed'] = plan.failing.map((f) => ({ file: f.path, error: `${f.error} (unchanged since an earlier run; not read again)` }));
+      const failed: IndexSummary['failed'] = plan.failing.map((f) => ({ file: f.path, error: f.error, again: true }));
       let done = 0;
       let embedded = 0;
       const store_ = (photos: PhotoFaces[]) => {
