@@ -13,7 +13,7 @@ import { calibrate, type Calibration, type CalibrationKind, type CalibrationOpti
 import { flatIndexProvider } from './flat-index.ts';
 import { indexFileName, GALLERY_FORMAT, GALLERY_VERSION, type BackboneRef, type Box, type FaceRecord, type GalleryJson, type JsonObject } from './gallery-format.ts';
 import { describeNormalisation, normalise, sameNormalisation, type NormalisationRecord } from './normalise.ts';
-import { similarity, templateOf } from './pair-scores.ts';
+import { dot, similarity, templateOf } from './pair-scores.ts';
 import type { IndexProvider, VectorIndex } from './vector-index.ts';
 
 /** One face to enroll: where it was found and its raw (not normalised) descriptor. */
@@ -337,12 +337,8 @@ export class Gallery {
   samePhotoAs(raw: Float32Array): FaceRecord | null {
     const x = this.normaliseInput(raw, 'samePhotoAs');
     if (x.length !== this.dim) throw new Error(this.dimError('samePhotoAs: the descriptor (one row expected)', raw.length));
-    const dim = this.dim;
     for (let r = 0; r < this.faceList.length; r++) {
-      let dot = 0;
-      const at = r * dim;
-      for (let k = 0; k < dim; k++) dot += x[k] * this.x[at + k];
-      if (dot >= SAME_PHOTO_SIMILARITY) return this.faceList[r];
+      if (dot(x, 0, this.x, r * this.dim, this.dim) >= SAME_PHOTO_SIMILARITY) return this.faceList[r];
     }
     return null;
   }
