@@ -1,10 +1,10 @@
 // facegpu embed <image|folder>... : descriptors of images from the backbone. Unreadable files are
 // named on stderr and the others answered; the exit status is then 2 (as predict's).
-import { open, readFile, stat } from 'node:fs/promises';
-import { walkFiles } from '../fs-walk.ts';
+import { open, readFile } from 'node:fs/promises';
 import { decodeImageRGB, ImageDecodeError, refusedFormat } from '../image/decode.ts';
 import { openEngine } from '../node.ts';
 import { countOption } from './number-options.ts';
+import { expandImages } from './predict.ts';
 
 export interface EmbedOptions {
   backbone?: string;
@@ -17,7 +17,8 @@ type EmbedResult = { file: string; embedding: number[] } | { file: string; error
 
 export async function embedCommand(paths: string[], opts: EmbedOptions): Promise<void> {
   const batch = countOption('--batch-size', opts.batchSize ?? '16');
-  const files = await expandFolders(paths);
+  // Folders walked as predict and identify walk them; a missing file is answered in its place.
+  const files = await expandImages(paths, { keepUnreadable: true });
   if (!files.length) throw new Error(`no files in ${paths.join(', ')}`);
   const results: (EmbedResult | null)[] = files.map(() => null);
   const fail = (i: number, err: unknown) => {
@@ -76,23 +77,6 @@ export async function embedCommand(paths: string[], opts: EmbedOptions): Promise
     engine.destroy();
     gpu.destroy();
   }
-}
-
-/**
- * Each folder among `paths` as the files under it (walked as predict and identify walk them:
- * links followed, each real folder once, loops warned); every other path as it is, so that a
- * missing or unreadable file is answered in its place with its error.
- */
-async function expandFolders(paths: readonly string[]): Promise<string[]> {
-  const visited = new Set<string>();
-  const onWarning = (m: string) => console.error(`facegpu: warning: ${m}`);
-  const out: string[] = [];
-  for (const p of paths) {
-    const st = await stat(p).catch(() => null);
-    if (st?.isDirectory()) out.push(...(await walkFiles(p, { visited, onWarning })));
-    else out.push(p);
-  }
-  return out;
 }
 
 /** The first 4 KiB of a file (enough to recognise what it is). */

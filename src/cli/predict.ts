@@ -36,9 +36,10 @@ export function registerPredict(program: Command): void {
  * Files named, and the regular files under folders named (recursively, sorted, hidden ones
  * left out). Links to files and folders are followed alike, each real folder once; a link
  * loop or a broken link inside a folder is a warning naming it (stderr by default), not an
- * error.
+ * error. A path that cannot be looked up is an error, or with `keepUnreadable` kept as it is,
+ * for the caller to answer in its place (embed).
  */
-export async function expandImages(paths: readonly string[], opts: { onWarning?: (message: string) => void } = {}): Promise<string[]> {
+export async function expandImages(paths: readonly string[], opts: { onWarning?: (message: string) => void; keepUnreadable?: boolean } = {}): Promise<string[]> {
   const onWarning = opts.onWarning ?? ((m: string) => console.error(`facegpu: warning: ${m}`));
   const visited = new Set<string>();
   const out: string[] = [];
@@ -47,6 +48,10 @@ export async function expandImages(paths: readonly string[], opts: { onWarning?:
     try {
       st = await stat(p);
     } catch (err) {
+      if (opts.keepUnreadable) {
+        out.push(p);
+        continue;
+      }
       const code = (err as NodeJS.ErrnoException).code;
       throw new Error(`${p}: ${code === 'ELOOP' ? 'symbolic link loop' : code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file or folder' : `cannot open (${code})`}`);
     }
