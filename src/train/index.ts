@@ -15,7 +15,7 @@ import { checkFitConfig, DEFAULT_FIT } from './fit.ts';
 import { CheckpointWriter, checkReplaceable, loadModelDir, saveModelDir } from './model-dir-node.ts';
 import { evaluateOnImages, trainOnImages, type EvaluationResult, type TrainOptions, type TrainResult } from './pipeline.ts';
 import { useGpuForTfjs } from './tf-backend.ts';
-import { faceCropRecord, locatedFaceLoader, type CropRecord, type CropMethod, type FaceCrop, type FaceCropper } from '../detect/face-crop.ts';
+import { faceCropRecord, type CropRecord, type CropMethod, type FaceCrop, type FaceCropper } from '../detect/face-crop.ts';
 import { largestFace } from '../faces/describe.ts';
 import { describeFiles, openFaceDescriber, warmDetector } from '../faces/node.ts';
 import { locatedFaceFileLoader, nodeFaceCropper } from '../detect/node.ts';
@@ -255,17 +255,17 @@ export async function evaluate(
 ): Promise<EvaluationResult & { source: string }> {
   const set = await openEvaluationSet(data, classifier.engine.inputSize, classifier.labels, opts);
   const cropper = await cropperFor({ gpu: classifier.engine.gpu, engine: classifier.engine }, classifier.meta.preprocessing.crop);
-  const noFace = new Set<string>();
+  const noFace = new Set<string>(); // files
   // Faces are located for the whole set first, in batches, as training does.
   const load = cropper
-    ? await locatedFaceLoader(cropper, set.items.map((i) => i.id), (id) => join(set.root, id), classifier.engine.inputSize, {
-        onNoFace: (id) => {
-          noFace.add(id);
-          opts.onNoFace?.(join(set.root, id));
+    ? await locatedFaceFileLoader(cropper, set.root, set.items.map((i) => i.id), classifier.engine.inputSize, {
+        onNoFace: (file) => {
+          noFace.add(file);
+          opts.onNoFace?.(file);
         },
       })
     : set.load;
-  const items = set.items.filter((i) => !noFace.has(i.id));
-  const result = await evaluateOnImages(classifier, items, load, { ...opts, noFace: set.items.filter((i) => noFace.has(i.id)) });
+  const faceless = (i: { id: string }) => noFace.has(join(set.root, i.id));
+  const result = await evaluateOnImages(classifier, set.items.filter((i) => !faceless(i)), load, { ...opts, noFace: set.items.filter(faceless) });
   return { ...result, source: set.source };
 }
