@@ -69,6 +69,8 @@ describe('train with unreadable files', () => {
     expect(r.stderr).toContain(`skipped ${text}: not an image`);
     expect(r.code, r.stderr).toBe(2);
     const e = JSON.parse(r.stdout);
+    // Issue #3's keys ({"accuracy", "classes", "confusion", "perClass"}) and the ones added since, no others.
+    expect(Object.keys(e).sort()).toEqual(['accuracy', 'classes', 'confusion', 'images', 'noFace', 'noFaceFiles', 'perClass', 'skipped', 'source']);
     expect(e.skipped).toEqual([{ id: 's2/notes.jpg', reason: expect.stringContaining('not an image') }]);
     const meta = JSON.parse(readFileSync(join(model, 'facegpu.json'), 'utf8'));
     expect(e.classes).toEqual(['s1', 's2', 's3']);
