@@ -5,6 +5,7 @@ import { decodeImageRGB, ImageDecodeError, refusedFormat } from '../image/decode
 import { openEngine } from '../node.ts';
 import { countOption } from './number-options.ts';
 import { expandImages } from './predict.ts';
+import { withoutFile } from './wording.ts';
 
 export interface EmbedOptions {
   backbone?: string;
@@ -25,7 +26,7 @@ export async function embedCommand(paths: string[], opts: EmbedOptions): Promise
     const code = (err as NodeJS.ErrnoException).code;
     if (code && !(err instanceof ImageDecodeError)) err = new ImageDecodeError(files[i], `cannot read (${code})`);
     const message = err instanceof ImageDecodeError ? err.message : `${files[i]}: ${(err as Error).message}`;
-    results[i] = { file: files[i], error: message.startsWith(`${files[i]}: `) ? message.slice(files[i].length + 2) : message };
+    results[i] = { file: files[i], error: withoutFile(message, files[i]) };
     console.error(`facegpu: warning: skipped ${message}`);
   };
   // Files that cannot be read, or are refused by their first bytes (vector drawings, HEIC),

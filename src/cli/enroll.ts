@@ -6,7 +6,7 @@ import { checkPersonName } from '../identity/face-gallery.ts';
 import { enrollFiles, peekGalleryBackbone, updateFaceGallery, type EnrollReport } from '../identity/node.ts';
 import { checkGalleryFolder, galleryExists } from '../gallery/store-node.ts';
 import { checkOutputDir } from '../out-dir.ts';
-import { counted } from './counted.ts';
+import { counted, withoutFile } from './wording.ts';
 import { expandImages } from './predict.ts';
 import { listPeople } from '../train/dataset-node.ts';
 import { join } from 'node:path';
@@ -64,8 +64,7 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
           continue;
         }
         const r = await enrollFiles(fg, person, files, { largest: opts.largest });
-        // A decoding error names its file already.
-        for (const s of r.skipped) console.error(`facegpu: warning: skipped ${s.reason.startsWith(`${s.file}: `) ? s.reason : `${s.file}: ${s.reason}`}`);
+        for (const s of r.skipped) console.error(`facegpu: warning: skipped ${s.file}: ${withoutFile(s.reason, s.file)}`);
         out.push(r);
       }
       const s = fg.stats();
@@ -76,8 +75,7 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
     // A file that could not be read: the others enrolled, exit status 2 (as every command).
     if (reports.some((r) => r.skipped.some((s) => s.unreadable))) process.exitCode = 2;
     // In JSON a reason does not repeat its file's name, which "file" holds.
-    const own = (s: EnrollReport['skipped'][number]) => ({ ...s, reason: s.reason.startsWith(`${s.file}: `) ? s.reason.slice(s.file.length + 2) : s.reason });
-    if (opts.json) process.stdout.write(JSON.stringify(reports.map((r) => ({ ...r, skipped: r.skipped.map(own) }))) + '\n');
+    if (opts.json) process.stdout.write(JSON.stringify(reports.map((r) => ({ ...r, skipped: r.skipped.map((s) => ({ ...s, reason: withoutFile(s.reason, s.file) })) }))) + '\n');
     else for (const r of reports) console.log(`${r.person}: ${counted(r.added, 'face')} added${r.skipped.length ? `, ${counted(r.skipped.length, 'photo')} skipped` : ''}`);
   } finally {
     engine.destroy();

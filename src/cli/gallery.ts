@@ -7,7 +7,7 @@ import { loadStoredGallery } from '../identity/node.ts';
 import { libraryGalleryStats, nameCluster } from '../library/people-node.ts';
 import { LibraryStore } from '../library/store-node.ts';
 import { checkLibrary } from './remedies.ts';
-import { counted } from './counted.ts';
+import { counted } from './wording.ts';
 import { countOption } from './number-options.ts';
 
 export function registerGallery(program: Command): void {

@@ -5,6 +5,7 @@ import { identifyFiles, openFaceGallery, peekGalleryBackbone, type IdentifiedFil
 import { matchOptions, fmt, tellThreshold } from './match-options.ts';
 import { expandImages } from './predict.ts';
 import { numberOption } from './number-options.ts';
+import { withoutFile } from './wording.ts';
 
 interface IdentifyCliOptions {
   far?: string;
@@ -65,7 +66,7 @@ export async function identifyCommand(galleryDir: string, images: string[], opts
 /** The JSON shape the CLI documents: similarities rounded to 6 places. */
 function jsonOf(r: IdentifiedFile) {
   // The error without its file's name, which "file" holds (as embed and predict give it).
-  if ('error' in r) return { file: r.file, error: r.error.startsWith(`${r.file}: `) ? r.error.slice(r.file.length + 2) : r.error };
+  if ('error' in r) return { file: r.file, error: withoutFile(r.error, r.file) };
   const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
   return {
     file: r.file,

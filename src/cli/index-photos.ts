@@ -7,6 +7,7 @@ import { indexLibrary, INDEX_BATCH, type IndexSummary } from '../library/index-r
 import { parseQueueUrl } from '../library/queue-node.ts';
 import { countOption } from './number-options.ts';
 import { cliMessage } from './remedies.ts';
+import { counted } from './wording.ts';
 
 interface IndexCliOptions {
   gallery: string;
@@ -78,7 +79,7 @@ export async function indexCommand(root: string, opts: IndexCliOptions): Promise
   const again = summary.failed.filter((f) => f.again);
   if (again.length) {
     const shown = again.slice(0, 3).map((f) => f.error);
-    console.error(`facegpu: warning: ${again.length} ${again.length === 1 ? 'photo' : 'photos'} that failed on an earlier run ${again.length === 1 ? 'is' : 'are'} unchanged and not read again: ${shown.join('; ')}${again.length > 3 ? `; and ${again.length - 3} more` : ''}`);
+    console.error(`facegpu: warning: ${counted(again.length, 'photo')} that failed on an earlier run ${again.length === 1 ? 'is' : 'are'} unchanged and not read again: ${shown.join('; ')}${again.length > 3 ? `; and ${again.length - 3} more` : ''}`);
   }
   const { photos, faces, new: added, changed, removed, skipped, failed, seconds } = summary;
   if (opts.json) {

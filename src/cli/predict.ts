@@ -8,6 +8,7 @@ import { warnIfUnfinished } from './model-notes.ts';
 import { DEFAULT_THRESHOLD, load, predict, type FilePrediction } from '../train/index.ts';
 import { readModelMeta } from '../train/model-dir-node.ts';
 import { countOption, numberOption } from './number-options.ts';
+import { withoutFile } from './wording.ts';
 
 interface PredictCliOptions {
   json?: boolean;
@@ -99,7 +100,7 @@ export function inPlace<T extends { file: string }>(files: readonly string[], re
   const byFile = new Map<string, T[]>();
   for (const r of results) byFile.set(r.file, [...(byFile.get(r.file) ?? []), r]);
   const errors = new Map<string, string[]>();
-  for (const s of skipped) errors.set(s.id, [...(errors.get(s.id) ?? []), s.reason.startsWith(`${s.id}: `) ? s.reason.slice(s.id.length + 2) : s.reason]);
+  for (const s of skipped) errors.set(s.id, [...(errors.get(s.id) ?? []), withoutFile(s.reason, s.id)]);
   return files.flatMap((f): (T | { file: string; error: string })[] => {
     const r = byFile.get(f)?.shift();
     if (r) return [r];
