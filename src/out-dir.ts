@@ -150,29 +150,23 @@ export async function checkOutputFile(file: string, opts: Omit<OutputCheck, 'rea
   const target = await writeTarget(file).catch((err) => {
     throw new Error(err instanceof NotWritable ? `${name}: ${err.message}; name a file to write` : `${name}: cannot be looked up (${explain(err)})`);
   });
-  const dir = dirname(target);
-  const have = await existingPart(dir).catch((err) => {
-    throw new Error(`${name}: cannot be looked up (${explain(err)})`);
-  });
-  if (!have.isDir) throw new Error(`${name}: ${have.path} is a file, not a folder`);
   // The file is written under a temporary name beside it (in its folder, made if missing)
   // and renamed in: that folder (or its nearest existing ancestor) is where things are written.
-  await checkPlace(name, dir, basename(target), opts.needBytes);
+  await checkPlace(name, dirname(target), basename(target), opts.needBytes);
   return target;
 }
 
 /**
- * The checks of the place things are written: `dir` (or its nearest existing ancestor, a
- * folder) is on a normal file system with room for `needBytes`, and a probe folder and file
- * named after `what` can be written there and removed.
+ * The checks of the place things are written: `dir` (or its nearest existing ancestor) is a
+ * folder, not a file, on a normal file system with room for `needBytes`, and a probe folder
+ * and file named after `what` can be written there and removed.
  */
 async function checkPlace(name: string, dir: string, what: string, needBytes?: number): Promise<void> {
-  const base = await existingPart(dir).then(
-    (have) => have.path,
-    (err) => {
-      throw new Error(`${name}: cannot be looked up (${explain(err)})`);
-    },
-  );
+  const have = await existingPart(dir).catch((err) => {
+    throw new Error(`${name}: cannot be looked up (${explain(err)})`);
+  });
+  if (!have.isDir) throw new Error(`${name}: ${have.path} is a file, not a folder`);
+  const base = have.path;
   const fs = await statfs(base).catch((err) => {
     throw new Error(`${name}: cannot look at the file system of ${base} (${explain(err)})`);
   });
