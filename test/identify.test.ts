@@ -36,6 +36,15 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 /** ORL photos by number: 1.pgm .. 10.pgm. */
 const orl = (person: number, photo: number) => join(ORL, `s${person}`, `${photo}.pgm`);
 
+/** `dir`/s<p>/1.pgm for each person p: a link to their first ORL photo. */
+function firstPhotos(dir: string, people: number[]): string {
+  for (const p of people) {
+    mkdirSync(join(dir, `s${p}`), { recursive: true });
+    symlinkSync(orl(p, 1), join(dir, `s${p}`, '1.pgm'));
+  }
+  return dir;
+}
+
 describe('ORL open set: s1-s20 enrolled from 5 photos each, strangers s21-s40', () => {
   let gallery: string;
   let results: FileJson[];
@@ -213,11 +222,7 @@ describe('bad input', () => {
 
   it('a gallery made with another backbone is refused', async () => {
     const g = join(tmp, 'other-backbone');
-    const data = join(tmp, 'two');
-    for (const p of [1, 2]) {
-      mkdirSync(join(data, `s${p}`), { recursive: true });
-      symlinkSync(orl(p, 1), join(data, `s${p}`, '1.pgm'));
-    }
+    const data = firstPhotos(join(tmp, 'two'), [1, 2]);
     await cli(['enroll', g, data]);
     const file = join(g, 'gallery.json');
     const json = JSON.parse(readFileSync(file, 'utf8'));
@@ -231,11 +236,7 @@ describe('bad input', () => {
 
   it('a photo enrolled again is skipped, under its own name or another; an unreadable file exits 2, the others enrolled', async () => {
     const g = join(tmp, 'again');
-    const data = join(tmp, 'again-data');
-    for (const p of [1, 2]) {
-      mkdirSync(join(data, `s${p}`), { recursive: true });
-      symlinkSync(orl(p, 1), join(data, `s${p}`, '1.pgm'));
-    }
+    const data = firstPhotos(join(tmp, 'again-data'), [1, 2]);
     await cli(['enroll', g, data]);
     // The same folder again: nothing added twice.
     type Report = { person: string; added: number; skipped: { file: string; reason: string; unreadable?: true }[] };
