@@ -128,9 +128,10 @@ const FARS = [1e-2, 1e-3];
 
 /**
  * Cosine similarity at or above which two enrolled faces are one photo: the same file given
- * again, or a copy of it. The same pixels give the same descriptor (1 to within float
- * rounding; another adapter's rounding stays above 0.99999), while two captures of a face, a
- * burst included, differ far more.
+ * again, or a copy of it. The same pixels give the same descriptor: 1 to within float
+ * rounding, and between adapters 0.9999999 at the least (lavapipe against SwiftShader, 15
+ * faces of 5-celebrity-faces and ORL, mean-l2 normalised, 2026-12-06). Two captures of a
+ * face differ far more.
  */
 export const SAME_PHOTO_SIMILARITY = 0.9999;
 
