@@ -49,7 +49,7 @@ describe('decoding is bounded', () => {
     const file = join(tmp, 'wide.png');
     await sharp({ create: { width: 200, height: 100, channels: 3, background: 'white' } }).png().toFile(file);
     const r = await facegpu(['--max-pixels', '10000', 'embed', file]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain(`facegpu: warning: skipped ${file}: the png is 200x100 pixels (20000), above the limit of 10000; raise it with --max-pixels (or FACEGPU_MAX_PIXELS) if the image is real`);
     expect((await facegpu(['--max-pixels', '1x', 'embed', file])).stderr.trim()).toBe('facegpu: --max-pixels must be a positive number of pixels (e.g. 100000000 or 10000x10000), got "1x"');
   });
@@ -101,7 +101,9 @@ describe('FACEGPU_MAX_PIXELS', () => {
     writeFileSync(file, heic);
     await expect(loadImageRGB(file, 224)).rejects.toThrow(`${file}: a HEIC photo (HEVC-coded), which this build cannot decode; convert it to JPEG`);
     const r = await facegpu(['embed', file]);
-    expect(r.code).toBe(1);
+    // Exit status 2, the rule for unreadable files, also when no file was left to answer.
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toEqual([`facegpu: warning: skipped ${file}: a HEIC photo (HEVC-coded), which this build cannot decode; convert it to JPEG (e.g. heif-convert, or export as "Most Compatible" on the phone)`, `facegpu: ${file}: could not be read`]);
   });
 
@@ -119,7 +121,7 @@ describe('FACEGPU_MAX_PIXELS', () => {
     const seconds = (performance.now() - t0) / 1000;
     const maxRssMb = Number(/MAXRSS (\d+)/.exec(r.stderr)![1]) / 1024;
     console.log(`4 SVGs: refused in ${seconds.toFixed(1)} s, peak RSS ${maxRssMb.toFixed(0)} MB`);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain(`skipped ${join(dir, '0.svg')}: an SVG drawing (a vector format), not a photo`);
     expect(r.stderr).toContain('none of the 4 images could be read');
     expect(maxRssMb).toBeLessThan(500);
@@ -127,6 +129,29 @@ describe('FACEGPU_MAX_PIXELS', () => {
 });
 
 describe('embed with one bad file', () => {
+  it('with every file bad, --json still answers each in its place, exit 2 (before the GPU opens where it can)', async () => {
+    const bad = join(tmp, 'bad-only.jpg');
+    writeFileSync(bad, 'not a photo');
+    const svg = join(tmp, 'drawing.png');
+    writeFileSync(svg, SVG);
+    const missing = join(tmp, 'missing.jpg');
+    const r = await facegpu(['embed', bad, svg, missing, '--json']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(JSON.parse(r.stdout)).toEqual([
+      { file: bad, error: expect.stringContaining('not an image in a supported format') },
+      { file: svg, error: 'an SVG drawing (a vector format), not a photo; convert it to PNG or JPEG' },
+      { file: missing, error: 'cannot read (ENOENT)' },
+    ]);
+    expect(r.stderr).toContain('facegpu: none of the 3 images could be read');
+    // Files refused by their first bytes or their absence: answered before the engine opens.
+    const early = await facegpu(['embed', svg, missing, '--json']);
+    expect(early.code, early.stderr).toBe(2);
+    expect(JSON.parse(early.stdout)).toEqual(JSON.parse(r.stdout).slice(1));
+    expect(early.stderr).toContain('facegpu: none of the 2 images could be read');
+    expect(early.stderr).not.toContain('backbone on');
+    expect(r.stderr).toContain('backbone on');
+  });
+
   it('answers the good files, names the bad one, lists it in place in --json, exits 2', async () => {
     const good = join(ORL, 's1', '1.pgm');
     const bad = join(tmp, 'bad.jpg');

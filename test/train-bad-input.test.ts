@@ -61,6 +61,14 @@ describe('train with unreadable files', () => {
     const t = await facegpu(['predict', model, good, '--json', '--threshold', String((p.probability + 1) / 2)]);
     expect(t.code, t.stderr).toBe(0);
     expect(JSON.parse(t.stdout)[0]).toMatchObject({ label: 'unknown', probability: p.probability });
+    // Every file unreadable: each still answered in its place, exit 2 as for one.
+    const none = await facegpu(['predict', model, corrupt, text, '--json']);
+    expect(none.code, none.stderr).toBe(2);
+    expect(JSON.parse(none.stdout)).toEqual([
+      { file: corrupt, error: expect.stringContaining('cannot decode image') },
+      { file: text, error: expect.stringContaining('not an image') },
+    ]);
+    expect(none.stderr).toContain('facegpu: none of the 2 images could be read');
   });
 
   it('eval --json prints accuracy, classes, confusion and per-class scores for the held-back files', async () => {

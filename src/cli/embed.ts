@@ -1,11 +1,12 @@
 // facegpu embed <image|folder>... : descriptors of images from the backbone. Unreadable files are
-// named on stderr and the others answered; the exit status is then 2 (as predict's).
+// named on stderr and the others answered; the exit status is then 2 (as predict's), also when
+// none could be read.
 import { open, readFile } from 'node:fs/promises';
 import { decodeImageRGB, ImageDecodeError, refusedFormat } from '../image/decode.ts';
 import { openEngine } from '../node.ts';
 import { countOption } from './number-options.ts';
 import { expandImages } from './predict.ts';
-import { withoutFile } from './wording.ts';
+import { noneRead, withoutFile } from './wording.ts';
 
 export interface EmbedOptions {
   backbone?: string;
@@ -42,7 +43,7 @@ export async function embedCommand(paths: string[], opts: EmbedOptions): Promise
     }),
   );
   const todo = files.map((_, i) => i).filter((i) => results[i] === null);
-  if (!todo.length) throw new Error(files.length === 1 ? `${files[0]}: could not be read` : `none of the ${files.length} images could be read`);
+  if (!todo.length) return answerNone(files, results as EmbedResult[], opts.json);
   const { gpu, engine } = await openEngine({ backbone: opts.backbone, adapter: opts.adapter });
   console.error(`facegpu: ${engine.manifest.id} backbone on ${gpu.adapter.id} (${gpu.adapter.description || gpu.adapter.vendor})`);
   try {
@@ -65,7 +66,7 @@ export async function embedCommand(paths: string[], opts: EmbedOptions): Promise
       ok.forEach((d, k) => (results[d.i] = { file: files[d.i], embedding: Array.from(emb.subarray(k * engine.outputDim, (k + 1) * engine.outputDim)) }));
     }
     const good = results.filter((r): r is { file: string; embedding: number[] } => r !== null && 'embedding' in r);
-    if (!good.length) throw new Error(`none of the ${files.length} images could be read`);
+    if (!good.length) return answerNone(files, results as EmbedResult[], opts.json);
     if (opts.json) process.stdout.write(JSON.stringify(results) + '\n');
     else {
       for (const r of good) {
@@ -78,6 +79,16 @@ export async function embedCommand(paths: string[], opts: EmbedOptions): Promise
     engine.destroy();
     gpu.destroy();
   }
+}
+
+/**
+ * No file could be read: each was named on stderr as it failed; the JSON array still answers
+ * every file in its place, and the exit status is 2, as identify's (some files unreadable).
+ */
+function answerNone(files: readonly string[], results: EmbedResult[], json?: boolean): void {
+  if (json) process.stdout.write(JSON.stringify(results) + '\n');
+  console.error(`facegpu: ${noneRead(files)}`);
+  process.exitCode = 2;
 }
 
 /** The first 4 KiB of a file (enough to recognise what it is). */

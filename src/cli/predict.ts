@@ -8,7 +8,7 @@ import { warnIfUnfinished } from './model-notes.ts';
 import { DEFAULT_THRESHOLD, load, predict, type FilePrediction } from '../train/index.ts';
 import { readModelMeta } from '../train/model-dir-node.ts';
 import { countOption, numberOption } from './number-options.ts';
-import { withoutFile } from './wording.ts';
+import { noneRead, withoutFile } from './wording.ts';
 
 interface PredictCliOptions {
   json?: boolean;
@@ -82,9 +82,10 @@ export async function predictCommand(modelDir: string, images: string[], opts: P
       onSkip: (s) => console.error(`facegpu: warning: skipped ${s.reason}`),
       onNoFace: (f) => console.error(`facegpu: warning: ${f}: no face found`),
     });
-    if (!predictions.length) throw new Error(`none of the ${files.length} images could be read`);
     if (opts.json) process.stdout.write(JSON.stringify(inPlace(files, predictions.map(rounded), skipped)) + '\n');
     else for (const p of predictions) printPrediction(p, top);
+    // Every file was named as it failed; the line says that none is left.
+    if (!predictions.length) console.error(`facegpu: ${noneRead(files)}`);
     if (skipped.length) process.exitCode = 2;
   } finally {
     engine.destroy();

@@ -8,3 +8,6 @@ export const counted = (n: number, one: string, many = `${one}s`): string => `${
  * where the file is named beside it: a `{"file", "error"}` entry, or "<file>: <error>".
  */
 export const withoutFile = (message: string, file: string): string => (message.startsWith(`${file}: `) ? message.slice(file.length + 2) : message);
+
+/** The line said when not one of `files` could be read. */
+export const noneRead = (files: readonly string[]): string => (files.length === 1 ? `${files[0]}: could not be read` : `none of the ${files.length} images could be read`);
