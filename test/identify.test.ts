@@ -153,6 +153,14 @@ describe('5-celebrity-faces: enroll train/, identify val/', () => {
     expect(byX[0].box[0] + byX[0].box[2]).toBeLessThanOrEqual(420);
     expect(byX[1].box[0]).toBeGreaterThanOrEqual(380);
     expect(g).toEqual({ file: grey, faces: [] });
+    // Enrolled, the photo of two is skipped, the reason naming the flag that takes the largest.
+    const two = join(tmp, 'two-faces');
+    const skipped = await cli(['enroll', two, pair, '--person', 'x', '--json']);
+    const remedy = '2 faces found; enroll photos of one face, or give --largest to take the largest';
+    expect(skipped.stderr).toContain(`facegpu: warning: skipped ${pair}: ${remedy}\n`);
+    expect(JSON.parse(skipped.stdout)).toEqual([{ person: 'x', added: 0, skipped: [{ file: pair, reason: remedy, faces: 2 }] }]);
+    const largest = await cli(['enroll', two, pair, '--person', 'x', '--largest', '--json']);
+    expect(JSON.parse(largest.stdout)).toEqual([{ person: 'x', added: 1, skipped: [] }]);
   });
 
   it('verify: same person and different people, one pair and --pairs, each photo embedded once', async () => {

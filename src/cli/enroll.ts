@@ -28,7 +28,7 @@ export function registerEnroll(program: Command): void {
     .option('--person <name>', 'enroll the given images as this person')
     .option('--largest', 'from a photo with several faces take the largest (else it is skipped)')
     .option('--backbone <name|dir>', 'backbone of a new gallery (default: face; an existing gallery uses its own)')
-    .option('--json', 'print [{"person", "added", "skipped": [{"file", "reason", "unreadable"?: true}]}] as JSON')
+    .option('--json', 'print [{"person", "added", "skipped": [{"file", "reason", "unreadable"?: true, "faces"?: n}]}] as JSON (faces: how many a photo skipped for several had)')
     .action((gallery: string, paths: string[], opts: EnrollCliOptions) => enrollCommand(gallery, paths, { ...opts, adapter: program.opts().adapter }));
 }
 
@@ -64,8 +64,9 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
           continue;
         }
         const r = await enrollFiles(fg, person, files, { largest: opts.largest });
-        for (const s of r.skipped) console.error(`facegpu: warning: skipped ${s.file}: ${withoutFile(s.reason, s.file)}`);
-        out.push(r);
+        const told = { ...r, skipped: r.skipped.map(cliWording) };
+        for (const s of told.skipped) console.error(`facegpu: warning: skipped ${s.file}: ${s.reason}`);
+        out.push(told);
       }
       const s = fg.stats();
       console.error(`facegpu: ${galleryDir}: ${counted(s.people, 'person', 'people')}, ${counted(s.faces, 'face')} from ${counted(s.photos, 'photo')}`);
@@ -74,11 +75,19 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
     });
     // A file that could not be read: the others enrolled, exit status 2 (as every command).
     if (reports.some((r) => r.skipped.some((s) => s.unreadable))) process.exitCode = 2;
-    // In JSON a reason does not repeat its file's name, which "file" holds.
-    if (opts.json) process.stdout.write(JSON.stringify(reports.map((r) => ({ ...r, skipped: r.skipped.map((s) => ({ ...s, reason: withoutFile(s.reason, s.file) })) }))) + '\n');
+    if (opts.json) process.stdout.write(JSON.stringify(reports) + '\n');
     else for (const r of reports) console.log(`${r.person}: ${counted(r.added, 'face')} added${r.skipped.length ? `, ${counted(r.skipped.length, 'photo')} skipped` : ''}`);
   } finally {
     engine.destroy();
     gpu.destroy();
   }
+}
+
+/**
+ * A skipped photo as the CLI words it: the reason without its file's name, which `file` holds
+ * (in JSON, and after the name on stderr), and a photo of several faces told of `--largest`.
+ */
+function cliWording(s: EnrollReport['skipped'][number]): EnrollReport['skipped'][number] {
+  const reason = s.faces !== undefined ? `${s.faces} faces found; enroll photos of one face, or give --largest to take the largest` : withoutFile(s.reason, s.file);
+  return { ...s, reason };
 }

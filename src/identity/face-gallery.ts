@@ -35,9 +35,10 @@ export interface EnrollReport {
   added: number;
   /**
    * Photos not used, each with why (no face, several faces, the same photo as one enrolled);
-   * `unreadable` marks a file that could not be read or decoded.
+   * `unreadable` marks a file that could not be read or decoded, `faces` the number found in
+   * a photo skipped for having several (a front end words its own remedy from it).
    */
-  skipped: { file: string; reason: string; unreadable?: true }[];
+  skipped: { file: string; reason: string; unreadable?: true; faces?: number }[];
 }
 
 export interface EnrollOptions {
@@ -106,7 +107,7 @@ export class FaceGallery {
         continue;
       }
       if (f.length > 1 && !opts.largest) {
-        report.skipped.push({ file, reason: `${f.length} faces found; enroll photos of one face (or take the largest)` });
+        report.skipped.push({ file, reason: `${f.length} faces found; enroll photos of one face, or take the largest with the \`largest\` option`, faces: f.length });
         continue;
       }
       const face = f[largestFace(f)];
