@@ -5,6 +5,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { openEngine } from '../node.ts';
 import { openVerifier, peekGalleryBackbone } from '../identity/node.ts';
 import { matchOptions, fmt, tellThreshold } from './match-options.ts';
+import { counted } from './wording.ts';
 
 interface VerifyCliOptions {
   pairs?: string;
@@ -21,7 +22,7 @@ export function registerVerify(program: Command): void {
     .description('1:1 verification: are the largest faces of two photos the same person? (threshold for a false-accept rate)')
     .argument('[a]', 'first photo')
     .argument('[b]', 'second photo')
-    .option('--pairs <file>', 'a file of pairs, one "pathA<TAB>pathB" per line (relative paths from the file\'s folder)')
+    .option('--pairs <file>', 'a file of pairs, one "pathA<TAB>pathB" per line (relative paths from the file\'s folder; answered as written)')
     .option('--gallery <dir>', 'take the calibration and face framing from this gallery (default: the backbone\'s reference)')
     .option('--far <f>', 'false-accept rate the threshold is chosen for (default 0.01)')
     .option('--threshold <s>', 'cosine similarity threshold given directly (instead of --far)')
@@ -29,8 +30,14 @@ export function registerVerify(program: Command): void {
     .action((a: string | undefined, b: string | undefined, opts: VerifyCliOptions) => verifyCommand(a, b, { ...opts, adapter: program.opts().adapter }));
 }
 
+/** A pair of photos: the paths as given, and as read (relative paths from the pairs file's folder). */
+interface PhotoPair {
+  given: [string, string];
+  read: [string, string];
+}
+
 /** Pairs from a file: tab-separated, blank lines and # comments skipped; errors name the line. */
-export async function readPairs(file: string): Promise<[string, string][]> {
+export async function readPairs(file: string): Promise<PhotoPair[]> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -38,12 +45,12 @@ export async function readPairs(file: string): Promise<[string, string][]> {
     throw new Error(`--pairs ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   const base = dirname(file);
-  const out: [string, string][] = [];
+  const out: PhotoPair[] = [];
   text.split(/\r?\n/).forEach((line, i) => {
     if (!line.trim() || line.startsWith('#')) return;
     const parts = line.split('\t');
     if (parts.length !== 2 || !parts[0] || !parts[1]) throw new Error(`${file}:${i + 1}: expected "pathA<TAB>pathB", got ${JSON.stringify(line)}`);
-    out.push(parts.map((p) => (isAbsolute(p) ? p : resolve(base, p))) as [string, string]);
+    out.push({ given: parts as [string, string], read: parts.map((p) => (isAbsolute(p) ? p : resolve(base, p))) as [string, string] });
   });
   if (!out.length) throw new Error(`${file}: no pairs`);
   return out;
@@ -51,13 +58,13 @@ export async function readPairs(file: string): Promise<[string, string][]> {
 
 export async function verifyCommand(a: string | undefined, b: string | undefined, opts: VerifyCliOptions): Promise<void> {
   const match = matchOptions(opts);
-  let pairs: [string, string][];
+  let pairs: PhotoPair[];
   if (opts.pairs !== undefined) {
     if (a !== undefined) throw new Error('give two photos or --pairs <file>, not both');
     pairs = await readPairs(opts.pairs);
   } else {
     if (a === undefined || b === undefined) throw new Error('give two photos to compare, or --pairs <file>');
-    pairs = [[a, b]];
+    pairs = [{ given: [a, b], read: [a, b] }];
   }
   const backbone = opts.gallery ? (await peekGalleryBackbone(opts.gallery)).id : 'face';
   const { gpu, engine } = await openEngine({ backbone, adapter: opts.adapter });
@@ -65,9 +72,10 @@ export async function verifyCommand(a: string | undefined, b: string | undefined
     const verifier = await openVerifier({ gpu, engine, gallery: opts.gallery });
     try {
       tellThreshold(verifier.gallery.gallery, 'verify', match);
-      const results = await verifier.verifyPairs(pairs, match);
-      const photos = verifier.gallery.describer.times.images;
-      console.error(`facegpu: ${pairs.length} pair${pairs.length === 1 ? '' : 's'}, ${photos} distinct photo${photos === 1 ? '' : 's'} found and embedded`);
+      // Answered with each path as given (a pairs file's relative paths stay relative).
+      const results = (await verifier.verifyPairs(pairs.map((p) => p.read), match)).map((r, i) => ({ ...r, a: pairs[i].given[0], b: pairs[i].given[1] }));
+      const distinct = new Set(pairs.flatMap((p) => p.read)).size;
+      console.error(`facegpu: ${counted(pairs.length, 'pair')} of ${counted(distinct, 'distinct photo')}, ${verifier.gallery.describer.times.images} read and described (each once)`);
       for (const r of results) if ('error' in r) console.error(`facegpu: warning: ${r.error}`);
       const out = results.map((r) => ('error' in r ? r : { a: r.a, b: r.b, similarity: Math.round(r.similarity * 1e6) / 1e6, same: r.same, threshold: Math.round(r.threshold * 1e6) / 1e6 }));
       if (opts.json) process.stdout.write(JSON.stringify(opts.pairs !== undefined ? out : out[0]) + '\n');
