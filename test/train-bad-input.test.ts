@@ -2,11 +2,13 @@
 // skipped with a warning naming them, bad folders and mismatched models are clear errors,
 // and a failed train leaves no model directory behind.
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CELEB } from './helpers/faces.ts';
-import { facegpu, orlSubset } from './helpers/train-data.ts';
+import { CLI, facegpu, orlSubset } from './helpers/train-data.ts';
 
 let tmp: string;
 let data: string;
@@ -33,6 +35,8 @@ describe('train with unreadable files', () => {
     const r = await facegpu(['train', data, '--out', model, '--epochs', '2', '--validation-split', '0.25', '--seed', '3']);
     expect(r.stderr).toContain(`skipped ${corrupt}: cannot decode image`);
     expect(r.stderr).toContain(`skipped ${text}: not an image`);
+    // No terminal: no bars, so no blank lines opened below them for the warnings.
+    expect(r.stderr.split('\n').slice(0, -1)).not.toContain('');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^epoch 1\/2  loss \d+\.\d{4}  acc \d\.\d{4}  val_loss \d+\.\d{4}  val_acc \d\.\d{4}/m);
     const meta = JSON.parse(readFileSync(join(model, 'facegpu.json'), 'utf8'));
@@ -41,6 +45,22 @@ describe('train with unreadable files', () => {
     expect(meta.split.train.length + meta.split.validation.length).toBe(12);
     expect(meta.metrics.status).toBe('complete');
     expect(readdirSync(model).sort()).toEqual(['facegpu.json', 'model.json', 'weights.bin']);
+  });
+
+  it('on a terminal the phases draw progress bars, and --no-progress leaves them out', async () => {
+    // script(1) gives the command a terminal; what it wrote comes back on stdout.
+    const onTerminal = async (...extra: string[]) => {
+      const args = [CLI, 'train', data, '--out', join(tmp, 'tty-model'), '--epochs', '1', '--crop', 'none', ...extra];
+      const line = [process.execPath, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+      const { stdout } = await promisify(execFile)('script', ['-qefc', line, '/dev/null'], { timeout: 600_000 });
+      return stdout;
+    };
+    const bars = await onTerminal();
+    expect(bars).toContain('saved ');
+    expect(bars).toMatch(/descriptors \(train\) +\|[\u2588\u2591]+\| \d+\/\d+ images/);
+    const plain = await onTerminal('--no-progress');
+    expect(plain).toContain('saved ');
+    expect(plain).not.toMatch(/[\u2588\u2591]/);
   });
 
   it('predict names the unreadable file, predicts the rest, and applies --threshold', async () => {

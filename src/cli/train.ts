@@ -28,6 +28,7 @@ export interface TrainCliOptions {
   crop: string;
   cropMargin: string;
   adapter?: string;
+  progress?: boolean;
 }
 
 export function registerTrain(program: Command): void {
@@ -47,6 +48,7 @@ export function registerTrain(program: Command): void {
     .option('--extract-batch <n>', 'images per backbone forward pass', '16')
     .option('--crop <face|none>', 'face: the backbone sees a square around each photo\'s face (BlazeFace), as predict and eval will; none: the whole photo', 'face')
     .option('--crop-margin <m>', 'side of the face crop / side of the detected face box', String(DEFAULT_FACE_MARGIN))
+    .option('--no-progress', 'no progress bars on stderr (there are none when stderr is not a terminal)')
     .action((data: string, opts: TrainCliOptions) => trainCommand(data, { ...opts, adapter: program.opts().adapter }));
 }
 
@@ -89,8 +91,12 @@ async function trainLocked(data: string, opts: TrainCliOptions, config: Omit<Nod
     { format: ' {phase} |{bar}| {value}/{total} images  {eta_formatted} left', hideCursor: true, clearOnComplete: false },
     cliProgress.Presets.shades_classic,
   );
+  // The bars draw on a terminal only; a log file gets the warnings and the epochs' lines.
+  const showBar = opts.progress !== false && process.stderr.isTTY === true;
   let phase = '';
   let noFace = 0;
+  // The bar owns the terminal line: a warning goes below it.
+  const warn = (m: string) => process.stderr.write(`${phase && showBar ? '\n' : ''}facegpu: warning: ${m}\n`);
   try {
     const result = await train(data, { gpu, engine }, {
       ...config,
@@ -100,29 +106,26 @@ async function trainLocked(data: string, opts: TrainCliOptions, config: Omit<Nod
       onDetectProgress: (done, total) => {
         if (phase !== 'faces') {
           phase = 'faces';
-          bar.start(total, 0, { phase: 'faces                   ' });
+          if (showBar) bar.start(total, 0, { phase: 'faces                   ' });
         }
-        bar.update(done);
+        if (showBar) bar.update(done);
       },
       onExtractProgress: (done, total, p) => {
         if (p !== phase) {
-          if (phase) bar.stop();
+          if (phase && showBar) bar.stop();
           phase = p;
-          bar.start(total, 0, { phase: p === 'train' ? 'descriptors (train)     ' : 'descriptors (validation)' });
+          if (showBar) bar.start(total, 0, { phase: p === 'train' ? 'descriptors (train)     ' : 'descriptors (validation)' });
         }
-        bar.update(done);
+        if (showBar) bar.update(done);
       },
-      onSkip: (s) => {
-        // The bar owns the terminal line; log below it.
-        process.stderr.write(`\nfacegpu: warning: skipped ${s.reason}\n`);
-      },
+      onSkip: (s) => warn(`skipped ${s.reason}`),
       onNoFace: (id) => {
         noFace++;
-        process.stderr.write(`\nfacegpu: warning: ${id}: no face found; the whole image is used\n`);
+        warn(`${id}: no face found; the whole image is used`);
       },
       onEpoch: (log, c) => {
         if (phase) {
-          bar.stop();
+          if (showBar) bar.stop();
           phase = '';
         }
         console.log(formatEpoch(log, c.epochs));
@@ -150,7 +153,7 @@ async function trainLocked(data: string, opts: TrainCliOptions, config: Omit<Nod
     );
     console.log(`saved ${opts.out}`);
   } finally {
-    if (phase) bar.stop();
+    if (phase && showBar) bar.stop();
     engine.destroy();
     gpu.destroy();
   }
