@@ -1,7 +1,8 @@
 // Device creation and loss: clear errors instead of crashes or hangs.
 import { describe, expect, it } from 'vitest';
 import { createGpuFrom, GpuLostError, GpuUnavailableError } from '../src/gpu/device.ts';
-import { createNodeGpu } from '../src/gpu/node-gpu.ts';
+import { existsSync } from 'node:fs';
+import { createNodeGpu, SWIFTSHADER_ICD } from '../src/gpu/node-gpu.ts';
 import { openEngine } from '../src/node.ts';
 
 describe('device', () => {
@@ -20,6 +21,8 @@ describe('device', () => {
     expect(err).toBeInstanceOf(GpuUnavailableError);
     expect(err!.message).toMatch(/^adapter "nosuchgpu" matched no WebGPU adapter; this machine has "[^"]+"/);
     expect(err!.message).not.toMatch(/Vulkan driver|\n/);
+    // The other CPU driver, listed by Dawn only when asked for, is named when installed.
+    expect(err!.message.includes(', SwiftShader; use auto, lavapipe, swiftshader')).toBe(existsSync(SWIFTSHADER_ICD));
   });
 
   it('reports the adapter and raises limits to what it offers', async () => {

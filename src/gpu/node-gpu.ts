@@ -1,5 +1,6 @@
 // WebGPU in Node through Dawn (the `webgpu` npm package). Kept apart from device.ts so that
 // the browser build never sees a Node import.
+import { existsSync } from 'node:fs';
 import { throttleWaits } from './dawn-wait.ts';
 import { createGpuFrom, GpuUnavailableError, type DeviceOptions, type Gpu } from './device.ts';
 
@@ -75,6 +76,9 @@ export async function nodeGpu(opts: Pick<NodeGpuOptions, 'adapter'> = {}): Promi
  * there and the name is the problem, so say that, in one line.
  */
 function throwIfNoMatch(err: unknown, asked: string): void {
-  const names = [...String((err as Error)?.message ?? '').matchAll(/name: '([^']+)'/g)].map((m) => m[1]);
-  if (names.length) throw new GpuUnavailableError(`adapter "${asked}" matched no WebGPU adapter; this machine has ${names.map((n) => `"${n}"`).join(', ')} (use auto, lavapipe, swiftshader or part of an adapter's name)`);
+  const names = [...String((err as Error)?.message ?? '').matchAll(/name: '([^']+)'/g)].map((m) => `"${m[1]}"`);
+  // SwiftShader is a driver of its own that Dawn lists only when asked for it (its ICD file
+  // is given to the Vulkan loader then), so it is told of here when it is installed.
+  if (names.length && !names.some((n) => /swiftshader/i.test(n)) && existsSync(SWIFTSHADER_ICD)) names.push('SwiftShader');
+  if (names.length) throw new GpuUnavailableError(`adapter "${asked}" matched no WebGPU adapter; this machine has ${names.join(', ')}; use auto, lavapipe, swiftshader or part of an adapter's name`);
 }
