@@ -1,7 +1,7 @@
 // `facegpu train / predict / eval` on bad input, run as a user would: unreadable files are
 // skipped with a warning naming them, bad folders and mismatched models are clear errors,
 // and a failed train leaves no model directory behind.
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -263,7 +263,7 @@ describe('clear errors', () => {
     expect(readdirSync(join(dir, 's1')).sort()).toEqual(['1.pgm', '2.pgm']);
   });
 
-  it('said, not silently left out: --validation-split beside a val/ folder, files beside the person folders', async () => {
+  it('said, not silently left out: --validation-split beside a val/ folder, files beside the person folders, a person named unknown', async () => {
     // Both told before the refusal of --out (a folder that is not a model), so nothing runs.
     const split = join(tmp, 'own-val');
     orlSubset(join(split, 'train'), 2, 2);
@@ -280,6 +280,16 @@ describe('clear errors', () => {
     const l = await facegpu(['train', loose, '--out', notModel]);
     expect(l.code).toBe(1);
     expect(l.stderr).toContain(`facegpu: warning: ${loose}: 2 files beside the person folders are not read (notes.txt, x.pgm); a person's photos go in ${join(loose, '<person>')}/`);
+    expect(l.stderr).not.toContain('named "');
+    // A person named as predict's and identify's answer for a face they cannot name.
+    const named = orlSubset(join(tmp, 'named'), 2, 2);
+    renameSync(join(named, 's2'), join(named, 'Unknown'));
+    const u = await facegpu(['train', named, '--out', notModel]);
+    expect(u.code).toBe(1);
+    expect(u.stderr).toContain(`facegpu: warning: ${named}: a person folder named "Unknown"; predict also answers "unknown" for a face below --threshold, so its answers for this person look the same (rename the folder to tell them apart)`);
+    const e = await facegpu(['enroll', notModel, named]);
+    expect(e.code).toBe(1);
+    expect(e.stderr).toContain('facegpu: warning: a person named "Unknown": identify prints "unknown" for a face it cannot name (null in --json)');
   });
 
   it('a folder that is not a model directory', async () => {

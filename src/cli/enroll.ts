@@ -47,6 +47,8 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
     if (!people.size) throw new Error(`${paths[0]}: no person folders; expected ${join(paths[0], '<person>', '<images>')}, or name the person with --person`);
     plan = [...people].map(([person, files]) => ({ person, files }));
   }
+  // identify prints "unknown" for a face it cannot name: a person of that name would read the same.
+  for (const { person } of plan) if (person.toLowerCase() === 'unknown') console.error(`facegpu: warning: a person named "${person}": identify prints "unknown" for a face it cannot name (null in --json), so this person's matches read the same in its text (choose another name to tell them apart)`);
   const empty = plan.filter((p) => !p.files.length);
   if (empty.length === plan.length) throw new Error(`no image files in ${paths.join(', ')}`);
   // The gallery is written whole and renamed in: a place that cannot take it is told now.

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { openEngine } from '../node.ts';
+import { UNKNOWN } from '../train/classify.ts';
 import { resolveBackboneDir } from '../backbones.ts';
 import { DEFAULT_VALIDATION_SPLIT, openTrainingSet } from '../train/dataset-node.ts';
 import { DEFAULT_FIT, formatEpoch, MODEL_DIR_BYTES, train, type NodeTrainOptions } from '../train/index.ts';
@@ -75,6 +76,9 @@ export async function trainCommand(data: string, opts: TrainCliOptions): Promise
   if (opts.validationSplit !== undefined && set.layout === 'train/validation') {
     console.error(`facegpu: warning: --validation-split ${opts.validationSplit} is not used: ${data} has its own validation folder, which is used instead`);
   }
+  // predict answers "unknown" below its threshold: a person of that name could not be told from it.
+  const unknown = set.classes.find((c) => c.toLowerCase() === UNKNOWN);
+  if (unknown !== undefined) console.error(`facegpu: warning: ${data}: a person folder named "${unknown}"; predict also answers "${UNKNOWN}" for a face below --threshold, so its answers for this person look the same (rename the folder to tell them apart)`);
   await recoverDir(opts.out);
   await checkReplaceable(opts.out);
   // One writer per model folder: a second train into the same --out is refused, naming the first.
