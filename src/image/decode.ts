@@ -1,7 +1,7 @@
-// Image files -> packed 8-bit RGB at the backbone's input size (Node, via sharp; PGM/PPM via
-// pnm.ts). Formats are recognised by content, not by file extension; EXIF orientation is
-// applied; greyscale is expanded to RGB and alpha dropped (as PIL's convert('RGB'), which
-// Keras' load_img uses).
+// Image files -> packed 8-bit RGB at the backbone's input size (Node, via sharp; PBM/PGM/PPM
+// via pnm.ts; BMP via bmp.ts, which decodes with bmp-ts). Formats are recognised by content,
+// not by file extension; EXIF orientation is applied; greyscale and palettes are expanded to
+// RGB and alpha dropped (as PIL's convert('RGB'), which Keras' load_img uses).
 //
 // Photos only, and of bounded size: vector formats (SVG, PDF, PostScript) are refused with a
 // clear message (a 123-byte SVG may declare 15000x15000 pixels), as are HEIC photos (this
@@ -12,6 +12,7 @@
 // importing this module).
 import { readFile } from 'node:fs/promises';
 import sharp, { type Sharp } from 'sharp';
+import { BmpSizeError, decodeBmp, isBmp } from './bmp.ts';
 import { decodePnm, isPnm, PnmSizeError } from './pnm.ts';
 import type { PixelRect, RgbImage } from './rgb.ts';
 
@@ -139,6 +140,9 @@ export async function decodeImageRaw(buf: Uint8Array, where: string): Promise<Rg
     if (isPnm(buf)) {
       const raw = decodePnm(buf, where, maxPixels);
       img = sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } });
+    } else if (isBmp(buf)) {
+      const raw = decodeBmp(buf, where, maxPixels); // the header's size first, then bmp-ts
+      img = sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: 3 } });
     } else {
       // The header's size first (no pixels decoded), then a decoder bounded to it.
       const meta = await sharp(buf, { limitInputPixels: false }).metadata();
@@ -174,7 +178,7 @@ function decodeError(err: unknown, where: string, maxPixels?: number): ImageDeco
   if (err instanceof ImageDecodeError) return err;
   const full = (err as Error).message;
   const msg = full.startsWith(`${where}: `) ? full.slice(where.length + 2) : full.replace(/^.*?: /, '');
-  if (err instanceof PnmSizeError) return new ImageDecodeError(where, `${msg}; ${raiseIt()}`);
+  if (err instanceof PnmSizeError || err instanceof BmpSizeError) return new ImageDecodeError(where, `${msg}; ${raiseIt()}`);
   if (/exceeds pixel limit/i.test(msg)) return new ImageDecodeError(where, `the image is larger than the limit of ${maxPixels ?? maxImagePixels()} pixels; ${raiseIt()}`);
   return new ImageDecodeError(where, /unsupported image format/i.test(msg) ? 'not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF, PGM/PPM)' : `cannot decode image (${msg.split('\n')[0]})`);
 }
