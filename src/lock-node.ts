@@ -7,10 +7,12 @@
 // save. Who holds it is written next to it (`.<name>.lock.json`: pid, host, command, since)
 // for the message a refused writer gets; a lock whose holder on this host is no longer
 // running is taken over at once, without waiting for it to go stale.
+import { rmSync } from 'node:fs';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { lock as acquire } from 'proper-lockfile';
+import { onExit } from 'signal-exit';
 import { alive, writeFileAtomic } from './atomic-fs.ts';
 import { mkdirp } from './out-dir.ts';
 
@@ -137,6 +139,11 @@ export async function withDirLock<T>(dir: string, fn: (lock: DirLock) => Promise
   }
   const holder: Holder = { pid: process.pid, host: hostname(), command: process.argv.slice(1).join(' '), since: new Date().toISOString() };
   await writeFileAtomic(holderPathOf(dir), JSON.stringify(holder) + '\n');
+  // Stopped by a signal (Ctrl-C, SIGTERM), the process runs no `finally`: proper-lockfile then
+  // removes its lock (through signal-exit), and this the holder file beside it. Its handler
+  // runs first, so in the moment between the two another writer could take the lock and lose
+  // its holder file to this: it would be named as "a process that has not said who it is".
+  const forgetOnSignal = onExit(() => rmSync(holderPathOf(dir), { force: true }));
   const lock: DirLock = {
     path,
     assertHeld() {
@@ -148,6 +155,7 @@ export async function withDirLock<T>(dir: string, fn: (lock: DirLock) => Promise
     lock.assertHeld();
     return result;
   } finally {
+    forgetOnSignal();
     // The holder file first: once the lock is gone it may be another writer's.
     await rm(holderPathOf(dir), { force: true });
     if (!compromised) await release!().catch(() => {});

@@ -44,6 +44,7 @@ try {
 );
 
 interface Run {
+  pid: number;
   ready: Promise<void>;
   done: Promise<{ code: number | null; stdout: string; stderr: string; pid: number }>;
 }
@@ -65,7 +66,7 @@ function writer(dir: string, person: string, first: number, holdMs: number, time
       r({ code, stdout, stderr, pid: child.pid! });
     }),
   );
-  return { ready, done };
+  return { pid: child.pid!, ready, done };
 }
 
 describe('gallery lock', () => {
@@ -132,6 +133,23 @@ describe('gallery lock', () => {
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(existsSync(lockPathOf(dir))).toBe(false);
   });
+
+  it('a writer stopped by Ctrl-C (SIGINT) or SIGTERM leaves neither the lock nor its holder file', async () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const dir = join(tmp, `interrupted-${signal}`);
+      const w = writer(dir, 'dora', 0, 60_000, 1000);
+      const holder = `${lockPathOf(dir)}.json`;
+      for (let t = 0; !existsSync(holder); t++) {
+        if (t > 600) throw new Error('the writer never took the lock');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      process.kill(w.pid, signal);
+      const r = await w.done;
+      expect(r.code, r.stderr).not.toBe(0);
+      expect(existsSync(lockPathOf(dir))).toBe(false);
+      expect(existsSync(holder)).toBe(false);
+    }
+  }, 120_000);
 
   it('is released when the work throws', async () => {
     const dir = join(tmp, 'throws');
