@@ -156,6 +156,10 @@ describe('index: incremental', () => {
 
   it('cluster, then name a cluster: identify and search know the person, clustering keeps them', async () => {
     const run = async () => expectClusterJson(JSON.parse((await cli(['cluster', gallery, '--json'])).stdout));
+    // Most faces left out: said, with the flags that loosen it; not said when they are clustered.
+    const strict = await cli(['cluster', gallery, '--min-faces', '100']);
+    expect(strict.stderr).toMatch(/^facegpu: (\d+) of \1 faces are in no cluster: a cluster needs 100 faces of one person close together \(cosine distance under 0\.5\); for a small library or spread-out photos try a looser --epsilon \(e\.g\. 0\.6\) or a smaller --min-faces$/m);
+    expect((await cli(['cluster', gallery])).stderr).not.toContain('in no cluster:');
     const first = await run();
     // Three people (s1's second photo holds s2's bytes, copies/again.pgm is s3's): three candidates.
     expect(first.clusters.filter((c) => c.person === null).length).toBe(3);

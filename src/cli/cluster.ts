@@ -80,4 +80,12 @@ export async function clusterCommand(dir: string, opts: ClusterCliOptions): Prom
   }
   if (r.searchIndex) console.log(`search index rebuilt with each cluster's faces together (${r.searchIndex.seconds.toFixed(1)} s)`);
   if (candidates.length) console.log(`name one: facegpu gallery name ${dir} <cluster> <person>`);
+  // The defaults suit a library with many photos of each person; in a small one, or one of
+  // spread-out web photos, few people reach --min-faces faces within --epsilon of each other.
+  if (r.faces > 0 && r.noise * 2 > r.faces) {
+    console.error(
+      `facegpu: ${r.noise} of ${r.faces} faces are in no cluster: a cluster needs ${minFaces} faces of one person close together (cosine distance under ${epsilon}); ` +
+        `for a small library or spread-out photos try a looser --epsilon (e.g. ${Math.min(2, Math.round((epsilon + 0.1) * 100) / 100)}) or a smaller --min-faces`,
+    );
+  }
 }
