@@ -8,6 +8,8 @@
 export type RemedyHint =
   /** No gallery at `dir`: enroll people first. */
   | { case: 'no-gallery'; dir: string }
+  /** The gallery at `dir` has no such person: list its people. */
+  | { case: 'no-person'; dir: string }
   /** The photo library at `dir` has no such cluster: list the clusters. */
   | { case: 'no-cluster'; dir: string }
   /** No model at `dir`: train one. */

@@ -95,6 +95,47 @@ describe('round trip', () => {
   });
 });
 
+describe('renaming a person', () => {
+  it('a new name: the same faces, answers and calibration under it, through a save', async () => {
+    const g = makeGallery(6);
+    const before = labels(g);
+    const kinds = g.calibration().kinds;
+    expect(g.renamePerson('p0', 'Ann')).toBe('renamed');
+    expect(g.people().map((p) => p.name).sort()).toEqual(['Ann', 'p1', 'p2', 'p3', 'p4', 'p5']);
+    expect(g.faces().filter((f) => f.person === 'Ann').length).toBe(4);
+    const rename = (c: { label: string; similarity: number }[]) => c.map((x) => ({ ...x, label: x.label === 'p0' ? 'Ann' : x.label }));
+    expect(labels(g)).toEqual(before.map(rename));
+    expect(g.calibration().kinds).toEqual(kinds);
+    const dir = fresh();
+    await saveGallery(dir, g);
+    const back = await loadGallery(dir);
+    expect(back.people()).toEqual(g.people());
+    expect(labels(back)).toEqual(labels(g));
+  });
+
+  it('the name of another person: one person with both\'s faces, as if enrolled together; the calibration made again', () => {
+    const g = makeGallery(6);
+    const kinds = g.calibration().kinds;
+    expect(g.renamePerson('p1', 'p2')).toBe('merged');
+    expect(g.people().find((p) => p.name === 'p2')).toEqual({ name: 'p2', faces: 8, photos: 8 });
+    expect(g.people().some((p) => p.name === 'p1')).toBe(false);
+    // The same as a gallery where p1's faces were enrolled as p2 from the start.
+    const together = Gallery.create({ backbone, preprocessing: {}, normalisation: { method: 'l2' }, dim });
+    for (const p of [0, 2, 3, 4, 5]) together.addFaces(`p${p}`, faces(p));
+    together.addFaces('p2', faces(1));
+    const round = (c: { label: string; similarity: number }[][]) => c.map((r) => r.map((x) => ({ label: x.label, similarity: Math.round(x.similarity * 1e5) })));
+    expect(round(labels(g))).toEqual(round(labels(together)));
+    expect(g.calibration().kinds).not.toEqual(kinds);
+  });
+
+  it('refused: a person that is not there, an empty name', () => {
+    const g = makeGallery(2);
+    expect(() => g.renamePerson('nobody', 'x')).toThrow('no person "nobody" in the gallery');
+    expect(() => g.renamePerson('p0', ' ')).toThrow('a person needs a non-empty name');
+    expect(g.people().map((p) => p.name)).toEqual(['p0', 'p1']);
+  });
+});
+
 describe('refused', () => {
   it('missing, not a gallery, or a folder that is not one to replace', async () => {
     const dir = fresh();

@@ -186,6 +186,22 @@ describe('index: incremental', () => {
     expect(second.clusters.filter((c) => c.person === null).length).toBe(2);
     const stats = JSON.parse((await cli(['gallery', 'stats', gallery, '--json'])).stdout);
     expect(stats).toMatchObject({ people: 1, photos: 31, unlabelled: stats.faces - s2.faces });
+
+    // Renamed: in the gallery and in the library, so identify and search say the new name.
+    const renamed = JSON.parse((await cli(['gallery', 'rename', gallery, 'Bob', 'Robert', '--json'])).stdout);
+    expect(renamed).toEqual({ from: 'Bob', to: 'Robert', result: 'renamed', faces: named.named, libraryFaces: second.clusters.find((c) => c.person === 'Bob')!.faces });
+    expect(JSON.parse((await cli(['identify', gallery, join(ORL, 's2', '5.pgm'), '--json'])).stdout)[0].faces[0].label).toBe('Robert');
+    const found = expectSearchJson(JSON.parse((await cli(['search', gallery, join(ORL, 's2', '5.pgm'), '--json'])).stdout));
+    expect(found.filter((h) => h.person === 'Robert').length).toBe(hits.filter((h) => h.person === 'Bob').length);
+    expect(found.some((h) => h.person === 'Bob')).toBe(false);
+    const gone = await cli(['gallery', 'rename', gallery, 'Bob', 'Rob']).catch((e) => e);
+    expect(gone.stderr.trim()).toBe(`facegpu: ${gallery}: no person named "Bob" (see facegpu gallery list ${gallery})`);
+    // Stopped after the gallery was saved, before the library changed: run again, it finishes.
+    const db = new Database(join(gallery, 'library.sqlite'));
+    db.prepare("UPDATE faces SET person = 'Bob' WHERE person = 'Robert'").run();
+    db.close();
+    const finished = JSON.parse((await cli(['gallery', 'rename', gallery, 'Bob', 'Robert', '--json'])).stdout);
+    expect(finished).toEqual(renamed);
   }, 300_000);
 
   it('bad input: a missing root and a bad --queue are one-line errors before any work', async () => {

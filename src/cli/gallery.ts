@@ -1,12 +1,12 @@
-// facegpu gallery list|remove|stats <gallery>: what a gallery holds, and how well it separates people.
+// facegpu gallery list|remove|rename|name|stats <gallery>: what a gallery holds, and how well it separates people.
 import type { Command } from 'commander';
 import { withGalleryLock, saveGallery } from '../gallery/store-node.ts';
 import type { KindSummary } from '../gallery/calibration-record.ts';
 import type { GalleryStats } from '../gallery/gallery.ts';
 import { loadStoredGallery } from '../identity/node.ts';
-import { libraryGalleryStats, nameCluster } from '../library/people-node.ts';
+import { libraryGalleryStats, nameCluster, renamePerson } from '../library/people-node.ts';
 import { LibraryStore } from '../library/store-node.ts';
-import { checkLibrary } from './remedies.ts';
+import { checkLibrary, CLI_REMEDIES } from './remedies.ts';
 import { counted } from './wording.ts';
 import { countOption } from './number-options.ts';
 
@@ -22,6 +22,13 @@ export function registerGallery(program: Command): void {
     .argument('<gallery>', 'gallery folder')
     .argument('<name>', 'the person')
     .action((dir: string, name: string) => removeCommand(dir, name));
+  g.command('rename')
+    .description('rename a person (in the photo library too); to the name of another person, the two become one')
+    .argument('<gallery>', 'gallery folder')
+    .argument('<name>', 'the person')
+    .argument('<new-name>', 'their new name, or the person they are')
+    .option('--json', 'print {"from", "to", "result": "renamed" | "merged", "faces", "libraryFaces"} as JSON')
+    .action((dir: string, from: string, to: string, opts: { json?: boolean }) => renameCommand(dir, from, to, opts));
   g.command('name')
     .description('name a cluster of faces (facegpu cluster) as a person: identify and search then know them')
     .argument('<gallery>', 'gallery folder with a photo library')
@@ -50,7 +57,7 @@ async function listCommand(dir: string, opts: { json?: boolean }): Promise<void>
 async function removeCommand(dir: string, name: string): Promise<void> {
   await withGalleryLock(dir, async (lock) => {
     const gallery = await open(dir);
-    if (!gallery.people().some((p) => p.name === name)) throw new Error(`${dir}: no person named "${name}" (see facegpu gallery list ${dir})`);
+    if (!gallery.people().some((p) => p.name === name)) throw new Error(`${dir}: no person named "${name}"${CLI_REMEDIES['no-person']({ case: 'no-person', dir })}`);
     gallery.removePerson(name);
     await saveGallery(dir, gallery, { lock });
     // Their faces in the photo library become nobody's again (clustering may offer them anew).
@@ -64,6 +71,15 @@ async function removeCommand(dir: string, name: string): Promise<void> {
     }
   }, { onWait: notice });
   console.log(`${name}: removed from ${dir}`);
+}
+
+async function renameCommand(dir: string, from: string, to: string, opts: { json?: boolean }): Promise<void> {
+  const r = await renamePerson(dir, from, to, notice);
+  if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
+  else {
+    const library = r.libraryFaces ? `; ${counted(r.libraryFaces, 'face')} of the photo library renamed` : '';
+    console.log(`${from}: ${r.result === 'merged' ? `merged into ${to}, now ${counted(r.faces, 'face')}` : `renamed ${to}`}${library}`);
+  }
 }
 
 async function nameCommand(dir: string, cluster: string, person: string, opts: { json?: boolean }): Promise<void> {

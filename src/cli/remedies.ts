@@ -10,6 +10,7 @@ type Remedies = { [C in RemedyHint['case']]: (hint: Extract<RemedyHint, { case: 
 /** Each case's remedy, starting with its separator (it follows the error's problem). */
 export const CLI_REMEDIES: Remedies = {
   'no-gallery': (h) => `: enroll people first (facegpu enroll ${h.dir} <photos>)`,
+  'no-person': (h) => ` (see facegpu gallery list ${h.dir})`,
   'no-cluster': (h) => ` (see facegpu cluster ${h.dir})`,
   'no-model': (h) => ` (train one with \`facegpu train <data> --out ${h.dir}\`)`,
   'no-backbone': (h) => `; run \`npm run weights\` (default face backbone) or \`facegpu weights convert <model.json> --out ${h.dir}\``,

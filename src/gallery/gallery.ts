@@ -308,6 +308,37 @@ export class Gallery {
     this.dropFaces(new Set(p.faces));
   }
 
+  /**
+   * Give person `from` the name `to`. When `to` is already a person, `from`'s faces join
+   * theirs (two names found to be one person) and the result is 'merged'.
+   */
+  renamePerson(from: string, to: string): 'renamed' | 'merged' {
+    const p = this.persons.get(from);
+    if (!p) throw new Error(`${this.name}: no person "${from}" in the gallery`);
+    if (typeof to !== 'string' || !to.trim()) throw new Error(`${this.name}: a person needs a non-empty name`);
+    if (to === from) return 'renamed';
+    const into = this.persons.get(to);
+    const moved = new Set(p.faces);
+    for (const f of this.faceList) if (moved.has(f.id)) f.person = to;
+    this.persons.delete(from);
+    this.templates.delete(from);
+    if (!into) {
+      // The same key and faces under the new name: the index and the calibration's pairs are unchanged.
+      this.persons.set(to, p);
+      this.nameOfKey.set(p.key, to);
+      this.updateTemplate(to);
+      this.updatedAt = new Date().toISOString();
+      return 'renamed';
+    }
+    into.faces.push(...p.faces);
+    this.index.remove(p.key);
+    this.nameOfKey.delete(p.key);
+    this.updateTemplate(to);
+    // Pairs that were impostors are now genuine: the calibration is made again.
+    this.changed();
+    return 'merged';
+  }
+
   /** Drop faces by id (unknown ids are an error); a person left without faces is removed. */
   removeFaces(ids: number[]): number {
     const unknown = ids.filter((id) => !this.rowOf.has(id));

@@ -48,6 +48,45 @@ export async function nameCluster(dir: string, cluster: number, person: string, 
   }, { onWait: onNotice });
 }
 
+export interface RenameReport {
+  from: string;
+  to: string;
+  /** 'merged': `to` was a person already, and now holds `from`'s faces too. */
+  result: 'renamed' | 'merged';
+  /** The person's faces in the gallery after it (with a merge, both names' together). */
+  faces: number;
+  /** Faces of the photo library that changed name (0 without a library). */
+  libraryFaces: number;
+}
+
+/**
+ * Rename a person of the gallery (and their faces in its photo library), as its one writer;
+ * to the name of another person, the two become one. The gallery is saved first, then the
+ * library: run again after a crash between the two, it finishes the library's part.
+ */
+export async function renamePerson(dir: string, from: string, to: string, onNotice?: (m: string) => void): Promise<RenameReport> {
+  checkPersonName(to);
+  return withGalleryLock(dir, async (lock) => {
+    const gallery = await loadStoredGallery(dir, onNotice);
+    const store = LibraryStore.exists(dir) ? LibraryStore.open(dir) : null;
+    try {
+      const known = gallery.people().some((p) => p.name === from);
+      const inLibrary = store ? store.namedFacesOf(from).length : 0;
+      if (!known && !inLibrary) throw new RemedyError(`${dir}: no person named "${from}"`, ' (see the people of Gallery.people())', { case: 'no-person', dir });
+      // Not in the gallery, only in the library: a run stopped between the two, finished now.
+      let result: RenameReport['result'] = 'renamed';
+      if (known) {
+        result = gallery.renamePerson(from, to);
+        await saveGallery(dir, gallery, { lock });
+      }
+      const libraryFaces = store ? store.renamePerson(from, to) : 0;
+      return { from, to, result, faces: gallery.people().find((p) => p.name === to)?.faces ?? 0, libraryFaces };
+    } finally {
+      store?.close();
+    }
+  }, { onWait: onNotice });
+}
+
 export interface LibraryGalleryStats {
   /** Distinct photos: the library's and the enrolled ones outside it. */
   photos: number;

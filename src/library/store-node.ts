@@ -378,6 +378,16 @@ export class LibraryStore {
     return n;
   }
 
+  /** Give every face named `from` the name `to` (the person was renamed, or merged into `to`); returns how many. */
+  renamePerson(from: string, to: string): number {
+    let n = 0;
+    this.db.transaction(() => {
+      n = this.db.prepare('UPDATE faces SET person = ? WHERE person = ?').run(to, from).changes;
+      this.bump();
+    })();
+    return n;
+  }
+
   /** Which of these paths are stored photos. */
   hasPaths(paths: readonly string[]): Set<string> {
     const get = this.db.prepare('SELECT 1 AS x FROM photos WHERE path = ?');
