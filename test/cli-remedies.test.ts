@@ -36,6 +36,7 @@ describe('remedies: the library in its terms, the CLI with its flags', () => {
   it('every case has a CLI remedy that names a flag or a command', () => {
     const samples: RemedyHint[] = [
       { case: 'no-gallery', dir: 'g' },
+      { case: 'no-person', dir: 'g' },
       { case: 'no-cluster', dir: 'g' },
       { case: 'no-model', dir: 'm' },
       { case: 'no-backbone', dir: 'b' },
