@@ -1,5 +1,6 @@
 // facegpu eval <model-dir> <data>: accuracy, per-class precision/recall, confusion matrix.
 import type { Command } from 'commander';
+import { join } from 'node:path';
 import { checkFraction } from '../train/split.ts';
 import { openEngine } from '../node.ts';
 import { findBackbone } from '../backbones.ts';
@@ -7,6 +8,7 @@ import { warnIfUnfinished } from './model-notes.ts';
 import { evaluate, formatEvaluation, load } from '../train/index.ts';
 import { readModelMeta } from '../train/model-dir-node.ts';
 import { countOption, numberOption } from './number-options.ts';
+import { withoutFile } from './wording.ts';
 
 interface EvalCliOptions {
   json?: boolean;
@@ -25,7 +27,7 @@ export function registerEval(program: Command): void {
     .argument('<data>', 'data folder')
     .option('--validation-split <f>', 'split to reproduce (default: the one the model was trained with)')
     .option('--seed <n>', 'seed of the split to reproduce (default: the model\'s)')
-    .option('--json', 'print {"accuracy", "classes", "confusion", "noFace", "noFaceFiles", "perClass", "images", "skipped", "source"} as JSON (confusion: photos where a face was found; noFace: per class, photos where none was, each a miss)')
+    .option('--json', 'print {"accuracy", "classes", "confusion", "noFace", "noFaceFiles", "perClass", "images", "skipped": [{"file", "error"}], "source"} as JSON (confusion: photos where a face was found; noFace: per class, photos where none was, each a miss)')
     .option('--backbone <name|dir>', 'backbone (default: the one the model was trained on)')
     .option('--batch-size <n>', 'images per forward pass', '16')
     .action((modelDir: string, data: string, opts: EvalCliOptions) => evalCommand(modelDir, data, { ...opts, adapter: program.opts().adapter }));
@@ -50,8 +52,12 @@ export async function evalCommand(modelDir: string, data: string, opts: EvalCliO
     });
     if (opts.json) {
       const { accuracy, classes, confusion, noFace, perClass } = result;
-      const noFaceFiles = result.predictions.filter((p) => p.predicted === null).map((p) => p.id);
-      process.stdout.write(JSON.stringify({ accuracy, classes, confusion, noFace, noFaceFiles, perClass, images: result.predictions.length, skipped: result.skipped, source: result.source }) + '\n');
+      // Files as paths one can open (the data folder joined to the split's ids), and skipped
+      // ones as every command gives them: {"file", "error"}, the error without the file's name.
+      const fileOf = (id: string) => join(data, id);
+      const noFaceFiles = result.predictions.filter((p) => p.predicted === null).map((p) => fileOf(p.id));
+      const skipped = result.skipped.map((s) => ({ file: fileOf(s.id), error: withoutFile(s.reason, fileOf(s.id)) }));
+      process.stdout.write(JSON.stringify({ accuracy, classes, confusion, noFace, noFaceFiles, perClass, images: result.predictions.length, skipped, source: result.source }) + '\n');
     } else {
       console.log(`evaluated on ${result.source}`);
       console.log(formatEvaluation(result));
