@@ -1,7 +1,8 @@
 // Listing files under folders (Node), one rule for every command: symbolic links to files and
 // to folders are followed alike, each real folder is visited once per walk, a link that leads
 // back into a folder being walked (a loop) is reported as a warning naming the link and not
-// followed, and a broken link is a warning too. Hidden entries (.name) are left out; only
+// followed, and a broken link is a warning too (or, for callers that answer every file, listed
+// in its place for the reader to name). Hidden entries (.name) are left out; only
 // regular files are listed (a FIFO or device inside a folder would block a reader).
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -13,6 +14,11 @@ export interface WalkOptions {
   visited?: Set<string>;
   /** Real paths of more folders a link must not lead back to (the folders enclosing `dir` always count). */
   enclosing?: readonly string[];
+  /**
+   * List a link that cannot be followed (broken, a loop of links, no permission) in its place
+   * instead of warning of it, for a caller that answers every file: reading it then says why.
+   */
+  keepUnfollowable?: boolean;
 }
 
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -42,11 +48,11 @@ export async function walkFiles(dir: string, opts: WalkOptions = {}): Promise<st
   if (visited.has(real)) return out;
   visited.add(real);
   chain.add(real);
-  await walk(dir, chain, visited, out, warn);
+  await walk(dir, chain, visited, out, warn, opts.keepUnfollowable === true);
   return out;
 }
 
-async function walk(dir: string, chain: Set<string>, visited: Set<string>, out: string[], warn: (m: string) => void): Promise<void> {
+async function walk(dir: string, chain: Set<string>, visited: Set<string>, out: string[], warn: (m: string) => void, keep: boolean): Promise<void> {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -64,6 +70,10 @@ async function walk(dir: string, chain: Set<string>, visited: Set<string>, out: 
         isDir = st.isDirectory();
         isFile = st.isFile();
       } catch (err) {
+        if (keep) {
+          out.push(path);
+          continue;
+        }
         const code = (err as NodeJS.ErrnoException).code;
         warn(`${path}: ${code === 'ELOOP' ? 'symbolic link loop' : code === 'ENOENT' ? 'broken symbolic link' : `cannot follow symbolic link (${code})`}; skipped`);
         continue;
@@ -84,7 +94,7 @@ async function walk(dir: string, chain: Set<string>, visited: Set<string>, out: 
       if (visited.has(real)) continue; // reached before by another link: once is enough
       visited.add(real);
       chain.add(real);
-      await walk(path, chain, visited, out, warn);
+      await walk(path, chain, visited, out, warn, keep);
       chain.delete(real);
     } else if (isFile) out.push(path);
   }

@@ -78,10 +78,11 @@ describe('facegpu embed', () => {
     expect(cosine(out[0].embedding, out[2].embedding)).toBeGreaterThan(0.99999);
   });
 
-  it('an unreadable image is an error naming the file', async () => {
+  it('an unreadable image is named, exit status 2 (some files could not be read)', async () => {
     writeFileSync(join(tmp, 'text.jpg'), 'this is not an image');
     const err = await run('node', [CLI, 'embed', join(tmp, 'text.jpg')], { timeout: 120_000 }).catch((e) => e);
-    expect(err.code).toBe(1);
+    expect(err.code).toBe(2);
+    expect(err.stdout).toBe('');
     expect(err.stderr).toMatch(/text\.jpg: not an image in a supported format/);
     const missing = await run('node', [CLI, 'embed', join(tmp, 'nope.png')], { timeout: 120_000 }).catch((e) => e);
     expect(missing.stderr).toMatch(/nope\.png: cannot read \(ENOENT\)/);

@@ -1,13 +1,15 @@
 // Symbolic links, as a user's folders have them: a person folder that is a link counts as a
 // person (as image links always did), a link loop inside a folder given to predict is a
-// warning naming the link instead of aborting the run, and each real folder is read once.
-// No GPU: the listing happens before the engine opens.
+// warning naming the link instead of aborting the run, and each real folder is read once. A
+// link that cannot be followed is answered in its place by the commands that answer every
+// file (embed here). No GPU but in that one: the listing happens before the engine opens.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expandImages } from '../src/cli/predict.ts';
 import { openTrainingSet } from '../src/train/dataset-node.ts';
+import { ORL } from './helpers/faces.ts';
 import { facegpu } from './helpers/train-data.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'facegpu-links-'));
@@ -47,7 +49,7 @@ describe('symbolic links', () => {
     expect(warnings).toEqual([`${join(data, 'a', 'up')}: symbolic link loop (leads back to ${data}); not followed`]);
   });
 
-  it('expandImages visits each real folder once and reports a loop as a warning', async () => {
+  it('expandImages visits each real folder once, reports a loop of folders as a warning, and lists a broken link in its place', async () => {
     const dir = join(tmp, 'photos');
     mkdirSync(join(dir, 'a'), { recursive: true });
     writeFileSync(join(dir, 'a', '1.pgm'), 'x');
@@ -56,11 +58,27 @@ describe('symbolic links', () => {
     symlinkSync('nowhere', join(dir, 'broken'));
     const warnings: string[] = [];
     const files = await expandImages([dir], { onWarning: (m) => warnings.push(m) });
-    expect(files).toEqual([join(dir, 'a', '1.pgm')]);
-    expect(warnings).toEqual([
-      `${join(dir, 'a', 'up')}: symbolic link loop (leads back to ${dir}); not followed`,
-      `${join(dir, 'broken')}: broken symbolic link; skipped`,
+    // The broken link is answered by whoever reads the files (below), so not warned of here.
+    expect(files).toEqual([join(dir, 'a', '1.pgm'), join(dir, 'broken')]);
+    expect(warnings).toEqual([`${join(dir, 'a', 'up')}: symbolic link loop (leads back to ${dir}); not followed`]);
+  });
+
+  it('embed on a folder: a broken link and a link to itself are answered in their places, exit 2', async () => {
+    const dir = join(tmp, 'links');
+    mkdirSync(dir);
+    symlinkSync(join(ORL, 's1', '1.pgm'), join(dir, 'a.pgm'));
+    symlinkSync('nowhere.jpg', join(dir, 'b.jpg'));
+    symlinkSync('c.jpg', join(dir, 'c.jpg'));
+    const r = await facegpu(['embed', dir, '--json']);
+    expect(r.code, r.stderr).toBe(2);
+    const out = JSON.parse(r.stdout);
+    expect(out.map((x: { file: string }) => x.file)).toEqual(['a.pgm', 'b.jpg', 'c.jpg'].map((f) => join(dir, f)));
+    expect(out[0].embedding).toHaveLength(1024);
+    expect(out.slice(1)).toEqual([
+      { file: join(dir, 'b.jpg'), error: 'broken symbolic link' },
+      { file: join(dir, 'c.jpg'), error: 'symbolic link loop' },
     ]);
+    expect(r.stderr).toContain(`facegpu: warning: skipped ${join(dir, 'b.jpg')}: broken symbolic link\n`);
   });
 
   it('predict on a folder with a link loop warns and goes on (here to the missing model)', async () => {

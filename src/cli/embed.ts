@@ -1,8 +1,8 @@
 // facegpu embed <image|folder>... : descriptors of images from the backbone. Unreadable files are
 // named on stderr and the others answered; the exit status is then 2 (as predict's), also when
 // none could be read.
-import { open, readFile } from 'node:fs/promises';
-import { decodeImageRGB, ImageDecodeError, refusedFormat } from '../image/decode.ts';
+import { open } from 'node:fs/promises';
+import { decodeImageRGB, ImageDecodeError, readError, readImageFile, refusedFormat } from '../image/decode.ts';
 import { openEngine } from '../node.ts';
 import { countOption } from './number-options.ts';
 import { expandImages } from './predict.ts';
@@ -23,9 +23,8 @@ export async function embedCommand(paths: string[], opts: EmbedOptions): Promise
   const files = await expandImages(paths, { keepUnreadable: true });
   if (!files.length) throw new Error(`no files in ${paths.join(', ')}`);
   const results: (EmbedResult | null)[] = files.map(() => null);
-  const fail = (i: number, err: unknown) => {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code && !(err instanceof ImageDecodeError)) err = new ImageDecodeError(files[i], `cannot read (${code})`);
+  const fail = async (i: number, err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code && !(err instanceof ImageDecodeError)) err = await readError(files[i], err);
     const message = err instanceof ImageDecodeError ? err.message : `${files[i]}: ${(err as Error).message}`;
     results[i] = { file: files[i], error: withoutFile(message, files[i]) };
     console.error(`facegpu: warning: skipped ${message}`);
@@ -38,7 +37,7 @@ export async function embedCommand(paths: string[], opts: EmbedOptions): Promise
         const refused = refusedFormat(await readHead(f));
         if (refused) throw new ImageDecodeError(f, refused);
       } catch (err) {
-        fail(i, err);
+        await fail(i, err);
       }
     }),
   );
@@ -53,9 +52,9 @@ export async function embedCommand(paths: string[], opts: EmbedOptions): Promise
       const chunk = todo.slice(at, at + batch);
       const decoded = await Promise.all(
         chunk.map((i) =>
-          readFile(files[i])
+          readImageFile(files[i])
             .then((buf) => decodeImageRGB(buf, size, files[i]))
-            .then((px) => ({ i, px }), (err: unknown) => (fail(i, err), null)),
+            .then((px) => ({ i, px }), async (err: unknown) => (await fail(i, err), null)),
         ),
       );
       const ok = decoded.filter((d): d is { i: number; px: Uint8Array } => d !== null);

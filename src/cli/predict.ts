@@ -57,7 +57,8 @@ export async function expandImages(paths: readonly string[], opts: { onWarning?:
       throw new Error(`${p}: ${code === 'ELOOP' ? 'symbolic link loop' : code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file or folder' : `cannot open (${code})`}`);
     }
     if (!st.isDirectory()) out.push(p);
-    else out.push(...(await walkFiles(p, { visited, onWarning })));
+    // A link inside that cannot be followed is answered in its place as unreadable, as a missing file given by name.
+    else out.push(...(await walkFiles(p, { visited, onWarning, keepUnfollowable: true })));
   }
   return out;
 }

@@ -1,18 +1,21 @@
 // Image files -> packed 8-bit RGB at the backbone's input size (Node, via sharp; PBM/PGM/PPM
-// via pnm.ts; BMP via bmp.ts, which decodes with bmp-ts). Formats are recognised by content,
-// not by file extension; EXIF orientation is applied; greyscale and palettes are expanded to
-// RGB and alpha dropped (as PIL's convert('RGB'), which Keras' load_img uses).
+// via pnm.ts; BMP via bmp.ts, which decodes with bmp-ts; HEIC via heic.ts, which decodes with
+// heic-decode, libheif + libde265 as WebAssembly, because sharp's libheif has no HEVC decoder).
+// Formats are recognised by content, not by file extension; EXIF orientation is applied (in a
+// HEIC, the container's irot/imir instead, as libheif does); greyscale and palettes are
+// expanded to RGB and alpha dropped (as PIL's convert('RGB'), which Keras' load_img uses).
 //
 // Photos only, and of bounded size: vector formats (SVG, PDF, PostScript) are refused with a
-// clear message (a 123-byte SVG may declare 15000x15000 pixels), as are HEIC photos (this
-// build's libheif has no HEVC decoder) and compressed wrappers. Every accepted format is
+// clear message (a 123-byte SVG may declare 15000x15000 pixels), as are compressed wrappers and
+// the multi-layer and scalable HEVC brands that heic-decode does not open. Every accepted format is
 // checked against a pixel limit from its header before it is decoded: MAX_IMAGE_PIXELS by
 // default (8192 x 8192, ~200 MB as RGB), raised with setMaxImagePixels or FACEGPU_MAX_PIXELS
 // (read when a decode first needs it, so a bad value is an error of that decode, not of
 // importing this module).
-import { readFile } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import sharp, { type Sharp } from 'sharp';
 import { BmpSizeError, decodeBmp, isBmp } from './bmp.ts';
+import { decodeHeic, HeicSizeError, heicKind } from './heic.ts';
 import { decodePnm, isPnm, PnmSizeError } from './pnm.ts';
 import type { PixelRect, RgbImage } from './rgb.ts';
 
@@ -77,13 +80,27 @@ export class ImageDecodeError extends Error {
  * it is; others are resized to size x size (aspect ratio not kept, as Keras' flow_from_directory).
  */
 export async function loadImageRGB(file: string, size: number): Promise<Uint8Array> {
-  let buf: Buffer;
+  return decodeImageRGB(await readImageFile(file), size, file);
+}
+
+/**
+ * A file's bytes; what keeps them from being read is an ImageDecodeError naming the file: a
+ * broken symbolic link or a link loop said as such, else the system's code.
+ */
+export async function readImageFile(file: string): Promise<Buffer> {
   try {
-    buf = await readFile(file);
+    return await readFile(file);
   } catch (err) {
-    throw new ImageDecodeError(file, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw await readError(file, err);
   }
-  return decodeImageRGB(buf, size, file);
+}
+
+/** Why `file` could not be read, as an ImageDecodeError (see readImageFile). */
+export async function readError(file: string, err: unknown): Promise<ImageDecodeError> {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ELOOP') return new ImageDecodeError(file, 'symbolic link loop');
+  if (code === 'ENOENT' && (await lstat(file).then((st) => st.isSymbolicLink(), () => false))) return new ImageDecodeError(file, 'broken symbolic link');
+  return new ImageDecodeError(file, `cannot read (${code ?? (err as Error).message})`);
 }
 
 export async function decodeImageRGB(buf: Uint8Array, size: number, where: string): Promise<Uint8Array> {
@@ -94,16 +111,13 @@ export async function decodeImageRGB(buf: Uint8Array, size: number, where: strin
 
 /** Decode `file` to packed RGB at its own size (for steps that look at the whole photo, as face detection). */
 export async function loadImageRaw(file: string): Promise<RgbImage> {
-  let buf: Buffer;
-  try {
-    buf = await readFile(file);
-  } catch (err) {
-    throw new ImageDecodeError(file, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  return decodeImageRaw(buf, file);
+  return decodeImageRaw(await readImageFile(file), file);
 }
 
-/** Why `buf` is refused before any decoder sees it (vector drawings, HEIC, compressed files), or null. */
+/**
+ * Why `buf` is refused before any decoder sees it (vector drawings, compressed files, HEIC of
+ * the multi-layer or scalable HEVC brands), or null.
+ */
 export function refusedFormat(buf: Uint8Array): string | null {
   const head = Buffer.from(buf.buffer, buf.byteOffset, Math.min(buf.byteLength, 4096)).toString('latin1');
   const text = head.replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart();
@@ -111,14 +125,8 @@ export function refusedFormat(buf: Uint8Array): string | null {
   if (head.startsWith('%PDF')) return 'a PDF document (a vector format), not a photo; convert it to PNG or JPEG';
   if (head.startsWith('%!PS') || head.startsWith('\xC5\xD0\xD3\xC6')) return 'a PostScript drawing (a vector format), not a photo; convert it to PNG or JPEG';
   if (head.startsWith('\x1F\x8B')) return 'a gzip-compressed file, not a photo';
-  if (head.slice(4, 8) === 'ftyp') {
-    const size = Math.min(head.length, Buffer.from(buf.buffer, buf.byteOffset, 4).readUInt32BE(0) || 0);
-    const brands = [head.slice(8, 12)];
-    for (let at = 16; at + 4 <= size; at += 4) brands.push(head.slice(at, at + 4));
-    const hevc = ['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'hevm', 'hevs'];
-    if (hevc.includes(brands[0]) || (!brands.includes('avif') && brands.some((b) => hevc.includes(b)))) {
-      return 'a HEIC photo (HEVC-coded), which this build cannot decode; convert it to JPEG (e.g. heif-convert, or export as "Most Compatible" on the phone)';
-    }
+  if (heicKind(buf) === 'unread') {
+    return 'a HEIC photo (HEVC-coded), which this build cannot decode; convert it to JPEG (e.g. heif-convert, or export as "Most Compatible" on the phone)';
   }
   return null;
 }
@@ -142,6 +150,9 @@ export async function decodeImageRaw(buf: Uint8Array, where: string): Promise<Rg
       img = sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } });
     } else if (isBmp(buf)) {
       const raw = decodeBmp(buf, where, maxPixels); // the header's size first, then bmp-ts
+      img = sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: 3 } });
+    } else if (heicKind(buf) === 'heic') {
+      const raw = await decodeHeic(buf, where, maxPixels); // the header's size first, then heic-decode
       img = sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: 3 } });
     } else {
       // The header's size first (no pixels decoded), then a decoder bounded to it.
@@ -178,7 +189,7 @@ function decodeError(err: unknown, where: string, maxPixels?: number): ImageDeco
   if (err instanceof ImageDecodeError) return err;
   const full = (err as Error).message;
   const msg = full.startsWith(`${where}: `) ? full.slice(where.length + 2) : full.replace(/^.*?: /, '');
-  if (err instanceof PnmSizeError || err instanceof BmpSizeError) return new ImageDecodeError(where, `${msg}; ${raiseIt()}`);
+  if (err instanceof PnmSizeError || err instanceof BmpSizeError || err instanceof HeicSizeError) return new ImageDecodeError(where, `${msg}; ${raiseIt()}`);
   if (/exceeds pixel limit/i.test(msg)) return new ImageDecodeError(where, `the image is larger than the limit of ${maxPixels ?? maxImagePixels()} pixels; ${raiseIt()}`);
   return new ImageDecodeError(where, /unsupported image format/i.test(msg) ? 'not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF, BMP, PGM/PPM/PBM)' : `cannot decode image (${msg.split('\n')[0]})`);
 }
