@@ -150,6 +150,28 @@ describe('LibraryStore', () => {
     }
   });
 
+  it('a full disk: one line naming the file, the batch rolled back, the batches before it kept', () => {
+    const dir = join(tmp, 'full');
+    mkdirSync(dir);
+    const s = LibraryStore.open(dir, { create: { dim: DIM, backbone } });
+    try {
+      s.storePhotos([photo('/p/kept.jpg', 1)]);
+      // SQLite's own ceiling on the file's pages: past it a write fails as on a full disk.
+      const db = (s as unknown as { db: Database.Database }).db;
+      db.pragma(`max_page_count = ${(db.pragma('page_count', { simple: true }) as number) + 1}`);
+      const many = Array.from({ length: 200 }, (_, i) => photo(`/p/${i}.jpg`, 3));
+      expect(() => s.storePhotos(many)).toThrow(
+        `${join(dir, LIBRARY_FILE)}: cannot store in the photo library: the disk is full (SQLITE_FULL); what was stored before is kept, so run again once that is fixed`,
+      );
+      expect(s.counts()).toMatchObject({ photos: 1, faces: 1 });
+      db.pragma('max_page_count = 1073741823');
+      s.storePhotos(many);
+      expect(s.counts()).toMatchObject({ photos: 201, faces: 601 });
+    } finally {
+      s.close();
+    }
+  });
+
   it('a library of another backbone is refused, naming both', () => {
     const dir = join(tmp, 'g1');
     expect(() => LibraryStore.open(dir, { create: { dim: DIM, backbone: { id: 'other', sha256: 'c'.repeat(64) } } })).toThrow(/indexed with backbone "face" .* not "other"/);

@@ -134,14 +134,20 @@ export class LibraryStore {
         throw new Error(`${file}: an empty photo library (no format record)`);
       }
       const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
-      db.transaction(() => {
-        put.run('format', FORMAT);
-        put.run('version', String(VERSION));
-        put.run('dim', String(opts.create!.dim));
-        put.run('backbone', JSON.stringify(opts.create!.backbone));
-        put.run('generation', '0');
-      })();
-      return new LibraryStore(db, file, opts.create.dim, opts.create.backbone);
+      const store = new LibraryStore(db, file, opts.create.dim, opts.create.backbone);
+      try {
+        store.write(() => {
+          put.run('format', FORMAT);
+          put.run('version', String(VERSION));
+          put.run('dim', String(opts.create!.dim));
+          put.run('backbone', JSON.stringify(opts.create!.backbone));
+          put.run('generation', '0');
+        });
+      } catch (err) {
+        db.close();
+        throw err;
+      }
+      return store;
     }
     const fail = (why: string): never => {
       db.close();
@@ -161,6 +167,22 @@ export class LibraryStore {
     this.db.close();
   }
 
+  /**
+   * Run `fn` as one transaction. A write SQLite refuses (a full disk above all) is one line
+   * naming the library's file; the transaction is rolled back, so every batch stored before
+   * it is kept and a run after the cause is fixed goes on from there.
+   */
+  private write<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn)();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code !== 'string' || !code.startsWith('SQLITE_')) throw err;
+      const why = code === 'SQLITE_FULL' ? 'the disk is full' : code.startsWith('SQLITE_READONLY') ? 'it cannot be written (read-only)' : (err as Error).message;
+      throw new Error(`${this.file}: cannot store in the photo library: ${why} (${code}); what was stored before is kept, so run again once that is fixed`);
+    }
+  }
+
   /** Bumped by every committed change to the faces. */
   generation(): number {
     return Number((this.db.prepare("SELECT value FROM meta WHERE key = 'generation'").get() as { value: string }).value);
@@ -175,7 +197,7 @@ export class LibraryStore {
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.write(() => this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value));
   }
 
   /** Every stored photo (path, size, mtime, hash, error). */
@@ -197,7 +219,7 @@ export class LibraryStore {
     const addPhoto = this.db.prepare('INSERT INTO photos (path, size, mtime_ms, sha256, width, height, error, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     const addFace = this.db.prepare('INSERT INTO faces (photo, x, y, w, h, score, descriptor) VALUES (?, ?, ?, ?, ?, ?, ?)');
     let faces = 0;
-    this.db.transaction(() => {
+    this.write(() => {
       const now = new Date().toISOString();
       for (const p of photos) {
         del.run(p.path);
@@ -211,14 +233,14 @@ export class LibraryStore {
         }
       }
       this.bump();
-    })();
+    });
     return faces;
   }
 
   /** Store `file` with the faces of an already stored photo of the same bytes (no GPU work). Returns the faces copied. */
   copyPhoto(from: StoredPhoto, file: PhotoFile): number {
     let faces = 0;
-    this.db.transaction(() => {
+    this.write(() => {
       this.db.prepare('DELETE FROM photos WHERE path = ?').run(file.path);
       const src = this.db.prepare('SELECT width, height, error FROM photos WHERE id = ?').get(from.id) as { width: number | null; height: number | null; error: string | null };
       const { lastInsertRowid } = this.db
@@ -226,13 +248,13 @@ export class LibraryStore {
         .run(file.path, file.size, file.mtimeMs, file.sha256, src.width, src.height, src.error, new Date().toISOString());
       faces = this.db.prepare('INSERT INTO faces (photo, x, y, w, h, score, descriptor) SELECT ?, x, y, w, h, score, descriptor FROM faces WHERE photo = ? ORDER BY id').run(lastInsertRowid, from.id).changes;
       this.bump();
-    })();
+    });
     return faces;
   }
 
   /** A file whose size or mtime changed but not its bytes: record the new ones, keep its faces. */
   touchPhoto(id: number, size: number, mtimeMs: number): void {
-    this.db.prepare('UPDATE photos SET size = ?, mtime_ms = ? WHERE id = ?').run(size, mtimeMs, id);
+    this.write(() => this.db.prepare('UPDATE photos SET size = ?, mtime_ms = ? WHERE id = ?').run(size, mtimeMs, id));
   }
 
   /** Drop photos (and their faces) by id, in one transaction; returns the faces dropped. */
@@ -241,13 +263,13 @@ export class LibraryStore {
     let faces = 0;
     const count = this.db.prepare('SELECT COUNT(*) AS n FROM faces WHERE photo = ?');
     const del = this.db.prepare('DELETE FROM photos WHERE id = ?');
-    this.db.transaction(() => {
+    this.write(() => {
       for (const id of ids) {
         faces += (count.get(id) as { n: number }).n;
         del.run(id);
       }
       this.bump();
-    })();
+    });
     return faces;
   }
 
@@ -334,19 +356,19 @@ export class LibraryStore {
   /** The search index has dropped these deleted faces. */
   clearDeleted(ids: readonly number[]): void {
     const del = this.db.prepare('DELETE FROM deleted_faces WHERE id = ?');
-    this.db.transaction(() => {
+    this.write(() => {
       for (const id of ids) del.run(id);
-    })();
+    });
   }
 
   /** Replace every face's cluster: `clusters` maps cluster id to face ids; faces not listed get none. */
   setClusters(clusters: ReadonlyMap<number, readonly number[]>): void {
     const set = this.db.prepare('UPDATE faces SET cluster = ? WHERE id = ?');
-    this.db.transaction(() => {
+    this.write(() => {
       this.db.prepare('UPDATE faces SET cluster = NULL').run();
       for (const [cluster, ids] of clusters) for (const id of ids) set.run(cluster, id);
       this.bump();
-    })();
+    });
   }
 
   /** Clusters from the last `cluster` run: id, faces, and the people named in it. */
@@ -361,30 +383,30 @@ export class LibraryStore {
   namePerson(ids: readonly number[], person: string): number {
     const set = this.db.prepare('UPDATE faces SET person = ? WHERE id = ?');
     let n = 0;
-    this.db.transaction(() => {
+    this.write(() => {
       for (const id of ids) n += set.run(person, id).changes;
       this.bump();
-    })();
+    });
     return n;
   }
 
   /** Forget a person's name on every face (the person was removed from the gallery). */
   unname(person: string): number {
     let n = 0;
-    this.db.transaction(() => {
+    this.write(() => {
       n = this.db.prepare('UPDATE faces SET person = NULL WHERE person = ?').run(person).changes;
       this.bump();
-    })();
+    });
     return n;
   }
 
   /** Give every face named `from` the name `to` (the person was renamed, or merged into `to`); returns how many. */
   renamePerson(from: string, to: string): number {
     let n = 0;
-    this.db.transaction(() => {
+    this.write(() => {
       n = this.db.prepare('UPDATE faces SET person = ? WHERE person = ?').run(to, from).changes;
       this.bump();
-    })();
+    });
     return n;
   }
 
