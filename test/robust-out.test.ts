@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../src/atomic-fs.ts';
 import { checkOutputDir, checkOutputFile, mkdirp } from '../src/out-dir.ts';
 import { listPeople } from '../src/train/dataset-node.ts';
+import { ORL } from './helpers/faces.ts';
 import { facegpu } from './helpers/train-data.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'facegpu-out-'));
@@ -95,6 +96,11 @@ describe('bad --out fails at once', () => {
       expect(onnx.stderr.trim()).toBe(`facegpu: --onnx ${join(ro, 'x.onnx')}: cannot write in ${ro} (read-only file system)`);
       const big = await refused(['weights', 'export', 'face', '--onnx', join(full, 'x.onnx')]);
       expect(big.stderr.trim()).toMatch(new RegExp(`^facegpu: --onnx ${join(full, 'x.onnx')}: only 1\\.0 MiB free on the file system of ${full}, about 12\\.2 MiB needed$`));
+      expect(readdirSync(full)).toEqual([]);
+      // A gallery of 400 photos' faces: about 4.5 KiB each, told before the GPU starts.
+      const enroll = await refused(['enroll', join(full, 'g'), ORL]);
+      expect(enroll.stderr.trim().split('\n').at(-1)).toBe(`facegpu: gallery ${join(full, 'g')}: only 1.0 MiB free on the file system of ${full}, about 1.8 MiB needed`);
+      expect(enroll.stderr).not.toContain('backbone');
       expect(readdirSync(full)).toEqual([]);
       // Filled up: even a small write fails, named.
       writeFileSync(join(full, 'filler'), new Uint8Array(1 << 20).subarray(0, (1 << 20) - 4096));

@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { openEngine } from '../node.ts';
 import { checkPersonName } from '../identity/face-gallery.ts';
 import { enrollFiles, peekGalleryBackbone, updateFaceGallery, type EnrollReport } from '../identity/node.ts';
-import { checkGalleryFolder, galleryExists } from '../gallery/store-node.ts';
+import { checkGalleryFolder, galleryExists, gallerySaveBytes } from '../gallery/store-node.ts';
 import { checkOutputDir } from '../out-dir.ts';
 import { counted, withoutFile } from './wording.ts';
 import { expandImages } from './predict.ts';
@@ -52,7 +52,9 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
   const empty = plan.filter((p) => !p.files.length);
   if (empty.length === plan.length) throw new Error(`no image files in ${paths.join(', ')}`);
   // The gallery is written whole and renamed in: a place that cannot take it is told now.
-  await checkOutputDir(galleryDir, { name: 'gallery', readFrom: opts.person === undefined ? [{ path: paths[0], what: 'data folder' }] : [] });
+  // Room for it too: a full disk found at the save would lose the whole enrolment's work.
+  const needBytes = await gallerySaveBytes(galleryDir, plan.reduce((n, p) => n + p.files.length, 0));
+  await checkOutputDir(galleryDir, { name: 'gallery', needBytes, readFrom: opts.person === undefined ? [{ path: paths[0], what: 'data folder' }] : [] });
   await checkGalleryFolder(galleryDir);
   const backbone = opts.backbone ?? ((await galleryExists(galleryDir)) ? (await peekGalleryBackbone(galleryDir)).id : 'face');
   const { gpu, engine } = await openEngine({ backbone, adapter: opts.adapter });

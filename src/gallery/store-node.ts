@@ -5,7 +5,7 @@
 // withGalleryLock (lock-node.ts). The calibration and the index are derived data: when they
 // cannot be used they are rebuilt from the descriptors and onNotice says so.
 import { readFileSync } from 'node:fs';
-import { copyFile, link, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, link, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { recoverDir, writeDirAtomic } from '../atomic-fs.ts';
 import { clearDeadLock } from '../lock-node.ts';
@@ -87,6 +87,24 @@ export async function saveGallery(dir: string, gallery: Gallery, opts: { lock?: 
     // store that may hold a million faces. Their only writer holds this gallery's lock.
     for (const name of (await listDir(dir)) ?? []) if (name.startsWith(LIBRARY_FILES_PREFIX)) await linkOrCopy(join(resolve(dir), name), join(tmp, name));
   });
+}
+
+/** About what one more face adds to a saved gallery: its float32 descriptor and its JSON record. */
+const BYTES_PER_FACE = 4 * 1024 + 512;
+
+/**
+ * About how many bytes a save of the gallery at `dir` with `newFaces` more faces writes: the
+ * whole folder is written anew beside the old one (the photo library's files go along as
+ * links, not copies), for a check of free space before the work (`checkOutputDir`'s
+ * needBytes). Descriptors are counted as 1024-d, the widest backbone's.
+ */
+export async function gallerySaveBytes(dir: string, newFaces: number): Promise<number> {
+  let bytes = newFaces * BYTES_PER_FACE;
+  for (const name of (await listDir(dir)) ?? []) {
+    if (name.startsWith(LIBRARY_FILES_PREFIX)) continue;
+    bytes += await stat(join(dir, name)).then((st) => (st.isFile() ? st.size : 0), () => 0);
+  }
+  return bytes;
 }
 
 async function readJson(file: string, what: string): Promise<unknown> {
