@@ -4,8 +4,9 @@
 # bookworm's own Mesa 22 lacks shaderUniform*ArrayDynamicIndexing, which Dawn requires),
 # Debian's Chromium for the browser tests (SwiftShader WebGPU adapter), and Redis (the job
 # queue of `index --queue` and `worker`; its tests start their own server), and a C++ compiler,
-# make and python3 (node-gyp, which rebuilds USearch's addon with patches/), and xz (the
-# GPU-machine benchmark kit).
+# make and python3 (node-gyp, which rebuilds USearch's addon with patches/), xz (the
+# GPU-machine benchmark kit), and heif-enc with its HEVC encoder (libheif-examples: x265;
+# test/heic-decode.test.ts makes its HEIC photos with it).
 # Idempotent; skips what is already there. Needs root (or sudo).
 set -euo pipefail
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -15,6 +16,11 @@ mesa_ok() {
   local v
   v=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)
   [ -n "$v" ] && [ "${v%%.*}" -ge 24 ] 2>/dev/null
+}
+
+heif_hevc_ok() {
+  # heif-enc is there and can write HEVC (HEIC), not only AVIF.
+  command -v heif-enc >/dev/null && heif-enc --list-encoders 2>/dev/null | grep -i x265 >/dev/null
 }
 
 need_apt=()
@@ -28,6 +34,8 @@ command -v make >/dev/null || need_apt+=(make)
 command -v python3 >/dev/null || need_apt+=(python3)
 # xz, for the GPU-machine benchmark kit (scripts/device-kit.mjs).
 command -v xz >/dev/null || need_apt+=(xz-utils)
+# heif-enc with x265, for the HEIC photos of test/heic-decode.test.ts.
+heif_hevc_ok || need_apt+=(libheif-examples)
 
 if [ ${#need_apt[@]} -eq 0 ]; then
   echo "system packages: already installed"; exit 0
@@ -44,10 +52,15 @@ if [ "${ID:-}" = debian ] && [ "${VERSION_CODENAME:-}" = bookworm ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     -t bookworm-backports mesa-vulkan-drivers libvulkan1
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium redis-server \
-    g++ make python3 xz-utils
+    g++ make python3 xz-utils libheif-examples
 else
   $SUDO apt-get update -qq
+  # Newer Debian and Ubuntu ship libheif's encoders as plugins: the HEVC one is not a dependency.
+  if [[ " ${need_apt[*]} " == *" libheif-examples "* ]] && apt-cache show libheif-plugin-x265 >/dev/null 2>&1; then
+    need_apt+=(libheif-plugin-x265)
+  fi
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
 fi
 mesa_ok || { echo "error: Mesa >= 24 (mesa-vulkan-drivers) is required for the lavapipe WebGPU adapter" >&2; exit 1; }
+heif_hevc_ok || { echo "error: heif-enc with its x265 HEVC encoder (libheif-examples) is required by test/heic-decode.test.ts" >&2; exit 1; }
 echo "system packages: ok ($(dpkg-query -W -f='${Version}' mesa-vulkan-drivers))"
