@@ -1,7 +1,8 @@
 // Images that would cost memory by design or say nothing useful when they fail: vector
 // drawings are refused (a 123-byte SVG may declare 15000x15000 pixels), every format is
-// bounded by a pixel limit read from its header before decoding, a HEIC photo is refused in
-// one line, and `embed` answers the good files when one is bad.
+// bounded by a pixel limit read from its header before decoding, a HEIC of the kinds this
+// build does not read (scalable or multi-layer HEVC) is refused in one line, and `embed`
+// answers the good files when one is bad.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -95,8 +96,10 @@ describe('FACEGPU_MAX_PIXELS', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('a HEIC photo is refused in one line, without library noise', async () => {
-    const heic = Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('ftypheic\0\0\0\0mif1heic'), Buffer.alloc(64)]);
+  it('a HEIC that heic-decode does not open (scalable HEVC, brand heis) is refused in one line, without library noise', async () => {
+    // Plain HEIC is read (test/heic-decode.test.ts); the multi-layer and scalable HEVC brands
+    // (heim, heis, hevm, hevs) are refused by their first bytes, before any decoder.
+    const heic = Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('ftypheis\0\0\0\0mif1heis'), Buffer.alloc(64)]);
     const file = join(tmp, 'phone.heic');
     writeFileSync(file, heic);
     await expect(loadImageRGB(file, 224)).rejects.toThrow(`${file}: a HEIC photo (HEVC-coded), which this build cannot decode; convert it to JPEG`);

@@ -1,0 +1,241 @@
+// HEIC photos (src/image/heic.ts, decoded by heic-decode: libheif + libde265 as WebAssembly),
+// written here at test time by Debian's `heif-enc` (package libheif-examples, x265 inside;
+// scripts/install-system.sh installs it) from an ORL face and a 5-celebrity-faces photo
+// decoded by the project's own decoder. They must come back as those pixels through the
+// decoder the CLI uses: exactly for the grey face (lossless HEVC), within +-1 for the colour
+// photo (heif-enc 1.15 codes "lossless" as 4:4:4 YCbCr, so RGB rounds), and close for a lossy
+// one. The container's rotation (irot) is applied, the primary image of a two-image file is
+// the one decoded, a truncated HEIC is a one-line error with nothing printed, one whose header
+// claims too many pixels is refused before its pixels are decoded, and `facegpu embed` reads
+// a HEIC as it reads the same photo as a PNG.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { decodeImageRaw, loadImageRaw, MAX_IMAGE_PIXELS, setMaxImagePixels } from '../src/image/decode.ts';
+import type { RgbImage } from '../src/image/rgb.ts';
+import { CELEB, ORL } from './helpers/faces.ts';
+import { cosine } from './helpers/layout.ts';
+import { facegpu } from './helpers/train-data.ts';
+
+// heic-decode's pixel decoding, watched: a file refused from its header must never reach it.
+// (heic.ts parses with `all()`, which decodes nothing, then decodes one image of it.)
+const pixelsDecoded = vi.hoisted(() => vi.fn());
+vi.mock('heic-decode', async (importOriginal) => {
+  type Images = { width: number; height: number; decode(): Promise<unknown> }[];
+  const real = (await importOriginal<{ default: ((o: object) => Promise<unknown>) & { all(o: object): Promise<Images> } }>()).default;
+  const one = (o: object) => real(o);
+  one.all = async (o: object) => {
+    const images = await real.all(o);
+    for (const image of images) {
+      const decode = image.decode;
+      image.decode = () => {
+        pixelsDecoded();
+        return decode();
+      };
+    }
+    return images;
+  };
+  return { default: one };
+});
+
+const tmp = mkdtempSync(join(tmpdir(), 'facegpu-heic-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+/** heif-enc missing: every test fails with what to run (a beforeAll failure alone reads as skipped tests). */
+let noHeifEnc: Error | undefined;
+beforeEach(() => {
+  if (noHeifEnc) throw noHeifEnc;
+  pixelsDecoded.mockClear();
+});
+
+/** `heif-enc args...` in tmp. */
+function heifEnc(...args: string[]): void {
+  execFileSync('heif-enc', args, { cwd: tmp, stdio: 'pipe' });
+}
+
+/** `img` as a PNG file in tmp. */
+async function png(img: RgbImage, name: string): Promise<string> {
+  await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).png().toFile(join(tmp, name));
+  return join(tmp, name);
+}
+
+/** HEVC lossless, 4:4:4, as heif-enc's help says (exact for grey; RGB rounds to +-1 in 1.15). */
+const LOSSLESS = ['-L', '-p', 'chroma=444', '--matrix_coefficients=0'];
+
+/** The offset of the first box `type` in `buf` (its size field), found by name. */
+function box(buf: Buffer, type: string): number {
+  const at = buf.indexOf(type, 0, 'latin1');
+  if (at < 4) throw new Error(`no ${type} box in heif-enc's file: its layout changed, and this test's edit of it with it`);
+  return at - 4;
+}
+
+function diff(got: RgbImage, want: RgbImage): { mean: number; max: number } {
+  expect([got.width, got.height]).toEqual([want.width, want.height]);
+  let sum = 0;
+  let max = 0;
+  for (let i = 0; i < want.data.length; i++) {
+    const d = Math.abs(got.data[i] - want.data[i]);
+    sum += d;
+    max = Math.max(max, d);
+  }
+  return { mean: sum / want.data.length, max };
+}
+
+let face: RgbImage; // ORL s1/1.pgm: 92x112, grey
+let photo: RgbImage; // a 5-celebrity-faces JPEG: colour, of odd width
+const file: Record<string, string> = {};
+beforeAll(async () => {
+  face = await loadImageRaw(join(ORL, 's1', '1.pgm'));
+  const dir = join(CELEB, 'train', 'ben_afflek');
+  const jpeg = readdirSync(dir)
+    .sort()
+    .map((f) => join(dir, f))
+    .find((f) => readFileSync(f).subarray(0, 2).equals(Buffer.from([0xff, 0xd8])));
+  photo = await loadImageRaw(jpeg!);
+  file.facePng = await png(face, 'face.png');
+  file.photoPng = await png(photo, 'photo.png');
+  let encoders = '';
+  try {
+    encoders = execFileSync('heif-enc', ['--list-encoders'], { encoding: 'utf8', stdio: 'pipe' });
+  } catch {}
+  if (!/x265/i.test(encoders)) {
+    noHeifEnc = new Error('heif-enc with its HEVC encoder (x265) not found: it makes the HEIC files of this test (Debian package libheif-examples); run scripts/install-system.sh');
+    return;
+  }
+  heifEnc(...LOSSLESS, 'face.png', '-o', 'face.heic');
+  heifEnc(...LOSSLESS, 'photo.png', '-o', 'photo-lossless.heic');
+  heifEnc('-q', '90', 'photo.png', '-o', 'photo.heic');
+  heifEnc(...LOSSLESS, 'face.png', 'photo.png', '-o', 'two.heic');
+  for (const name of ['face', 'photo-lossless', 'photo', 'two']) file[name] = join(tmp, `${name}.heic`);
+}, 120_000);
+
+describe('HEIC decoding', () => {
+  it('a grey face, lossless: exactly its pixels, read by content whatever its name', async () => {
+    expect(readFileSync(file.face).toString('latin1', 4, 12)).toBe('ftypheic');
+    const named = join(tmp, 'face.jpg');
+    writeFileSync(named, readFileSync(file.face));
+    expect(diff(await loadImageRaw(named), face)).toEqual({ mean: 0, max: 0 });
+    expect(pixelsDecoded).toHaveBeenCalledTimes(1);
+  });
+
+  it('a colour photo: lossless within +-1 (YCbCr rounding), lossy (quality 90) within a mean of 3', async () => {
+    const lossless = diff(await loadImageRaw(file['photo-lossless']), photo);
+    expect(lossless.max).toBeLessThanOrEqual(1);
+    expect(lossless.mean).toBeLessThan(0.1);
+    // Measured: mean 0.85, max 11 (heif-enc 1.15.1, x265 3.5).
+    expect(diff(await loadImageRaw(file.photo), photo).mean).toBeLessThan(3);
+  });
+
+  it("the container's rotation (irot) is applied, as libheif and phones do", async () => {
+    // heif-enc writes no irot: the face's `pixi` property (16 bytes, associated with the image
+    // and essential) becomes an irot of the same size, angle 1 (90 degrees anticlockwise).
+    const rotated = Buffer.from(readFileSync(file.face));
+    const at = box(rotated, 'pixi');
+    rotated.write('irot', at + 4, 'latin1');
+    rotated.fill(0, at + 8, at + rotated.readUInt32BE(at));
+    rotated[at + 8] = 1;
+    const want = await sharp(face.data, { raw: { width: 92, height: 112, channels: 3 } }).rotate(-90).raw().toBuffer();
+    expect(diff(await decodeImageRaw(rotated, 'rotated.heic'), { width: 112, height: 92, data: want })).toEqual({ mean: 0, max: 0 });
+  });
+
+  it('an EXIF Orientation inside a HEIC is not applied again (the HEIF rule: irot is the rotation)', async () => {
+    await sharp(file.photoPng).jpeg({ quality: 100 }).withMetadata({ orientation: 6 }).toFile(join(tmp, 'exif6.jpg'));
+    heifEnc('-q', '90', 'exif6.jpg', '-o', 'exif6.heic');
+    const heic = readFileSync(join(tmp, 'exif6.heic'));
+    expect(heic.includes('Exif')).toBe(true); // heif-enc copies the EXIF block...
+    expect(heic.includes('irot')).toBe(false); // ...and writes no rotation of its own
+    const got = await decodeImageRaw(heic, 'exif6.heic');
+    expect(diff(got, photo).mean).toBeLessThan(3);
+  });
+
+  it('of two images, the primary one (pitm) is decoded, wherever it is listed', async () => {
+    const two = readFileSync(file.two);
+    expect(diff(await decodeImageRaw(two, 'two.heic'), face)).toEqual({ mean: 0, max: 0 }); // heif-enc: the first is primary
+    const second = Buffer.from(two);
+    const pitm = box(second, 'pitm');
+    expect(second.readUInt16BE(pitm + 12)).toBe(1);
+    const photoId = heifItemIds(second).at(-1)!; // the photo: the last image item heif-enc wrote
+    second.writeUInt16BE(photoId, pitm + 12);
+    expect(diff(await decodeImageRaw(second, 'two.heic'), photo).max).toBeLessThanOrEqual(1);
+    expect(pixelsDecoded).toHaveBeenCalledTimes(2); // one image each time, not both
+  });
+});
+
+/** The item IDs of a HEIF file's `infe` entries of type hvc1 or grid (version 2 infe boxes). */
+function heifItemIds(buf: Buffer): number[] {
+  const ids: number[] = [];
+  for (let at = buf.indexOf('infe', 0, 'latin1'); at >= 0; at = buf.indexOf('infe', at + 4, 'latin1')) {
+    const type = buf.toString('latin1', at + 12, at + 16);
+    if (buf[at + 4] === 2 && (type === 'hvc1' || type === 'grid')) ids.push(buf.readUInt16BE(at + 8));
+  }
+  return ids;
+}
+
+describe('HEIC files refused in one line', () => {
+  const oneLine = async (buf: Uint8Array, where: string): Promise<string> => {
+    const err = await decodeImageRaw(buf, where).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err).toBeInstanceOf(Error);
+    expect(err!.message).not.toContain('\n');
+    return err!.message;
+  };
+
+  it('a truncated HEIC names the problem, with nothing printed', async () => {
+    const log = vi.spyOn(console, 'log'); // libheif-js prints its reasons with console.log
+    try {
+      const full = readFileSync(file.photo);
+      expect(await oneLine(full.subarray(0, full.length >> 1), 'cut.heic')).toMatch(/^cut\.heic: cannot decode image \(a damaged or truncated HEIC: .+\)$/);
+      expect(await oneLine(full.subarray(0, 300), 'cut.heic')).toMatch(/^cut\.heic: cannot decode image \(a damaged or truncated HEIC: .*meta.*\)$/);
+      expect(await oneLine(full.subarray(0, 40), 'cut.heic')).toMatch(/^cut\.heic: cannot decode image \(a damaged or truncated HEIC: .+\)$/);
+      expect(log).not.toHaveBeenCalled();
+    } finally {
+      log.mockRestore();
+    }
+  });
+
+  it('a header claiming 20000x20000 pixels is refused from its header, nothing decoded', async () => {
+    const huge = Buffer.from(readFileSync(file.face));
+    const ispe = box(huge, 'ispe');
+    huge.writeUInt32BE(20000, ispe + 12);
+    huge.writeUInt32BE(20000, ispe + 16);
+    const start = performance.now();
+    expect(await oneLine(huge, 'huge.heic')).toBe(
+      `huge.heic: the HEIC header claims 20000x20000 pixels (400000000), above the limit of ${MAX_IMAGE_PIXELS}; raise it with setMaxImagePixels() (or FACEGPU_MAX_PIXELS) if the image is real`,
+    );
+    expect(performance.now() - start).toBeLessThan(1000);
+    expect(pixelsDecoded).not.toHaveBeenCalled();
+  });
+
+  it('a real HEIC above a lowered limit is refused before decoding; the limit raised, it decodes', async () => {
+    try {
+      setMaxImagePixels(92 * 112 - 1);
+      expect(await oneLine(readFileSync(file.face), 'face.heic')).toBe(
+        'face.heic: the HEIC header claims 92x112 pixels (10304), above the limit of 10303; raise it with setMaxImagePixels() (or FACEGPU_MAX_PIXELS) if the image is real',
+      );
+      expect(pixelsDecoded).not.toHaveBeenCalled();
+      setMaxImagePixels(92 * 112);
+      expect((await decodeImageRaw(readFileSync(file.face), 'face.heic')).width).toBe(92);
+    } finally {
+      setMaxImagePixels(null);
+    }
+  });
+});
+
+describe('facegpu embed reads a HEIC', () => {
+  it('as the same photo from a PNG (cosine > 0.999), and a truncated one is a one-line warning', async () => {
+    const cut = join(tmp, 'cut.heic');
+    writeFileSync(cut, readFileSync(file.photo).subarray(0, 5000));
+    const r = await facegpu(['embed', file.photo, file.photoPng, cut, '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`facegpu: warning: skipped ${cut}: cannot decode image \\(a damaged or truncated HEIC: [^\\n]+\\)\\n`));
+    const out = JSON.parse(r.stdout); // nothing but the answer on stdout
+    expect(out.map((x: { file: string }) => x.file)).toEqual([file.photo, file.photoPng, cut]);
+    expect(out[0].embedding).toHaveLength(1024);
+    expect(cosine(out[0].embedding, out[1].embedding)).toBeGreaterThan(0.999);
+    expect(out[2].error).toMatch(/^cannot decode image \(a damaged or truncated HEIC: /);
+  });
+});
