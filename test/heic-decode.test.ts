@@ -20,14 +20,18 @@ import { CELEB, ORL } from './helpers/faces.ts';
 import { cosine } from './helpers/layout.ts';
 import { facegpu } from './helpers/train-data.ts';
 
-// heic-decode's pixel decoding, watched: a file refused from its header must never reach it.
-// (heic.ts parses with `all()`, which decodes nothing, then decodes one image of it.)
+// heic-decode watched: a file refused from its header must never have its pixels decoded, and
+// one whose container sharp's libheif cannot parse never reaches heic-decode at all (which
+// would keep its parse of such a file in WebAssembly memory). heic.ts parses with `all()`,
+// which decodes nothing, then decodes one image of it.
 const pixelsDecoded = vi.hoisted(() => vi.fn());
+const parsed = vi.hoisted(() => vi.fn());
 vi.mock('heic-decode', async (importOriginal) => {
   type Images = { width: number; height: number; decode(): Promise<unknown> }[];
   const real = (await importOriginal<{ default: ((o: object) => Promise<unknown>) & { all(o: object): Promise<Images> } }>()).default;
   const one = (o: object) => real(o);
   one.all = async (o: object) => {
+    parsed();
     const images = await real.all(o);
     for (const image of images) {
       const decode = image.decode;
@@ -48,6 +52,7 @@ let noHeifEnc: Error | undefined;
 beforeEach(() => {
   if (noHeifEnc) throw noHeifEnc;
   pixelsDecoded.mockClear();
+  parsed.mockClear();
 });
 
 /** `heif-enc args...` in tmp. */
@@ -188,9 +193,13 @@ describe('HEIC files refused in one line', () => {
     const log = vi.spyOn(console, 'log'); // libheif-js prints its reasons with console.log
     try {
       const full = readFileSync(file.photo);
+      // The container whole, the picture cut: heic-decode's libde265 says so.
       expect(await oneLine(full.subarray(0, full.length >> 1), 'cut.heic')).toMatch(/^cut\.heic: cannot decode image \(a damaged or truncated HEIC: .+\)$/);
+      expect(parsed).toHaveBeenCalledTimes(1);
+      // The container cut: refused before heic-decode.
       expect(await oneLine(full.subarray(0, 300), 'cut.heic')).toMatch(/^cut\.heic: cannot decode image \(a damaged or truncated HEIC: .*meta.*\)$/);
       expect(await oneLine(full.subarray(0, 40), 'cut.heic')).toMatch(/^cut\.heic: cannot decode image \(a damaged or truncated HEIC: .+\)$/);
+      expect(parsed).toHaveBeenCalledTimes(1);
       expect(log).not.toHaveBeenCalled();
     } finally {
       log.mockRestore();
@@ -208,6 +217,7 @@ describe('HEIC files refused in one line', () => {
     );
     expect(performance.now() - start).toBeLessThan(1000);
     expect(pixelsDecoded).not.toHaveBeenCalled();
+    expect(parsed).not.toHaveBeenCalled();
   });
 
   it('a real HEIC above a lowered limit is refused before decoding; the limit raised, it decodes', async () => {

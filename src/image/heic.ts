@@ -4,26 +4,33 @@
 // keeps the decoder's rules before any pixel is decoded, and turns what the library prints
 // and throws into one-line errors.
 //
+// - The container is read first by sharp's libheif (`metadata()`, no pixels decoded; it has
+//   no HEVC decoder, but parses the file): the pixel limit is checked against the primary
+//   image's size as the container declares it (`ispe`, after rotation) before heic-decode
+//   sees the file, and a container it cannot parse is refused there (heic-decode 2.1.0 does
+//   not free its parse of a file in which it finds no image: about the file's size of
+//   WebAssembly memory, never given back, per damaged file).
 // - The image decoded is the file's primary image (its `pitm` box): heic-decode's default
 //   decodes the first top-level image, which in a file of several (bursts, collections) need
-//   not be the primary one. Which of the top-level images is primary is asked of sharp's
-//   libheif (`metadata().pagePrimary`, same listing order), and only when there are several.
-// - The pixel limit is checked against the primary image's size as the container declares it
-//   (`ispe`, after rotation), read when the file is parsed and before its pixels are decoded.
+//   not be the primary one. Which of heic-decode's images is primary is sharp's
+//   `metadata().pagePrimary` (libheif lists the same top-level images in the same order).
 // - Orientation is libheif's: the container's `irot`/`imir`/`clap` transforms are applied, as
 //   every HEIF reader does. An EXIF Orientation tag inside a HEIC is not applied again (the
 //   HEIF rule; libvips and Apple's readers do the same; iPhones write both, the same way).
 // - Alpha is dropped; 10-bit images come out as 8 bits (libheif's interleaved RGBA).
 // - libheif-js reports a file it cannot parse or decode by printing to the console (stdout,
 //   where `facegpu embed --json` writes its answer) and returning nothing; those lines are
-//   kept off the console while a HEIC decodes and become the error's reason.
+//   kept off the console while a HEIC decodes and become the error's reason. HEIC decodes run
+//   one at a time for that (libheif-js runs on the one JavaScript thread anyway).
+// - WebAssembly memory grows to the largest image decoded and is not given back: about 170 MB
+//   more resident memory after a 12-megapixel photo (src/image/README.md).
 //
 // Files with a HEVC brand that heic-decode 2.1.0 refuses to open (its brand check takes the
 // major brands mif1, msf1, heic, heix, hevc and hevx; multi-layer and scalable HEVC, heim,
 // heis, hevm and hevs, are not read) stay refused by decode.ts's `refusedFormat`.
 // @ts-expect-error -- untyped CommonJS module (heic-decode ships no type declarations)
 import heicDecode from 'heic-decode';
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import type { RgbImage } from './rgb.ts';
 
 /** The part of heic-decode 2.1.0 used here. */
@@ -103,25 +110,37 @@ function reasonOf(args: unknown[]): string {
  */
 export async function decodeHeic(buf: Uint8Array, where: string, maxPixels = Infinity): Promise<RgbImage> {
   const fail = (message: string) => new Error(`${where}: ${message}`);
-  const damaged = (what: string) => fail(`a damaged or truncated HEIC: ${reasons[0] ?? what}`);
+  const damaged = (why: string) => fail(`a damaged or truncated HEIC: ${why}`);
+  const tooBig = (width: number, height: number) => new HeicSizeError(`${where}: the HEIC header claims ${width}x${height} pixels (${width * height}), above the limit of ${maxPixels}`);
+  // The container first, by sharp's libheif (no pixels decoded: it has no HEVC decoder): the
+  // primary image's size, which of the top-level images it is, and a damaged container
+  // refused before heic-decode, which leaks its parse of a file it finds no image in.
+  let meta: Metadata;
+  try {
+    meta = await sharp(buf, { limitInputPixels: false }).metadata();
+  } catch (err) {
+    throw damaged(libheifReason((err as Error).message));
+  }
+  if (meta.width && meta.height && meta.width * meta.height > maxPixels) throw tooBig(meta.width, meta.height);
   return quiet(async () => {
     let images: HeicImage[] & { dispose(): void };
     try {
       images = await heic.all({ buffer: buf }); // the file parsed, no pixels decoded
     } catch (err) {
-      throw damaged((err as Error).message);
+      throw damaged(reasons[0] ?? (err as Error).message);
     }
     try {
-      const image = images[await primaryIndex(buf, images)];
+      // heic-decode does not say which image is the primary one; sharp's libheif lists the same
+      // top-level images in the same order and names it. The first when they disagree.
+      const k = meta.pagePrimary ?? 0;
+      const image = meta.pages === images.length && k >= 0 && k < images.length ? images[k] : images[0];
       const { width, height } = image;
-      if (width * height > maxPixels) {
-        throw new HeicSizeError(`${where}: the HEIC header claims ${width}x${height} pixels (${width * height}), above the limit of ${maxPixels}`);
-      }
+      if (width * height > maxPixels) throw tooBig(width, height);
       let rgba: Uint8ClampedArray;
       try {
         rgba = (await image.decode()).data;
       } catch (err) {
-        throw damaged((err as Error).message);
+        throw damaged(reasons[0] ?? (err as Error).message);
       }
       if (rgba.length !== width * height * 4) throw fail(`cannot decode image (libheif gave ${rgba.length} bytes for ${width}x${height} pixels)`);
       const data = new Uint8Array(width * height * 3);
@@ -138,16 +157,11 @@ export async function decodeHeic(buf: Uint8Array, where: string, maxPixels = Inf
 }
 
 /**
- * Which of heic-decode's images (libheif's top-level images, in its order) is the primary
- * one. heic-decode does not say; sharp's libheif lists the same images in the same order and
- * names the primary (`pagePrimary`). The first when there is one image, or when sharp cannot
- * tell (it cannot parse the file, or counts other images).
+ * libvips' message about a HEIF it cannot parse, on one line: its "heif: <reason> (code)"
+ * line (the lines before it are its reader's seeks), else its first line.
  */
-async function primaryIndex(buf: Uint8Array, images: HeicImage[]): Promise<number> {
-  if (images.length < 2) return 0;
-  const meta = await sharp(buf, { limitInputPixels: false })
-    .metadata()
-    .catch(() => null);
-  const k = meta?.pagePrimary;
-  return meta?.pages === images.length && k !== undefined && k >= 0 && k < images.length ? k : 0;
+function libheifReason(message: string): string {
+  const lines = message.split('\n');
+  const heif = lines.map((l) => /^heif: (.*?)(?: \(\d+\.\d+\))?$/.exec(l.trim())).find((m) => m);
+  return (heif ? heif[1] : lines[0]).trim();
 }
