@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { copyFile, link, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { recoverDir, writeDirAtomic } from '../atomic-fs.ts';
+import { readDirConsistently, recoverDir, writeDirAtomic } from '../atomic-fs.ts';
 import { clearDeadLock } from '../lock-node.ts';
 import { compactJson, parseDefaultCalibration, validateCalibration, type Calibration, type CalibrationOptions, type DefaultCalibration } from './calibration-record.ts';
 import { Gallery, type IndexProblem } from './gallery.ts';
@@ -128,6 +128,11 @@ async function readJson(file: string, what: string): Promise<unknown> {
 export async function readGalleryJson(dir: string): Promise<GalleryJson> {
   await recoverDir(dir);
   await clearDeadLock(dir);
+  // A writer may be replacing the folder this moment (readDirConsistently).
+  return readDirConsistently(dir, () => readGalleryJsonNow(dir));
+}
+
+async function readGalleryJsonNow(dir: string): Promise<GalleryJson> {
   const names = await listDir(dir);
   if (!names) throw new Error(`${dir}: no gallery here (the folder does not exist): enroll people first`);
   if (!names.includes(GALLERY_FILE)) throw new Error(`${dir}: not a facegpu gallery (no ${GALLERY_FILE})`);
@@ -139,9 +144,15 @@ export async function readGalleryJson(dir: string): Promise<GalleryJson> {
 
 /** Read and check a gallery folder. */
 export async function loadGallery(dir: string, opts: LoadGalleryOptions = {}): Promise<Gallery> {
-  const json = await readGalleryJson(dir);
+  await recoverDir(dir);
+  await clearDeadLock(dir);
+  // Its files as one version of the folder, even while a writer replaces it.
+  return readDirConsistently(dir, (notice) => loadGalleryNow(dir, opts, notice), opts.onNotice ?? ((m: string) => console.warn(m)));
+}
+
+async function loadGalleryNow(dir: string, opts: LoadGalleryOptions, notice: (message: string) => void): Promise<Gallery> {
+  const json = await readGalleryJsonNow(dir);
   const target = resolve(dir);
-  const notice = opts.onNotice ?? ((m: string) => console.warn(m));
 
   const descFile = join(target, DESCRIPTORS_FILE);
   let bytes: Buffer;

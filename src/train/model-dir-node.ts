@@ -3,7 +3,7 @@
 // killed mid-replace is recovered from on the next load or train (recoverDir).
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { recoverDir, writeDirAtomic } from '../atomic-fs.ts';
+import { readDirConsistently, recoverDir, writeDirAtomic } from '../atomic-fs.ts';
 import { clearDeadLock } from '../lock-node.ts';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { HEAD_FILE, HEAD_WEIGHTS_FILE, headFromFiles, headToFiles, META_FILE, validateMeta, type FaceModelMeta, type HeadFiles } from './model-format.ts';
@@ -89,6 +89,11 @@ async function readJson(file: string, what: string): Promise<unknown> {
 export async function readModelMeta(dir: string): Promise<FaceModelMeta> {
   await recoverDir(dir);
   await clearDeadLock(dir);
+  // Training may be replacing the folder with a checkpoint this moment (readDirConsistently).
+  return readDirConsistently(dir, () => readModelMetaNow(dir));
+}
+
+async function readModelMetaNow(dir: string): Promise<FaceModelMeta> {
   try {
     await readdir(resolve(dir));
   } catch {
@@ -102,15 +107,21 @@ export async function readModelMeta(dir: string): Promise<FaceModelMeta> {
 
 /** Read a model directory: its metadata and the head (tfjs must have its backend set). */
 export async function loadModelDir(dir: string): Promise<{ head: tfl.LayersModel; meta: FaceModelMeta }> {
-  const meta = await readModelMeta(dir);
+  await recoverDir(dir);
+  await clearDeadLock(dir);
   const target = resolve(dir);
-  const modelJson = (await readJson(join(target, HEAD_FILE), 'the head')) as object;
-  let weights: Buffer;
-  try {
-    weights = await readFile(join(target, HEAD_WEIGHTS_FILE));
-  } catch {
-    throw new Error(`${join(target, HEAD_WEIGHTS_FILE)}: the head's weights are missing`);
-  }
+  // The three files of one checkpoint, even while training writes the next.
+  const { meta, modelJson, weights } = await readDirConsistently(dir, async () => {
+    const meta = await readModelMetaNow(dir);
+    const modelJson = (await readJson(join(target, HEAD_FILE), 'the head')) as object;
+    let weights: Buffer;
+    try {
+      weights = await readFile(join(target, HEAD_WEIGHTS_FILE));
+    } catch {
+      throw new Error(`${join(target, HEAD_WEIGHTS_FILE)}: the head's weights are missing`);
+    }
+    return { meta, modelJson, weights };
+  });
   const head = await headFromFiles({ modelJson, weights: new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength) }, join(target, HEAD_FILE));
   return { head, meta };
 }
