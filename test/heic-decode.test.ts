@@ -155,6 +155,17 @@ describe('HEIC decoding', () => {
     expect(diff(got, photo).mean).toBeLessThan(3);
   });
 
+  it('10 bits a channel, and with alpha: 8-bit RGB, alpha dropped', async () => {
+    await sharp(file.photoPng).toColourspace('rgb16').png().toFile(join(tmp, 'photo16.png'));
+    heifEnc('-b', '10', '-q', '90', 'photo16.png', '-o', 'photo10.heic');
+    expect((await sharp(join(tmp, 'photo10.heic')).metadata()).bitsPerSample).toBe(10);
+    expect(diff(await loadImageRaw(join(tmp, 'photo10.heic')), photo).mean).toBeLessThan(3); // measured 1.05
+    await sharp(file.photoPng).ensureAlpha(0.5).png().toFile(join(tmp, 'alpha.png'));
+    heifEnc('-q', '90', 'alpha.png', '-o', 'alpha.heic');
+    expect((await sharp(join(tmp, 'alpha.heic')).metadata()).hasAlpha).toBe(true);
+    expect(diff(await loadImageRaw(join(tmp, 'alpha.heic')), photo).mean).toBeLessThan(3); // measured 0.85
+  });
+
   it('of two images, the primary one (pitm) is decoded, wherever it is listed', async () => {
     const two = readFileSync(file.two);
     expect(diff(await decodeImageRaw(two, 'two.heic'), face)).toEqual({ mean: 0, max: 0 }); // heif-enc: the first is primary
