@@ -206,7 +206,7 @@ describe('5-celebrity-faces: enroll train/, identify val/', () => {
     expect(out[0].file).toBe(broken);
     expect(Object.keys(out[0]).sort()).toEqual(['error', 'file']); // no "faces" for a file that cannot be read
     // The error without the file's name, which "file" holds, as embed and predict give it.
-    expect('error' in out[0] && out[0].error).toBe('not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF, BMP, PGM/PPM/PBM)');
+    expect('error' in out[0] && out[0].error).toBe('not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF, HEIC, BMP, PGM/PPM/PBM)');
     expect('faces' in out[1] && out[1].faces[0].label).toBe('madonna');
   });
 });

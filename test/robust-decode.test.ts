@@ -165,7 +165,7 @@ describe('embed with one bad file', () => {
     const out = JSON.parse(r.stdout);
     expect(out.map((x: { file: string }) => x.file)).toEqual([good, bad, good]);
     expect(out[0].embedding).toHaveLength(1024);
-    expect(out[1]).toEqual({ file: bad, error: 'not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF, BMP, PGM/PPM/PBM)' });
+    expect(out[1]).toEqual({ file: bad, error: 'not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF, HEIC, BMP, PGM/PPM/PBM)' });
     expect(out[2].embedding).toEqual(out[0].embedding);
   });
 

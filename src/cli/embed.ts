@@ -29,7 +29,7 @@ export async function embedCommand(paths: string[], opts: EmbedOptions): Promise
     results[i] = { file: files[i], error: withoutFile(message, files[i]) };
     console.error(`facegpu: warning: skipped ${message}`);
   };
-  // Files that cannot be read, or are refused by their first bytes (vector drawings, HEIC),
+  // Files that cannot be read, or are refused by their first bytes (vector drawings),
   // are told before the GPU starts; when none is left, nothing starts.
   await Promise.all(
     files.map(async (f, i) => {

@@ -191,5 +191,5 @@ function decodeError(err: unknown, where: string, maxPixels?: number): ImageDeco
   const msg = full.startsWith(`${where}: `) ? full.slice(where.length + 2) : full.replace(/^.*?: /, '');
   if (err instanceof PnmSizeError || err instanceof BmpSizeError || err instanceof HeicSizeError) return new ImageDecodeError(where, `${msg}; ${raiseIt()}`);
   if (/exceeds pixel limit/i.test(msg)) return new ImageDecodeError(where, `the image is larger than the limit of ${maxPixels ?? maxImagePixels()} pixels; ${raiseIt()}`);
-  return new ImageDecodeError(where, /unsupported image format/i.test(msg) ? 'not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF, BMP, PGM/PPM/PBM)' : `cannot decode image (${msg.split('\n')[0]})`);
+  return new ImageDecodeError(where, /unsupported image format/i.test(msg) ? 'not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF, HEIC, BMP, PGM/PPM/PBM)' : `cannot decode image (${msg.split('\n')[0]})`);
 }
