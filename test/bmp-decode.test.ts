@@ -14,6 +14,7 @@ import type { RgbImage } from '../src/image/rgb.ts';
 import { CELEB, ORL } from './helpers/faces.ts';
 import { cosine } from './helpers/layout.ts';
 import { facegpu } from './helpers/train-data.ts';
+import { decodeRefusal } from './helpers/decode-refusal.ts';
 
 // bmp-ts's decode, watched: a file refused from its header must never reach it.
 vi.mock('bmp-ts', async (importOriginal) => {
@@ -179,29 +180,19 @@ describe('BMP decoding', () => {
 });
 
 describe('BMP files refused in one line', () => {
-  const oneLine = async (buf: Uint8Array, where: string): Promise<string> => {
-    const err = await decodeImageRaw(buf, where).then(
-      () => null,
-      (e: Error) => e,
-    );
-    expect(err).toBeInstanceOf(Error);
-    expect(err!.message).not.toContain('\n');
-    return err!.message;
-  };
-
   it('a truncated BMP names the problem, before bmp-ts allocates its pixels', async () => {
     const full = writeBmp(photo, { bits: 24 });
     const stride = Math.ceil((photo.width * 3) / 4) * 4;
     const need = stride * (photo.height - 1) + photo.width * 3;
-    expect(await oneLine(full.subarray(0, 54 + 1000), 'cut.bmp')).toBe(
+    expect(await decodeRefusal(full.subarray(0, 54 + 1000), 'cut.bmp')).toBe(
       `cut.bmp: cannot decode image (truncated BMP image: the header claims ${photo.width}x${photo.height} pixels at 24 bits, ${need} bytes, the file has 1000 after its header)`,
     );
-    expect(await oneLine(full.subarray(0, 30), 'cut.bmp')).toBe('cut.bmp: cannot decode image (truncated BMP header (30 bytes, the header needs 54))');
+    expect(await decodeRefusal(full.subarray(0, 30), 'cut.bmp')).toBe('cut.bmp: cannot decode image (truncated BMP header (30 bytes, the header needs 54))');
     // A small file claiming a big image (within the limit) costs no memory for it either.
     const claim = Buffer.from(full.subarray(0, 100));
     claim.writeInt32LE(8000, 18);
     claim.writeInt32LE(8000, 22);
-    expect(await oneLine(claim, 'claim.bmp')).toBe(
+    expect(await decodeRefusal(claim, 'claim.bmp')).toBe(
       'claim.bmp: cannot decode image (truncated BMP image: the header claims 8000x8000 pixels at 24 bits, 192000000 bytes, the file has 46 after its header)',
     );
     expect(bmpTsDecode).not.toHaveBeenCalled();
@@ -214,7 +205,7 @@ describe('BMP files refused in one line', () => {
     const file = Buffer.concat([huge, Buffer.alloc(46)]);
     expect(file.length).toBe(100);
     const start = performance.now();
-    expect(await oneLine(file, 'huge.bmp')).toBe(
+    expect(await decodeRefusal(file, 'huge.bmp')).toBe(
       `huge.bmp: the BMP header claims 50000x50000 pixels (2500000000), above the limit of ${MAX_IMAGE_PIXELS}; raise it with setMaxImagePixels() (or FACEGPU_MAX_PIXELS) if the image is real`,
     );
     expect(performance.now() - start).toBeLessThan(1000);
@@ -225,7 +216,7 @@ describe('BMP files refused in one line', () => {
     const rle = writeBmp(face, { bits: 24 });
     rle.writeUInt16LE(8, 28);
     rle.writeUInt32LE(1, 30); // BI_RLE8
-    expect(await oneLine(rle, 'rle.bmp')).toBe('rle.bmp: cannot decode image (an RLE8-compressed BMP, which is not read; convert it to PNG or JPEG)');
+    expect(await decodeRefusal(rle, 'rle.bmp')).toBe('rle.bmp: cannot decode image (an RLE8-compressed BMP, which is not read; convert it to PNG or JPEG)');
     expect(bmpTsDecode).not.toHaveBeenCalled();
   });
 });

@@ -19,6 +19,7 @@ import type { RgbImage } from '../src/image/rgb.ts';
 import { CELEB, ORL } from './helpers/faces.ts';
 import { cosine } from './helpers/layout.ts';
 import { facegpu } from './helpers/train-data.ts';
+import { decodeRefusal } from './helpers/decode-refusal.ts';
 
 // heic-decode watched: a file refused from its header must never have its pixels decoded, and
 // one whose container sharp's libheif cannot parse never reaches heic-decode at all (which
@@ -190,26 +191,16 @@ function heifItemIds(buf: Buffer): number[] {
 }
 
 describe('HEIC files refused in one line', () => {
-  const oneLine = async (buf: Uint8Array, where: string): Promise<string> => {
-    const err = await decodeImageRaw(buf, where).then(
-      () => null,
-      (e: Error) => e,
-    );
-    expect(err).toBeInstanceOf(Error);
-    expect(err!.message).not.toContain('\n');
-    return err!.message;
-  };
-
   it('a truncated HEIC names the problem, with nothing printed', async () => {
     const log = vi.spyOn(console, 'log'); // libheif-js prints its reasons with console.log
     try {
       const full = readFileSync(file.photo);
       // The container whole, the picture cut: heic-decode's libde265 says so.
-      expect(await oneLine(full.subarray(0, full.length >> 1), 'cut.heic')).toMatch(/^cut\.heic: cannot decode image \(a damaged or truncated HEIC: .+\)$/);
+      expect(await decodeRefusal(full.subarray(0, full.length >> 1), 'cut.heic')).toMatch(/^cut\.heic: cannot decode image \(a damaged or truncated HEIC: .+\)$/);
       expect(parsed).toHaveBeenCalledTimes(1);
       // The container cut: refused before heic-decode.
-      expect(await oneLine(full.subarray(0, 300), 'cut.heic')).toMatch(/^cut\.heic: cannot decode image \(a damaged or truncated HEIC: .*meta.*\)$/);
-      expect(await oneLine(full.subarray(0, 40), 'cut.heic')).toMatch(/^cut\.heic: cannot decode image \(a damaged or truncated HEIC: .+\)$/);
+      expect(await decodeRefusal(full.subarray(0, 300), 'cut.heic')).toMatch(/^cut\.heic: cannot decode image \(a damaged or truncated HEIC: .*meta.*\)$/);
+      expect(await decodeRefusal(full.subarray(0, 40), 'cut.heic')).toMatch(/^cut\.heic: cannot decode image \(a damaged or truncated HEIC: .+\)$/);
       expect(parsed).toHaveBeenCalledTimes(1);
       expect(log).not.toHaveBeenCalled();
     } finally {
@@ -223,7 +214,7 @@ describe('HEIC files refused in one line', () => {
     huge.writeUInt32BE(20000, ispe + 12);
     huge.writeUInt32BE(20000, ispe + 16);
     const start = performance.now();
-    expect(await oneLine(huge, 'huge.heic')).toBe(
+    expect(await decodeRefusal(huge, 'huge.heic')).toBe(
       `huge.heic: the HEIC header claims 20000x20000 pixels (400000000), above the limit of ${MAX_IMAGE_PIXELS}; raise it with setMaxImagePixels() (or FACEGPU_MAX_PIXELS) if the image is real`,
     );
     expect(performance.now() - start).toBeLessThan(1000);
@@ -234,7 +225,7 @@ describe('HEIC files refused in one line', () => {
   it('a real HEIC above a lowered limit is refused before decoding; the limit raised, it decodes', async () => {
     try {
       setMaxImagePixels(92 * 112 - 1);
-      expect(await oneLine(readFileSync(file.face), 'face.heic')).toBe(
+      expect(await decodeRefusal(readFileSync(file.face), 'face.heic')).toBe(
         'face.heic: the HEIC header claims 92x112 pixels (10304), above the limit of 10303; raise it with setMaxImagePixels() (or FACEGPU_MAX_PIXELS) if the image is real',
       );
       expect(pixelsDecoded).not.toHaveBeenCalled();

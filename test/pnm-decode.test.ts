@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImageRaw, loadImageRaw, MAX_IMAGE_PIXELS } from '../src/image/decode.ts';
 import type { RgbImage } from '../src/image/rgb.ts';
 import { ORL } from './helpers/faces.ts';
+import { decodeRefusal } from './helpers/decode-refusal.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'facegpu-pnm-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -41,16 +42,6 @@ function expectSame(got: RgbImage, w: RgbImage): void {
   expect(Buffer.from(got.data).equals(Buffer.from(w.data))).toBe(true);
 }
 
-async function error(buf: Uint8Array, where: string): Promise<string> {
-  const err = await decodeImageRaw(buf, where).then(
-    () => null,
-    (e: Error) => e,
-  );
-  expect(err).toBeInstanceOf(Error);
-  expect(err!.message).not.toContain('\n');
-  return err!.message;
-}
-
 describe('PBM decoding', () => {
   it('P4 (binary, rows padded to whole bytes), read by content whatever its name', async () => {
     const file = join(tmp, 'face.png');
@@ -69,19 +60,19 @@ describe('PBM decoding', () => {
 
 describe('PBM files refused in one line', () => {
   it('truncated P4 and P1 name what is missing', async () => {
-    expect(await error(p4().subarray(0, 500), 'cut.pbm')).toMatch(/^cut\.pbm: cannot decode image \(truncated P4 image: the header claims 92x112 pixels, the file has \d+ bytes after it\)$/);
+    expect(await decodeRefusal(p4().subarray(0, 500), 'cut.pbm')).toMatch(/^cut\.pbm: cannot decode image \(truncated P4 image: the header claims 92x112 pixels, the file has \d+ bytes after it\)$/);
     const body = p4();
-    expect(await error(body.subarray(0, body.length - 1), 'cut.pbm')).toBe(`cut.pbm: cannot decode image (truncated P4 image: ${12 * H - 1} of ${12 * H} pixel bytes)`);
-    expect(await error(Buffer.from('P1 3 2 0 1 0 1 1'), 'cut.pbm')).toBe('cut.pbm: cannot decode image (truncated P1 image: 5 of 6 pixels)');
-    expect(await error(Buffer.from('P1 300 200 0101'), 'cut.pbm')).toBe('cut.pbm: cannot decode image (truncated P1 image: the header claims 300x200 pixels, the file has 5 bytes after it)');
+    expect(await decodeRefusal(body.subarray(0, body.length - 1), 'cut.pbm')).toBe(`cut.pbm: cannot decode image (truncated P4 image: ${12 * H - 1} of ${12 * H} pixel bytes)`);
+    expect(await decodeRefusal(Buffer.from('P1 3 2 0 1 0 1 1'), 'cut.pbm')).toBe('cut.pbm: cannot decode image (truncated P1 image: 5 of 6 pixels)');
+    expect(await decodeRefusal(Buffer.from('P1 300 200 0101'), 'cut.pbm')).toBe('cut.pbm: cannot decode image (truncated P1 image: the header claims 300x200 pixels, the file has 5 bytes after it)');
   });
 
   it('a P1 digit other than 0 or 1 is named', async () => {
-    expect(await error(Buffer.from('P1 2 1 0 2'), 'bad.pbm')).toBe('bad.pbm: cannot decode image (bad pixel "2" in P1 image (0 or 1))');
+    expect(await decodeRefusal(Buffer.from('P1 2 1 0 2'), 'bad.pbm')).toBe('bad.pbm: cannot decode image (bad pixel "2" in P1 image (0 or 1))');
   });
 
   it('a header claiming 100000x100000 pixels names the claim and the limit', async () => {
-    expect(await error(Buffer.from('P4 100000 100000\n\x00'), 'huge.pbm')).toBe(
+    expect(await decodeRefusal(Buffer.from('P4 100000 100000\n\x00'), 'huge.pbm')).toBe(
       `huge.pbm: the P4 header claims 100000x100000 pixels (10000000000), above the limit of ${MAX_IMAGE_PIXELS}; raise it with setMaxImagePixels() (or FACEGPU_MAX_PIXELS) if the image is real`,
     );
   });
