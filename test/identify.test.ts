@@ -227,7 +227,8 @@ describe('bad input', () => {
     const stats = JSON.parse((await cli(['gallery', 'stats', empty, '--json'])).stdout);
     expect(stats.calibration).toBe('default');
     await cli(['gallery', 'remove', empty, 'x']);
-    expect((await failing(['identify', empty, photo])).stderr).toMatch(/empty: enroll people first/);
+    // Told from gallery.json before the GPU starts (no backbone line, no detector warm-up).
+    expect((await failing(['identify', empty, photo])).stderr.trim()).toBe(`facegpu: ${empty}: the gallery is empty: enroll people first (facegpu enroll ${empty} <photos>)`);
     expect((await failing(['identify', empty, photo, '--far', '2'])).stderr).toMatch(/--far is a false-accept rate in \(0, 1\)/);
     expect((await failing(['identify', empty, photo, '--far', '0.1', '--threshold', '0.5'])).stderr).toMatch(/--far or --threshold, not both/);
     expect((await failing(['gallery', 'remove', empty, 'nobody'])).stderr).toMatch(/no person named "nobody"/);

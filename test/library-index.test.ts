@@ -156,6 +156,11 @@ describe('index: incremental', () => {
 
   it('cluster, then name a cluster: identify and search know the person, clustering keeps them', async () => {
     const run = async () => expectClusterJson(JSON.parse((await cli(['cluster', gallery, '--json'])).stdout));
+    // Nobody named yet: identify says how to name them, before the GPU starts.
+    const unnamed = await cli(['identify', gallery, join(ORL, 's2', '5.pgm')]).catch((e) => e);
+    expect(unnamed.stderr.trim()).toBe(
+      `facegpu: ${gallery}: no one is named in this gallery yet: name the people of its photo library first (facegpu cluster ${gallery}, then facegpu gallery name ${gallery} <cluster> <person>), or enroll them (facegpu enroll ${gallery} <photos>)`,
+    );
     // Most faces left out: said, with the flags that loosen it; not said when they are clustered.
     const strict = await cli(['cluster', gallery, '--min-faces', '100']);
     expect(strict.stderr).toMatch(/^facegpu: (\d+) of \1 faces are in no cluster: a cluster needs 100 faces of one person close together \(cosine distance under 0\.5\); for a small library or spread-out photos try a looser --epsilon \(e\.g\. 0\.6\) or a smaller --min-faces$/m);

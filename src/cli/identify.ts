@@ -1,7 +1,9 @@
 // facegpu identify <gallery> <images-or-folders...>: every face of every photo, named or unknown.
 import type { Command } from 'commander';
 import { openEngine } from '../node.ts';
-import { identifyFiles, openFaceGallery, peekGalleryBackbone, type IdentifiedFile } from '../identity/node.ts';
+import { identifyFiles, openFaceGallery, type IdentifiedFile } from '../identity/node.ts';
+import { readGalleryJson } from '../gallery/store-node.ts';
+import { LibraryStore } from '../library/store-node.ts';
 import { matchOptions, fmt, tellThreshold } from './match-options.ts';
 import { expandImages } from './predict.ts';
 import { numberOption } from './number-options.ts';
@@ -34,7 +36,16 @@ export async function identifyCommand(galleryDir: string, images: string[], opts
   if (top < 1) throw new Error(`--top must be at least 1, got ${top}`);
   const files = await expandImages(images);
   if (!files.length) throw new Error(`no image files in ${images.join(', ')}`);
-  const backbone = await peekGalleryBackbone(galleryDir);
+  const json = await readGalleryJson(galleryDir);
+  // Nobody to name: told before the GPU starts, with the way to get people for this gallery.
+  if (!json.people.length) {
+    throw new Error(
+      LibraryStore.exists(galleryDir)
+        ? `${galleryDir}: no one is named in this gallery yet: name the people of its photo library first (facegpu cluster ${galleryDir}, then facegpu gallery name ${galleryDir} <cluster> <person>), or enroll them (facegpu enroll ${galleryDir} <photos>)`
+        : `${galleryDir}: the gallery is empty: enroll people first (facegpu enroll ${galleryDir} <photos>)`,
+    );
+  }
+  const backbone = json.backbone;
   const { gpu, engine } = await openEngine({ backbone: backbone.id, adapter: opts.adapter });
   try {
     const fg = await openFaceGallery(galleryDir, { gpu, engine, onNotice: (m) => console.error(`facegpu: ${m}`) });
