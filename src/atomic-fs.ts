@@ -10,7 +10,8 @@
 // writeFileAtomic never renames over something that is not a regular file (a folder, FIFO,
 // socket, device: /dev/null as root would become a regular file) and writes through a link
 // to its file (writeTarget in src/out-dir.ts), whichever caller forgot checkOutputFile.
-// Readers of such a folder read it through readDirConsistently: one version of it, never a
+// Readers of such a folder read it through readDirConsistently (readReplacedDir in
+// src/lock-node.ts tidies a killed writer's leftovers first): one version of it, never a
 // file of the old folder beside one of the new.
 import { lstat, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { mkdirp, NotWritable, specialKind, writeTarget } from './out-dir.ts';

@@ -13,7 +13,7 @@ import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { lock as acquire } from 'proper-lockfile';
 import { onExit } from 'signal-exit';
-import { alive, writeFileAtomic } from './atomic-fs.ts';
+import { alive, readDirConsistently, recoverDir, writeFileAtomic } from './atomic-fs.ts';
 import { mkdirp } from './out-dir.ts';
 
 export interface DirLockOptions {
@@ -90,6 +90,18 @@ export async function clearDeadLock(dir: string): Promise<void> {
   if (!h || h.host !== hostname() || h.pid === process.pid || alive(h.pid)) return;
   await sleep(1100);
   await takeOverDead(dir);
+}
+
+/**
+ * Read a folder that locked writers replace whole (galleries, trained models): what a killed
+ * writer left is tidied first (its side folders, recoverDir; its lock, clearDeadLock), then
+ * the folder is read as one version of it, even while a live writer replaces it
+ * (readDirConsistently, whose `read` and `onNotice` these are).
+ */
+export async function readReplacedDir<T>(dir: string, read: (notice: (message: string) => void) => Promise<T>, onNotice?: (message: string) => void): Promise<T> {
+  await recoverDir(dir);
+  await clearDeadLock(dir);
+  return readDirConsistently(dir, read, onNotice);
 }
 
 /**

@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { copyFile, link, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { readDirConsistently, recoverDir, writeDirAtomic } from '../atomic-fs.ts';
-import { clearDeadLock } from '../lock-node.ts';
+import { recoverDir, writeDirAtomic } from '../atomic-fs.ts';
+import { readReplacedDir } from '../lock-node.ts';
 import { compactJson, parseDefaultCalibration, validateCalibration, type Calibration, type CalibrationOptions, type DefaultCalibration } from './calibration-record.ts';
 import { Gallery, type IndexProblem } from './gallery.ts';
 import { CALIBRATION_FILE, DESCRIPTORS_FILE, LIBRARY_FILES_PREFIX, descriptorsFromBytes, descriptorsToBytes, GALLERY_FILE, validateGalleryJson, type GalleryJson } from './gallery-format.ts';
@@ -126,10 +126,8 @@ async function readJson(file: string, what: string): Promise<unknown> {
  * what a caller needs to know before loading the rest, such as the backbone to open.
  */
 export async function readGalleryJson(dir: string): Promise<GalleryJson> {
-  await recoverDir(dir);
-  await clearDeadLock(dir);
-  // A writer may be replacing the folder this moment (readDirConsistently).
-  return readDirConsistently(dir, () => readGalleryJsonNow(dir));
+  // A writer may be replacing the folder this moment.
+  return readReplacedDir(dir, () => readGalleryJsonNow(dir));
 }
 
 async function readGalleryJsonNow(dir: string): Promise<GalleryJson> {
@@ -144,10 +142,8 @@ async function readGalleryJsonNow(dir: string): Promise<GalleryJson> {
 
 /** Read and check a gallery folder. */
 export async function loadGallery(dir: string, opts: LoadGalleryOptions = {}): Promise<Gallery> {
-  await recoverDir(dir);
-  await clearDeadLock(dir);
   // Its files as one version of the folder, even while a writer replaces it.
-  return readDirConsistently(dir, (notice) => loadGalleryNow(dir, opts, notice), opts.onNotice ?? ((m: string) => console.warn(m)));
+  return readReplacedDir(dir, (notice) => loadGalleryNow(dir, opts, notice), opts.onNotice ?? ((m: string) => console.warn(m)));
 }
 
 async function loadGalleryNow(dir: string, opts: LoadGalleryOptions, notice: (message: string) => void): Promise<Gallery> {

@@ -3,8 +3,8 @@
 // killed mid-replace is recovered from on the next load or train (recoverDir).
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { readDirConsistently, recoverDir, writeDirAtomic } from '../atomic-fs.ts';
-import { clearDeadLock } from '../lock-node.ts';
+import { writeDirAtomic } from '../atomic-fs.ts';
+import { readReplacedDir } from '../lock-node.ts';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { HEAD_FILE, HEAD_WEIGHTS_FILE, headFromFiles, headToFiles, META_FILE, validateMeta, type FaceModelMeta, type HeadFiles } from './model-format.ts';
 import { RemedyError } from '../remedy.ts';
@@ -87,10 +87,8 @@ async function readJson(file: string, what: string): Promise<unknown> {
 
 /** Read only a model directory's facegpu.json (no tfjs needed: which backbone to open, which split). */
 export async function readModelMeta(dir: string): Promise<FaceModelMeta> {
-  await recoverDir(dir);
-  await clearDeadLock(dir);
-  // Training may be replacing the folder with a checkpoint this moment (readDirConsistently).
-  return readDirConsistently(dir, () => readModelMetaNow(dir));
+  // Training may be replacing the folder with a checkpoint this moment.
+  return readReplacedDir(dir, () => readModelMetaNow(dir));
 }
 
 async function readModelMetaNow(dir: string): Promise<FaceModelMeta> {
@@ -107,11 +105,9 @@ async function readModelMetaNow(dir: string): Promise<FaceModelMeta> {
 
 /** Read a model directory: its metadata and the head (tfjs must have its backend set). */
 export async function loadModelDir(dir: string): Promise<{ head: tfl.LayersModel; meta: FaceModelMeta }> {
-  await recoverDir(dir);
-  await clearDeadLock(dir);
   const target = resolve(dir);
   // The three files of one checkpoint, even while training writes the next.
-  const { meta, modelJson, weights } = await readDirConsistently(dir, async () => {
+  const { meta, modelJson, weights } = await readReplacedDir(dir, async () => {
     const meta = await readModelMetaNow(dir);
     const modelJson = (await readJson(join(target, HEAD_FILE), 'the head')) as object;
     let weights: Buffer;
