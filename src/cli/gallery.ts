@@ -1,12 +1,10 @@
 // facegpu gallery list|remove|rename|name|stats <gallery>: what a gallery holds, and how well it separates people.
 import type { Command } from 'commander';
-import { withGalleryLock, saveGallery } from '../gallery/store-node.ts';
 import type { KindSummary } from '../gallery/calibration-record.ts';
 import type { GalleryStats } from '../gallery/gallery.ts';
 import { loadStoredGallery } from '../identity/node.ts';
-import { libraryGalleryStats, nameCluster, renamePerson } from '../library/people-node.ts';
-import { LibraryStore } from '../library/store-node.ts';
-import { checkLibrary, CLI_REMEDIES } from './remedies.ts';
+import { libraryGalleryStats, nameCluster, removePerson, renamePerson } from '../library/people-node.ts';
+import { checkLibrary } from './remedies.ts';
 import { counted } from './wording.ts';
 import { countOption } from './number-options.ts';
 
@@ -55,21 +53,7 @@ async function listCommand(dir: string, opts: { json?: boolean }): Promise<void>
 }
 
 async function removeCommand(dir: string, name: string): Promise<void> {
-  await withGalleryLock(dir, async (lock) => {
-    const gallery = await open(dir);
-    if (!gallery.people().some((p) => p.name === name)) throw new Error(`${dir}: no person named "${name}"${CLI_REMEDIES['no-person']({ case: 'no-person', dir })}`);
-    gallery.removePerson(name);
-    await saveGallery(dir, gallery, { lock });
-    // Their faces in the photo library become nobody's again (clustering may offer them anew).
-    if (LibraryStore.exists(dir)) {
-      const store = LibraryStore.open(dir);
-      try {
-        store.unname(name);
-      } finally {
-        store.close();
-      }
-    }
-  }, { onWait: notice });
+  await removePerson(dir, name, notice);
   console.log(`${name}: removed from ${dir}`);
 }
 

@@ -48,6 +48,29 @@ export async function nameCluster(dir: string, cluster: number, person: string, 
   }, { onWait: onNotice });
 }
 
+/** The person asked for is not in the gallery (nor named in its library). */
+const noPerson = (dir: string, name: string) => new RemedyError(`${dir}: no person named "${name}"`, ' (see the people of Gallery.people())', { case: 'no-person', dir });
+
+/**
+ * Remove a person and their faces from the gallery, as its one writer; their faces in the
+ * photo library become nobody's again (clustering may offer them anew).
+ */
+export async function removePerson(dir: string, name: string, onNotice?: (m: string) => void): Promise<void> {
+  await withGalleryLock(dir, async (lock) => {
+    const gallery = await loadStoredGallery(dir, onNotice);
+    if (!gallery.people().some((p) => p.name === name)) throw noPerson(dir, name);
+    gallery.removePerson(name);
+    await saveGallery(dir, gallery, { lock });
+    if (!LibraryStore.exists(dir)) return;
+    const store = LibraryStore.open(dir);
+    try {
+      store.unname(name);
+    } finally {
+      store.close();
+    }
+  }, { onWait: onNotice });
+}
+
 export interface RenameReport {
   from: string;
   to: string;
@@ -72,7 +95,7 @@ export async function renamePerson(dir: string, from: string, to: string, onNoti
     try {
       const known = gallery.people().some((p) => p.name === from);
       const inLibrary = store ? store.namedFacesOf(from).length : 0;
-      if (!known && !inLibrary) throw new RemedyError(`${dir}: no person named "${from}"`, ' (see the people of Gallery.people())', { case: 'no-person', dir });
+      if (!known && !inLibrary) throw noPerson(dir, from);
       // Not in the gallery, only in the library: a run stopped between the two, finished now.
       let result: RenameReport['result'] = 'renamed';
       if (known) {
