@@ -91,16 +91,15 @@ export async function trainCommand(data: string, opts: TrainCliOptions): Promise
 
 async function trainLocked(data: string, opts: TrainCliOptions, config: Omit<NodeTrainOptions, 'out'>): Promise<void> {
   const { gpu, engine } = await openEngine({ backbone: opts.backbone, adapter: opts.adapter });
-  const bar = new cliProgress.SingleBar(
-    { format: ' {phase} |{bar}| {value}/{total} images  {eta_formatted} left', hideCursor: true, clearOnComplete: false },
-    cliProgress.Presets.shades_classic,
-  );
   // The bars draw on a terminal only; a log file gets the warnings and the epochs' lines.
-  const showBar = opts.progress !== false && process.stderr.isTTY === true;
+  const bar =
+    opts.progress !== false && process.stderr.isTTY === true
+      ? new cliProgress.SingleBar({ format: ' {phase} |{bar}| {value}/{total} images  {eta_formatted} left', hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic)
+      : null;
   let phase = '';
   let noFace = 0;
   // The bar owns the terminal line: a warning goes below it.
-  const warn = (m: string) => process.stderr.write(`${phase && showBar ? '\n' : ''}facegpu: warning: ${m}\n`);
+  const warn = (m: string) => process.stderr.write(`${phase && bar ? '\n' : ''}facegpu: warning: ${m}\n`);
   try {
     const result = await train(data, { gpu, engine }, {
       ...config,
@@ -110,17 +109,17 @@ async function trainLocked(data: string, opts: TrainCliOptions, config: Omit<Nod
       onDetectProgress: (done, total) => {
         if (phase !== 'faces') {
           phase = 'faces';
-          if (showBar) bar.start(total, 0, { phase: 'faces                   ' });
+          bar?.start(total, 0, { phase: 'faces                   ' });
         }
-        if (showBar) bar.update(done);
+        bar?.update(done);
       },
       onExtractProgress: (done, total, p) => {
         if (p !== phase) {
-          if (phase && showBar) bar.stop();
+          if (phase) bar?.stop();
           phase = p;
-          if (showBar) bar.start(total, 0, { phase: p === 'train' ? 'descriptors (train)     ' : 'descriptors (validation)' });
+          bar?.start(total, 0, { phase: p === 'train' ? 'descriptors (train)     ' : 'descriptors (validation)' });
         }
-        if (showBar) bar.update(done);
+        bar?.update(done);
       },
       onSkip: (s) => warn(`skipped ${s.reason}`),
       onNoFace: (id) => {
@@ -129,7 +128,7 @@ async function trainLocked(data: string, opts: TrainCliOptions, config: Omit<Nod
       },
       onEpoch: (log, c) => {
         if (phase) {
-          if (showBar) bar.stop();
+          bar?.stop();
           phase = '';
         }
         console.log(formatEpoch(log, c.epochs));
@@ -157,7 +156,7 @@ async function trainLocked(data: string, opts: TrainCliOptions, config: Omit<Nod
     );
     console.log(`saved ${opts.out}`);
   } finally {
-    if (phase && showBar) bar.stop();
+    if (phase) bar?.stop();
     engine.destroy();
     gpu.destroy();
   }
