@@ -36,9 +36,10 @@ export function registerPredict(program: Command): void {
 /**
  * Files named, and the regular files under folders named (recursively, sorted, hidden ones
  * left out). Links to files and folders are followed alike, each real folder once; a link
- * loop or a broken link inside a folder is a warning naming it (stderr by default), not an
- * error. A path that cannot be looked up is an error, or with `keepUnreadable` kept as it is,
- * for the caller to answer in its place (embed).
+ * back into a folder being walked is a warning naming it (stderr by default), not an error,
+ * and a link to a file that cannot be followed (broken, a loop of links) is listed in its
+ * place, for the reader to answer as unreadable. A path given that cannot be looked up is an
+ * error, or with `keepUnreadable` kept as it is, for the caller to answer in its place (embed).
  */
 export async function expandImages(paths: readonly string[], opts: { onWarning?: (message: string) => void; keepUnreadable?: boolean } = {}): Promise<string[]> {
   const onWarning = opts.onWarning ?? ((m: string) => console.error(`facegpu: warning: ${m}`));
