@@ -22,10 +22,8 @@
 // - an index past a short palette throws a TypeError (1, 4 bits) or gives white (8 bits): the
 //   palette is padded with black to its full size (black, as libnsbmp gives for such an index).
 import { decode } from 'bmp-ts';
+import { headerLimitError } from './header-limit.ts';
 import type { RgbImage } from './rgb.ts';
-
-/** A BMP header's claim too large to decode: named by file, claim and limit (the decoder adds how to raise it). */
-export class BmpSizeError extends Error {}
 
 /** The header sizes bmp-ts reads: BITMAPINFOHEADER and BITMAPV2/V3/V4/V5HEADER. */
 const HEADER_SIZES = new Set([40, 52, 56, 108, 124]);
@@ -77,7 +75,7 @@ export function decodeBmp(buf: Uint8Array, where: string, maxPixels = Infinity):
   if (!(compression === BI_RGB || (masked && (bits === 16 || bits === 32)))) throw fail(`bad BMP compression ${compression} for ${bits} bits per pixel`);
   if (bits <= 8 && colorsUsed > 1 << bits) throw fail(`bad BMP palette of ${colorsUsed} colours for ${bits} bits per pixel`);
   if (width * height > maxPixels) {
-    throw new BmpSizeError(`${where}: the BMP header claims ${width}x${height} pixels (${width * height}), above the limit of ${maxPixels}`);
+    throw headerLimitError(where, 'BMP', width, height, maxPixels);
   }
 
   // Where bmp-ts starts reading the palette, and the pixels after it.

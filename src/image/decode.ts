@@ -14,9 +14,10 @@
 // importing this module).
 import { lstat, readFile } from 'node:fs/promises';
 import sharp, { type Sharp } from 'sharp';
-import { BmpSizeError, decodeBmp, isBmp } from './bmp.ts';
-import { decodeHeic, HeicSizeError, heicKind } from './heic.ts';
-import { decodePnm, isPnm, PnmSizeError } from './pnm.ts';
+import { decodeBmp, isBmp } from './bmp.ts';
+import { HeaderLimitError } from './header-limit.ts';
+import { decodeHeic, heicKind } from './heic.ts';
+import { decodePnm, isPnm } from './pnm.ts';
 import type { PixelRect, RgbImage } from './rgb.ts';
 
 /** The default bound on width x height of a decoded image: 8192 x 8192. */
@@ -189,7 +190,7 @@ function decodeError(err: unknown, where: string, maxPixels?: number): ImageDeco
   if (err instanceof ImageDecodeError) return err;
   const full = (err as Error).message;
   const msg = full.startsWith(`${where}: `) ? full.slice(where.length + 2) : full.replace(/^.*?: /, '');
-  if (err instanceof PnmSizeError || err instanceof BmpSizeError || err instanceof HeicSizeError) return new ImageDecodeError(where, `${msg}; ${raiseIt()}`);
+  if (err instanceof HeaderLimitError) return new ImageDecodeError(where, `${msg}; ${raiseIt()}`);
   if (/exceeds pixel limit/i.test(msg)) return new ImageDecodeError(where, `the image is larger than the limit of ${maxPixels ?? maxImagePixels()} pixels; ${raiseIt()}`);
   return new ImageDecodeError(where, /unsupported image format/i.test(msg) ? 'not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF, HEIC, BMP, PGM/PPM/PBM)' : `cannot decode image (${msg.split('\n')[0]})`);
 }

@@ -31,6 +31,7 @@
 // @ts-expect-error -- untyped CommonJS module (heic-decode ships no type declarations)
 import heicDecode from 'heic-decode';
 import sharp, { type Metadata } from 'sharp';
+import { headerLimitError } from './header-limit.ts';
 import type { RgbImage } from './rgb.ts';
 
 /** The part of heic-decode 2.1.0 used here. */
@@ -43,9 +44,6 @@ interface HeicDecode {
   all(options: { buffer: Uint8Array }): Promise<HeicImage[] & { dispose(): void }>;
 }
 const heic = heicDecode as HeicDecode;
-
-/** A HEIC header's claim too large to decode (the decoder adds how to raise the limit). */
-export class HeicSizeError extends Error {}
 
 /** ftyp brands of HEVC-coded HEIF (HEIC) files. */
 const HEVC_BRANDS = ['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'hevm', 'hevs'];
@@ -111,7 +109,7 @@ function reasonOf(args: unknown[]): string {
 export async function decodeHeic(buf: Uint8Array, where: string, maxPixels = Infinity): Promise<RgbImage> {
   const fail = (message: string) => new Error(`${where}: ${message}`);
   const damaged = (why: string) => fail(`a damaged or truncated HEIC: ${why}`);
-  const tooBig = (width: number, height: number) => new HeicSizeError(`${where}: the HEIC header claims ${width}x${height} pixels (${width * height}), above the limit of ${maxPixels}`);
+  const tooBig = (width: number, height: number) => headerLimitError(where, 'HEIC', width, height, maxPixels);
   // The container first, by sharp's libheif (no pixels decoded: it has no HEVC decoder): the
   // primary image's size, which of the top-level images it is, and a damaged container
   // refused before heic-decode, which leaks its parse of a file it finds no image in.

@@ -1,6 +1,7 @@
 // Netpbm PBM/PGM/PPM (P1, P2, P3 ASCII; P4, P5, P6 binary) reader. sharp's prebuilt libvips
 // does not read them, and the ORL faces data set is PGM, so this small format is decoded here.
 // PBM is 1 bit per pixel, 1 = black: it comes out as greyscale 0 (black) and 255 (white).
+import { headerLimitError } from './header-limit.ts';
 
 export interface RawImage {
   width: number;
@@ -12,9 +13,6 @@ export interface RawImage {
 export function isPnm(buf: Uint8Array): boolean {
   return buf.length > 2 && buf[0] === 0x50 /* P */ && [0x31, 0x32, 0x33, 0x34, 0x35, 0x36].includes(buf[1]) && /\s/.test(String.fromCharCode(buf[2]));
 }
-
-/** A header's claim too large to decode: named by file, claim and limit (the decoder adds how to raise it). */
-export class PnmSizeError extends Error {}
 
 export function decodePnm(buf: Uint8Array, where: string, maxPixels = Infinity): RawImage {
   const kind = String.fromCharCode(buf[0], buf[1]);
@@ -48,11 +46,7 @@ export function decodePnm(buf: Uint8Array, where: string, maxPixels = Infinity):
   const bitmap = kind === 'P1' || kind === 'P4'; // PBM: no maxval, 1 bit per pixel
   const maxval = bitmap ? 1 : int('maxval');
   if (width < 1 || height < 1 || maxval < 1 || maxval > 65535) throw new Error(`${where}: bad ${kind} size ${width}x${height} or maxval ${maxval}`);
-  if (width * height > maxPixels) {
-    throw new PnmSizeError(
-      `${where}: the ${kind} header claims ${width}x${height} pixels (${width * height}), above the limit of ${maxPixels}`,
-    );
-  }
+  if (width * height > maxPixels) throw headerLimitError(where, kind, width, height, maxPixels);
   const channels = kind === 'P3' || kind === 'P6' ? 3 : 1;
   const count = width * height * channels;
   // The pixels must be there before any memory is taken for them.
