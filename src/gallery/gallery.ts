@@ -318,15 +318,17 @@ export class Gallery {
     if (typeof to !== 'string' || !to.trim()) throw new Error(`${this.name}: a person needs a non-empty name`);
     if (to === from) return 'renamed';
     const into = this.persons.get(to);
+    const template = this.templates.get(from)!;
     const moved = new Set(p.faces);
     for (const f of this.faceList) if (moved.has(f.id)) f.person = to;
     this.persons.delete(from);
     this.templates.delete(from);
     if (!into) {
-      // The same key and faces under the new name: the index and the calibration's pairs are unchanged.
+      // The same key, faces and template under the new name: the index and the calibration's
+      // pairs are unchanged.
       this.persons.set(to, p);
       this.nameOfKey.set(p.key, to);
-      this.updateTemplate(to);
+      this.templates.set(to, template);
       this.updatedAt = new Date().toISOString();
       return 'renamed';
     }
