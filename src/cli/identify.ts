@@ -7,6 +7,7 @@ import { LibraryStore } from '../library/store-node.ts';
 import { matchOptions, fmt, tellThreshold } from './match-options.ts';
 import { expandImages } from './predict.ts';
 import { numberOption } from './number-options.ts';
+import { CLI_REMEDIES } from './remedies.ts';
 import { withoutFile } from './wording.ts';
 
 interface IdentifyCliOptions {
@@ -42,7 +43,7 @@ export async function identifyCommand(galleryDir: string, images: string[], opts
     throw new Error(
       LibraryStore.exists(galleryDir)
         ? `${galleryDir}: no one is named in this gallery yet: name the people of its photo library first (facegpu cluster ${galleryDir}, then facegpu gallery name ${galleryDir} <cluster> <person>), or enroll them (facegpu enroll ${galleryDir} <photos>)`
-        : `${galleryDir}: the gallery is empty: enroll people first (facegpu enroll ${galleryDir} <photos>)`,
+        : `${galleryDir}: the gallery is empty${CLI_REMEDIES['no-gallery']({ case: 'no-gallery', dir: galleryDir })}`,
     );
   }
   const backbone = json.backbone;
