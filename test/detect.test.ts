@@ -105,6 +105,29 @@ describe('BlazeFace', () => {
     });
   });
 
+  it('finds every face of a group: 16 portraits in one photo give 16 faces, one in each place', async () => {
+    // The model's NMS kept at most 10 faces per photo, so a group of more lost the rest.
+    const [cols, rows, w, h, gap] = [4, 4, 92, 112, 24];
+    const places = Array.from({ length: cols * rows }, (_, i) => ({ left: gap + (i % cols) * (w + gap), top: gap + Math.floor(i / cols) * (h + gap) }));
+    const tiles = await Promise.all(
+      places.map(async (at, i) => {
+        const portrait = await loadImageRaw(join(ORL, `s${i + 1}`, '1.pgm'));
+        return { input: Buffer.from(portrait.data), raw: { width: w, height: h, channels: 3 as const }, ...at };
+      }),
+    );
+    const width = gap + cols * (w + gap);
+    const height = gap + rows * (h + gap);
+    const group = await sharp({ create: { width, height, channels: 3, background: { r: 128, g: 128, b: 128 } } })
+      .composite(tiles)
+      .removeAlpha()
+      .raw()
+      .toBuffer();
+    const faces = await detector.detect({ data: new Uint8Array(group), width, height });
+    const placeOf = (f: { x: number; y: number; width: number; height: number }) =>
+      places.findIndex((p) => f.x + f.width / 2 > p.left && f.x + f.width / 2 < p.left + w && f.y + f.height / 2 > p.top && f.y + f.height / 2 < p.top + h);
+    expect(faces.map(placeOf).sort((a, b) => a - b)).toEqual(places.map((_, i) => i));
+  });
+
   it('finds no face in a flat grey image', async () => {
     expect(await detector.detect({ data: new Uint8Array(300 * 200 * 3).fill(128), width: 300, height: 200 })).toEqual([]);
   });
