@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadImageRaw } from '../src/image/decode.ts';
 import { CELEB, ORL } from './helpers/faces.ts';
 
 const exec = promisify(execFile);
@@ -102,6 +103,28 @@ describe('ORL open set: s1-s20 enrolled from 5 photos each, strangers s21-s40', 
       }
     }
     expect(results.some((r) => 'faces' in r && r.faces.some((f) => f.label === null))).toBe(true);
+  });
+
+  it('--min-face: a group photo of 12 enrolled people, 120 pixels wide each in 4000x3000, gives all 12, named; without it, few faces', async () => {
+    const [w, h] = [120, 146];
+    const places = Array.from({ length: 12 }, (_, i) => ({ left: 300 + (i % 4) * 950, top: 300 + Math.floor(i / 4) * 950 }));
+    const portraits = await Promise.all(
+      places.map(async (at, i) => {
+        const p = await loadImageRaw(orl(i + 1, 6));
+        const input = await sharp(Buffer.from(p.data), { raw: { width: p.width, height: p.height, channels: 3 } }).resize(w, h, { kernel: 'cubic' }).raw().toBuffer();
+        return { input, raw: { width: w, height: h, channels: 3 as const }, ...at };
+      }),
+    );
+    const photo = join(tmp, 'group.png');
+    await sharp({ create: { width: 4000, height: 3000, channels: 3, background: { r: 118, g: 112, b: 104 } } }).composite(portraits).png().toFile(photo);
+    const facesOf = async (extra: string[]) => (JSON.parse((await cli(['identify', gallery, photo, '--json', ...extra])).stdout) as { faces: FaceJson[] }[])[0].faces;
+    const placeOf = (f: FaceJson) => places.findIndex((p) => f.box[0] + f.box[2] / 2 > p.left && f.box[0] + f.box[2] / 2 < p.left + w && f.box[1] + f.box[3] / 2 > p.top && f.box[1] + f.box[3] / 2 < p.top + h);
+    expect((await facesOf([])).length).toBeLessThan(3);
+    const found = await facesOf(['--min-face', '80']);
+    expect(found.map(placeOf).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    const named = found.filter((f) => f.label === `s${placeOf(f) + 1}`).length;
+    console.log(`--min-face 80: ${found.length} faces, ${named} named right`);
+    expect(named).toBeGreaterThanOrEqual(11);
   });
 
   it('gallery stats and list report the people, photos, and TAR with the pairs behind them', async () => {
@@ -230,6 +253,7 @@ describe('bad input', () => {
     // Told from gallery.json before the GPU starts (no backbone line, no detector warm-up).
     expect((await failing(['identify', empty, photo])).stderr.trim()).toBe(`facegpu: ${empty}: the gallery is empty: enroll people first (facegpu enroll ${empty} <photos>)`);
     expect((await failing(['identify', empty, photo, '--far', '2'])).stderr).toMatch(/--far is a false-accept rate in \(0, 1\)/);
+    expect((await failing(['identify', empty, photo, '--min-face', '10'])).stderr.trim()).toBe('facegpu: --min-face must be an integer of at least 24, got 10');
     expect((await failing(['identify', empty, photo, '--far', '0.1', '--threshold', '0.5'])).stderr).toMatch(/--far or --threshold, not both/);
     expect((await failing(['gallery', 'remove', empty, 'nobody'])).stderr.trim()).toBe(`facegpu: ${empty}: no person named "nobody" (see facegpu gallery list ${empty})`);
   });

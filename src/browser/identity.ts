@@ -17,7 +17,7 @@
 //   await saveGalleryToBrowser('friends', fg);
 import { createStore, del, get, keys, set, type UseStore } from 'idb-keyval';
 import { FaceWarper } from '../detect/warp.ts';
-import { FaceDescriber } from '../faces/describe.ts';
+import { FaceDescriber, type DescriberOptions } from '../faces/describe.ts';
 import { DEFAULT_PREPROCESSING, type FacePreprocessing } from '../faces/framing.ts';
 import { compactJson, parseDefaultCalibration, validateCalibration, type Calibration, type DefaultCalibration } from '../gallery/calibration-record.ts';
 import { Gallery, type GalleryOptions, type IdentifyOptions, type IndexProblem } from '../gallery/gallery.ts';
@@ -46,18 +46,20 @@ export const DEFAULT_REFERENCE_URL = '/calibration/face.json';
 /**
  * A describer on `engine`'s device: every face found (BlazeFace, fetched from `detectorUrl`,
  * on tfjs' WebGPU backend put on the same device with our kernels), framed by one GPU warp
- * and embedded by the engine. Destroy it (describer.destroy()) before the engine.
+ * and embedded by the engine; `opts.minFace` finds small faces in big photos through tiles
+ * (src/detect/tiles.ts). Destroy it (describer.destroy()) before the engine.
  */
 export async function openFaceDescriber(
   gpu: Gpu,
   engine: MobileNetEngine,
   preprocessing: FacePreprocessing = DEFAULT_PREPROCESSING,
   detectorUrl: string | URL = DEFAULT_DETECTOR_URL,
+  opts: DescriberOptions = {},
 ): Promise<FaceDescriber> {
   if (engine.gpu.device !== gpu.device) throw new Error('openFaceDescriber: the engine runs on another device than the one given');
   await useGpuForTfjs(gpu, SHADERS);
   const detector = await fetchBlazeFace(detectorUrl, { minScore: preprocessing.minScore });
-  return new FaceDescriber(detector, new FaceWarper(engine.runner, gpu), engine, preprocessing);
+  return new FaceDescriber(detector, new FaceWarper(engine.runner, gpu), engine, preprocessing, opts);
 }
 
 /**

@@ -55,7 +55,7 @@ const KEYPOINTS = 6;
 /** BlazeFace (short range) on tfjs: every face of an image with its box, score and six keypoints. */
 export class BlazeFaceDetector {
   private readonly anchors = anchorCentres(BLAZEFACE_INPUT);
-  private readonly opts: Required<DetectorOptions>;
+  readonly opts: Required<DetectorOptions>;
   private readonly patience = new PatientWait();
 
   private constructor(

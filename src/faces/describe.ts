@@ -3,8 +3,11 @@
 // at fixed places, or a square around the box) straight into the backbone's input, and the
 // backbone's raw descriptors come back. Pixels of the crops never visit the CPU.
 // Platform-neutral: decoding is the caller's (Node: sharp; a page: a canvas).
+import { BLAZEFACE_INPUT } from '../detect/anchors.ts';
 import type { BlazeFaceDetector, FaceDetection } from '../detect/blazeface.ts';
+import { detectionTiles, fromTile, mergeDetections } from '../detect/tiles.ts';
 import { WARP_OUTPUT_USAGE, type FaceWarper } from '../detect/warp.ts';
+import { cut } from '../detect/warp-parts.ts';
 import type { RgbImage } from '../image/rgb.ts';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
 import { framingTransform, type FacePreprocessing } from './framing.ts';
@@ -31,16 +34,34 @@ export interface DescribeTimes {
 /** Photos per run of the detector. */
 export const DETECT_BATCH = 16;
 
+export interface DescriberOptions {
+  /**
+   * Find faces down to this many pixels wide in big photos, where the detector's view of the
+   * whole photo misses them (in a 4000x3000 photo, below ~250): it also looks at overlapping
+   * tiles (src/detect/tiles.ts), one more run of the detector each. Default: the whole photo only.
+   */
+  minFace?: number;
+}
+
 export class FaceDescriber {
   readonly times: DescribeTimes = { images: 0, faces: 0, detectMs: 0, alignMs: 0, embedMs: 0 };
   private cropsGpu: GPUBuffer | null = null;
+
+  /** DescriberOptions.minFace, or null. */
+  readonly minFace: number | null;
 
   constructor(
     readonly detector: BlazeFaceDetector,
     readonly warper: FaceWarper,
     readonly engine: MobileNetEngine,
     readonly preprocessing: FacePreprocessing,
-  ) {}
+    opts: DescriberOptions = {},
+  ) {
+    if (opts.minFace !== undefined && !(Number.isFinite(opts.minFace) && opts.minFace >= 1)) {
+      throw new Error(`the smallest face to find must be at least 1 pixel wide, got ${opts.minFace}`);
+    }
+    this.minFace = opts.minFace ?? null;
+  }
 
   /** The faces of each image, best detector score first ([] where there is none). */
   async describe(images: readonly RgbImage[]): Promise<DescribedFace[][]> {
@@ -49,12 +70,26 @@ export class FaceDescriber {
       const batch = images.slice(at, at + DETECT_BATCH);
       const t = performance.now();
       const found = await this.detector.detectMany(batch);
+      if (this.minFace !== null) for (let i = 0; i < batch.length; i++) found[i] = await this.withTiles(batch[i], found[i], this.minFace);
       this.times.detectMs += performance.now() - t;
       const faces = found.map((f) => f.filter((d) => d.score >= this.preprocessing.minScore));
       out.push(...(await this.describeDetected(batch, faces)));
       this.times.images += batch.length;
     }
     return out;
+  }
+
+  /** `whole` (the detector's faces of the whole image) with those its tiles find down to `minFace`. */
+  private async withTiles(image: RgbImage, whole: FaceDetection[], minFace: number): Promise<FaceDetection[]> {
+    const tiles = detectionTiles(image.width, image.height, minFace, BLAZEFACE_INPUT);
+    if (!tiles.length) return whole;
+    const lists = [whole];
+    for (let at = 0; at < tiles.length; at += DETECT_BATCH) {
+      const part = tiles.slice(at, at + DETECT_BATCH);
+      const found = await this.detector.detectMany(part.map((tile) => cut(image, tile, 1)));
+      part.forEach((tile, k) => lists.push(fromTile(found[k], tile, image.width, image.height)));
+    }
+    return mergeDetections(lists, this.detector.opts.iouThreshold);
   }
 
   /**

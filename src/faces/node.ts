@@ -35,13 +35,15 @@ export interface OpenDescriberOptions {
   warmUp?: boolean;
   /** Told when the warm-up is long (a message, then its time); default: stderr, as `facegpu: message`. */
   onNotice?: (message: string) => void;
+  /** DescriberOptions.minFace: find faces down to this many pixels wide, through tiles. */
+  minFace?: number;
 }
 
 /** A describer on `engine`'s device: tfjs is put on that device (with our kernels) for the detector. */
 export async function openFaceDescriber(gpu: Gpu, engine: MobileNetEngine, preprocessing: FacePreprocessing, opts: OpenDescriberOptions = {}): Promise<FaceDescriber> {
   await useGpuForTfjs(gpu, loadShaders());
   const detector = await loadBlazeFace({ minScore: preprocessing.minScore });
-  const describer = new FaceDescriber(detector, new FaceWarper(engine.runner, gpu.device), engine, preprocessing);
+  const describer = new FaceDescriber(detector, new FaceWarper(engine.runner, gpu.device), engine, preprocessing, { minFace: opts.minFace });
   if (opts.warmUp !== false) {
     try {
       await warmDetector(gpu, () => describer.warmUp(), opts.onNotice);

@@ -53,6 +53,8 @@ export interface OpenGalleryOptions {
   preprocessing?: FacePreprocessing;
   /** Told when stored derived data (index, calibration) is rebuilt. */
   onNotice?: (message: string) => void;
+  /** Find faces down to this many pixels wide in big photos (DescriberOptions.minFace). */
+  minFace?: number;
 }
 
 /** The gallery at `dir` with a face pipeline that frames faces as it records. */
@@ -60,7 +62,7 @@ export async function openFaceGallery(dir: string, opts: OpenGalleryOptions): Pr
   const reference = await referenceFor(opts.engine);
   if (await galleryExists(dir)) {
     const gallery = await loadGallery(dir, { defaultCalibration: reference, onNotice: opts.onNotice });
-    const describer = await openFaceDescriber(opts.gpu, opts.engine, preprocessingOf(gallery), { onNotice: opts.onNotice });
+    const describer = await openFaceDescriber(opts.gpu, opts.engine, preprocessingOf(gallery), { onNotice: opts.onNotice, minFace: opts.minFace });
     try {
       return FaceGallery.attach(gallery, describer);
     } catch (err) {
@@ -69,7 +71,7 @@ export async function openFaceGallery(dir: string, opts: OpenGalleryOptions): Pr
     }
   }
   if (!opts.create) throw new RemedyError(`${dir}: no gallery here`, ': enroll people first (open it with create: true)', { case: 'no-gallery', dir });
-  const describer = await openFaceDescriber(opts.gpu, opts.engine, opts.preprocessing ?? DEFAULT_PREPROCESSING, { onNotice: opts.onNotice });
+  const describer = await openFaceDescriber(opts.gpu, opts.engine, opts.preprocessing ?? DEFAULT_PREPROCESSING, { onNotice: opts.onNotice, minFace: opts.minFace });
   const fg = FaceGallery.create(describer, reference, { name: dir, onNotice: opts.onNotice, index: nodeIndexProviders[0] });
   return fg;
 }

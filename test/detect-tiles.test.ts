@@ -1,0 +1,132 @@
+// Small faces in big photos (src/detect/tiles.ts): the tiles cover every face size they are for,
+// cut faces are dropped, a face found twice is kept once; and on the GPU, a 4000x3000 photo of
+// small faces gives them all with `minFace`, where the whole photo alone misses most.
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BLAZEFACE_INPUT } from '../src/detect/anchors.ts';
+import type { FaceDetection } from '../src/detect/blazeface.ts';
+import { DETECTABLE, detectionTiles, fromTile, mergeDetections } from '../src/detect/tiles.ts';
+import { DEFAULT_PREPROCESSING } from '../src/faces/framing.ts';
+import { openFaceDescriber } from '../src/faces/node.ts';
+import type { FaceDescriber } from '../src/faces/describe.ts';
+import type { Gpu } from '../src/gpu/device.ts';
+import { loadImageRaw } from '../src/image/decode.ts';
+import type { MobileNetEngine } from '../src/mobilenet/engine.ts';
+import { openEngine } from '../src/node.ts';
+import { ORL } from './helpers/faces.ts';
+
+const face = (x: number, y: number, size: number, score: number): FaceDetection => ({
+  x,
+  y,
+  width: size,
+  height: size,
+  score,
+  keypoints: [[x + size / 3, y + size / 3]],
+});
+
+describe('detectionTiles', () => {
+  it('puts every face from minFace up to what the whole photo finds wholly inside a tile that shows it large enough', () => {
+    for (const [width, height, minFace] of [
+      [4000, 3000, 100],
+      [4000, 3000, 40],
+      [3000, 4000, 64],
+      [12000, 2000, 90],
+      [1600, 1200, 50],
+    ]) {
+      const tiles = detectionTiles(width, height, minFace, BLAZEFACE_INPUT);
+      const wholeFinds = (DETECTABLE * Math.max(width, height)) / BLAZEFACE_INPUT;
+      expect(tiles.length, `${width}x${height} from ${minFace}`).toBeGreaterThan(0);
+      for (const t of tiles) {
+        expect(t.left >= 0 && t.top >= 0 && t.left + t.width <= width && t.top + t.height <= height).toBe(true);
+      }
+      let seed = width + minFace;
+      const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+      for (let k = 0; k < 400; k++) {
+        const size = minFace * (wholeFinds / minFace) ** rnd();
+        if (size >= wholeFinds) continue;
+        const x = rnd() * (width - size);
+        const y = rnd() * (height - size);
+        const seen = tiles.some(
+          (t) => x >= t.left && y >= t.top && x + size <= t.left + t.width && y + size <= t.top + t.height && (size * BLAZEFACE_INPUT) / Math.max(t.width, t.height) >= DETECTABLE - 1e-9,
+        );
+        expect(seen, `${width}x${height} from ${minFace}: a ${size.toFixed(0)}-pixel face at ${x.toFixed(0)},${y.toFixed(0)}`).toBe(true);
+      }
+    }
+  });
+
+  it('makes no tiles where the whole photo already finds faces of minFace, and refuses a size that is not positive', () => {
+    expect(detectionTiles(640, 480, 80, BLAZEFACE_INPUT)).toEqual([]);
+    expect(() => detectionTiles(4000, 3000, 0, BLAZEFACE_INPUT)).toThrow(/positive/);
+  });
+});
+
+describe('fromTile and mergeDetections', () => {
+  const tile = { left: 1000, top: 500, width: 800, height: 800 };
+
+  it("moves a tile's faces into the photo and drops those cut by an edge inside the photo", () => {
+    const kept = fromTile([face(100, 100, 80, 0.9), face(0, 300, 60, 0.9), face(300, 760, 60, 0.9)], tile, 4000, 3000);
+    expect(kept).toEqual([{ ...face(1100, 600, 80, 0.9) }]);
+    // At the photo's own edge a face is not cut.
+    const corner = { left: 0, top: 0, width: 800, height: 800 };
+    expect(fromTile([face(0, 0, 60, 0.8)], corner, 4000, 3000)).toHaveLength(1);
+  });
+
+  it('keeps a face found twice once, its best box, and a face inside a better one not at all', () => {
+    const merged = mergeDetections([[face(100, 100, 80, 0.7)], [face(104, 98, 82, 0.9), face(500, 500, 40, 0.6)], [face(110, 110, 30, 0.95)]], 0.3);
+    expect(merged.map((f) => [f.x, f.score])).toEqual([
+      [110, 0.95],
+      [500, 0.6],
+    ]);
+  });
+});
+
+describe('small faces on the GPU', () => {
+  let gpu: Gpu;
+  let engine: MobileNetEngine;
+  let whole: FaceDescriber;
+  let tiled: FaceDescriber;
+  beforeAll(async () => {
+    ({ gpu, engine } = await openEngine());
+    whole = await openFaceDescriber(gpu, engine, DEFAULT_PREPROCESSING, { onNotice: () => {} });
+    tiled = await openFaceDescriber(gpu, engine, DEFAULT_PREPROCESSING, { onNotice: () => {}, minFace: 80 });
+  });
+  afterAll(() => {
+    whole?.destroy();
+    tiled?.destroy();
+    engine?.destroy();
+    gpu?.destroy();
+  });
+
+  /** A 4000x3000 photo with 12 ORL portraits `width` pixels wide in a 4 x 3 grid, and where they are. */
+  async function group(width: number) {
+    const height = Math.round((width * 112) / 92);
+    const places = Array.from({ length: 12 }, (_, i) => ({ left: 300 + (i % 4) * 950, top: 300 + Math.floor(i / 4) * 950 }));
+    const portraits = await Promise.all(
+      places.map(async (at, i) => {
+        const p = await loadImageRaw(join(ORL, `s${i + 1}`, '1.pgm'));
+        const input = await sharp(Buffer.from(p.data), { raw: { width: p.width, height: p.height, channels: 3 } }).resize(width, height, { kernel: 'cubic' }).raw().toBuffer();
+        return { input, raw: { width, height, channels: 3 as const }, ...at };
+      }),
+    );
+    const data = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: { r: 118, g: 112, b: 104 } } }).composite(portraits).removeAlpha().raw().toBuffer();
+    const placeOf = (f: { box: number[] }) => places.findIndex((p) => f.box[0] + f.box[2] / 2 > p.left && f.box[0] + f.box[2] / 2 < p.left + width && f.box[1] + f.box[3] / 2 > p.top && f.box[1] + f.box[3] / 2 < p.top + height);
+    return { image: { data: new Uint8Array(data), width: 4000, height: 3000 }, placeOf };
+  }
+
+  it('finds 12 portraits 120 pixels wide in a 4000x3000 photo, each once, where the whole photo alone finds few', async () => {
+    const { image, placeOf } = await group(120);
+    const [alone] = await whole.describe([image]);
+    const [found] = await tiled.describe([image]);
+    expect(alone.length).toBeLessThan(3);
+    expect(found.map(placeOf).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  });
+
+  it('finds big faces once: tiles add nothing where the whole photo sees them', async () => {
+    const { image, placeOf } = await group(600);
+    const [alone] = await whole.describe([image]);
+    const [found] = await tiled.describe([image]);
+    expect(alone.map(placeOf).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(found.map(placeOf).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  });
+});
