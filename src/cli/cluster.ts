@@ -1,6 +1,6 @@
 // facegpu cluster <gallery>: the photo library's faces nobody named, grouped into candidate people.
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
+import { progressBar } from './progress.ts';
 import { CLUSTER_DEFAULTS } from '../library/cluster.ts';
 import { clusterLibrary } from '../library/cluster-node.ts';
 import { checkLibrary } from './remedies.ts';
@@ -39,11 +39,7 @@ export async function clusterCommand(dir: string, opts: ClusterCliOptions): Prom
   if (minEpsilon !== undefined && !(minEpsilon > 0 && minEpsilon <= epsilon)) throw new Error(`--min-epsilon is a cosine distance in (0, --epsilon = ${epsilon}], got ${minEpsilon}`);
   const minFaces = countOption('--min-faces', opts.minFaces);
   checkLibrary(dir);
-  const bar = new cliProgress.SingleBar(
-    { format: ' {step} |{bar}| {value}/{total} faces  {eta_formatted} left', hideCursor: true, clearOnComplete: false, etaBuffer: 20 },
-    cliProgress.Presets.shades_classic,
-  );
-  const showBar = opts.progress !== false && process.stderr.isTTY === true;
+  const bar = progressBar(' {step} |{bar}| {value}/{total} faces  {eta_formatted} left', opts.progress, { etaBuffer: 20 });
   let step: string | null = null;
   let r;
   try {
@@ -56,9 +52,9 @@ export async function clusterCommand(dir: string, opts: ClusterCliOptions): Prom
       onNotice: (m) => console.error(`facegpu: ${m}`),
       // One bar per step, each left on screen when done (a million faces: half an hour in all).
       onProgress: (now, done, total) => {
-        if (!showBar) return;
+        if (!bar) return;
         if (step !== now) {
-          if (step) bar.stop();
+          if (step) bar?.stop();
           bar.start(total, 0, { step: STEP_NAMES[now].padEnd(STEP_WIDTH) });
           step = now;
         }
@@ -66,7 +62,7 @@ export async function clusterCommand(dir: string, opts: ClusterCliOptions): Prom
       },
     });
   } finally {
-    if (step) bar.stop();
+    if (step) bar?.stop();
   }
   if (opts.json) {
     process.stdout.write(JSON.stringify({ clusters: r.clusters, noise: r.noise, faces: r.faces, searchIndex: r.searchIndex }) + '\n');

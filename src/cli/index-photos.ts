@@ -2,7 +2,7 @@
 // the gallery's photo library, incrementally; with --queue, through workers.
 import type { Command } from 'commander';
 import { checkOutputDir } from '../out-dir.ts';
-import cliProgress from 'cli-progress';
+import { progressBar } from './progress.ts';
 import { indexLibrary, INDEX_BATCH, type IndexSummary } from '../library/index-run-node.ts';
 import { parseQueueUrl } from '../library/queue-node.ts';
 import { countOption } from './number-options.ts';
@@ -38,11 +38,7 @@ export async function indexCommand(root: string, opts: IndexCliOptions): Promise
   if (opts.queue) parseQueueUrl(opts.queue, '--queue');
   // The gallery is written whole and renamed in: a place that cannot take it is told now.
   await checkOutputDir(opts.gallery, { name: '--gallery', readFrom: [{ path: root, what: 'photo folder', insideOk: true }] });
-  const bar = new cliProgress.SingleBar(
-    { format: ' indexing |{bar}| {value}/{total} photos  {rate} photos/s  {eta_formatted} left', hideCursor: true, clearOnComplete: false, etaBuffer: 50 },
-    cliProgress.Presets.shades_classic,
-  );
-  const showBar = opts.progress !== false && process.stderr.isTTY !== false;
+  const bar = progressBar(' indexing |{bar}| {value}/{total} photos  {rate} photos/s  {eta_formatted} left', opts.progress, { etaBuffer: 50 });
   const t0 = performance.now();
   let barOn = false;
   const say = (m: string) => {
@@ -60,17 +56,17 @@ export async function indexCommand(root: string, opts: IndexCliOptions): Promise
       onNotice: say,
       onNoWorker: (url) => say(`no worker is taking jobs from ${url}: start one with \`facegpu worker --queue ${url}\``),
       onPlan: (work) => {
-        if (showBar && work > 0) {
+        if (bar && work > 0) {
           bar.start(work, 0, { rate: '0.0' });
           barOn = true;
         }
       },
       onProgress: (done) => {
-        if (barOn) bar.update(done, { rate: (done / ((performance.now() - t0) / 1000)).toFixed(1) });
+        if (barOn) bar?.update(done, { rate: (done / ((performance.now() - t0) / 1000)).toFixed(1) });
       },
     });
   } finally {
-    if (barOn) bar.stop();
+    if (barOn) bar?.stop();
   }
   // A worker's RemedyError comes back whole: its remedy in the CLI's words, as locally.
   for (const f of summary.failed) if (!f.again) console.error(`facegpu: warning: ${cliMessage(f.remedy ?? f.error)}`);

@@ -1,7 +1,6 @@
 // facegpu train <data> --out <model-dir>: extract descriptors with the backbone, train the
 // head, keep the best checkpoint on disk.
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { openEngine } from '../node.ts';
 import { UNKNOWN } from '../train/classify.ts';
 import { resolveBackboneDir } from '../backbones.ts';
@@ -13,6 +12,7 @@ import { recoverDir } from '../atomic-fs.ts';
 import { withDirLock } from '../lock-node.ts';
 import { checkReplaceable } from '../train/model-dir-node.ts';
 import { CROP_METHODS, DEFAULT_FACE_MARGIN, MAX_FACE_MARGIN } from '../detect/face-crop.ts';
+import { progressBar } from './progress.ts';
 import { choiceOption, countOption, numberOption, positiveOption } from './number-options.ts';
 
 export interface TrainCliOptions {
@@ -92,10 +92,7 @@ export async function trainCommand(data: string, opts: TrainCliOptions): Promise
 async function trainLocked(data: string, opts: TrainCliOptions, config: Omit<NodeTrainOptions, 'out'>): Promise<void> {
   const { gpu, engine } = await openEngine({ backbone: opts.backbone, adapter: opts.adapter });
   // The bars draw on a terminal only; a log file gets the warnings and the epochs' lines.
-  const bar =
-    opts.progress !== false && process.stderr.isTTY === true
-      ? new cliProgress.SingleBar({ format: ' {phase} |{bar}| {value}/{total} images  {eta_formatted} left', hideCursor: true, clearOnComplete: false }, cliProgress.Presets.shades_classic)
-      : null;
+  const bar = progressBar(' {phase} |{bar}| {value}/{total} images  {eta_formatted} left', opts.progress);
   let phase = '';
   let noFace = 0;
   // The bar owns the terminal line: a warning goes below it.
