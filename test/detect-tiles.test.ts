@@ -1,8 +1,6 @@
 // Small faces in big photos (src/detect/tiles.ts): the tiles cover every face size they are for,
 // cut faces are dropped, a face found twice is kept once; and on the GPU, a 4000x3000 photo of
 // small faces gives them all with `minFace`, where the whole photo alone misses most.
-import { join } from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BLAZEFACE_INPUT } from '../src/detect/anchors.ts';
 import type { FaceDetection } from '../src/detect/blazeface.ts';
@@ -11,10 +9,9 @@ import { DEFAULT_PREPROCESSING } from '../src/faces/framing.ts';
 import { openFaceDescriber } from '../src/faces/node.ts';
 import type { FaceDescriber } from '../src/faces/describe.ts';
 import type { Gpu } from '../src/gpu/device.ts';
-import { loadImageRaw } from '../src/image/decode.ts';
 import type { MobileNetEngine } from '../src/mobilenet/engine.ts';
 import { openEngine } from '../src/node.ts';
-import { ORL } from './helpers/faces.ts';
+import { groupPhoto } from './helpers/group-photo.ts';
 
 const face = (x: number, y: number, size: number, score: number): FaceDetection => ({
   x,
@@ -98,35 +95,19 @@ describe('small faces on the GPU', () => {
     gpu?.destroy();
   });
 
-  /** A 4000x3000 photo with 12 ORL portraits `width` pixels wide in a 4 x 3 grid, and where they are. */
-  async function group(width: number) {
-    const height = Math.round((width * 112) / 92);
-    const places = Array.from({ length: 12 }, (_, i) => ({ left: 300 + (i % 4) * 950, top: 300 + Math.floor(i / 4) * 950 }));
-    const portraits = await Promise.all(
-      places.map(async (at, i) => {
-        const p = await loadImageRaw(join(ORL, `s${i + 1}`, '1.pgm'));
-        const input = await sharp(Buffer.from(p.data), { raw: { width: p.width, height: p.height, channels: 3 } }).resize(width, height, { kernel: 'cubic' }).raw().toBuffer();
-        return { input, raw: { width, height, channels: 3 as const }, ...at };
-      }),
-    );
-    const data = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: { r: 118, g: 112, b: 104 } } }).composite(portraits).removeAlpha().raw().toBuffer();
-    const placeOf = (f: { box: number[] }) => places.findIndex((p) => f.box[0] + f.box[2] / 2 > p.left && f.box[0] + f.box[2] / 2 < p.left + width && f.box[1] + f.box[3] / 2 > p.top && f.box[1] + f.box[3] / 2 < p.top + height);
-    return { image: { data: new Uint8Array(data), width: 4000, height: 3000 }, placeOf };
-  }
-
   it('finds 12 portraits 120 pixels wide in a 4000x3000 photo, each once, where the whole photo alone finds few', async () => {
-    const { image, placeOf } = await group(120);
+    const { image, placeOf } = await groupPhoto(120);
     const [alone] = await whole.describe([image]);
     const [found] = await tiled.describe([image]);
     expect(alone.length).toBeLessThan(3);
-    expect(found.map(placeOf).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(found.map((f) => placeOf(f.box)).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
   });
 
   it('finds big faces once: tiles add nothing where the whole photo sees them', async () => {
-    const { image, placeOf } = await group(600);
+    const { image, placeOf } = await groupPhoto(600);
     const [alone] = await whole.describe([image]);
     const [found] = await tiled.describe([image]);
-    expect(alone.map(placeOf).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-    expect(found.map(placeOf).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(alone.map((f) => placeOf(f.box)).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(found.map((f) => placeOf(f.box)).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
   });
 });

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORL } from './helpers/faces.ts';
+import { writeGroupPhoto } from './helpers/group-photo.ts';
 import { facesStoredTwice } from './helpers/library-checks.ts';
 
 const exec = promisify(execFile);
@@ -217,6 +218,56 @@ describe('index: incremental', () => {
     const e3 = await cli(['index', photos, '--gallery', gallery, '--queue', 'redis://127.0.0.1:1']).catch((e) => e);
     expect(e3.stderr).toMatch(/cannot reach Redis \(ECONNREFUSED\)/);
   }, 120_000);
+});
+
+describe('index --min-face: small faces in big photos, kept for later runs', () => {
+  it('a group photo gives its 12 faces with --min-face, later runs keep the setting, a changed one searches again and keeps names', async () => {
+    const photos = join(tmp, 'group-photos');
+    const gallery = join(tmp, 'group-gallery');
+    mkdirSync(photos, { recursive: true });
+    const group = await writeGroupPhoto(join(photos, 'group.png'), 120);
+    copyFileSync(join(ORL, 's13', '1.pgm'), join(photos, 'ann.pgm'));
+    const library = () => new Database(join(gallery, 'library.sqlite'));
+    const groupBoxes = () => {
+      const db = library();
+      const rows = db.prepare("SELECT f.x, f.y, f.w, f.h FROM faces f JOIN photos p ON p.id = f.photo WHERE p.path LIKE '%group.png'").all() as { x: number; y: number; w: number; h: number }[];
+      db.close();
+      return rows.map((r) => group.placeOf([r.x, r.y, r.w, r.h])).sort((a, b) => a - b);
+    };
+    const annNamed = () => {
+      const db = library();
+      const rows = db.prepare("SELECT f.person FROM faces f JOIN photos p ON p.id = f.photo WHERE p.path LIKE '%ann.pgm'").all() as { person: string | null }[];
+      db.close();
+      return rows.map((r) => r.person);
+    };
+
+    const whole = await index(photos, gallery);
+    expect(whole).toMatchObject({ photos: 2, new: 2, changed: 0 });
+    expect(groupBoxes().length).toBeLessThan(3);
+    // A name given to Ann's face (as `gallery name` gives one).
+    const db = library();
+    db.prepare("UPDATE faces SET person = 'Ann' WHERE photo = (SELECT id FROM photos WHERE path LIKE '%ann.pgm')").run();
+    db.close();
+
+    const small = await cli(['index', photos, '--gallery', gallery, '--min-face', '80', '--json']);
+    expect(small.stderr).toContain('facegpu: 2 photos indexed before are searched again for faces down to 80 pixels (named faces keep their names)');
+    expect(expectIndexJson(JSON.parse(small.stdout))).toMatchObject({ photos: 2, new: 0, changed: 2, embedded: 2 });
+    expect(groupBoxes()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(annNamed()).toEqual(['Ann']);
+
+    // Kept: a run without the flag looks for small faces too, so nothing is to do.
+    expect(await index(photos, gallery)).toMatchObject({ changed: 0, skipped: 2, embedded: 0 });
+    // A photo added later is searched as the library is.
+    await writeGroupPhoto(join(photos, 'group-2.png'), 120, 2);
+    expect(await index(photos, gallery)).toMatchObject({ new: 1, embedded: 1, faces: 12 + 12 + 1 });
+
+    expect(await index(photos, gallery, ['--min-face', '0'])).toMatchObject({ changed: 3, embedded: 3 });
+    expect(groupBoxes().length).toBeLessThan(3);
+    expect(annNamed()).toEqual(['Ann']);
+
+    const bad = await cli(['index', photos, '--gallery', gallery, '--min-face', '10']).catch((e) => e);
+    expect(bad.stderr.trim()).toBe('facegpu: --min-face must be 0 (the whole photo only) or at least 24, got 10');
+  }, 600_000);
 });
 
 describe('index: killed with SIGKILL mid-run', () => {

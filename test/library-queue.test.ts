@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CELEB, ORL } from './helpers/faces.ts';
 import { facesStoredTwice } from './helpers/library-checks.ts';
+import { writeGroupPhoto } from './helpers/group-photo.ts';
 import { startRedis, type TestRedis } from './helpers/redis.ts';
 
 const exec = promisify(execFile);
@@ -101,4 +102,23 @@ describe('index --queue with two workers, one killed mid-batch', () => {
     expect(again).toMatchObject({ photos: 518, new: 0, changed: 0, removed: 0, skipped: 518, embedded: 0 });
     expect(b.log.slice(logged)).not.toMatch(/photos taken/);
   }, 1_200_000);
+});
+
+describe('index --queue --min-face', () => {
+  it("a worker looks for small faces as the run asks: a group photo's 12 faces", async () => {
+    const photos = join(tmp, 'group-photos');
+    mkdirSync(photos);
+    const group = await writeGroupPhoto(join(photos, 'group.png'), 120);
+    const gallery = join(tmp, 'group-gallery');
+    const worker = startWorker(redis.url);
+    workers.push(worker);
+    await worker.when(/waiting for batches/);
+    const { stdout } = await exec('node', [CLI, 'index', photos, '--gallery', gallery, '--queue', redis.url, '--min-face', '80', '--json', '--no-progress'], { maxBuffer: 64 << 20 });
+    expect(JSON.parse(stdout)).toMatchObject({ photos: 1, new: 1, embedded: 1, faces: 12 });
+    const db = new Database(join(gallery, 'library.sqlite'), { readonly: true });
+    const boxes = db.prepare('SELECT x, y, w, h FROM faces').all() as { x: number; y: number; w: number; h: number }[];
+    db.close();
+    expect(boxes.map((b) => group.placeOf([b.x, b.y, b.w, b.h])).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    worker.proc.kill('SIGTERM');
+  }, 600_000);
 });

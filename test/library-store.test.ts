@@ -172,6 +172,40 @@ describe('LibraryStore', () => {
     }
   });
 
+  it('a photo stored again keeps the names and clusters of faces where they were; a library from before min_face opens with 0', () => {
+    const dir = join(tmp, 'names-kept');
+    mkdirSync(dir);
+    const s = LibraryStore.open(dir, { create: { dim: DIM, backbone } });
+    try {
+      s.storePhotos([photo('/n/a.jpg', 2)]);
+      const [f0, f1] = s.faces();
+      s.namePerson([f0.id], 'Ann');
+      // Searched again: the first face moved a little, the second is gone, a third is new.
+      const again = photo('/n/a.jpg', 0);
+      if ('faces' in again) {
+        again.faces.push({ box: [1, 0, 10, 10], score: 0.9, descriptor: f0.descriptor });
+        again.faces.push({ box: [60, 60, 10, 10], score: 0.9, descriptor: f1.descriptor });
+      }
+      s.storePhotos([again], 80);
+      expect(s.faces().map((f) => [f.box[0], f.person])).toEqual([
+        [1, 'Ann'],
+        [60, null],
+      ]);
+      expect(s.photos().map((p) => p.minFace)).toEqual([80]);
+    } finally {
+      s.close();
+    }
+    const db = new Database(join(dir, LIBRARY_FILE));
+    db.exec('ALTER TABLE photos DROP COLUMN min_face');
+    db.close();
+    const old = LibraryStore.open(dir);
+    try {
+      expect(old.photos().map((p) => [p.path, p.minFace])).toEqual([['/n/a.jpg', 0]]);
+    } finally {
+      old.close();
+    }
+  });
+
   it('a library of another backbone is refused, naming both', () => {
     const dir = join(tmp, 'g1');
     expect(() => LibraryStore.open(dir, { create: { dim: DIM, backbone: { id: 'other', sha256: 'c'.repeat(64) } } })).toThrow(/indexed with backbone "face" .* not "other"/);

@@ -6,6 +6,7 @@ import { progressBar } from './progress.ts';
 import { indexLibrary, INDEX_BATCH, type IndexSummary } from '../library/index-run-node.ts';
 import { parseQueueUrl } from '../library/queue-node.ts';
 import { countOption } from './number-options.ts';
+import { MIN_FACE_PIXELS } from '../detect/tiles.ts';
 import { cliMessage } from './remedies.ts';
 import { counted } from './wording.ts';
 
@@ -16,6 +17,7 @@ interface IndexCliOptions {
   batchSize: string;
   json?: boolean;
   progress?: boolean;
+  minFace?: string;
   adapter?: string;
 }
 
@@ -28,6 +30,7 @@ export function registerIndex(program: Command): void {
     .option('--queue <redis-url>', 'spread the work over `facegpu worker` processes through this Redis (redis://host:port)')
     .option('--backbone <name|dir>', 'backbone of a new gallery (default: face; an existing gallery uses its own)')
     .option('--batch-size <n>', 'photos per batch (one transaction, one queue job)', String(INDEX_BATCH))
+    .option('--min-face <pixels>', 'also find faces down to this many pixels wide in big photos (group photos), through detector tiles: slower; kept for later runs, photos indexed with another value searched again; 0: the whole photo only (default: the library\'s, else 0)')
     .option('--no-progress', 'no progress bar on stderr')
     .option('--json', 'print {"photos", "faces", "new", "changed", "removed", "skipped", "failed", "copied", "embedded", "seconds"} as JSON')
     .action((root: string, opts: IndexCliOptions) => indexCommand(root, { ...opts, adapter: program.opts().adapter }));
@@ -35,6 +38,8 @@ export function registerIndex(program: Command): void {
 
 export async function indexCommand(root: string, opts: IndexCliOptions): Promise<void> {
   const batchSize = countOption('--batch-size', opts.batchSize);
+  const minFace = opts.minFace === undefined ? undefined : countOption('--min-face', opts.minFace, 0);
+  if (minFace !== undefined && minFace !== 0 && minFace < MIN_FACE_PIXELS) throw new Error(`--min-face must be 0 (the whole photo only) or at least ${MIN_FACE_PIXELS}, got ${minFace}`);
   if (opts.queue) parseQueueUrl(opts.queue, '--queue');
   // The gallery is written whole and renamed in: a place that cannot take it is told now.
   await checkOutputDir(opts.gallery, { name: '--gallery', readFrom: [{ path: root, what: 'photo folder', insideOk: true }] });
@@ -52,6 +57,7 @@ export async function indexCommand(root: string, opts: IndexCliOptions): Promise
       backbone: opts.backbone,
       adapter: opts.adapter,
       batchSize,
+      minFace,
       onWarning: (m) => say(`warning: ${m}`),
       onNotice: say,
       onNoWorker: (url) => say(`no worker is taking jobs from ${url}: start one with \`facegpu worker --queue ${url}\``),

@@ -19,12 +19,16 @@ import { checkGalleryFolder, galleryExists, saveGallery, withGalleryLock } from 
 import { backboneRefOf, preprocessingOf } from '../identity/face-gallery.ts';
 import { loadStoredGallery, referenceFor } from '../identity/node.ts';
 import type { RemedyError } from '../remedy.ts';
+import { MIN_FACE_PIXELS } from '../detect/tiles.ts';
 import { embedPhotos } from './embed-node.ts';
 import { fromWire, type PhotoFaces } from './photo-faces.ts';
 import { probeRedis, runOnQueue } from './queue-node.ts';
 import { scanLibrary } from './scan-node.ts';
 import { openSearchIndex } from './search-index-node.ts';
 import { LibraryStore } from './store-node.ts';
+
+/** The library's meta key for the minFace its photos are indexed with. */
+const MIN_FACE_KEY = 'minFace';
 
 /** Photos per batch: one detector run, one transaction, one queue job. */
 export const INDEX_BATCH = 16;
@@ -38,6 +42,13 @@ export interface IndexOptions {
   preprocessing?: FacePreprocessing;
   adapter?: string;
   batchSize?: number;
+  /**
+   * Look for faces down to this many pixels wide (DescriberOptions.minFace; 0: the whole photo
+   * only). Kept by the library for later runs, which default to it; photos indexed with
+   * another value are searched again (named faces keep their names). Default: the library's
+   * (0 for a new one).
+   */
+  minFace?: number;
   /** Photos done so far of those to process (new + changed), after each stored batch. */
   onProgress?: (done: number, total: number) => void;
   /** Told once the work is known, before any is done. */
@@ -81,6 +92,9 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
   if (!st.isDirectory()) throw new Error(`${root}: not a folder (index takes a folder tree of photos)`);
   const batchSize = opts.batchSize ?? INDEX_BATCH;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be a positive integer, got ${batchSize}`);
+  if (opts.minFace !== undefined && opts.minFace !== 0 && !(Number.isInteger(opts.minFace) && opts.minFace >= MIN_FACE_PIXELS)) {
+    throw new Error(`the smallest face to look for must be 0 (the whole photo only) or a whole number of pixels from ${MIN_FACE_PIXELS}, got ${opts.minFace}`);
+  }
   if (opts.queue) await probeRedis(opts.queue);
   const notice = opts.onNotice ?? (() => {});
   const dir = resolve(galleryDir);
@@ -110,7 +124,13 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
       store = LibraryStore.open(dir, { create: { dim: gallery.dim, backbone: gallery.backbone } });
       const lib = store;
 
-      const plan = await scanLibrary(top, lib, { onWarning: opts.onWarning });
+      const stored = Number(lib.getMeta(MIN_FACE_KEY) ?? 0);
+      const minFace = opts.minFace ?? stored;
+      if (minFace !== stored) lib.setMeta(MIN_FACE_KEY, String(minFace));
+      const plan = await scanLibrary(top, lib, { onWarning: opts.onWarning, minFace });
+      if (plan.searchedAgain) {
+        notice(`${plan.searchedAgain} ${plan.searchedAgain === 1 ? 'photo' : 'photos'} indexed before are searched again for ${minFace ? `faces down to ${minFace} pixels` : 'faces on the whole photo only'} (named faces keep their names)`);
+      }
       for (const t of plan.touched) lib.touchPhoto(t.id, t.size, t.mtimeMs);
       for (const c of plan.copies) lib.copyPhoto(c.from, c.file);
       lib.removePhotos(plan.removed.map((p) => p.id));
@@ -126,7 +146,7 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
       let embedded = 0;
       const store_ = (photos: PhotoFaces[]) => {
         lock.assertHeld();
-        lib.storePhotos(photos);
+        lib.storePhotos(photos, minFace);
         for (const p of photos) {
           if ('error' in p) failed.push({ file: p.path, error: p.error });
           else embedded++;
@@ -137,12 +157,13 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
       opts.onPlan?.(work.length);
 
       if (batches.length && opts.queue) {
-        await runOnQueue(opts.queue, { gallery: dir, backbone: gallery.backbone, preprocessing: preprocessingOf(gallery) }, batches, {
+        await runOnQueue(opts.queue, { gallery: dir, backbone: gallery.backbone, preprocessing: preprocessingOf(gallery), minFace }, batches, {
           onResult: (paths, result) => {
             const photos = result.photos.map((w) => fromWire(w, gallery.dim));
             const answered = new Set(photos.map((p) => p.path));
             const missing = paths.filter((p) => !answered.has(p));
             if (missing.length) throw new Error(`worker ${result.worker} answered a batch without ${missing.length} of its photos (${missing[0]}…)`);
+            if ((result.minFace ?? 0) !== minFace) throw new Error(`worker ${result.worker} cannot look for faces down to ${minFace} pixels (a facegpu before minFace); update it`);
             store_(photos);
           },
           onFailed: (paths, reason, error) => {
@@ -159,7 +180,7 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
       } else if (batches.length) {
         device ??= await openEngine({ backbone: gallery.backbone.id, adapter: opts.adapter });
         assertBackbone(gallery, backboneRefOf(device.engine));
-        describer = await openFaceDescriber(device.gpu, device.engine, preprocessingOf(gallery), { onNotice: opts.onNotice });
+        describer = await openFaceDescriber(device.gpu, device.engine, preprocessingOf(gallery), { onNotice: opts.onNotice, minFace: minFace || undefined });
         for (const batch of batches) store_(await embedPhotos(describer, batch));
       }
 

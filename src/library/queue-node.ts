@@ -29,6 +29,8 @@ export interface IndexJobData {
   gallery: string;
   backbone: BackboneRef;
   preprocessing: FacePreprocessing;
+  /** Faces down to this many pixels wide (IndexOptions.minFace); absent or 0: the whole photo only. */
+  minFace?: number;
   paths: string[];
   /**
    * Set by a worker whose try failed with a RemedyError: BullMQ keeps only a failed job's
@@ -40,6 +42,8 @@ export interface IndexJobData {
 export interface IndexJobResult {
   worker: string;
   photos: WirePhotoFaces[];
+  /** The job's minFace as this worker honoured it (absent from a facegpu before minFace). */
+  minFace?: number;
 }
 
 /** A redis:// or rediss:// address, checked; a bad one is a one-line error naming it. */
@@ -279,7 +283,7 @@ export async function startWorker(url: string, process_: BatchProcessor, opts: W
         throw err;
       }
       opts.onJob?.({ id: job.id!, gallery: job.data.gallery, photos: photos.length, ms: performance.now() - t, worker: name });
-      return { worker: name, photos };
+      return { worker: name, photos, minFace: job.data.minFace ?? 0 };
     },
     { connection: client, concurrency: 1, lockDuration: stalledMs, stalledInterval: stalledMs, maxStalledCount: JOB_ATTEMPTS - 1 },
   );

@@ -29,8 +29,13 @@ export interface ScanPlan {
   photos: number;
   /** To detect and embed: paths the library does not hold. */
   added: PhotoFile[];
-  /** To detect and embed again: stored paths with new bytes. */
+  /**
+   * To detect and embed again: stored paths with new bytes, or whose faces were looked for
+   * down to another minFace than the run's (`searchedAgain` of them).
+   */
   changed: PhotoFile[];
+  /** Of `changed`, photos whose bytes are as stored, there for the run's other minFace. */
+  searchedAgain: number;
   /** New paths whose bytes are stored already (moved or copied): faces copied, no GPU work. */
   copies: { file: PhotoFile; from: StoredPhoto }[];
   /** Stored photos under the root whose files are gone. */
@@ -46,12 +51,24 @@ export interface ScanPlan {
   touched: { id: number; size: number; mtimeMs: number }[];
 }
 
-/** Walk `root` and compare with the store. Warnings (links, unreadable folders) go to onWarning. */
-export async function scanLibrary(root: string, store: LibraryStore, opts: { onWarning?: (m: string) => void } = {}): Promise<ScanPlan> {
+/**
+ * Walk `root` and compare with the store, for a run that looks for faces down to `minFace`
+ * pixels (default 0: the whole photo only). Warnings (links, unreadable folders) go to onWarning.
+ */
+export async function scanLibrary(root: string, store: LibraryStore, opts: { onWarning?: (m: string) => void; minFace?: number } = {}): Promise<ScanPlan> {
+  const minFace = opts.minFace ?? 0;
   const top = resolve(root);
   const files = (await walkFiles(top, { onWarning: opts.onWarning })).filter(isPhotoFile).map((p) => resolve(p));
   const stored = new Map(store.photos().map((p) => [p.path, p]));
-  const plan: ScanPlan = { photos: files.length, added: [], changed: [], copies: [], removed: [], unchanged: 0, failing: [], touched: [] };
+  const plan: ScanPlan = { photos: files.length, added: [], changed: [], searchedAgain: 0, copies: [], removed: [], unchanged: 0, failing: [], touched: [] };
+  // Bytes as stored: failing still, searched again for another minFace, or unchanged.
+  const same = (old: StoredPhoto, path: string) => {
+    if (old.error !== null) plan.failing.push({ path, error: old.error });
+    else if (old.minFace !== minFace) {
+      plan.changed.push({ path, size: old.size, mtimeMs: old.mtimeMs, sha256: old.sha256 });
+      plan.searchedAgain++;
+    } else plan.unchanged++;
+  };
   const seen = new Set<string>();
   const fresh: PhotoFile[] = [];
   for (const path of files) {
@@ -66,8 +83,7 @@ export async function scanLibrary(root: string, store: LibraryStore, opts: { onW
     }
     const old = stored.get(path);
     if (old && old.size === st.size && old.mtimeMs === st.mtimeMs) {
-      if (old.error !== null) plan.failing.push({ path, error: old.error });
-      else plan.unchanged++;
+      same(old, path);
       continue;
     }
     let sha256: string;
@@ -80,14 +96,14 @@ export async function scanLibrary(root: string, store: LibraryStore, opts: { onW
     const file: PhotoFile = { path, size: st.size, mtimeMs: st.mtimeMs, sha256 };
     if (old && old.sha256 === sha256) {
       plan.touched.push({ id: old.id, size: st.size, mtimeMs: st.mtimeMs });
-      if (old.error !== null) plan.failing.push({ path, error: old.error });
-      else plan.unchanged++;
+      same(old, path);
     } else if (old) plan.changed.push(file);
     else fresh.push(file);
   }
   for (const file of fresh) {
     const from = store.photoWithHash(file.sha256);
-    if (from) {
+    // Faces copied only from a photo searched as this run searches (a failure is the bytes').
+    if (from && (from.error !== null || from.minFace === minFace)) {
       plan.copies.push({ file, from });
       if (from.error !== null) plan.failing.push({ path: file.path, error: from.error });
     } else plan.added.push(file);

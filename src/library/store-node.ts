@@ -26,6 +26,8 @@ const IDS_PER_QUERY = 500;
 export interface StoredPhoto extends PhotoFile {
   id: number;
   error: string | null;
+  /** The smallest face its faces were looked for down to (0: the whole photo only; index's minFace). */
+  minFace: number;
 }
 
 export interface StoredFace {
@@ -63,7 +65,8 @@ CREATE TABLE IF NOT EXISTS photos (
   width INTEGER,
   height INTEGER,
   error TEXT,
-  indexed_at TEXT NOT NULL
+  indexed_at TEXT NOT NULL,
+  min_face INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS photos_sha ON photos (sha256);
 CREATE TABLE IF NOT EXISTS faces (
@@ -85,6 +88,8 @@ CREATE TRIGGER IF NOT EXISTS faces_deleted AFTER DELETE ON faces BEGIN INSERT OR
 const blobOf = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
 /** Copied: a Float32Array view needs a 4-byte aligned offset, which a Buffer slice may not have. */
 const f32Of = (b: Buffer) => new Float32Array(new Uint8Array(b).buffer);
+
+const PHOTO_COLUMNS = 'id, path, size, mtime_ms AS mtimeMs, sha256, error, min_face AS minFace';
 
 /** A face's columns but its descriptor, and the join they come from (faces() and faceEntries()). */
 const ENTRY_COLUMNS = 'f.id, p.path, f.x, f.y, f.w, f.h, f.score, f.person, f.cluster';
@@ -121,6 +126,9 @@ export class LibraryStore {
         db.pragma('journal_mode = DELETE');
         db.pragma('synchronous = FULL');
         db.exec(SCHEMA);
+        // Libraries from before min_face (their photos were searched whole).
+        const columns = db.prepare('PRAGMA table_info(photos)').all() as { name: string }[];
+        if (!columns.some((c) => c.name === 'min_face')) db.exec('ALTER TABLE photos ADD COLUMN min_face INTEGER NOT NULL DEFAULT 0');
       }
       // Read here, where a damaged file is named: opened read-only (stats, search), SQLite
       // finds the damage at the first query, and said only "database disk image is malformed".
@@ -200,35 +208,41 @@ export class LibraryStore {
     this.write(() => this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value));
   }
 
-  /** Every stored photo (path, size, mtime, hash, error). */
+  /** Every stored photo (path, size, mtime, hash, error, minFace). */
   photos(): StoredPhoto[] {
-    return (this.db.prepare('SELECT id, path, size, mtime_ms AS mtimeMs, sha256, error FROM photos').all() as StoredPhoto[]).map((p) => ({ ...p }));
+    return (this.db.prepare(`SELECT ${PHOTO_COLUMNS} FROM photos`).all() as StoredPhoto[]).map((p) => ({ ...p }));
   }
 
   /** A stored photo with these bytes (a file moved or copied), preferring one that was read. */
   photoWithHash(sha256: string): StoredPhoto | null {
-    return (this.db.prepare('SELECT id, path, size, mtime_ms AS mtimeMs, sha256, error FROM photos WHERE sha256 = ? ORDER BY error IS NOT NULL LIMIT 1').get(sha256) as StoredPhoto | undefined) ?? null;
+    return (this.db.prepare(`SELECT ${PHOTO_COLUMNS} FROM photos WHERE sha256 = ? ORDER BY error IS NOT NULL LIMIT 1`).get(sha256) as StoredPhoto | undefined) ?? null;
   }
 
   /**
-   * Store photos with their faces, all in one transaction: a photo stored before (same path)
-   * has its faces replaced. Returns the faces stored.
+   * Store photos with their faces, all in one transaction, each found down to `minFace` pixels
+   * (0: the whole photo only). A photo stored before (same path) has its faces replaced; a new
+   * face where an old one was (boxes overlapping by more than half their union) keeps the old
+   * one's person and cluster, so that searching a photo again (index's minFace changed, or its
+   * bytes) does not forget who was named in it. Returns the faces stored.
    */
-  storePhotos(photos: readonly PhotoFaces[]): number {
+  storePhotos(photos: readonly PhotoFaces[], minFace = 0): number {
+    const oldFaces = this.db.prepare('SELECT f.x, f.y, f.w, f.h, f.person, f.cluster FROM faces f JOIN photos p ON p.id = f.photo WHERE p.path = ? AND (f.person IS NOT NULL OR f.cluster IS NOT NULL)');
     const del = this.db.prepare('DELETE FROM photos WHERE path = ?');
-    const addPhoto = this.db.prepare('INSERT INTO photos (path, size, mtime_ms, sha256, width, height, error, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-    const addFace = this.db.prepare('INSERT INTO faces (photo, x, y, w, h, score, descriptor) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const addPhoto = this.db.prepare('INSERT INTO photos (path, size, mtime_ms, sha256, width, height, error, indexed_at, min_face) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const addFace = this.db.prepare('INSERT INTO faces (photo, x, y, w, h, score, descriptor, person, cluster) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
     let faces = 0;
     this.write(() => {
       const now = new Date().toISOString();
       for (const p of photos) {
+        const named = (oldFaces.all(p.path) as { x: number; y: number; w: number; h: number; person: string | null; cluster: number | null }[]).map((r) => ({ box: [r.x, r.y, r.w, r.h] as Box, person: r.person, cluster: r.cluster }));
         del.run(p.path);
         const ok = !('error' in p);
-        const { lastInsertRowid } = addPhoto.run(p.path, p.size, p.mtimeMs, p.sha256, ok ? p.width : null, ok ? p.height : null, ok ? null : p.error, now);
+        const { lastInsertRowid } = addPhoto.run(p.path, p.size, p.mtimeMs, p.sha256, ok ? p.width : null, ok ? p.height : null, ok ? null : p.error, now, minFace);
         if (!ok) continue;
         for (const f of p.faces) {
           if (f.descriptor.length !== this.dim) throw new Error(`${p.path}: a ${f.descriptor.length}-d descriptor in a ${this.dim}-d library`);
-          addFace.run(lastInsertRowid, f.box[0], f.box[1], f.box[2], f.box[3], f.score, blobOf(f.descriptor));
+          const was = takeOverlapping(named, f.box);
+          addFace.run(lastInsertRowid, f.box[0], f.box[1], f.box[2], f.box[3], f.score, blobOf(f.descriptor), was?.person ?? null, was?.cluster ?? null);
           faces++;
         }
       }
@@ -244,8 +258,8 @@ export class LibraryStore {
       this.db.prepare('DELETE FROM photos WHERE path = ?').run(file.path);
       const src = this.db.prepare('SELECT width, height, error FROM photos WHERE id = ?').get(from.id) as { width: number | null; height: number | null; error: string | null };
       const { lastInsertRowid } = this.db
-        .prepare('INSERT INTO photos (path, size, mtime_ms, sha256, width, height, error, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(file.path, file.size, file.mtimeMs, file.sha256, src.width, src.height, src.error, new Date().toISOString());
+        .prepare('INSERT INTO photos (path, size, mtime_ms, sha256, width, height, error, indexed_at, min_face) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(file.path, file.size, file.mtimeMs, file.sha256, src.width, src.height, src.error, new Date().toISOString(), from.minFace);
       faces = this.db.prepare('INSERT INTO faces (photo, x, y, w, h, score, descriptor) SELECT ?, x, y, w, h, score, descriptor FROM faces WHERE photo = ? ORDER BY id').run(lastInsertRowid, from.id).changes;
       this.bump();
     });
@@ -420,4 +434,18 @@ export class LibraryStore {
   namedFacesOf(person: string): { id: number; path: string }[] {
     return this.db.prepare('SELECT f.id, p.path FROM faces f JOIN photos p ON p.id = f.photo WHERE f.person = ? ORDER BY f.id').all(person) as { id: number; path: string }[];
   }
+}
+
+/** Of `faces`, the one whose box overlaps `box` most, by more than half their union; taken out of the list. */
+function takeOverlapping<T extends { box: Box }>(faces: T[], box: Box): T | null {
+  let best = -1;
+  let bestIou = 0.5;
+  faces.forEach((f, i) => {
+    const w = Math.min(f.box[0] + f.box[2], box[0] + box[2]) - Math.max(f.box[0], box[0]);
+    const h = Math.min(f.box[1] + f.box[3], box[1] + box[3]) - Math.max(f.box[1], box[1]);
+    if (w <= 0 || h <= 0) return;
+    const iou = (w * h) / (f.box[2] * f.box[3] + box[2] * box[3] - w * h);
+    if (iou > bestIou) [best, bestIou] = [i, iou];
+  });
+  return best < 0 ? null : faces.splice(best, 1)[0];
 }

@@ -1,7 +1,8 @@
 // `worker`: take photo batches from the queue and describe their faces on this process's own
 // WebGPU device (Node). Everything a batch needs comes with it: the backbone (by id, checked
-// by the sha256 of its weights) and how the gallery frames faces; engines and face pipelines
-// are kept open across batches, one per backbone and framing. A batch this worker can never do
+// by the sha256 of its weights), how the gallery frames faces and how small a face to look
+// for; engines and face pipelines are kept open across batches, one per backbone, framing and
+// smallest face. A batch this worker can never do
 // (its backbone is missing here or differs) fails at once instead of being retried.
 import { openEngine } from '../node.ts';
 import { RemedyError } from '../remedy.ts';
@@ -10,6 +11,7 @@ import type { MobileNetEngine } from '../mobilenet/engine.ts';
 import type { FaceDescriber } from '../faces/describe.ts';
 import { openFaceDescriber } from '../faces/node.ts';
 import { checkPreprocessing } from '../faces/framing.ts';
+import { MIN_FACE_PIXELS } from '../detect/tiles.ts';
 import { embedPhotos } from './embed-node.ts';
 import { toWire } from './photo-faces.ts';
 import { probeRedis, startWorker, type WorkerHandle, type WorkerOptions } from './queue-node.ts';
@@ -28,6 +30,7 @@ export async function runIndexWorker(url: string, opts: IndexWorkerOptions = {})
     url,
     async (data, refuse) => {
       const { backbone, preprocessing } = data;
+      const minFace = data.minFace || undefined;
       let engine = engines.get(backbone.sha256);
       if (!engine) {
         let opened;
@@ -45,7 +48,7 @@ export async function runIndexWorker(url: string, opts: IndexWorkerOptions = {})
         }
         engines.set(backbone.sha256, engine);
       }
-      const key = `${backbone.sha256}:${JSON.stringify(preprocessing)}`;
+      const key = `${backbone.sha256}:${JSON.stringify(preprocessing)}:${minFace ?? 0}`;
       let describer = describers.get(key);
       if (!describer) {
         try {
@@ -53,7 +56,8 @@ export async function runIndexWorker(url: string, opts: IndexWorkerOptions = {})
         } catch (err) {
           refuse((err as Error).message);
         }
-        describer = await openFaceDescriber(gpu!, engine, preprocessing);
+        if (minFace !== undefined && !(Number.isInteger(minFace) && minFace >= MIN_FACE_PIXELS)) refuse(`gallery ${data.gallery}: minFace ${minFace} is not a whole number of pixels from ${MIN_FACE_PIXELS}`);
+        describer = await openFaceDescriber(gpu!, engine, preprocessing, { minFace });
         describers.set(key, describer);
       }
       return (await embedPhotos(describer, data.paths)).map(toWire);
