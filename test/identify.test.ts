@@ -243,7 +243,7 @@ describe('bad input', () => {
     // Told from gallery.json before the GPU starts (no backbone line, no detector warm-up).
     expect((await failing(['identify', empty, photo])).stderr.trim()).toBe(`facegpu: ${empty}: the gallery is empty: enroll people first (facegpu enroll ${empty} <photos>)`);
     expect((await failing(['identify', empty, photo, '--far', '2'])).stderr).toMatch(/--far is a false-accept rate in \(0, 1\)/);
-    expect((await failing(['identify', empty, photo, '--min-face', '10'])).stderr.trim()).toBe('facegpu: --min-face must be an integer of at least 24, got 10');
+    expect((await failing(['identify', empty, photo, '--min-face', '10'])).stderr.trim()).toBe('facegpu: --min-face must be 0 (the whole photo only) or a whole number of pixels from 24, got 10');
     expect((await failing(['identify', empty, photo, '--far', '0.1', '--threshold', '0.5'])).stderr).toMatch(/--far or --threshold, not both/);
     expect((await failing(['gallery', 'remove', empty, 'nobody'])).stderr.trim()).toBe(`facegpu: ${empty}: no person named "nobody" (see facegpu gallery list ${empty})`);
   });

@@ -266,7 +266,7 @@ describe('index --min-face: small faces in big photos, kept for later runs', () 
     expect(annNamed()).toEqual(['Ann']);
 
     const bad = await cli(['index', photos, '--gallery', gallery, '--min-face', '10']).catch((e) => e);
-    expect(bad.stderr.trim()).toBe('facegpu: --min-face must be 0 (the whole photo only) or at least 24, got 10');
+    expect(bad.stderr.trim()).toBe('facegpu: --min-face must be 0 (the whole photo only) or a whole number of pixels from 24, got 10');
   }, 600_000);
 });
 

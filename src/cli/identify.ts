@@ -6,8 +6,7 @@ import { readGalleryJson } from '../gallery/store-node.ts';
 import { LibraryStore } from '../library/store-node.ts';
 import { matchOptions, fmt, tellThreshold } from './match-options.ts';
 import { expandImages } from './predict.ts';
-import { countOption, numberOption } from './number-options.ts';
-import { MIN_FACE_PIXELS } from '../detect/tiles.ts';
+import { minFaceOption, numberOption } from './number-options.ts';
 import { CLI_REMEDIES } from './remedies.ts';
 import { withoutFile } from './wording.ts';
 
@@ -29,7 +28,7 @@ export function registerIdentify(program: Command): void {
     .option('--far <f>', 'false-accept rate the threshold is chosen for, from the gallery\'s calibration (default 0.01)')
     .option('--threshold <s>', 'cosine similarity threshold given directly (instead of --far)')
     .option('--top <k>', 'candidates listed per face', '3')
-    .option('--min-face <pixels>', 'also find faces down to this many pixels wide in big photos (group photos), by running the detector on overlapping tiles: slower, one run per tile')
+    .option('--min-face <pixels>', 'also find faces down to this many pixels wide in big photos (group photos), by running the detector on overlapping tiles: slower, one run per tile (0: the whole photo only, the default)')
     .option('--json', 'print [{"file", "faces": [{"box": [x, y, w, h], "score", "label" (null: unknown), "similarity", "candidates": [{"label", "similarity"}]}]}] as JSON')
     .action((gallery: string, images: string[], opts: IdentifyCliOptions) => identifyCommand(gallery, images, { ...opts, adapter: program.opts().adapter }));
 }
@@ -38,7 +37,7 @@ export async function identifyCommand(galleryDir: string, images: string[], opts
   const match = matchOptions(opts);
   const top = numberOption('--top', opts.top, true);
   if (top < 1) throw new Error(`--top must be at least 1, got ${top}`);
-  const minFace = opts.minFace === undefined ? undefined : countOption('--min-face', opts.minFace, MIN_FACE_PIXELS);
+  const minFace = opts.minFace === undefined ? undefined : minFaceOption(opts.minFace);
   const files = await expandImages(images);
   if (!files.length) throw new Error(`no image files in ${images.join(', ')}`);
   const json = await readGalleryJson(galleryDir);

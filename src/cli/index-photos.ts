@@ -5,8 +5,7 @@ import { checkOutputDir } from '../out-dir.ts';
 import { progressBar } from './progress.ts';
 import { indexLibrary, INDEX_BATCH, type IndexSummary } from '../library/index-run-node.ts';
 import { parseQueueUrl } from '../library/queue-node.ts';
-import { countOption } from './number-options.ts';
-import { MIN_FACE_PIXELS } from '../detect/tiles.ts';
+import { countOption, minFaceOption } from './number-options.ts';
 import { cliMessage } from './remedies.ts';
 import { counted } from './wording.ts';
 
@@ -38,8 +37,7 @@ export function registerIndex(program: Command): void {
 
 export async function indexCommand(root: string, opts: IndexCliOptions): Promise<void> {
   const batchSize = countOption('--batch-size', opts.batchSize);
-  const minFace = opts.minFace === undefined ? undefined : countOption('--min-face', opts.minFace, 0);
-  if (minFace !== undefined && minFace !== 0 && minFace < MIN_FACE_PIXELS) throw new Error(`--min-face must be 0 (the whole photo only) or at least ${MIN_FACE_PIXELS}, got ${minFace}`);
+  const minFace = opts.minFace === undefined ? undefined : minFaceOption(opts.minFace);
   if (opts.queue) parseQueueUrl(opts.queue, '--queue');
   // The gallery is written whole and renamed in: a place that cannot take it is told now.
   await checkOutputDir(opts.gallery, { name: '--gallery', readFrom: [{ path: root, what: 'photo folder', insideOk: true }] });

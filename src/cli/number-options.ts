@@ -1,6 +1,7 @@
 // Number flags (and the few that name one of a set), parsed in the command's action before any
 // work: a clear one-line error naming the flag and the value. Shared by every command that
 // takes counts, rates, thresholds or a choice.
+import { minFaceProblem } from '../detect/tiles.ts';
 
 /** A number option, or a clear error naming it. */
 export function numberOption(name: string, value: string, integer = false): number {
@@ -53,5 +54,13 @@ export function choiceListOption<T extends string>(name: string, value: string, 
 export function positiveOption(name: string, value: string): number {
   const n = numberOption(name, value);
   if (!(n > 0)) throw new Error(`${name} must be a positive number, got ${n}`);
+  return n;
+}
+
+/** `--min-face`: 0 (the whole photo only) or a whole number of pixels from MIN_FACE_PIXELS. */
+export function minFaceOption(value: string): number {
+  const n = numberOption('--min-face', value, true);
+  const problem = minFaceProblem(n);
+  if (problem) throw new Error(`--min-face ${problem}`);
   return n;
 }

@@ -33,6 +33,14 @@ export const DETECTABLE = 24;
 export const MIN_FACE_PIXELS = 24;
 
 /**
+ * What is wrong with `n` as the smallest face to look for (0: none, the whole photo only;
+ * else a whole number of pixels from MIN_FACE_PIXELS), to follow its name; null if nothing.
+ */
+export function minFaceProblem(n: number): string | null {
+  return n === 0 || (Number.isInteger(n) && n >= MIN_FACE_PIXELS) ? null : `must be 0 (the whole photo only) or a whole number of pixels from ${MIN_FACE_PIXELS}, got ${n}`;
+}
+
+/**
  * The tiles that find faces down to `minFace` pixels wide in a width x height photo whose
  * whole is seen at `input` x `input`; [] when the whole photo already does.
  */

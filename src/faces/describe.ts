@@ -5,7 +5,7 @@
 // Platform-neutral: decoding is the caller's (Node: sharp; a page: a canvas).
 import { BLAZEFACE_INPUT } from '../detect/anchors.ts';
 import type { BlazeFaceDetector, FaceDetection } from '../detect/blazeface.ts';
-import { detectionTiles, fromTile, mergeDetections } from '../detect/tiles.ts';
+import { detectionTiles, fromTile, mergeDetections, minFaceProblem } from '../detect/tiles.ts';
 import { WARP_OUTPUT_USAGE, type FaceWarper } from '../detect/warp.ts';
 import { cut } from '../detect/warp-parts.ts';
 import type { RgbImage } from '../image/rgb.ts';
@@ -38,7 +38,8 @@ export interface DescriberOptions {
   /**
    * Find faces down to this many pixels wide in big photos, where the detector's view of the
    * whole photo misses them (in a 4000x3000 photo, below ~250): it also looks at overlapping
-   * tiles (src/detect/tiles.ts), one more run of the detector each. Default: the whole photo only.
+   * tiles (src/detect/tiles.ts), one more run of the detector each. 0 or absent: the whole
+   * photo only; else a whole number from MIN_FACE_PIXELS.
    */
   minFace?: number;
 }
@@ -57,10 +58,9 @@ export class FaceDescriber {
     readonly preprocessing: FacePreprocessing,
     opts: DescriberOptions = {},
   ) {
-    if (opts.minFace !== undefined && !(Number.isFinite(opts.minFace) && opts.minFace >= 1)) {
-      throw new Error(`the smallest face to find must be at least 1 pixel wide, got ${opts.minFace}`);
-    }
-    this.minFace = opts.minFace ?? null;
+    const problem = opts.minFace === undefined ? null : minFaceProblem(opts.minFace);
+    if (problem) throw new Error(`minFace ${problem}`);
+    this.minFace = opts.minFace || null;
   }
 
   /** The faces of each image, best detector score first ([] where there is none). */

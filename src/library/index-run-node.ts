@@ -19,7 +19,7 @@ import { checkGalleryFolder, galleryExists, saveGallery, withGalleryLock } from 
 import { backboneRefOf, preprocessingOf } from '../identity/face-gallery.ts';
 import { loadStoredGallery, referenceFor } from '../identity/node.ts';
 import type { RemedyError } from '../remedy.ts';
-import { MIN_FACE_PIXELS } from '../detect/tiles.ts';
+import { minFaceProblem } from '../detect/tiles.ts';
 import { embedPhotos } from './embed-node.ts';
 import { fromWire, type PhotoFaces } from './photo-faces.ts';
 import { probeRedis, runOnQueue } from './queue-node.ts';
@@ -92,9 +92,8 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
   if (!st.isDirectory()) throw new Error(`${root}: not a folder (index takes a folder tree of photos)`);
   const batchSize = opts.batchSize ?? INDEX_BATCH;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be a positive integer, got ${batchSize}`);
-  if (opts.minFace !== undefined && opts.minFace !== 0 && !(Number.isInteger(opts.minFace) && opts.minFace >= MIN_FACE_PIXELS)) {
-    throw new Error(`the smallest face to look for must be 0 (the whole photo only) or a whole number of pixels from ${MIN_FACE_PIXELS}, got ${opts.minFace}`);
-  }
+  const minFaceWrong = opts.minFace === undefined ? null : minFaceProblem(opts.minFace);
+  if (minFaceWrong) throw new Error(`minFace ${minFaceWrong}`);
   if (opts.queue) await probeRedis(opts.queue);
   const notice = opts.onNotice ?? (() => {});
   const dir = resolve(galleryDir);

@@ -11,7 +11,7 @@ import type { MobileNetEngine } from '../mobilenet/engine.ts';
 import type { FaceDescriber } from '../faces/describe.ts';
 import { openFaceDescriber } from '../faces/node.ts';
 import { checkPreprocessing } from '../faces/framing.ts';
-import { MIN_FACE_PIXELS } from '../detect/tiles.ts';
+import { minFaceProblem } from '../detect/tiles.ts';
 import { embedPhotos } from './embed-node.ts';
 import { toWire } from './photo-faces.ts';
 import { probeRedis, startWorker, type WorkerHandle, type WorkerOptions } from './queue-node.ts';
@@ -56,7 +56,8 @@ export async function runIndexWorker(url: string, opts: IndexWorkerOptions = {})
         } catch (err) {
           refuse((err as Error).message);
         }
-        if (minFace !== undefined && !(Number.isInteger(minFace) && minFace >= MIN_FACE_PIXELS)) refuse(`gallery ${data.gallery}: minFace ${minFace} is not a whole number of pixels from ${MIN_FACE_PIXELS}`);
+        const minFaceWrong = minFace === undefined ? null : minFaceProblem(minFace);
+        if (minFaceWrong) refuse(`gallery ${data.gallery}: minFace ${minFaceWrong}`);
         describer = await openFaceDescriber(gpu!, engine, preprocessing, { minFace });
         describers.set(key, describer);
       }
