@@ -1,17 +1,18 @@
-// Small faces in big photos (src/detect/tiles.ts): the tiles cover every face size they are for,
-// cut faces are dropped, a face found twice is kept once; and on the GPU, a 4000x3000 photo of
-// small faces gives them all with `minFace`, where the whole photo alone misses most.
+// Small faces in big photos (src/detect/tiles.ts): the tiles cover every face size they are
+// for, a panorama is windowed, cut faces are dropped, a face found twice is kept once; and on
+// the GPU, a 4000x3000 photo of small faces gives them all with `minFace` where the whole
+// photo alone misses most, and a panorama's faces are found without it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BLAZEFACE_INPUT } from '../src/detect/anchors.ts';
 import type { FaceDetection } from '../src/detect/blazeface.ts';
-import { DETECTABLE, detectionTiles, fromTile, mergeDetections } from '../src/detect/tiles.ts';
+import { DETECTABLE, detectionTiles, fromTile, mergeDetections, panoramaTiles } from '../src/detect/tiles.ts';
 import { DEFAULT_PREPROCESSING } from '../src/faces/framing.ts';
 import { openFaceDescriber } from '../src/faces/node.ts';
 import type { FaceDescriber } from '../src/faces/describe.ts';
 import type { Gpu } from '../src/gpu/device.ts';
 import type { MobileNetEngine } from '../src/mobilenet/engine.ts';
 import { openEngine } from '../src/node.ts';
-import { groupPhoto } from './helpers/group-photo.ts';
+import { groupPhoto, panoramaPhoto } from './helpers/group-photo.ts';
 
 const face = (x: number, y: number, size: number, score: number): FaceDetection => ({
   x,
@@ -58,6 +59,27 @@ describe('detectionTiles', () => {
   });
 });
 
+describe('panoramaTiles', () => {
+  it("covers a panorama with half-overlapping squares as high as it is, and nothing else", () => {
+    expect(panoramaTiles(4000, 3000)).toEqual([]);
+    expect(panoramaTiles(2999, 1500)).toEqual([]);
+    for (const [w, h] of [
+      [6000, 1500],
+      [1200, 5000],
+      [12000, 1100],
+    ]) {
+      const tiles = panoramaTiles(w, h);
+      const short = Math.min(w, h);
+      const starts = tiles.map((t) => (w > h ? t.left : t.top));
+      expect(tiles.every((t) => t.width === short && t.height === short && (w > h ? t.top : t.left) === 0)).toBe(true);
+      expect(starts[0]).toBe(0);
+      expect(starts.at(-1)).toBe(Math.max(w, h) - short);
+      for (let i = 1; i < starts.length; i++) expect(starts[i] - starts[i - 1]).toBeLessThanOrEqual(short / 2);
+    }
+    expect(panoramaTiles(6000, 1500)).toHaveLength(7);
+  });
+});
+
 describe('fromTile and mergeDetections', () => {
   const tile = { left: 1000, top: 500, width: 800, height: 800 };
 
@@ -78,7 +100,7 @@ describe('fromTile and mergeDetections', () => {
   });
 });
 
-describe('small faces on the GPU', () => {
+describe('on the GPU', () => {
   let gpu: Gpu;
   let engine: MobileNetEngine;
   let whole: FaceDescriber;
@@ -109,5 +131,11 @@ describe('small faces on the GPU', () => {
     const [found] = await tiled.describe([image]);
     expect(alone.map((f) => placeOf(f.box)).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     expect(found.map((f) => placeOf(f.box)).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  });
+
+  it('finds the faces along a panorama without being asked: 6 faces 400 pixels wide in 6000x1500', async () => {
+    const { image, placeOf } = await panoramaPhoto(6000, 1500, 400, 6);
+    const [found] = await whole.describe([image]);
+    expect(found.map((f) => placeOf(f.box)).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5]);
   });
 });

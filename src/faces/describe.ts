@@ -5,7 +5,7 @@
 // Platform-neutral: decoding is the caller's (Node: sharp; a page: a canvas).
 import { BLAZEFACE_INPUT } from '../detect/anchors.ts';
 import type { BlazeFaceDetector, FaceDetection } from '../detect/blazeface.ts';
-import { detectionTiles, fromTile, mergeDetections, minFaceProblem } from '../detect/tiles.ts';
+import { detectionTiles, fromTile, mergeDetections, minFaceProblem, panoramaTiles } from '../detect/tiles.ts';
 import { WARP_OUTPUT_USAGE, type FaceWarper } from '../detect/warp.ts';
 import { cut } from '../detect/warp-parts.ts';
 import type { RgbImage } from '../image/rgb.ts';
@@ -70,7 +70,7 @@ export class FaceDescriber {
       const batch = images.slice(at, at + DETECT_BATCH);
       const t = performance.now();
       const found = await this.detector.detectMany(batch);
-      if (this.minFace !== null) for (let i = 0; i < batch.length; i++) found[i] = await this.withTiles(batch[i], found[i], this.minFace);
+      for (let i = 0; i < batch.length; i++) found[i] = await this.withTiles(batch[i], found[i]);
       this.times.detectMs += performance.now() - t;
       const faces = found.map((f) => f.filter((d) => d.score >= this.preprocessing.minScore));
       out.push(...(await this.describeDetected(batch, faces)));
@@ -79,9 +79,13 @@ export class FaceDescriber {
     return out;
   }
 
-  /** `whole` (the detector's faces of the whole image) with those its tiles find down to `minFace`. */
-  private async withTiles(image: RgbImage, whole: FaceDetection[], minFace: number): Promise<FaceDetection[]> {
-    const tiles = detectionTiles(image.width, image.height, minFace, BLAZEFACE_INPUT);
+  /**
+   * `whole` (the detector's faces of the whole image) with those found in its tiles: a
+   * panorama's square windows, and with minFace the tiles for faces down to it.
+   */
+  private async withTiles(image: RgbImage, whole: FaceDetection[]): Promise<FaceDetection[]> {
+    const { width, height } = image;
+    const tiles = [...panoramaTiles(width, height), ...(this.minFace ? detectionTiles(width, height, this.minFace, BLAZEFACE_INPUT) : [])];
     if (!tiles.length) return whole;
     const lists = [whole];
     for (let at = 0; at < tiles.length; at += DETECT_BATCH) {
