@@ -66,6 +66,12 @@ export function detectionTiles(width: number, height: number, minFace: number, i
   return tiles;
 }
 
+/** Whether faces down to `a` and down to `b` pixels (0: none) are looked for in the same tiles of a width x height photo. */
+export function sameTiles(width: number, height: number, a: number, b: number, input: number): boolean {
+  const tiles = (minFace: number) => (minFace ? detectionTiles(width, height, minFace, input) : []);
+  return JSON.stringify(tiles(a)) === JSON.stringify(tiles(b));
+}
+
 /** A photo this many times as long as it is high (or high as wide) or more is a panorama. */
 export const PANORAMA_RATIO = 2;
 

@@ -128,8 +128,10 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
       if (minFace !== stored) lib.setMeta(MIN_FACE_KEY, String(minFace));
       const plan = await scanLibrary(top, lib, { onWarning: opts.onWarning, minFace });
       if (plan.searchedAgain) {
-        notice(`${plan.searchedAgain} ${plan.searchedAgain === 1 ? 'photo' : 'photos'} indexed before are searched again for ${minFace ? `faces down to ${minFace} pixels` : 'faces on the whole photo only'} (named faces keep their names)`);
+        const which = plan.searchedAgain === 1 ? '1 photo indexed before is' : `${plan.searchedAgain} photos indexed before are`;
+        notice(`${which} searched again for ${minFace ? `faces down to ${minFace} pixels` : 'faces on the whole photo only'} (named faces keep their names)`);
       }
+      lib.setMinFace(plan.retagged, minFace);
       for (const t of plan.touched) lib.touchPhoto(t.id, t.size, t.mtimeMs);
       for (const c of plan.copies) lib.copyPhoto(c.from, c.file);
       lib.removePhotos(plan.removed.map((p) => p.id));

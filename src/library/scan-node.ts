@@ -9,6 +9,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
+import { BLAZEFACE_INPUT } from '../detect/anchors.ts';
+import { sameTiles } from '../detect/tiles.ts';
 import { walkFiles } from '../fs-walk.ts';
 import type { PhotoFile } from './photo-faces.ts';
 import type { LibraryStore, StoredPhoto } from './store-node.ts';
@@ -36,6 +38,11 @@ export interface ScanPlan {
   changed: PhotoFile[];
   /** Of `changed`, photos whose bytes are as stored, there for the run's other minFace. */
   searchedAgain: number;
+  /**
+   * Stored photos indexed with another minFace than the run's that it would search alike (too
+   * small for tiles either way): the run's is recorded, no GPU work. Counted in `unchanged`.
+   */
+  retagged: number[];
   /** New paths whose bytes are stored already (moved or copied): faces copied, no GPU work. */
   copies: { file: PhotoFile; from: StoredPhoto }[];
   /** Stored photos under the root whose files are gone. */
@@ -60,14 +67,18 @@ export async function scanLibrary(root: string, store: LibraryStore, opts: { onW
   const top = resolve(root);
   const files = (await walkFiles(top, { onWarning: opts.onWarning })).filter(isPhotoFile).map((p) => resolve(p));
   const stored = new Map(store.photos().map((p) => [p.path, p]));
-  const plan: ScanPlan = { photos: files.length, added: [], changed: [], searchedAgain: 0, copies: [], removed: [], unchanged: 0, failing: [], touched: [] };
+  const plan: ScanPlan = { photos: files.length, added: [], changed: [], searchedAgain: 0, retagged: [], copies: [], removed: [], unchanged: 0, failing: [], touched: [] };
   // Bytes as stored: failing still, searched again for another minFace, or unchanged.
   const same = (old: StoredPhoto, path: string) => {
     if (old.error !== null) plan.failing.push({ path, error: old.error });
-    else if (old.minFace !== minFace) {
+    else if (old.minFace === minFace) plan.unchanged++;
+    else if (old.width !== null && old.height !== null && sameTiles(old.width, old.height, old.minFace, minFace, BLAZEFACE_INPUT)) {
+      plan.retagged.push(old.id);
+      plan.unchanged++;
+    } else {
       plan.changed.push({ path, size: old.size, mtimeMs: old.mtimeMs, sha256: old.sha256 });
       plan.searchedAgain++;
-    } else plan.unchanged++;
+    }
   };
   const seen = new Set<string>();
   const fresh: PhotoFile[] = [];

@@ -28,6 +28,9 @@ export interface StoredPhoto extends PhotoFile {
   error: string | null;
   /** The smallest face its faces were looked for down to (0: the whole photo only; index's minFace). */
   minFace: number;
+  /** Its size as decoded (null when it could not be). */
+  width: number | null;
+  height: number | null;
 }
 
 export interface StoredFace {
@@ -89,7 +92,7 @@ const blobOf = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLe
 /** Copied: a Float32Array view needs a 4-byte aligned offset, which a Buffer slice may not have. */
 const f32Of = (b: Buffer) => new Float32Array(new Uint8Array(b).buffer);
 
-const PHOTO_COLUMNS = 'id, path, size, mtime_ms AS mtimeMs, sha256, error, min_face AS minFace';
+const PHOTO_COLUMNS = 'id, path, size, mtime_ms AS mtimeMs, sha256, error, min_face AS minFace, width, height';
 
 /** A face's columns but its descriptor, and the join they come from (faces() and faceEntries()). */
 const ENTRY_COLUMNS = 'f.id, p.path, f.x, f.y, f.w, f.h, f.score, f.person, f.cluster';
@@ -264,6 +267,15 @@ export class LibraryStore {
       this.bump();
     });
     return faces;
+  }
+
+  /** Photos whose faces another minFace would find alike (no tiles either way): record it, keep their faces. */
+  setMinFace(ids: readonly number[], minFace: number): void {
+    if (!ids.length) return;
+    const set = this.db.prepare('UPDATE photos SET min_face = ? WHERE id = ?');
+    this.write(() => {
+      for (const id of ids) set.run(minFace, id);
+    });
   }
 
   /** A file whose size or mtime changed but not its bytes: record the new ones, keep its faces. */
