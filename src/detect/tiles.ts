@@ -29,6 +29,7 @@
 // faces were found at each width tried, 80 to 600 pixels.
 import type { PixelRect } from '../image/rgb.ts';
 import { dropContained, type FaceDetection } from './blazeface.ts';
+import { boxIou } from './region.ts';
 
 /** Width in the detector's input pixels at which a face is counted on being found. */
 export const DETECTABLE = 24;
@@ -66,10 +67,9 @@ export function detectionTiles(width: number, height: number, minFace: number, i
   return tiles;
 }
 
-/** Whether faces down to `a` and down to `b` pixels (0: none) are looked for in the same tiles of a width x height photo. */
-export function sameTiles(width: number, height: number, a: number, b: number, input: number): boolean {
-  const tiles = (minFace: number) => (minFace ? detectionTiles(width, height, minFace, input) : []);
-  return JSON.stringify(tiles(a)) === JSON.stringify(tiles(b));
+/** Whether looking for faces down to `minFace` pixels (0: none) needs tiles in a width x height photo. */
+export function needsTiles(width: number, height: number, minFace: number, input: number): boolean {
+  return minFace > 0 && detectionTiles(width, height, minFace, input).length > 0;
 }
 
 /** A photo this many times as long as it is high (or high as wide) or more is a panorama. */
@@ -116,14 +116,6 @@ export function fromTile(found: readonly FaceDetection[], tile: PixelRect, width
 export function mergeDetections(lists: readonly (readonly FaceDetection[])[], iouThreshold: number): FaceDetection[] {
   const all = lists.flat().sort((a, b) => b.score - a.score);
   const kept: FaceDetection[] = [];
-  for (const f of all) if (kept.every((g) => iou(f, g) <= iouThreshold)) kept.push(f);
+  for (const f of all) if (kept.every((g) => boxIou(f, g) <= iouThreshold)) kept.push(f);
   return dropContained(kept);
-}
-
-function iou(a: FaceDetection, b: FaceDetection): number {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  if (w <= 0 || h <= 0) return 0;
-  const both = w * h;
-  return both / (a.width * a.height + b.width * b.height - both);
 }

@@ -15,6 +15,7 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LIBRARY_FILES_PREFIX, type BackboneRef, type Box } from '../gallery/gallery-format.ts';
+import { boxIou } from '../detect/region.ts';
 import type { PhotoFaces, PhotoFile } from './photo-faces.ts';
 
 export const LIBRARY_FILE = `${LIBRARY_FILES_PREFIX}sqlite`;
@@ -450,13 +451,11 @@ export class LibraryStore {
 
 /** Of `faces`, the one whose box overlaps `box` most, by more than half their union; taken out of the list. */
 function takeOverlapping<T extends { box: Box }>(faces: T[], box: Box): T | null {
+  const rect = ([x, y, width, height]: Box) => ({ x, y, width, height });
   let best = -1;
   let bestIou = 0.5;
   faces.forEach((f, i) => {
-    const w = Math.min(f.box[0] + f.box[2], box[0] + box[2]) - Math.max(f.box[0], box[0]);
-    const h = Math.min(f.box[1] + f.box[3], box[1] + box[3]) - Math.max(f.box[1], box[1]);
-    if (w <= 0 || h <= 0) return;
-    const iou = (w * h) / (f.box[2] * f.box[3] + box[2] * box[3] - w * h);
+    const iou = boxIou(rect(f.box), rect(box));
     if (iou > bestIou) [best, bestIou] = [i, iou];
   });
   return best < 0 ? null : faces.splice(best, 1)[0];
