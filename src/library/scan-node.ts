@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
 import { BLAZEFACE_INPUT } from '../detect/anchors.ts';
-import { sameTiles } from '../detect/tiles.ts';
+import { needsTiles } from '../detect/tiles.ts';
 import { walkFiles } from '../fs-walk.ts';
 import type { PhotoFile } from './photo-faces.ts';
 import type { LibraryStore, StoredPhoto } from './store-node.ts';
@@ -72,7 +72,7 @@ export async function scanLibrary(root: string, store: LibraryStore, opts: { onW
   const same = (old: StoredPhoto, path: string) => {
     if (old.error !== null) plan.failing.push({ path, error: old.error });
     else if (old.minFace === minFace) plan.unchanged++;
-    else if (old.width !== null && old.height !== null && sameTiles(old.width, old.height, old.minFace, minFace, BLAZEFACE_INPUT)) {
+    else if (old.width !== null && old.height !== null && !needsTiles(old.width, old.height, old.minFace, BLAZEFACE_INPUT) && !needsTiles(old.width, old.height, minFace, BLAZEFACE_INPUT)) {
       plan.retagged.push(old.id);
       plan.unchanged++;
     } else {
