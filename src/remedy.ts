@@ -23,7 +23,9 @@ export type RemedyHint =
   /** A backbone without a reference calibration and no gallery to calibrate with. */
   | { case: 'no-reference' }
   /** A saved tuning that does not fit: measure again. */
-  | { case: 'tuning-damaged' };
+  | { case: 'tuning-damaged' }
+  /** No face found in a photo whose faces under `below` pixels wide were not looked for: set minFace. */
+  | { case: 'small-faces'; below: number };
 
 /**
  * An error with a remedy: `message` is `problem` followed by the library's remedy (which

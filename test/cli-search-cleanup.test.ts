@@ -30,7 +30,7 @@ vi.mock('../src/node.ts', () => ({
   openEngine: async () => ({ gpu: { destroy: () => h.released.push('gpu') }, engine: { destroy: () => h.released.push('engine') } }),
 }));
 vi.mock('../src/gallery/gallery.ts', () => ({ assertBackbone: () => {} }));
-vi.mock('../src/identity/face-gallery.ts', () => ({ backboneRefOf: () => ({}), preprocessingOf: () => ({}) }));
+vi.mock('../src/identity/face-gallery.ts', () => ({ backboneRefOf: () => ({}), preprocessingOf: () => ({}), noFaceError: (name: string) => new Error(`${name}: no face found`) }));
 vi.mock('../src/faces/node.ts', () => ({ openFaceDescriber: () => h.state.openDescriber() }));
 
 const { searchCommand } = await import('../src/cli/search.ts');

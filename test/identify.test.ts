@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CELEB, ORL } from './helpers/faces.ts';
-import { writeGroupPhoto } from './helpers/group-photo.ts';
+import { writeFarPhoto, writeGroupPhoto } from './helpers/group-photo.ts';
 
 const exec = promisify(execFile);
 const CLI = join(import.meta.dirname, '..', 'bin', 'facegpu.js');
@@ -115,6 +115,29 @@ describe('ORL open set: s1-s20 enrolled from 5 photos each, strangers s21-s40', 
     const named = found.filter((f) => f.label === `s${placeOf(f.box) + 1}`).length;
     console.log(`--min-face 80: ${found.length} faces, ${named} named right`);
     expect(named).toBeGreaterThanOrEqual(11);
+  });
+
+  it('--min-face on enroll and verify: a face 150 pixels wide in 4000x3000 is not found without it, and the flag is named; with it, enrolled and verified', async () => {
+    const far = join(tmp, 'far.png');
+    await writeFarPhoto(far, 1, 6, 150);
+    const told = 'no face found (in a photo this big, faces under ~375 pixels wide are looked for only with --min-face <pixels>, which is slower)';
+    const people = join(tmp, 'far-people');
+    // A small photo without a face found is not told of the flag: its whole view finds faces of any size worth looking for.
+    const blank = join(tmp, 'blank.png');
+    await sharp({ create: { width: 300, height: 300, channels: 3, background: { r: 118, g: 112, b: 104 } } }).png().toFile(blank);
+    const without = JSON.parse((await cli(['enroll', people, '--person', 's1', far, blank, orl(1, 1), '--json'])).stdout);
+    expect(without).toEqual([{ person: 's1', added: 1, skipped: [{ file: far, reason: told, missedBelow: 375 }, { file: blank, reason: 'no face found' }] }]);
+    expect(JSON.parse((await cli(['enroll', people, '--person', 's1', far, '--min-face', '80', '--json'])).stdout)).toEqual([{ person: 's1', added: 1, skipped: [] }]);
+
+    const missed = await failing(['verify', far, orl(1, 7), '--json']);
+    expect(missed.code).toBe(2);
+    expect(JSON.parse(missed.stdout)).toEqual({ a: far, b: orl(1, 7), error: `${far}: ${told}` });
+    expect(missed.stderr).toContain(`facegpu: warning: ${far}: ${told}`);
+    const same = JSON.parse((await cli(['verify', far, orl(1, 7), '--min-face', '80', '--json'])).stdout);
+    const other = JSON.parse((await cli(['verify', far, orl(2, 7), '--min-face', '80', '--json'])).stdout);
+    console.log(`--min-face 80, verify: s1 far off against s1 ${same.similarity}, against s2 ${other.similarity} (threshold ${same.threshold})`);
+    expect([same.same, other.same]).toEqual([true, false]);
+    expect((await failing(['verify', far, orl(1, 7), '--min-face', '20'])).stderr.trim()).toBe('facegpu: --min-face must be 0 (the whole photo only) or a whole number of pixels from 24, got 20');
   });
 
   it('gallery stats and list report the people, photos, and TAR with the pairs behind them', async () => {

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORL } from './helpers/faces.ts';
-import { writeGroupPhoto } from './helpers/group-photo.ts';
+import { writeFarPhoto, writeGroupPhoto } from './helpers/group-photo.ts';
 import { facesStoredTwice } from './helpers/library-checks.ts';
 
 const exec = promisify(execFile);
@@ -153,6 +153,15 @@ describe('index: incremental', () => {
     // s1/2.pgm now holds s2's first photo: it is s2 too.
     const isS2 = (f: string) => f.startsWith(join(photos, 's2')) || f === join(photos, 's1', '2.pgm');
     expect(hits.slice(0, 5).every((h) => isS2(h.file))).toBe(true);
+    // s2 far off in a big photo: not found without --min-face, which the error names; found with it.
+    const far = join(tmp, 'far-s2.png');
+    await writeFarPhoto(far, 2, 5, 150);
+    const missed = await cli(['search', gallery, far, '--json']).catch((e) => e);
+    expect(missed.code).toBe(1);
+    // Its last line: Dawn may warn before it on some adapters.
+    expect(missed.stderr.trim().split('\n').at(-1)).toBe(`facegpu: ${far}: no face found (in a photo this big, faces under ~375 pixels wide are looked for only with --min-face <pixels>, which is slower)`);
+    const found = expectSearchJson(JSON.parse((await cli(['search', gallery, far, '--min-face', '80', '--top', '8', '--json'])).stdout));
+    expect(found.slice(0, 5).every((h) => isS2(h.file)), JSON.stringify(found)).toBe(true);
   }, 300_000);
 
   it('cluster, then name a cluster: identify and search know the person, clustering keeps them', async () => {

@@ -7,6 +7,8 @@ import { enrollFiles, peekGalleryBackbone, updateFaceGallery, type EnrollReport 
 import { checkGalleryFolder, galleryExists, gallerySaveBytes } from '../gallery/store-node.ts';
 import { checkOutputDir } from '../out-dir.ts';
 import { counted, withoutFile } from './wording.ts';
+import { MIN_FACE_HELP, minFaceOption } from './number-options.ts';
+import { remedyOf } from './remedies.ts';
 import { expandImages } from './predict.ts';
 import { listPeople } from '../train/dataset-node.ts';
 import { join } from 'node:path';
@@ -14,6 +16,7 @@ import { join } from 'node:path';
 interface EnrollCliOptions {
   person?: string;
   largest?: boolean;
+  minFace?: string;
   backbone?: string;
   json?: boolean;
   adapter?: string;
@@ -27,6 +30,7 @@ export function registerEnroll(program: Command): void {
     .argument('<paths...>', 'a folder of person folders, or with --person: image files or folders')
     .option('--person <name>', 'enroll the given images as this person')
     .option('--largest', 'from a photo with several faces take the largest (else it is skipped)')
+    .option('--min-face <pixels>', MIN_FACE_HELP)
     .option('--backbone <name|dir>', 'backbone of a new gallery (default: face; an existing gallery uses its own)')
     .option('--json', 'print [{"person", "added", "skipped": [{"file", "reason", "unreadable"?: true, "faces"?: n}]}] as JSON (faces: how many a photo skipped for several had)')
     .action((gallery: string, paths: string[], opts: EnrollCliOptions) => enrollCommand(gallery, paths, { ...opts, adapter: program.opts().adapter }));
@@ -34,6 +38,7 @@ export function registerEnroll(program: Command): void {
 
 export async function enrollCommand(galleryDir: string, paths: string[], opts: EnrollCliOptions): Promise<void> {
   // Everything about the input is checked before the GPU starts.
+  const minFace = opts.minFace === undefined ? undefined : minFaceOption(opts.minFace);
   let plan: { person: string; files: string[] }[];
   if (opts.person !== undefined) {
     checkPersonName(opts.person);
@@ -60,7 +65,7 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
   const { gpu, engine } = await openEngine({ backbone, adapter: opts.adapter });
   const notice = (m: string) => console.error(`facegpu: ${m}`);
   try {
-    const reports: EnrollReport[] = await updateFaceGallery(galleryDir, { gpu, engine, create: true, onNotice: notice }, async (fg) => {
+    const reports: EnrollReport[] = await updateFaceGallery(galleryDir, { gpu, engine, create: true, minFace, onNotice: notice }, async (fg) => {
       const out: EnrollReport[] = [];
       for (const { person, files } of plan) {
         if (!files.length) {
@@ -89,9 +94,15 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
 
 /**
  * A skipped photo as the CLI words it: the reason without its file's name, which `file` holds
- * (in JSON, and after the name on stderr), and a photo of several faces told of `--largest`.
+ * (in JSON, and after the name on stderr), a photo of several faces told of `--largest`, and
+ * one without a face where small faces were not looked for told of `--min-face`.
  */
 function cliWording(s: EnrollReport['skipped'][number]): EnrollReport['skipped'][number] {
-  const reason = s.faces !== undefined ? `${s.faces} faces found; enroll photos of one face, or give --largest to take the largest` : withoutFile(s.reason, s.file);
+  const reason =
+    s.faces !== undefined
+      ? `${s.faces} faces found; enroll photos of one face, or give --largest to take the largest`
+      : s.missedBelow !== undefined
+        ? `no face found${remedyOf({ case: 'small-faces', below: s.missedBelow })}`
+        : withoutFile(s.reason, s.file);
   return { ...s, reason };
 }

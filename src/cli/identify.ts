@@ -6,7 +6,7 @@ import { readGalleryJson } from '../gallery/store-node.ts';
 import { LibraryStore } from '../library/store-node.ts';
 import { matchOptions, fmt, tellThreshold } from './match-options.ts';
 import { expandImages } from './predict.ts';
-import { minFaceOption, numberOption } from './number-options.ts';
+import { MIN_FACE_HELP, minFaceOption, numberOption } from './number-options.ts';
 import { CLI_REMEDIES } from './remedies.ts';
 import { withoutFile } from './wording.ts';
 
@@ -28,7 +28,7 @@ export function registerIdentify(program: Command): void {
     .option('--far <f>', 'false-accept rate the threshold is chosen for, from the gallery\'s calibration (default 0.01)')
     .option('--threshold <s>', 'cosine similarity threshold given directly (instead of --far)')
     .option('--top <k>', 'candidates listed per face', '3')
-    .option('--min-face <pixels>', 'also find faces down to this many pixels wide in big photos (group photos), by running the detector on overlapping tiles: slower, one run per tile (0: the whole photo only, the default)')
+    .option('--min-face <pixels>', MIN_FACE_HELP)
     .option('--json', 'print [{"file", "faces": [{"box": [x, y, w, h], "score", "label" (null: unknown), "similarity", "candidates": [{"label", "similarity"}]}]}] as JSON')
     .action((gallery: string, images: string[], opts: IdentifyCliOptions) => identifyCommand(gallery, images, { ...opts, adapter: program.opts().adapter }));
 }

@@ -57,6 +57,9 @@ export function positiveOption(name: string, value: string): number {
   return n;
 }
 
+/** `--min-face <pixels>`'s help, for the commands that find faces in photos they are given. */
+export const MIN_FACE_HELP = 'also find faces down to this many pixels wide in big photos (group photos, people far off), by running the detector on overlapping tiles: slower, one run per tile (0: the whole photo only, the default)';
+
 /** `--min-face`: 0 (the whole photo only) or a whole number of pixels from MIN_FACE_PIXELS. */
 export function minFaceOption(value: string): number {
   const n = numberOption('--min-face', value, true);

@@ -18,9 +18,11 @@ export const CLI_REMEDIES: Remedies = {
   'other-backbone': (h) => `; use --backbone ${h.id} with the same weights, or train again`,
   'no-reference': () => ': give --gallery <dir> (a gallery made with this backbone brings its calibration)',
   'tuning-damaged': () => ' (run facegpu tune to measure again)',
+  'small-faces': (h) => ` (in a photo this big, faces under ~${h.below} pixels wide are looked for only with --min-face <pixels>, which is slower)`,
 };
 
-function remedyOf<H extends RemedyHint>(hint: H): string {
+/** The CLI's remedy for a hint (with its separator). */
+export function remedyOf<H extends RemedyHint>(hint: H): string {
   return (CLI_REMEDIES[hint.case] as (h: H) => string)(hint);
 }
 

@@ -4,7 +4,7 @@ import { openEngine } from '../node.ts';
 import { loadImageRaw } from '../image/decode.ts';
 import { largestFace } from '../faces/describe.ts';
 import { openFaceDescriber } from '../faces/node.ts';
-import { preprocessingOf } from '../identity/face-gallery.ts';
+import { noFaceError, preprocessingOf } from '../identity/face-gallery.ts';
 import { loadStoredGallery } from '../identity/node.ts';
 import { assertBackbone } from '../gallery/gallery.ts';
 import { backboneRefOf } from '../identity/face-gallery.ts';
@@ -14,12 +14,13 @@ import { searchLibrary } from '../library/search-node.ts';
 import type { VectorIndex } from '../gallery/vector-index.ts';
 import { fmt, matchOptions } from './match-options.ts';
 import { checkLibrary } from './remedies.ts';
-import { countOption } from './number-options.ts';
+import { countOption, MIN_FACE_HELP, minFaceOption } from './number-options.ts';
 
 interface SearchCliOptions {
   top: string;
   far?: string;
   threshold?: string;
+  minFace?: string;
   json?: boolean;
   adapter?: string;
 }
@@ -33,6 +34,7 @@ export function registerSearch(program: Command): void {
     .option('--top <k>', 'photos listed at most', '20')
     .option('--far <f>', 'false-accept rate per compared face the threshold is chosen for (default 0.01)')
     .option('--threshold <s>', 'cosine similarity threshold given directly (instead of --far)')
+    .option('--min-face <pixels>', MIN_FACE_HELP)
     .option('--json', 'print [{"file", "similarity", "box": [x, y, w, h], "person"}] as JSON, best first')
     .action((gallery: string, image: string, opts: SearchCliOptions) => searchCommand(gallery, image, { ...opts, adapter: program.opts().adapter }));
 }
@@ -40,6 +42,7 @@ export function registerSearch(program: Command): void {
 export async function searchCommand(dir: string, image: string, opts: SearchCliOptions): Promise<void> {
   const top = countOption('--top', opts.top);
   const match = matchOptions(opts);
+  const minFace = opts.minFace === undefined ? undefined : minFaceOption(opts.minFace);
   const notice = (m: string) => console.error(`facegpu: ${m}`);
   const gallery = await loadStoredGallery(dir, notice);
   checkLibrary(dir);
@@ -50,13 +53,15 @@ export async function searchCommand(dir: string, image: string, opts: SearchCliO
     index = openSearchIndex(store, dir, gallery.normalisation, { readOnly: true, onNotice: notice });
     const { gpu, engine } = await openEngine({ backbone: gallery.backbone.id, adapter: opts.adapter });
     let faces;
+    let noFace: Error | null = null;
     // Every GPU object is released on every path, errors included (describer, then the
     // engine, then the device they were made on).
     try {
       assertBackbone(gallery, backboneRefOf(engine));
-      const describer = await openFaceDescriber(gpu, engine, preprocessingOf(gallery));
+      const describer = await openFaceDescriber(gpu, engine, preprocessingOf(gallery), { minFace });
       try {
         [faces] = await describer.describe([photo]);
+        if (!faces.length) noFace = noFaceError(image, describer, photo);
       } finally {
         describer.destroy();
       }
@@ -67,7 +72,7 @@ export async function searchCommand(dir: string, image: string, opts: SearchCliO
         gpu.destroy();
       }
     }
-    if (!faces.length) throw new Error(`${image}: no face found`);
+    if (noFace) throw noFace;
     if (faces.length > 1) notice(`${image}: ${faces.length} faces; searching for the largest`);
     const face = faces[largestFace(faces)];
     const r = searchLibrary(store, index, gallery, face.descriptor, { ...match, top });

@@ -6,12 +6,15 @@ import { openEngine } from '../node.ts';
 import { openVerifier, peekGalleryBackbone } from '../identity/node.ts';
 import { matchOptions, fmt, tellThreshold } from './match-options.ts';
 import { counted } from './wording.ts';
+import { MIN_FACE_HELP, minFaceOption } from './number-options.ts';
+import { cliMessage } from './remedies.ts';
 
 interface VerifyCliOptions {
   pairs?: string;
   gallery?: string;
   far?: string;
   threshold?: string;
+  minFace?: string;
   json?: boolean;
   adapter?: string;
 }
@@ -26,6 +29,7 @@ export function registerVerify(program: Command): void {
     .option('--gallery <dir>', 'take the calibration and face framing from this gallery (default: the backbone\'s reference)')
     .option('--far <f>', 'false-accept rate the threshold is chosen for (default 0.01)')
     .option('--threshold <s>', 'cosine similarity threshold given directly (instead of --far)')
+    .option('--min-face <pixels>', MIN_FACE_HELP)
     .option('--json', 'print {"a", "b", "similarity", "same", "threshold"} (an array of them with --pairs) as JSON')
     .action((a: string | undefined, b: string | undefined, opts: VerifyCliOptions) => verifyCommand(a, b, { ...opts, adapter: program.opts().adapter }));
 }
@@ -58,6 +62,7 @@ export async function readPairs(file: string): Promise<PhotoPair[]> {
 
 export async function verifyCommand(a: string | undefined, b: string | undefined, opts: VerifyCliOptions): Promise<void> {
   const match = matchOptions(opts);
+  const minFace = opts.minFace === undefined ? undefined : minFaceOption(opts.minFace);
   let pairs: PhotoPair[];
   if (opts.pairs !== undefined) {
     if (a !== undefined) throw new Error('give two photos or --pairs <file>, not both');
@@ -69,11 +74,15 @@ export async function verifyCommand(a: string | undefined, b: string | undefined
   const backbone = opts.gallery ? (await peekGalleryBackbone(opts.gallery)).id : 'face';
   const { gpu, engine } = await openEngine({ backbone, adapter: opts.adapter });
   try {
-    const verifier = await openVerifier({ gpu, engine, gallery: opts.gallery });
+    const verifier = await openVerifier({ gpu, engine, gallery: opts.gallery, minFace });
     try {
       tellThreshold(verifier.gallery.gallery, 'verify', match);
       // Answered with each path as given (a pairs file's relative paths stay relative).
-      const results = (await verifier.verifyPairs(pairs.map((p) => p.read), match)).map((r, i) => ({ ...r, a: pairs[i].given[0], b: pairs[i].given[1] }));
+      // Errors in the CLI's words (a remedy naming its flag), without the error object.
+      const results = (await verifier.verifyPairs(pairs.map((p) => p.read), match)).map((r, i) => {
+        const [a, b] = pairs[i].given;
+        return 'error' in r ? { a, b, error: r.remedy ? cliMessage(r.remedy) : r.error } : { ...r, a, b };
+      });
       const distinct = new Set(pairs.flatMap((p) => p.read)).size;
       console.error(`facegpu: ${counted(pairs.length, 'pair')} of ${counted(distinct, 'distinct photo')}, ${verifier.gallery.describer.times.images} read and described (each once)`);
       for (const r of results) if ('error' in r) console.error(`facegpu: warning: ${r.error}`);

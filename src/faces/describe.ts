@@ -5,7 +5,7 @@
 // Platform-neutral: decoding is the caller's (Node: sharp; a page: a canvas).
 import { BLAZEFACE_INPUT } from '../detect/anchors.ts';
 import type { BlazeFaceDetector, FaceDetection } from '../detect/blazeface.ts';
-import { detectionTiles, fromTile, mergeDetections, minFaceProblem, panoramaTiles } from '../detect/tiles.ts';
+import { detectionTiles, fromTile, mergeDetections, MIN_FACE_PIXELS, minFaceProblem, panoramaTiles, findsFrom } from '../detect/tiles.ts';
 import { WARP_OUTPUT_USAGE, type FaceWarper } from '../detect/warp.ts';
 import { cut } from '../detect/warp-parts.ts';
 import type { RgbImage } from '../image/rgb.ts';
@@ -44,6 +44,14 @@ export interface DescriberOptions {
   minFace?: number;
 }
 
+/** `opts.minFace` checked (0: none, null), or `otherwise` where it is not given. */
+function minFaceOf(opts: DescriberOptions, otherwise: number | null): number | null {
+  if (opts.minFace === undefined) return otherwise;
+  const problem = minFaceProblem(opts.minFace);
+  if (problem) throw new Error(`minFace ${problem}`);
+  return opts.minFace || null;
+}
+
 export class FaceDescriber {
   readonly times: DescribeTimes = { images: 0, faces: 0, detectMs: 0, alignMs: 0, embedMs: 0 };
   private cropsGpu: GPUBuffer | null = null;
@@ -58,19 +66,22 @@ export class FaceDescriber {
     readonly preprocessing: FacePreprocessing,
     opts: DescriberOptions = {},
   ) {
-    const problem = opts.minFace === undefined ? null : minFaceProblem(opts.minFace);
-    if (problem) throw new Error(`minFace ${problem}`);
-    this.minFace = opts.minFace || null;
+    this.minFace = minFaceOf(opts, null);
   }
 
-  /** The faces of each image, best detector score first ([] where there is none). */
-  async describe(images: readonly RgbImage[]): Promise<DescribedFace[][]> {
+  /**
+   * The faces of each image, best detector score first ([] where there is none). `opts.minFace`
+   * overrides the describer's for this call (a page's photo looked at closer than its camera's
+   * frames).
+   */
+  async describe(images: readonly RgbImage[], opts: DescriberOptions = {}): Promise<DescribedFace[][]> {
+    const minFace = minFaceOf(opts, this.minFace);
     const out: DescribedFace[][] = [];
     for (let at = 0; at < images.length; at += DETECT_BATCH) {
       const batch = images.slice(at, at + DETECT_BATCH);
       const t = performance.now();
       const found = await this.detector.detectMany(batch);
-      for (let i = 0; i < batch.length; i++) found[i] = await this.withTiles(batch[i], found[i]);
+      for (let i = 0; i < batch.length; i++) found[i] = await this.withTiles(batch[i], found[i], minFace);
       this.times.detectMs += performance.now() - t;
       const faces = found.map((f) => f.filter((d) => d.score >= this.preprocessing.minScore));
       out.push(...(await this.describeDetected(batch, faces)));
@@ -80,12 +91,24 @@ export class FaceDescriber {
   }
 
   /**
-   * `whole` (the detector's faces of the whole image) with those found in its tiles: a
-   * panorama's square windows, and with minFace the tiles for faces down to it.
+   * Where no face was found in `image`: the width under which faces were not looked for, when
+   * minFace would have looked for them (a photo big enough that the whole photo's view misses
+   * faces over twice MIN_FACE_PIXELS wide, and no minFace set, here or in `opts` as given to
+   * describe); else null. A front end tells it with its way to set minFace.
    */
-  private async withTiles(image: RgbImage, whole: FaceDetection[]): Promise<FaceDetection[]> {
+  missedBelow(image: { width: number; height: number }, opts: DescriberOptions = {}): number | null {
+    if (minFaceOf(opts, this.minFace)) return null;
+    const below = findsFrom(image.width, image.height, BLAZEFACE_INPUT);
+    return below > 2 * MIN_FACE_PIXELS ? below : null;
+  }
+
+  /**
+   * `whole` (the detector's faces of the whole image) with those found in its tiles: a
+   * panorama's square windows, and with a minFace the tiles for faces down to it.
+   */
+  private async withTiles(image: RgbImage, whole: FaceDetection[], minFace: number | null): Promise<FaceDetection[]> {
     const { width, height } = image;
-    const tiles = [...panoramaTiles(width, height), ...(this.minFace ? detectionTiles(width, height, this.minFace, BLAZEFACE_INPUT) : [])];
+    const tiles = [...panoramaTiles(width, height), ...(minFace ? detectionTiles(width, height, minFace, BLAZEFACE_INPUT) : [])];
     if (!tiles.length) return whole;
     const lists = [whole];
     for (let at = 0; at < tiles.length; at += DETECT_BATCH) {

@@ -12,6 +12,7 @@ import type { DefaultCalibration } from '../gallery/calibration-record.ts';
 import { assertBackbone, Gallery, type Candidate, type GalleryOptions, type IdentifyOptions, type MatchOptions } from '../gallery/gallery.ts';
 import type { BackboneRef, Box } from '../gallery/gallery-format.ts';
 import type { NormalisationRecord } from '../gallery/normalise.ts';
+import { RemedyError } from '../remedy.ts';
 
 /** A decoded photo and the name it is reported under (a file path, an upload's name). */
 export interface NamedImage {
@@ -36,15 +37,29 @@ export interface EnrollReport {
   /**
    * Photos not used, each with why (no face, several faces, the same photo as one enrolled);
    * `unreadable` marks a file that could not be read or decoded, `faces` the number found in
-   * a photo skipped for having several (a front end words its own remedy from it).
+   * a photo skipped for having several, `missedBelow` the width under which a photo without a
+   * face had its faces not looked for (noFaceError; a front end words its own remedy from both).
    */
-  skipped: { file: string; reason: string; unreadable?: true; faces?: number }[];
+  skipped: { file: string; reason: string; unreadable?: true; faces?: number; missedBelow?: number }[];
 }
 
 export interface EnrollOptions {
   /** Of a photo with several faces, take the largest (else the photo is skipped). */
   largest?: boolean;
 }
+
+/**
+ * "<name>: no face found", for a photo in which `describer` found none; where it did not look
+ * for small faces that minFace would have found (FaceDescriber.missedBelow), a RemedyError
+ * that says so.
+ */
+export function noFaceError(name: string, describer: FaceDescriber, image: { width: number; height: number }): Error {
+  const below = describer.missedBelow(image);
+  const problem = `${name}: no face found`;
+  return below === null ? new Error(problem) : new RemedyError(problem, smallFacesRemedy(below), { case: 'small-faces', below });
+}
+
+const smallFacesRemedy = (below: number) => ` (in a photo this big, faces under ~${below} pixels wide are looked for only with the minFace option, which is slower)`;
 
 /** The backbone a gallery records for an engine. */
 export const backboneRefOf = (engine: MobileNetEngine): BackboneRef => ({ id: engine.manifest.id, sha256: engine.manifest.weightsSha256 });
@@ -103,7 +118,8 @@ export class FaceGallery {
       const f = found[i];
       const file = photos[i].name;
       if (!f.length) {
-        report.skipped.push({ file, reason: 'no face found' });
+        const below = this.describer.missedBelow(photos[i].image);
+        report.skipped.push(below === null ? { file, reason: 'no face found' } : { file, reason: `no face found${smallFacesRemedy(below)}`, missedBelow: below });
         continue;
       }
       if (f.length > 1 && !opts.largest) {
@@ -155,8 +171,8 @@ export class FaceGallery {
    */
   async verify(a: NamedImage, b: NamedImage, opts: MatchOptions = {}): Promise<{ similarity: number; same: boolean; threshold: number }> {
     const [fa, fb] = await this.describer.describe([a.image, b.image]);
-    if (!fa.length) throw new Error(`${a.name}: no face found`);
-    if (!fb.length) throw new Error(`${b.name}: no face found`);
+    if (!fa.length) throw noFaceError(a.name, this.describer, a.image);
+    if (!fb.length) throw noFaceError(b.name, this.describer, b.image);
     return this.gallery.verify(fa[largestFace(fa)].descriptor, fb[largestFace(fb)].descriptor, opts);
   }
 

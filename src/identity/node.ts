@@ -15,7 +15,7 @@ import { nodeIndexProviders } from '../gallery/index-node.ts';
 import { checkGalleryFolder, galleryExists, loadGallery, readGalleryJson, readDefaultCalibration, saveGallery, withGalleryLock, type GalleryLock } from '../gallery/store-node.ts';
 import type { Gallery as GalleryCore, IdentifyOptions, MatchOptions } from '../gallery/gallery.ts';
 import type { BackboneRef } from '../gallery/gallery-format.ts';
-import { backboneRefOf, DECODE_BATCH, enrollSources, FaceGallery, identifySources, preprocessingOf, type EnrollOptions, type EnrollReport, type IdentifiedFace, type NamedImage } from './face-gallery.ts';
+import { backboneRefOf, DECODE_BATCH, enrollSources, FaceGallery, identifySources, noFaceError, preprocessingOf, type EnrollOptions, type EnrollReport, type IdentifiedFace, type NamedImage } from './face-gallery.ts';
 import { BACKBONE_ID } from '../train/model-format.ts';
 import { RemedyError } from '../remedy.ts';
 
@@ -117,7 +117,12 @@ export async function peekGalleryBackbone(dir: string): Promise<BackboneRef> {
   return (await readGalleryJson(dir)).backbone;
 }
 
-export type VerifiedPair = { a: string; b: string; similarity: number; same: boolean; threshold: number } | { a: string; b: string; error: string };
+/**
+ * A pair's answer, or why there is none: `error` is the message, and `remedy` the error itself
+ * where it is a RemedyError (a front end may word its remedy: no face found where minFace
+ * would have looked for small ones).
+ */
+export type VerifiedPair = { a: string; b: string; similarity: number; same: boolean; threshold: number } | { a: string; b: string; error: string; remedy?: RemedyError };
 
 export interface Verifier {
   readonly gallery: FaceGallery;
@@ -131,34 +136,35 @@ export interface Verifier {
  * 1:1 verification of files: with a gallery, its calibration and framing; without, an empty
  * gallery on the backbone's reference (its default calibration sets the thresholds).
  */
-export async function openVerifier(opts: { gpu: Gpu; engine: MobileNetEngine; gallery?: string }): Promise<Verifier> {
+export async function openVerifier(opts: { gpu: Gpu; engine: MobileNetEngine; gallery?: string; minFace?: number }): Promise<Verifier> {
   let fg: FaceGallery;
-  if (opts.gallery) fg = await openFaceGallery(opts.gallery, { gpu: opts.gpu, engine: opts.engine });
+  if (opts.gallery) fg = await openFaceGallery(opts.gallery, { gpu: opts.gpu, engine: opts.engine, minFace: opts.minFace });
   else {
     const reference = await referenceFor(opts.engine);
     if (!reference) {
       const m = opts.engine.manifest;
       throw new RemedyError(`backbone "${m.id}" has no reference calibration (calibration/${m.id}.json for sha256 ${m.weightsSha256.slice(0, 12)}…)`, ': give a gallery to calibrate with (the gallery option)', { case: 'no-reference' });
     }
-    fg = FaceGallery.create(await openFaceDescriber(opts.gpu, opts.engine, DEFAULT_PREPROCESSING), reference);
+    fg = FaceGallery.create(await openFaceDescriber(opts.gpu, opts.engine, DEFAULT_PREPROCESSING, { minFace: opts.minFace }), reference);
   }
   return {
     gallery: fg,
     async verifyPairs(pairs, match = {}) {
       const files = [...new Set(pairs.flat())];
-      const best = new Map<string, Float32Array | string>();
+      const best = new Map<string, Float32Array | Error>();
       for (let at = 0; at < files.length; at += DECODE_BATCH) {
         const decoded = await decodeFiles(files.slice(at, at + DECODE_BATCH));
         const ok = decoded.filter((d): d is NamedImage => 'image' in d);
         const found = await fg.describer.describe(ok.map((d) => d.image));
-        for (const d of decoded) if ('error' in d) best.set(d.name, d.error);
-        ok.forEach((d, i) => best.set(d.name, found[i].length ? found[i][largestFace(found[i])].descriptor : `${d.name}: no face found`));
+        for (const d of decoded) if ('error' in d) best.set(d.name, new Error(d.error));
+        ok.forEach((d, i) => best.set(d.name, found[i].length ? found[i][largestFace(found[i])].descriptor : noFaceError(d.name, fg.describer, d.image)));
       }
       return pairs.map(([a, b]) => {
         const da = best.get(a)!;
         const db = best.get(b)!;
-        if (typeof da === 'string' || typeof db === 'string') return { a, b, error: typeof da === 'string' ? da : (db as string) };
-        return { a, b, ...fg.gallery.verify(da, db, match) };
+        const err = da instanceof Error ? da : db instanceof Error ? db : null;
+        if (err) return { a, b, error: err.message, ...(err instanceof RemedyError ? { remedy: err } : {}) };
+        return { a, b, ...fg.gallery.verify(da as Float32Array, db as Float32Array, match) };
       });
     },
     destroy: () => fg.describer.destroy(),

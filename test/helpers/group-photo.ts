@@ -13,12 +13,12 @@ export interface GroupPhoto {
   placeOf(box: readonly number[]): number;
 }
 
-/** Portraits of s1, s2, ... with their top-left corners at `places`, on a width x height ground. */
-async function portraitsPhoto(width: number, height: number, places: { left: number; top: number }[], faceWidth: number, photo: number): Promise<GroupPhoto> {
+/** Portraits of s1, s2, ... (or of `people`) with their top-left corners at `places`, on a width x height ground. */
+async function portraitsPhoto(width: number, height: number, places: { left: number; top: number }[], faceWidth: number, photo: number, people = places.map((_, i) => i + 1)): Promise<GroupPhoto> {
   const faceHeight = Math.round((faceWidth * 112) / 92);
   const portraits = await Promise.all(
     places.map(async (at, i) => {
-      const p = await loadImageRaw(join(ORL, `s${i + 1}`, `${photo}.pgm`));
+      const p = await loadImageRaw(join(ORL, `s${people[i]}`, `${photo}.pgm`));
       const input = await sharp(Buffer.from(p.data), { raw: { width: p.width, height: p.height, channels: 3 } }).resize(faceWidth, faceHeight, { kernel: 'cubic' }).raw().toBuffer();
       return { input, raw: { width: faceWidth, height: faceHeight, channels: 3 as const }, ...at };
     }),
@@ -47,9 +47,17 @@ export function panoramaPhoto(width: number, height: number, faceWidth: number, 
   return portraitsPhoto(width, height, places, faceWidth, 1);
 }
 
-/** groupPhoto written to `file` as PNG. */
-export async function writeGroupPhoto(file: string, faceWidth: number, photo = 1): Promise<GroupPhoto> {
-  const g = await groupPhoto(faceWidth, photo);
+async function writePng(file: string, g: GroupPhoto): Promise<GroupPhoto> {
   await sharp(Buffer.from(g.image.data), { raw: { width: g.image.width, height: g.image.height, channels: 3 } }).png().toFile(file);
   return g;
+}
+
+/** groupPhoto written to `file` as PNG. */
+export async function writeGroupPhoto(file: string, faceWidth: number, photo = 1): Promise<GroupPhoto> {
+  return writePng(file, await groupPhoto(faceWidth, photo));
+}
+
+/** One person far off: ORL photo `photo` of s`person`, `faceWidth` wide, in a 4000x3000 photo, written to `file` as PNG. */
+export async function writeFarPhoto(file: string, person: number, photo: number, faceWidth: number): Promise<GroupPhoto> {
+  return writePng(file, await portraitsPhoto(4000, 3000, [{ left: 2300, top: 1100 }], faceWidth, photo, [person]));
 }
