@@ -5,10 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BLAZEFACE_INPUT } from '../src/detect/anchors.ts';
 import type { FaceDetection } from '../src/detect/blazeface.ts';
-import { DETECTABLE, detectionTiles, fromTile, mergeDetections, panoramaTiles } from '../src/detect/tiles.ts';
+import { DETECTABLE, detectionTiles, findsFrom, fromTile, mergeDetections, panoramaTiles } from '../src/detect/tiles.ts';
 import { DEFAULT_PREPROCESSING } from '../src/faces/framing.ts';
 import { openFaceDescriber } from '../src/faces/node.ts';
-import type { FaceDescriber } from '../src/faces/describe.ts';
+import { FaceDescriber } from '../src/faces/describe.ts';
 import type { Gpu } from '../src/gpu/device.ts';
 import type { MobileNetEngine } from '../src/mobilenet/engine.ts';
 import { openEngine } from '../src/node.ts';
@@ -56,6 +56,28 @@ describe('detectionTiles', () => {
   it('makes no tiles where the whole photo already finds faces of minFace, and refuses a size that is not positive', () => {
     expect(detectionTiles(640, 480, 80, BLAZEFACE_INPUT)).toEqual([]);
     expect(() => detectionTiles(4000, 3000, 0, BLAZEFACE_INPUT)).toThrow(/positive/);
+  });
+});
+
+describe('findsFrom and FaceDescriber.missedBelow', () => {
+  // missedBelow uses no GPU: a describer over nothing answers it.
+  const none = {} as never;
+  const describer = (minFace?: number) => new FaceDescriber(none, none, none, none, { minFace });
+  it('says from what width the whole photo (or a panorama\'s windows) finds faces', () => {
+    expect(findsFrom(4000, 3000, BLAZEFACE_INPUT)).toBe(375);
+    expect(findsFrom(3000, 4000, BLAZEFACE_INPUT)).toBe(375);
+    expect(findsFrom(6000, 1500, BLAZEFACE_INPUT)).toBe(141); // its windows are 1500 square
+    expect(findsFrom(92, 112, BLAZEFACE_INPUT)).toBe(11);
+  });
+  it('tells of small faces not looked for only where minFace is not set and would look for faces the whole photo misses', () => {
+    expect(describer().missedBelow({ width: 4000, height: 3000 })).toBe(375);
+    expect(describer().missedBelow({ width: 640, height: 480 })).toBe(60);
+    expect(describer().missedBelow({ width: 500, height: 400 })).toBeNull(); // 47: the whole photo finds faces from twice the smallest worth looking for
+    expect(describer(80).missedBelow({ width: 4000, height: 3000 })).toBeNull();
+    expect(describer(80).missedBelow({ width: 4000, height: 3000 }, { minFace: 0 })).toBe(375);
+    expect(describer().missedBelow({ width: 4000, height: 3000 }, { minFace: 80 })).toBeNull();
+    expect(() => describer().missedBelow({ width: 4000, height: 3000 }, { minFace: 10 })).toThrow(/minFace must be 0 .* got 10/);
+    expect(() => describer(10)).toThrow(/minFace must be 0/);
   });
 });
 
@@ -123,6 +145,10 @@ describe('on the GPU', () => {
     const [found] = await tiled.describe([image]);
     expect(alone.length).toBeLessThan(3);
     expect(found.map((f) => placeOf(f.box)).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    // minFace given to one call overrides the describer's own, either way.
+    const [asked] = await whole.describe([image], { minFace: 80 });
+    expect(asked.map((f) => placeOf(f.box)).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect((await tiled.describe([image], { minFace: 0 }))[0].length).toBeLessThan(3);
   });
 
   it('finds big faces once: tiles add nothing where the whole photo sees them', async () => {

@@ -6,7 +6,7 @@
 import {
   checkPersonName, createGallery, downloadGallery, enrollImages, fetchReference, imageToRgbImage, listBrowserGalleries, loadGalleryFromBrowser, loadGalleryFromFiles,
   openFaceDescriber, saveGalleryToBrowser,
-  type DefaultCalibration, type DescribedFace, type FaceDescriber, type FaceGallery, type IdentifiedFace, type ImageInput, type MobileNetEngine,
+  type DefaultCalibration, type DescribedFace, type FaceDescriber, type FaceGallery, type IdentifiedFace, type ImageInput, type MobileNetEngine, type RgbImage,
 } from '../src/browser/index.ts';
 import { cameraAvailable, cameraStream, detectCamera, openCamera } from './camera.ts';
 import { $, colorFor, h, icon, onFileDrop, onFirstOpen } from './dom.ts';
@@ -18,7 +18,11 @@ const GALLERY_NAME = 'page';
 const FPS_WINDOW = 10;
 const UNKNOWN_COLOR = '#9ca3af';
 
-type Shown = { name: string; width: number; height: number; faces: DescribedFace[] } | null;
+/**
+ * The photo shown and its faces; `missedBelow`: none found, and faces under that width were not
+ * looked for (FaceDescriber.missedBelow). Its pixels are kept to look again with other settings.
+ */
+type Shown = { name: string; image: RgbImage; faces: DescribedFace[]; missedBelow: number | null } | null;
 
 export function setupIdentify(ctx: PageContext): void {
   const { app } = ctx;
@@ -33,6 +37,7 @@ export function setupIdentify(ctx: PageContext): void {
   const downloadButton = $<HTMLButtonElement>('#gallery-download');
   const loadInput = $<HTMLInputElement>('#gallery-load');
   const farSelect = $<HTMLSelectElement>('#identify-far');
+  const minFaceSelect = $<HTMLSelectElement>('#identify-min-face');
   const thresholdText = $('#identify-threshold');
   const fpsText = $('#identify-fps');
   const video = $<HTMLVideoElement>('#identify-video');
@@ -72,6 +77,8 @@ export function setupIdentify(ctx: PageContext): void {
     el.hidden = !text;
   };
   const far = () => Number(farSelect.value);
+  /** Photos only: a frame of the camera is looked at whole, as the describer's default. */
+  const minFace = () => Number(minFaceSelect.value);
   const colorOf = (label: string | null) => {
     if (label === null || !fg) return UNKNOWN_COLOR;
     const i = fg.people().findIndex((p) => p.name === label);
@@ -191,7 +198,7 @@ export function setupIdentify(ctx: PageContext): void {
   }
 
   /** Boxes and names on the overlay (sized as the picture, drawn in its pixels), and the list below. */
-  function draw(width: number, height: number, faces: IdentifiedFace[]): void {
+  function draw(width: number, height: number, faces: IdentifiedFace[], missedBelow: number | null = null): void {
     if (overlay.width !== width || overlay.height !== height) {
       overlay.width = width;
       overlay.height = height;
@@ -234,13 +241,26 @@ export function setupIdentify(ctx: PageContext): void {
         ),
       ),
     );
-    if (!faces.length) facesList.replaceChildren(h('li', { class: 'predict-note', 'data-testid': 'identify-none' }, 'No face found.'));
+    const none = missedBelow === null ? 'No face found.' : `No face found. In a photo this big, faces under ~${missedBelow} pixels wide are looked for only with "Small faces" set.`;
+    if (!faces.length) facesList.replaceChildren(h('li', { class: 'predict-note', 'data-testid': 'identify-none' }, none));
   }
 
   /** A changed gallery or FAR: the shown photo's faces matched again (no GPU work). */
   function rematch(): void {
     renderThreshold();
-    if (shown && !stream) draw(shown.width, shown.height, match(shown.faces));
+    if (shown && !stream) drawShown(shown);
+  }
+
+  const drawShown = (s: NonNullable<Shown>) => draw(s.image.width, s.image.height, match(s.faces), s.missedBelow);
+
+  /** Find the faces of the shown photo (again, after "Small faces" changed) and draw them. */
+  async function describeShown(name: string, image: RgbImage, d: FaceDescriber): Promise<void> {
+    const opts = { minFace: minFace() };
+    const [faces] = await exclusive(() => d.describe([image], opts));
+    shown = { name, image, faces, missedBelow: faces.length ? null : d.missedBelow(image, opts) };
+    await img.decode().catch(() => undefined);
+    drawShown(shown);
+    root.dataset.identified = String(Number(root.dataset.identified ?? 0) + 1);
   }
 
   async function identifyPhoto(file: File): Promise<void> {
@@ -258,12 +278,7 @@ export function setupIdentify(ctx: PageContext): void {
     if (!d || !fg) return warn(warning, 'The face model is still loading…');
     facesList.replaceChildren(h('li', { class: 'predict-note', 'data-state': 'busy' }, 'Looking…'));
     try {
-      const image = await imageToRgbImage(file as ImageInput);
-      const [faces] = await exclusive(() => d.describe([image]));
-      shown = { name: file.name, width: image.width, height: image.height, faces };
-      await img.decode().catch(() => undefined);
-      draw(image.width, image.height, match(faces));
-      root.dataset.identified = String(Number(root.dataset.identified ?? 0) + 1);
+      await describeShown(file.name, await imageToRgbImage(file as ImageInput), d);
     } catch (err) {
       facesList.replaceChildren();
       warn(warning, `Could not read this photo: ${(err as Error).message}`);
@@ -416,6 +431,18 @@ export function setupIdentify(ctx: PageContext): void {
     void openCamera(`Photos of ${person}`, (photo) => void enrol(person, [photo]));
   });
   farSelect.addEventListener('change', rematch);
+  minFaceSelect.addEventListener('change', async () => {
+    const d = describer;
+    if (!shown || stream || !d) return;
+    warn(warning, '');
+    facesList.replaceChildren(h('li', { class: 'predict-note', 'data-state': 'busy' }, 'Looking…'));
+    try {
+      await describeShown(shown.name, shown.image, d);
+    } catch (err) {
+      facesList.replaceChildren();
+      warn(warning, `Could not look at this photo again: ${(err as Error).message}`);
+    }
+  });
   photoInput.addEventListener('change', () => {
     if (photoInput.files?.[0]) void identifyPhoto(photoInput.files[0]);
     photoInput.value = '';
@@ -446,7 +473,7 @@ export function setupIdentify(ctx: PageContext): void {
     if (tab.dataset.tab !== 'identify') tab.addEventListener('click', stopLive);
   }
   // Names line up with the boxes however wide the picture is shown: redraw when the overlay is resized.
-  new ResizeObserver(() => shown && !stream && draw(shown.width, shown.height, match(shown.faces))).observe(overlay);
+  new ResizeObserver(() => shown && !stream && drawShown(shown)).observe(overlay);
 
   void detectCamera().then((found) => {
     enrolCamera.hidden = !found || !cameraAvailable();

@@ -2,7 +2,9 @@
 // people enrolled from 5-celebrity-faces train/ photos through the file input; a val/ photo of
 // each named right; a third person's photo named only at or above the threshold ("unknown"
 // below it); a picture with two faces (two val/ photos side by side, built here) gets two
-// boxes on the overlay with both names; the threshold of FAR 1e-3 is no lower than 1e-2's;
+// boxes on the overlay with both names; a face far off in a 4000x3000 picture is missed by the
+// whole photo's view (the note names "Small faces") and found and named with "Small faces"
+// set; the threshold of FAR 1e-3 is no lower than 1e-2's;
 // the live camera (Chromium's fake capture playing a video of a val/ photo made here) is
 // identified frame after frame and its frames per second reported; the gallery downloads as
 // a Node gallery folder that Node's Gallery API opens and identifies with the same names, and
@@ -18,7 +20,7 @@ import type { MobileNetEngine } from '../../src/mobilenet/engine.ts';
 import { enrollFiles, identifyFiles, openFaceGallery, saveFaceGallery } from '../../src/identity/node.ts';
 import { LibraryStore } from '../../src/library/store-node.ts';
 import { launchBrowser } from './chromium.ts';
-import { twoFaces, y4mOf } from './pictures.ts';
+import { farOff, twoFaces, y4mOf } from './pictures.ts';
 import type { PageCheckOptions } from './check.ts';
 
 /** `out` also gets the pictures made here and the downloaded gallery. */
@@ -78,6 +80,18 @@ async function identifyPhoto(page: Page, file: string): Promise<FaceRow[]> {
   return faces(page);
 }
 
+/** Set "Small faces" (a minFace, 0: the whole photo), which looks at the shown photo again; its faces once done. */
+async function smallFaces(page: Page, minFace: string): Promise<FaceRow[]> {
+  const before = Number((await page.locator('#tab-identify').getAttribute('data-identified')) ?? 0);
+  await page.selectOption('[data-testid=identify-min-face]', minFace);
+  await page.waitForFunction(
+    (n) => Number(document.querySelector<HTMLElement>('#tab-identify')!.dataset.identified ?? 0) > n || !document.querySelector<HTMLElement>('#identify-warning')!.hidden,
+    before,
+    { timeout: 180_000 },
+  );
+  return faces(page);
+}
+
 async function enrol(page: Page, name: string, files: string[]): Promise<string> {
   await page.fill('[data-testid=enrol-name]', name);
   await page.setInputFiles('[data-testid=enrol-files]', files);
@@ -112,6 +126,8 @@ export async function checkIdentify(o: IdentifyCheckOptions): Promise<void> {
   mkdirSync(o.out, { recursive: true });
   const pairFile = join(o.out, 'e2e-identify-two-faces.jpg');
   await twoFaces(pick(o.dataset, 'val', 'ben_afflek', PAIR.ben_afflek)[0], pick(o.dataset, 'val', 'madonna', PAIR.madonna)[0], pairFile);
+  const farFile = join(o.out, 'e2e-identify-far-off.jpg');
+  await farOff(pick(o.dataset, 'val', 'ben_afflek', PROBE.ben_afflek)[0], farFile);
   const videoFile = join(o.out, 'e2e-identify-camera.y4m');
   await y4mOf(pick(o.dataset, 'val', VIDEO_OF.folder, VIDEO_OF.prefix)[0], videoFile);
 
@@ -177,6 +193,20 @@ export async function checkIdentify(o: IdentifyCheckOptions): Promise<void> {
     await page.selectOption('[data-testid=identify-far]', '0.01');
     await page.screenshot({ path: join(o.out, 'e2e-identify.png'), fullPage: true });
     log(`screenshot: ${join(o.out, 'e2e-identify.png')}`);
+
+    // A face far off in a 4000x3000 photo: missed by the whole photo's view, which the note says;
+    // "Small faces" looks at the same photo again, through tiles, and finds and names it.
+    const farWhole = await identifyPhoto(page, farFile);
+    const note = (await page.locator('[data-testid=identify-none]').count()) ? await page.locator('[data-testid=identify-none]').innerText() : '';
+    const t = Date.now();
+    const farClose = await smallFaces(page, '80');
+    const took = Date.now() - t;
+    await smallFaces(page, '0');
+    check(
+      'identify: "Small faces" finds and names a face far off in a big photo that the whole photo misses (and the note says so)',
+      farWhole.length === 0 && note.includes('"Small faces"') && farClose.length === 1 && farClose[0].label === 'Ben Affleck',
+      `whole photo: ${farWhole.length} faces ("${note}"); down to 80 px: ${farClose.map(fmt).join(', ') || 'none'} in ${took} ms`,
+    );
 
     log('identify: live camera (fake capture of a val/ photo)');
     await page.click('[data-testid=identify-live]');

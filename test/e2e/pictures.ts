@@ -51,3 +51,12 @@ export async function y4mOf(photo: string, file: string, frames = 8): Promise<vo
   }
   writeFileSync(file, Buffer.concat(parts));
 }
+
+/** The photo scaled to `height` px high, far off in a 4000x3000 picture (grey around it): its face is small there. */
+export async function farOff(photo: string, file: string, height = 360): Promise<void> {
+  const small = await sharp(photo).resize({ height }).toBuffer();
+  await sharp({ create: { width: 4000, height: 3000, channels: 3, background: { r: 90, g: 90, b: 96 } } })
+    .composite([{ input: small, left: 2500, top: 1700 }])
+    .jpeg({ quality: 92 })
+    .toFile(file);
+}
