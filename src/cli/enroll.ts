@@ -32,7 +32,7 @@ export function registerEnroll(program: Command): void {
     .option('--largest', 'from a photo with several faces take the largest (else it is skipped)')
     .option('--min-face <pixels>', MIN_FACE_HELP)
     .option('--backbone <name|dir>', 'backbone of a new gallery (default: face; an existing gallery uses its own)')
-    .option('--json', 'print [{"person", "added", "skipped": [{"file", "reason", "unreadable"?: true, "faces"?: n}]}] as JSON (faces: how many a photo skipped for several had)')
+    .option('--json', 'print [{"person", "added", "skipped": [{"file", "reason", "unreadable"?: true, "faces"?: n, "missedBelow"?: px}]}] as JSON (faces: how many a photo skipped for several had; missedBelow: no face found, and faces under that width not looked for without --min-face)')
     .action((gallery: string, paths: string[], opts: EnrollCliOptions) => enrollCommand(gallery, paths, { ...opts, adapter: program.opts().adapter }));
 }
 
