@@ -8,6 +8,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AVERAGE_FROM, MAX_AVERAGED, letterboxInto } from '../src/detect/letterbox.ts';
 import type { RgbImage } from '../src/image/rgb.ts';
+import { cut } from '../src/detect/warp-parts.ts';
 import { noiseImage } from './helpers/images.ts';
 
 function reference({ data, width, height }: RgbImage, size: number): Float32Array {
@@ -106,6 +107,25 @@ describe('letterboxInto', () => {
       if (w !== h) expect(got[3]).toBe(-1);
     });
   }
+
+  it('a region read in place comes out bit for bit as its pixels cut out, sampled or averaged; one outside the image is refused', () => {
+    const img = noiseImage(900, 700, 4242);
+    for (const [region, size] of [
+      [{ left: 0, top: 0, width: 900, height: 700 }, 256], // the whole image (a shrink of 3.5: sampled)
+      [{ left: 123, top: 45, width: 300, height: 410 }, 256], // sampled
+      [{ left: 600, top: 1, width: 300, height: 699 }, 64], // averaged, to the right and bottom edges
+      [{ left: 7, top: 650, width: 880, height: 50 }, 128], // a wide strip, averaged
+    ] as const) {
+      const got = new Float32Array(size * size * 3 + 6).fill(7);
+      const want = new Float32Array(size * size * 3 + 6).fill(7);
+      letterboxInto(img, size, got, 3, region);
+      letterboxInto(cut(img, region, 1), size, want, 3);
+      expect(got, JSON.stringify(region)).toEqual(want);
+    }
+    const out = new Float32Array(64 * 64 * 3);
+    expect(() => letterboxInto(img, 64, out, 0, { left: 800, top: 0, width: 101, height: 10 })).toThrow('letterbox: region 101x10 at (800, 0) is not inside the 900x700 image');
+    expect(() => letterboxInto(img, 64, out, 0, { left: 0, top: -1, width: 10, height: 10 })).toThrow(/not inside/);
+  });
 
   it("averages a big photo's grain away: a flat grey under +-40 of noise per pixel comes out flat", () => {
     const [w, h, size] = [2400, 2400, 128];

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { anchorCentres, BLAZEFACE_INPUT, BLAZEFACE_LAYERS } from './anchors.ts';
 import type { Box } from './region.ts';
-import type { RgbImage } from '../image/rgb.ts';
+import type { PixelRect, RgbImage } from '../image/rgb.ts';
 import { PatientWait } from '../gpu/patient-wait.ts';
 import { fuseResidualJoins, type TopologyNode } from './fuse.ts';
 import { letterboxInto } from './letterbox.ts';
@@ -27,6 +27,12 @@ export interface FaceDetection extends Box {
    * tip, 3 the mouth centre, 4 the right ear tragion, 5 the left ear tragion.
    */
   keypoints: [number, number][];
+}
+
+/** What the detector looks at: a rectangle of an image (the whole of it, or a tile). */
+interface View {
+  image: RgbImage;
+  region: PixelRect;
 }
 
 /** Indices into `FaceDetection.keypoints`, as BlazeFace orders its landmarks (checked on real photos in test/align.test.ts). */
@@ -133,16 +139,28 @@ export class BlazeFaceDetector {
   }
 
   /** `detect` for several images in one run of the model. */
-  async detectMany(images: readonly RgbImage[]): Promise<FaceDetection[][]> {
-    if (!images.length) return [];
-    for (const { data, width, height } of images) {
+  detectMany(images: readonly RgbImage[]): Promise<FaceDetection[][]> {
+    return this.detectViews(images.map((image) => ({ image, region: { left: 0, top: 0, width: image.width, height: image.height } })));
+  }
+
+  /**
+   * `detect` for rectangles of one image (tiles of a big photo), in one run of the model, each
+   * read in place as if it had been cut out: boxes and keypoints are in the rectangle's pixels.
+   */
+  detectRegions(image: RgbImage, regions: readonly PixelRect[]): Promise<FaceDetection[][]> {
+    return this.detectViews(regions.map((region) => ({ image, region })));
+  }
+
+  private async detectViews(views: readonly View[]): Promise<FaceDetection[][]> {
+    if (!views.length) return [];
+    for (const { data, width, height } of new Set(views.map((v) => v.image))) {
       if (data.length !== width * height * 3) throw new Error(`detect: ${data.length} bytes for a ${width}x${height} RGB image`);
     }
     const perImage = (this.anchors.length / 2) * (1 + REGRESSORS);
-    const values = await this.run(images);
+    const values = await this.run(views);
     const out: FaceDetection[][] = [];
-    for (let i = 0; i < images.length; i++) {
-      const { width, height } = images[i];
+    for (let i = 0; i < views.length; i++) {
+      const { width, height } = views[i].region;
       const side = Math.max(width, height);
       out.push(await this.decode(values.subarray(i * perImage, (i + 1) * perImage), side / BLAZEFACE_INPUT, (side - width) / 2, (side - height) / 2));
     }
@@ -150,14 +168,14 @@ export class BlazeFaceDetector {
   }
 
   /**
-   * The model's raw outputs per image, in anchor order: scores (896), then regressors
+   * The model's raw outputs per view, in anchor order: scores (896), then regressors
    * (896 x 16). One read back for the whole batch.
    */
-  private async run(images: readonly RgbImage[]): Promise<Float32Array> {
-    const n = images.length;
+  private async run(views: readonly View[]): Promise<Float32Array> {
+    const n = views.length;
     const size = BLAZEFACE_INPUT;
     const pixels = new Float32Array(n * size * size * 3);
-    images.forEach((image, i) => letterboxInto(image, size, pixels, i * size * size * 3));
+    views.forEach(({ image, region }, i) => letterboxInto(image, size, pixels, i * size * size * 3, region));
     const result = this.forward(pixels, n);
     await this.gpuDone(`batch ${n}`);
     try {

@@ -26,19 +26,34 @@
 // 17-30 ms for a 4000x3000 photo on one core here, against ~2 ms for one bilinear sample per
 // input pixel. Photos up to ~1000 pixels on their longer side (shrinks below AVERAGE_FROM) are
 // sampled as before, to the bit.
-import type { RgbImage } from '../image/rgb.ts';
+import type { PixelRect, RgbImage } from '../image/rgb.ts';
 
 /**
- * Write `image` letterboxed to size x size RGB, values in [-1, 1], into `out` at `offset`
- * (size * size * 3 floats).
+ * Write `image` (or its rectangle `region`, read in place: the detector's tiles, without a copy
+ * of each) letterboxed to size x size RGB, values in [-1, 1], into `out` at `offset` (size *
+ * size * 3 floats). A region is letterboxed exactly as a copy of its pixels would be.
  */
-export function letterboxInto(image: RgbImage, size: number, out: Float32Array, offset: number): void {
-  const side = Math.max(image.width, image.height);
+export function letterboxInto(image: RgbImage, size: number, out: Float32Array, offset: number, region?: PixelRect): void {
+  const r = region ?? { left: 0, top: 0, width: image.width, height: image.height };
+  if (r.left < 0 || r.top < 0 || r.width < 1 || r.height < 1 || r.left + r.width > image.width || r.top + r.height > image.height) {
+    throw new Error(`letterbox: region ${r.width}x${r.height} at (${r.left}, ${r.top}) is not inside the ${image.width}x${image.height} image`);
+  }
+  const src: Source = { data: image.data, width: r.width, height: r.height, base: (r.top * image.width + r.left) * 3, stride: image.width * 3 };
+  const side = Math.max(r.width, r.height);
   // Source coordinate of output pixel i along an axis: a linear map sending output 0 to the
   // letterbox's first pixel centre and output size-1 to its last.
   const step = size > 1 ? (side - 1) / (size - 1) : 0;
-  if (step >= AVERAGE_FROM) averagedInto(image, size, step, out, offset);
-  else bilinearInto(image, size, step, out, offset);
+  if (step >= AVERAGE_FROM) averagedInto(src, size, step, out, offset);
+  else bilinearInto(src, size, step, out, offset);
+}
+
+/** The pixels letterboxed: width x height of them from `base` in `data`, rows `stride` bytes apart. */
+interface Source {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  base: number;
+  stride: number;
 }
 
 /** Shrinks from this many source pixels per output pixel are averaged, not sampled once. */
@@ -47,7 +62,7 @@ export const AVERAGE_FROM = 4;
 export const MAX_AVERAGED = 8;
 
 /** One bilinear sample per output pixel (CropAndResize's). */
-function bilinearInto({ data, width, height }: RgbImage, size: number, step: number, out: Float32Array, offset: number): void {
+function bilinearInto({ data, width, height, base, stride }: Source, size: number, step: number, out: Float32Array, offset: number): void {
   const side = Math.max(width, height);
   const y0 = -(side - height) / 2;
   const x0 = -(side - width) / 2;
@@ -74,8 +89,8 @@ function bilinearInto({ data, width, height }: RgbImage, size: number, step: num
     const top = Math.floor(sy);
     const bottom = Math.ceil(sy);
     const wy = sy - top;
-    const rowT = top * width * 3;
-    const rowB = bottom * width * 3;
+    const rowT = base + top * stride;
+    const rowB = base + bottom * stride;
     for (let x = 0; x < size; x++, o += 3) {
       const left = cols[x];
       if (left < 0) {
@@ -98,7 +113,7 @@ function bilinearInto({ data, width, height }: RgbImage, size: number, step: num
 }
 
 /** The mean of k x k source pixels over each output pixel's square. */
-function averagedInto({ data, width, height }: RgbImage, size: number, step: number, out: Float32Array, offset: number): void {
+function averagedInto({ data, width, height, base, stride }: Source, size: number, step: number, out: Float32Array, offset: number): void {
   const side = Math.max(width, height);
   const k = Math.min(MAX_AVERAGED, Math.ceil(step));
   // Per output column (row): the k source columns (rows) it averages, as offsets into `data`,
@@ -115,7 +130,7 @@ function averagedInto({ data, width, height }: RgbImage, size: number, step: num
     return at;
   };
   const cols = points(-(side - width) / 2, width, 3);
-  const rows = points(-(side - height) / 2, height, width * 3);
+  const rows = points(-(side - height) / 2, height, stride);
   const scale = 1 / (k * k * 127.5);
   let o = offset;
   for (let y = 0; y < size; y++) {
@@ -129,7 +144,7 @@ function averagedInto({ data, width, height }: RgbImage, size: number, step: num
         for (let i = x * k; i < (x + 1) * k; i++) {
           const col = cols[i];
           if (col < 0) continue;
-          const p = row + col;
+          const p = base + row + col;
           r += data[p];
           g += data[p + 1];
           b += data[p + 2];

@@ -24,7 +24,9 @@
 // which finds it unless the panorama is over ~5 times as long as high.
 //
 // Each tile is one more run of the detector: minFace 100 on a 4000x3000 photo makes 20 + 6
-// tiles beside the whole photo, minFace 80 makes 38. With minFace 80 the photo of 12 pasted
+// tiles beside the whole photo, minFace 80 makes 38. Tiles are letterboxed from the photo in
+// place (detectRegions): cutting each out first cost 291 ms against 197 for those 38 (median
+// of 8, one core), and a copy of up to 31 MB each. With minFace 80 the photo of 12 pasted
 // faces took 2.4-3.3 s on lavapipe here, its faces described, against 0.1-0.8 s without; 12
 // faces were found at each width tried, 80 to 600 pixels.
 import type { PixelRect } from '../image/rgb.ts';

@@ -7,7 +7,6 @@ import { BLAZEFACE_INPUT } from '../detect/anchors.ts';
 import type { BlazeFaceDetector, FaceDetection } from '../detect/blazeface.ts';
 import { detectionTiles, fromTile, mergeDetections, MIN_FACE_PIXELS, minFaceProblem, panoramaTiles, findsFrom } from '../detect/tiles.ts';
 import { WARP_OUTPUT_USAGE, type FaceWarper } from '../detect/warp.ts';
-import { cut } from '../detect/warp-parts.ts';
 import type { RgbImage } from '../image/rgb.ts';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
 import { framingTransform, type FacePreprocessing } from './framing.ts';
@@ -113,7 +112,7 @@ export class FaceDescriber {
     const lists = [whole];
     for (let at = 0; at < tiles.length; at += DETECT_BATCH) {
       const part = tiles.slice(at, at + DETECT_BATCH);
-      const found = await this.detector.detectMany(part.map((tile) => cut(image, tile, 1)));
+      const found = await this.detector.detectRegions(image, part);
       part.forEach((tile, k) => lists.push(fromTile(found[k], tile, image.width, image.height)));
     }
     return mergeDetections(lists, this.detector.opts.iouThreshold);
