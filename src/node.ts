@@ -39,6 +39,7 @@ export type { EnrollOptions } from './identity/face-gallery.ts';
 export { DEFAULT_PREPROCESSING, type FacePreprocessing, type FaceFraming } from './faces/framing.ts';
 export { openFaceDescriber, describeFiles, type FileFaces } from './faces/node.ts';
 export type { FaceDescriber, DescribedFace } from './faces/describe.ts';
+export { annotatedJpeg, colourOf, type FaceMark } from './faces/annotate-node.ts';
 export { loadBlazeFace } from './detect/node.ts';
 export { BlazeFaceDetector, type FaceDetection, type DetectorOptions } from './detect/blazeface.ts';
 // Training a recognizer (a classifier head over the descriptors) and using it.

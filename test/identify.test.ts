@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CELEB, ORL } from './helpers/faces.ts';
 import { writeFarPhoto, writeGroupPhoto } from './helpers/group-photo.ts';
+import { colourOf } from '../src/faces/annotate-node.ts';
 
 const exec = promisify(execFile);
 const CLI = join(import.meta.dirname, '..', 'bin', 'facegpu.js');
@@ -110,11 +111,26 @@ describe('ORL open set: s1-s20 enrolled from 5 photos each, strangers s21-s40', 
     const { placeOf } = await writeGroupPhoto(photo, 120, 6);
     const facesOf = async (extra: string[]) => (JSON.parse((await cli(['identify', gallery, photo, '--json', ...extra])).stdout) as { faces: FaceJson[] }[])[0].faces;
     expect((await facesOf([])).length).toBeLessThan(3);
-    const found = await facesOf(['--min-face', '80']);
+    const drawn = join(tmp, 'drawn');
+    const found = await facesOf(['--min-face', '80', '--annotate', drawn]);
     expect(found.map((f) => placeOf(f.box)).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     const named = found.filter((f) => f.label === `s${placeOf(f.box) + 1}`).length;
     console.log(`--min-face 80: ${found.length} faces, ${named} named right`);
     expect(named).toBeGreaterThanOrEqual(11);
+    // --annotate: the photo as a JPEG of its size, each face's box drawn in its person's colour
+    // (read at the middle of the box's left edge, where the photo itself has the portrait).
+    expect(readdirSync(drawn)).toEqual(['group.png.jpg']);
+    const { data, info } = await sharp(join(drawn, 'group.png.jpg')).raw().toBuffer({ resolveWithObject: true });
+    const original = await sharp(photo).removeAlpha().raw().toBuffer();
+    expect([info.width, info.height, info.channels]).toEqual([4000, 3000, 3]);
+    const hex = (p: Uint8Array | Buffer, at: number) => [p[at], p[at + 1], p[at + 2]];
+    for (const f of found) {
+      const at = (Math.round(f.box[1] + f.box[3] / 2) * 4000 + Math.round(f.box[0])) * 3;
+      const want = colourOf(f.label).match(/[0-9a-f]{2}/g)!.map((h) => parseInt(h, 16));
+      const near = (p: number[]) => p.every((v, c) => Math.abs(v - want[c]) < 48);
+      expect(near(hex(data, at)), `${f.label} at [${f.box}]: drawn ${hex(data, at)}, colour ${want}`).toBe(true);
+      expect(near(hex(original, at)), `${f.label}: the photo itself is not that colour there`).toBe(false);
+    }
   });
 
   it('--min-face on enroll and verify: a face 150 pixels wide in 4000x3000 is not found without it, and the flag is named; with it, enrolled and verified', async () => {
@@ -267,6 +283,17 @@ describe('bad input', () => {
     expect((await failing(['identify', empty, photo])).stderr.trim()).toBe(`facegpu: ${empty}: the gallery is empty: enroll people first (facegpu enroll ${empty} <photos>)`);
     expect((await failing(['identify', empty, photo, '--far', '2'])).stderr).toMatch(/--far is a false-accept rate in \(0, 1\)/);
     expect((await failing(['identify', empty, photo, '--min-face', '10'])).stderr.trim()).toBe('facegpu: --min-face must be 0 (the whole photo only) or a whole number of pixels from 24, got 10');
+    // --annotate: not a folder, inside a folder of photos given, or holding a photo given.
+    const photos = join(tmp, 'annotate-photos');
+    mkdirSync(photos);
+    copyFileSync(photo, join(photos, 'a.pgm'));
+    expect((await failing(['identify', empty, photo, '--annotate', photo])).stderr.trim()).toBe(`facegpu: --annotate ${photo}: is a file, not a folder`);
+    expect((await failing(['identify', empty, photos, '--annotate', join(photos, 'drawn')])).stderr.trim()).toBe(
+      `facegpu: --annotate ${join(photos, 'drawn')}: is inside the photo folder ${photos}; its drawings would be read as photos next time. Choose a folder outside it`,
+    );
+    expect((await failing(['identify', empty, join(photos, 'a.pgm'), '--annotate', photos])).stderr.trim()).toBe(
+      `facegpu: --annotate ${photos}: holds the photo ${join(photos, 'a.pgm')}, which a drawing could replace. Choose a folder outside the photos`,
+    );
     expect((await failing(['identify', empty, photo, '--far', '0.1', '--threshold', '0.5'])).stderr).toMatch(/--far or --threshold, not both/);
     expect((await failing(['gallery', 'remove', empty, 'nobody'])).stderr.trim()).toBe(`facegpu: ${empty}: no person named "nobody" (see facegpu gallery list ${empty})`);
   });

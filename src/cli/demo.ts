@@ -18,6 +18,7 @@ import { Gallery, type IdentifiedFile } from '../identity/node.ts';
 import { openEngine } from '../node.ts';
 import { checkOutputDir } from '../out-dir.ts';
 import { countOption } from './number-options.ts';
+import { escapeXml } from '../image/svg.ts';
 import { deriveSeed, Prng } from '../train/prng.ts';
 
 /** The pictures of @vladmandic/human used, and the smallest face taken from them (pixels). */
@@ -202,8 +203,6 @@ export async function runDemo(opts: { out: string; seed?: number; adapter?: stri
     gpu.destroy();
   }
 }
-
-const escapeXml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Every probe as a tile: a green frame when answered right, red when wrong, and the answer under it. */
 async function contactSheet(rows: (DemoRow & { file: string })[], file: string): Promise<void> {

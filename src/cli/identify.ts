@@ -9,6 +9,8 @@ import { expandImages } from './predict.ts';
 import { MIN_FACE_HELP, minFaceOption, numberOption } from './number-options.ts';
 import { CLI_REMEDIES } from './remedies.ts';
 import { withoutFile } from './wording.ts';
+import { annotator, checkAnnotateDir } from './annotate.ts';
+import { stat } from 'node:fs/promises';
 
 interface IdentifyCliOptions {
   far?: string;
@@ -16,6 +18,7 @@ interface IdentifyCliOptions {
   top: string;
   json?: boolean;
   minFace?: string;
+  annotate?: string;
   adapter?: string;
 }
 
@@ -29,6 +32,7 @@ export function registerIdentify(program: Command): void {
     .option('--threshold <s>', 'cosine similarity threshold given directly (instead of --far)')
     .option('--top <k>', 'candidates listed per face', '3')
     .option('--min-face <pixels>', MIN_FACE_HELP)
+    .option('--annotate <dir>', 'also write each photo as a JPEG with its faces boxed and named into this folder (the photos\' folders kept)')
     .option('--json', 'print [{"file", "faces": [{"box": [x, y, w, h], "score", "label" (null: unknown), "similarity", "candidates": [{"label", "similarity"}]}]}] as JSON')
     .action((gallery: string, images: string[], opts: IdentifyCliOptions) => identifyCommand(gallery, images, { ...opts, adapter: program.opts().adapter }));
 }
@@ -40,6 +44,11 @@ export async function identifyCommand(galleryDir: string, images: string[], opts
   const minFace = opts.minFace === undefined ? undefined : minFaceOption(opts.minFace);
   const files = await expandImages(images);
   if (!files.length) throw new Error(`no image files in ${images.join(', ')}`);
+  if (opts.annotate !== undefined) {
+    const folders = [];
+    for (const p of images) if ((await stat(p).catch(() => null))?.isDirectory()) folders.push(p);
+    await checkAnnotateDir(opts.annotate, files, folders);
+  }
   const json = await readGalleryJson(galleryDir);
   // Nobody to name: told before the GPU starts, with the way to get people for this gallery.
   if (!json.people.length) {
@@ -56,8 +65,12 @@ export async function identifyCommand(galleryDir: string, images: string[], opts
     try {
       tellThreshold(fg.gallery, 'identify', match);
       const times = { decodeMs: 0 };
+      const drawn = opts.annotate === undefined ? null : annotator(opts.annotate, files, (m) => {
+        console.error(`facegpu: ${m}`);
+        process.exitCode = 1;
+      });
       const t0 = performance.now();
-      const results = await identifyFiles(fg, files, { ...match, top, times });
+      const results = await identifyFiles(fg, files, { ...match, top, times, onIdentified: drawn?.onIdentified });
       const wall = performance.now() - t0;
       for (const r of results) if ('error' in r) console.error(`facegpu: warning: ${r.error}`);
       if (opts.json) process.stdout.write(JSON.stringify(results.map(jsonOf)) + '\n');
@@ -68,7 +81,8 @@ export async function identifyCommand(galleryDir: string, images: string[], opts
         `facegpu: ${files.length} photos, ${d.faces} faces in ${(wall / 1000).toFixed(1)} s; ms per photo: decode ${per(times.decodeMs)}, detection ${per(d.detectMs)}, ` +
           `alignment ${per(d.alignMs)}, descriptors ${per(d.embedMs)}, search ${per(fg.searchMs)} (${gpu.adapter.description || gpu.adapter.vendor})`,
       );
-      if (results.some((r) => 'error' in r)) process.exitCode = 2;
+      if (drawn) console.error(`facegpu: ${drawn.written()} photos drawn with their faces in ${opts.annotate}`);
+      if (results.some((r) => 'error' in r) && !process.exitCode) process.exitCode = 2;
     } finally {
       fg.describer.destroy();
     }

@@ -230,16 +230,23 @@ export async function enrollSources<Source>(fg: FaceGallery, person: string, sou
 
 export type IdentifiedSource = { name: string; width: number; height: number; faces: IdentifiedFace[] } | { name: string; error: string };
 
+/** identifySources' options beside matching's. */
+export interface IdentifySourcesOptions extends IdentifyOptions {
+  onProgress?: (done: number, total: number) => void;
+  /** Counts the decoding, ms. */
+  times?: { decodeMs: number };
+  /**
+   * Each photo answered, with its pixels while they are still in memory (drawing its faces on
+   * it, say), awaited before the next batch is decoded.
+   */
+  onIdentified?: (photo: NamedImage, faces: IdentifiedFace[]) => void | Promise<void>;
+}
+
 /**
  * Every face of every source, a batch at a time; one that cannot be decoded gets `error` and
- * the others are answered. `times.decodeMs` counts the decoding.
+ * the others are answered.
  */
-export async function identifySources<Source>(
-  fg: FaceGallery,
-  sources: readonly Source[],
-  decode: BatchDecoder<Source>,
-  opts: IdentifyOptions & { onProgress?: (done: number, total: number) => void; times?: { decodeMs: number } } = {},
-): Promise<IdentifiedSource[]> {
+export async function identifySources<Source>(fg: FaceGallery, sources: readonly Source[], decode: BatchDecoder<Source>, opts: IdentifySourcesOptions = {}): Promise<IdentifiedSource[]> {
   if (!fg.people().length) throw new Error(`${fg.name}: the gallery is empty: enroll people first`);
   const out: IdentifiedSource[] = [];
   for (let at = 0; at < sources.length; at += DECODE_BATCH) {
@@ -249,7 +256,15 @@ export async function identifySources<Source>(
     const ok = decoded.filter((d): d is NamedImage => 'image' in d);
     const found = ok.length ? await fg.identify(ok, opts) : [];
     let k = 0;
-    for (const d of decoded) out.push('error' in d ? d : { name: d.name, width: d.image.width, height: d.image.height, faces: found[k++].faces });
+    for (const d of decoded) {
+      if ('error' in d) {
+        out.push(d);
+        continue;
+      }
+      const { faces } = found[k++];
+      out.push({ name: d.name, width: d.image.width, height: d.image.height, faces });
+      await opts.onIdentified?.(d, faces);
+    }
     opts.onProgress?.(out.length, sources.length);
   }
   return out;

@@ -15,7 +15,7 @@ import { nodeIndexProviders } from '../gallery/index-node.ts';
 import { checkGalleryFolder, galleryExists, loadGallery, readGalleryJson, readDefaultCalibration, saveGallery, withGalleryLock, type GalleryLock } from '../gallery/store-node.ts';
 import type { Gallery as GalleryCore, IdentifyOptions, MatchOptions } from '../gallery/gallery.ts';
 import type { BackboneRef } from '../gallery/gallery-format.ts';
-import { backboneRefOf, DECODE_BATCH, enrollSources, FaceGallery, identifySources, noFaceError, preprocessingOf, type EnrollOptions, type EnrollReport, type IdentifiedFace, type NamedImage } from './face-gallery.ts';
+import { backboneRefOf, DECODE_BATCH, enrollSources, FaceGallery, identifySources, noFaceError, preprocessingOf, type EnrollOptions, type IdentifySourcesOptions, type EnrollReport, type IdentifiedFace, type NamedImage } from './face-gallery.ts';
 import { BACKBONE_ID } from '../train/model-format.ts';
 import { RemedyError } from '../remedy.ts';
 
@@ -107,7 +107,7 @@ export function enrollFiles(fg: FaceGallery, person: string, files: readonly str
 export type IdentifiedFile = { file: string; faces: IdentifiedFace[] } | { file: string; error: string };
 
 /** Every face of every file; a file that cannot be read gets `error` and the others are answered. */
-export async function identifyFiles(fg: FaceGallery, files: readonly string[], opts: IdentifyOptions & { onProgress?: (done: number, total: number) => void; times?: { decodeMs: number } } = {}): Promise<IdentifiedFile[]> {
+export async function identifyFiles(fg: FaceGallery, files: readonly string[], opts: IdentifySourcesOptions = {}): Promise<IdentifiedFile[]> {
   return (await identifySources(fg, files, decodeFiles, opts)).map((r) => ('error' in r ? { file: r.name, error: r.error } : { file: r.name, faces: r.faces }));
 }
 

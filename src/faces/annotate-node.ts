@@ -1,0 +1,62 @@
+// A photo with its faces drawn on it (Node, sharp), for checking answers by eye: each face's
+// box in its person's colour (a stranger's grey), with the name and similarity on a band above
+// it (inside the box where the photo's top edge leaves no room). Boxes are in the pixels of
+// the photo as decoded, turned upright by its EXIF orientation, which is what is drawn on.
+// Lines scale with the photo, letters with each face within bounds set by the photo, so they
+// read on a 92-pixel portrait and on a 12-megapixel group photo shrunk to a screen.
+import sharp from 'sharp';
+import type { RgbImage } from '../image/rgb.ts';
+import { escapeXml } from '../image/svg.ts';
+
+/** What is drawn for a face: its box [x, y, w, h] in the photo's pixels, who (null: unknown) and how similar. */
+export interface FaceMark {
+  box: readonly [number, number, number, number] | readonly number[];
+  label: string | null;
+  similarity: number;
+}
+
+const PALETTE = ['#4f46e5', '#0ea5a3', '#e11d48', '#d97706', '#7c3aed', '#0284c7', '#16a34a', '#c026d3', '#ea580c', '#0f766e'];
+/** A face nobody enrolled reaches. */
+export const UNKNOWN_COLOUR = '#9ca3af';
+
+/** The same colour for a person in every photo and every run: from their name. */
+export function colourOf(label: string | null): string {
+  if (label === null) return UNKNOWN_COLOUR;
+  let h = 2166136261;
+  for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 16777619);
+  return PALETTE[(h >>> 0) % PALETTE.length];
+}
+
+/** The SVG of the marks over a width x height photo. */
+export function marksSvg(width: number, height: number, faces: readonly FaceMark[]): string {
+  const longer = Math.max(width, height);
+  const line = Math.max(2, Math.round(longer / 400));
+  const parts: string[] = [];
+  for (const f of faces) {
+    const [x, y, w, h] = f.box;
+    // Letters a third of the face's width, within what reads on the photo shrunk to a screen
+    // (a 160th of its longer side) and what hides no neighbour (a 55th).
+    const font = Math.max(11, Math.round(Math.min(longer / 55, Math.max(longer / 160, w / 3))));
+    const band = Math.round(font * 1.35);
+    const colour = colourOf(f.label);
+    const text = `${f.label ?? 'unknown'}${Number.isFinite(f.similarity) ? ` ${f.similarity.toFixed(2)}` : ''}`;
+    parts.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${w.toFixed(1)}" height="${h.toFixed(1)}" fill="none" stroke="${colour}" stroke-width="${line}"/>`);
+    // Letters are about 0.6 of the font size wide in a sans-serif face.
+    const textWidth = Math.round(text.length * font * 0.6 + font * 0.6);
+    const top = y - band >= 0 ? y - band : y;
+    const left = Math.max(0, Math.min(x - line / 2, width - textWidth));
+    parts.push(`<rect x="${left.toFixed(1)}" y="${top.toFixed(1)}" width="${textWidth}" height="${band}" fill="${colour}"/>`);
+    parts.push(`<text x="${(left + font * 0.3).toFixed(1)}" y="${(top + band * 0.78).toFixed(1)}" font-family="sans-serif" font-size="${font}" font-weight="600" fill="white">${escapeXml(text)}</text>`);
+  }
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${parts.join('')}</svg>`;
+}
+
+/** `image` as a JPEG with `faces` drawn on it. */
+export async function annotatedJpeg(image: RgbImage, faces: readonly FaceMark[], quality = 90): Promise<Buffer> {
+  const { width, height } = image;
+  return sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), { raw: { width, height, channels: 3 }, limitInputPixels: false })
+    .composite([{ input: Buffer.from(marksSvg(width, height, faces)), left: 0, top: 0 }])
+    // Full-resolution colour: halved, thin coloured lines bleed into the grey around them.
+    .jpeg({ quality, chromaSubsampling: '4:4:4' })
+    .toBuffer();
+}
