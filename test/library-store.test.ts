@@ -17,6 +17,8 @@ import type { UsearchIndex } from '../src/gallery/usearch-index-node.ts';
 import type { VectorIndex } from '../src/gallery/vector-index.ts';
 import { normalise } from '../src/gallery/normalise.ts';
 import { LIBRARY_FILE, LibraryStore } from '../src/library/store-node.ts';
+import { scanLibrary } from '../src/library/scan-node.ts';
+import { createHash } from 'node:crypto';
 import { Prng } from '../src/train/prng.ts';
 import { gaussian } from '../src/gallery/synthetic.ts';
 import { facesStoredTwice } from './helpers/library-checks.ts';
@@ -203,6 +205,41 @@ describe('LibraryStore', () => {
       expect(old.photos().map((p) => [p.path, p.minFace])).toEqual([['/n/a.jpg', 0]]);
     } finally {
       old.close();
+    }
+  });
+
+  it("a new path with stored bytes takes their faces where the run would search them alike (another minFace, no tiles either way), and is searched where tiles differ", async () => {
+    const dir = join(tmp, 'copies-min-face');
+    const photos = join(tmp, 'copies-photos');
+    mkdirSync(dir);
+    mkdirSync(photos);
+    // Two files stored at minFace 0: a small photo (no tiles at 80 either) and a 4000x3000 one.
+    writeFileSync(join(photos, 'small.jpg'), 'small bytes');
+    writeFileSync(join(photos, 'big.jpg'), 'big bytes');
+    const sha = (f: string) => createHash('sha256').update(readFileSync(join(photos, f))).digest('hex');
+    const stored = (f: string, width: number, height: number): PhotoFaces => ({ ...photo(join(photos, f), 1), sha256: sha(f), size: statSync(join(photos, f)).size, mtimeMs: statSync(join(photos, f)).mtimeMs, width, height });
+    const s = LibraryStore.open(dir, { create: { dim: DIM, backbone } });
+    try {
+      s.storePhotos([stored('small.jpg', 640, 480), stored('big.jpg', 4000, 3000)], 0);
+      // Their copies, under new names, in a run at minFace 80.
+      writeFileSync(join(photos, 'small-copy.jpg'), 'small bytes');
+      writeFileSync(join(photos, 'big-copy.jpg'), 'big bytes');
+      const plan = await scanLibrary(photos, s, { minFace: 80 });
+      expect(plan.copies.map((c) => [c.file.path, c.from.path])).toEqual([[join(photos, 'small-copy.jpg'), join(photos, 'small.jpg')]]);
+      expect(plan.added.map((f) => f.path)).toEqual([join(photos, 'big-copy.jpg')]);
+      expect(plan.retagged).toEqual([s.photos().find((p) => p.path === join(photos, 'small.jpg'))!.id]);
+      expect(plan.changed.map((f) => f.path)).toEqual([join(photos, 'big.jpg')]); // searched again for 80
+      const c = plan.copies[0];
+      expect(s.copyPhoto(c.from, c.file, 80)).toBe(1);
+      expect(s.photos().find((p) => p.path === c.file.path)?.minFace).toBe(80);
+      // A run at minFace 0: the copy (recorded at 80) is unchanged, just retagged; the big
+      // photo's copy, never stored, now takes the big photo's faces (searched at 0).
+      const back = await scanLibrary(photos, s, { minFace: 0 });
+      expect(back.retagged).toEqual([s.photos().find((p) => p.path === c.file.path)!.id]);
+      expect(back.copies.map((k) => [k.file.path, k.from.path])).toEqual([[join(photos, 'big-copy.jpg'), join(photos, 'big.jpg')]]);
+      expect([back.added, back.changed]).toEqual([[], []]);
+    } finally {
+      s.close();
     }
   });
 

@@ -133,7 +133,7 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
       }
       lib.setMinFace(plan.retagged, minFace);
       for (const t of plan.touched) lib.touchPhoto(t.id, t.size, t.mtimeMs);
-      for (const c of plan.copies) lib.copyPhoto(c.from, c.file);
+      for (const c of plan.copies) lib.copyPhoto(c.from, c.file, minFace);
       lib.removePhotos(plan.removed.map((p) => p.id));
 
       const work = [...plan.added, ...plan.changed].map((f) => f.path);

@@ -43,7 +43,10 @@ export interface ScanPlan {
    * small for tiles either way): the run's is recorded, no GPU work. Counted in `unchanged`.
    */
   retagged: number[];
-  /** New paths whose bytes are stored already (moved or copied): faces copied, no GPU work. */
+  /**
+   * New paths whose bytes are stored already (moved or copied) and were searched as this run
+   * searches, or as it would search alike: faces copied, no GPU work, the run's minFace recorded.
+   */
   copies: { file: PhotoFile; from: StoredPhoto }[];
   /** Stored photos under the root whose files are gone. */
   removed: StoredPhoto[];
@@ -68,11 +71,15 @@ export async function scanLibrary(root: string, store: LibraryStore, opts: { onW
   const files = (await walkFiles(top, { onWarning: opts.onWarning })).filter(isPhotoFile).map((p) => resolve(p));
   const stored = new Map(store.photos().map((p) => [p.path, p]));
   const plan: ScanPlan = { photos: files.length, added: [], changed: [], searchedAgain: 0, retagged: [], copies: [], removed: [], unchanged: 0, failing: [], touched: [] };
+  // A stored photo's faces are what this run would find: searched with its minFace, or too small
+  // for tiles under either.
+  const alike = (old: StoredPhoto) =>
+    old.minFace === minFace || (old.width !== null && old.height !== null && !needsTiles(old.width, old.height, old.minFace, BLAZEFACE_INPUT) && !needsTiles(old.width, old.height, minFace, BLAZEFACE_INPUT));
   // Bytes as stored: failing still, searched again for another minFace, or unchanged.
   const same = (old: StoredPhoto, path: string) => {
     if (old.error !== null) plan.failing.push({ path, error: old.error });
     else if (old.minFace === minFace) plan.unchanged++;
-    else if (old.width !== null && old.height !== null && !needsTiles(old.width, old.height, old.minFace, BLAZEFACE_INPUT) && !needsTiles(old.width, old.height, minFace, BLAZEFACE_INPUT)) {
+    else if (alike(old)) {
       plan.retagged.push(old.id);
       plan.unchanged++;
     } else {
@@ -113,8 +120,9 @@ export async function scanLibrary(root: string, store: LibraryStore, opts: { onW
   }
   for (const file of fresh) {
     const from = store.photoWithHash(file.sha256);
-    // Faces copied only from a photo searched as this run searches (a failure is the bytes').
-    if (from && (from.error !== null || from.minFace === minFace)) {
+    // Faces copied only from a photo searched as this run searches, or that it would search
+    // alike (a failure is the bytes').
+    if (from && (from.error !== null || alike(from))) {
       plan.copies.push({ file, from });
       if (from.error !== null) plan.failing.push({ path: file.path, error: from.error });
     } else plan.added.push(file);

@@ -255,15 +255,18 @@ export class LibraryStore {
     return faces;
   }
 
-  /** Store `file` with the faces of an already stored photo of the same bytes (no GPU work). Returns the faces copied. */
-  copyPhoto(from: StoredPhoto, file: PhotoFile): number {
+  /**
+   * Store `file` with the faces of an already stored photo of the same bytes (no GPU work),
+   * recorded as searched down to `minFace` (default: as `from` was). Returns the faces copied.
+   */
+  copyPhoto(from: StoredPhoto, file: PhotoFile, minFace = from.minFace): number {
     let faces = 0;
     this.write(() => {
       this.db.prepare('DELETE FROM photos WHERE path = ?').run(file.path);
       const src = this.db.prepare('SELECT width, height, error FROM photos WHERE id = ?').get(from.id) as { width: number | null; height: number | null; error: string | null };
       const { lastInsertRowid } = this.db
         .prepare('INSERT INTO photos (path, size, mtime_ms, sha256, width, height, error, indexed_at, min_face) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(file.path, file.size, file.mtimeMs, file.sha256, src.width, src.height, src.error, new Date().toISOString(), from.minFace);
+        .run(file.path, file.size, file.mtimeMs, file.sha256, src.width, src.height, src.error, new Date().toISOString(), minFace);
       faces = this.db.prepare('INSERT INTO faces (photo, x, y, w, h, score, descriptor) SELECT ?, x, y, w, h, score, descriptor FROM faces WHERE photo = ? ORDER BY id').run(lastInsertRowid, from.id).changes;
       this.bump();
     });
