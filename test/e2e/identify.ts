@@ -68,29 +68,23 @@ async function faces(page: Page): Promise<FaceRow[]> {
   );
 }
 
-/** Identify one photo through the tab's file input; the faces listed once it is done. */
-async function identifyPhoto(page: Page, file: string): Promise<FaceRow[]> {
+/** Do `act` (which has the tab look at a photo) and wait until it has: the faces then listed. */
+async function looked(page: Page, act: () => Promise<unknown>, timeout: number): Promise<FaceRow[]> {
   const before = Number((await page.locator('#tab-identify').getAttribute('data-identified')) ?? 0);
-  await page.setInputFiles('[data-testid=identify-file]', file);
+  await act();
   await page.waitForFunction(
     (n) => Number(document.querySelector<HTMLElement>('#tab-identify')!.dataset.identified ?? 0) > n || !document.querySelector<HTMLElement>('#identify-warning')!.hidden,
     before,
-    { timeout: 120_000 },
+    { timeout },
   );
   return faces(page);
 }
 
+/** Identify one photo through the tab's file input; the faces listed once it is done. */
+const identifyPhoto = (page: Page, file: string) => looked(page, () => page.setInputFiles('[data-testid=identify-file]', file), 120_000);
+
 /** Set "Small faces" (a minFace, 0: the whole photo), which looks at the shown photo again; its faces once done. */
-async function smallFaces(page: Page, minFace: string): Promise<FaceRow[]> {
-  const before = Number((await page.locator('#tab-identify').getAttribute('data-identified')) ?? 0);
-  await page.selectOption('[data-testid=identify-min-face]', minFace);
-  await page.waitForFunction(
-    (n) => Number(document.querySelector<HTMLElement>('#tab-identify')!.dataset.identified ?? 0) > n || !document.querySelector<HTMLElement>('#identify-warning')!.hidden,
-    before,
-    { timeout: 180_000 },
-  );
-  return faces(page);
-}
+const smallFaces = (page: Page, minFace: string) => looked(page, () => page.selectOption('[data-testid=identify-min-face]', minFace), 180_000);
 
 async function enrol(page: Page, name: string, files: string[]): Promise<string> {
   await page.fill('[data-testid=enrol-name]', name);
