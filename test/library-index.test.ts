@@ -195,6 +195,21 @@ describe('index: incremental', () => {
     expect(probe.faces[0].label).toBe('Bob');
     const hits = expectSearchJson(JSON.parse((await cli(['search', gallery, join(ORL, 's2', '5.pgm'), '--json'])).stdout));
     expect(hits.filter((h) => h.person === 'Bob').length).toBeGreaterThanOrEqual(s2.photos - 1);
+    // By name, no photo: every photo of Bob's named faces, ranked before any other; of the
+    // others, at most one (--far 0.01 lets a stranger's face through now and then; here one of s1's).
+    const byName = expectSearchJson(JSON.parse((await cli(['search', gallery, '--person', 'Bob', '--json'])).stdout));
+    expect(byName.filter((h) => h.person === 'Bob').length).toBe(s2.photos);
+    const firstOther = byName.findIndex((h) => personOf(h.file) !== 's2');
+    expect(firstOther === -1 || firstOther >= s2.photos, JSON.stringify(byName.map((h) => [h.file, h.similarity]))).toBe(true);
+    expect(byName.filter((h) => personOf(h.file) !== 's2').length).toBeLessThanOrEqual(1);
+    for (let i = 1; i < byName.length; i++) expect(byName[i].similarity).toBeLessThanOrEqual(byName[i - 1].similarity);
+    expect((await cli(['search', gallery, '--person', 'Bob'])).stdout.split('\n')[0]).toMatch(new RegExp(`^Bob: ${byName.length} photos? at similarity >= \\d\\.\\d+$`));
+    const both = await cli(['search', gallery, join(ORL, 's2', '5.pgm'), '--person', 'Bob']).catch((e) => e);
+    expect(both.stderr.trim()).toBe('facegpu: give a photo of the person or --person <name>, not both');
+    const neither = await cli(['search', gallery]).catch((e) => e);
+    expect(neither.stderr.trim()).toBe('facegpu: give a photo of the person to search for, or --person <name>');
+    const nobody = await cli(['search', gallery, '--person', 'Nobody']).catch((e) => e);
+    expect(nobody.stderr.trim()).toBe(`facegpu: ${gallery}: no person named "Nobody" (see facegpu gallery list ${gallery})`);
 
     const second = await run();
     expect(second.clusters.find((c) => c.person === 'Bob')?.faces).toBeGreaterThanOrEqual(s2.faces);

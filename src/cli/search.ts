@@ -1,4 +1,5 @@
-// facegpu search <gallery> <image>: the library's photos in which the person of that face appears.
+// facegpu search <gallery> <image> | --person NAME: the library's photos in which the person of
+// that face appears, or the named person (no photo, no GPU).
 import type { Command } from 'commander';
 import { openEngine } from '../node.ts';
 import { loadImageRaw } from '../image/decode.ts';
@@ -6,14 +7,14 @@ import { largestFace } from '../faces/describe.ts';
 import { openFaceDescriber } from '../faces/node.ts';
 import { noFaceError, preprocessingOf } from '../identity/face-gallery.ts';
 import { loadStoredGallery } from '../identity/node.ts';
-import { assertBackbone } from '../gallery/gallery.ts';
+import { assertBackbone, type Gallery } from '../gallery/gallery.ts';
 import { backboneRefOf } from '../identity/face-gallery.ts';
 import { LibraryStore } from '../library/store-node.ts';
 import { openSearchIndex } from '../library/search-index-node.ts';
-import { searchLibrary } from '../library/search-node.ts';
+import { searchLibrary, searchLibraryForPerson, type SearchOptions, type SearchResult } from '../library/search-node.ts';
 import type { VectorIndex } from '../gallery/vector-index.ts';
 import { fmt, matchOptions } from './match-options.ts';
-import { checkLibrary } from './remedies.ts';
+import { checkLibrary, CLI_REMEDIES } from './remedies.ts';
 import { countOption, MIN_FACE_HELP, minFaceOption } from './number-options.ts';
 
 interface SearchCliOptions {
@@ -21,6 +22,7 @@ interface SearchCliOptions {
   far?: string;
   threshold?: string;
   minFace?: string;
+  person?: string;
   json?: boolean;
   adapter?: string;
 }
@@ -28,24 +30,30 @@ interface SearchCliOptions {
 export function registerSearch(program: Command): void {
   program
     .command('search')
-    .description('the photos of a gallery\'s library in which the person of a face appears, best first')
+    .description('the photos of a gallery\'s library in which the person of a face appears, or a named person, best first')
     .argument('<gallery>', 'gallery folder with a photo library (facegpu index)')
-    .argument('<image>', 'a photo of the person (its largest face is searched)')
+    .argument('[image]', 'a photo of the person (its largest face is searched)')
+    .option('--person <name>', 'instead of a photo: a person of the gallery (enrolled, or a cluster named): their named faces, and the faces identify would name them (--far is then identify\'s)')
     .option('--top <k>', 'photos listed at most', '20')
     .option('--far <f>', 'false-accept rate per compared face the threshold is chosen for (default 0.01)')
     .option('--threshold <s>', 'cosine similarity threshold given directly (instead of --far)')
     .option('--min-face <pixels>', MIN_FACE_HELP)
     .option('--json', 'print [{"file", "similarity", "box": [x, y, w, h], "person"}] as JSON, best first')
-    .action((gallery: string, image: string, opts: SearchCliOptions) => searchCommand(gallery, image, { ...opts, adapter: program.opts().adapter }));
+    .action((gallery: string, image: string | undefined, opts: SearchCliOptions) => searchCommand(gallery, image, { ...opts, adapter: program.opts().adapter }));
 }
 
-export async function searchCommand(dir: string, image: string, opts: SearchCliOptions): Promise<void> {
+export async function searchCommand(dir: string, image: string | undefined, opts: SearchCliOptions): Promise<void> {
   const top = countOption('--top', opts.top);
   const match = matchOptions(opts);
   const minFace = opts.minFace === undefined ? undefined : minFaceOption(opts.minFace);
+  if (image !== undefined && opts.person !== undefined) throw new Error('give a photo of the person or --person <name>, not both');
+  if (image === undefined && opts.person === undefined) throw new Error('give a photo of the person to search for, or --person <name>');
+  if (opts.person !== undefined && minFace !== undefined) throw new Error('--min-face is for finding the face in a photo; --person searches without one');
   const notice = (m: string) => console.error(`facegpu: ${m}`);
   const gallery = await loadStoredGallery(dir, notice);
   checkLibrary(dir);
+  // (With no photo there is a --person: told above.)
+  if (image === undefined) return searchPerson(dir, opts.person!, gallery, { ...match, top }, opts.json);
   const store = LibraryStore.open(dir, { readonly: true });
   let index: VectorIndex | null = null;
   try {
@@ -76,15 +84,34 @@ export async function searchCommand(dir: string, image: string, opts: SearchCliO
     if (faces.length > 1) notice(`${image}: ${faces.length} faces; searching for the largest`);
     const face = faces[largestFace(faces)];
     const r = searchLibrary(store, index, gallery, face.descriptor, { ...match, top });
-    const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
-    if (opts.json) {
-      process.stdout.write(JSON.stringify(r.photos.map((p) => ({ file: p.file, similarity: r6(p.similarity), box: p.box.map((v) => Math.round(v * 10) / 10), person: p.person }))) + '\n');
-    } else {
-      console.log(`${image}: ${r.person ? `${r.person}; ` : ''}${r.photos.length} photo${r.photos.length === 1 ? '' : 's'} at similarity >= ${fmt(r.threshold)}`);
-      for (const p of r.photos) console.log(`  ${fmt(p.similarity)}  ${p.file}${p.person ? ` (${p.person})` : ''}`);
-    }
+    print(`${image}: ${r.person ? `${r.person}; ` : ''}`, r, opts.json);
   } finally {
     index?.close?.();
     store.close();
   }
+}
+
+/** search --person: the person's photos from the library alone (no photo, no GPU). */
+function searchPerson(dir: string, person: string, gallery: Gallery, opts: SearchOptions, json?: boolean): void {
+  if (!gallery.people().some((p) => p.name === person)) throw new Error(`${dir}: no person named "${person}"${CLI_REMEDIES['no-person']({ case: 'no-person', dir })}`);
+  const store = LibraryStore.open(dir, { readonly: true });
+  let index: VectorIndex | null = null;
+  try {
+    index = openSearchIndex(store, dir, gallery.normalisation, { readOnly: true, onNotice: (m) => console.error(`facegpu: ${m}`) });
+    print(`${person}: `, searchLibraryForPerson(store, index, gallery, person, opts), json);
+  } finally {
+    index?.close?.();
+    store.close();
+  }
+}
+
+/** The hits as JSON, or a heading after `head` and a line per photo. */
+function print(head: string, r: SearchResult, json?: boolean): void {
+  const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
+  if (json) {
+    process.stdout.write(JSON.stringify(r.photos.map((p) => ({ file: p.file, similarity: r6(p.similarity), box: p.box.map((v) => Math.round(v * 10) / 10), person: p.person }))) + '\n');
+    return;
+  }
+  console.log(`${head}${r.photos.length} photo${r.photos.length === 1 ? '' : 's'} at similarity >= ${fmt(r.threshold)}`);
+  for (const p of r.photos) console.log(`  ${fmt(p.similarity)}  ${p.file}${p.person ? ` (${p.person})` : ''}`);
 }

@@ -5,6 +5,10 @@
 // per photo (its best face). When the face is also identified as a named person (enrolled,
 // or a cluster the user named), that person's named faces are added, wherever the index
 // ranked them.
+//
+// `searchLibraryForPerson`: the photos of a named person, no photo needed: their named faces,
+// and the faces identify would name them (the person's template searched through the index,
+// each candidate identified at the FAR asked), best first by similarity to the template.
 import type { Gallery, MatchOptions } from '../gallery/gallery.ts';
 import type { Box } from '../gallery/gallery-format.ts';
 import { normalise } from '../gallery/normalise.ts';
@@ -56,6 +60,35 @@ export function searchLibrary(store: LibraryStore, index: VectorIndex, gallery: 
     const s = dot(q, 0, normalise(f.descriptor, gallery.dim, gallery.normalisation), 0, gallery.dim);
     const isNamed = person !== null && f.person === person;
     if (s < threshold && !isNamed) continue;
+    const old = best.get(f.path);
+    if (!old || s > old.similarity) best.set(f.path, { file: f.path, similarity: s, box: f.box, person: f.person });
+  }
+  return { threshold, person, photos: [...best.values()].sort((a, b) => b.similarity - a.similarity || (a.file < b.file ? -1 : 1)).slice(0, top) };
+}
+
+/**
+ * The photos of `person` (enrolled, or a cluster the user named): their named faces, and the
+ * unnamed faces that identify would name them at the FAR (or threshold) asked, found among the
+ * faces nearest their template. Similarities are to the template; `threshold` is identify's.
+ */
+export function searchLibraryForPerson(store: LibraryStore, index: VectorIndex, gallery: Gallery, person: string, opts: SearchOptions = {}): SearchResult {
+  const top = opts.top ?? 20;
+  if (!Number.isInteger(top) || top < 1) throw new Error(`search: "top" must be a positive integer, got ${top}`);
+  const q = gallery.template(person);
+  const threshold = opts.threshold ?? gallery.thresholdFor('identify', opts.far ?? 0.01).threshold;
+  const k = Math.min(index.size, Math.max(4 * top, MIN_CANDIDATES));
+  const near = k ? index.search(q, k)[0].keys : [];
+  const named = store.namedFacesOf(person).map((f) => f.id);
+  const faces = store.faces({ ids: [...new Set([...near, ...named])] });
+  // Unnamed candidates are the person's where identify says so: their template is the best
+  // and above the threshold.
+  const unnamed = faces.filter((f) => f.person === null);
+  const labels = unnamed.length ? gallery.identify(unnamed.map((f) => f.descriptor), { ...opts, top: 1 }).map((r) => r.label) : [];
+  const theirs = new Set(unnamed.filter((_, i) => labels[i] === person).map((f) => f.id));
+  const best = new Map<string, PhotoHit>();
+  for (const f of faces) {
+    if (f.person !== person && !theirs.has(f.id)) continue;
+    const s = dot(q, 0, normalise(f.descriptor, gallery.dim, gallery.normalisation), 0, gallery.dim);
     const old = best.get(f.path);
     if (!old || s > old.similarity) best.set(f.path, { file: f.path, similarity: s, box: f.box, person: f.person });
   }
