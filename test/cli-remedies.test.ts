@@ -44,6 +44,7 @@ describe('remedies: the library in its terms, the CLI with its flags', () => {
       { case: 'other-backbone', id: 'face' },
       { case: 'no-reference' },
       { case: 'tuning-damaged' },
+      { case: 'small-faces', below: 375 },
     ];
     expect(samples.map((h) => h.case).sort()).toEqual(Object.keys(CLI_REMEDIES).sort());
     for (const hint of samples) {
