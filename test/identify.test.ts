@@ -144,6 +144,10 @@ describe('ORL open set: s1-s20 enrolled from 5 photos each, strangers s21-s40', 
     const without = JSON.parse((await cli(['enroll', people, '--person', 's1', far, blank, orl(1, 1), '--json'])).stdout);
     expect(without).toEqual([{ person: 's1', added: 1, skipped: [{ file: far, reason: told, missedBelow: 375 }, { file: blank, reason: 'no face found' }] }]);
     expect(JSON.parse((await cli(['enroll', people, '--person', 's1', far, '--min-face', '80', '--json'])).stdout)).toEqual([{ person: 's1', added: 1, skipped: [] }]);
+    // identify answers faces [] for it, and says once why, naming the flag; not for the small photo.
+    const idle = await cli(['identify', people, far, blank, '--json']);
+    expect(JSON.parse(idle.stdout).map((r: { faces: FaceJson[] }) => r.faces)).toEqual([[], []]);
+    expect(idle.stderr).toContain(`facegpu: no face found in 1 photo big enough that faces under ~375 pixels wide were not looked for (${far}); --min-face <pixels> looks for them, slower`);
 
     const missed = await failing(['verify', far, orl(1, 7), '--json']);
     expect(missed.code).toBe(2);

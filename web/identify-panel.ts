@@ -6,7 +6,7 @@
 import {
   checkPersonName, createGallery, downloadGallery, enrollImages, fetchReference, imageToRgbImage, listBrowserGalleries, loadGalleryFromBrowser, loadGalleryFromFiles,
   openFaceDescriber, saveGalleryToBrowser,
-  type DefaultCalibration, type DescribedFace, type FaceDescriber, type FaceGallery, type IdentifiedFace, type ImageInput, type MobileNetEngine, type RgbImage,
+  type DefaultCalibration, type DescribedFace, type EnrollReport, type FaceDescriber, type FaceGallery, type IdentifiedFace, type ImageInput, type MobileNetEngine, type RgbImage,
 } from '../src/browser/index.ts';
 import { cameraAvailable, cameraStream, detectCamera, openCamera } from './camera.ts';
 import { $, colorFor, h, icon, onFileDrop, onFirstOpen } from './dom.ts';
@@ -23,6 +23,13 @@ const UNKNOWN_COLOR = '#9ca3af';
  * looked for (FaceDescriber.missedBelow). Its pixels are kept to look again with other settings.
  */
 type Shown = { name: string; image: RgbImage; faces: DescribedFace[]; missedBelow: number | null } | null;
+
+/** Why a photo was not enrolled, in the page's words (its controls, not the library's options). */
+function pageWording(s: EnrollReport['skipped'][number]): string {
+  if (s.faces !== undefined) return `${s.faces} faces found; enrol photos of one face`;
+  if (s.missedBelow !== undefined) return `no face found; in a photo this big, faces under ~${s.missedBelow} pixels wide are looked for only with "Small faces" set`;
+  return s.reason;
+}
 
 export function setupIdentify(ctx: PageContext): void {
   const { app } = ctx;
@@ -166,13 +173,13 @@ export function setupIdentify(ctx: PageContext): void {
     say(`Enrolling ${person}: ${files.length} photo${files.length === 1 ? '' : 's'}…`, 'busy');
     warn(enrolWarning, '');
     try {
-      const report = await exclusive(() => enrollImages(gallery, person, files));
+      const report = await exclusive(() => enrollImages(gallery, person, files, { minFace: minFace() }));
       if (gallery !== fg) return;
       await persist();
       // The next photos are most likely someone else's: the name is typed again (a person's + adds more of theirs).
       if (nameInput.value.trim().replace(/\s+/g, ' ') === person && report.added) nameInput.value = '';
       say(`${person}: ${report.added} face${report.added === 1 ? '' : 's'} added${report.skipped.length ? `, ${report.skipped.length} photo${report.skipped.length === 1 ? '' : 's'} skipped` : ''}.`, 'done');
-      warn(enrolWarning, report.skipped.map((s) => `${s.file}: ${s.reason}`).join('\n'));
+      warn(enrolWarning, report.skipped.map((s) => `${s.file}: ${pageWording(s)}`).join('\n'));
       renderGallery();
       rematch();
     } catch (err) {

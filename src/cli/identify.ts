@@ -1,14 +1,15 @@
 // facegpu identify <gallery> <images-or-folders...>: every face of every photo, named or unknown.
 import type { Command } from 'commander';
 import { openEngine } from '../node.ts';
-import { identifyFiles, openFaceGallery, type IdentifiedFile } from '../identity/node.ts';
+import { identifyFiles, openFaceGallery, type IdentifiedFace, type IdentifiedFile } from '../identity/node.ts';
+import type { NamedImage } from '../identity/face-gallery.ts';
 import { readGalleryJson } from '../gallery/store-node.ts';
 import { LibraryStore } from '../library/store-node.ts';
 import { matchOptions, fmt, tellThreshold } from './match-options.ts';
 import { expandImages } from './predict.ts';
 import { MIN_FACE_HELP, minFaceOption, numberOption } from './number-options.ts';
 import { CLI_REMEDIES } from './remedies.ts';
-import { withoutFile } from './wording.ts';
+import { counted, withoutFile } from './wording.ts';
 import { annotator, checkAnnotateDir } from './annotate.ts';
 import { stat } from 'node:fs/promises';
 
@@ -70,7 +71,14 @@ export async function identifyCommand(galleryDir: string, images: string[], opts
         process.exitCode = 1;
       });
       const t0 = performance.now();
-      const results = await identifyFiles(fg, files, { ...match, top, times, onIdentified: drawn?.onIdentified });
+      // Photos without a face where small ones were not looked for: told once, with the flag.
+      const missed: { file: string; below: number }[] = [];
+      const onIdentified = async (photo: NamedImage, faces: IdentifiedFace[]) => {
+        const below = faces.length ? null : fg.describer.missedBelow(photo.image);
+        if (below !== null) missed.push({ file: photo.name, below });
+        await drawn?.onIdentified(photo, faces);
+      };
+      const results = await identifyFiles(fg, files, { ...match, top, times, onIdentified });
       const wall = performance.now() - t0;
       for (const r of results) if ('error' in r) console.error(`facegpu: warning: ${r.error}`);
       if (opts.json) process.stdout.write(JSON.stringify(results.map(jsonOf)) + '\n');
@@ -82,6 +90,13 @@ export async function identifyCommand(galleryDir: string, images: string[], opts
           `alignment ${per(d.alignMs)}, descriptors ${per(d.embedMs)}, search ${per(fg.searchMs)} (${gpu.adapter.description || gpu.adapter.vendor})`,
       );
       if (drawn) console.error(`facegpu: ${drawn.written()} photos drawn with their faces in ${opts.annotate}`);
+      if (missed.length) {
+        const [lo, hi] = [Math.min(...missed.map((m) => m.below)), Math.max(...missed.map((m) => m.below))];
+        console.error(
+          `facegpu: no face found in ${counted(missed.length, 'photo')} big enough that faces under ~${lo === hi ? lo : `${lo}-${hi}`} pixels wide were not looked for ` +
+            `(${missed[0].file}${missed.length > 1 ? ', ...' : ''}); --min-face <pixels> looks for them, slower`,
+        );
+      }
       if (results.some((r) => 'error' in r) && !process.exitCode) process.exitCode = 2;
     } finally {
       fg.describer.destroy();

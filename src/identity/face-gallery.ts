@@ -46,6 +46,8 @@ export interface EnrollReport {
 export interface EnrollOptions {
   /** Of a photo with several faces, take the largest (else the photo is skipped). */
   largest?: boolean;
+  /** Find faces down to this many pixels wide in these photos (DescriberOptions.minFace), over the describer's own. */
+  minFace?: number;
 }
 
 /**
@@ -112,13 +114,14 @@ export class FaceGallery {
    */
   async enroll(person: string, photos: readonly NamedImage[], opts: EnrollOptions = {}): Promise<EnrollReport> {
     checkPersonName(person);
-    const found = await this.describer.describe(photos.map((p) => p.image));
+    const look = { minFace: opts.minFace };
+    const found = await this.describer.describe(photos.map((p) => p.image), look);
     const report: EnrollReport = { person, added: 0, skipped: [] };
     for (let i = 0; i < photos.length; i++) {
       const f = found[i];
       const file = photos[i].name;
       if (!f.length) {
-        const below = this.describer.missedBelow(photos[i].image);
+        const below = this.describer.missedBelow(photos[i].image, look);
         report.skipped.push(below === null ? { file, reason: 'no face found' } : { file, reason: `no face found${smallFacesRemedy(below)}`, missedBelow: below });
         continue;
       }

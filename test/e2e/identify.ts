@@ -189,17 +189,30 @@ export async function checkIdentify(o: IdentifyCheckOptions): Promise<void> {
     log(`screenshot: ${join(o.out, 'e2e-identify.png')}`);
 
     // A face far off in a 4000x3000 photo: missed by the whole photo's view, which the note says;
-    // "Small faces" looks at the same photo again, through tiles, and finds and names it.
+    // "Small faces" looks at the same photo again, through tiles, and finds and names it. Enrolled
+    // from that photo: skipped, told in the page's words, then enrolled with "Small faces" set
+    // (under a name of its own, removed after, so the gallery stays as the checks below expect).
     const farWhole = await identifyPhoto(page, farFile);
     const note = (await page.locator('[data-testid=identify-none]').count()) ? await page.locator('[data-testid=identify-none]').innerText() : '';
+    const farName = 'Far Off';
+    const skipped = await enrol(page, farName, [farFile]);
+    const skippedNote = await page.locator('#enrol-warning').innerText();
     const t = Date.now();
     const farClose = await smallFaces(page, '80');
     const took = Date.now() - t;
+    const added = await enrol(page, farName, [farFile]);
+    await page.click(`[data-testid=gallery-person][data-person="${farName}"] [data-testid=gallery-person-remove]`);
+    await page.waitForFunction((who) => !document.querySelector(`[data-testid=gallery-person][data-person="${who}"]`), farName);
     await smallFaces(page, '0');
     check(
       'identify: "Small faces" finds and names a face far off in a big photo that the whole photo misses (and the note says so)',
       farWhole.length === 0 && note.includes('"Small faces"') && farClose.length === 1 && farClose[0].label === 'Ben Affleck',
       `whole photo: ${farWhole.length} faces ("${note}"); down to 80 px: ${farClose.map(fmt).join(', ') || 'none'} in ${took} ms`,
+    );
+    check(
+      'identify: a photo enrolled with its face far off is skipped, said in the page\'s words, and enrolled with "Small faces" set',
+      skipped.includes('0 faces added, 1 photo skipped') && skippedNote.includes('"Small faces" set') && !/minFace|option/.test(skippedNote) && added.includes('1 face added'),
+      `${skipped} ${skippedNote} | ${added}`,
     );
 
     log('identify: live camera (fake capture of a val/ photo)');
