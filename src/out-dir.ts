@@ -91,10 +91,10 @@ export async function mkdirp(dir: string): Promise<void> {
 }
 
 /** `a` is `b` or inside it (both absolute, resolved). */
-const within = (a: string, b: string) => a === b || a.startsWith(b.endsWith(sep) ? b : b + sep);
+export const within = (a: string, b: string) => a === b || a.startsWith(b.endsWith(sep) ? b : b + sep);
 
 /** The real path of `p` as far as it exists, with its missing tail appended. */
-async function realish(p: string): Promise<string> {
+export async function realish(p: string): Promise<string> {
   const abs = resolve(p);
   const have = await existingPart(abs).catch(() => ({ path: abs }));
   const real = await realpath(have.path).catch(() => have.path);

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { annotatedPaths, annotator } from '../src/cli/annotate.ts';
-import { annotatedJpeg, colourOf, marksSvg, UNKNOWN_COLOUR } from '../src/faces/annotate-node.ts';
+import { annotatedJpeg, colourOf, faceSheetJpeg, marksSvg, UNKNOWN_COLOUR } from '../src/faces/annotate-node.ts';
+import { SHEET_FACES, sheetFaces, sheetTitle } from '../src/library/sheets-node.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'facegpu-annotate-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -59,5 +60,28 @@ describe('annotator', () => {
     expect(a.written()).toBe(1);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(new RegExp(`^--annotate ${out}: .*sub.*; no more photos drawn$`));
+  });
+});
+
+describe('cluster sheets', () => {
+  it('show the best-scored face of each photo before a second face of any, at most 12', () => {
+    const face = (id: number, path: string, score: number) => ({ id, path, box: [0, 0, 10, 10] as [number, number, number, number], score, person: null, cluster: 1 });
+    const faces = [face(1, 'a', 0.7), face(2, 'a', 0.9), face(3, 'b', 0.8), face(4, 'c', 0.6), face(5, 'b', 0.95)];
+    expect(sheetFaces(faces).map((f) => f.id)).toEqual([5, 2, 4, 3, 1]);
+    expect(sheetFaces(Array.from({ length: 30 }, (_, i) => face(i, `p${i}`, i / 30)))).toHaveLength(SHEET_FACES);
+    expect(sheetTitle({ id: 3, faces: 24, photos: 20, person: null, nearest: { person: 'Ana', similarity: 0.523 }, examples: [] })).toBe('cluster 3: ? (most like Ana, 0.52), 24 faces in 20 photos');
+    expect(sheetTitle({ id: 4, faces: 2, photos: 2, person: 'Bob', nearest: null, examples: [] })).toBe('cluster 4: Bob, 2 faces in 2 photos');
+  });
+
+  it('a sheet is its faces in rows of 6 under a title; a face past the photo\'s edge is padded black', async () => {
+    const image = { width: 300, height: 200, data: new Uint8Array(300 * 200 * 3).fill(200) };
+    const faces = Array.from({ length: 7 }, (_, i) => ({ image, box: [i * 40, 10, 50, 50] }));
+    faces.push({ image, box: [-30, -30, 60, 60] });
+    const jpeg = await faceSheetJpeg(faces, 'cluster 1: ?, 8 faces in 1 photo');
+    const { data, info } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([6 * 134 + 6, 34 + 2 * 134 + 6]);
+    const px = (x: number, y: number) => data[(y * info.width + x) * 3];
+    expect(px(6 + 64, 34 + 64)).toBeGreaterThan(180); // inside the first face: the photo's grey
+    expect(px(6 + 134 + 5, 34 + 134 + 5)).toBeLessThan(30); // the 8th face's corner, off the photo: black
   });
 });

@@ -3,7 +3,8 @@
 // after kill -9 (a rerun redoes only what was not stored), and `search` and `gallery stats`
 // read what it stored.
 import { execFile, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import sharp from 'sharp';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -165,7 +166,8 @@ describe('index: incremental', () => {
   }, 300_000);
 
   it('cluster, then name a cluster: identify and search know the person, clustering keeps them', async () => {
-    const run = async () => expectClusterJson(JSON.parse((await cli(['cluster', gallery, '--json'])).stdout));
+    const run = async (more: string[] = []) => expectClusterJson(JSON.parse((await cli(['cluster', gallery, '--json', ...more])).stdout));
+    const sheets = join(tmp, 'sheets');
     // Nobody named yet: identify says how to name them, before the GPU starts.
     const unnamed = await cli(['identify', gallery, join(ORL, 's2', '5.pgm')]).catch((e) => e);
     expect(unnamed.stderr.trim()).toBe(
@@ -175,7 +177,15 @@ describe('index: incremental', () => {
     const strict = await cli(['cluster', gallery, '--min-faces', '100']);
     expect(strict.stderr).toMatch(/^facegpu: (\d+) of \1 faces are in no cluster: a cluster needs 100 faces of one person close together \(cosine distance under 0\.5\); for a small library or spread-out photos try a looser --epsilon \(e\.g\. 0\.6\) or a smaller --min-faces$/m);
     expect((await cli(['cluster', gallery])).stderr).not.toContain('in no cluster:');
-    const first = await run();
+    const first = await run(['--sheets', sheets]);
+    // A contact sheet per cluster, its faces in rows of 6 under a title line, and the mark that lets the next run replace the folder.
+    expect(readdirSync(sheets).sort()).toEqual(['.facegpu-sheets', ...first.clusters.map((c) => `cluster-${c.id}.jpg`)].sort());
+    for (const c of first.clusters) {
+      const { width, height } = await sharp(join(sheets, `cluster-${c.id}.jpg`)).metadata();
+      const shown = Math.min(12, c.faces);
+      expect([width, height], `cluster ${c.id}, ${c.faces} faces`).toEqual([Math.max(480, Math.min(6, shown) * 134 + 6), 34 + Math.ceil(shown / 6) * 134 + 6]);
+    }
+    writeFileSync(join(sheets, 'cluster-999.jpg'), 'from an older run');
     // Three people (s1's second photo holds s2's bytes, copies/again.pgm is s3's): three candidates.
     expect(first.clusters.filter((c) => c.person === null).length).toBe(3);
     expect(first.clusters.every((c) => c.nearest === null)).toBe(true); // nobody named yet: no hint
@@ -211,7 +221,8 @@ describe('index: incremental', () => {
     const nobody = await cli(['search', gallery, '--person', 'Nobody']).catch((e) => e);
     expect(nobody.stderr.trim()).toBe(`facegpu: ${gallery}: no person named "Nobody" (see facegpu gallery list ${gallery})`);
 
-    const second = await run();
+    const second = await run(['--sheets', sheets]);
+    expect(readdirSync(sheets)).not.toContain('cluster-999.jpg'); // replaced whole: no sheet of an older numbering left
     expect(second.clusters.find((c) => c.person === 'Bob')?.faces).toBeGreaterThanOrEqual(s2.faces);
     expect(second.clusters.filter((c) => c.person === null).length).toBe(2);
     const stats = JSON.parse((await cli(['gallery', 'stats', gallery, '--json'])).stdout);
@@ -241,6 +252,13 @@ describe('index: incremental', () => {
     expect(e2.stderr).toMatch(/--queue http:\/\/x: not a Redis address/);
     const e3 = await cli(['index', photos, '--gallery', gallery, '--queue', 'redis://127.0.0.1:1']).catch((e) => e);
     expect(e3.stderr).toMatch(/cannot reach Redis \(ECONNREFUSED\)/);
+    // cluster --sheets: a folder replaced whole, so not one inside the gallery, holding it, or holding other files.
+    const inside = join(gallery, 'sheets');
+    expect((await cli(['cluster', gallery, '--sheets', inside]).catch((e) => e)).stderr.trim()).toBe(`facegpu: --sheets ${inside}: is inside the gallery ${gallery}, which each save replaces whole; choose a folder outside it`);
+    expect((await cli(['cluster', gallery, '--sheets', tmp]).catch((e) => e)).stderr.trim()).toBe(`facegpu: --sheets ${tmp}: holds the gallery ${gallery}, and the sheets' folder is replaced whole; choose a folder outside it`);
+    expect((await cli(['cluster', gallery, '--sheets', join(photos, 's2')]).catch((e) => e)).stderr.trim()).toBe(
+      `facegpu: --sheets ${join(photos, 's2')}: holds files that are not cluster sheets; name a new or empty folder (it is replaced whole)`,
+    );
   }, 120_000);
 });
 

@@ -2,25 +2,11 @@
 // (src/faces/annotate-node.ts), into <dir> under its path from the folder all the photos given
 // share, so a tree of photos comes out as the same tree. A name that is not already .jpg/.jpeg
 // gets ".jpg" added (party.png -> party.png.jpg), so no two photos land on one name.
-import { realpath } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '../atomic-fs.ts';
-import { checkOutputDir } from '../out-dir.ts';
+import { checkOutputDir, realish, within } from '../out-dir.ts';
 import { annotatedJpeg } from '../faces/annotate-node.ts';
 import type { IdentifiedFace, NamedImage } from '../identity/face-gallery.ts';
-
-/** `a` is `d` or inside it (absolute paths). */
-const within = (a: string, d: string) => a === d || d === dirname(d) || a.startsWith(d + sep);
-
-/** The real path of `p`'s longest existing part, with the rest appended. */
-async function real(p: string): Promise<string> {
-  const abs = resolve(p);
-  for (let at = abs; ; at = dirname(at)) {
-    const r = await realpath(at).catch(() => null);
-    if (r !== null) return join(r, relative(at, abs));
-    if (at === dirname(at)) return abs;
-  }
-}
 
 /**
  * Refuse an --annotate folder before any work: one that cannot be written (checkOutputDir), one
@@ -29,12 +15,12 @@ async function real(p: string): Promise<string> {
  */
 export async function checkAnnotateDir(dir: string, files: readonly string[], folders: readonly string[]): Promise<void> {
   await checkOutputDir(dir, { name: '--annotate' });
-  const out = await real(dir);
+  const out = await realish(dir);
   for (const f of folders) {
-    if (within(out, await real(f))) throw new Error(`--annotate ${dir}: is inside the photo folder ${f}; its drawings would be read as photos next time. Choose a folder outside it`);
+    if (within(out, await realish(f))) throw new Error(`--annotate ${dir}: is inside the photo folder ${f}; its drawings would be read as photos next time. Choose a folder outside it`);
   }
   for (const f of files) {
-    if (within(await real(f), out)) throw new Error(`--annotate ${dir}: holds the photo ${f}, which a drawing could replace. Choose a folder outside the photos`);
+    if (within(await realish(f), out)) throw new Error(`--annotate ${dir}: holds the photo ${f}, which a drawing could replace. Choose a folder outside the photos`);
   }
 }
 

@@ -5,6 +5,8 @@ import { CLUSTER_DEFAULTS } from '../library/cluster.ts';
 import { clusterLibrary } from '../library/cluster-node.ts';
 import { checkLibrary } from './remedies.ts';
 import { countOption, numberOption } from './number-options.ts';
+import { sheetFile, sheetsFolderProblem, writeClusterSheets } from '../library/sheets-node.ts';
+import { checkOutputDir, realish, within } from '../out-dir.ts';
 
 interface ClusterCliOptions {
   epsilon: string;
@@ -12,6 +14,7 @@ interface ClusterCliOptions {
   minFaces: string;
   json?: boolean;
   reorder?: boolean;
+  sheets?: string;
   progress?: boolean;
 }
 
@@ -27,6 +30,7 @@ export function registerCluster(program: Command): void {
     .option('--min-epsilon <d>', `the tightest level: clusters that hold from --epsilon down to here are kept (equal to --epsilon: plain DBSCAN; default ${CLUSTER_DEFAULTS.minEpsilon}, or --epsilon where that is smaller)`)
     .option('--min-faces <n>', 'faces a person needs to form a cluster', String(CLUSTER_DEFAULTS.minClusterSize))
     .option('--reorder', 'then rebuild the search index with each cluster\'s faces together (takes as long as building it; faster search only where clusters are person-sized: src/library/README.md)')
+    .option('--sheets <dir>', `also write a contact sheet of each cluster's faces into this folder (${sheetFile(3)} for cluster 3), to look at before naming it; the folder is replaced whole, so name a new one or one made by --sheets before`)
     .option('--no-progress', 'no progress bar on stderr')
     .option('--json', 'print {"clusters": [{"id", "faces", "photos", "person", "nearest", "examples"}], "noise", "faces", "searchIndex": {"faces", "seconds"} | null} as JSON')
     .action((gallery: string, opts: ClusterCliOptions) => clusterCommand(gallery, opts));
@@ -39,6 +43,7 @@ export async function clusterCommand(dir: string, opts: ClusterCliOptions): Prom
   if (minEpsilon !== undefined && !(minEpsilon > 0 && minEpsilon <= epsilon)) throw new Error(`--min-epsilon is a cosine distance in (0, --epsilon = ${epsilon}], got ${minEpsilon}`);
   const minFaces = countOption('--min-faces', opts.minFaces);
   checkLibrary(dir);
+  if (opts.sheets !== undefined) await checkSheets(opts.sheets, dir);
   const bar = progressBar(' {step} |{bar}| {value}/{total} faces  {eta_formatted} left', opts.progress, { etaBuffer: 20 });
   let step: string | null = null;
   let r;
@@ -64,6 +69,16 @@ export async function clusterCommand(dir: string, opts: ClusterCliOptions): Prom
   } finally {
     if (step) bar?.stop();
   }
+  if (opts.sheets !== undefined) {
+    const sheetBar = progressBar(' contact sheets |{bar}| {value}/{total} clusters  {eta_formatted} left', opts.progress);
+    sheetBar?.start(r.clusters.length, 0);
+    try {
+      await writeClusterSheets(dir, r.clusters, opts.sheets, { onProgress: (done) => sheetBar?.update(done) });
+    } finally {
+      sheetBar?.stop();
+    }
+    console.error(`facegpu: ${r.clusters.length} contact sheets in ${opts.sheets} (${sheetFile(r.clusters[0]?.id ?? 0)}, ...)`);
+  }
   if (opts.json) {
     process.stdout.write(JSON.stringify({ clusters: r.clusters, noise: r.noise, faces: r.faces, searchIndex: r.searchIndex }) + '\n');
     return;
@@ -84,4 +99,17 @@ export async function clusterCommand(dir: string, opts: ClusterCliOptions): Prom
         `for a small library or spread-out photos try a looser --epsilon (e.g. ${Math.min(2, Math.round((epsilon + 0.1) * 100) / 100)}) or a smaller --min-faces`,
     );
   }
+}
+
+/**
+ * Refuse a --sheets folder before any work: one that cannot be written, that holds other
+ * files, that lies inside the gallery (whose saves replace it whole) or holds it.
+ */
+async function checkSheets(out: string, gallery: string): Promise<void> {
+  await checkOutputDir(out, { name: '--sheets' });
+  const [o, g] = [await realish(out), await realish(gallery)];
+  if (within(o, g)) throw new Error(`--sheets ${out}: is inside the gallery ${gallery}, which each save replaces whole; choose a folder outside it`);
+  if (within(g, o)) throw new Error(`--sheets ${out}: holds the gallery ${gallery}, and the sheets' folder is replaced whole; choose a folder outside it`);
+  const problem = await sheetsFolderProblem(out);
+  if (problem) throw new Error(`--sheets ${out}: ${problem}`);
 }

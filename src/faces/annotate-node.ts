@@ -60,3 +60,51 @@ export async function annotatedJpeg(image: RgbImage, faces: readonly FaceMark[],
     .jpeg({ quality, chromaSubsampling: '4:4:4' })
     .toBuffer();
 }
+
+/** A face to put on a contact sheet: its photo and its box [x, y, w, h] there. */
+export interface SheetFace {
+  image: RgbImage;
+  box: readonly number[];
+}
+
+/** Pixels of each face on a sheet, and faces per row. */
+const SHEET_TILE = 128;
+const SHEET_COLUMNS = 6;
+const SHEET_GAP = 6;
+const SHEET_HEAD = 34;
+
+/**
+ * A contact sheet of faces as a JPEG: each the square around its box (half as wide again, so
+ * hair and chin show; black where it passes the photo's edge), SHEET_TILE pixels, in rows of
+ * SHEET_COLUMNS under a `title` line: what a person looks at to say who a group of faces is.
+ */
+export async function faceSheetJpeg(faces: readonly SheetFace[], title: string, quality = 88): Promise<Buffer> {
+  const cols = Math.max(1, Math.min(SHEET_COLUMNS, faces.length));
+  const rows = Math.ceil(faces.length / cols);
+  const width = Math.max(cols * (SHEET_TILE + SHEET_GAP) + SHEET_GAP, 480);
+  const height = SHEET_HEAD + rows * (SHEET_TILE + SHEET_GAP) + SHEET_GAP;
+  const tiles = await Promise.all(
+    faces.map(async (f, i) => ({ input: await faceTile(f), left: SHEET_GAP + (i % cols) * (SHEET_TILE + SHEET_GAP), top: SHEET_HEAD + Math.floor(i / cols) * (SHEET_TILE + SHEET_GAP) })),
+  );
+  const head = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${SHEET_HEAD}"><text x="${SHEET_GAP}" y="23" font-family="sans-serif" font-size="16" font-weight="600" fill="white">${escapeXml(title)}</text></svg>`;
+  return sharp({ create: { width, height, channels: 3, background: '#202020' } })
+    .composite([{ input: Buffer.from(head), left: 0, top: 0 }, ...tiles])
+    .jpeg({ quality, chromaSubsampling: '4:4:4' })
+    .toBuffer();
+}
+
+/** One face's square, SHEET_TILE pixels, as PNG. */
+async function faceTile({ image, box }: SheetFace): Promise<Buffer> {
+  const [x, y, w, h] = box;
+  const side = Math.max(1, Math.round(1.5 * Math.max(w, h)));
+  const left = Math.round(x + w / 2 - side / 2);
+  const top = Math.round(y + h / 2 - side / 2);
+  // The part of the square inside the photo, placed where it falls in the square.
+  const l = Math.max(0, left), t = Math.max(0, top);
+  const r = Math.min(image.width, left + side), b = Math.min(image.height, top + side);
+  const raw = { width: image.width, height: image.height, channels: 3 as const };
+  const inside = r > l && b > t ? await sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), { raw, limitInputPixels: false }).extract({ left: l, top: t, width: r - l, height: b - t }).png().toBuffer() : null;
+  const square = sharp({ create: { width: side, height: side, channels: 3, background: '#000000' } });
+  const placed = inside ? await square.composite([{ input: inside, left: l - left, top: t - top }]).png().toBuffer() : await square.png().toBuffer();
+  return sharp(placed).resize(SHEET_TILE, SHEET_TILE).png().toBuffer();
+}
