@@ -77,7 +77,7 @@ export async function clusterCommand(dir: string, opts: ClusterCliOptions): Prom
     } finally {
       sheetBar?.stop();
     }
-    console.error(`facegpu: ${r.clusters.length} contact sheets in ${opts.sheets} (${sheetFile(r.clusters[0]?.id ?? 0)}, ...)`);
+    console.error(`facegpu: ${r.clusters.length} contact sheets in ${opts.sheets}${r.clusters.length ? ` (${sheetFile(r.clusters[0].id)}, ...)` : ''}`);
   }
   if (opts.json) {
     process.stdout.write(JSON.stringify({ clusters: r.clusters, noise: r.noise, faces: r.faces, searchIndex: r.searchIndex }) + '\n');

@@ -91,7 +91,8 @@ export async function identifyCommand(galleryDir: string, images: string[], opts
       );
       if (drawn) console.error(`facegpu: ${drawn.written()} photos drawn with their faces in ${opts.annotate}`);
       if (missed.length) {
-        const [lo, hi] = [Math.min(...missed.map((m) => m.below)), Math.max(...missed.map((m) => m.below))];
+        const lo = missed.reduce((a, m) => Math.min(a, m.below), Infinity);
+        const hi = missed.reduce((a, m) => Math.max(a, m.below), 0);
         console.error(
           `facegpu: no face found in ${counted(missed.length, 'photo')} big enough that faces under ~${lo === hi ? lo : `${lo}-${hi}`} pixels wide were not looked for ` +
             `(${missed[0].file}${missed.length > 1 ? ', ...' : ''}); --min-face <pixels> looks for them, slower`,

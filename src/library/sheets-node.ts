@@ -1,5 +1,5 @@
 // Contact sheets of the library's clusters (Node): one JPEG per cluster with some of its faces,
-// for a person to look at before naming it (`gallery name <gallery> <cluster> <person>`).
+// for a person to look at before naming it (namePerson of the cluster's faces).
 // The sheets go into a folder of their own, written whole and renamed in, marked as theirs:
 // a second run replaces it (clusters are numbered afresh by each clustering, so sheets of an
 // older run left beside new ones would show the wrong faces under a number), and a folder that
