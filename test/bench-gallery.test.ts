@@ -43,7 +43,12 @@ describe('bench gallery', () => {
     expect(r.p50Ms).toBeGreaterThan(0);
     expect(r.p99Ms).toBeGreaterThanOrEqual(r.p50Ms);
     expect(r.exactP50Ms).toBeGreaterThan(0);
-    expect(r.memoryBytes).toBeGreaterThan(0);
+    // The resident set's growth over the build. A 2000-face int8 index is 1-2 MB (three runs
+    // here), within what the allocator hands back to the system meanwhile: a CI run read
+    // -2.9 MB. So only its bound is checked at this size; the figures that matter are the
+    // million-face ones (bench/README.md).
+    expect(Number.isFinite(r.memoryBytes)).toBe(true);
+    expect(Math.abs(r.memoryBytes)).toBeLessThan(64 * 2 ** 20);
     expect(r.identities).toBeGreaterThan(100);
     expect(r.identities).toBeLessThan(2000);
     // An expansion of 8 searches a narrower beam: its recall is measured, not copied.
