@@ -14,7 +14,7 @@ import type { Box } from '../gallery/gallery-format.ts';
 import { normalise } from '../gallery/normalise.ts';
 import { dot } from '../gallery/pair-scores.ts';
 import type { VectorIndex } from '../gallery/vector-index.ts';
-import type { LibraryStore } from './store-node.ts';
+import type { LibraryStore, StoredFace } from './store-node.ts';
 
 export interface PhotoHit {
   file: string;
@@ -55,15 +55,7 @@ export function searchLibrary(store: LibraryStore, index: VectorIndex, gallery: 
   const ids = k ? index.search(q, k)[0].keys : [];
   const named = person ? store.namedFacesOf(person).map((f) => f.id) : [];
   const faces = store.faces({ ids: [...new Set([...ids, ...named])] });
-  const best = new Map<string, PhotoHit>();
-  for (const f of faces) {
-    const s = dot(q, 0, normalise(f.descriptor, gallery.dim, gallery.normalisation), 0, gallery.dim);
-    const isNamed = person !== null && f.person === person;
-    if (s < threshold && !isNamed) continue;
-    const old = best.get(f.path);
-    if (!old || s > old.similarity) best.set(f.path, { file: f.path, similarity: s, box: f.box, person: f.person });
-  }
-  return { threshold, person, photos: [...best.values()].sort((a, b) => b.similarity - a.similarity || (a.file < b.file ? -1 : 1)).slice(0, top) };
+  return { threshold, person, photos: bestPerPhoto(q, faces, gallery, top, (f, s) => s >= threshold || (person !== null && f.person === person)) };
 }
 
 /**
@@ -85,12 +77,21 @@ export function searchLibraryForPerson(store: LibraryStore, index: VectorIndex, 
   const unnamed = faces.filter((f) => f.person === null);
   const labels = unnamed.length ? gallery.identify(unnamed.map((f) => f.descriptor), { ...opts, top: 1 }).map((r) => r.label) : [];
   const theirs = new Set(unnamed.filter((_, i) => labels[i] === person).map((f) => f.id));
+  return { threshold, person, photos: bestPerPhoto(q, faces, gallery, top, (f) => f.person === person || theirs.has(f.id)) };
+}
+
+/**
+ * Of the faces `keep` takes (given each one's similarity to the unit vector `q`, in the
+ * gallery's normalisation), each photo's most similar, as hits: best first (ties by file),
+ * `top` at most.
+ */
+function bestPerPhoto(q: Float32Array, faces: readonly StoredFace[], gallery: Gallery, top: number, keep: (f: StoredFace, similarity: number) => boolean): PhotoHit[] {
   const best = new Map<string, PhotoHit>();
   for (const f of faces) {
-    if (f.person !== person && !theirs.has(f.id)) continue;
     const s = dot(q, 0, normalise(f.descriptor, gallery.dim, gallery.normalisation), 0, gallery.dim);
+    if (!keep(f, s)) continue;
     const old = best.get(f.path);
     if (!old || s > old.similarity) best.set(f.path, { file: f.path, similarity: s, box: f.box, person: f.person });
   }
-  return { threshold, person, photos: [...best.values()].sort((a, b) => b.similarity - a.similarity || (a.file < b.file ? -1 : 1)).slice(0, top) };
+  return [...best.values()].sort((a, b) => b.similarity - a.similarity || (a.file < b.file ? -1 : 1)).slice(0, top);
 }
