@@ -4,7 +4,7 @@
 // the photo as decoded, turned upright by its EXIF orientation, which is what is drawn on.
 // Lines scale with the photo, letters with each face within bounds set by the photo, so they
 // read on a 92-pixel portrait and on a 12-megapixel group photo shrunk to a screen.
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import type { RgbImage } from '../image/rgb.ts';
 import { escapeXml } from '../image/svg.ts';
 
@@ -54,7 +54,7 @@ export function marksSvg(width: number, height: number, faces: readonly FaceMark
 /** `image` as a JPEG with `faces` drawn on it. */
 export async function annotatedJpeg(image: RgbImage, faces: readonly FaceMark[], quality = 90): Promise<Buffer> {
   const { width, height } = image;
-  return sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), { raw: { width, height, channels: 3 }, limitInputPixels: false })
+  return rawInput(image)
     .composite([{ input: Buffer.from(marksSvg(width, height, faces)), left: 0, top: 0 }])
     // Full-resolution colour: halved, thin coloured lines bleed into the grey around them.
     .jpeg({ quality, chromaSubsampling: '4:4:4' })
@@ -99,12 +99,19 @@ async function faceTile({ image, box }: SheetFace): Promise<Buffer> {
   const side = Math.max(1, Math.round(1.5 * Math.max(w, h)));
   const left = Math.round(x + w / 2 - side / 2);
   const top = Math.round(y + h / 2 - side / 2);
-  // The part of the square inside the photo, placed where it falls in the square.
+  // The part of the square inside the photo, padded black where the square passes its edge
+  // (sharp extends after it resizes, so the square is made first, then shrunk).
   const l = Math.max(0, left), t = Math.max(0, top);
   const r = Math.min(image.width, left + side), b = Math.min(image.height, top + side);
-  const raw = { width: image.width, height: image.height, channels: 3 as const };
-  const inside = r > l && b > t ? await sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), { raw, limitInputPixels: false }).extract({ left: l, top: t, width: r - l, height: b - t }).png().toBuffer() : null;
-  const square = sharp({ create: { width: side, height: side, channels: 3, background: '#000000' } });
-  const placed = inside ? await square.composite([{ input: inside, left: l - left, top: t - top }]).png().toBuffer() : await square.png().toBuffer();
-  return sharp(placed).resize(SHEET_TILE, SHEET_TILE).png().toBuffer();
+  const black = { r: 0, g: 0, b: 0 };
+  const square =
+    r > l && b > t
+      ? await rawInput(image).extract({ left: l, top: t, width: r - l, height: b - t }).extend({ left: l - left, top: t - top, right: left + side - r, bottom: top + side - b, background: black }).raw().toBuffer()
+      : Buffer.alloc(side * side * 3);
+  return sharp(square, { raw: { width: side, height: side, channels: 3 } }).resize(SHEET_TILE, SHEET_TILE).png().toBuffer();
+}
+
+/** sharp over decoded pixels (no copy; no pixel limit: they are decoded already). */
+function rawInput(image: RgbImage): Sharp {
+  return sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), { raw: { width: image.width, height: image.height, channels: 3 }, limitInputPixels: false });
 }
