@@ -56,7 +56,7 @@ export function sheetTitle(c: LibraryCluster): string {
  * stored them) into `out`, replacing what is there (see the file's head). A photo that can no
  * longer be read shows as an empty tile. `onProgress(done, total)` after each sheet. Each
  * sheet decodes its faces' photos: about a second for 12 faces of 12-megapixel JPEGs on 2 cores
- * (55-97 ms a photo, 0.2 s to draw).
+ * (52-97 ms a photo, 73 ms to draw them).
  */
 export async function writeClusterSheets(dir: string, clusters: readonly LibraryCluster[], out: string, opts: { onProgress?: (done: number, total: number) => void } = {}): Promise<void> {
   const problem = await sheetsFolderProblem(out);
