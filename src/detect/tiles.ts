@@ -81,17 +81,20 @@ export function needsTiles(width: number, height: number, minFace: number, input
  * 4000x3000 photo: 11 of 12 found at 19 input pixels, 9 at 16, 3 at 13).
  */
 export function findsFrom(width: number, height: number, input: number): number {
-  const seen = Math.max(width, height) >= PANORAMA_RATIO * Math.min(width, height) ? Math.min(width, height) : Math.max(width, height);
+  const seen = isPanorama(width, height) ? Math.min(width, height) : Math.max(width, height);
   return Math.ceil((DETECTABLE * seen) / input);
 }
 
 /** A photo this many times as long as it is high (or high as wide) or more is a panorama. */
 export const PANORAMA_RATIO = 2;
 
+/** Whether a photo is looked at as a panorama (in square windows along it). */
+export const isPanorama = (width: number, height: number) => Math.max(width, height) >= PANORAMA_RATIO * Math.min(width, height);
+
 /** Square windows as high (wide) as a panorama, half overlapping, along it; [] for other photos. */
 export function panoramaTiles(width: number, height: number): PixelRect[] {
+  if (!isPanorama(width, height)) return [];
   const short = Math.min(width, height);
-  if (Math.max(width, height) < PANORAMA_RATIO * short) return [];
   const starts = spread(Math.max(width, height), short, Math.floor(short / 2));
   return starts.map((at) => (width >= height ? { left: at, top: 0, width: short, height: short } : { left: 0, top: at, width: short, height: short }));
 }
