@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { annotatedPaths, annotator } from '../src/cli/annotate.ts';
-import { annotatedJpeg, colourOf, faceSheetJpeg, marksSvg, UNKNOWN_COLOUR } from '../src/faces/annotate-node.ts';
+import { annotatedJpeg, colourOf, faceSheetJpeg, faceTile, marksSvg, UNKNOWN_COLOUR } from '../src/faces/annotate-node.ts';
 import { SHEET_FACES, sheetFaces, sheetTitle } from '../src/library/sheets-node.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'facegpu-annotate-'));
@@ -65,7 +65,7 @@ describe('annotator', () => {
 
 describe('cluster sheets', () => {
   it('show the best-scored face of each photo before a second face of any, at most 12', () => {
-    const face = (id: number, path: string, score: number) => ({ id, path, box: [0, 0, 10, 10] as [number, number, number, number], score, person: null, cluster: 1 });
+    const face = (id: number, path: string, score: number) => ({ id, path, box: [0, 0, 10, 10] as [number, number, number, number], score, person: null, cluster: 1, notPeople: [] });
     const faces = [face(1, 'a', 0.7), face(2, 'a', 0.9), face(3, 'b', 0.8), face(4, 'c', 0.6), face(5, 'b', 0.95)];
     expect(sheetFaces(faces).map((f) => f.id)).toEqual([5, 2, 4, 3, 1]);
     expect(sheetFaces(Array.from({ length: 30 }, (_, i) => face(i, `p${i}`, i / 30)))).toHaveLength(SHEET_FACES);
@@ -75,13 +75,37 @@ describe('cluster sheets', () => {
 
   it('a sheet is its faces in rows of 6 under a title; a face past the photo\'s edge is padded black', async () => {
     const image = { width: 300, height: 200, data: new Uint8Array(300 * 200 * 3).fill(200) };
-    const faces = Array.from({ length: 7 }, (_, i) => ({ image, box: [i * 40, 10, 50, 50] }));
-    faces.push({ image, box: [-30, -30, 60, 60] });
-    const jpeg = await faceSheetJpeg(faces, 'cluster 1: ?, 8 faces in 1 photo');
+    const boxes = Array.from({ length: 7 }, (_, i) => [i * 40, 10, 50, 50]);
+    boxes.push([-30, -30, 60, 60]);
+    const jpeg = await faceSheetJpeg(await Promise.all(boxes.map(async (box) => ({ tile: await faceTile(image, box) }))), 'cluster 1: ?, 8 faces in 1 photo');
     const { data, info } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
     expect([info.width, info.height]).toEqual([6 * 134 + 6, 34 + 2 * 134 + 6]);
     const px = (x: number, y: number) => data[(y * info.width + x) * 3];
     expect(px(6 + 64, 34 + 64)).toBeGreaterThan(180); // inside the first face: the photo's grey
     expect(px(6 + 134 + 5, 34 + 134 + 5)).toBeLessThan(30); // the 8th face's corner, off the photo: black
+  });
+
+  it("a face's caption is written on its tile's lower edge; a face without one is left as it is", async () => {
+    const image = { width: 100, height: 100, data: new Uint8Array(100 * 100 * 3).fill(200) };
+    const tile = await faceTile(image, [25, 25, 50, 50]);
+    const jpeg = await faceSheetJpeg([{ tile, caption: 'face 12345' }, { tile }, { tile: null }], 'cluster 0: ?, 3 faces in 1 photo');
+    const { data, info } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
+    // The band's darkest and brightest pixels: the caption's band is dark with white letters on it.
+    const band = (left: number) => {
+      let lo = 255, hi = 0;
+      for (let y = 34 + 128 - 16; y < 34 + 128 - 2; y++) for (let x = left + 2; x < left + 80; x++) {
+        const v = data[(y * info.width + x) * 3];
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+      return { lo, hi };
+    };
+    const captioned = band(6);
+    expect(captioned.lo).toBeLessThan(110); // grey 200 under black at 0.6: 80
+    expect(captioned.hi).toBeGreaterThan(230); // the letters
+    const plain = band(6 + 134);
+    expect(plain.lo).toBeGreaterThan(180);
+    expect(plain.hi).toBeLessThan(220);
+    expect(band(6 + 2 * 134).hi).toBeLessThan(30); // no tile (a photo that cannot be read): blank
   });
 });

@@ -107,6 +107,22 @@ describe('clusterFaces', () => {
     for (const c of candidates) expect(c.nearest).toMatchObject({ person: 'carol' });
   });
 
+  it("leaves a face taken off a person out of that person's cluster (noise), and nowhere else changes", () => {
+    const lib = library({ seed: 5, people: 4, perPerson: 8, strangers: 2 });
+    const named = nobody(lib.n);
+    named[0] = 'carol';
+    const before = clusterFaces(lib.x, dim, named);
+    expect(clusterOf(before, 3)?.person).toBe('carol');
+    const notNamed = Array.from({ length: lib.n }, () => [] as string[]);
+    notNamed[3] = ['dan', 'carol'];
+    notNamed[9] = ['carol']; // another person's face: not carol's anyway, so where it was
+    const r = clusterFaces(lib.x, dim, named, { notNamed });
+    expect(clusterOf(r, 0)!.faces).toEqual([0, 1, 2, 4, 5, 6, 7]);
+    expect(r.noise).toEqual([3, ...before.noise].sort((a, b) => a - b));
+    expect(clusterOf(r, 9)!.faces).toEqual(clusterOf(before, 9)!.faces);
+    expect(() => clusterFaces(lib.x, dim, named, { notNamed: [[]] })).toThrow(`clusterFaces: ${lib.n} descriptors but 1 notNamed entries (one list per face)`);
+  });
+
   it('gives the same ids every time, ordered by size and then lowest row', () => {
     // People of 6, 9, 9 and 12 faces (rows in that order): ids 1 = the 12, 2 and 3 = the two
     // 9s (lower first row first), 4 = the 6.

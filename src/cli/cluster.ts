@@ -5,7 +5,7 @@ import { CLUSTER_DEFAULTS } from '../library/cluster.ts';
 import { clusterLibrary } from '../library/cluster-node.ts';
 import { checkLibrary } from './remedies.ts';
 import { countOption, numberOption } from './number-options.ts';
-import { sheetFile, sheetsFolderProblem, writeClusterSheets } from '../library/sheets-node.ts';
+import { SHEET_FACES, sheetFile, sheetsFolderProblem, writeClusterSheets } from '../library/sheets-node.ts';
 import { checkOutputDir, realish, within } from '../out-dir.ts';
 
 interface ClusterCliOptions {
@@ -15,6 +15,7 @@ interface ClusterCliOptions {
   json?: boolean;
   reorder?: boolean;
   sheets?: string;
+  sheetFaces: string;
   progress?: boolean;
 }
 
@@ -31,6 +32,7 @@ export function registerCluster(program: Command): void {
     .option('--min-faces <n>', 'faces a person needs to form a cluster', String(CLUSTER_DEFAULTS.minClusterSize))
     .option('--reorder', 'then rebuild the search index with each cluster\'s faces together (takes as long as building it; faster search only where clusters are person-sized: src/library/README.md)')
     .option('--sheets <dir>', `also write a contact sheet of each cluster's faces into this folder (${sheetFile(3)} for cluster 3), to look at before naming it; the folder is replaced whole, so name a new one or one made by --sheets before`)
+    .option('--sheet-faces <n>', `faces shown per cluster on --sheets, each captioned with its face id (for gallery name-faces and unname-faces); "all" for every face`, String(SHEET_FACES))
     .option('--no-progress', 'no progress bar on stderr')
     .option('--json', 'print {"clusters": [{"id", "faces", "photos", "person", "nearest", "examples"}], "noise", "faces", "searchIndex": {"faces", "seconds"} | null} as JSON')
     .action((gallery: string, opts: ClusterCliOptions) => clusterCommand(gallery, opts));
@@ -42,6 +44,8 @@ export async function clusterCommand(dir: string, opts: ClusterCliOptions): Prom
   const minEpsilon = opts.minEpsilon === undefined ? undefined : numberOption('--min-epsilon', opts.minEpsilon);
   if (minEpsilon !== undefined && !(minEpsilon > 0 && minEpsilon <= epsilon)) throw new Error(`--min-epsilon is a cosine distance in (0, --epsilon = ${epsilon}], got ${minEpsilon}`);
   const minFaces = countOption('--min-faces', opts.minFaces);
+  const sheetFaces = opts.sheetFaces === 'all' ? Infinity : Number(opts.sheetFaces);
+  if (!(/^\s*\d+\s*$/.test(opts.sheetFaces) && sheetFaces >= 1) && sheetFaces !== Infinity) throw new Error(`--sheet-faces must be a positive integer or "all", got "${opts.sheetFaces}"`);
   checkLibrary(dir);
   if (opts.sheets !== undefined) await checkSheets(opts.sheets, dir);
   const bar = progressBar(' {step} |{bar}| {value}/{total} faces  {eta_formatted} left', opts.progress, { etaBuffer: 20 });
@@ -73,7 +77,7 @@ export async function clusterCommand(dir: string, opts: ClusterCliOptions): Prom
     const sheetBar = progressBar(' contact sheets |{bar}| {value}/{total} clusters  {eta_formatted} left', opts.progress);
     sheetBar?.start(r.clusters.length, 0);
     try {
-      await writeClusterSheets(dir, r.clusters, opts.sheets, { onProgress: (done) => sheetBar?.update(done) });
+      await writeClusterSheets(dir, r.clusters, opts.sheets, { faces: sheetFaces, onProgress: (done) => sheetBar?.update(done) });
     } finally {
       sheetBar?.stop();
     }
@@ -91,6 +95,7 @@ export async function clusterCommand(dir: string, opts: ClusterCliOptions): Prom
   }
   if (r.searchIndex) console.log(`search index rebuilt with each cluster's faces together (${r.searchIndex.seconds.toFixed(1)} s)`);
   if (candidates.length) console.log(`name one: facegpu gallery name ${dir} <cluster> <person>`);
+  if (opts.sheets !== undefined && r.clusters.length) console.log(`a face on a sheet that is someone else: facegpu gallery unname-faces ${dir} <face-id> (or name-faces ${dir} <person> <face-id>)`);
   // The defaults suit a library with many photos of each person; in a small one, or one of
   // spread-out web photos, few people reach --min-faces faces within --epsilon of each other.
   if (r.faces > 0 && r.noise * 2 > r.faces) {

@@ -1,9 +1,12 @@
-// facegpu gallery list|remove|rename|name|stats <gallery>: what a gallery holds, and how well it separates people.
+// facegpu gallery list|remove|rename|name|faces|name-faces|unname-faces|stats <gallery>: what a
+// gallery holds, corrections to it, and how well it separates people.
 import type { Command } from 'commander';
 import type { KindSummary } from '../gallery/calibration-record.ts';
 import type { GalleryStats } from '../gallery/gallery.ts';
 import { loadStoredGallery } from '../identity/node.ts';
-import { libraryGalleryStats, nameCluster, removePerson, renamePerson } from '../library/people-node.ts';
+import { resolve } from 'node:path';
+import { libraryGalleryStats, nameCluster, nameFaces, removePerson, renamePerson, unnameFaces, type FacesReport } from '../library/people-node.ts';
+import { LibraryStore } from '../library/store-node.ts';
 import { checkLibrary } from './remedies.ts';
 import { counted } from './wording.ts';
 import { countOption } from './number-options.ts';
@@ -32,14 +35,35 @@ export function registerGallery(program: Command): void {
     .argument('<gallery>', 'gallery folder with a photo library')
     .argument('<cluster-id>', 'the cluster, as facegpu cluster lists it')
     .argument('<person>', 'who it is')
-    .option('--json', 'print {"person", "cluster", "named", "kept": [{"person", "faces"}]} as JSON')
+    .option('--json', 'print {"person", "cluster", "named", "kept": [{"person", "faces"}], "notThem"} as JSON')
     .action((dir: string, cluster: string, person: string, opts: { json?: boolean }) => nameCommand(dir, cluster, person, opts));
+  g.command('faces')
+    .description("a library photo's faces, left to right, with their ids (for name-faces and unname-faces), names and clusters")
+    .argument('<gallery>', 'gallery folder with a photo library')
+    .argument('<photos...>', 'photos of the library')
+    .option('--json', 'print [{"file", "faces": [{"id", "box", "score", "person", "cluster", "notPeople": [people it was taken off]}]}] as JSON')
+    .action((dir: string, photos: string[], opts: { json?: boolean }) => facesCommand(dir, photos, opts));
+  g.command('name-faces')
+    .description('name faces of the photo library one by one (ids from gallery faces or cluster --sheets), taking them off whoever had them')
+    .argument('<gallery>', 'gallery folder with a photo library')
+    .argument('<person>', 'who they are')
+    .argument('<face-ids...>', 'the faces')
+    .option('--json', FACES_JSON)
+    .action((dir: string, person: string, ids: string[], opts: { json?: boolean }) => faceIdsCommand(dir, ids, opts, (n) => nameFaces(dir, n, person, notice)));
+  g.command('unname-faces')
+    .description('take faces of the photo library off whoever they were named as; naming their cluster as that person again leaves them out')
+    .argument('<gallery>', 'gallery folder with a photo library')
+    .argument('<face-ids...>', 'the faces')
+    .option('--json', FACES_JSON)
+    .action((dir: string, ids: string[], opts: { json?: boolean }) => faceIdsCommand(dir, ids, opts, (n) => unnameFaces(dir, n, notice)));
   g.command('stats')
     .description('people, photos, faces, and verification/identification TAR at FAR 1e-2 and 1e-3 and the EER from the gallery\'s own photos')
     .argument('<gallery>', 'gallery folder')
     .option('--json', 'print the figures as JSON ("thresholds": what verify and identify use at FAR 0.01 and 0.001)')
     .action((dir: string, opts: { json?: boolean }) => statsCommand(dir, opts));
 }
+
+const FACES_JSON = 'print {"person", "changed", "from": [{"person", "faces"}], "removed": [people left with no face]} as JSON';
 
 const notice = (m: string) => console.error(`facegpu: ${m}`);
 
@@ -71,7 +95,49 @@ async function nameCommand(dir: string, cluster: string, person: string, opts: {
   checkLibrary(dir);
   const r = await nameCluster(dir, id, person, notice);
   if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
-  else console.log(`cluster ${r.cluster}: ${r.named} face${r.named === 1 ? '' : 's'} named ${r.person}${r.kept.length ? ` (left as they were: ${r.kept.map((k) => `${k.faces} of ${k.person}`).join(', ')})` : ''}`);
+  else {
+    const left = [...r.kept.map((k) => `${k.faces} of ${k.person}`), ...(r.notThem ? [`${r.notThem} taken off ${r.person} before`] : [])];
+    console.log(`cluster ${r.cluster}: ${counted(r.named, 'face')} named ${r.person}${left.length ? ` (left as they were: ${left.join(', ')})` : ''}`);
+  }
+}
+
+async function facesCommand(dir: string, photos: string[], opts: { json?: boolean }): Promise<void> {
+  checkLibrary(dir);
+  const store = LibraryStore.open(dir, { readonly: true });
+  let rows;
+  try {
+    rows = photos.map((p) => {
+      const faces = store.photoFaces(resolve(p));
+      if (!faces) throw new Error(`${p}: not a photo of the library in ${dir} (index its folder first: facegpu index <photos> --gallery ${dir})`);
+      return { file: p, faces: faces.map(({ id, box, score, person, cluster, notPeople }) => ({ id, box, score, person, cluster, notPeople })) };
+    });
+  } finally {
+    store.close();
+  }
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(rows) + '\n');
+    return;
+  }
+  for (const r of rows) {
+    console.log(`${r.file}: ${counted(r.faces.length, 'face')}`);
+    for (const f of r.faces) {
+      const at = f.box.map((v) => Math.round(v));
+      const who = [f.person ?? 'nobody', ...(f.cluster !== null ? [`cluster ${f.cluster}`] : []), ...(f.notPeople.length ? [`not ${f.notPeople.join(' or ')}`] : [])];
+      console.log(`  face ${f.id}: ${at[2]}x${at[3]} at ${at[0]},${at[1]}, ${who.join(', ')}`);
+    }
+  }
+}
+
+async function faceIdsCommand(dir: string, ids: string[], opts: { json?: boolean }, change: (ids: number[]) => Promise<FacesReport>): Promise<void> {
+  const n = ids.map((id) => countOption('<face-ids>', id, 1));
+  checkLibrary(dir);
+  const r = await change(n);
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(r) + '\n');
+    return;
+  }
+  const from = r.from.length ? ` (from ${r.from.map((f) => `${f.person}: ${f.faces}`).join(', ')})` : '';
+  console.log(`${counted(r.changed, 'face')} ${r.person ? `named ${r.person}` : 'named nobody'}${from}${r.removed.length ? `; ${r.removed.join(', ')} had no face left and left the gallery` : ''}`);
 }
 
 async function statsCommand(dir: string, opts: { json?: boolean }): Promise<void> {

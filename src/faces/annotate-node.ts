@@ -61,10 +61,14 @@ export async function annotatedJpeg(image: RgbImage, faces: readonly FaceMark[],
     .toBuffer();
 }
 
-/** A face to put on a contact sheet: its photo and its box [x, y, w, h] there. */
+/**
+ * A face on a contact sheet: its tile (faceTile; null: a blank one, for a photo that cannot be
+ * read) and a caption (its id, say). Tiles are cut photo by photo before the sheet is drawn, so
+ * that a sheet of many photos never holds them all decoded at once.
+ */
 export interface SheetFace {
-  image: RgbImage;
-  box: readonly number[];
+  tile: Buffer | null;
+  caption?: string;
 }
 
 /** Pixels of each face on a sheet, and faces per row. */
@@ -72,29 +76,41 @@ const SHEET_TILE = 128;
 const SHEET_COLUMNS = 6;
 const SHEET_GAP = 6;
 const SHEET_HEAD = 34;
+/** Height of a tile's caption band. */
+const SHEET_CAPTION = 18;
 
 /**
- * A contact sheet of faces as a JPEG: each the square around its box (half as wide again, so
- * hair and chin show; black where it passes the photo's edge), SHEET_TILE pixels, in rows of
- * SHEET_COLUMNS under a `title` line: what a person looks at to say who a group of faces is.
+ * A contact sheet of faces as a JPEG: their tiles (faceTile) in rows of SHEET_COLUMNS under a
+ * `title` line, each with its caption on its lower edge: what a person looks at to say who a
+ * group of faces is (and which of them is not).
  */
 export async function faceSheetJpeg(faces: readonly SheetFace[], title: string, quality = 88): Promise<Buffer> {
   const cols = Math.max(1, Math.min(SHEET_COLUMNS, faces.length));
   const rows = Math.ceil(faces.length / cols);
   const width = Math.max(cols * (SHEET_TILE + SHEET_GAP) + SHEET_GAP, 480);
   const height = SHEET_HEAD + rows * (SHEET_TILE + SHEET_GAP) + SHEET_GAP;
-  const tiles = await Promise.all(
-    faces.map(async (f, i) => ({ input: await faceTile(f), left: SHEET_GAP + (i % cols) * (SHEET_TILE + SHEET_GAP), top: SHEET_HEAD + Math.floor(i / cols) * (SHEET_TILE + SHEET_GAP) })),
-  );
-  const head = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${SHEET_HEAD}"><text x="${SHEET_GAP}" y="23" font-family="sans-serif" font-size="16" font-weight="600" fill="white">${escapeXml(title)}</text></svg>`;
+  const at = (i: number) => ({ left: SHEET_GAP + (i % cols) * (SHEET_TILE + SHEET_GAP), top: SHEET_HEAD + Math.floor(i / cols) * (SHEET_TILE + SHEET_GAP) });
+  const blank = { create: { width: SHEET_TILE, height: SHEET_TILE, channels: 3 as const, background: 'black' } };
+  const tiles = faces.map((f, i) => ({ input: f.tile ?? blank, ...at(i) }));
+  // The title and the captions in one drawing over the whole sheet, put on last.
+  const captions = faces.map((f, i) => {
+    if (!f.caption) return '';
+    const { left, top } = at(i);
+    const band = top + SHEET_TILE - SHEET_CAPTION;
+    return `<rect x="${left}" y="${band}" width="${SHEET_TILE}" height="${SHEET_CAPTION}" fill="black" fill-opacity="0.6"/><text x="${left + 4}" y="${band + SHEET_CAPTION - 5}" font-family="sans-serif" font-size="13" fill="white">${escapeXml(f.caption)}</text>`;
+  });
+  const drawing = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><text x="${SHEET_GAP}" y="23" font-family="sans-serif" font-size="16" font-weight="600" fill="white">${escapeXml(title)}</text>${captions.join('')}</svg>`;
   return sharp({ create: { width, height, channels: 3, background: '#202020' } })
-    .composite([{ input: Buffer.from(head), left: 0, top: 0 }, ...tiles])
+    .composite([...tiles, { input: Buffer.from(drawing), left: 0, top: 0 }])
     .jpeg({ quality, chromaSubsampling: '4:4:4' })
     .toBuffer();
 }
 
-/** One face's square, SHEET_TILE pixels, as PNG. */
-async function faceTile({ image, box }: SheetFace): Promise<Buffer> {
+/**
+ * A face's tile for a contact sheet: the square around its box [x, y, w, h] (half as wide
+ * again, so hair and chin show; black where it passes the photo's edge), SHEET_TILE pixels, PNG.
+ */
+export async function faceTile(image: RgbImage, box: readonly number[]): Promise<Buffer> {
   const [x, y, w, h] = box;
   const side = Math.max(1, Math.round(1.5 * Math.max(w, h)));
   const left = Math.round(x + w / 2 - side / 2);

@@ -125,7 +125,8 @@ export async function clusterLibrary(dir: string, opts: ClusterLibraryOptions = 
       const builtIndex = n > EXACT_NEIGHBOURS_UP_TO ? searchIndexForNeighbours(store, dir, gallery.normalisation, faces, x.subarray(faces.length * dim), opts.onNotice) : null;
       let result: FaceClustering;
       try {
-        result = clusterFaces(x, dim, named, { ...options, onProgress, builtIndex: builtIndex ?? undefined, index: n > EXACT_NEIGHBOURS_UP_TO ? neighbourIndexProvider() : flatIndexProvider });
+        const notNamed = [...faces.map((f) => f.notPeople), ...anchors.map(() => [])];
+        result = clusterFaces(x, dim, named, { ...options, notNamed, onProgress, builtIndex: builtIndex ?? undefined, index: n > EXACT_NEIGHBOURS_UP_TO ? neighbourIndexProvider() : flatIndexProvider });
       } finally {
         builtIndex?.index.close?.();
       }

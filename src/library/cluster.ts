@@ -53,6 +53,11 @@ export interface ClusterOptions {
    * estimated from the library, at this chance (stranger-bound.ts); null: attachSimilarity alone.
    */
   attachStrangerRate?: number | null;
+  /**
+   * Per face, the people it was taken off by hand: it never ends up in one of their
+   * clusters, and is noise where such a cluster is all it would join.
+   */
+  notNamed?: readonly (readonly string[])[];
   /** The index neighbours are searched with (default: exact FlatIndex, O(n^2 dim)). */
   index?: IndexProvider;
   /** An index that already holds every row, used instead of building one (e.g. a photo library's search index); its owner closes it. */
@@ -312,8 +317,9 @@ export function splitByNames(x: Float32Array, dim: number, faces: readonly numbe
 export function clusterFaces(descriptors: Float32Array, dim: number, named: readonly (string | null)[], opts: ClusterOptions = {}): FaceClustering {
   const o = resolveOptions(opts);
   const n = checkInput(descriptors, dim, named);
+  checkNotNamed(opts.notNamed, n);
   const graph = neighbourGraph(descriptors, dim, o.epsilon, o.maxNeighbours, opts.builtIndex ?? opts.index ?? flatIndexProvider, opts.onProgress);
-  return clusterChecked(descriptors, dim, n, named, graph, o, opts.index ?? flatIndexProvider);
+  return clusterChecked(descriptors, dim, n, named, opts.notNamed ?? null, graph, o, opts.index ?? flatIndexProvider);
 }
 
 /**
@@ -330,7 +336,12 @@ export function clusterGraph(
   const o = resolveOptions(opts);
   const n = checkInput(descriptors, dim, named);
   if (graph.rows.length !== n) throw new Error(`clusterGraph: the graph has ${graph.rows.length} rows for ${n} faces`);
-  return clusterChecked(descriptors, dim, n, named, graph, o, opts.index ?? flatIndexProvider);
+  checkNotNamed(opts.notNamed, n);
+  return clusterChecked(descriptors, dim, n, named, opts.notNamed ?? null, graph, o, opts.index ?? flatIndexProvider);
+}
+
+function checkNotNamed(notNamed: readonly (readonly string[])[] | undefined, n: number): void {
+  if (notNamed && notNamed.length !== n) throw new Error(`clusterFaces: ${n} descriptors but ${notNamed.length} notNamed entries (one list per face)`);
 }
 
 function clusterChecked(
@@ -338,6 +349,7 @@ function clusterChecked(
   dim: number,
   n: number,
   named: readonly (string | null)[],
+  notNamed: readonly (readonly string[])[] | null,
   graph: { rows: Int32Array[]; distances: Float32Array[] },
   o: ClusterSettings,
   provider: IndexProvider,
@@ -366,6 +378,17 @@ function clusterChecked(
     if (p === null) noise.push(i);
     else addTo(p, [i]);
   }
+  // Faces taken off a person by hand leave that person's cluster (they are unnamed, so noise).
+  const isNot = (f: number, person: string | null) => notNamed !== null && person !== null && notNamed[f].includes(person);
+  if (notNamed) {
+    for (const [person, rows] of byPerson) {
+      const kept = rows.filter((f) => !isNot(f, person));
+      if (kept.length === rows.length) continue;
+      noise.push(...rows.filter((f) => isNot(f, person)));
+      byPerson.set(person, kept);
+    }
+    noise.sort((a, b) => a - b);
+  }
 
   const groups: { rows: number[]; person: string | null }[] = [...[...byPerson].map(([person, rows]) => ({ rows, person })), ...candidates.map((rows) => ({ rows, person: null }))];
   let attachThreshold: number | null = null;
@@ -381,7 +404,7 @@ function clusterChecked(
     }
     const best = bestMatches(provider, dim, dirs, rowsOf(descriptors, dim, noise));
     const left: number[] = [];
-    noise.forEach((f, k) => (best[k].similarity >= attachThreshold! ? groups[best[k].key].rows.push(f) : left.push(f)));
+    noise.forEach((f, k) => (best[k].similarity >= attachThreshold! && !isNot(f, groups[best[k].key].person) ? groups[best[k].key].rows.push(f) : left.push(f)));
     noise = left;
   }
 

@@ -6,7 +6,7 @@ import { Gallery } from '../gallery/gallery.ts';
 import { saveGallery, withGalleryLock } from '../gallery/store-node.ts';
 import { checkPersonName } from '../identity/face-gallery.ts';
 import { loadStoredGallery } from '../identity/node.ts';
-import { LibraryStore, type LibraryCounts } from './store-node.ts';
+import { LibraryStore, type LibraryCounts, type StoredFace } from './store-node.ts';
 import { RemedyError } from '../remedy.ts';
 
 export interface NameReport {
@@ -16,7 +16,13 @@ export interface NameReport {
   named: number;
   /** Faces of the cluster already named as somebody else, left as they were. */
   kept: { person: string; faces: number }[];
+  /** Faces of the cluster taken off `person` before (unnameFaces), left out. */
+  notThem: number;
 }
+
+/** A library face and a gallery face cut from the same photo at the same box are one face. */
+const libraryKey = (f: { path: string; box: readonly number[] }) => `${f.path}|${f.box.join(',')}`;
+const galleryKey = (f: { file: string; box: readonly number[] }) => `${f.file}|${f.box.join(',')}`;
 
 /**
  * Name cluster `cluster` (from the last `cluster` run) as `person`, as the gallery's one
@@ -33,15 +39,109 @@ export async function nameCluster(dir: string, cluster: number, person: string, 
       if (!faces.length) throw new RemedyError(`${dir}: no cluster ${cluster}`, ' (see the clusters of clusterLibrary)', { case: 'no-cluster', dir });
       const others = new Map<string, number>();
       for (const f of faces) if (f.person && f.person !== person) others.set(f.person, (others.get(f.person) ?? 0) + 1);
-      const mine = faces.filter((f) => !f.person || f.person === person);
-      const have = new Set(gallery.faces().map((f) => `${f.file}|${f.box.join(',')}`));
-      const toAdd = mine.filter((f) => !have.has(`${f.path}|${f.box.join(',')}`));
+      // Faces taken off this person by hand stay off: naming the cluster again does not undo it.
+      const notThem = faces.filter((f) => !f.person && f.notPeople.includes(person)).length;
+      const mine = faces.filter((f) => f.person === person || (!f.person && !f.notPeople.includes(person)));
+      const have = new Set(gallery.faces().map(galleryKey));
+      const toAdd = mine.filter((f) => !have.has(libraryKey(f)));
       if (toAdd.length) {
         gallery.addFaces(person, toAdd.map((f) => ({ file: f.path, box: f.box, score: f.score, descriptor: f.descriptor })));
         await saveGallery(dir, gallery, { lock });
       }
       store.namePerson(mine.map((f) => f.id), person);
-      return { person, cluster, named: mine.length, kept: [...others].map(([p, n]) => ({ person: p, faces: n })) };
+      return { person, cluster, named: mine.length, kept: [...others].map(([p, n]) => ({ person: p, faces: n })), notThem };
+    } finally {
+      store.close();
+    }
+  }, { onWait: onNotice });
+}
+
+export interface FacesReport {
+  /** The person the faces were named as (nameFaces), or null (unnameFaces). */
+  person: string | null;
+  /** Faces that changed. */
+  changed: number;
+  /** Of those, the faces each person had before (nameFaces: others'; unnameFaces: everyone's). */
+  from: { person: string; faces: number }[];
+  /** People left with no face, and so gone from the gallery. */
+  removed: string[];
+}
+
+/** The library's faces of these ids, each once, all of them: an unknown id is an error naming it. */
+function facesById(dir: string, store: LibraryStore, ids: readonly number[]): StoredFace[] {
+  if (!ids.length) throw new Error(`${dir}: no face ids given`);
+  const bad = ids.find((id) => !Number.isSafeInteger(id) || id < 1);
+  if (bad !== undefined) throw new Error(`${dir}: face ids are positive whole numbers, got ${bad}`);
+  const faces = store.faces({ ids: [...new Set(ids)] });
+  const found = new Set(faces.map((f) => f.id));
+  const missing = ids.filter((id) => !found.has(id));
+  if (missing.length) throw new RemedyError(`${dir}: no face ${missing.join(', ')} in the photo library`, ' (a photo indexed again gets new face ids; see LibraryStore.photoFaces)', { case: 'no-face', dir });
+  return faces;
+}
+
+/** The gallery's faces that are these library faces, as named in it now (by photo and box). */
+function galleryFacesOf(gallery: Gallery, faces: readonly StoredFace[]): number[] {
+  const named = new Set(faces.filter((f) => f.person).map((f) => `${f.person}|${libraryKey(f)}`));
+  return gallery.faces().filter((g) => named.has(`${g.person}|${galleryKey(g)}`)).map((g) => g.id);
+}
+
+const counts = (faces: readonly StoredFace[]) => {
+  const n = new Map<string, number>();
+  for (const f of faces) if (f.person) n.set(f.person, (n.get(f.person) ?? 0) + 1);
+  return [...n].map(([person, k]) => ({ person, faces: k }));
+};
+
+/**
+ * Name faces of the photo library one by one (ids as LibraryStore.photoFaces and the cluster
+ * sheets give them) as `person`, as the gallery's one writer: each leaves whoever it was named
+ * as (in the gallery too) and becomes `person`'s there. The gallery is saved first, then the
+ * library: run again after a crash between the two, it finishes.
+ */
+export async function nameFaces(dir: string, ids: readonly number[], person: string, onNotice?: (m: string) => void): Promise<FacesReport> {
+  checkPersonName(person);
+  return withGalleryLock(dir, async (lock) => {
+    const gallery = await loadStoredGallery(dir, onNotice);
+    const store = LibraryStore.open(dir);
+    try {
+      const faces = facesById(dir, store, ids);
+      const moving = faces.filter((f) => f.person !== person);
+      const before = new Set(gallery.people().map((p) => p.name));
+      const have = new Set(gallery.faces().filter((g) => g.person === person).map(galleryKey));
+      const toAdd = faces.filter((f) => !have.has(libraryKey(f)));
+      const toDrop = galleryFacesOf(gallery, moving);
+      if (toDrop.length) gallery.removeFaces(toDrop);
+      if (toAdd.length) gallery.addFaces(person, toAdd.map((f) => ({ file: f.path, box: f.box, score: f.score, descriptor: f.descriptor })));
+      if (toAdd.length || toDrop.length) await saveGallery(dir, gallery, { lock });
+      store.namePerson(moving.map((f) => f.id), person);
+      const after = new Set(gallery.people().map((p) => p.name));
+      return { person, changed: moving.length, from: counts(moving), removed: [...before].filter((p) => !after.has(p)) };
+    } finally {
+      store.close();
+    }
+  }, { onWait: onNotice });
+}
+
+/**
+ * Take faces of the photo library off whoever they were named as (a stranger's face in a named
+ * cluster, say), as the gallery's one writer: they leave that person in the gallery too, and
+ * naming a cluster as that person later leaves them out. A person left with no face is gone
+ * from the gallery. Gallery first, then library, as nameFaces.
+ */
+export async function unnameFaces(dir: string, ids: readonly number[], onNotice?: (m: string) => void): Promise<FacesReport> {
+  return withGalleryLock(dir, async (lock) => {
+    const gallery = await loadStoredGallery(dir, onNotice);
+    const store = LibraryStore.open(dir);
+    try {
+      const faces = facesById(dir, store, ids).filter((f) => f.person);
+      const before = new Set(gallery.people().map((p) => p.name));
+      const toDrop = galleryFacesOf(gallery, faces);
+      if (toDrop.length) {
+        gallery.removeFaces(toDrop);
+        await saveGallery(dir, gallery, { lock });
+      }
+      store.unnameFaces(faces.map((f) => f.id));
+      const after = new Set(gallery.people().map((p) => p.name));
+      return { person: null, changed: faces.length, from: counts(faces), removed: [...before].filter((p) => !after.has(p)) };
     } finally {
       store.close();
     }

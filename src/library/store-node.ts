@@ -42,6 +42,11 @@ export interface StoredFace {
   descriptor: Float32Array;
   person: string | null;
   cluster: number | null;
+  /**
+   * The people this face was taken off by hand (unnameFaces): naming its cluster as one of
+   * them again leaves it out, so a correction is not undone by the next naming.
+   */
+  notPeople: string[];
 }
 
 /** A stored face without its descriptor. */
@@ -80,7 +85,8 @@ CREATE TABLE IF NOT EXISTS faces (
   score REAL NOT NULL,
   descriptor BLOB NOT NULL,
   person TEXT,
-  cluster INTEGER
+  cluster INTEGER,
+  not_people TEXT
 );
 CREATE INDEX IF NOT EXISTS faces_photo ON faces (photo);
 CREATE INDEX IF NOT EXISTS faces_person ON faces (person);
@@ -95,19 +101,38 @@ const f32Of = (b: Buffer) => new Float32Array(new Uint8Array(b).buffer);
 
 const PHOTO_COLUMNS = 'id, path, size, mtime_ms AS mtimeMs, sha256, error, min_face AS minFace, width, height';
 
-/** A face's columns but its descriptor, and the join they come from (faces() and faceEntries()). */
-const ENTRY_COLUMNS = 'f.id, p.path, f.x, f.y, f.w, f.h, f.score, f.person, f.cluster';
+/**
+ * A face's columns but its descriptor (faces() and faceEntries()). A library from before
+ * not_people opened read-only has no such column: none of its faces was taken off anyone.
+ */
+const entryColumns = (hasNotPeople: boolean) => `f.id, p.path, f.x, f.y, f.w, f.h, f.score, f.person, f.cluster, ${hasNotPeople ? 'f.not_people' : 'NULL'} AS notPeople`;
 const ENTRY_FROM = 'FROM faces f JOIN photos p ON p.id = f.photo';
-type EntryRow = { id: number; path: string; x: number; y: number; w: number; h: number; score: number; person: string | null; cluster: number | null };
-const entryOf = (r: EntryRow): FaceEntry => ({ id: r.id, path: r.path, box: [r.x, r.y, r.w, r.h], score: r.score, person: r.person, cluster: r.cluster });
+/** not_people: a JSON array of names, NULL for none. */
+type EntryRow = { id: number; path: string; x: number; y: number; w: number; h: number; score: number; person: string | null; cluster: number | null; notPeople: string | null };
+const entryOf = (r: EntryRow): FaceEntry => ({
+  id: r.id,
+  path: r.path,
+  box: [r.x, r.y, r.w, r.h],
+  score: r.score,
+  person: r.person,
+  cluster: r.cluster,
+  notPeople: r.notPeople ? (JSON.parse(r.notPeople) as string[]) : [],
+});
+/** A face's not_people without `person` (a bound parameter), NULL where none is left. */
+const NOT_PEOPLE_LESS = (person: string) => `(SELECT CASE WHEN COUNT(*) THEN json_group_array(value) END FROM json_each(faces.not_people) WHERE value != ${person})`;
+const hasColumn = (db: Database.Database, table: string, column: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
 
 export class LibraryStore {
+  private readonly entryColumns: string;
+
   private constructor(
     private readonly db: Database.Database,
     readonly file: string,
     readonly dim: number,
     readonly backbone: BackboneRef,
-  ) {}
+  ) {
+    this.entryColumns = entryColumns(hasColumn(db, 'faces', 'not_people'));
+  }
 
   /** Is there a library in this gallery folder? */
   static exists(galleryDir: string): boolean {
@@ -130,9 +155,9 @@ export class LibraryStore {
         db.pragma('journal_mode = DELETE');
         db.pragma('synchronous = FULL');
         db.exec(SCHEMA);
-        // Libraries from before min_face (their photos were searched whole).
-        const columns = db.prepare('PRAGMA table_info(photos)').all() as { name: string }[];
-        if (!columns.some((c) => c.name === 'min_face')) db.exec('ALTER TABLE photos ADD COLUMN min_face INTEGER NOT NULL DEFAULT 0');
+        // Libraries from before min_face (their photos were searched whole) and not_people.
+        if (!hasColumn(db, 'photos', 'min_face')) db.exec('ALTER TABLE photos ADD COLUMN min_face INTEGER NOT NULL DEFAULT 0');
+        if (!hasColumn(db, 'faces', 'not_people')) db.exec('ALTER TABLE faces ADD COLUMN not_people TEXT');
       }
       // Read here, where a damaged file is named: opened read-only (stats, search), SQLite
       // finds the damage at the first query, and said only "database disk image is malformed".
@@ -226,19 +251,22 @@ export class LibraryStore {
    * Store photos with their faces, all in one transaction, each found down to `minFace` pixels
    * (0: the whole photo only). A photo stored before (same path) has its faces replaced; a new
    * face where an old one was (boxes overlapping by more than half their union) keeps the old
-   * one's person and cluster, so that searching a photo again (index's minFace changed, or its
-   * bytes) does not forget who was named in it. Returns the faces stored.
+   * one's person, cluster and notPeople, so that searching a photo again (index's minFace
+   * changed, or its bytes) does not forget who was named in it. Returns the faces stored.
    */
   storePhotos(photos: readonly PhotoFaces[], minFace = 0): number {
-    const oldFaces = this.db.prepare('SELECT f.x, f.y, f.w, f.h, f.person, f.cluster FROM faces f JOIN photos p ON p.id = f.photo WHERE p.path = ? AND (f.person IS NOT NULL OR f.cluster IS NOT NULL)');
+    const oldFaces = this.db.prepare(
+      'SELECT f.x, f.y, f.w, f.h, f.person, f.cluster, f.not_people AS notPeople FROM faces f JOIN photos p ON p.id = f.photo WHERE p.path = ? AND (f.person IS NOT NULL OR f.cluster IS NOT NULL OR f.not_people IS NOT NULL)',
+    );
     const del = this.db.prepare('DELETE FROM photos WHERE path = ?');
     const addPhoto = this.db.prepare('INSERT INTO photos (path, size, mtime_ms, sha256, width, height, error, indexed_at, min_face) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    const addFace = this.db.prepare('INSERT INTO faces (photo, x, y, w, h, score, descriptor, person, cluster) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const addFace = this.db.prepare('INSERT INTO faces (photo, x, y, w, h, score, descriptor, person, cluster, not_people) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     let faces = 0;
     this.write(() => {
       const now = new Date().toISOString();
       for (const p of photos) {
-        const named = (oldFaces.all(p.path) as { x: number; y: number; w: number; h: number; person: string | null; cluster: number | null }[]).map((r) => ({ box: [r.x, r.y, r.w, r.h] as Box, person: r.person, cluster: r.cluster }));
+        type Old = { x: number; y: number; w: number; h: number; person: string | null; cluster: number | null; notPeople: string | null };
+        const named = (oldFaces.all(p.path) as Old[]).map((r) => ({ box: [r.x, r.y, r.w, r.h] as Box, person: r.person, cluster: r.cluster, notPeople: r.notPeople }));
         del.run(p.path);
         const ok = !('error' in p);
         const { lastInsertRowid } = addPhoto.run(p.path, p.size, p.mtimeMs, p.sha256, ok ? p.width : null, ok ? p.height : null, ok ? null : p.error, now, minFace);
@@ -246,7 +274,7 @@ export class LibraryStore {
         for (const f of p.faces) {
           if (f.descriptor.length !== this.dim) throw new Error(`${p.path}: a ${f.descriptor.length}-d descriptor in a ${this.dim}-d library`);
           const was = takeOverlapping(named, f.box);
-          addFace.run(lastInsertRowid, f.box[0], f.box[1], f.box[2], f.box[3], f.score, blobOf(f.descriptor), was?.person ?? null, was?.cluster ?? null);
+          addFace.run(lastInsertRowid, f.box[0], f.box[1], f.box[2], f.box[3], f.score, blobOf(f.descriptor), was?.person ?? null, was?.cluster ?? null, was?.notPeople ?? null);
           faces++;
         }
       }
@@ -319,7 +347,7 @@ export class LibraryStore {
    * order of `ids` (an id asked twice comes twice), ids of no stored face left out.
    */
   faces(where: { ids?: readonly number[]; cluster?: number; unlabelled?: boolean } = {}): StoredFace[] {
-    const base = `SELECT ${ENTRY_COLUMNS}, f.descriptor ${ENTRY_FROM}`;
+    const base = `SELECT ${this.entryColumns}, f.descriptor ${ENTRY_FROM}`;
     type Row = EntryRow & { descriptor: Buffer };
     let rows: Row[];
     if (where.ids) {
@@ -337,9 +365,18 @@ export class LibraryStore {
     return rows.map((r) => ({ ...entryOf(r), descriptor: f32Of(r.descriptor) }));
   }
 
-  /** Every face without its descriptor, in id order (for descriptorsOf). */
-  faceEntries(): FaceEntry[] {
-    return (this.db.prepare(`SELECT ${ENTRY_COLUMNS} ${ENTRY_FROM} ORDER BY f.id`).all() as EntryRow[]).map(entryOf);
+  /** Every face without its descriptor (for descriptorsOf), or a cluster's, in id order. */
+  faceEntries(where: { cluster?: number } = {}): FaceEntry[] {
+    const rows = where.cluster === undefined
+      ? this.db.prepare(`SELECT ${this.entryColumns} ${ENTRY_FROM} ORDER BY f.id`).all()
+      : this.db.prepare(`SELECT ${this.entryColumns} ${ENTRY_FROM} WHERE f.cluster = ? ORDER BY f.id`).all(where.cluster);
+    return (rows as EntryRow[]).map(entryOf);
+  }
+
+  /** The faces of a stored photo (by its absolute path), left to right; null if it is not stored. */
+  photoFaces(path: string): FaceEntry[] | null {
+    if (!this.db.prepare('SELECT 1 AS x FROM photos WHERE path = ?').get(path)) return null;
+    return (this.db.prepare(`SELECT ${this.entryColumns} ${ENTRY_FROM} WHERE p.path = ? ORDER BY f.x, f.y, f.id`).all(path) as EntryRow[]).map(entryOf);
   }
 
   /**
@@ -409,12 +446,33 @@ export class LibraryStore {
     return rows.map((r) => ({ id: r.id, faces: r.faces, photos: r.photos, people: r.people ? (JSON.parse(r.people) as string[]) : [] }));
   }
 
-  /** Name faces (a cluster the user recognised); returns how many. */
+  /**
+   * Name faces (a cluster the user recognised, or faces one by one); returns how many. A face
+   * taken off this very person before is theirs again: it no longer says not them.
+   */
   namePerson(ids: readonly number[], person: string): number {
-    const set = this.db.prepare('UPDATE faces SET person = ? WHERE id = ?');
+    const set = this.db.prepare(`UPDATE faces SET person = @person, not_people = ${NOT_PEOPLE_LESS('@person')} WHERE id = @id`);
     let n = 0;
     this.write(() => {
-      for (const id of ids) n += set.run(person, id).changes;
+      for (const id of ids) n += set.run({ person, id }).changes;
+      this.bump();
+    });
+    return n;
+  }
+
+  /**
+   * Take faces off whoever they were named as (a face in a named cluster that is someone
+   * else): each becomes nobody's and remembers whom it is not (notPeople, beside whom it was
+   * taken off before). Faces nobody was named as are left as they are. Returns how many changed.
+   */
+  unnameFaces(ids: readonly number[]): number {
+    // The right-hand sides read the row as it was: its person joins the list, then goes.
+    const set = this.db.prepare(
+      'UPDATE faces SET not_people = (SELECT json_group_array(v) FROM (SELECT value AS v FROM json_each(faces.not_people) UNION SELECT faces.person)), person = NULL WHERE id = ? AND person IS NOT NULL',
+    );
+    let n = 0;
+    this.write(() => {
+      for (const id of ids) n += set.run(id).changes;
       this.bump();
     });
     return n;
@@ -435,6 +493,12 @@ export class LibraryStore {
     let n = 0;
     this.write(() => {
       n = this.db.prepare('UPDATE faces SET person = ? WHERE person = ?').run(to, from).changes;
+      // A face taken off `from` is not `to` either (the same person, now under that name).
+      this.db
+        .prepare(
+          'UPDATE faces SET not_people = (SELECT json_group_array(v) FROM (SELECT DISTINCT CASE WHEN value = @from THEN @to ELSE value END AS v FROM json_each(faces.not_people))) WHERE EXISTS (SELECT 1 FROM json_each(faces.not_people) WHERE value = @from)',
+        )
+        .run({ from, to });
       this.bump();
     });
     return n;

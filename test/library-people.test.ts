@@ -1,0 +1,220 @@
+// Correcting a photo library's names face by face, without a GPU (synthetic descriptors):
+// nameFaces moves faces to a person in the gallery and the library alike, unnameFaces takes
+// them off and remembers whom they are not (so naming their cluster again leaves them out),
+// renames and a photo indexed again keep that, a crash between the gallery's save and the
+// library's is finished by running again, and the CLI lists a photo's faces and refuses bad ids.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Gallery } from '../src/gallery/gallery.ts';
+import { defaultNodeIndex } from '../src/gallery/index-node.ts';
+import { loadGallery, saveGallery } from '../src/gallery/store-node.ts';
+import { gaussian } from '../src/gallery/synthetic.ts';
+import { nameCluster, nameFaces, renamePerson, unnameFaces } from '../src/library/people-node.ts';
+import type { PhotoFaces } from '../src/library/photo-faces.ts';
+import { SHEET_PAGE, writeClusterSheets } from '../src/library/sheets-node.ts';
+import { LIBRARY_FILE, LibraryStore } from '../src/library/store-node.ts';
+import { RemedyError } from '../src/remedy.ts';
+import { Prng } from '../src/train/prng.ts';
+
+const exec = promisify(execFile);
+const CLI = join(import.meta.dirname, '..', 'bin', 'facegpu.js');
+const cli = (args: string[]) => exec('node', [CLI, ...args], { timeout: 120_000 });
+
+const DIM = 16;
+const backbone = { id: 'face', sha256: 'a'.repeat(64) };
+const prng = new Prng(11);
+let tmp: string;
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'facegpu-people-'));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A photo at `path` with faces at the given x positions (boxes 10 wide). */
+const photo = (path: string, xs: number[]): PhotoFaces => ({
+  path,
+  size: 100,
+  mtimeMs: 1,
+  sha256: path.padEnd(64, '0'),
+  width: 200,
+  height: 100,
+  faces: xs.map((x) => ({ box: [x, 10, 10, 10], score: 0.9, descriptor: gaussian(prng, new Float32Array(DIM)) })),
+});
+
+/** A gallery folder with an empty gallery and a library of 5 photos whose 6 faces are cluster 0. */
+async function library(name: string): Promise<{ dir: string; ids: number[] }> {
+  const dir = join(tmp, name);
+  await saveGallery(dir, Gallery.create({ name: dir, backbone, dim: DIM, preprocessing: {}, normalisation: { method: 'l2' }, index: defaultNodeIndex }));
+  const store = LibraryStore.open(dir, { create: { dim: DIM, backbone } });
+  store.storePhotos([photo('/p/1.jpg', [0]), photo('/p/2.jpg', [0]), photo('/p/3.jpg', [0]), photo('/p/4.jpg', [0]), photo('/p/5.jpg', [120, 20])]);
+  const ids = store.faceEntries().map((f) => f.id);
+  store.setClusters(new Map([[0, ids]]));
+  store.close();
+  return { dir, ids };
+}
+
+const libraryFaces = (dir: string) => {
+  const s = LibraryStore.open(dir, { readonly: true });
+  try {
+    return new Map(s.faceEntries().map((f) => [f.id, { person: f.person, notPeople: f.notPeople }]));
+  } finally {
+    s.close();
+  }
+};
+const galleryFiles = async (dir: string, person: string) =>
+  (await loadGallery(dir))
+    .faces()
+    .filter((f) => f.person === person)
+    .map((f) => `${f.file}@${f.box[0]}`)
+    .sort();
+
+describe('naming faces one by one', () => {
+  it('a face taken off a named cluster leaves the person in the gallery and stays off when the cluster is named again', async () => {
+    const { dir, ids } = await library('g1');
+    expect(await nameCluster(dir, 0, 'Ann')).toEqual({ person: 'Ann', cluster: 0, named: 6, kept: [], notThem: 0 });
+    const stranger = ids[5]; // the second face of 5.jpg (x 20)
+    expect(await unnameFaces(dir, [stranger])).toEqual({ person: null, changed: 1, from: [{ person: 'Ann', faces: 1 }], removed: [] });
+    expect(await galleryFiles(dir, 'Ann')).toEqual(['/p/1.jpg@0', '/p/2.jpg@0', '/p/3.jpg@0', '/p/4.jpg@0', '/p/5.jpg@120']);
+    expect(libraryFaces(dir).get(stranger)).toEqual({ person: null, notPeople: ['Ann'] });
+    // Taken off again: nothing left to take.
+    expect(await unnameFaces(dir, [stranger])).toEqual({ person: null, changed: 0, from: [], removed: [] });
+
+    expect(await nameCluster(dir, 0, 'Ann')).toEqual({ person: 'Ann', cluster: 0, named: 5, kept: [], notThem: 1 });
+    expect(await galleryFiles(dir, 'Ann')).toHaveLength(5);
+    expect(libraryFaces(dir).get(stranger)!.person).toBeNull();
+
+    // Named someone else: Bob now, still not Ann; taken off Bob too, it is neither.
+    expect(await nameFaces(dir, [stranger], 'Bob')).toEqual({ person: 'Bob', changed: 1, from: [], removed: [] });
+    expect(await galleryFiles(dir, 'Bob')).toEqual(['/p/5.jpg@20']);
+    expect(libraryFaces(dir).get(stranger)).toEqual({ person: 'Bob', notPeople: ['Ann'] });
+    expect(await unnameFaces(dir, [stranger])).toEqual({ person: null, changed: 1, from: [{ person: 'Bob', faces: 1 }], removed: ['Bob'] });
+    expect(libraryFaces(dir).get(stranger)).toEqual({ person: null, notPeople: ['Ann', 'Bob'] });
+    expect((await nameCluster(dir, 0, 'Ann')).notThem).toBe(1);
+    expect(await nameFaces(dir, [stranger], 'Bob')).toEqual({ person: 'Bob', changed: 1, from: [], removed: [] });
+    expect(libraryFaces(dir).get(stranger)).toEqual({ person: 'Bob', notPeople: ['Ann'] });
+    // Named Ann after all: it leaves Bob (who has no face left, so leaves the gallery), and is not "not Ann" any more.
+    expect(await nameFaces(dir, [stranger, stranger], 'Ann')).toEqual({ person: 'Ann', changed: 1, from: [{ person: 'Bob', faces: 1 }], removed: ['Bob'] });
+    expect((await loadGallery(dir)).people().map((p) => p.name)).toEqual(['Ann']);
+    expect(await galleryFiles(dir, 'Ann')).toHaveLength(6);
+    expect(libraryFaces(dir).get(stranger)).toEqual({ person: 'Ann', notPeople: [] });
+  });
+
+  it('a rename carries whom a face is not; a photo indexed again keeps it where its face was', async () => {
+    const { dir, ids } = await library('g2');
+    await nameCluster(dir, 0, 'Ann');
+    await unnameFaces(dir, [ids[5]]);
+    expect((await renamePerson(dir, 'Ann', 'Anna')).libraryFaces).toBe(5);
+    expect(libraryFaces(dir).get(ids[5])).toEqual({ person: null, notPeople: ['Anna'] });
+    // 5.jpg searched again (new bytes, the faces a pixel off): new ids, the same names.
+    const store = LibraryStore.open(dir);
+    store.storePhotos([photo('/p/5.jpg', [121, 21])]);
+    const again = store.photoFaces('/p/5.jpg')!;
+    store.close();
+    expect(again.map((f) => [f.box[0], f.person, f.notPeople])).toEqual([
+      [21, null, ['Anna']],
+      [121, 'Anna', []],
+    ]);
+    expect(again.every((f) => !ids.includes(f.id))).toBe(true);
+    // The old ids are gone: named as such, with the remedy's hint.
+    const err = await nameFaces(dir, [ids[5], ids[0]], 'Anna').catch((e) => e);
+    expect(err).toBeInstanceOf(RemedyError);
+    expect(err.problem).toBe(`${dir}: no face ${ids[5]} in the photo library`);
+    expect(err.hint).toEqual({ case: 'no-face', dir });
+    await expect(unnameFaces(dir, [0])).rejects.toThrow(`${dir}: face ids are positive whole numbers, got 0`);
+    await expect(nameFaces(dir, [], 'Anna')).rejects.toThrow(`${dir}: no face ids given`);
+  });
+
+  it('stopped after the gallery was saved and before the library changed: run again, it finishes', async () => {
+    const { dir, ids } = await library('g3');
+    await nameCluster(dir, 0, 'Ann');
+    await unnameFaces(dir, [ids[0]]);
+    // As if the library's part had not happened: the face still Ann's there, the gallery without it.
+    const db = new Database(join(dir, LIBRARY_FILE));
+    db.prepare("UPDATE faces SET person = 'Ann', not_people = NULL WHERE id = ?").run(ids[0]);
+    db.close();
+    expect(await unnameFaces(dir, [ids[0]])).toEqual({ person: null, changed: 1, from: [{ person: 'Ann', faces: 1 }], removed: [] });
+    expect(await galleryFiles(dir, 'Ann')).toHaveLength(5);
+    expect(libraryFaces(dir).get(ids[0])).toEqual({ person: null, notPeople: ['Ann'] });
+  });
+
+  it('a library from before not_people reads as nobody taken off anyone, and gains the column when written', async () => {
+    const { dir, ids } = await library('g4');
+    const db = new Database(join(dir, LIBRARY_FILE));
+    db.exec('ALTER TABLE faces DROP COLUMN not_people');
+    db.close();
+    expect(libraryFaces(dir).get(ids[0])).toEqual({ person: null, notPeople: [] });
+    await nameCluster(dir, 0, 'Ann');
+    await unnameFaces(dir, [ids[0]]);
+    expect(libraryFaces(dir).get(ids[0])).toEqual({ person: null, notPeople: ['Ann'] });
+  });
+
+  it('the CLI lists a photo\'s faces left to right with their ids, names them, and refuses bad ids in one line', async () => {
+    const { dir, ids } = await library('g5');
+    await nameCluster(dir, 0, 'Ann');
+    const listed = JSON.parse((await cli(['gallery', 'faces', dir, '/p/5.jpg', '--json'])).stdout);
+    expect(listed).toEqual([
+      {
+        file: '/p/5.jpg',
+        faces: [
+          { id: ids[5], box: [20, 10, 10, 10], score: expect.closeTo(0.9, 6), person: 'Ann', cluster: 0, notPeople: [] },
+          { id: ids[4], box: [120, 10, 10, 10], score: expect.closeTo(0.9, 6), person: 'Ann', cluster: 0, notPeople: [] },
+        ],
+      },
+    ]);
+    expect((await cli(['gallery', 'unname-faces', dir, String(ids[5])])).stdout.trim()).toBe('1 face named nobody (from Ann: 1)');
+    expect((await cli(['gallery', 'faces', dir, '/p/5.jpg'])).stdout.trim().split('\n')).toEqual([
+      '/p/5.jpg: 2 faces',
+      `  face ${ids[5]}: 10x10 at 20,10, nobody, cluster 0, not Ann`,
+      `  face ${ids[4]}: 10x10 at 120,10, Ann, cluster 0`,
+    ]);
+    expect((await cli(['gallery', 'name', dir, '0', 'Ann'])).stdout.trim()).toBe('cluster 0: 5 faces named Ann (left as they were: 1 taken off Ann before)');
+    expect((await cli(['gallery', 'name-faces', dir, 'Cy', String(ids[0]), String(ids[5])])).stdout.trim()).toBe('2 faces named Cy (from Ann: 1)');
+    const bad = await cli(['gallery', 'name-faces', dir, 'Cy', 'x1']).catch((e) => e);
+    expect(bad.stderr.trim()).toBe('facegpu: <face-ids> must be an integer, got "x1"');
+    const gone = await cli(['gallery', 'unname-faces', dir, '999']).catch((e) => e);
+    expect(gone.stderr.trim()).toBe(`facegpu: ${dir}: no face 999 in the photo library (a photo indexed again gets new face ids; see facegpu gallery faces ${dir} <photo>, or the ids on facegpu cluster --sheets)`);
+    const stranger = await cli(['gallery', 'faces', dir, '/p/6.jpg']).catch((e) => e);
+    expect(stranger.stderr.trim()).toBe(`facegpu: /p/6.jpg: not a photo of the library in ${dir} (index its folder first: facegpu index <photos> --gallery ${dir})`);
+  }, 120_000);
+});
+
+describe('contact sheets for naming faces one by one', () => {
+  it('--sheet-faces: more faces than a sheet holds go on more sheets, each captioned; a photo that cannot be read is a blank tile', async () => {
+    const dir = join(tmp, 'sheets-lib');
+    await saveGallery(dir, Gallery.create({ name: dir, backbone, dim: DIM, preprocessing: {}, normalisation: { method: 'l2' }, index: defaultNodeIndex }));
+    const store = LibraryStore.open(dir, { create: { dim: DIM, backbone } });
+    const face = join(tmp, 'face.png');
+    await sharp({ create: { width: 60, height: 60, channels: 3, background: '#c8c8c8' } }).png().toFile(face);
+    // 100 faces: 99 in photos that are gone, one in a photo that is there.
+    store.storePhotos([photo(face, [20]), ...Array.from({ length: 99 }, (_, i) => photo(`/gone/${i}.jpg`, [0]))]);
+    const ids = store.faceEntries().map((f) => f.id);
+    store.setClusters(new Map([[0, ids]]));
+    store.close();
+    const cluster = { id: 0, faces: 100, photos: 100, person: null, nearest: null, examples: [] };
+    const out = join(tmp, 'sheets');
+    await writeClusterSheets(dir, [cluster], out, { faces: Infinity });
+    expect(readdirSync(out).sort()).toEqual(['.facegpu-sheets', 'cluster-0-2.jpg', 'cluster-0.jpg']);
+    const size = async (f: string) => {
+      const m = await sharp(join(out, f)).metadata();
+      return [m.width, m.height];
+    };
+    expect(await size('cluster-0.jpg')).toEqual([6 * 134 + 6, 34 + (SHEET_PAGE / 6) * 134 + 6]);
+    expect(await size('cluster-0-2.jpg')).toEqual([4 * 134 + 6 < 480 ? 480 : 4 * 134 + 6, 34 + 134 + 6]);
+    // The face that could be read is first (all scores tie: lowest id first), grey; the others blank.
+    const { data, info } = await sharp(join(out, 'cluster-0.jpg')).raw().toBuffer({ resolveWithObject: true });
+    const px = (x: number, y: number) => data[(y * info.width + x) * 3];
+    expect(px(6 + 64, 34 + 40)).toBeGreaterThan(150);
+    expect(px(6 + 134 + 64, 34 + 40)).toBeLessThan(30);
+    await writeClusterSheets(dir, [cluster], out);
+    expect(readdirSync(out).sort()).toEqual(['.facegpu-sheets', 'cluster-0.jpg']);
+    expect(await size('cluster-0.jpg')).toEqual([6 * 134 + 6, 34 + 2 * 134 + 6]);
+    await expect(writeClusterSheets(dir, [cluster], out, { faces: 0 })).rejects.toThrow('faces per sheet must be at least 1, got 0');
+    const bad = await cli(['cluster', join(tmp, 'nowhere'), '--sheet-faces', '0']).catch((e) => e);
+    expect(bad.stderr.trim()).toBe('facegpu: --sheet-faces must be a positive integer or "all", got "0"');
+  }, 120_000);
+});
