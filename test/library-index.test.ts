@@ -43,12 +43,13 @@ const index = async (root: string, gallery: string, more: string[] = []): Promis
   return expectIndexJson(JSON.parse(stdout));
 };
 
-interface SearchHit { file: string; similarity: number; box: number[]; person: string | null }
-/** `search --json`: an array of {file, similarity, box: [x, y, w, h], person}, nothing else. */
+interface SearchHit { file: string; similarity: number; face: number; box: number[]; person: string | null }
+/** `search --json`: an array of {file, similarity, face, box: [x, y, w, h], person}, nothing else. */
 function expectSearchJson(hits: unknown): SearchHit[] {
   expect(Array.isArray(hits)).toBe(true);
   for (const h of hits as Record<string, unknown>[]) {
-    expect(Object.keys(h).sort()).toEqual(['box', 'file', 'person', 'similarity']);
+    expect(Object.keys(h).sort()).toEqual(['box', 'face', 'file', 'person', 'similarity']);
+    expect(Number.isSafeInteger(h.face) && (h.face as number) > 0, JSON.stringify(h.face)).toBe(true);
     expect(typeof h.file).toBe('string');
     expect(typeof h.similarity).toBe('number');
     expect(h.similarity as number).toBeGreaterThanOrEqual(-1);
@@ -213,7 +214,12 @@ describe('index: incremental', () => {
     expect(firstOther === -1 || firstOther >= s2.photos, JSON.stringify(byName.map((h) => [h.file, h.similarity]))).toBe(true);
     expect(byName.filter((h) => personOf(h.file) !== 's2').length).toBeLessThanOrEqual(1);
     for (let i = 1; i < byName.length; i++) expect(byName[i].similarity).toBeLessThanOrEqual(byName[i - 1].similarity);
-    expect((await cli(['search', gallery, '--person', 'Bob'])).stdout.split('\n')[0]).toMatch(new RegExp(`^Bob: ${byName.length} photos? at similarity >= \\d\\.\\d+$`));
+    const text = (await cli(['search', gallery, '--person', 'Bob'])).stdout.split('\n');
+    expect(text[0]).toMatch(new RegExp(`^Bob: ${byName.length} photos? at similarity >= \\d\\.\\d+$`));
+    // Each photo with its face's id, the one gallery faces lists for that photo (to put a wrong one right).
+    expect(text[1]).toBe(`  ${byName[0].similarity.toFixed(3)}  ${byName[0].file}  (face ${byName[0].face}, Bob)`);
+    const [listed] = JSON.parse((await cli(['gallery', 'faces', gallery, byName[0].file, '--json'])).stdout);
+    expect(listed.faces.map((f: { id: number; person: string | null }) => [f.id, f.person])).toContainEqual([byName[0].face, 'Bob']);
     const both = await cli(['search', gallery, join(ORL, 's2', '5.pgm'), '--person', 'Bob']).catch((e) => e);
     expect(both.stderr.trim()).toBe('facegpu: give a photo of the person or --person <name>, not both');
     const neither = await cli(['search', gallery]).catch((e) => e);

@@ -38,7 +38,7 @@ export function registerSearch(program: Command): void {
     .option('--far <f>', 'false-accept rate per compared face the threshold is chosen for (default 0.01)')
     .option('--threshold <s>', 'cosine similarity threshold given directly (instead of --far)')
     .option('--min-face <pixels>', MIN_FACE_HELP)
-    .option('--json', 'print [{"file", "similarity", "box": [x, y, w, h], "person"}] as JSON, best first')
+    .option('--json', 'print [{"file", "similarity", "face": its id, "box": [x, y, w, h], "person"}] as JSON, best first')
     .action((gallery: string, image: string | undefined, opts: SearchCliOptions) => searchCommand(gallery, image, { ...opts, adapter: program.opts().adapter }));
 }
 
@@ -109,9 +109,10 @@ function searchPerson(dir: string, person: string, gallery: Gallery, opts: Searc
 function print(head: string, r: SearchResult, json?: boolean): void {
   const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
   if (json) {
-    process.stdout.write(JSON.stringify(r.photos.map((p) => ({ file: p.file, similarity: r6(p.similarity), box: p.box.map((v) => Math.round(v * 10) / 10), person: p.person }))) + '\n');
+    process.stdout.write(JSON.stringify(r.photos.map((p) => ({ file: p.file, similarity: r6(p.similarity), face: p.face, box: p.box.map((v) => Math.round(v * 10) / 10), person: p.person }))) + '\n');
     return;
   }
   console.log(`${head}${r.photos.length} photo${r.photos.length === 1 ? '' : 's'} at similarity >= ${fmt(r.threshold)}`);
-  for (const p of r.photos) console.log(`  ${fmt(p.similarity)}  ${p.file}${p.person ? ` (${p.person})` : ''}`);
+  // The face's id: a photo found that is not the person is put right with gallery unname-faces.
+  for (const p of r.photos) console.log(`  ${fmt(p.similarity)}  ${p.file}  (face ${p.face}${p.person ? `, ${p.person}` : ''})`);
 }

@@ -19,7 +19,8 @@ import type { LibraryStore, StoredFace } from './store-node.ts';
 export interface PhotoHit {
   file: string;
   similarity: number;
-  /** The matching face in that photo. */
+  /** The matching face in that photo: its id in the library (for nameFaces, unnameFaces) and box. */
+  face: number;
   box: Box;
   /** Its name, when someone named it. */
   person: string | null;
@@ -91,7 +92,7 @@ function bestPerPhoto(q: Float32Array, faces: readonly StoredFace[], gallery: Ga
     const s = dot(q, 0, normalise(f.descriptor, gallery.dim, gallery.normalisation), 0, gallery.dim);
     if (!keep(f, s)) continue;
     const old = best.get(f.path);
-    if (!old || s > old.similarity) best.set(f.path, { file: f.path, similarity: s, box: f.box, person: f.person });
+    if (!old || s > old.similarity) best.set(f.path, { file: f.path, similarity: s, face: f.id, box: f.box, person: f.person });
   }
   return [...best.values()].sort((a, b) => b.similarity - a.similarity || (a.file < b.file ? -1 : 1)).slice(0, top);
 }
