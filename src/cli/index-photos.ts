@@ -1,9 +1,11 @@
 // facegpu index <photos-root> --gallery <dir>: every face of every photo of a folder tree into
-// the gallery's photo library, incrementally; with --queue, through workers.
+// the gallery's photo library, incrementally; with --queue, through workers; with --watch,
+// again whenever the tree changes, until stopped.
 import type { Command } from 'commander';
 import { checkOutputDir } from '../out-dir.ts';
 import { progressBar } from './progress.ts';
-import { indexLibrary, INDEX_BATCH, type IndexSummary } from '../library/index-run-node.ts';
+import { indexLibrary, INDEX_BATCH, type IndexOptions, type IndexSummary } from '../library/index-run-node.ts';
+import { watchLibrary, type LibraryWatch } from '../library/watch-node.ts';
 import { parseQueueUrl } from '../library/queue-node.ts';
 import { countOption, minFaceOption } from './number-options.ts';
 import { cliMessage } from './remedies.ts';
@@ -17,6 +19,7 @@ interface IndexCliOptions {
   json?: boolean;
   progress?: boolean;
   minFace?: string;
+  watch?: boolean;
   adapter?: string;
 }
 
@@ -30,8 +33,9 @@ export function registerIndex(program: Command): void {
     .option('--backbone <name|dir>', 'backbone of a new gallery (default: face; an existing gallery uses its own)')
     .option('--batch-size <n>', 'photos per batch (one transaction, one queue job)', String(INDEX_BATCH))
     .option('--min-face <pixels>', 'also find faces down to this many pixels wide in big photos (group photos), through detector tiles: slower; kept for later runs, photos indexed with another value searched again; 0: the whole photo only (default: the library\'s, else 0)')
+    .option('--watch', 'then keep watching the folder: index again whenever photos are added, changed, moved or deleted, until Ctrl-C (a run\'s summary each time)')
     .option('--no-progress', 'no progress bar on stderr')
-    .option('--json', 'print {"photos", "faces", "new", "changed", "removed", "skipped", "failed", "copied", "embedded", "seconds"} as JSON')
+    .option('--json', 'print {"photos", "faces", "new", "changed", "removed", "skipped", "failed", "copied", "embedded", "seconds"} as JSON (with --watch, a line each run)')
     .action((root: string, opts: IndexCliOptions) => indexCommand(root, { ...opts, adapter: program.opts().adapter }));
 }
 
@@ -42,36 +46,91 @@ export async function indexCommand(root: string, opts: IndexCliOptions): Promise
   // The gallery is written whole and renamed in: a place that cannot take it is told now.
   await checkOutputDir(opts.gallery, { name: '--gallery', readFrom: [{ path: root, what: 'photo folder', insideOk: true }] });
   const bar = progressBar(' indexing |{bar}| {value}/{total} photos  {rate} photos/s  {eta_formatted} left', opts.progress, { etaBuffer: 50 });
-  const t0 = performance.now();
+  let t0 = performance.now();
   let barOn = false;
   const say = (m: string) => {
     if (barOn) process.stderr.write('\n');
     console.error(`facegpu: ${m}`);
   };
-  let summary: IndexSummary;
+  const barOff = () => {
+    if (barOn) bar?.stop();
+    barOn = false;
+  };
+  const options: IndexOptions = {
+    queue: opts.queue,
+    backbone: opts.backbone,
+    adapter: opts.adapter,
+    batchSize,
+    minFace,
+    onWarning: (m) => say(`warning: ${m}`),
+    onNotice: say,
+    onNoWorker: (url) => say(`no worker is taking jobs from ${url}: start one with \`facegpu worker --queue ${url}\``),
+    onPlan: (work) => {
+      t0 = performance.now();
+      if (bar && work > 0) {
+        bar.start(work, 0, { rate: '0.0' });
+        barOn = true;
+      }
+    },
+    onProgress: (done) => {
+      if (barOn) bar?.update(done, { rate: (done / ((performance.now() - t0) / 1000)).toFixed(1) });
+    },
+  };
+  let runs = 0;
+  const report = (summary: IndexSummary) => {
+    barOff();
+    // Watching, a run that found nothing to do (a change undone, or told twice) says nothing.
+    const idle = !summary.new && !summary.changed && !summary.removed && summary.failed.every((f) => f.again);
+    if (runs++ === 0 || !idle) printSummary(root, opts, summary);
+  };
+  if (!opts.watch) {
+    let summary: IndexSummary;
+    try {
+      summary = await indexLibrary(root, opts.gallery, options);
+    } finally {
+      barOff();
+    }
+    report(summary);
+    return;
+  }
+  let watching: LibraryWatch;
   try {
-    summary = await indexLibrary(root, opts.gallery, {
-      queue: opts.queue,
-      backbone: opts.backbone,
-      adapter: opts.adapter,
-      batchSize,
-      minFace,
-      onWarning: (m) => say(`warning: ${m}`),
-      onNotice: say,
-      onNoWorker: (url) => say(`no worker is taking jobs from ${url}: start one with \`facegpu worker --queue ${url}\``),
-      onPlan: (work) => {
-        if (bar && work > 0) {
-          bar.start(work, 0, { rate: '0.0' });
-          barOn = true;
-        }
-      },
-      onProgress: (done) => {
-        if (barOn) bar?.update(done, { rate: (done / ((performance.now() - t0) / 1000)).toFixed(1) });
+    watching = await watchLibrary(root, opts.gallery, {
+      ...options,
+      onRun: report,
+      onRunError: (err) => {
+        barOff();
+        say(`error: ${cliMessage(err)} (still watching; the next change runs again)`);
       },
     });
   } finally {
-    if (barOn) bar?.stop();
+    barOff();
   }
+  say(`watching ${root} for changes (Ctrl-C to stop)`);
+  await untilStopped(watching, say);
+}
+
+/** Wait for Ctrl-C (or SIGTERM), then stop watching: after the run under way, or at once on a second one. */
+async function untilStopped(watching: LibraryWatch, say: (m: string) => void): Promise<void> {
+  await new Promise<void>((stop) => {
+    const once = () => {
+      process.off('SIGINT', once);
+      process.off('SIGTERM', once);
+      stop();
+    };
+    process.on('SIGINT', once);
+    process.on('SIGTERM', once);
+  });
+  if (watching.running) {
+    say('stopping after the run under way (Ctrl-C again to stop now; what it stored is kept)');
+    process.once('SIGINT', () => process.exit(130));
+    process.once('SIGTERM', () => process.exit(143));
+  }
+  await watching.close();
+}
+
+/** A run's summary: failures on stderr, the counts on stdout (JSON: one line); exit status 2 where photos failed. */
+function printSummary(root: string, opts: IndexCliOptions, summary: IndexSummary): void {
   // A worker's RemedyError comes back whole: its remedy in the CLI's words, as locally.
   for (const f of summary.failed) if (!f.again) console.error(`facegpu: warning: ${cliMessage(f.remedy ?? f.error)}`);
   // Failures of earlier runs, unchanged since: one line, not one a photo on every run (a
@@ -90,5 +149,5 @@ export async function indexCommand(root: string, opts: IndexCliOptions): Promise
         `${faces} faces in the library (${seconds.toFixed(1)} s${summary.embedded ? `, ${(summary.embedded / seconds).toFixed(1)} photos/s` : ''})`,
     );
   }
-  if (failed.length) process.exitCode = 2;
+  process.exitCode = failed.length ? 2 : 0;
 }
