@@ -4,8 +4,9 @@
 //   dist/browser/facegpu.js (+ .map) the browser entry bundled by Vite, shaders inlined
 //                                    (vite.config.ts, mode lib)
 //   dist/browser/*.d.ts              its types (tsconfig.build-browser.json, declarations only)
+//   dist/image/heic-worker.cjs       the HEIC decoder thread, plain JavaScript, copied as it is
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,6 +25,8 @@ if (existsSync(DIST)) for (const e of readdirSync(DIST)) if (e !== 'web') rmSync
 run('npx', ['vite', 'build', '--mode', 'lib', '--logLevel', 'warn']);
 run('npx', ['tsc', '-p', 'tsconfig.build.json']);
 run('npx', ['tsc', '-p', 'tsconfig.build-browser.json']);
+// Worker threads' scripts, which Node runs as they are (heic.ts starts it beside itself).
+copyFileSync(join(ROOT, 'src', 'image', 'heic-worker.cjs'), join(DIST, 'image', 'heic-worker.cjs'));
 
 // Declarations keep the sources' `.ts` specifiers (tsc rewrites them in .js only): point them
 // at the shipped .js/.d.ts pair, which every TypeScript version resolves.
@@ -43,7 +46,7 @@ for (const f of ['node.d.ts', 'browser/index.d.ts']) {
 }
 
 // What the package promises must be there, and no compiled module may still import a .ts file.
-for (const f of ['node.js', 'node.d.ts', 'cli/main.js', 'browser/facegpu.js', 'browser/index.d.ts']) {
+for (const f of ['node.js', 'node.d.ts', 'cli/main.js', 'browser/facegpu.js', 'browser/index.d.ts', 'image/heic-worker.cjs']) {
   if (!existsSync(join(DIST, f))) {
     console.error(`build: dist/${f} is missing`);
     process.exit(1);

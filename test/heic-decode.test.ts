@@ -15,36 +15,21 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { decodeImageRaw, loadImageRaw, MAX_IMAGE_PIXELS, setMaxImagePixels } from '../src/image/decode.ts';
+import { decodeHeic, heicDecoderCalls } from '../src/image/heic.ts';
 import type { RgbImage } from '../src/image/rgb.ts';
 import { CELEB, ORL } from './helpers/faces.ts';
 import { cosine } from './helpers/layout.ts';
 import { facegpu } from './helpers/train-data.ts';
 import { decodeRefusal } from './helpers/decode-refusal.ts';
 
-// heic-decode watched: a file refused from its header must never have its pixels decoded, and
-// one whose container sharp's libheif cannot parse never reaches heic-decode at all (which
-// would keep its parse of such a file in WebAssembly memory). heic.ts parses with `all()`,
-// which decodes nothing, then decodes one image of it.
-const pixelsDecoded = vi.hoisted(() => vi.fn());
-const parsed = vi.hoisted(() => vi.fn());
-vi.mock('heic-decode', async (importOriginal) => {
-  type Images = { width: number; height: number; decode(): Promise<unknown> }[];
-  const real = (await importOriginal<{ default: ((o: object) => Promise<unknown>) & { all(o: object): Promise<Images> } }>()).default;
-  const one = (o: object) => real(o);
-  one.all = async (o: object) => {
-    parsed();
-    const images = await real.all(o);
-    for (const image of images) {
-      const decode = image.decode;
-      image.decode = () => {
-        pixelsDecoded();
-        return decode();
-      };
-    }
-    return images;
-  };
-  return { default: one };
-});
+// heic-decode watched (heicDecoderCalls: what its threads were asked): a file refused from its
+// header must never have its pixels decoded, and one whose container sharp's libheif cannot
+// parse never reaches heic-decode at all (which would keep its parse of such a file in
+// WebAssembly memory). The decoder thread parses with `all()`, which decodes nothing, then
+// decodes one image of it.
+let calls0 = heicDecoderCalls();
+const parsedCalls = () => heicDecoderCalls().parsed - calls0.parsed;
+const decodedCalls = () => heicDecoderCalls().decoded - calls0.decoded;
 
 const tmp = mkdtempSync(join(tmpdir(), 'facegpu-heic-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -52,8 +37,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 let noHeifEnc: Error | undefined;
 beforeEach(() => {
   if (noHeifEnc) throw noHeifEnc;
-  pixelsDecoded.mockClear();
-  parsed.mockClear();
+  calls0 = heicDecoderCalls();
 });
 
 /** `heif-enc args...` in tmp. */
@@ -123,7 +107,7 @@ describe('HEIC decoding', () => {
     const named = join(tmp, 'face.jpg');
     writeFileSync(named, readFileSync(file.face));
     expect(diff(await loadImageRaw(named), face)).toEqual({ mean: 0, max: 0 });
-    expect(pixelsDecoded).toHaveBeenCalledTimes(1);
+    expect(decodedCalls()).toBe(1);
   });
 
   it('a colour photo: lossless within +-1 (YCbCr rounding), lossy (quality 90) within a mean of 3', async () => {
@@ -176,7 +160,7 @@ describe('HEIC decoding', () => {
     const photoId = heifItemIds(second).at(-1)!; // the photo: the last image item heif-enc wrote
     second.writeUInt16BE(photoId, pitm + 12);
     expect(diff(await decodeImageRaw(second, 'two.heic'), photo).max).toBeLessThanOrEqual(1);
-    expect(pixelsDecoded).toHaveBeenCalledTimes(2); // one image each time, not both
+    expect(decodedCalls()).toBe(2); // one image each time, not both
   });
 });
 
@@ -190,6 +174,26 @@ function heifItemIds(buf: Buffer): number[] {
   return ids;
 }
 
+describe('HEIC decoder threads', () => {
+  it('decode side by side, each file its own pixels', async () => {
+    const names = ['face', 'photo-lossless', 'photo', 'face', 'photo-lossless', 'photo'];
+    const one = await Promise.all(names.map((n) => decodeHeic(readFileSync(file[n]), `${n}.heic`)));
+    expect(decodedCalls()).toBe(names.length);
+    expect(diff(one[0], face).max).toBe(0);
+    expect(diff(one[3], face).max).toBe(0);
+    expect(diff(one[1], photo).max).toBeLessThanOrEqual(1);
+    expect(diff(one[4], photo).max).toBeLessThanOrEqual(1);
+    expect(diff(one[2], one[5]).max).toBe(0);
+  });
+
+  it('a decode past its time limit is stopped, one line; the next file decodes on a fresh thread', async () => {
+    const buf = readFileSync(file.photo);
+    await expect(decodeHeic(buf, 'slow.heic', Infinity, 1)).rejects.toThrow(/^slow\.heic: cannot decode image \(HEIC decoding took over 1 ms and was stopped; a damaged file\?\)$/);
+    const again = await decodeHeic(buf, 'photo.heic');
+    expect(diff(again, photo).mean).toBeLessThan(3);
+  });
+});
+
 describe('HEIC files refused in one line', () => {
   it('a truncated HEIC names the problem, with nothing printed', async () => {
     const log = vi.spyOn(console, 'log'); // libheif-js prints its reasons with console.log
@@ -197,11 +201,11 @@ describe('HEIC files refused in one line', () => {
       const full = readFileSync(file.photo);
       // The container whole, the picture cut: heic-decode's libde265 says so.
       expect(await decodeRefusal(full.subarray(0, full.length >> 1), 'cut.heic')).toMatch(/^cut\.heic: cannot decode image \(a damaged or truncated HEIC: .+\)$/);
-      expect(parsed).toHaveBeenCalledTimes(1);
+      expect(parsedCalls()).toBe(1);
       // The container cut: refused before heic-decode.
       expect(await decodeRefusal(full.subarray(0, 300), 'cut.heic')).toMatch(/^cut\.heic: cannot decode image \(a damaged or truncated HEIC: .*meta.*\)$/);
       expect(await decodeRefusal(full.subarray(0, 40), 'cut.heic')).toMatch(/^cut\.heic: cannot decode image \(a damaged or truncated HEIC: .+\)$/);
-      expect(parsed).toHaveBeenCalledTimes(1);
+      expect(parsedCalls()).toBe(1);
       expect(log).not.toHaveBeenCalled();
     } finally {
       log.mockRestore();
@@ -218,8 +222,8 @@ describe('HEIC files refused in one line', () => {
       `huge.heic: the HEIC header claims 20000x20000 pixels (400000000), above the limit of ${MAX_IMAGE_PIXELS}; raise it with setMaxImagePixels() (or FACEGPU_MAX_PIXELS) if the image is real`,
     );
     expect(performance.now() - start).toBeLessThan(1000);
-    expect(pixelsDecoded).not.toHaveBeenCalled();
-    expect(parsed).not.toHaveBeenCalled();
+    expect(decodedCalls()).toBe(0);
+    expect(parsedCalls()).toBe(0);
   });
 
   it('a real HEIC above a lowered limit is refused before decoding; the limit raised, it decodes', async () => {
@@ -228,7 +232,7 @@ describe('HEIC files refused in one line', () => {
       expect(await decodeRefusal(readFileSync(file.face), 'face.heic')).toBe(
         'face.heic: the HEIC header claims 92x112 pixels (10304), above the limit of 10303; raise it with setMaxImagePixels() (or FACEGPU_MAX_PIXELS) if the image is real',
       );
-      expect(pixelsDecoded).not.toHaveBeenCalled();
+      expect(decodedCalls()).toBe(0);
       setMaxImagePixels(92 * 112);
       expect((await decodeImageRaw(readFileSync(file.face), 'face.heic')).width).toBe(92);
     } finally {

@@ -90,12 +90,12 @@ describe.skipIf(!RUN)('the npm package, installed from its tarball', () => {
     else if (tmp) console.log(`kept ${tmp}`);
   });
 
-  it('the tarball holds dist/, bin/, shaders, calibration, the USearch patch and its build script, README, LICENSE, CHANGELOG and package.json only', () => {
+  it('the tarball holds dist/ (the HEIC decoder thread\'s script too), bin/, shaders, calibration, the USearch patch and its build script, README, LICENSE, CHANGELOG and package.json only', () => {
     const files = packed.files.map((f) => f.path);
-    const allowed = /^(dist\/.+\.(js|d\.ts|js\.map)|bin\/facegpu\.js|shaders\/[\w-]+\.wgsl|calibration\/[\w-]+\.json|patches\/usearch-[\d.]+\.patch|scripts\/build-usearch\.mjs|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/;
+    const allowed = /^(dist\/.+\.(js|d\.ts|js\.map)|dist\/image\/heic-worker\.cjs|bin\/facegpu\.js|shaders\/[\w-]+\.wgsl|calibration\/[\w-]+\.json|patches\/usearch-[\d.]+\.patch|scripts\/build-usearch\.mjs|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
     expect(files.filter((f) => f.startsWith('dist/web/'))).toEqual([]);
-    for (const f of ['dist/node.js', 'dist/node.d.ts', 'dist/cli/main.js', 'dist/browser/facegpu.js', 'dist/browser/index.d.ts', 'calibration/face.json', 'shaders/pointwise.wgsl', 'scripts/build-usearch.mjs', 'LICENSE', 'CHANGELOG.md', 'README.md']) {
+    for (const f of ['dist/node.js', 'dist/node.d.ts', 'dist/cli/main.js', 'dist/browser/facegpu.js', 'dist/browser/index.d.ts', 'dist/image/heic-worker.cjs', 'calibration/face.json', 'shaders/pointwise.wgsl', 'scripts/build-usearch.mjs', 'LICENSE', 'CHANGELOG.md', 'README.md']) {
       expect(files).toContain(f);
     }
   });
@@ -131,6 +131,14 @@ describe.skipIf(!RUN)('the npm package, installed from its tarball', () => {
     expect(code).toContain("from 'facegpu'");
     const { stdout } = await run('node', ['--input-type=module', '-e', code], { cwd: app, env });
     expect(stdout.trim().split('\n').pop()).toBe('1024');
+  });
+
+  it('a HEIC photo decodes through the installed package: its decoder thread\'s script ships beside the compiled code', async () => {
+    // The demo's photo (the test before this one put it here), as a HEIC made by Debian's heif-enc.
+    await run('heif-enc', ['-q', '90', 'photo.jpg', '-o', 'photo.heic'], { cwd: app });
+    const code = "import { loadImageRaw } from 'facegpu'; const [a, b] = await Promise.all(['photo.jpg', 'photo.heic'].map((f) => loadImageRaw(f))); console.log(a.width === b.width && a.height === b.height && b.width > 0);";
+    const { stdout } = await run('node', ['--input-type=module', '-e', code], { cwd: app, env });
+    expect(stdout.trim().split('\n').pop()).toBe('true');
   });
 
   it('the README\'s Gallery example enrols Ana and finds her in another photo', async () => {

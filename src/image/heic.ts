@@ -18,32 +18,25 @@
 //   every HEIF reader does. An EXIF Orientation tag inside a HEIC is not applied again (the
 //   HEIF rule; libvips and Apple's readers do the same; iPhones write both, the same way).
 // - Alpha is dropped; 10-bit images come out as 8 bits (libheif's interleaved RGBA).
+// - heic-decode runs on decoder threads (heic-worker.cjs), one file at a time each, as many
+//   threads as cores (at most 8): it decodes synchronously, about a second for a 12-megapixel
+//   photo, which on the main thread ran one photo at a time and stopped all else. A decode
+//   that takes over HEIC_TIMEOUT_MS is stopped (its thread terminated), a damaged file then
+//   being one failed photo, not a hung run.
 // - libheif-js reports a file it cannot parse or decode by printing to the console (stdout,
-//   where `facegpu embed --json` writes its answer) and returning nothing; those lines are
-//   kept off the console while a HEIC decodes and become the error's reason. HEIC decodes run
-//   one at a time for that (libheif-js runs on the one JavaScript thread anyway).
+//   where `facegpu embed --json` writes its answer) and returning nothing; the decoder thread
+//   keeps those lines off the console and makes them the error's reason.
 // - WebAssembly memory grows to the largest image decoded and is not given back: about 170 MB
-//   more resident memory after a 12-megapixel photo (src/image/README.md).
+//   more resident memory per decoder thread after a 12-megapixel photo (src/image/README.md).
 //
 // Files with a HEVC brand that heic-decode 2.1.0 refuses to open (its brand check takes the
 // major brands mif1, msf1, heic, heix, hevc and hevx; multi-layer and scalable HEVC, heim,
 // heis, hevm and hevs, are not read) stay refused by decode.ts's `refusedFormat`.
-// @ts-expect-error -- untyped CommonJS module (heic-decode ships no type declarations)
-import heicDecode from 'heic-decode';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import sharp, { type Metadata } from 'sharp';
 import { headerLimitError } from './header-limit.ts';
 import type { RgbImage } from './rgb.ts';
-
-/** The part of heic-decode 2.1.0 used here. */
-interface HeicImage {
-  width: number;
-  height: number;
-  decode(): Promise<{ width: number; height: number; data: Uint8ClampedArray }>;
-}
-interface HeicDecode {
-  all(options: { buffer: Uint8Array }): Promise<HeicImage[] & { dispose(): void }>;
-}
-const heic = heicDecode as HeicDecode;
 
 /** ftyp brands of HEVC-coded HEIF (HEIC) files. */
 const HEVC_BRANDS = ['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'hevm', 'hevs'];
@@ -66,47 +59,16 @@ export function heicKind(buf: Uint8Array): 'heic' | 'unread' | null {
   return READ_MAJOR.includes(brands[0]) ? 'heic' : 'unread';
 }
 
-/** The lines libheif-js prints when it cannot parse or decode a file (libheif-js 1.23). */
-const LIBHEIF_LINES = ['Could not create HEIF context', 'Could not parse HEIF file', 'Error loading image ids', 'No images found', 'Could not get image data for id', 'Decoding image failed'];
-/** libheif-js's reasons, as it printed them during the decode in progress (last first). */
-const reasons: string[] = [];
-/** The decode in progress: one at a time (libheif-js runs on one thread anyway). */
-let queue: Promise<unknown> = Promise.resolve();
-
-/**
- * Run `f` after the HEIC decodes before it, with libheif-js's lines kept off the console and
- * collected in `reasons` (other lines printed meanwhile go through).
- */
-function quiet<T>(f: () => Promise<T>): Promise<T> {
-  const run = queue.then(async () => {
-    const log = console.log;
-    reasons.length = 0;
-    console.log = (...args: unknown[]) => {
-      if (typeof args[0] === 'string' && LIBHEIF_LINES.includes(args[0])) reasons.unshift(reasonOf(args));
-      else log(...args);
-    };
-    try {
-      return await f();
-    } finally {
-      console.log = log;
-    }
-  });
-  queue = run.catch(() => undefined);
-  return run;
-}
-
-/** "Could not parse HEIF file", "Invalid input: ..." -> the library's message, on one line. */
-function reasonOf(args: unknown[]): string {
-  const detail = args.slice(1).map((a) => (typeof a === 'string' ? a : (a as { message?: unknown } | null)?.message)).find((m): m is string => typeof m === 'string' && m.length > 0);
-  return (detail ?? (args[0] as string)).replace(/\s+/g, ' ').trim();
-}
+/** A HEIC decode that runs longer than this is stopped (a 12-megapixel photo takes about a second here). */
+export const HEIC_TIMEOUT_MS = 60_000;
 
 /**
  * Decode a HEIC file's primary image to packed RGB (libheif's orientation applied, alpha
- * dropped). Its size is checked against `maxPixels` before its pixels are decoded. Errors are
- * one line and start with `where`.
+ * dropped), on one of the decoder threads (heic-worker.cjs). Its size is checked against
+ * `maxPixels` before its pixels are decoded; a decode that takes over `timeoutMs` is stopped.
+ * Errors are one line and start with `where`.
  */
-export async function decodeHeic(buf: Uint8Array, where: string, maxPixels = Infinity): Promise<RgbImage> {
+export async function decodeHeic(buf: Uint8Array, where: string, maxPixels = Infinity, timeoutMs = HEIC_TIMEOUT_MS): Promise<RgbImage> {
   const fail = (message: string) => new Error(`${where}: ${message}`);
   const damaged = (why: string) => fail(`a damaged or truncated HEIC: ${why}`);
   const tooBig = (width: number, height: number) => headerLimitError(where, 'HEIC', width, height, maxPixels);
@@ -120,39 +82,103 @@ export async function decodeHeic(buf: Uint8Array, where: string, maxPixels = Inf
     throw damaged(libheifReason((err as Error).message));
   }
   if (meta.width && meta.height && meta.width * meta.height > maxPixels) throw tooBig(meta.width, meta.height);
-  return quiet(async () => {
-    let images: HeicImage[] & { dispose(): void };
-    try {
-      images = await heic.all({ buffer: buf }); // the file parsed, no pixels decoded
-    } catch (err) {
-      throw damaged(reasons[0] ?? (err as Error).message);
-    }
-    try {
-      // heic-decode does not say which image is the primary one; sharp's libheif lists the same
-      // top-level images in the same order and names it. The first when they disagree.
-      const k = meta.pagePrimary ?? 0;
-      const image = meta.pages === images.length && k >= 0 && k < images.length ? images[k] : images[0];
-      const { width, height } = image;
-      if (width * height > maxPixels) throw tooBig(width, height);
-      let rgba: Uint8ClampedArray;
-      try {
-        rgba = (await image.decode()).data;
-      } catch (err) {
-        throw damaged(reasons[0] ?? (err as Error).message);
-      }
-      if (rgba.length !== width * height * 4) throw fail(`cannot decode image (libheif gave ${rgba.length} bytes for ${width}x${height} pixels)`);
-      const data = new Uint8Array(width * height * 3);
-      for (let i = 0, o = 0; o < data.length; i += 4, o += 3) {
-        data[o] = rgba[i];
-        data[o + 1] = rgba[i + 1];
-        data[o + 2] = rgba[i + 2];
-      }
-      return { data, width, height };
-    } finally {
-      images.dispose();
-    }
+  const r = await decoders.decode({ buf, primary: meta.pagePrimary ?? 0, pages: meta.pages, maxPixels }, timeoutMs).catch((err: Error) => {
+    throw fail(err.message);
   });
+  if ('data' in r) return { data: r.data, width: r.width, height: r.height };
+  const e = r.error;
+  if (e.kind === 'too-big') throw tooBig(e.width, e.height);
+  if (e.kind === 'size') throw fail(`cannot decode image (libheif gave ${e.got} bytes for ${e.width}x${e.height} pixels)`);
+  throw damaged(e.reason);
 }
+
+/** What heic-decode was asked to do so far in this process (files parsed, images decoded): the tests check that refused files never reach it. */
+export function heicDecoderCalls(): { parsed: number; decoded: number } {
+  return { ...decoders.calls };
+}
+
+type Job = { buf: Uint8Array; primary: number; pages: number | undefined; maxPixels: number };
+type WorkerError = { kind: 'damaged'; reason: string } | { kind: 'too-big'; width: number; height: number } | { kind: 'size'; got: number; width: number; height: number };
+type Answer = { parsed: boolean; decoded: boolean } & ({ width: number; height: number; data: Uint8Array } | { error: WorkerError });
+
+/**
+ * The decoder threads: as many as the machine's cores (at most 8), started when first needed,
+ * each decoding one file at a time; idle ones do not keep the process alive. A thread whose
+ * decode times out or that dies is replaced by a new one for the next file.
+ */
+class HeicDecoders {
+  readonly calls = { parsed: 0, decoded: 0 };
+  private readonly idle: Worker[] = [];
+  private threads = 0;
+  private readonly waiting: (() => void)[] = [];
+  private nextId = 0;
+  private readonly most = Math.max(1, Math.min(8, availableParallelism()));
+
+  async decode(job: Job, timeoutMs: number): Promise<Answer> {
+    const worker = await this.take();
+    const id = this.nextId++;
+    worker.ref();
+    return new Promise<Answer>((resolve, reject) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+        if (ok) this.give(worker);
+        else this.drop(worker);
+      };
+      const onMessage = (m: Answer & { id: number }) => {
+        if (m.id !== id) return;
+        if (m.parsed) this.calls.parsed++;
+        if (m.decoded) this.calls.decoded++;
+        done(true);
+        resolve(m);
+      };
+      const onError = (err: Error) => {
+        done(false);
+        reject(new Error(`cannot decode image (the HEIC decoder failed: ${err.message.split('\n')[0]})`));
+      };
+      const onExit = (code: number) => onError(new Error(`its thread exited with code ${code}`));
+      const timer = setTimeout(() => {
+        done(false);
+        reject(new Error(`cannot decode image (HEIC decoding took over ${timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)} s` : `${timeoutMs} ms`} and was stopped; a damaged file?)`));
+      }, timeoutMs);
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+      worker.postMessage({ id, ...job });
+    });
+  }
+
+  /** An idle thread, a new one while under the limit, else the next one given back. */
+  private async take(): Promise<Worker> {
+    for (;;) {
+      const w = this.idle.pop();
+      if (w) return w;
+      if (this.threads < this.most) {
+        this.threads++;
+        const w = new Worker(new URL('./heic-worker.cjs', import.meta.url));
+        w.on('error', () => {}); // told to the decode under way (decode's own listener); none runs while idle
+        return w;
+      }
+      await new Promise<void>((r) => this.waiting.push(r));
+    }
+  }
+
+  private give(w: Worker): void {
+    w.unref();
+    this.idle.push(w);
+    this.waiting.shift()?.();
+  }
+
+  private drop(w: Worker): void {
+    this.threads--;
+    void w.terminate();
+    this.waiting.shift()?.();
+  }
+}
+
+const decoders = new HeicDecoders();
 
 /**
  * libvips' message about a HEIF it cannot parse, on one line: its "heif: <reason> (code)"
