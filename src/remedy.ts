@@ -12,6 +12,8 @@ export type RemedyHint =
   | { case: 'no-person'; dir: string }
   /** The photo library at `dir` has no such cluster: list the clusters. */
   | { case: 'no-cluster'; dir: string }
+  /** The gallery at `dir` has no face of `person` from a photo named: list the person's photos. */
+  | { case: 'no-photo'; dir: string; person: string }
   /** The photo library at `dir` has no face of such an id (its photo was indexed again since?): list a photo's faces. */
   | { case: 'no-face'; dir: string }
   /** No model at `dir`: train one. */

@@ -39,6 +39,7 @@ describe('remedies: the library in its terms, the CLI with its flags', () => {
       { case: 'no-person', dir: 'g' },
       { case: 'no-cluster', dir: 'g' },
       { case: 'no-face', dir: 'g' },
+      { case: 'no-photo', dir: 'g', person: 'Ann Lee' },
       { case: 'no-model', dir: 'm' },
       { case: 'no-backbone', dir: 'b' },
       { case: 'backbone-not-found' },

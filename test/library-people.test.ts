@@ -15,7 +15,7 @@ import { Gallery } from '../src/gallery/gallery.ts';
 import { defaultNodeIndex } from '../src/gallery/index-node.ts';
 import { loadGallery, saveGallery } from '../src/gallery/store-node.ts';
 import { gaussian } from '../src/gallery/synthetic.ts';
-import { nameCluster, nameFaces, renamePerson, unnameFaces } from '../src/library/people-node.ts';
+import { nameCluster, nameFaces, removePersonPhotos, renamePerson, unnameFaces } from '../src/library/people-node.ts';
 import type { PhotoFaces } from '../src/library/photo-faces.ts';
 import { SHEET_PAGE, writeClusterSheets } from '../src/library/sheets-node.ts';
 import { LIBRARY_FILE, LibraryStore } from '../src/library/store-node.ts';
@@ -180,6 +180,49 @@ describe('naming faces one by one', () => {
     expect(gone.stderr.trim()).toBe(`facegpu: ${dir}: no face 999 in the photo library (a photo indexed again gets new face ids; see facegpu gallery faces ${dir} <photo>, or the ids on facegpu cluster --sheets)`);
     const stranger = await cli(['gallery', 'faces', dir, '/p/6.jpg']).catch((e) => e);
     expect(stranger.stderr.trim()).toBe(`facegpu: /p/6.jpg: not a photo of the library in ${dir} (index its folder first: facegpu index <photos> --gallery ${dir})`);
+  }, 120_000);
+});
+
+describe("removing a person's faces photo by photo", () => {
+  it('enrolled faces and library faces alike; a photo of none of theirs is refused before anything changes', async () => {
+    const { dir, ids } = await library('r1');
+    await nameCluster(dir, 0, 'Ann');
+    const g = await loadGallery(dir);
+    g.addFaces('Ann', [
+      { file: 'ann1.jpg', box: [1, 2, 30, 30], score: 0.9, descriptor: gaussian(prng, new Float32Array(DIM)) },
+      { file: 'ann2.jpg', box: [1, 2, 30, 30], score: 0.9, descriptor: gaussian(prng, new Float32Array(DIM)) },
+    ]);
+    await saveGallery(dir, g);
+    // An enrolled photo, named as it was enrolled (relative).
+    expect(await removePersonPhotos(dir, 'Ann', ['ann1.jpg'])).toEqual({ person: 'Ann', faces: 1, libraryFaces: 0, left: 7 });
+    // A library photo: both its faces leave Ann, and stay off her.
+    expect(await removePersonPhotos(dir, 'Ann', ['/p/5.jpg'])).toEqual({ person: 'Ann', faces: 2, libraryFaces: 2, left: 5 });
+    expect(libraryFaces(dir).get(ids[4])).toEqual({ person: null, notPeople: ['Ann'] });
+    expect((await nameCluster(dir, 0, 'Ann')).notThem).toBe(2);
+
+    const err = await removePersonPhotos(dir, 'Ann', ['/p/1.jpg', '/p/5.jpg', 'nobody.jpg']).catch((e) => e);
+    expect(err).toBeInstanceOf(RemedyError);
+    expect(err.problem).toBe(`${dir}: Ann has no face from /p/5.jpg, nobody.jpg`);
+    expect(err.hint).toEqual({ case: 'no-photo', dir, person: 'Ann' });
+    expect(await galleryFiles(dir, 'Ann')).toHaveLength(5); // /p/1.jpg too: nothing changed
+    await expect(removePersonPhotos(dir, 'Bob', ['/p/1.jpg'])).rejects.toThrow(`${dir}: no person named "Bob"`);
+
+    // The CLI: a person's faces with their library ids, then the last ones removed.
+    const listed = JSON.parse((await cli(['gallery', 'list', dir, 'Ann', '--json'])).stdout);
+    expect(listed.map((f: { file: string; libraryFace: number | null }) => [f.file, f.libraryFace])).toEqual([
+      ['/p/1.jpg', ids[0]],
+      ['/p/2.jpg', ids[1]],
+      ['/p/3.jpg', ids[2]],
+      ['/p/4.jpg', ids[3]],
+      ['ann2.jpg', null],
+    ]);
+    expect((await cli(['gallery', 'list', dir, 'Ann'])).stdout.split('\n').slice(0, 2)).toEqual(['Ann: 5 faces from 5 photos', `  /p/1.jpg: 10x10 at 0,10 (photo library face ${ids[0]})`]);
+    expect((await cli(['gallery', 'remove', dir, 'Ann', '--photo', '/p/1.jpg', '/p/2.jpg'])).stdout.trim()).toBe('Ann: 2 faces removed; 2 faces of the photo library taken off Ann; 3 faces left');
+    const last = JSON.parse((await cli(['gallery', 'remove', dir, 'Ann', '--photo', '/p/3.jpg', '/p/4.jpg', 'ann2.jpg', '--json'])).stdout);
+    expect(last).toEqual({ person: 'Ann', faces: 3, libraryFaces: 2, left: 0 });
+    expect((await loadGallery(dir)).people()).toEqual([]);
+    const gone = await cli(['gallery', 'list', dir, 'Ann']).catch((e) => e);
+    expect(gone.stderr.trim()).toBe(`facegpu: ${dir}: no person named "Ann" (see facegpu gallery list ${dir})`);
   }, 120_000);
 });
 

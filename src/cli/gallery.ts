@@ -5,24 +5,27 @@ import type { KindSummary } from '../gallery/calibration-record.ts';
 import type { GalleryStats } from '../gallery/gallery.ts';
 import { loadStoredGallery } from '../identity/node.ts';
 import { resolve } from 'node:path';
-import { libraryGalleryStats, nameCluster, nameFaces, removePerson, renamePerson, unnameFaces, type FacesReport } from '../library/people-node.ts';
+import { libraryGalleryStats, nameCluster, nameFaces, removePerson, removePersonPhotos, renamePerson, unnameFaces, type FacesReport } from '../library/people-node.ts';
 import { LibraryStore } from '../library/store-node.ts';
-import { checkLibrary } from './remedies.ts';
+import { checkLibrary, CLI_REMEDIES } from './remedies.ts';
 import { counted } from './wording.ts';
 import { countOption } from './number-options.ts';
 
 export function registerGallery(program: Command): void {
   const g = program.command('gallery').description('inspect and edit a gallery of enrolled people');
   g.command('list')
-    .description('the people of a gallery, with their faces and photos')
+    .description("the people of a gallery, with their faces and photos; with a name, that person's faces, photo by photo")
     .argument('<gallery>', 'gallery folder')
-    .option('--json', 'print [{"name", "faces", "photos"}] as JSON')
-    .action((dir: string, opts: { json?: boolean }) => listCommand(dir, opts));
+    .argument('[name]', 'a person')
+    .option('--json', 'print [{"name", "faces", "photos"}] as JSON; with a name, [{"file", "box", "addedAt", "libraryFace": its id in the photo library, or null}]')
+    .action((dir: string, name: string | undefined, opts: { json?: boolean }) => (name === undefined ? listCommand(dir, opts) : listPersonCommand(dir, name, opts)));
   g.command('remove')
-    .description('remove a person and all their faces')
+    .description('remove a person and all their faces; with --photo, only their faces from those photos (a wrong photo enrolled)')
     .argument('<gallery>', 'gallery folder')
     .argument('<name>', 'the person')
-    .action((dir: string, name: string) => removeCommand(dir, name));
+    .option('--photo <files...>', "only the person's faces cut from these photos (in a photo library, those faces are taken off them and stay off)")
+    .option('--json', 'with --photo, print {"person", "faces", "libraryFaces", "left"} as JSON')
+    .action((dir: string, name: string, opts: { photo?: string[]; json?: boolean }) => removeCommand(dir, name, opts));
   g.command('rename')
     .description('rename a person (in the photo library too); to the name of another person, the two become one')
     .argument('<gallery>', 'gallery folder')
@@ -76,9 +79,44 @@ async function listCommand(dir: string, opts: { json?: boolean }): Promise<void>
   else for (const p of people) console.log(`${p.name}: ${counted(p.faces, 'face')} from ${counted(p.photos, 'photo')}`);
 }
 
-async function removeCommand(dir: string, name: string): Promise<void> {
-  await removePerson(dir, name, notice);
-  console.log(`${name}: removed from ${dir}`);
+async function listPersonCommand(dir: string, name: string, opts: { json?: boolean }): Promise<void> {
+  const faces = (await open(dir)).faces().filter((f) => f.person === name);
+  if (!faces.length) throw new Error(`${dir}: no person named "${name}"${CLI_REMEDIES['no-person']({ case: 'no-person', dir })}`);
+  // Faces cut from a library photo: their id there, for name-faces and unname-faces.
+  const ids = new Map<string, number>();
+  if (LibraryStore.exists(dir)) {
+    const store = LibraryStore.open(dir, { readonly: true });
+    try {
+      for (const file of new Set(faces.map((f) => f.file))) for (const f of store.photoFaces(file) ?? []) ids.set(`${f.path}|${f.box.join(',')}`, f.id);
+    } finally {
+      store.close();
+    }
+  }
+  const rows = faces.map((f) => ({ file: f.file, box: f.box, addedAt: f.addedAt, libraryFace: ids.get(`${f.file}|${f.box.join(',')}`) ?? null }));
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(rows) + '\n');
+    return;
+  }
+  console.log(`${name}: ${counted(rows.length, 'face')} from ${counted(new Set(rows.map((r) => r.file)).size, 'photo')}`);
+  for (const r of rows) {
+    const at = r.box.map((v) => Math.round(v));
+    console.log(`  ${r.file}: ${at[2]}x${at[3]} at ${at[0]},${at[1]}${r.libraryFace === null ? '' : ` (photo library face ${r.libraryFace})`}`);
+  }
+}
+
+async function removeCommand(dir: string, name: string, opts: { photo?: string[]; json?: boolean }): Promise<void> {
+  if (!opts.photo) {
+    if (opts.json) throw new Error('--json goes with --photo (removing a whole person prints one line)');
+    await removePerson(dir, name, notice);
+    console.log(`${name}: removed from ${dir}`);
+    return;
+  }
+  const r = await removePersonPhotos(dir, name, opts.photo, notice);
+  if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
+  else {
+    const library = r.libraryFaces ? `; ${counted(r.libraryFaces, 'face')} of the photo library taken off ${name}` : '';
+    console.log(`${name}: ${counted(r.faces, 'face')} removed${library}; ${r.left ? `${counted(r.left, 'face')} left` : `no face left, so ${name} is gone from ${dir}`}`);
+  }
 }
 
 async function renameCommand(dir: string, from: string, to: string, opts: { json?: boolean }): Promise<void> {

@@ -12,6 +12,7 @@ export const CLI_REMEDIES: Remedies = {
   'no-gallery': (h) => `: enroll people first (facegpu enroll ${h.dir} <photos>)`,
   'no-person': (h) => ` (see facegpu gallery list ${h.dir})`,
   'no-cluster': (h) => ` (see facegpu cluster ${h.dir})`,
+  'no-photo': (h) => ` (see facegpu gallery list ${h.dir} ${JSON.stringify(h.person)})`,
   'no-face': (h) => ` (a photo indexed again gets new face ids; see facegpu gallery faces ${h.dir} <photo>, or the ids on facegpu cluster --sheets)`,
   'no-model': (h) => ` (train one with \`facegpu train <data> --out ${h.dir}\`)`,
   'no-backbone': (h) => `; run \`npm run weights\` (default face backbone) or \`facegpu weights convert <model.json> --out ${h.dir}\``,

@@ -2,6 +2,7 @@
 // named cluster's faces become that person's faces in the gallery itself (so identify, verify
 // and the page use them like enrolled ones) and are marked named in the library (so search
 // finds the person's photos by name and clustering never merges them with someone else).
+import { resolve } from 'node:path';
 import { Gallery } from '../gallery/gallery.ts';
 import { saveGallery, withGalleryLock } from '../gallery/store-node.ts';
 import { checkPersonName } from '../identity/face-gallery.ts';
@@ -144,6 +145,57 @@ export async function unnameFaces(dir: string, ids: readonly number[], onNotice?
       return { person: null, changed: faces.length, from: counts(faces), removed: [...before].filter((p) => !after.has(p)) };
     } finally {
       store.close();
+    }
+  }, { onWait: onNotice });
+}
+
+export interface PersonPhotosReport {
+  person: string;
+  /** Faces of the person gone from the gallery. */
+  faces: number;
+  /** Of those, faces of the photo library, now taken off the person there (unnameFaces' rule). */
+  libraryFaces: number;
+  /** Faces the person has left (0: they are gone from the gallery). */
+  left: number;
+}
+
+/** Whether a face's file (as it was enrolled: perhaps relative) is one of `photos` (as given, or resolved). */
+function fromPhotos(photos: readonly string[]): (file: string) => boolean {
+  const wanted = new Set(photos.flatMap((p) => [p, resolve(p)]));
+  return (file) => wanted.has(file) || wanted.has(resolve(file));
+}
+
+/**
+ * Remove a person's faces cut from these photos (a wrong photo enrolled, or a library photo
+ * that is not them), as the gallery's one writer; the person's faces of the photo library in
+ * those photos are taken off them there, as unnameFaces does. A photo with no face of theirs
+ * is refused, before anything changes. Gallery first, then library, as nameFaces.
+ */
+export async function removePersonPhotos(dir: string, name: string, photos: readonly string[], onNotice?: (m: string) => void): Promise<PersonPhotosReport> {
+  if (!photos.length) throw new Error(`${dir}: no photos given to remove ${name}'s faces from`);
+  return withGalleryLock(dir, async (lock) => {
+    const gallery = await loadStoredGallery(dir, onNotice);
+    const store = LibraryStore.exists(dir) ? LibraryStore.open(dir) : null;
+    try {
+      const inPhotos = fromPhotos(photos);
+      const theirs = gallery.faces().filter((f) => f.person === name);
+      const named = store ? store.namedFacesOf(name).filter((f) => inPhotos(f.path)) : [];
+      if (!theirs.length && !named.length) throw noPerson(dir, name);
+      const drop = theirs.filter((f) => inPhotos(f.file));
+      // A photo of neither: named, before anything changes (a crash between gallery and library leaves the second kind).
+      const none = photos.filter((p) => {
+        const one = fromPhotos([p]);
+        return !drop.some((f) => one(f.file)) && !named.some((f) => one(f.path));
+      });
+      if (none.length) throw new RemedyError(`${dir}: ${name} has no face from ${none.join(', ')}`, " (see the person's faces: Gallery.faces())", { case: 'no-photo', dir, person: name });
+      if (drop.length) {
+        gallery.removeFaces(drop.map((f) => f.id));
+        await saveGallery(dir, gallery, { lock });
+      }
+      const libraryFaces = store && named.length ? store.unnameFaces(named.map((f) => f.id)) : 0;
+      return { person: name, faces: drop.length, libraryFaces, left: theirs.length - drop.length };
+    } finally {
+      store?.close();
     }
   }, { onWait: onNotice });
 }
