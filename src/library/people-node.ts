@@ -1,7 +1,9 @@
-// Naming what clustering found, and the counts of a gallery with a photo library (Node). A
-// named cluster's faces become that person's faces in the gallery itself (so identify, verify
-// and the page use them like enrolled ones) and are marked named in the library (so search
-// finds the person's photos by name and clustering never merges them with someone else).
+// Naming what clustering found, correcting names face by face, and the counts of a gallery
+// with a photo library (Node). A named cluster's faces become that person's faces in the
+// gallery itself (so identify, verify and the page use them like enrolled ones) and are marked
+// named in the library (so search finds the person's photos by name and clustering never
+// merges them with someone else). A face taken off a person leaves them in both, and the
+// library remembers it (not_people), so that no later naming or clustering undoes the fix.
 import { resolve } from 'node:path';
 import { Gallery } from '../gallery/gallery.ts';
 import { saveGallery, withGalleryLock } from '../gallery/store-node.ts';
