@@ -8,6 +8,8 @@ import { thresholdForFar } from '../src/gallery/calibration.ts';
 import { assertBackbone, Gallery, type FaceInput } from '../src/gallery/gallery.ts';
 import { normalise, type NormalisationRecord } from '../src/gallery/normalise.ts';
 import { rowOf, syntheticFaces } from '../src/gallery/synthetic.ts';
+import type { FaceDescriber } from '../src/faces/describe.ts';
+import { FaceGallery } from '../src/identity/face-gallery.ts';
 
 const dim = 1024;
 const backbone = { id: 'face', sha256: 'a'.repeat(64) };
@@ -255,5 +257,22 @@ describe('errors', () => {
     expect(() => assertBackbone(gallery, { id: 'face', sha256: 'c'.repeat(64) })).toThrow(
       'test-gallery: this gallery was enrolled with backbone "face" (weights sha256 aaaaaaaaaaaa…), but the backbone in use is "face" (sha256 cccccccccccc…); use that backbone, or enroll again',
     );
+  });
+});
+
+describe("the page's gallery: a person's photos, each removable alone", () => {
+  it('photosOf lists a person\'s photos once each; removePhotos drops their faces from one, refuses a photo not theirs, and forgets a person left with none', () => {
+    const g = galleryOf(undefined, 2);
+    const describer = { engine: { manifest: { id: backbone.id, weightsSha256: backbone.sha256 } }, preprocessing: g.preprocessing } as unknown as FaceDescriber;
+    const fg = FaceGallery.attach(g, describer);
+    const files = facesOf(0).map((f) => f.file);
+    expect(fg.photosOf(name(0))).toEqual([...new Set(files)]);
+    expect(() => fg.removePhotos(name(0), [files[0], 'not-theirs.jpg'])).toThrow(`test-gallery: ${name(0)} has no face from not-theirs.jpg`);
+    expect(g.people().find((p) => p.name === name(0))!.faces).toBe(ENROLLED);
+    expect(fg.removePhotos(name(0), [files[0]])).toBe(files.filter((f) => f === files[0]).length);
+    expect(fg.photosOf(name(0))).not.toContain(files[0]);
+    expect(fg.removePhotos(name(0), fg.photosOf(name(0)))).toBe(ENROLLED - 1);
+    expect(g.people().map((p) => p.name)).toEqual([name(1)]);
+    expect(() => fg.removePhotos(name(0), [files[1]])).toThrow(`test-gallery: no person named "${name(0)}"`);
   });
 });

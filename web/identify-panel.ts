@@ -107,6 +107,9 @@ export function setupIdentify(ctx: PageContext): void {
     renderThreshold();
   }
 
+  /** People whose photo list is open (kept open across renders). */
+  const photosShown = new Set<string>();
+
   function personRow(p: { name: string; faces: number; photos: number }, index: number): HTMLElement {
     const input = h('input', { type: 'file', accept: 'image/*', multiple: true, hidden: true, 'data-testid': 'gallery-person-files', 'data-person': p.name });
     input.addEventListener('change', () => {
@@ -122,6 +125,25 @@ export function setupIdentify(ctx: PageContext): void {
         h('button', { class: 'link', title: `Remove ${p.name}`, 'aria-label': `Remove ${p.name}`, 'data-testid': 'gallery-person-remove', onclick: () => void removePerson(p.name) }, '✕'),
       ),
     );
+    // Their photos, each removable alone: a wrong photo enrolled costs that photo, not the person.
+    const open = photosShown.has(p.name);
+    const list = h('ul', { class: 'person-photos', 'data-testid': 'gallery-person-photos', hidden: !open },
+      ...(fg?.photosOf(p.name) ?? []).map((file) =>
+        h('li', { 'data-testid': 'gallery-person-photo', 'data-file': file },
+          h('span', { class: 'person-photo-name' }, file),
+          h('button', { class: 'link', title: `Remove ${p.name}'s face${p.faces > p.photos ? 's' : ''} from ${file}`, 'aria-label': `Remove ${file}`, 'data-testid': 'gallery-person-photo-remove', onclick: () => void removePhoto(p.name, file) }, '✕'),
+        ),
+      ),
+    );
+    const toggle = h('button', { class: 'link person-photos-toggle', 'aria-expanded': String(open), 'data-testid': 'gallery-person-photos-toggle', title: `${p.name}'s photos` }, `${p.photos} photo${p.photos === 1 ? '' : 's'}`);
+    toggle.addEventListener('click', () => {
+      list.hidden = !list.hidden;
+      toggle.setAttribute('aria-expanded', String(!list.hidden));
+      if (list.hidden) photosShown.delete(p.name);
+      else photosShown.add(p.name);
+    });
+    row.querySelector('.person-count')!.after(toggle);
+    row.append(list);
     onFileDrop(row, (files) => void enrol(p.name, files));
     return row;
   }
@@ -185,6 +207,19 @@ export function setupIdentify(ctx: PageContext): void {
     } catch (err) {
       say(`Could not enrol ${person}: ${(err as Error).message}`, 'error');
     }
+  }
+
+  async function removePhoto(name: string, file: string): Promise<void> {
+    if (!fg) return;
+    try {
+      fg.removePhotos(name, [file]);
+    } catch (err) {
+      return say((err as Error).message, 'error');
+    }
+    await persist();
+    say(`${file} removed from ${name}${fg.people().some((p) => p.name === name) ? '' : `, who had no other photo`}.`, 'done');
+    renderGallery();
+    rematch();
   }
 
   async function removePerson(name: string): Promise<void> {

@@ -189,6 +189,25 @@ export class FaceGallery {
     return this.gallery.people();
   }
 
+  /** A person's photos (as they were enrolled), each once, in the order enrolled. */
+  photosOf(person: string): string[] {
+    return [...new Set(this.gallery.faces().filter((f) => f.person === person).map((f) => f.file))];
+  }
+
+  /**
+   * Forget a person's faces from these photos (a photo enrolled by mistake); a person left
+   * without a face is forgotten. Returns the faces removed; a photo none of theirs came from
+   * is an error naming it, before anything changes.
+   */
+  removePhotos(person: string, files: readonly string[]): number {
+    const theirs = this.gallery.faces().filter((f) => f.person === person);
+    if (!theirs.length) throw new Error(`${this.gallery.name}: no person named "${person}"`);
+    const none = files.filter((file) => !theirs.some((f) => f.file === file));
+    if (none.length) throw new Error(`${this.gallery.name}: ${person} has no face from ${none.join(', ')}`);
+    const gone = new Set(files);
+    return this.gallery.removeFaces(theirs.filter((f) => gone.has(f.file)).map((f) => f.id));
+  }
+
   /** Forget a person and their faces (calibration recomputed). */
   remove(person: string): void {
     if (!this.gallery.people().some((p) => p.name === person)) throw new Error(`${this.gallery.name}: no person named "${person}" (see gallery list)`);

@@ -13,7 +13,7 @@
 // Screenshots: <out>/e2e-identify.png (desktop), <out>/e2e-identify-live.png (the live camera)
 // and <out>/e2e-identify-phone.png (390 px). Used by run.e2e.ts and by identify.e2e.ts alone.
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Download, Page } from 'playwright-core';
 import type { Gpu } from '../../src/gpu/device.ts';
 import type { MobileNetEngine } from '../../src/mobilenet/engine.ts';
@@ -201,6 +201,19 @@ export async function checkIdentify(o: IdentifyCheckOptions): Promise<void> {
     const farClose = await smallFaces(page, '80');
     const took = Date.now() - t;
     const added = await enrol(page, farName, [farFile]);
+    // A second photo, then the first removed alone from the person's photo list.
+    await enrol(page, farName, [strangerFile]);
+    const row = `[data-testid=gallery-person][data-person="${farName}"]`;
+    await page.click(`${row} [data-testid=gallery-person-photos-toggle]`);
+    const listed = await page.$$eval(`${row} [data-testid=gallery-person-photo]`, (els) => els.map((el) => (el as HTMLElement).dataset.file!));
+    await page.click(`${row} [data-testid=gallery-person-photo][data-file="${basename(farFile)}"] [data-testid=gallery-person-photo-remove]`);
+    await page.waitForFunction((sel) => document.querySelector<HTMLElement>(sel)?.dataset.faces === '1', row);
+    const left = await page.$$eval(`${row} [data-testid=gallery-person-photo]`, (els) => els.map((el) => (el as HTMLElement).dataset.file!));
+    check(
+      "identify: a person's photos are listed, and one removed alone leaves the others (and the person)",
+      listed.join() === [basename(farFile), basename(strangerFile)].join() && left.join() === basename(strangerFile),
+      `listed: ${listed.join(', ')}; after removing ${basename(farFile)}: ${left.join(', ')}`,
+    );
     await page.click(`[data-testid=gallery-person][data-person="${farName}"] [data-testid=gallery-person-remove]`);
     await page.waitForFunction((who) => !document.querySelector(`[data-testid=gallery-person][data-person="${who}"]`), farName);
     await smallFaces(page, '0');
