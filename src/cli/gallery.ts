@@ -5,7 +5,7 @@ import type { KindSummary } from '../gallery/calibration-record.ts';
 import type { GalleryStats } from '../gallery/gallery.ts';
 import { loadStoredGallery } from '../identity/node.ts';
 import { resolve } from 'node:path';
-import { libraryGalleryStats, nameCluster, nameFaces, removePerson, removePersonPhotos, renamePerson, unnameFaces, type FacesReport } from '../library/people-node.ts';
+import { libraryGalleryStats, libraryIdsOf, nameCluster, nameFaces, removePerson, removePersonPhotos, renamePerson, unnameFaces, type FacesReport } from '../library/people-node.ts';
 import { LibraryStore } from '../library/store-node.ts';
 import { checkLibrary, CLI_REMEDIES } from './remedies.ts';
 import { counted } from './wording.ts';
@@ -83,16 +83,8 @@ async function listPersonCommand(dir: string, name: string, opts: { json?: boole
   const faces = (await open(dir)).faces().filter((f) => f.person === name);
   if (!faces.length) throw new Error(`${dir}: no person named "${name}"${CLI_REMEDIES['no-person']({ case: 'no-person', dir })}`);
   // Faces cut from a library photo: their id there, for name-faces and unname-faces.
-  const ids = new Map<string, number>();
-  if (LibraryStore.exists(dir)) {
-    const store = LibraryStore.open(dir, { readonly: true });
-    try {
-      for (const file of new Set(faces.map((f) => f.file))) for (const f of store.photoFaces(file) ?? []) ids.set(`${f.path}|${f.box.join(',')}`, f.id);
-    } finally {
-      store.close();
-    }
-  }
-  const rows = faces.map((f) => ({ file: f.file, box: f.box, addedAt: f.addedAt, libraryFace: ids.get(`${f.file}|${f.box.join(',')}`) ?? null }));
+  const ids = libraryIdsOf(dir, faces);
+  const rows = faces.map((f) => ({ file: f.file, box: f.box, addedAt: f.addedAt, libraryFace: ids.get(f.id) ?? null }));
   if (opts.json) {
     process.stdout.write(JSON.stringify(rows) + '\n');
     return;

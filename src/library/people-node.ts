@@ -6,6 +6,7 @@
 // library remembers it (not_people), so that no later naming or clustering undoes the fix.
 import { resolve } from 'node:path';
 import { Gallery } from '../gallery/gallery.ts';
+import type { FaceRecord } from '../gallery/gallery-format.ts';
 import { saveGallery, withGalleryLock } from '../gallery/store-node.ts';
 import { checkPersonName } from '../identity/face-gallery.ts';
 import { loadStoredGallery } from '../identity/node.ts';
@@ -149,6 +150,28 @@ export async function unnameFaces(dir: string, ids: readonly number[], onNotice?
       store.close();
     }
   }, { onWait: onNotice });
+}
+
+/**
+ * Of these gallery faces, those cut from a photo of the library at `dir` (named there by
+ * nameCluster or nameFaces): gallery face id -> library face id (what nameFaces and
+ * unnameFaces take). Empty without a library.
+ */
+export function libraryIdsOf(dir: string, faces: readonly FaceRecord[]): Map<number, number> {
+  const ids = new Map<number, number>();
+  if (!LibraryStore.exists(dir)) return ids;
+  const store = LibraryStore.open(dir, { readonly: true });
+  try {
+    const byKey = new Map<string, number>();
+    for (const file of new Set(faces.map((f) => f.file))) for (const f of store.photoFaces(file) ?? []) byKey.set(libraryKey(f), f.id);
+    for (const f of faces) {
+      const id = byKey.get(galleryKey(f));
+      if (id !== undefined) ids.set(f.id, id);
+    }
+    return ids;
+  } finally {
+    store.close();
+  }
 }
 
 export interface PersonPhotosReport {
