@@ -135,10 +135,12 @@ export function setupIdentify(ctx: PageContext): void {
         ),
       ),
     );
-    const toggle = h('button', { class: 'link person-photos-toggle', 'aria-expanded': String(open), 'data-testid': 'gallery-person-photos-toggle', title: `${p.name}'s photos` }, `${p.photos} photo${p.photos === 1 ? '' : 's'}`);
+    const label = (shown: boolean) => `${p.photos} photo${p.photos === 1 ? '' : 's'} ${shown ? '▴' : '▾'}`;
+    const toggle = h('button', { class: 'link person-photos-toggle', 'aria-expanded': String(open), 'data-testid': 'gallery-person-photos-toggle', title: `${p.name}'s photos` }, label(open));
     toggle.addEventListener('click', () => {
       list.hidden = !list.hidden;
       toggle.setAttribute('aria-expanded', String(!list.hidden));
+      toggle.textContent = label(!list.hidden);
       if (list.hidden) photosShown.delete(p.name);
       else photosShown.add(p.name);
     });
