@@ -6,7 +6,8 @@
 # queue of `index --queue` and `worker`; its tests start their own server), and a C++ compiler,
 # make and python3 (node-gyp, which rebuilds USearch's addon with patches/), xz (the
 # GPU-machine benchmark kit), and heif-enc with its HEVC encoder (libheif-examples: x265;
-# test/heic-decode.test.ts makes its HEIC photos with it).
+# test/heic-decode.test.ts makes its HEIC photos with it, a grid of tiles too, which needs
+# libheif >= 1.18: bookworm-backports).
 # Idempotent; skips what is already there. Needs root (or sudo).
 set -euo pipefail
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -19,8 +20,10 @@ mesa_ok() {
 }
 
 heif_hevc_ok() {
-  # heif-enc is there and can write HEVC (HEIC), not only AVIF.
-  command -v heif-enc >/dev/null && heif-enc --list-encoders 2>/dev/null | grep -i x265 >/dev/null
+  # heif-enc is there and can write HEVC (HEIC), not only AVIF, and grids of tiles as iPhones
+  # store photos (--tiled-input, libheif >= 1.18).
+  command -v heif-enc >/dev/null && heif-enc --list-encoders 2>/dev/null | grep -i x265 >/dev/null &&
+    heif-enc --help 2>&1 | grep -q -- --tiled-input
 }
 
 need_apt=()
@@ -48,11 +51,12 @@ if [ "${ID:-}" = debian ] && [ "${VERSION_CODENAME:-}" = bookworm ]; then
     echo "deb http://deb.debian.org/debian bookworm-backports main" | $SUDO tee "$list" >/dev/null
   fi
   $SUDO apt-get update -qq
-  # Mesa from backports (>= 24); everything else from bookworm.
+  # Mesa (>= 24) and heif-enc (libheif >= 1.18, its x265 encoder a plugin there) from
+  # backports; everything else from bookworm.
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    -t bookworm-backports mesa-vulkan-drivers libvulkan1
+    -t bookworm-backports mesa-vulkan-drivers libvulkan1 libheif-examples libheif-plugin-x265
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium redis-server \
-    g++ make python3 xz-utils libheif-examples
+    g++ make python3 xz-utils
 else
   $SUDO apt-get update -qq
   # Newer Debian and Ubuntu ship libheif's encoders as plugins: the HEVC one is not a dependency.
@@ -62,5 +66,5 @@ else
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
 fi
 mesa_ok || { echo "error: Mesa >= 24 (mesa-vulkan-drivers) is required for the lavapipe WebGPU adapter" >&2; exit 1; }
-heif_hevc_ok || { echo "error: heif-enc with its x265 HEVC encoder (libheif-examples) is required by test/heic-decode.test.ts" >&2; exit 1; }
+heif_hevc_ok || { echo "error: heif-enc (libheif-examples >= 1.18) with its x265 HEVC encoder is required by test/heic-decode.test.ts" >&2; exit 1; }
 echo "system packages: ok ($(dpkg-query -W -f='${Version}' mesa-vulkan-drivers))"
