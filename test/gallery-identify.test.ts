@@ -261,7 +261,7 @@ describe('errors', () => {
 });
 
 describe("the page's gallery: a person's photos, each removable alone", () => {
-  it('photosOf lists a person\'s photos once each; removePhotos drops their faces from one, refuses a photo not theirs, and forgets a person left with none', () => {
+  it('photosOf lists a person\'s photos once each; removePhotos drops their faces from one, refuses a photo not theirs, and forgets a person left with none; rename', () => {
     const g = galleryOf(undefined, 2);
     const describer = { engine: { manifest: { id: backbone.id, weightsSha256: backbone.sha256 } }, preprocessing: g.preprocessing } as unknown as FaceDescriber;
     const fg = FaceGallery.attach(g, describer);
@@ -274,5 +274,13 @@ describe("the page's gallery: a person's photos, each removable alone", () => {
     expect(fg.removePhotos(name(0), fg.photosOf(name(0)))).toBe(ENROLLED - 1);
     expect(g.people().map((p) => p.name)).toEqual([name(1)]);
     expect(() => fg.removePhotos(name(0), [files[1]])).toThrow(`test-gallery: no person named "${name(0)}"`);
+    // Renamed: the same faces under the new name; to a name enrolled, the two are one.
+    expect(fg.rename(name(1), 'Ann')).toBe('renamed');
+    expect(g.people()).toEqual([{ name: 'Ann', faces: ENROLLED, photos: ENROLLED }]);
+    expect(() => fg.rename('Ann', ' ')).toThrow('person name " ": must be 1-200 printable characters');
+    expect(() => fg.rename(name(0), 'Bob')).toThrow(`test-gallery: no person named "${name(0)}"`);
+    g.addFaces('Bob', facesOf(2));
+    expect(fg.rename('Bob', 'Ann')).toBe('merged');
+    expect(g.people()).toEqual([{ name: 'Ann', faces: 2 * ENROLLED, photos: 2 * ENROLLED }]);
   });
 });

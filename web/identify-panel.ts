@@ -116,36 +116,40 @@ export function setupIdentify(ctx: PageContext): void {
       if (input.files?.length) void enrol(p.name, [...input.files]);
       input.value = '';
     });
+    // Their photos, each removable alone (a wrong photo enrolled costs that photo, not the
+    // person), and a rename: under the row, opened by the count of faces (the row itself stays
+    // narrow enough for a phone).
+    const open = photosShown.has(p.name);
+    const details = h('div', { class: 'person-details', 'data-testid': 'gallery-person-photos', hidden: !open },
+      h('ul', { class: 'person-photos' },
+        ...(fg?.photosOf(p.name) ?? []).map((file) =>
+          h('li', { 'data-testid': 'gallery-person-photo', 'data-file': file },
+            h('span', { class: 'person-photo-name' }, file),
+            h('button', { class: 'link', title: `Remove ${p.name}'s face${p.faces > p.photos ? 's' : ''} from ${file}`, 'aria-label': `Remove ${file}`, 'data-testid': 'gallery-person-photo-remove', onclick: () => void removePhoto(p.name, file) }, '✕'),
+          ),
+        ),
+      ),
+      h('button', { class: 'link', 'data-testid': 'gallery-person-rename', onclick: () => void renamePerson(p.name) }, `Rename ${p.name}…`),
+    );
+    const label = (shown: boolean) => `${p.faces} face${p.faces === 1 ? '' : 's'} ${shown ? '▴' : '▾'}`;
+    const toggle = h('button', { class: 'link person-count', 'aria-expanded': String(open), 'data-testid': 'gallery-person-photos-toggle', title: `${p.name}'s photos (${p.photos})` }, label(open));
+    toggle.addEventListener('click', () => {
+      details.hidden = !details.hidden;
+      toggle.setAttribute('aria-expanded', String(!details.hidden));
+      toggle.textContent = label(!details.hidden);
+      if (details.hidden) photosShown.delete(p.name);
+      else photosShown.add(p.name);
+    });
     const row = h('li', { class: 'person gallery-person', 'data-testid': 'gallery-person', 'data-person': p.name, 'data-faces': p.faces },
       h('div', { class: 'person-head' },
         h('span', { class: 'avatar', style: `background:${colorFor(index)}` }, p.name[0].toUpperCase()),
         h('span', { class: 'person-name' }, p.name),
-        h('span', { class: 'person-count', 'data-testid': 'gallery-person-count' }, `${p.faces} face${p.faces === 1 ? '' : 's'}`),
+        toggle,
         h('label', { class: 'button small-button', title: `More photos of ${p.name}` }, icon('plus'), input),
         h('button', { class: 'link', title: `Remove ${p.name}`, 'aria-label': `Remove ${p.name}`, 'data-testid': 'gallery-person-remove', onclick: () => void removePerson(p.name) }, '✕'),
       ),
+      details,
     );
-    // Their photos, each removable alone: a wrong photo enrolled costs that photo, not the person.
-    const open = photosShown.has(p.name);
-    const list = h('ul', { class: 'person-photos', 'data-testid': 'gallery-person-photos', hidden: !open },
-      ...(fg?.photosOf(p.name) ?? []).map((file) =>
-        h('li', { 'data-testid': 'gallery-person-photo', 'data-file': file },
-          h('span', { class: 'person-photo-name' }, file),
-          h('button', { class: 'link', title: `Remove ${p.name}'s face${p.faces > p.photos ? 's' : ''} from ${file}`, 'aria-label': `Remove ${file}`, 'data-testid': 'gallery-person-photo-remove', onclick: () => void removePhoto(p.name, file) }, '✕'),
-        ),
-      ),
-    );
-    const label = (shown: boolean) => `${p.photos} photo${p.photos === 1 ? '' : 's'} ${shown ? '▴' : '▾'}`;
-    const toggle = h('button', { class: 'link person-photos-toggle', 'aria-expanded': String(open), 'data-testid': 'gallery-person-photos-toggle', title: `${p.name}'s photos` }, label(open));
-    toggle.addEventListener('click', () => {
-      list.hidden = !list.hidden;
-      toggle.setAttribute('aria-expanded', String(!list.hidden));
-      toggle.textContent = label(!list.hidden);
-      if (list.hidden) photosShown.delete(p.name);
-      else photosShown.add(p.name);
-    });
-    row.querySelector('.person-count')!.after(toggle);
-    row.append(list);
     onFileDrop(row, (files) => void enrol(p.name, files));
     return row;
   }
@@ -220,6 +224,24 @@ export function setupIdentify(ctx: PageContext): void {
     }
     await persist();
     say(`${file} removed from ${name}${fg.people().some((p) => p.name === name) ? '' : `, who had no other photo`}.`, 'done');
+    renderGallery();
+    rematch();
+  }
+
+  /** Rename a person; to the name of someone enrolled, the two become one. */
+  async function renamePerson(name: string): Promise<void> {
+    if (!fg) return;
+    const to = prompt(`Rename ${name} to (the name of someone enrolled merges the two):`, name)?.trim().replace(/\s+/g, ' ');
+    if (!to || to === name) return;
+    let result;
+    try {
+      result = fg.rename(name, to);
+    } catch (err) {
+      return say((err as Error).message, 'error');
+    }
+    if (photosShown.delete(name)) photosShown.add(to);
+    await persist();
+    say(result === 'merged' ? `${name} merged into ${to}.` : `${name} is now ${to}.`, 'done');
     renderGallery();
     rematch();
   }

@@ -208,6 +208,13 @@ export class FaceGallery {
     return this.gallery.removeFaces(theirs.filter((f) => gone.has(f.file)).map((f) => f.id));
   }
 
+  /** Rename a person; to the name of another, the two become one ('merged'). */
+  rename(person: string, to: string): 'renamed' | 'merged' {
+    checkPersonName(to);
+    if (!this.gallery.people().some((p) => p.name === person)) throw new Error(`${this.gallery.name}: no person named "${person}"`);
+    return this.gallery.renamePerson(person, to);
+  }
+
   /** Forget a person and their faces (calibration recomputed). */
   remove(person: string): void {
     if (!this.gallery.people().some((p) => p.name === person)) throw new Error(`${this.gallery.name}: no person named "${person}" (see gallery list)`);

@@ -131,7 +131,9 @@ export async function checkIdentify(o: IdentifyCheckOptions): Promise<void> {
   const page = await context.newPage();
   page.on('console', (m) => m.type() === 'error' && o.onConsoleError?.(`[identify] ${m.text()}`));
   page.on('pageerror', (e) => o.onConsoleError?.(`[identify] ${e.message}`));
-  page.on('dialog', (d) => void d.accept());
+  /** What a prompt() is answered (a rename); confirm() is accepted. */
+  let promptAnswer = '';
+  page.on('dialog', (d) => void d.accept(d.type() === 'prompt' ? promptAnswer : undefined));
   try {
     await page.goto(o.url);
     await openTab(page);
@@ -214,8 +216,19 @@ export async function checkIdentify(o: IdentifyCheckOptions): Promise<void> {
       listed.join() === [basename(farFile), basename(strangerFile)].join() && left.join() === basename(strangerFile),
       `listed: ${listed.join(', ')}; after removing ${basename(farFile)}: ${left.join(', ')}`,
     );
-    await page.click(`[data-testid=gallery-person][data-person="${farName}"] [data-testid=gallery-person-remove]`);
-    await page.waitForFunction((who) => !document.querySelector(`[data-testid=gallery-person][data-person="${who}"]`), farName);
+    // Renamed (the prompt answered), then removed under the new name.
+    const renamed = 'Far Away';
+    promptAnswer = renamed;
+    await page.click(`${row} [data-testid=gallery-person-rename]`);
+    await page.waitForFunction((who) => document.querySelector<HTMLElement>(`[data-testid=gallery-person][data-person="${who}"]`)?.dataset.faces === '1', renamed);
+    const renamedPeople = await galleryPeople(page);
+    check(
+      'identify: a person renamed keeps their faces, under the new name only',
+      renamedPeople[renamed] === 1 && !(farName in renamedPeople),
+      Object.entries(renamedPeople).map(([n, f]) => `${n}: ${f}`).join(', '),
+    );
+    await page.click(`[data-testid=gallery-person][data-person="${renamed}"] [data-testid=gallery-person-remove]`);
+    await page.waitForFunction((who) => !document.querySelector(`[data-testid=gallery-person][data-person="${who}"]`), renamed);
     await smallFaces(page, '0');
     check(
       'identify: "Small faces" finds and names a face far off in a big photo that the whole photo misses (and the note says so)',
