@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { decodeImageRaw, loadImageRaw, MAX_IMAGE_PIXELS, setMaxImagePixels } from '../src/image/decode.ts';
-import { decodeHeic, heicDecoderCalls } from '../src/image/heic.ts';
+import { decodeHeic, HEIC_IDLE_MS, heicDecoderCalls, heicDecoderThreads } from '../src/image/heic.ts';
 import type { RgbImage } from '../src/image/rgb.ts';
 import { CELEB, ORL } from './helpers/faces.ts';
 import { cosine } from './helpers/layout.ts';
@@ -217,6 +217,15 @@ describe('HEIC decoder threads', () => {
     expect(diff(one[4], photo).max).toBeLessThanOrEqual(1);
     expect(diff(one[2], one[5]).max).toBe(0);
   });
+
+  it('threads idle for HEIC_IDLE_MS are let go (their memory with them); the next file starts one again', async () => {
+    await decodeHeic(readFileSync(file.face), 'face.heic');
+    expect(heicDecoderThreads()).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, HEIC_IDLE_MS + 500));
+    expect(heicDecoderThreads()).toBe(0);
+    expect(diff(await decodeHeic(readFileSync(file.face), 'face.heic'), face).max).toBe(0);
+    expect(heicDecoderThreads()).toBe(1);
+  }, HEIC_IDLE_MS + 30_000);
 
   it('a decode past its time limit is stopped, one line; the next file decodes on a fresh thread', async () => {
     const buf = readFileSync(file.photo);
