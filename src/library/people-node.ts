@@ -89,6 +89,12 @@ function galleryFacesOf(gallery: Gallery, faces: readonly StoredFace[]): number[
   return gallery.faces().filter((g) => named.has(`${g.person}|${galleryKey(g)}`)).map((g) => g.id);
 }
 
+/** Of the people faces were taken from, those the gallery no longer has (no face left). */
+const leftWithout = (gallery: Gallery, from: readonly { person: string }[]) => {
+  const still = new Set(gallery.people().map((p) => p.name));
+  return from.map((f) => f.person).filter((p) => !still.has(p));
+};
+
 const counts = (faces: readonly StoredFace[]) => {
   const n = new Map<string, number>();
   for (const f of faces) if (f.person) n.set(f.person, (n.get(f.person) ?? 0) + 1);
@@ -109,7 +115,6 @@ export async function nameFaces(dir: string, ids: readonly number[], person: str
     try {
       const faces = facesById(dir, store, ids);
       const moving = faces.filter((f) => f.person !== person);
-      const before = new Set(gallery.people().map((p) => p.name));
       const have = new Set(gallery.faces().filter((g) => g.person === person).map(galleryKey));
       const toAdd = faces.filter((f) => !have.has(libraryKey(f)));
       const toDrop = galleryFacesOf(gallery, moving);
@@ -117,8 +122,8 @@ export async function nameFaces(dir: string, ids: readonly number[], person: str
       if (toAdd.length) gallery.addFaces(person, toAdd.map((f) => ({ file: f.path, box: f.box, score: f.score, descriptor: f.descriptor })));
       if (toAdd.length || toDrop.length) await saveGallery(dir, gallery, { lock });
       store.namePerson(moving.map((f) => f.id), person);
-      const after = new Set(gallery.people().map((p) => p.name));
-      return { person, changed: moving.length, from: counts(moving), removed: [...before].filter((p) => !after.has(p)) };
+      const from = counts(moving);
+      return { person, changed: moving.length, from, removed: leftWithout(gallery, from) };
     } finally {
       store.close();
     }
@@ -137,15 +142,14 @@ export async function unnameFaces(dir: string, ids: readonly number[], onNotice?
     const store = LibraryStore.open(dir);
     try {
       const faces = facesById(dir, store, ids).filter((f) => f.person);
-      const before = new Set(gallery.people().map((p) => p.name));
       const toDrop = galleryFacesOf(gallery, faces);
       if (toDrop.length) {
         gallery.removeFaces(toDrop);
         await saveGallery(dir, gallery, { lock });
       }
       store.unnameFaces(faces.map((f) => f.id));
-      const after = new Set(gallery.people().map((p) => p.name));
-      return { person: null, changed: faces.length, from: counts(faces), removed: [...before].filter((p) => !after.has(p)) };
+      const from = counts(faces);
+      return { person: null, changed: faces.length, from, removed: leftWithout(gallery, from) };
     } finally {
       store.close();
     }
