@@ -36,8 +36,6 @@ export interface WatchOptions extends IndexOptions {
 export interface LibraryWatch {
   /** Whether a run is under way. */
   readonly running: boolean;
-  /** Runs finished so far (the first included). */
-  readonly runs: number;
   /** Stop watching; resolves when a run under way has finished. */
   close(): Promise<void>;
 }
@@ -61,18 +59,11 @@ export async function watchLibrary(root: string, galleryDir: string, opts: Watch
   let pending = false;
   let timer: NodeJS.Timeout | null = null;
   let current: Promise<void> | null = null;
-  let runs = 0;
 
   // One run at a time: a change seen during a run gets another after it.
   const start = () => {
     pending = false;
-    const done = (async () => {
-      try {
-        onRun(await indexLibrary(root, galleryDir, indexOptions));
-      } finally {
-        runs++;
-      }
-    })();
+    const done = (async () => onRun(await indexLibrary(root, galleryDir, indexOptions)))();
     current = done.then(
       () => {},
       () => {},
@@ -117,9 +108,6 @@ export async function watchLibrary(root: string, galleryDir: string, opts: Watch
   return {
     get running() {
       return current !== null;
-    },
-    get runs() {
-      return runs;
     },
     async close() {
       closed = true;
