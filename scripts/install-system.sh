@@ -7,7 +7,8 @@
 # make and python3 (node-gyp, which rebuilds USearch's addon with patches/), xz (the
 # GPU-machine benchmark kit), and heif-enc with its HEVC encoder (libheif-examples: x265;
 # test/heic-decode.test.ts makes its HEIC photos with it, a grid of tiles too, which needs
-# libheif >= 1.18: bookworm-backports).
+# libheif >= 1.18: bookworm-backports), and Perl (ExifTool, which `gallery xmp` writes face
+# regions into XMP sidecars with, is a Perl program: exiftool-vendored ships it, not Perl).
 # Idempotent; skips what is already there. Needs root (or sudo).
 set -euo pipefail
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -37,6 +38,8 @@ command -v make >/dev/null || need_apt+=(make)
 command -v python3 >/dev/null || need_apt+=(python3)
 # xz, for the GPU-machine benchmark kit (scripts/device-kit.mjs).
 command -v xz >/dev/null || need_apt+=(xz-utils)
+# Perl with its standard modules (perl-base alone lacks some that ExifTool loads).
+dpkg -s perl >/dev/null 2>&1 || need_apt+=(perl)
 # heif-enc with x265, for the HEIC photos of test/heic-decode.test.ts.
 heif_hevc_ok || need_apt+=(libheif-examples)
 
@@ -56,7 +59,7 @@ if [ "${ID:-}" = debian ] && [ "${VERSION_CODENAME:-}" = bookworm ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     -t bookworm-backports mesa-vulkan-drivers libvulkan1 libheif-examples libheif-plugin-x265
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium redis-server \
-    g++ make python3 xz-utils
+    g++ make python3 xz-utils perl
 else
   $SUDO apt-get update -qq
   # Newer Debian and Ubuntu ship libheif's encoders as plugins: the HEVC one is not a dependency.

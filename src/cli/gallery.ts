@@ -1,5 +1,6 @@
-// facegpu gallery list|remove|rename|name|faces|name-faces|unname-faces|stats <gallery>: what a
-// gallery holds, corrections to it, and how well it separates people.
+// facegpu gallery list|remove|rename|name|faces|name-faces|unname-faces|xmp|stats <gallery>: what
+// a gallery holds, corrections to it, its names written for other photo tools, and how well it
+// separates people.
 import type { Command } from 'commander';
 import type { KindSummary } from '../gallery/calibration-record.ts';
 import type { GalleryStats } from '../gallery/gallery.ts';
@@ -7,6 +8,8 @@ import { loadStoredGallery } from '../identity/node.ts';
 import { resolve } from 'node:path';
 import { libraryGalleryStats, libraryIdsOf, nameCluster, nameFaces, removePerson, removePersonPhotos, renamePerson, unnameFaces, type FacesReport } from '../library/people-node.ts';
 import { LibraryStore } from '../library/store-node.ts';
+import { writeXmpRegions } from '../library/xmp-node.ts';
+import { progressBar } from './progress.ts';
 import { checkLibrary, CLI_REMEDIES } from './remedies.ts';
 import { counted } from './wording.ts';
 import { countOption } from './number-options.ts';
@@ -59,6 +62,13 @@ export function registerGallery(program: Command): void {
     .argument('<face-ids...>', 'the faces')
     .option('--json', FACES_JSON)
     .action((dir: string, ids: string[], opts: { json?: boolean }) => faceIdsCommand(dir, ids, opts, (n) => unnameFaces(dir, n, notice)));
+  g.command('xmp')
+    .description("write the photo library's named faces into each photo's XMP sidecar (photo.jpg.xmp) as face regions, which digiKam, Lightroom, darktable and Immich read; the photos are not touched")
+    .argument('<gallery>', 'gallery folder with a photo library')
+    .option('--dry-run', 'say what would change, write nothing')
+    .option('--no-progress', 'no progress bar')
+    .option('--json', 'print {"photos", "written", "regions", "dropped", "kept": [{"file", "face", "name", "theirs"}], "failed": [{"file", "error"}], "dryRun"} as JSON')
+    .action((dir: string, opts: { dryRun?: boolean; progress?: boolean; json?: boolean }) => xmpCommand(dir, opts));
   g.command('stats')
     .description('people, photos, faces, and verification/identification TAR at FAR 1e-2 and 1e-3 and the EER from the gallery\'s own photos')
     .argument('<gallery>', 'gallery folder')
@@ -203,3 +213,30 @@ function printKind(title: string, command: string, k: KindSummary | null, used: 
   console.log(`  EER: ${pct(k.eer)}${thr(k.eerThreshold)}`);
 }
 
+
+async function xmpCommand(dir: string, opts: { dryRun?: boolean; progress?: boolean; json?: boolean }): Promise<void> {
+  checkLibrary(dir);
+  const bar = progressBar('sidecars {bar} {value}/{total} photos', opts.progress);
+  let r;
+  try {
+    r = await writeXmpRegions(dir, {
+      dryRun: opts.dryRun,
+      onNotice: notice,
+      onProgress: (done, total) => (done === 1 ? bar?.start(total, done) : bar?.update(done)),
+    });
+  } finally {
+    bar?.stop();
+  }
+  for (const f of r.failed) console.error(`facegpu: ${f.file}: ${f.error}`);
+  if (r.failed.length) process.exitCode = 2;
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(r) + '\n');
+    return;
+  }
+  const would = r.dryRun ? 'would be ' : '';
+  const dropped = r.dropped ? `, ${counted(r.dropped, 'region')} of facegpu's taken out` : '';
+  console.log(`${counted(r.photos, 'photo')} with named faces: ${counted(r.written, 'sidecar')} ${would}written, ${counted(r.regions, 'face')} named in them${dropped}${r.failed.length ? `, ${r.failed.length} failed` : ''}`);
+  for (const k of r.kept) {
+    console.log(`  ${k.file}: face ${k.face} left out: its sidecar names it "${k.theirs}", facegpu "${k.name}" (if facegpu is wrong: facegpu gallery name-faces ${dir} "${k.theirs}" ${k.face})`);
+  }
+}

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { LIBRARY_FILES_PREFIX, type BackboneRef, type Box } from '../gallery/gallery-format.ts';
 import { boxIou } from '../detect/region.ts';
 import type { PhotoFaces, PhotoFile } from './photo-faces.ts';
+import type { RegionArea, WrittenRegion } from './face-regions.ts';
 
 export const LIBRARY_FILE = `${LIBRARY_FILES_PREFIX}sqlite`;
 const FORMAT = 'facegpu-library';
@@ -92,6 +93,8 @@ CREATE INDEX IF NOT EXISTS faces_photo ON faces (photo);
 CREATE INDEX IF NOT EXISTS faces_person ON faces (person);
 CREATE INDEX IF NOT EXISTS faces_cluster ON faces (cluster);
 CREATE TABLE IF NOT EXISTS deleted_faces (id INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS xmp_regions (path TEXT NOT NULL, name TEXT NOT NULL, x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS xmp_regions_path ON xmp_regions (path);
 CREATE TRIGGER IF NOT EXISTS faces_deleted AFTER DELETE ON faces BEGIN INSERT OR IGNORE INTO deleted_faces (id) VALUES (old.id); END;
 `;
 
@@ -510,6 +513,27 @@ export class LibraryStore {
   hasPaths(paths: readonly string[]): Set<string> {
     const get = this.db.prepare('SELECT 1 AS x FROM photos WHERE path = ?');
     return new Set(paths.filter((p) => get.get(p)));
+  }
+
+  /** The face regions facegpu wrote into each photo's XMP sidecar (gallery xmp), by path. */
+  xmpRegions(): Map<string, WrittenRegion[]> {
+    const byPath = new Map<string, WrittenRegion[]>();
+    const rows = this.db.prepare('SELECT path, name, x, y, w, h FROM xmp_regions ORDER BY rowid').all() as ({ path: string; name: string } & RegionArea)[];
+    for (const { path, name, x, y, w, h } of rows) {
+      const list = byPath.get(path) ?? [];
+      list.push({ name, area: { x, y, w, h } });
+      byPath.set(path, list);
+    }
+    return byPath;
+  }
+
+  /** Remember what facegpu's regions in a photo's sidecar are now (replacing what was remembered). */
+  setXmpRegions(path: string, regions: readonly WrittenRegion[]): void {
+    this.write(() => {
+      this.db.prepare('DELETE FROM xmp_regions WHERE path = ?').run(path);
+      const put = this.db.prepare('INSERT INTO xmp_regions (path, name, x, y, w, h) VALUES (?, ?, ?, ?, ?, ?)');
+      for (const r of regions) put.run(path, r.name, r.area.x, r.area.y, r.area.w, r.area.h);
+    });
   }
 
   /** The faces of each named person's photos: path -> people, for search results. */

@@ -1,0 +1,153 @@
+// A photo's named faces as XMP face regions: the Metadata Working Group's region schema
+// (mwg-rs), which digiKam, Lightroom, darktable, Immich and ExifTool read and write. Pure: the
+// geometry, and the rule that merges facegpu's names into the regions a photo has already. The
+// sidecar files are xmp-node.ts's.
+//
+// Geometry (MWG guidelines 2.0, 5.9): a region applies to the image *as stored*; a reader turns
+// it with the EXIF Orientation as it turns the pixels. facegpu's boxes are on the image as
+// shown (decode.ts applies the orientation), so they are turned back here. An area is
+// normalized to 0..1 and given by its centre and size.
+import type { Box } from '../gallery/gallery-format.ts';
+import { boxIou } from '../detect/region.ts';
+
+/** A region's place on the stored image: centre and size, each 0..1. */
+export interface RegionArea {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** A region as ExifTool reads and writes it (`RegionInfo.RegionList[i]`); fields of other tools ride along. */
+export interface MwgRegion {
+  Name?: string;
+  Type?: string;
+  Area?: { X?: number; Y?: number; W?: number; H?: number; Unit?: string; [field: string]: unknown };
+  [field: string]: unknown;
+}
+
+/** A face facegpu names in a photo. */
+export interface NamedFace {
+  face: number;
+  name: string;
+  area: RegionArea;
+}
+
+/** A region facegpu wrote into a photo's metadata before (kept in the library, to know its own). */
+export interface WrittenRegion {
+  name: string;
+  area: RegionArea;
+}
+
+const DIGITS = 1e6;
+const round = (v: number) => Math.round(v * DIGITS) / DIGITS;
+const clamp01 = (v: number) => Math.min(1, Math.max(0, v));
+
+/** The stored image's size: the shown one, its sides swapped where the orientation turns it a quarter (5-8). */
+export function storedSize(shown: { width: number; height: number }, orientation: number): { width: number; height: number } {
+  return orientation >= 5 && orientation <= 8 ? { width: shown.height, height: shown.width } : { ...shown };
+}
+
+/**
+ * Where a point of the shown image (u, v, each 0..1) lies on the stored one, for EXIF
+ * Orientation 1-8 (the tag says how the stored rows and columns are turned to be shown).
+ */
+function storedPoint(u: number, v: number, orientation: number): [number, number] {
+  switch (orientation) {
+    case 2: return [1 - u, v]; // mirrored left-right
+    case 3: return [1 - u, 1 - v]; // turned 180
+    case 4: return [u, 1 - v]; // mirrored top-bottom
+    case 5: return [v, u]; // transposed
+    case 6: return [v, 1 - u]; // shown turned 90 clockwise
+    case 7: return [1 - v, 1 - u]; // transversed
+    case 8: return [1 - v, u]; // shown turned 90 anticlockwise
+    default: return [u, v];
+  }
+}
+
+/**
+ * A face box on the shown image (pixels: x, y, width, height) as a region area on the stored
+ * image, clipped to the image, rounded to 6 digits (as written, so that it reads back equal).
+ */
+export function storedArea(box: Box, shown: { width: number; height: number }, orientation: number): RegionArea {
+  const [bx, by, bw, bh] = box;
+  const u0 = clamp01(bx / shown.width);
+  const v0 = clamp01(by / shown.height);
+  const u1 = clamp01((bx + bw) / shown.width);
+  const v1 = clamp01((by + bh) / shown.height);
+  const [sa, ta] = storedPoint(u0, v0, orientation);
+  const [sb, tb] = storedPoint(u1, v1, orientation);
+  const [x0, x1] = [Math.min(sa, sb), Math.max(sa, sb)];
+  const [y0, y1] = [Math.min(ta, tb), Math.max(ta, tb)];
+  return { x: round((x0 + x1) / 2), y: round((y0 + y1) / 2), w: round(x1 - x0), h: round(y1 - y0) };
+}
+
+/** A region's area, if it is a normalized one with every number (MWG's only unit for areas). */
+function areaOf(r: MwgRegion): RegionArea | null {
+  const a = r.Area;
+  if (!a || (a.Unit !== undefined && a.Unit !== 'normalized')) return null;
+  const [x, y, w, h] = [a.X, a.Y, a.W, a.H].map(Number);
+  return [x, y, w, h].every(Number.isFinite) ? { x, y, w, h } : null;
+}
+
+const rect = (a: RegionArea) => ({ x: a.x - a.w / 2, y: a.y - a.h / 2, width: a.w, height: a.h });
+/** Two areas are one face where they overlap by more than half their union (as the library matches boxes). */
+const sameFace = (a: RegionArea, b: RegionArea) => boxIou(rect(a), rect(b)) > 0.5;
+const sameArea = (a: RegionArea, b: RegionArea) => Math.abs(a.x - b.x) < 1e-5 && Math.abs(a.y - b.y) < 1e-5 && Math.abs(a.w - b.w) < 1e-5 && Math.abs(a.h - b.h) < 1e-5;
+const isFace = (r: MwgRegion) => r.Type === undefined || r.Type === 'Face';
+
+/** The region facegpu writes for a named face. */
+export function faceRegion(f: NamedFace): MwgRegion {
+  return { Area: { H: f.area.h, Unit: 'normalized', W: f.area.w, X: f.area.x, Y: f.area.y }, Name: f.name, Type: 'Face' };
+}
+
+export interface RegionPlan {
+  /** The photo's regions after the change: everyone else's as they were, then facegpu's. */
+  regions: MwgRegion[];
+  /** What facegpu has written there after it (to be remembered for the next run). */
+  written: WrittenRegion[];
+  /** Whether `regions` differ from the regions there were. */
+  changed: boolean;
+  /** Regions facegpu had written that go (the face was taken off the person, or renamed). */
+  dropped: number;
+  /** Faces left unwritten: another tool's region names that face as someone else, and is kept. */
+  kept: { face: number; name: string; theirs: string }[];
+}
+
+/**
+ * Merge facegpu's named faces into a photo's regions. A region facegpu wrote before (its name
+ * and area remembered) is facegpu's to replace or drop. A face region of another tool at the
+ * same face with no name, or with facegpu's name, is replaced by facegpu's (it names that face
+ * now); with another name it is kept, and facegpu's face left out (reported: a person decides,
+ * not facegpu). Every other region (other faces, pets, focus areas) is kept as it is.
+ */
+export function planRegions(existing: readonly MwgRegion[], ours: readonly NamedFace[], before: readonly WrittenRegion[]): RegionPlan {
+  let dropped = 0;
+  const others = existing.filter((r) => {
+    const area = areaOf(r);
+    if (!area) return true;
+    if (before.some((w) => w.name === r.Name && sameArea(w.area, area))) {
+      if (!ours.some((f) => f.name === r.Name && sameArea(f.area, area))) dropped++;
+      return false;
+    }
+    return !(isFace(r) && ours.some((f) => sameFace(f.area, area) && (!r.Name || r.Name === f.name)));
+  });
+  const kept: RegionPlan['kept'] = [];
+  const written: NamedFace[] = [];
+  for (const f of ours) {
+    const theirs = others.find((r) => {
+      const area = areaOf(r);
+      return !!area && isFace(r) && !!r.Name && sameFace(f.area, area);
+    });
+    if (theirs) kept.push({ face: f.face, name: f.name, theirs: String(theirs.Name) });
+    else written.push(f);
+  }
+  const regions = [...others, ...written.map(faceRegion)];
+  return {
+    regions,
+    written: written.map((f) => ({ name: f.name, area: f.area })),
+    changed: JSON.stringify(regions) !== JSON.stringify(existing),
+    dropped,
+    kept,
+  };
+}
