@@ -1,9 +1,12 @@
-// `gallery xmp`: the photo library's named faces written into XMP sidecars as MWG face regions,
-// without a GPU (synthetic faces on small real photos). Checked: the geometry against the
-// decoder for every EXIF orientation, what a sidecar holds after a run (read back by ExifTool),
-// that a second run changes nothing, that other tools' fields and regions stay (a different
-// name at the same face is kept and reported), that a rename or a face taken off changes the
-// region facegpu wrote, that a dry run writes nothing, and the CLI.
+// `gallery export-xmp` and `import-xmp`: the photo library's named faces written into XMP
+// sidecars as MWG face regions, and other tools' regions read back as names, without a GPU
+// (synthetic faces on small real photos). Checked: the geometry against the decoder for every
+// EXIF orientation, what a sidecar holds after a run (read back by ExifTool), that a second run
+// changes nothing, that other tools' fields and regions stay (a different name at the same face
+// is kept and reported), that a rename or a face taken off changes the region facegpu wrote,
+// that a dry run writes nothing, the CLI; and that an import names the faces under other
+// tools' regions (sidecar or in the photo, boxes drawn otherwise), leaves facegpu's own names
+// and corrections alone, and does not read facegpu's own regions back.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,9 +21,11 @@ import { saveGallery } from '../src/gallery/store-node.ts';
 import { gaussian } from '../src/gallery/synthetic.ts';
 import { loadImageRaw } from '../src/image/decode.ts';
 import { storedArea, type MwgRegion } from '../src/library/face-regions.ts';
+import { nameFaces, unnameFaces } from '../src/library/people-node.ts';
 import type { PhotoFaces } from '../src/library/photo-faces.ts';
 import { LibraryStore } from '../src/library/store-node.ts';
-import { sidecarOf, writeXmpRegions } from '../src/library/xmp-node.ts';
+import { exportXmpRegions, importXmpNames, sidecarOf } from '../src/library/xmp-node.ts';
+import { loadGallery } from '../src/gallery/store-node.ts';
 import { Prng } from '../src/train/prng.ts';
 
 const exec = promisify(execFile);
@@ -105,7 +110,7 @@ describe('face regions on the stored image', () => {
   });
 });
 
-describe('gallery xmp', () => {
+describe('gallery export-xmp', () => {
   it("writes each named face as a region, keeps other tools' fields and regions, and changes nothing on a second run", async () => {
     const photos = join(tmp, 'p1');
     mkdirSync(photos);
@@ -136,7 +141,7 @@ describe('gallery xmp', () => {
       },
     }, { writeArgs: ['-overwrite_original'] });
 
-    const r = await writeXmpRegions(dir);
+    const r = await exportXmpRegions(dir);
     expect(r).toMatchObject({ photos: 2, written: 2, regions: 3, dropped: 0, failed: [], dryRun: false });
     expect(r.kept).toEqual([{ file: b, face: ids[1][1], name: 'Ann', theirs: 'Bob' }]);
     expect(existsSync(sidecarOf(c))).toBe(false); // nobody named there
@@ -151,7 +156,7 @@ describe('gallery xmp', () => {
     expect(named(bTags.RegionInfo!.RegionList as MwgRegion[])).toEqual(['Face:Ann', 'Face:Bob', 'Pet:Rex']);
 
     const bytes = [a, b].map((f) => readFileSync(sidecarOf(f)));
-    const again = await writeXmpRegions(dir);
+    const again = await exportXmpRegions(dir);
     expect(again).toMatchObject({ photos: 2, written: 0, regions: 3, dropped: 0 });
     expect([a, b].map((f) => readFileSync(sidecarOf(f)))).toEqual(bytes);
   });
@@ -166,7 +171,7 @@ describe('gallery xmp', () => {
       s.namePerson([ids[0][0]], 'Ann');
       s.namePerson([ids[0][1]], 'Cy');
     });
-    await writeXmpRegions(dir);
+    await exportXmpRegions(dir);
     // Someone adds a face named Ann by hand in another tool, elsewhere in the photo.
     const byHand: MwgRegion = { Area: { X: 0.5, Y: 0.85, W: 0.1, H: 0.2, Unit: 'normalized' }, Name: 'Ann', Type: 'Face' };
     const info = { AppliedToDimensions: { W: 200, H: 100, Unit: 'pixel' }, RegionList: [...(await regionsOf(sidecarOf(a))), byHand] };
@@ -176,17 +181,17 @@ describe('gallery xmp', () => {
       s.renamePerson('Ann', 'Anna');
       s.unnameFaces([ids[0][1]]);
     });
-    const r = await writeXmpRegions(dir);
+    const r = await exportXmpRegions(dir);
     expect(r).toMatchObject({ photos: 1, written: 1, regions: 1, dropped: 2, kept: [] });
     const after = await regionsOf(sidecarOf(a));
     expect(after.map((x) => `${x.Name}@${x.Area?.X}`).sort()).toEqual(['Ann@0.5', 'Anna@0.2']);
 
     // Nobody named any more: facegpu's region goes, the hand-made one stays.
     withStore(dir, (s) => s.unnameFaces([ids[0][0]]));
-    expect(await writeXmpRegions(dir)).toMatchObject({ photos: 1, written: 1, regions: 0, dropped: 1 });
+    expect(await exportXmpRegions(dir)).toMatchObject({ photos: 1, written: 1, regions: 0, dropped: 1 });
     expect((await regionsOf(sidecarOf(a))).map((x) => x.Name)).toEqual(['Ann']);
     // Remembered as nothing: the next run has no photo to visit.
-    expect(await writeXmpRegions(dir)).toMatchObject({ photos: 0, written: 0 });
+    expect(await exportXmpRegions(dir)).toMatchObject({ photos: 0, written: 0 });
   });
 
   it('turns regions back for a photo stored sideways, and a dry run writes nothing', async () => {
@@ -196,10 +201,10 @@ describe('gallery xmp', () => {
     await jpeg(a, 100, 200, 6); // stored 100 wide, shown 200 wide
     const { dir, ids } = await library('g3', [{ path: a, width: 200, height: 100, boxes: [[20, 10, 40, 40]] }]);
     withStore(dir, (s) => s.namePerson(ids[0], 'Ann'));
-    const dry = await writeXmpRegions(dir, { dryRun: true });
+    const dry = await exportXmpRegions(dir, { dryRun: true });
     expect(dry).toMatchObject({ photos: 1, written: 1, regions: 1, dryRun: true });
     expect(existsSync(sidecarOf(a))).toBe(false);
-    await writeXmpRegions(dir);
+    await exportXmpRegions(dir);
     const tags = await et.read(sidecarOf(a));
     expect(tags.RegionInfo?.AppliedToDimensions).toEqual({ W: 100, H: 200, Unit: 'pixel' });
     // Shown x 20..60 of 200, y 10..50 of 100; orientation 6 stores a shown column u at row 1 - u.
@@ -218,16 +223,68 @@ describe('gallery xmp', () => {
     ]);
     withStore(dir, (s) => s.namePerson([ids[0][0], ids[1][0]], 'Ann'));
     rmSync(b);
-    const run = await exec('node', [CLI, 'gallery', 'xmp', dir, '--json'], { timeout: 120_000 }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+    const run = await exec('node', [CLI, 'gallery', 'export-xmp', dir, '--json'], { timeout: 120_000 }).catch((e: { code: number; stdout: string; stderr: string }) => e);
     expect((run as { code?: number }).code).toBe(2);
     expect(run.stderr).toContain(`${b}: the photo is gone (index the library again)`);
     const r = JSON.parse(run.stdout);
     expect(r).toMatchObject({ photos: 2, written: 1, regions: 1, failed: [{ file: b }] });
     expect(named(await regionsOf(sidecarOf(a)))).toEqual(['Face:Ann']);
     await jpeg(b, 200, 100); // back, but not the photo that was indexed: still one line
-    const text = await exec('node', [CLI, 'gallery', 'xmp', dir], { timeout: 120_000 }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+    const text = await exec('node', [CLI, 'gallery', 'export-xmp', dir], { timeout: 120_000 }).catch((e: { code: number; stdout: string; stderr: string }) => e);
     expect((text as { code?: number }).code).toBe(2);
     expect(text.stdout).toMatch(/^2 photos with named faces: 0 sidecars written, 1 face named in them, 1 failed$/m);
     expect(text.stderr.trim().split('\n').filter((l) => l.includes(b))).toHaveLength(1);
+  });
+});
+
+describe('gallery import-xmp', () => {
+  it("names the faces under other tools' regions, from a sidecar or the photo itself, and leaves facegpu's names and corrections alone", async () => {
+    const photos = join(tmp, 'p5');
+    mkdirSync(photos);
+    const [a, b, c] = ['a.jpg', 'b.jpg', 'c.jpg'].map((f) => join(photos, f));
+    await jpeg(a, 200, 100);
+    await jpeg(c, 200, 100);
+    await jpeg(b, 100, 200, 6); // stored sideways
+    // b's names are inside the photo (as a camera or Picasa puts them), on the stored image:
+    // its face (shown x 20..60, y 10..50) is stored at x 0.3, y 0.8 (see above); drawn a little larger there.
+    await et.write(b, { RegionInfo: { AppliedToDimensions: { W: 100, H: 200, Unit: 'pixel' }, RegionList: [{ Area: { X: 0.31, Y: 0.79, W: 0.5, H: 0.25, Unit: 'normalized' }, Name: 'Ann', Type: 'Face' }] } } as unknown as WriteTags, { writeArgs: ['-overwrite_original'] });
+    const { dir, ids } = await library('g5', [
+      { path: a, width: 200, height: 100, boxes: [[20, 10, 40, 40], [120, 10, 40, 40], [80, 60, 20, 20]] },
+      { path: b, width: 200, height: 100, boxes: [[20, 10, 40, 40]] },
+      { path: c, width: 200, height: 100, boxes: [[20, 10, 40, 40], [120, 10, 40, 40]] },
+    ]);
+    // facegpu's own: c's first face is Cy; a's third was taken off Dan.
+    await nameFaces(dir, [ids[2][0]], 'Cy');
+    await nameFaces(dir, [ids[0][2]], 'Dan');
+    await unnameFaces(dir, [ids[0][2]]);
+    // digiKam's sidecar for a: Ann (a box drawn larger), Bob, Dan on the face taken off him, a face where facegpu found none.
+    const region = (x: number, y: number, w: number, h: number, name: string) => ({ Area: { X: x, Y: y, W: w, H: h, Unit: 'normalized' }, Name: name, Type: 'Face' });
+    await et.write(sidecarOf(a), { RegionInfo: { AppliedToDimensions: { W: 200, H: 100, Unit: 'pixel' }, RegionList: [region(0.2, 0.32, 0.26, 0.5, 'Ann'), region(0.7, 0.3, 0.2, 0.4, 'Bob'), region(0.45, 0.7, 0.1, 0.2, 'Dan'), region(0.95, 0.9, 0.05, 0.1, 'Eve')] } } as unknown as WriteTags, { writeArgs: ['-overwrite_original'] });
+    // Lightroom's sidecar for c (photo.xmp): Cy's face named Dan, the other Bob.
+    await et.write(join(photos, 'c.xmp'), { RegionInfo: { AppliedToDimensions: { W: 200, H: 100, Unit: 'pixel' }, RegionList: [region(0.2, 0.3, 0.2, 0.4, 'Dan'), region(0.7, 0.3, 0.2, 0.4, 'Bob')] } } as unknown as WriteTags, { writeArgs: ['-overwrite_original'] });
+
+    const dry = await importXmpNames(dir, { dryRun: true });
+    expect(dry.named).toEqual([{ person: 'Ann', faces: 2 }, { person: 'Bob', faces: 2 }]);
+    expect(withStore(dir, (s) => s.faceEntries().filter((f) => f.person === 'Ann').length)).toBe(0);
+
+    const r = await importXmpNames(dir);
+    expect(r).toMatchObject({ photos: 3, regions: 7, already: 0, failed: [], dryRun: false });
+    expect(r.named).toEqual([{ person: 'Ann', faces: 2 }, { person: 'Bob', faces: 2 }]);
+    expect(r.kept).toEqual([{ file: c, face: ids[2][0], name: 'Cy', theirs: 'Dan' }]);
+    expect(r.notThem).toEqual([{ file: a, face: ids[0][2], name: 'Dan' }]);
+    expect(r.unmatched).toEqual([{ file: a, name: 'Eve' }]);
+    const people = withStore(dir, (s) => new Map(s.faceEntries().map((f) => [f.id, f.person])));
+    expect([ids[0][0], ids[1][0], ids[0][1], ids[2][1], ids[2][0], ids[0][2]].map((id) => people.get(id))).toEqual(['Ann', 'Ann', 'Bob', 'Bob', 'Cy', null]);
+    // In the gallery too, so identify knows them.
+    expect((await loadGallery(dir)).people().map((p) => `${p.name}:${p.faces}`).sort()).toEqual(['Ann:2', 'Bob:2', 'Cy:1']);
+
+    // Again: nothing new. Exported, then imported: facegpu's own regions are not read back as another tool's.
+    expect(await importXmpNames(dir)).toMatchObject({ named: [], already: 4 });
+    await exportXmpRegions(dir);
+    // c's names went into Lightroom's c.xmp (a second sidecar would hide it), Cy left out there.
+    expect(existsSync(sidecarOf(c))).toBe(false);
+    expect(named(await regionsOf(join(photos, 'c.xmp')))).toEqual(['Face:Bob', 'Face:Dan']);
+    const after = await importXmpNames(dir);
+    expect(after).toMatchObject({ named: [], regions: 3, already: 0, kept: [{ face: ids[2][0], theirs: 'Dan' }], notThem: [{ face: ids[0][2] }], unmatched: [{ name: 'Eve' }] });
   });
 });

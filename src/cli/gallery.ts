@@ -1,4 +1,4 @@
-// facegpu gallery list|remove|rename|name|faces|name-faces|unname-faces|xmp|stats <gallery>: what
+// facegpu gallery list|remove|rename|name|faces|name-faces|unname-faces|export-xmp|import-xmp|stats <gallery>: what
 // a gallery holds, corrections to it, its names written for other photo tools, and how well it
 // separates people.
 import type { Command } from 'commander';
@@ -8,7 +8,7 @@ import { loadStoredGallery } from '../identity/node.ts';
 import { resolve } from 'node:path';
 import { libraryGalleryStats, libraryIdsOf, nameCluster, nameFaces, removePerson, removePersonPhotos, renamePerson, unnameFaces, type FacesReport } from '../library/people-node.ts';
 import { LibraryStore } from '../library/store-node.ts';
-import { writeXmpRegions } from '../library/xmp-node.ts';
+import { exportXmpRegions, importXmpNames, type XmpOptions } from '../library/xmp-node.ts';
 import { progressBar } from './progress.ts';
 import { checkLibrary, CLI_REMEDIES } from './remedies.ts';
 import { counted } from './wording.ts';
@@ -62,13 +62,20 @@ export function registerGallery(program: Command): void {
     .argument('<face-ids...>', 'the faces')
     .option('--json', FACES_JSON)
     .action((dir: string, ids: string[], opts: { json?: boolean }) => faceIdsCommand(dir, ids, opts, (n) => unnameFaces(dir, n, notice)));
-  g.command('xmp')
+  g.command('export-xmp')
     .description("write the photo library's named faces into each photo's XMP sidecar (photo.jpg.xmp) as face regions, which digiKam, Lightroom, darktable and Immich read; the photos are not touched")
     .argument('<gallery>', 'gallery folder with a photo library')
     .option('--dry-run', 'say what would change, write nothing')
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print {"photos", "written", "regions", "dropped", "kept": [{"file", "face", "name", "theirs"}], "failed": [{"file", "error"}], "dryRun"} as JSON')
-    .action((dir: string, opts: { dryRun?: boolean; progress?: boolean; json?: boolean }) => xmpCommand(dir, opts));
+    .action((dir: string, opts: XmpCliOptions) => exportXmpCommand(dir, opts));
+  g.command('import-xmp')
+    .description('name the photo library\'s faces from the face regions other tools wrote (digiKam, Lightroom, Picasa: photo.jpg.xmp, photo.xmp, or in the photo)')
+    .argument('<gallery>', 'gallery folder with a photo library')
+    .option('--dry-run', 'say who would be named, name nobody')
+    .option('--no-progress', 'no progress bar')
+    .option('--json', 'print {"photos", "regions", "named": [{"person", "faces"}], "already", "kept": [{"file", "face", "name", "theirs"}], "notThem", "unmatched": [{"file", "name"}], "failed", "dryRun"} as JSON')
+    .action((dir: string, opts: XmpCliOptions) => importXmpCommand(dir, opts));
   g.command('stats')
     .description('people, photos, faces, and verification/identification TAR at FAR 1e-2 and 1e-3 and the EER from the gallery\'s own photos')
     .argument('<gallery>', 'gallery folder')
@@ -214,21 +221,29 @@ function printKind(title: string, command: string, k: KindSummary | null, used: 
 }
 
 
-async function xmpCommand(dir: string, opts: { dryRun?: boolean; progress?: boolean; json?: boolean }): Promise<void> {
-  checkLibrary(dir);
-  const bar = progressBar('sidecars {bar} {value}/{total} photos', opts.progress);
-  let r;
+interface XmpCliOptions {
+  dryRun?: boolean;
+  progress?: boolean;
+  json?: boolean;
+}
+
+/** Run an XMP job with a progress bar; its failures named on stderr (exit 2). */
+async function withXmpProgress<R extends { failed: { file: string; error: string }[] }>(opts: XmpCliOptions, run: (o: XmpOptions) => Promise<R>): Promise<R> {
+  const bar = progressBar('metadata {bar} {value}/{total} photos', opts.progress);
+  let r: R;
   try {
-    r = await writeXmpRegions(dir, {
-      dryRun: opts.dryRun,
-      onNotice: notice,
-      onProgress: (done, total) => (done === 1 ? bar?.start(total, done) : bar?.update(done)),
-    });
+    r = await run({ dryRun: opts.dryRun, onNotice: notice, onProgress: (done, total) => (done === 1 ? bar?.start(total, done) : bar?.update(done)) });
   } finally {
     bar?.stop();
   }
   for (const f of r.failed) console.error(`facegpu: ${f.file}: ${f.error}`);
   if (r.failed.length) process.exitCode = 2;
+  return r;
+}
+
+async function exportXmpCommand(dir: string, opts: XmpCliOptions): Promise<void> {
+  checkLibrary(dir);
+  const r = await withXmpProgress(opts, (o) => exportXmpRegions(dir, o));
   if (opts.json) {
     process.stdout.write(JSON.stringify(r) + '\n');
     return;
@@ -239,4 +254,19 @@ async function xmpCommand(dir: string, opts: { dryRun?: boolean; progress?: bool
   for (const k of r.kept) {
     console.log(`  ${k.file}: face ${k.face} left out: its sidecar names it "${k.theirs}", facegpu "${k.name}" (if facegpu is wrong: facegpu gallery name-faces ${dir} "${k.theirs}" ${k.face})`);
   }
+}
+
+async function importXmpCommand(dir: string, opts: XmpCliOptions): Promise<void> {
+  checkLibrary(dir);
+  const r = await withXmpProgress(opts, (o) => importXmpNames(dir, o));
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(r) + '\n');
+    return;
+  }
+  const faces = r.named.reduce((n, p) => n + p.faces, 0);
+  const people = r.named.map((p) => `${p.person} (${p.faces})`).join(', ');
+  console.log(`${counted(r.photos, 'photo')} read, ${counted(r.regions, 'named face region')}: ${counted(faces, 'face')} ${r.dryRun ? 'would be ' : ''}named${people ? `: ${people}` : ''}; ${r.already} named so already${r.failed.length ? `; ${r.failed.length} failed` : ''}`);
+  for (const k of r.kept) console.log(`  ${k.file}: face ${k.face} left as ${k.name}, its metadata says "${k.theirs}" (if that is right: facegpu gallery name-faces ${dir} "${k.theirs}" ${k.face})`);
+  for (const k of r.notThem) console.log(`  ${k.file}: face ${k.face} left unnamed, taken off ${k.name} before`);
+  if (r.unmatched.length) console.log(`  ${counted(r.unmatched.length, 'region')} with no face found under it, e.g. ${r.unmatched[0].file}: "${r.unmatched[0].name}" (faces under --min-face, turned away, or a name facegpu refuses)`);
 }

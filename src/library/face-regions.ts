@@ -83,7 +83,7 @@ export function storedArea(box: Box, shown: { width: number; height: number }, o
 }
 
 /** A region's area, if it is a normalized one with every number (MWG's only unit for areas). */
-function areaOf(r: MwgRegion): RegionArea | null {
+export function areaOf(r: MwgRegion): RegionArea | null {
   const a = r.Area;
   if (!a || (a.Unit !== undefined && a.Unit !== 'normalized')) return null;
   const [x, y, w, h] = [a.X, a.Y, a.W, a.H].map(Number);
@@ -95,6 +95,8 @@ const rect = (a: RegionArea) => ({ x: a.x - a.w / 2, y: a.y - a.h / 2, width: a.
 const sameFace = (a: RegionArea, b: RegionArea) => boxIou(rect(a), rect(b)) > 0.5;
 const sameArea = (a: RegionArea, b: RegionArea) => Math.abs(a.x - b.x) < 1e-5 && Math.abs(a.y - b.y) < 1e-5 && Math.abs(a.w - b.w) < 1e-5 && Math.abs(a.h - b.h) < 1e-5;
 const isFace = (r: MwgRegion) => r.Type === undefined || r.Type === 'Face';
+/** Of facegpu's own regions (remembered as written)? */
+const writtenBy = (before: readonly WrittenRegion[], r: MwgRegion, area: RegionArea) => before.some((w) => w.name === r.Name && sameArea(w.area, area));
 
 /** The region facegpu writes for a named face. */
 export function faceRegion(f: NamedFace): MwgRegion {
@@ -126,7 +128,7 @@ export function planRegions(existing: readonly MwgRegion[], ours: readonly Named
   const others = existing.filter((r) => {
     const area = areaOf(r);
     if (!area) return true;
-    if (before.some((w) => w.name === r.Name && sameArea(w.area, area))) {
+    if (writtenBy(before, r, area)) {
       if (!ours.some((f) => f.name === r.Name && sameArea(f.area, area))) dropped++;
       return false;
     }
@@ -150,4 +152,30 @@ export function planRegions(existing: readonly MwgRegion[], ours: readonly Named
     dropped,
     kept,
   };
+}
+
+/** How much another tool's face region must overlap a face facegpu found to be taken for it (their boxes are drawn otherwise). */
+export const MATCH_IOU = 0.3;
+
+/**
+ * The named face regions of other tools in a photo (facegpu's own, remembered in `before`,
+ * left out) matched to the faces facegpu found there, one to one, best overlap first (above
+ * MATCH_IOU). Regions with no face of facegpu's under them come back with `face` null.
+ */
+export function matchRegions(existing: readonly MwgRegion[], faces: readonly { face: number; area: RegionArea }[], before: readonly WrittenRegion[]): { name: string; face: number | null }[] {
+  const named = existing.flatMap((r) => {
+    const area = areaOf(r);
+    const name = typeof r.Name === 'string' ? r.Name.trim() : '';
+    return area && name && isFace(r) && !writtenBy(before, r, area) ? [{ name, area }] : [];
+  });
+  const pairs = named.flatMap((r, i) => faces.map((f) => ({ i, face: f.face, iou: boxIou(rect(r.area), rect(f.area)) })));
+  pairs.sort((a, b) => b.iou - a.iou);
+  const faceOf = new Map<number, number>();
+  const taken = new Set<number>();
+  for (const p of pairs) {
+    if (p.iou <= MATCH_IOU || faceOf.has(p.i) || taken.has(p.face)) continue;
+    faceOf.set(p.i, p.face);
+    taken.add(p.face);
+  }
+  return named.map((r, i) => ({ name: r.name, face: faceOf.get(i) ?? null }));
 }

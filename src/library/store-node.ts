@@ -515,9 +515,11 @@ export class LibraryStore {
     return new Set(paths.filter((p) => get.get(p)));
   }
 
-  /** The face regions facegpu wrote into each photo's XMP sidecar (gallery xmp), by path. */
+  /** The face regions facegpu wrote into each photo's XMP sidecar (gallery export-xmp), by path. */
   xmpRegions(): Map<string, WrittenRegion[]> {
     const byPath = new Map<string, WrittenRegion[]>();
+    // A library from before gallery export-xmp, opened read-only, has no such table: nothing was written.
+    if (!this.db.prepare("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'xmp_regions'").get()) return byPath;
     const rows = this.db.prepare('SELECT path, name, x, y, w, h FROM xmp_regions ORDER BY rowid').all() as ({ path: string; name: string } & RegionArea)[];
     for (const { path, name, x, y, w, h } of rows) {
       const list = byPath.get(path) ?? [];

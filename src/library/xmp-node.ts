@@ -1,19 +1,35 @@
-// The photo library's names written where other photo tools read them (Node): each named face
-// as an MWG face region (face-regions.ts) in the photo's XMP sidecar, `<photo>.xmp` beside it
-// (photo.jpg.xmp: the name digiKam, darktable and Immich use). The photos themselves are never
-// written. Through ExifTool (exiftool-vendored), which keeps every other field of a sidecar
-// (ratings, tags, darktable's edits) and replaces the file by renaming a finished copy.
+// The photo library's names and other photo tools' names, through XMP face regions (Node):
 //
-// facegpu remembers in the library which regions it wrote (xmp_regions), so that a name
-// changed or taken off in facegpu changes or leaves the sidecar on the next run, while regions
-// written by a person in another tool stay.
+// - export: each named face as an MWG face region (face-regions.ts) in the photo's XMP
+//   sidecar: the one it has (photo.jpg.xmp, or Lightroom's photo.xmp), else a new
+//   photo.jpg.xmp (the name digiKam, darktable and Immich use). Photos are never written.
+// - import: the named face regions digiKam, Lightroom, Picasa or a camera put in a photo (its
+//   sidecar, or the photo itself) name the faces facegpu found under them, as
+//   `gallery name-faces` does: a library tagged elsewhere is named without naming it again.
+//
+// Through ExifTool (exiftool-vendored), which keeps every other field of a sidecar (ratings,
+// tags, darktable's edits) and replaces the file by renaming a finished copy. facegpu remembers
+// in the library which regions it wrote (xmp_regions), so that a name changed or taken off in
+// facegpu changes or leaves the sidecar on the next export, and an import does not read
+// facegpu's own regions back as another tool's.
 import { existsSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { parse } from 'node:path';
 import { withGalleryLock } from '../gallery/store-node.ts';
-import { planRegions, storedArea, storedSize, type MwgRegion, type NamedFace } from './face-regions.ts';
-import { LibraryStore } from './store-node.ts';
+import { checkPersonName } from '../identity/face-gallery.ts';
+import { matchRegions, planRegions, storedArea, storedSize, type MwgRegion, type NamedFace, type RegionArea } from './face-regions.ts';
+import { nameFaces } from './people-node.ts';
+import { LibraryStore, type FaceEntry, type StoredPhoto } from './store-node.ts';
 
-export interface XmpReport {
+export interface XmpOptions {
+  /** Work out and report every change, write nothing. */
+  dryRun?: boolean;
+  onNotice?: (message: string) => void;
+  /** Called after each photo (done, total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface XmpExportReport {
   /** Photos with a named face, or with regions facegpu wrote before. */
   photos: number;
   /** Sidecars written (with dryRun: that would be). */
@@ -29,19 +45,35 @@ export interface XmpReport {
   dryRun: boolean;
 }
 
-export interface XmpOptions {
-  /** Work out and report every change, write nothing. */
-  dryRun?: boolean;
-  onNotice?: (message: string) => void;
-  /** Called after each photo (done, total). */
-  onProgress?: (done: number, total: number) => void;
+export interface XmpImportReport {
+  /** Library photos with faces, read. */
+  photos: number;
+  /** Named face regions of other tools found in them. */
+  regions: number;
+  /** Faces named from them, per person (with dryRun: that would be). */
+  named: { person: string; faces: number }[];
+  /** Regions whose face facegpu already names so. */
+  already: number;
+  /** Regions whose face facegpu names otherwise: left as facegpu has it. */
+  kept: { file: string; face: number; name: string; theirs: string }[];
+  /** Regions naming a face taken off that person in facegpu before (unname-faces): left off. */
+  notThem: { file: string; face: number; name: string }[];
+  /** Regions with no face of the library under them (too small or turned away for the detector, or a name facegpu refuses). */
+  unmatched: { file: string; name: string }[];
+  failed: { file: string; error: string }[];
+  dryRun: boolean;
 }
 
-/** The sidecar of a photo: its whole file name with `.xmp` added. */
+/** The sidecar facegpu makes for a photo that has none: its whole file name with `.xmp` added. */
 export const sidecarOf = (photo: string) => `${photo}.xmp`;
+/**
+ * A photo's sidecar, the first that exists: photo.jpg.xmp, then photo.xmp (Lightroom's, and
+ * exiftool's). Read, and written into: a second sidecar beside one would hide it from readers.
+ */
+const sidecarsOf = (photo: string) => [sidecarOf(photo), `${parse(photo).dir}/${parse(photo).name}.xmp`];
 
 type ExifToolLike = {
-  read(file: string, opts?: { readArgs?: string[] }): Promise<Record<string, unknown>>;
+  read(file: string): Promise<Record<string, unknown>>;
   write(file: string, tags: Record<string, unknown>, opts?: { writeArgs?: string[] }): Promise<unknown>;
   version(): Promise<string>;
   end(): Promise<void>;
@@ -55,7 +87,7 @@ async function startExifTool(procs: number): Promise<ExifToolLike> {
     await et.version();
   } catch (err) {
     await et.end().catch(() => {});
-    throw new Error(`cannot start ExifTool, which writes the XMP sidecars (${(err as Error).message.split('\n')[0]}); it needs Perl: apt-get install perl`);
+    throw new Error(`cannot start ExifTool, which reads and writes the XMP face regions (${(err as Error).message.split('\n')[0]}); it needs Perl: apt-get install perl`);
   }
   return et;
 }
@@ -65,88 +97,166 @@ const regionList = (tags: Record<string, unknown>): MwgRegion[] => {
   return Array.isArray(info?.RegionList) ? (info.RegionList as MwgRegion[]) : [];
 };
 
+/** A library photo's metadata as the regions need it. */
+interface PhotoMeta {
+  orientation: number;
+  /** The regions a reader sees: the sidecar's, or without any there the photo's own. */
+  regions: MwgRegion[];
+  /** The photo's sidecar, the first of photo.jpg.xmp and photo.xmp that exists, or null. */
+  sidecar: string | null;
+}
+
+/**
+ * Read a library photo's orientation and regions, after checking that it is the photo that was
+ * indexed (its boxes are of that one).
+ */
+async function readPhoto(tool: ExifToolLike, photo: StoredPhoto): Promise<PhotoMeta> {
+  if (!existsSync(photo.path)) throw new Error('the photo is gone (index the library again)');
+  const now = statSync(photo.path);
+  if (now.size !== photo.size || now.mtimeMs !== photo.mtimeMs) throw new Error('the photo changed since it was indexed (index the library again)');
+  if (!photo.width || !photo.height) throw new Error('its size is not stored (index the library again)');
+  const tags = await tool.read(photo.path);
+  if (typeof tags.Error === 'string') throw new Error(`cannot read its metadata (${tags.Error})`);
+  const sidecar = sidecarsOf(photo.path).find((f) => existsSync(f)) ?? null;
+  const inSidecar = sidecar ? regionList(await tool.read(sidecar)) : [];
+  return {
+    orientation: Number(tags.Orientation ?? 1) || 1,
+    regions: inSidecar.length ? inSidecar : regionList(tags),
+    sidecar,
+  };
+}
+
+/** Run `one` over `items`, as many at a time as ExifTool has processes; a failure is recorded, the rest go on. */
+async function eachPhoto<T>(items: readonly T[], procs: number, fileOf: (item: T) => string, one: (item: T) => Promise<void>, failed: { file: string; error: string }[], onProgress?: (done: number, total: number) => void): Promise<void> {
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      try {
+        await one(item);
+      } catch (err) {
+        failed.push({ file: fileOf(item), error: (err as Error).message.split('\n')[0] });
+      }
+      onProgress?.(++done, items.length);
+    }
+  };
+  await Promise.all(Array.from({ length: procs }, worker));
+  failed.sort((a, b) => a.file.localeCompare(b.file));
+}
+
+const exifProcs = () => Math.max(1, Math.min(4, cpus().length));
+
+function facesByPath(faces: readonly FaceEntry[]): Map<string, FaceEntry[]> {
+  const byPath = new Map<string, FaceEntry[]>();
+  for (const f of faces) byPath.set(f.path, [...(byPath.get(f.path) ?? []), f]);
+  return byPath;
+}
+
+const shownOf = (p: StoredPhoto) => ({ width: p.width!, height: p.height! });
+
 /**
  * Write the library's named faces into the photos' XMP sidecars, as the gallery's one writer.
  * A photo that cannot be read or written is reported in `failed`, the others are done.
  */
-export async function writeXmpRegions(dir: string, opts: XmpOptions = {}): Promise<XmpReport> {
+export async function exportXmpRegions(dir: string, opts: XmpOptions = {}): Promise<XmpExportReport> {
   if (!LibraryStore.exists(dir)) throw new Error(`${dir}: no photo library here (index photos into it first: indexLibrary)`);
   return withGalleryLock(dir, async () => {
     const store = LibraryStore.open(dir);
-    let et: ExifToolLike | null = null;
+    let tool: ExifToolLike | null = null;
     try {
-      const named = new Map<string, { id: number; box: [number, number, number, number]; person: string }[]>();
-      for (const f of store.faceEntries()) {
-        if (f.person === null) continue;
-        const list = named.get(f.path) ?? [];
-        list.push({ id: f.id, box: f.box, person: f.person });
-        named.set(f.path, list);
-      }
+      const named = facesByPath(store.faceEntries().filter((f) => f.person !== null));
       const before = store.xmpRegions();
-      const sizes = new Map(store.photos().map((p) => [p.path, p]));
+      const photos = new Map(store.photos().map((p) => [p.path, p]));
       const paths = [...new Set([...named.keys(), ...before.keys()])].sort();
-      const report: XmpReport = { photos: paths.length, written: 0, regions: 0, dropped: 0, kept: [], failed: [], dryRun: !!opts.dryRun };
+      const report: XmpExportReport = { photos: paths.length, written: 0, regions: 0, dropped: 0, kept: [], failed: [], dryRun: !!opts.dryRun };
       if (!paths.length) return report;
-      const procs = Math.max(1, Math.min(4, cpus().length));
-      et = await startExifTool(procs);
-      const tool = et;
-      const one = async (path: string) => {
-        const photo = sizes.get(path);
-        const faces = named.get(path) ?? [];
-        const sidecar = sidecarOf(path);
+      const procs = exifProcs();
+      const et = (tool = await startExifTool(procs));
+      await eachPhoto(paths, procs, (path) => path, async (path) => {
+        const photo = photos.get(path);
         if (!photo) {
           // Gone from the library (deleted, and indexed since): nothing of it to write any more.
           if (!opts.dryRun) store.setXmpRegions(path, []);
           return;
         }
-        if (!existsSync(path)) throw new Error('the photo is gone (index the library again)');
-        // Its boxes are of the photo as indexed: a photo changed since may hold other faces.
-        const now = statSync(path);
-        if (now.size !== photo.size || now.mtimeMs !== photo.mtimeMs) throw new Error('the photo changed since it was indexed (index the library again)');
-        if (!photo.width || !photo.height) throw new Error('its size is not stored (index the library again)');
-        const tags = await tool.read(path);
-        if (typeof tags.Error === 'string') throw new Error(`cannot read its metadata (${tags.Error})`);
-        const orientation = Number(tags.Orientation ?? 1) || 1;
-        const hasSidecar = existsSync(sidecar);
-        // A sidecar's regions stand for the photo's; without any there, the photo's own (a camera's or another tool's) are carried over.
-        const inSidecar = hasSidecar ? regionList(await tool.read(sidecar)) : [];
-        const existing = inSidecar.length ? inSidecar : regionList(tags);
-        const shown = { width: photo.width, height: photo.height };
-        const ours: NamedFace[] = faces.map((f) => ({ face: f.id, name: f.person, area: storedArea(f.box, shown, orientation) }));
-        const plan = planRegions(existing, ours, before.get(path) ?? []);
+        const meta = await readPhoto(et, photo);
+        const ours: NamedFace[] = (named.get(path) ?? []).map((f) => ({ face: f.id, name: f.person!, area: storedArea(f.box, shownOf(photo), meta.orientation) }));
+        const plan = planRegions(meta.regions, ours, before.get(path) ?? []);
         report.regions += plan.written.length;
         report.dropped += plan.dropped;
         for (const k of plan.kept) report.kept.push({ file: path, ...k });
-        const write = plan.changed && (hasSidecar || plan.regions.length > 0);
+        const write = plan.changed && (meta.sidecar !== null || plan.regions.length > 0);
         if (write) report.written++;
         if (opts.dryRun) return;
         if (write) {
-          const stored = storedSize(shown, orientation);
+          const stored = storedSize(shownOf(photo), meta.orientation);
           const info = plan.regions.length ? { AppliedToDimensions: { H: stored.height, Unit: 'pixel', W: stored.width }, RegionList: plan.regions } : null;
-          await tool.write(sidecar, { RegionInfo: info }, { writeArgs: ['-overwrite_original'] });
+          await et.write(meta.sidecar ?? sidecarOf(path), { RegionInfo: info }, { writeArgs: ['-overwrite_original'] });
         }
         store.setXmpRegions(path, plan.written);
-      };
-      let next = 0;
-      let done = 0;
-      const worker = async () => {
-        while (next < paths.length) {
-          const path = paths[next++];
-          try {
-            await one(path);
-          } catch (err) {
-            report.failed.push({ file: path, error: (err as Error).message.split('\n')[0] });
-          }
-          opts.onProgress?.(++done, paths.length);
-        }
-      };
-      await Promise.all(Array.from({ length: procs }, worker));
-      report.failed.sort((a, b) => a.file.localeCompare(b.file));
+      }, report.failed, opts.onProgress);
       report.kept.sort((a, b) => a.file.localeCompare(b.file) || a.face - b.face);
       return report;
     } finally {
-      await et?.end().catch(() => {});
+      await tool?.end().catch(() => {});
       store.close();
     }
   }, { onWait: opts.onNotice });
+}
+
+/**
+ * Name the library's faces from the named face regions other tools put in its photos (their
+ * sidecars, photo.jpg.xmp or photo.xmp, or the photos themselves), through nameFaces. A face
+ * facegpu already names otherwise, or took off that person, is left as it is and reported.
+ */
+export async function importXmpNames(dir: string, opts: XmpOptions = {}): Promise<XmpImportReport> {
+  if (!LibraryStore.exists(dir)) throw new Error(`${dir}: no photo library here (index photos into it first: indexLibrary)`);
+  const report: XmpImportReport = { photos: 0, regions: 0, named: [], already: 0, kept: [], notThem: [], unmatched: [], failed: [], dryRun: !!opts.dryRun };
+  const toName = new Map<string, number[]>();
+  // Read without the gallery's lock (only the naming below writes, through nameFaces, which takes it).
+  const store = LibraryStore.open(dir, { readonly: true });
+  let tool: ExifToolLike | null = null;
+  try {
+    const byPath = facesByPath(store.faceEntries());
+    const before = store.xmpRegions();
+    const photos = store.photos().filter((p) => byPath.has(p.path)).sort((a, b) => a.path.localeCompare(b.path));
+    report.photos = photos.length;
+    if (!photos.length) return report;
+    const procs = exifProcs();
+    const et = (tool = await startExifTool(procs));
+    await eachPhoto(photos, procs, (p) => p.path, async (photo) => {
+      const meta = await readPhoto(et, photo);
+      if (!meta.regions.length) return;
+      const faces = byPath.get(photo.path)!;
+      const areas: { face: number; area: RegionArea }[] = faces.map((f) => ({ face: f.id, area: storedArea(f.box, shownOf(photo), meta.orientation) }));
+      for (const m of matchRegions(meta.regions, areas, before.get(photo.path) ?? [])) {
+        report.regions++;
+        const face = m.face === null ? undefined : faces.find((f) => f.id === m.face)!;
+        if (!face || !validName(m.name)) report.unmatched.push({ file: photo.path, name: m.name });
+        else if (face.person === m.name) report.already++;
+        else if (face.person !== null) report.kept.push({ file: photo.path, face: face.id, name: face.person, theirs: m.name });
+        else if (face.notPeople.includes(m.name)) report.notThem.push({ file: photo.path, face: face.id, name: m.name });
+        else toName.set(m.name, [...(toName.get(m.name) ?? []), face.id]);
+      }
+    }, report.failed, opts.onProgress);
+  } finally {
+    await tool?.end().catch(() => {});
+    store.close();
+  }
+  for (const list of [report.kept, report.notThem, report.unmatched] as { file: string }[][]) list.sort((a, b) => a.file.localeCompare(b.file));
+  for (const [person, ids] of [...toName].sort(([a], [b]) => a.localeCompare(b))) {
+    if (!opts.dryRun) await nameFaces(dir, ids, person, opts.onNotice);
+    report.named.push({ person, faces: ids.length });
+  }
+  return report;
+}
+
+function validName(name: string): boolean {
+  try {
+    checkPersonName(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
