@@ -12,7 +12,7 @@ import { writeDirAtomic } from '../atomic-fs.ts';
 import { faceSheetJpeg, faceTile, type SheetFace } from '../faces/annotate-node.ts';
 import { loadImageRaw } from '../image/decode.ts';
 import type { LibraryCluster } from './cluster-node.ts';
-import { LibraryStore, type FaceEntry } from './store-node.ts';
+import { facesByPath, LibraryStore, type FaceEntry } from './store-node.ts';
 
 /** Marks a folder of sheets, so that the next run may replace it. */
 export const SHEETS_MARK = '.facegpu-sheets';
@@ -54,9 +54,7 @@ export function sheetFaces(faces: readonly FaceEntry[], n = SHEET_FACES): FaceEn
 /** Faces' tiles captioned with their ids, each photo decoded once and let go before the next. */
 async function tilesOf(faces: readonly FaceEntry[]): Promise<SheetFace[]> {
   const tiles = new Map<number, Buffer | null>();
-  const byPhoto = new Map<string, FaceEntry[]>();
-  for (const f of faces) byPhoto.set(f.path, [...(byPhoto.get(f.path) ?? []), f]);
-  for (const [path, of] of byPhoto) {
+  for (const [path, of] of facesByPath(faces)) {
     const image = await loadImageRaw(path).catch(() => null);
     for (const f of of) tiles.set(f.id, image && (await faceTile(image, f.box)));
   }

@@ -53,6 +53,17 @@ export interface StoredFace {
 /** A stored face without its descriptor. */
 export type FaceEntry = Omit<StoredFace, 'descriptor'>;
 
+/** Faces grouped by their photo's path, each photo's in the order given. */
+export function facesByPath<F extends { path: string }>(faces: readonly F[]): Map<string, F[]> {
+  const byPath = new Map<string, F[]>();
+  for (const f of faces) {
+    const list = byPath.get(f.path);
+    if (list) list.push(f);
+    else byPath.set(f.path, [f]);
+  }
+  return byPath;
+}
+
 export interface LibraryCounts {
   photos: number;
   /** Photos that could not be read (counted in photos). */

@@ -19,7 +19,7 @@ import { withGalleryLock } from '../gallery/store-node.ts';
 import { checkPersonName } from '../identity/face-gallery.ts';
 import { matchRegions, planRegions, storedArea, storedSize, type MwgRegion, type NamedFace, type RegionArea } from './face-regions.ts';
 import { nameFaces } from './people-node.ts';
-import { LibraryStore, type FaceEntry, type StoredPhoto } from './store-node.ts';
+import { facesByPath, LibraryStore, type StoredPhoto } from './store-node.ts';
 
 export interface XmpOptions {
   /** Work out and report every change, write nothing. */
@@ -147,11 +147,13 @@ async function eachPhoto<T>(items: readonly T[], procs: number, fileOf: (item: T
 
 const exifProcs = () => Math.max(1, Math.min(4, cpus().length));
 
-function facesByPath(faces: readonly FaceEntry[]): Map<string, FaceEntry[]> {
-  const byPath = new Map<string, FaceEntry[]>();
-  for (const f of faces) byPath.set(f.path, [...(byPath.get(f.path) ?? []), f]);
-  return byPath;
+/** Push `value` onto the list of `key`, made when missing. */
+function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
+
 
 const shownOf = (p: StoredPhoto) => ({ width: p.width!, height: p.height! });
 
@@ -237,7 +239,7 @@ export async function importXmpNames(dir: string, opts: XmpOptions = {}): Promis
         else if (face.person === m.name) report.already++;
         else if (face.person !== null) report.kept.push({ file: photo.path, face: face.id, name: face.person, theirs: m.name });
         else if (face.notPeople.includes(m.name)) report.notThem.push({ file: photo.path, face: face.id, name: m.name });
-        else toName.set(m.name, [...(toName.get(m.name) ?? []), face.id]);
+        else pushTo(toName, m.name, face.id);
       }
     }, report.failed, opts.onProgress);
   } finally {
