@@ -141,6 +141,16 @@ describe.skipIf(!RUN)('the npm package, installed from its tarball', () => {
     expect(stdout.trim().split('\n').pop()).toBe('true');
   });
 
+  it('a photo library\'s name goes into an XMP sidecar through the installed package (ExifTool ships with it)', async () => {
+    const photo = join(app, 'facegpu-demo', 'photos', 'enrolled', 'person-B', 'original.jpg');
+    await run('npx', ['facegpu', 'index', join(app, 'facegpu-demo', 'photos', 'enrolled', 'person-B'), '--gallery', 'library'], { cwd: app, env });
+    const [{ faces }] = JSON.parse((await run('npx', ['facegpu', 'gallery', 'faces', 'library', photo, '--json'], { cwd: app, env })).stdout);
+    await run('npx', ['facegpu', 'gallery', 'name-faces', 'library', 'Ana', String(faces[0].id)], { cwd: app, env });
+    const out = JSON.parse((await run('npx', ['facegpu', 'gallery', 'export-xmp', 'library', '--json'], { cwd: app, env })).stdout);
+    expect(out).toMatchObject({ photos: 1, written: 1, regions: 1, failed: [] });
+    expect(readFileSync(`${photo}.xmp`, 'utf8')).toContain('<mwg-rs:Name>Ana</mwg-rs:Name>');
+  });
+
   it('the README\'s Gallery example enrols Ana and finds her in another photo', async () => {
     const code = readmeBlock('node-gallery');
     const { stdout } = await run('node', ['--input-type=module', '-e', code], { cwd: app, env });
