@@ -354,6 +354,19 @@ export class Gallery {
     return this.dropFaces(new Set(this.faceList.filter((f) => gone.has(f.file)).map((f) => f.id)));
   }
 
+  /**
+   * A person's faces cut from `photos`, and the photos none of theirs came from. `same` says
+   * whether an enrolled file is a given photo (by default: the same string; the Node side also
+   * matches a relative path to its resolved one).
+   */
+  personFacesIn(person: string, photos: readonly string[], same: (file: string, photo: string) => boolean = (a, b) => a === b): { faces: FaceRecord[]; missing: string[] } {
+    const theirs = this.faceList.filter((f) => f.person === person);
+    return {
+      faces: theirs.filter((f) => photos.some((p) => same(f.file, p))),
+      missing: photos.filter((p) => !theirs.some((f) => same(f.file, p))),
+    };
+  }
+
   /** The enrolled people with their counts of faces and photos. */
   people(): { name: string; faces: number; photos: number }[] {
     return [...this.persons].map(([name, p]) => ({ name, faces: p.faces.length, photos: new Set(p.faces.map((id) => this.faceList[this.rowOf.get(id)!].file)).size }));

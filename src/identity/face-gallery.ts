@@ -200,12 +200,10 @@ export class FaceGallery {
    * is an error naming it, before anything changes.
    */
   removePhotos(person: string, files: readonly string[]): number {
-    const theirs = this.gallery.faces().filter((f) => f.person === person);
-    if (!theirs.length) throw new Error(`${this.gallery.name}: no person named "${person}"`);
-    const none = files.filter((file) => !theirs.some((f) => f.file === file));
-    if (none.length) throw new Error(`${this.gallery.name}: ${person} has no face from ${none.join(', ')}`);
-    const gone = new Set(files);
-    return this.gallery.removeFaces(theirs.filter((f) => gone.has(f.file)).map((f) => f.id));
+    if (!this.gallery.people().some((p) => p.name === person)) throw new Error(`${this.gallery.name}: no person named "${person}"`);
+    const { faces, missing } = this.gallery.personFacesIn(person, files);
+    if (missing.length) throw new Error(`${this.gallery.name}: ${person} has no face from ${missing.join(', ')}`);
+    return this.gallery.removeFaces(faces.map((f) => f.id));
   }
 
   /** Rename a person; to the name of another, the two become one ('merged'). */

@@ -188,11 +188,8 @@ export interface PersonPhotosReport {
   left: number;
 }
 
-/** Whether a face's file (as it was enrolled: perhaps relative) is one of `photos` (as given, or resolved). */
-function fromPhotos(photos: readonly string[]): (file: string) => boolean {
-  const wanted = new Set(photos.flatMap((p) => [p, resolve(p)]));
-  return (file) => wanted.has(file) || wanted.has(resolve(file));
-}
+/** Whether a face's file (as it was enrolled: perhaps relative) is `photo` (as given, or resolved). */
+const samePhoto = (file: string, photo: string) => file === photo || resolve(file) === resolve(photo);
 
 /**
  * Remove a person's faces cut from these photos (a wrong photo enrolled, or a library photo
@@ -206,23 +203,19 @@ export async function removePersonPhotos(dir: string, name: string, photos: read
     const gallery = await loadStoredGallery(dir, onNotice);
     const store = LibraryStore.exists(dir) ? LibraryStore.open(dir) : null;
     try {
-      const inPhotos = fromPhotos(photos);
-      const theirs = gallery.faces().filter((f) => f.person === name);
-      const named = store ? store.namedFacesOf(name).filter((f) => inPhotos(f.path)) : [];
-      if (!theirs.length && !named.length) throw noPerson(dir, name);
-      const drop = theirs.filter((f) => inPhotos(f.file));
+      const named = store ? store.namedFacesOf(name).filter((f) => photos.some((p) => samePhoto(f.path, p))) : [];
+      const left = gallery.people().find((p) => p.name === name)?.faces ?? 0;
+      if (!left && !named.length) throw noPerson(dir, name);
+      const { faces: drop, missing } = gallery.personFacesIn(name, photos, samePhoto);
       // A photo of neither: named, before anything changes (a crash between gallery and library leaves the second kind).
-      const none = photos.filter((p) => {
-        const one = fromPhotos([p]);
-        return !drop.some((f) => one(f.file)) && !named.some((f) => one(f.path));
-      });
+      const none = missing.filter((p) => !named.some((f) => samePhoto(f.path, p)));
       if (none.length) throw new RemedyError(`${dir}: ${name} has no face from ${none.join(', ')}`, " (see the person's faces: Gallery.faces())", { case: 'no-photo', dir, person: name });
       if (drop.length) {
         gallery.removeFaces(drop.map((f) => f.id));
         await saveGallery(dir, gallery, { lock });
       }
       const libraryFaces = store && named.length ? store.unnameFaces(named.map((f) => f.id)) : 0;
-      return { person: name, faces: drop.length, libraryFaces, left: theirs.length - drop.length };
+      return { person: name, faces: drop.length, libraryFaces, left: left - drop.length };
     } finally {
       store?.close();
     }
