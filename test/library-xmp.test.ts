@@ -286,5 +286,13 @@ describe('gallery import-xmp', () => {
     expect(named(await regionsOf(join(photos, 'c.xmp')))).toEqual(['Face:Bob', 'Face:Dan']);
     const after = await importXmpNames(dir);
     expect(after).toMatchObject({ named: [], regions: 3, already: 0, kept: [{ face: ids[2][0], theirs: 'Dan' }], notThem: [{ face: ids[0][2] }], unmatched: [{ name: 'Eve' }] });
+    const { stdout } = await exec('node', [CLI, 'gallery', 'import-xmp', dir, '--dry-run'], { timeout: 120_000 });
+    expect(stdout.split('\n')).toEqual([
+      '3 photos read, 3 named face regions: 0 faces would be named; 0 named so already',
+      `  ${c}: face ${ids[2][0]} left as Cy, its metadata says "Dan" (if that is right: facegpu gallery name-faces ${dir} "Dan" ${ids[2][0]})`,
+      `  ${a}: face ${ids[0][2]} left unnamed, taken off Dan before`,
+      `  1 region with no face found under it, e.g. ${a}: "Eve" (faces under --min-face, turned away, or a name facegpu refuses)`,
+      '',
+    ]);
   });
 });

@@ -227,27 +227,29 @@ interface XmpCliOptions {
   json?: boolean;
 }
 
-/** Run an XMP job with a progress bar; its failures named on stderr (exit 2). */
-async function withXmpProgress<R extends { failed: { file: string; error: string }[] }>(opts: XmpCliOptions, run: (o: XmpOptions) => Promise<R>): Promise<R> {
+/**
+ * Run an XMP job on the library of `dir` with a progress bar, its failures named on stderr
+ * (exit 2); with --json its report printed and null returned, else the report for the text.
+ */
+async function runXmpJob<R extends { failed: { file: string; error: string }[] }>(dir: string, opts: XmpCliOptions, job: (o: XmpOptions) => Promise<R>): Promise<R | null> {
+  checkLibrary(dir);
   const bar = progressBar('metadata {bar} {value}/{total} photos', opts.progress);
   let r: R;
   try {
-    r = await run({ dryRun: opts.dryRun, onNotice: notice, onProgress: (done, total) => (done === 1 ? bar?.start(total, done) : bar?.update(done)) });
+    r = await job({ dryRun: opts.dryRun, onNotice: notice, onProgress: (done, total) => (done === 1 ? bar?.start(total, done) : bar?.update(done)) });
   } finally {
     bar?.stop();
   }
   for (const f of r.failed) console.error(`facegpu: ${f.file}: ${f.error}`);
   if (r.failed.length) process.exitCode = 2;
-  return r;
+  if (!opts.json) return r;
+  process.stdout.write(JSON.stringify(r) + '\n');
+  return null;
 }
 
 async function exportXmpCommand(dir: string, opts: XmpCliOptions): Promise<void> {
-  checkLibrary(dir);
-  const r = await withXmpProgress(opts, (o) => exportXmpRegions(dir, o));
-  if (opts.json) {
-    process.stdout.write(JSON.stringify(r) + '\n');
-    return;
-  }
+  const r = await runXmpJob(dir, opts, (o) => exportXmpRegions(dir, o));
+  if (!r) return;
   const would = r.dryRun ? 'would be ' : '';
   const dropped = r.dropped ? `, ${counted(r.dropped, 'region')} of facegpu's taken out` : '';
   console.log(`${counted(r.photos, 'photo')} with named faces: ${counted(r.written, 'sidecar')} ${would}written, ${counted(r.regions, 'face')} named in them${dropped}${r.failed.length ? `, ${r.failed.length} failed` : ''}`);
@@ -257,12 +259,8 @@ async function exportXmpCommand(dir: string, opts: XmpCliOptions): Promise<void>
 }
 
 async function importXmpCommand(dir: string, opts: XmpCliOptions): Promise<void> {
-  checkLibrary(dir);
-  const r = await withXmpProgress(opts, (o) => importXmpNames(dir, o));
-  if (opts.json) {
-    process.stdout.write(JSON.stringify(r) + '\n');
-    return;
-  }
+  const r = await runXmpJob(dir, opts, (o) => importXmpNames(dir, o));
+  if (!r) return;
   const faces = r.named.reduce((n, p) => n + p.faces, 0);
   const people = r.named.map((p) => `${p.person} (${p.faces})`).join(', ');
   console.log(`${counted(r.photos, 'photo')} read, ${counted(r.regions, 'named face region')}: ${counted(faces, 'face')} ${r.dryRun ? 'would be ' : ''}named${people ? `: ${people}` : ''}; ${r.already} named so already${r.failed.length ? `; ${r.failed.length} failed` : ''}`);
