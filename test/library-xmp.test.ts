@@ -1,7 +1,7 @@
 // `gallery export-xmp` and `import-xmp`: the photo library's named faces written into XMP
 // sidecars as MWG face regions, and other tools' regions read back as names, without a GPU
 // (synthetic faces on small real photos). Checked: the geometry against the decoder for every
-// EXIF orientation, what a sidecar holds after a run (read back by ExifTool), that a second run
+// EXIF orientation (and a HEIC turned by its irot), what a sidecar holds after a run (read back by ExifTool), that a second run
 // changes nothing, that other tools' fields and regions stay (a different name at the same face
 // is kept and reported), that a rename or a face taken off changes the region facegpu wrote,
 // that a dry run writes nothing, the CLI; and that an import names the faces under other
@@ -89,9 +89,13 @@ describe('face regions on the stored image', () => {
     const face = { x: 10, y: 5, w: 14, h: 10 }; // on the stored pixels
     const stored = Buffer.alloc(W * H * 3);
     for (let y = face.y; y < face.y + face.h; y++) for (let x = face.x; x < face.x + face.w; x++) stored.fill(255, (y * W + x) * 3, (y * W + x) * 3 + 3);
-    for (let o = 1; o <= 8; o++) {
-      const file = join(tmp, `orient-${o}.jpg`);
-      await sharp(stored, { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).withMetadata({ orientation: o }).toFile(file);
+    // Each orientation as a JPEG; and 6 as a HEIC, which heif-enc stores as an irot with the
+    // EXIF Orientation kept beside it, as iPhones do (decode.ts applies the irot alone).
+    for (const [o, kind] of [1, 2, 3, 4, 5, 6, 7, 8, 6].map((o, i) => [o, i === 8 ? 'heic' : 'jpg'] as const)) {
+      const jpg = join(tmp, `orient-${o}.jpg`);
+      await sharp(stored, { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).withMetadata({ orientation: o }).toFile(jpg);
+      const file = kind === 'jpg' ? jpg : jpg.replace(/jpg$/, 'heic');
+      if (kind === 'heic') await exec('heif-enc', ['-q', '95', jpg, '-o', file]);
       // What detection sees: the photo as decode.ts shows it; the face's box found there.
       const shown = await loadImageRaw(file);
       let [x0, y0, x1, y1] = [Infinity, Infinity, -1, -1];
@@ -105,7 +109,7 @@ describe('face regions on the stored image', () => {
       expect(orientation).toBe(o);
       const area = storedArea([x0, y0, x1 - x0, y1 - y0], shown, orientation);
       const want = { x: (face.x + face.w / 2) / W, y: (face.y + face.h / 2) / H, w: face.w / W, h: face.h / H };
-      for (const k of ['x', 'y', 'w', 'h'] as const) expect(Math.abs(area[k] - want[k]), `orientation ${o}, ${k}`).toBeLessThan(1.5 / H);
+      for (const k of ['x', 'y', 'w', 'h'] as const) expect(Math.abs(area[k] - want[k]), `${kind}, orientation ${o}, ${k}`).toBeLessThan(1.5 / H);
     }
   });
 });
