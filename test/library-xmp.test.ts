@@ -51,7 +51,7 @@ async function jpeg(path: string, width: number, height: number, orientation = 1
 }
 
 /** A library in a new gallery folder: `photos` with their faces (x, y, w, h on the shown image). */
-async function library(name: string, photos: { path: string; width: number; height: number; boxes: [number, number, number, number][] }[]): Promise<{ dir: string; ids: number[][] }> {
+async function library(name: string, photos: { path: string; width: number; height: number; boxes: [number, number, number, number][]; descriptors?: Float32Array[] }[]): Promise<{ dir: string; ids: number[][] }> {
   const dir = join(tmp, name);
   await saveGallery(dir, Gallery.create({ name: dir, backbone, dim: DIM, preprocessing: {}, normalisation: { method: 'l2' }, index: defaultNodeIndex }));
   const store = LibraryStore.open(dir, { create: { dim: DIM, backbone } });
@@ -62,7 +62,7 @@ async function library(name: string, photos: { path: string; width: number; heig
     sha256: p.path.padEnd(64, '0'),
     width: p.width,
     height: p.height,
-    faces: p.boxes.map((box) => ({ box, score: 0.9, descriptor: gaussian(prng, new Float32Array(DIM)) })),
+    faces: p.boxes.map((box, i) => ({ box, score: 0.9, descriptor: p.descriptors?.[i] ?? gaussian(prng, new Float32Array(DIM)) })),
   }));
   store.storePhotos(rows);
   const byPath = new Map<string, number[]>();
@@ -213,6 +213,29 @@ describe('gallery export-xmp', () => {
     expect(tags.RegionInfo?.AppliedToDimensions).toEqual({ W: 100, H: 200, Unit: 'pixel' });
     // Shown x 20..60 of 200, y 10..50 of 100; orientation 6 stores a shown column u at row 1 - u.
     expect((tags.RegionInfo!.RegionList as MwgRegion[])[0].Area).toEqual({ X: 0.3, Y: 0.8, W: 0.4, H: 0.2, Unit: 'normalized' });
+  });
+
+  it('with recognize, also writes the faces nobody named that identify names, but not one taken off that person', async () => {
+    const photos = join(tmp, 'p6');
+    mkdirSync(photos);
+    const [a, b] = ['a.jpg', 'b.jpg'].map((f) => join(photos, f));
+    await jpeg(a, 200, 100);
+    await jpeg(b, 200, 100);
+    const ann = gaussian(prng, new Float32Array(DIM));
+    const like = () => ann.map((v) => v + 0.05 * gaussian(prng, new Float32Array(1))[0]);
+    const { dir, ids } = await library('g6', [
+      { path: a, width: 200, height: 100, boxes: [[20, 10, 40, 40], [120, 10, 40, 40], [80, 60, 20, 20]], descriptors: [like(), like(), gaussian(prng, new Float32Array(DIM))] },
+      { path: b, width: 200, height: 100, boxes: [[20, 10, 40, 40]], descriptors: [like()] },
+    ]);
+    await nameFaces(dir, [ids[0][0], ids[1][0]], 'Ann');
+    await unnameFaces(dir, [ids[1][0]]); // b's face: not Ann
+    const r = await exportXmpRegions(dir, { recognize: { threshold: 0.9 } });
+    expect(r).toMatchObject({ photos: 1, written: 1, regions: 2, recognized: 1, dropped: 0 });
+    expect((await regionsOf(sidecarOf(a))).map((x) => `${x.Name}@${x.Area?.X}`).sort()).toEqual(['Ann@0.2', 'Ann@0.7']);
+    expect(existsSync(sidecarOf(b))).toBe(false);
+    // Nothing was named: without recognize, the recognized region goes again.
+    expect(withStore(dir, (s) => s.faceEntries().filter((f) => f.person === 'Ann').map((f) => f.id))).toEqual([ids[0][0]]);
+    expect(await exportXmpRegions(dir)).toMatchObject({ written: 1, regions: 1, recognized: 0, dropped: 1 });
   });
 
   it('the CLI reports a photo that is gone in one line, does the others and exits 2', async () => {

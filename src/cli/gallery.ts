@@ -13,6 +13,7 @@ import { progressBar } from './progress.ts';
 import { checkLibrary, CLI_REMEDIES } from './remedies.ts';
 import { counted } from './wording.ts';
 import { countOption } from './number-options.ts';
+import { matchOptions } from './match-options.ts';
 
 export function registerGallery(program: Command): void {
   const g = program.command('gallery').description('inspect and edit a gallery of enrolled people');
@@ -65,10 +66,12 @@ export function registerGallery(program: Command): void {
   g.command('export-xmp')
     .description("write the photo library's named faces into each photo's XMP sidecar (photo.jpg.xmp) as face regions, which digiKam, Lightroom, darktable and Immich read; the photos are not touched")
     .argument('<gallery>', 'gallery folder with a photo library')
+    .option('--far <rate>', 'also write the faces nobody named that facegpu recognizes at this false-accept rate (e.g. 0.001), as search --person finds them; give the same on every run, or they are taken out again')
+    .option('--threshold <cosine>', 'the same with a similarity threshold instead of --far')
     .option('--dry-run', 'say what would change, write nothing')
     .option('--no-progress', 'no progress bar')
-    .option('--json', 'print {"photos", "written", "regions", "dropped", "kept": [{"file", "face", "name", "theirs"}], "failed": [{"file", "error"}], "dryRun"} as JSON')
-    .action((dir: string, opts: XmpCliOptions) => exportXmpCommand(dir, opts));
+    .option('--json', 'print {"photos", "written", "regions", "recognized", "dropped", "kept": [{"file", "face", "name", "theirs"}], "failed": [{"file", "error"}], "dryRun"} as JSON')
+    .action((dir: string, opts: XmpCliOptions & { far?: string; threshold?: string }) => exportXmpCommand(dir, opts));
   g.command('import-xmp')
     .description('name the photo library\'s faces from the face regions other tools wrote (digiKam, Lightroom, Picasa: photo.jpg.xmp, photo.xmp, or in the photo)')
     .argument('<gallery>', 'gallery folder with a photo library')
@@ -247,12 +250,13 @@ async function runXmpJob<R extends { failed: { file: string; error: string }[] }
   return null;
 }
 
-async function exportXmpCommand(dir: string, opts: XmpCliOptions): Promise<void> {
-  const r = await runXmpJob(dir, opts, (o) => exportXmpRegions(dir, o));
+async function exportXmpCommand(dir: string, opts: XmpCliOptions & { far?: string; threshold?: string }): Promise<void> {
+  const recognize = opts.far !== undefined || opts.threshold !== undefined ? matchOptions(opts) : undefined;
+  const r = await runXmpJob(dir, opts, (o) => exportXmpRegions(dir, { ...o, recognize }));
   if (!r) return;
   const would = r.dryRun ? 'would be ' : '';
   const dropped = r.dropped ? `, ${counted(r.dropped, 'region')} of facegpu's taken out` : '';
-  console.log(`${counted(r.photos, 'photo')} with named faces: ${counted(r.written, 'sidecar')} ${would}written, ${counted(r.regions, 'face')} named in them${dropped}${r.failed.length ? `, ${r.failed.length} failed` : ''}`);
+  console.log(`${counted(r.photos, 'photo')} with named faces: ${counted(r.written, 'sidecar')} ${would}written, ${counted(r.regions, 'face')} named in them${r.recognized ? ` (${r.recognized} recognized)` : ''}${dropped}${r.failed.length ? `, ${r.failed.length} failed` : ''}`);
   for (const k of r.kept) {
     console.log(`  ${k.file}: face ${k.face} left out: its sidecar names it "${k.theirs}", facegpu "${k.name}" (if facegpu is wrong: facegpu gallery name-faces ${dir} "${k.theirs}" ${k.face})`);
   }

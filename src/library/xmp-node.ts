@@ -15,15 +15,22 @@
 import { existsSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parse } from 'node:path';
+import type { MatchOptions } from '../gallery/gallery.ts';
 import { withGalleryLock } from '../gallery/store-node.ts';
+import { loadStoredGallery } from '../identity/node.ts';
 import { checkPersonName } from '../identity/face-gallery.ts';
 import { matchRegions, planRegions, storedArea, storedSize, type MwgRegion, type NamedFace, type RegionArea } from './face-regions.ts';
 import { nameFaces } from './people-node.ts';
-import { facesByPath, LibraryStore, type StoredPhoto } from './store-node.ts';
+import { facesByPath, LibraryStore, type FaceEntry, type StoredPhoto } from './store-node.ts';
 
 export interface XmpOptions {
   /** Work out and report every change, write nothing. */
   dryRun?: boolean;
+  /**
+   * export: also write the faces nobody named that identify names at this false-accept rate
+   * (or threshold) against the gallery, as `search --person` finds them; nothing is named.
+   */
+  recognize?: MatchOptions;
   onNotice?: (message: string) => void;
   /** Called after each photo (done, total). */
   onProgress?: (done: number, total: number) => void;
@@ -36,6 +43,8 @@ export interface XmpExportReport {
   written: number;
   /** Faces named in the sidecars after the run. */
   regions: number;
+  /** Of those, faces nobody named that identify names (with `recognize`). */
+  recognized: number;
   /** Regions facegpu had written that were taken out (names changed or taken off). */
   dropped: number;
   /** Faces left unwritten because another tool names that face as someone else there. */
@@ -158,6 +167,28 @@ function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 const shownOf = (p: StoredPhoto) => ({ width: p.width!, height: p.height! });
 
 /**
+ * The faces nobody named that identify names at `match` against the gallery (face id ->
+ * person), leaving out a face taken off that person before. Descriptors are read a page at a
+ * time, so a million faces are never in memory at once.
+ */
+async function recognizeFaces(dir: string, store: LibraryStore, entries: readonly FaceEntry[], match: MatchOptions, onNotice?: (m: string) => void): Promise<Map<number, string>> {
+  const gallery = await loadStoredGallery(dir, onNotice);
+  if (!gallery.people().length) throw new Error(`${dir}: nobody is named yet, so nobody can be recognized (name a cluster first: gallery name)`);
+  const unnamed = new Map(entries.filter((f) => f.person === null).map((f) => [f.id, f.notPeople]));
+  const found = new Map<number, string>();
+  for (const { ids, raw } of store.descriptors()) {
+    const rows = ids.flatMap((id, i) => (unnamed.has(id) ? [i] : []));
+    if (!rows.length) continue;
+    const batch = rows.map((i) => raw.subarray(i * store.dim, (i + 1) * store.dim));
+    gallery.identify(batch, { ...match, top: 1 }).forEach((r, j) => {
+      const id = ids[rows[j]];
+      if (r.label !== null && !unnamed.get(id)!.includes(r.label)) found.set(id, r.label);
+    });
+  }
+  return found;
+}
+
+/**
  * Write the library's named faces into the photos' XMP sidecars, as the gallery's one writer.
  * A photo that cannot be read or written is reported in `failed`, the others are done.
  */
@@ -167,11 +198,13 @@ export async function exportXmpRegions(dir: string, opts: XmpOptions = {}): Prom
     const store = LibraryStore.open(dir);
     let tool: ExifToolLike | null = null;
     try {
-      const named = facesByPath(store.faceEntries().filter((f) => f.person !== null));
+      const entries = store.faceEntries();
+      const recognized = opts.recognize ? await recognizeFaces(dir, store, entries, opts.recognize, opts.onNotice) : new Map<number, string>();
+      const named = facesByPath(entries.filter((f) => f.person !== null || recognized.has(f.id)));
       const before = store.xmpRegions();
       const photos = new Map(store.photos().map((p) => [p.path, p]));
       const paths = [...new Set([...named.keys(), ...before.keys()])].sort();
-      const report: XmpExportReport = { photos: paths.length, written: 0, regions: 0, dropped: 0, kept: [], failed: [], dryRun: !!opts.dryRun };
+      const report: XmpExportReport = { photos: paths.length, written: 0, regions: 0, recognized: 0, dropped: 0, kept: [], failed: [], dryRun: !!opts.dryRun };
       if (!paths.length) return report;
       const procs = exifProcs();
       const et = (tool = await startExifTool(procs));
@@ -183,9 +216,10 @@ export async function exportXmpRegions(dir: string, opts: XmpOptions = {}): Prom
           return;
         }
         const meta = await readPhoto(et, photo);
-        const ours: NamedFace[] = (named.get(path) ?? []).map((f) => ({ face: f.id, name: f.person!, area: storedArea(f.box, shownOf(photo), meta.orientation) }));
+        const ours: NamedFace[] = (named.get(path) ?? []).map((f) => ({ face: f.id, name: f.person ?? recognized.get(f.id)!, area: storedArea(f.box, shownOf(photo), meta.orientation) }));
         const plan = planRegions(meta.regions, ours, before.get(path) ?? []);
         report.regions += plan.written.length;
+        report.recognized += ours.filter((f) => recognized.has(f.face) && !plan.kept.some((k) => k.face === f.face)).length;
         report.dropped += plan.dropped;
         for (const k of plan.kept) report.kept.push({ file: path, ...k });
         const write = plan.changed && (meta.sidecar !== null || plan.regions.length > 0);
