@@ -145,8 +145,8 @@ function printSummary(root: string, opts: IndexCliOptions, summary: IndexSummary
     process.stdout.write(JSON.stringify({ photos, faces, new: added, changed, removed, skipped, failed: failed.length, copied: summary.copied, embedded: summary.embedded, seconds: Math.round(seconds * 100) / 100 }) + '\n');
   } else {
     console.log(
-      `${opts.gallery}: ${photos} photos under ${root}: ${added} new${summary.copied ? ` (${summary.copied} already known by content)` : ''}, ${changed} changed, ${removed} removed, ${skipped} unchanged, ${failed.length} failed; ` +
-        `${faces} faces in the library (${seconds.toFixed(1)} s${summary.embedded ? `, ${(summary.embedded / seconds).toFixed(1)} photos/s` : ''})`,
+      `${opts.gallery}: ${counted(photos, 'photo')} under ${root}: ${added} new${summary.copied ? ` (${summary.copied} already known by content)` : ''}, ${changed} changed, ${removed} removed, ${skipped} unchanged, ${failed.length} failed; ` +
+        `${counted(faces, 'face')} in the library (${seconds.toFixed(1)} s${summary.embedded ? `, ${(summary.embedded / seconds).toFixed(1)} photos/s` : ''})`,
     );
   }
   process.exitCode = failed.length ? 2 : 0;
