@@ -10,6 +10,8 @@ export type RemedyHint =
   | { case: 'no-gallery'; dir: string }
   /** The gallery at `dir` has no such person: list its people. */
   | { case: 'no-person'; dir: string }
+  /** The gallery at `dir` has nobody named in it yet: name a cluster of its photo library. */
+  | { case: 'nobody-named'; dir: string }
   /** The photo library at `dir` has no such cluster: list the clusters. */
   | { case: 'no-cluster'; dir: string }
   /** The gallery at `dir` has no face of `person` from a photo named: list the person's photos. */

@@ -11,6 +11,7 @@ type Remedies = { [C in RemedyHint['case']]: (hint: Extract<RemedyHint, { case: 
 export const CLI_REMEDIES: Remedies = {
   'no-gallery': (h) => `: enroll people first (facegpu enroll ${h.dir} <photos>)`,
   'no-person': (h) => ` (see facegpu gallery list ${h.dir})`,
+  'nobody-named': (h) => ` (name a cluster first: facegpu cluster ${h.dir}, then facegpu gallery name ${h.dir} <cluster> <person>)`,
   'no-cluster': (h) => ` (see facegpu cluster ${h.dir})`,
   'no-photo': (h) => ` (see facegpu gallery list ${h.dir} ${JSON.stringify(h.person)})`,
   'no-face': (h) => ` (a photo indexed again gets new face ids; see facegpu gallery faces ${h.dir} <photo>, or the ids on facegpu cluster --sheets)`,

@@ -22,13 +22,14 @@ import { checkPersonName } from '../identity/face-gallery.ts';
 import { matchRegions, planRegions, storedArea, storedSize, type MwgRegion, type NamedFace, type RegionArea } from './face-regions.ts';
 import { nameFaces } from './people-node.ts';
 import { facesByPath, LibraryStore, type FaceEntry, type StoredPhoto } from './store-node.ts';
+import { RemedyError } from '../remedy.ts';
 
 export interface XmpOptions {
   /** Work out and report every change, write nothing. */
   dryRun?: boolean;
   /**
    * export: also write the faces nobody named that identify names at this false-accept rate
-   * (or threshold) against the gallery, as `search --person` finds them; nothing is named.
+   * (or threshold) against the gallery, as searchLibraryForPerson finds them; nothing is named.
    */
   recognize?: MatchOptions;
   onNotice?: (message: string) => void;
@@ -173,7 +174,7 @@ const shownOf = (p: StoredPhoto) => ({ width: p.width!, height: p.height! });
  */
 async function recognizeFaces(dir: string, store: LibraryStore, entries: readonly FaceEntry[], match: MatchOptions, onNotice?: (m: string) => void): Promise<Map<number, string>> {
   const gallery = await loadStoredGallery(dir, onNotice);
-  if (!gallery.people().length) throw new Error(`${dir}: nobody is named yet, so nobody can be recognized (name a cluster first: gallery name)`);
+  if (!gallery.people().length) throw new RemedyError(`${dir}: nobody is named yet, so nobody can be recognized`, ' (name a cluster first: nameCluster)', { case: 'nobody-named', dir });
   const unnamed = new Map(entries.filter((f) => f.person === null).map((f) => [f.id, f.notPeople]));
   const found = new Map<number, string>();
   for (const { ids, raw } of store.descriptors()) {
