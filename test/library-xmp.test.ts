@@ -20,7 +20,7 @@ import { defaultNodeIndex } from '../src/gallery/index-node.ts';
 import { saveGallery } from '../src/gallery/store-node.ts';
 import { gaussian } from '../src/gallery/synthetic.ts';
 import { loadImageRaw } from '../src/image/decode.ts';
-import { storedArea, type MwgRegion } from '../src/library/face-regions.ts';
+import { matchRegions, planRegions, storedArea, type MwgRegion } from '../src/library/face-regions.ts';
 import { nameFaces, unnameFaces } from '../src/library/people-node.ts';
 import type { PhotoFaces } from '../src/library/photo-faces.ts';
 import { LibraryStore } from '../src/library/store-node.ts';
@@ -111,6 +111,20 @@ describe('face regions on the stored image', () => {
       const want = { x: (face.x + face.w / 2) / W, y: (face.y + face.h / 2) / H, w: face.w / W, h: face.h / H };
       for (const k of ['x', 'y', 'w', 'h'] as const) expect(Math.abs(area[k] - want[k]), `${kind}, orientation ${o}, ${k}`).toBeLessThan(1.5 / H);
     }
+  });
+});
+
+describe('merging regions', () => {
+  it("another tool's box drawn larger around the same face is that face (overlap 0.4): its other name is kept and facegpu's left out", () => {
+    const ours = [{ face: 7, name: 'Ann', area: { x: 0.5, y: 0.5, w: 0.2, h: 0.2 } }];
+    const larger = { Area: { X: 0.5, Y: 0.52, W: 0.3, H: 0.34, Unit: 'normalized' }, Name: 'Bob', Type: 'Face' };
+    const plan = planRegions([larger], ours, []);
+    expect(plan).toMatchObject({ regions: [larger], written: [], changed: false, kept: [{ face: 7, name: 'Ann', theirs: 'Bob' }] });
+    expect(matchRegions([larger], ours, [])).toEqual([{ name: 'Bob', face: 7 }]);
+    // Unnamed, it becomes Ann's; far off, both stay.
+    expect(planRegions([{ ...larger, Name: undefined }], ours, []).regions.map((r) => r.Name)).toEqual(['Ann']);
+    const far = { ...larger, Area: { ...larger.Area, X: 0.9 } };
+    expect(planRegions([far], ours, []).regions.map((r) => r.Name)).toEqual(['Bob', 'Ann']);
   });
 });
 

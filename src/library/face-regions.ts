@@ -90,9 +90,15 @@ export function areaOf(r: MwgRegion): RegionArea | null {
   return [x, y, w, h].every(Number.isFinite) ? { x, y, w, h } : null;
 }
 
+/**
+ * How much two areas must overlap (intersection over union) to be one face: other tools draw
+ * their boxes otherwise than facegpu's detector (larger, squarer, with the hair), so less than
+ * the half the library asks of its own boxes.
+ */
+export const MATCH_IOU = 0.3;
+
 const rect = (a: RegionArea) => ({ x: a.x - a.w / 2, y: a.y - a.h / 2, width: a.w, height: a.h });
-/** Two areas are one face where they overlap by more than half their union (as the library matches boxes). */
-const sameFace = (a: RegionArea, b: RegionArea) => boxIou(rect(a), rect(b)) > 0.5;
+const sameFace = (a: RegionArea, b: RegionArea) => boxIou(rect(a), rect(b)) > MATCH_IOU;
 const sameArea = (a: RegionArea, b: RegionArea) => Math.abs(a.x - b.x) < 1e-5 && Math.abs(a.y - b.y) < 1e-5 && Math.abs(a.w - b.w) < 1e-5 && Math.abs(a.h - b.h) < 1e-5;
 const isFace = (r: MwgRegion) => r.Type === undefined || r.Type === 'Face';
 /** Of facegpu's own regions (remembered as written)? */
@@ -153,9 +159,6 @@ export function planRegions(existing: readonly MwgRegion[], ours: readonly Named
     kept,
   };
 }
-
-/** How much another tool's face region must overlap a face facegpu found to be taken for it (their boxes are drawn otherwise). */
-export const MATCH_IOU = 0.3;
 
 /**
  * The named face regions of other tools in a photo (facegpu's own, remembered in `before`,

@@ -164,7 +164,6 @@ function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   else map.set(key, [value]);
 }
 
-
 const shownOf = (p: StoredPhoto) => ({ width: p.width!, height: p.height! });
 
 /**
