@@ -68,10 +68,11 @@ export function registerGallery(program: Command): void {
     .argument('<gallery>', 'gallery folder with a photo library')
     .option('--far <rate>', 'also write the faces nobody named that facegpu recognizes at this false-accept rate (e.g. 0.001), as search --person finds them; give the same on every run, or they are taken out again')
     .option('--threshold <cosine>', 'the same with a similarity threshold instead of --far')
+    .option('--recheck', "read every photo's sidecar again, also those whose faces and names did not change since the last export (after another tool changed them)")
     .option('--dry-run', 'say what would change, write nothing')
     .option('--no-progress', 'no progress bar')
-    .option('--json', 'print {"photos", "written", "regions", "recognized", "dropped", "kept": [{"file", "face", "name", "theirs"}], "failed": [{"file", "error"}], "dryRun"} as JSON')
-    .action((dir: string, opts: XmpCliOptions & { far?: string; threshold?: string }) => exportXmpCommand(dir, opts));
+    .option('--json', 'print {"photos", "written", "skipped", "regions", "recognized", "dropped", "kept": [{"file", "face", "name", "theirs"}], "failed": [{"file", "error"}], "dryRun"} as JSON')
+    .action((dir: string, opts: ExportXmpCliOptions) => exportXmpCommand(dir, opts));
   g.command('import-xmp')
     .description('name the photo library\'s faces from the face regions other tools wrote (digiKam, Lightroom, Picasa: photo.jpg.xmp, photo.xmp, or in the photo)')
     .argument('<gallery>', 'gallery folder with a photo library')
@@ -250,13 +251,15 @@ async function runXmpJob<R extends { failed: { file: string; error: string }[] }
   return null;
 }
 
-async function exportXmpCommand(dir: string, opts: XmpCliOptions & { far?: string; threshold?: string }): Promise<void> {
+type ExportXmpCliOptions = XmpCliOptions & { far?: string; threshold?: string; recheck?: boolean };
+
+async function exportXmpCommand(dir: string, opts: ExportXmpCliOptions): Promise<void> {
   const recognize = opts.far !== undefined || opts.threshold !== undefined ? matchOptions(opts) : undefined;
-  const r = await runXmpJob(dir, opts, (o) => exportXmpRegions(dir, { ...o, recognize }));
+  const r = await runXmpJob(dir, opts, (o) => exportXmpRegions(dir, { ...o, recognize, recheck: opts.recheck }));
   if (!r) return;
   const would = r.dryRun ? 'would be ' : '';
   const dropped = r.dropped ? `, ${counted(r.dropped, 'region')} of facegpu's taken out` : '';
-  console.log(`${counted(r.photos, 'photo')} with named faces: ${counted(r.written, 'sidecar')} ${would}written, ${counted(r.regions, 'face')} named in them${r.recognized ? ` (${r.recognized} recognized)` : ''}${dropped}${r.failed.length ? `, ${r.failed.length} failed` : ''}`);
+  console.log(`${counted(r.photos, 'photo')} with named faces: ${counted(r.written, 'sidecar')} ${would}written${r.skipped ? ` (${r.skipped} already as the library has them, not read)` : ''}, ${counted(r.regions, 'face')} named in them${r.recognized ? ` (${r.recognized} recognized)` : ''}${dropped}${r.failed.length ? `, ${r.failed.length} failed` : ''}`);
   for (const k of r.kept) {
     console.log(`  ${k.file}: face ${k.face} left out: its sidecar names it "${k.theirs}", facegpu "${k.name}" (if facegpu is wrong: facegpu gallery name-faces ${dir} "${k.theirs}" ${k.face})`);
   }

@@ -35,6 +35,8 @@ export interface NamedFace {
 
 /** A region facegpu wrote into a photo's metadata before (kept in the library, to know its own). */
 export interface WrittenRegion {
+  /** The library face it was written for. */
+  face: number;
   name: string;
   area: RegionArea;
 }
@@ -153,7 +155,7 @@ export function planRegions(existing: readonly MwgRegion[], ours: readonly Named
   const regions = [...others, ...written.map(faceRegion)];
   return {
     regions,
-    written: written.map((f) => ({ name: f.name, area: f.area })),
+    written: written.map((f) => ({ face: f.face, name: f.name, area: f.area })),
     changed: JSON.stringify(regions) !== JSON.stringify(existing),
     dropped,
     kept,

@@ -104,7 +104,7 @@ CREATE INDEX IF NOT EXISTS faces_photo ON faces (photo);
 CREATE INDEX IF NOT EXISTS faces_person ON faces (person);
 CREATE INDEX IF NOT EXISTS faces_cluster ON faces (cluster);
 CREATE TABLE IF NOT EXISTS deleted_faces (id INTEGER PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS xmp_regions (path TEXT NOT NULL, name TEXT NOT NULL, x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS xmp_regions (path TEXT NOT NULL, face INTEGER NOT NULL, name TEXT NOT NULL, x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS xmp_regions_path ON xmp_regions (path);
 CREATE TRIGGER IF NOT EXISTS faces_deleted AFTER DELETE ON faces BEGIN INSERT OR IGNORE INTO deleted_faces (id) VALUES (old.id); END;
 `;
@@ -531,10 +531,10 @@ export class LibraryStore {
     const byPath = new Map<string, WrittenRegion[]>();
     // A library from before gallery export-xmp, opened read-only, has no such table: nothing was written.
     if (!this.db.prepare("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'xmp_regions'").get()) return byPath;
-    const rows = this.db.prepare('SELECT path, name, x, y, w, h FROM xmp_regions ORDER BY rowid').all() as ({ path: string; name: string } & RegionArea)[];
-    for (const { path, name, x, y, w, h } of rows) {
+    const rows = this.db.prepare('SELECT path, face, name, x, y, w, h FROM xmp_regions ORDER BY rowid').all() as ({ path: string; face: number; name: string } & RegionArea)[];
+    for (const { path, face, name, x, y, w, h } of rows) {
       const list = byPath.get(path) ?? [];
-      list.push({ name, area: { x, y, w, h } });
+      list.push({ face, name, area: { x, y, w, h } });
       byPath.set(path, list);
     }
     return byPath;
@@ -544,8 +544,8 @@ export class LibraryStore {
   setXmpRegions(path: string, regions: readonly WrittenRegion[]): void {
     this.write(() => {
       this.db.prepare('DELETE FROM xmp_regions WHERE path = ?').run(path);
-      const put = this.db.prepare('INSERT INTO xmp_regions (path, name, x, y, w, h) VALUES (?, ?, ?, ?, ?, ?)');
-      for (const r of regions) put.run(path, r.name, r.area.x, r.area.y, r.area.w, r.area.h);
+      const put = this.db.prepare('INSERT INTO xmp_regions (path, face, name, x, y, w, h) VALUES (?, ?, ?, ?, ?, ?, ?)');
+      for (const r of regions) put.run(path, r.face, r.name, r.area.x, r.area.y, r.area.w, r.area.h);
     });
   }
 

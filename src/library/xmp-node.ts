@@ -32,6 +32,12 @@ export interface XmpOptions {
    * (or threshold) against the gallery, as searchLibraryForPerson finds them; nothing is named.
    */
   recognize?: MatchOptions;
+  /**
+   * export: read every photo's metadata again, also where the regions facegpu wrote there last
+   * are the faces and names the library has now (skipped otherwise, unread): after another
+   * tool changed the sidecars.
+   */
+  recheck?: boolean;
   onNotice?: (message: string) => void;
   /** Called after each photo (done, total). */
   onProgress?: (done: number, total: number) => void;
@@ -42,6 +48,8 @@ export interface XmpExportReport {
   photos: number;
   /** Sidecars written (with dryRun: that would be). */
   written: number;
+  /** Photos not read: the regions facegpu wrote there last are the library's faces and names now (see `recheck`). */
+  skipped: number;
   /** Faces named in the sidecars after the run. */
   regions: number;
   /** Of those, faces nobody named that identify names (with `recognize`). */
@@ -204,11 +212,29 @@ export async function exportXmpRegions(dir: string, opts: XmpOptions = {}): Prom
       const before = store.xmpRegions();
       const photos = new Map(store.photos().map((p) => [p.path, p]));
       const paths = [...new Set([...named.keys(), ...before.keys()])].sort();
-      const report: XmpExportReport = { photos: paths.length, written: 0, regions: 0, recognized: 0, dropped: 0, kept: [], failed: [], dryRun: !!opts.dryRun };
-      if (!paths.length) return report;
+      const report: XmpExportReport = { photos: paths.length, written: 0, skipped: 0, regions: 0, recognized: 0, dropped: 0, kept: [], failed: [], dryRun: !!opts.dryRun };
+      const nameOf = (f: FaceEntry) => f.person ?? recognized.get(f.id)!;
+      // Up to date without reading it: facegpu wrote these very faces and names there last.
+      const upToDate = (path: string) => {
+        const faces = (named.get(path) ?? []).map((f) => `${f.id}:${nameOf(f)}`).sort();
+        const wrote = (before.get(path) ?? []).map((w) => `${w.face}:${w.name}`).sort();
+        return faces.length === wrote.length && faces.every((k, i) => k === wrote[i]);
+      };
+      const todo: string[] = [];
+      for (const path of paths) {
+        if (opts.recheck || !photos.has(path) || !upToDate(path)) {
+          todo.push(path);
+          continue;
+        }
+        const wrote = before.get(path)!;
+        report.skipped++;
+        report.regions += wrote.length;
+        report.recognized += wrote.filter((w) => recognized.has(w.face)).length;
+      }
+      if (!todo.length) return report;
       const procs = exifProcs();
       const et = (tool = await startExifTool(procs));
-      await eachPhoto(paths, procs, (path) => path, async (path) => {
+      await eachPhoto(todo, procs, (path) => path, async (path) => {
         const photo = photos.get(path);
         if (!photo) {
           // Gone from the library (deleted, and indexed since): nothing of it to write any more.
@@ -216,7 +242,7 @@ export async function exportXmpRegions(dir: string, opts: XmpOptions = {}): Prom
           return;
         }
         const meta = await readPhoto(et, photo);
-        const ours: NamedFace[] = (named.get(path) ?? []).map((f) => ({ face: f.id, name: f.person ?? recognized.get(f.id)!, area: storedArea(f.box, shownOf(photo), meta.orientation) }));
+        const ours: NamedFace[] = (named.get(path) ?? []).map((f) => ({ face: f.id, name: nameOf(f), area: storedArea(f.box, shownOf(photo), meta.orientation) }));
         const plan = planRegions(meta.regions, ours, before.get(path) ?? []);
         report.regions += plan.written.length;
         report.recognized += ours.filter((f) => recognized.has(f.face) && !plan.kept.some((k) => k.face === f.face)).length;
