@@ -50,6 +50,20 @@ async function jpeg(path: string, width: number, height: number, orientation = 1
   await sharp({ create: { width, height, channels: 3, background: '#808080' } }).jpeg().withMetadata({ orientation }).toFile(path);
 }
 
+/** Grey 200x100 JPEGs named `files` in a new folder `name` (a file given as [file, orientation] is stored sideways, 100x200, shown turned). */
+async function greyPhotos(name: string, files: (string | [string, number])[]): Promise<string[]> {
+  const folder = join(tmp, name);
+  mkdirSync(folder);
+  const paths: string[] = [];
+  for (const f of files) {
+    const [file, orientation] = typeof f === 'string' ? [f, 1] : f;
+    const path = join(folder, file);
+    await (orientation === 1 ? jpeg(path, 200, 100) : jpeg(path, 100, 200, orientation));
+    paths.push(path);
+  }
+  return paths;
+}
+
 /** A library in a new gallery folder: `photos` with their faces (x, y, w, h on the shown image). */
 async function library(name: string, photos: { path: string; width: number; height: number; boxes: [number, number, number, number][]; descriptors?: Float32Array[] }[]): Promise<{ dir: string; ids: number[][] }> {
   const dir = join(tmp, name);
@@ -130,12 +144,7 @@ describe('merging regions', () => {
 
 describe('gallery export-xmp', () => {
   it("writes each named face as a region, keeps other tools' fields and regions, and changes nothing on a second run", async () => {
-    const photos = join(tmp, 'p1');
-    mkdirSync(photos);
-    const [a, b, c] = ['a.jpg', 'b.jpg', 'c.jpg'].map((f) => join(photos, f));
-    await jpeg(a, 200, 100);
-    await jpeg(b, 200, 100);
-    await jpeg(c, 200, 100);
+    const [a, b, c] = await greyPhotos('p1', ['a.jpg', 'b.jpg', 'c.jpg']);
     const { dir, ids } = await library('g1', [
       { path: a, width: 200, height: 100, boxes: [[20, 10, 40, 40], [120, 10, 40, 40]] },
       { path: b, width: 200, height: 100, boxes: [[20, 10, 40, 40], [120, 10, 40, 40]] },
@@ -190,10 +199,7 @@ describe('gallery export-xmp', () => {
   });
 
   it('a rename or a face taken off in facegpu changes the region facegpu wrote, and only that one', async () => {
-    const photos = join(tmp, 'p2');
-    mkdirSync(photos);
-    const a = join(photos, 'a.jpg');
-    await jpeg(a, 200, 100);
+    const [a] = await greyPhotos('p2', ['a.jpg']);
     const { dir, ids } = await library('g2', [{ path: a, width: 200, height: 100, boxes: [[20, 10, 40, 40], [120, 10, 40, 40]] }]);
     withStore(dir, (s) => {
       s.namePerson([ids[0][0]], 'Ann');
@@ -223,10 +229,7 @@ describe('gallery export-xmp', () => {
   });
 
   it('turns regions back for a photo stored sideways, and a dry run writes nothing', async () => {
-    const photos = join(tmp, 'p3');
-    mkdirSync(photos);
-    const a = join(photos, 'sideways.jpg');
-    await jpeg(a, 100, 200, 6); // stored 100 wide, shown 200 wide
+    const [a] = await greyPhotos('p3', [['sideways.jpg', 6]]); // stored 100 wide, shown 200 wide
     const { dir, ids } = await library('g3', [{ path: a, width: 200, height: 100, boxes: [[20, 10, 40, 40]] }]);
     withStore(dir, (s) => s.namePerson(ids[0], 'Ann'));
     const dry = await exportXmpRegions(dir, { dryRun: true });
@@ -240,11 +243,7 @@ describe('gallery export-xmp', () => {
   });
 
   it('with recognize, also writes the faces nobody named that identify names, but not one taken off that person', async () => {
-    const photos = join(tmp, 'p6');
-    mkdirSync(photos);
-    const [a, b] = ['a.jpg', 'b.jpg'].map((f) => join(photos, f));
-    await jpeg(a, 200, 100);
-    await jpeg(b, 200, 100);
+    const [a, b] = await greyPhotos('p6', ['a.jpg', 'b.jpg']);
     const ann = gaussian(prng, new Float32Array(DIM));
     const like = () => ann.map((v) => v + 0.05 * gaussian(prng, new Float32Array(1))[0]);
     const { dir, ids } = await library('g6', [
@@ -263,11 +262,7 @@ describe('gallery export-xmp', () => {
   });
 
   it('the CLI reports a photo that is gone in one line, does the others and exits 2', async () => {
-    const photos = join(tmp, 'p4');
-    mkdirSync(photos);
-    const [a, b] = ['a.jpg', 'b.jpg'].map((f) => join(photos, f));
-    await jpeg(a, 200, 100);
-    await jpeg(b, 200, 100);
+    const [a, b] = await greyPhotos('p4', ['a.jpg', 'b.jpg']);
     const { dir, ids } = await library('g4', [
       { path: a, width: 200, height: 100, boxes: [[20, 10, 40, 40]] },
       { path: b, width: 200, height: 100, boxes: [[20, 10, 40, 40]] },
@@ -290,12 +285,8 @@ describe('gallery export-xmp', () => {
 
 describe('gallery import-xmp', () => {
   it("names the faces under other tools' regions, from a sidecar or the photo itself, and leaves facegpu's names and corrections alone", async () => {
+    const [a, b, c] = await greyPhotos('p5', ['a.jpg', ['b.jpg', 6], 'c.jpg']); // b stored sideways
     const photos = join(tmp, 'p5');
-    mkdirSync(photos);
-    const [a, b, c] = ['a.jpg', 'b.jpg', 'c.jpg'].map((f) => join(photos, f));
-    await jpeg(a, 200, 100);
-    await jpeg(c, 200, 100);
-    await jpeg(b, 100, 200, 6); // stored sideways
     // b's names are inside the photo (as a camera or Picasa puts them), on the stored image:
     // its face (shown x 20..60, y 10..50) is stored at x 0.3, y 0.8 (see above); drawn a little larger there.
     await et.write(b, { RegionInfo: { AppliedToDimensions: { W: 100, H: 200, Unit: 'pixel' }, RegionList: [{ Area: { X: 0.31, Y: 0.79, W: 0.5, H: 0.25, Unit: 'normalized' }, Name: 'Ann', Type: 'Face' }] } } as unknown as WriteTags, { writeArgs: ['-overwrite_original'] });
