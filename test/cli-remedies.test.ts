@@ -38,6 +38,7 @@ describe('remedies: the library in its terms, the CLI with its flags', () => {
       { case: 'no-gallery', dir: 'g' },
       { case: 'no-person', dir: 'g' },
       { case: 'no-cluster', dir: 'g' },
+      { case: 'nobody-named', dir: 'g' },
       { case: 'no-face', dir: 'g' },
       { case: 'no-photo', dir: 'g', person: 'Ann Lee' },
       { case: 'no-model', dir: 'm' },

@@ -27,6 +27,7 @@ import { LibraryStore } from '../src/library/store-node.ts';
 import { exportXmpRegions, importXmpNames, sidecarOf } from '../src/library/xmp-node.ts';
 import { loadGallery } from '../src/gallery/store-node.ts';
 import { Prng } from '../src/train/prng.ts';
+import { RemedyError } from '../src/remedy.ts';
 
 const exec = promisify(execFile);
 const CLI = join(import.meta.dirname, '..', 'bin', 'facegpu.js');
@@ -259,6 +260,19 @@ describe('gallery export-xmp', () => {
     // Nothing was named: without recognize, the recognized region goes again.
     expect(withStore(dir, (s) => s.faceEntries().filter((f) => f.person === 'Ann').map((f) => f.id))).toEqual([ids[0][0]]);
     expect(await exportXmpRegions(dir)).toMatchObject({ written: 1, regions: 1, recognized: 0, dropped: 1 });
+  });
+
+  it('recognize with nobody named is refused before any photo is read, the CLI saying how to name someone', async () => {
+    const [a] = await greyPhotos('p7', ['a.jpg']);
+    const { dir } = await library('g7', [{ path: a, width: 200, height: 100, boxes: [[20, 10, 40, 40]] }]);
+    const err = await exportXmpRegions(dir, { recognize: { far: 0.01 } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RemedyError);
+    expect((err as RemedyError).hint).toEqual({ case: 'nobody-named', dir });
+    expect((err as Error).message).toBe(`${dir}: nobody is named yet, so nobody can be recognized (name a cluster first: nameCluster)`);
+    const run = await exec('node', [CLI, 'gallery', 'export-xmp', dir, '--far', '0.01'], { timeout: 120_000 }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+    expect((run as { code?: number }).code).toBe(1);
+    expect(run.stderr.trim()).toBe(`facegpu: ${dir}: nobody is named yet, so nobody can be recognized (name a cluster first: facegpu cluster ${dir}, then facegpu gallery name ${dir} <cluster> <person>)`);
+    expect(existsSync(sidecarOf(a))).toBe(false);
   });
 
   it('the CLI reports a photo that is gone in one line, does the others and exits 2', async () => {

@@ -15,6 +15,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parse } from 'node:path';
+import pLimit from 'p-limit';
 import type { MatchOptions } from '../gallery/gallery.ts';
 import { withGalleryLock } from '../gallery/store-node.ts';
 import { loadStoredGallery } from '../identity/node.ts';
@@ -146,20 +147,20 @@ async function readPhoto(tool: ExifToolLike, photo: StoredPhoto): Promise<PhotoM
 
 /** Run `one` over `items`, as many at a time as ExifTool has processes; a failure is recorded, the rest go on. */
 async function eachPhoto<T>(items: readonly T[], procs: number, fileOf: (item: T) => string, one: (item: T) => Promise<void>, failed: { file: string; error: string }[], onProgress?: (done: number, total: number) => void): Promise<void> {
-  let next = 0;
+  const limit = pLimit(procs);
   let done = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      try {
-        await one(item);
-      } catch (err) {
-        failed.push({ file: fileOf(item), error: (err as Error).message.split('\n')[0] });
-      }
-      onProgress?.(++done, items.length);
-    }
-  };
-  await Promise.all(Array.from({ length: procs }, worker));
+  await Promise.all(
+    items.map((item) =>
+      limit(async () => {
+        try {
+          await one(item);
+        } catch (err) {
+          failed.push({ file: fileOf(item), error: (err as Error).message.split('\n')[0] });
+        }
+        onProgress?.(++done, items.length);
+      }),
+    ),
+  );
   failed.sort((a, b) => a.file.localeCompare(b.file));
 }
 
