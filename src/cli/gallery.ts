@@ -76,9 +76,10 @@ export function registerGallery(program: Command): void {
   g.command('import-xmp')
     .description('name the photo library\'s faces from the face regions other tools wrote (digiKam, Lightroom, Picasa: photo.jpg.xmp, photo.xmp, or in the photo)')
     .argument('<gallery>', 'gallery folder with a photo library')
+    .option('--recheck', 'read every photo again, also those whose file, sidecars and faces are as at their last import')
     .option('--dry-run', 'say who would be named, name nobody')
     .option('--no-progress', 'no progress bar')
-    .option('--json', 'print {"photos", "regions", "named": [{"person", "faces"}], "already", "kept": [{"file", "face", "name", "theirs"}], "notThem", "unmatched": [{"file", "name"}], "failed", "dryRun"} as JSON')
+    .option('--json', 'print {"photos", "skipped", "regions", "named": [{"person", "faces"}], "already", "kept": [{"file", "face", "name", "theirs"}], "notThem", "unmatched": [{"file", "name"}], "failed", "dryRun"} as JSON')
     .action((dir: string, opts: XmpCliOptions) => importXmpCommand(dir, opts));
   g.command('stats')
     .description('people, photos, faces, and verification/identification TAR at FAR 1e-2 and 1e-3 and the EER from the gallery\'s own photos')
@@ -227,6 +228,7 @@ function printKind(title: string, command: string, k: KindSummary | null, used: 
 
 interface XmpCliOptions {
   dryRun?: boolean;
+  recheck?: boolean;
   progress?: boolean;
   json?: boolean;
 }
@@ -240,7 +242,7 @@ async function runXmpJob<R extends { failed: { file: string; error: string }[] }
   const bar = progressBar('metadata {bar} {value}/{total} photos', opts.progress);
   let r: R;
   try {
-    r = await job({ dryRun: opts.dryRun, onNotice: notice, onProgress: (done, total) => (done === 1 ? bar?.start(total, done) : bar?.update(done)) });
+    r = await job({ dryRun: opts.dryRun, recheck: opts.recheck, onNotice: notice, onProgress: (done, total) => (done === 1 ? bar?.start(total, done) : bar?.update(done)) });
   } finally {
     bar?.stop();
   }
@@ -251,11 +253,11 @@ async function runXmpJob<R extends { failed: { file: string; error: string }[] }
   return null;
 }
 
-type ExportXmpCliOptions = XmpCliOptions & { far?: string; threshold?: string; recheck?: boolean };
+type ExportXmpCliOptions = XmpCliOptions & { far?: string; threshold?: string };
 
 async function exportXmpCommand(dir: string, opts: ExportXmpCliOptions): Promise<void> {
   const recognize = opts.far !== undefined || opts.threshold !== undefined ? matchOptions(opts) : undefined;
-  const r = await runXmpJob(dir, opts, (o) => exportXmpRegions(dir, { ...o, recognize, recheck: opts.recheck }));
+  const r = await runXmpJob(dir, opts, (o) => exportXmpRegions(dir, { ...o, recognize }));
   if (!r) return;
   const would = r.dryRun ? 'would be ' : '';
   const dropped = r.dropped ? `, ${counted(r.dropped, 'region')} of facegpu's taken out` : '';
@@ -270,7 +272,8 @@ async function importXmpCommand(dir: string, opts: XmpCliOptions): Promise<void>
   if (!r) return;
   const faces = r.named.reduce((n, p) => n + p.faces, 0);
   const people = r.named.map((p) => `${p.person} (${p.faces})`).join(', ');
-  console.log(`${counted(r.photos, 'photo')} read, ${counted(r.regions, 'named face region')}: ${counted(faces, 'face')} ${r.dryRun ? 'would be ' : ''}named${people ? `: ${people}` : ''}; ${r.already} named so already${r.failed.length ? `; ${r.failed.length} failed` : ''}`);
+  const skipped = r.skipped ? ` (${r.skipped} as at their last import, not read)` : '';
+  console.log(`${counted(r.photos, 'photo')} with faces${skipped}, ${counted(r.regions, 'named face region')} read: ${counted(faces, 'face')} ${r.dryRun ? 'would be ' : ''}named${people ? `: ${people}` : ''}; ${r.already} named so already${r.failed.length ? `; ${r.failed.length} failed` : ''}`);
   for (const k of r.kept) console.log(`  ${k.file}: face ${k.face} left as ${k.name}, its metadata says "${k.theirs}" (if that is right: facegpu gallery name-faces ${dir} "${k.theirs}" ${k.face})`);
   for (const k of r.notThem) console.log(`  ${k.file}: face ${k.face} left unnamed, taken off ${k.name} before`);
   if (r.unmatched.length) console.log(`  ${counted(r.unmatched.length, 'region')} with no face found under it, e.g. ${r.unmatched[0].file}: "${r.unmatched[0].name}" (faces under --min-face, turned away, or a name facegpu refuses)`);

@@ -106,6 +106,7 @@ CREATE INDEX IF NOT EXISTS faces_cluster ON faces (cluster);
 CREATE TABLE IF NOT EXISTS deleted_faces (id INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS xmp_regions (path TEXT NOT NULL, face INTEGER NOT NULL, name TEXT NOT NULL, x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS xmp_regions_path ON xmp_regions (path);
+CREATE TABLE IF NOT EXISTS xmp_imported (path TEXT PRIMARY KEY, stamp TEXT NOT NULL);
 CREATE TRIGGER IF NOT EXISTS faces_deleted AFTER DELETE ON faces BEGIN INSERT OR IGNORE INTO deleted_faces (id) VALUES (old.id); END;
 `;
 
@@ -546,6 +547,20 @@ export class LibraryStore {
       this.db.prepare('DELETE FROM xmp_regions WHERE path = ?').run(path);
       const put = this.db.prepare('INSERT INTO xmp_regions (path, face, name, x, y, w, h) VALUES (?, ?, ?, ?, ?, ?, ?)');
       for (const r of regions) put.run(path, r.face, r.name, r.area.x, r.area.y, r.area.w, r.area.h);
+    });
+  }
+
+  /** What each photo's names were imported from last (gallery import-xmp): path -> its stamp. */
+  xmpImported(): Map<string, string> {
+    if (!this.db.prepare("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'xmp_imported'").get()) return new Map();
+    return new Map((this.db.prepare('SELECT path, stamp FROM xmp_imported').all() as { path: string; stamp: string }[]).map((r) => [r.path, r.stamp]));
+  }
+
+  /** Remember what these photos' names were imported from. */
+  setXmpImported(stamps: ReadonlyMap<string, string>): void {
+    this.write(() => {
+      const put = this.db.prepare('INSERT INTO xmp_imported (path, stamp) VALUES (?, ?) ON CONFLICT (path) DO UPDATE SET stamp = excluded.stamp');
+      for (const [path, stamp] of stamps) put.run(path, stamp);
     });
   }
 

@@ -34,9 +34,9 @@ export interface XmpOptions {
    */
   recognize?: MatchOptions;
   /**
-   * export: read every photo's metadata again, also where the regions facegpu wrote there last
-   * are the faces and names the library has now (skipped otherwise, unread): after another
-   * tool changed the sidecars.
+   * Read every photo's metadata again. Otherwise export skips a photo whose regions facegpu
+   * wrote there last are the faces and names the library has now, and import skips a photo
+   * whose file, sidecars and faces are as they were at its last import.
    */
   recheck?: boolean;
   onNotice?: (message: string) => void;
@@ -65,8 +65,10 @@ export interface XmpExportReport {
 }
 
 export interface XmpImportReport {
-  /** Library photos with faces, read. */
+  /** Library photos with faces. */
   photos: number;
+  /** Of those, photos not read: file, sidecars and faces as at their last import (see `recheck`). */
+  skipped: number;
   /** Named face regions of other tools found in them. */
   regions: number;
   /** Faces named from them, per person (with dryRun: that would be). */
@@ -275,21 +277,27 @@ export async function exportXmpRegions(dir: string, opts: XmpOptions = {}): Prom
  */
 export async function importXmpNames(dir: string, opts: XmpOptions = {}): Promise<XmpImportReport> {
   if (!LibraryStore.exists(dir)) throw new Error(`${dir}: no photo library here (index photos into it first: indexLibrary)`);
-  const report: XmpImportReport = { photos: 0, regions: 0, named: [], already: 0, kept: [], notThem: [], unmatched: [], failed: [], dryRun: !!opts.dryRun };
+  const report: XmpImportReport = { photos: 0, skipped: 0, regions: 0, named: [], already: 0, kept: [], notThem: [], unmatched: [], failed: [], dryRun: !!opts.dryRun };
   const toName = new Map<string, number[]>();
+  const stamps = new Map<string, string>();
   // Read without the gallery's lock (only the naming below writes, through nameFaces, which takes it).
   const store = LibraryStore.open(dir, { readonly: true });
   let tool: ExifToolLike | null = null;
   try {
     const byPath = facesByPath(store.faceEntries());
     const before = store.xmpRegions();
-    const photos = store.photos().filter((p) => byPath.has(p.path)).sort((a, b) => a.path.localeCompare(b.path));
-    report.photos = photos.length;
+    const imported = store.xmpImported();
+    const withFaces = store.photos().filter((p) => byPath.has(p.path));
+    report.photos = withFaces.length;
+    const photos = withFaces.filter((p) => opts.recheck || imported.get(p.path) !== importStamp(p, byPath.get(p.path)!)).sort((a, b) => a.path.localeCompare(b.path));
+    report.skipped = withFaces.length - photos.length;
     if (!photos.length) return report;
     const procs = exifProcs();
     const et = (tool = await startExifTool(procs));
     await eachPhoto(photos, procs, (p) => p.path, async (photo) => {
+      const stamp = importStamp(photo, byPath.get(photo.path)!);
       const meta = await readPhoto(et, photo);
+      stamps.set(photo.path, stamp);
       if (!meta.regions.length) return;
       const faces = byPath.get(photo.path)!;
       const areas: { face: number; area: RegionArea }[] = faces.map((f) => ({ face: f.id, area: storedArea(f.box, shownOf(photo), meta.orientation) }));
@@ -312,7 +320,28 @@ export async function importXmpNames(dir: string, opts: XmpOptions = {}): Promis
     if (!opts.dryRun) await nameFaces(dir, ids, person, opts.onNotice);
     report.named.push({ person, faces: ids.length });
   }
+  // Remembered once the names are in, so a run stopped before them reads those photos again.
+  if (!opts.dryRun && stamps.size) await withGalleryLock(dir, async () => {
+    const writable = LibraryStore.open(dir);
+    try {
+      writable.setXmpImported(stamps);
+    } finally {
+      writable.close();
+    }
+  }, { onWait: opts.onNotice });
   return report;
+}
+
+/**
+ * What a photo's import depends on: the photo as indexed, its faces, and each sidecar it may
+ * have (size and time, or none). The same stamp at the next import: nothing there to read anew.
+ */
+function importStamp(photo: StoredPhoto, faces: readonly FaceEntry[]): string {
+  const sidecars = sidecarsOf(photo.path).map((f) => {
+    const s = statSync(f, { throwIfNoEntry: false });
+    return s ? [s.size, s.mtimeMs] : null;
+  });
+  return JSON.stringify([photo.size, photo.mtimeMs, faces.map((f) => f.id), sidecars]);
 }
 
 function validName(name: string): boolean {
