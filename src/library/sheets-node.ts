@@ -14,7 +14,8 @@ import { writeDirAtomic } from '../atomic-fs.ts';
 import { faceSheetJpeg, faceTile, type SheetFace } from '../faces/annotate-node.ts';
 import { loadImageRaw } from '../image/decode.ts';
 import type { LibraryCluster } from './cluster-node.ts';
-import { facesByPath, LibraryStore, type FaceEntry } from './store-node.ts';
+import { groupBy } from '../group-by.ts';
+import { LibraryStore, type FaceEntry } from './store-node.ts';
 
 /** Marks a folder of sheets, so that the next run may replace it. */
 export const SHEETS_MARK = '.facegpu-sheets';
@@ -64,7 +65,7 @@ async function tilesOf(faces: readonly FaceEntry[]): Promise<SheetFace[]> {
   const tiles = new Map<number, Buffer | null>();
   const limit = pLimit(DECODES_AT_ONCE);
   await Promise.all(
-    [...facesByPath(faces)].map(([path, of]) =>
+    [...groupBy(faces, (f) => f.path)].map(([path, of]) =>
       limit(async () => {
         const image = await loadImageRaw(path).catch(() => null);
         for (const f of of) tiles.set(f.id, image && (await faceTile(image, f.box)));

@@ -18,6 +18,7 @@ import { LIBRARY_FILES_PREFIX, type BackboneRef, type Box } from '../gallery/gal
 import { boxIou } from '../detect/region.ts';
 import type { PhotoFaces, PhotoFile } from './photo-faces.ts';
 import type { RegionArea, WrittenRegion } from './face-regions.ts';
+import { groupBy } from '../group-by.ts';
 
 export const LIBRARY_FILE = `${LIBRARY_FILES_PREFIX}sqlite`;
 const FORMAT = 'facegpu-library';
@@ -52,17 +53,6 @@ export interface StoredFace {
 
 /** A stored face without its descriptor. */
 export type FaceEntry = Omit<StoredFace, 'descriptor'>;
-
-/** Faces grouped by their photo's path, each photo's in the order given. */
-export function facesByPath<F extends { path: string }>(faces: readonly F[]): Map<string, F[]> {
-  const byPath = new Map<string, F[]>();
-  for (const f of faces) {
-    const list = byPath.get(f.path);
-    if (list) list.push(f);
-    else byPath.set(f.path, [f]);
-  }
-  return byPath;
-}
 
 export interface LibraryCounts {
   photos: number;
@@ -138,6 +128,7 @@ const NOBODY: readonly string[] = Object.freeze([]);
 /** A face's not_people without `person` (a bound parameter), NULL where none is left. */
 const NOT_PEOPLE_LESS = (person: string) => `(SELECT CASE WHEN COUNT(*) THEN json_group_array(value) END FROM json_each(faces.not_people) WHERE value != ${person})`;
 const hasColumn = (db: Database.Database, table: string, column: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
+const hasTable = (db: Database.Database, table: string) => !!db.prepare("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?").get(table);
 
 export class LibraryStore {
   private readonly entryColumns: string;
@@ -529,16 +520,11 @@ export class LibraryStore {
 
   /** The face regions facegpu wrote into each photo's XMP sidecar (gallery export-xmp), by path. */
   xmpRegions(): Map<string, WrittenRegion[]> {
-    const byPath = new Map<string, WrittenRegion[]>();
     // A library from before gallery export-xmp, opened read-only, has no such table: nothing was written.
-    if (!this.db.prepare("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'xmp_regions'").get()) return byPath;
+    if (!hasTable(this.db, 'xmp_regions')) return new Map();
     const rows = this.db.prepare('SELECT path, face, name, x, y, w, h FROM xmp_regions ORDER BY rowid').all() as ({ path: string; face: number; name: string } & RegionArea)[];
-    for (const { path, face, name, x, y, w, h } of rows) {
-      const list = byPath.get(path) ?? [];
-      list.push({ face, name, area: { x, y, w, h } });
-      byPath.set(path, list);
-    }
-    return byPath;
+    const byPath = groupBy(rows, (r) => r.path);
+    return new Map([...byPath].map(([path, regions]) => [path, regions.map(({ face, name, x, y, w, h }) => ({ face, name, area: { x, y, w, h } }))]));
   }
 
   /** Remember what facegpu's regions in a photo's sidecar are now (replacing what was remembered). */
@@ -552,7 +538,7 @@ export class LibraryStore {
 
   /** What each photo's names were imported from last (gallery import-xmp): path -> its stamp. */
   xmpImported(): Map<string, string> {
-    if (!this.db.prepare("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'xmp_imported'").get()) return new Map();
+    if (!hasTable(this.db, 'xmp_imported')) return new Map();
     return new Map((this.db.prepare('SELECT path, stamp FROM xmp_imported').all() as { path: string; stamp: string }[]).map((r) => [r.path, r.stamp]));
   }
 

@@ -22,7 +22,8 @@ import { loadStoredGallery } from '../identity/node.ts';
 import { checkPersonName } from '../identity/face-gallery.ts';
 import { matchRegions, planRegions, storedArea, storedSize, type MwgRegion, type NamedFace, type RegionArea } from './face-regions.ts';
 import { nameFaces } from './people-node.ts';
-import { facesByPath, LibraryStore, type FaceEntry, type StoredPhoto } from './store-node.ts';
+import { LibraryStore, type FaceEntry, type StoredPhoto } from './store-node.ts';
+import { groupBy } from '../group-by.ts';
 import { RemedyError } from '../remedy.ts';
 
 export interface XmpOptions {
@@ -168,13 +169,6 @@ async function eachPhoto<T>(items: readonly T[], procs: number, fileOf: (item: T
 
 const exifProcs = () => Math.max(1, Math.min(4, cpus().length));
 
-/** Push `value` onto the list of `key`, made when missing. */
-function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
-}
-
 const shownOf = (p: StoredPhoto) => ({ width: p.width!, height: p.height! });
 
 /**
@@ -211,7 +205,7 @@ export async function exportXmpRegions(dir: string, opts: XmpOptions = {}): Prom
     try {
       const entries = store.faceEntries();
       const recognized = opts.recognize ? await recognizeFaces(dir, store, entries, opts.recognize, opts.onNotice) : new Map<number, string>();
-      const named = facesByPath(entries.filter((f) => f.person !== null || recognized.has(f.id)));
+      const named = groupBy(entries.filter((f) => f.person !== null || recognized.has(f.id)), (f) => f.path);
       const before = store.xmpRegions();
       const photos = new Map(store.photos().map((p) => [p.path, p]));
       const paths = [...new Set([...named.keys(), ...before.keys()])].sort();
@@ -278,13 +272,13 @@ export async function exportXmpRegions(dir: string, opts: XmpOptions = {}): Prom
 export async function importXmpNames(dir: string, opts: XmpOptions = {}): Promise<XmpImportReport> {
   if (!LibraryStore.exists(dir)) throw new Error(`${dir}: no photo library here (index photos into it first: indexLibrary)`);
   const report: XmpImportReport = { photos: 0, skipped: 0, regions: 0, named: [], already: 0, kept: [], notThem: [], unmatched: [], failed: [], dryRun: !!opts.dryRun };
-  const toName = new Map<string, number[]>();
+  const toName: { person: string; face: number }[] = [];
   const stamps = new Map<string, string>();
   // Read without the gallery's lock (only the naming below writes, through nameFaces, which takes it).
   const store = LibraryStore.open(dir, { readonly: true });
   let tool: ExifToolLike | null = null;
   try {
-    const byPath = facesByPath(store.faceEntries());
+    const byPath = groupBy(store.faceEntries(), (f) => f.path);
     const before = store.xmpRegions();
     const imported = store.xmpImported();
     const withFaces = store.photos().filter((p) => byPath.has(p.path));
@@ -308,7 +302,7 @@ export async function importXmpNames(dir: string, opts: XmpOptions = {}): Promis
         else if (face.person === m.name) report.already++;
         else if (face.person !== null) report.kept.push({ file: photo.path, face: face.id, name: face.person, theirs: m.name });
         else if (face.notPeople.includes(m.name)) report.notThem.push({ file: photo.path, face: face.id, name: m.name });
-        else pushTo(toName, m.name, face.id);
+        else toName.push({ person: m.name, face: face.id });
       }
     }, report.failed, opts.onProgress);
   } finally {
@@ -316,9 +310,9 @@ export async function importXmpNames(dir: string, opts: XmpOptions = {}): Promis
     store.close();
   }
   for (const list of [report.kept, report.notThem, report.unmatched] as { file: string }[][]) list.sort((a, b) => a.file.localeCompare(b.file));
-  for (const [person, ids] of [...toName].sort(([a], [b]) => a.localeCompare(b))) {
-    if (!opts.dryRun) await nameFaces(dir, ids, person, opts.onNotice);
-    report.named.push({ person, faces: ids.length });
+  for (const [person, faces] of [...groupBy(toName, (n) => n.person)].sort(([a], [b]) => a.localeCompare(b))) {
+    if (!opts.dryRun) await nameFaces(dir, faces.map((n) => n.face), person, opts.onNotice);
+    report.named.push({ person, faces: faces.length });
   }
   // Remembered once the names are in, so a run stopped before them reads those photos again.
   if (!opts.dryRun && stamps.size) await withGalleryLock(dir, async () => {
