@@ -228,7 +228,12 @@ export function preprocessingOf(gallery: Gallery): FacePreprocessing {
 
 /** Person names are labels people type and folders hold: no empty names or control characters. */
 export function checkPersonName(name: string): void {
-  if (!name.trim() || /[\u0000-\u001f\u007f]/.test(name) || name.length > 200) throw new Error(`person name ${JSON.stringify(name)}: must be 1-200 printable characters`);
+  if (!isPersonName(name)) throw new Error(`person name ${JSON.stringify(name)}: must be 1-200 printable characters`);
+}
+
+/** Whether `name` can name a person: 1-200 printable characters, not only spaces. */
+export function isPersonName(name: string): boolean {
+  return !!name.trim() && !/[\u0000-\u001f\u007f]/.test(name) && name.length <= 200;
 }
 
 /** A photo decoded, or why it could not be. */

@@ -147,13 +147,18 @@ export class LibraryStore {
     return existsSync(join(galleryDir, LIBRARY_FILE));
   }
 
+  /** Throw, naming the folder, if it holds no library: before a lock or any work. */
+  static mustExist(galleryDir: string): void {
+    if (!LibraryStore.exists(galleryDir)) throw new Error(`${galleryDir}: no photo library here (index photos into it first: indexLibrary)`);
+  }
+
   /**
    * Open the library of a gallery folder; with `create`, a new one is made for that backbone
    * when there is none. A library of another backbone or dimension is refused.
    */
   static open(galleryDir: string, opts: { create?: { dim: number; backbone: BackboneRef }; readonly?: boolean } = {}): LibraryStore {
     const file = join(galleryDir, LIBRARY_FILE);
-    if (!existsSync(file) && !opts.create) throw new Error(`${galleryDir}: no photo library here (index photos into it first: indexLibrary)`);
+    if (!opts.create) LibraryStore.mustExist(galleryDir);
     let db: Database.Database;
     let meta: Map<string, string>;
     try {

@@ -13,13 +13,13 @@
 // facegpu changes or leaves the sidecar on the next export, and an import does not read
 // facegpu's own regions back as another tool's.
 import { existsSync, statSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { parse } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { join, parse } from 'node:path';
 import pLimit from 'p-limit';
 import type { MatchOptions } from '../gallery/gallery.ts';
 import { withGalleryLock } from '../gallery/store-node.ts';
 import { loadStoredGallery } from '../identity/node.ts';
-import { checkPersonName } from '../identity/face-gallery.ts';
+import { isPersonName } from '../identity/face-gallery.ts';
 import { matchRegions, planRegions, storedArea, storedSize, type MwgRegion, type NamedFace, type RegionArea } from './face-regions.ts';
 import { nameFaces } from './people-node.ts';
 import { LibraryStore, type FaceEntry, type StoredPhoto } from './store-node.ts';
@@ -92,7 +92,10 @@ export const sidecarOf = (photo: string) => `${photo}.xmp`;
  * A photo's sidecar, the first that exists: photo.jpg.xmp, then photo.xmp (Lightroom's, and
  * exiftool's). Read, and written into: a second sidecar beside one would hide it from readers.
  */
-const sidecarsOf = (photo: string) => [sidecarOf(photo), `${parse(photo).dir}/${parse(photo).name}.xmp`];
+const sidecarsOf = (photo: string) => {
+  const { dir, name } = parse(photo);
+  return [sidecarOf(photo), join(dir, `${name}.xmp`)];
+};
 
 type ExifToolLike = {
   read(file: string): Promise<Record<string, unknown>>;
@@ -133,8 +136,8 @@ interface PhotoMeta {
  * indexed (its boxes are of that one).
  */
 async function readPhoto(tool: ExifToolLike, photo: StoredPhoto): Promise<PhotoMeta> {
-  if (!existsSync(photo.path)) throw new Error('the photo is gone (index the library again)');
-  const now = statSync(photo.path);
+  const now = statSync(photo.path, { throwIfNoEntry: false });
+  if (!now) throw new Error('the photo is gone (index the library again)');
   if (now.size !== photo.size || now.mtimeMs !== photo.mtimeMs) throw new Error('the photo changed since it was indexed (index the library again)');
   if (!photo.width || !photo.height) throw new Error('its size is not stored (index the library again)');
   const tags = await tool.read(photo.path);
@@ -167,7 +170,7 @@ async function eachPhoto<T>(items: readonly T[], procs: number, fileOf: (item: T
   failed.sort((a, b) => a.file.localeCompare(b.file));
 }
 
-const exifProcs = () => Math.max(1, Math.min(4, cpus().length));
+const exifProcs = () => Math.max(1, Math.min(4, availableParallelism()));
 
 const shownOf = (p: StoredPhoto) => ({ width: p.width!, height: p.height! });
 
@@ -198,7 +201,7 @@ async function recognizeFaces(dir: string, store: LibraryStore, entries: readonl
  * A photo that cannot be read or written is reported in `failed`, the others are done.
  */
 export async function exportXmpRegions(dir: string, opts: XmpOptions = {}): Promise<XmpExportReport> {
-  if (!LibraryStore.exists(dir)) throw new Error(`${dir}: no photo library here (index photos into it first: indexLibrary)`);
+  LibraryStore.mustExist(dir); // before the lock, which would make the folder's parents
   return withGalleryLock(dir, async () => {
     const store = LibraryStore.open(dir);
     let tool: ExifToolLike | null = null;
@@ -242,7 +245,7 @@ export async function exportXmpRegions(dir: string, opts: XmpOptions = {}): Prom
         const ours: NamedFace[] = (named.get(path) ?? []).map((f) => ({ face: f.id, name: nameOf(f), area: storedArea(f.box, shownOf(photo), meta.orientation) }));
         const plan = planRegions(meta.regions, ours, before.get(path) ?? []);
         report.regions += plan.written.length;
-        report.recognized += ours.filter((f) => recognized.has(f.face) && !plan.kept.some((k) => k.face === f.face)).length;
+        report.recognized += plan.written.filter((w) => recognized.has(w.face)).length;
         report.dropped += plan.dropped;
         for (const k of plan.kept) report.kept.push({ file: path, ...k });
         const write = plan.changed && (meta.sidecar !== null || plan.regions.length > 0);
@@ -270,7 +273,6 @@ export async function exportXmpRegions(dir: string, opts: XmpOptions = {}): Prom
  * facegpu already names otherwise, or took off that person, is left as it is and reported.
  */
 export async function importXmpNames(dir: string, opts: XmpOptions = {}): Promise<XmpImportReport> {
-  if (!LibraryStore.exists(dir)) throw new Error(`${dir}: no photo library here (index photos into it first: indexLibrary)`);
   const report: XmpImportReport = { photos: 0, skipped: 0, regions: 0, named: [], already: 0, kept: [], notThem: [], unmatched: [], failed: [], dryRun: !!opts.dryRun };
   const toName: { person: string; face: number }[] = [];
   const stamps = new Map<string, string>();
@@ -283,22 +285,22 @@ export async function importXmpNames(dir: string, opts: XmpOptions = {}): Promis
     const imported = store.xmpImported();
     const withFaces = store.photos().filter((p) => byPath.has(p.path));
     report.photos = withFaces.length;
-    const photos = withFaces.filter((p) => opts.recheck || imported.get(p.path) !== importStamp(p, byPath.get(p.path)!)).sort((a, b) => a.path.localeCompare(b.path));
+    const stampOf = new Map(withFaces.map((p) => [p.path, importStamp(p, byPath.get(p.path)!)]));
+    const photos = withFaces.filter((p) => opts.recheck || imported.get(p.path) !== stampOf.get(p.path)).sort((a, b) => a.path.localeCompare(b.path));
     report.skipped = withFaces.length - photos.length;
     if (!photos.length) return report;
     const procs = exifProcs();
     const et = (tool = await startExifTool(procs));
     await eachPhoto(photos, procs, (p) => p.path, async (photo) => {
-      const stamp = importStamp(photo, byPath.get(photo.path)!);
       const meta = await readPhoto(et, photo);
-      stamps.set(photo.path, stamp);
+      stamps.set(photo.path, stampOf.get(photo.path)!);
       if (!meta.regions.length) return;
       const faces = byPath.get(photo.path)!;
       const areas: { face: number; area: RegionArea }[] = faces.map((f) => ({ face: f.id, area: storedArea(f.box, shownOf(photo), meta.orientation) }));
       for (const m of matchRegions(meta.regions, areas, before.get(photo.path) ?? [])) {
         report.regions++;
         const face = m.face === null ? undefined : faces.find((f) => f.id === m.face)!;
-        if (!face || !validName(m.name)) report.unmatched.push({ file: photo.path, name: m.name });
+        if (!face || !isPersonName(m.name)) report.unmatched.push({ file: photo.path, name: m.name });
         else if (face.person === m.name) report.already++;
         else if (face.person !== null) report.kept.push({ file: photo.path, face: face.id, name: face.person, theirs: m.name });
         else if (face.notPeople.includes(m.name)) report.notThem.push({ file: photo.path, face: face.id, name: m.name });
@@ -336,13 +338,4 @@ function importStamp(photo: StoredPhoto, faces: readonly FaceEntry[]): string {
     return s ? [s.size, s.mtimeMs] : null;
   });
   return JSON.stringify([photo.size, photo.mtimeMs, faces.map((f) => f.id), sidecars]);
-}
-
-function validName(name: string): boolean {
-  try {
-    checkPersonName(name);
-    return true;
-  } catch {
-    return false;
-  }
 }
