@@ -28,18 +28,14 @@ export interface MwgRegion {
 
 /** A face facegpu names in a photo. */
 export interface NamedFace {
+  /** Its id in the library. */
   face: number;
   name: string;
   area: RegionArea;
 }
 
-/** A region facegpu wrote into a photo's metadata before (kept in the library, to know its own). */
-export interface WrittenRegion {
-  /** The library face it was written for. */
-  face: number;
-  name: string;
-  area: RegionArea;
-}
+/** A region facegpu wrote into a photo's metadata before: the named face it was written for (kept in the library, to know its own). */
+export type WrittenRegion = NamedFace;
 
 const DIGITS = 1e6;
 const round = (v: number) => Math.round(v * DIGITS) / DIGITS;
@@ -155,7 +151,7 @@ export function planRegions(existing: readonly MwgRegion[], ours: readonly Named
   const regions = [...others, ...written.map(faceRegion)];
   return {
     regions,
-    written: written.map((f) => ({ face: f.face, name: f.name, area: f.area })),
+    written,
     changed: JSON.stringify(regions) !== JSON.stringify(existing),
     dropped,
     kept,
