@@ -93,7 +93,7 @@ export async function searchCommand(dir: string, image: string | undefined, opts
 
 /** search --person: the person's photos from the library alone (no photo, no GPU). */
 function searchPerson(dir: string, person: string, gallery: Gallery, opts: SearchOptions, json?: boolean): void {
-  if (!gallery.people().some((p) => p.name === person)) throw new Error(`${dir}: no person named "${person}"${CLI_REMEDIES['no-person']({ case: 'no-person', dir })}`);
+  if (!gallery.hasPerson(person)) throw new Error(`${dir}: no person named "${person}"${CLI_REMEDIES['no-person']({ case: 'no-person', dir })}`);
   const store = LibraryStore.open(dir, { readonly: true });
   let index: VectorIndex | null = null;
   try {

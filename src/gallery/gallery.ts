@@ -367,6 +367,11 @@ export class Gallery {
     };
   }
 
+  /** Whether `name` is an enrolled person. */
+  hasPerson(name: string): boolean {
+    return this.persons.has(name);
+  }
+
   /** The enrolled people with their counts of faces and photos. */
   people(): { name: string; faces: number; photos: number }[] {
     return [...this.persons].map(([name, p]) => ({ name, faces: p.faces.length, photos: new Set(p.faces.map((id) => this.faceList[this.rowOf.get(id)!].file)).size }));

@@ -200,7 +200,7 @@ export class FaceGallery {
    * is an error naming it, before anything changes.
    */
   removePhotos(person: string, files: readonly string[]): number {
-    if (!this.gallery.people().some((p) => p.name === person)) throw new Error(`${this.gallery.name}: no person named "${person}"`);
+    this.mustHave(person);
     const { faces, missing } = this.gallery.personFacesIn(person, files);
     if (missing.length) throw new Error(`${this.gallery.name}: ${person} has no face from ${missing.join(', ')}`);
     return this.gallery.removeFaces(faces.map((f) => f.id));
@@ -209,13 +209,18 @@ export class FaceGallery {
   /** Rename a person; to the name of another, the two become one ('merged'). */
   rename(person: string, to: string): 'renamed' | 'merged' {
     checkPersonName(to);
-    if (!this.gallery.people().some((p) => p.name === person)) throw new Error(`${this.gallery.name}: no person named "${person}"`);
+    this.mustHave(person);
     return this.gallery.renamePerson(person, to);
+  }
+
+  /** Throw, naming the gallery, unless `person` is enrolled (`remedy`: what to add to the message). */
+  private mustHave(person: string, remedy = ''): void {
+    if (!this.gallery.hasPerson(person)) throw new Error(`${this.gallery.name}: no person named "${person}"${remedy}`);
   }
 
   /** Forget a person and their faces (calibration recomputed). */
   remove(person: string): void {
-    if (!this.gallery.people().some((p) => p.name === person)) throw new Error(`${this.gallery.name}: no person named "${person}" (see gallery list)`);
+    this.mustHave(person, ' (see gallery list)');
     this.gallery.removePerson(person);
   }
 }

@@ -232,7 +232,7 @@ const noPerson = (dir: string, name: string) => new RemedyError(`${dir}: no pers
 export async function removePerson(dir: string, name: string, onNotice?: (m: string) => void): Promise<void> {
   await withGalleryLock(dir, async (lock) => {
     const gallery = await loadStoredGallery(dir, onNotice);
-    if (!gallery.people().some((p) => p.name === name)) throw noPerson(dir, name);
+    if (!gallery.hasPerson(name)) throw noPerson(dir, name);
     gallery.removePerson(name);
     await saveGallery(dir, gallery, { lock });
     if (!LibraryStore.exists(dir)) return;
@@ -267,7 +267,7 @@ export async function renamePerson(dir: string, from: string, to: string, onNoti
     const gallery = await loadStoredGallery(dir, onNotice);
     const store = LibraryStore.exists(dir) ? LibraryStore.open(dir) : null;
     try {
-      const known = gallery.people().some((p) => p.name === from);
+      const known = gallery.hasPerson(from);
       const inLibrary = store ? store.namedFacesOf(from).length : 0;
       if (!known && !inLibrary) throw noPerson(dir, from);
       // Not in the gallery, only in the library: a run stopped between the two, finished now.
