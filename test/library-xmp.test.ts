@@ -287,6 +287,8 @@ describe('gallery export-xmp', () => {
     expect((run as { code?: number }).code).toBe(2);
     expect(run.stderr).toContain(`${b}: the photo is gone (index the library again)`);
     const r = JSON.parse(run.stdout);
+    // The JSON's fields, pinned: scripts read them.
+    expect(Object.keys(r).sort()).toEqual(['dropped', 'dryRun', 'failed', 'kept', 'photos', 'recognized', 'regions', 'skipped', 'written']);
     expect(r).toMatchObject({ photos: 2, written: 1, regions: 1, failed: [{ file: b }] });
     expect(named(await regionsOf(sidecarOf(a)))).toEqual(['Face:Ann']);
     await jpeg(b, 200, 100); // back, but not the photo that was indexed: still one line
@@ -345,6 +347,9 @@ describe('gallery import-xmp', () => {
     const after = await importXmpNames(dir);
     // c.xmp came out as it was (Bob's region was facegpu's already, Cy's face left to Dan), so c is not read again.
     expect(after).toMatchObject({ skipped: 1, named: [], regions: 2, already: 0, kept: [], notThem: [{ face: ids[0][2] }], unmatched: [{ name: 'Eve' }] });
+    const json = JSON.parse((await exec('node', [CLI, 'gallery', 'import-xmp', dir, '--dry-run', '--recheck', '--json'], { timeout: 120_000 })).stdout);
+    expect(Object.keys(json).sort()).toEqual(['already', 'dryRun', 'failed', 'kept', 'named', 'notThem', 'photos', 'regions', 'skipped', 'unmatched']);
+    expect(json).toMatchObject({ photos: 3, skipped: 0, regions: 3, named: [], kept: [{ file: c, face: ids[2][0], name: 'Cy', theirs: 'Dan' }], unmatched: [{ file: a, name: 'Eve' }], dryRun: true });
     const skipping = await exec('node', [CLI, 'gallery', 'import-xmp', dir, '--dry-run'], { timeout: 120_000 });
     expect(skipping.stdout).toBe('3 photos with faces (3 as at their last import, not read), 0 named face regions read: 0 faces would be named; 0 named so already\n');
     const { stdout } = await exec('node', [CLI, 'gallery', 'import-xmp', dir, '--dry-run', '--recheck'], { timeout: 120_000 });

@@ -1,6 +1,6 @@
-// facegpu gallery list|remove|rename|name|faces|name-faces|unname-faces|export-xmp|import-xmp|stats <gallery>: what
-// a gallery holds, corrections to it, its names written for other photo tools, and how well it
-// separates people.
+// facegpu gallery list|remove|rename|name|faces|name-faces|unname-faces|export-xmp|import-xmp|stats
+// <gallery>: what a gallery holds, corrections to it, its names to and from other photo tools
+// (XMP sidecars), and how well it separates people.
 import type { Command } from 'commander';
 import type { KindSummary } from '../gallery/calibration-record.ts';
 import type { GalleryStats } from '../gallery/gallery.ts';
@@ -224,7 +224,6 @@ function printKind(title: string, command: string, k: KindSummary | null, used: 
   console.log(`  TAR at FAR 1e-3: ${pct(k.tarAtFar1e3)}${thr(k.thresholdAtFar1e3)}${k.supportedFar1e3 ? '' : ' (too few impostor pairs)'}${uses('0.001', k.thresholdAtFar1e3)}`);
   console.log(`  EER: ${pct(k.eer)}${thr(k.eerThreshold)}`);
 }
-
 
 interface XmpCliOptions {
   dryRun?: boolean;
