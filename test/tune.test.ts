@@ -136,7 +136,7 @@ function memoryStore(): TuningStore & { map: Map<string, TuningRecord>; writes: 
 const two = (shape: Parameters<typeof candidatesFor>[0], t: Tuning): Candidate[] => candidatesFor(shape, t).slice(0, 2);
 
 describe('the tuning cache', () => {
-  it('times once, reads the stored tuning on the second run, and tunes again for another driver', async () => {
+  it('times once, reads the stored tuning on the second run, and tunes again for another driver or CPU', async () => {
     const store = memoryStore();
     const opts = { batches: [1], rounds: 1, store, candidates: two };
     const first = await tuneBackbone(g.gpu, backbone, loadShaders(), opts);
@@ -160,6 +160,14 @@ describe('the tuning cache', () => {
     expect(third.samples).toBeGreaterThan(0);
     expect(third.record.id).not.toBe(first.record.id);
     expect(store.map.size).toBe(2);
+
+    // The same driver on another CPU: a CPU adapter's host is part of the key, timed again.
+    expect(g.gpu.adapter.host).toMatch(/; \d+ cores/);
+    const otherCpu = { ...g.gpu, adapter: { ...g.gpu.adapter, host: `${g.gpu.adapter.host} (another CPU)` } };
+    const fourth = await tuneBackbone(otherCpu, backbone, loadShaders(), opts);
+    expect(fourth.fromCache).toBe(false);
+    expect(fourth.samples).toBeGreaterThan(0);
+    expect(store.map.size).toBe(3);
 
     // Another batch-size set is another tuning too; force times again under the same key.
     const forced = await tuneBackbone(g.gpu, backbone, loadShaders(), { ...opts, force: true });

@@ -16,7 +16,7 @@
  *
  * @packageDocumentation
  */
-import { createGpuFrom, GpuUnavailableError, type DeviceOptions, type Gpu } from '../gpu/device.ts';
+import { createGpuFrom, GpuUnavailableError, isCpuAdapter, type DeviceOptions, type Gpu } from '../gpu/device.ts';
 import { MobileNetEngine, type EngineOptions } from '../mobilenet/engine.ts';
 import { SHADERS } from './shaders.ts';
 import { fetchBackbone, type FetchBackboneOptions } from './weights.ts';
@@ -53,7 +53,10 @@ export function webgpuSupportProblem(): string | null {
 export async function createBrowserGpu(opts: DeviceOptions = {}): Promise<Gpu> {
   const problem = webgpuSupportProblem();
   if (problem) throw new GpuUnavailableError(problem);
-  return createGpuFrom(navigator.gpu, opts, 'this browser supports WebGPU but offers no adapter: the GPU may be blocklisted or its driver missing (see chrome://gpu); on Linux, Chrome needs chrome://flags/#enable-unsafe-webgpu and #enable-vulkan');
+  const gpu = await createGpuFrom(navigator.gpu, opts, 'this browser supports WebGPU but offers no adapter: the GPU may be blocklisted or its driver missing (see chrome://gpu); on Linux, Chrome needs chrome://flags/#enable-unsafe-webgpu and #enable-vulkan');
+  // A page sees no CPU model or SIMD flags; the core count is what it can tell of a CPU adapter's host.
+  if (isCpuAdapter(gpu.device)) gpu.adapter.host = `${navigator.hardwareConcurrency} cores`;
+  return gpu;
 }
 
 export interface OpenEngineOptions extends EngineOptions, DeviceOptions, FetchBackboneOptions {

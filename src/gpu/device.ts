@@ -12,6 +12,12 @@ export interface AdapterSummary {
   id: string;
   features: string[];
   limits: Record<string, number>;
+  /**
+   * On a CPU adapter (lavapipe, SwiftShader), the CPU under it: its speed, and which kernels
+   * win, depend on that as much as on the driver. Node: model, cores and SIMD extensions
+   * (host-cpu-node.ts); a page: the core count. Absent on a GPU.
+   */
+  host?: string;
 }
 
 export interface Gpu {

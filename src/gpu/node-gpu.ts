@@ -2,7 +2,8 @@
 // the browser build never sees a Node import.
 import { existsSync } from 'node:fs';
 import { throttleWaits } from './dawn-wait.ts';
-import { createGpuFrom, GpuUnavailableError, type DeviceOptions, type Gpu } from './device.ts';
+import { createGpuFrom, GpuUnavailableError, isCpuAdapter, type DeviceOptions, type Gpu } from './device.ts';
+import { hostCpu } from './host-cpu-node.ts';
 
 export interface NodeGpuOptions extends DeviceOptions {
   /**
@@ -32,6 +33,7 @@ export async function createNodeGpu(opts: NodeGpuOptions = {}): Promise<Gpu> {
     const handle = await createGpuFrom(gpu, opts, INSTALL_HINT);
     // On a CPU adapter, the binding's polling would take a core from the driver (dawn-wait.ts).
     throttleWaits(handle.device);
+    if (isCpuAdapter(handle.device)) handle.adapter.host = hostCpu();
     return handle;
   } catch (err) {
     if (which !== 'auto') throwIfNoMatch(err, opts.adapter ?? which);

@@ -1,6 +1,6 @@
 // What a tuning depends on, and so what a cached one is filed under: the adapter (vendor,
 // architecture, device, description: on Mesa and most drivers the description carries the
-// driver's version), the limits and features that decide which kernels exist and how big a
+// driver's version; on a CPU adapter the CPU under it, AdapterSummary.host), the limits and features that decide which kernels exist and how big a
 // grid may be, the subgroup sizes, the backbone's layer shapes, the shaders' text and the
 // runner's way of assembling them (a changed shader, or a change to what the runner does to
 // it, invalidates every tuning) and the batch sizes tuned. Any change: another key, a
@@ -13,7 +13,8 @@ export const TUNER_VERSION = 4;
 
 export interface TuningKey {
   tuner: number;
-  adapter: { vendor: string; architecture: string; device: string; description: string };
+  /** `host`: the CPU under a CPU adapter (AdapterSummary.host), '' on a GPU. */
+  adapter: { vendor: string; architecture: string; device: string; description: string; host: string };
   subgroupSizes: [number, number];
   features: string[];
   limits: Record<string, number>;
@@ -45,7 +46,7 @@ export function tuningKey(adapter: AdapterSummary, device: GPUDevice, shapes: st
   const info = device.adapterInfo as (GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number }) | undefined;
   return {
     tuner: TUNER_VERSION,
-    adapter: { vendor: adapter.vendor, architecture: adapter.architecture, device: adapter.device, description: adapter.description },
+    adapter: { vendor: adapter.vendor, architecture: adapter.architecture, device: adapter.device, description: adapter.description, host: adapter.host ?? '' },
     subgroupSizes: [info?.subgroupMinSize ?? 0, info?.subgroupMaxSize ?? 0],
     features: [...adapter.features].sort(),
     limits: { ...adapter.limits, minUniformBufferOffsetAlignment: device.limits.minUniformBufferOffsetAlignment },
