@@ -8,7 +8,7 @@
 // tools' regions (sidecar or in the photo, boxes drawn otherwise), leaves facegpu's own names
 // and corrections alone, and does not read facegpu's own regions back.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -273,6 +273,32 @@ describe('gallery export-xmp', () => {
     expect((run as { code?: number }).code).toBe(1);
     expect(run.stderr.trim()).toBe(`facegpu: ${dir}: nobody is named yet, so nobody can be recognized (name a cluster first: facegpu cluster ${dir}, then facegpu gallery name ${dir} <cluster> <person>)`);
     expect(existsSync(sidecarOf(a))).toBe(false);
+  });
+
+  it("clears ExifTool's temporary file left by a stopped write, and fails only that photo while one is fresh", async () => {
+    const [a, b] = await greyPhotos('p8', ['a.jpg', 'b.jpg']);
+    const { dir, ids } = await library('g8', [
+      { path: a, width: 200, height: 100, boxes: [[20, 10, 40, 40]] },
+      { path: b, width: 200, height: 100, boxes: [[20, 10, 40, 40]] },
+    ]);
+    withStore(dir, (s) => s.namePerson([ids[0][0], ids[1][0]], 'Ann'));
+    const stale = `${sidecarOf(a)}_exiftool_tmp`;
+    const fresh = `${sidecarOf(b)}_exiftool_tmp`;
+    writeFileSync(stale, 'half a sidecar');
+    utimesSync(stale, new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
+    writeFileSync(fresh, 'being written');
+    const notices: string[] = [];
+    const r = await exportXmpRegions(dir, { onNotice: (m) => notices.push(m) });
+    expect(r).toMatchObject({ photos: 2, written: 1, regions: 1, failed: [{ file: b, error: `${fresh} is in the way: another ExifTool may be writing this sidecar (run again when it is done, or delete that file)` }] });
+    expect(notices).toEqual([`removed ${stale}, left by a write that was stopped`]);
+    expect(existsSync(stale)).toBe(false);
+    expect(named(await regionsOf(sidecarOf(a)))).toEqual(['Face:Ann']);
+    expect(existsSync(sidecarOf(b))).toBe(false);
+    expect(readFileSync(fresh, 'utf8')).toBe('being written');
+    // Gone: the next run writes it.
+    rmSync(fresh);
+    expect(await exportXmpRegions(dir)).toMatchObject({ written: 1, skipped: 1, regions: 2, failed: [] });
+    expect(named(await regionsOf(sidecarOf(b)))).toEqual(['Face:Ann']);
   });
 
   it('the CLI reports a photo that is gone in one line, does the others and exits 2', async () => {

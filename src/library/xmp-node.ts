@@ -12,7 +12,7 @@
 // in the library which regions it wrote (xmp_regions), so that a name changed or taken off in
 // facegpu changes or leaves the sidecar on the next export, and an import does not read
 // facegpu's own regions back as another tool's.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, parse } from 'node:path';
 import pLimit from 'p-limit';
@@ -104,10 +104,13 @@ type ExifToolLike = {
   end(): Promise<void>;
 };
 
+/** The longest one ExifTool read or write may take. */
+const TASK_TIMEOUT_MS = 60_000;
+
 /** ExifTool, started, or one line saying why it cannot be (it is a Perl program). */
 async function startExifTool(procs: number): Promise<ExifToolLike> {
   const { ExifTool } = await import('exiftool-vendored');
-  const et = new ExifTool({ maxProcs: procs, taskTimeoutMillis: 60_000 }) as unknown as ExifToolLike;
+  const et = new ExifTool({ maxProcs: procs, taskTimeoutMillis: TASK_TIMEOUT_MS }) as unknown as ExifToolLike;
   try {
     await et.version();
   } catch (err) {
@@ -115,6 +118,22 @@ async function startExifTool(procs: number): Promise<ExifToolLike> {
     throw new Error(`cannot start ExifTool, which reads and writes the XMP face regions (${(err as Error).message.split('\n')[0]}); it needs Perl: apt-get install perl`);
   }
   return et;
+}
+
+/**
+ * ExifTool writes `<file>_exiftool_tmp` and renames it over the file; a write stopped in
+ * between (the run killed) leaves it behind, and ExifTool then refuses that file for good
+ * ("Temporary file already exists"). One older than any write may take is such a leftover (the
+ * gallery's lock keeps other exports out) and is removed; a recent one may be another ExifTool
+ * at work, so the photo fails with a message saying what to do.
+ */
+function clearStaleTemp(file: string, onNotice?: (message: string) => void): void {
+  const temp = `${file}_exiftool_tmp`;
+  const s = statSync(temp, { throwIfNoEntry: false });
+  if (!s) return;
+  if (Date.now() - s.mtimeMs < TASK_TIMEOUT_MS) throw new Error(`${temp} is in the way: another ExifTool may be writing this sidecar (run again when it is done, or delete that file)`);
+  rmSync(temp, { force: true });
+  onNotice?.(`removed ${temp}, left by a write that was stopped`);
 }
 
 const regionList = (tags: Record<string, unknown>): MwgRegion[] => {
@@ -244,19 +263,21 @@ export async function exportXmpRegions(dir: string, opts: XmpOptions = {}): Prom
         const meta = await readPhoto(et, photo);
         const ours: NamedFace[] = (named.get(path) ?? []).map((f) => ({ face: f.id, name: nameOf(f), area: storedArea(f.box, shownOf(photo), meta.orientation) }));
         const plan = planRegions(meta.regions, ours, before.get(path) ?? []);
+        const write = plan.changed && (meta.sidecar !== null || plan.regions.length > 0);
+        if (write && !opts.dryRun) {
+          const stored = storedSize(shownOf(photo), meta.orientation);
+          const info = plan.regions.length ? { AppliedToDimensions: { H: stored.height, Unit: 'pixel', W: stored.width }, RegionList: plan.regions } : null;
+          const target = meta.sidecar ?? sidecarOf(path);
+          clearStaleTemp(target, opts.onNotice);
+          await et.write(target, { RegionInfo: info }, { writeArgs: ['-overwrite_original'] });
+        }
+        // Counted once written (a photo that failed is in `failed` alone).
+        if (write) report.written++;
         report.regions += plan.written.length;
         report.recognized += plan.written.filter((w) => recognized.has(w.face)).length;
         report.dropped += plan.dropped;
         for (const k of plan.kept) report.kept.push({ file: path, ...k });
-        const write = plan.changed && (meta.sidecar !== null || plan.regions.length > 0);
-        if (write) report.written++;
-        if (opts.dryRun) return;
-        if (write) {
-          const stored = storedSize(shownOf(photo), meta.orientation);
-          const info = plan.regions.length ? { AppliedToDimensions: { H: stored.height, Unit: 'pixel', W: stored.width }, RegionList: plan.regions } : null;
-          await et.write(meta.sidecar ?? sidecarOf(path), { RegionInfo: info }, { writeArgs: ['-overwrite_original'] });
-        }
-        store.setXmpRegions(path, plan.written);
+        if (!opts.dryRun) store.setXmpRegions(path, plan.written);
       }, report.failed, opts.onProgress);
       report.kept.sort((a, b) => a.file.localeCompare(b.file) || a.face - b.face);
       return report;
