@@ -64,7 +64,7 @@ export function registerGallery(program: Command): void {
     .option('--json', FACES_JSON)
     .action((dir: string, ids: string[], opts: { json?: boolean }) => faceIdsCommand(dir, ids, opts, (n) => unnameFaces(dir, n, notice)));
   g.command('export-xmp')
-    .description("write the photo library's named faces into each photo's XMP sidecar (photo.jpg.xmp) as face regions, which digiKam, Lightroom, darktable and Immich read; the photos are not touched")
+    .description("write the photo library's named faces into each photo's XMP sidecar (photo.jpg.xmp) as MWG face regions, which digiKam (with sidecars on) and Immich (with face import on) read; the photos are not touched, so Lightroom, which reads sidecars of raw files only, does not see them")
     .argument('<gallery>', 'gallery folder with a photo library')
     .option('--far <rate>', 'also write the faces nobody named that facegpu recognizes at this false-accept rate (e.g. 0.001), as search --person finds them; give the same on every run, or they are taken out again')
     .option('--threshold <cosine>', 'the same with a similarity threshold instead of --far')

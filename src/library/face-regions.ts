@@ -1,5 +1,5 @@
 // A photo's named faces as XMP face regions: the Metadata Working Group's region schema
-// (mwg-rs), which digiKam, Lightroom, darktable, Immich and ExifTool read and write. Pure: the
+// (mwg-rs), which digiKam, Lightroom, Immich, Picasa and ExifTool read and write. Pure: the
 // geometry, and the rule that merges facegpu's names into the regions a photo has already. The
 // sidecar files are xmp-node.ts's.
 //
