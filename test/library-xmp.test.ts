@@ -199,6 +199,43 @@ describe('gallery export-xmp', () => {
     expect(named(await regionsOf(sidecarOf(a)))).toEqual(['Face:Ann', 'Face:Cy']);
   });
 
+  it("names that look like numbers, or start with a space, go through as they are, and another tool's stay as they were", async () => {
+    const [a, b] = await greyPhotos('p9', ['a.jpg', 'b.jpg']);
+    const { dir, ids } = await library('g9', [
+      { path: a, width: 200, height: 100, boxes: [[20, 10, 40, 40], [120, 10, 40, 40]] },
+      { path: b, width: 200, height: 100, boxes: [[20, 10, 40, 40]] },
+    ]);
+    withStore(dir, (s) => {
+      s.namePerson([ids[0][0]], '12.50');
+      s.namePerson([ids[0][1]], ' Lea');
+    });
+    // Another tool's regions in b's sidecar: its face named "42", a pet named "1.50".
+    await et.write(sidecarOf(b), {
+      RegionInfo: {
+        AppliedToDimensions: { W: 200, H: 100, Unit: 'pixel' },
+        RegionList: [
+          { Area: { X: 0.2, Y: 0.3, W: 0.2, H: 0.4, Unit: 'normalized' }, Name: '42', Type: 'Face' },
+          { Area: { X: 0.7, Y: 0.8, W: 0.1, H: 0.1, Unit: 'normalized' }, Name: '1.50', Type: 'Pet' },
+        ],
+      },
+    } as unknown as WriteTags, { writeArgs: ['-overwrite_original'] });
+    const xmpNames = (file: string) => [...readFileSync(file, 'utf8').matchAll(/<mwg-rs:Name>([^<]*)</g)].map((m) => m[1]).sort();
+
+    expect(await exportXmpRegions(dir)).toMatchObject({ written: 1, regions: 2, kept: [], failed: [] });
+    expect(xmpNames(sidecarOf(a))).toEqual(['12.50', 'Lea']); // ExifTool drops a leading space
+    // Read again: facegpu knows its own regions, so nothing changes and nothing is in conflict.
+    const bytes = readFileSync(sidecarOf(a));
+    expect(await exportXmpRegions(dir, { recheck: true })).toMatchObject({ written: 0, regions: 2, kept: [], dropped: 0 });
+    expect(readFileSync(sidecarOf(a))).toEqual(bytes);
+
+    // Import: b's face is named "42"; nothing of a's is read back as another tool's.
+    const r = await importXmpNames(dir);
+    expect(r).toMatchObject({ regions: 1, named: [{ person: '42', faces: 1 }], unmatched: [], kept: [] });
+    // b's sidecar, written by facegpu now: "1.50" is still "1.50", not 1.5.
+    expect(await exportXmpRegions(dir, { recheck: true })).toMatchObject({ written: 1, regions: 3 });
+    expect(xmpNames(sidecarOf(b))).toEqual(['1.50', '42']);
+  });
+
   it('a rename or a face taken off in facegpu changes the region facegpu wrote, and only that one', async () => {
     const [a] = await greyPhotos('p2', ['a.jpg']);
     const { dir, ids } = await library('g2', [{ path: a, width: 200, height: 100, boxes: [[20, 10, 40, 40], [120, 10, 40, 40]] }]);

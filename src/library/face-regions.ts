@@ -99,12 +99,17 @@ const rect = (a: RegionArea) => ({ x: a.x - a.w / 2, y: a.y - a.h / 2, width: a.
 const sameFace = (a: RegionArea, b: RegionArea) => boxIou(rect(a), rect(b)) > MATCH_IOU;
 const sameArea = (a: RegionArea, b: RegionArea) => Math.abs(a.x - b.x) < 1e-5 && Math.abs(a.y - b.y) < 1e-5 && Math.abs(a.w - b.w) < 1e-5 && Math.abs(a.h - b.h) < 1e-5;
 const isFace = (r: MwgRegion) => r.Type === undefined || r.Type === 'Face';
+/** A name as it reads back: ExifTool drops a leading space (and facegpu writes names trimmed). */
+const nameOf = (name: unknown) => (typeof name === 'string' ? name.trim() : '');
+const sameName = (a: unknown, b: unknown) => nameOf(a) !== '' && nameOf(a) === nameOf(b);
 /** Of facegpu's own regions (remembered as written)? */
-const writtenBy = (before: readonly WrittenRegion[], r: MwgRegion, area: RegionArea) => before.some((w) => w.name === r.Name && sameArea(w.area, area));
+const writtenBy = (before: readonly WrittenRegion[], r: MwgRegion, area: RegionArea) => before.some((w) => sameName(w.name, r.Name) && sameArea(w.area, area));
+/** Regions compared as text, as XMP holds them (a number facegpu writes reads back as a string). */
+const asText = (regions: readonly MwgRegion[]) => JSON.stringify(regions, (_k, v: unknown) => (typeof v === 'number' ? String(v) : v));
 
 /** The region facegpu writes for a named face. */
 export function faceRegion(f: NamedFace): MwgRegion {
-  return { Area: { H: f.area.h, Unit: 'normalized', W: f.area.w, X: f.area.x, Y: f.area.y }, Name: f.name, Type: 'Face' };
+  return { Area: { H: f.area.h, Unit: 'normalized', W: f.area.w, X: f.area.x, Y: f.area.y }, Name: nameOf(f.name), Type: 'Face' };
 }
 
 export interface RegionPlan {
@@ -133,26 +138,26 @@ export function planRegions(existing: readonly MwgRegion[], ours: readonly Named
     const area = areaOf(r);
     if (!area) return true;
     if (writtenBy(before, r, area)) {
-      if (!ours.some((f) => f.name === r.Name && sameArea(f.area, area))) dropped++;
+      if (!ours.some((f) => sameName(f.name, r.Name) && sameArea(f.area, area))) dropped++;
       return false;
     }
-    return !(isFace(r) && ours.some((f) => sameFace(f.area, area) && (!r.Name || r.Name === f.name)));
+    return !(isFace(r) && ours.some((f) => sameFace(f.area, area) && (!nameOf(r.Name) || sameName(r.Name, f.name))));
   });
   const kept: RegionPlan['kept'] = [];
   const written: NamedFace[] = [];
   for (const f of ours) {
     const theirs = others.find((r) => {
       const area = areaOf(r);
-      return !!area && isFace(r) && !!r.Name && sameFace(f.area, area);
+      return !!area && isFace(r) && !!nameOf(r.Name) && sameFace(f.area, area);
     });
-    if (theirs) kept.push({ face: f.face, name: f.name, theirs: String(theirs.Name) });
+    if (theirs) kept.push({ face: f.face, name: f.name, theirs: nameOf(theirs.Name) });
     else written.push(f);
   }
   const regions = [...others, ...written.map(faceRegion)];
   return {
     regions,
     written,
-    changed: JSON.stringify(regions) !== JSON.stringify(existing),
+    changed: asText(regions) !== asText(existing),
     dropped,
     kept,
   };
@@ -166,7 +171,7 @@ export function planRegions(existing: readonly MwgRegion[], ours: readonly Named
 export function matchRegions(existing: readonly MwgRegion[], faces: readonly { face: number; area: RegionArea }[], before: readonly WrittenRegion[]): { name: string; face: number | null }[] {
   const named = existing.flatMap((r) => {
     const area = areaOf(r);
-    const name = typeof r.Name === 'string' ? r.Name.trim() : '';
+    const name = nameOf(r.Name);
     return area && name && isFace(r) && !writtenBy(before, r, area) ? [{ name, area }] : [];
   });
   const pairs = named.flatMap((r, i) => faces.map((f) => ({ i, face: f.face, iou: boxIou(rect(r.area), rect(f.area)) })));

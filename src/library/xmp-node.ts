@@ -98,7 +98,7 @@ const sidecarsOf = (photo: string) => {
 };
 
 type ExifToolLike = {
-  read(file: string): Promise<Record<string, unknown>>;
+  read(file: string, opts?: { readArgs?: string[] }): Promise<Record<string, unknown>>;
   write(file: string, tags: Record<string, unknown>, opts?: { writeArgs?: string[] }): Promise<unknown>;
   version(): Promise<string>;
   end(): Promise<void>;
@@ -136,6 +136,14 @@ function clearStaleTemp(file: string, onNotice?: (message: string) => void): voi
   onNotice?.(`removed ${temp}, left by a write that was stopped`);
 }
 
+/**
+ * How metadata is read: ExifTool's JSON leaves unquoted any value that looks like a number, so
+ * a region named "12.50" would come back as 12.5 (and be written back so, in another tool's
+ * region); JSONQ quotes every value. `-fast` is exiftool-vendored's default, kept.
+ */
+const READ = { readArgs: ['-fast', '-api', 'structformat=jsonq'] };
+const readTags = (tool: ExifToolLike, file: string) => tool.read(file, READ);
+
 const regionList = (tags: Record<string, unknown>): MwgRegion[] => {
   const info = tags.RegionInfo as { RegionList?: unknown } | undefined;
   return Array.isArray(info?.RegionList) ? (info.RegionList as MwgRegion[]) : [];
@@ -159,10 +167,10 @@ async function readPhoto(tool: ExifToolLike, photo: StoredPhoto): Promise<PhotoM
   if (!now) throw new Error('the photo is gone (index the library again)');
   if (now.size !== photo.size || now.mtimeMs !== photo.mtimeMs) throw new Error('the photo changed since it was indexed (index the library again)');
   if (!photo.width || !photo.height) throw new Error('its size is not stored (index the library again)');
-  const tags = await tool.read(photo.path);
+  const tags = await readTags(tool, photo.path);
   if (typeof tags.Error === 'string') throw new Error(`cannot read its metadata (${tags.Error})`);
   const sidecar = sidecarsOf(photo.path).find((f) => existsSync(f)) ?? null;
-  const inSidecar = sidecar ? regionList(await tool.read(sidecar)) : [];
+  const inSidecar = sidecar ? regionList(await readTags(tool, sidecar)) : [];
   return {
     orientation: Number(tags.Orientation ?? 1) || 1,
     regions: inSidecar.length ? inSidecar : regionList(tags),
