@@ -338,6 +338,29 @@ describe('gallery export-xmp', () => {
     expect(named(await regionsOf(sidecarOf(b)))).toEqual(['Face:Ann']);
   });
 
+  it('a sidecar that is not XMP, cut short, or a folder fails that photo and is left as it is; an empty one is written into', async () => {
+    const [a, b, c, d] = await greyPhotos('p10', ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg']);
+    const { dir, ids } = await library('g10', [a, b, c, d].map((path) => ({ path, width: 200, height: 100, boxes: [[20, 10, 40, 40]] as [number, number, number, number][] })));
+    withStore(dir, (s) => s.namePerson(ids.map((f) => f[0]), 'Ann'));
+    writeFileSync(sidecarOf(a), '<?xpacket begin=');
+    writeFileSync(sidecarOf(b), 'not XMP at all');
+    mkdirSync(sidecarOf(c));
+    writeFileSync(sidecarOf(d), ''); // empty: a sidecar with nothing in it yet
+    const notXmp = { file: b, error: `its sidecar ${sidecarOf(b)} is not XMP (ExifTool reads it as TXT)` };
+    const folder = { file: c, error: `its sidecar ${sidecarOf(c)} is not a file` };
+    expect(await exportXmpRegions(dir)).toMatchObject({
+      photos: 4,
+      written: 1,
+      regions: 1,
+      // a's is cut short: ExifTool reads it as holding nothing, and refuses to write into it.
+      failed: [{ file: a, error: `cannot write its sidecar ${sidecarOf(a)} (Format error in file)` }, notXmp, folder],
+    });
+    expect([a, b].map((f) => readFileSync(sidecarOf(f), 'utf8'))).toEqual(['<?xpacket begin=', 'not XMP at all']);
+    expect(named(await regionsOf(sidecarOf(d)))).toEqual(['Face:Ann']);
+    // Import does not read a sidecar that is not XMP as one without regions (nor fall back to the photo's).
+    expect(await importXmpNames(dir)).toMatchObject({ photos: 4, failed: [notXmp, folder] });
+  });
+
   it('the CLI reports a photo that is gone in one line, does the others and exits 2', async () => {
     const [a, b] = await greyPhotos('p4', ['a.jpg', 'b.jpg']);
     const { dir, ids } = await library('g4', [

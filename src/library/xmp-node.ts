@@ -170,7 +170,17 @@ async function readPhoto(tool: ExifToolLike, photo: StoredPhoto): Promise<PhotoM
   const tags = await readTags(tool, photo.path);
   if (typeof tags.Error === 'string') throw new Error(`cannot read its metadata (${tags.Error})`);
   const sidecar = sidecarsOf(photo.path).find((f) => existsSync(f)) ?? null;
-  const inSidecar = sidecar ? regionList(await readTags(tool, sidecar)) : [];
+  let inSidecar: MwgRegion[] = [];
+  if (sidecar) {
+    // A sidecar that cannot be read fails the photo: not read as none (its regions would be
+    // taken from the photo, or written over it).
+    if (!statSync(sidecar).isFile()) throw new Error(`its sidecar ${sidecar} is not a file`);
+    const side = await readTags(tool, sidecar);
+    // (An empty one is an empty sidecar: ExifTool writes into it.)
+    if (typeof side.Error === 'string' && side.Error !== 'File is empty') throw new Error(`cannot read its sidecar ${sidecar} (${side.Error})`);
+    if (side.Error === undefined && side.FileType !== 'XMP') throw new Error(`its sidecar ${sidecar} is not XMP (ExifTool reads it as ${String(side.FileType ?? 'nothing it knows')})`);
+    inSidecar = regionList(side);
+  }
   return {
     orientation: Number(tags.Orientation ?? 1) || 1,
     regions: inSidecar.length ? inSidecar : regionList(tags),
@@ -277,7 +287,10 @@ export async function exportXmpRegions(dir: string, opts: XmpOptions = {}): Prom
           const info = plan.regions.length ? { AppliedToDimensions: { H: stored.height, Unit: 'pixel', W: stored.width }, RegionList: plan.regions } : null;
           const target = meta.sidecar ?? sidecarOf(path);
           clearStaleTemp(target, opts.onNotice);
-          await et.write(target, { RegionInfo: info }, { writeArgs: ['-overwrite_original'] });
+          await et.write(target, { RegionInfo: info }, { writeArgs: ['-overwrite_original'] }).catch((err: Error) => {
+            // ExifTool's own words, less the path it appends (said first here).
+            throw new Error(`cannot write its sidecar ${target} (${err.message.split('\n')[0].replace(` - ${target}`, '')})`);
+          });
         }
         // Counted once written (a photo that failed is in `failed` alone).
         if (write) report.written++;
