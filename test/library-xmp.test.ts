@@ -23,6 +23,7 @@ import { loadImageRaw } from '../src/image/decode.ts';
 import { matchRegions, planRegions, storedArea, type MwgRegion } from '../src/library/face-regions.ts';
 import { nameFaces, unnameFaces } from '../src/library/people-node.ts';
 import type { PhotoFaces } from '../src/library/photo-faces.ts';
+import { scanLibrary, sha256File } from '../src/library/scan-node.ts';
 import { LibraryStore } from '../src/library/store-node.ts';
 import { exportXmpRegions, importXmpNames, sidecarOf } from '../src/library/xmp-node.ts';
 import { loadGallery } from '../src/gallery/store-node.ts';
@@ -264,6 +265,74 @@ describe('gallery export-xmp', () => {
     expect((await regionsOf(sidecarOf(a))).map((x) => x.Name)).toEqual(['Ann']);
     // Remembered as nothing: the next run has no photo to visit.
     expect(await exportXmpRegions(dir)).toMatchObject({ photos: 0, written: 0 });
+  });
+
+  it('into the photos: regions in the file, its image and the library record following, facegpu\'s regions moved out of the sidecar and back', async () => {
+    const [a, b] = await greyPhotos('p11', ['a.jpg', ['b.jpg', 6]]);
+    const { dir, ids } = await library('g11', [
+      { path: a, width: 200, height: 100, boxes: [[20, 10, 40, 40], [120, 10, 40, 40]] },
+      { path: b, width: 200, height: 100, boxes: [[20, 10, 40, 40]] },
+    ]);
+    withStore(dir, (s) => {
+      s.namePerson([ids[0][0], ids[1][0]], 'Ann');
+      s.namePerson([ids[0][1]], 'Cy');
+    });
+    await exportXmpRegions(dir); // into sidecars first
+    // Another tool's pet in a's sidecar, and a face named Bob in a itself.
+    const inA = await regionsOf(sidecarOf(a));
+    await et.write(sidecarOf(a), { RegionInfo: { AppliedToDimensions: { W: 200, H: 100, Unit: 'pixel' }, RegionList: [...inA, { Area: { X: 0.5, Y: 0.8, W: 0.1, H: 0.1, Unit: 'normalized' }, Name: 'Rex', Type: 'Pet' }] } } as unknown as WriteTags, { writeArgs: ['-overwrite_original'] });
+    await et.write(a, { RegionInfo: { AppliedToDimensions: { W: 200, H: 100, Unit: 'pixel' }, RegionList: [{ Area: { X: 0.5, Y: 0.5, W: 0.05, H: 0.05, Unit: 'normalized' }, Name: 'Bob', Type: 'Face' }] } } as unknown as WriteTags, { writeArgs: ['-overwrite_original'] });
+    withStore(dir, (s) => s.restampPhoto(s.photos().find((p) => p.path === a)!.id, { size: statSync(a).size, mtimeMs: statSync(a).mtimeMs, sha256: 'x'.repeat(64) }));
+    const pixels = await Promise.all([a, b].map(async (f) => Buffer.from((await loadImageRaw(f)).data)));
+
+    const dry = await exportXmpRegions(dir, { intoPhotos: true, dryRun: true });
+    expect(dry).toMatchObject({ written: 2, regions: 3 });
+    expect(named(await regionsOf(a))).toEqual(['Face:Bob']);
+
+    expect(await exportXmpRegions(dir, { intoPhotos: true })).toMatchObject({ photos: 2, written: 2, regions: 3, kept: [], failed: [] });
+    expect(named(await regionsOf(a))).toEqual(['Face:Ann', 'Face:Bob', 'Face:Cy']);
+    expect(named(await regionsOf(b))).toEqual(['Face:Ann']);
+    // Stored sideways: the region is on the stored image (as the sidecar's was).
+    expect((await et.read(b)).RegionInfo?.AppliedToDimensions).toEqual({ W: 100, H: 200, Unit: 'pixel' });
+    // Out of the sidecars: a's keeps the pet; b's has no region left.
+    expect(named(await regionsOf(sidecarOf(a)))).toEqual(['Pet:Rex']);
+    expect(await regionsOf(sidecarOf(b))).toEqual([]);
+    // The image is the same, and the library takes the files as they are now: nothing to index.
+    expect(await Promise.all([a, b].map(async (f) => Buffer.from((await loadImageRaw(f)).data)))).toEqual(pixels);
+    for (const f of [a, b]) {
+      const p = withStore(dir, (s) => s.photos().find((x) => x.path === f)!);
+      expect(p).toMatchObject({ size: statSync(f).size, mtimeMs: statSync(f).mtimeMs, sha256: await sha256File(f) });
+    }
+    const scan = async () => {
+      const s = LibraryStore.open(dir);
+      try {
+        return await scanLibrary(join(tmp, 'p11'), s);
+      } finally {
+        s.close();
+      }
+    };
+    expect(await scan()).toMatchObject({ photos: 2, unchanged: 2, added: [], changed: [], touched: [] });
+
+    // Again: nothing read; rechecked: nothing written, not a byte.
+    const bytes = [a, b].map((f) => readFileSync(f));
+    expect(await exportXmpRegions(dir, { intoPhotos: true })).toMatchObject({ written: 0, skipped: 2 });
+    expect(await exportXmpRegions(dir, { intoPhotos: true, recheck: true })).toMatchObject({ written: 0, skipped: 0, regions: 3 });
+    expect([a, b].map((f) => readFileSync(f))).toEqual(bytes);
+    // Import reads none of facegpu's own regions back: b's are in the photo (its sidecar has
+    // none), a's sidecar has regions (the pet), so it is the one read there.
+    expect(await importXmpNames(dir)).toMatchObject({ regions: 0, already: 0, named: [], unmatched: [] });
+
+    // Back to sidecars: the regions leave the photos (Bob stays), and the sidecars have them again.
+    expect(await exportXmpRegions(dir)).toMatchObject({ written: 2, regions: 3, failed: [] });
+    expect(named(await regionsOf(a))).toEqual(['Face:Bob']);
+    expect(await regionsOf(b)).toEqual([]);
+    expect(named(await regionsOf(sidecarOf(a)))).toEqual(['Face:Ann', 'Face:Cy', 'Pet:Rex']);
+    expect(named(await regionsOf(sidecarOf(b)))).toEqual(['Face:Ann']);
+    expect(await scan()).toMatchObject({ unchanged: 2, changed: [], touched: [] });
+    // The CLI's flag, in a dry run.
+    const { stdout } = await exec('node', [CLI, 'gallery', 'export-xmp', dir, '--into-photos', '--dry-run'], { timeout: 120_000 });
+    expect(stdout.trim()).toBe('2 photos with named faces: 2 photos would be written, 3 faces named in them');
+    expect(await regionsOf(b)).toEqual([]);
   });
 
   it('turns regions back for a photo stored sideways, and a dry run writes nothing', async () => {

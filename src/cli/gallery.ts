@@ -64,8 +64,9 @@ export function registerGallery(program: Command): void {
     .option('--json', FACES_JSON)
     .action((dir: string, ids: string[], opts: { json?: boolean }) => faceIdsCommand(dir, ids, opts, (n) => unnameFaces(dir, n, notice)));
   g.command('export-xmp')
-    .description("write the photo library's named faces into each photo's XMP sidecar (photo.jpg.xmp) as MWG face regions, which digiKam (with sidecars on) and Immich (with face import on) read; the photos are not touched, so Lightroom, which reads sidecars of raw files only, does not see them")
+    .description("write the photo library's named faces into each photo's XMP sidecar (photo.jpg.xmp) as MWG face regions, which digiKam (with sidecars on) and Immich (with face import on) read; the photos are not touched (see --into-photos)")
     .argument('<gallery>', 'gallery folder with a photo library')
+    .option('--into-photos', "write the regions into the photos themselves instead, for tools that read no sidecar of a JPEG (Lightroom Classic, digiKam by default): ExifTool changes only the metadata, not the image, and the library takes the new files as its own (nothing is indexed again); facegpu's regions in the sidecars are taken out")
     .option('--far <rate>', 'also write the faces nobody named that facegpu recognizes at this false-accept rate (e.g. 0.001), as search --person finds them; give the same on every run, or they are taken out again')
     .option('--threshold <cosine>', 'the same with a similarity threshold instead of --far')
     .option('--recheck', "read every photo's sidecar again, also those whose faces and names did not change since the last export (after another tool changed them)")
@@ -252,17 +253,17 @@ async function runXmpJob<R extends { failed: { file: string; error: string }[] }
   return null;
 }
 
-type ExportXmpCliOptions = XmpCliOptions & { far?: string; threshold?: string };
+type ExportXmpCliOptions = XmpCliOptions & { far?: string; threshold?: string; intoPhotos?: boolean };
 
 async function exportXmpCommand(dir: string, opts: ExportXmpCliOptions): Promise<void> {
   const recognize = opts.far !== undefined || opts.threshold !== undefined ? matchOptions(opts) : undefined;
-  const r = await runXmpJob(dir, opts, (o) => exportXmpRegions(dir, { ...o, recognize }));
+  const r = await runXmpJob(dir, opts, (o) => exportXmpRegions(dir, { ...o, recognize, intoPhotos: opts.intoPhotos }));
   if (!r) return;
   const would = r.dryRun ? 'would be ' : '';
   const dropped = r.dropped ? `, ${counted(r.dropped, 'region')} of facegpu's taken out` : '';
-  console.log(`${counted(r.photos, 'photo')} with named faces: ${counted(r.written, 'sidecar')} ${would}written${r.skipped ? ` (${r.skipped} already as the library has them, not read)` : ''}, ${counted(r.regions, 'face')} named in them${r.recognized ? ` (${r.recognized} recognized)` : ''}${dropped}${r.failed.length ? `, ${r.failed.length} failed` : ''}`);
+  console.log(`${counted(r.photos, 'photo')} with named faces: ${counted(r.written, opts.intoPhotos ? 'photo' : 'sidecar')} ${would}written${r.skipped ? ` (${r.skipped} already as the library has them, not read)` : ''}, ${counted(r.regions, 'face')} named in them${r.recognized ? ` (${r.recognized} recognized)` : ''}${dropped}${r.failed.length ? `, ${r.failed.length} failed` : ''}`);
   for (const k of r.kept) {
-    console.log(`  ${k.file}: face ${k.face} left out: its sidecar names it "${k.theirs}", facegpu "${k.name}" (if facegpu is wrong: facegpu gallery name-faces ${dir} "${k.theirs}" ${k.face})`);
+    console.log(`  ${k.file}: face ${k.face} left out: ${opts.intoPhotos ? 'the photo' : 'its sidecar'} names it "${k.theirs}", facegpu "${k.name}" (if facegpu is wrong: facegpu gallery name-faces ${dir} "${k.theirs}" ${k.face})`);
   }
 }
 

@@ -94,7 +94,7 @@ CREATE INDEX IF NOT EXISTS faces_photo ON faces (photo);
 CREATE INDEX IF NOT EXISTS faces_person ON faces (person);
 CREATE INDEX IF NOT EXISTS faces_cluster ON faces (cluster);
 CREATE TABLE IF NOT EXISTS deleted_faces (id INTEGER PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS xmp_regions (path TEXT NOT NULL, face INTEGER NOT NULL, name TEXT NOT NULL, x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS xmp_regions (path TEXT NOT NULL, face INTEGER NOT NULL, name TEXT NOT NULL, x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL, h REAL NOT NULL, in_photo INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS xmp_regions_path ON xmp_regions (path);
 CREATE TABLE IF NOT EXISTS xmp_imported (path TEXT PRIMARY KEY, stamp TEXT NOT NULL);
 CREATE TRIGGER IF NOT EXISTS faces_deleted AFTER DELETE ON faces BEGIN INSERT OR IGNORE INTO deleted_faces (id) VALUES (old.id); END;
@@ -171,6 +171,8 @@ export class LibraryStore {
         // Libraries from before min_face (their photos were searched whole) and not_people.
         if (!hasColumn(db, 'photos', 'min_face')) db.exec('ALTER TABLE photos ADD COLUMN min_face INTEGER NOT NULL DEFAULT 0');
         if (!hasColumn(db, 'faces', 'not_people')) db.exec('ALTER TABLE faces ADD COLUMN not_people TEXT');
+        // And from before export-xmp --into-photos (every region was in a sidecar).
+        if (!hasColumn(db, 'xmp_regions', 'in_photo')) db.exec('ALTER TABLE xmp_regions ADD COLUMN in_photo INTEGER NOT NULL DEFAULT 0');
       }
       // Read here, where a damaged file is named: opened read-only (stats, search), SQLite
       // finds the damage at the first query, and said only "database disk image is malformed".
@@ -523,7 +525,7 @@ export class LibraryStore {
     return new Set(paths.filter((p) => get.get(p)));
   }
 
-  /** The face regions facegpu wrote into each photo's XMP sidecar (gallery export-xmp), by path. */
+  /** The face regions facegpu wrote into each photo's XMP sidecar, or into the photo itself (gallery export-xmp), by path. */
   xmpRegions(): Map<string, WrittenRegion[]> {
     // A library from before gallery export-xmp, opened read-only, has no such table: nothing was written.
     if (!hasTable(this.db, 'xmp_regions')) return new Map();
@@ -532,13 +534,24 @@ export class LibraryStore {
     return new Map([...byPath].map(([path, regions]) => [path, regions.map(({ face, name, x, y, w, h }) => ({ face, name, area: { x, y, w, h } }))]));
   }
 
-  /** Remember what facegpu's regions in a photo's sidecar are now (replacing what was remembered). */
-  setXmpRegions(path: string, regions: readonly WrittenRegion[]): void {
+  /** The photos whose regions (xmpRegions) facegpu wrote into the photo itself, not its sidecar. */
+  xmpRegionsInPhotos(): Set<string> {
+    if (!hasTable(this.db, 'xmp_regions') || !hasColumn(this.db, 'xmp_regions', 'in_photo')) return new Set();
+    return new Set((this.db.prepare('SELECT DISTINCT path FROM xmp_regions WHERE in_photo = 1').all() as { path: string }[]).map((r) => r.path));
+  }
+
+  /** Remember what facegpu's regions in a photo's sidecar (or in the photo) are now (replacing what was remembered). */
+  setXmpRegions(path: string, regions: readonly WrittenRegion[], inPhoto = false): void {
     this.write(() => {
       this.db.prepare('DELETE FROM xmp_regions WHERE path = ?').run(path);
-      const put = this.db.prepare('INSERT INTO xmp_regions (path, face, name, x, y, w, h) VALUES (?, ?, ?, ?, ?, ?, ?)');
-      for (const r of regions) put.run(path, r.face, r.name, r.area.x, r.area.y, r.area.w, r.area.h);
+      const put = this.db.prepare('INSERT INTO xmp_regions (path, face, name, x, y, w, h, in_photo) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      for (const r of regions) put.run(path, r.face, r.name, r.area.x, r.area.y, r.area.w, r.area.h, inPhoto ? 1 : 0);
     });
+  }
+
+  /** A photo whose bytes facegpu changed itself (metadata written into it): its new size, time and hash, its faces kept. */
+  restampPhoto(id: number, file: { size: number; mtimeMs: number; sha256: string }): void {
+    this.write(() => this.db.prepare('UPDATE photos SET size = ?, mtime_ms = ?, sha256 = ? WHERE id = ?').run(file.size, file.mtimeMs, file.sha256, id));
   }
 
   /** What each photo's names were imported from last (gallery import-xmp): path -> its stamp. */

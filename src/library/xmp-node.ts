@@ -2,7 +2,9 @@
 //
 // - export: each named face as an MWG face region (face-regions.ts) in the photo's XMP
 //   sidecar: the one it has (photo.jpg.xmp, or Lightroom's photo.xmp), else a new
-//   photo.jpg.xmp (the name digiKam, darktable and Immich use). Photos are never written.
+//   photo.jpg.xmp (the name digiKam, darktable and Immich use). Photos are not written, unless
+//   asked (intoPhotos: for tools that read no sidecar of a JPEG); then the library records
+//   each photo's new bytes, so that it is not indexed again.
 // - import: the named face regions digiKam, Lightroom, Picasa or a camera put in a photo (its
 //   sidecar, or the photo itself) name the faces facegpu found under them, as
 //   `gallery name-faces` does: a library tagged elsewhere is named without naming it again.
@@ -22,6 +24,7 @@ import { loadStoredGallery } from '../identity/node.ts';
 import { isPersonName } from '../identity/face-gallery.ts';
 import { matchRegions, planRegions, storedArea, storedSize, type MwgRegion, type NamedFace, type RegionArea } from './face-regions.ts';
 import { nameFaces } from './people-node.ts';
+import { sha256File } from './scan-node.ts';
 import { LibraryStore, type FaceEntry, type StoredPhoto } from './store-node.ts';
 import { groupBy } from '../group-by.ts';
 import { RemedyError } from '../remedy.ts';
@@ -34,6 +37,14 @@ export interface XmpOptions {
    * (or threshold) against the gallery, as searchLibraryForPerson finds them; nothing is named.
    */
   recognize?: MatchOptions;
+  /**
+   * export: write the regions into the photos themselves instead of their sidecars, for
+   * tools that read no sidecar of a JPEG (Lightroom Classic). ExifTool changes only the
+   * metadata and replaces each file by renaming a finished copy; the library records the
+   * photo's new size, time and hash, so it is not indexed again. Regions facegpu had put in
+   * the sidecar are taken out of it (and the other way round without this).
+   */
+  intoPhotos?: boolean;
   /**
    * Read every photo's metadata again. Otherwise export skips a photo whose regions facegpu
    * wrote there last are the faces and names the library has now, and import skips a photo
@@ -48,7 +59,7 @@ export interface XmpOptions {
 export interface XmpExportReport {
   /** Photos with a named face, or with regions facegpu wrote before. */
   photos: number;
-  /** Sidecars written (with dryRun: that would be). */
+  /** Photos whose sidecar (with intoPhotos: the photo itself) was written, with dryRun would be; also where only facegpu's regions were taken out of the other place. */
   written: number;
   /** Photos not read: the regions facegpu wrote there last are the library's faces and names now (see `recheck`). */
   skipped: number;
@@ -107,6 +118,24 @@ type ExifToolLike = {
 /** The longest one ExifTool read or write may take. */
 const TASK_TIMEOUT_MS = 60_000;
 
+/**
+ * Set a file's face regions (null: none), through ExifTool: a sidecar, or a photo, whose
+ * image data ExifTool copies as it is. Either way the file is replaced by renaming a finished copy.
+ */
+async function writeRegions(tool: ExifToolLike, file: string, what: 'its sidecar' | 'the photo', info: object | null, onNotice?: (message: string) => void): Promise<void> {
+  clearStaleTemp(file, onNotice);
+  await tool.write(file, { RegionInfo: info }, { writeArgs: ['-overwrite_original'] }).catch((err: Error) => {
+    // ExifTool's own words, less the path it appends (said first here).
+    throw new Error(`cannot write ${what} ${file} (${err.message.split('\n')[0].replace(` - ${file}`, '')})`);
+  });
+}
+
+/** A file's size, time and hash, as the library records a photo. */
+async function fileStamp(path: string): Promise<{ size: number; mtimeMs: number; sha256: string }> {
+  const st = statSync(path);
+  return { size: st.size, mtimeMs: st.mtimeMs, sha256: await sha256File(path) };
+}
+
 /** ExifTool, started, or one line saying why it cannot be (it is a Perl program). */
 async function startExifTool(procs: number): Promise<ExifToolLike> {
   const { ExifTool } = await import('exiftool-vendored');
@@ -154,6 +183,10 @@ interface PhotoMeta {
   orientation: number;
   /** The regions a reader sees: the sidecar's, or without any there the photo's own. */
   regions: MwgRegion[];
+  /** The sidecar's regions (none without one). */
+  inSidecar: MwgRegion[];
+  /** The photo's own regions, in the file. */
+  inPhoto: MwgRegion[];
   /** The photo's sidecar, the first of photo.jpg.xmp and photo.xmp that exists, or null. */
   sidecar: string | null;
 }
@@ -184,6 +217,8 @@ async function readPhoto(tool: ExifToolLike, photo: StoredPhoto): Promise<PhotoM
   return {
     orientation: Number(tags.Orientation ?? 1) || 1,
     regions: inSidecar.length ? inSidecar : regionList(tags),
+    inSidecar,
+    inPhoto: regionList(tags),
     sidecar,
   };
 }
@@ -247,15 +282,18 @@ export async function exportXmpRegions(dir: string, opts: XmpOptions = {}): Prom
       const recognized = opts.recognize ? await recognizeFaces(dir, store, entries, opts.recognize, opts.onNotice) : new Map<number, string>();
       const named = groupBy(entries.filter((f) => f.person !== null || recognized.has(f.id)), (f) => f.path);
       const before = store.xmpRegions();
+      const wasInPhoto = store.xmpRegionsInPhotos();
+      const into = !!opts.intoPhotos;
       const photos = new Map(store.photos().map((p) => [p.path, p]));
       const paths = [...new Set([...named.keys(), ...before.keys()])].sort();
       const report: XmpExportReport = { photos: paths.length, written: 0, skipped: 0, regions: 0, recognized: 0, dropped: 0, kept: [], failed: [], dryRun: !!opts.dryRun };
       const nameOf = (f: FaceEntry) => f.person ?? recognized.get(f.id)!;
-      // Up to date without reading it: facegpu wrote these very faces and names there last.
+      // Up to date without reading it: facegpu wrote these very faces and names there last
+      // (into the sidecar, or into the photo, as asked now).
       const upToDate = (path: string) => {
         const faces = (named.get(path) ?? []).map((f) => `${f.id}:${nameOf(f)}`).sort();
         const wrote = (before.get(path) ?? []).map((w) => `${w.face}:${w.name}`).sort();
-        return faces.length === wrote.length && faces.every((k, i) => k === wrote[i]);
+        return faces.length === wrote.length && faces.every((k, i) => k === wrote[i]) && (!wrote.length || wasInPhoto.has(path) === into);
       };
       const todo: string[] = [];
       for (const path of paths) {
@@ -280,25 +318,32 @@ export async function exportXmpRegions(dir: string, opts: XmpOptions = {}): Prom
         }
         const meta = await readPhoto(et, photo);
         const ours: NamedFace[] = (named.get(path) ?? []).map((f) => ({ face: f.id, name: nameOf(f), area: storedArea(f.box, shownOf(photo), meta.orientation) }));
-        const plan = planRegions(meta.regions, ours, before.get(path) ?? []);
-        const write = plan.changed && (meta.sidecar !== null || plan.regions.length > 0);
-        if (write && !opts.dryRun) {
-          const stored = storedSize(shownOf(photo), meta.orientation);
-          const info = plan.regions.length ? { AppliedToDimensions: { H: stored.height, Unit: 'pixel', W: stored.width }, RegionList: plan.regions } : null;
-          const target = meta.sidecar ?? sidecarOf(path);
-          clearStaleTemp(target, opts.onNotice);
-          await et.write(target, { RegionInfo: info }, { writeArgs: ['-overwrite_original'] }).catch((err: Error) => {
-            // ExifTool's own words, less the path it appends (said first here).
-            throw new Error(`cannot write its sidecar ${target} (${err.message.split('\n')[0].replace(` - ${target}`, '')})`);
-          });
+        const prior = before.get(path) ?? [];
+        const stored = storedSize(shownOf(photo), meta.orientation);
+        const regionInfo = (regions: MwgRegion[]) => (regions.length ? { AppliedToDimensions: { H: stored.height, Unit: 'pixel', W: stored.width }, RegionList: regions } : null);
+        // Into the photo: its own regions. Into the sidecar: the sidecar's, or without any
+        // there the photo's (a sidecar hides them from readers that prefer it, so it carries them).
+        const plan = planRegions(into ? meta.inPhoto : meta.regions, ours, prior);
+        // facegpu's regions where they were before, if that is the other place: taken out there.
+        const switching = prior.length > 0 && wasInPhoto.has(path) !== into;
+        const moved = switching ? planRegions(into ? meta.inSidecar : meta.inPhoto, [], prior) : null;
+        // (Moving out of the photo into a sidecar that has no regions, the plan was made on the
+        // photo's, where facegpu's are already: unchanged there, still to be written.)
+        const write = (plan.changed || (switching && plan.written.length > 0)) && (into || meta.sidecar !== null || plan.regions.length > 0);
+        const clean = !!moved?.changed && (!into || meta.sidecar !== null);
+        if (!opts.dryRun) {
+          if (write) await writeRegions(et, into ? path : (meta.sidecar ?? sidecarOf(path)), into ? 'the photo' : 'its sidecar', regionInfo(plan.regions), opts.onNotice);
+          if (clean) await writeRegions(et, into ? meta.sidecar! : path, into ? 'its sidecar' : 'the photo', regionInfo(moved!.regions), opts.onNotice);
+          // The photo's own bytes changed: the library takes them as its (its faces are the same).
+          if ((write && into) || (clean && !into)) store.restampPhoto(photo.id, await fileStamp(path));
         }
         // Counted once written (a photo that failed is in `failed` alone).
-        if (write) report.written++;
+        if (write || clean) report.written++;
         report.regions += plan.written.length;
         report.recognized += plan.written.filter((w) => recognized.has(w.face)).length;
         report.dropped += plan.dropped;
         for (const k of plan.kept) report.kept.push({ file: path, ...k });
-        if (!opts.dryRun) store.setXmpRegions(path, plan.written);
+        if (!opts.dryRun) store.setXmpRegions(path, plan.written, into);
       }, report.failed, opts.onProgress);
       report.kept.sort((a, b) => a.file.localeCompare(b.file) || a.face - b.face);
       return report;
