@@ -335,6 +335,26 @@ describe('gallery export-xmp', () => {
     expect(await regionsOf(b)).toEqual([]);
   });
 
+  it('into the photos, a sidecar that cannot be cleaned fails the photo after it was written and recorded; the next run finishes it', async () => {
+    const [a] = await greyPhotos('p12', ['a.jpg']);
+    const { dir, ids } = await library('g12', [{ path: a, width: 200, height: 100, boxes: [[20, 10, 40, 40]] }]);
+    withStore(dir, (s) => s.namePerson([ids[0][0]], 'Ann'));
+    await exportXmpRegions(dir);
+    const blocker = `${sidecarOf(a)}_exiftool_tmp`;
+    writeFileSync(blocker, 'another ExifTool at work');
+    const r = await exportXmpRegions(dir, { intoPhotos: true });
+    expect(r).toMatchObject({ written: 0, failed: [{ file: a, error: `${blocker} is in the way: another ExifTool may be writing ${sidecarOf(a)} (run again when it is done, or delete that file)` }] });
+    expect(named(await regionsOf(a))).toEqual(['Face:Ann']);
+    // The photo's new bytes are the library's already: not "changed since it was indexed".
+    const p = withStore(dir, (s) => s.photos()[0]);
+    expect(p).toMatchObject({ size: statSync(a).size, mtimeMs: statSync(a).mtimeMs });
+    rmSync(blocker);
+    expect(await exportXmpRegions(dir, { intoPhotos: true })).toMatchObject({ written: 1, regions: 1, failed: [] });
+    expect(named(await regionsOf(a))).toEqual(['Face:Ann']);
+    expect(await regionsOf(sidecarOf(a))).toEqual([]);
+    expect(await exportXmpRegions(dir, { intoPhotos: true })).toMatchObject({ written: 0, skipped: 1 });
+  });
+
   it('turns regions back for a photo stored sideways, and a dry run writes nothing', async () => {
     const [a] = await greyPhotos('p3', [['sideways.jpg', 6]]); // stored 100 wide, shown 200 wide
     const { dir, ids } = await library('g3', [{ path: a, width: 200, height: 100, boxes: [[20, 10, 40, 40]] }]);
@@ -395,7 +415,7 @@ describe('gallery export-xmp', () => {
     writeFileSync(fresh, 'being written');
     const notices: string[] = [];
     const r = await exportXmpRegions(dir, { onNotice: (m) => notices.push(m) });
-    expect(r).toMatchObject({ photos: 2, written: 1, regions: 1, failed: [{ file: b, error: `${fresh} is in the way: another ExifTool may be writing this sidecar (run again when it is done, or delete that file)` }] });
+    expect(r).toMatchObject({ photos: 2, written: 1, regions: 1, failed: [{ file: b, error: `${fresh} is in the way: another ExifTool may be writing ${sidecarOf(b)} (run again when it is done, or delete that file)` }] });
     expect(notices).toEqual([`removed ${stale}, left by a write that was stopped`]);
     expect(existsSync(stale)).toBe(false);
     expect(named(await regionsOf(sidecarOf(a)))).toEqual(['Face:Ann']);

@@ -160,7 +160,7 @@ function clearStaleTemp(file: string, onNotice?: (message: string) => void): voi
   const temp = `${file}_exiftool_tmp`;
   const s = statSync(temp, { throwIfNoEntry: false });
   if (!s) return;
-  if (Date.now() - s.mtimeMs < TASK_TIMEOUT_MS) throw new Error(`${temp} is in the way: another ExifTool may be writing this sidecar (run again when it is done, or delete that file)`);
+  if (Date.now() - s.mtimeMs < TASK_TIMEOUT_MS) throw new Error(`${temp} is in the way: another ExifTool may be writing ${file} (run again when it is done, or delete that file)`);
   rmSync(temp, { force: true });
   onNotice?.(`removed ${temp}, left by a write that was stopped`);
 }
@@ -332,10 +332,18 @@ export async function exportXmpRegions(dir: string, opts: XmpOptions = {}): Prom
         const write = (plan.changed || (switching && plan.written.length > 0)) && (into || meta.sidecar !== null || plan.regions.length > 0);
         const clean = !!moved?.changed && (!into || meta.sidecar !== null);
         if (!opts.dryRun) {
-          if (write) await writeRegions(et, into ? path : (meta.sidecar ?? sidecarOf(path)), into ? 'the photo' : 'its sidecar', regionInfo(plan.regions), opts.onNotice);
-          if (clean) await writeRegions(et, into ? meta.sidecar! : path, into ? 'its sidecar' : 'the photo', regionInfo(moved!.regions), opts.onNotice);
-          // The photo's own bytes changed: the library takes them as its (its faces are the same).
-          if ((write && into) || (clean && !into)) store.restampPhoto(photo.id, await fileStamp(path));
+          // A photo written: the library takes its new bytes at once (its faces are the same),
+          // before anything else can fail. What facegpu wrote where is remembered below, once
+          // both files are done, so a run that fails between them does both again.
+          const restamp = async () => store.restampPhoto(photo.id, await fileStamp(path));
+          if (write) {
+            await writeRegions(et, into ? path : (meta.sidecar ?? sidecarOf(path)), into ? 'the photo' : 'its sidecar', regionInfo(plan.regions), opts.onNotice);
+            if (into) await restamp();
+          }
+          if (clean) {
+            await writeRegions(et, into ? meta.sidecar! : path, into ? 'its sidecar' : 'the photo', regionInfo(moved!.regions), opts.onNotice);
+            if (!into) await restamp();
+          }
         }
         // Counted once written (a photo that failed is in `failed` alone).
         if (write || clean) report.written++;
