@@ -87,6 +87,14 @@ async function library(name: string, photos: { path: string; width: number; heig
   return { dir, ids: photos.map((p) => byPath.get(p.path) ?? []) };
 }
 
+/** Grey photos `files` (folder `photos`) in a new library `name`, one face each, all named `person`. */
+async function oneFaceEach(photos: string, name: string, files: string[], person = 'Ann'): Promise<{ dir: string; ids: number[][]; paths: string[] }> {
+  const paths = await greyPhotos(photos, files);
+  const { dir, ids } = await library(name, paths.map((path) => ({ path, width: 200, height: 100, boxes: [[20, 10, 40, 40]] as [number, number, number, number][] })));
+  withStore(dir, (s) => s.namePerson(ids.map((f) => f[0]), person));
+  return { dir, ids, paths };
+}
+
 function withStore<T>(dir: string, fn: (s: LibraryStore) => T): T {
   const s = LibraryStore.open(dir);
   try {
@@ -336,9 +344,7 @@ describe('gallery export-xmp', () => {
   });
 
   it('into the photos, a sidecar that cannot be cleaned fails the photo after it was written and recorded; the next run finishes it', async () => {
-    const [a] = await greyPhotos('p12', ['a.jpg']);
-    const { dir, ids } = await library('g12', [{ path: a, width: 200, height: 100, boxes: [[20, 10, 40, 40]] }]);
-    withStore(dir, (s) => s.namePerson([ids[0][0]], 'Ann'));
+    const { dir, paths: [a] } = await oneFaceEach('p12', 'g12', ['a.jpg']);
     await exportXmpRegions(dir);
     const blocker = `${sidecarOf(a)}_exiftool_tmp`;
     writeFileSync(blocker, 'another ExifTool at work');
@@ -402,12 +408,7 @@ describe('gallery export-xmp', () => {
   });
 
   it("clears ExifTool's temporary file left by a stopped write, and fails only that photo while one is fresh", async () => {
-    const [a, b] = await greyPhotos('p8', ['a.jpg', 'b.jpg']);
-    const { dir, ids } = await library('g8', [
-      { path: a, width: 200, height: 100, boxes: [[20, 10, 40, 40]] },
-      { path: b, width: 200, height: 100, boxes: [[20, 10, 40, 40]] },
-    ]);
-    withStore(dir, (s) => s.namePerson([ids[0][0], ids[1][0]], 'Ann'));
+    const { dir, paths: [a, b] } = await oneFaceEach('p8', 'g8', ['a.jpg', 'b.jpg']);
     const stale = `${sidecarOf(a)}_exiftool_tmp`;
     const fresh = `${sidecarOf(b)}_exiftool_tmp`;
     writeFileSync(stale, 'half a sidecar');
@@ -428,9 +429,7 @@ describe('gallery export-xmp', () => {
   });
 
   it('a sidecar that is not XMP, cut short, or a folder fails that photo and is left as it is; an empty one is written into', async () => {
-    const [a, b, c, d] = await greyPhotos('p10', ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg']);
-    const { dir, ids } = await library('g10', [a, b, c, d].map((path) => ({ path, width: 200, height: 100, boxes: [[20, 10, 40, 40]] as [number, number, number, number][] })));
-    withStore(dir, (s) => s.namePerson(ids.map((f) => f[0]), 'Ann'));
+    const { dir, paths: [a, b, c, d] } = await oneFaceEach('p10', 'g10', ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg']);
     writeFileSync(sidecarOf(a), '<?xpacket begin=');
     writeFileSync(sidecarOf(b), 'not XMP at all');
     mkdirSync(sidecarOf(c));
@@ -451,12 +450,7 @@ describe('gallery export-xmp', () => {
   });
 
   it('the CLI reports a photo that is gone in one line, does the others and exits 2', async () => {
-    const [a, b] = await greyPhotos('p4', ['a.jpg', 'b.jpg']);
-    const { dir, ids } = await library('g4', [
-      { path: a, width: 200, height: 100, boxes: [[20, 10, 40, 40]] },
-      { path: b, width: 200, height: 100, boxes: [[20, 10, 40, 40]] },
-    ]);
-    withStore(dir, (s) => s.namePerson([ids[0][0], ids[1][0]], 'Ann'));
+    const { dir, paths: [a, b] } = await oneFaceEach('p4', 'g4', ['a.jpg', 'b.jpg']);
     rmSync(b);
     const run = await exec('node', [CLI, 'gallery', 'export-xmp', dir, '--json'], { timeout: 120_000 }).catch((e: { code: number; stdout: string; stderr: string }) => e);
     expect((run as { code?: number }).code).toBe(2);
