@@ -271,8 +271,11 @@ describe("the page's gallery: a person's photos, each removable alone", () => {
     expect(g.people().find((p) => p.name === name(0))!.faces).toBe(ENROLLED);
     expect(fg.removePhotos(name(0), [files[0]])).toBe(files.filter((f) => f === files[0]).length);
     expect(fg.photosOf(name(0))).not.toContain(files[0]);
+    expect(fg.hasPerson(name(0))).toBe(true);
     expect(fg.removePhotos(name(0), fg.photosOf(name(0)))).toBe(ENROLLED - 1);
     expect(g.people().map((p) => p.name)).toEqual([name(1)]);
+    // (What the page asks, to say the person left with their last photo.)
+    expect(fg.hasPerson(name(0))).toBe(false);
     expect(() => fg.removePhotos(name(0), [files[1]])).toThrow(`test-gallery: no person named "${name(0)}"`);
     // Renamed: the same faces under the new name; to a name enrolled, the two are one.
     expect(fg.rename(name(1), 'Ann')).toBe('renamed');

@@ -223,7 +223,7 @@ export function setupIdentify(ctx: PageContext): void {
       return say((err as Error).message, 'error');
     }
     await persist();
-    say(`${file} removed from ${name}${fg.people().some((p) => p.name === name) ? '' : `, who had no other photo`}.`, 'done');
+    say(`${file} removed from ${name}${fg.hasPerson(name) ? '' : `, who had no other photo`}.`, 'done');
     renderGallery();
     rematch();
   }

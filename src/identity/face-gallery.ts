@@ -189,6 +189,11 @@ export class FaceGallery {
     return this.gallery.people();
   }
 
+  /** Whether `person` is enrolled (without counting everyone's faces and photos, as people() does). */
+  hasPerson(person: string): boolean {
+    return this.gallery.hasPerson(person);
+  }
+
   /** A person's photos (as they were enrolled), each once, in the order enrolled. */
   photosOf(person: string): string[] {
     return [...new Set(this.gallery.faces().filter((f) => f.person === person).map((f) => f.file))];
@@ -215,7 +220,7 @@ export class FaceGallery {
 
   /** Throw, naming the gallery, unless `person` is enrolled (`remedy`: what to add to the message). */
   private mustHave(person: string, remedy = ''): void {
-    if (!this.gallery.hasPerson(person)) throw new Error(`${this.gallery.name}: no person named "${person}"${remedy}`);
+    if (!this.hasPerson(person)) throw new Error(`${this.gallery.name}: no person named "${person}"${remedy}`);
   }
 
   /** Forget a person and their faces (calibration recomputed). */
