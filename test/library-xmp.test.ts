@@ -290,7 +290,7 @@ describe('gallery export-xmp', () => {
     const inA = await regionsOf(sidecarOf(a));
     await et.write(sidecarOf(a), { RegionInfo: { AppliedToDimensions: { W: 200, H: 100, Unit: 'pixel' }, RegionList: [...inA, { Area: { X: 0.5, Y: 0.8, W: 0.1, H: 0.1, Unit: 'normalized' }, Name: 'Rex', Type: 'Pet' }] } } as unknown as WriteTags, { writeArgs: ['-overwrite_original'] });
     await et.write(a, { RegionInfo: { AppliedToDimensions: { W: 200, H: 100, Unit: 'pixel' }, RegionList: [{ Area: { X: 0.5, Y: 0.5, W: 0.05, H: 0.05, Unit: 'normalized' }, Name: 'Bob', Type: 'Face' }] } } as unknown as WriteTags, { writeArgs: ['-overwrite_original'] });
-    withStore(dir, (s) => s.restampPhoto(s.photos().find((p) => p.path === a)!.id, { size: statSync(a).size, mtimeMs: statSync(a).mtimeMs, sha256: 'x'.repeat(64) }));
+    withStore(dir, (s) => s.touchPhoto(s.photos().find((p) => p.path === a)!.id, { size: statSync(a).size, mtimeMs: statSync(a).mtimeMs, sha256: 'x'.repeat(64) }));
     const pixels = await Promise.all([a, b].map(async (f) => Buffer.from((await loadImageRaw(f)).data)));
 
     const dry = await exportXmpRegions(dir, { intoPhotos: true, dryRun: true });

@@ -132,7 +132,7 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
         notice(`${which} searched again for ${minFace ? `faces down to ${minFace} pixels` : 'faces on the whole photo only'} (named faces keep their names)`);
       }
       lib.setMinFace(plan.retagged, minFace);
-      for (const t of plan.touched) lib.touchPhoto(t.id, t.size, t.mtimeMs);
+      for (const t of plan.touched) lib.touchPhoto(t.id, t);
       for (const c of plan.copies) lib.copyPhoto(c.from, c.file, minFace);
       lib.removePhotos(plan.removed.map((p) => p.id));
 

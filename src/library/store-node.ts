@@ -325,9 +325,12 @@ export class LibraryStore {
     });
   }
 
-  /** A file whose size or mtime changed but not its bytes: record the new ones, keep its faces. */
-  touchPhoto(id: number, size: number, mtimeMs: number): void {
-    this.write(() => this.db.prepare('UPDATE photos SET size = ?, mtime_ms = ? WHERE id = ?').run(size, mtimeMs, id));
+  /**
+   * A file whose size or time changed but not its faces: its bytes the same (a copy touched), or
+   * changed by facegpu itself (metadata written into it: `sha256` given). Records the new ones.
+   */
+  touchPhoto(id: number, file: { size: number; mtimeMs: number; sha256?: string }): void {
+    this.write(() => this.db.prepare('UPDATE photos SET size = ?, mtime_ms = ?, sha256 = COALESCE(?, sha256) WHERE id = ?').run(file.size, file.mtimeMs, file.sha256 ?? null, id));
   }
 
   /** Drop photos (and their faces) by id, in one transaction; returns the faces dropped. */
@@ -549,10 +552,6 @@ export class LibraryStore {
     });
   }
 
-  /** A photo whose bytes facegpu changed itself (metadata written into it): its new size, time and hash, its faces kept. */
-  restampPhoto(id: number, file: { size: number; mtimeMs: number; sha256: string }): void {
-    this.write(() => this.db.prepare('UPDATE photos SET size = ?, mtime_ms = ?, sha256 = ? WHERE id = ?').run(file.size, file.mtimeMs, file.sha256, id));
-  }
 
   /** What each photo's names were imported from last (gallery import-xmp): path -> its stamp. */
   xmpImported(): Map<string, string> {

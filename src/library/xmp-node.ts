@@ -335,7 +335,7 @@ export async function exportXmpRegions(dir: string, opts: XmpOptions = {}): Prom
           // A photo written: the library takes its new bytes at once (its faces are the same),
           // before anything else can fail. What facegpu wrote where is remembered below, once
           // both files are done, so a run that fails between them does both again.
-          const restamp = async () => store.restampPhoto(photo.id, await fileStamp(path));
+          const restamp = async () => store.touchPhoto(photo.id, await fileStamp(path));
           if (write) {
             await writeRegions(et, into ? path : (meta.sidecar ?? sidecarOf(path)), into ? 'the photo' : 'its sidecar', regionInfo(plan.regions), opts.onNotice);
             if (into) await restamp();
