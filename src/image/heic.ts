@@ -32,9 +32,9 @@
 // Files with a HEVC brand that heic-decode 2.1.0 refuses to open (its brand check takes the
 // major brands mif1, msf1, heic, heix, hevc and hevx; multi-layer and scalable HEVC, heim,
 // heis, hevm and hevs, are not read) stay refused by decode.ts's `refusedFormat`.
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import sharp, { type Metadata } from 'sharp';
+import { coresUpTo } from '../cores-node.ts';
 import { headerLimitError } from './header-limit.ts';
 import type { RgbImage } from './rgb.ts';
 
@@ -126,7 +126,7 @@ class HeicDecoders {
   private threads = 0;
   private readonly waiting: (() => void)[] = [];
   private nextId = 0;
-  private readonly most = Math.max(1, Math.min(8, availableParallelism()));
+  private readonly most = coresUpTo(8);
 
   async decode(job: Job, timeoutMs: number): Promise<Answer> {
     const worker = await this.take();

@@ -7,13 +7,13 @@
 // holds anything else is refused (checkSheetsFolder).
 import { existsSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { writeDirAtomic } from '../atomic-fs.ts';
 import { faceSheetJpeg, faceTile, type SheetFace } from '../faces/annotate-node.ts';
 import { loadImageRaw } from '../image/decode.ts';
 import type { LibraryCluster } from './cluster-node.ts';
+import { coresUpTo } from '../cores-node.ts';
 import { groupBy } from '../group-by.ts';
 import { LibraryStore, type FaceEntry } from './store-node.ts';
 
@@ -58,7 +58,7 @@ export function sheetFaces(faces: readonly FaceEntry[], n = SHEET_FACES): FaceEn
  * Photos decoded at once for a sheet: a photo decodes on one core (libjpeg, libheif), so as many
  * as cores, at most 4 (a 12-megapixel photo is 36 MB decoded).
  */
-const DECODES_AT_ONCE = Math.max(1, Math.min(4, availableParallelism()));
+const DECODES_AT_ONCE = coresUpTo(4);
 
 /** Faces' tiles captioned with their ids, each photo decoded once and let go once its tiles are cut. */
 async function tilesOf(faces: readonly FaceEntry[]): Promise<SheetFace[]> {

@@ -15,7 +15,6 @@
 // facegpu changes or leaves the sidecar on the next export, and an import does not read
 // facegpu's own regions back as another tool's.
 import { existsSync, rmSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join, parse } from 'node:path';
 import pLimit from 'p-limit';
 import type { MatchOptions } from '../gallery/gallery.ts';
@@ -26,6 +25,7 @@ import { matchRegions, planRegions, storedArea, storedSize, type MwgRegion, type
 import { nameFaces } from './people-node.ts';
 import { sha256File } from './scan-node.ts';
 import { LibraryStore, type FaceEntry, type StoredPhoto } from './store-node.ts';
+import { coresUpTo } from '../cores-node.ts';
 import { groupBy } from '../group-by.ts';
 import { RemedyError } from '../remedy.ts';
 
@@ -242,7 +242,8 @@ async function eachPhoto<T>(items: readonly T[], procs: number, fileOf: (item: T
   failed.sort((a, b) => a.file.localeCompare(b.file));
 }
 
-const exifProcs = () => Math.max(1, Math.min(4, availableParallelism()));
+/** ExifTool processes: each keeps a core busy. */
+const exifProcs = () => coresUpTo(4);
 
 const shownOf = (p: StoredPhoto) => ({ width: p.width!, height: p.height! });
 
