@@ -322,29 +322,31 @@ export async function exportXmpRegions(dir: string, opts: XmpOptions = {}): Prom
         const prior = before.get(path) ?? [];
         const stored = storedSize(shownOf(photo), meta.orientation);
         const regionInfo = (regions: MwgRegion[]) => (regions.length ? { AppliedToDimensions: { H: stored.height, Unit: 'pixel', W: stored.width }, RegionList: regions } : null);
-        // Into the photo: its own regions. Into the sidecar: the sidecar's, or without any
-        // there the photo's (a sidecar hides them from readers that prefer it, so it carries them).
-        const plan = planRegions(into ? meta.inPhoto : meta.regions, ours, prior);
-        // facegpu's regions where they were before, if that is the other place: taken out there.
+        // The two places a photo's regions can be: here, where facegpu's go now (the photo with
+        // intoPhotos, else its sidecar: the one it has, or the one facegpu makes), and there.
+        const photoPlace = { file: path, what: 'the photo' as const, exists: true, regions: meta.inPhoto };
+        const sidecarPlace = { file: meta.sidecar ?? sidecarOf(path), what: 'its sidecar' as const, exists: meta.sidecar !== null, regions: meta.inSidecar };
+        const [here, there] = into ? [photoPlace, sidecarPlace] : [sidecarPlace, photoPlace];
+        // Planned on here's regions; a sidecar without any carries the photo's (it hides them
+        // from readers that prefer it).
+        const plan = planRegions(here.regions.length ? here.regions : meta.inPhoto, ours, prior);
+        // facegpu's regions there from before (the other mode): taken out there.
         const switching = prior.length > 0 && wasInPhoto.has(path) !== into;
-        const moved = switching ? planRegions(into ? meta.inSidecar : meta.inPhoto, [], prior) : null;
+        const moved = switching ? planRegions(there.regions, [], prior) : null;
         // (Moving out of the photo into a sidecar that has no regions, the plan was made on the
         // photo's, where facegpu's are already: unchanged there, still to be written.)
-        const write = (plan.changed || (switching && plan.written.length > 0)) && (into || meta.sidecar !== null || plan.regions.length > 0);
-        const clean = !!moved?.changed && (!into || meta.sidecar !== null);
+        const write = (plan.changed || (switching && plan.written.length > 0)) && (here.exists || plan.regions.length > 0);
+        const clean = !!moved?.changed && there.exists;
         if (!opts.dryRun) {
           // A photo written: the library takes its new bytes at once (its faces are the same),
           // before anything else can fail. What facegpu wrote where is remembered below, once
-          // both files are done, so a run that fails between them does both again.
-          const restamp = async () => store.touchPhoto(photo.id, await fileStamp(path));
-          if (write) {
-            await writeRegions(et, into ? path : (meta.sidecar ?? sidecarOf(path)), into ? 'the photo' : 'its sidecar', regionInfo(plan.regions), opts.onNotice);
-            if (into) await restamp();
-          }
-          if (clean) {
-            await writeRegions(et, into ? meta.sidecar! : path, into ? 'its sidecar' : 'the photo', regionInfo(moved!.regions), opts.onNotice);
-            if (!into) await restamp();
-          }
+          // both places are done, so a run that fails between them does both again.
+          const put = async (place: typeof here, regions: MwgRegion[]) => {
+            await writeRegions(et, place.file, place.what, regionInfo(regions), opts.onNotice);
+            if (place === photoPlace) store.touchPhoto(photo.id, await fileStamp(path));
+          };
+          if (write) await put(here, plan.regions);
+          if (clean) await put(there, moved!.regions);
         }
         // Counted once written (a photo that failed is in `failed` alone).
         if (write || clean) report.written++;
