@@ -12,7 +12,7 @@
 // Through ExifTool (exiftool-vendored), which keeps every other field of a sidecar (ratings,
 // tags, darktable's edits) and replaces the file by renaming a finished copy. facegpu remembers
 // in the library which regions it wrote (xmp_regions), so that a name changed or taken off in
-// facegpu changes or leaves the sidecar on the next export, and an import does not read
+// facegpu changes or leaves the sidecar (or the photo) on the next export, and an import does not read
 // facegpu's own regions back as another tool's.
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join, parse } from 'node:path';
