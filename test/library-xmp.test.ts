@@ -5,7 +5,7 @@
 // changes nothing, that other tools' fields and regions stay (a different name at the same face
 // is kept and reported), that a rename or a face taken off changes the region facegpu wrote,
 // that a dry run writes nothing, the CLI; and that an import names the faces under other
-// tools' regions (sidecar or in the photo, boxes drawn otherwise), leaves facegpu's own names
+// tools' regions (sidecar and photo together, Microsoft's too, boxes drawn otherwise), leaves facegpu's own names
 // and corrections alone, and does not read facegpu's own regions back.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
@@ -144,7 +144,7 @@ describe('merging regions', () => {
     const larger = { Area: { X: 0.5, Y: 0.52, W: 0.3, H: 0.34, Unit: 'normalized' }, Name: 'Bob', Type: 'Face' };
     const plan = planRegions([larger], ours, []);
     expect(plan).toMatchObject({ regions: [larger], written: [], changed: false, kept: [{ face: 7, name: 'Ann', theirs: 'Bob' }] });
-    expect(matchRegions([larger], ours, [])).toEqual([{ name: 'Bob', face: 7 }]);
+    expect(matchRegions([[larger]], ours, [])).toEqual([{ name: 'Bob', face: 7 }]);
     // Unnamed, it becomes Ann's; far off, both stay.
     expect(planRegions([{ ...larger, Name: undefined }], ours, []).regions.map((r) => r.Name)).toEqual(['Ann']);
     const far = { ...larger, Area: { ...larger.Area, X: 0.9 } };
@@ -326,9 +326,9 @@ describe('gallery export-xmp', () => {
     expect(await exportXmpRegions(dir, { intoPhotos: true })).toMatchObject({ written: 0, skipped: 2 });
     expect(await exportXmpRegions(dir, { intoPhotos: true, recheck: true })).toMatchObject({ written: 0, skipped: 0, regions: 3 });
     expect([a, b].map((f) => readFileSync(f))).toEqual(bytes);
-    // Import reads none of facegpu's own regions back: b's are in the photo (its sidecar has
-    // none), a's sidecar has regions (the pet), so it is the one read there.
-    expect(await importXmpNames(dir)).toMatchObject({ regions: 0, already: 0, named: [], unmatched: [] });
+    // Import reads none of facegpu's own regions back (in the photos now); of a's, it reads
+    // only the other tool's Bob, where facegpu found no face.
+    expect(await importXmpNames(dir)).toMatchObject({ regions: 1, already: 0, named: [], unmatched: [{ file: a, name: 'Bob' }] });
 
     // Back to sidecars: the regions leave the photos (Bob stays), and the sidecars have them again.
     expect(await exportXmpRegions(dir)).toMatchObject({ written: 2, regions: 3, failed: [] });
@@ -514,20 +514,41 @@ describe('gallery import-xmp', () => {
     expect(existsSync(sidecarOf(c))).toBe(false);
     expect(named(await regionsOf(join(photos, 'c.xmp')))).toEqual(['Face:Bob', 'Face:Dan']);
     const after = await importXmpNames(dir);
-    // c.xmp came out as it was (Bob's region was facegpu's already, Cy's face left to Dan), so c is not read again.
-    expect(after).toMatchObject({ skipped: 1, named: [], regions: 2, already: 0, kept: [], notThem: [{ face: ids[0][2] }], unmatched: [{ name: 'Eve' }] });
+    // c.xmp came out as it was (Bob's region was facegpu's already, Cy's face left to Dan), so c is not read again;
+    // b's own region, in the photo beside facegpu's in its sidecar now, names its face Ann already.
+    expect(after).toMatchObject({ skipped: 1, named: [], regions: 3, already: 1, kept: [], notThem: [{ face: ids[0][2] }], unmatched: [{ name: 'Eve' }] });
     const json = JSON.parse((await exec('node', [CLI, 'gallery', 'import-xmp', dir, '--dry-run', '--recheck', '--json'], { timeout: 120_000 })).stdout);
     expect(Object.keys(json).sort()).toEqual(['already', 'dryRun', 'failed', 'kept', 'named', 'notThem', 'photos', 'regions', 'skipped', 'unmatched']);
-    expect(json).toMatchObject({ photos: 3, skipped: 0, regions: 3, named: [], kept: [{ file: c, face: ids[2][0], name: 'Cy', theirs: 'Dan' }], unmatched: [{ file: a, name: 'Eve' }], dryRun: true });
+    expect(json).toMatchObject({ photos: 3, skipped: 0, regions: 4, already: 1, named: [], kept: [{ file: c, face: ids[2][0], name: 'Cy', theirs: 'Dan' }], unmatched: [{ file: a, name: 'Eve' }], dryRun: true });
     const skipping = await exec('node', [CLI, 'gallery', 'import-xmp', dir, '--dry-run'], { timeout: 120_000 });
     expect(skipping.stdout).toBe('3 photos with faces (3 as at their last import, not read), 0 named face regions read: 0 faces would be named; 0 named so already\n');
     const { stdout } = await exec('node', [CLI, 'gallery', 'import-xmp', dir, '--dry-run', '--recheck'], { timeout: 120_000 });
     expect(stdout.split('\n')).toEqual([
-      '3 photos with faces, 3 named face regions read: 0 faces would be named; 0 named so already',
+      '3 photos with faces, 4 named face regions read: 0 faces would be named; 1 named so already',
       `  ${c}: face ${ids[2][0]} left as Cy, its metadata says "Dan" (if that is right: facegpu gallery name-faces ${dir} "Dan" ${ids[2][0]})`,
       `  ${a}: face ${ids[0][2]} left unnamed, taken off Dan before`,
       `  1 region with no face found under it, e.g. ${a}: "Eve" (faces under --min-face, turned away, or a name facegpu refuses)`,
       '',
     ]);
+  });
+
+  it("reads the sidecar's regions and the photo's together, and Microsoft's: each face named once, the sidecar's name first", async () => {
+    const [x] = await greyPhotos('p13', ['x.jpg']);
+    const region = (x: number, y: number, w: number, h: number, name: string) => ({ Area: { X: x, Y: y, W: w, H: h, Unit: 'normalized' }, Name: name, Type: 'Face' });
+    // In the photo: Lightroom named the first face Ann and the second Zed; Windows Photo Gallery
+    // named the third Cat (x, y from the top left corner), Ann again, and marked a face ignored.
+    await et.write(x, {
+      RegionInfo: { AppliedToDimensions: { W: 200, H: 100, Unit: 'pixel' }, RegionList: [region(0.2, 0.3, 0.2, 0.4, 'Ann'), region(0.7, 0.3, 0.2, 0.4, 'Zed')] },
+      RegionInfoMP: { Regions: [{ PersonDisplayName: 'Cat', Rectangle: '0.4, 0.6, 0.1, 0.2' }, { PersonDisplayName: 'Ann', Rectangle: '0.1, 0.1, 0.2, 0.4' }, { PersonDisplayName: 'ffffffffffffffff', Rectangle: '0.8, 0.7, 0.1, 0.2' }] },
+    } as unknown as WriteTags, { writeArgs: ['-overwrite_original'] });
+    // In its sidecar, written later by digiKam: the second face is Bob.
+    await et.write(sidecarOf(x), { RegionInfo: { AppliedToDimensions: { W: 200, H: 100, Unit: 'pixel' }, RegionList: [region(0.7, 0.3, 0.2, 0.4, 'Bob')] } } as unknown as WriteTags, { writeArgs: ['-overwrite_original'] });
+    const { dir, ids } = await library('g13', [{ path: x, width: 200, height: 100, boxes: [[20, 10, 40, 40], [120, 10, 40, 40], [80, 60, 20, 20]] }]);
+
+    const r = await importXmpNames(dir);
+    expect(r).toMatchObject({ photos: 1, regions: 3, already: 0, kept: [], notThem: [], unmatched: [], failed: [] });
+    expect(r.named).toEqual([{ person: 'Ann', faces: 1 }, { person: 'Bob', faces: 1 }, { person: 'Cat', faces: 1 }]);
+    const people = withStore(dir, (s) => new Map(s.faceEntries().map((f) => [f.id, f.person])));
+    expect(ids[0].map((id) => people.get(id))).toEqual(['Ann', 'Bob', 'Cat']);
   });
 });

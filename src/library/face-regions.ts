@@ -1,7 +1,8 @@
 // A photo's named faces as XMP face regions: the Metadata Working Group's region schema
-// (mwg-rs), which digiKam, Lightroom, Immich, Picasa and ExifTool read and write. Pure: the
-// geometry, and the rule that merges facegpu's names into the regions a photo has already. The
-// sidecar files are xmp-node.ts's.
+// (mwg-rs), which digiKam, Lightroom, Immich, Picasa and ExifTool read and write; Microsoft's
+// regions are read too. Pure: the geometry, the rule that merges facegpu's names into the
+// regions a photo has already, and which region names a face on import. The sidecar files are
+// xmp-node.ts's.
 //
 // Geometry (MWG guidelines 2.0, 5.9): a region applies to the image *as stored*; a reader turns
 // it with the EXIF Orientation as it turns the pixels. facegpu's boxes are on the image as
@@ -164,16 +165,55 @@ export function planRegions(existing: readonly MwgRegion[], ours: readonly Named
 }
 
 /**
- * The named face regions of other tools in a photo (facegpu's own, remembered in `before`,
- * left out) matched to the faces facegpu found there, one to one, best overlap first (above
- * MATCH_IOU). Regions with no face of facegpu's under them come back with `face` null.
+ * Microsoft's face regions (Windows Live Photo Gallery, Windows Photos, Photini:
+ * `MP:RegionInfo`, as ExifTool reads it: `RegionInfoMP.Regions`) as MWG regions, to be read as
+ * names. A rectangle is "x, y, w, h" from its top left corner, normalized; taken on the stored
+ * image, as ExifTool's own converter (convert_regions.config) takes it. A face marked ignored
+ * (the name "ffffffffffffffff") and a region without a rectangle name nobody's face.
  */
-export function matchRegions(existing: readonly MwgRegion[], faces: readonly { face: number; area: RegionArea }[], before: readonly WrittenRegion[]): { name: string; face: number | null }[] {
-  const named = existing.flatMap((r) => {
-    const area = areaOf(r);
-    const name = nameOf(r.Name);
-    return area && name && isFace(r) && !writtenBy(before, r, area) ? [{ name, area }] : [];
+export function microsoftRegions(info: unknown): MwgRegion[] {
+  const regions = (info as { Regions?: unknown } | null | undefined)?.Regions;
+  if (!Array.isArray(regions)) return [];
+  return regions.flatMap((r: { PersonDisplayName?: unknown; Rectangle?: unknown }) => {
+    const name = nameOf(r?.PersonDisplayName);
+    const rect = typeof r?.Rectangle === 'string' ? r.Rectangle.split(',').map(Number) : [];
+    if (!name || name === 'ffffffffffffffff' || rect.length !== 4 || !rect.every(Number.isFinite)) return [];
+    const [x, y, w, h] = rect;
+    return [{ Area: { X: x + w / 2, Y: y + h / 2, W: w, H: h, Unit: 'normalized' }, Name: name, Type: 'Face' }];
   });
+}
+
+/**
+ * The named face regions of other tools in a photo, from each place a tool may have put them,
+ * in order of precedence (`places`: its sidecar's, then the photo's own; each MWG's, then
+ * Microsoft's). facegpu's own (remembered in `before`) are left out; so is a region at a face
+ * an earlier place names already: a tool that writes both places names a face once, and where
+ * two places disagree the first one's name is read (the sidecar: a tool that keeps one writes
+ * its changes there, and may leave the photo as the camera or an older tool left it).
+ */
+export function otherNamedRegions(places: readonly (readonly MwgRegion[])[], before: readonly WrittenRegion[]): { name: string; area: RegionArea }[] {
+  const named: { name: string; area: RegionArea }[] = [];
+  for (const regions of places) {
+    const earlier = named.length;
+    for (const r of regions) {
+      const area = areaOf(r);
+      const name = nameOf(r.Name);
+      if (!area || !name || !isFace(r) || writtenBy(before, r, area)) continue;
+      if (named.slice(0, earlier).some((n) => sameFace(n.area, area))) continue;
+      named.push({ name, area });
+    }
+  }
+  return named;
+}
+
+/**
+ * The named face regions of other tools in a photo (otherNamedRegions, from its `places` in
+ * order of precedence) matched to the faces facegpu found there, one to one, best overlap
+ * first (above MATCH_IOU). Regions with no face of facegpu's under them come back with `face`
+ * null.
+ */
+export function matchRegions(places: readonly (readonly MwgRegion[])[], faces: readonly { face: number; area: RegionArea }[], before: readonly WrittenRegion[]): { name: string; face: number | null }[] {
+  const named = otherNamedRegions(places, before);
   const pairs = named.flatMap((r, i) => faces.map((f) => ({ i, face: f.face, iou: boxIou(rect(r.area), rect(f.area)) })));
   pairs.sort((a, b) => b.iou - a.iou);
   const faceOf = new Map<number, number>();

@@ -5,8 +5,8 @@
 //   photo.jpg.xmp (the name digiKam, darktable and Immich use). Photos are not written, unless
 //   asked (intoPhotos: for tools that read no sidecar of a JPEG); then the library records
 //   each photo's new bytes, so that it is not indexed again.
-// - import: the named face regions digiKam, Lightroom, Picasa or a camera put in a photo (its
-//   sidecar, or the photo itself) name the faces facegpu found under them, as
+// - import: the named face regions digiKam, Lightroom, Picasa, Windows or a camera put in a
+//   photo (its sidecar and the photo itself) name the faces facegpu found under them, as
 //   `gallery name-faces` does: a library tagged elsewhere is named without naming it again.
 //
 // Through ExifTool (exiftool-vendored), which keeps every other field of a sidecar (ratings,
@@ -21,7 +21,7 @@ import type { MatchOptions } from '../gallery/gallery.ts';
 import { withGalleryLock } from '../gallery/store-node.ts';
 import { loadStoredGallery } from '../identity/node.ts';
 import { isPersonName } from '../identity/face-gallery.ts';
-import { matchRegions, planRegions, storedArea, storedSize, type MwgRegion, type NamedFace, type RegionArea } from './face-regions.ts';
+import { matchRegions, microsoftRegions, planRegions, storedArea, storedSize, type MwgRegion, type NamedFace, type RegionArea } from './face-regions.ts';
 import { nameFaces } from './people-node.ts';
 import { sha256File } from './scan-node.ts';
 import { LibraryStore, type FaceEntry, type StoredPhoto } from './store-node.ts';
@@ -189,6 +189,11 @@ interface PhotoMeta {
   inPhoto: MwgRegion[];
   /** The photo's sidecar, the first of photo.jpg.xmp and photo.xmp that exists, or null. */
   sidecar: string | null;
+  /**
+   * Every place other tools may name faces, for import, first to last: the sidecar's MWG
+   * regions, the photo's, then Microsoft's in each (otherNamedRegions says which name wins).
+   */
+  forNames: MwgRegion[][];
 }
 
 /**
@@ -204,6 +209,7 @@ async function readPhoto(tool: ExifToolLike, photo: StoredPhoto): Promise<PhotoM
   if (typeof tags.Error === 'string') throw new Error(`cannot read its metadata (${tags.Error})`);
   const sidecar = sidecarsOf(photo.path).find((f) => existsSync(f)) ?? null;
   let inSidecar: MwgRegion[] = [];
+  let microsoftInSidecar: MwgRegion[] = [];
   if (sidecar) {
     // A sidecar that cannot be read fails the photo: not read as none (its regions would be
     // taken from the photo, or written over it).
@@ -213,13 +219,16 @@ async function readPhoto(tool: ExifToolLike, photo: StoredPhoto): Promise<PhotoM
     if (typeof side.Error === 'string' && side.Error !== 'File is empty') throw new Error(`cannot read its sidecar ${sidecar} (${side.Error})`);
     if (side.Error === undefined && side.FileType !== 'XMP') throw new Error(`its sidecar ${sidecar} is not XMP (ExifTool reads it as ${String(side.FileType ?? 'nothing it knows')})`);
     inSidecar = regionList(side);
+    microsoftInSidecar = microsoftRegions(side.RegionInfoMP);
   }
+  const inPhoto = regionList(tags);
   return {
     orientation: Number(tags.Orientation ?? 1) || 1,
-    regions: inSidecar.length ? inSidecar : regionList(tags),
+    regions: inSidecar.length ? inSidecar : inPhoto,
     inSidecar,
-    inPhoto: regionList(tags),
+    inPhoto,
     sidecar,
+    forNames: [inSidecar, inPhoto, microsoftInSidecar, microsoftRegions(tags.RegionInfoMP)],
   };
 }
 
@@ -392,10 +401,10 @@ export async function importXmpNames(dir: string, opts: XmpOptions = {}): Promis
     await eachPhoto(photos, procs, (p) => p.path, async (photo) => {
       const meta = await readPhoto(et, photo);
       stamps.set(photo.path, stampOf.get(photo.path)!);
-      if (!meta.regions.length) return;
+      if (!meta.forNames.some((regions) => regions.length)) return;
       const faces = byPath.get(photo.path)!;
       const areas: { face: number; area: RegionArea }[] = faces.map((f) => ({ face: f.id, area: storedArea(f.box, shownOf(photo), meta.orientation) }));
-      for (const m of matchRegions(meta.regions, areas, before.get(photo.path) ?? [])) {
+      for (const m of matchRegions(meta.forNames, areas, before.get(photo.path) ?? [])) {
         report.regions++;
         const face = m.face === null ? undefined : faces.find((f) => f.id === m.face)!;
         if (!face || !isPersonName(m.name)) report.unmatched.push({ file: photo.path, name: m.name });
