@@ -4,7 +4,7 @@
 // renames and a photo indexed again keep that, a crash between the gallery's save and the
 // library's is finished by running again, and the CLI lists a photo's faces and refuses bad ids.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,7 +15,9 @@ import { Gallery } from '../src/gallery/gallery.ts';
 import { defaultNodeIndex } from '../src/gallery/index-node.ts';
 import { loadGallery, saveGallery } from '../src/gallery/store-node.ts';
 import { gaussian } from '../src/gallery/synthetic.ts';
-import { nameCluster, nameFaces, removePersonPhotos, renamePerson, unnameFaces } from '../src/library/people-node.ts';
+import { indexLibrary } from '../src/library/index-run-node.ts';
+import { libraryGalleryStats, nameCluster, nameFaces, removePersonPhotos, renamePerson, unnameFaces } from '../src/library/people-node.ts';
+import { sha256File } from '../src/library/scan-node.ts';
 import type { PhotoFaces } from '../src/library/photo-faces.ts';
 import { SHEET_PAGE, writeClusterSheets } from '../src/library/sheets-node.ts';
 import { LIBRARY_FILE, LibraryStore } from '../src/library/store-node.ts';
@@ -110,9 +112,12 @@ describe('naming faces one by one', () => {
     await unnameFaces(dir, [ids[5]]);
     expect((await renamePerson(dir, 'Ann', 'Anna')).libraryFaces).toBe(5);
     expect(libraryFaces(dir).get(ids[5])).toEqual({ person: null, notPeople: ['Anna'] });
-    // 5.jpg searched again (new bytes, the faces a pixel off): new ids, the same names.
+    // 5.jpg searched again (new bytes, the faces a pixel off, described alike): new ids, the same names.
     const store = LibraryStore.open(dir);
-    store.storePhotos([photo('/p/5.jpg', [121, 21])]);
+    const was = new Map(store.faces({ ids: [ids[4], ids[5]] }).map((f) => [f.box[0] + 1, f.descriptor]));
+    const edited = photo('/p/5.jpg', [121, 21]);
+    if ('faces' in edited) for (const f of edited.faces) f.descriptor = was.get(f.box[0])!.map((v) => v * 0.9 + 0.05);
+    store.storePhotos([edited]);
     const again = store.photoFaces('/p/5.jpg')!;
     store.close();
     expect(again.map((f) => [f.box[0], f.person, f.notPeople])).toEqual([
@@ -260,4 +265,50 @@ describe('contact sheets for naming faces one by one', () => {
     const bad = await cli(['cluster', join(tmp, 'nowhere'), '--sheet-faces', '0']).catch((e) => e);
     expect(bad.stderr.trim()).toBe('facegpu: --sheet-faces must be a positive integer or "all", got "0"');
   }, 120_000);
+});
+
+describe('photos moved', () => {
+  it('a photo moved or renamed keeps its names and corrections without GPU work, and the gallery follows it; a copy is named too, not enrolled twice', async () => {
+    const root = join(tmp, 'moving');
+    mkdirSync(join(root, 'a'), { recursive: true });
+    const files = ['1.jpg', '2.jpg', '3.jpg'].map((f) => join(root, 'a', f));
+    for (const [i, f] of files.entries()) await sharp({ create: { width: 60, height: 40, channels: 3, background: { r: 40 * i, g: 90, b: 120 } } }).jpeg().toFile(f);
+    const dir = join(tmp, 'g-moving');
+    await saveGallery(dir, Gallery.create({ name: dir, backbone, dim: DIM, preprocessing: {}, normalisation: { method: 'l2' }, index: defaultNodeIndex }));
+    const store = LibraryStore.open(dir, { create: { dim: DIM, backbone } });
+    const stamp = async (path: string) => ({ path, size: statSync(path).size, mtimeMs: statSync(path).mtimeMs, sha256: await sha256File(path) });
+    store.storePhotos(await Promise.all(files.map(async (f, i) => ({ ...(await stamp(f)), width: 60, height: 40, faces: [{ box: [5, 5, 20, 20] as [number, number, number, number], score: 0.9, descriptor: gaussian(prng, new Float32Array(DIM)) }, ...(i === 0 ? [{ box: [30, 5, 20, 20] as [number, number, number, number], score: 0.9, descriptor: gaussian(prng, new Float32Array(DIM)) }] : [])] }))));
+    const ids = store.faceEntries().map((f) => f.id); // 1.jpg: two faces; 2.jpg, 3.jpg: one each
+    store.close();
+    await nameFaces(dir, ids, 'Ann');
+    await unnameFaces(dir, [ids[1]]); // 1.jpg's second face is not Ann
+
+    // 1.jpg renamed, 2.jpg moved to another folder, 3.jpg copied.
+    mkdirSync(join(root, 'b'));
+    renameSync(files[0], join(root, 'a', 'one.jpg'));
+    renameSync(files[1], join(root, 'b', '2.jpg'));
+    copyFileSync(files[2], join(root, 'b', 'copy.jpg'));
+    const r = await indexLibrary(root, dir);
+    expect(r).toMatchObject({ new: 3, copied: 3, removed: 2, changed: 0, embedded: 0, failed: [] });
+
+    const after = LibraryStore.open(dir, { readonly: true });
+    const faces = after.faceEntries().map((f) => [f.path.slice(root.length + 1), f.box[0], f.person, f.notPeople]);
+    after.close();
+    expect(faces.sort()).toEqual([
+      ['a/3.jpg', 5, 'Ann', []],
+      ['a/one.jpg', 30, null, ['Ann']],
+      ['a/one.jpg', 5, 'Ann', []],
+      ['b/2.jpg', 5, 'Ann', []],
+      ['b/copy.jpg', 5, 'Ann', []],
+    ]);
+    // The gallery's faces are at the photos' new paths; the copy is not enrolled a second time.
+    expect(await galleryFiles(dir, 'Ann')).toEqual([`${join(root, 'a', '3.jpg')}@5`, `${join(root, 'a', 'one.jpg')}@5`, `${join(root, 'b', '2.jpg')}@5`]);
+    expect(libraryGalleryStats(dir, await loadGallery(dir))).toMatchObject({ photos: 4, faces: 5, people: 1, unlabelled: 1 });
+    // Still one face: taken off Ann at its new path, it leaves the gallery too.
+    const reader = LibraryStore.open(dir, { readonly: true });
+    const moved = reader.photoFaces(join(root, 'b', '2.jpg'))!;
+    reader.close();
+    await unnameFaces(dir, [moved[0].id]);
+    expect(await galleryFiles(dir, 'Ann')).toEqual([`${join(root, 'a', '3.jpg')}@5`, `${join(root, 'a', 'one.jpg')}@5`]);
+  });
 });

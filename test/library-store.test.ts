@@ -208,6 +208,37 @@ describe('LibraryStore', () => {
     }
   });
 
+  it('a face keeps its name by its descriptor, not its box: found elsewhere (the photo turned) it keeps it, a stranger where it was does not take it', () => {
+    const dir = join(tmp, 'names-by-face');
+    mkdirSync(dir);
+    const s = LibraryStore.open(dir, { create: { dim: DIM, backbone } });
+    try {
+      s.storePhotos([photo('/n/b.jpg', 2), photo('/n/c.jpg', 1)]);
+      const [b0, b1, c0] = s.faces();
+      s.namePerson([b0.id, b1.id], 'Ann');
+      s.namePerson([c0.id], 'Cy');
+      s.unnameFaces([b1.id]); // b's second face is not Ann
+      const near = (d: Float32Array, by: number) => d.map((v, i) => v + by * (i % 2 ? 1 : -1) * 0.3);
+      const stranger = (d: Float32Array) => d.map((v) => -v);
+      // b turned a quarter by its EXIF Orientation: its faces found far from where they were, a little otherwise.
+      // c replaced by another photo under the same name: a stranger exactly where Cy was.
+      const b = photo('/n/b.jpg', 0);
+      const c = photo('/n/c.jpg', 0);
+      if ('faces' in b && 'faces' in c) {
+        b.faces.push({ box: [80, 40, 10, 10], score: 0.9, descriptor: near(b1.descriptor, 1) }, { box: [80, 70, 10, 10], score: 0.9, descriptor: near(b0.descriptor, -1) });
+        c.faces.push({ box: c0.box, score: 0.9, descriptor: stranger(c0.descriptor) });
+      }
+      s.storePhotos([b, c]);
+      expect(s.faces().map((f) => [f.path, f.box[1], f.person, f.notPeople])).toEqual([
+        ['/n/b.jpg', 40, null, ['Ann']],
+        ['/n/b.jpg', 70, 'Ann', []],
+        ['/n/c.jpg', 0, null, []],
+      ]);
+    } finally {
+      s.close();
+    }
+  });
+
   it("a new path with stored bytes takes their faces where the run would search them alike (another minFace, no tiles either way), and is searched where tiles differ", async () => {
     const dir = join(tmp, 'copies-min-face');
     const photos = join(tmp, 'copies-photos');

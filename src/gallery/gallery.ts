@@ -355,6 +355,21 @@ export class Gallery {
   }
 
   /**
+   * The faces cut from photo file `from` are now of `to` (the photo was moved or renamed);
+   * returns how many. Nothing else changes: descriptors, people and calibration stay.
+   */
+  moveFile(from: string, to: string): number {
+    let moved = 0;
+    for (const f of this.faceList) {
+      if (f.file !== from) continue;
+      f.file = to;
+      moved++;
+    }
+    if (moved) this.updatedAt = new Date().toISOString();
+    return moved;
+  }
+
+  /**
    * A person's faces cut from `photos`, and the photos none of theirs came from. `same` says
    * whether an enrolled file is a given photo (by default: the same string; the Node side also
    * matches a relative path to its resolved one).

@@ -20,6 +20,7 @@ import { backboneRefOf, preprocessingOf } from '../identity/face-gallery.ts';
 import { loadStoredGallery, referenceFor } from '../identity/node.ts';
 import type { RemedyError } from '../remedy.ts';
 import { minFaceProblem } from '../detect/tiles.ts';
+import { normalise } from '../gallery/normalise.ts';
 import { embedPhotos } from './embed-node.ts';
 import { fromWire, type PhotoFaces } from './photo-faces.ts';
 import { probeRedis, runOnQueue } from './queue-node.ts';
@@ -133,6 +134,16 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
       }
       lib.setMinFace(plan.retagged, minFace);
       for (const t of plan.touched) lib.touchPhoto(t.id, t);
+      // A photo moved (its bytes at a new path, the old path gone): the gallery's faces of it
+      // (named through the library) follow it, saved before the library moves it, so that a
+      // run stopped in between finds the move again and finds nothing left to re-point.
+      const gone = new Set(plan.removed.map((p) => p.id));
+      let moved = 0;
+      for (const c of plan.copies) {
+        if (!gone.delete(c.from.id)) continue;
+        moved += gallery.moveFile(c.from.path, c.file.path);
+      }
+      if (moved) await saveGallery(dir, gallery, { lock });
       for (const c of plan.copies) lib.copyPhoto(c.from, c.file, minFace);
       lib.removePhotos(plan.removed.map((p) => p.id));
 
@@ -145,9 +156,11 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
       const failed: IndexSummary['failed'] = plan.failing.map((f) => ({ file: f.path, error: f.error, again: true }));
       let done = 0;
       let embedded = 0;
+      // Faces compared as the gallery compares them (a face searched again keeps its name only if it is that face).
+      const unit = (raw: Float32Array) => normalise(raw, gallery.dim, gallery.normalisation);
       const store_ = (photos: PhotoFaces[]) => {
         lock.assertHeld();
-        lib.storePhotos(photos, minFace);
+        lib.storePhotos(photos, minFace, unit);
         for (const p of photos) {
           if ('error' in p) failed.push({ file: p.path, error: p.error });
           else embedded++;

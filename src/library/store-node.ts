@@ -15,10 +15,11 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LIBRARY_FILES_PREFIX, type BackboneRef, type Box } from '../gallery/gallery-format.ts';
-import { boxIou } from '../detect/region.ts';
+import { normalise } from '../gallery/normalise.ts';
 import type { PhotoFaces, PhotoFile } from './photo-faces.ts';
 import type { RegionArea, WrittenRegion } from './face-regions.ts';
 import { groupBy } from '../group-by.ts';
+import { sameFaces } from './same-face.ts';
 
 export const LIBRARY_FILE = `${LIBRARY_FILES_PREFIX}sqlite`;
 const FORMAT = 'facegpu-library';
@@ -265,13 +266,16 @@ export class LibraryStore {
   /**
    * Store photos with their faces, all in one transaction, each found down to `minFace` pixels
    * (0: the whole photo only). A photo stored before (same path) has its faces replaced; a new
-   * face where an old one was (boxes overlapping by more than half their union) keeps the old
-   * one's person, cluster and notPeople, so that searching a photo again (index's minFace
-   * changed, or its bytes) does not forget who was named in it. Returns the faces stored.
+   * face that is an old one (sameFaces: its descriptor as similar as the same face saved again,
+   * wherever its box is) keeps the old one's person, cluster and notPeople, so that searching a
+   * photo again (index's minFace changed, its bytes edited or turned) does not forget who was
+   * named in it, and a different photo under the old one's name does not take its names.
+   * `unit` normalises descriptors as the gallery compares them (default: L2 alone). Returns
+   * the faces stored.
    */
-  storePhotos(photos: readonly PhotoFaces[], minFace = 0): number {
+  storePhotos(photos: readonly PhotoFaces[], minFace = 0, unit: (raw: Float32Array) => Float32Array = (raw) => normalise(raw, this.dim, { method: 'l2' })): number {
     const oldFaces = this.db.prepare(
-      'SELECT f.x, f.y, f.w, f.h, f.person, f.cluster, f.not_people AS notPeople FROM faces f JOIN photos p ON p.id = f.photo WHERE p.path = ? AND (f.person IS NOT NULL OR f.cluster IS NOT NULL OR f.not_people IS NOT NULL)',
+      'SELECT f.descriptor, f.person, f.cluster, f.not_people AS notPeople FROM faces f JOIN photos p ON p.id = f.photo WHERE p.path = ? AND (f.person IS NOT NULL OR f.cluster IS NOT NULL OR f.not_people IS NOT NULL)',
     );
     const del = this.db.prepare('DELETE FROM photos WHERE path = ?');
     const addPhoto = this.db.prepare('INSERT INTO photos (path, size, mtime_ms, sha256, width, height, error, indexed_at, min_face) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
@@ -280,15 +284,17 @@ export class LibraryStore {
     this.write(() => {
       const now = new Date().toISOString();
       for (const p of photos) {
-        type Old = { x: number; y: number; w: number; h: number; person: string | null; cluster: number | null; notPeople: string | null };
-        const named = (oldFaces.all(p.path) as Old[]).map((r) => ({ box: [r.x, r.y, r.w, r.h] as Box, person: r.person, cluster: r.cluster, notPeople: r.notPeople }));
+        type Old = { descriptor: Buffer; person: string | null; cluster: number | null; notPeople: string | null };
+        const named = oldFaces.all(p.path) as Old[];
         del.run(p.path);
         const ok = !('error' in p);
         const { lastInsertRowid } = addPhoto.run(p.path, p.size, p.mtimeMs, p.sha256, ok ? p.width : null, ok ? p.height : null, ok ? null : p.error, now, minFace);
         if (!ok) continue;
-        for (const f of p.faces) {
-          if (f.descriptor.length !== this.dim) throw new Error(`${p.path}: a ${f.descriptor.length}-d descriptor in a ${this.dim}-d library`);
-          const was = takeOverlapping(named, f.box);
+        const bad = p.faces.find((f) => f.descriptor.length !== this.dim);
+        if (bad) throw new Error(`${p.path}: a ${bad.descriptor.length}-d descriptor in a ${this.dim}-d library`);
+        const wasOf = sameFaces(named.map((r) => f32Of(r.descriptor)), p.faces.map((f) => f.descriptor), unit);
+        for (const [i, f] of p.faces.entries()) {
+          const was = wasOf[i] < 0 ? null : named[wasOf[i]];
           addFace.run(lastInsertRowid, f.box[0], f.box[1], f.box[2], f.box[3], f.score, blobOf(f.descriptor), was?.person ?? null, was?.cluster ?? null, was?.notPeople ?? null);
           faces++;
         }
@@ -300,7 +306,9 @@ export class LibraryStore {
 
   /**
    * Store `file` with the faces of an already stored photo of the same bytes (no GPU work),
-   * recorded as searched down to `minFace` (default: as `from` was). Returns the faces copied.
+   * recorded as searched down to `minFace` (default: as `from` was), their names, clusters and
+   * corrections with them (the same faces: a photo moved, renamed or copied is still of the
+   * people it was). Returns the faces copied.
    */
   copyPhoto(from: StoredPhoto, file: PhotoFile, minFace = from.minFace): number {
     let faces = 0;
@@ -310,7 +318,7 @@ export class LibraryStore {
       const { lastInsertRowid } = this.db
         .prepare('INSERT INTO photos (path, size, mtime_ms, sha256, width, height, error, indexed_at, min_face) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
         .run(file.path, file.size, file.mtimeMs, file.sha256, src.width, src.height, src.error, new Date().toISOString(), minFace);
-      faces = this.db.prepare('INSERT INTO faces (photo, x, y, w, h, score, descriptor) SELECT ?, x, y, w, h, score, descriptor FROM faces WHERE photo = ? ORDER BY id').run(lastInsertRowid, from.id).changes;
+      faces = this.db.prepare('INSERT INTO faces (photo, x, y, w, h, score, descriptor, person, cluster, not_people) SELECT ?, x, y, w, h, score, descriptor, person, cluster, not_people FROM faces WHERE photo = ? ORDER BY id').run(lastInsertRowid, from.id).changes;
       this.bump();
     });
     return faces;
@@ -571,16 +579,4 @@ export class LibraryStore {
   namedFacesOf(person: string): { id: number; path: string }[] {
     return this.db.prepare('SELECT f.id, p.path FROM faces f JOIN photos p ON p.id = f.photo WHERE f.person = ? ORDER BY f.id').all(person) as { id: number; path: string }[];
   }
-}
-
-/** Of `faces`, the one whose box overlaps `box` most, by more than half their union; taken out of the list. */
-function takeOverlapping<T extends { box: Box }>(faces: T[], box: Box): T | null {
-  const rect = ([x, y, width, height]: Box) => ({ x, y, width, height });
-  let best = -1;
-  let bestIou = 0.5;
-  faces.forEach((f, i) => {
-    const iou = boxIou(rect(f.box), rect(box));
-    if (iou > bestIou) [best, bestIou] = [i, iou];
-  });
-  return best < 0 ? null : faces.splice(best, 1)[0];
 }
