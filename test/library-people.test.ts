@@ -4,7 +4,7 @@
 // renames and a photo indexed again keep that, a crash between the gallery's save and the
 // library's is finished by running again, and the CLI lists a photo's faces and refuses bad ids.
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,9 +17,9 @@ import { loadGallery, saveGallery } from '../src/gallery/store-node.ts';
 import { gaussian } from '../src/gallery/synthetic.ts';
 import { indexLibrary } from '../src/library/index-run-node.ts';
 import { libraryGalleryStats, nameCluster, nameFaces, removePersonPhotos, renamePerson, unnameFaces } from '../src/library/people-node.ts';
-import { sha256File } from '../src/library/scan-node.ts';
+import { scanLibrary, sha256File } from '../src/library/scan-node.ts';
 import type { PhotoFaces } from '../src/library/photo-faces.ts';
-import { SHEET_PAGE, writeClusterSheets } from '../src/library/sheets-node.ts';
+import { SHEET_PAGE, SHEETS_MARK, writeClusterSheets } from '../src/library/sheets-node.ts';
 import { LIBRARY_FILE, LibraryStore } from '../src/library/store-node.ts';
 import { RemedyError } from '../src/remedy.ts';
 import { Prng } from '../src/train/prng.ts';
@@ -310,5 +310,22 @@ describe('photos moved', () => {
     reader.close();
     await unnameFaces(dir, [moved[0].id]);
     expect(await galleryFiles(dir, 'Ann')).toEqual([`${join(root, 'a', '3.jpg')}@5`, `${join(root, 'a', 'one.jpg')}@5`]);
+  });
+
+  it("contact sheets made inside the photo tree are not the library's photos", async () => {
+    const root = join(tmp, 'with-sheets');
+    mkdirSync(join(root, 'sheets'), { recursive: true });
+    for (const f of ['a.jpg', join('sheets', 'cluster-1.jpg')]) await sharp({ create: { width: 8, height: 8, channels: 3, background: '#777' } }).jpeg().toFile(join(root, f));
+    const dir = join(tmp, 'g-with-sheets');
+    await saveGallery(dir, Gallery.create({ name: dir, backbone, dim: DIM, preprocessing: {}, normalisation: { method: 'l2' }, index: defaultNodeIndex }));
+    const store = LibraryStore.open(dir, { create: { dim: DIM, backbone } });
+    try {
+      // A folder of that name is photos until cluster --sheets marks it as its own.
+      expect((await scanLibrary(root, store)).added.map((f) => f.path.slice(root.length + 1))).toEqual(['a.jpg', 'sheets/cluster-1.jpg']);
+      writeFileSync(join(root, 'sheets', SHEETS_MARK), '');
+      expect((await scanLibrary(root, store)).added.map((f) => f.path.slice(root.length + 1))).toEqual(['a.jpg']);
+    } finally {
+      store.close();
+    }
   });
 });

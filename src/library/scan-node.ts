@@ -6,19 +6,19 @@
 // Stored photos under the tree that are gone are removed. Photos are found by extension: a
 // library holds sidecars, videos and documents that are not worth decoding to skip.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { extname, resolve, sep } from 'node:path';
+import { dirname, extname, join, resolve, sep } from 'node:path';
 import { BLAZEFACE_INPUT } from '../detect/anchors.ts';
 import { needsTiles } from '../detect/tiles.ts';
-import { walkFiles } from '../fs-walk.ts';
+import { isPhotoFile, walkFiles } from '../fs-walk.ts';
 import type { PhotoFile } from './photo-faces.ts';
+import { SHEETS_MARK } from './sheets-node.ts';
 import type { LibraryStore, StoredPhoto } from './store-node.ts';
 
-/** Extensions of the photos a library is walked for (decoding recognises the format by content). */
-export const PHOTO_EXTENSIONS = new Set(['.jpg', '.jpeg', '.jpe', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif', '.bmp', '.pgm', '.ppm', '.pnm', '.pbm']);
-
-export const isPhotoFile = (path: string) => PHOTO_EXTENSIONS.has(extname(path).toLowerCase());
+// The rule every command walking folders for photos follows, kept where the library's users
+// (watch-node.ts) have always found it.
+export { isPhotoFile, PHOTO_EXTENSIONS } from '../fs-walk.ts';
 
 export async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -62,13 +62,29 @@ export interface ScanPlan {
 }
 
 /**
+ * A test of whether a file is one of facegpu's contact sheets (`cluster --sheets`, a folder
+ * with SHEETS_MARK): faces the library has already, which a sheets folder inside the photo tree
+ * would add again (and again each time the sheets are made afresh). Folders looked at once a scan.
+ */
+function sheetsTest(): (file: string) => boolean {
+  const folders = new Map<string, boolean>();
+  return (file) => {
+    const dir = dirname(file);
+    let is = folders.get(dir);
+    if (is === undefined) folders.set(dir, (is = existsSync(join(dir, SHEETS_MARK))));
+    return is;
+  };
+}
+
+/**
  * Walk `root` and compare with the store, for a run that looks for faces down to `minFace`
  * pixels (default 0: the whole photo only). Warnings (links, unreadable folders) go to onWarning.
  */
 export async function scanLibrary(root: string, store: LibraryStore, opts: { onWarning?: (m: string) => void; minFace?: number } = {}): Promise<ScanPlan> {
   const minFace = opts.minFace ?? 0;
   const top = resolve(root);
-  const files = (await walkFiles(top, { onWarning: opts.onWarning })).filter(isPhotoFile).map((p) => resolve(p));
+  const isSheet = sheetsTest();
+  const files = (await walkFiles(top, { onWarning: opts.onWarning })).filter((p) => isPhotoFile(p) && !isSheet(p)).map((p) => resolve(p));
   const stored = new Map(store.photos().map((p) => [p.path, p]));
   const plan: ScanPlan = { photos: files.length, added: [], changed: [], searchedAgain: 0, retagged: [], copies: [], removed: [], unchanged: 0, failing: [], touched: [] };
   // A stored photo's faces are what this run would find: searched with its minFace, or too small
