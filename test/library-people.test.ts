@@ -21,6 +21,7 @@ import { scanLibrary, sha256File } from '../src/library/scan-node.ts';
 import type { PhotoFaces } from '../src/library/photo-faces.ts';
 import { SHEET_PAGE, SHEETS_MARK, writeClusterSheets } from '../src/library/sheets-node.ts';
 import { LIBRARY_FILE, LibraryStore } from '../src/library/store-node.ts';
+import { personName } from '../src/identity/face-gallery.ts';
 import { RemedyError } from '../src/remedy.ts';
 import { Prng } from '../src/train/prng.ts';
 
@@ -265,6 +266,21 @@ describe('contact sheets for naming faces one by one', () => {
     const bad = await cli(['cluster', join(tmp, 'nowhere'), '--sheet-faces', '0']).catch((e) => e);
     expect(bad.stderr.trim()).toBe('facegpu: --sheet-faces must be a positive integer or "all", got "0"');
   }, 120_000);
+});
+
+describe('person names', () => {
+  it('are kept composed and trimmed: a decomposed José (a Mac folder name) and a typed " José " are one person, found by either', async () => {
+    const { dir, ids } = await library('g-nfc');
+    const [nfd, nfc] = ['Jose\u0301', 'Jos\u00e9'];
+    await nameFaces(dir, [ids[0]], nfd);
+    await nameFaces(dir, [ids[1]], ` ${nfc} `);
+    expect((await loadGallery(dir)).people().map((p) => [p.name, p.faces])).toEqual([[nfc, 2]]);
+    expect([...libraryFaces(dir).values()].filter((f) => f.person).map((f) => f.person)).toEqual([nfc, nfc]);
+    expect(await renamePerson(dir, nfd, ' Pepe')).toMatchObject({ to: 'Pepe', faces: 2, libraryFaces: 2 });
+    expect((await removePersonPhotos(dir, 'Pepe ', ['/p/1.jpg'])).left).toBe(1);
+    expect(personName(' Ana  ')).toBe('Ana');
+    expect(() => personName(' \u00a0 ')).toThrow('person name " \u00a0 ": must be 1-200 printable characters');
+  });
 });
 
 describe('photos moved', () => {

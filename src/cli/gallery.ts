@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import type { KindSummary } from '../gallery/calibration-record.ts';
 import type { GalleryStats } from '../gallery/gallery.ts';
+import { lookupName } from '../identity/face-gallery.ts';
 import { loadStoredGallery } from '../identity/node.ts';
 import { resolve } from 'node:path';
 import { libraryGalleryStats, libraryIdsOf, nameCluster, nameFaces, removePerson, removePersonPhotos, renamePerson, unnameFaces, type FacesReport } from '../library/people-node.ts';
@@ -103,7 +104,9 @@ async function listCommand(dir: string, opts: { json?: boolean }): Promise<void>
 }
 
 async function listPersonCommand(dir: string, name: string, opts: { json?: boolean }): Promise<void> {
-  const faces = (await open(dir)).faces().filter((f) => f.person === name);
+  const gallery = await open(dir);
+  name = lookupName(name, (n) => gallery.hasPerson(n));
+  const faces = gallery.faces().filter((f) => f.person === name);
   if (!faces.length) throw new Error(`${dir}: no person named "${name}"${CLI_REMEDIES['no-person']({ case: 'no-person', dir })}`);
   // Faces cut from a library photo: their id there, for name-faces and unname-faces.
   const ids = libraryIdsOf(dir, faces);

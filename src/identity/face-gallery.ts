@@ -113,7 +113,7 @@ export class FaceGallery {
    * photo. A photo without a face, or with several (unless `largest`), is skipped and said so.
    */
   async enroll(person: string, photos: readonly NamedImage[], opts: EnrollOptions = {}): Promise<EnrollReport> {
-    checkPersonName(person);
+    person = personName(person);
     const look = { minFace: opts.minFace };
     const found = await this.describer.describe(photos.map((p) => p.image), look);
     const report: EnrollReport = { person, added: 0, skipped: [] };
@@ -196,6 +196,7 @@ export class FaceGallery {
 
   /** A person's photos (as they were enrolled), each once, in the order enrolled. */
   photosOf(person: string): string[] {
+    person = this.known(person);
     return [...new Set(this.gallery.faces().filter((f) => f.person === person).map((f) => f.file))];
   }
 
@@ -205,6 +206,7 @@ export class FaceGallery {
    * is an error naming it, before anything changes.
    */
   removePhotos(person: string, files: readonly string[]): number {
+    person = this.known(person);
     this.mustHave(person);
     const { faces, missing } = this.gallery.personFacesIn(person, files);
     if (missing.length) throw new Error(`${this.gallery.name}: ${person} has no face from ${missing.join(', ')}`);
@@ -213,9 +215,15 @@ export class FaceGallery {
 
   /** Rename a person; to the name of another, the two become one ('merged'). */
   rename(person: string, to: string): 'renamed' | 'merged' {
-    checkPersonName(to);
+    to = personName(to);
+    person = this.known(person);
     this.mustHave(person);
     return this.gallery.renamePerson(person, to);
+  }
+
+  /** `person` as this gallery spells them (lookupName). */
+  private known(person: string): string {
+    return lookupName(person, (n) => this.hasPerson(n));
   }
 
   /** Throw, naming the gallery, unless `person` is enrolled (`remedy`: what to add to the message). */
@@ -225,6 +233,7 @@ export class FaceGallery {
 
   /** Forget a person and their faces (calibration recomputed). */
   remove(person: string): void {
+    person = this.known(person);
     this.mustHave(person, ' (see gallery list)');
     this.gallery.removePerson(person);
   }
@@ -238,7 +247,25 @@ export function preprocessingOf(gallery: Gallery): FacePreprocessing {
 
 /** Person names are labels people type and folders hold: no empty names or control characters. */
 export function checkPersonName(name: string): void {
+  personName(name);
+}
+
+/**
+ * A person's name as facegpu keeps it: checked (checkPersonName), in Unicode's composed form
+ * (NFC) and without spaces around it. Folder names from a Mac come decomposed ("Jose" and a
+ * combining accent) where a shell types "José" composed: both one person; " Ana " is Ana.
+ */
+export function personName(name: string): string {
   if (!isPersonName(name)) throw new Error(`person name ${JSON.stringify(name)}: must be 1-200 printable characters`);
+  return name.normalize('NFC').trim();
+}
+
+/**
+ * The name to look a person up by: `name` as given if someone has it (a gallery from before
+ * names were kept composed), else as facegpu keeps names (personName's form).
+ */
+export function lookupName(name: string, has: (name: string) => boolean): string {
+  return has(name) ? name : name.normalize('NFC').trim();
 }
 
 /** Whether `name` can name a person: 1-200 printable characters, not only spaces. */

@@ -101,7 +101,7 @@ const sameFace = (a: RegionArea, b: RegionArea) => boxIou(rect(a), rect(b)) > MA
 const sameArea = (a: RegionArea, b: RegionArea) => Math.abs(a.x - b.x) < 1e-5 && Math.abs(a.y - b.y) < 1e-5 && Math.abs(a.w - b.w) < 1e-5 && Math.abs(a.h - b.h) < 1e-5;
 const isFace = (r: MwgRegion) => r.Type === undefined || r.Type === 'Face';
 /** A name as it reads back: ExifTool drops a leading space (and facegpu writes names trimmed). */
-const nameOf = (name: unknown) => (typeof name === 'string' ? name.trim() : '');
+const nameOf = (name: unknown) => (typeof name === 'string' ? name.normalize('NFC').trim() : '');
 const sameName = (a: unknown, b: unknown) => nameOf(a) !== '' && nameOf(a) === nameOf(b);
 /** Of facegpu's own regions (remembered as written)? */
 const writtenBy = (before: readonly WrittenRegion[], r: MwgRegion, area: RegionArea) => before.some((w) => sameName(w.name, r.Name) && sameArea(w.area, area));

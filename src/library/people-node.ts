@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { Gallery } from '../gallery/gallery.ts';
 import type { FaceRecord } from '../gallery/gallery-format.ts';
 import { saveGallery, withGalleryLock } from '../gallery/store-node.ts';
-import { checkPersonName } from '../identity/face-gallery.ts';
+import { lookupName, personName } from '../identity/face-gallery.ts';
 import { loadStoredGallery } from '../identity/node.ts';
 import { LibraryStore, type LibraryCounts, type StoredFace } from './store-node.ts';
 import { RemedyError } from '../remedy.ts';
@@ -33,7 +33,7 @@ const galleryKey = (f: { file: string; box: readonly number[] }) => `${f.file}|$
  * writer. Safe to repeat: faces already in the gallery are not added twice.
  */
 export async function nameCluster(dir: string, cluster: number, person: string, onNotice?: (m: string) => void): Promise<NameReport> {
-  checkPersonName(person);
+  person = personName(person);
   if (!Number.isSafeInteger(cluster) || cluster < 0) throw new Error(`cluster id must be a non-negative integer, got ${cluster}`);
   return withGalleryLock(dir, async (lock) => {
     const gallery = await loadStoredGallery(dir, onNotice);
@@ -108,7 +108,7 @@ const counts = (faces: readonly StoredFace[]) => {
  * library: run again after a crash between the two, it finishes.
  */
 export async function nameFaces(dir: string, ids: readonly number[], person: string, onNotice?: (m: string) => void): Promise<FacesReport> {
-  checkPersonName(person);
+  person = personName(person);
   return withGalleryLock(dir, async (lock) => {
     const gallery = await loadStoredGallery(dir, onNotice);
     const store = LibraryStore.open(dir);
@@ -203,6 +203,7 @@ export async function removePersonPhotos(dir: string, name: string, photos: read
     const gallery = await loadStoredGallery(dir, onNotice);
     const store = LibraryStore.exists(dir) ? LibraryStore.open(dir) : null;
     try {
+      name = lookupName(name, (n) => gallery.hasPerson(n) || !!store?.namedFacesOf(n).length);
       const named = store ? store.namedFacesOf(name).filter((f) => photos.some((p) => samePhoto(f.path, p))) : [];
       const left = gallery.people().find((p) => p.name === name)?.faces ?? 0;
       if (!left && !named.length) throw noPerson(dir, name);
@@ -232,6 +233,7 @@ const noPerson = (dir: string, name: string) => new RemedyError(`${dir}: no pers
 export async function removePerson(dir: string, name: string, onNotice?: (m: string) => void): Promise<void> {
   await withGalleryLock(dir, async (lock) => {
     const gallery = await loadStoredGallery(dir, onNotice);
+    name = lookupName(name, (n) => gallery.hasPerson(n));
     if (!gallery.hasPerson(name)) throw noPerson(dir, name);
     gallery.removePerson(name);
     await saveGallery(dir, gallery, { lock });
@@ -262,11 +264,12 @@ export interface RenameReport {
  * library: run again after a crash between the two, it finishes the library's part.
  */
 export async function renamePerson(dir: string, from: string, to: string, onNotice?: (m: string) => void): Promise<RenameReport> {
-  checkPersonName(to);
+  to = personName(to);
   return withGalleryLock(dir, async (lock) => {
     const gallery = await loadStoredGallery(dir, onNotice);
     const store = LibraryStore.exists(dir) ? LibraryStore.open(dir) : null;
     try {
+      from = lookupName(from, (n) => gallery.hasPerson(n) || !!store?.namedFacesOf(n).length);
       const known = gallery.hasPerson(from);
       const inLibrary = store ? store.namedFacesOf(from).length : 0;
       if (!known && !inLibrary) throw noPerson(dir, from);

@@ -9,6 +9,7 @@
 // `searchLibraryForPerson`: the photos of a named person, no photo needed: their named faces,
 // and the faces identify would name them (the person's template searched through the index,
 // each candidate identified at the FAR asked), best first by similarity to the template.
+import { lookupName } from '../identity/face-gallery.ts';
 import type { Gallery, MatchOptions } from '../gallery/gallery.ts';
 import type { Box } from '../gallery/gallery-format.ts';
 import { normalise } from '../gallery/normalise.ts';
@@ -67,6 +68,7 @@ export function searchLibrary(store: LibraryStore, index: VectorIndex, gallery: 
 export function searchLibraryForPerson(store: LibraryStore, index: VectorIndex, gallery: Gallery, person: string, opts: SearchOptions = {}): SearchResult {
   const top = opts.top ?? 20;
   if (!Number.isInteger(top) || top < 1) throw new Error(`search: "top" must be a positive integer, got ${top}`);
+  person = lookupName(person, (n) => gallery.hasPerson(n));
   const q = gallery.template(person);
   const threshold = opts.threshold ?? gallery.thresholdFor('identify', opts.far ?? 0.01).threshold;
   const k = Math.min(index.size, Math.max(4 * top, MIN_CANDIDATES));
