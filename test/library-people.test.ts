@@ -135,6 +135,16 @@ describe('naming faces one by one', () => {
     await expect(nameFaces(dir, [], 'Anna')).rejects.toThrow(`${dir}: no face ids given`);
   });
 
+  it('a merge is the last word: a face taken off a person, named another, then merged into the first is theirs, not "not theirs"', async () => {
+    const { dir, ids } = await library('g-merge');
+    await nameFaces(dir, [ids[0], ids[1]], 'Yan');
+    await unnameFaces(dir, [ids[0]]);
+    await nameFaces(dir, [ids[0]], 'Mo');
+    expect(libraryFaces(dir).get(ids[0])).toEqual({ person: 'Mo', notPeople: ['Yan'] });
+    expect((await renamePerson(dir, 'Mo', 'Yan')).result).toBe('merged');
+    expect(libraryFaces(dir).get(ids[0])).toEqual({ person: 'Yan', notPeople: [] });
+  });
+
   it('stopped after the gallery was saved and before the library changed: run again, it finishes', async () => {
     const { dir, ids } = await library('g3');
     await nameCluster(dir, 0, 'Ann');

@@ -514,7 +514,10 @@ export class LibraryStore {
     return n;
   }
 
-  /** Give every face named `from` the name `to` (the person was renamed, or merged into `to`); returns how many. */
+  /**
+   * Give every face named `from` the name `to` (the person was renamed, or merged into `to`);
+   * whom faces are not follows the rename too. Returns how many faces were renamed.
+   */
   renamePerson(from: string, to: string): number {
     let n = 0;
     this.write(() => {
@@ -525,6 +528,8 @@ export class LibraryStore {
           'UPDATE faces SET not_people = (SELECT json_group_array(v) FROM (SELECT DISTINCT CASE WHEN value = @from THEN @to ELSE value END AS v FROM json_each(faces.not_people))) WHERE EXISTS (SELECT 1 FROM json_each(faces.not_people) WHERE value = @from)',
         )
         .run({ from, to });
+      // A face now named `to` is not "not `to`": the merge is the last word, as naming a face is.
+      this.db.prepare(`UPDATE faces SET not_people = ${NOT_PEOPLE_LESS('@to')} WHERE person = @to`).run({ to });
       this.bump();
     });
     return n;
