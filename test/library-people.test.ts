@@ -196,6 +196,8 @@ describe('naming faces one by one', () => {
     expect(gone.stderr.trim()).toBe(`facegpu: ${dir}: no face 999 in the photo library (a photo indexed again gets new face ids; see facegpu gallery faces ${dir} <photo>, or the ids on facegpu cluster --sheets)`);
     const stranger = await cli(['gallery', 'faces', dir, '/p/6.jpg']).catch((e) => e);
     expect(stranger.stderr.trim()).toBe(`facegpu: /p/6.jpg: not a photo of the library in ${dir} (index its folder first: facegpu index <photos> --gallery ${dir})`);
+    const folder = await cli(['gallery', 'faces', dir, tmp]).catch((e) => e);
+    expect(folder.stderr.trim()).toBe(`facegpu: ${tmp}: a folder; give its photos (facegpu gallery faces ${dir} <photo>...)`);
   }, 120_000);
 });
 
