@@ -4,8 +4,17 @@
 // followed, and a broken link is a warning too (or, for callers that answer every file, listed
 // in its place for the reader to name). Hidden entries (.name) are left out; only
 // regular files are listed (a FIFO or device inside a folder would block a reader).
+// Commands that read photos out of a folder keep only photo file names (isPhotoFile): folders
+// of photos hold sidecars (.xmp, which `gallery export-xmp` writes), Thumbs.db and notes that
+// are not worth decoding, nor warning of. A file named on the command line is read whatever
+// its name (formats are recognised by content).
 import { readdir, realpath, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
+
+/** Extensions of the photos taken from folders: every format src/image decodes. */
+export const PHOTO_EXTENSIONS = new Set(['.jpg', '.jpeg', '.jpe', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif', '.bmp', '.pgm', '.ppm', '.pnm', '.pbm']);
+
+export const isPhotoFile = (path: string) => PHOTO_EXTENSIONS.has(extname(path).toLowerCase());
 
 export interface WalkOptions {
   /** A link loop, a broken link, an unreadable folder: told once each, the walk goes on. */

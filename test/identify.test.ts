@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CELEB, ORL } from './helpers/faces.ts';
 import { writeFarPhoto, writeGroupPhoto } from './helpers/group-photo.ts';
 import { colourOf } from '../src/faces/annotate-node.ts';
+import { expandImages } from '../src/cli/predict.ts';
+import { pairLine, readPairs } from '../src/cli/verify.ts';
 
 const exec = promisify(execFile);
 const CLI = join(import.meta.dirname, '..', 'bin', 'facegpu.js');
@@ -234,8 +236,9 @@ describe('5-celebrity-faces: enroll train/, identify val/', () => {
     const pairsFile = join(tmp, 'pairs', 'pairs.tsv');
     mkdirSync(join(tmp, 'pairs'));
     symlinkSync(elton[1], join(tmp, 'pairs', 'elton.jpg'));
-    // A relative path is read from the pairs file's folder and answered as written.
-    writeFileSync(pairsFile, `${ben[0]}\t${ben[2]}\n# a comment\n${ben[0]}\t${elton[0]}\nelton.jpg\t${elton[2]}\nmissing.jpg\t${ben[2]}\n`);
+    // A relative path is read from the pairs file's folder and answered as written; a
+    // byte-order mark, an indented comment and a space after a path are not part of any path.
+    writeFileSync(pairsFile, `\ufeff${ben[0]}\t${ben[2]}\n  # a comment\n${ben[0]}\t${elton[0]} \nelton.jpg\t${elton[2]}\nmissing.jpg\t${ben[2]}\n`);
     const run = await failing(['verify', '--pairs', pairsFile, '--gallery', gallery, '--json']);
     expect(run.code, run.stderr).toBe(2);
     // ben[0] and ben[2] are in two pairs each: six distinct photos, five read and described once each.
@@ -245,6 +248,13 @@ describe('5-celebrity-faces: enroll train/, identify val/', () => {
     expect(many.slice(0, 3).map((r: { same: boolean }) => r.same)).toEqual([true, false, true]);
     expect(many.map((r: { a: string }) => r.a)).toEqual([ben[0], ben[0], 'elton.jpg', 'missing.jpg']);
     expect(many[3]).toEqual({ a: 'missing.jpg', b: ben[2], error: expect.stringContaining('cannot read (ENOENT)') });
+    // As text: a line per pair in the file's order, the failed pair's with --json's error.
+    const text = await failing(['verify', '--pairs', pairsFile, '--gallery', gallery]);
+    expect(text.code, text.stderr).toBe(2);
+    const lines = text.stdout.trimEnd().split('\n');
+    expect(lines.map((l) => l.split(': ')[0])).toEqual(many.map((r: { a: string; b: string }) => `${r.a}  ${r.b}`));
+    expect(lines.slice(0, 3).map((l) => /: (same person|different people) \(similarity /.exec(l)?.[1])).toEqual(['same person', 'different people', 'same person']);
+    expect(lines[3]).toBe(`missing.jpg  ${ben[2]}: error (${many[3].error})`);
     const bad = await failing(['verify', '--pairs', pairsFile, ben[0]]);
     expect(bad.stderr).toMatch(/not both/);
     writeFileSync(join(tmp, 'bad-pairs.tsv'), `${ben[0]} ${ben[1]}\n`);
@@ -264,6 +274,51 @@ describe('5-celebrity-faces: enroll train/, identify val/', () => {
     // The error without the file's name, which "file" holds, as embed and predict give it.
     expect('error' in out[0] && out[0].error).toBe('not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF, HEIC, BMP, PGM/PPM/PBM)');
     expect('faces' in out[1] && out[1].faces[0].label).toBe('madonna');
+  });
+});
+
+describe('verify --pairs as saved by editors and spreadsheets (no GPU)', () => {
+  const pairsOf = async (name: string, text: string) => {
+    const file = join(tmp, name);
+    writeFileSync(file, text);
+    return (await readPairs(file)).map((p) => p.given);
+  };
+
+  it('a byte-order mark, CRLF, spaces around a path and indented comments are not part of the pairs; spaces inside a name are', async () => {
+    const text = '\ufeffa.pgm\tb.pgm\r\n  # indented comment\r\n\t# after a tab\r\nc.pgm \t d.pgm\t\r\nsub/with space.pgm\t/abs/e.pgm  \r\n';
+    expect(await pairsOf('editor.tsv', text)).toEqual([
+      ['a.pgm', 'b.pgm'],
+      ['c.pgm', 'd.pgm'],
+      ['sub/with space.pgm', '/abs/e.pgm'],
+    ]);
+    const [first] = await readPairs(join(tmp, 'editor.tsv'));
+    expect(first.read).toEqual([join(tmp, 'a.pgm'), join(tmp, 'b.pgm')]);
+  });
+
+  it('a line of one path, or of three, is still an error naming the line', async () => {
+    await expect(pairsOf('one.tsv', '\ufeffa.pgm\t \n')).rejects.toThrow(/one\.tsv:1: expected "pathA<TAB>pathB"/);
+    await expect(pairsOf('three.tsv', '# x\na.pgm\tb.pgm\tc.pgm\n')).rejects.toThrow(/three\.tsv:2: expected "pathA<TAB>pathB"/);
+    await expect(pairsOf('comments.tsv', '\ufeff# only\n  # comments\n')).rejects.toThrow(/comments\.tsv: no pairs/);
+  });
+
+  it("text output: a failed pair's line says its error, as --json does", () => {
+    expect(pairLine({ a: 'x.jpg', b: 'y.jpg', error: '/p/x.jpg: cannot read (ENOENT)' })).toBe('x.jpg  y.jpg: error (/p/x.jpg: cannot read (ENOENT))');
+    expect(pairLine({ a: 'x.jpg', b: 'y.jpg', similarity: 0.71234, same: true, threshold: 0.5 })).toMatch(/^x\.jpg {2}y\.jpg: same person \(similarity 0\.71\d*, threshold 0\.5\d*\)$/);
+  });
+});
+
+describe('folders given to identify, enroll --person and embed: photos only (no GPU)', () => {
+  it('sidecars, Thumbs.db and notes inside a folder are left out; a file named is taken whatever its name', async () => {
+    const dir = join(tmp, 'with-sidecars');
+    mkdirSync(join(dir, 'sub'), { recursive: true });
+    symlinkSync(orl(1, 1), join(dir, '1.pgm'));
+    symlinkSync(orl(1, 2), join(dir, 'sub', 'IMG_2.JPG')); // named by upper case too (content is PGM: read by content)
+    for (const f of ['1.pgm.xmp', 'Thumbs.db', 'notes.txt', 'README', join('sub', 'IMG_2.JPG.xmp')]) writeFileSync(join(dir, f), 'not a photo');
+    const warnings: string[] = [];
+    const named = join(dir, 'notes.txt');
+    const files = await expandImages([dir, named], { onWarning: (m) => warnings.push(m) });
+    expect(files).toEqual([join(dir, '1.pgm'), join(dir, 'sub', 'IMG_2.JPG'), named]);
+    expect(warnings).toEqual([]);
   });
 });
 
@@ -319,6 +374,8 @@ describe('bad input', () => {
   it('a photo enrolled again is skipped, under its own name or another; an unreadable file exits 2, the others enrolled', async () => {
     const g = join(tmp, 'again');
     const data = firstPhotos(join(tmp, 'again-data'), [1, 2]);
+    // A sidecar beside a photo (gallery export-xmp writes them) is not a photo to skip.
+    writeFileSync(join(data, 's1', '1.pgm.xmp'), '<x:xmpmeta xmlns:x="adobe:ns:meta/"/>');
     await cli(['enroll', g, data]);
     // The same folder again: nothing added twice.
     type Report = { person: string; added: number; skipped: { file: string; reason: string; unreadable?: true }[] };

@@ -55,11 +55,12 @@ describe('symbolic links', () => {
     writeFileSync(join(dir, 'a', '1.pgm'), 'x');
     symlinkSync('..', join(dir, 'a', 'up')); // a/up -> photos: a loop
     symlinkSync('a', join(dir, 'b')); // b -> a: the same real folder again
-    symlinkSync('nowhere', join(dir, 'broken'));
+    symlinkSync('nowhere', join(dir, 'broken.jpg'));
+    symlinkSync('nowhere', join(dir, 'broken.xmp')); // not a photo's name: left out as a file would be
     const warnings: string[] = [];
     const files = await expandImages([dir], { onWarning: (m) => warnings.push(m) });
     // The broken link is answered by whoever reads the files (below), so not warned of here.
-    expect(files).toEqual([join(dir, 'a', '1.pgm'), join(dir, 'broken')]);
+    expect(files).toEqual([join(dir, 'a', '1.pgm'), join(dir, 'broken.jpg')]);
     expect(warnings).toEqual([`${join(dir, 'a', 'up')}: symbolic link loop (leads back to ${dir}); not followed`]);
   });
 

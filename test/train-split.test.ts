@@ -1,10 +1,10 @@
 // The seeded, stratified split and the data-folder layouts (no GPU needed).
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { heldBackCount, stratifiedSplit } from '../src/train/split.ts';
-import { openEvaluationSet, openTrainingSet } from '../src/train/dataset-node.ts';
+import { listPeople, openEvaluationSet, openTrainingSet } from '../src/train/dataset-node.ts';
 
 const people = (counts: Record<string, number>) =>
   new Map(Object.entries(counts).map(([name, n]) => [name, Array.from({ length: n }, (_, i) => `${name}/${String(i).padStart(2, '0')}.pgm`)]));
@@ -114,6 +114,17 @@ describe('data folders', () => {
     const stranger = make(join(root, 'stranger'), ['x/1.png', 'x/2.png', 'z/1.png']);
     await expect(openEvaluationSet(stranger, 224, ['x', 'y'], { validationSplit: 0.5, seed: 1, onWarning })).rejects.toThrow(/stranger[/\\]z: "z" is not one of the people this model was trained on \(x, y\)/);
     await expect(openEvaluationSet(join(root, 'val-only-2', 'val', 'x'), 224, ['x'])).rejects.toThrow(/no person folders/);
+  });
+
+  it('person folders: only photo files are read, by extension of any case; sidecars, Thumbs.db and notes are left out unwarned', async () => {
+    const warnings: string[] = [];
+    const dir = make(join(root, 'sidecars'), ['a/1.jpg', 'a/1.jpg.xmp', 'a/Thumbs.db', 'a/2.HEIC', 'a/3.pgm', 'b/1.PNG', 'b/notes.txt', 'b/sub/2.webp', 'b/sub/desktop.ini']);
+    const people = await listPeople(dir, { onWarning: (m) => warnings.push(m) });
+    expect([...people.values()].flat().map((f) => relative(dir, f))).toEqual(['a/1.jpg', 'a/2.HEIC', 'a/3.pgm', 'b/1.PNG', 'b/sub/2.webp']);
+    expect(warnings).toEqual([]);
+    // A folder of sidecars alone has no photos: an error naming what it holds, as an empty one is.
+    make(join(dir, 'c'), ['1.jpg.xmp', 'notes.txt']);
+    await expect(openTrainingSet(dir, 224)).rejects.toThrow(`${join(dir, 'c')}: no photos in this person's folder (only 1.jpg.xmp, notes.txt); add photos or remove the folder`);
   });
 
   it('clear errors: missing folder, empty person folder, one person, no people', async () => {

@@ -1,7 +1,7 @@
 // facegpu predict <model-dir> <image-or-folder>...: the label and probability of each image.
 import type { Command } from 'commander';
 import { stat } from 'node:fs/promises';
-import { walkFiles } from '../fs-walk.ts';
+import { isPhotoFile, walkFiles } from '../fs-walk.ts';
 import { openEngine } from '../node.ts';
 import { findBackbone } from '../backbones.ts';
 import { warnIfUnfinished } from './model-notes.ts';
@@ -34,12 +34,14 @@ export function registerPredict(program: Command): void {
 }
 
 /**
- * Files named, and the regular files under folders named (recursively, sorted, hidden ones
- * left out). Links to files and folders are followed alike, each real folder once; a link
- * back into a folder being walked is a warning naming it (stderr by default), not an error,
- * and a link to a file that cannot be followed (broken, a loop of links) is listed in its
- * place, for the reader to answer as unreadable. A path given that cannot be looked up is an
- * error, or with `keepUnreadable` kept as it is, for the caller to answer in its place (embed).
+ * Files named, whatever their names, and the photo files under folders named (recursively,
+ * sorted, hidden ones left out; photos by extension, isPhotoFile, so that the sidecars and
+ * notes beside them are not answered as unreadable photos). Links to files and folders are
+ * followed alike, each real folder once; a link back into a folder being walked is a warning
+ * naming it (stderr by default), not an error, and a link to a photo file that cannot be
+ * followed (broken, a loop of links) is listed in its place, for the reader to answer as
+ * unreadable. A path given that cannot be looked up is an error, or with `keepUnreadable`
+ * kept as it is, for the caller to answer in its place (embed).
  */
 export async function expandImages(paths: readonly string[], opts: { onWarning?: (message: string) => void; keepUnreadable?: boolean } = {}): Promise<string[]> {
   const onWarning = opts.onWarning ?? ((m: string) => console.error(`facegpu: warning: ${m}`));
@@ -59,7 +61,7 @@ export async function expandImages(paths: readonly string[], opts: { onWarning?:
     }
     if (!st.isDirectory()) out.push(p);
     // A link inside that cannot be followed is answered in its place as unreadable, as a missing file given by name.
-    else out.push(...(await walkFiles(p, { visited, onWarning, keepUnfollowable: true })));
+    else out.push(...(await walkFiles(p, { visited, onWarning, keepUnfollowable: true })).filter(isPhotoFile));
   }
   return out;
 }

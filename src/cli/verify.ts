@@ -40,7 +40,11 @@ interface PhotoPair {
   read: [string, string];
 }
 
-/** Pairs from a file: tab-separated, blank lines and # comments skipped; errors name the line. */
+/**
+ * Pairs from a file: tab-separated, blank lines and # comments skipped; errors name the line.
+ * Written as editors and spreadsheets save text: a byte-order mark, CRLF line ends, spaces
+ * after a path or before a comment are not part of what is written (spaces inside a name are).
+ */
 export async function readPairs(file: string): Promise<PhotoPair[]> {
   let text: string;
   try {
@@ -50,14 +54,35 @@ export async function readPairs(file: string): Promise<PhotoPair[]> {
   }
   const base = dirname(file);
   const out: PhotoPair[] = [];
-  text.split(/\r?\n/).forEach((line, i) => {
-    if (!line.trim() || line.startsWith('#')) return;
-    const parts = line.split('\t');
+  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((line, i) => {
+    const parts = pairFields(line);
+    if (!parts) return;
     if (parts.length !== 2 || !parts[0] || !parts[1]) throw new Error(`${file}:${i + 1}: expected "pathA<TAB>pathB", got ${JSON.stringify(line)}`);
     out.push({ given: parts as [string, string], read: parts.map((p) => (isAbsolute(p) ? p : resolve(base, p))) as [string, string] });
   });
   if (!out.length) throw new Error(`${file}: no pairs`);
   return out;
+}
+
+/**
+ * A pairs file's line as its fields, each without the whitespace around it (a trailing tab
+ * too: invisible, so not an empty third field); null for a blank line or a comment.
+ */
+function pairFields(line: string): string[] | null {
+  if (!line.trim() || line.trimStart().startsWith('#')) return null;
+  return line.trimEnd().split('\t').map((f) => f.trim());
+}
+
+/** A pair's answer as the CLI gives it, the paths as given. */
+export type PairAnswer = { a: string; b: string; error: string } | { a: string; b: string; similarity: number; same: boolean; threshold: number };
+
+/**
+ * A pair's line of text output. A pair without an answer has its line too, in its place, with
+ * the error --json gives: lines match the pairs file's pairs one for one.
+ */
+export function pairLine(r: PairAnswer): string {
+  if ('error' in r) return `${r.a}  ${r.b}: error (${r.error})`;
+  return `${r.a}  ${r.b}: ${r.same ? 'same person' : 'different people'} (similarity ${fmt(r.similarity)}, threshold ${fmt(r.threshold)})`;
 }
 
 export async function verifyCommand(a: string | undefined, b: string | undefined, opts: VerifyCliOptions): Promise<void> {
@@ -79,7 +104,7 @@ export async function verifyCommand(a: string | undefined, b: string | undefined
       tellThreshold(verifier.gallery.gallery, 'verify', match);
       // Answered with each path as given (a pairs file's relative paths stay relative).
       // Errors in the CLI's words (a remedy naming its flag), without the error object.
-      const results = (await verifier.verifyPairs(pairs.map((p) => p.read), match)).map((r, i) => {
+      const results = (await verifier.verifyPairs(pairs.map((p) => p.read), match)).map((r, i): PairAnswer => {
         const [a, b] = pairs[i].given;
         return 'error' in r ? { a, b, error: r.remedy ? cliMessage(r.remedy) : r.error } : { ...r, a, b };
       });
@@ -88,7 +113,7 @@ export async function verifyCommand(a: string | undefined, b: string | undefined
       for (const r of results) if ('error' in r) console.error(`facegpu: warning: ${r.error}`);
       const out = results.map((r) => ('error' in r ? r : { a: r.a, b: r.b, similarity: Math.round(r.similarity * 1e6) / 1e6, same: r.same, threshold: Math.round(r.threshold * 1e6) / 1e6 }));
       if (opts.json) process.stdout.write(JSON.stringify(opts.pairs !== undefined ? out : out[0]) + '\n');
-      else for (const r of results) if (!('error' in r)) console.log(`${r.a}  ${r.b}: ${r.same ? 'same person' : 'different people'} (similarity ${fmt(r.similarity)}, threshold ${fmt(r.threshold)})`);
+      else for (const r of results) console.log(pairLine(r));
       if (results.some((r) => 'error' in r)) process.exitCode = 2;
     } finally {
       verifier.destroy();

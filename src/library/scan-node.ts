@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { dirname, extname, join, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { BLAZEFACE_INPUT } from '../detect/anchors.ts';
 import { needsTiles } from '../detect/tiles.ts';
 import { isPhotoFile, walkFiles } from '../fs-walk.ts';
@@ -16,8 +16,8 @@ import type { PhotoFile } from './photo-faces.ts';
 import { SHEETS_MARK } from './sheets-node.ts';
 import type { LibraryStore, StoredPhoto } from './store-node.ts';
 
-// The rule every command walking folders for photos follows, kept where the library's users
-// (watch-node.ts) have always found it.
+// Which files are photos is one rule for every command that walks folders (fs-walk.ts);
+// re-exported for watch-node.ts, which tells a photo's change from a sidecar's by it.
 export { isPhotoFile, PHOTO_EXTENSIONS } from '../fs-walk.ts';
 
 export async function sha256File(path: string): Promise<string> {

@@ -1,15 +1,17 @@
 // Data sets on disk (Node). Two layouts, as Keras' flow_from_directory:
 //   <dir>/train/<person>/* and <dir>/validation/<person>/* (or val/)  - the split is given;
 //   <dir>/<person>/*                                                - split per person here.
-// Classes are the sorted person folder names. Every file under a person's folder is a
-// candidate (formats are recognised by content when decoded; files that fail to decode are
-// skipped with a warning naming them). Ids are paths relative to <dir>, with '/'.
+// Classes are the sorted person folder names. Every photo file under a person's folder is a
+// candidate: photos by extension (isPhotoFile, as every command walks folders), so that sidecars
+// (.xmp), Thumbs.db and notes beside them are left out unread; formats are recognised by
+// content when decoded, and files that fail to decode are skipped with a warning naming them.
+// Ids are paths relative to <dir>, with '/'.
 // Evaluation (openEvaluationSet) also reads <dir>/validation/<person>/* (or val/) without a
 // train/ beside it, and any number of people from one: a model is scored on the people it knows.
 import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { isFolder, walkFiles } from '../fs-walk.ts';
+import { isFolder, isPhotoFile, walkFiles } from '../fs-walk.ts';
 import { META_FILE } from './model-format.ts';
 import { dirname, join, relative, sep } from 'node:path';
 import { loadImageRGB } from '../image/decode.ts';
@@ -76,16 +78,26 @@ export async function listPeople(dir: string, opts: { onWarning?: (message: stri
       warn(`${path}: a facegpu model folder, not a person's photos; skipped`);
       continue;
     }
-    const files = (await walkFiles(path, { enclosing, onWarning: warn })).sort();
-    if (files.length === 0) throw new Error(`${path}: this person's folder is empty; add photos or remove the folder`);
-    people.set(e.name, files);
+    people.set(e.name, await personPhotos(path, enclosing, warn));
   }
   // Files beside the person folders are nobody's photos: said, not silently left out.
   if (loose.length) {
-    const named = loose.slice(0, 3).join(', ') + (loose.length > 3 ? ', …' : '');
-    warn(`${dir}: ${loose.length} ${loose.length === 1 ? 'file' : 'files'} beside the person folders ${loose.length === 1 ? 'is' : 'are'} not read (${named}); a person's photos go in ${join(dir, '<person>')}/`);
+    warn(`${dir}: ${loose.length} ${loose.length === 1 ? 'file' : 'files'} beside the person folders ${loose.length === 1 ? 'is' : 'are'} not read (${someNames(loose)}); a person's photos go in ${join(dir, '<person>')}/`);
   }
   return people;
+}
+
+/** The first few of `names`, for a message. */
+const someNames = (names: readonly string[]) => names.slice(0, 3).join(', ') + (names.length > 3 ? ', …' : '');
+
+/** The photo files under a person's folder, sorted; a folder without any is an error. */
+async function personPhotos(path: string, enclosing: readonly string[], warn: (message: string) => void): Promise<string[]> {
+  const files = (await walkFiles(path, { enclosing, onWarning: warn })).sort();
+  if (files.length === 0) throw new Error(`${path}: this person's folder is empty; add photos or remove the folder`);
+  const photos = files.filter(isPhotoFile);
+  // Only sidecars or notes: no more a person's photos than an empty folder, and named so.
+  if (photos.length === 0) throw new Error(`${path}: no photos in this person's folder (only ${someNames(files.map((f) => relative(path, f)))}); add photos or remove the folder`);
+  return photos;
 }
 
 /**
