@@ -13,8 +13,11 @@
 // Readers of such a folder read it through readDirConsistently (readReplacedDir in
 // src/lock-node.ts tidies a killed writer's leftovers first): one version of it, never a
 // file of the old folder beside one of the new.
-import { lstat, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { mkdirp, NotWritable, specialKind, writeTarget } from './out-dir.ts';
+// writeDirAtomic writes through a link to its folder too (dirTarget), and the new folder gets
+// the old one's mode and, where permitted, owner and group (keepModeAndOwner).
+import type { Stats } from 'node:fs';
+import { chmod, chown, lstat, mkdir, readdir, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdirp, NotWritable, realish, specialKind, writeTarget } from './out-dir.ts';
 import { basename, dirname, join, resolve } from 'node:path';
 
 const TMP = 'tmp';
@@ -66,7 +69,9 @@ async function exists(dir: string): Promise<boolean> {
  * touched.
  */
 export async function recoverDir(dir: string): Promise<void> {
-  const target = resolve(dir);
+  // Through a link, the side folders are beside the folder it points to; a writer killed
+  // between its two renames left the link dangling, and its set-aside copy goes back there.
+  const target = (await realDir(dir).catch(() => null))?.path ?? resolve(dir);
   const left = await leftovers(target);
   const olds = left.filter((l) => l.kind === OLD).sort((a, b) => b.stamp - a.stamp);
   if (olds.length && !(await exists(target))) {
@@ -78,6 +83,61 @@ export async function recoverDir(dir: string): Promise<void> {
     }
   }
   for (const l of [...olds, ...left.filter((x) => x.kind === TMP)]) await rm(l.path, { recursive: true, force: true }).catch(() => {});
+}
+
+/** How many links a folder's path may go through before it is a loop (Linux's MAXSYMLINKS). */
+const MAX_LINKS = 40;
+
+/**
+ * Where the folder `dir` really is: every link on its path followed, its last part's too.
+ * `dangling` is the text of the link whose end does not exist (the path is then where it
+ * points), null when there is no such link. Throws NotWritable for a loop of links.
+ */
+export async function realDir(dir: string): Promise<{ path: string; dangling: string | null }> {
+  let path = resolve(dir);
+  let to: string | null = null;
+  for (let hops = 0; hops <= MAX_LINKS; hops++) {
+    // The parent's real path first: a relative link is read from the folder it is really in.
+    path = join(await realish(dirname(path)), basename(path));
+    const st = await lstat(path).catch(() => null);
+    if (!st?.isSymbolicLink()) return { path, dangling: st || to === null ? null : to };
+    to = await readlink(path);
+    path = resolve(dirname(path), to);
+  }
+  throw new NotWritable(`is a link in a loop (to ${to})`);
+}
+
+/**
+ * Where writeDirAtomic(dir) writes: the real folder (realDir). A folder that is a link is
+ * written through, as writeFileAtomic writes through a link to a file: the link stays and the
+ * folder it points to is replaced. Renaming the link itself aside would put a real folder in
+ * its place, and the folder it pointed to would never be updated again. A dangling link (or a
+ * loop) is refused, as writeFileAtomic refuses one: the folder would appear wherever the link
+ * happens to point. Callers that may find a killed writer's dangling link run recoverDir first.
+ * Writers check with it before their work, so that a refusal does not come after it.
+ */
+export async function dirTarget(dir: string): Promise<string> {
+  const refused = (why: string) => new Error(`${dir}: not replaced: it ${why}`);
+  const { path, dangling } = await realDir(dir).catch((err) => {
+    throw err instanceof NotWritable ? refused(err.message) : namedWriteError(err, dir);
+  });
+  if (dangling !== null) throw refused(`is a dangling link (to ${dangling}, which does not exist), not written through`);
+  return path;
+}
+
+/**
+ * Give `path` the mode (all 12 bits) of the folder or file `like` was stat'ed from, and its
+ * owner and group where this process may (a user may give only a group of theirs; root any):
+ * a folder written anew would otherwise get the default mode (a gallery of biometric data
+ * chmod 700 became 755 on its next save) and this process's group. A chown refused (EPERM)
+ * leaves ours, which is all an unprivileged writer can do. The mode last: chown may clear the
+ * set-group-ID bit.
+ */
+export async function keepModeAndOwner(path: string, like: Stats): Promise<void> {
+  await chown(path, like.uid, like.gid).catch((err) => {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+  });
+  await chmod(path, like.mode & 0o7777);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -97,14 +157,21 @@ export function namedWriteError(err: unknown, path: string): Error {
  * Replace `dir` whole with what `fill(tmp)` writes into a fresh side folder. The old folder
  * is moved aside, the new one renamed in, the old one removed. If another writer's folder
  * arrives in between (no lock held), the move is tried again, a bounded number of times;
- * whatever happens, no side folder of this call is left behind.
+ * whatever happens, no side folder of this call is left behind. A link to a folder is
+ * written through (dirTarget); the new folder has the old one's mode, owner and group
+ * (keepModeAndOwner). Messages name `dir` as given (made absolute).
  */
 export async function writeDirAtomic(dir: string, fill: (tmp: string) => Promise<void>): Promise<void> {
   const target = resolve(dir);
-  await mkdirp(dirname(target));
-  const tmp = sideName(target, TMP);
+  const real = await dirTarget(dir);
+  await mkdirp(dirname(real));
+  const tmp = sideName(real, TMP);
+  const before = await stat(real).catch(() => null);
+  const was = before?.isDirectory() ? before : null;
   try {
-    await mkdir(tmp);
+    // Private while it fills with what may be private data; the old folder's mode comes
+    // after the fill, so that a read-only folder (0500) can still be written anew.
+    await mkdir(tmp, was ? 0o700 : undefined);
   } catch (err) {
     throw namedWriteError(err, tmp);
   }
@@ -112,19 +179,20 @@ export async function writeDirAtomic(dir: string, fill: (tmp: string) => Promise
   try {
     try {
       await fill(tmp);
+      if (was) await keepModeAndOwner(tmp, was);
     } catch (err) {
       throw namedWriteError(err, target);
     }
     for (let attempt = 0; ; attempt++) {
-      const old = sideName(target, OLD);
+      const old = sideName(real, OLD);
       try {
-        await rename(target, old);
+        await rename(real, old);
         olds.push(old);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw namedWriteError(err, target);
       }
       try {
-        await rename(tmp, target);
+        await rename(tmp, real);
         break;
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
@@ -136,7 +204,7 @@ export async function writeDirAtomic(dir: string, fill: (tmp: string) => Promise
   } catch (err) {
     await rm(tmp, { recursive: true, force: true }).catch(() => {});
     // Never leave the target missing when a set-aside copy exists.
-    if (olds.length && !(await exists(target))) await rename(olds.pop()!, target).catch(() => {});
+    if (olds.length && !(await exists(real))) await rename(olds.pop()!, real).catch(() => {});
     for (const o of olds) await rm(o, { recursive: true, force: true }).catch(() => {});
     throw err;
   }

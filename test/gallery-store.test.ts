@@ -1,15 +1,19 @@
 // Galleries on disk: the round trip, an index kind that is not available (rebuilt, and said),
 // damaged or missing derived files (rebuilt, and said), damaged essential files (refused with a
 // one-line error), a save that fails half-way (the previous gallery stays), default calibrations.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// A save keeps what it does not write itself: a link to the folder (written through, and
+// locked beside the folder it points to), the folder's mode and owner, the user's files and
+// subfolders, also when the saving process is killed at any moment.
+import { spawn } from 'node:child_process';
+import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compactJson, defaultCalibrationFrom } from '../src/gallery/calibration-record.ts';
 import { FlatIndex } from '../src/gallery/flat-index.ts';
 import { Gallery, type FaceInput } from '../src/gallery/gallery.ts';
 import { normalise } from '../src/gallery/normalise.ts';
-import { loadGallery, readDefaultCalibration, saveGallery } from '../src/gallery/store-node.ts';
+import { checkGalleryFolder, galleryExists, loadGallery, readDefaultCalibration, saveGallery, withGalleryLock } from '../src/gallery/store-node.ts';
 import { rowOf, syntheticFaces } from '../src/gallery/synthetic.ts';
 import { usearchIndexProvider } from '../src/gallery/usearch-index-node.ts';
 import { flatIndexProvider } from '../src/gallery/flat-index.ts';
@@ -194,6 +198,137 @@ describe('atomic save', () => {
     expect(back.people().map((p) => p.name)).toEqual(['p0', 'p1', 'p2']);
     expect(readdirSync(tmp).filter((name) => name.startsWith(`.${dir.split('/').pop()}.`))).toEqual([]);
   });
+});
+
+describe('what a save keeps', () => {
+  /** Side folders (.name.tmp-*, .name.old-*) and locks left beside a folder. */
+  const beside = (parent: string, name: string) => readdirSync(parent).filter((n) => n.startsWith(`.${name}.`));
+
+  it('a gallery folder that is a link is written through it: the link stays and the folder it points to has the new gallery', async () => {
+    const top = fresh();
+    mkdirSync(join(top, 'store'), { recursive: true });
+    const real = join(top, 'store', 'real');
+    const glink = join(top, 'glink');
+    await saveGallery(real, makeGallery(2));
+    symlinkSync('store/real', glink);
+    const g = await loadGallery(glink);
+    g.renamePerson('p1', 'P1');
+    await saveGallery(glink, g);
+    expect(lstatSync(glink).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(glink)).toBe('store/real');
+    expect((await loadGallery(real)).people().map((p) => p.name)).toEqual(['p0', 'P1']);
+    expect(beside(top, 'glink')).toEqual([]);
+    expect(beside(join(top, 'store'), 'real')).toEqual([]);
+
+    // A writer through the link and one through the folder's own path share one lock.
+    await withGalleryLock(glink, async () => {
+      await expect(withGalleryLock(real, async () => {}, { timeoutMs: 0 })).rejects.toThrow(`${real}: the gallery is locked by another writer`);
+    });
+    await withGalleryLock(real, async () => {
+      await expect(withGalleryLock(glink, async () => {}, { timeoutMs: 0 })).rejects.toThrow(`${real}: the gallery is locked by another writer`);
+    });
+
+    // A writer killed between its two renames leaves the link dangling: the next load puts the
+    // set-aside folder back where the link points.
+    const dead = 2 ** 22 + 1; // above Linux's pid_max default: no such process
+    renameSync(real, join(top, 'store', `.real.old-${dead}-${Date.now()}-0`));
+    expect(await galleryExists(glink)).toBe(true);
+    expect((await loadGallery(glink)).people().map((p) => p.name)).toEqual(['p0', 'P1']);
+    expect(lstatSync(glink).isSymbolicLink()).toBe(true);
+    expect(beside(join(top, 'store'), 'real')).toEqual([]);
+
+    // A link to nothing is refused, before any work as at the save, and nothing is made.
+    const nowhere = join(top, 'nowhere');
+    symlinkSync('store/none', nowhere);
+    const refusal = `${nowhere}: not replaced: it is a dangling link (to store/none, which does not exist), not written through`;
+    await expect(checkGalleryFolder(nowhere)).rejects.toThrow(refusal);
+    await expect(saveGallery(nowhere, makeGallery(1))).rejects.toThrow(refusal);
+    expect(readdirSync(join(top, 'store'))).toEqual(['real']);
+  });
+
+  it('the folder\'s mode, and its owner and group where permitted, survive a save', async () => {
+    const dir = fresh();
+    await saveGallery(dir, makeGallery(2));
+    for (const mode of [0o700, 0o750, 0o2770]) {
+      chmodSync(dir, mode);
+      await saveGallery(dir, makeGallery(3));
+      expect((statSync(dir).mode & 0o7777).toString(8)).toBe(mode.toString(8));
+    }
+    // Only root may give a folder to another user and group.
+    if (process.getuid?.() === 0) {
+      chownSync(dir, 4321, 8765);
+      await saveGallery(dir, makeGallery(2));
+      expect([statSync(dir).uid, statSync(dir).gid]).toEqual([4321, 8765]);
+    }
+  });
+
+  /** A gallery with the user's things in it: a file, a link, a subfolder with a file and a read-only subfolder. */
+  function userThings(dir: string, files = 1): void {
+    writeFileSync(join(dir, 'notes.txt'), 'who is who\n');
+    symlinkSync('notes.txt', join(dir, 'notes.link'));
+    mkdirSync(join(dir, 'extra', 'deep'), { recursive: true });
+    for (let i = 0; i < files; i++) writeFileSync(join(dir, 'extra', `f${i}.txt`), `file ${i}\n`);
+    writeFileSync(join(dir, 'extra', 'deep', 'x.txt'), 'deep\n');
+    chmodSync(join(dir, 'extra', 'deep'), 0o500);
+    chmodSync(join(dir, 'extra'), 0o710);
+  }
+  function expectUserThings(dir: string, files = 1): void {
+    expect(readFileSync(join(dir, 'notes.txt'), 'utf8')).toBe('who is who\n');
+    expect(readlinkSync(join(dir, 'notes.link'))).toBe('notes.txt');
+    expect(readdirSync(join(dir, 'extra')).length).toBe(files + 1);
+    for (let i = 0; i < files; i++) expect(readFileSync(join(dir, 'extra', `f${i}.txt`), 'utf8')).toBe(`file ${i}\n`);
+    expect(readFileSync(join(dir, 'extra', 'deep', 'x.txt'), 'utf8')).toBe('deep\n');
+    expect(statSync(join(dir, 'extra')).mode & 0o7777).toBe(0o710);
+    expect(statSync(join(dir, 'extra', 'deep')).mode & 0o7777).toBe(0o500);
+  }
+
+  it('the user\'s files, links and subfolders in the gallery folder survive a save; an index of another kind does not', async () => {
+    const dir = fresh();
+    await saveGallery(dir, makeGallery(2));
+    userThings(dir);
+    const mtime = statSync(join(dir, 'extra')).mtimeMs;
+    const g = await loadGallery(dir, { providers: [flatIndexProvider], onNotice: () => {} });
+    g.addFaces('p2', faces(2));
+    await saveGallery(dir, g);
+    expectUserThings(dir);
+    expect(Math.abs(statSync(join(dir, 'extra')).mtimeMs - mtime)).toBeLessThan(1); // times as far as utimes sets them
+    expect(readdirSync(dir).sort()).toEqual(['calibration.json', 'descriptors.bin', 'extra', 'gallery.json', 'index.flat', 'notes.link', 'notes.txt']);
+    expect((await loadGallery(dir)).people().map((p) => p.name)).toEqual(['p0', 'p1', 'p2']);
+  });
+
+  it('a saving process killed at any moment loses nothing: the last good gallery loads and the user\'s things are all there', async () => {
+    const dir = fresh();
+    await saveGallery(dir, makeGallery(2));
+    const files = 400; // carrying them takes a while: kills land in it, and around the renames
+    userThings(dir, files);
+    const script = join(tmp, 'saver.mts');
+    const src = (f: string) => JSON.stringify(resolve(import.meta.dirname, '..', f));
+    writeFileSync(
+      script,
+      `import { loadGallery, saveGallery } from ${src('src/gallery/store-node.ts')};
+const dir = process.argv[2];
+for (let i = 0; ; i++) {
+  const g = await loadGallery(dir, { onNotice: () => {} });
+  await saveGallery(dir, g);
+  if (i === 0) console.log('saving');
+}
+`,
+    );
+    let midSave = 0;
+    for (const delay of [0, 7, 23, 41, 67, 101]) {
+      const child = spawn(process.execPath, ['--import', 'tsx', script, dir], { cwd: resolve(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise<void>((r) => child.stdout.on('data', (d) => String(d).includes('saving') && r()));
+      await new Promise((r) => setTimeout(r, delay));
+      const closed = new Promise((r) => child.on('close', r));
+      child.kill('SIGKILL');
+      await closed;
+      if (beside(tmp, dir.split('/').pop()!).length) midSave++;
+      expect((await loadGallery(dir)).people().map((p) => p.name)).toEqual(['p0', 'p1']);
+      expectUserThings(dir, files);
+    }
+    expect(beside(tmp, dir.split('/').pop()!)).toEqual([]);
+    expect(midSave).toBeGreaterThan(0); // the kills did land in saves
+  }, 120_000);
 });
 
 describe('default calibration files', () => {

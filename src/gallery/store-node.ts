@@ -3,21 +3,23 @@
 // so a writer killed or failing mid-save leaves the last good gallery, put back by the next
 // load (recoverDir). Writers that may run at the same time wrap load + change + save in
 // withGalleryLock (lock-node.ts). The calibration and the index are derived data: when they
-// cannot be used they are rebuilt from the descriptors and onNotice says so.
+// cannot be used they are rebuilt from the descriptors and onNotice says so. A save keeps
+// whatever else is in the folder (carry); a gallery folder that is a link is written through
+// it, and locked beside the folder it points to (lockedDir).
 import { readFileSync } from 'node:fs';
-import { copyFile, link, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, readdir, readFile, readlink, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { recoverDir, writeDirAtomic } from '../atomic-fs.ts';
+import { dirTarget, keepModeAndOwner, realDir, recoverDir, writeDirAtomic } from '../atomic-fs.ts';
 import { readReplacedDir } from '../lock-node.ts';
 import { compactJson, parseDefaultCalibration, validateCalibration, type Calibration, type CalibrationOptions, type DefaultCalibration } from './calibration-record.ts';
 import { Gallery, type IndexProblem } from './gallery.ts';
-import { CALIBRATION_FILE, DESCRIPTORS_FILE, LIBRARY_FILES_PREFIX, descriptorsFromBytes, descriptorsToBytes, GALLERY_FILE, validateGalleryJson, type GalleryJson } from './gallery-format.ts';
+import { CALIBRATION_FILE, DESCRIPTORS_FILE, descriptorsFromBytes, descriptorsToBytes, GALLERY_FILE, indexFileName, validateGalleryJson, type GalleryJson } from './gallery-format.ts';
 import { nodeIndexProviders } from './index-node.ts';
-import type { GalleryLock } from './lock-node.ts';
+import { withGalleryLock as withGalleryLockOn, type GalleryLock, type GalleryLockOptions } from './lock-node.ts';
 import { openStoredIndex, type IndexProvider, type VectorIndex } from './vector-index.ts';
 
 export { assertBackbone } from './gallery.ts';
-export { withGalleryLock, lockPathOf, type GalleryLock, type GalleryLockOptions } from './lock-node.ts';
+export { lockPathOf, type GalleryLock, type GalleryLockOptions } from './lock-node.ts';
 
 export interface LoadGalleryOptions {
   /** Index kinds available (default: nodeIndexProviders, USearch first). */
@@ -39,6 +41,27 @@ async function listDir(dir: string): Promise<string[] | null> {
   }
 }
 
+/**
+ * The path a gallery's lock is taken beside and its leftovers are tidied at: `dir`, or the
+ * folder it points to when it is a link. Saves write through such a link (writeDirAtomic),
+ * and a lock is beside the path it is given: locked beside the link, a writer through it and
+ * one through the folder's own path would each hold a lock and save over the other's work.
+ * (A link higher up needs nothing: both paths reach the same lock.) Not resolved otherwise,
+ * so that lock messages name the gallery as it was given.
+ */
+async function lockedDir(dir: string): Promise<string> {
+  if (!(await lstat(resolve(dir)).then((st) => st.isSymbolicLink(), () => false))) return dir;
+  return (await realDir(dir).catch(() => null))?.path ?? dir;
+}
+
+/**
+ * Run `fn` holding the gallery's lock (lock-node.ts's withGalleryLock), taken beside the
+ * folder a link to it points to (lockedDir): its messages then name that folder.
+ */
+export async function withGalleryLock<T>(dir: string, fn: (lock: GalleryLock) => Promise<T>, opts: GalleryLockOptions = {}): Promise<T> {
+  return withGalleryLockOn(await lockedDir(dir), fn, opts);
+}
+
 /** Is there a gallery (or a recoverable one) at dir? */
 export async function galleryExists(dir: string): Promise<boolean> {
   await recoverDir(dir);
@@ -51,6 +74,9 @@ export async function galleryExists(dir: string): Promise<boolean> {
  * save, so that the refusal does not come after an enrolment's work, which it then throws away.
  */
 export async function checkGalleryFolder(dir: string): Promise<void> {
+  // A writer killed mid-save through a link leaves the link dangling until this recovers it.
+  await recoverDir(dir);
+  await dirTarget(dir);
   const names = await listDir(dir);
   if (names && names.length && !names.includes(GALLERY_FILE)) throw new Error(`${dir}: exists and is not a facegpu gallery (no ${GALLERY_FILE}); refusing to replace it`);
 }
@@ -64,6 +90,31 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
     await copyFile(from, to);
   }
 }
+
+/**
+ * Put the entry `from` of the old gallery folder at `to` in the new one without moving or
+ * copying it: a file as a hard link (linkOrCopy), a symbolic link as the same link, a folder
+ * as a new folder with its mode, owner and times whose entries are carried the same way.
+ * The old folder keeps every name until the new one has replaced it, so a save killed at any
+ * moment loses nothing: before the swap the new folder is a side folder that recoverDir
+ * removes (links only), after it the new folder has it all. Moving a subfolder into the new
+ * folder instead would, killed before the swap, leave it in that side folder, to be removed.
+ */
+async function carry(from: string, to: string): Promise<void> {
+  const st = await lstat(from);
+  if (st.isSymbolicLink()) await symlink(await readlink(from), to);
+  else if (!st.isDirectory()) await linkOrCopy(from, to);
+  else {
+    await mkdir(to, 0o700);
+    for (const name of await readdir(from)) await carry(join(from, name), join(to, name));
+    // After its entries: a read-only folder (0500) would refuse them.
+    await keepModeAndOwner(to, st);
+    await utimes(to, st.atimeMs / 1000, st.mtimeMs / 1000); // seconds: finer than a Date's ms
+  }
+}
+
+/** Files a save writes; an index file of another kind is the gallery's own too, stale. */
+const isGalleryFile = (name: string) => [GALLERY_FILE, DESCRIPTORS_FILE, CALIBRATION_FILE].includes(name) || nodeIndexProviders.some((p) => indexFileName(p.kind) === name);
 
 /**
  * Replace `dir` by the gallery in one rename. Pass the lock when saving under
@@ -82,10 +133,13 @@ export async function saveGallery(dir: string, gallery: Gallery, opts: { lock?: 
     const file = join(tmp, files.json.index.file);
     if (index.save) index.save(file);
     else await writeFile(file, index.serialize());
-    // The photo library's files go along as hard links: the same files, never a moment
-    // without them (a save killed here leaves them in the old folder), and no copy of a
-    // store that may hold a million faces. Their only writer holds this gallery's lock.
-    for (const name of (await listDir(dir)) ?? []) if (name.startsWith(LIBRARY_FILES_PREFIX)) await linkOrCopy(join(resolve(dir), name), join(tmp, name));
+    // Everything else in the folder goes along (carry), as hard links: the photo library's
+    // files (library.*: no copy of a store that may hold a million faces; their only writer
+    // holds this gallery's lock) and whatever the user keeps there (notes, a subfolder), which
+    // a save would otherwise delete. Never a moment without them: the old folder keeps them
+    // until the new one is in.
+    const written = new Set(await readdir(tmp));
+    for (const name of (await listDir(dir)) ?? []) if (!written.has(name) && !isGalleryFile(name)) await carry(join(resolve(dir), name), join(tmp, name));
   });
 }
 
@@ -94,14 +148,15 @@ const BYTES_PER_FACE = 4 * 1024 + 512;
 
 /**
  * About how many bytes a save of the gallery at `dir` with `newFaces` more faces writes: the
- * whole folder is written anew beside the old one (the photo library's files go along as
- * links, not copies), for a check of free space before the work (`checkOutputDir`'s
- * needBytes). Descriptors are counted as 1024-d, the widest backbone's.
+ * gallery's files are written anew beside the old ones (everything else in the folder, such as
+ * the photo library's files, goes along as links, not copies), for a check of free space
+ * before the work (`checkOutputDir`'s needBytes). Descriptors are counted as 1024-d, the
+ * widest backbone's.
  */
 export async function gallerySaveBytes(dir: string, newFaces: number): Promise<number> {
   let bytes = newFaces * BYTES_PER_FACE;
   for (const name of (await listDir(dir)) ?? []) {
-    if (name.startsWith(LIBRARY_FILES_PREFIX)) continue;
+    if (!isGalleryFile(name)) continue;
     bytes += await stat(join(dir, name)).then((st) => (st.isFile() ? st.size : 0), () => 0);
   }
   return bytes;
@@ -127,7 +182,7 @@ async function readJson(file: string, what: string): Promise<unknown> {
  */
 export async function readGalleryJson(dir: string): Promise<GalleryJson> {
   // A writer may be replacing the folder this moment.
-  return readReplacedDir(dir, () => readGalleryJsonNow(dir));
+  return readReplacedDir(await lockedDir(dir), () => readGalleryJsonNow(dir));
 }
 
 async function readGalleryJsonNow(dir: string): Promise<GalleryJson> {
@@ -143,7 +198,7 @@ async function readGalleryJsonNow(dir: string): Promise<GalleryJson> {
 /** Read and check a gallery folder. */
 export async function loadGallery(dir: string, opts: LoadGalleryOptions = {}): Promise<Gallery> {
   // Its files as one version of the folder, even while a writer replaces it.
-  return readReplacedDir(dir, (notice) => loadGalleryNow(dir, opts, notice), opts.onNotice ?? ((m: string) => console.warn(m)));
+  return readReplacedDir(await lockedDir(dir), (notice) => loadGalleryNow(dir, opts, notice), opts.onNotice ?? ((m: string) => console.warn(m)));
 }
 
 async function loadGalleryNow(dir: string, opts: LoadGalleryOptions, notice: (message: string) => void): Promise<Gallery> {
