@@ -3,7 +3,7 @@
 // after kill -9 (a rerun redoes only what was not stored), and `search` and `gallery stats`
 // read what it stored.
 import { execFile, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -249,6 +249,16 @@ describe('index: incremental', () => {
     db.close();
     const finished = JSON.parse((await cli(['gallery', 'rename', gallery, 'Bob', 'Robert', '--json'])).stdout);
     expect(finished).toEqual(renamed);
+
+    // One of Robert's photos leaves the tree (a drive not mounted) and the library with it; back
+    // again, it is indexed afresh and its face is Robert's again: the gallery knows that very face.
+    const faceOf = async (file: string) => JSON.parse((await cli(['gallery', 'faces', gallery, file, '--json'])).stdout)[0].faces[0].person;
+    const away = join(tmp, 'away.pgm');
+    renameSync(byName[0].file, away);
+    expect(await index(photos, gallery)).toMatchObject({ removed: 1, new: 0 });
+    renameSync(away, byName[0].file);
+    expect(await index(photos, gallery)).toMatchObject({ new: 1, copied: 0, embedded: 1 });
+    expect(await faceOf(byName[0].file)).toBe('Robert');
   }, 300_000);
 
   it('bad input: a missing root and a bad --queue are one-line errors before any work', async () => {

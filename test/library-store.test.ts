@@ -188,7 +188,7 @@ describe('LibraryStore', () => {
         again.faces.push({ box: [1, 0, 10, 10], score: 0.9, descriptor: f0.descriptor });
         again.faces.push({ box: [60, 60, 10, 10], score: 0.9, descriptor: f1.descriptor });
       }
-      s.storePhotos([again], 80);
+      s.storePhotos([again], { minFace: 80 });
       expect(s.faces().map((f) => [f.box[0], f.person])).toEqual([
         [1, 'Ann'],
         [60, null],
@@ -251,7 +251,7 @@ describe('LibraryStore', () => {
     const stored = (f: string, width: number, height: number): PhotoFaces => ({ ...photo(join(photos, f), 1), sha256: sha(f), size: statSync(join(photos, f)).size, mtimeMs: statSync(join(photos, f)).mtimeMs, width, height });
     const s = LibraryStore.open(dir, { create: { dim: DIM, backbone } });
     try {
-      s.storePhotos([stored('small.jpg', 640, 480), stored('big.jpg', 4000, 3000)], 0);
+      s.storePhotos([stored('small.jpg', 640, 480), stored('big.jpg', 4000, 3000)], { minFace: 0 });
       // Their copies, under new names, in a run at minFace 80.
       writeFileSync(join(photos, 'small-copy.jpg'), 'small bytes');
       writeFileSync(join(photos, 'big-copy.jpg'), 'big bytes');

@@ -359,9 +359,15 @@ export class Gallery {
    * returns how many. Nothing else changes: descriptors, people and calibration stay.
    */
   moveFile(from: string, to: string): number {
+    return this.moveFaces(this.faceList.filter((f) => f.file === from).map((f) => f.id), to);
+  }
+
+  /** These faces (ids) are now of photo file `to`; returns how many moved. */
+  moveFaces(ids: readonly number[], to: string): number {
+    const which = new Set(ids);
     let moved = 0;
     for (const f of this.faceList) {
-      if (f.file !== from) continue;
+      if (!which.has(f.id) || f.file === to) continue;
       f.file = to;
       moved++;
     }
@@ -399,13 +405,15 @@ export class Gallery {
 
   /**
    * The enrolled face that `raw` (one descriptor) is a copy of (SAME_PHOTO_SIMILARITY), or
-   * null. A linear scan of the enrolled faces: enrolment galleries hold a few photos a person.
+   * null; of `among` only, if given. A linear scan of the enrolled faces: enrolment galleries
+   * hold a few photos a person.
    */
-  samePhotoAs(raw: Float32Array): FaceRecord | null {
+  samePhotoAs(raw: Float32Array, among?: readonly FaceRecord[]): FaceRecord | null {
     const x = this.normaliseInput(raw, 'samePhotoAs');
     if (x.length !== this.dim) throw new Error(this.dimError('samePhotoAs: the descriptor (one row expected)', raw.length));
-    for (let r = 0; r < this.faceList.length; r++) {
-      if (dot(x, 0, this.x, r * this.dim, this.dim) >= SAME_PHOTO_SIMILARITY) return this.faceList[r];
+    for (const f of among ?? this.faceList) {
+      const r = this.rowOf.get(f.id);
+      if (r !== undefined && dot(x, 0, this.x, r * this.dim, this.dim) >= SAME_PHOTO_SIMILARITY) return this.faceList[r];
     }
     return null;
   }

@@ -5,6 +5,7 @@
 // this process's device or by workers through a queue (queue-node.ts), storing each batch in
 // one transaction as it comes back. A run killed at any point leaves every stored batch; the
 // next run redoes only what is missing. Nothing to do means no device is opened at all.
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { openEngine } from '../node.ts';
@@ -14,6 +15,7 @@ import { DEFAULT_PREPROCESSING, type FacePreprocessing } from '../faces/framing.
 import { openFaceDescriber } from '../faces/node.ts';
 import type { FaceDescriber } from '../faces/describe.ts';
 import { Gallery, assertBackbone } from '../gallery/gallery.ts';
+import type { FaceRecord } from '../gallery/gallery-format.ts';
 import { defaultNodeIndex } from '../gallery/index-node.ts';
 import { checkGalleryFolder, galleryExists, saveGallery, withGalleryLock } from '../gallery/store-node.ts';
 import { backboneRefOf, preprocessingOf } from '../identity/face-gallery.ts';
@@ -158,9 +160,19 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
       let embedded = 0;
       // Faces compared as the gallery compares them (a face searched again keeps its name only if it is that face).
       const unit = (raw: Float32Array) => normalise(raw, gallery.dim, gallery.normalisation);
+      // The gallery's faces of photos outside the library (named there, then deleted, moved
+      // out of the tree or on a drive not mounted; or enrolled): a new photo with that very
+      // face (the same pixels) is theirs, and a face whose file is gone follows it.
+      const outside = outsideLibrary(gallery, lib);
+      const returned = new Map<number, string>();
+      const knownAs = (raw: Float32Array, path: string) => {
+        const f = outside.length ? gallery.samePhotoAs(raw, outside) : null;
+        if (f && !existsSync(f.file)) returned.set(f.id, path);
+        return f?.person ?? null;
+      };
       const store_ = (photos: PhotoFaces[]) => {
         lock.assertHeld();
-        lib.storePhotos(photos, minFace, unit);
+        lib.storePhotos(photos, { minFace, unit, knownAs });
         for (const p of photos) {
           if ('error' in p) failed.push({ file: p.path, error: p.error });
           else embedded++;
@@ -198,6 +210,10 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
         for (const batch of batches) store_(await embedPhotos(describer, batch));
       }
 
+      if (returned.size) {
+        for (const [id, path] of returned) gallery.moveFaces([id], path);
+        await saveGallery(dir, gallery, { lock });
+      }
       openSearchIndex(lib, dir, gallery.normalisation, { save: true, onNotice: notice }).close?.();
       return {
         photos: plan.photos,
@@ -218,4 +234,11 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
       device?.gpu.destroy();
     }
   }, { onWait: notice });
+}
+
+/** The gallery's faces whose photo file is not in the library. */
+function outsideLibrary(gallery: Gallery, lib: LibraryStore): FaceRecord[] {
+  const faces = gallery.faces();
+  const inLibrary = lib.hasPaths([...new Set(faces.map((f) => f.file))]);
+  return faces.filter((f) => !inLibrary.has(f.file));
 }

@@ -131,6 +131,15 @@ const NOT_PEOPLE_LESS = (person: string) => `(SELECT CASE WHEN COUNT(*) THEN jso
 const hasColumn = (db: Database.Database, table: string, column: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
 const hasTable = (db: Database.Database, table: string) => !!db.prepare("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?").get(table);
 
+export interface StoreOptions {
+  /** The smallest face width the photos were searched for (0: the whole photo only). */
+  minFace?: number;
+  /** A raw descriptor as a unit vector, as the gallery compares them (default: L2 alone). */
+  unit?: (raw: Float32Array) => Float32Array;
+  /** The person a face not stored there before is known as (null: nobody). */
+  knownAs?: (descriptor: Float32Array, path: string) => string | null;
+}
+
 export class LibraryStore {
   private readonly entryColumns: string;
 
@@ -270,10 +279,13 @@ export class LibraryStore {
    * wherever its box is) keeps the old one's person, cluster and notPeople, so that searching a
    * photo again (index's minFace changed, its bytes edited or turned) does not forget who was
    * named in it, and a different photo under the old one's name does not take its names.
-   * `unit` normalises descriptors as the gallery compares them (default: L2 alone). Returns
-   * the faces stored.
+   * Options: `minFace`; `unit` normalises descriptors as the gallery compares them (default:
+   * L2 alone); `knownAs` names a face that was not stored there before (the gallery's, when it
+   * knows this very face from elsewhere). Returns the faces stored.
    */
-  storePhotos(photos: readonly PhotoFaces[], minFace = 0, unit: (raw: Float32Array) => Float32Array = (raw) => normalise(raw, this.dim, { method: 'l2' })): number {
+  storePhotos(photos: readonly PhotoFaces[], opts: StoreOptions = {}): number {
+    const minFace = opts.minFace ?? 0;
+    const unit = opts.unit ?? ((raw: Float32Array) => normalise(raw, this.dim, { method: 'l2' }));
     const oldFaces = this.db.prepare(
       'SELECT f.descriptor, f.person, f.cluster, f.not_people AS notPeople FROM faces f JOIN photos p ON p.id = f.photo WHERE p.path = ? AND (f.person IS NOT NULL OR f.cluster IS NOT NULL OR f.not_people IS NOT NULL)',
     );
@@ -294,7 +306,7 @@ export class LibraryStore {
         if (bad) throw new Error(`${p.path}: a ${bad.descriptor.length}-d descriptor in a ${this.dim}-d library`);
         const wasOf = sameFaces(named.map((r) => f32Of(r.descriptor)), p.faces.map((f) => f.descriptor), unit);
         for (const [i, f] of p.faces.entries()) {
-          const was = wasOf[i] < 0 ? null : named[wasOf[i]];
+          const was = wasOf[i] < 0 ? { person: opts.knownAs?.(f.descriptor, p.path) ?? null, cluster: null, notPeople: null } : named[wasOf[i]];
           addFace.run(lastInsertRowid, f.box[0], f.box[1], f.box[2], f.box[3], f.score, blobOf(f.descriptor), was?.person ?? null, was?.cluster ?? null, was?.notPeople ?? null);
           faces++;
         }
