@@ -215,7 +215,7 @@ describe('index: incremental', () => {
     expect(byName.filter((h) => personOf(h.file) !== 's2').length).toBeLessThanOrEqual(1);
     for (let i = 1; i < byName.length; i++) expect(byName[i].similarity).toBeLessThanOrEqual(byName[i - 1].similarity);
     const text = (await cli(['search', gallery, '--person', 'Bob'])).stdout.split('\n');
-    expect(text[0]).toMatch(new RegExp(`^Bob: ${byName.length} photos? at similarity >= \\d\\.\\d+$`));
+    expect(text[0]).toMatch(new RegExp(`^Bob: ${byName.length} photos? named Bob or at similarity >= \\d\\.\\d+$`));
     // Each photo with its face's id, the one gallery faces lists for that photo (to put a wrong one right).
     expect(text[1]).toBe(`  ${byName[0].similarity.toFixed(3)}  ${byName[0].file}  (face ${byName[0].face}, Bob)`);
     const [listed] = JSON.parse((await cli(['gallery', 'faces', gallery, byName[0].file, '--json'])).stdout);

@@ -4,7 +4,7 @@
 // renames and a photo indexed again keep that, a crash between the gallery's save and the
 // library's is finished by running again, and the CLI lists a photo's faces and refuses bad ids.
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -338,6 +338,11 @@ describe('photos moved', () => {
     reader.close();
     await unnameFaces(dir, [moved[0].id]);
     expect(await galleryFiles(dir, 'Ann')).toEqual([`${join(root, 'a', '3.jpg')}@5`, `${join(root, 'a', 'one.jpg')}@5`]);
+
+    // Indexed through a link to the tree: the same photos, not four more.
+    const link = join(tmp, 'moving-link');
+    symlinkSync(root, link);
+    expect(await indexLibrary(link, dir)).toMatchObject({ photos: 4, new: 0, removed: 0, changed: 0, skipped: 4 });
   });
 
   it("contact sheets made inside the photo tree are not the library's photos", async () => {

@@ -6,7 +6,7 @@ import type { KindSummary } from '../gallery/calibration-record.ts';
 import type { GalleryStats } from '../gallery/gallery.ts';
 import { lookupName } from '../identity/face-gallery.ts';
 import { loadStoredGallery } from '../identity/node.ts';
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { libraryGalleryStats, libraryIdsOf, nameCluster, nameFaces, removePerson, removePersonPhotos, renamePerson, unnameFaces, type FacesReport } from '../library/people-node.ts';
 import { LibraryStore } from '../library/store-node.ts';
@@ -159,6 +159,13 @@ async function nameCommand(dir: string, cluster: string, person: string, opts: {
 }
 
 const isDirectorySync = (p: string) => statSync(p, { throwIfNoEntry: false })?.isDirectory() === true;
+const realpathOr = (p: string) => {
+  try {
+    return realpathSync(p);
+  } catch {
+    return resolve(p);
+  }
+};
 
 async function facesCommand(dir: string, photos: string[], opts: { json?: boolean }): Promise<void> {
   checkLibrary(dir);
@@ -166,7 +173,8 @@ async function facesCommand(dir: string, photos: string[], opts: { json?: boolea
   let rows;
   try {
     rows = photos.map((p) => {
-      const faces = store.photoFaces(resolve(p));
+      // As given, or where it really is (a library indexed through a link to its tree stores the real paths).
+      const faces = store.photoFaces(resolve(p)) ?? store.photoFaces(realpathOr(p));
       if (!faces && isDirectorySync(p)) throw new Error(`${p}: a folder; give its photos (facegpu gallery faces ${dir} <photo>...)`);
       if (!faces) throw new Error(`${p}: not a photo of the library in ${dir} (index its folder first: facegpu index <photos> --gallery ${dir})`);
       return { file: p, faces: faces.map(({ id, box, score, person, cluster, notPeople }) => ({ id, box, score, person, cluster, notPeople })) };

@@ -5,7 +5,7 @@ import { openEngine } from '../node.ts';
 import { loadImageRaw } from '../image/decode.ts';
 import { largestFace } from '../faces/describe.ts';
 import { openFaceDescriber } from '../faces/node.ts';
-import { noFaceError, preprocessingOf } from '../identity/face-gallery.ts';
+import { lookupName, noFaceError, preprocessingOf } from '../identity/face-gallery.ts';
 import { loadStoredGallery } from '../identity/node.ts';
 import { assertBackbone, type Gallery } from '../gallery/gallery.ts';
 import { backboneRefOf } from '../identity/face-gallery.ts';
@@ -93,6 +93,7 @@ export async function searchCommand(dir: string, image: string | undefined, opts
 
 /** search --person: the person's photos from the library alone (no photo, no GPU). */
 function searchPerson(dir: string, person: string, gallery: Gallery, opts: SearchOptions, json?: boolean): void {
+  person = lookupName(person, (n) => gallery.hasPerson(n));
   if (!gallery.hasPerson(person)) throw new Error(`${dir}: no person named "${person}"${CLI_REMEDIES['no-person']({ case: 'no-person', dir })}`);
   const store = LibraryStore.open(dir, { readonly: true });
   let index: VectorIndex | null = null;
@@ -112,7 +113,9 @@ function print(head: string, r: SearchResult, json?: boolean): void {
     process.stdout.write(JSON.stringify(r.photos.map((p) => ({ file: p.file, similarity: r6(p.similarity), face: p.face, box: p.box.map((v) => Math.round(v * 10) / 10), person: p.person }))) + '\n');
     return;
   }
-  console.log(`${head}${r.photos.length} photo${r.photos.length === 1 ? '' : 's'} at similarity >= ${fmt(r.threshold)}`);
+  // A face named as the person is listed whatever its similarity (a profile, a child's face years ago).
+  const which = `${r.person ? `named ${r.person} or ` : ''}at similarity >= ${fmt(r.threshold)}`;
+  console.log(`${head}${r.photos.length} photo${r.photos.length === 1 ? '' : 's'} ${which}`);
   // The face's id: a photo found that is not the person is put right with gallery unname-faces.
   for (const p of r.photos) console.log(`  ${fmt(p.similarity)}  ${p.file}  (face ${p.face}${p.person ? `, ${p.person}` : ''})`);
 }

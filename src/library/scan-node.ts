@@ -7,7 +7,7 @@
 // library holds sidecars, videos and documents that are not worth decoding to skip.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { BLAZEFACE_INPUT } from '../detect/anchors.ts';
 import { needsTiles } from '../detect/tiles.ts';
@@ -82,7 +82,10 @@ function sheetsTest(): (file: string) => boolean {
  */
 export async function scanLibrary(root: string, store: LibraryStore, opts: { onWarning?: (m: string) => void; minFace?: number } = {}): Promise<ScanPlan> {
   const minFace = opts.minFace ?? 0;
-  const top = resolve(root);
+  // Through a link to the tree, the photos are stored under the folder it leads to: reached
+  // by either path, a photo is one photo (and one set of names), not two.
+  const spelled = resolve(root);
+  const top = await realpath(spelled).catch(() => spelled);
   const isSheet = sheetsTest();
   const files = (await walkFiles(top, { onWarning: opts.onWarning })).filter((p) => isPhotoFile(p) && !isSheet(p)).map((p) => resolve(p));
   const stored = new Map(store.photos().map((p) => [p.path, p]));
@@ -143,7 +146,9 @@ export async function scanLibrary(root: string, store: LibraryStore, opts: { onW
       if (from.error !== null) plan.failing.push({ path: file.path, error: from.error });
     } else plan.added.push(file);
   }
-  const under = top.endsWith(sep) ? top : top + sep;
-  for (const p of stored.values()) if (p.path.startsWith(under) && !seen.has(p.path)) plan.removed.push(p);
+  // Photos stored under the link's path (by a run before the link was followed) are moved,
+  // like any photo, to where they are now found: their faces and names go with them.
+  const unders = [...new Set([top, spelled])].map((d) => (d.endsWith(sep) ? d : d + sep));
+  for (const p of stored.values()) if (unders.some((u) => p.path.startsWith(u)) && !seen.has(p.path)) plan.removed.push(p);
   return plan;
 }
