@@ -259,6 +259,11 @@ describe('5-celebrity-faces: enroll train/, identify val/', () => {
     expect(bad.stderr).toMatch(/not both/);
     writeFileSync(join(tmp, 'bad-pairs.tsv'), `${ben[0]} ${ben[1]}\n`);
     expect((await failing(['verify', '--pairs', join(tmp, 'bad-pairs.tsv')])).stderr).toMatch(/bad-pairs\.tsv:1: expected "pathA<TAB>pathB"/);
+    // Two photos, one not there or a folder: told in one line before the GPU starts (exit 1).
+    const gone = await failing(['verify', ben[0], join(tmp, 'nowhere.jpg')]);
+    expect([gone.code, gone.stderr.trim()]).toEqual([1, `facegpu: ${join(tmp, 'nowhere.jpg')}: no such file or folder`]);
+    const folder = await failing(['verify', tmp, ben[0]]);
+    expect([folder.code, folder.stderr.trim()]).toEqual([1, `facegpu: ${tmp}: a folder; verify compares two photos (or the pairs of --pairs <file>)`]);
   });
 
   it('an unreadable photo is named and the others are still answered', async () => {
@@ -397,6 +402,12 @@ describe('bad input', () => {
     expect(s2.skipped[2].reason).toBe(`the same photo as ${orl(2, 2)}, already enrolled`);
     const stats = JSON.parse((await cli(['gallery', 'stats', g, '--json'])).stdout);
     expect([stats.people, stats.faces]).toEqual([2, 3]);
+    // Given relative to one folder, kept by its full path: removed by it from another.
+    copyFileSync(orl(3, 1), join(tmp, 's3-1.pgm'));
+    const rel = JSON.parse((await exec('node', [CLI, 'enroll', g, '--person', 's3', 's3-1.pgm', '--json'], { cwd: tmp, timeout: 600_000 })).stdout);
+    expect(rel).toEqual([{ person: 's3', added: 1, skipped: [] }]);
+    expect(JSON.parse((await cli(['gallery', 'list', g, 's3', '--json'])).stdout)[0].file).toBe(join(tmp, 's3-1.pgm'));
+    expect((await cli(['gallery', 'remove', g, 's3', '--photo', join(tmp, 's3-1.pgm')])).stdout.trim()).toBe(`s3: 1 face removed; no face left, so s3 is gone from ${g}`);
   });
 
   it('two enroll runs on one gallery at once: both people end up in it, the gallery intact', async () => {

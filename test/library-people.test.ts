@@ -198,6 +198,9 @@ describe('naming faces one by one', () => {
     expect(stranger.stderr.trim()).toBe(`facegpu: /p/6.jpg: not a photo of the library in ${dir} (index its folder first: facegpu index <photos> --gallery ${dir})`);
     const folder = await cli(['gallery', 'faces', dir, tmp]).catch((e) => e);
     expect(folder.stderr.trim()).toBe(`facegpu: ${tmp}: a folder; give its photos (facegpu gallery faces ${dir} <photo>...)`);
+    // A person named "unknown" reads as nobody in identify's text: warned of, as enroll warns.
+    const unknown = await cli(['gallery', 'rename', dir, 'Cy', 'Unknown']);
+    expect(unknown.stderr).toContain('facegpu: warning: a person named "Unknown": identify prints "unknown" for a face it cannot name');
   }, 120_000);
 });
 

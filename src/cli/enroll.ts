@@ -6,12 +6,12 @@ import { checkPersonName } from '../identity/face-gallery.ts';
 import { enrollFiles, peekGalleryBackbone, updateFaceGallery, type EnrollReport } from '../identity/node.ts';
 import { checkGalleryFolder, galleryExists, gallerySaveBytes } from '../gallery/store-node.ts';
 import { checkOutputDir } from '../out-dir.ts';
-import { counted, withoutFile } from './wording.ts';
+import { counted, warnUnknownName, withoutFile } from './wording.ts';
 import { MIN_FACE_HELP, minFaceOption } from './number-options.ts';
 import { remedyOf } from './remedies.ts';
 import { expandImages } from './predict.ts';
 import { listPeople } from '../train/dataset-node.ts';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 interface EnrollCliOptions {
   person?: string;
@@ -53,7 +53,7 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
     plan = [...people].map(([person, files]) => ({ person, files }));
   }
   // identify prints "unknown" for a face it cannot name: a person of that name would read the same.
-  for (const { person } of plan) if (person.toLowerCase() === 'unknown') console.error(`facegpu: warning: a person named "${person}": identify prints "unknown" for a face it cannot name (null in --json), so this person's matches read the same in its text (choose another name to tell them apart)`);
+  for (const { person } of plan) warnUnknownName(person);
   const empty = plan.filter((p) => !p.files.length);
   if (empty.length === plan.length) throw new Error(`no image files in ${paths.join(', ')}`);
   // The gallery is written whole and renamed in: a place that cannot take it is told now.
@@ -72,8 +72,12 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
           out.push({ person, added: 0, skipped: [] });
           continue;
         }
-        const r = await enrollFiles(fg, person, files, { largest: opts.largest });
-        const told = { ...r, skipped: r.skipped.map(cliWording) };
+        // Kept by their full paths, so that `gallery remove --photo` finds them from any folder;
+        // told as given.
+        const full = files.map((f) => resolve(f));
+        const given = new Map(full.map((f, i) => [f, files[i]]));
+        const r = await enrollFiles(fg, person, full, { largest: opts.largest });
+        const told = { ...r, skipped: r.skipped.map((s) => ({ ...cliWording(s), file: given.get(s.file) ?? s.file })) };
         for (const s of told.skipped) console.error(`facegpu: warning: skipped ${s.file}: ${s.reason}`);
         out.push(told);
       }

@@ -13,7 +13,7 @@ import { LibraryStore } from '../library/store-node.ts';
 import { exportXmpRegions, importXmpNames, type XmpOptions } from '../library/xmp-node.ts';
 import { progressBar } from './progress.ts';
 import { checkLibrary, CLI_REMEDIES } from './remedies.ts';
-import { counted } from './wording.ts';
+import { counted, warnUnknownName } from './wording.ts';
 import { countOption } from './number-options.ts';
 import { matchOptions } from './match-options.ts';
 
@@ -58,7 +58,10 @@ export function registerGallery(program: Command): void {
     .argument('<person>', 'who they are')
     .argument('<face-ids...>', 'the faces')
     .option('--json', FACES_JSON)
-    .action((dir: string, person: string, ids: string[], opts: { json?: boolean }) => faceIdsCommand(dir, ids, opts, (n) => nameFaces(dir, n, person, notice)));
+    .action((dir: string, person: string, ids: string[], opts: { json?: boolean }) => {
+      warnUnknownName(person);
+      return faceIdsCommand(dir, ids, opts, (n) => nameFaces(dir, n, person, notice));
+    });
   g.command('unname-faces')
     .description('take faces of the photo library off whoever they were named as; naming their cluster as that person again leaves them out')
     .argument('<gallery>', 'gallery folder with a photo library')
@@ -139,6 +142,7 @@ async function removeCommand(dir: string, name: string, opts: { photo?: string[]
 }
 
 async function renameCommand(dir: string, from: string, to: string, opts: { json?: boolean }): Promise<void> {
+  warnUnknownName(to);
   const r = await renamePerson(dir, from, to, notice);
   if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
   else {
@@ -150,6 +154,7 @@ async function renameCommand(dir: string, from: string, to: string, opts: { json
 async function nameCommand(dir: string, cluster: string, person: string, opts: { json?: boolean }): Promise<void> {
   const id = countOption('<cluster-id>', cluster, 0);
   checkLibrary(dir);
+  warnUnknownName(person);
   const r = await nameCluster(dir, id, person, notice);
   if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
   else {

@@ -1,6 +1,6 @@
 // facegpu verify <a> <b> | --pairs <file>: are two photos' (largest) faces the same person?
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { openEngine } from '../node.ts';
 import { openVerifier, peekGalleryBackbone } from '../identity/node.ts';
@@ -85,6 +85,15 @@ export function pairLine(r: PairAnswer): string {
   return `${r.a}  ${r.b}: ${r.same ? 'same person' : 'different people'} (similarity ${fmt(r.similarity)}, threshold ${fmt(r.threshold)})`;
 }
 
+/** A photo named on the command line: there, and not a folder (one line naming it, otherwise). */
+async function checkPhotoGiven(path: string): Promise<void> {
+  const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    const code = err.code;
+    throw new Error(`${path}: ${code === 'ELOOP' ? 'symbolic link loop' : code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file or folder' : `cannot open (${code})`}`);
+  });
+  if (st.isDirectory()) throw new Error(`${path}: a folder; verify compares two photos (or the pairs of --pairs <file>)`);
+}
+
 export async function verifyCommand(a: string | undefined, b: string | undefined, opts: VerifyCliOptions): Promise<void> {
   const match = matchOptions(opts);
   const minFace = opts.minFace === undefined ? undefined : minFaceOption(opts.minFace);
@@ -94,6 +103,8 @@ export async function verifyCommand(a: string | undefined, b: string | undefined
     pairs = await readPairs(opts.pairs);
   } else {
     if (a === undefined || b === undefined) throw new Error('give two photos to compare, or --pairs <file>');
+    // Told before the GPU starts, as identify and enroll tell a photo that is not there.
+    for (const p of [a, b]) await checkPhotoGiven(p);
     pairs = [{ given: [a, b], read: [a, b] }];
   }
   const backbone = opts.gallery ? (await peekGalleryBackbone(opts.gallery)).id : 'face';

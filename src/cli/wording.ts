@@ -9,5 +9,15 @@ export const counted = (n: number, one: string, many = `${one}s`): string => `${
  */
 export const withoutFile = (message: string, file: string): string => (message.startsWith(`${file}: `) ? message.slice(file.length + 2) : message);
 
+/**
+ * Warn (stderr) of a person named "unknown" (any case), as enroll, rename and naming do:
+ * identify prints "unknown" for a face it cannot name, so this person's matches would read the
+ * same as nobody's.
+ */
+export function warnUnknownName(person: string): void {
+  const name = person.trim();
+  if (name.toLowerCase() === 'unknown') console.error(`facegpu: warning: a person named "${name}": identify prints "unknown" for a face it cannot name (null in --json), so this person's matches read the same in its text (choose another name to tell them apart)`);
+}
+
 /** The line said when not one of `files` could be read. */
 export const noneRead = (files: readonly string[]): string => (files.length === 1 ? `${files[0]}: could not be read` : `none of the ${files.length} images could be read`);
