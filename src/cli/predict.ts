@@ -33,6 +33,12 @@ export function registerPredict(program: Command): void {
     .action((modelDir: string, images: string[], opts: PredictCliOptions) => predictCommand(modelDir, images, { ...opts, adapter: program.opts().adapter }));
 }
 
+/** A path given on the command line that cannot be looked up, in one line naming it. */
+export function cannotOpen(path: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  return new Error(`${path}: ${code === 'ELOOP' ? 'symbolic link loop' : code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file or folder' : `cannot open (${code})`}`);
+}
+
 /**
  * Files named, whatever their names, and the photo files under folders named (recursively,
  * sorted, hidden ones left out; photos by extension, isPhotoFile, so that the sidecars and
@@ -56,8 +62,7 @@ export async function expandImages(paths: readonly string[], opts: { onWarning?:
         out.push(p);
         continue;
       }
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new Error(`${p}: ${code === 'ELOOP' ? 'symbolic link loop' : code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file or folder' : `cannot open (${code})`}`);
+      throw cannotOpen(p, err);
     }
     if (!st.isDirectory()) out.push(p);
     // A link inside that cannot be followed is answered in its place as unreadable, as a missing file given by name.

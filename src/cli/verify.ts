@@ -8,6 +8,7 @@ import { matchOptions, fmt, tellThreshold } from './match-options.ts';
 import { counted } from './wording.ts';
 import { MIN_FACE_HELP, minFaceOption } from './number-options.ts';
 import { cliMessage } from './remedies.ts';
+import { cannotOpen } from './predict.ts';
 
 interface VerifyCliOptions {
   pairs?: string;
@@ -87,9 +88,8 @@ export function pairLine(r: PairAnswer): string {
 
 /** A photo named on the command line: there, and not a folder (one line naming it, otherwise). */
 async function checkPhotoGiven(path: string): Promise<void> {
-  const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
-    const code = err.code;
-    throw new Error(`${path}: ${code === 'ELOOP' ? 'symbolic link loop' : code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file or folder' : `cannot open (${code})`}`);
+  const st = await stat(path).catch((err: unknown) => {
+    throw cannotOpen(path, err);
   });
   if (st.isDirectory()) throw new Error(`${path}: a folder; verify compares two photos (or the pairs of --pairs <file>)`);
 }
