@@ -2,14 +2,15 @@
 // added, one copied in slowly (indexed once, whole), one deleted and a folder moved in each
 // get a run; other files, hidden ones and the gallery's own writes (it sits inside the tree)
 // start none; after close() nothing runs. The CLI prints a JSON line per run and stops on
-// SIGINT with exit status 0.
+// SIGINT with exit status 0, after the run under way; its folder gone, it says so and exits 1.
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IndexSummary } from '../src/library/index-run-node.ts';
 import { watchLibrary } from '../src/library/watch-node.ts';
+import { lockPathOf } from '../src/lock-node.ts';
 import { ORL } from './helpers/faces.ts';
 
 const CLI = join(import.meta.dirname, '..', 'bin', 'facegpu.js');
@@ -111,8 +112,35 @@ describe('index --watch', () => {
         [1, 1],
         [1, 2],
       ]);
+      // A Ctrl-C while a run works lets it finish (its summary printed), then stops: exit 0.
+      for (const k of [3, 4, 5, 6, 7, 8, 9, 10]) copyFileSync(join(ORL, 's6', `${k}.pgm`), join(root, `${k}.pgm`));
+      await until(() => existsSync(lockPathOf(join(tmp, 'cli-gallery'))), 'the third run to start', 60_000);
       child.kill('SIGINT');
       expect(await exited).toBe(0);
+      expect(err).toContain('facegpu: stopping after the run under way');
+      expect(lines().map((l) => [l.new, l.photos])).toEqual([
+        [1, 1],
+        [1, 2],
+        [8, 10],
+      ]);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 300_000);
+
+  it('the folder itself gone: one line saying so, exit status 1, not a silent end', async () => {
+    const root = join(tmp, 'cli-gone');
+    mkdirSync(root);
+    copyFileSync(join(ORL, 's7', '1.pgm'), join(root, '1.pgm'));
+    const child = spawn('node', [CLI, 'index', root, '--gallery', join(tmp, 'cli-gone-gallery'), '--watch', '--no-progress'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      await until(() => err.includes(`facegpu: watching ${root} for changes (Ctrl-C to stop)`), 'the first run', 120_000);
+      rmSync(root, { recursive: true });
+      expect(await exited).toBe(1);
+      expect(err.trim().split('\n').at(-1)).toBe(`facegpu: ${root}: the folder is gone (deleted, renamed, or its drive unmounted); stopped watching it`);
     } finally {
       child.kill('SIGKILL');
     }

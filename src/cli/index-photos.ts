@@ -110,23 +110,32 @@ export async function indexCommand(root: string, opts: IndexCliOptions): Promise
   await untilStopped(watching, say);
 }
 
-/** Wait for Ctrl-C (or SIGTERM), then stop watching: after the run under way, or at once on a second one. */
+/**
+ * Wait for Ctrl-C (or SIGTERM), then stop watching: after the run under way, or at once on a
+ * second one; or until the watch ends by itself (its folder gone: an error, exit status 1).
+ * One handler stays on both signals throughout: the gallery's lock listens for them through
+ * signal-exit, which, finding itself the only listener, would release the lock and raise the
+ * signal again, ending the run a first Ctrl-C was to let finish.
+ */
 async function untilStopped(watching: LibraryWatch, say: (m: string) => void): Promise<void> {
-  await new Promise<void>((stop) => {
-    const once = () => {
-      process.off('SIGINT', once);
-      process.off('SIGTERM', once);
-      stop();
-    };
-    process.on('SIGINT', once);
-    process.on('SIGTERM', once);
-  });
-  if (watching.running) {
-    say('stopping after the run under way (Ctrl-C again to stop now; what it stored is kept)');
-    process.once('SIGINT', () => process.exit(130));
-    process.once('SIGTERM', () => process.exit(143));
+  let signals = 0;
+  let stop!: () => void;
+  const asked = new Promise<void>((settle) => (stop = settle));
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals > 1) process.exit(signal === 'SIGTERM' ? 143 : 130);
+    stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const ended = await Promise.race([asked.then(() => null), watching.ended]);
+    if (ended) throw ended;
+    if (watching.running) say('stopping after the run under way (Ctrl-C again to stop now; what it stored is kept)');
+    await watching.close();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
-  await watching.close();
 }
 
 /** A run's summary: failures on stderr, the counts on stdout (JSON: one line); exit status 2 where photos failed. */

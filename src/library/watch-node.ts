@@ -9,6 +9,7 @@
 // indexed as unreadable. Hidden entries and the gallery's own folder (it may sit inside the
 // photo tree) are not watched: the runs' own writes must not start more runs.
 import { watch, type FSWatcher } from 'chokidar';
+import { existsSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { within } from '../out-dir.ts';
 import { indexLibrary, type IndexOptions, type IndexSummary } from './index-run-node.ts';
@@ -36,6 +37,11 @@ export interface WatchOptions extends IndexOptions {
 export interface LibraryWatch {
   /** Whether a run is under way. */
   readonly running: boolean;
+  /**
+   * Settles when the watch ends by itself: the folder is gone (deleted, renamed, its drive
+   * unmounted), so nothing is watched any more; an error naming it.
+   */
+  readonly ended: Promise<Error>;
   /** Stop watching; resolves when a run under way has finished. */
   close(): Promise<void>;
 }
@@ -59,6 +65,8 @@ export async function watchLibrary(root: string, galleryDir: string, opts: Watch
   let pending = false;
   let timer: NodeJS.Timeout | null = null;
   let current: Promise<void> | null = null;
+  let end!: (err: Error) => void;
+  const ended = new Promise<Error>((settle) => (end = settle));
 
   // One run at a time: a change seen during a run gets another after it.
   const start = () => {
@@ -75,7 +83,14 @@ export async function watchLibrary(root: string, galleryDir: string, opts: Watch
   };
   const loop = () => {
     if (current || closed) return;
-    start().catch((err) => onRunError(err as Error));
+    start().catch((err) => {
+      // The folder itself gone: its watch went with it, and no change will come to run again.
+      if (existsSync(top)) return onRunError(err as Error);
+      closed = true;
+      if (timer) clearTimeout(timer);
+      void watcher.close();
+      end(new Error(`${root}: the folder is gone (deleted, renamed, or its drive unmounted); stopped watching it`));
+    });
   };
   const schedule = () => {
     pending = true;
@@ -109,6 +124,7 @@ export async function watchLibrary(root: string, galleryDir: string, opts: Watch
     get running() {
       return current !== null;
     },
+    ended,
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
