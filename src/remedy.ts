@@ -31,7 +31,9 @@ export type RemedyHint =
   /** A saved tuning that does not fit: measure again. */
   | { case: 'tuning-damaged' }
   /** No face found in a photo whose faces under `below` pixels wide were not looked for: set minFace. */
-  | { case: 'small-faces'; below: number };
+  | { case: 'small-faces'; below: number }
+  /** No photo under `root`, where the library has some (a drive not mounted?): allow an empty tree to remove them. */
+  | { case: 'empty-tree'; root: string; gallery: string };
 
 /**
  * An error with a remedy: `message` is `problem` followed by the library's remedy (which

@@ -48,6 +48,7 @@ describe('remedies: the library in its terms, the CLI with its flags', () => {
       { case: 'no-reference' },
       { case: 'tuning-damaged' },
       { case: 'small-faces', below: 375 },
+      { case: 'empty-tree', root: 'p', gallery: 'g' },
     ];
     expect(samples.map((h) => h.case).sort()).toEqual(Object.keys(CLI_REMEDIES).sort());
     for (const hint of samples) {

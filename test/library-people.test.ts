@@ -348,6 +348,32 @@ describe('photos moved', () => {
     expect(await indexLibrary(link, dir)).toMatchObject({ photos: 4, new: 0, removed: 0, changed: 0, skipped: 4 });
   });
 
+  it('a tree with no photo left (its drive not mounted) removes nothing, said in one line; allowed, it removes them', async () => {
+    const root = join(tmp, 'mount');
+    mkdirSync(root);
+    const file = join(root, 'a.jpg');
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: '#456' } }).jpeg().toFile(file);
+    const dir = join(tmp, 'g-mount');
+    await saveGallery(dir, Gallery.create({ name: dir, backbone, dim: DIM, preprocessing: {}, normalisation: { method: 'l2' }, index: defaultNodeIndex }));
+    const store = LibraryStore.open(dir, { create: { dim: DIM, backbone } });
+    store.storePhotos([{ path: file, size: statSync(file).size, mtimeMs: statSync(file).mtimeMs, sha256: await sha256File(file), width: 8, height: 8, faces: [] }]);
+    store.close();
+    rmSync(file);
+    const refused = await cli(['index', root, '--gallery', dir]).catch((e) => e);
+    expect([refused.code, refused.stderr.trim()]).toEqual([1, `facegpu: ${root}: no photo under it, where the library has 1 photo: nothing removed (is its drive mounted?); if they were deleted, remove them from the library with facegpu index ${root} --gallery ${dir} --allow-empty`]);
+    const photos = () => {
+      const s = LibraryStore.open(dir, { readonly: true });
+      try {
+        return s.photos().length;
+      } finally {
+        s.close();
+      }
+    };
+    expect(photos()).toBe(1);
+    expect(await indexLibrary(root, dir, { allowEmpty: true })).toMatchObject({ photos: 0, removed: 1 });
+    expect(photos()).toBe(0);
+  });
+
   it("contact sheets made inside the photo tree are not the library's photos", async () => {
     const root = join(tmp, 'with-sheets');
     mkdirSync(join(root, 'sheets'), { recursive: true });

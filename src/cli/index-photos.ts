@@ -20,6 +20,7 @@ interface IndexCliOptions {
   progress?: boolean;
   minFace?: string;
   watch?: boolean;
+  allowEmpty?: boolean;
   adapter?: string;
 }
 
@@ -34,6 +35,7 @@ export function registerIndex(program: Command): void {
     .option('--batch-size <n>', 'photos per batch (one transaction, one queue job)', String(INDEX_BATCH))
     .option('--min-face <pixels>', 'also find faces down to this many pixels wide in big photos (group photos), through detector tiles: slower; kept for later runs, photos indexed with another value searched again; 0: the whole photo only (default: the library\'s, else 0)')
     .option('--watch', 'then keep watching the folder: index again whenever photos are added, changed, moved or deleted, until Ctrl-C (a run\'s summary each time)')
+    .option('--allow-empty', 'let a folder with no photo under it remove the library\'s photos there (refused otherwise, nothing removed: an empty folder is more often a drive not mounted)')
     .option('--no-progress', 'no progress bar on stderr')
     .option('--json', 'print {"photos", "faces", "new", "changed", "removed", "skipped", "failed", "copied", "embedded", "seconds"} as JSON (with --watch, a line each run)')
     .action((root: string, opts: IndexCliOptions) => indexCommand(root, { ...opts, adapter: program.opts().adapter }));
@@ -62,6 +64,7 @@ export async function indexCommand(root: string, opts: IndexCliOptions): Promise
     adapter: opts.adapter,
     batchSize,
     minFace,
+    allowEmpty: opts.allowEmpty,
     onWarning: (m) => say(`warning: ${m}`),
     onNotice: say,
     onNoWorker: (url) => say(`no worker is taking jobs from ${url}: start one with \`facegpu worker --queue ${url}\``),

@@ -22,6 +22,7 @@ export const CLI_REMEDIES: Remedies = {
   'no-reference': () => ': give --gallery <dir> (a gallery made with this backbone brings its calibration)',
   'tuning-damaged': () => ' (run facegpu tune to measure again)',
   'small-faces': (h) => ` (in a photo this big, faces under ~${h.below} pixels wide are looked for only with --min-face <pixels>, which is slower)`,
+  'empty-tree': (h) => `; if they were deleted, remove them from the library with facegpu index ${h.root} --gallery ${h.gallery} --allow-empty`,
 };
 
 /** The CLI's remedy for a hint (with its separator). */

@@ -20,7 +20,7 @@ import { defaultNodeIndex } from '../gallery/index-node.ts';
 import { checkGalleryFolder, galleryExists, saveGallery, withGalleryLock } from '../gallery/store-node.ts';
 import { backboneRefOf, preprocessingOf } from '../identity/face-gallery.ts';
 import { loadStoredGallery, referenceFor } from '../identity/node.ts';
-import type { RemedyError } from '../remedy.ts';
+import { RemedyError } from '../remedy.ts';
 import { minFaceProblem } from '../detect/tiles.ts';
 import { normalise } from '../gallery/normalise.ts';
 import { embedPhotos } from './embed-node.ts';
@@ -52,6 +52,12 @@ export interface IndexOptions {
    * (0 for a new one).
    */
   minFace?: number;
+  /**
+   * Let a tree with no photo under it remove the library's photos there (they were deleted).
+   * Otherwise such a run is refused, nothing removed: an empty folder is more often a drive
+   * not mounted, and removing a library's photos loses their faces, clusters and corrections.
+   */
+  allowEmpty?: boolean;
   /** Photos done so far of those to process (new + changed), after each stored batch. */
   onProgress?: (done: number, total: number) => void;
   /** Told once the work is known, before any is done. */
@@ -130,6 +136,10 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
       const minFace = opts.minFace ?? stored;
       if (minFace !== stored) lib.setMeta(MIN_FACE_KEY, String(minFace));
       const plan = await scanLibrary(top, lib, { onWarning: opts.onWarning, minFace });
+      if (!plan.photos && plan.removed.length && !opts.allowEmpty) {
+        const n = plan.removed.length;
+        throw new RemedyError(`${root}: no photo under it, where the library has ${n === 1 ? '1 photo' : `${n} photos`}: nothing removed (is its drive mounted?)`, '; if they were deleted, index again with allowEmpty to remove them from the library', { case: 'empty-tree', root, gallery: galleryDir });
+      }
       if (plan.searchedAgain) {
         const which = plan.searchedAgain === 1 ? '1 photo indexed before is' : `${plan.searchedAgain} photos indexed before are`;
         notice(`${which} searched again for ${minFace ? `faces down to ${minFace} pixels` : 'faces on the whole photo only'} (named faces keep their names)`);
