@@ -173,9 +173,10 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
       // The gallery's faces of photos outside the library (named there, then deleted, moved
       // out of the tree or on a drive not mounted; or enrolled): a new photo with that very
       // face (the same pixels) is theirs, and a face whose file is gone follows it.
-      const outside = outsideLibrary(gallery, lib);
+      let outside: FaceRecord[] | null = null; // looked up at the first new face: a run with nothing new does not
       const returned = new Map<number, string>();
       const knownAs = (raw: Float32Array, path: string) => {
+        outside ??= outsideLibrary(gallery, lib);
         const f = outside.length ? gallery.samePhotoAs(raw, outside) : null;
         if (f && !existsSync(f.file)) returned.set(f.id, path);
         return f?.person ?? null;
