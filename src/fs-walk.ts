@@ -11,8 +11,13 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 
-/** Extensions of the photos taken from folders: every format src/image decodes. */
-export const PHOTO_EXTENSIONS = new Set(['.jpg', '.jpeg', '.jpe', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif', '.bmp', '.pgm', '.ppm', '.pnm', '.pbm']);
+/**
+ * Extensions of the photos taken from folders: every format src/image decodes, under the names
+ * it is saved as. JPEG's include .jfif, .jif and .jfi (what browsers on Windows name a
+ * downloaded JPEG). Image sequences (.heics, .avifs) are not here: their frames may be only a
+ * track, which the decoders do not read, and a folder's files are not worth an error each.
+ */
+export const PHOTO_EXTENSIONS = new Set(['.jpg', '.jpeg', '.jpe', '.jfif', '.jif', '.jfi', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif', '.bmp', '.pgm', '.ppm', '.pnm', '.pbm']);
 
 export const isPhotoFile = (path: string) => PHOTO_EXTENSIONS.has(extname(path).toLowerCase());
 

@@ -107,7 +107,7 @@ describe('FACEGPU_MAX_PIXELS', () => {
     // Exit status 2, the rule for unreadable files, also when no file was left to answer.
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr.trim().split('\n')).toEqual([`facegpu: warning: skipped ${file}: a HEIC photo (HEVC-coded), which this build cannot decode; convert it to JPEG (e.g. heif-convert, or export as "Most Compatible" on the phone)`, `facegpu: ${file}: could not be read`]);
+    expect(r.stderr.trim().split('\n')).toEqual([`facegpu: warning: skipped ${file}: a HEIC photo (HEVC-coded), which this build cannot decode; convert it to JPEG (e.g. heif-convert, or export as "Most Compatible" on the phone)`, `facegpu: nothing embedded: ${file} was skipped`]);
   });
 
   it('embed on 4 copies of the SVG: refused, peak memory under 500 MB', async () => {
@@ -126,8 +126,36 @@ describe('FACEGPU_MAX_PIXELS', () => {
     console.log(`4 SVGs: refused in ${seconds.toFixed(1)} s, peak RSS ${maxRssMb.toFixed(0)} MB`);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`skipped ${join(dir, '0.svg')}: an SVG drawing (a vector format), not a photo`);
-    expect(r.stderr).toContain('none of the 4 images could be read');
+    expect(r.stderr).toContain('facegpu: nothing embedded: all 4 files were skipped');
     expect(maxRssMb).toBeLessThan(500);
+  });
+});
+
+describe('broken files decoded at once', () => {
+  it("each failure says its own file's reason, in one line (libvips' error buffer is shared)", async () => {
+    // As a batch is decoded (Promise.all): several truncated JPEGs and PNGs failing together
+    // got each other's messages, both, or none ("cannot decode image (Unknown error)").
+    const image = (seed: number) => sharp(Buffer.from(Array.from({ length: 96 * 64 * 3 }, (_, i) => (i * seed) & 255)), { raw: { width: 96, height: 64, channels: 3 } });
+    const cut = (buf: Buffer, keep: number) => buf.subarray(0, Math.floor(buf.length * keep));
+    const jpeg = async (seed: number) => cut(await image(seed).jpeg().toBuffer(), 0.5);
+    const png = async (seed: number) => cut(await image(seed).png().toBuffer(), 0.6);
+    const good = await image(1).png().toBuffer();
+    const inputs = [
+      { name: 'a.jpg', buf: await jpeg(3), says: 'a.jpg: cannot decode image (premature end of JPEG image)' },
+      { name: 'b.png', buf: await png(5), says: 'b.png: cannot decode image (libpng read error)' },
+      { name: 'c.jpg', buf: await jpeg(7), says: 'c.jpg: cannot decode image (premature end of JPEG image)' },
+      { name: 'ok.png', buf: good, says: null },
+      { name: 'd.jpg', buf: await jpeg(11), says: 'd.jpg: cannot decode image (premature end of JPEG image)' },
+      { name: 'e.png', buf: await png(13), says: 'e.png: cannot decode image (libpng read error)' },
+      { name: 'f.jpg', buf: await jpeg(17), says: 'f.jpg: cannot decode image (premature end of JPEG image)' },
+      // One colour, cut in its tables: sharp says "Input buffer has corrupt header: VipsJpeg: ..."
+      // and libvips repeats its lines; the reason is said once, without the decoders' names.
+      { name: 'g.jpg', buf: cut(await sharp({ create: { width: 200, height: 150, channels: 3, background: 'teal' } }).jpeg().toBuffer(), 0.5), says: 'g.jpg: cannot decode image (premature end of JPEG image)' },
+    ];
+    for (let round = 0; round < 3; round++) {
+      const got = await Promise.allSettled(inputs.map((x) => decodeImageRaw(x.buf, x.name)));
+      expect(got.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : null))).toEqual(inputs.map((x) => x.says));
+    }
   });
 });
 
@@ -145,12 +173,12 @@ describe('embed with one bad file', () => {
       { file: svg, error: 'an SVG drawing (a vector format), not a photo; convert it to PNG or JPEG' },
       { file: missing, error: 'cannot read (ENOENT)' },
     ]);
-    expect(r.stderr).toContain('facegpu: none of the 3 images could be read');
+    expect(r.stderr).toContain('facegpu: nothing embedded: all 3 files were skipped');
     // Files refused by their first bytes or their absence: answered before the engine opens.
     const early = await facegpu(['embed', svg, missing, '--json']);
     expect(early.code, early.stderr).toBe(2);
     expect(JSON.parse(early.stdout)).toEqual(JSON.parse(r.stdout).slice(1));
-    expect(early.stderr).toContain('facegpu: none of the 2 images could be read');
+    expect(early.stderr).toContain('facegpu: nothing embedded: all 2 files were skipped');
     expect(early.stderr).not.toContain('backbone on');
     expect(r.stderr).toContain('backbone on');
   });

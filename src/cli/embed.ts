@@ -19,9 +19,9 @@ type EmbedResult = { file: string; embedding: number[] } | { file: string; error
 
 export async function embedCommand(paths: string[], opts: EmbedOptions): Promise<void> {
   const batch = countOption('--batch-size', opts.batchSize ?? '16');
-  // Folders walked as predict and identify walk them; a missing file is answered in its place.
+  // Folders walked as predict and identify walk them (finding nothing is an error naming the
+  // files left out); a missing file is answered in its place.
   const files = await expandImages(paths, { keepUnreadable: true });
-  if (!files.length) throw new Error(`no files in ${paths.join(', ')}`);
   const results: (EmbedResult | null)[] = files.map(() => null);
   const fail = async (i: number, err: unknown) => {
     if ((err as NodeJS.ErrnoException).code && !(err instanceof ImageDecodeError)) err = await readError(files[i], err);
@@ -86,7 +86,7 @@ export async function embedCommand(paths: string[], opts: EmbedOptions): Promise
  */
 function answerNone(files: readonly string[], results: EmbedResult[], json?: boolean): void {
   if (json) process.stdout.write(JSON.stringify(results) + '\n');
-  console.error(`facegpu: ${noneRead(files)}`);
+  console.error(`facegpu: ${noneRead(files, 'embedded')}`);
   process.exitCode = 2;
 }
 

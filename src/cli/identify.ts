@@ -44,7 +44,6 @@ export async function identifyCommand(galleryDir: string, images: string[], opts
   if (top < 1) throw new Error(`--top must be at least 1, got ${top}`);
   const minFace = opts.minFace === undefined ? undefined : minFaceOption(opts.minFace);
   const files = await expandImages(images);
-  if (!files.length) throw new Error(`no image files in ${images.join(', ')}`);
   if (opts.annotate !== undefined) {
     const folders = [];
     for (const p of images) if ((await stat(p).catch(() => null))?.isDirectory()) folders.push(p);
@@ -86,10 +85,10 @@ export async function identifyCommand(galleryDir: string, images: string[], opts
       const d = fg.describer.times;
       const per = (ms: number) => `${(ms / Math.max(1, files.length)).toFixed(1)}`;
       console.error(
-        `facegpu: ${files.length} photos, ${d.faces} faces in ${(wall / 1000).toFixed(1)} s; ms per photo: decode ${per(times.decodeMs)}, detection ${per(d.detectMs)}, ` +
+        `facegpu: ${counted(files.length, 'photo')}, ${counted(d.faces, 'face')} in ${(wall / 1000).toFixed(1)} s; ms per photo: decode ${per(times.decodeMs)}, detection ${per(d.detectMs)}, ` +
           `alignment ${per(d.alignMs)}, descriptors ${per(d.embedMs)}, search ${per(fg.searchMs)} (${gpu.adapter.description || gpu.adapter.vendor})`,
       );
-      if (drawn) console.error(`facegpu: ${drawn.written()} photos drawn with their faces in ${opts.annotate}`);
+      if (drawn) console.error(`facegpu: ${counted(drawn.written(), 'photo')} drawn with their faces in ${opts.annotate}`);
       if (missed.length) {
         const lo = missed.reduce((a, m) => Math.min(a, m.below), Infinity);
         const hi = missed.reduce((a, m) => Math.max(a, m.below), 0);

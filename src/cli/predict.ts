@@ -1,14 +1,17 @@
 // facegpu predict <model-dir> <image-or-folder>...: the label and probability of each image.
 import type { Command } from 'commander';
 import { stat } from 'node:fs/promises';
-import { isPhotoFile, walkFiles } from '../fs-walk.ts';
+import { extname, join, relative } from 'node:path';
+import { isPhotoFile, PHOTO_EXTENSIONS, walkFiles } from '../fs-walk.ts';
 import { openEngine } from '../node.ts';
 import { findBackbone } from '../backbones.ts';
 import { warnIfUnfinished } from './model-notes.ts';
 import { DEFAULT_THRESHOLD, load, predict, type FilePrediction } from '../train/index.ts';
 import { readModelMeta } from '../train/model-dir-node.ts';
+import { META_FILE } from '../train/model-format.ts';
+import { GALLERY_FILE } from '../gallery/gallery-format.ts';
 import { countOption, numberOption } from './number-options.ts';
-import { noneRead, withoutFile } from './wording.ts';
+import { counted, noneRead, withoutFile } from './wording.ts';
 
 interface PredictCliOptions {
   json?: boolean;
@@ -47,12 +50,16 @@ export function cannotOpen(path: string, err: unknown): Error {
  * naming it (stderr by default), not an error, and a link to a photo file that cannot be
  * followed (broken, a loop of links) is listed in its place, for the reader to answer as
  * unreadable. A path given that cannot be looked up is an error, or with `keepUnreadable`
- * kept as it is, for the caller to answer in its place (embed).
+ * kept as it is, for the caller to answer in its place (embed). Left-out files are never
+ * silent when they are all a folder held: no file at all is an error naming the files left out
+ * and the rule, and a folder named beside others that gave photos is a warning saying the same.
  */
 export async function expandImages(paths: readonly string[], opts: { onWarning?: (message: string) => void; keepUnreadable?: boolean } = {}): Promise<string[]> {
   const onWarning = opts.onWarning ?? ((m: string) => console.error(`facegpu: warning: ${m}`));
   const visited = new Set<string>();
   const out: string[] = [];
+  // Folders named that gave no photo, with the files they held (notes.txt, IMG_0001, a.cr2).
+  const photoless: { folder: string; others: string[] }[] = [];
   for (const p of paths) {
     let st;
     try {
@@ -64,11 +71,51 @@ export async function expandImages(paths: readonly string[], opts: { onWarning?:
       }
       throw cannotOpen(p, err);
     }
-    if (!st.isDirectory()) out.push(p);
+    if (!st.isDirectory()) {
+      out.push(p);
+      continue;
+    }
     // A link inside that cannot be followed is answered in its place as unreadable, as a missing file given by name.
-    else out.push(...(await walkFiles(p, { visited, onWarning, keepUnfollowable: true })).filter(isPhotoFile));
+    const found = await walkFiles(p, { visited, onWarning, keepUnfollowable: true });
+    const photos = found.filter(isPhotoFile);
+    if (!photos.length) photoless.push({ folder: p, others: found });
+    out.push(...photos);
   }
+  if (!out.length) throw new Error(noPhotoFiles(photoless.map((f) => f.folder), photoless.flatMap((f) => f.others)));
+  for (const f of photoless) if (f.others.length) onWarning(noPhotoFiles([f.folder], f.others));
   return out;
+}
+
+/**
+ * Folders that gave no photo, and the files they held (left out by their names): said so, with
+ * a few of those files and the rule, so that a folder of .raw files or of names without an
+ * extension is not taken for an empty one.
+ */
+export function noPhotoFiles(folders: readonly string[], others: readonly string[]): string {
+  const none = (what: string) => (folders.length === 1 ? `${folders[0]}: no ${what}` : `no ${what} in ${folders.join(', ')}`);
+  if (!others.length) return none('files');
+  // One folder: its files by their names in it, as the reader sees them listed.
+  const name = (f: string) => (folders.length === 1 ? relative(folders[0], f) : f);
+  const shown = others.slice(0, 3).map((f) => `${name(f)}${extname(f) ? '' : ' (no extension)'}`);
+  return (
+    `${none('photo files')} (${counted(others.length, 'other file')} left out: ${shown.join(', ')}${others.length > shown.length ? ', ...' : ''}; ` +
+    `photos are taken from folders by extension: ${[...PHOTO_EXTENSIONS].join(', ')}; name a file to read it whatever its name)`
+  );
+}
+
+/**
+ * The model folder given to predict, told before anything is read from it when it is not one:
+ * a file, a gallery, any folder without the model's description (a data folder).
+ * A path that does not exist is left to readModelMeta, whose message says how to train one.
+ */
+async function checkModelFolder(dir: string): Promise<void> {
+  const st = await stat(dir).catch(() => null);
+  if (!st) return;
+  if (!st.isDirectory()) throw new Error(`${dir}: a file, not a model folder (facegpu train <data> --out <folder> writes one)`);
+  const has = (name: string) => stat(join(dir, name)).then(() => true, () => false);
+  if (await has(META_FILE)) return;
+  if (await has(GALLERY_FILE)) throw new Error(`${dir}: a gallery, not a model folder: use facegpu identify ${dir} <photos>`);
+  throw new Error(`${dir}: not a model folder (no ${META_FILE}; facegpu train <data> --out <folder> writes one)`);
 }
 
 export async function predictCommand(modelDir: string, images: string[], opts: PredictCliOptions): Promise<void> {
@@ -76,8 +123,8 @@ export async function predictCommand(modelDir: string, images: string[], opts: P
   const threshold = numberOption('--threshold', opts.threshold);
   if (threshold < 0 || threshold > 1) throw new Error(`--threshold must be a probability in [0, 1], got ${threshold}`);
   const batchSize = countOption('--batch-size', opts.batchSize);
+  await checkModelFolder(modelDir);
   const files = await expandImages(images);
-  if (!files.length) throw new Error(`no image files in ${images.join(', ')}`);
   // The model says which backbone it needs; load() then checks its weights' hash.
   const meta = await readModelMeta(modelDir);
   warnIfUnfinished(modelDir, meta);
@@ -94,7 +141,7 @@ export async function predictCommand(modelDir: string, images: string[], opts: P
     if (opts.json) process.stdout.write(JSON.stringify(inPlace(files, predictions.map(rounded), skipped)) + '\n');
     else for (const p of predictions) printPrediction(p, top);
     // Every file was named as it failed; the line says that none is left.
-    if (!predictions.length) console.error(`facegpu: ${noneRead(files)}`);
+    if (!predictions.length) console.error(`facegpu: ${noneRead(files, 'predicted')}`);
     if (skipped.length) process.exitCode = 2;
   } finally {
     engine.destroy();

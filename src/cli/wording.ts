@@ -19,5 +19,11 @@ export function warnUnknownName(person: string): void {
   if (name.toLowerCase() === 'unknown') console.error(`facegpu: warning: a person named "${name}": identify prints "unknown" for a face it cannot name (null in --json), so this person's matches read the same in its text (choose another name to tell them apart)`);
 }
 
-/** The line said when not one of `files` could be read. */
-export const noneRead = (files: readonly string[]): string => (files.length === 1 ? `${files[0]}: could not be read` : `none of the ${files.length} images could be read`);
+/**
+ * The line said when not one of `files` could be used, after each was named with its reason
+ * ("skipped notes.txt: not an image ..."): it says nothing of why, which would contradict the
+ * reasons above it (a file that is not an image was read). `done` is what the command does
+ * with an image ("embedded", "predicted").
+ */
+export const noneRead = (files: readonly string[], done = 'answered'): string =>
+  `nothing ${done}: ${files.length === 1 ? `${files[0]} was skipped` : `all ${files.length} files were skipped`}`;

@@ -19,6 +19,7 @@ import { HeaderLimitError } from './header-limit.ts';
 import { decodeHeic, heicKind } from './heic.ts';
 import { decodePnm, isPnm } from './pnm.ts';
 import type { PixelRect, RgbImage } from './rgb.ts';
+import { ownFailure } from './vips-errors.ts';
 
 /** The default bound on width x height of a decoded image: 8192 x 8192. */
 export const MAX_IMAGE_PIXELS = 8192 * 8192;
@@ -157,23 +158,29 @@ export async function decodeImageRaw(buf: Uint8Array, where: string): Promise<Rg
     // Packed RGB already: returned as it is (through sharp it came back the same bytes, 33-48
     // ms later for 12 megapixels). Greyscale is expanded to RGB by sharp.
     if (own?.channels === 3) return { data: own.data, width: own.width, height: own.height };
-    let img: Sharp;
-    if (own) {
-      img = sharp(own.data, { raw: { width: own.width, height: own.height, channels: own.channels } });
-    } else {
-      // The header's size first (no pixels decoded), then a decoder bounded to it.
-      const meta = await sharp(buf, { limitInputPixels: false }).metadata();
-      if (meta.format === 'svg' || meta.format === 'pdf') throw new ImageDecodeError(where, `a ${meta.format.toUpperCase()} drawing (a vector format), not a photo; convert it to PNG or JPEG`);
-      if (meta.width && meta.height) checkPixels(meta.width, meta.height, where, `the ${meta.format ?? 'image'}`, maxPixels);
-      img = sharp(buf, { failOn: 'error', limitInputPixels: maxPixels }).rotate(); // EXIF orientation
-    }
-    const rgb = await img.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-    const { width, height, channels } = rgb.info;
-    if (channels !== 3) throw new Error(`decoded to ${channels} channels, expected RGB`);
-    return { data: new Uint8Array(rgb.data.buffer, rgb.data.byteOffset, rgb.data.byteLength), width, height };
+    // Our own refusals (a drawing, too many pixels) are this file's; libvips' message may not be.
+    return await ownFailure(() => decodeWithSharp(buf, own, where, maxPixels), (err) => !(err instanceof ImageDecodeError));
   } catch (err) {
     throw decodeError(err, where, maxPixels);
   }
+}
+
+/** The sharp part of decodeImageRaw: `own` pixels expanded to RGB, else `buf` decoded by libvips. */
+async function decodeWithSharp(buf: Uint8Array, own: { data: Uint8Array; width: number; height: number; channels: 1 | 3 } | null, where: string, maxPixels: number): Promise<RgbImage> {
+  let img: Sharp;
+  if (own) {
+    img = sharp(own.data, { raw: { width: own.width, height: own.height, channels: own.channels } });
+  } else {
+    // The header's size first (no pixels decoded), then a decoder bounded to it.
+    const meta = await sharp(buf, { limitInputPixels: false }).metadata();
+    if (meta.format === 'svg' || meta.format === 'pdf') throw new ImageDecodeError(where, `a ${meta.format.toUpperCase()} drawing (a vector format), not a photo; convert it to PNG or JPEG`);
+    if (meta.width && meta.height) checkPixels(meta.width, meta.height, where, `the ${meta.format ?? 'image'}`, maxPixels);
+    img = sharp(buf, { failOn: 'error', limitInputPixels: maxPixels }).rotate(); // EXIF orientation
+  }
+  const rgb = await img.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const { width, height, channels } = rgb.info;
+  if (channels !== 3) throw new Error(`decoded to ${channels} channels, expected RGB`);
+  return { data: new Uint8Array(rgb.data.buffer, rgb.data.byteOffset, rgb.data.byteLength), width, height };
 }
 
 /**
@@ -194,7 +201,9 @@ export async function resizeRGB(image: RgbImage, size: number, where: string, re
 function decodeError(err: unknown, where: string, maxPixels?: number): ImageDecodeError {
   if (err instanceof ImageDecodeError) return err;
   const full = (err as Error).message;
-  const msg = full.startsWith(`${where}: `) ? full.slice(where.length + 2) : full.replace(/^.*?: /, '');
+  // libvips' messages start with its loader's name ("VipsJpeg: "), after sharp's own words when
+  // the header was bad; the reason is what follows.
+  const msg = full.startsWith(`${where}: `) ? full.slice(where.length + 2) : full.replace(/^Input (?:buffer|file) has corrupt header: /, '').replace(/^.*?: /, '');
   if (err instanceof HeaderLimitError) return new ImageDecodeError(where, `${msg}; ${raiseIt()}`);
   if (/exceeds pixel limit/i.test(msg)) return new ImageDecodeError(where, `the image is larger than the limit of ${maxPixels ?? maxImagePixels()} pixels; ${raiseIt()}`);
   return new ImageDecodeError(where, /unsupported image format/i.test(msg) ? 'not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF, HEIC, BMP, PGM/PPM/PBM)' : `cannot decode image (${msg.split('\n')[0]})`);

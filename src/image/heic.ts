@@ -37,6 +37,7 @@ import sharp, { type Metadata } from 'sharp';
 import { coresUpTo } from '../cores-node.ts';
 import { headerLimitError } from './header-limit.ts';
 import type { RgbImage } from './rgb.ts';
+import { ownFailure } from './vips-errors.ts';
 
 /** ftyp brands of HEVC-coded HEIF (HEIC) files. */
 const HEVC_BRANDS = ['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'hevm', 'hevs'];
@@ -77,7 +78,8 @@ export async function decodeHeic(buf: Uint8Array, where: string, maxPixels = Inf
   // refused before heic-decode, which leaks its parse of a file it finds no image in.
   let meta: Metadata;
   try {
-    meta = await sharp(buf, { limitInputPixels: false }).metadata();
+    // Its message is this file's even when other decodes fail at the same time (vips-errors.ts).
+    meta = await ownFailure(() => sharp(buf, { limitInputPixels: false }).metadata());
   } catch (err) {
     throw damaged(libheifReason((err as Error).message));
   }
