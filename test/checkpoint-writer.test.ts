@@ -32,7 +32,8 @@ describe('CheckpointWriter', () => {
   it('writes the weights as they were at each save, the last save last', async () => {
     const dir = join(tmp, 'model');
     const head = buildHead(8, 2, 1);
-    const writer = new CheckpointWriter(dir);
+    const written: number[] = [];
+    const writer = new CheckpointWriter(dir, (m) => written.push((m.metrics as { bestEpoch: number }).bestEpoch));
     const firstKernel = head.getWeights()[0].dataSync().slice();
     await writer.save(head, meta(1));
     // Training goes on: the weights change before the background write has run.
@@ -40,6 +41,8 @@ describe('CheckpointWriter', () => {
     await writer.save(head, meta(2));
     head.setWeights(head.getWeights().map((w) => tf.add(w, 1)));
     await writer.flush();
+    // Told as each lands on disk, in order (train says which epoch a folder stopped at once holds).
+    expect(written).toEqual([1, 2]);
     const saved = await loadModelDir(dir);
     expect((saved.meta.metrics as { bestEpoch: number }).bestEpoch).toBe(2);
     // The second snapshot: first weights + 1, not + 2.
@@ -53,10 +56,12 @@ describe('CheckpointWriter', () => {
     const blocker = join(tmp, 'a-file');
     writeFileSync(blocker, 'not a folder');
     const head = buildHead(8, 2, 1);
-    const writer = new CheckpointWriter(join(blocker, 'model'));
+    const written: unknown[] = [];
+    const writer = new CheckpointWriter(join(blocker, 'model'), (m) => written.push(m));
     await writer.save(head, meta(1)); // returns once the weights are read; the write fails later
     await expect(writer.flush()).rejects.toThrow(/a-file/);
     await expect(writer.save(head, meta(2))).rejects.toThrow(/a-file/);
+    expect(written).toEqual([]);
     head.dispose();
   });
 });

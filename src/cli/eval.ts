@@ -25,8 +25,8 @@ export function registerEval(program: Command): void {
     .description('score a trained model on <data>/validation/ (or val/, with or without train/ beside it), else on the files a train of <data> held back; any number of the model\'s people')
     .argument('<model-dir>', 'model directory written by facegpu train')
     .argument('<data>', 'data folder')
-    .option('--validation-split <f>', 'split to reproduce (default: the one the model was trained with)')
-    .option('--seed <n>', 'seed of the split to reproduce (default: the model\'s)')
+    .option('--validation-split <f>', 'split to reproduce (default: the one the model was trained with; on the folder it was trained on, another is refused where it would score photos it trained on)')
+    .option('--seed <n>', 'seed of the split to reproduce (default: the model\'s; as --validation-split)')
     .option('--json', 'print {"accuracy", "classes", "confusion", "noFace", "noFaceFiles", "perClass", "images", "skipped": [{"file", "error"}], "source"} as JSON (confusion: photos where a face was found; noFace: per class, photos where none was, each a miss)')
     .option('--backbone <name|dir>', 'backbone (default: the one the model was trained on)')
     .option('--batch-size <n>', 'images per forward pass', '16')
@@ -37,9 +37,11 @@ export async function evalCommand(modelDir: string, data: string, opts: EvalCliO
   const batchSize = countOption('--batch-size', opts.batchSize);
   const meta = await readModelMeta(modelDir);
   warnIfUnfinished(modelDir, meta);
-  const validationSplit = opts.validationSplit !== undefined ? numberOption('--validation-split', opts.validationSplit) : (meta.split.validationSplit ?? undefined);
-  if (opts.validationSplit !== undefined) checkFraction(validationSplit!, '--validation-split');
-  const seed = opts.seed !== undefined ? countOption('--seed', opts.seed, 0) : (meta.split.seed ?? meta.config.seed);
+  // Given only when the user gives them: left out, evaluate takes the model's split (and, in
+  // the folder it was trained on, exactly the files it held back).
+  const validationSplit = opts.validationSplit !== undefined ? numberOption('--validation-split', opts.validationSplit) : undefined;
+  if (validationSplit !== undefined) checkFraction(validationSplit, '--validation-split');
+  const seed = opts.seed !== undefined ? countOption('--seed', opts.seed, 0) : undefined;
   const { gpu, engine } = await openEngine({ backbone: opts.backbone ?? findBackbone(meta.backbone, modelDir), adapter: opts.adapter });
   try {
     const classifier = await load(modelDir, { gpu, engine });

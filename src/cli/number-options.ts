@@ -3,10 +3,13 @@
 // takes counts, rates, thresholds or a choice.
 import { minFaceProblem } from '../detect/tiles.ts';
 
-/** A number option, or a clear error naming it. */
+/**
+ * A number option, or a clear error naming it. An integer is decimal digits (a sign allowed):
+ * Number() also reads 1e1 as 10 and 0x2 as 2, which no one means by a count.
+ */
 export function numberOption(name: string, value: string, integer = false): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+  if (value.trim() === '' || !Number.isFinite(n) || (integer && !/^\s*[-+]?\d+\s*$/.test(value))) {
     throw new Error(`${name} must be ${integer ? 'an integer' : 'a number'}, got "${value}"`);
   }
   return n;

@@ -1,6 +1,7 @@
 // facegpu train <data> --out <model-dir>: extract descriptors with the backbone, train the
 // head, keep the best checkpoint on disk.
 import type { Command } from 'commander';
+import { constants as osConstants } from 'node:os';
 import { openEngine } from '../node.ts';
 import { UNKNOWN } from '../train/classify.ts';
 import { resolveBackboneDir } from '../backbones.ts';
@@ -70,8 +71,14 @@ export async function trainCommand(data: string, opts: TrainCliOptions): Promise
   };
   checkFraction(config.validationSplit, '--validation-split');
   await checkOutputDir(opts.out, { name: '--out', needBytes: MODEL_DIR_BYTES, readFrom: [{ path: data, what: 'data folder' }] });
+  // The data folder is read here and again by train(): each warning about it is told once.
+  const told = new Set<string>();
+  const dataWarning = (m: string) => {
+    if (!told.has(m)) console.error(`facegpu: warning: ${m}`);
+    told.add(m);
+  };
   // Folder mistakes (missing, empty person, one person, --out not a model) are reported before the GPU starts.
-  const set = await openTrainingSet(data, 0, config);
+  const set = await openTrainingSet(data, 0, { ...config, onWarning: dataWarning });
   // A split given for data that brings its own validation folder would be silently unused.
   if (opts.validationSplit !== undefined && set.layout === 'train/validation') {
     console.error(`facegpu: warning: --validation-split ${opts.validationSplit} is not used: ${data} has its own validation folder, which is used instead`);
@@ -82,27 +89,41 @@ export async function trainCommand(data: string, opts: TrainCliOptions): Promise
   await recoverDir(opts.out);
   await checkReplaceable(opts.out);
   // One writer per model folder: a second train into the same --out is refused, naming the first.
-  await withDirLock(opts.out, () => trainLocked(data, opts, config), {
+  await withDirLock(opts.out, () => trainLocked(data, opts, config, told), {
     what: 'model folder',
     timeoutMs: 0,
     onWait: (m) => console.error(`facegpu: ${m}`),
   });
 }
 
-async function trainLocked(data: string, opts: TrainCliOptions, config: Omit<NodeTrainOptions, 'out'>): Promise<void> {
-  const { gpu, engine } = await openEngine({ backbone: opts.backbone, adapter: opts.adapter });
+async function trainLocked(data: string, opts: TrainCliOptions, config: Omit<NodeTrainOptions, 'out'>, told: Set<string>): Promise<void> {
   // The bars draw on a terminal only; a log file gets the warnings and the epochs' lines.
   const bar = progressBar(' {phase} |{bar}| {value}/{total} images  {eta_formatted} left', opts.progress);
   let phase = '';
   let noFace = 0;
   // The bar owns the terminal line: a warning goes below it.
   const warn = (m: string) => process.stderr.write(`${phase && bar ? '\n' : ''}facegpu: warning: ${m}\n`);
+  const stop = stopOnSignal(opts.out, () => {
+    if (phase) bar?.stop();
+    phase = '';
+  });
+  const { gpu, engine } = await openEngine({ backbone: opts.backbone, adapter: opts.adapter }).catch((err: unknown) => {
+    stop.dispose();
+    throw err;
+  });
   try {
     const result = await train(data, { gpu, engine }, {
       ...config,
       out: opts.out,
       outLocked: true,
+      signal: stop.signal,
       backbonePath: resolveBackboneDir(opts.backbone),
+      onWarning: (m) => {
+        if (!told.has(m)) warn(m);
+        told.add(m);
+      },
+      onCheckpoint: async (_head, meta) => stop.saving(meta.metrics.bestEpoch),
+      onCheckpointWritten: (meta) => stop.written(meta.metrics.bestEpoch),
       onDetectProgress: (done, total) => {
         if (phase !== 'faces') {
           phase = 'faces';
@@ -132,6 +153,18 @@ async function trainLocked(data: string, opts: TrainCliOptions, config: Omit<Nod
       },
     });
     const m = result.meta;
+    if (stop.signal.aborted) {
+      // Every checkpoint is on disk (train waits for them): the folder holds the best epoch so far.
+      const b = result.fit.best;
+      const loss = b.valLoss !== null ? `val_loss ${b.valLoss.toFixed(4)}` : `loss ${b.loss.toFixed(4)}`;
+      console.error(
+        result.fit.interrupted
+          ? `facegpu: stopped after epoch ${m.metrics.epochsRun} of ${m.config.epochs}; ${opts.out} holds epoch ${b.epoch}, the best so far (${loss}); train again to finish`
+          : `facegpu: stopped; training had finished: ${opts.out} holds the trained model, epoch ${b.epoch} (the best, ${loss})`,
+      );
+      process.exitCode = stop.exitCode();
+      return;
+    }
     const images = m.split.train.length * (1 + m.config.augment) + m.split.validation.length;
     console.log(
       `${result.fit.stoppedEarly ? 'stopped early' : 'done'} after ${m.metrics.epochsRun} epochs; kept epoch ${m.metrics.bestEpoch}` +
@@ -153,10 +186,61 @@ async function trainLocked(data: string, opts: TrainCliOptions, config: Omit<Nod
     );
     console.log(`saved ${opts.out}`);
   } finally {
+    stop.dispose();
     if (phase) bar?.stop();
     engine.destroy();
     gpu.destroy();
   }
+}
+
+/**
+ * Ctrl-C and SIGTERM while training. Before any checkpoint was started the run stops at once
+ * (nothing of it would be kept). After one, the first signal lets the epoch under way end and
+ * train wait for the checkpoint writes (a write in the background would die with the
+ * process, and the folder keep an older epoch than the last one shown); a second stops at once.
+ * Our listeners also keep signal-exit (the lock's clean-up, src/lock-node.ts) from re-raising
+ * the signal: it does so only when it believes it is the signal's only listener. process.exit
+ * still runs its exit handlers, so the lock goes either way.
+ */
+function stopOnSignal(out: string, clearLine: () => void) {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | null = null;
+  let checkpoint = 0; // the epoch of the last checkpoint started
+  let written = 0; // and of the last one on disk
+  const exitCode = () => 128 + (received ? osConstants.signals[received] : 0);
+  const onSignal = (sig: NodeJS.Signals) => {
+    clearLine();
+    if (received || checkpoint === 0) {
+      received ??= sig;
+      process.stderr.write(
+        checkpoint === 0
+          ? `facegpu: stopped before a checkpoint was written; ${out} is as it was\n`
+          : written === 0
+            ? `facegpu: stopped at once, before a checkpoint finished writing; ${out} is as it was\n`
+            : `facegpu: stopped at once; ${out} holds epoch ${written}${written < checkpoint ? ` (epoch ${checkpoint}, the best since, was still being written)` : ', the best so far'}\n`,
+      );
+      process.exit(exitCode());
+    }
+    received = sig;
+    process.stderr.write(`facegpu: stopping after this epoch and its checkpoint (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again to stop at once)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    exitCode,
+    saving(epoch: number) {
+      checkpoint = epoch;
+    },
+    written(epoch: number) {
+      written = epoch;
+    },
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }
 
 function marginOption(value: string): number {

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { isFolder, isPhotoFile, walkFiles } from '../fs-walk.ts';
-import { META_FILE } from './model-format.ts';
+import { META_FILE, type SplitRecord } from './model-format.ts';
 import { dirname, join, relative, sep } from 'node:path';
 import { loadImageRGB } from '../image/decode.ts';
 import type { ImageItem, PixelLoader } from './extract.ts';
@@ -145,6 +145,34 @@ export function openTrainingSet(dir: string, size: number, opts: SplitOptions = 
   return openSet(dir, size, opts, 2);
 }
 
+/** A folder of people as training splits it: its layout, the folder the people are in, and each person's ids. */
+interface PeopleFolder {
+  layout: FolderLayout;
+  base: string;
+  people: Map<string, string[]>;
+  classes: string[];
+  /** person -> ids (paths relative to layout.root). */
+  byClass: Map<string, string[]>;
+}
+
+async function listSplitFolder(dir: string, opts: SplitOptions, leastPeople: 1 | 2, layout: FolderLayout): Promise<PeopleFolder> {
+  const base = layout.trainDir ?? layout.root;
+  const people = await listPeople(base, opts);
+  const classes = checkPeople(people, base, leastPeople);
+  await warnSamePhotos(people, opts);
+  const byClass = new Map([...people].map(([c, files]) => [c, files.map((f) => idOf(layout.root, f))]));
+  return { layout, base, people, classes, byClass };
+}
+
+/** A person with one photo holds none back: said, as that person goes unvalidated. */
+function warnUnsplittable(folder: PeopleFolder, fraction: number, opts: SplitOptions): void {
+  const warn = opts.onWarning ?? ((m: string) => console.error(`facegpu: warning: ${m}`));
+  if (fraction <= 0) return;
+  for (const [c, files] of folder.people) {
+    if (files.length < 2) warn(`${join(folder.base, c)}: only ${files.length} photo, so none is held back for validation (validation split ${fraction}); add photos or accept that "${c}" is not validated`);
+  }
+}
+
 async function openSet(dir: string, size: number, opts: SplitOptions, leastPeople: 1 | 2): Promise<TrainingSet & { root: string }> {
   const fraction = opts.validationSplit ?? DEFAULT_VALIDATION_SPLIT;
   checkFraction(fraction);
@@ -158,20 +186,11 @@ async function openSet(dir: string, size: number, opts: SplitOptions, leastPeopl
     const train = classes.flatMap((c, label) => people.get(c)!.map((f) => ({ id: idOf(layout.root, f), label })));
     return { root: layout.root, classes, train, validation, load, layout: 'train/validation', validationSplit: null };
   }
-  const base = layout.trainDir ?? layout.root;
-  const people = await listPeople(base, opts);
-  const classes = checkPeople(people, base, leastPeople);
-  await warnSamePhotos(people, opts);
-  const byClass = new Map([...people].map(([c, files]) => [c, files.map((f) => idOf(layout.root, f))]));
-  const warn = opts.onWarning ?? ((m: string) => console.error(`facegpu: warning: ${m}`));
-  if (fraction > 0) {
-    for (const [c, files] of people) {
-      if (files.length < 2) warn(`${join(base, c)}: only ${files.length} photo, so none is held back for validation (validation split ${fraction}); add photos or accept that "${c}" is not validated`);
-    }
-  }
-  const split = stratifiedSplit(byClass, fraction, opts.seed ?? 1);
+  const folder = await listSplitFolder(dir, opts, leastPeople, layout);
+  warnUnsplittable(folder, fraction, opts);
+  const split = stratifiedSplit(folder.byClass, fraction, opts.seed ?? 1);
   const toItems = (l: { file: string; label: number }[]) => l.map(({ file, label }) => ({ id: file, label }));
-  return { root: layout.root, classes, train: toItems(split.train), validation: toItems(split.validation), load, layout: 'split', validationSplit: fraction };
+  return { root: layout.root, classes: folder.classes, train: toItems(split.train), validation: toItems(split.validation), load, layout: 'split', validationSplit: fraction };
 }
 
 const notTrained = (path: string, person: string, classes: readonly string[]) => `${path}: "${person}" is not one of the trained classes (${classes.join(', ')})`;
@@ -207,12 +226,26 @@ async function validationWithoutTrain(dir: string, classes: readonly string[], o
   return null;
 }
 
+export interface EvaluationOptions extends SplitOptions {
+  /**
+   * The model's split (facegpu.json `split`). When `dir` holds files of it (the folder it was
+   * trained on, or a copy), the files it held back that are still there are scored, never a
+   * file it was trained on, however the folder changed since: a photo deleted or added moves
+   * a split made again (split.ts splits each person's files as they are now). Without it, or
+   * for another folder, `dir` is split again with validationSplit and seed (default: the
+   * record's). A validationSplit or seed other than the record's is refused where it would
+   * score a file the model was trained on.
+   */
+  recorded?: SplitRecord;
+}
+
 /**
  * What `facegpu eval` scores a model on: <dir>/validation/ (or val/) when present, with or
- * without train/ beside it; else exactly the files a train of <dir> (or <dir>/train/) with the
- * same split and seed held back. One person or more, each one the model was trained on.
+ * without train/ beside it; else the files a train of <dir> (or <dir>/train/) held back: those
+ * the model records when `dir` is the folder it was trained on, else those a split with the
+ * same fraction and seed holds back. One person or more, each one the model was trained on.
  */
-export async function openEvaluationSet(dir: string, size: number, classes: readonly string[], opts: SplitOptions = {}): Promise<{ root: string; items: ImageItem[]; load: PixelLoader; source: string }> {
+export async function openEvaluationSet(dir: string, size: number, classes: readonly string[], opts: EvaluationOptions = {}): Promise<{ root: string; items: ImageItem[]; load: PixelLoader; source: string }> {
   const layout = await detectLayout(dir);
   const load = fileLoader(layout.root, size);
   const validationDir = layout.validationDir ?? (layout.trainDir ? null : await validationWithoutTrain(dir, classes, opts));
@@ -221,10 +254,87 @@ export async function openEvaluationSet(dir: string, size: number, classes: read
     if (items.length === 0) throw new Error(`${validationDir}: no person folders; expected ${validationDir}/<person>/<images>`);
     return { root: layout.root, items, load, source: validationDir };
   }
-  const set = await openSet(dir, size, opts, 1);
+  const recorded = opts.recorded?.layout === 'split' && opts.recorded.validationSplit !== null && opts.recorded.seed !== null ? opts.recorded : undefined;
+  const fraction = opts.validationSplit ?? recorded?.validationSplit ?? DEFAULT_VALIDATION_SPLIT;
+  checkFraction(fraction);
+  const seed = opts.seed ?? recorded?.seed ?? 1;
+  const folder = await listSplitFolder(dir, opts, 1, layout);
   // Every person is checked, also one with no photo held back.
-  for (const name of set.classes) if (!classes.includes(name)) throw new Error(notEvaluable(join(layout.trainDir ?? layout.root, name), name, classes));
-  const items = set.validation.map((item) => ({ id: item.id, label: classes.indexOf(set.classes[item.label]) }));
-  if (items.length === 0) throw new Error(`${dir}: the split holds back no images (validation split ${opts.validationSplit ?? DEFAULT_VALIDATION_SPLIT}); nothing to evaluate`);
-  return { root: layout.root, items, load, source: `files held back by validation split ${set.validationSplit}, seed ${opts.seed ?? 1}` };
+  for (const name of folder.classes) if (!classes.includes(name)) throw new Error(notEvaluable(join(folder.base, name), name, classes));
+  // Labels follow the model's class order, not the folder's.
+  const labelOf = new Map([...folder.byClass].flatMap(([c, ids]) => ids.map((id) => [id, classes.indexOf(c)] as const)));
+  const itemsOf = (ids: readonly string[]) => ids.map((id) => ({ id, label: labelOf.get(id)! }));
+  const result = (items: ImageItem[], f: number, s: number) => ({ root: layout.root, items, load, source: `files held back by validation split ${f}, seed ${s}` });
+  if (recorded && [...recorded.train, ...recorded.validation].some((id) => labelOf.has(id))) {
+    return result(recordedHeldBack(dir, folder, recorded, labelOf, { ...opts, validationSplit: fraction, seed }, itemsOf), fraction, seed);
+  }
+  warnUnsplittable(folder, fraction, opts);
+  const items = itemsOf(stratifiedSplit(folder.byClass, fraction, seed).validation.map((f) => f.file));
+  if (items.length === 0) throw new Error(`${dir}: the split holds back no images (validation split ${fraction}); nothing to evaluate`);
+  return result(items, fraction, seed);
+}
+
+const isAre = (n: number) => (n === 1 ? 'is' : 'are');
+const photos = (n: number) => `${n} ${n === 1 ? 'photo' : 'photos'}`;
+
+/**
+ * The files to score in the folder a model was trained on: those it held back that are still
+ * there (how many are not is said), or, for another fraction or seed, the files that split
+ * holds back, refused if one of them is a file the model was trained on.
+ */
+function recordedHeldBack(
+  dir: string,
+  folder: PeopleFolder,
+  recorded: SplitRecord,
+  labelOf: ReadonlyMap<string, number>,
+  opts: SplitOptions & { validationSplit: number; seed: number },
+  itemsOf: (ids: readonly string[]) => ImageItem[],
+): ImageItem[] {
+  const warn = opts.onWarning ?? ((m: string) => console.error(`facegpu: warning: ${m}`));
+  const modelSplit = `validation split ${recorded.validationSplit}, seed ${recorded.seed}`;
+  const trained = new Set(recorded.train);
+  if (opts.validationSplit !== recorded.validationSplit || opts.seed !== recorded.seed) {
+    // Another split of this folder mixes training files in; scored, they say nothing of new faces.
+    const asked = stratifiedSplit(folder.byClass, opts.validationSplit, opts.seed).validation.map((f) => f.file);
+    const seen = asked.filter((id) => trained.has(id));
+    if (seen.length) {
+      throw new Error(
+        `${dir}: validation split ${opts.validationSplit}, seed ${opts.seed} would score ${seen.length} of the files this model was trained on (${someNames(seen)}); ` +
+          `it was trained on this folder with ${modelSplit}: leave the split and seed as the model's to score the files it held back`,
+      );
+    }
+    if (asked.length === 0) throw new Error(`${dir}: the split holds back no images (validation split ${opts.validationSplit}); nothing to evaluate`);
+    warn(`${dir}: validation split ${opts.validationSplit}, seed ${opts.seed} is not the split this model was trained with (${modelSplit}); the ${photos(asked.length)} it holds back, none of them one the model was trained on, are scored`);
+    return itemsOf(asked);
+  }
+  const heldBack = modelHeldBack(recorded, relative(folder.layout.root, folder.base));
+  if (heldBack.length === 0) throw new Error(`${dir}: this model's split held back no images (${modelSplit}); nothing to evaluate`);
+  const there = heldBack.filter((id) => labelOf.has(id));
+  const missing = heldBack.filter((id) => !labelOf.has(id));
+  if (there.length === 0) throw new Error(`${dir}: none of the ${photos(heldBack.length)} this model held back (${modelSplit}) ${isAre(heldBack.length)} there (${someNames(missing)}); nothing to evaluate`);
+  if (missing.length) warn(`${dir}: ${missing.length} of the ${photos(heldBack.length)} this model held back ${isAre(missing.length)} not there (${someNames(missing)}); the other ${there.length} ${isAre(there.length)} scored`);
+  const known = new Set([...recorded.train, ...heldBack, ...recorded.skipped.map((s) => s.id)]);
+  const added = [...labelOf.keys()].filter((id) => !known.has(id));
+  if (added.length) warn(`${dir}: ${photos(added.length)} added since this model was trained (${someNames(added)}) ${isAre(added.length)} not scored: neither trained on nor held back, ${added.length === 1 ? 'it is' : 'they are'} not in the model's split`);
+  return itemsOf(there);
+}
+
+/**
+ * The files a model held back, from its record: its validation files, and the unreadable ones
+ * (recorded only as skipped) that training held back. Those are found by splitting the files
+ * training listed again: the same names, fraction and seed give the same split (split.ts).
+ * A record that does not agree with that split (another layout) gives its validation files.
+ */
+function modelHeldBack(recorded: SplitRecord, base: string): string[] {
+  const depth = base ? base.split(sep).length : 0; // ids are <base>/<person>/...
+  const byClass = new Map<string, string[]>();
+  for (const id of [...recorded.train, ...recorded.validation, ...recorded.skipped.map((s) => s.id)]) {
+    const person = id.split('/')[depth];
+    byClass.set(person, [...(byClass.get(person) ?? []), id]);
+  }
+  const again = stratifiedSplit(byClass, recorded.validationSplit!, recorded.seed!).validation.map((f) => f.file);
+  const trained = new Set(recorded.train);
+  const held = new Set(again);
+  const agrees = !again.some((id) => trained.has(id)) && recorded.validation.every((id) => held.has(id));
+  return agrees ? again : recorded.validation;
 }

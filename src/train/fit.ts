@@ -42,12 +42,17 @@ export interface FitResult {
   history: EpochLog[];
   best: EpochLog;
   stoppedEarly: boolean;
+  /** Stopped by the caller's `signal` before the last epoch (the best weights restored all the same). */
+  interrupted: boolean;
 }
 
 export interface FitCallbacks {
+  /** Called after onBest: a checkpoint of an improving epoch is under way when its line is told. */
   onEpoch?: (log: EpochLog, config: FitConfig) => void;
-  /** Called after an improving epoch while the model holds its weights (checkpointing). */
-  onBest?: (log: EpochLog) => Promise<void> | void;
+  /** Called after an improving epoch while the model holds its weights (checkpointing); `history` ends with `log`. */
+  onBest?: (log: EpochLog, history: readonly EpochLog[]) => Promise<void> | void;
+  /** Aborted: training ends after the epoch under way (and its onBest). At least one epoch runs. */
+  signal?: AbortSignal;
 }
 
 export function checkFitConfig(c: FitConfig): void {
@@ -91,6 +96,7 @@ export async function fitHead(
   let bestWeights: tf.Tensor[] | null = null;
   let sinceBest = 0;
   let stoppedEarly = false;
+  let interrupted = false;
   try {
     for (let epoch = 1; epoch <= config.epochs; epoch++) {
       const order = new Prng(deriveSeed(config.seed, 'epoch', epoch)).permutation(n);
@@ -136,15 +142,21 @@ export async function fitHead(
         bestWeights = model.getWeights().map((w) => tf.keep(tf.clone(w)));
       } else sinceBest++;
       history.push(log);
+      // The checkpoint first: an epoch told as done has its checkpoint under way, so a caller
+      // that stops on a signal and waits for the writes keeps every epoch it has shown.
+      if (log.improved) await callbacks.onBest?.(log, history);
       callbacks.onEpoch?.(log, config);
-      if (log.improved) await callbacks.onBest?.(log);
       if (sinceBest >= config.patience && epoch < config.epochs) {
         stoppedEarly = true;
         break;
       }
+      if (callbacks.signal?.aborted && epoch < config.epochs) {
+        interrupted = true;
+        break;
+      }
     }
     if (bestWeights && history[history.length - 1] !== best) model.setWeights(bestWeights);
-    return { history, best: best ?? history[history.length - 1], stoppedEarly };
+    return { history, best: best ?? history[history.length - 1], stoppedEarly, interrupted };
   } finally {
     tf.dispose(bestWeights ?? []);
     optimizer.dispose();

@@ -13,6 +13,7 @@ import { checkOutputDir } from '../out-dir.ts';
 import { withDirLock } from '../lock-node.ts';
 import { checkFitConfig, DEFAULT_FIT } from './fit.ts';
 import { CheckpointWriter, checkReplaceable, loadModelDir, saveModelDir } from './model-dir-node.ts';
+import type { FaceModelMeta } from './model-format.ts';
 import { evaluateOnImages, trainOnImages, type EvaluationResult, type TrainOptions, type TrainResult } from './pipeline.ts';
 import { useGpuForTfjs } from './tf-backend.ts';
 import { faceCropRecord, type CropRecord, type CropMethod, type FaceCrop, type FaceCropper } from '../detect/face-crop.ts';
@@ -48,6 +49,14 @@ export interface NodeTrainOptions extends Omit<TrainOptions, 'crop'>, SplitOptio
   onNoFace?: (file: string) => void;
   /** Progress of locating the faces (before descriptors; only with crop 'face'). */
   onDetectProgress?: (done: number, total: number) => void;
+  /**
+   * Aborted (say, on Ctrl-C): training ends after the epoch under way and train returns once
+   * every checkpoint is on disk, `fit.interrupted` true; `out` then holds the last checkpoint,
+   * the best epoch so far (its status "training"), and no final model is written.
+   */
+  signal?: AbortSignal;
+  /** A checkpoint is on disk in `out` (onCheckpoint: one was taken and is being written). */
+  onCheckpointWritten?: (meta: FaceModelMeta) => void;
   /**
    * The caller already holds `out`'s lock (withDirLock). Otherwise train takes it, and a
    * folder another writer holds is refused at once, naming that writer.
@@ -118,7 +127,7 @@ export async function train(data: string, { gpu, engine }: EngineOnGpu, opts: No
     detectMs = performance.now() - t0;
   }
   // Checkpoints go to disk while training continues; the final model waits for them.
-  const checkpoints = out ? new CheckpointWriter(out) : null;
+  const checkpoints = out ? new CheckpointWriter(out, opts.onCheckpointWritten) : null;
   let result: TrainResult;
   try {
     result = await trainOnImages(gpu, engine, set, {
@@ -134,7 +143,8 @@ export async function train(data: string, { gpu, engine }: EngineOnGpu, opts: No
     throw err;
   }
   await checkpoints?.flush();
-  if (out) await saveModelDir(out, result.head, result.meta);
+  // Interrupted, the last checkpoint is the best epoch and the run is unfinished: it stays as written.
+  if (out && !result.fit.interrupted) await saveModelDir(out, result.head, result.meta);
   result.timings.detectMs = detectMs;
   return { ...result, root: set.root };
 }
@@ -242,7 +252,8 @@ async function predictFaces(classifier: FaceClassifier, files: readonly string[]
 
 /**
  * Score a model on `data`'s validation folder, or on the files a train with the same split
- * held back. A face-crop model scores what predict would answer: a photo where no face is
+ * held back: in the folder the model was trained on, the files it records as held back
+ * (openEvaluationSet); `validationSplit` and `seed` default to the model's. A face-crop model scores what predict would answer: a photo where no face is
  * found is a miss (`noFace`, predicted null; `onNoFace` names it), not its whole image
  * judged. Training feeds such a photo in whole instead (it still shows the person, and a
  * small class keeps its photo), so training's val_acc counts it as the head judged the whole
@@ -253,7 +264,16 @@ export async function evaluate(
   data: string,
   opts: SplitOptions & { batchSize?: number; onSkip?: (s: SkippedFile) => void; onNoFace?: (file: string) => void; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<EvaluationResult & { source: string }> {
-  const set = await openEvaluationSet(data, classifier.engine.inputSize, classifier.labels, opts);
+  const { split, config } = classifier.meta;
+  // The model's own split: its held-back files in the folder it was trained on, and the
+  // fraction and seed to split another folder with (a model of train/ and validation/
+  // folders records no seed of a split: its training seed).
+  const set = await openEvaluationSet(data, classifier.engine.inputSize, classifier.labels, {
+    ...opts,
+    validationSplit: opts.validationSplit ?? split.validationSplit ?? undefined,
+    seed: opts.seed ?? split.seed ?? config.seed,
+    recorded: split,
+  });
   const cropper = await cropperFor({ gpu: classifier.engine.gpu, engine: classifier.engine }, classifier.meta.preprocessing.crop);
   const noFace = new Set<string>(); // files
   // Faces are located for the whole set first, in batches, as training does.

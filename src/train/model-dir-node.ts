@@ -52,13 +52,20 @@ export class CheckpointWriter {
   private pending: Promise<void> = Promise.resolve();
   private failure: unknown = null;
 
-  constructor(readonly dir: string) {}
+  /** `onWritten`: a checkpoint is on disk (a caller stopped at once can say which one the folder holds). */
+  constructor(
+    readonly dir: string,
+    private readonly onWritten?: (meta: FaceModelMeta) => void,
+  ) {}
 
   async save(head: tfl.LayersModel, meta: FaceModelMeta): Promise<void> {
     if (this.failure) throw this.failure;
     const files = await headToFiles(head);
     this.pending = this.pending
-      .then(() => writeModelFiles(this.dir, files, meta))
+      .then(async () => {
+        await writeModelFiles(this.dir, files, meta);
+        this.onWritten?.(meta);
+      })
       .catch((err: unknown) => {
         this.failure ??= err;
       });

@@ -43,8 +43,13 @@ export interface TrainOptions extends Partial<FitConfig> {
   onExtractProgress?: (done: number, total: number, phase: 'train' | 'validation') => void;
   onSkip?: (skipped: SkippedFile) => void;
   onEpoch?: (log: EpochLog, config: FitConfig) => void;
-  /** Called after every improving epoch with the model as it now stands (write it atomically). */
+  /** Called after every improving epoch with the model as it now stands (write it atomically), before onEpoch tells it. */
   onCheckpoint?: (head: tfl.LayersModel, meta: FaceModelMeta) => Promise<void>;
+  /**
+   * Aborted: training ends after the epoch under way (its checkpoint made), with the best
+   * weights; `fit.interrupted` is then true and the model's status stays "training".
+   */
+  signal?: AbortSignal;
 }
 
 export interface TrainResult {
@@ -125,16 +130,16 @@ export async function trainOnImages(gpu: Gpu, engine: MobileNetEngine, set: Trai
   const head = buildHead(engine.outputDim, set.classes.length, config.seed, inputScale.scale);
   const validation = valSet?.tensors() ?? null;
   const history: EpochLog[] = [];
-  const metricsFor = (best: EpochLog, status: 'training' | 'complete', stoppedEarly: boolean): FaceModelMeta['metrics'] => ({
+  const metricsFor = (best: EpochLog, status: 'training' | 'complete', stoppedEarly: boolean, run: readonly EpochLog[] = history): FaceModelMeta['metrics'] => ({
     status,
     bestEpoch: best.epoch,
-    epochsRun: history.length,
+    epochsRun: run.length,
     stoppedEarly,
     loss: best.loss,
     accuracy: best.accuracy,
     valLoss: best.valLoss,
     valAccuracy: best.valAccuracy,
-    history: history.slice(),
+    history: run.slice(),
   });
   let fit: FitResult;
   try {
@@ -143,16 +148,18 @@ export async function trainOnImages(gpu: Gpu, engine: MobileNetEngine, set: Trai
         history.push(log);
         opts.onEpoch?.(log, c);
       },
-      onBest: async (log) => {
-        if (opts.onCheckpoint) await opts.onCheckpoint(head, { ...meta, metrics: metricsFor(log, 'training', false) });
+      onBest: async (log, run) => {
+        if (opts.onCheckpoint) await opts.onCheckpoint(head, { ...meta, metrics: metricsFor(log, 'training', false, run) });
       },
+      signal: opts.signal,
     });
   } finally {
     tf.dispose([train.x, train.labels, ...(validation ? [validation.x, validation.labels] : [])]);
     trainSet.destroy();
     valSet?.destroy();
   }
-  meta.metrics = metricsFor(fit.best, 'complete', fit.stoppedEarly);
+  // Stopped before its end, the run did not finish: the model says so (predict and eval tell).
+  meta.metrics = metricsFor(fit.best, fit.interrupted ? 'training' : 'complete', fit.stoppedEarly);
   return { head, meta, fit, timings: { extractMs, trainMs: performance.now() - t1 } };
 }
 
