@@ -67,7 +67,7 @@ describe('a RemedyError in a queue worker', () => {
     mkdirSync(weights);
     const env = { ...process.env, FACEGPU_WEIGHTS: weights };
     const missing = join(weights, 'imagenet');
-    const cliRemedy = `; run \`npm run weights\` (default face backbone) or \`facegpu weights convert <model.json> --out ${missing}\``;
+    const cliRemedy = `; run \`facegpu weights install\` (the face backbone; \`facegpu weights install imagenet\` for ImageNet's) or convert a model into it: \`facegpu weights convert <model.json> --out ${missing}\``;
 
     // Locally: the CLI's remedy.
     const local = await facegpu(['index', photos, '--gallery', gallery, '--no-progress'], env);

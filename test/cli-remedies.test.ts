@@ -74,7 +74,7 @@ describe('remedies: the library in its terms, the CLI with its flags', () => {
     const r = await both(() => loadBackbone(dir));
     expect(cliNameIn(r.library, commands)).toBeNull();
     expect(r.library).toMatch(/no converted backbone here; convert one into this folder \(convertTfjsModel and saveBackbone/);
-    expect(r.cli).toBe(`${join(dir, 'manifest.json')}: no converted backbone here; run \`npm run weights\` (default face backbone) or \`facegpu weights convert <model.json> --out ${dir}\``);
+    expect(r.cli).toBe(`${join(dir, 'manifest.json')}: no converted backbone here; run \`facegpu weights install\` (the face backbone; \`facegpu weights install imagenet\` for ImageNet's) or convert a model into it: \`facegpu weights convert <model.json> --out ${dir}\``);
   });
 
   it("a model's backbone that is nowhere, and a model met by another backbone", async () => {

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../src/atomic-fs.ts';
 import { checkOutputDir, checkOutputFile, mkdirp } from '../src/out-dir.ts';
 import { listPeople } from '../src/train/dataset-node.ts';
+import { saveBackbone } from '../src/weights/store.ts';
 import { ORL } from './helpers/faces.ts';
 import { facegpu } from './helpers/train-data.ts';
 
@@ -64,6 +65,17 @@ describe('bad --out fails at once', () => {
     const r = await refused(['weights', 'convert', join(tmp, 'model.json'), '--out', '/proc/self/x/bb']);
     expect(r.stderr.trim()).toBe('facegpu: --out /proc/self/x/bb: /proc/self is on the proc pseudo file system (kernel interfaces, not files); choose a folder on a disk');
     expect(r.code).toBe(1);
+  });
+
+  it('weights convert --out a folder holding something else: refused, nothing deleted', async () => {
+    const mine = join(tmp, 'my-notes');
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'notes.txt'), 'important');
+    const r = await refused(['weights', 'convert', join(tmp, 'model.json'), '--out', mine]);
+    expect(r.stderr.trim()).toBe(`facegpu: ${mine}: exists and is not a converted backbone (no manifest.json); refusing to replace it (1 entry in it, e.g. notes.txt)`);
+    expect(r.code).toBe(1);
+    expect(readFileSync(join(mine, 'notes.txt'), 'utf8')).toBe('important');
+    await expect(saveBackbone({} as never, mine)).rejects.toThrow('exists and is not a converted backbone');
   });
 
   it('mkdirp does not hang under /proc and names the folder', async () => {

@@ -7,7 +7,7 @@ import { convertTfjsModel } from '../weights/convert.ts';
 import { downloadTfjsModel } from '../weights/download.ts';
 import type { BackboneManifest } from '../weights/format.ts';
 import { PREPROCESS_RAW, PREPROCESS_SIGNED } from '../weights/spec.ts';
-import { loadBackbone, saveBackbone, sha256 } from '../weights/store.ts';
+import { checkBackboneReplaceable, loadBackbone, saveBackbone, sha256 } from '../weights/store.ts';
 import { convertTfliteModel, isTfliteFile, type TfliteSource } from '../weights/tflite.ts';
 import { fetchTfliteFile } from '../weights/tflite-download.ts';
 import { existsSync, readFileSync } from 'node:fs';
@@ -23,6 +23,7 @@ export async function convertCommand(model: string, opts: { out: string; input?:
   // The output folder is checked before a download or a conversion; never over the source.
   const local = !/^https?:\/\//.test(model);
   await checkOutputDir(opts.out, { name: '--out', needBytes: BACKBONE_DIR_BYTES, readFrom: local ? [{ path: dirname(resolve(model)), what: 'source model folder', insideOk: true }] : [] });
+  await checkBackboneReplaceable(opts.out);
   // A TFLite flatbuffer (by its name, or its "TFL3" identifier), else a tfjs model.json.
   const tflite = /\.tflite(\?.*)?$/i.test(model) || (local && (await isTfliteFile(model)));
   if (/^https?:\/\//.test(model)) {

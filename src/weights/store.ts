@@ -1,7 +1,7 @@
 // Reading and writing backbones on disk (Node). A conversion is written to a temporary
 // folder beside the target and renamed into place, so a crash never leaves half a model.
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { recoverDir, writeDirAtomic } from '../atomic-fs.ts';
 import { checkWeightsData, validateManifest, type Backbone, type BackboneManifest } from './format.ts';
@@ -11,7 +11,26 @@ import { RemedyError } from '../remedy.ts';
 
 export const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
 
+/**
+ * Refuse, before any work, a folder a backbone would replace that holds something else: saving
+ * replaces the folder whole, and whatever it held (a user's files, a gallery, the folder a
+ * command runs in) would go with it. A missing or empty folder, or a converted backbone (its
+ * manifest.json), may be replaced.
+ */
+export async function checkBackboneReplaceable(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(resolve(dir));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    throw new Error(`${dir}: cannot hold a converted backbone (${code === 'ENOTDIR' ? 'it is a file' : code})`);
+  }
+  if (names.length && !names.includes('manifest.json')) throw new Error(`${dir}: exists and is not a converted backbone (no manifest.json); refusing to replace it (${names.length === 1 ? '1 entry' : `${names.length} entries`} in it, e.g. ${names.slice(0, 3).join(', ')})`);
+}
+
 export async function saveBackbone(spec: BackboneSpec, dir: string, id = basename(resolve(dir))): Promise<BackboneManifest> {
+  await checkBackboneReplaceable(dir);
   const { manifest, data } = packBackbone(spec, id);
   const full: BackboneManifest = { ...manifest, weightsSha256: sha256(data) };
   await writeDirAtomic(dir, async (tmp) => {
