@@ -94,6 +94,29 @@ describe('runOnQueue', () => {
     expect(await leftovers('/g/remedy')).toBe(0);
   }, 120_000);
 
+  it('Redis gone for good mid-run: the run fails in one line once its wait is up, instead of waiting forever', async () => {
+    const lone = await startRedis(); // no worker on it: the batches wait
+    const t = Date.now();
+    const run = runOnQueue(lone.url, data('/g/lost'), batchesOf('lost', 3), { onResult: () => {}, onFailed: () => {} }, { lostMs: 2000 });
+    await new Promise((r) => setTimeout(r, 1000));
+    await lone.stop();
+    await expect(run).rejects.toThrow(new RegExp(`^queue ${lone.url}: lost Redis \\((ECONNREFUSED|connection closed)\\) for 2 s; the batches stored so far are kept`));
+    expect(Date.now() - t).toBeLessThan(20_000);
+  }, 60_000);
+
+  it("a worker whose Redis goes says so once, not at each of ioredis' retries", async () => {
+    const lone = await startRedis();
+    const said: string[] = [];
+    const w = await startWorker(lone.url, async () => [], { onError: (m) => void said.push(m) });
+    try {
+      await lone.stop();
+      await new Promise((r) => setTimeout(r, 4000));
+      expect(said).toEqual([expect.stringMatching(new RegExp(`^lost Redis at ${lone.url} \\((ECONNREFUSED|ECONNRESET|Connection is closed\\.?)\\); reconnecting$`))]);
+    } finally {
+      await Promise.race([w.close(), new Promise((r) => setTimeout(r, 2000))]);
+    }
+  }, 60_000);
+
   it('no batches: returns at once', async () => {
     const r = await runAll('/g/none', [], {});
     expect(r).toMatchObject({ results: [], failed: [] });

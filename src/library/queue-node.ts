@@ -104,6 +104,37 @@ export const QUEUE_SWEEP_MS = 10_000;
 const NO_WORKER_NOTICE_MS = 10_000;
 /** Job states asked at once in a sweep (one pipelined round trip per chunk). */
 const STATES_AT_ONCE = 500;
+/**
+ * How long the owner waits for Redis once its connection is lost before it gives up: its
+ * clients reconnect without end (a restart of Redis is ridden out), but a Redis gone for good
+ * must end the run with a line saying so, not hang it.
+ */
+export const REDIS_LOST_MS = 30_000;
+
+/**
+ * Watch `clients` for a lost connection: `gone` rejects, naming `url` and why, once none has
+ * been ready for `lostMs`. Their errors are taken here (ioredis prints an unhandled one, each
+ * retry). `stop()` ends the watch.
+ */
+function watchConnection(url: string, clients: readonly Redis[], lostMs: number): { gone: Promise<never>; stop: () => void } {
+  let lostSince: number | null = null;
+  let why = 'connection closed';
+  let fail!: (err: Error) => void;
+  const gone = new Promise<never>((_, reject) => (fail = reject));
+  gone.catch(() => {}); // told through the race that awaits it
+  for (const c of clients) {
+    c.on('error', (err: NodeJS.ErrnoException) => {
+      why = err.code ?? err.message;
+      lostSince ??= Date.now();
+    });
+    c.on('close', () => (lostSince ??= Date.now()));
+    c.on('ready', () => (lostSince = clients.every((x) => x.status === 'ready') ? null : lostSince));
+  }
+  const timer = setInterval(() => {
+    if (lostSince !== null && Date.now() - lostSince >= lostMs) fail(new Error(`queue ${url}: lost Redis (${why}) for ${Math.round(lostMs / 1000)} s; the batches stored so far are kept: run index again once Redis is back`));
+  }, Math.min(1000, lostMs));
+  return { gone, stop: () => clearInterval(timer) };
+}
 
 /**
  * Queue the batches and wait until each is done (its result handed to onResult) or failed for
@@ -126,13 +157,19 @@ export async function runOnQueue(
     sweepMs?: number;
     /** false: no events, the sweep alone (what a run whose every event is lost does). */
     events?: boolean;
+    /** How long Redis may be unreachable before the run fails (default REDIS_LOST_MS). */
+    lostMs?: number;
   } = {},
 ): Promise<void> {
   const sweepMs = opts.sweepMs ?? QUEUE_SWEEP_MS;
   const clients = [connect(url), connect(url)];
+  const connection = watchConnection(url, clients, opts.lostMs ?? REDIS_LOST_MS);
   const queue = new Queue<IndexJobData, IndexJobResult>(QUEUE_NAME, { connection: clients[0] });
+  queue.on('error', () => {}); // the connection's errors: watchConnection's
   let events: QueueEvents | null = null;
-  try {
+  let lost = false;
+  // Every wait on Redis below ends when the connection is lost for good (ioredis would wait forever).
+  const work = async () => {
     await queue.waitUntilReady();
     for (const old of await queue.getJobs(['waiting', 'delayed', 'prioritized', 'completed', 'failed'])) {
       if (old?.data?.gallery === data.gallery) await old.remove().catch(() => {});
@@ -189,7 +226,7 @@ export async function runOnQueue(
             // The recorded error is this failure's only if it reads the same (not an earlier try's).
             handlers.onFailed(paths, reason, r && r.problem + r.remedy === reason ? new RemedyError(r.problem, r.remedy, r.hint) : undefined);
           }
-          else handlers.onFailed(paths, 'removed from the queue before it was done');
+          else handlers.onFailed(paths, 'no longer in the queue before it was done (Redis restarted without its data, or the job was removed); not stored, so the next run does it again');
           pending.delete(id);
           await job?.remove().catch(() => {});
         }
@@ -224,10 +261,23 @@ export async function runOnQueue(
         }
       }
     }
+  };
+  try {
+    const running = work();
+    running.catch(() => {}); // when the connection is lost, its pending calls fail after the race
+    await Promise.race([running, connection.gone.catch((err: Error) => {
+      lost = true;
+      throw err;
+    })]);
   } finally {
-    await events?.close();
-    await queue.close();
-    for (const c of clients) c.disconnect();
+    connection.stop();
+    // Without Redis, closing would wait for it: the connections are dropped instead.
+    if (lost) for (const c of clients) c.disconnect();
+    else {
+      await (events as QueueEvents | null)?.close(); // (assigned in work)
+      await queue.close();
+      for (const c of clients) c.disconnect();
+    }
   }
 }
 
@@ -250,6 +300,9 @@ export interface WorkerOptions {
   /** `error`: the same as a RemedyError (its message is `message`) when a batch failed with one. */
   onError?: (message: string, error?: RemedyError) => void;
 }
+
+/** Errors of a connection to Redis (lost, refused, unreachable), told once by a worker. */
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN']);
 
 /** A processor for one batch; throws UnrecoverableError-worthy problems via `refuse`. */
 export type BatchProcessor = (data: IndexJobData, refuse: (why: string | RemedyError) => never) => Promise<WirePhotoFaces[]>;
@@ -287,7 +340,19 @@ export async function startWorker(url: string, process_: BatchProcessor, opts: W
     },
     { connection: client, concurrency: 1, lockDuration: stalledMs, stalledInterval: stalledMs, maxStalledCount: JOB_ATTEMPTS - 1 },
   );
-  worker.on('error', (err) => opts.onError?.(err.message));
+  // Redis lost: said once, not at each of ioredis' retries (a hundred lines a minute), and
+  // once more when it is back; the worker goes on taking batches then.
+  let down = false;
+  const lost = (err: NodeJS.ErrnoException) => {
+    if (!down) opts.onError?.(`lost Redis at ${url} (${err.code ?? err.message}); reconnecting`);
+    down = true;
+  };
+  client.on('error', lost);
+  client.on('ready', () => {
+    if (down) opts.onError?.(`Redis at ${url} is back`);
+    down = false;
+  });
+  worker.on('error', (err: NodeJS.ErrnoException) => (CONNECTION_ERRORS.has(err.code ?? '') || /connection is closed/i.test(err.message) ? lost(err) : opts.onError?.(err.message)));
   worker.on('failed', (job, err) => opts.onError?.(`batch ${job?.id} failed: ${err.message}`, remedyIn(err)?.prefixed(`batch ${job?.id} failed: `)));
   await worker.waitUntilReady();
   let closing: Promise<void> | null = null;
