@@ -173,10 +173,11 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
       // The gallery's faces of photos outside the library (named there, then deleted, moved
       // out of the tree or on a drive not mounted; or enrolled): a new photo with that very
       // face (the same pixels) is theirs, and a face whose file is gone follows it.
-      let outside: FaceRecord[] | null = null; // looked up at the first new face: a run with nothing new does not
+      // Looked up before any photo of this run is stored (one back at its old path is in the
+      // library once stored), and only by a run with photos to describe.
+      const outside = batches.length ? outsideLibrary(gallery, lib) : [];
       const returned = new Map<number, string>();
       const knownAs = (raw: Float32Array, path: string) => {
-        outside ??= outsideLibrary(gallery, lib);
         const f = outside.length ? gallery.samePhotoAs(raw, outside) : null;
         if (f && !existsSync(f.file)) returned.set(f.id, path);
         return f?.person ?? null;
