@@ -172,10 +172,8 @@ async function checkPlace(name: string, dir: string, what: string, needBytes?: n
   });
   const pseudo = PSEUDO_FS[Number(fs.type)];
   if (pseudo) throw new Error(`${name}: ${base} is on the ${pseudo} pseudo file system (kernel interfaces, not files); choose a folder on a disk`);
-  const free = Number(fs.bavail) * Number(fs.bsize);
-  if (needBytes && fs.blocks > 0 && free < needBytes) {
-    throw new Error(`${name}: only ${mb(free)} free on the file system of ${base}, about ${mb(needBytes)} needed`);
-  }
+  // Written first: a read-only file system (whose free space statfs gives as its size) is
+  // read-only, not short of room.
   let probe: string | null = null;
   try {
     probe = await mkdtemp(join(base, `.${what}.probe-`));
@@ -184,6 +182,10 @@ async function checkPlace(name: string, dir: string, what: string, needBytes?: n
     throw new Error(`${name}: cannot write in ${base} (${explain(err)})`);
   } finally {
     if (probe) await rm(probe, { recursive: true, force: true }).catch(() => {});
+  }
+  const free = Number(fs.bavail) * Number(fs.bsize);
+  if (needBytes && fs.blocks > 0 && free < needBytes) {
+    throw new Error(`${name}: only ${mb(free)} free on the file system of ${base}, about ${mb(needBytes)} needed`);
   }
 }
 

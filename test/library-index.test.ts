@@ -268,6 +268,9 @@ describe('index: incremental', () => {
     expect(e2.stderr).toMatch(/--queue http:\/\/x: not a Redis address/);
     const e3 = await cli(['index', photos, '--gallery', gallery, '--queue', 'redis://127.0.0.1:1']).catch((e) => e);
     expect(e3.stderr).toMatch(/cannot reach Redis \(ECONNREFUSED\)/);
+    // An empty address (a variable not set in a script) is not "no queue": it was indexing alone.
+    const e4 = await cli(['index', photos, '--gallery', gallery, '--queue', '']).catch((e) => e);
+    expect([e4.code, e4.stderr.trim()]).toEqual([1, 'facegpu: --queue "": not a Redis address (redis://host:port)']);
     // cluster --sheets: a folder replaced whole, so not one inside the gallery, holding it, or holding other files.
     const inside = join(gallery, 'sheets');
     expect((await cli(['cluster', gallery, '--sheets', inside]).catch((e) => e)).stderr.trim()).toBe(`facegpu: --sheets ${inside}: is inside the gallery ${gallery}, which each save replaces whole; choose a folder outside it`);

@@ -44,7 +44,7 @@ export function registerIndex(program: Command): void {
 export async function indexCommand(root: string, opts: IndexCliOptions): Promise<void> {
   const batchSize = countOption('--batch-size', opts.batchSize);
   const minFace = opts.minFace === undefined ? undefined : minFaceOption(opts.minFace);
-  if (opts.queue) parseQueueUrl(opts.queue, '--queue');
+  if (opts.queue !== undefined) parseQueueUrl(opts.queue, '--queue');
   // The gallery is written whole and renamed in: a place that cannot take it is told now.
   await checkOutputDir(opts.gallery, { name: '--gallery', readFrom: [{ path: root, what: 'photo folder', insideOk: true }] });
   const bar = progressBar(' indexing |{bar}| {value}/{total} photos  {rate} photos/s  {eta_formatted} left', opts.progress, { etaBuffer: 50 });

@@ -103,7 +103,7 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be a positive integer, got ${batchSize}`);
   const minFaceWrong = opts.minFace === undefined ? null : minFaceProblem(opts.minFace);
   if (minFaceWrong) throw new Error(`minFace ${minFaceWrong}`);
-  if (opts.queue) await probeRedis(opts.queue);
+  if (opts.queue !== undefined) await probeRedis(opts.queue);
   const notice = opts.onNotice ?? (() => {});
   const dir = resolve(galleryDir);
 
