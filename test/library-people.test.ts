@@ -374,6 +374,31 @@ describe('photos moved', () => {
     expect(photos()).toBe(0);
   });
 
+  it('a photo refused for its size is read again by a run that allows more; other failures wait for new bytes', async () => {
+    const root = join(tmp, 'limits');
+    mkdirSync(root);
+    const [big, bad] = [join(root, 'big.jpg'), join(root, 'bad.jpg')];
+    for (const f of [big, bad]) await sharp({ create: { width: 100, height: 100, channels: 3, background: '#345' } }).jpeg().toFile(f);
+    const dir = join(tmp, 'g-limits');
+    await saveGallery(dir, Gallery.create({ name: dir, backbone, dim: DIM, preprocessing: {}, normalisation: { method: 'l2' }, index: defaultNodeIndex }));
+    const store = LibraryStore.open(dir, { create: { dim: DIM, backbone } });
+    try {
+      const failed = async (path: string, error: string) => ({ path, size: statSync(path).size, mtimeMs: statSync(path).mtimeMs, sha256: await sha256File(path), error });
+      store.storePhotos([
+        await failed(big, `${big}: the JPEG is 100x100 pixels (10000), above the limit of 5000; raise it with --max-pixels (or FACEGPU_MAX_PIXELS) if the image is real`),
+        await failed(bad, `${bad}: cannot decode image (premature end of JPEG image)`),
+      ]);
+      const plan = async (maxPixels: number) => {
+        const p = await scanLibrary(root, store, { maxPixels });
+        return { changed: p.changed.map((f) => f.path), failing: p.failing.map((f) => f.path) };
+      };
+      expect(await plan(5000)).toEqual({ changed: [], failing: [bad, big] });
+      expect(await plan(20000)).toEqual({ changed: [big], failing: [bad] });
+    } finally {
+      store.close();
+    }
+  });
+
   it("contact sheets made inside the photo tree are not the library's photos", async () => {
     const root = join(tmp, 'with-sheets');
     mkdirSync(join(root, 'sheets'), { recursive: true });

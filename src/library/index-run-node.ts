@@ -23,6 +23,7 @@ import { loadStoredGallery, referenceFor } from '../identity/node.ts';
 import { RemedyError } from '../remedy.ts';
 import { minFaceProblem } from '../detect/tiles.ts';
 import { normalise } from '../gallery/normalise.ts';
+import { maxImagePixels } from '../image/decode.ts';
 import { embedPhotos } from './embed-node.ts';
 import { fromWire, type PhotoFaces } from './photo-faces.ts';
 import { probeRedis, runOnQueue } from './queue-node.ts';
@@ -195,7 +196,7 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
       opts.onPlan?.(work.length);
 
       if (batches.length && opts.queue) {
-        await runOnQueue(opts.queue, { gallery: dir, backbone: gallery.backbone, preprocessing: preprocessingOf(gallery), minFace }, batches, {
+        await runOnQueue(opts.queue, { gallery: dir, backbone: gallery.backbone, preprocessing: preprocessingOf(gallery), minFace, maxPixels: maxImagePixels() }, batches, {
           onResult: (paths, result) => {
             const photos = result.photos.map((w) => fromWire(w, gallery.dim));
             const answered = new Set(photos.map((p) => p.path));

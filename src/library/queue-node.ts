@@ -31,6 +31,8 @@ export interface IndexJobData {
   preprocessing: FacePreprocessing;
   /** Faces down to this many pixels wide (IndexOptions.minFace); absent or 0: the whole photo only. */
   minFace?: number;
+  /** The largest image decoded, width x height (the owner's maxImagePixels()); absent: the worker's own. */
+  maxPixels?: number;
   paths: string[];
   /**
    * Set by a worker whose try failed with a RemedyError: BullMQ keeps only a failed job's

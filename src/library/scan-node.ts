@@ -11,6 +11,7 @@ import { realpath, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { BLAZEFACE_INPUT } from '../detect/anchors.ts';
 import { needsTiles } from '../detect/tiles.ts';
+import { maxImagePixels } from '../image/decode.ts';
 import { isPhotoFile, walkFiles } from '../fs-walk.ts';
 import type { PhotoFile } from './photo-faces.ts';
 import { SHEETS_MARK } from './sheets-node.ts';
@@ -62,6 +63,16 @@ export interface ScanPlan {
 }
 
 /**
+ * The pixel limit a stored failure was refused under ("... above the limit of N; ..."), or
+ * Infinity for any other failure: a photo refused for its size is read again by a run that
+ * allows more, one that failed otherwise only when its bytes change.
+ */
+export function overLimit(error: string): number {
+  const m = /above the limit of (\d+)/.exec(error);
+  return m ? Number(m[1]) : Infinity;
+}
+
+/**
  * A test of whether a file is one of facegpu's contact sheets (`cluster --sheets`, a folder
  * with SHEETS_MARK): faces the library has already, which a sheets folder inside the photo tree
  * would add again (and again each time the sheets are made afresh). Folders looked at once a scan.
@@ -78,10 +89,12 @@ function sheetsTest(): (file: string) => boolean {
 
 /**
  * Walk `root` and compare with the store, for a run that looks for faces down to `minFace`
- * pixels (default 0: the whole photo only). Warnings (links, unreadable folders) go to onWarning.
+ * pixels (default 0: the whole photo only) and decodes images up to `maxPixels` (default
+ * maxImagePixels()). Warnings (links, unreadable folders) go to onWarning.
  */
-export async function scanLibrary(root: string, store: LibraryStore, opts: { onWarning?: (m: string) => void; minFace?: number } = {}): Promise<ScanPlan> {
+export async function scanLibrary(root: string, store: LibraryStore, opts: { onWarning?: (m: string) => void; minFace?: number; maxPixels?: number } = {}): Promise<ScanPlan> {
   const minFace = opts.minFace ?? 0;
+  const maxPixels = opts.maxPixels ?? maxImagePixels();
   // Through a link to the tree, the photos are stored under the folder it leads to: reached
   // by either path, a photo is one photo (and one set of names), not two.
   const spelled = resolve(root);
@@ -96,7 +109,10 @@ export async function scanLibrary(root: string, store: LibraryStore, opts: { onW
     old.minFace === minFace || (old.width !== null && old.height !== null && !needsTiles(old.width, old.height, old.minFace, BLAZEFACE_INPUT) && !needsTiles(old.width, old.height, minFace, BLAZEFACE_INPUT));
   // Bytes as stored: failing still, searched again for another minFace, or unchanged.
   const same = (old: StoredPhoto, path: string) => {
-    if (old.error !== null) plan.failing.push({ path, error: old.error });
+    if (old.error !== null && overLimit(old.error) < maxPixels) {
+      // Refused for its size under a lower limit than this run's: read again.
+      plan.changed.push({ path, size: old.size, mtimeMs: old.mtimeMs, sha256: old.sha256 });
+    } else if (old.error !== null) plan.failing.push({ path, error: old.error });
     else if (old.minFace === minFace) plan.unchanged++;
     else if (alike(old)) {
       plan.retagged.push(old.id);

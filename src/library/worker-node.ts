@@ -13,6 +13,7 @@ import { openFaceDescriber } from '../faces/node.ts';
 import { checkPreprocessing } from '../faces/framing.ts';
 import { minFaceProblem } from '../detect/tiles.ts';
 import { embedPhotos } from './embed-node.ts';
+import { maxImagePixels, setMaxImagePixels } from '../image/decode.ts';
 import { toWire } from './photo-faces.ts';
 import { probeRedis, startWorker, type WorkerHandle, type WorkerOptions } from './queue-node.ts';
 
@@ -61,7 +62,14 @@ export async function runIndexWorker(url: string, opts: IndexWorkerOptions = {})
         describer = await openFaceDescriber(gpu!, engine, preprocessing, { minFace });
         describers.set(key, describer);
       }
-      return (await embedPhotos(describer, data.paths)).map(toWire);
+      // The run's pixel limit, as if the owner decoded them (one batch at a time: set for this one).
+      const own = maxImagePixels();
+      if (data.maxPixels !== undefined) setMaxImagePixels(data.maxPixels);
+      try {
+        return (await embedPhotos(describer, data.paths)).map(toWire);
+      } finally {
+        setMaxImagePixels(own);
+      }
     },
     opts,
   );
