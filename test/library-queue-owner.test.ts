@@ -117,6 +117,29 @@ describe('runOnQueue', () => {
     }
   }, 60_000);
 
+  it('a worker says whether a batch is in hand (what its Ctrl-C says it waits for)', async () => {
+    const lone = await startRedis();
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    const w = await startWorker(lone.url, async (d) => {
+      await held;
+      return d.paths.map((path) => ({ path, size: 1, mtimeMs: 1, sha256: '0'.repeat(64), width: 1, height: 1, faces: [] }));
+    });
+    try {
+      expect(w.busy).toBe(false);
+      const run = runOnQueue(lone.url, data('/g/busy'), batchesOf('busy', 1), { onResult: () => {}, onFailed: () => {} }, { sweepMs: 200 });
+      const until = Date.now() + 20_000;
+      while (!w.busy && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      expect(w.busy).toBe(true);
+      release();
+      await run;
+      expect(w.busy).toBe(false);
+    } finally {
+      await w.close();
+      await lone.stop();
+    }
+  }, 60_000);
+
   it('no batches: returns at once', async () => {
     const r = await runAll('/g/none', [], {});
     expect(r).toMatchObject({ results: [], failed: [] });

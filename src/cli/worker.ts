@@ -33,7 +33,7 @@ export async function workerCommand(opts: WorkerCliOptions): Promise<void> {
   });
   console.error(`facegpu worker: waiting for batches on ${opts.queue}`);
   const stop = () => {
-    console.error('facegpu worker: stopping after the batch in hand');
+    console.error(worker.busy ? 'facegpu worker: stopping after the batch in hand (Ctrl-C again to stop now; the batch then goes to another worker)' : 'facegpu worker: stopping');
     void worker.close();
   };
   process.once('SIGINT', stop);

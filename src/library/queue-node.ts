@@ -284,6 +284,8 @@ export async function runOnQueue(
 }
 
 export interface WorkerHandle {
+  /** Whether a batch is in hand now. */
+  readonly busy: boolean;
   /** Stop taking jobs, finish the one in hand, disconnect. */
   close(): Promise<void>;
   /** Resolves when the worker has closed. */
@@ -323,25 +325,35 @@ export async function startWorker(url: string, process_: BatchProcessor, opts: W
     throw err;
   };
   const client = connect(url);
+  let inHand = 0;
   const worker = new Worker<IndexJobData, IndexJobResult>(
     QUEUE_NAME,
     async (job) => {
-      const t = performance.now();
-      opts.onStart?.({ id: job.id!, gallery: job.data.gallery, photos: job.data.paths.length, worker: name });
-      let photos: WirePhotoFaces[];
+      inHand++;
       try {
-        photos = await process_(job.data, refuse);
-      } catch (err) {
-        // Kept with the job before BullMQ records the failure, which keeps the message only.
-        const r = remedyIn(err);
-        if (r) await job.updateData({ ...job.data, remedy: { problem: r.problem, remedy: r.remedy, hint: r.hint } }).catch(() => {});
-        throw err;
+        return await take(job);
+      } finally {
+        inHand--;
       }
-      opts.onJob?.({ id: job.id!, gallery: job.data.gallery, photos: photos.length, ms: performance.now() - t, worker: name });
-      return { worker: name, photos, minFace: job.data.minFace ?? 0 };
     },
     { connection: client, concurrency: 1, lockDuration: stalledMs, stalledInterval: stalledMs, maxStalledCount: JOB_ATTEMPTS - 1 },
   );
+  /** One batch: described by `process_`, its RemedyError kept with the job when it fails. */
+  async function take(job: Job<IndexJobData, IndexJobResult>): Promise<IndexJobResult> {
+    const t = performance.now();
+    opts.onStart?.({ id: job.id!, gallery: job.data.gallery, photos: job.data.paths.length, worker: name });
+    let photos: WirePhotoFaces[];
+    try {
+      photos = await process_(job.data, refuse);
+    } catch (err) {
+      // Kept with the job before BullMQ records the failure, which keeps the message only.
+      const r = remedyIn(err);
+      if (r) await job.updateData({ ...job.data, remedy: { problem: r.problem, remedy: r.remedy, hint: r.hint } }).catch(() => {});
+      throw err;
+    }
+    opts.onJob?.({ id: job.id!, gallery: job.data.gallery, photos: photos.length, ms: performance.now() - t, worker: name });
+    return { worker: name, photos, minFace: job.data.minFace ?? 0 };
+  }
   // Redis lost: said once, not at each of ioredis' retries (a hundred lines a minute), and
   // once more when it is back; the worker goes on taking batches then.
   let down = false;
@@ -362,6 +374,9 @@ export async function startWorker(url: string, process_: BatchProcessor, opts: W
   const closed = new Promise<void>((r) => (resolveClosed = r));
   return {
     closed,
+    get busy() {
+      return inHand > 0;
+    },
     close() {
       closing ??= worker.close().then(() => {
         client.disconnect();
