@@ -399,6 +399,17 @@ describe('photos moved', () => {
     }
   });
 
+  it('many photos failing for one reason are one warning line, a few are one each', async () => {
+    const root = join(tmp, 'broken');
+    mkdirSync(root);
+    for (const n of [1, 2, 3, 4, 5]) writeFileSync(join(root, `${n}.jpg`), 'not a JPEG');
+    const r = await cli(['index', root, '--gallery', join(tmp, 'g-broken'), '--no-progress']).catch((e) => e);
+    expect(r.code).toBe(2);
+    const warnings = r.stderr.split('\n').filter((l: string) => l.startsWith('facegpu: warning:'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(new RegExp(`^facegpu: warning: 5 photos \\(${join(root, '1.jpg')}, ${join(root, '2.jpg')}, ${join(root, '3.jpg')}, and 2 more\\): `));
+  }, 120_000);
+
   it("contact sheets made inside the photo tree are not the library's photos", async () => {
     const root = join(tmp, 'with-sheets');
     mkdirSync(join(root, 'sheets'), { recursive: true });

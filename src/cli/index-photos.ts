@@ -10,6 +10,7 @@ import { parseQueueUrl } from '../library/queue-node.ts';
 import { countOption, minFaceOption } from './number-options.ts';
 import { cliMessage } from './remedies.ts';
 import { counted } from './wording.ts';
+import { groupBy } from '../group-by.ts';
 
 interface IndexCliOptions {
   gallery: string;
@@ -143,8 +144,13 @@ async function untilStopped(watching: LibraryWatch, say: (m: string) => void): P
 
 /** A run's summary: failures on stderr, the counts on stdout (JSON: one line); exit status 2 where photos failed. */
 function printSummary(root: string, opts: IndexCliOptions, summary: IndexSummary): void {
-  // A worker's RemedyError comes back whole: its remedy in the CLI's words, as locally.
-  for (const f of summary.failed) if (!f.again) console.error(`facegpu: warning: ${cliMessage(f.remedy ?? f.error)}`);
+  // A worker's RemedyError comes back whole: its remedy in the CLI's words, as locally. Many
+  // photos failing for one reason (a batch failed for good) are one line, not one a photo.
+  const fresh = summary.failed.filter((f) => !f.again).map((f) => ({ file: f.file, message: cliMessage(f.remedy ?? f.error) }));
+  for (const [reason, group] of groupBy(fresh, (f) => (f.message.startsWith(`${f.file}: `) ? f.message.slice(f.file.length + 2) : f.message))) {
+    if (group.length <= 3) for (const f of group) console.error(`facegpu: warning: ${f.message}`);
+    else console.error(`facegpu: warning: ${counted(group.length, 'photo')} (${group.slice(0, 3).map((f) => f.file).join(', ')}, and ${group.length - 3} more): ${reason}`);
+  }
   // Failures of earlier runs, unchanged since: one line, not one a photo on every run (a
   // library of unsupported files would repeat them all each time).
   const again = summary.failed.filter((f) => f.again);
