@@ -78,7 +78,7 @@ export async function fetchBackbone(baseUrl: string | URL, opts: FetchBackboneOp
   } catch (err) {
     throw new Error(`${manifestUrl}: cannot fetch the backbone manifest (${(err as Error).message})`);
   }
-  if (!manifestRes.ok) throw new Error(`${manifestUrl}: HTTP ${manifestRes.status}; is the backbone converted (facegpu weights install) and served?`);
+  if (!manifestRes.ok) throw new Error(`${manifestUrl}: HTTP ${manifestRes.status}; is the backbone converted (ensureDefaultBackbone, or convertTfjsModel and saveBackbone) and its folder served there?`);
   let manifest: unknown;
   try {
     manifest = await manifestRes.json();
