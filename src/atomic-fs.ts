@@ -85,6 +85,21 @@ export async function recoverDir(dir: string): Promise<void> {
   for (const l of [...olds, ...left.filter((x) => x.kind === TMP)]) await rm(l.path, { recursive: true, force: true }).catch(() => {});
 }
 
+/**
+ * The names in a folder that writeDirAtomic is to replace whole ([] when it does not exist
+ * yet), for its caller to refuse one holding something else. A folder that cannot be read (a
+ * file, no permission) is an error worded by `cannot` from why.
+ */
+export async function entriesToReplace(dir: string, cannot: (why: string) => string): Promise<string[]> {
+  try {
+    return await readdir(resolve(dir));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return [];
+    throw new Error(cannot(code === 'ENOTDIR' ? 'it is a file' : String(code)));
+  }
+}
+
 /** How many links a folder's path may go through before it is a loop (Linux's MAXSYMLINKS). */
 const MAX_LINKS = 40;
 

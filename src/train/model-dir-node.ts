@@ -3,7 +3,7 @@
 // killed mid-replace is recovered from on the next load or train (recoverDir).
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { writeDirAtomic } from '../atomic-fs.ts';
+import { entriesToReplace, writeDirAtomic } from '../atomic-fs.ts';
 import { readReplacedDir } from '../lock-node.ts';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { HEAD_FILE, HEAD_WEIGHTS_FILE, headFromFiles, headToFiles, META_FILE, validateMeta, type FaceModelMeta, type HeadFiles } from './model-format.ts';
@@ -14,14 +14,7 @@ import { RemedyError } from '../remedy.ts';
  * by mistake): saving replaces the whole directory.
  */
 export async function checkReplaceable(dir: string): Promise<void> {
-  let names: string[];
-  try {
-    names = await readdir(resolve(dir));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return;
-    throw new Error(`${dir}: cannot be used as a model directory (${code === 'ENOTDIR' ? 'it is a file' : code})`);
-  }
+  const names = await entriesToReplace(dir, (why) => `${dir}: cannot be used as a model directory (${why})`);
   if (names.length && !names.includes(META_FILE)) {
     throw new Error(`${dir}: exists and is not a facegpu model directory (no ${META_FILE}); refusing to replace it`);
   }

@@ -1,9 +1,9 @@
 // Reading and writing backbones on disk (Node). A conversion is written to a temporary
 // folder beside the target and renamed into place, so a crash never leaves half a model.
 import { createHash } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { recoverDir, writeDirAtomic } from '../atomic-fs.ts';
+import { entriesToReplace, recoverDir, writeDirAtomic } from '../atomic-fs.ts';
 import { checkWeightsData, validateManifest, type Backbone, type BackboneManifest } from './format.ts';
 import { packBackbone } from './pack.ts';
 import type { BackboneSpec } from './spec.ts';
@@ -18,14 +18,7 @@ export const sha256 = (data: Uint8Array | string) => createHash('sha256').update
  * manifest.json), may be replaced.
  */
 export async function checkBackboneReplaceable(dir: string): Promise<void> {
-  let names: string[];
-  try {
-    names = await readdir(resolve(dir));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return;
-    throw new Error(`${dir}: cannot hold a converted backbone (${code === 'ENOTDIR' ? 'it is a file' : code})`);
-  }
+  const names = await entriesToReplace(dir, (why) => `${dir}: cannot hold a converted backbone (${why})`);
   if (names.length && !names.includes('manifest.json')) throw new Error(`${dir}: exists and is not a converted backbone (no manifest.json); refusing to replace it (${names.length === 1 ? '1 entry' : `${names.length} entries`} in it, e.g. ${names.slice(0, 3).join(', ')})`);
 }
 
