@@ -112,9 +112,8 @@ export async function clusterLibrary(dir: string, opts: ClusterLibraryOptions = 
     try {
       // Descriptors streamed into x, never held twice (a million 1024-d faces are 4 GB each time).
       const faces = store.faceEntries();
-      const inLibrary = store.hasPaths(gallery.faces().map((f) => f.file));
       const own = gallery.toFiles();
-      const anchors = own.json.faces.map((f, i) => ({ f, i })).filter(({ f }) => !inLibrary.has(f.file));
+      const anchors = store.notInLibrary(own.json.faces.map((f, i) => ({ file: f.file, f, i })));
       const n = faces.length + anchors.length;
       const dim = gallery.dim;
       const x = new Float32Array(n * dim);

@@ -15,7 +15,6 @@ import { DEFAULT_PREPROCESSING, type FacePreprocessing } from '../faces/framing.
 import { openFaceDescriber } from '../faces/node.ts';
 import type { FaceDescriber } from '../faces/describe.ts';
 import { Gallery, assertBackbone } from '../gallery/gallery.ts';
-import type { FaceRecord } from '../gallery/gallery-format.ts';
 import { defaultNodeIndex } from '../gallery/index-node.ts';
 import { checkGalleryFolder, galleryExists, saveGallery, withGalleryLock } from '../gallery/store-node.ts';
 import { backboneRefOf, preprocessingOf } from '../identity/face-gallery.ts';
@@ -176,7 +175,7 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
       // face (the same pixels) is theirs, and a face whose file is gone follows it.
       // Looked up before any photo of this run is stored (one back at its old path is in the
       // library once stored), and only by a run with photos to describe.
-      const outside = batches.length ? outsideLibrary(gallery, lib) : [];
+      const outside = batches.length ? lib.notInLibrary(gallery.faces()) : [];
       const returned = new Map<number, string>();
       const knownAs = (raw: Float32Array, path: string) => {
         const f = outside.length ? gallery.samePhotoAs(raw, outside) : null;
@@ -249,9 +248,3 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
   }, { onWait: notice });
 }
 
-/** The gallery's faces whose photo file is not in the library. */
-function outsideLibrary(gallery: Gallery, lib: LibraryStore): FaceRecord[] {
-  const faces = gallery.faces();
-  const inLibrary = lib.hasPaths([...new Set(faces.map((f) => f.file))]);
-  return faces.filter((f) => !inLibrary.has(f.file));
-}

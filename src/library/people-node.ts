@@ -305,8 +305,7 @@ export function libraryGalleryStats(dir: string, gallery: Gallery): LibraryGalle
   const store = LibraryStore.open(dir, { readonly: true });
   try {
     const c = store.counts();
-    const inLibrary = store.hasPaths(gallery.faces().map((f) => f.file));
-    const outside = gallery.faces().filter((f) => !inLibrary.has(f.file));
+    const outside = store.notInLibrary(gallery.faces());
     return {
       photos: c.photos + new Set(outside.map((f) => f.file)).size,
       faces: c.faces + outside.length,

@@ -547,10 +547,16 @@ export class LibraryStore {
     return n;
   }
 
-  /** Which of these paths are stored photos. */
-  hasPaths(paths: readonly string[]): Set<string> {
+  /**
+   * The faces among `faces` whose file is not one of the library's photos: enrolled from
+   * elsewhere, or of photos deleted, moved out of the tree or on a drive not mounted. The
+   * gallery's faces beside the library's, for its counts, its clusters and the names a
+   * returning photo takes.
+   */
+  notInLibrary<T extends { file: string }>(faces: readonly T[]): T[] {
     const get = this.db.prepare('SELECT 1 AS x FROM photos WHERE path = ?');
-    return new Set(paths.filter((p) => get.get(p)));
+    const inLibrary = new Set([...new Set(faces.map((f) => f.file))].filter((p) => get.get(p)));
+    return faces.filter((f) => !inLibrary.has(f.file));
   }
 
   /** The face regions facegpu wrote into each photo's XMP sidecar, or into the photo itself (gallery export-xmp), by path. */
