@@ -9,6 +9,7 @@ import { watchLibrary, type LibraryWatch } from '../library/watch-node.ts';
 import { parseQueueUrl } from '../library/queue-node.ts';
 import { countOption, minFaceOption } from './number-options.ts';
 import { cliMessage } from './remedies.ts';
+import { onStopSignals } from './stop-signals.ts';
 import { counted } from './wording.ts';
 import { groupBy } from '../group-by.ts';
 
@@ -116,29 +117,20 @@ export async function indexCommand(root: string, opts: IndexCliOptions): Promise
 
 /**
  * Wait for Ctrl-C (or SIGTERM), then stop watching: after the run under way, or at once on a
- * second one; or until the watch ends by itself (its folder gone: an error, exit status 1).
- * One handler stays on both signals throughout: the gallery's lock listens for them through
- * signal-exit, which, finding itself the only listener, would release the lock and raise the
- * signal again, ending the run a first Ctrl-C was to let finish.
+ * second one (onStopSignals); or until the watch ends by itself (its folder gone: an error,
+ * exit status 1).
  */
 async function untilStopped(watching: LibraryWatch, say: (m: string) => void): Promise<void> {
-  let signals = 0;
   let stop!: () => void;
   const asked = new Promise<void>((settle) => (stop = settle));
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (++signals > 1) process.exit(signal === 'SIGTERM' ? 143 : 130);
-    stop();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signals = onStopSignals(() => stop());
   try {
     const ended = await Promise.race([asked.then(() => null), watching.ended]);
     if (ended) throw ended;
     if (watching.running) say('stopping after the run under way (Ctrl-C again to stop now; what it stored is kept)');
     await watching.close();
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signals.dispose();
   }
 }
 

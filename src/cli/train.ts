@@ -1,7 +1,6 @@
 // facegpu train <data> --out <model-dir>: extract descriptors with the backbone, train the
 // head, keep the best checkpoint on disk.
 import type { Command } from 'commander';
-import { constants as osConstants } from 'node:os';
 import { openEngine } from '../node.ts';
 import { UNKNOWN } from '../train/classify.ts';
 import { resolveBackboneDir } from '../backbones.ts';
@@ -14,6 +13,7 @@ import { withDirLock } from '../lock-node.ts';
 import { checkReplaceable } from '../train/model-dir-node.ts';
 import { CROP_METHODS, DEFAULT_FACE_MARGIN, MAX_FACE_MARGIN } from '../detect/face-crop.ts';
 import { progressBar } from './progress.ts';
+import { onStopSignals, signalExitCode } from './stop-signals.ts';
 import { choiceOption, countOption, numberOption, positiveOption } from './number-options.ts';
 
 export interface TrainCliOptions {
@@ -197,36 +197,31 @@ async function trainLocked(data: string, opts: TrainCliOptions, config: Omit<Nod
  * Ctrl-C and SIGTERM while training. Before any checkpoint was started the run stops at once
  * (nothing of it would be kept). After one, the first signal lets the epoch under way end and
  * train wait for the checkpoint writes (a write in the background would die with the
- * process, and the folder keep an older epoch than the last one shown); a second stops at once.
- * Our listeners also keep signal-exit (the lock's clean-up, src/lock-node.ts) from re-raising
- * the signal: it does so only when it believes it is the signal's only listener. process.exit
- * still runs its exit handlers, so the lock goes either way.
+ * process, and the folder keep an older epoch than the last one shown); a second stops at once
+ * (onStopSignals).
  */
 function stopOnSignal(out: string, clearLine: () => void) {
   const controller = new AbortController();
-  let received: NodeJS.Signals | null = null;
   let checkpoint = 0; // the epoch of the last checkpoint started
   let written = 0; // and of the last one on disk
-  const exitCode = () => 128 + (received ? osConstants.signals[received] : 0);
-  const onSignal = (sig: NodeJS.Signals) => {
+  const exitCode = () => (signals.received ? signalExitCode(signals.received) : 128);
+  const stopNow = () => {
     clearLine();
-    if (received || checkpoint === 0) {
-      received ??= sig;
-      process.stderr.write(
-        checkpoint === 0
-          ? `facegpu: stopped before a checkpoint was written; ${out} is as it was\n`
-          : written === 0
-            ? `facegpu: stopped at once, before a checkpoint finished writing; ${out} is as it was\n`
-            : `facegpu: stopped at once; ${out} holds epoch ${written}${written < checkpoint ? ` (epoch ${checkpoint}, the best since, was still being written)` : ', the best so far'}\n`,
-      );
-      process.exit(exitCode());
-    }
-    received = sig;
+    process.stderr.write(
+      checkpoint === 0
+        ? `facegpu: stopped before a checkpoint was written; ${out} is as it was\n`
+        : written === 0
+          ? `facegpu: stopped at once, before a checkpoint finished writing; ${out} is as it was\n`
+          : `facegpu: stopped at once; ${out} holds epoch ${written}${written < checkpoint ? ` (epoch ${checkpoint}, the best since, was still being written)` : ', the best so far'}\n`,
+    );
+    process.exit(exitCode());
+  };
+  const signals = onStopSignals((sig) => {
+    if (checkpoint === 0) return stopNow();
+    clearLine();
     process.stderr.write(`facegpu: stopping after this epoch and its checkpoint (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again to stop at once)\n`);
     controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  }, stopNow);
   return {
     signal: controller.signal,
     exitCode,
@@ -236,10 +231,7 @@ function stopOnSignal(out: string, clearLine: () => void) {
     written(epoch: number) {
       written = epoch;
     },
-    dispose() {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
+    dispose: () => signals.dispose(),
   };
 }
 

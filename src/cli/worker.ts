@@ -4,6 +4,7 @@ import { parseQueueUrl } from '../library/queue-node.ts';
 import { runIndexWorker } from '../library/worker-node.ts';
 import { numberOption } from './number-options.ts';
 import { cliMessage } from './remedies.ts';
+import { onStopSignals } from './stop-signals.ts';
 
 interface WorkerCliOptions {
   queue: string;
@@ -36,7 +37,10 @@ export async function workerCommand(opts: WorkerCliOptions): Promise<void> {
     console.error(worker.busy ? 'facegpu worker: stopping after the batch in hand (Ctrl-C again to stop now; the batch then goes to another worker)' : 'facegpu worker: stopping');
     void worker.close();
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  await worker.closed;
+  const signals = onStopSignals(stop);
+  try {
+    await worker.closed;
+  } finally {
+    signals.dispose();
+  }
 }
