@@ -20,6 +20,8 @@ export type RemedyHint =
   | { case: 'no-face'; dir: string }
   /** No model at `dir`: train one. */
   | { case: 'no-model'; dir: string }
+  /** `dir` holds something else than a model: a file, a gallery (identify against it) or another folder. */
+  | { case: 'not-a-model'; dir: string; holds: 'file' | 'gallery' | 'folder' }
   /** No converted backbone at `dir`: convert one. */
   | { case: 'no-backbone'; dir: string }
   /** A model's backbone was not found: give its folder. */

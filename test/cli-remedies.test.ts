@@ -2,7 +2,7 @@
 // same remedy with its flags and commands (src/cli/remedies.ts). Thrown where the library
 // throws them: the library's message names no flag or command, the CLI's does, and a user of
 // the command still reads which flag or command to use. No GPU.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -42,6 +42,7 @@ describe('remedies: the library in its terms, the CLI with its flags', () => {
       { case: 'no-face', dir: 'g' },
       { case: 'no-photo', dir: 'g', person: 'Ann Lee' },
       { case: 'no-model', dir: 'm' },
+      { case: 'not-a-model', dir: 'm', holds: 'gallery' },
       { case: 'no-backbone', dir: 'b' },
       { case: 'backbone-not-found' },
       { case: 'other-backbone', id: 'face' },
@@ -67,6 +68,31 @@ describe('remedies: the library in its terms, the CLI with its flags', () => {
     expect(r.hint).toEqual({ case: 'no-model', dir });
     expect(r.library).toBe(`${dir}: model directory does not exist (train one with train(data, engine, { out }))`);
     expect(r.cli).toBe(`${dir}: model directory does not exist (train one with \`facegpu train <data> --out ${dir}\`)`);
+  });
+
+  it('a file, a gallery, a data folder given as the model', async () => {
+    const file = join(tmp, 'model.txt');
+    writeFileSync(file, 'x');
+    const gallery = join(tmp, 'a-gallery');
+    mkdirSync(gallery);
+    writeFileSync(join(gallery, 'gallery.json'), '{}');
+    const data = join(tmp, 'a-data-folder');
+    mkdirSync(join(data, 's1'), { recursive: true });
+    const told: string[] = [];
+    for (const [dir, holds] of [[file, 'file'], [gallery, 'gallery'], [data, 'folder']] as const) {
+      const r = await both(() => readModelMeta(dir));
+      expect(r.hint).toEqual({ case: 'not-a-model', dir, holds });
+      expect(cliNameIn(r.library, commands), r.library).toBeNull();
+      told.push(r.library, r.cli);
+    }
+    expect(told).toEqual([
+      `${file}: a file, not a model folder (train(data, engine, { out }) writes one)`,
+      `${file}: a file, not a model folder (facegpu train <data> --out <folder> writes one)`,
+      `${gallery}: a gallery, not a model folder: identify photos against it (openFaceGallery)`,
+      `${gallery}: a gallery, not a model folder: use facegpu identify ${gallery} <photos>`,
+      `${data}: not a model folder (no facegpu.json; train(data, engine, { out }) writes one)`,
+      `${data}: not a model folder (no facegpu.json; facegpu train <data> --out <folder> writes one)`,
+    ]);
   });
 
   it('a folder without a converted backbone', async () => {

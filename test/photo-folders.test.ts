@@ -83,7 +83,7 @@ describe('photos in folders', () => {
   });
 });
 
-describe('predict given what is not a model folder', () => {
+describe('predict and eval given what is not a model folder', () => {
   it('a file, a gallery, a data folder: each said in one line, exit 1', async () => {
     const photo = join(ORL, 's1', '1.pgm');
     const file = join(tmp, 'model.txt');
@@ -93,15 +93,17 @@ describe('predict given what is not a model folder', () => {
     writeFileSync(join(gallery, 'gallery.json'), '{}');
     const data = join(tmp, 'data');
     mkdirSync(join(data, 's1'), { recursive: true });
-    const said = async (model: string) => {
-      const r = await facegpu(['predict', model, photo]);
-      expect(r.code, r.stderr).toBe(1);
-      expect(r.stderr.split('\n')).toHaveLength(2);
-      return r.stderr.trim();
-    };
-    expect(await said(file)).toBe(`facegpu: ${file}: a file, not a model folder (facegpu train <data> --out <folder> writes one)`);
-    expect(await said(gallery)).toBe(`facegpu: ${gallery}: a gallery, not a model folder: use facegpu identify ${gallery} <photos>`);
-    expect(await said(data)).toBe(`facegpu: ${data}: not a model folder (no facegpu.json; facegpu train <data> --out <folder> writes one)`);
+    for (const command of ['predict', 'eval']) {
+      const said = async (model: string) => {
+        const r = await facegpu(command === 'predict' ? ['predict', model, photo] : ['eval', model, data]);
+        expect(r.code, r.stderr).toBe(1);
+        expect(r.stderr.split('\n')).toHaveLength(2);
+        return r.stderr.trim();
+      };
+      expect(await said(file)).toBe(`facegpu: ${file}: a file, not a model folder (facegpu train <data> --out <folder> writes one)`);
+      expect(await said(gallery)).toBe(`facegpu: ${gallery}: a gallery, not a model folder: use facegpu identify ${gallery} <photos>`);
+      expect(await said(data)).toBe(`facegpu: ${data}: not a model folder (no facegpu.json; facegpu train <data> --out <folder> writes one)`);
+    }
   });
 });
 

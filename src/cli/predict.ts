@@ -1,15 +1,13 @@
 // facegpu predict <model-dir> <image-or-folder>...: the label and probability of each image.
 import type { Command } from 'commander';
 import { stat } from 'node:fs/promises';
-import { extname, join, relative } from 'node:path';
+import { extname, relative } from 'node:path';
 import { isPhotoFile, PHOTO_EXTENSIONS, walkFiles } from '../fs-walk.ts';
 import { openEngine } from '../node.ts';
 import { findBackbone } from '../backbones.ts';
 import { warnIfUnfinished } from './model-notes.ts';
 import { DEFAULT_THRESHOLD, load, predict, type FilePrediction } from '../train/index.ts';
 import { readModelMeta } from '../train/model-dir-node.ts';
-import { META_FILE } from '../train/model-format.ts';
-import { GALLERY_FILE } from '../gallery/gallery-format.ts';
 import { countOption, numberOption } from './number-options.ts';
 import { counted, noneRead, withoutFile } from './wording.ts';
 
@@ -103,29 +101,14 @@ export function noPhotoFiles(folders: readonly string[], others: readonly string
   );
 }
 
-/**
- * The model folder given to predict, told before anything is read from it when it is not one:
- * a file, a gallery, any folder without the model's description (a data folder).
- * A path that does not exist is left to readModelMeta, whose message says how to train one.
- */
-async function checkModelFolder(dir: string): Promise<void> {
-  const st = await stat(dir).catch(() => null);
-  if (!st) return;
-  if (!st.isDirectory()) throw new Error(`${dir}: a file, not a model folder (facegpu train <data> --out <folder> writes one)`);
-  const has = (name: string) => stat(join(dir, name)).then(() => true, () => false);
-  if (await has(META_FILE)) return;
-  if (await has(GALLERY_FILE)) throw new Error(`${dir}: a gallery, not a model folder: use facegpu identify ${dir} <photos>`);
-  throw new Error(`${dir}: not a model folder (no ${META_FILE}; facegpu train <data> --out <folder> writes one)`);
-}
-
 export async function predictCommand(modelDir: string, images: string[], opts: PredictCliOptions): Promise<void> {
   const top = countOption('--top', opts.top);
   const threshold = numberOption('--threshold', opts.threshold);
   if (threshold < 0 || threshold > 1) throw new Error(`--threshold must be a probability in [0, 1], got ${threshold}`);
   const batchSize = countOption('--batch-size', opts.batchSize);
-  await checkModelFolder(modelDir);
   const files = await expandImages(images);
-  // The model says which backbone it needs; load() then checks its weights' hash.
+  // The model says which backbone it needs; load() then checks its weights' hash. A path that
+  // is not a model folder is told here, before the GPU is opened.
   const meta = await readModelMeta(modelDir);
   warnIfUnfinished(modelDir, meta);
   const { gpu, engine } = await openEngine({ backbone: opts.backbone ?? findBackbone(meta.backbone, modelDir), adapter: opts.adapter });

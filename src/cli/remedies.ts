@@ -16,6 +16,7 @@ export const CLI_REMEDIES: Remedies = {
   'no-photo': (h) => ` (see facegpu gallery list ${h.dir} ${JSON.stringify(h.person)})`,
   'no-face': (h) => ` (a photo indexed again gets new face ids; see facegpu gallery faces ${h.dir} <photo>, or the ids on facegpu cluster --sheets)`,
   'no-model': (h) => ` (train one with \`facegpu train <data> --out ${h.dir}\`)`,
+  'not-a-model': (h) => (h.holds === 'gallery' ? `: use facegpu identify ${h.dir} <photos>` : `${h.holds === 'file' ? ' (' : '; '}facegpu train <data> --out <folder> writes one)`),
   'no-backbone': (h) => `; run \`facegpu weights install\` (the face backbone; \`facegpu weights install imagenet\` for ImageNet's) or convert a model into it: \`facegpu weights convert <model.json> --out ${h.dir}\``,
   'backbone-not-found': () => '; pass its folder with --backbone <dir>',
   'other-backbone': (h) => `; use --backbone ${h.id} with the same weights, or train again`,

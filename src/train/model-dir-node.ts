@@ -8,6 +8,7 @@ import { readReplacedDir } from '../lock-node.ts';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { HEAD_FILE, HEAD_WEIGHTS_FILE, headFromFiles, headToFiles, META_FILE, validateMeta, type FaceModelMeta, type HeadFiles } from './model-format.ts';
 import { RemedyError } from '../remedy.ts';
+import { GALLERY_FILE } from '../gallery/gallery-format.ts';
 
 /**
  * Refuse to replace a folder that is not a facegpu model (say, a data folder passed as --out
@@ -92,10 +93,19 @@ export async function readModelMeta(dir: string): Promise<FaceModelMeta> {
 }
 
 async function readModelMetaNow(dir: string): Promise<FaceModelMeta> {
+  let names: string[];
   try {
-    await readdir(resolve(dir));
-  } catch {
+    names = await readdir(resolve(dir));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') throw new RemedyError(`${dir}: a file, not a model folder`, ' (train(data, engine, { out }) writes one)', { case: 'not-a-model', dir, holds: 'file' });
+    if (code !== 'ENOENT') throw new Error(`${dir}: cannot read the model folder (${code ?? (err as Error).message})`);
     throw new RemedyError(`${dir}: model directory does not exist`, ' (train one with train(data, engine, { out }))', { case: 'no-model', dir });
+  }
+  // Told before anything is read: a gallery or a data folder given where a model was meant.
+  if (!names.includes(META_FILE)) {
+    if (names.includes(GALLERY_FILE)) throw new RemedyError(`${dir}: a gallery, not a model folder`, ': identify photos against it (openFaceGallery)', { case: 'not-a-model', dir, holds: 'gallery' });
+    throw new RemedyError(`${dir}: not a model folder (no ${META_FILE}`, '; train(data, engine, { out }) writes one)', { case: 'not-a-model', dir, holds: 'folder' });
   }
   const metaFile = join(resolve(dir), META_FILE);
   const meta = await readJson(metaFile, 'the model description');
