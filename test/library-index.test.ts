@@ -3,10 +3,10 @@
 // after kill -9 (a rerun redoes only what was not stored), and `search` and `gallery stats`
 // read what it stored.
 import { execFile, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -259,6 +259,22 @@ describe('index: incremental', () => {
     renameSync(away, byName[0].file);
     expect(await index(photos, gallery)).toMatchObject({ new: 1, copied: 0, embedded: 1 });
     expect(await faceOf(byName[0].file)).toBe('Robert');
+
+    // A face enrolled under a relative path (as enroll stored them before it stored full ones):
+    // whether its photo is still there cannot be told from here, so a copy of it indexed is
+    // named from it, and the gallery's face stays where it was, not moved to the copy.
+    const enrolled = join(tmp, 'elsewhere', 'ann', '1.pgm');
+    mkdirSync(dirname(enrolled), { recursive: true });
+    copyFileSync(join(ORL, 's7', '1.pgm'), enrolled);
+    await cli(['enroll', gallery, '--person', 'Ann', enrolled]);
+    const galleryJson = join(gallery, 'gallery.json');
+    const g = JSON.parse(readFileSync(galleryJson, 'utf8'));
+    for (const f of g.faces) if (f.file === enrolled) f.file = join('ann', '1.pgm');
+    writeFileSync(galleryJson, JSON.stringify(g));
+    copyFileSync(enrolled, join(photos, 'ann-copy.pgm'));
+    expect(await index(photos, gallery)).toMatchObject({ new: 1, embedded: 1 });
+    expect(await faceOf(join(photos, 'ann-copy.pgm'))).toBe('Ann');
+    expect(JSON.parse((await cli(['gallery', 'list', gallery, 'Ann', '--json'])).stdout).map((f: { file: string }) => f.file)).toEqual([join('ann', '1.pgm')]);
   }, 300_000);
 
   it('bad input: a missing root and a bad --queue are one-line errors before any work', async () => {

@@ -7,7 +7,7 @@
 // next run redoes only what is missing. Nothing to do means no device is opened at all.
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { openEngine } from '../node.ts';
 import type { Gpu } from '../gpu/device.ts';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
@@ -179,7 +179,9 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
       const returned = new Map<number, string>();
       const knownAs = (raw: Float32Array, path: string) => {
         const f = outside.length ? gallery.samePhotoAs(raw, outside) : null;
-        if (f && !existsSync(f.file)) returned.set(f.id, path);
+        // A face enrolled under a relative path (before enroll stored full ones) may well be
+        // there still, relative to where it was enrolled: only a full path is known gone.
+        if (f && isAbsolute(f.file) && !existsSync(f.file)) returned.set(f.id, path);
         return f?.person ?? null;
       };
       const store_ = (photos: PhotoFaces[]) => {
