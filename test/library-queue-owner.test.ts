@@ -140,6 +140,69 @@ describe('runOnQueue', () => {
     }
   }, 60_000);
 
+  it("a run whose owner is gone (stopped or killed): the batch in hand hands no faces back, the rest are left undone and removed", async () => {
+    const lone = await startRedis();
+    const client = new Redis(lone.url, { maxRetriesPerRequest: null });
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    const seen: string[] = [];
+    const said: string[] = [];
+    const w = await startWorker(
+      lone.url,
+      async (d) => {
+        seen.push(d.paths[0]);
+        await held;
+        return d.paths.map((path) => ({ path, size: 1, mtimeMs: 1, sha256: '0'.repeat(64), width: 1, height: 1, faces: [] }));
+      },
+      { onError: (m) => void said.push(m) },
+    );
+    try {
+      const results: string[] = [];
+      const failed: string[] = [];
+      const run = runOnQueue(lone.url, data('/g/gone'), batchesOf('gone', 3), { onResult: (p) => void results.push(p[0]), onFailed: (p, why) => void failed.push(`${p[0]}: ${why}`) }, { sweepMs: 200 });
+      const until = Date.now() + 20_000;
+      while (!w.busy && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      expect(w.busy).toBe(true);
+      // The owner's key expires as a killed owner's would: the run is over for the workers.
+      const [key] = await client.keys(`${QUEUE_NAME}:owner:*`);
+      expect(await client.get(key)).toBe('/g/gone');
+      await client.del(key);
+      release();
+      await run;
+      expect(seen).toEqual(['/gone/0/a.jpg']);
+      expect(results).toEqual([]);
+      expect(failed.sort()).toEqual([
+        '/gone/0/a.jpg: the index of /g/gone that queued it ended while it was described (stopped or killed); its faces are not handed back',
+        '/gone/1/a.jpg: no longer in the queue before it was done (Redis restarted without its data, or the job was removed); not stored, so the next run does it again',
+        '/gone/2/a.jpg: no longer in the queue before it was done (Redis restarted without its data, or the job was removed); not stored, so the next run does it again',
+      ]);
+      expect(said.filter((m) => m.includes('ended'))).toHaveLength(1);
+      // A run that ends takes its key with it.
+      await runOnQueue(lone.url, data('/g/after'), batchesOf('after', 1), { onResult: () => {}, onFailed: () => {} }, { sweepMs: 200 });
+      expect(await client.keys(`${QUEUE_NAME}:owner:*`)).toEqual([]);
+    } finally {
+      client.disconnect();
+      await w.close();
+      await lone.stop();
+    }
+  }, 60_000);
+
+  it('a batch queued by an owner from before owner keys is done', async () => {
+    const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue(QUEUE_NAME, { connection: client });
+    try {
+      await queue.add('photos', { ...data('/g/old'), run: 'old-run', paths: ['/old/0/a.jpg'] }, { jobId: 'old-run-0' });
+      const until = Date.now() + 20_000;
+      while ((await queue.getJobState('old-run-0')) !== 'completed' && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      expect(await queue.getJobState('old-run-0')).toBe('completed');
+      expect(tries.get('/old/0/a.jpg')).toBe(1);
+    } finally {
+      await (await queue.getJob('old-run-0'))?.remove().catch(() => {});
+      await queue.close();
+      client.disconnect();
+    }
+  }, 60_000);
+
   it('no batches: returns at once', async () => {
     const r = await runAll('/g/none', [], {});
     expect(r).toMatchObject({ results: [], failed: [] });

@@ -35,6 +35,12 @@ export interface IndexJobData {
   maxPixels?: number;
   paths: string[];
   /**
+   * A Redis key that exists while the run's owner is alive (OWNER_TTL_MS, renewed): a worker
+   * leaves the batches of a run whose owner was stopped or killed undone, and hands no faces
+   * back for them. Absent (an owner from before it): always done.
+   */
+  owner?: string;
+  /**
    * Set by a worker whose try failed with a RemedyError: BullMQ keeps only a failed job's
    * message, so the error is kept here whole, for the owner to hand on with its hint.
    */
@@ -79,6 +85,13 @@ export function probeRedis(url: string, timeoutMs = 3000, flag = 'queue'): Promi
     });
   });
 }
+
+/**
+ * How long a run's owner key (IndexJobData.owner) lives unless renewed; the owner renews it four
+ * times as often and deletes it when the run ends. A killed owner's batches are left undone
+ * by the workers this long after, at most.
+ */
+export const OWNER_TTL_MS = 60_000;
 
 /** A client per queue object (BullMQ needs its blocking reads on a connection of their own); closed by us. */
 const connect = (url: string) => new Redis(url, { maxRetriesPerRequest: null });
@@ -170,24 +183,29 @@ export async function runOnQueue(
   queue.on('error', () => {}); // the connection's errors: watchConnection's
   let events: QueueEvents | null = null;
   let lost = false;
+  const owner: { key?: string; renew?: NodeJS.Timeout } = {}; // set in work, once the run has its name
   // Every wait on Redis below ends when the connection is lost for good (ioredis would wait forever).
   const work = async () => {
     await queue.waitUntilReady();
     for (const old of await queue.getJobs(['waiting', 'delayed', 'prioritized', 'completed', 'failed'])) {
       if (old?.data?.gallery === data.gallery) await old.remove().catch(() => {});
     }
+    if (!batches.length) return;
     const run = `${hostname()}-${process.pid}-${Date.now()}`;
+    const key = `${QUEUE_NAME}:owner:${run}`;
+    await clients[0].set(key, data.gallery, 'PX', OWNER_TTL_MS);
+    owner.key = key;
+    owner.renew = setInterval(() => void clients[0].pexpire(key, OWNER_TTL_MS).catch(() => {}), OWNER_TTL_MS / 4);
     const pending = new Map<string, string[]>();
     const jobs = batches.map((paths, i) => {
       const id = `${run}-${i}`;
       pending.set(id, [...paths]);
       return {
         name: 'photos',
-        data: { ...data, run, paths: [...paths] },
+        data: { ...data, run, owner: key, paths: [...paths] },
         opts: { jobId: id, attempts: JOB_ATTEMPTS, backoff: { type: 'exponential' as const, delay: 1000 }, removeOnComplete: false, removeOnFail: false },
       };
     });
-    if (!jobs.length) return;
 
     // The event stream is read from its end as it is now, before the batches are added, so
     // every event of this run's batches comes after it (a reader started at '$' could begin
@@ -273,9 +291,12 @@ export async function runOnQueue(
     })]);
   } finally {
     connection.stop();
+    clearInterval(owner.renew);
     // Without Redis, closing would wait for it: the connections are dropped instead.
     if (lost) for (const c of clients) c.disconnect();
     else {
+      // The run has ended: batches of it still queued (a run that failed) are left undone.
+      if (owner.key) await clients[0].del(owner.key).catch(() => {});
       await (events as QueueEvents | null)?.close(); // (assigned in work)
       await queue.close();
       for (const c of clients) c.disconnect();
@@ -338,13 +359,34 @@ export async function startWorker(url: string, process_: BatchProcessor, opts: W
     },
     { connection: client, concurrency: 1, lockDuration: stalledMs, stalledInterval: stalledMs, maxStalledCount: JOB_ATTEMPTS - 1 },
   );
+  // For removing the queued batches of a run whose owner is gone.
+  const queue = new Queue<IndexJobData, IndexJobResult>(QUEUE_NAME, { connection: client });
+  queue.on('error', () => {}); // the connection's: told below, once
+  /** Whether the run that queued `data` has ended (its owner key gone: stopped, killed, failed). */
+  const runEnded = async (data: IndexJobData) => data.owner !== undefined && !(await client.exists(data.owner));
+  /** Remove what is left queued of an ended run, all but `job` (in hand, so locked). */
+  const dropRun = async (run: string, job: string) => {
+    for (const j of await queue.getJobs(['waiting', 'delayed', 'prioritized', 'completed'])) {
+      if (j?.data?.run === run && j.id !== job) await j.remove().catch(() => {});
+    }
+  };
   /** One batch: described by `process_`, its RemedyError kept with the job when it fails. */
   async function take(job: Job<IndexJobData, IndexJobResult>): Promise<IndexJobResult> {
     const t = performance.now();
+    // A run stopped or killed: its batches are not described (no GPU work for nobody), and
+    // none of its faces are left in Redis, where nobody would take them.
+    if (await runEnded(job.data)) {
+      await dropRun(job.data.run, job.id!);
+      refuse(`the index of ${job.data.gallery} that queued it has ended (stopped or killed); left undone`);
+    }
     opts.onStart?.({ id: job.id!, gallery: job.data.gallery, photos: job.data.paths.length, worker: name });
     let photos: WirePhotoFaces[];
     try {
       photos = await process_(job.data, refuse);
+      if (await runEnded(job.data)) {
+        await dropRun(job.data.run, job.id!);
+        refuse(`the index of ${job.data.gallery} that queued it ended while it was described (stopped or killed); its faces are not handed back`);
+      }
     } catch (err) {
       // Kept with the job before BullMQ records the failure, which keeps the message only.
       const r = remedyIn(err);
@@ -378,7 +420,8 @@ export async function startWorker(url: string, process_: BatchProcessor, opts: W
       return inHand > 0;
     },
     close() {
-      closing ??= worker.close().then(() => {
+      closing ??= worker.close().then(async () => {
+        await queue.close().catch(() => {});
         client.disconnect();
         resolveClosed();
       });
