@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anchorCentres } from '../src/detect/anchors.ts';
-import type { BlazeFaceDetector } from '../src/detect/blazeface.ts';
+import { KEYPOINT, withFillingFaces, type BlazeFaceDetector } from '../src/detect/blazeface.ts';
 import { faceCropRecord } from '../src/detect/face-crop.ts';
 import { loadBlazeFace, NODE_CROP_IO, nodeFaceCropper } from '../src/detect/node.ts';
 import { squareRegion } from '../src/detect/region.ts';
@@ -126,6 +126,36 @@ describe('BlazeFace', () => {
     const placeOf = (f: { x: number; y: number; width: number; height: number }) =>
       places.findIndex((p) => f.x + f.width / 2 > p.left && f.x + f.width / 2 < p.left + w && f.y + f.height / 2 > p.top && f.y + f.height / 2 < p.top + h);
     expect(faces.map(placeOf).sort((a, b) => a - b)).toEqual(places.map((_, i) => i));
+  });
+
+  it('a face filling the photo is boxed whole, not on a spectacle lens, and found where the whole photo gave nothing (zoomed out)', async () => {
+    // Seen whole, BlazeFace boxed a lens (~35 of 92 pixels) on every photo of ORL s34 and on
+    // s31/3, and found nothing in s37/4; s34/7 gave two lens boxes.
+    for (const photo of ['s34/1.pgm', 's34/7.pgm', 's31/3.pgm', 's37/4.pgm']) {
+      const image = await loadImageRaw(join(ORL, photo));
+      const faces = await detector.detect(image);
+      expect(faces.length, photo).toBe(1);
+      const [f] = faces;
+      expect(f.width / image.width, photo).toBeGreaterThan(0.75);
+      // The box is on the face: both eyes inside it, in its upper half, left of right.
+      const [right, left] = [f.keypoints[KEYPOINT.rightEye], f.keypoints[KEYPOINT.leftEye]];
+      expect(right[0], photo).toBeLessThan(left[0]);
+      for (const [x, y] of [right, left]) {
+        expect(x > f.x && x < f.x + f.width && y > f.y && y < f.y + f.height / 2 + 0.1 * f.height, photo).toBe(true);
+      }
+    }
+  });
+
+  it('withFillingFaces: a face filling the photo replaces the boxes on or inside it, whatever their scores; other faces stay', () => {
+    const face = (x: number, y: number, size: number, score: number) => ({ x, y, width: size, height: size, score, keypoints: [] });
+    const lens = face(10, 25, 35, 0.9);
+    const whole = face(2, 20, 85, 0.8);
+    const elsewhere = face(200, 20, 40, 0.7);
+    expect(withFillingFaces([whole], [lens, elsewhere], 0.3)).toEqual([whole, elsewhere]);
+    expect(withFillingFaces([], [lens, elsewhere], 0.3)).toEqual([lens, elsewhere]);
+    // A box overlapping the filling face (not inside it) goes too.
+    const shifted = face(20, 30, 85, 0.95);
+    expect(withFillingFaces([whole], [shifted], 0.3)).toEqual([whole]);
   });
 
   it('finds no face in a flat grey image', async () => {

@@ -32,14 +32,17 @@ import type { PixelRect, RgbImage } from '../image/rgb.ts';
  * Write `image` (or its rectangle `region`, read in place: the detector's tiles, without a copy
  * of each) letterboxed to size x size RGB, values in [-1, 1], into `out` at `offset` (size *
  * size * 3 floats). A region is letterboxed exactly as a copy of its pixels would be.
+ * `zoomOut` > 1 shrinks it further into the square's centre, black around (a face that fills
+ * the photo, seen smaller: BlazeFace misses many such).
  */
-export function letterboxInto(image: RgbImage, size: number, out: Float32Array, offset: number, region?: PixelRect): void {
+export function letterboxInto(image: RgbImage, size: number, out: Float32Array, offset: number, region?: PixelRect, zoomOut = 1): void {
   const r = region ?? { left: 0, top: 0, width: image.width, height: image.height };
   if (r.left < 0 || r.top < 0 || r.width < 1 || r.height < 1 || r.left + r.width > image.width || r.top + r.height > image.height) {
     throw new Error(`letterbox: region ${r.width}x${r.height} at (${r.left}, ${r.top}) is not inside the ${image.width}x${image.height} image`);
   }
-  const src: Source = { data: image.data, width: r.width, height: r.height, base: (r.top * image.width + r.left) * 3, stride: image.width * 3 };
-  const side = Math.max(r.width, r.height);
+  if (!(zoomOut >= 1)) throw new Error(`letterbox: zoomOut must be 1 or more, got ${zoomOut}`);
+  const side = Math.max(r.width, r.height) * zoomOut;
+  const src: Source = { data: image.data, width: r.width, height: r.height, side, base: (r.top * image.width + r.left) * 3, stride: image.width * 3 };
   // Source coordinate of output pixel i along an axis: a linear map sending output 0 to the
   // letterbox's first pixel centre and output size-1 to its last.
   const step = size > 1 ? (side - 1) / (size - 1) : 0;
@@ -47,11 +50,15 @@ export function letterboxInto(image: RgbImage, size: number, out: Float32Array, 
   else bilinearInto(src, size, step, out, offset);
 }
 
-/** The pixels letterboxed: width x height of them from `base` in `data`, rows `stride` bytes apart. */
+/**
+ * The pixels letterboxed: width x height of them from `base` in `data`, rows `stride` bytes
+ * apart, centred in a square `side` source pixels wide (their longer side, times zoomOut).
+ */
 interface Source {
   data: Uint8Array;
   width: number;
   height: number;
+  side: number;
   base: number;
   stride: number;
 }
@@ -62,8 +69,7 @@ export const AVERAGE_FROM = 4;
 export const MAX_AVERAGED = 8;
 
 /** One bilinear sample per output pixel (CropAndResize's). */
-function bilinearInto({ data, width, height, base, stride }: Source, size: number, step: number, out: Float32Array, offset: number): void {
-  const side = Math.max(width, height);
+function bilinearInto({ data, width, height, side, base, stride }: Source, size: number, step: number, out: Float32Array, offset: number): void {
   const y0 = -(side - height) / 2;
   const x0 = -(side - width) / 2;
   // Per output column: the two source columns and the weight of the right one (or -1: outside).
@@ -113,8 +119,7 @@ function bilinearInto({ data, width, height, base, stride }: Source, size: numbe
 }
 
 /** The mean of k x k source pixels over each output pixel's square. */
-function averagedInto({ data, width, height, base, stride }: Source, size: number, step: number, out: Float32Array, offset: number): void {
-  const side = Math.max(width, height);
+function averagedInto({ data, width, height, side, base, stride }: Source, size: number, step: number, out: Float32Array, offset: number): void {
   const k = Math.min(MAX_AVERAGED, Math.ceil(step));
   // Per output column (row): the k source columns (rows) it averages, as offsets into `data`,
   // -1 for a point outside the photo. Point i of k sits at (i + 0.5) / k of the output pixel's
