@@ -140,6 +140,15 @@ interface Person {
   faces: number[];
 }
 
+/**
+ * The false-accept rate per template comparison that lets a share `far` of strangers through
+ * a gallery of `people` (a stranger is named by the best of P independent comparisons):
+ * 1 - (1 - far)^(1/P), about far / P.
+ */
+export function templateFar(far: number, people: number): number {
+  return people <= 1 ? far : -Math.expm1(Math.log1p(-far) / people);
+}
+
 /** The open-set gallery core: descriptors of enrolled people, their index, and the calibration that turns a false-accept rate into a threshold. */
 export class Gallery {
   name: string;
@@ -474,10 +483,13 @@ export class Gallery {
     const own: ThresholdChoice = { threshold: thresholdForFar(cal.impostor, far), source: source as 'gallery' | 'default', impostorPairs: cal.impostor.total, supported: supported(far, cal.impostor.total) };
     // A small gallery's own threshold rests on a handful of comparisons (two people: a few
     // impostor scores, so any FAR gives the same, often very low, threshold). Until its
-    // comparisons support the FAR asked, the backbone's default for one comparison at that
-    // FAR is a floor: never laxer than what the reference data says of a single pair.
+    // comparisons support the FAR asked, the backbone's default is a floor: never laxer than
+    // what the reference data says. For identify, a stranger meets every person's template
+    // and is let through by the best of them: the floor is the default's threshold for one
+    // comparison at the rate that lets a share `far` through over P of them (templateFar).
+    // At the FAR itself it let 26% of ORL strangers through a 5-person gallery at 0.1.
     if (source === 'gallery' && !own.supported && this.defaultCal) {
-      const floor = thresholdForFar(this.defaultCal.kinds[kind === 'identify' ? 'template' : 'verify'].impostor, far);
+      const floor = kind === 'identify' ? thresholdForFar(this.defaultCal.kinds.template.impostor, templateFar(far, this.persons.size)) : thresholdForFar(this.defaultCal.kinds.verify.impostor, far);
       if (floor > own.threshold) return { ...own, threshold: floor, source: 'gallery+default' };
     }
     return own;
