@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import sharp from 'sharp';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CELEB, ORL } from './helpers/faces.ts';
@@ -119,6 +120,15 @@ describe('index --queue --min-face', () => {
     const boxes = db.prepare('SELECT x, y, w, h FROM faces').all() as { x: number; y: number; w: number; h: number }[];
     db.close();
     expect(boxes.map((b) => group.placeOf([b.x, b.y, b.w, b.h])).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+
+    // The run's pixel limit travels with the batch: a worker started without one refuses the
+    // photo as the run would have, by the run's limit (IndexJobData.maxPixels).
+    const { width = 0, height = 0 } = await sharp(join(photos, 'group.png')).metadata();
+    const limit = width * height - 1;
+    const limited = await exec('node', [CLI, '--max-pixels', String(limit), 'index', photos, '--gallery', join(tmp, 'group-limited'), '--queue', redis.url, '--json', '--no-progress']).catch((e) => e);
+    expect(limited.code, limited.stderr).toBe(2);
+    expect(JSON.parse(limited.stdout)).toMatchObject({ photos: 1, new: 1, embedded: 0, faces: 0 });
+    expect(limited.stderr).toContain(`(${width * height}), above the limit of ${limit}`);
     worker.proc.kill('SIGTERM');
   }, 600_000);
 });
