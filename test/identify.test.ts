@@ -28,7 +28,7 @@ async function failing(args: string[]): Promise<{ code: number; stderr: string; 
   }
 }
 
-interface FaceJson { box: number[]; score: number; label: string | null; similarity: number; candidates: { label: string; similarity: number }[] }
+interface FaceJson { box: number[]; score: number; label: string | null; similarity: number; threshold: number; candidates: { label: string; similarity: number }[] }
 type FileJson = { file: string; faces: FaceJson[] } | { file: string; error: string };
 
 let tmp: string;
@@ -98,10 +98,12 @@ describe('ORL open set: s1-s20 enrolled from 5 photos each, strangers s21-s40', 
     for (const r of results) {
       expect(Object.keys(r).sort()).toEqual(['faces', 'file']);
       for (const f of (r as { faces: FaceJson[] }).faces) {
-        expect(Object.keys(f).sort()).toEqual(['box', 'candidates', 'label', 'score', 'similarity']);
+        expect(Object.keys(f).sort()).toEqual(['box', 'candidates', 'label', 'score', 'similarity', 'threshold']);
         expect(f.box).toHaveLength(4);
         expect(f.candidates.length).toBeGreaterThan(0);
         expect(f.similarity).toBe(f.candidates[0].similarity);
+        // Named exactly when the best candidate reaches the threshold it gives.
+        expect(f.label !== null, JSON.stringify(f)).toBe(f.similarity >= f.threshold);
         if (f.label !== null) expect(f.label).toBe(f.candidates[0].label);
       }
     }

@@ -34,7 +34,7 @@ export function registerIdentify(program: Command): void {
     .option('--top <k>', 'candidates listed per face', '3')
     .option('--min-face <pixels>', MIN_FACE_HELP)
     .option('--annotate <dir>', 'also write each photo as a JPEG with its faces boxed and named into this folder (the photos\' folders kept)')
-    .option('--json', 'print [{"file", "faces": [{"box": [x, y, w, h], "score", "label" (null: unknown), "similarity", "candidates": [{"label", "similarity"}]}]}] as JSON')
+    .option('--json', 'print [{"file", "faces": [{"box": [x, y, w, h], "score", "label" (null: unknown), "similarity", "threshold" (the one it was named by), "candidates": [{"label", "similarity"}]}]}] as JSON')
     .action((gallery: string, images: string[], opts: IdentifyCliOptions) => identifyCommand(gallery, images, { ...opts, adapter: program.opts().adapter }));
 }
 
@@ -63,7 +63,7 @@ export async function identifyCommand(galleryDir: string, images: string[], opts
   try {
     const fg = await openFaceGallery(galleryDir, { gpu, engine, minFace, onNotice: (m) => console.error(`facegpu: ${m}`) });
     try {
-      tellThreshold(fg.gallery, 'identify', match);
+      const threshold = tellThreshold(fg.gallery, 'identify', match);
       const times = { decodeMs: 0 };
       const drawn = opts.annotate === undefined ? null : annotator(opts.annotate, files, (m) => {
         console.error(`facegpu: ${m}`);
@@ -80,7 +80,7 @@ export async function identifyCommand(galleryDir: string, images: string[], opts
       const results = await identifyFiles(fg, files, { ...match, top, times, onIdentified });
       const wall = performance.now() - t0;
       for (const r of results) if ('error' in r) console.error(`facegpu: warning: ${r.error}`);
-      if (opts.json) process.stdout.write(JSON.stringify(results.map(jsonOf)) + '\n');
+      if (opts.json) process.stdout.write(JSON.stringify(results.map((r) => jsonOf(r, threshold))) + '\n');
       else for (const r of results) printFile(r);
       const d = fg.describer.times;
       const per = (ms: number) => `${(ms / Math.max(1, files.length)).toFixed(1)}`;
@@ -107,8 +107,8 @@ export async function identifyCommand(galleryDir: string, images: string[], opts
   }
 }
 
-/** The JSON shape the CLI documents: similarities rounded to 6 places. */
-function jsonOf(r: IdentifiedFile) {
+/** The JSON shape the CLI documents: similarities rounded to 6 places; each face with the threshold it was named by. */
+function jsonOf(r: IdentifiedFile, threshold: number) {
   // The error without its file's name, which "file" holds (as embed and predict give it).
   if ('error' in r) return { file: r.file, error: withoutFile(r.error, r.file) };
   const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
@@ -119,6 +119,7 @@ function jsonOf(r: IdentifiedFile) {
       score: r6(f.score),
       label: f.label,
       similarity: r6(f.similarity),
+      threshold: r6(threshold),
       candidates: f.candidates.map((c) => ({ label: c.label, similarity: r6(c.similarity) })),
     })),
   };

@@ -23,11 +23,13 @@ export const fmt = (x: number, digits = 3) => x.toFixed(digits);
 /**
  * With --far: say on stderr which threshold it gives and whose calibration it comes from, and
  * warn when that calibration's comparisons are too few to support it (the rule of ten).
+ * Returns the threshold used (--threshold's, or --far's).
  */
-export function tellThreshold(gallery: Gallery, kind: 'verify' | 'identify', match: MatchOptions): void {
-  if (match.far === undefined) return;
+export function tellThreshold(gallery: Gallery, kind: 'verify' | 'identify', match: MatchOptions): number {
+  if (match.far === undefined) return match.threshold!;
   const t = gallery.thresholdFor(kind, match.far);
   const whose = { gallery: 'gallery', default: 'backbone default', 'gallery+default': "backbone default as a floor under the gallery's" }[t.source];
   console.error(`facegpu: --far ${match.far}: threshold ${fmt(t.threshold)} (${whose} calibration, ${t.impostorPairs} impostor comparisons)`);
   if (!t.supported) console.error(`facegpu: warning: ${t.impostorPairs} impostor comparisons are too few to support a false-accept rate of ${match.far} (needs ${Math.ceil(10 / match.far)}); enroll more people or photos`);
+  return t.threshold;
 }
