@@ -100,7 +100,9 @@ export async function createGpuFrom(gpu: GPU | undefined, opts: DeviceOptions = 
   });
   device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
     // Validation errors we did not scope are bugs; surface them loudly instead of letting
-    // the device continue with undefined results.
+    // the device continue with undefined results. Handled here, on stderr: preventDefault
+    // keeps Dawn from printing it a second time on stdout, which is the user's.
+    ev.preventDefault();
     console.error(`facegpu: uncaptured WebGPU error: ${ev.error.message}`);
   };
   return handle;

@@ -21,6 +21,41 @@ import { checkTunedKernels, layerShapeKey, nearestTunedBatch, type LayerKind, ty
 /** The input of a batch's chunk: images `at` to `at + n` (packed RGB in memory, or a range of a GPU buffer). */
 type ChunkInput = (at: number, n: number) => Uint8Array | Required<GPUBufferBinding>;
 
+/** What a call was given, for its TypeError: `null`, `an Array of 3 elements`, `a Float32Array of 150528 elements`. */
+function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (Array.isArray(v)) return `an Array of ${v.length} elements`;
+  if (ArrayBuffer.isView(v)) {
+    const name = Object.prototype.toString.call(v).slice(8, -1);
+    return `a ${name} of ${(v as unknown as { length?: number }).length ?? v.byteLength} ${'length' in v ? 'elements' : 'bytes'}`;
+  }
+  if (isGpuBuffer(v)) return 'a GPUBuffer';
+  if (typeof v === 'object') return `an object (${(v as object).constructor?.name ?? 'no prototype'})`;
+  return `${typeof v} ${String(v).slice(0, 40)}`;
+}
+
+/** A GPUBuffer, by what the engine uses of it (a page's and Dawn's classes differ). */
+function isGpuBuffer(v: unknown): v is GPUBuffer {
+  const b = v as GPUBuffer | null;
+  return typeof b === 'object' && b !== null && typeof b.size === 'number' && typeof b.usage === 'number' && typeof b.mapAsync === 'function';
+}
+
+/** A positive whole number, or absent. */
+function checkCount(name: string, v: unknown): void {
+  if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v >= 1)) throw new Error(`${name} must be a positive integer, got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`);
+}
+
+/**
+ * The engine options' own checks (maxBatch, maxPlans: positive integers), one line naming the
+ * option. The constructor makes them before any GPU work; callers may make them earlier.
+ */
+export function checkEngineOptions(opts: EngineOptions): void {
+  checkCount('maxBatch', opts.maxBatch);
+  checkCount('maxPlans', opts.maxPlans);
+}
+
+const destroyedError = () => new Error('the engine has been destroyed');
+
 /** Everything that depends on the batch size, built once per size and reused. */
 interface Plan {
   batch: number;
@@ -110,6 +145,7 @@ export class MobileNetEngine {
   private pending: { since: number; images: number } | null = null;
 
   constructor(readonly gpu: Gpu, backbone: Backbone, shaders: ShaderSources, private readonly opts: EngineOptions = {}) {
+    checkEngineOptions(opts);
     this.manifest = backbone.manifest;
     this.tuning = { ...tuningFor(gpu.device), ...opts.tuning };
     this.tuned = opts.tuned ?? null;
@@ -314,9 +350,17 @@ export class MobileNetEngine {
     return p;
   }
 
-  /** Serialize calls: plans' buffers (and the readback buffer) are shared between calls. */
+  /**
+   * Serialize calls: plans' buffers (and the readback buffer) are shared between calls. A call
+   * still queued when the engine is destroyed rejects ("the engine has been destroyed") and
+   * runs nothing.
+   */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const body = () => this.compiled.then(fn);
+    const body = () =>
+      this.compiled.then(() => {
+        if (this.destroyed) throw destroyedError();
+        return fn();
+      });
     const run = this.queue.then(body, body);
     this.queue = run.catch(() => undefined);
     return run;
@@ -329,22 +373,71 @@ export class MobileNetEngine {
     if (!Number.isInteger(count) || count < 1) throw new Error(`batch size must be a positive integer, got ${count}`);
   }
 
-  /** Checked packed RGB images in memory, cut into a batch's chunks. */
-  private cpuInput(pixels: Uint8Array, count: number): ChunkInput {
+  /**
+   * Checked packed RGB images in memory, cut into a batch's chunks. A Uint8ClampedArray (a
+   * canvas's bytes) is read as the same bytes. With `copy` (every call that waits its turn in
+   * `exclusive`), the pixels are copied now, so that the caller may reuse its array as soon as
+   * the call returns; `forward` writes them to the queue at once and needs no copy.
+   */
+  private cpuInput(pixels: Uint8Array | Uint8ClampedArray, count: number, copy: boolean): ChunkInput {
+    if (!(pixels instanceof Uint8Array) && !(pixels instanceof Uint8ClampedArray)) {
+      const hint = isGpuBuffer(pixels) ? ' (images in a GPU buffer: embedGpu / embedGpuInto)' : '';
+      throw new TypeError(`pixels must be a Uint8Array (or Uint8ClampedArray) of packed RGB bytes, got ${describeValue(pixels)}${hint}`);
+    }
     this.checkCall(count);
     const s = this.manifest.inputSize;
     const per = s * s * 3;
     if (pixels.length !== count * per) throw new Error(`expected ${count} RGB images of ${s}x${s} (${count * per} bytes), got ${pixels.length} bytes`);
-    return (at, n) => pixels.subarray(at * per, (at + n) * per);
+    const view = pixels instanceof Uint8Array ? pixels : new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength);
+    const bytes = copy ? view.slice() : view;
+    return (at, n) => bytes.subarray(at * per, (at + n) * per);
   }
 
   /** Checked packed RGB images in a GPU buffer from `inputOffset`, cut into a batch's chunks. */
   private gpuInput(input: GPUBuffer, count: number, inputOffset: number): ChunkInput {
+    if (!isGpuBuffer(input)) throw new TypeError(`input must be a GPUBuffer of packed RGB bytes, got ${describeValue(input)}${ArrayBuffer.isView(input) ? ' (images in memory: embed / embedInto)' : ''}`);
     this.checkCall(count);
     const per = this.manifest.inputSize ** 2 * 3;
+    if (!Number.isInteger(inputOffset) || inputOffset < 0) throw new Error(`inputOffset must be a non-negative integer, got ${inputOffset}`);
     if (per % 4 !== 0 || inputOffset % 4 !== 0) throw new Error(`GPU input needs 4-byte aligned images (input size ${this.manifest.inputSize}, offset ${inputOffset})`);
     if (inputOffset + count * per > input.size) throw new Error(`expected ${count} RGB images (${count * per} bytes) from byte ${inputOffset} of a ${input.size}-byte buffer`);
+    if (!(input.usage & GPUBufferUsage.COPY_SRC)) throw new Error(`the input buffer${input.label ? ` "${input.label}"` : ''} needs COPY_SRC usage to be copied from`);
     return (at, n) => ({ buffer: input, offset: inputOffset + at * per, size: n * per });
+  }
+
+  /** The checks of embedInto's target: a GPUBuffer with COPY_DST and room for `count` descriptors from `offset`. */
+  private checkTarget(target: GPUBuffer, count: number, offset: number): void {
+    if (!isGpuBuffer(target)) throw new TypeError(`target must be a GPUBuffer, got ${describeValue(target)}`);
+    const name = `the target buffer${target.label ? ` "${target.label}"` : ''}`;
+    if (!Number.isInteger(offset) || offset < 0 || offset % 4 !== 0) throw new Error(`the target offset must be a non-negative multiple of 4, got ${offset}`);
+    const bytes = count * this.outputDim * 4;
+    if (offset + bytes > target.size) throw new Error(`${name} holds ${target.size} bytes: ${count} descriptors (${bytes} bytes) from byte ${offset} need ${offset + bytes}`);
+    if (!(target.usage & GPUBufferUsage.COPY_DST)) throw new Error(`${name} needs COPY_DST usage for the descriptors to be copied into it`);
+  }
+
+  /**
+   * Run `submit` (a call's submits, nothing awaited) inside a validation error scope and turn
+   * what it caught into a one-line Error (a caller's buffer destroyed, most often) instead of
+   * an uncaptured error line and a call that succeeds with nothing written.
+   */
+  private validated(what: string, submit: () => void): Promise<void> {
+    const device = this.gpu.device;
+    device.pushErrorScope('validation');
+    let thrown: { err: unknown } | null = null;
+    try {
+      submit();
+    } catch (err) {
+      thrown = { err };
+    }
+    // Popped in the same turn as it was pushed: no other user of the device comes in between.
+    const popped = device.popErrorScope();
+    if (thrown) {
+      popped.catch(() => undefined);
+      return Promise.reject(thrown.err);
+    }
+    return popped.then((err) => {
+      if (err) throw new Error(`${what} failed: ${err.message.split('\n')[0].trim()}`);
+    });
   }
 
   /** Upload one chunk and encode its forward pass (plus `after`) into one command buffer. */
@@ -381,10 +474,13 @@ export class MobileNetEngine {
 
   /**
    * Descriptors of `count` images given as packed 8-bit RGB, inputSize x inputSize each:
-   * [count, outputDim] float32, row-major.
+   * [count, outputDim] float32, row-major. `pixels` is a Uint8Array (a Uint8ClampedArray is
+   * read as the same bytes); anything else is a TypeError. The pixels are taken (copied) when
+   * the call is made: the caller may overwrite the array as soon as `embed` returns, even
+   * while the call waits behind others.
    */
-  async embed(pixels: Uint8Array, count: number): Promise<Float32Array> {
-    const input = this.cpuInput(pixels, count);
+  async embed(pixels: Uint8Array | Uint8ClampedArray, count: number): Promise<Float32Array> {
+    const input = this.cpuInput(pixels, count, true);
     return this.exclusive(() => this.readBack(count, input));
   }
 
@@ -403,15 +499,28 @@ export class MobileNetEngine {
   private async readBack(count: number, chunkInput: ChunkInput): Promise<Float32Array> {
     const result = new Float32Array(count * this.outputDim);
     for (const [at, n] of this.chunks(count)) {
+      // Destroyed between two chunks: the next one is not run on freed buffers.
+      if (this.destroyed) throw destroyedError();
       const bytes = n * this.outputDim * 4;
-      const p = this.submitChunk(chunkInput(at, n), n, (enc, plan) => enc.copyBufferToBuffer(plan.output, 0, plan.staging, 0, bytes));
-      const { since, images } = this.pending!;
+      let p!: Plan;
+      const submitted = this.validated('the forward pass', () => {
+        p = this.submitChunk(chunkInput(at, n), n, (enc, plan) => enc.copyBufferToBuffer(plan.output, 0, plan.staging, 0, bytes));
+      });
+      const work = this.pending;
       this.pending = null;
+      await submitted;
+      // The engine may be destroyed while the wait sleeps: then its staging buffer is not mapped.
+      const map = () => {
+        if (this.destroyed) throw destroyedError();
+        return p.staging.mapAsync(GPUMapMode.READ, 0, bytes);
+      };
       try {
-        await this.waits.until(`read ${images}`, since, () => p.staging.mapAsync(GPUMapMode.READ, 0, bytes));
+        await this.waits.until(`read ${work!.images}`, work!.since, map);
       } catch (err) {
         throw await this.explain(err);
       }
+      // Destroyed while this chunk was on the GPU: its staging buffer is gone (its map aborted, or not read).
+      if (this.destroyed) throw destroyedError();
       assertAlive(this.gpu);
       result.set(new Float32Array(p.staging.getMappedRange(0, bytes)), at * this.outputDim);
       p.staging.unmap();
@@ -422,10 +531,14 @@ export class MobileNetEngine {
   /**
    * Run the forward pass and leave the descriptors on the GPU: they are copied into `target`
    * (STORAGE | COPY_DST, at least count * outputDim * 4 bytes from `offset`) without a read
-   * back. Used to hand descriptors to tfjs on the same device.
+   * back. Used to hand descriptors to tfjs on the same device. The pixels are taken when the
+   * call is made, as in `embed`. The target is checked first (a GPUBuffer with COPY_DST, room
+   * for the descriptors, `offset` a multiple of 4); one destroyed by the time the pass is
+   * submitted rejects the call.
    */
-  async embedInto(pixels: Uint8Array, count: number, target: GPUBuffer, offset = 0): Promise<void> {
-    const input = this.cpuInput(pixels, count);
+  async embedInto(pixels: Uint8Array | Uint8ClampedArray, count: number, target: GPUBuffer, offset = 0): Promise<void> {
+    const input = this.cpuInput(pixels, count, true);
+    this.checkTarget(target, count, offset);
     return this.exclusive(async () => this.copyOut(count, input, target, offset));
   }
 
@@ -437,19 +550,26 @@ export class MobileNetEngine {
    */
   async embedGpuInto(input: GPUBuffer, count: number, target: GPUBuffer, offset = 0, inputOffset = 0): Promise<void> {
     const chunks = this.gpuInput(input, count, inputOffset);
+    this.checkTarget(target, count, offset);
     return this.exclusive(async () => this.copyOut(count, chunks, target, offset));
   }
 
   /** Run the chunks of a batch, each copying its descriptors into `target` from `offset` (no read back). */
-  private copyOut(count: number, chunkInput: ChunkInput, target: GPUBuffer, offset: number): void {
-    for (const [at, n] of this.chunks(count)) {
-      const bytes = n * this.outputDim * 4;
-      this.submitChunk(chunkInput(at, n), n, (enc, plan) => enc.copyBufferToBuffer(plan.output, 0, target, offset + at * this.outputDim * 4, bytes));
-    }
+  private copyOut(count: number, chunkInput: ChunkInput, target: GPUBuffer, offset: number): Promise<void> {
+    return this.validated('the forward pass into the target buffer', () => {
+      for (const [at, n] of this.chunks(count)) {
+        const bytes = n * this.outputDim * 4;
+        this.submitChunk(chunkInput(at, n), n, (enc, plan) => enc.copyBufferToBuffer(plan.output, 0, target, offset + at * this.outputDim * 4, bytes));
+      }
+    });
   }
 
-  /** A failed map is most often a lost device: say so rather than pass on a bare AbortError. */
+  /**
+   * A failed map is most often a lost device, or the engine destroyed under the call: say so
+   * rather than pass on a bare AbortError.
+   */
   private async explain(err: unknown): Promise<unknown> {
+    if (this.destroyed) return destroyedError();
     await Promise.race([this.gpu.device.lost, new Promise((r) => setTimeout(r, 1000))]);
     try {
       assertAlive(this.gpu);
@@ -494,6 +614,7 @@ export class MobileNetEngine {
       } finally {
         uniforms.forEach((u) => this.buffers.destroy(u));
       }
+      if (this.destroyed) throw destroyedError();
       assertAlive(this.gpu);
       this.warmUpMs = performance.now() - t0;
     });
@@ -514,8 +635,8 @@ export class MobileNetEngine {
   }
 
   /** Run forward passes without reading anything back (benchmarks; wait with onDone). */
-  forward(pixels: Uint8Array, count: number): void {
-    const input = this.cpuInput(pixels, count);
+  forward(pixels: Uint8Array | Uint8ClampedArray, count: number): void {
+    const input = this.cpuInput(pixels, count, false);
     for (const [at, n] of this.chunks(count)) this.submitChunk(input(at, n), n);
   }
 
