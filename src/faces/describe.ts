@@ -54,6 +54,8 @@ function minFaceOf(opts: DescriberOptions, otherwise: number | null): number | n
 export class FaceDescriber {
   readonly times: DescribeTimes = { images: 0, faces: 0, detectMs: 0, alignMs: 0, embedMs: 0 };
   private cropsGpu: GPUBuffer | null = null;
+  /** The last piece of GPU work begun (serial): each waits for the one before it. */
+  private turn: Promise<unknown> = Promise.resolve();
 
   /** DescriberOptions.minFace, or null. */
   readonly minFace: number | null;
@@ -72,21 +74,42 @@ export class FaceDescriber {
    * The faces of each image, best detector score first ([] where there is none). `opts.minFace`
    * overrides the describer's for this call (a page's photo looked at closer than its camera's
    * frames).
+   *
+   * Calls may overlap (Promise.all over photos): each batch of a call (detection, warp into the
+   * describer's crop buffer, descriptors) runs as one piece, after the pieces begun before it,
+   * so every call gets its own faces. A single call batches as it would alone.
    */
   async describe(images: readonly RgbImage[], opts: DescriberOptions = {}): Promise<DescribedFace[][]> {
     const minFace = minFaceOf(opts, this.minFace);
     const out: DescribedFace[][] = [];
     for (let at = 0; at < images.length; at += DETECT_BATCH) {
       const batch = images.slice(at, at + DETECT_BATCH);
-      const t = performance.now();
-      const found = await this.detector.detectMany(batch);
-      for (let i = 0; i < batch.length; i++) found[i] = await this.withTiles(batch[i], found[i], minFace);
-      this.times.detectMs += performance.now() - t;
-      const faces = found.map((f) => f.filter((d) => d.score >= this.preprocessing.minScore));
-      out.push(...(await this.describeDetected(batch, faces)));
-      this.times.images += batch.length;
+      out.push(...(await this.serial(() => this.describeBatch(batch, minFace))));
     }
     return out;
+  }
+
+  /** One batch of describe: detected, framed and embedded (inside serial). */
+  private async describeBatch(batch: readonly RgbImage[], minFace: number | null): Promise<DescribedFace[][]> {
+    const t = performance.now();
+    const found = await this.detector.detectMany(batch);
+    for (let i = 0; i < batch.length; i++) found[i] = await this.withTiles(batch[i], found[i], minFace);
+    this.times.detectMs += performance.now() - t;
+    const faces = found.map((f) => f.filter((d) => d.score >= this.preprocessing.minScore));
+    const described = await this.frameAndEmbed(batch, faces);
+    this.times.images += batch.length;
+    return described;
+  }
+
+  /**
+   * Run `work` once the work begun before it (other calls' batches) has finished. The crop
+   * buffer is the describer's, written by the warp and read by the engine a wait later: two
+   * calls interleaved there would embed each other's faces.
+   */
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(work, work);
+    this.turn = run.catch(() => undefined);
+    return run;
   }
 
   /**
@@ -120,9 +143,15 @@ export class FaceDescriber {
 
   /**
    * Frame the faces of several images into one GPU buffer (a warp per image, each submitted
-   * in queue order) and embed them all in one call of the engine.
+   * in queue order) and embed them all in one call of the engine. Serialised with describe's
+   * batches (calls may overlap).
    */
-  async describeDetected(images: readonly RgbImage[], faces: readonly (readonly FaceDetection[])[]): Promise<DescribedFace[][]> {
+  describeDetected(images: readonly RgbImage[], faces: readonly (readonly FaceDetection[])[]): Promise<DescribedFace[][]> {
+    return this.serial(() => this.frameAndEmbed(images, faces));
+  }
+
+  /** describeDetected's work, inside serial. */
+  private async frameAndEmbed(images: readonly RgbImage[], faces: readonly (readonly FaceDetection[])[]): Promise<DescribedFace[][]> {
     const total = faces.reduce((n, f) => n + f.length, 0);
     if (!total) return faces.map(() => []);
     const size = this.engine.inputSize;
@@ -162,7 +191,11 @@ export class FaceDescriber {
    * that compiles pipelines at their first dispatch (lavapipe; src/gpu/first-use.ts) compiles
    * their kernels now. The backbone's are MobileNetEngine.warmUp's. `times` is left as it was.
    */
-  async warmUp(): Promise<void> {
+  warmUp(): Promise<void> {
+    return this.serial(() => this.warmUpNow());
+  }
+
+  private async warmUpNow(): Promise<void> {
     await this.detector.warmUp();
     const side = 64;
     const blank: RgbImage = { width: side, height: side, data: new Uint8Array(side * side * 3) };

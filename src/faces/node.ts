@@ -11,7 +11,7 @@ import type { RgbImage } from '../image/rgb.ts';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
 import { useGpuForTfjs } from '../train/tf-backend.ts';
 import { DETECT_BATCH, FaceDescriber, type DescribedFace } from './describe.ts';
-import type { FacePreprocessing } from './framing.ts';
+import { DEFAULT_PREPROCESSING, type FacePreprocessing } from './framing.ts';
 
 export type FileFaces = { file: string; faces: DescribedFace[]; width: number; height: number } | { file: string; error: string };
 
@@ -39,8 +39,11 @@ export interface OpenDescriberOptions {
   minFace?: number;
 }
 
-/** A describer on `engine`'s device: tfjs is put on that device (with our kernels) for the detector. */
-export async function openFaceDescriber(gpu: Gpu, engine: MobileNetEngine, preprocessing: FacePreprocessing, opts: OpenDescriberOptions = {}): Promise<FaceDescriber> {
+/**
+ * A describer on `engine`'s device: tfjs is put on that device (with our kernels) for the
+ * detector. `preprocessing` defaults to DEFAULT_PREPROCESSING (as the page's openFaceDescriber).
+ */
+export async function openFaceDescriber(gpu: Gpu, engine: MobileNetEngine, preprocessing: FacePreprocessing = DEFAULT_PREPROCESSING, opts: OpenDescriberOptions = {}): Promise<FaceDescriber> {
   await useGpuForTfjs(gpu, loadShaders());
   const detector = await loadBlazeFace({ minScore: preprocessing.minScore });
   const describer = new FaceDescriber(detector, new FaceWarper(engine.runner, gpu.device), engine, preprocessing, { minFace: opts.minFace });

@@ -70,6 +70,8 @@ export const backboneRefOf = (engine: MobileNetEngine): BackboneRef => ({ id: en
 export class FaceGallery {
   /** Time spent searching the gallery, ms (the rest is in describer.times). */
   searchMs = 0;
+  /** The last change begun through `exclusive`. */
+  private changing: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly gallery: Gallery,
@@ -111,38 +113,23 @@ export class FaceGallery {
   /**
    * Add `person`'s faces from `photos` (the person is created or extended): one face per
    * photo. A photo without a face, or with several (unless `largest`), is skipped and said so.
+   * Enrolments are serialised (`exclusive`): overlapping calls run one after another, each
+   * checking for photos already enrolled against what the ones before it added.
    */
   async enroll(person: string, photos: readonly NamedImage[], opts: EnrollOptions = {}): Promise<EnrollReport> {
     person = personName(person);
-    const look = { minFace: opts.minFace };
-    const found = await this.describer.describe(photos.map((p) => p.image), look);
-    const report: EnrollReport = { person, added: 0, skipped: [] };
-    for (let i = 0; i < photos.length; i++) {
-      const f = found[i];
-      const file = photos[i].name;
-      if (!f.length) {
-        const below = this.describer.missedBelow(photos[i].image, look);
-        report.skipped.push(below === null ? { file, reason: 'no face found' } : { file, reason: `no face found${smallFacesRemedy(below)}`, missedBelow: below });
-        continue;
-      }
-      if (f.length > 1 && !opts.largest) {
-        report.skipped.push({ file, reason: `${f.length} faces found; enroll photos of one face, or take the largest with the \`largest\` option`, faces: f.length });
-        continue;
-      }
-      const face = f[largestFace(f)];
-      // One photo is one face of one person: enrolled again (a second run over the same
-      // folder, a path given twice, a copy) it would count twice, and under another name it
-      // would make a stranger look like a perfect match to the calibration.
-      const same = this.gallery.samePhotoAs(face.descriptor);
-      if (same) {
-        report.skipped.push({ file, reason: same.person === person ? `the same photo as ${same.file}, already enrolled` : `the same photo as ${same.file}, enrolled as "${same.person}"` });
-        continue;
-      }
-      // Added one at a time, so that a copy later in the same call is found too.
-      this.gallery.addFaces(person, [{ file, box: face.box, score: face.score, descriptor: face.descriptor }]);
-      report.added++;
-    }
-    return report;
+    return this.exclusive(() => enrollPhotos(this, person, photos, opts));
+  }
+
+  /**
+   * Run `change` once the changes begun before it through here (enrolments, a Node gallery's
+   * remove and save) have finished, and hold those begun after it until it has. Not reentrant:
+   * `change` must not call enroll or exclusive of this gallery and wait for it.
+   */
+  exclusive<T>(change: () => Promise<T> | T): Promise<T> {
+    const run = this.changing.then(change, change);
+    this.changing = run.catch(() => undefined);
+    return run;
   }
 
   /** Every face of every photo, named or null (a stranger), with its best candidates. */
@@ -282,19 +269,60 @@ export const DECODE_BATCH = 16;
 /** Decodes a batch of sources (the batch starts at index `at` of the whole list). */
 export type BatchDecoder<Source> = (batch: readonly Source[], at: number) => Promise<Decoded[]>;
 
-/** Enroll sources as `person`, a batch at a time; those that cannot be decoded are skipped with their error. */
-export async function enrollSources<Source>(fg: FaceGallery, person: string, sources: readonly Source[], decode: BatchDecoder<Source>, opts: EnrollOptions = {}): Promise<EnrollReport> {
+/** FaceGallery.enroll's work (inside its `exclusive`), `person` already as kept (personName). */
+async function enrollPhotos(fg: FaceGallery, person: string, photos: readonly NamedImage[], opts: EnrollOptions): Promise<EnrollReport> {
+  const look = { minFace: opts.minFace };
+  const found = await fg.describer.describe(photos.map((p) => p.image), look);
   const report: EnrollReport = { person, added: 0, skipped: [] };
-  for (let at = 0; at < sources.length; at += DECODE_BATCH) {
-    const decoded = await decode(sources.slice(at, at + DECODE_BATCH), at);
-    for (const d of decoded) if ('error' in d) report.skipped.push({ file: d.name, reason: d.error, unreadable: true });
-    const ok = decoded.filter((d): d is NamedImage => 'image' in d);
-    if (!ok.length) continue;
-    const r = await fg.enroll(person, ok, opts);
-    report.added += r.added;
-    report.skipped.push(...r.skipped);
+  for (let i = 0; i < photos.length; i++) {
+    const f = found[i];
+    const file = photos[i].name;
+    if (!f.length) {
+      const below = fg.describer.missedBelow(photos[i].image, look);
+      report.skipped.push(below === null ? { file, reason: 'no face found' } : { file, reason: `no face found${smallFacesRemedy(below)}`, missedBelow: below });
+      continue;
+    }
+    if (f.length > 1 && !opts.largest) {
+      report.skipped.push({ file, reason: `${f.length} faces found; enroll photos of one face, or take the largest with the \`largest\` option`, faces: f.length });
+      continue;
+    }
+    const face = f[largestFace(f)];
+    // One photo is one face of one person: enrolled again (a second run over the same
+    // folder, a path given twice, a copy) it would count twice, and under another name it
+    // would make a stranger look like a perfect match to the calibration.
+    const same = fg.gallery.samePhotoAs(face.descriptor);
+    if (same) {
+      report.skipped.push({ file, reason: same.person === person ? `the same photo as ${same.file}, already enrolled` : `the same photo as ${same.file}, enrolled as "${same.person}"` });
+      continue;
+    }
+    // Added one at a time, so that a copy later in the same call is found too.
+    fg.gallery.addFaces(person, [{ file, box: face.box, score: face.score, descriptor: face.descriptor }]);
+    report.added++;
   }
   return report;
+}
+
+/**
+ * Enroll sources as `person`, a batch at a time; those that cannot be decoded are skipped with
+ * their error. The report names the person as kept (personName: " José" is "José"). The whole
+ * call is one change of the gallery (FaceGallery.exclusive): overlapping calls (several people
+ * enrolled under Promise.all) run one after another, as they would in turn.
+ */
+export async function enrollSources<Source>(fg: FaceGallery, person: string, sources: readonly Source[], decode: BatchDecoder<Source>, opts: EnrollOptions = {}): Promise<EnrollReport> {
+  const name = personName(person);
+  return fg.exclusive(async () => {
+    const report: EnrollReport = { person: name, added: 0, skipped: [] };
+    for (let at = 0; at < sources.length; at += DECODE_BATCH) {
+      const decoded = await decode(sources.slice(at, at + DECODE_BATCH), at);
+      for (const d of decoded) if ('error' in d) report.skipped.push({ file: d.name, reason: d.error, unreadable: true });
+      const ok = decoded.filter((d): d is NamedImage => 'image' in d);
+      if (!ok.length) continue;
+      const r = await enrollPhotos(fg, name, ok, opts);
+      report.added += r.added;
+      report.skipped.push(...r.skipped);
+    }
+    return report;
+  });
 }
 
 export type IdentifiedSource = { name: string; width: number; height: number; faces: IdentifiedFace[] } | { name: string; error: string };

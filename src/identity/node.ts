@@ -90,7 +90,7 @@ export async function updateFaceGallery<T>(dir: string, opts: OpenGalleryOptions
     const fg = await openFaceGallery(dir, opts);
     try {
       const out = await change(fg);
-      await saveFaceGallery(dir, fg, lock);
+      await fg.exclusive(() => saveFaceGallery(dir, fg, lock)); // after any enrolment still under way
       return out;
     } finally {
       fg.describer.destroy();
@@ -176,7 +176,9 @@ export async function openVerifier(opts: { gpu: Gpu; engine: MobileNetEngine; ga
  * files. `load` opens one (or starts a new one with `create`), `save` writes it back
  * atomically under the gallery's lock. For changes that must not race other writers
  * (enrolment from several processes), use `Gallery.update`, which holds the lock from load
- * to save.
+ * to save. Within a program, calls may overlap (Promise.all): identify and verify each get
+ * their own photos' faces, and enroll, remove and save run one after another in the order
+ * they were called.
  *
  * @example
  * ```ts
@@ -232,14 +234,14 @@ export class Gallery {
     return this.faces.people();
   }
 
-  /** Forget a person (call `save` to write it). */
-  remove(person: string): void {
-    this.faces.remove(person);
+  /** Forget a person, after the enrolments begun before (call `save` to write it). */
+  async remove(person: string): Promise<void> {
+    await this.faces.exclusive(() => this.faces.remove(person));
   }
 
-  /** Write the gallery to its folder (or `dir`), atomically, under the folder's lock. */
+  /** Write the gallery to its folder (or `dir`), atomically, under the folder's lock, after the changes begun before. */
   async save(dir = this.dir): Promise<void> {
-    await withGalleryLock(dir, (lock) => saveFaceGallery(dir, this.faces, lock));
+    await this.faces.exclusive(() => withGalleryLock(dir, (lock) => saveFaceGallery(dir, this.faces, lock)));
   }
 
   /** Free the face pipeline's GPU buffers (the engine and device stay the caller's). */

@@ -80,9 +80,35 @@ export class ImageDecodeError extends Error {
 /**
  * Decode `file` to size x size packed RGB. An image already size x size goes in exactly as
  * it is; others are resized to size x size (aspect ratio not kept, as Keras' flow_from_directory).
+ * `file` is a path: bytes already in memory (a Buffer) are refused with a TypeError, at once,
+ * not read as a path (decodeImageRGB decodes bytes); a size that is not a positive integer is
+ * refused naming the size, before the file is read.
  */
 export async function loadImageRGB(file: string, size: number): Promise<Uint8Array> {
+  checkPath(file, 'loadImageRGB');
+  checkSize(size, 'loadImageRGB');
   return decodeImageRGB(await readImageFile(file), size, file);
+}
+
+/** A TypeError unless `file` is a string (a path): one line, never the bytes of a Buffer given instead. */
+function checkPath(file: unknown, fn: string): asserts file is string {
+  if (typeof file === 'string') return;
+  throw new TypeError(`${fn}: expected a file path (string), got ${describeValue(file)}`);
+}
+
+/** A RangeError unless `size` (the side of the square output) is a positive integer. */
+function checkSize(size: unknown, fn: string): asserts size is number {
+  if (typeof size === 'number' && Number.isSafeInteger(size) && size > 0) return;
+  throw new RangeError(`${fn}: size must be a positive integer (the output's side in pixels), got ${typeof size === 'number' ? size : describeValue(size)}`);
+}
+
+/** What a value is, in a few words (never its contents, which may be a whole file). */
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (ArrayBuffer.isView(value)) return `a ${value.constructor?.name ?? 'typed array'} of ${value.byteLength} bytes`;
+  if (value instanceof ArrayBuffer) return `an ArrayBuffer of ${value.byteLength} bytes`;
+  if (typeof value === 'object') return `an object (${value.constructor?.name ?? 'Object'})`;
+  return `a ${typeof value}`;
 }
 
 /**
@@ -106,13 +132,18 @@ export async function readError(file: string, err: unknown): Promise<ImageDecode
 }
 
 export async function decodeImageRGB(buf: Uint8Array, size: number, where: string): Promise<Uint8Array> {
+  checkSize(size, 'decodeImageRGB');
   const rgb = await decodeImageRaw(buf, where);
   if (rgb.width === size && rgb.height === size) return rgb.data;
   return resizeRGB(rgb, size, where);
 }
 
-/** Decode `file` to packed RGB at its own size (for steps that look at the whole photo, as face detection). */
+/**
+ * Decode `file` to packed RGB at its own size (for steps that look at the whole photo, as face
+ * detection). `file` is a path (bytes: decodeImageRaw), else a TypeError at once.
+ */
 export async function loadImageRaw(file: string): Promise<RgbImage> {
+  checkPath(file, 'loadImageRaw');
   return decodeImageRaw(await readImageFile(file), file);
 }
 
