@@ -10,7 +10,7 @@ import { createNodeGpu, type NodeGpuOptions } from './gpu/node-gpu.ts';
 import { loadShaders } from './gpu/shaders-node.ts';
 import type { Gpu } from './gpu/device.ts';
 import { noticeIfSlow } from './gpu/first-use.ts';
-import { MobileNetEngine, type EngineOptions } from './mobilenet/engine.ts';
+import { checkEngineOptions, MobileNetEngine, type EngineOptions } from './mobilenet/engine.ts';
 import { loadBackbone } from './weights/store.ts';
 import { DEFAULT_BACKBONE, facegpuHome, resolveBackboneDir, weightsDir } from './backbones.ts';
 import { ensureDefaultBackbone } from './default-backbone.ts';
@@ -88,6 +88,7 @@ export interface OpenEngineOptions extends EngineOptions, NodeGpuOptions {
  * ```
  */
 export async function openEngine(opts: OpenEngineOptions = {}): Promise<{ gpu: Gpu; engine: MobileNetEngine }> {
+  checkEngineOptions(opts); // before the weights are read or a device opened
   const weights = weightsDir(opts.home);
   const dir = resolveBackboneDir(opts.backbone, weights);
   if (dir === join(weights, DEFAULT_BACKBONE)) await ensureDefaultBackbone(dir, opts.onNotice);

@@ -287,6 +287,9 @@ describe('options', () => {
       const err = await rejection(openEngine({ gpu, warmUp: false, ...opts }));
       expect(err.message).toBe(said);
     }
+    // Checked before anything else openEngine does: a missing backbone is not what it says.
+    const first = await rejection(openEngine({ maxBatch: 0, backbone: '/nonexistent/facegpu-backbone' }));
+    expect(first.message).toBe('maxBatch must be a positive integer, got 0');
     expect(printed).toEqual([]);
     // Good values still open an engine, capped as asked, with the same descriptors.
     const { engine: small } = await openEngine({ gpu, warmUp: false, maxBatch: 1, maxPlans: 1 });

@@ -17,7 +17,7 @@
  * @packageDocumentation
  */
 import { createGpuFrom, GpuUnavailableError, isCpuAdapter, type DeviceOptions, type Gpu } from '../gpu/device.ts';
-import { MobileNetEngine, type EngineOptions } from '../mobilenet/engine.ts';
+import { checkEngineOptions, MobileNetEngine, type EngineOptions } from '../mobilenet/engine.ts';
 import { SHADERS } from './shaders.ts';
 import { fetchBackbone, type FetchBackboneOptions } from './weights.ts';
 import { kernelsFor, type KernelSource } from '../tune/engine-kernels.ts';
@@ -70,6 +70,7 @@ export interface OpenEngineOptions extends EngineOptions, DeviceOptions, FetchBa
 
 /** Device + backbone + engine in one call. Destroy the engine, then the device, when done. */
 export async function openEngine(opts: OpenEngineOptions = {}): Promise<{ gpu: Gpu; engine: MobileNetEngine; fromCache: boolean }> {
+  checkEngineOptions(opts); // before the weights are fetched or a device opened
   const gpu = opts.gpu ?? (await createBrowserGpu(opts));
   try {
     const backbone = await fetchBackbone(opts.weightsUrl ?? DEFAULT_WEIGHTS_URL, opts);
