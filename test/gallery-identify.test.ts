@@ -4,7 +4,7 @@
 // stats, the default calibration and the errors.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultCalibrationFrom } from '../src/gallery/calibration-record.ts';
-import { thresholdForFar } from '../src/gallery/calibration.ts';
+import { tarAt, thresholdForFar } from '../src/gallery/calibration.ts';
 import { assertBackbone, Gallery, type FaceInput } from '../src/gallery/gallery.ts';
 import { normalise, type NormalisationRecord } from '../src/gallery/normalise.ts';
 import { rowOf, syntheticFaces } from '../src/gallery/synthetic.ts';
@@ -222,7 +222,10 @@ describe('default calibration', () => {
     // Stats give the threshold identify uses beside the gallery's own measured one.
     const stats = small.stats();
     expect(stats.identify!.thresholdAtFar1e2).toBeCloseTo(own, 6);
-    expect(stats.thresholds.identify['0.01']).toEqual({ threshold: floor, source: 'gallery+default' });
+    // With the TAR the gallery's own genuine pairs reach at the floor (what the floor costs).
+    const genuine = small.calibration().kinds.identify.genuine;
+    expect(stats.thresholds.identify['0.01']).toEqual({ threshold: floor, source: 'gallery+default', tar: tarAt(genuine, floor) });
+    expect(stats.thresholds.identify['0.01']!.tar).toBeLessThanOrEqual(tarAt(genuine, own));
     // Enough comparisons for the FAR asked: the gallery's own, whatever the default says.
     gallery.setDefaultCalibration(high);
     const choice = gallery.thresholdFor('identify', 0.1);

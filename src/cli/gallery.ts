@@ -90,7 +90,7 @@ export function registerGallery(program: Command): void {
   g.command('stats')
     .description('people, photos, faces, and verification/identification TAR at FAR 1e-2 and 1e-3 and the EER from the gallery\'s own photos')
     .argument('<gallery>', 'gallery folder')
-    .option('--json', 'print the figures as JSON ("thresholds": what verify and identify use at FAR 0.01 and 0.001)')
+    .option('--json', 'print the figures as JSON ("thresholds": what verify and identify use at FAR 0.01 and 0.001, each {"threshold", "source", "tar": the share of genuine pairs of the calibration reaching it})')
     .action((dir: string, opts: { json?: boolean }) => statsCommand(dir, opts));
 }
 
@@ -238,7 +238,7 @@ function printKind(title: string, command: string, k: KindSummary | null, used: 
   // Where the command will not use the measured threshold (the default's floor), say so.
   const uses = (far: '0.01' | '0.001', own: number | null) => {
     const u = used[far];
-    return u && u.source === 'gallery+default' && u.threshold !== own ? `; ${command} --far ${far} uses ${u.threshold.toFixed(3)} (the backbone's default as a floor)` : '';
+    return u && u.source === 'gallery+default' && u.threshold !== own ? `; ${command} --far ${far} uses ${u.threshold.toFixed(3)} (the backbone's default as a floor), TAR there ${pct(u.tar)}` : '';
   };
   console.log(`${title}: ${k.genuinePairs} genuine and ${k.impostorPairs} impostor pairs`);
   console.log(`  TAR at FAR 1e-2: ${pct(k.tarAtFar1e2)}${thr(k.thresholdAtFar1e2)}${k.supportedFar1e2 ? '' : ' (too few impostor pairs)'}${uses('0.01', k.thresholdAtFar1e2)}`);

@@ -8,7 +8,7 @@
 // not depend on the index), and thresholds come from the gallery's own calibration
 // (re-computed lazily after every change) or, below two people, from the backbone's default
 // calibration.
-import { thresholdForFar, supported } from './calibration.ts';
+import { tarAt, thresholdForFar, supported } from './calibration.ts';
 import { calibrate, type Calibration, type CalibrationKind, type CalibrationOptions, type DefaultCalibration, type KindCalibration, type KindSummary } from './calibration-record.ts';
 import { flatIndexProvider } from './flat-index.ts';
 import { indexFileName, GALLERY_FORMAT, GALLERY_VERSION, type BackboneRef, type Box, type FaceRecord, type GalleryJson, type JsonObject } from './gallery-format.ts';
@@ -87,9 +87,10 @@ export interface GalleryStats {
    * The thresholds `verify` and `identify` use at FAR 1e-2 and 1e-3 (thresholdFor), by FAR:
    * not always the summaries' own (`thresholdAtFar1e2`...), which measure the gallery's
    * photos: until those comparisons support a FAR, the backbone default's is a floor
-   * (source 'gallery+default'). Null where there is no calibration.
+   * (source 'gallery+default'). `tar`: the share of the summary's genuine pairs reaching it
+   * (null without any). Null where there is no calibration.
    */
-  thresholds: Record<'verify' | 'identify', Record<'0.01' | '0.001', { threshold: number; source: ThresholdChoice['source'] } | null>>;
+  thresholds: Record<'verify' | 'identify', Record<'0.01' | '0.001', { threshold: number; source: ThresholdChoice['source']; tar: number | null } | null>>;
   warnings: string[];
 }
 
@@ -539,9 +540,11 @@ export class Gallery {
     };
     const applied = (kind: 'verify' | 'identify') => {
       const at = (far: number) => {
-        if (!summaries[kind].cal) return null;
+        const cal = summaries[kind].cal;
+        if (!cal) return null;
         const { threshold, source: from } = this.thresholdFor(kind, far);
-        return { threshold, source: from };
+        // The TAR the summary's genuine pairs reach there: what the threshold in use costs.
+        return { threshold, source: from, tar: cal.genuine.total ? tarAt(cal.genuine, threshold) : null };
       };
       return { '0.01': at(1e-2), '0.001': at(1e-3) };
     };
