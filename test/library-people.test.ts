@@ -16,7 +16,8 @@ import { defaultNodeIndex } from '../src/gallery/index-node.ts';
 import { loadGallery, saveGallery } from '../src/gallery/store-node.ts';
 import { gaussian } from '../src/gallery/synthetic.ts';
 import { indexLibrary } from '../src/library/index-run-node.ts';
-import { libraryGalleryStats, nameCluster, nameFaces, removePersonPhotos, renamePerson, unnameFaces } from '../src/library/people-node.ts';
+import { libraryGalleryStats, nameCluster, nameFaces, removePerson, removePersonPhotos, renamePerson, unnameFaces } from '../src/library/people-node.ts';
+import { checkLibrary } from '../src/cli/remedies.ts';
 import { scanLibrary, sha256File } from '../src/library/scan-node.ts';
 import type { PhotoFaces } from '../src/library/photo-faces.ts';
 import { SHEET_PAGE, SHEETS_MARK, writeClusterSheets } from '../src/library/sheets-node.ts';
@@ -245,6 +246,34 @@ describe("removing a person's faces photo by photo", () => {
     const gone = await cli(['gallery', 'list', dir, 'Ann']).catch((e) => e);
     expect(gone.stderr.trim()).toBe(`facegpu: ${dir}: no person named "Ann" (see facegpu gallery list ${dir})`);
   }, 120_000);
+});
+
+describe('a run stopped between the gallery and the library, run again', () => {
+  it('gallery remove <person>: stopped after the gallery was saved, the library still naming them: run again, it finishes', async () => {
+    const { dir } = await library('g-remove-half');
+    expect((await nameCluster(dir, 0, 'Ann')).named).toBe(6);
+    // As a run killed between its two steps leaves it: Ann gone from the gallery, not the library.
+    const gallery = await loadGallery(dir);
+    gallery.removePerson('Ann');
+    await saveGallery(dir, gallery);
+    expect([...libraryFaces(dir).values()].filter((f) => f.person === 'Ann')).toHaveLength(6);
+    await removePerson(dir, 'Ann');
+    expect([...libraryFaces(dir).values()].filter((f) => f.person === 'Ann')).toHaveLength(0);
+    // Nobody of that name anywhere now: said.
+    await expect(removePerson(dir, 'Ann')).rejects.toThrow(`${dir}: no person named "Ann"`);
+  });
+
+  it('a library command finds the library of a gallery folder a writer left set aside (killed between its renames)', async () => {
+    const { dir } = await library('g-set-aside');
+    const dead = 2 ** 22 + 1; // above Linux's pid_max default: no such process
+    renameSync(dir, join(tmp, `.g-set-aside.old-${dead}-${Date.now()}-0`));
+    await checkLibrary(dir);
+    expect(LibraryStore.exists(dir)).toBe(true);
+    // A folder without one is told so.
+    const none = join(tmp, 'g-no-library');
+    await saveGallery(none, Gallery.create({ name: none, backbone, dim: DIM, preprocessing: {}, normalisation: { method: 'l2' }, index: defaultNodeIndex }));
+    await expect(checkLibrary(none)).rejects.toThrow(`${none}: no photo library here (index photos first: facegpu index <photos> --gallery ${none})`);
+  });
 });
 
 describe('contact sheets for naming faces one by one', () => {

@@ -233,16 +233,19 @@ const noPerson = (dir: string, name: string) => new RemedyError(`${dir}: no pers
 export async function removePerson(dir: string, name: string, onNotice?: (m: string) => void): Promise<void> {
   await withGalleryLock(dir, async (lock) => {
     const gallery = await loadStoredGallery(dir, onNotice);
-    name = lookupName(name, (n) => gallery.hasPerson(n));
-    if (!gallery.hasPerson(name)) throw noPerson(dir, name);
-    gallery.removePerson(name);
-    await saveGallery(dir, gallery, { lock });
-    if (!LibraryStore.exists(dir)) return;
-    const store = LibraryStore.open(dir);
+    const store = LibraryStore.exists(dir) ? LibraryStore.open(dir) : null;
     try {
-      store.unname(name);
+      name = lookupName(name, (n) => gallery.hasPerson(n) || !!store?.namedFacesOf(n).length);
+      const known = gallery.hasPerson(name);
+      // Not in the gallery, only in the library: a run stopped between the two, finished now.
+      if (!known && !store?.namedFacesOf(name).length) throw noPerson(dir, name);
+      if (known) {
+        gallery.removePerson(name);
+        await saveGallery(dir, gallery, { lock });
+      }
+      store?.unname(name);
     } finally {
-      store.close();
+      store?.close();
     }
   }, { onWait: onNotice });
 }
