@@ -46,7 +46,7 @@ export async function clusterCommand(dir: string, opts: ClusterCliOptions): Prom
   const minFaces = countOption('--min-faces', opts.minFaces);
   const sheetFaces = opts.sheetFaces === 'all' ? Infinity : Number(opts.sheetFaces);
   if (!(/^\s*\d+\s*$/.test(opts.sheetFaces) && sheetFaces >= 1) && sheetFaces !== Infinity) throw new Error(`--sheet-faces must be a positive integer or "all", got "${opts.sheetFaces}"`);
-  checkLibrary(dir);
+  await checkLibrary(dir);
   if (opts.sheets !== undefined) await checkSheets(opts.sheets, dir);
   const bar = progressBar(' {step} |{bar}| {value}/{total} faces  {eta_formatted} left', opts.progress, { etaBuffer: 20 });
   let step: string | null = null;

@@ -153,7 +153,7 @@ async function renameCommand(dir: string, from: string, to: string, opts: { json
 
 async function nameCommand(dir: string, cluster: string, person: string, opts: { json?: boolean }): Promise<void> {
   const id = countOption('<cluster-id>', cluster, 0);
-  checkLibrary(dir);
+  await checkLibrary(dir);
   warnUnknownName(person);
   const r = await nameCluster(dir, id, person, notice);
   if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
@@ -173,7 +173,7 @@ const realpathOr = (p: string) => {
 };
 
 async function facesCommand(dir: string, photos: string[], opts: { json?: boolean }): Promise<void> {
-  checkLibrary(dir);
+  await checkLibrary(dir);
   const store = LibraryStore.open(dir, { readonly: true });
   let rows;
   try {
@@ -203,7 +203,7 @@ async function facesCommand(dir: string, photos: string[], opts: { json?: boolea
 
 async function faceIdsCommand(dir: string, ids: string[], opts: { json?: boolean }, change: (ids: number[]) => Promise<FacesReport>): Promise<void> {
   const n = ids.map((id) => countOption('<face-ids>', id, 1));
-  checkLibrary(dir);
+  await checkLibrary(dir);
   const r = await change(n);
   if (opts.json) {
     process.stdout.write(JSON.stringify(r) + '\n');
@@ -258,7 +258,7 @@ interface XmpCliOptions {
  * (exit 2); with --json its report printed and null returned, else the report for the text.
  */
 async function runXmpJob<R extends { failed: { file: string; error: string }[] }>(dir: string, opts: XmpCliOptions, job: (o: XmpOptions) => Promise<R>): Promise<R | null> {
-  checkLibrary(dir);
+  await checkLibrary(dir);
   const bar = progressBar('metadata {bar} {value}/{total} photos', opts.progress);
   let r: R;
   try {

@@ -2,6 +2,7 @@
 // (src/remedy.ts), given here with the flag or command a CLI user needs. One table, one entry
 // per case (the compiler checks that none is missing); main.ts prints every error through
 // cliMessage.
+import { recoverDir } from '../atomic-fs.ts';
 import { LibraryStore } from '../library/store-node.ts';
 import { RemedyError, type RemedyHint } from '../remedy.ts';
 
@@ -37,7 +38,13 @@ export function cliMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Refuse a gallery without a photo library, before any work, saying how to make one. */
-export function checkLibrary(dir: string): void {
+/**
+ * Refuse a gallery without a photo library, before any work, saying how to make one. A writer
+ * killed between its two renames left the folder set aside: put back first (recoverDir), it
+ * has its library.
+ */
+export async function checkLibrary(dir: string): Promise<void> {
+  if (LibraryStore.exists(dir)) return;
+  await recoverDir(dir);
   if (!LibraryStore.exists(dir)) throw new Error(`${dir}: no photo library here (index photos first: facegpu index <photos> --gallery ${dir})`);
 }

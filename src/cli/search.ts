@@ -51,7 +51,7 @@ export async function searchCommand(dir: string, image: string | undefined, opts
   if (opts.person !== undefined && minFace !== undefined) throw new Error('--min-face is for finding the face in a photo; --person searches without one');
   const notice = (m: string) => console.error(`facegpu: ${m}`);
   const gallery = await loadStoredGallery(dir, notice);
-  checkLibrary(dir);
+  await checkLibrary(dir);
   // (With no photo there is a --person: told above.)
   if (image === undefined) return searchPerson(dir, opts.person!, gallery, { ...match, top }, opts.json);
   const store = LibraryStore.open(dir, { readonly: true });
