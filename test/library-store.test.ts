@@ -120,6 +120,31 @@ describe('LibraryStore', () => {
     }
   });
 
+  it('a damaged descriptor (not numbers, the wrong length) is named with its face and the file, wherever it is read', () => {
+    const dir = join(tmp, 'g-damaged');
+    mkdirSync(dir);
+    const s = LibraryStore.open(dir, { create: { dim: DIM, backbone } });
+    s.storePhotos([photo('/damaged/1.jpg', 2)]);
+    const [a, b] = s.faceEntries().map((f) => f.id);
+    s.close();
+    const db = new Database(join(dir, LIBRARY_FILE));
+    const nan = new Float32Array(DIM).fill(0.5);
+    nan[3] = NaN;
+    db.prepare('UPDATE faces SET descriptor = ? WHERE id = ?').run(Buffer.from(nan.buffer), a);
+    db.prepare('UPDATE faces SET descriptor = ? WHERE id = ?').run(Buffer.alloc(10), b);
+    db.close();
+    const r = LibraryStore.open(dir, { readonly: true });
+    try {
+      const file = join(dir, LIBRARY_FILE);
+      const told = (id: number, why: string) => `${file}: face ${id}: its descriptor is damaged (${why}); the library file is damaged: restore it from a backup, or index the photos into a new gallery folder`;
+      expect(() => r.descriptorsOf(r.faceEntries(), () => {})).toThrow(told(a, 'value 3 is NaN'));
+      expect(() => r.faces({ ids: [b] })).toThrow(told(b, `10 bytes, not ${DIM * 4}`));
+      expect(() => [...r.descriptors(a)]).toThrow(told(b, `10 bytes, not ${DIM * 4}`));
+    } finally {
+      r.close();
+    }
+  });
+
   it("the tests' check for a face stored twice finds one, and none after a photo is stored again", () => {
     const dir = join(tmp, 'g-twice');
     mkdirSync(dir);

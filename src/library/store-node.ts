@@ -400,7 +400,7 @@ export class LibraryStore {
     } else if (where.cluster !== undefined) rows = this.db.prepare(`${base} WHERE f.cluster = ? ORDER BY f.id`).all(where.cluster) as Row[];
     else if (where.unlabelled) rows = this.db.prepare(`${base} WHERE f.person IS NULL ORDER BY f.id`).all() as Row[];
     else rows = this.db.prepare(`${base} ORDER BY f.id`).all() as Row[];
-    return rows.map((r) => ({ ...entryOf(r), descriptor: f32Of(r.descriptor) }));
+    return rows.map((r) => ({ ...entryOf(r), descriptor: this.checkedDescriptor(r.id, r.descriptor) }));
   }
 
   /** Every face without its descriptor (for descriptorsOf), or a cluster's, in id order. */
@@ -442,10 +442,23 @@ export class LibraryStore {
       const rows = page.all(after, batch) as { id: number; descriptor: Buffer }[];
       if (!rows.length) return;
       const raw = new Float32Array(rows.length * this.dim);
-      rows.forEach((r, i) => raw.set(f32Of(r.descriptor), i * this.dim));
+      rows.forEach((r, i) => raw.set(this.checkedDescriptor(r.id, r.descriptor), i * this.dim));
       yield { ids: rows.map((r) => r.id), raw };
       after = rows[rows.length - 1].id;
     }
+  }
+
+  /**
+   * A stored descriptor as numbers, or an error naming the file and the face where the bytes
+   * are not a descriptor (the wrong length, a value that is not a finite number): a damaged
+   * library, told here rather than as a normalisation error naming neither, later.
+   */
+  private checkedDescriptor(id: number, bytes: Buffer): Float32Array {
+    const damaged = (why: string) => new Error(`${this.file}: face ${id}: its descriptor is damaged (${why}); the library file is damaged: restore it from a backup, or index the photos into a new gallery folder`);
+    if (bytes.length !== this.dim * 4) throw damaged(`${bytes.length} bytes, not ${this.dim * 4}`);
+    const d = f32Of(bytes);
+    for (let j = 0; j < d.length; j++) if (!Number.isFinite(d[j])) throw damaged(`value ${j} is ${d[j]}`);
+    return d;
   }
 
   /** The largest face id ever given (ids are never reused), 0 before the first. */
