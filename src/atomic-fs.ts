@@ -96,7 +96,20 @@ export async function entriesToReplace(dir: string, cannot: (why: string) => str
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return [];
-    throw new Error(cannot(code === 'ENOTDIR' ? 'it is a file' : String(code)));
+    throw new Error(cannot(code === 'ENOTDIR' ? await whyNotAFolder(dir) : String(code)));
+  }
+}
+
+/**
+ * Why `dir` cannot be read as a folder where that said ENOTDIR: it is a file, or a folder on
+ * its path is one (`afile/g`: afile is the file, and g does not exist).
+ */
+export async function whyNotAFolder(dir: string): Promise<string> {
+  const target = resolve(dir);
+  for (let p = target; ; p = dirname(p)) {
+    const st = await stat(p).catch(() => null);
+    if (st && !st.isDirectory()) return p === target ? 'it is a file' : `${p} is a file, not a folder`;
+    if (dirname(p) === p) return 'a part of its path is not a folder';
   }
 }
 

@@ -141,6 +141,15 @@ describe('renaming a person', () => {
 });
 
 describe('refused', () => {
+  it('a gallery path that is a file, or under one: the file is named', async () => {
+    const file = join(tmp, 'a-file');
+    writeFileSync(file, 'hi');
+    await expect(checkGalleryFolder(file)).rejects.toThrow(`${file}: cannot be used as a gallery (it is a file)`);
+    const under = join(file, 'g');
+    await expect(checkGalleryFolder(under)).rejects.toThrow(`${under}: cannot be used as a gallery (${file} is a file, not a folder)`);
+    await expect(saveGallery(under, makeGallery(2))).rejects.toThrow(`(${file} is a file, not a folder)`);
+  });
+
   it('missing, not a gallery, or a folder that is not one to replace', async () => {
     const dir = fresh();
     await expect(loadGallery(dir)).rejects.toThrow(`${dir}: no gallery here (the folder does not exist): enroll people first`);

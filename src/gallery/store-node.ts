@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { copyFile, link, lstat, mkdir, readdir, readFile, readlink, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { dirTarget, keepModeAndOwner, realDir, recoverDir, writeDirAtomic } from '../atomic-fs.ts';
+import { dirTarget, keepModeAndOwner, realDir, recoverDir, whyNotAFolder, writeDirAtomic } from '../atomic-fs.ts';
 import { readReplacedDir } from '../lock-node.ts';
 import { compactJson, parseDefaultCalibration, validateCalibration, type Calibration, type CalibrationOptions, type DefaultCalibration } from './calibration-record.ts';
 import { Gallery, type IndexProblem } from './gallery.ts';
@@ -37,7 +37,7 @@ async function listDir(dir: string): Promise<string[] | null> {
     return await readdir(resolve(dir));
   } catch (err) {
     if (code(err) === 'ENOENT') return null;
-    throw new Error(`${dir}: cannot be used as a gallery (${code(err) === 'ENOTDIR' ? 'it is a file' : code(err)})`);
+    throw new Error(`${dir}: cannot be used as a gallery (${code(err) === 'ENOTDIR' ? await whyNotAFolder(dir) : code(err)})`);
   }
 }
 
