@@ -3,6 +3,7 @@
 // bookkeeping behind), a search-only open mapping an up-to-date file in place, a library of
 // another backbone refused, the queue's wire format checked, and the gallery's whole-folder
 // saves carrying the library's files along.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,6 +143,34 @@ describe('LibraryStore', () => {
       expect(() => [...r.descriptors(a)]).toThrow(told(b, `10 bytes, not ${DIM * 4}`));
     } finally {
       r.close();
+    }
+  });
+
+  // A read-only place needs a mount: only where the tests run as root (root writes anywhere else).
+  it.skipIf(process.getuid?.() !== 0)('a library that cannot be written is told by checkWritable (index calls it before the GPU work), naming the file', () => {
+    const mnt = join(tmp, 'ro-mount');
+    mkdirSync(mnt);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt]);
+    } catch {
+      return; // no mounts allowed here (a container without the capability)
+    }
+    try {
+      const s = LibraryStore.open(mnt, { create: { dim: DIM, backbone } });
+      s.storePhotos([photo('/ro/1.jpg', 1)]);
+      s.checkWritable(); // writable: nothing to say, nothing left behind
+      expect(s.getMeta('write-check')).toBeNull();
+      s.close();
+      execFileSync('mount', ['-o', 'remount,ro', mnt]);
+      const r = LibraryStore.open(mnt);
+      try {
+        expect(() => r.checkWritable()).toThrow(new RegExp(`^${join(mnt, LIBRARY_FILE).replace(/[.]/g, '\\.')}: cannot store in the photo library: it cannot be written \\(read-only\\) \\(SQLITE_READONLY`));
+        expect(r.faceEntries()).toHaveLength(1); // read as before
+      } finally {
+        r.close();
+      }
+    } finally {
+      execFileSync('umount', [mnt]);
     }
   });
 

@@ -131,6 +131,8 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
       }
       store = LibraryStore.open(dir, { create: { dim: gallery.dim, backbone: gallery.backbone } });
       const lib = store;
+      // A library it cannot write (its folder read-only to this user) is told before the GPU work.
+      lib.checkWritable();
 
       const stored = Number(lib.getMeta(MIN_FACE_KEY) ?? 0);
       const minFace = opts.minFace ?? stored;

@@ -245,6 +245,18 @@ export class LibraryStore {
     }
   }
 
+  /**
+   * Write and undo a row, so that a library that cannot be written (its folder read-only to
+   * this user, a full disk) is told before the work whose results it would refuse: the error
+   * `write` gives, naming the file.
+   */
+  checkWritable(): void {
+    this.write(() => {
+      this.db.prepare("INSERT INTO meta (key, value) VALUES ('write-check', '1') ON CONFLICT (key) DO UPDATE SET value = excluded.value").run();
+      this.db.prepare("DELETE FROM meta WHERE key = 'write-check'").run();
+    });
+  }
+
   /** Bumped by every committed change to the faces. */
   generation(): number {
     return Number((this.db.prepare("SELECT value FROM meta WHERE key = 'generation'").get() as { value: string }).value);
