@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { openEngine } from '../node.ts';
-import { checkPersonName } from '../identity/face-gallery.ts';
+import { checkPersonName, LOOKALIKE_FAR, type FaceGallery } from '../identity/face-gallery.ts';
 import { enrollFiles, peekGalleryBackbone, updateFaceGallery, type EnrollReport } from '../identity/node.ts';
 import { checkGalleryFolder, galleryExists, gallerySaveBytes } from '../gallery/store-node.ts';
 import { checkOutputDir } from '../out-dir.ts';
@@ -32,7 +32,7 @@ export function registerEnroll(program: Command): void {
     .option('--largest', 'from a photo with several faces take the largest (else it is skipped)')
     .option('--min-face <pixels>', MIN_FACE_HELP)
     .option('--backbone <name|dir>', 'backbone of a new gallery (default: face; an existing gallery uses its own)')
-    .option('--json', 'print [{"person", "added", "skipped": [{"file", "reason", "unreadable"?: true, "faces"?: n, "missedBelow"?: px}]}] as JSON (faces: how many a photo skipped for several had; missedBelow: no face found, and faces under that width not looked for without --min-face)')
+    .option('--json', 'print [{"person", "added", "skipped": [{"file", "reason", "unreadable"?: true, "faces"?: n, "missedBelow"?: px, "copyOf"?: file}]}] as JSON (faces: how many a photo skipped for several had; missedBelow: no face found, and faces under that width not looked for without --min-face; copyOf: the enrolled photo it is a copy of), "lookalikes"?: [{"file", "person", "similarity", "threshold"}] (photos enrolled whose face the template of another person claims at the threshold identify uses at --far 0.001, more than their own: warned of). Exit status 2 when a file could not be read, or when nothing was enrolled and a photo was skipped for its faces')
     .action((gallery: string, paths: string[], opts: EnrollCliOptions) => enrollCommand(gallery, paths, { ...opts, adapter: program.opts().adapter }));
 }
 
@@ -65,7 +65,7 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
   const { gpu, engine } = await openEngine({ backbone, adapter: opts.adapter });
   const notice = (m: string) => console.error(`facegpu: ${m}`);
   try {
-    const reports: EnrollReport[] = await updateFaceGallery(galleryDir, { gpu, engine, create: true, minFace, onNotice: notice }, async (fg) => {
+    const saved: { out: EnrollReport[]; stats: ReturnType<FaceGallery['stats']> } = await updateFaceGallery(galleryDir, { gpu, engine, create: true, minFace, onNotice: notice }, async (fg) => {
       const out: EnrollReport[] = [];
       for (const { person, files } of plan) {
         if (!files.length) {
@@ -79,15 +79,29 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
         const r = await enrollFiles(fg, person, full, { largest: opts.largest });
         const told = { ...r, skipped: r.skipped.map((s) => ({ ...cliWording(s), file: given.get(s.file) ?? s.file })) };
         for (const s of told.skipped) console.error(`facegpu: warning: skipped ${s.file}: ${s.reason}`);
+        for (const l of r.lookalikes ?? []) {
+          console.error(
+            `facegpu: warning: ${given.get(l.file) ?? l.file} enrolled as ${JSON.stringify(r.person)} looks like ${JSON.stringify(l.person)} (similarity ${l.similarity.toFixed(3)}; identify --far ${LOOKALIKE_FAR} names from ${l.threshold.toFixed(3)}): ` +
+              `a photo of them, or a face framed wrong? It lets strangers through more often; remove it with facegpu gallery remove ${galleryDir} ${JSON.stringify(r.person)} --photo ${l.file}`,
+          );
+        }
         out.push(told);
       }
-      const s = fg.stats();
-      console.error(`facegpu: ${galleryDir}: ${counted(s.people, 'person', 'people')}, ${counted(s.faces, 'face')} from ${counted(s.photos, 'photo')}`);
-      for (const w of s.warnings) console.error(`facegpu: warning: ${w}`);
-      return out;
+      return { out, stats: fg.stats() };
     });
+    // Said once the gallery is saved: a save that fails (a full disk, the lock lost) says
+    // so instead, and no line claims faces it does not hold.
+    const reports = saved.out;
+    const s = saved.stats;
+    console.error(`facegpu: ${galleryDir}: ${counted(s.people, 'person', 'people')}, ${counted(s.faces, 'face')} from ${counted(s.photos, 'photo')}`);
+    for (const w of s.warnings) console.error(`facegpu: warning: ${w}`);
     // A file that could not be read: the others enrolled, exit status 2 (as every command).
-    if (reports.some((r) => r.skipped.some((s) => s.unreadable))) process.exitCode = 2;
+    // So too when nothing was enrolled and a photo was skipped for its faces (none, several):
+    // a run that did nothing asked of it. Copies of enrolled photos are not failures (a
+    // second run over the same folder adds nothing, and says so).
+    const failed = reports.some((r) => r.skipped.some((s) => s.unreadable));
+    const nothing = reports.every((r) => r.added === 0) && reports.some((r) => r.skipped.some((s) => !s.copyOf));
+    if (failed || nothing) process.exitCode = 2;
     if (opts.json) process.stdout.write(JSON.stringify(reports) + '\n');
     else for (const r of reports) console.log(`${r.person}: ${counted(r.added, 'face')} added${r.skipped.length ? `, ${counted(r.skipped.length, 'photo')} skipped` : ''}`);
   } finally {
