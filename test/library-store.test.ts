@@ -3,7 +3,7 @@
 // bookkeeping behind), a search-only open mapping an up-to-date file in place, a library of
 // another backbone refused, the queue's wire format checked, and the gallery's whole-folder
 // saves carrying the library's files along.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -144,6 +144,31 @@ describe('LibraryStore', () => {
     } finally {
       r.close();
     }
+  });
+
+  it('a writer killed mid-change (a hot journal left): read-only opens roll it back and read the library as it was', () => {
+    const dir = join(tmp, 'g-hot');
+    mkdirSync(dir);
+    const s = LibraryStore.open(dir, { create: { dim: DIM, backbone } });
+    s.storePhotos(Array.from({ length: 40 }, (_, i) => photo(`/hot/${i}.jpg`, 1)));
+    const before = s.faceEntries();
+    s.close();
+    const file = join(dir, LIBRARY_FILE);
+    // A writer changing every face, killed before it commits (a small cache: pages reach the file).
+    const killed = spawnSync(
+      process.execPath,
+      ['-e', `const D = require('better-sqlite3'); const d = new D(${JSON.stringify(file)}); d.pragma('cache_size = 1'); d.exec('BEGIN IMMEDIATE'); d.exec("UPDATE faces SET person = 'Zed'"); d.exec("INSERT INTO meta (key, value) VALUES ('pad', hex(randomblob(300000)))"); process.kill(process.pid, 'SIGKILL');`],
+      { cwd: join(import.meta.dirname, '..') },
+    );
+    expect(killed.signal, String(killed.stderr)).toBe('SIGKILL');
+    expect(existsSync(`${file}-journal`)).toBe(true);
+    const r = LibraryStore.open(dir, { readonly: true });
+    try {
+      expect(r.faceEntries()).toEqual(before);
+    } finally {
+      r.close();
+    }
+    expect(existsSync(`${file}-journal`)).toBe(false);
   });
 
   // A read-only place needs a mount: only where the tests run as root (root writes anywhere else).

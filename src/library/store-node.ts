@@ -131,6 +131,25 @@ const NOT_PEOPLE_LESS = (person: string) => `(SELECT CASE WHEN COUNT(*) THEN jso
 const hasColumn = (db: Database.Database, table: string, column: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
 const hasTable = (db: Database.Database, table: string) => !!db.prepare("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?").get(table);
 
+/**
+ * Roll back the journal a writer killed mid-change left beside the library `file` (SQLite does
+ * so on a writable open's first read, under its own lock); true if that worked and the
+ * journal is gone. False where the library cannot be opened for writing (a read-only place).
+ */
+function rollBackJournal(file: string): boolean {
+  try {
+    const db = new Database(file, { timeout: 30_000 });
+    try {
+      db.prepare('SELECT 1 AS x FROM meta LIMIT 1').get();
+    } finally {
+      db.close();
+    }
+  } catch {
+    return false;
+  }
+  return !existsSync(`${file}-journal`);
+}
+
 export interface StoreOptions {
   /** The smallest face width the photos were searched for (0: the whole photo only). */
   minFace?: number;
@@ -188,6 +207,9 @@ export class LibraryStore {
       // finds the damage at the first query, and said only "database disk image is malformed".
       meta = new Map((db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
     } catch (err) {
+      // A writer killed mid-change left a hot journal, which a reader may not roll back
+      // ("attempt to write a readonly database"): rolled back by a writable open, then read.
+      if (opts.readonly && existsSync(`${file}-journal`) && rollBackJournal(file)) return LibraryStore.open(galleryDir, opts);
       throw new Error(`${file}: cannot open the photo library (${(err as Error).message})`);
     }
     if (!meta.size) {
