@@ -11,7 +11,7 @@
 //   the reference set's mean; and all 118 photos of 5-celebrity-faces (web photos, the
 //   kind a user has) with the mean of ORL s31-s40 alone. Every same-person pair and every
 //   different-person pair of each.
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../src/atomic-fs.ts';
@@ -22,12 +22,24 @@ import { DEFAULT_PREPROCESSING, type FaceFraming } from '../src/faces/framing.ts
 import { DEFAULT_ALIGN } from '../src/detect/align.ts';
 import { loadImageRaw } from '../src/image/decode.ts';
 import { compactJson, defaultCalibrationFrom } from '../src/gallery/calibration-record.ts';
+import { readDefaultCalibration } from '../src/gallery/store-node.ts';
 import { eer, tarAtFar } from '../src/gallery/calibration.ts';
 import { normalise, type NormalisationRecord } from '../src/gallery/normalise.ts';
 import { facePairScores } from '../src/gallery/pair-scores.ts';
 import { backboneRefOf } from '../src/identity/face-gallery.ts';
 
-const { values: args } = parseArgs({ options: { backbone: { type: 'string', default: 'face' }, shared: { type: 'string', default: resolve(import.meta.dirname, '../../shared') }, out: { type: 'string', default: resolve(import.meta.dirname, '../calibration') } } });
+const { values: args } = parseArgs({
+  options: {
+    backbone: { type: 'string', default: 'face' },
+    shared: { type: 'string', default: resolve(import.meta.dirname, '../../shared') },
+    out: { type: 'string', default: resolve(import.meta.dirname, '../calibration') },
+    // Galleries record the normalisation they were made with and are refused by a default
+    // calibration that normalises otherwise: made again, the reference keeps the mean it
+    // shipped with (the one in --out for these weights), unless this asks for a new one,
+    // which orphans every gallery made before.
+    'new-mean': { type: 'boolean', default: false },
+  },
+});
 const data = join(args.shared!, 'datasets');
 
 interface Photo { file: string; person: string; role: 'reference' | 'eval' | 'celeb-val'; orlRef?: boolean }
@@ -110,6 +122,14 @@ for (const v of variants) {
 }
 console.log(`\n(${pairs})`);
 if (!chosen) throw new Error('the default framing is not among the variants');
+const shipped = join(args.out!, `${engine.manifest.id}.json`);
+if (!args['new-mean'] && existsSync(shipped)) {
+  const old = await readDefaultCalibration(shipped);
+  if (old.backbone.sha256 === backboneRefOf(engine).sha256 && old.normalisation.method === 'mean-l2') {
+    chosen.rec = old.normalisation;
+    console.error(`kept the mean of ${shipped} (${old.normalisation.source}), which galleries made with it record; --new-mean for a new one`);
+  }
+}
 const refX = normalise(rowsOf(chosen.raw, refRows), dim, chosen.rec);
 const { people, person } = personIds(refRows);
 const reference = defaultCalibrationFrom({
