@@ -215,7 +215,9 @@ describe('5-celebrity-faces: enroll train/, identify val/', () => {
     expect(g).toEqual({ file: grey, faces: [] });
     // Enrolled, the photo of two is skipped, the reason naming the flag that takes the largest.
     const two = join(tmp, 'two-faces');
-    const skipped = await cli(['enroll', two, pair, '--person', 'x', '--json']);
+    // Nothing enrolled, a photo skipped for its faces: exit status 2.
+    const skipped = await failing(['enroll', two, pair, '--person', 'x', '--json']);
+    expect(skipped.code).toBe(2);
     const remedy = '2 faces found; enroll photos of one face, or give --largest to take the largest';
     expect(skipped.stderr).toContain(`facegpu: warning: skipped ${pair}: ${remedy}\n`);
     expect(JSON.parse(skipped.stdout)).toEqual([{ person: 'x', added: 0, skipped: [{ file: pair, reason: remedy, faces: 2 }] }]);
@@ -232,6 +234,9 @@ describe('5-celebrity-faces: enroll train/, identify val/', () => {
     expect(one.same).toBe(true);
     // Which threshold, from whose calibration; a FAR its comparisons cannot support is warned of.
     expect(first.stderr).toContain(`facegpu: --far 0.01: threshold ${one.threshold.toFixed(3)} (backbone default calibration, `);
+    // A default made on other people's photos is said to be one, with what to do for a rate to rely on.
+    expect(first.stderr).toContain("facegpu: warning: this threshold comes from the backbone's reference photos, not yours; ");
+    expect(first.stderr).toContain('give --gallery <dir> of people photographed like yours\n');
     expect(first.stderr).not.toContain('too few');
     const rare = await cli(['verify', ben[0], ben[1], '--far', '1e-7']);
     expect(rare.stderr).toMatch(/warning: \d+ impostor comparisons are too few to support a false-accept rate of 1e-7 \(needs 100000000\)/);
@@ -341,6 +346,7 @@ describe('bad input', () => {
     // One person: the gallery cannot calibrate itself; the backbone's default calibration applies.
     const one = await cli(['identify', empty, orl(1, 2), orl(2, 1), '--json']);
     expect(one.stderr).toMatch(/--far 0\.01: threshold [\d.]+ \(backbone default calibration/);
+    expect(one.stderr).toContain("this threshold comes from the backbone's reference photos, not yours; on other kinds of photo it lets more through (ORL studio portraits: 6.8% at --far 0.01); enroll more people for a calibration of your own\n");
     expect(JSON.parse(one.stdout).map((r: { faces: FaceJson[] }) => r.faces[0]?.label)).toEqual(['x', null]);
     const stats = JSON.parse((await cli(['gallery', 'stats', empty, '--json'])).stdout);
     expect(stats.calibration).toBe('default');
@@ -384,11 +390,12 @@ describe('bad input', () => {
     // A sidecar beside a photo (gallery export-xmp writes them) is not a photo to skip.
     writeFileSync(join(data, 's1', '1.pgm.xmp'), '<x:xmpmeta xmlns:x="adobe:ns:meta/"/>');
     await cli(['enroll', g, data]);
-    // The same folder again: nothing added twice.
-    type Report = { person: string; added: number; skipped: { file: string; reason: string; unreadable?: true }[] };
+    // The same folder again: nothing added twice, and no failure (exit status 0).
+    type Report = { person: string; added: number; skipped: { file: string; reason: string; unreadable?: true; copyOf?: string }[] };
     const again: Report[] = JSON.parse((await cli(['enroll', g, data, '--json'])).stdout);
     expect(again.map((r) => [r.added, r.skipped.length])).toEqual([[0, 1], [0, 1]]);
     expect(again[0].skipped[0].reason).toMatch(/^the same photo as .*s1.1\.pgm, already enrolled$/);
+    expect(again[0].skipped[0].copyOf).toBe(again[0].skipped[0].file);
     // As s2: a copy of s1's photo, a new photo given twice, and an empty file.
     const copy = join(tmp, 'copy-of-s1.pgm');
     copyFileSync(orl(1, 1), copy);
@@ -410,6 +417,27 @@ describe('bad input', () => {
     expect(rel).toEqual([{ person: 's3', added: 1, skipped: [] }]);
     expect(JSON.parse((await cli(['gallery', 'list', g, 's3', '--json'])).stdout)[0].file).toBe(join(tmp, 's3-1.pgm'));
     expect((await cli(['gallery', 'remove', g, 's3', '--photo', join(tmp, 's3-1.pgm')])).stdout.trim()).toBe(`s3: 1 face removed; no face left, so s3 is gone from ${g}`);
+  });
+
+  it("a photo of one person enrolled under another's name is warned of, with how to remove it; another photo of that person is not", async () => {
+    const g = join(tmp, 'lookalike');
+    for (const p of [1, 2, 3]) await cli(['enroll', g, '--person', `s${p}`, orl(p, 1), orl(p, 2), orl(p, 3)]);
+    type Report = { person: string; added: number; lookalikes?: { file: string; person: string; similarity: number; threshold: number }[] };
+    const wrong = await cli(['enroll', g, '--person', 's2', orl(1, 5), orl(2, 5), '--json']);
+    const [r]: Report[] = JSON.parse(wrong.stdout);
+    expect(r.added).toBe(2);
+    expect(r.lookalikes).toHaveLength(1);
+    const [l] = r.lookalikes!;
+    expect([l.file, l.person]).toEqual([orl(1, 5), 's1']);
+    expect(l.similarity).toBeGreaterThanOrEqual(l.threshold);
+    expect(wrong.stderr).toContain(
+      `facegpu: warning: ${orl(1, 5)} enrolled as "s2" looks like "s1" (similarity ${l.similarity.toFixed(3)}; identify --far 0.001 names from ${l.threshold.toFixed(3)}): ` +
+        `a photo of them, or a face framed wrong? It lets strangers through more often; remove it with facegpu gallery remove ${g} "s2" --photo ${orl(1, 5)}\n`,
+    );
+    // The photos of the person's own: nothing to say.
+    const right = await cli(['enroll', g, '--person', 's3', orl(3, 5), '--json']);
+    expect(JSON.parse(right.stdout)).toEqual([{ person: 's3', added: 1, skipped: [] }]);
+    expect(right.stderr).not.toContain('looks like');
   });
 
   it('two enroll runs on one gallery at once: both people end up in it, the gallery intact', async () => {

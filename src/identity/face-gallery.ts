@@ -38,9 +38,18 @@ export interface EnrollReport {
    * Photos not used, each with why (no face, several faces, the same photo as one enrolled);
    * `unreadable` marks a file that could not be read or decoded, `faces` the number found in
    * a photo skipped for having several, `missedBelow` the width under which a photo without a
-   * face had its faces not looked for (noFaceError; a front end words its own remedy from both).
+   * face had its faces not looked for (noFaceError; a front end words its own remedy from both),
+   * `copyOf` the enrolled photo this one is a copy of (the same file again, most often: a
+   * second run over the same folder).
    */
-  skipped: { file: string; reason: string; unreadable?: true; faces?: number; missedBelow?: number }[];
+  skipped: { file: string; reason: string; unreadable?: true; faces?: number; missedBelow?: number; copyOf?: string }[];
+  /**
+   * Photos enrolled whose face another person's template would claim: as similar to them as
+   * identify's threshold at LOOKALIKE_FAR, and more than to their own person's. A photo of that person under the wrong
+   * name, or a face framed wrong, most often; it lowers every stranger's chance of staying
+   * unknown, through the calibration. Present only when there are some.
+   */
+  lookalikes?: { file: string; person: string; similarity: number; threshold: number }[];
 }
 
 export interface EnrollOptions {
@@ -274,6 +283,8 @@ async function enrollPhotos(fg: FaceGallery, person: string, photos: readonly Na
   const look = { minFace: opts.minFace };
   const found = await fg.describer.describe(photos.map((p) => p.image), look);
   const report: EnrollReport = { person, added: 0, skipped: [] };
+  // Taken once a batch: the calibration is computed again after faces are added.
+  const threshold = lookalikeThreshold(fg.gallery);
   for (let i = 0; i < photos.length; i++) {
     const f = found[i];
     const file = photos[i].name;
@@ -292,14 +303,48 @@ async function enrollPhotos(fg: FaceGallery, person: string, photos: readonly Na
     // would make a stranger look like a perfect match to the calibration.
     const same = fg.gallery.samePhotoAs(face.descriptor);
     if (same) {
-      report.skipped.push({ file, reason: same.person === person ? `the same photo as ${same.file}, already enrolled` : `the same photo as ${same.file}, enrolled as "${same.person}"` });
+      report.skipped.push({ file, reason: same.person === person ? `the same photo as ${same.file}, already enrolled` : `the same photo as ${same.file}, enrolled as "${same.person}"`, copyOf: same.file });
       continue;
     }
+    const like = lookalike(fg.gallery, person, face.descriptor, threshold);
+    if (like) (report.lookalikes ??= []).push({ file, ...like });
     // Added one at a time, so that a copy later in the same call is found too.
     fg.gallery.addFaces(person, [{ file, box: face.box, score: face.score, descriptor: face.descriptor }]);
     report.added++;
   }
   return report;
+}
+
+/**
+ * The false-accept rate at whose identify threshold a face enrolled is said to look like
+ * another person: strict, so that a new person's own face is rarely taken for someone else's
+ * in a small gallery (whose thresholds are low), while a photo of someone else under the
+ * wrong name (ORL: 0.6-0.8 to its person's template) still is.
+ */
+export const LOOKALIKE_FAR = 0.001;
+
+/** Identify's threshold at LOOKALIKE_FAR, or null where there is no calibration to give one. */
+function lookalikeThreshold(g: Gallery): number | null {
+  try {
+    return g.thresholdFor('identify', LOOKALIKE_FAR).threshold;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Another person whose template `descriptor` (a face about to be enrolled as `person`) is as
+ * similar to as `threshold` (lookalikeThreshold) and, when `person` is enrolled already, more
+ * similar to than to theirs; or null. (A small gallery's threshold is low: a face of its own
+ * person may well reach another's template too, and is theirs all the same.)
+ */
+function lookalike(g: Gallery, person: string, descriptor: Float32Array, threshold: number | null): { person: string; similarity: number; threshold: number } | null {
+  const people = g.people().length;
+  if (threshold === null || !g.people().some((p) => p.name !== person)) return null;
+  const [r] = g.identify([descriptor], { threshold, top: Math.min(people, 50) });
+  const other = r.candidates.find((c) => c.label !== person);
+  const own = r.candidates.find((c) => c.label === person);
+  return other && other.similarity >= threshold && !(own && own.similarity >= other.similarity) ? { person: other.label, similarity: other.similarity, threshold } : null;
 }
 
 /**
@@ -320,6 +365,7 @@ export async function enrollSources<Source>(fg: FaceGallery, person: string, sou
       const r = await enrollPhotos(fg, name, ok, opts);
       report.added += r.added;
       report.skipped.push(...r.skipped);
+      if (r.lookalikes) (report.lookalikes ??= []).push(...r.lookalikes);
     }
     return report;
   });
