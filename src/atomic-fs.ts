@@ -15,7 +15,7 @@
 // file of the old folder beside one of the new.
 // writeDirAtomic writes through a link to its folder too (dirTarget), and the new folder gets
 // the old one's mode and, where permitted, owner and group (keepModeAndOwner).
-import type { Stats } from 'node:fs';
+import { readdirSync, rmSync, type Stats } from 'node:fs';
 import { chmod, chown, lstat, mkdir, readdir, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { mkdirp, NotWritable, realish, specialKind, writeTarget } from './out-dir.ts';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -33,6 +33,27 @@ export function alive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Remove the temporary files beside `file` (`<name>.tmp-<pid>...`) that a process killed
+ * before its rename left: each as big as the file (a search index of a million faces is over
+ * a gigabyte), and, in a gallery folder, carried along by every save. Only dead processes'.
+ */
+export function removeDeadTemps(file: string): void {
+  const dir = dirname(resolve(file));
+  const prefix = `${basename(file)}.tmp-`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(/^(\d+)/.exec(name.slice(prefix.length))?.[1]);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) rmSync(join(dir, name), { force: true, recursive: true });
   }
 }
 
@@ -292,6 +313,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   const target = await writeTarget(file).catch((err) => {
     throw refused(err);
   });
+  removeDeadTemps(target);
   const tmp = `${target}.tmp-${process.pid}-${Date.now()}-${counter++}`;
   try {
     await writeFile(tmp, data);

@@ -294,6 +294,19 @@ describe('an output file that is not a regular file is refused before any work',
     expect(readdirSync(dir).filter((n) => n.includes('.tmp-') || n.includes('.probe-'))).toEqual([]);
   });
 
+  it("writeFileAtomic removes the temporary files a killed writer left beside its file, never a live one's", async () => {
+    const dir = join(tmp, 'temps');
+    mkdirSync(dir);
+    const file = join(dir, 'face.onnx');
+    const dead = 2 ** 22 + 1; // above Linux's pid_max default: no such process
+    const left = [`face.onnx.tmp-${dead}-1-0`, `face.onnx.tmp-${dead}`];
+    const live = `face.onnx.tmp-${process.ppid}-1-0`; // a process that runs (vitest's parent)
+    for (const n of [...left, live, `other.onnx.tmp-${dead}-1-0`]) writeFileSync(join(dir, n), 'partial');
+    await writeFileAtomic(file, 'whole');
+    expect(readdirSync(dir).sort()).toEqual(['face.onnx', live, `other.onnx.tmp-${dead}-1-0`].sort());
+    expect(readFileSync(file, 'utf8')).toBe('whole');
+  });
+
   it('writeFileAtomic never renames over a FIFO or a dangling link, writes through a link, replaces a regular file', async () => {
     await expect(writeFileAtomic(fifo, 'x')).rejects.toThrow(`${fifo}: not replaced: it is a FIFO (named pipe), not a regular file`);
     await expect(writeFileAtomic(toFifo, 'x')).rejects.toThrow(`${toFifo}: not replaced: it is a link to ${fifo}, which is a FIFO (named pipe), not a regular file`);

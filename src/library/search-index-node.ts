@@ -5,8 +5,9 @@
 // already done, so an index saved just before a crash that left the store's bookkeeping
 // behind is caught up, never doubled. A missing or unreadable file is rebuilt from the store.
 // A caller that only searches (`facegpu search`) maps an up-to-date file instead of reading it.
-import { renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { renameSync, rmSync, statfsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { removeDeadTemps } from '../atomic-fs.ts';
 import { normalise, type NormalisationRecord } from '../gallery/normalise.ts';
 import { LIBRARY_FILES_PREFIX } from '../gallery/gallery-format.ts';
 import type { LibraryStore } from './store-node.ts';
@@ -77,17 +78,31 @@ export function openSearchIndex(store: LibraryStore, galleryDir: string, normali
 
 /** Write the index atomically, then record that it holds every face the store has (and none it deleted). */
 function saveCaughtUp(store: LibraryStore, file: string, index: VectorIndex): void {
+  removeDeadTemps(file);
   const tmp = `${file}.tmp-${process.pid}`;
   try {
     index.save!(tmp);
     renameSync(tmp, file);
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw new Error(`${file}: cannot save the search index (${(err as Error).message})`);
+    throw new Error(`${file}: cannot save the search index (${(err as Error).message}${roomLeft(file)})`);
   }
   // A crash before these two lines is harmless: the next open skips what the file already has.
   store.setMeta(MAX_ID_KEY, String(store.maxFaceId()));
   store.clearDeleted(store.deletedFaceIds());
+}
+
+/**
+ * What is free beside `file`, for a failed save's message: USearch says only "Failed to
+ * serialize into stream" where the disk is full.
+ */
+function roomLeft(file: string): string {
+  try {
+    const fs = statfsSync(dirname(file));
+    return `; ${((fs.bavail * fs.bsize) / 2 ** 20).toFixed(1)} MiB free there`;
+  } catch {
+    return '';
+  }
 }
 
 /** Rows added to the index per call while rebuilding (a batch of 1024-d float32 rows is 40 MiB). */
