@@ -57,6 +57,30 @@ export function removeDeadTemps(file: string): void {
   }
 }
 
+/**
+ * Remove a folder tree. A folder kept read-only (a gallery its owner made 0500: saves keep its
+ * mode) refuses its entries' removal even to its owner, who may write in it again first:
+ * without that, each save left a whole copy of the gallery beside it and said EACCES.
+ */
+export async function removeTree(path: string): Promise<void> {
+  try {
+    await rm(path, { recursive: true, force: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM') throw err;
+    await ownerWritable(path);
+    await rm(path, { recursive: true, force: true });
+  }
+}
+
+/** Give the owner write (and search) permission on every folder of a tree, so its entries can go. */
+async function ownerWritable(dir: string): Promise<void> {
+  const st = await lstat(dir).catch(() => null);
+  if (!st?.isDirectory()) return;
+  await chmod(dir, (st.mode & 0o7777) | 0o700).catch(() => {});
+  for (const name of await readdir(dir).catch(() => [] as string[])) await ownerWritable(join(dir, name));
+}
+
 /** Side folders of `target` left by a process that died mid-write. */
 async function leftovers(target: string): Promise<{ kind: string; stamp: number; path: string }[]> {
   const prefix = `.${basename(target)}.`;
@@ -103,7 +127,7 @@ export async function recoverDir(dir: string): Promise<void> {
       // Another process recovered it (or wrote a new one) first: this copy is older.
     }
   }
-  for (const l of [...olds, ...left.filter((x) => x.kind === TMP)]) await rm(l.path, { recursive: true, force: true }).catch(() => {});
+  for (const l of [...olds, ...left.filter((x) => x.kind === TMP)]) await removeTree(l.path).catch(() => {});
 }
 
 /**
@@ -251,13 +275,13 @@ export async function writeDirAtomic(dir: string, fill: (tmp: string) => Promise
       }
     }
   } catch (err) {
-    await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    await removeTree(tmp).catch(() => {});
     // Never leave the target missing when a set-aside copy exists.
     if (olds.length && !(await exists(real))) await rename(olds.pop()!, real).catch(() => {});
-    for (const o of olds) await rm(o, { recursive: true, force: true }).catch(() => {});
+    for (const o of olds) await removeTree(o).catch(() => {});
     throw err;
   }
-  for (const o of olds) await rm(o, { recursive: true, force: true });
+  for (const o of olds) await removeTree(o);
 }
 
 /** How many times readDirConsistently reads a folder that keeps being replaced. */

@@ -4,7 +4,7 @@
 // A save keeps what it does not write itself: a link to the folder (written through, and
 // locked beside the folder it points to), the folder's mode and owner, the user's files and
 // subfolders, also when the saving process is killed at any moment.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -212,6 +212,32 @@ describe('atomic save', () => {
 describe('what a save keeps', () => {
   /** Side folders (.name.tmp-*, .name.old-*) and locks left beside a folder. */
   const beside = (parent: string, name: string) => readdirSync(parent).filter((n) => n.startsWith(`.${name}.`));
+
+  // Root may write in any folder: the owner of a read-only one is another user, run with runuser.
+  const asNobody = process.getuid?.() === 0 && spawnSync('runuser', ['--help']).status === 0;
+  it.skipIf(!asNobody)("a gallery its owner made read-only (0500) is saved by them, kept 0500, nothing left beside it (a whole copy was, and EACCES said)", () => {
+    const top = join(tmp, 'nobody-owns');
+    mkdirSync(top);
+    chmodSync(tmp, 0o755); // for nobody to reach it
+    const dir = join(top, 'g');
+    const g = makeGallery(2);
+    const save = (who: 'root' | 'nobody') => {
+      const code = `import { loadGallery, saveGallery } from ${JSON.stringify(join(import.meta.dirname, '..', 'src', 'gallery', 'store-node.ts'))}; await saveGallery(process.argv[1], await loadGallery(process.argv[1]));`;
+      const args = ['--import', 'tsx', '--input-type=module', '-e', code, dir];
+      return who === 'root' ? spawnSync(process.execPath, args, { cwd: join(import.meta.dirname, '..') }) : spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, ...args], { cwd: join(import.meta.dirname, '..') });
+    };
+    return saveGallery(dir, g).then(() => {
+      expect(save('root').status).toBe(0);
+      spawnSync('chown', ['-R', 'nobody', top]);
+      chmodSync(dir, 0o500);
+      for (let i = 0; i < 2; i++) {
+        const r = save('nobody');
+        expect(r.status, String(r.stderr)).toBe(0);
+      }
+      expect(statSync(dir).mode & 0o777).toBe(0o500);
+      expect(beside(top, 'g')).toEqual([]);
+    });
+  });
 
   it('a gallery folder that is a link is written through it: the link stays and the folder it points to has the new gallery', async () => {
     const top = fresh();
