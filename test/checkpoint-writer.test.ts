@@ -3,7 +3,8 @@
 // reported instead of lost.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,6 +51,27 @@ describe('CheckpointWriter', () => {
     for (let i = 0; i < 5; i++) expect(kernel[i]).toBeCloseTo(firstKernel[i] + 1, 5);
     head.dispose();
     saved.head.dispose();
+  });
+
+  it("the head's weights are recorded by their sha256: a damaged file is refused when loaded, naming it; a model from before the record loads", async () => {
+    const dir = join(tmp, 'model-sha');
+    const head = buildHead(8, 2, 1);
+    const writer = new CheckpointWriter(dir);
+    await writer.save(head, meta(1));
+    await writer.flush();
+    head.dispose();
+    const recorded = JSON.parse(readFileSync(join(dir, 'facegpu.json'), 'utf8'));
+    expect(recorded.head.weightsSha256).toBe(createHash('sha256').update(readFileSync(join(dir, 'weights.bin'))).digest('hex'));
+    (await loadModelDir(dir)).head.dispose();
+    // A byte changed in the weights: refused, where it gave wrong answers without a word.
+    const weights = readFileSync(join(dir, 'weights.bin'));
+    weights[weights.length >> 1] ^= 0x7f;
+    writeFileSync(join(dir, 'weights.bin'), weights);
+    await expect(loadModelDir(dir)).rejects.toThrow(`${join(dir, 'weights.bin')}: sha256 does not match the one facegpu.json records: the head's weights are damaged; train the model again, or restore its folder`);
+    // A model from before the record: loaded as it is.
+    delete recorded.head.weightsSha256;
+    writeFileSync(join(dir, 'facegpu.json'), JSON.stringify(recorded));
+    (await loadModelDir(dir)).head.dispose();
   });
 
   it('a write that fails is reported by flush and by the next save', async () => {

@@ -1,6 +1,7 @@
 // Model directories on disk (Node): model.json + weights.bin (the head, tfjs layers format)
 // and facegpu.json. A directory is only ever replaced whole (writeDirAtomic), and a writer
 // killed mid-replace is recovered from on the next load or train (recoverDir).
+import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { entriesToReplace, writeDirAtomic } from '../atomic-fs.ts';
@@ -28,12 +29,16 @@ export async function saveModelDir(dir: string, head: tfl.LayersModel, meta: Fac
 }
 
 async function writeModelFiles(dir: string, files: HeadFiles, meta: FaceModelMeta): Promise<void> {
+  // The weights' hash recorded beside them: a damaged file is refused when loaded.
+  const recorded: FaceModelMeta = { ...meta, head: { ...meta.head, weightsSha256: sha256Hex(files.weights) } };
   await writeDirAtomic(dir, async (tmp) => {
     await writeFile(join(tmp, HEAD_WEIGHTS_FILE), files.weights);
     await writeFile(join(tmp, HEAD_FILE), JSON.stringify(files.modelJson) + '\n');
-    await writeFile(join(tmp, META_FILE), JSON.stringify(meta, null, 1) + '\n');
+    await writeFile(join(tmp, META_FILE), JSON.stringify(recorded, null, 1) + '\n');
   });
 }
+
+const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 /**
  * Checkpoints written while training goes on: `save` takes the head's weights as they are
@@ -125,6 +130,10 @@ export async function loadModelDir(dir: string): Promise<{ head: tfl.LayersModel
       weights = await readFile(join(target, HEAD_WEIGHTS_FILE));
     } catch {
       throw new Error(`${join(target, HEAD_WEIGHTS_FILE)}: the head's weights are missing`);
+    }
+    const sha = meta.head.weightsSha256;
+    if (sha !== undefined && sha256Hex(weights) !== sha) {
+      throw new Error(`${join(target, HEAD_WEIGHTS_FILE)}: sha256 does not match the one ${META_FILE} records: the head's weights are damaged; train the model again, or restore its folder`);
     }
     return { meta, modelJson, weights };
   });

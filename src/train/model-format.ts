@@ -63,6 +63,11 @@ export interface FaceModelMeta {
      * it existed: their heads have no such layer and take descriptors as they are.
      */
     inputScale?: InputScaleRecord;
+    /**
+     * sha256 of the head's weights file as written (hex), checked when it is loaded: a damaged
+     * file gave wrong answers without a word. Absent in models from before it was recorded.
+     */
+    weightsSha256?: string;
   };
   split: SplitRecord;
   config: FitConfig & { augment: number; recipe: AugmentRecipe | null; extractBatch: number };
@@ -164,6 +169,8 @@ export function validateMeta(m: any, where: string): asserts m is FaceModelMeta 
       }
     }
   }
+  const sha = m.head?.weightsSha256;
+  if (sha !== undefined && !(typeof sha === 'string' && /^[0-9a-f]{64}$/.test(sha))) throw new Error(`${where}: head.weightsSha256 ${JSON.stringify(sha)} must be a sha256 in hex`);
   // Models written before the face crop existed fed whole images.
   p.crop ??= { method: 'none' };
   checkCropRecord(p.crop, where);
