@@ -552,3 +552,38 @@ describe('gallery import-xmp', () => {
     expect(ids[0].map((id) => people.get(id))).toEqual(['Ann', 'Bob', 'Cat']);
   });
 });
+
+describe('ExifTool stopped under a job', () => {
+  // In a process of its own: only there does nothing else keep the process alive, as in the CLI.
+  const run = (code: string) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: join(import.meta.dirname, '..'), timeout: 60_000 });
+  const xmp = JSON.stringify(join(import.meta.dirname, '..', 'src', 'library', 'xmp-node.ts'));
+
+  it('its Perl process killed, the task goes on in another (it waited on nothing and the process exited 0, photos unwritten)', async () => {
+    const photo = JSON.stringify(join(tmp, 'killed.png'));
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: '#345' } }).png().toFile(join(tmp, 'killed.png'));
+    const { stdout } = await run(
+      `import { startExifTool } from ${xmp}; const et = await startExifTool(1); for (const pid of await et.pids) process.kill(pid, 'SIGKILL'); ` +
+        `const tags = await et.read(${photo}); console.log('read', tags.ImageWidth); await et.end();`,
+    );
+    expect(stdout).toBe('read 8\n');
+  });
+
+  it('the process stopped by a signal takes its Perl processes with it (they stayed, idle)', async () => {
+    const { stdout } = await run(`import { startExifTool } from ${xmp}; const et = await startExifTool(1); console.log((await et.pids).join(' ')); process.kill(process.pid, 'SIGTERM'); await new Promise((r) => setTimeout(r, 5000));`).catch((e) => e);
+    const pids = String(stdout).trim().split(' ').map(Number);
+    expect(pids.length).toBeGreaterThan(0);
+    const running = () =>
+      pids.filter((pid) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    // Sent SIGTERM as the process went; given a moment to go.
+    for (let t = Date.now(); running().length && Date.now() - t < 5000; ) await new Promise((r) => setTimeout(r, 100));
+    expect(running()).toEqual([]);
+  });
+});

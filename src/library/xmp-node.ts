@@ -14,6 +14,7 @@
 // in the library which regions it wrote (xmp_regions), so that a name changed or taken off in
 // facegpu changes or leaves the sidecar (or the photo) on the next export, and an import does not read
 // facegpu's own regions back as another tool's.
+import { onExit } from 'signal-exit';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join, parse } from 'node:path';
 import pLimit from 'p-limit';
@@ -113,6 +114,8 @@ type ExifToolLike = {
   write(file: string, tags: Record<string, unknown>, opts?: { writeArgs?: string[] }): Promise<unknown>;
   version(): Promise<string>;
   end(): Promise<void>;
+  /** The Perl processes running now. */
+  readonly pids: number[];
 };
 
 /** The longest one ExifTool read or write may take. */
@@ -137,7 +140,7 @@ async function fileStamp(path: string): Promise<{ size: number; mtimeMs: number;
 }
 
 /** ExifTool, started, or one line saying why it cannot be (it is a Perl program). */
-async function startExifTool(procs: number): Promise<ExifToolLike> {
+export async function startExifTool(procs: number): Promise<ExifToolLike> {
   const { ExifTool } = await import('exiftool-vendored');
   const et = new ExifTool({ maxProcs: procs, taskTimeoutMillis: TASK_TIMEOUT_MS }) as unknown as ExifToolLike;
   try {
@@ -146,7 +149,33 @@ async function startExifTool(procs: number): Promise<ExifToolLike> {
     await et.end().catch(() => {});
     throw new Error(`cannot start ExifTool, which reads and writes the XMP face regions (${(err as Error).message.split('\n')[0]}); it needs Perl: apt-get install perl`);
   }
-  return et;
+  // exiftool-vendored's own timers do not hold the process: with its Perl process killed, a
+  // task waited on nothing, and the process exited with status 0 in silence, photos not
+  // written. A timer of ours holds it until end(), so that exiftool-vendored notices, starts
+  // another and the task goes on.
+  const hold = setInterval(() => {}, 1 << 30);
+  // Stopped (Ctrl-C, SIGTERM, an error), the process left its Perl processes running, idle.
+  const pids = new Set(et.pids);
+  const track = setInterval(() => et.pids.forEach((pid) => pids.add(pid)), 1000);
+  track.unref();
+  const stopChildren = onExit(() => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // gone already
+      }
+    }
+  });
+  const end = et.end.bind(et);
+  return Object.assign(et, {
+    end: async () => {
+      clearInterval(hold);
+      clearInterval(track);
+      stopChildren();
+      await end();
+    },
+  });
 }
 
 /**
