@@ -99,6 +99,16 @@ async function leftovers(target: string): Promise<{ kind: string; stamp: number;
     .filter((x): x is NonNullable<typeof x> => x !== null);
 }
 
+/** Whether a live writer is between its two renames of `target` (its set-aside copy is there). */
+async function beingReplaced(target: string): Promise<boolean> {
+  const prefix = `.${basename(target)}.old-`;
+  const names = await readdir(dirname(target)).catch(() => [] as string[]);
+  return names.some((n) => {
+    const pid = n.startsWith(prefix) ? Number(/^(\d+)-/.exec(n.slice(prefix.length))?.[1]) : 0;
+    return pid > 0 && alive(pid);
+  });
+}
+
 async function exists(dir: string): Promise<boolean> {
   try {
     await readdir(dir);
@@ -314,8 +324,10 @@ export async function readDirConsistently<T>(dir: string, read: (notice: (messag
       outcome = { ok: false, err };
     }
     const after = await identity(target);
-    // Missing before and after: no folder, not a writer's moment without one (microseconds).
-    const settled = before === after && (before !== null || attempt >= 3);
+    // Missing before and after: no folder, not a writer's moment without one (microseconds;
+    // on a loaded machine, milliseconds: while a live writer's set-aside copy is there, that
+    // moment is not over).
+    const settled = before === after && (before !== null || (attempt >= 3 && !(await beingReplaced(target))));
     if (settled || attempt >= READ_TRIES) {
       if (!outcome.ok) throw outcome.err;
       for (const m of told) onNotice(m);
