@@ -43,14 +43,13 @@ describe('accuracy with the default face backbone', () => {
     expect(r.eval.images).toBe(120);
     expect(r.eval.classes).toHaveLength(40);
     expect(r.accuracy).toBeGreaterThanOrEqual(0.97);
-    // eval scores the final model as training's own validation did, but for the held-back
-    // photo where BlazeFace finds no face: eval's miss (predict calls it unknown), where
-    // training judged its whole image.
-    expect(r.eval.noFaceFiles).toEqual([join(ORL, 's37', '6.pgm')]);
+    // A face in every held-back photo: s37/6, whose face fills the photo, was found by none
+    // of the detector's looks before the zoomed-out one (src/detect/blazeface.ts FILLING_FACE).
+    expect(r.eval.noFaceFiles).toEqual([]);
+    // So eval scores the final model as training's own validation did (a photo either side
+    // of the line at most: the same descriptors, computed in other batches).
     const [evalRight, trainRight] = [r.accuracy, r.meta.metrics.valAccuracy].map((a: number) => Math.round(a * 120));
-    expect(r.accuracy).toBeCloseTo(evalRight / 120, 10);
-    expect(trainRight - evalRight).toBeGreaterThanOrEqual(0);
-    expect(trainRight - evalRight).toBeLessThanOrEqual(1);
+    expect(Math.abs(trainRight - evalRight)).toBeLessThanOrEqual(1);
   });
 
   it('5-celebrity-faces, train/ then val/: >= 80%', { timeout: 900_000 }, async () => {
