@@ -158,6 +158,12 @@ describe.skipIf(!RUN)('the npm package, installed from its tarball', () => {
     expect(existsSync(join(app, 'people', 'gallery.json'))).toBe(true);
   });
 
+  it("require('facegpu') works from CommonJS (no top-level await in the package's module graph; Node >= 20.19 requires ES modules)", async () => {
+    const code = "const f = require('facegpu'); console.log(typeof f.openEngine, typeof f.Gallery, typeof f.loadImageRGB);";
+    const { stdout } = await run('node', ['-e', code], { cwd: app, env });
+    expect(stdout.trim().split('\n').pop()).toBe('function function function');
+  });
+
   it('nothing was written inside node_modules', () => {
     expect(snapshot(join(app, 'node_modules', 'facegpu'))).toEqual(installedBefore);
   });

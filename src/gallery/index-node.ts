@@ -4,12 +4,14 @@
 // does not load (an unsupported platform), galleries fall back to the exact FlatIndex instead
 // of failing to open; `usearchUnavailable` says why.
 import { flatIndexProvider } from './flat-index.ts';
+import { usearchIndexProvider, usearchModule } from './usearch-index-node.ts';
 import type { IndexProvider } from './vector-index.ts';
 
 let usearch: IndexProvider | null = null;
 export let usearchUnavailable: string | null = null;
 try {
-  usearch = (await import('./usearch-index-node.ts')).usearchIndexProvider;
+  usearchModule(); // the native addon, loaded now: synchronously, so no top-level await
+  usearch = usearchIndexProvider;
 } catch (err) {
   usearchUnavailable = `usearch could not be loaded (${(err as Error).message.split('\n')[0]})`;
 }

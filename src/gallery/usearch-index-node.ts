@@ -11,7 +11,7 @@ import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, readFileSync, 
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { BatchMatches, Index, MetricKind, ScalarKind, type Matches } from 'usearch';
+import type { BatchMatches, Index, Matches } from 'usearch';
 import { checkKeys, checkQueries, type IndexProvider, type SearchHits, type VectorIndex } from './vector-index.ts';
 
 /**
@@ -78,17 +78,35 @@ export const USEARCH_SETTINGS: UsearchSettings = { quantization: 'f32', connecti
  */
 export const LIBRARY_INDEX: UsearchSettings = { quantization: 'i8', connectivity: 32, expansionAdd: 128, expansionSearch: 1408 };
 
-const SCALAR: Record<UsearchQuantization, { kind: ScalarKind; bytes: number; name: string }> = {
-  f32: { kind: ScalarKind.F32, bytes: 4, name: 'float32' },
-  f16: { kind: ScalarKind.F16, bytes: 2, name: 'float16' },
-  i8: { kind: ScalarKind.I8, bytes: 1, name: 'int8' },
+type UsearchModule = typeof import('usearch');
+let usearchLoaded: UsearchModule | null = null;
+
+/**
+ * USearch, loaded on first use rather than imported: its addon is native, and where it cannot
+ * load, src/gallery/index-node.ts falls back to the exact index (asking this first). Loaded
+ * with require, not a dynamic import at the top of that module: facegpu's module graph then
+ * has no top-level await, so `require('facegpu')` works where Node requires ES modules
+ * (Node >= 20.19).
+ */
+export function usearchModule(): UsearchModule {
+  return (usearchLoaded ??= createRequire(import.meta.url)('usearch') as UsearchModule);
+}
+
+// ScalarKind's values (USearch's enum of strings).
+const SCALAR: Record<UsearchQuantization, { kind: 'f32' | 'f16' | 'i8'; bytes: number; name: string }> = {
+  f32: { kind: 'f32', bytes: 4, name: 'float32' },
+  f16: { kind: 'f16', bytes: 2, name: 'float16' },
+  i8: { kind: 'i8', bytes: 1, name: 'int8' },
 };
 
+type ScalarKindOf<E> = E[keyof E];
+
 function newIndex(dim: number, settings: UsearchSettings): Index {
+  const { Index, MetricKind, ScalarKind } = usearchModule();
   return new Index({
     dimensions: dim,
     metric: MetricKind.IP,
-    quantization: SCALAR[settings.quantization].kind,
+    quantization: SCALAR[settings.quantization].kind as ScalarKindOf<typeof ScalarKind>,
     connectivity: settings.connectivity,
     expansion_add: settings.expansionAdd,
     expansion_search: settings.expansionSearch,
@@ -209,7 +227,7 @@ export class UsearchIndex implements VectorIndex {
     // (a gallery's thresholds) re-score the candidates on their stored float32 descriptors.
     const scale = this.settings.quantization === 'i8' ? 1 / 127 ** 2 : 1;
     const one = (m: Matches): SearchHits => ({ keys: Array.from(m.keys, Number), similarities: Array.from(m.distances, (d) => Math.fround((1 - d) * scale)) });
-    if (r instanceof BatchMatches) return Array.from({ length: q }, (_, i) => one(r.get(i)));
+    if (r instanceof usearchModule().BatchMatches) return Array.from({ length: q }, (_, i) => one((r as BatchMatches).get(i)));
     return [one(r)];
   }
 

@@ -4,6 +4,7 @@
 // people's small template index (src/gallery/index-node.ts). Search re-scores its candidates
 // on the stored float32 descriptors (search-node.ts). Where USearch's binary cannot load,
 // the exact FlatIndex, as for galleries.
+import * as u from '../gallery/usearch-index-node.ts';
 import { nodeIndexProviders } from '../gallery/index-node.ts';
 import type { IndexProvider } from '../gallery/vector-index.ts';
 
@@ -18,7 +19,7 @@ export const NEIGHBOUR_EXPANSION = 128;
 
 let usearch: { search: IndexProvider; neighbours: IndexProvider } | null = null;
 try {
-  const u = await import('../gallery/usearch-index-node.ts');
+  u.usearchModule(); // the native addon, loaded synchronously (no top-level await)
   usearch = { search: u.libraryIndexProvider, neighbours: u.usearchProvider({ ...u.LIBRARY_INDEX, expansionSearch: NEIGHBOUR_EXPANSION }) };
 } catch {
   // index-node.ts says why (usearchUnavailable); galleries fall back the same way.
