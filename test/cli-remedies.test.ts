@@ -2,7 +2,7 @@
 // same remedy with its flags and commands (src/cli/remedies.ts). Thrown where the library
 // throws them: the library's message names no flag or command, the CLI's does, and a user of
 // the command still reads which flag or command to use. No GPU.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -15,6 +15,7 @@ import { readModelMeta } from '../src/train/model-dir-node.ts';
 import type { BackboneManifest } from '../src/weights/format.ts';
 import { loadBackbone } from '../src/weights/store.ts';
 import { cliCommands, cliNameIn } from './helpers/cli-names.ts';
+import { notModels } from './helpers/not-models.ts';
 import { facegpu } from './helpers/train-data.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'facegpu-remedies-'));
@@ -71,13 +72,7 @@ describe('remedies: the library in its terms, the CLI with its flags', () => {
   });
 
   it('a file, a gallery, a data folder given as the model', async () => {
-    const file = join(tmp, 'model.txt');
-    writeFileSync(file, 'x');
-    const gallery = join(tmp, 'a-gallery');
-    mkdirSync(gallery);
-    writeFileSync(join(gallery, 'gallery.json'), '{}');
-    const data = join(tmp, 'a-data-folder');
-    mkdirSync(join(data, 's1'), { recursive: true });
+    const { file, gallery, data } = notModels(tmp);
     const told: string[] = [];
     for (const [dir, holds] of [[file, 'file'], [gallery, 'gallery'], [data, 'folder']] as const) {
       const r = await both(() => readModelMeta(dir));

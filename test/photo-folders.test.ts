@@ -3,6 +3,7 @@
 // an extension) says so in one line naming a few and the rule, not "no files" (embed, identify,
 // predict). Also predict given something that is not a model folder, and identify's summary
 // line in the singular.
+import { notModels } from './helpers/not-models.ts';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,13 +87,7 @@ describe('photos in folders', () => {
 describe('predict and eval given what is not a model folder', () => {
   it('a file, a gallery, a data folder: each said in one line, exit 1', async () => {
     const photo = join(ORL, 's1', '1.pgm');
-    const file = join(tmp, 'model.txt');
-    writeFileSync(file, 'x');
-    const gallery = join(tmp, 'gallery');
-    mkdirSync(gallery);
-    writeFileSync(join(gallery, 'gallery.json'), '{}');
-    const data = join(tmp, 'data');
-    mkdirSync(join(data, 's1'), { recursive: true });
+    const { file, gallery, data } = notModels(join(tmp, 'not-models'));
     for (const command of ['predict', 'eval']) {
       const said = async (model: string) => {
         const r = await facegpu(command === 'predict' ? ['predict', model, photo] : ['eval', model, data]);
