@@ -38,7 +38,7 @@ export async function convertDefaultBackbone(dir: string = defaultBackboneDir())
 export async function ensureDefaultBackbone(dir: string = defaultBackboneDir(), notice: (line: string) => void = (l) => console.error(l)): Promise<string> {
   await recoverDir(dir);
   if (!existsSync(join(dir, 'manifest.json'))) {
-    notice(`facegpu: first run: converting the default face backbone from @vladmandic/human into ${dir} (once; FACEGPU_HOME chooses the folder)`);
+    notice(`facegpu: first run: converting the default face backbone from @vladmandic/human into ${dir} (once; openEngine's home option, or FACEGPU_HOME, chooses the folder)`);
     await convertDefaultBackbone(dir);
   }
   return dir;

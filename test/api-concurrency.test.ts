@@ -191,4 +191,17 @@ describe('on the GPU', () => {
       expect(r.similarity).toBeCloseTo(turn[i].similarity, 4);
     });
   });
+
+  it('a closed gallery says so, naming itself, for what needs its face pipeline (it said "warp: the face warper has been destroyed")', async () => {
+    const dir = tempDir();
+    const g = await Gallery.load(dir, { gpu, engine, create: true, onNotice: () => {} });
+    g.close();
+    for (const [what, call] of [
+      ['enroll', () => g.enroll('x', [orl(1, 1)])],
+      ['identify', () => g.identify([orl(1, 1)])],
+      ['verify', () => g.verify(orl(1, 1), orl(1, 2))],
+    ] as const) {
+      await expect(call(), what).rejects.toThrow(`gallery ${dir}: cannot ${what}: it was closed (Gallery.close); load it again`);
+    }
+  });
 });

@@ -192,10 +192,17 @@ export async function openVerifier(opts: { gpu: Gpu; engine: MobileNetEngine; ga
  * ```
  */
 export class Gallery {
+  private closed = false;
+
   private constructor(
     readonly dir: string,
     readonly faces: FaceGallery,
   ) {}
+
+  /** Throw, naming the gallery, once it is closed (its face pipeline's buffers are gone). */
+  private live(what: string): void {
+    if (this.closed) throw new Error(`gallery ${this.dir}: cannot ${what}: it was closed (Gallery.close); load it again`);
+  }
 
   /** Open the gallery at `dir` (a new empty one with `create: true`). */
   static async load(dir: string, opts: OpenGalleryOptions): Promise<Gallery> {
@@ -208,17 +215,20 @@ export class Gallery {
   }
 
   /** Add photos of `person` (one face each, or the largest with `largest`); unreadable or faceless files are reported as skipped. */
-  enroll(person: string, files: readonly string[], opts: EnrollOptions = {}): Promise<EnrollReport> {
+  async enroll(person: string, files: readonly string[], opts: EnrollOptions = {}): Promise<EnrollReport> {
+    this.live('enroll');
     return enrollFiles(this.faces, person, files, opts);
   }
 
   /** Every face of every file named, or `label: null` below the threshold for `far` (or `threshold`). */
-  identify(files: readonly string[], opts: IdentifyOptions = {}): Promise<IdentifiedFile[]> {
+  async identify(files: readonly string[], opts: IdentifyOptions = {}): Promise<IdentifiedFile[]> {
+    this.live('identify');
     return identifyFiles(this.faces, files, opts);
   }
 
   /** Are the largest faces of two photos the same person (this gallery's calibration)? */
   async verify(a: string, b: string, opts: MatchOptions = {}): Promise<{ similarity: number; same: boolean; threshold: number }> {
+    this.live('verify');
     const [ia, ib] = await decodeFiles([a, b]);
     for (const d of [ia, ib]) if ('error' in d) throw new Error(d.error);
     return this.faces.verify(ia as NamedImage, ib as NamedImage, opts);
@@ -246,6 +256,7 @@ export class Gallery {
 
   /** Free the face pipeline's GPU buffers (the engine and device stay the caller's). */
   close(): void {
+    this.closed = true;
     this.faces.describer.destroy();
   }
 }
