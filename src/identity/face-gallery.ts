@@ -279,7 +279,7 @@ export const DECODE_BATCH = 16;
 export type BatchDecoder<Source> = (batch: readonly Source[], at: number) => Promise<Decoded[]>;
 
 /** FaceGallery.enroll's work (inside its `exclusive`), `person` already as kept (personName). */
-async function enrollPhotos(fg: FaceGallery, person: string, photos: readonly NamedImage[], opts: EnrollOptions): Promise<EnrollReport> {
+async function enrollPhotos(fg: FaceGallery, person: string, photos: readonly NamedImage[], opts: EnrollOptions, addedNow: Set<string> = new Set()): Promise<EnrollReport> {
   const look = { minFace: opts.minFace };
   const found = await fg.describer.describe(photos.map((p) => p.image), look);
   const report: EnrollReport = { person, added: 0, skipped: [] };
@@ -303,13 +303,17 @@ async function enrollPhotos(fg: FaceGallery, person: string, photos: readonly Na
     // would make a stranger look like a perfect match to the calibration.
     const same = fg.gallery.samePhotoAs(face.descriptor);
     if (same) {
-      report.skipped.push({ file, reason: same.person === person ? `the same photo as ${same.file}, already enrolled` : `the same photo as ${same.file}, enrolled as "${same.person}"`, copyOf: same.file });
+      // The same file given twice in this call: it was enrolled a moment ago, by this call.
+      const twice = same.file === file && addedNow.has(file);
+      const reason = twice ? 'given twice: enrolled once' : same.person === person ? `the same photo as ${same.file}, already enrolled` : `the same photo as ${same.file}, enrolled as "${same.person}"`;
+      report.skipped.push({ file, reason, copyOf: same.file });
       continue;
     }
     const like = lookalike(fg.gallery, person, face.descriptor, threshold);
     if (like) (report.lookalikes ??= []).push({ file, ...like });
     // Added one at a time, so that a copy later in the same call is found too.
     fg.gallery.addFaces(person, [{ file, box: face.box, score: face.score, descriptor: face.descriptor }]);
+    addedNow.add(file);
     report.added++;
   }
   return report;
@@ -357,12 +361,13 @@ export async function enrollSources<Source>(fg: FaceGallery, person: string, sou
   const name = personName(person);
   return fg.exclusive(async () => {
     const report: EnrollReport = { person: name, added: 0, skipped: [] };
+    const addedNow = new Set<string>();
     for (let at = 0; at < sources.length; at += DECODE_BATCH) {
       const decoded = await decode(sources.slice(at, at + DECODE_BATCH), at);
       for (const d of decoded) if ('error' in d) report.skipped.push({ file: d.name, reason: d.error, unreadable: true });
       const ok = decoded.filter((d): d is NamedImage => 'image' in d);
       if (!ok.length) continue;
-      const r = await enrollPhotos(fg, name, ok, opts);
+      const r = await enrollPhotos(fg, name, ok, opts, addedNow);
       report.added += r.added;
       report.skipped.push(...r.skipped);
       if (r.lookalikes) (report.lookalikes ??= []).push(...r.lookalikes);
