@@ -81,32 +81,24 @@ async function ownerWritable(dir: string): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) await ownerWritable(join(dir, name));
 }
 
+/** The side folders beside `target` (`.name.tmp-<pid>-<stamp>-<n>`, `.name.old-...`): whose and which. */
+async function sideFolders(target: string): Promise<{ kind: string; pid: number; stamp: number; path: string }[]> {
+  const prefix = `.${basename(target)}.`;
+  const names = await readdir(dirname(target)).catch(() => [] as string[]);
+  return names.flatMap((n) => {
+    const m = n.startsWith(prefix) ? /^(tmp|old)-(\d+)-(\d+)-\d+$/.exec(n.slice(prefix.length)) : null;
+    return m ? [{ kind: m[1], pid: Number(m[2]), stamp: Number(m[3]), path: join(dirname(target), n) }] : [];
+  });
+}
+
 /** Side folders of `target` left by a process that died mid-write. */
 async function leftovers(target: string): Promise<{ kind: string; stamp: number; path: string }[]> {
-  const prefix = `.${basename(target)}.`;
-  let names: string[];
-  try {
-    names = await readdir(dirname(target));
-  } catch {
-    return [];
-  }
-  return names
-    .filter((n) => n.startsWith(prefix))
-    .map((n) => {
-      const m = /^(tmp|old)-(\d+)-(\d+)-\d+$/.exec(n.slice(prefix.length));
-      return m && !alive(Number(m[2])) ? { kind: m[1], stamp: Number(m[3]), path: join(dirname(target), n) } : null;
-    })
-    .filter((x): x is NonNullable<typeof x> => x !== null);
+  return (await sideFolders(target)).filter((f) => !alive(f.pid));
 }
 
 /** Whether a live writer is between its two renames of `target` (its set-aside copy is there). */
 async function beingReplaced(target: string): Promise<boolean> {
-  const prefix = `.${basename(target)}.old-`;
-  const names = await readdir(dirname(target)).catch(() => [] as string[]);
-  return names.some((n) => {
-    const pid = n.startsWith(prefix) ? Number(/^(\d+)-/.exec(n.slice(prefix.length))?.[1]) : 0;
-    return pid > 0 && alive(pid);
-  });
+  return (await sideFolders(target)).some((f) => f.kind === OLD && f.pid > 0 && alive(f.pid));
 }
 
 async function exists(dir: string): Promise<boolean> {
