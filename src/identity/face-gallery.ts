@@ -343,9 +343,9 @@ function lookalikeThreshold(g: Gallery): number | null {
  * person may well reach another's template too, and is theirs all the same.)
  */
 function lookalike(g: Gallery, person: string, descriptor: Float32Array, threshold: number | null): { person: string; similarity: number; threshold: number } | null {
-  const people = g.people().length;
-  if (threshold === null || !g.people().some((p) => p.name !== person)) return null;
-  const [r] = g.identify([descriptor], { threshold, top: Math.min(people, 50) });
+  const people = g.people();
+  if (threshold === null || !people.some((p) => p.name !== person)) return null;
+  const [r] = g.identify([descriptor], { threshold, top: Math.min(people.length, 50) });
   const other = r.candidates.find((c) => c.label !== person);
   const own = r.candidates.find((c) => c.label === person);
   return other && other.similarity >= threshold && !(own && own.similarity >= other.similarity) ? { person: other.label, similarity: other.similarity, threshold } : null;
