@@ -31,6 +31,36 @@ async function failing(args: string[]): Promise<{ code: number; stderr: string; 
 interface FaceJson { box: number[]; score: number; label: string | null; similarity: number; threshold: number; candidates: { label: string; similarity: number }[] }
 type FileJson = { file: string; faces: FaceJson[] } | { file: string; error: string };
 
+type ThresholdJson = { threshold: number; source: string; tar: number | null };
+/**
+ * `gallery stats --json`'s "thresholds", checked for its shape: verify and identify, each at
+ * FAR 0.01 and 0.001, each exactly {threshold, source, tar}, source one of those
+ * Gallery.thresholdFor gives, tar a share or null (no genuine pairs). By "kind far".
+ */
+function thresholdsOf(stats: { thresholds: Record<string, Record<string, ThresholdJson | null>> }): Record<string, ThresholdJson> {
+  expect(Object.keys(stats.thresholds).sort()).toEqual(['identify', 'verify']);
+  const out: Record<string, ThresholdJson> = {};
+  for (const kind of ['verify', 'identify']) {
+    expect(Object.keys(stats.thresholds[kind]).sort(), kind).toEqual(['0.001', '0.01']);
+    for (const far of ['0.01', '0.001']) {
+      const at = `${kind} ${far}`;
+      const t = stats.thresholds[kind][far];
+      if (t === null) throw new Error(`thresholds.${kind}['${far}'] is null: no calibration`);
+      expect(Object.keys(t).sort(), at).toEqual(['source', 'tar', 'threshold']);
+      expect(['gallery', 'default', 'gallery+default'], at).toContain(t.source);
+      expect(typeof t.threshold, at).toBe('number');
+      expect(Math.abs(t.threshold), at).toBeLessThanOrEqual(1); // a cosine similarity
+      if (t.tar !== null) {
+        expect(typeof t.tar, at).toBe('number');
+        expect(t.tar, at).toBeGreaterThanOrEqual(0);
+        expect(t.tar, at).toBeLessThanOrEqual(1);
+      }
+      out[at] = t;
+    }
+  }
+  return out;
+}
+
 let tmp: string;
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'facegpu-identify-'));
@@ -173,6 +203,19 @@ describe('ORL open set: s1-s20 enrolled from 5 photos each, strangers s21-s40', 
     expect(s.verify.impostorPairs).toBeGreaterThan(1000);
     expect(s.verify.tarAtFar1e2).toBeGreaterThan(0.8);
     expect(s.identify.genuinePairs).toBe(s.faces);
+    // The thresholds verify and identify use: the gallery's own where its impostor pairs
+    // support the FAR (verify's face pairs at 1e-2), else its own or the backbone default's
+    // floor, whichever is higher (never the default alone: 20 people); stricter at 1e-3, so no
+    // higher a TAR; a TAR each, the gallery having genuine pairs of both kinds.
+    const t = thresholdsOf(s);
+    expect(t['verify 0.01'].source).toBe('gallery');
+    for (const kind of ['verify', 'identify']) {
+      const [lax, strict] = [t[`${kind} 0.01`], t[`${kind} 0.001`]];
+      for (const x of [lax, strict]) expect(['gallery', 'gallery+default'], kind).toContain(x.source);
+      expect(strict.threshold, kind).toBeGreaterThanOrEqual(lax.threshold);
+      expect([typeof lax.tar, typeof strict.tar], kind).toEqual(['number', 'number']);
+      expect(strict.tar!, kind).toBeLessThanOrEqual(lax.tar!);
+    }
     const { stderr } = await cli(['gallery', 'stats', gallery]);
     expect(stderr).toMatch(/too few|do not support/); // FAR 1e-3 on this little gallery
     const list = JSON.parse((await cli(['gallery', 'list', gallery, '--json'])).stdout);
@@ -350,6 +393,8 @@ describe('bad input', () => {
     expect(JSON.parse(one.stdout).map((r: { faces: FaceJson[] }) => r.faces[0]?.label)).toEqual(['x', null]);
     const stats = JSON.parse((await cli(['gallery', 'stats', empty, '--json'])).stdout);
     expect(stats.calibration).toBe('default');
+    // One person: every threshold is the backbone default calibration's.
+    expect(Object.values(thresholdsOf(stats)).map((t) => t.source)).toEqual(['default', 'default', 'default', 'default']);
     await cli(['gallery', 'remove', empty, 'x']);
     // Told from gallery.json before the GPU starts (no backbone line, no detector warm-up).
     expect((await failing(['identify', empty, photo])).stderr.trim()).toBe(`facegpu: ${empty}: the gallery is empty: enroll people first (facegpu enroll ${empty} <photos>)`);
@@ -422,14 +467,28 @@ describe('bad input', () => {
   it("a photo of one person enrolled under another's name is warned of, with how to remove it; another photo of that person is not", async () => {
     const g = join(tmp, 'lookalike');
     for (const p of [1, 2, 3]) await cli(['enroll', g, '--person', `s${p}`, orl(p, 1), orl(p, 2), orl(p, 3)]);
+    // The gallery as the enroll run below finds it: its threshold at --far 0.001, and what
+    // identify says there of s1's photo.
+    const before = JSON.parse((await cli(['gallery', 'stats', g, '--json'])).stdout).thresholds.identify['0.001'];
+    const [seen]: FaceJson[] = JSON.parse((await cli(['identify', g, orl(1, 5), '--far', '0.001', '--json'])).stdout)[0].faces;
     type Report = { person: string; added: number; lookalikes?: { file: string; person: string; similarity: number; threshold: number }[] };
     const wrong = await cli(['enroll', g, '--person', 's2', orl(1, 5), orl(2, 5), '--json']);
     const [r]: Report[] = JSON.parse(wrong.stdout);
+    expect(Object.keys(r).sort()).toEqual(['added', 'lookalikes', 'person', 'skipped']);
     expect(r.added).toBe(2);
     expect(r.lookalikes).toHaveLength(1);
     const [l] = r.lookalikes!;
+    // The entry's keys, no more and no fewer, and its figures: identify's at --far 0.001 on the
+    // gallery as it was (the threshold exact: the calibration's own number, not rounded).
+    expect(Object.keys(l).sort()).toEqual(['file', 'person', 'similarity', 'threshold']);
     expect([l.file, l.person]).toEqual([orl(1, 5), 's1']);
+    expect(l.threshold).toBe(before.threshold);
+    expect([seen.label, seen.threshold]).toEqual(['s1', Math.round(l.threshold * 1e6) / 1e6]);
+    expect(l.similarity).toBeCloseTo(seen.similarity, 4);
     expect(l.similarity).toBeGreaterThanOrEqual(l.threshold);
+    expect(l.similarity).toBeLessThanOrEqual(1);
+    // More like s1 than like s2, the name it was enrolled under.
+    expect(l.similarity).toBeGreaterThan(seen.candidates.find((c) => c.label === 's2')?.similarity ?? -1);
     expect(wrong.stderr).toContain(
       `facegpu: warning: ${orl(1, 5)} enrolled as "s2" looks like "s1" (similarity ${l.similarity.toFixed(3)}; identify --far 0.001 names from ${l.threshold.toFixed(3)}): ` +
         `a photo of them, or a face framed wrong? It lets strangers through more often; remove it with facegpu gallery remove ${g} "s2" --photo ${orl(1, 5)}\n`,
