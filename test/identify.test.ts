@@ -230,12 +230,20 @@ describe('5-celebrity-faces: enroll train/, identify val/', () => {
     await cli(['enroll', gallery, join(CELEB, 'train')]);
   });
 
-  it('names every val/ face correctly', async () => {
+  it('every val/ face is most like its own person, and --far 0.01 names all but a few and none wrong', async () => {
     const { stdout } = await cli(['identify', gallery, join(CELEB, 'val'), '--json']);
     const results: FileJson[] = JSON.parse(stdout);
     expect(results.length).toBe(25);
-    const wrong = results.filter((r) => 'error' in r || r.faces.length !== 1 || r.faces[0].label !== r.file.split('/').at(-2));
-    expect(wrong.map((r) => ('faces' in r ? `${r.file}: ${JSON.stringify(r.faces.map((f) => f.label))}` : r.error))).toEqual([]);
+    const faces = results.map((r) => ('faces' in r && r.faces.length === 1 ? { who: r.file.split('/').at(-2), face: r.faces[0] } : { who: r.file, face: null }));
+    expect(faces.filter((f) => f.face === null).map((f) => f.who)).toEqual([]);
+    // The best candidate: the pipeline (detection, framing, descriptors, templates).
+    expect(faces.filter((f) => f.face!.candidates[0].label !== f.who).map((f) => f.who)).toEqual([]);
+    // The threshold: never a wrong name. It is the backbone default's floor here (5 people,
+    // 90 impostor comparisons), made mostly of ORL's studio portraits, whose strangers look
+    // more alike than web photos' do: it leaves unnamed 10% of the gallery's own photos
+    // (gallery stats), and 2 of these 25 (similarities 0.383 and 0.385 against 0.386).
+    expect(faces.filter((f) => f.face!.label !== null && f.face!.label !== f.who).map((f) => f.who)).toEqual([]);
+    expect(faces.filter((f) => f.face!.label === f.who).length).toBeGreaterThanOrEqual(22);
   });
 
   it('two val/ faces of different people side by side: two faces, both named; a photo without a face: faces []', async () => {
@@ -389,7 +397,7 @@ describe('bad input', () => {
     // One person: the gallery cannot calibrate itself; the backbone's default calibration applies.
     const one = await cli(['identify', empty, orl(1, 2), orl(2, 1), '--json']);
     expect(one.stderr).toMatch(/--far 0\.01: threshold [\d.]+ \(backbone default calibration/);
-    expect(one.stderr).toContain("this threshold comes from the backbone's reference photos, not yours; on other kinds of photo it lets more through (ORL studio portraits: 6.8% at --far 0.01); enroll more people for a calibration of your own\n");
+    expect(one.stderr).toContain("this threshold comes from the backbone's reference photos, not yours; with people it had not seen it let 1.0-2.6% of strangers through at --far 0.01 (calibration/README.md), and other kinds of photo may differ; enroll more people for a calibration of your own\n");
     expect(JSON.parse(one.stdout).map((r: { faces: FaceJson[] }) => r.faces[0]?.label)).toEqual(['x', null]);
     const stats = JSON.parse((await cli(['gallery', 'stats', empty, '--json'])).stdout);
     expect(stats.calibration).toBe('default');
