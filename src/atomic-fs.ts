@@ -37,7 +37,15 @@ export function alive(pid: number): boolean {
 }
 
 /**
- * Remove the temporary files beside `file` (`<name>.tmp-<pid>...`) that a process killed
+ * A temporary name beside `file`, for this process to write and rename into place:
+ * `<name>.tmp-<pid>-<stamp>-<n>`, the form removeDeadTemps tells a killed writer's by.
+ */
+export function tempPathFor(file: string): string {
+  return `${file}.tmp-${process.pid}-${Date.now()}-${counter++}`;
+}
+
+/**
+ * Remove the temporary files beside `file` (`<name>.tmp-<pid>...`: tempPathFor) that a process killed
  * before its rename left: each as big as the file (a search index of a million faces is over
  * a gigabyte), and, in a gallery folder, carried along by every save. Only dead processes'.
  */
@@ -342,7 +350,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     throw refused(err);
   });
   removeDeadTemps(target);
-  const tmp = `${target}.tmp-${process.pid}-${Date.now()}-${counter++}`;
+  const tmp = tempPathFor(target);
   try {
     await writeFile(tmp, data);
     // Again just before the rename: something else may have been put there meanwhile.

@@ -8,9 +8,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../src/atomic-fs.ts';
+import { removeDeadTemps, tempPathFor, writeFileAtomic } from '../src/atomic-fs.ts';
 import { checkOutputDir, checkOutputFile, mkdirp } from '../src/out-dir.ts';
 import { listPeople } from '../src/train/dataset-node.ts';
 import { saveBackbone } from '../src/weights/store.ts';
@@ -305,6 +305,14 @@ describe('an output file that is not a regular file is refused before any work',
     await writeFileAtomic(file, 'whole');
     expect(readdirSync(dir).sort()).toEqual(['face.onnx', live, `other.onnx.tmp-${dead}-1-0`].sort());
     expect(readFileSync(file, 'utf8')).toBe('whole');
+    // The names writers use (tempPathFor) are the ones it tells by: this process's kept, the
+    // same name of a dead process removed.
+    const mine = tempPathFor(file);
+    const killed = mine.replace(`.tmp-${process.pid}-`, `.tmp-${dead}-`);
+    expect(killed).not.toBe(mine);
+    for (const f of [mine, killed]) writeFileSync(f, 'partial');
+    removeDeadTemps(file);
+    expect(readdirSync(dir).sort()).toEqual(['face.onnx', live, `other.onnx.tmp-${dead}-1-0`, basename(mine)].sort());
   });
 
   it('writeFileAtomic never renames over a FIFO or a dangling link, writes through a link, replaces a regular file', async () => {

@@ -7,7 +7,7 @@
 // A caller that only searches (`facegpu search`) maps an up-to-date file instead of reading it.
 import { renameSync, rmSync, statfsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { removeDeadTemps } from '../atomic-fs.ts';
+import { removeDeadTemps, tempPathFor } from '../atomic-fs.ts';
 import { normalise, type NormalisationRecord } from '../gallery/normalise.ts';
 import { LIBRARY_FILES_PREFIX } from '../gallery/gallery-format.ts';
 import type { LibraryStore } from './store-node.ts';
@@ -79,7 +79,7 @@ export function openSearchIndex(store: LibraryStore, galleryDir: string, normali
 /** Write the index atomically, then record that it holds every face the store has (and none it deleted). */
 function saveCaughtUp(store: LibraryStore, file: string, index: VectorIndex): void {
   removeDeadTemps(file);
-  const tmp = `${file}.tmp-${process.pid}`;
+  const tmp = tempPathFor(file);
   try {
     index.save!(tmp);
     renameSync(tmp, file);
