@@ -85,7 +85,8 @@ const role = (r: Photo['role']) => kept.map((i, k) => (photos[i].role === r ? k 
 const refRows = role('reference');
 const personIds = (rows: number[]) => {
   const names = [...new Set(rows.map((k) => photos[kept[k]].person))];
-  return { people: names.length, person: rows.map((k) => names.indexOf(photos[kept[k]].person)) };
+  // Each person's data set (0: ORL, 1: the celebrities): impostor pairs are counted within one.
+  return { people: names.length, person: rows.map((k) => names.indexOf(photos[kept[k]].person)), dataSet: names.map((n) => (n.startsWith('orl-') ? 0 : 1)) };
 };
 function meanRecord(raw: Float32Array, source: string, rows = refRows): NormalisationRecord {
   const mean = new Float64Array(dim);
@@ -139,16 +140,16 @@ if (!args['new-mean'] && existsSync(shipped)) {
   }
 }
 const scoreX = normalise(rowsOf(chosen.raw, scoreRows), dim, chosen.rec);
-const { people, person } = personIds(scoreRows);
+const { people, person, dataSet } = personIds(scoreRows);
 const reference = defaultCalibrationFrom({
   backbone: backboneRefOf(engine),
   normalisation: chosen.rec,
-  source: `${SCORE_SOURCE}; faces framed ${JSON.stringify(DEFAULT_PREPROCESSING.framing)}; made by scripts/calibrate-backbone.ts`,
+  source: `${SCORE_SOURCE}, impostor pairs within each data set; faces framed ${JSON.stringify(DEFAULT_PREPROCESSING.framing)}; made by scripts/calibrate-backbone.ts`,
   descriptors: scoreX,
   person,
   people,
   dim,
-  options: { cap: 4000 },
+  options: { cap: 4000, dataSet },
 });
 const out = join(args.out!, `${engine.manifest.id}.json`);
 await writeFileAtomic(out, compactJson(reference) + '\n');

@@ -50,7 +50,9 @@ export function heldOutTable(x: Float32Array, faces: HeldOutFace[], dim: number,
     const cal = faces.filter((f) => (f.orl ? calPeople.includes(f.orl) : true));
     const test = faces.filter((f) => f.orl && !calPeople.includes(f.orl));
     const names = [...new Set(cal.map((f) => f.person))];
-    const reference = defaultCalibrationFrom({ backbone, normalisation, source: `held-out fold: ORL ${name}`, descriptors: rowsOf(cal), person: cal.map((f) => names.indexOf(f.person)), people: names.length, dim, options });
+    // Impostor pairs within a data set, as the shipped file's (ORL's people apart from the others').
+    const dataSet = names.map((n) => (cal.find((f) => f.person === n)!.orl ? 0 : 1));
+    const reference = defaultCalibrationFrom({ backbone, normalisation, source: `held-out fold: ORL ${name}`, descriptors: rowsOf(cal), person: cal.map((f) => names.indexOf(f.person)), people: names.length, dim, options: { ...options, dataSet } });
     const make = () => Gallery.create({ name: 'held-out', backbone, dim, preprocessing: {}, normalisation, index: flatIndexProvider, defaultCalibration: reference });
     const testPeople = [...new Set(test.map((f) => f.orl))];
     let seed = 7;

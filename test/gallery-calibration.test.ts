@@ -157,6 +157,27 @@ describe('pair scores', () => {
     expect(t.openSetImpostor[5]).toBe(Math.max(f(dot(x, 5 * dim, templates, 0, dim)), f(dot(x, 5 * dim, templates, dim, dim))));
   });
 
+  it('with data sets, impostor pairs only within one; a face whose set has no other person meets no impostor', () => {
+    // People 0, 1 (set 0: 3 and 2 faces), 2, 3 (set 1: 2 faces and 1), 4 (set 2, alone: 1 face).
+    const dim = 8;
+    const person = [0, 0, 0, 1, 1, 2, 2, 3, 4];
+    const dataSet = [0, 0, 1, 1, 2];
+    const x = unitRows(syntheticFaces({ seed: 4, dim, people: 9, perPerson: 1 }).descriptors, dim);
+    const t = templatePairScores(x, person, 5, dim, { dataSet });
+    // Each face against the other templates of its set: 5 faces x 1, 3 faces x 1, the lone one none.
+    expect(t.impostor).toHaveLength(5 + 3);
+    expect(t.openSetImpostor).toHaveLength(8);
+    const templates = templatesOf(x, person, 5, dim).templates;
+    expect(t.openSetImpostor[0]).toBe(f(dot(x, 0, templates, 1 * dim, dim))); // face 0 meets person 1 only
+    expect(t.openSetGenuine.length + t.openSetMisses).toBe(3 + 2 + 2); // people 0, 1, 2's faces; 3 has one face, 4 no impostor
+    const fp = facePairScores(x, person, dim, { dataSet });
+    expect(fp.genuine).toHaveLength(3 + 1 + 1);
+    expect(fp.impostor).toHaveLength(3 * 2 + 2 * 1); // set 0: 3 x 2 pairs across people; set 1: 2 x 1
+    // Without data sets, every pair across people counts, as before.
+    expect(templatePairScores(x, person, 5, dim).impostor).toHaveLength(9 * 4);
+    expect(facePairScores(x, person, dim).impostor).toHaveLength(36 - 5);
+  });
+
   it('a rank-1 error is an identify miss', () => {
     // Face 0 of person 0 is closer to person 1's template (0.96) than to its own without it (0.8).
     const x = new Float32Array([0, 1, 0.6, 0.8, -0.28, 0.96, -0.28, 0.96]);

@@ -31,11 +31,11 @@ export function tellThreshold(gallery: Gallery, kind: 'verify' | 'identify', mat
   const whose = { gallery: 'gallery', default: 'backbone default', 'gallery+default': "backbone default as a floor under the gallery's" }[t.source];
   console.error(`facegpu: --far ${match.far}: threshold ${fmt(t.threshold)} (${whose} calibration, ${t.impostorPairs} impostor comparisons)`);
   if (!t.supported) console.error(`facegpu: warning: ${t.impostorPairs} impostor comparisons are too few to support a false-accept rate of ${match.far} (needs ${Math.ceil(10 / match.far)}); enroll more people or photos`);
-  // The default is measured on other people's photos: on people outside its set it let about
+  // The default is measured on other people's photos: on people outside its set it let up to
   // twice the rate through (scripts/calibration-held-out.ts), and other kinds of photo differ.
   if (t.source === 'default') {
     console.error(
-      `facegpu: warning: this threshold comes from the backbone's reference photos, not yours; with people it had not seen it let 1.0-2.6% of strangers through at --far 0.01 (calibration/README.md), and other kinds of photo may differ; ` +
+      `facegpu: warning: this threshold comes from the backbone's reference photos, not yours; with people it had not seen it let 0.6-1.8% of strangers through at --far 0.01 (calibration/README.md), and other kinds of photo may differ; ` +
         (kind === 'verify' ? 'for a rate to rely on, give --gallery <dir> of people photographed like yours' : 'enroll more people for a calibration of your own'),
     );
   }

@@ -52,6 +52,13 @@ export interface CalibrationOptions {
   cap?: number;
   /** Comparisons computed per kind before faces are subsampled (default 1000000). */
   maxPairs?: number;
+  /**
+   * The data set each person comes from (by person, 0..people-1): impostor comparisons only
+   * within one. A reference made of several sets (studio portraits, web photos) would count
+   * pairs across them, which differ in everything but the face and are easy to tell apart;
+   * a stranger in someone's photos is photographed like the people they enrolled.
+   */
+  dataSet?: ArrayLike<number>;
 }
 
 export function summarise(k: KindCalibration): KindSummary {

@@ -127,7 +127,10 @@ export interface TemplateScores {
   facesUsed: number;
 }
 
-export function templatePairScores(x: Float32Array, person: ArrayLike<number>, people: number, dim: number, opts: { maxPairs?: number } = {}): TemplateScores {
+/** Whether two people's faces make an impostor pair: always, or with `dataSet` (by person) only within one. */
+const comparable = (dataSet: ArrayLike<number> | undefined, p: number, q: number) => !dataSet || dataSet[p] === dataSet[q];
+
+export function templatePairScores(x: Float32Array, person: ArrayLike<number>, people: number, dim: number, opts: { maxPairs?: number; dataSet?: ArrayLike<number> } = {}): TemplateScores {
   const n = x.length / dim;
   const t = templatesOf(x, person, people, dim);
   const genuine: number[] = [];
@@ -136,27 +139,28 @@ export function templatePairScores(x: Float32Array, person: ArrayLike<number>, p
     if (g !== null) genuine.push(g);
   }
   const used = people < 2 ? [] : subsetOf(n, Math.max(1, Math.floor((opts.maxPairs ?? 1_000_000) / people)), 'template');
-  const impostor = new Float32Array(used.length * (people - 1));
-  const openSetImpostor = new Float32Array(used.length);
+  const impostor: number[] = [];
+  const openSetImpostor: number[] = [];
   const openSetGenuine: number[] = [];
   let misses = 0;
-  let k = 0;
-  used.forEach((i, u) => {
+  for (const i of used) {
     const p = person[i];
     let best = -Infinity;
     for (let q = 0; q < people; q++) {
-      if (q === p) continue;
+      if (q === p || !comparable(opts.dataSet, p, q)) continue;
       const s = similarity(x, i * dim, t.templates, q * dim, dim);
-      impostor[k++] = s;
+      impostor.push(s);
       if (s > best) best = s;
     }
-    openSetImpostor[u] = best;
+    // A face whose data set has no other person meets no impostor.
+    if (best === -Infinity) continue;
+    openSetImpostor.push(best);
     const g = leaveOneOut(x, i, t, p, dim);
-    if (g === null) return;
+    if (g === null) continue;
     if (g > best) openSetGenuine.push(g);
     else misses++;
-  });
-  return { genuine: Float32Array.from(genuine), impostor, openSetGenuine: Float32Array.from(openSetGenuine), openSetImpostor, openSetMisses: misses, facesUsed: used.length };
+  }
+  return { genuine: Float32Array.from(genuine), impostor: Float32Array.from(impostor), openSetGenuine: Float32Array.from(openSetGenuine), openSetImpostor: Float32Array.from(openSetImpostor), openSetMisses: misses, facesUsed: used.length };
 }
 
 export interface FaceScores {
@@ -165,7 +169,7 @@ export interface FaceScores {
   facesUsed: number;
 }
 
-export function facePairScores(x: Float32Array, person: ArrayLike<number>, dim: number, opts: { maxPairs?: number } = {}): FaceScores {
+export function facePairScores(x: Float32Array, person: ArrayLike<number>, dim: number, opts: { maxPairs?: number; dataSet?: ArrayLike<number> } = {}): FaceScores {
   const n = x.length / dim;
   const maxPairs = opts.maxPairs ?? 1_000_000;
   // m faces give m (m - 1) / 2 pairs.
@@ -177,6 +181,7 @@ export function facePairScores(x: Float32Array, person: ArrayLike<number>, dim: 
     const i = used[a];
     for (let b = a + 1; b < used.length; b++) {
       const j = used[b];
+      if (person[i] !== person[j] && !comparable(opts.dataSet, person[i], person[j])) continue;
       const s = similarity(x, i * dim, x, j * dim, dim);
       (person[i] === person[j] ? genuine : impostor).push(s);
     }
