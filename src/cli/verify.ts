@@ -112,7 +112,7 @@ export async function verifyCommand(a: string | undefined, b: string | undefined
   try {
     const verifier = await openVerifier({ gpu, engine, gallery: opts.gallery, minFace });
     try {
-      tellThreshold(verifier.gallery.gallery, 'verify', match);
+      tellThreshold(verifier.gallery.gallery, 'verify', match, opts.gallery !== undefined);
       // Answered with each path as given (a pairs file's relative paths stay relative).
       // Errors in the CLI's words (a remedy naming its flag), without the error object.
       const results = (await verifier.verifyPairs(pairs.map((p) => p.read), match)).map((r, i): PairAnswer => {
