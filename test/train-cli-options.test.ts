@@ -22,8 +22,14 @@ describe('integer flags', () => {
     expect(() => countOption('--epochs', '0')).toThrow('--epochs must be a positive integer, got 0');
   });
 
-  it('other numbers still take any finite number', () => {
+  it('other numbers take any finite decimal number, an exponent too, but not hex, binary or octal', () => {
     expect(numberOption('--validation-split', '2e-1')).toBe(0.2);
     expect(numberOption('--lr', '1e-3')).toBe(0.001);
+    expect(numberOption('--far', '.01')).toBe(0.01);
+    expect(numberOption('--far', '1.')).toBe(1);
+    expect(numberOption('--threshold', '-0.5E+0')).toBe(-0.5);
+    for (const v of ['0x10', '0b1', '0o7', 'Infinity', '1e', '.', '--1', '1.5.2', '', ' ']) {
+      expect(() => numberOption('--far', v), v).toThrow(`--far must be a number, got "${v}"`);
+    }
   });
 });

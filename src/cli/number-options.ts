@@ -5,11 +5,13 @@ import { minFaceProblem } from '../detect/tiles.ts';
 
 /**
  * A number option, or a clear error naming it. An integer is decimal digits (a sign allowed):
- * Number() also reads 1e1 as 10 and 0x2 as 2, which no one means by a count.
+ * Number() also reads 1e1 as 10 and 0x2 as 2, which no one means by a count. Other numbers are
+ * decimal with an exponent if need be (1e-3): `--far 0x10` was read as 16.
  */
 export function numberOption(name: string, value: string, integer = false): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || (integer && !/^\s*[-+]?\d+\s*$/.test(value))) {
+  const decimal = integer ? /^\s*[-+]?\d+\s*$/ : /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
+  if (!Number.isFinite(n) || !decimal.test(value)) {
     throw new Error(`${name} must be ${integer ? 'an integer' : 'a number'}, got "${value}"`);
   }
   return n;
