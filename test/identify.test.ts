@@ -293,6 +293,15 @@ describe('5-celebrity-faces: enroll train/, identify val/', () => {
     expect(first.stderr).toContain("facegpu: warning: this threshold comes from the backbone's reference photos, not yours; ");
     expect(first.stderr).toContain('give --gallery <dir> of people photographed like yours\n');
     expect(first.stderr).not.toContain('too few');
+    expect(first.stderr).not.toContain('faces found');
+    // A photo of two faces is compared by its largest, and said so once, as given.
+    const two = join(tmp, 'verify-two.png');
+    const big = await sharp(ben[0]).rotate().resize(400, 400, { fit: 'contain', background: '#808080' }).png().toBuffer();
+    const small = await sharp(elton[0]).rotate().resize(240, 240, { fit: 'contain', background: '#808080' }).png().toBuffer();
+    await sharp({ create: { width: 700, height: 400, channels: 3, background: '#808080' } }).composite([{ input: big, left: 0, top: 0 }, { input: small, left: 440, top: 80 }]).png().toFile(two);
+    const twice = await cli(['verify', two, ben[1], '--json']);
+    expect(JSON.parse(twice.stdout)).toMatchObject({ same: true });
+    expect(twice.stderr.split('\n').filter((l) => l.includes('faces found'))).toEqual([`facegpu: ${two}: 2 faces found; the largest compared`]);
     const rare = await cli(['verify', ben[0], ben[1], '--far', '1e-7']);
     // The default's own comparisons too few: nothing to enroll into adds to them.
     expect(rare.stderr).toMatch(/warning: \d+ impostor comparisons are too few to support a false-accept rate of 1e-7 \(needs 100000000\): the threshold lies above all of them; choose a larger --far, or give --threshold\n/);

@@ -115,13 +115,18 @@ export async function verifyCommand(a: string | undefined, b: string | undefined
       tellThreshold(verifier.gallery.gallery, 'verify', match, opts.gallery !== undefined);
       // Answered with each path as given (a pairs file's relative paths stay relative).
       // Errors in the CLI's words (a remedy naming its flag), without the error object.
-      const results = (await verifier.verifyPairs(pairs.map((p) => p.read), match)).map((r, i): PairAnswer => {
+      const answered = await verifier.verifyPairs(pairs.map((p) => p.read), match);
+      const results = answered.map((r, i): PairAnswer => {
         const [a, b] = pairs[i].given;
         return 'error' in r ? { a, b, error: r.remedy ? cliMessage(r.remedy) : r.error } : { ...r, a, b };
       });
       const distinct = new Set(pairs.flatMap((p) => p.read)).size;
       console.error(`facegpu: ${counted(pairs.length, 'pair')} of ${counted(distinct, 'distinct photo')}, ${verifier.gallery.describer.times.images} read and described (each once)`);
       for (const r of results) if ('error' in r) console.error(`facegpu: warning: ${r.error}`);
+      // A photo of several faces is compared by its largest: said once a photo, as given.
+      const several = new Map<string, number>();
+      answered.forEach((r, i) => 'faces' in r && pairs[i].given.forEach((file, k) => r.faces[k] > 1 && several.set(file, r.faces[k])));
+      for (const [file, n] of several) console.error(`facegpu: ${file}: ${n} faces found; the largest compared`);
       const out = results.map((r) => ('error' in r ? r : { a: r.a, b: r.b, similarity: Math.round(r.similarity * 1e6) / 1e6, same: r.same, threshold: Math.round(r.threshold * 1e6) / 1e6 }));
       if (opts.json) process.stdout.write(JSON.stringify(opts.pairs !== undefined ? out : out[0]) + '\n');
       else for (const r of results) console.log(pairLine(r));

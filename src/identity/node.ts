@@ -122,7 +122,10 @@ export async function peekGalleryBackbone(dir: string): Promise<BackboneRef> {
  * where it is a RemedyError (a front end may word its remedy: no face found where minFace
  * would have looked for small ones).
  */
-export type VerifiedPair = { a: string; b: string; similarity: number; same: boolean; threshold: number } | { a: string; b: string; error: string; remedy?: RemedyError };
+export type VerifiedPair =
+  /** `faces`: how many faces each photo has (the largest is compared). */
+  | { a: string; b: string; similarity: number; same: boolean; threshold: number; faces: [number, number] }
+  | { a: string; b: string; error: string; remedy?: RemedyError };
 
 export interface Verifier {
   readonly gallery: FaceGallery;
@@ -152,19 +155,23 @@ export async function openVerifier(opts: { gpu: Gpu; engine: MobileNetEngine; ga
     async verifyPairs(pairs, match = {}) {
       const files = [...new Set(pairs.flat())];
       const best = new Map<string, Float32Array | Error>();
+      const count = new Map<string, number>();
       for (let at = 0; at < files.length; at += DECODE_BATCH) {
         const decoded = await decodeFiles(files.slice(at, at + DECODE_BATCH));
         const ok = decoded.filter((d): d is NamedImage => 'image' in d);
         const found = await fg.describer.describe(ok.map((d) => d.image));
         for (const d of decoded) if ('error' in d) best.set(d.name, new Error(d.error));
-        ok.forEach((d, i) => best.set(d.name, found[i].length ? found[i][largestFace(found[i])].descriptor : noFaceError(d.name, fg.describer, d.image)));
+        ok.forEach((d, i) => {
+          count.set(d.name, found[i].length);
+          best.set(d.name, found[i].length ? found[i][largestFace(found[i])].descriptor : noFaceError(d.name, fg.describer, d.image));
+        });
       }
       return pairs.map(([a, b]) => {
         const da = best.get(a)!;
         const db = best.get(b)!;
         const err = da instanceof Error ? da : db instanceof Error ? db : null;
         if (err) return { a, b, error: err.message, ...(err instanceof RemedyError ? { remedy: err } : {}) };
-        return { a, b, ...fg.gallery.verify(da as Float32Array, db as Float32Array, match) };
+        return { a, b, ...fg.gallery.verify(da as Float32Array, db as Float32Array, match), faces: [count.get(a)!, count.get(b)!] };
       });
     },
     destroy: () => fg.describer.destroy(),
