@@ -421,6 +421,10 @@ describe('bad input', () => {
     expect(stats.calibration).toBe('default');
     // One person: every threshold is the backbone default calibration's.
     expect(Object.values(thresholdsOf(stats)).map((t) => t.source)).toEqual(['default', 'default', 'default', 'default']);
+    // And the text says whose figures those are (the reference's pair counts, not the gallery's).
+    const text = (await cli(['gallery', 'stats', empty])).stdout;
+    expect(text).toContain(`verify (face against face) (the backbone's reference photos, not this gallery's): ${stats.verify.genuinePairs} genuine`);
+    expect(text).toContain("identify (face against the best other person) (the backbone's reference photos, not this gallery's): ");
     await cli(['gallery', 'remove', empty, 'x']);
     // Told from gallery.json before the GPU starts (no backbone line, no detector warm-up).
     expect((await failing(['identify', empty, photo])).stderr.trim()).toBe(`facegpu: ${empty}: the gallery is empty: enroll people first (facegpu enroll ${empty} <photos>)`);

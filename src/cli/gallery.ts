@@ -227,8 +227,10 @@ async function statsCommand(dir: string, opts: { json?: boolean }): Promise<void
   }
   console.log(`${dir}: ${counted(s.people, 'person', 'people')}, ${counted(s.photos, 'photo')}, ${counted(s.faces, 'face')} (index: ${s.indexKind}; calibration: ${s.calibration})`);
   if (s.library) console.log(`photo library: ${s.library.photos} photos (${s.library.failed} unreadable), ${s.library.faces} faces, ${s.unlabelled} not named, ${s.library.clusters} clusters`);
-  printKind('verify (face against face)', 'verify', s.verify, s.thresholds.verify);
-  printKind('identify (face against the best other person)', 'identify', s.identify, s.thresholds.identify);
+  // Fewer than two people: the figures are the backbone's reference photos', not this gallery's.
+  const whose = s.calibration === 'default' ? " (the backbone's reference photos, not this gallery's)" : '';
+  printKind(`verify (face against face)${whose}`, 'verify', s.verify, s.thresholds.verify);
+  printKind(`identify (face against the best other person)${whose}`, 'identify', s.identify, s.thresholds.identify);
 }
 
 function printKind(title: string, command: string, k: KindSummary | null, used: GalleryStats['thresholds']['verify']): void {
