@@ -38,7 +38,7 @@ export function tellThreshold(gallery: Gallery, kind: 'verify' | 'identify', mat
   console.error(`facegpu: --far ${match.far}: threshold ${fmt(t.threshold)} (${whose})`);
   if (!t.supported && t.source === 'default') {
     // The default's own comparisons: nothing to enroll into would add to them.
-    console.error(`facegpu: warning: ${t.impostorPairs} impostor comparisons are too few to support a false-accept rate of ${match.far} (needs ${Math.ceil(10 / match.far)}): the threshold lies above all of them; choose a larger --far, or give --threshold`);
+    console.error(`facegpu: warning: ${t.impostorPairs} impostor comparisons are too few to support a false-accept rate of ${match.far} (needs ${Math.ceil(10 / match.far)}): the threshold rests on fewer than 10 of them; choose a larger --far, or give --threshold`);
   } else if (!t.supported && t.source === 'gallery') {
     console.error(`facegpu: warning: ${t.impostorPairs} impostor comparisons are too few to support a false-accept rate of ${match.far} (needs ${Math.ceil(10 / match.far)}); enroll more people or photos`);
   }
