@@ -166,7 +166,7 @@ export function setupIdentify(ctx: PageContext): void {
       const whose = {
         gallery: `this gallery's calibration, ${t.impostorPairs} impostor comparisons`,
         default: 'the backbone’s reference (enrol a second person for the gallery’s own)',
-        'gallery+default': `the backbone’s reference: this gallery’s ${t.impostorPairs} impostor comparisons are too few for its own`,
+        'gallery+default': `the backbone’s reference as a floor: this gallery’s ${t.impostorPairs} impostor comparisons are too few`,
       }[t.source];
       thresholdText.textContent = `threshold ${t.threshold.toFixed(3)} · ${whose}${t.supported ? '' : ' — too few for this rate: enrol more people, strangers may be named'}`;
       thresholdText.dataset.supported = String(t.supported);

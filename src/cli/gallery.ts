@@ -237,10 +237,10 @@ function printKind(title: string, command: string, k: KindSummary | null, used: 
   if (!k) return;
   const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(1)}%`);
   const thr = (x: number | null) => (x === null ? '' : ` at similarity ${x.toFixed(3)}`);
-  // Where the command will not use the measured threshold (the default's, in its place), say so.
+  // Where the command will not use the measured threshold (the default's floor), say so.
   const uses = (far: '0.01' | '0.001', own: number | null) => {
     const u = used[far];
-    return u && u.source === 'gallery+default' && u.threshold !== own ? `; ${command} --far ${far} uses ${u.threshold.toFixed(3)} (the backbone's default, the gallery's comparisons being too few), TAR there ${pct(u.tar)}` : '';
+    return u && u.source === 'gallery+default' && u.threshold !== own ? `; ${command} --far ${far} uses ${u.threshold.toFixed(3)} (the backbone's default as a floor), TAR there ${pct(u.tar)}` : '';
   };
   console.log(`${title}: ${k.genuinePairs} genuine and ${k.impostorPairs} impostor pairs`);
   console.log(`  TAR at FAR 1e-2: ${pct(k.tarAtFar1e2)}${thr(k.thresholdAtFar1e2)}${k.supportedFar1e2 ? '' : ' (too few impostor pairs)'}${uses('0.01', k.thresholdAtFar1e2)}`);

@@ -33,7 +33,7 @@ export function tellThreshold(gallery: Gallery, kind: 'verify' | 'identify', mat
   const whose = {
     gallery: `gallery calibration, ${t.impostorPairs} impostor comparisons`,
     default: `backbone default calibration, ${t.impostorPairs} impostor comparisons`,
-    'gallery+default': `backbone default calibration in place of the gallery's, whose ${t.impostorPairs} impostor comparisons are too few for this rate`,
+    'gallery+default': `backbone default calibration as a floor under the gallery's, whose ${t.impostorPairs} impostor comparisons are too few for this rate`,
   }[t.source];
   console.error(`facegpu: --far ${match.far}: threshold ${fmt(t.threshold)} (${whose})`);
   if (!t.supported && t.source === 'default') {

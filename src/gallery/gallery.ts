@@ -63,7 +63,7 @@ export interface ThresholdChoice {
   threshold: number;
   /**
    * Whose calibration set it: the gallery's own, the backbone's default (fewer than two
-   * people), or the default's in place of the gallery's own ('gallery+default': the
+   * people), or the default's as a floor under the gallery's own ('gallery+default': the
    * gallery's comparisons are too few for the FAR asked, see thresholdFor).
    */
   source: 'gallery' | 'default' | 'gallery+default';
@@ -484,17 +484,19 @@ export class Gallery {
     const own: ThresholdChoice = { threshold: thresholdForFar(cal.impostor, far), source: source as 'gallery' | 'default', impostorPairs: cal.impostor.total, supported: supported(far, cal.impostor.total) };
     // A small gallery's own threshold rests on a handful of comparisons (two people: a few
     // impostor scores, so any FAR gives the same threshold: above the highest of them). Until
-    // its comparisons support the FAR, the backbone's default sets it, in either direction:
-    // lower, it let ORL strangers through (26% at 0.1 in a 5-person gallery); higher, one
-    // photo enrolled under the wrong name (a resized copy of another person's) set a 4-person
-    // gallery's at 0.997, and it named nobody. For identify, a stranger meets every person's
-    // template and is let through by the best of them: the default's threshold for one
+    // its comparisons support the FAR asked, the backbone's default is a floor: never laxer than
+    // what the reference data says. For identify, a stranger meets every person's template
+    // and is let through by the best of them: the floor is the default's threshold for one
     // comparison at the rate that lets a share `far` through over P of them (templateFar).
-    // Measured on people outside the default (calibration/README.md), galleries of 2-5 people
-    // let through about what they did with the default as a floor only (0.1-2.6% at 0.01).
+    // At the FAR itself it let 26% of ORL strangers through a 5-person gallery at 0.1. A floor
+    // only: the default in place of a higher own threshold let 4 of `facegpu demo`'s 6
+    // strangers through (photographed as the enrolled people were, which the gallery's own
+    // comparisons knew); but then one photo enrolled under the wrong name can set a small
+    // gallery's threshold so high that nobody is named (a tester: 0.997), which only enroll's
+    // lookalike warning tells.
     if (source === 'gallery' && !own.supported && this.defaultCal) {
-      const standIn = kind === 'identify' ? thresholdForFar(this.defaultCal.kinds.template.impostor, templateFar(far, this.persons.size)) : thresholdForFar(this.defaultCal.kinds.verify.impostor, far);
-      return { ...own, threshold: standIn, source: 'gallery+default' };
+      const floor = kind === 'identify' ? thresholdForFar(this.defaultCal.kinds.template.impostor, templateFar(far, this.persons.size)) : thresholdForFar(this.defaultCal.kinds.verify.impostor, far);
+      if (floor > own.threshold) return { ...own, threshold: floor, source: 'gallery+default' };
     }
     return own;
   }
