@@ -36,11 +36,10 @@ export function tellThreshold(gallery: Gallery, kind: 'verify' | 'identify', mat
     'gallery+default': `backbone default calibration as a floor under the gallery's, whose ${t.impostorPairs} impostor comparisons are too few for this rate`,
   }[t.source];
   console.error(`facegpu: --far ${match.far}: threshold ${fmt(t.threshold)} (${whose})`);
-  if (!t.supported && t.source === 'default') {
-    // The default's own comparisons: nothing to enroll into would add to them.
-    console.error(`facegpu: warning: ${t.impostorPairs} impostor comparisons are too few to support a false-accept rate of ${match.far} (needs ${Math.ceil(10 / match.far)}): the threshold rests on fewer than 10 of them; choose a larger --far, or give --threshold`);
-  } else if (!t.supported && t.source === 'gallery') {
-    console.error(`facegpu: warning: ${t.impostorPairs} impostor comparisons are too few to support a false-accept rate of ${match.far} (needs ${Math.ceil(10 / match.far)}); enroll more people or photos`);
+  if (!t.supported && t.source !== 'gallery+default') {
+    // The default's own comparisons: nothing enrolled would add to them.
+    const remedy = t.source === 'default' ? ': the threshold rests on fewer than 10 of them; choose a larger --far, or give --threshold' : '; enroll more people or photos';
+    console.error(`facegpu: warning: ${t.impostorPairs} impostor comparisons are too few to support a false-accept rate of ${match.far} (needs ${Math.ceil(10 / match.far)})${remedy}`);
   }
   // The default is measured on other people's photos: on people outside its set it let up to
   // three times the rate asked through (scripts/calibration-held-out.ts), and it is set mostly
