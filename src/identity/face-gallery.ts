@@ -81,11 +81,15 @@ export class FaceGallery {
   searchMs = 0;
   /** The last change begun through `exclusive`. */
   private changing: Promise<unknown> = Promise.resolve();
+  /** Enroll's lookalike threshold, kept between batches (LookalikeThreshold). */
+  readonly lookalikeThreshold: LookalikeThreshold;
 
   private constructor(
     readonly gallery: Gallery,
     readonly describer: FaceDescriber,
-  ) {}
+  ) {
+    this.lookalikeThreshold = new LookalikeThreshold(gallery);
+  }
 
   /**
    * A new, empty gallery for `describer`'s engine and preprocessing. Descriptors are
@@ -284,7 +288,7 @@ async function enrollPhotos(fg: FaceGallery, person: string, photos: readonly Na
   const found = await fg.describer.describe(photos.map((p) => p.image), look);
   const report: EnrollReport = { person, added: 0, skipped: [] };
   // Taken once a batch, as the gallery was before it (of a large gallery, not always anew).
-  const threshold = lookalikeThreshold(fg.gallery);
+  const threshold = fg.lookalikeThreshold.take();
   for (let i = 0; i < photos.length; i++) {
     const f = found[i];
     const file = photos[i].name;
@@ -331,33 +335,38 @@ export const LOOKALIKE_FAR = 0.001;
 const LOOKALIKE_SMALL = 250;
 /** Beyond it, taken again once the faces have grown by this share (or shrunk). */
 const LOOKALIKE_GROWTH = 0.25;
-const lookalikeTaken = new WeakMap<Gallery, { faces: number; threshold: number | null }>();
 
 /**
- * Identify's threshold at LOOKALIKE_FAR, or null where there is no calibration to give one.
- * Taking it after faces were added computes the gallery's calibration anew, seconds from a few
- * thousand faces (2.4 s at 2500), and enroll takes it for each person's batch: 300 people
- * enrolled one by one spent 186 s in it, where describing their 1500 photos takes about 80.
- * So a large gallery's is taken again only when its faces have grown by a quarter since: the
+ * Identify's threshold at LOOKALIKE_FAR for one gallery, or null where there is no calibration
+ * to give one. Taking it after faces were added computes the gallery's calibration anew,
+ * seconds from a few thousand faces (2.4 s at 2500), and enroll takes it for each person's
+ * batch: 300 people enrolled one by one spent 186 s in it (synthetic descriptors). So a large
+ * gallery's is taken again only when its faces have grown by a quarter since (or shrunk): the
  * threshold moves little with a few more people, and the warning it sets needs no more.
  */
-export function lookalikeThreshold(g: Gallery): number | null {
-  const faces = g.faces().length;
-  const taken = lookalikeTaken.get(g);
-  if (taken && faces > LOOKALIKE_SMALL && faces >= taken.faces && faces <= taken.faces * (1 + LOOKALIKE_GROWTH)) return taken.threshold;
-  let threshold: number | null;
-  try {
-    threshold = g.thresholdFor('identify', LOOKALIKE_FAR).threshold;
-  } catch {
-    threshold = null;
+export class LookalikeThreshold {
+  private taken: { faces: number; threshold: number | null } | null = null;
+
+  constructor(private readonly gallery: Gallery) {}
+
+  take(): number | null {
+    const faces = this.gallery.faces().length;
+    const t = this.taken;
+    if (t && faces > LOOKALIKE_SMALL && faces >= t.faces && faces <= t.faces * (1 + LOOKALIKE_GROWTH)) return t.threshold;
+    let threshold: number | null;
+    try {
+      threshold = this.gallery.thresholdFor('identify', LOOKALIKE_FAR).threshold;
+    } catch {
+      threshold = null;
+    }
+    this.taken = { faces, threshold };
+    return threshold;
   }
-  lookalikeTaken.set(g, { faces, threshold });
-  return threshold;
 }
 
 /**
  * Another person whose template `descriptor` (a face about to be enrolled as `person`) is as
- * similar to as `threshold` (lookalikeThreshold) and, when `person` is enrolled already, more
+ * similar to as `threshold` (LookalikeThreshold) and, when `person` is enrolled already, more
  * similar to than to theirs; or null. (A small gallery's threshold is low: a face of its own
  * person may well reach another's template too, and is theirs all the same.)
  */
