@@ -13,6 +13,7 @@ import { writeFarPhoto, writeGroupPhoto } from './helpers/group-photo.ts';
 import { colourOf } from '../src/faces/annotate-node.ts';
 import { expandImages } from '../src/cli/predict.ts';
 import { pairLine, readPairs } from '../src/cli/verify.ts';
+import { loadImageRaw } from '../src/image/decode.ts';
 
 const exec = promisify(execFile);
 const CLI = join(import.meta.dirname, '..', 'bin', 'facegpu.js');
@@ -522,12 +523,42 @@ describe('bad input', () => {
     expect(l.similarity).toBeGreaterThan(seen.candidates.find((c) => c.label === 's2')?.similarity ?? -1);
     expect(wrong.stderr).toContain(
       `facegpu: warning: ${orl(1, 5)} enrolled as "s2" looks like "s1" (similarity ${l.similarity.toFixed(3)}; identify --far 0.001 names from ${l.threshold.toFixed(3)}): ` +
-        `a photo of them, or a face framed wrong? It lets strangers through more often; remove it with facegpu gallery remove ${g} "s2" --photo ${orl(1, 5)}\n`,
+        `a photo of them, or a face framed wrong? It lets strangers through more often; remove it with facegpu gallery remove ${g} s2 --photo ${orl(1, 5)}\n`,
     );
     // The photos of the person's own: nothing to say.
     const right = await cli(['enroll', g, '--person', 's3', orl(3, 5), '--json']);
     expect(JSON.parse(right.stdout)).toEqual([{ person: 's3', added: 1, skipped: [] }]);
     expect(right.stderr).not.toContain('looks like');
+  });
+
+  it("a copy of one person's photo under another's name (enrolled before them: no lookalike to warn of) is left out of identify's threshold, and named with how to remove it", async () => {
+    const g = join(tmp, 'named-twice');
+    // ORL s5/3 at twice its size, as a resized copy would come.
+    const { data, width, height } = await loadImageRaw(orl(5, 3));
+    const copy = join(tmp, 'copy-of-s5-3.png');
+    await sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels: 3 } }).resize(width * 2, height * 2).png().toFile(copy);
+    await cli(['enroll', g, '--person', 's12', ...[1, 2, 3, 4, 5].map((k) => orl(12, k)), copy]);
+    expect((await cli(['enroll', g, '--person', 's5', ...[1, 2, 3, 4, 5].map((k) => orl(5, k))])).stderr).not.toContain('looks like');
+    await cli(['enroll', g, '--person', 's23', ...[1, 2, 3, 4, 5].map((k) => orl(23, k))]);
+    const probes = [5, 12, 23].flatMap((p) => [6, 7, 8, 9, 10].map((k) => orl(p, k)));
+    const { stdout, stderr } = await cli(['identify', g, ...probes, '--json']);
+    const named = (JSON.parse(stdout) as FileJson[]).map((f) => ('faces' in f ? f.faces[0]?.label : f.error));
+    expect(named).toEqual([5, 12, 23].flatMap((p) => Array(5).fill(`s${p}`)));
+    // Counted in, the copy's 0.89 to s5 would have set the threshold: nearly nobody named.
+    const line = stderr.split('\n').find((l) => l.includes('under two names'));
+    expect(line).toMatch(
+      new RegExp(
+        `^facegpu: warning: \\d+ comparisons? of two people's faces in ${g} scores? as one person's \\(0\\.8\\d\\d or more: the same face under two names\\?\\), left out of the threshold: ` +
+          `${copy} under "s12" scores 0\\.\\d{3} to "s5"\\. If that face is not s12's, remove it with facegpu gallery remove ${g} s12 --photo ${copy}$`,
+      ),
+    );
+    expect(stderr).toMatch(/--far 0\.01: threshold 0\.[0-7]\d\d /);
+    const stats = await cli(['gallery', 'stats', g]);
+    expect(stats.stderr).toMatch(new RegExp(`1 face scores as another person's \\(at or above 0\\.8\\d\\d: the same face under two names\\?\\), left out of the thresholds: ${copy} under "s12": 0\\.\\d{3} to "s5"`));
+    // Removed as told: nothing left out, nothing said.
+    await cli(['gallery', 'remove', g, 's12', '--photo', copy]);
+    const after = await cli(['identify', g, orl(5, 6)]);
+    expect(after.stderr).not.toContain('under two names');
   });
 
   it('two enroll runs on one gallery at once: both people end up in it, the gallery intact', async () => {

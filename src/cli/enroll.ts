@@ -6,7 +6,7 @@ import { checkPersonName, LOOKALIKE_FAR, type FaceGallery } from '../identity/fa
 import { enrollFiles, peekGalleryBackbone, updateFaceGallery, type EnrollReport } from '../identity/node.ts';
 import { checkGalleryFolder, galleryExists, gallerySaveBytes } from '../gallery/store-node.ts';
 import { checkOutputDir } from '../out-dir.ts';
-import { counted, warnUnknownName, withoutFile } from './wording.ts';
+import { counted, shellWord, warnUnknownName, withoutFile } from './wording.ts';
 import { MIN_FACE_HELP, minFaceOption } from './number-options.ts';
 import { remedyOf } from './remedies.ts';
 import { expandImages } from './predict.ts';
@@ -82,7 +82,7 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
         for (const l of r.lookalikes ?? []) {
           console.error(
             `facegpu: warning: ${given.get(l.file) ?? l.file} enrolled as ${JSON.stringify(r.person)} looks like ${JSON.stringify(l.person)} (similarity ${l.similarity.toFixed(3)}; identify --far ${LOOKALIKE_FAR} names from ${l.threshold.toFixed(3)}): ` +
-              `a photo of them, or a face framed wrong? It lets strangers through more often; remove it with facegpu gallery remove ${galleryDir} ${JSON.stringify(r.person)} --photo ${l.file}`,
+              `a photo of them, or a face framed wrong? It lets strangers through more often; remove it with facegpu gallery remove ${shellWord(galleryDir)} ${shellWord(r.person)} --photo ${shellWord(l.file)}`,
           );
         }
         out.push(told);

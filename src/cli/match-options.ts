@@ -2,6 +2,7 @@
 // false-accept rate from the gallery's calibration. Checked before any work.
 import type { Gallery, MatchOptions } from '../gallery/gallery.ts';
 import { numberOption } from './number-options.ts';
+import { counted, shellWord } from './wording.ts';
 
 export const DEFAULT_FAR = 0.01;
 
@@ -36,6 +37,17 @@ export function tellThreshold(gallery: Gallery, kind: 'verify' | 'identify', mat
     'gallery+default': `backbone default calibration as a floor under the gallery's, whose ${t.impostorPairs} impostor comparisons are too few for this rate`,
   }[t.source];
   console.error(`facegpu: --far ${match.far}: threshold ${fmt(t.threshold)} (${whose})`);
+  if (t.namedTwice) {
+    // A copy or a photo under the wrong name: left out (Gallery.thresholdFor), and shown.
+    const twice = gallery.facesNamedTwice();
+    const first = twice[0];
+    const which = first
+      ? `: ${twice.slice(0, 3).map((f) => `${f.file} under "${f.person}" scores ${fmt(f.similarity)} to "${f.other}"`).join('; ')}${twice.length > 3 ? `; and ${twice.length - 3} more (gallery stats)` : ''}. If that face is not ${first.person}'s, remove it with facegpu gallery remove ${shellWord(gallery.name)} ${shellWord(first.person)} --photo ${shellWord(first.file)}`
+      : '';
+    console.error(
+      `facegpu: warning: ${counted(t.namedTwice, 'comparison')} of two people's faces in ${gallery.name} ${t.namedTwice === 1 ? 'scores' : 'score'} as one person's (${fmt(gallery.namedTwiceFrom()!)} or more: the same face under two names?), left out of the threshold${which}`,
+    );
+  }
   if (!t.supported && t.source !== 'gallery+default') {
     // The default's own comparisons: nothing enrolled would add to them.
     const remedy = t.source === 'default' ? ': the threshold rests on fewer than 10 of them; choose a larger --far, or give --threshold' : '; enroll more people or photos';

@@ -27,3 +27,6 @@ export function warnUnknownName(person: string): void {
  */
 export const noneRead = (files: readonly string[], done = 'answered'): string =>
   `nothing ${done}: ${files.length === 1 ? `${files[0]} was skipped` : `all ${files.length} files were skipped`}`;
+
+/** `word` as a POSIX shell reads it back: as is when plain, else in single quotes. For commands a message tells people to run. */
+export const shellWord = (word: string): string => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);

@@ -8,7 +8,7 @@
 // not depend on the index), and thresholds come from the gallery's own calibration
 // (re-computed lazily after every change) or, below two people, from the backbone's default
 // calibration.
-import { tarAt, thresholdForFar, supported } from './calibration.ts';
+import { tarAt, thresholdForFar, supported, withoutScoresFrom } from './calibration.ts';
 import { calibrate, type Calibration, type CalibrationKind, type CalibrationOptions, type DefaultCalibration, type KindCalibration, type KindSummary } from './calibration-record.ts';
 import { flatIndexProvider } from './flat-index.ts';
 import { indexFileName, GALLERY_FORMAT, GALLERY_VERSION, type BackboneRef, type Box, type FaceRecord, type GalleryJson, type JsonObject } from './gallery-format.ts';
@@ -70,6 +70,12 @@ export interface ThresholdChoice {
   impostorPairs: number;
   /** The rule of ten (calibration.ts). */
   supported: boolean;
+  /**
+   * The gallery's comparisons of different people left out of it because they score as one
+   * person's (namedTwiceFrom: a face under two names); listed by facesNamedTwice. 0 but for
+   * the gallery's own calibration.
+   */
+  namedTwice: number;
 }
 
 export interface GalleryStats {
@@ -135,6 +141,15 @@ const FARS = [1e-2, 1e-3];
  * face differ far more.
  */
 export const SAME_PHOTO_SIMILARITY = 0.9999;
+
+/**
+ * How far below the same-person score namedTwiceFrom takes every different-person score of
+ * the backbone's reference must lie for it to be taken: a gallery's strangers score higher
+ * than the reference's when its people were photographed alike (`facegpu demo`'s gallery:
+ * 0.562 against a template, the reference's highest 0.472), twice that gap. The face
+ * backbone: 0.824 against a highest 0.585 (face to face).
+ */
+export const NAMED_TWICE_MARGIN = 0.2;
 
 interface Person {
   key: number;
@@ -481,7 +496,18 @@ export class Gallery {
           `(its own calibration needs at least 2) and no default calibration for backbone "${this.backbone.id}" was given; give a threshold instead`,
       );
     }
-    const own: ThresholdChoice = { threshold: thresholdForFar(cal.impostor, far), source: source as 'gallery' | 'default', impostorPairs: cal.impostor.total, supported: supported(far, cal.impostor.total) };
+    // One face under two names is one person's face compared with their own: such a score
+    // says nothing of strangers, and a small gallery's threshold would rest on it alone.
+    const limit = source === 'gallery' ? this.namedTwiceFrom() : null;
+    const { sample, left } = limit === null ? { sample: cal.impostor, left: 0 } : withoutScoresFrom(cal.impostor, limit);
+    const own: ThresholdChoice = {
+      // With every comparison left out, no threshold of the gallery's own: the floor below sets it.
+      threshold: sample.total ? thresholdForFar(sample, far) : -1,
+      source: source as 'gallery' | 'default',
+      impostorPairs: sample.total,
+      supported: supported(far, sample.total),
+      namedTwice: left,
+    };
     // A small gallery's own threshold rests on a handful of comparisons (two people: a few
     // impostor scores, so any FAR gives the same threshold: above the highest of them). Until
     // its comparisons support the FAR asked, the backbone's default is a floor: never laxer than
@@ -492,13 +518,55 @@ export class Gallery {
     // only: the default in place of a higher own threshold let 4 of `facegpu demo`'s 6
     // strangers through (photographed as the enrolled people were, which the gallery's own
     // comparisons knew); but then one photo enrolled under the wrong name can set a small
-    // gallery's threshold so high that nobody is named (a tester: 0.997), which only enroll's
-    // lookalike warning tells.
+    // gallery's threshold so high that nobody is named (a tester: 0.997): hence the scores
+    // of faces under two names left out above.
     if (source === 'gallery' && !own.supported && this.defaultCal) {
       const floor = kind === 'identify' ? thresholdForFar(this.defaultCal.kinds.template.impostor, templateFar(far, this.persons.size)) : thresholdForFar(this.defaultCal.kinds.verify.impostor, far);
       if (floor > own.threshold) return { ...own, threshold: floor, source: 'gallery+default' };
     }
     return own;
+  }
+
+  /**
+   * The similarity from which a comparison of two people's faces is taken for one person's
+   * face under two names (a copy, or a photo under the wrong name), and left out of the
+   * gallery's thresholds: the score half of one person's faces reach against their own
+   * template in the backbone's default calibration (face: 0.82, where no two different people
+   * of its 45 reached 0.48 against a template, 0.59 face to face). Null without a default
+   * calibration, or with one whose different people came within NAMED_TWICE_MARGIN of it:
+   * nothing is left out.
+   */
+  namedTwiceFrom(): number | null {
+    if (!this.defaultCal) return null;
+    const { template, verify } = this.defaultCal.kinds;
+    // The FAR-style quantile of the genuine scores: the score that half of them reach.
+    const limit = thresholdForFar(template.genuine, 0.5);
+    // Only where the reference shows it: no two of its different people came within the
+    // margin of it.
+    const highest = Math.max(template.impostor.top.at(-1) ?? -1, verify.impostor.top.at(-1) ?? -1);
+    return limit >= highest + NAMED_TWICE_MARGIN ? limit : null;
+  }
+
+  /**
+   * Enrolled faces as similar to another person's template as namedTwiceFrom: most similar
+   * first. Each face meets the templates the index finds nearest (all of a small gallery's).
+   */
+  facesNamedTwice(): { file: string; person: string; other: string; similarity: number }[] {
+    const limit = this.namedTwiceFrom();
+    const n = this.faceList.length;
+    if (limit === null || this.persons.size < 2 || !n) return [];
+    const hits = this.index.search(this.x.subarray(0, n * this.dim), Math.min(this.persons.size, 3));
+    const out: { file: string; person: string; other: string; similarity: number }[] = [];
+    hits.forEach((h, i) => {
+      const face = this.faceList[i];
+      for (const key of h.keys) {
+        const other = this.nameOfKey.get(key)!;
+        if (other === face.person) continue;
+        const s = similarity(this.x, i * this.dim, this.templates.get(other)!, 0, this.dim);
+        if (s >= limit) out.push({ file: face.file, person: face.person, other, similarity: s });
+      }
+    });
+    return out.sort((a, b) => b.similarity - a.similarity);
   }
 
   /** The gallery's own calibration (computed now if out of date). */
@@ -533,6 +601,13 @@ export class Gallery {
     }
     const single = [...this.persons].filter(([, p]) => p.faces.length === 1).map(([n]) => n);
     if (single.length) warnings.push(`${single.length} ${single.length === 1 ? 'person has' : 'people have'} one face only (${single.slice(0, 5).join(', ')}${single.length > 5 ? ', …' : ''}): no genuine pair, so TAR leaves them out; enroll 2+ photos each`);
+    const twice = own ? this.facesNamedTwice() : [];
+    if (twice.length) {
+      const shown = twice.slice(0, 5).map((t) => `${t.file} under "${t.person}": ${t.similarity.toFixed(3)} to "${t.other}"`);
+      warnings.push(
+        `${twice.length} ${twice.length === 1 ? 'face scores' : 'faces score'} as another person's (at or above ${this.namedTwiceFrom()!.toFixed(3)}: the same face under two names?), left out of the thresholds: ${shown.join('; ')}${twice.length > 5 ? '; …' : ''}`,
+      );
+    }
     if (own) {
       const c = this.calibration();
       if (c.facesUsed.verify < c.faces || c.facesUsed.template < c.faces) warnings.push(`calibrated on a sample of the faces (${c.facesUsed.verify} for face pairs, ${c.facesUsed.template} for template pairs, of ${c.faces}) to bound the work`);

@@ -1,0 +1,15 @@
+// src/cli/wording.ts shellWord: the words of a command a message tells people to run, as a
+// POSIX shell reads them back (checked by running them through sh).
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { shellWord } from '../src/cli/wording.ts';
+
+describe('shellWord', () => {
+  it('leaves plain words alone and quotes the rest so that sh reads back the same text', () => {
+    expect(shellWord('/tmp/g-1/s12.png')).toBe('/tmp/g-1/s12.png');
+    expect(shellWord('Ana María')).toBe("'Ana María'");
+    const words = ['Ana María', "O'Brien", '$HOME', '`id`', 'a"b', 'x*', '-', 'tab\there', '', 'ünïcode'];
+    const out = execFileSync('sh', ['-c', `printf '%s\\n' ${words.map(shellWord).join(' ')}`], { encoding: 'utf8' });
+    expect(out).toBe(words.map((w) => `${w}\n`).join(''));
+  });
+});
