@@ -268,6 +268,29 @@ describe('default calibration', () => {
     expect(twice.map(({ file, person, other }) => ({ file, person, other }))).toContainEqual({ file: 'copy.jpg', person: name(3), other: name(0) });
     for (const t of twice) expect(t.similarity).toBeGreaterThanOrEqual(limit);
     expect(g.stats().warnings.join('\n')).toMatch(/faces? scores? as another person's \(at or above [\d.]+: the same face under two names\?\), left out of the thresholds: copy\.jpg under "person-3": [\d.]+ to "person-0"/);
+    expect(g.peopleNamedTwice()).toEqual([]);
+    // Person 0's other photos under a second name: one person under two names.
+    const again = syntheticFaces({ ...clear, people: 1, perPerson: 4, faceSeed: 2 });
+    g.addFaces('person-0 again', [0, 1, 2, 3].map((f) => ({ file: `again/${f}.jpg`, box: [10, 20, 100, 120] as [number, number, number, number], score: 0.99, descriptor: rowOf(again.descriptors, dim, f) })));
+    const pairs = g.peopleNamedTwice();
+    expect(pairs.map(({ a, b }) => [a, b])).toEqual([[name(0), 'person-0 again']]);
+    expect(pairs[0].similarity).toBeGreaterThanOrEqual(limit);
+    expect(g.peopleNamedTwice('person-0 again').map(({ a, b }) => [a, b])).toEqual([['person-0 again', name(0)]]);
+    expect(g.peopleNamedTwice(name(2))).toEqual([]);
+    expect(() => g.peopleNamedTwice('nobody')).toThrow(/no person "nobody"/);
+    const warnings = g.stats().warnings.join('\n');
+    expect(warnings).toMatch(/two people look like one person \(at or above [\d.]+: one person under two names\? calibrated as one; renaming one to the other merges them\): "person-0" and "person-0 again" \(templates [\d.]+\)/);
+    // Their faces are said with the pair, not one by one; the copy still is.
+    expect(warnings).not.toMatch(/again\/\d\.jpg under/);
+    expect(warnings).toMatch(/copy\.jpg under "person-3"/);
+    // Calibrated as one person: their comparisons are not strangers', and everyone is named,
+    // person 0 as either name.
+    expect(g.calibration().peopleNamedTwice).toEqual(pairs);
+    expect(g.calibration().people).toBe(4);
+    expect(g.thresholdFor('identify', 0.01).threshold).toBeLessThan(limit);
+    const again0 = g.identify(newPhotos.descriptors, { far: 0.01 }).map((r) => r.label);
+    expect(again0.slice(2)).toEqual([1, 1, 2, 2, 3, 3].map(name));
+    for (const l of again0.slice(0, 2)) expect([name(0), 'person-0 again']).toContain(l);
     // A reference whose different people reach its same-person median: nothing left out.
     const blurred = syntheticFaces({ ...shape, seed: 97, people: 20, perPerson: 4, noise: 6 });
     const overlap = defaultCalibrationFrom({ backbone, normalisation: { method: 'l2' }, source: 'blurred', descriptors: normalise(blurred.descriptors, dim, { method: 'l2' }), person: blurred.person, people: 20, dim });

@@ -561,6 +561,37 @@ describe('bad input', () => {
     expect(after.stderr).not.toContain('under two names');
   });
 
+  it('one person enrolled under two names is warned of at enroll and identify, calibrated as one, and merged by the command given', async () => {
+    const g = join(tmp, 'two-names');
+    await cli(['enroll', g, '--person', 's12', ...[1, 2, 3, 4, 5].map((k) => orl(12, k))]);
+    await cli(['enroll', g, '--person', 's23', ...[1, 2, 3, 4, 5].map((k) => orl(23, k))]);
+    await cli(['enroll', g, '--person', 's5', ...[1, 2, 3, 4, 5].map((k) => orl(5, k))]);
+    const again = await cli(['enroll', g, '--person', 's5 again', orl(5, 6), orl(5, 7), orl(5, 8), '--json']);
+    const [r] = JSON.parse(again.stdout) as { sameAs?: { person: string; similarity: number }[] }[];
+    // Said of the person, not photo by photo (merging mends it, not removing photos).
+    expect(Object.keys(r).sort()).toEqual(['added', 'person', 'sameAs', 'skipped']);
+    expect(again.stderr).not.toContain('looks like "s5"');
+    expect(r.sameAs).toHaveLength(1);
+    expect(r.sameAs![0].person).toBe('s5');
+    expect(r.sameAs![0].similarity).toBeGreaterThan(0.824);
+    expect(again.stderr).toContain(
+      `facegpu: warning: "s5 again" looks like one person with "s5" (templates ${r.sameAs![0].similarity.toFixed(3)}, as alike as one person's faces): two names for one person? If so, merge them with facegpu gallery rename ${g} 's5 again' s5\n`,
+    );
+    const probes = [5, 12, 23].flatMap((p) => [9, 10].map((k) => orl(p, k)));
+    const { stdout, stderr } = await cli(['identify', g, ...probes, '--json']);
+    const named = (JSON.parse(stdout) as FileJson[]).map((f) => ('faces' in f ? f.faces[0]?.label : f.error));
+    for (const l of named.slice(0, 2)) expect(['s5', 's5 again']).toContain(l);
+    expect(named.slice(2)).toEqual(['s12', 's12', 's23', 's23']);
+    expect(stderr).toMatch(/facegpu: warning: "s5" and "s5 again" in \S+ look like one person \(templates 0\.\d{3}, as alike as one person's faces\): calibrated as one, and their faces named as either\. If they are one, merge them with facegpu gallery rename \S+ 's5 again' s5\n/);
+    expect(stderr).not.toContain('under two names?'); // no face left out one by one
+    expect((await cli(['gallery', 'stats', g])).stderr).toMatch(/two people look like one person \(at or above 0\.8\d\d: one person under two names\? calibrated as one; renaming one to the other merges them\): "s5" and "s5 again" \(templates 0\.\d{3}\)/);
+    // Merged as told: one person, nothing said.
+    expect((await cli(['gallery', 'rename', g, 's5 again', 's5', '--json'])).stdout).toContain('"merged"');
+    const after = await cli(['identify', g, orl(5, 9), '--json']);
+    expect(JSON.parse(after.stdout)[0].faces[0].label).toBe('s5');
+    expect(after.stderr).not.toContain('look like one person');
+  });
+
   it('two enroll runs on one gallery at once: both people end up in it, the gallery intact', async () => {
     const g = join(tmp, 'concurrent');
     const run = (person: number) =>

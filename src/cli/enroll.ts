@@ -32,7 +32,7 @@ export function registerEnroll(program: Command): void {
     .option('--largest', 'from a photo with several faces take the largest (else it is skipped)')
     .option('--min-face <pixels>', MIN_FACE_HELP)
     .option('--backbone <name|dir>', 'backbone of a new gallery (default: face; an existing gallery uses its own)')
-    .option('--json', 'print [{"person", "added", "skipped": [{"file", "reason", "unreadable"?: true, "faces"?: n, "missedBelow"?: px, "copyOf"?: file}]}] as JSON (faces: how many a photo skipped for several had; missedBelow: no face found, and faces under that width not looked for without --min-face; copyOf: the enrolled photo it is a copy of), "lookalikes"?: [{"file", "person", "similarity", "threshold"}] (photos enrolled whose face the template of another person claims at the threshold identify uses at --far 0.001, more than their own: warned of). Exit status 2 when a file could not be read, or when nothing was enrolled and a photo was skipped for its faces')
+    .option('--json', 'print [{"person", "added", "skipped": [{"file", "reason", "unreadable"?: true, "faces"?: n, "missedBelow"?: px, "copyOf"?: file}]}] as JSON (faces: how many a photo skipped for several had; missedBelow: no face found, and faces under that width not looked for without --min-face; copyOf: the enrolled photo it is a copy of), "lookalikes"?: [{"file", "person", "similarity", "threshold"}] (photos enrolled whose face the template of another person claims at the threshold identify uses at --far 0.001, more than their own: warned of), "sameAs"?: [{"person", "similarity"}] (people whose template is as alike to this one as the faces of one person are: one person under two names? warned of). Exit status 2 when a file could not be read, or when nothing was enrolled and a photo was skipped for its faces')
     .action((gallery: string, paths: string[], opts: EnrollCliOptions) => enrollCommand(gallery, paths, { ...opts, adapter: program.opts().adapter }));
 }
 
@@ -83,6 +83,12 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
           console.error(
             `facegpu: warning: ${given.get(l.file) ?? l.file} enrolled as ${JSON.stringify(r.person)} looks like ${JSON.stringify(l.person)} (similarity ${l.similarity.toFixed(3)}; identify --far ${LOOKALIKE_FAR} names from ${l.threshold.toFixed(3)}): ` +
               `a photo of them, or a face framed wrong? It lets strangers through more often; remove it with facegpu gallery remove ${shellWord(galleryDir)} ${shellWord(r.person)} --photo ${shellWord(l.file)}`,
+          );
+        }
+        for (const same of r.sameAs ?? []) {
+          console.error(
+            `facegpu: warning: ${JSON.stringify(r.person)} looks like one person with ${JSON.stringify(same.person)} (templates ${same.similarity.toFixed(3)}, as alike as one person's faces): two names for one person? ` +
+              `If so, merge them with facegpu gallery rename ${shellWord(galleryDir)} ${shellWord(r.person)} ${shellWord(same.person)}`,
           );
         }
         out.push(told);

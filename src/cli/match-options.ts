@@ -37,8 +37,16 @@ export function tellThreshold(gallery: Gallery, kind: 'verify' | 'identify', mat
     'gallery+default': `backbone default calibration as a floor under the gallery's, whose ${t.impostorPairs} impostor comparisons are too few for this rate`,
   }[t.source];
   console.error(`facegpu: --far ${match.far}: threshold ${fmt(t.threshold)} (${whose})`);
+  // One person under two names is calibrated as one, and a copy or a photo under the wrong
+  // name left out (Gallery.calibration, thresholdFor): said, with what mends it.
+  const pairs = t.source === 'default' ? [] : (gallery.calibration().peopleNamedTwice ?? []);
+  for (const p of pairs.slice(0, 3)) {
+    console.error(
+      `facegpu: warning: "${p.a}" and "${p.b}" in ${gallery.name} look like one person (templates ${fmt(p.similarity)}, as alike as one person's faces): calibrated as one, and their faces named as either. ` +
+        `If they are one, merge them with facegpu gallery rename ${shellWord(gallery.name)} ${shellWord(p.b)} ${shellWord(p.a)}`,
+    );
+  }
   if (t.namedTwice) {
-    // A copy or a photo under the wrong name: left out (Gallery.thresholdFor), and shown.
     const twice = gallery.facesNamedTwice();
     const first = twice[0];
     const which = first

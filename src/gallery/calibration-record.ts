@@ -45,6 +45,11 @@ export interface Calibration {
   summary: Record<CalibrationKind, KindSummary>;
   /** A gallery's: fingerprint of the faces it was computed on (a stale file is recomputed). */
   basis?: string;
+  /**
+   * A gallery's: pairs of people calibrated as one, their templates as alike as one person's
+   * faces (Gallery.peopleNamedTwice); absent in files written before 2026-12-07.
+   */
+  peopleNamedTwice?: { a: string; b: string; similarity: number }[];
 }
 
 export interface CalibrationOptions {
@@ -140,6 +145,10 @@ export function validateCalibration(c: any, where: string): asserts c is Calibra
     checkSample(c.kinds[kind].genuine, `${where}: ${kind}.genuine`);
     checkSample(c.kinds[kind].impostor, `${where}: ${kind}.impostor`);
     if (!c.summary[kind]) c.summary[kind] = summarise(c.kinds[kind]);
+  }
+  const pairs = c.peopleNamedTwice;
+  if (pairs !== undefined && !(Array.isArray(pairs) && pairs.every((p: any) => typeof p?.a === 'string' && typeof p?.b === 'string' && typeof p?.similarity === 'number'))) {
+    throw new Error(`${where}: "peopleNamedTwice" must be a list of {"a", "b", "similarity"}`);
   }
 }
 

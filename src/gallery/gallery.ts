@@ -289,6 +289,8 @@ export class Gallery {
         throw new Error(`${this.name}: the default calibration (${d.source}) normalises descriptors as ${describeNormalisation(d.normalisation)}, the gallery as ${describeNormalisation(this.normalisation)}`);
       }
     }
+    // The gallery's calibration takes people under two names as one, by the default's limit.
+    if (d !== this.defaultCal) this.cal = null;
     this.defaultCal = d;
   }
 
@@ -550,18 +552,20 @@ export class Gallery {
   /**
    * Enrolled faces as similar to another person's template as namedTwiceFrom: most similar
    * first. Each face meets the templates the index finds nearest (all of a small gallery's).
+   * Not those of people calibrated as one (peopleNamedTwice): said with their pair.
    */
   facesNamedTwice(): { file: string; person: string; other: string; similarity: number }[] {
     const limit = this.namedTwiceFrom();
     const n = this.faceList.length;
     if (limit === null || this.persons.size < 2 || !n) return [];
+    const paired = new Set((this.calibration().peopleNamedTwice ?? []).flatMap((p) => [`${p.a}\u0000${p.b}`, `${p.b}\u0000${p.a}`]));
     const hits = this.index.search(this.x.subarray(0, n * this.dim), Math.min(this.persons.size, 3));
     const out: { file: string; person: string; other: string; similarity: number }[] = [];
     hits.forEach((h, i) => {
       const face = this.faceList[i];
       for (const key of h.keys) {
         const other = this.nameOfKey.get(key)!;
-        if (other === face.person) continue;
+        if (other === face.person || paired.has(`${face.person}\u0000${other}`)) continue;
         const s = similarity(this.x, i * this.dim, this.templates.get(other)!, 0, this.dim);
         if (s >= limit) out.push({ file: face.file, person: face.person, other, similarity: s });
       }
@@ -569,13 +573,47 @@ export class Gallery {
     return out.sort((a, b) => b.similarity - a.similarity);
   }
 
+  /**
+   * Pairs of enrolled people whose templates are as similar as namedTwiceFrom: one person
+   * under two names, most likely (of ORL's 40 people, templates of photos 1-5 of different
+   * people reach 0.43 at most; one person's photos 1-5 against their 6-10, 0.77 at least),
+   * most similar first; with `person`, only the pairs that include them. Each template meets
+   * those the index finds nearest (an exact flat index: every other, P^2 comparisons in all).
+   */
+  peopleNamedTwice(person?: string): { a: string; b: string; similarity: number }[] {
+    const limit = this.namedTwiceFrom();
+    if (limit === null || this.persons.size < 2) return [];
+    if (person !== undefined) this.template(person); // an unknown name is an error
+    const names = person === undefined ? [...this.persons.keys()] : [person];
+    const queries = new Float32Array(names.length * this.dim);
+    names.forEach((n, i) => queries.set(this.templates.get(n)!, i * this.dim));
+    const out = new Map<string, { a: string; b: string; similarity: number }>();
+    this.index.search(queries, Math.min(this.persons.size, 3)).forEach((h, i) => {
+      for (const key of h.keys) {
+        const other = this.nameOfKey.get(key)!;
+        if (other === names[i]) continue;
+        const s = similarity(queries, i * this.dim, this.templates.get(other)!, 0, this.dim);
+        const [a, b] = person === undefined ? [names[i], other].sort() : [names[i], other];
+        if (s >= limit) out.set(`${a}\u0000${b}`, { a, b, similarity: s });
+      }
+    });
+    return [...out.values()].sort((x, y) => y.similarity - x.similarity);
+  }
+
   /** The gallery's own calibration (computed now if out of date). */
   calibration(): Calibration {
     if (!this.cal) {
-      const people = [...this.persons.values()];
-      const index = new Map(people.map((p, i) => [p.key, i]));
-      const person = Int32Array.from(this.faceList, (f) => index.get(this.persons.get(f.person)!.key)!);
-      this.cal = { ...calibrate(this.x.subarray(0, this.faceList.length * this.dim), person, people.length, this.dim, this.calibrationOptions), basis: this.basis() };
+      // One person under two names (peopleNamedTwice) is calibrated as one: the comparisons of
+      // their faces are theirs, not strangers'. Each name group gets one number, 0..groups-1.
+      const names = [...this.persons.keys()];
+      const group = new Map(names.map((n) => [n, n]));
+      const root = (n: string): string => (group.get(n) === n ? n : root(group.get(n)!));
+      const pairs = this.peopleNamedTwice();
+      for (const { a, b } of pairs) group.set(root(a), root(b));
+      const roots = [...new Set(names.map(root))];
+      const number = new Map(roots.map((r, i) => [r, i]));
+      const person = Int32Array.from(this.faceList, (f) => number.get(root(f.person))!);
+      this.cal = { ...calibrate(this.x.subarray(0, this.faceList.length * this.dim), person, roots.length, this.dim, this.calibrationOptions), basis: this.basis(), peopleNamedTwice: pairs };
     }
     return this.cal;
   }
@@ -601,6 +639,13 @@ export class Gallery {
     }
     const single = [...this.persons].filter(([, p]) => p.faces.length === 1).map(([n]) => n);
     if (single.length) warnings.push(`${single.length} ${single.length === 1 ? 'person has' : 'people have'} one face only (${single.slice(0, 5).join(', ')}${single.length > 5 ? ', …' : ''}): no genuine pair, so TAR leaves them out; enroll 2+ photos each`);
+    const pairs = own ? (this.calibration().peopleNamedTwice ?? []) : [];
+    if (pairs.length) {
+      const shown = pairs.slice(0, 5).map((p) => `"${p.a}" and "${p.b}" (templates ${p.similarity.toFixed(3)})`);
+      warnings.push(
+        `${pairs.length === 1 ? 'two people look' : `${pairs.length} pairs of people look`} like one person (at or above ${this.namedTwiceFrom()!.toFixed(3)}: one person under two names? calibrated as one; renaming one to the other merges them): ${shown.join('; ')}${pairs.length > 5 ? '; …' : ''}`,
+      );
+    }
     const twice = own ? this.facesNamedTwice() : [];
     if (twice.length) {
       const shown = twice.slice(0, 5).map((t) => `${t.file} under "${t.person}": ${t.similarity.toFixed(3)} to "${t.other}"`);

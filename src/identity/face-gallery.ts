@@ -50,6 +50,13 @@ export interface EnrollReport {
    * unknown, through the calibration. Present only when there are some.
    */
   lookalikes?: { file: string; person: string; similarity: number; threshold: number }[];
+  /**
+   * People whose template the person's is as similar to, after this enrolment, as one
+   * person's faces are to their own (Gallery.peopleNamedTwice): one person under two names,
+   * most likely; their photos are then not among `lookalikes`. Present only when there are
+   * some.
+   */
+  sameAs?: { person: string; similarity: number }[];
 }
 
 export interface EnrollOptions {
@@ -131,7 +138,7 @@ export class FaceGallery {
    */
   async enroll(person: string, photos: readonly NamedImage[], opts: EnrollOptions = {}): Promise<EnrollReport> {
     person = personName(person);
-    return this.exclusive(() => enrollPhotos(this, person, photos, opts));
+    return this.exclusive(async () => withSameAs(this, await enrollPhotos(this, person, photos, opts)));
   }
 
   /**
@@ -324,6 +331,21 @@ async function enrollPhotos(fg: FaceGallery, person: string, photos: readonly Na
 }
 
 /**
+ * The report with the people the person looks like one person with, once their faces are in
+ * (EnrollReport.sameAs). Their photos' lookalike entries go: the photos are of the one person
+ * both names hold, which merging the names mends, not removing the photos.
+ */
+function withSameAs(fg: FaceGallery, report: EnrollReport): EnrollReport {
+  const same = report.added ? fg.gallery.peopleNamedTwice(report.person) : [];
+  if (!same.length) return report;
+  report.sameAs = same.map(({ b, similarity }) => ({ person: b, similarity }));
+  const lookalikes = report.lookalikes?.filter((l) => !same.some((p) => p.b === l.person));
+  if (lookalikes?.length) report.lookalikes = lookalikes;
+  else delete report.lookalikes;
+  return report;
+}
+
+/**
  * The false-accept rate at whose identify threshold a face enrolled is said to look like
  * another person: strict, so that a new person's own face is rarely taken for someone else's
  * in a small gallery (whose thresholds are low), while a photo of someone else under the
@@ -400,7 +422,7 @@ export async function enrollSources<Source>(fg: FaceGallery, person: string, sou
       report.skipped.push(...r.skipped);
       if (r.lookalikes) (report.lookalikes ??= []).push(...r.lookalikes);
     }
-    return report;
+    return withSameAs(fg, report);
   });
 }
 
