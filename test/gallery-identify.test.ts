@@ -7,6 +7,7 @@ import { defaultCalibrationFrom } from '../src/gallery/calibration-record.ts';
 import { tarAt, thresholdForFar } from '../src/gallery/calibration.ts';
 import { assertBackbone, Gallery, NAMED_TWICE_MARGIN, type FaceInput } from '../src/gallery/gallery.ts';
 import { normalise, type NormalisationRecord } from '../src/gallery/normalise.ts';
+import { similarity } from '../src/gallery/pair-scores.ts';
 import { rowOf, syntheticFaces } from '../src/gallery/synthetic.ts';
 import type { FaceDescriber } from '../src/faces/describe.ts';
 import { FaceGallery } from '../src/identity/face-gallery.ts';
@@ -279,7 +280,8 @@ describe('default calibration', () => {
     expect(g.peopleNamedTwice(name(2))).toEqual([]);
     expect(() => g.peopleNamedTwice('nobody')).toThrow(/no person "nobody"/);
     const warnings = g.stats().warnings.join('\n');
-    expect(warnings).toMatch(/two people look like one person \(at or above [\d.]+: one person under two names\? calibrated as one; renaming one to the other merges them\): "person-0" and "person-0 again" \(templates [\d.]+\)/);
+    expect(warnings).toMatch(/2 people look like one person \(at or above [\d.]+: one person under several names\? calibrated as one; renaming the others to the first merges them\): "person-0", "person-0 again" \(templates [\d.]+\)/);
+    expect(g.peopleGroupsNamedTwice()).toEqual([{ names: [name(0), 'person-0 again'], similarity: pairs[0].similarity }]);
     // Their faces are said with the pair, not one by one; the copy still is.
     expect(warnings).not.toMatch(/again\/\d\.jpg under/);
     expect(warnings).toMatch(/copy\.jpg under "person-3"/);
@@ -307,6 +309,27 @@ describe('default calibration', () => {
     expect(g.namedTwiceFrom()).toBeNull();
     // The clear reference clears it.
     expect(Math.max(refCal.kinds.template.impostor.top.at(-1)!, refCal.kinds.verify.impostor.top.at(-1)!) + NAMED_TWICE_MARGIN).toBeLessThanOrEqual(limit);
+  });
+
+  it("a gallery whose photos make everyone alike (as heavy blur does): its own same-person median is the bar, and nobody is taken for one person or left out", () => {
+    const clear = { seed: 31, dim, noise: 1, common: 1 };
+    const ref = syntheticFaces({ ...clear, firstPerson: 500, people: 20, perPerson: 5 });
+    const refCal = defaultCalibrationFrom({ backbone, normalisation: { method: 'l2' }, source: 'clear', descriptors: normalise(ref.descriptors, dim, { method: 'l2' }), person: Array.from(ref.person, (p) => p - 500), people: 20, dim });
+    const alike = syntheticFaces({ seed: 41, dim, noise: 1, common: 4, people: 6, perPerson: 4 });
+    const g = Gallery.create({ backbone, preprocessing: {}, normalisation: { method: 'l2' }, dim, name: 'g', defaultCalibration: refCal });
+    for (let p = 0; p < 6; p++) g.addFaces(name(p), [0, 1, 2, 3].map((f) => ({ file: `${p}/${f}.jpg`, box: [0, 0, 1, 1] as [number, number, number, number], score: 1, descriptor: rowOf(alike.descriptors, dim, p * 4 + f) })));
+    const reference = thresholdForFar(refCal.kinds.template.genuine, 0.5);
+    // Different people's templates here reach the reference's same-person median.
+    let closest = -1;
+    for (let a = 0; a < 6; a++) for (let b = a + 1; b < 6; b++) closest = Math.max(closest, similarity(g.template(name(a)), 0, g.template(name(b)), 0, dim));
+    expect(closest).toBeGreaterThan(reference);
+    expect(g.namedTwiceFrom()!).toBeGreaterThan(closest);
+    expect(g.peopleNamedTwice()).toEqual([]);
+    expect(g.facesNamedTwice()).toEqual([]);
+    expect(g.calibration().people).toBe(6);
+    const t = g.thresholdFor('identify', 0.01);
+    expect(t.namedTwice).toBe(0);
+    expect(t.threshold).toBe(Math.max(thresholdForFar(g.calibration().kinds.identify.impostor, 0.01), thresholdForFar(refCal.kinds.template.impostor, 1 - Math.pow(0.99, 1 / 6))));
   });
 
   it('refuses a default calibration of another backbone or normalisation', () => {

@@ -2,7 +2,7 @@
 // POSIX shell reads them back (checked by running them through sh).
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { shellWord } from '../src/cli/wording.ts';
+import { facegpuCommand, shellWord } from '../src/cli/wording.ts';
 
 describe('shellWord', () => {
   it('leaves plain words alone and quotes the rest so that sh reads back the same text', () => {
@@ -11,5 +11,11 @@ describe('shellWord', () => {
     const words = ['Ana María', "O'Brien", '$HOME', '`id`', 'a"b', 'x*', '-', 'tab\there', '', 'ünïcode'];
     const out = execFileSync('sh', ['-c', `printf '%s\\n' ${words.map(shellWord).join(' ')}`], { encoding: 'utf8' });
     expect(out).toBe(words.map((w) => `${w}\n`).join(''));
+  });
+
+  it('facegpuCommand: operands then options; with an operand that starts with "-", options first and -- before the operands', () => {
+    expect(facegpuCommand('gallery remove', ['people/', 'Ana María'], ['--photo', 'a 1.jpg'])).toBe("facegpu gallery remove people/ 'Ana María' --photo 'a 1.jpg'");
+    expect(facegpuCommand('gallery rename', ['g', 'Al', '-Jo'])).toBe('facegpu gallery rename -- g Al -Jo');
+    expect(facegpuCommand('gallery remove', ['g', '-Jo'], ['--photo', 'f.jpg'])).toBe('facegpu gallery remove --photo f.jpg -- g -Jo');
   });
 });

@@ -6,7 +6,7 @@ import { checkPersonName, LOOKALIKE_FAR, type FaceGallery } from '../identity/fa
 import { enrollFiles, peekGalleryBackbone, updateFaceGallery, type EnrollReport } from '../identity/node.ts';
 import { checkGalleryFolder, galleryExists, gallerySaveBytes } from '../gallery/store-node.ts';
 import { checkOutputDir } from '../out-dir.ts';
-import { counted, shellWord, warnUnknownName, withoutFile } from './wording.ts';
+import { counted, facegpuCommand, warnUnknownName, withoutFile } from './wording.ts';
 import { MIN_FACE_HELP, minFaceOption } from './number-options.ts';
 import { remedyOf } from './remedies.ts';
 import { expandImages } from './predict.ts';
@@ -82,13 +82,15 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
         for (const l of r.lookalikes ?? []) {
           console.error(
             `facegpu: warning: ${given.get(l.file) ?? l.file} enrolled as ${JSON.stringify(r.person)} looks like ${JSON.stringify(l.person)} (similarity ${l.similarity.toFixed(3)}; identify --far ${LOOKALIKE_FAR} names from ${l.threshold.toFixed(3)}): ` +
-              `a photo of them, or a face framed wrong? It lets strangers through more often; remove it with facegpu gallery remove ${shellWord(galleryDir)} ${shellWord(r.person)} --photo ${shellWord(l.file)}`,
+              `a photo of them, or a face framed wrong? It lets strangers through more often; remove it with ${facegpuCommand('gallery remove', [galleryDir, r.person], ['--photo', l.file])}`,
           );
         }
-        for (const same of r.sameAs ?? []) {
+        if (r.sameAs?.length) {
+          const [like] = r.sameAs;
+          const others = r.sameAs.map((p) => `${JSON.stringify(p.person)} (templates ${p.similarity.toFixed(3)})`).join(', ');
           console.error(
-            `facegpu: warning: ${JSON.stringify(r.person)} looks like one person with ${JSON.stringify(same.person)} (templates ${same.similarity.toFixed(3)}, as alike as one person's faces): two names for one person? ` +
-              `If so, merge them with facegpu gallery rename ${shellWord(galleryDir)} ${shellWord(r.person)} ${shellWord(same.person)}`,
+            `facegpu: warning: ${JSON.stringify(r.person)} looks like one person with ${others}, as alike as one person's faces: two names for one person? ` +
+              `If so, merge them with ${facegpuCommand('gallery rename', [galleryDir, r.person, like.person])}`,
           );
         }
         out.push(told);

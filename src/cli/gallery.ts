@@ -240,7 +240,10 @@ function printKind(title: string, command: string, k: KindSummary | null, used: 
   // Where the command will not use the measured threshold (the default's floor), say so.
   const uses = (far: '0.01' | '0.001', own: number | null) => {
     const u = used[far];
-    return u && u.source === 'gallery+default' && u.threshold !== own ? `; ${command} --far ${far} uses ${u.threshold.toFixed(3)} (the backbone's default as a floor), TAR there ${pct(u.tar)}` : '';
+    if (!u || own === null || Math.abs(u.threshold - own) < 5e-7) return '';
+    // Not the summary's own: the default's floor, or faces under two names left out.
+    const why = u.source === 'gallery+default' ? "the backbone's default as a floor" : 'without the faces under two names';
+    return u.source === 'default' ? '' : `; ${command} --far ${far} uses ${u.threshold.toFixed(3)} (${why}), TAR there ${pct(u.tar)}`;
   };
   console.log(`${title}: ${k.genuinePairs} genuine and ${k.impostorPairs} impostor pairs`);
   console.log(`  TAR at FAR 1e-2: ${pct(k.tarAtFar1e2)}${thr(k.thresholdAtFar1e2)}${k.supportedFar1e2 ? '' : ' (too few impostor pairs)'}${uses('0.01', k.thresholdAtFar1e2)}`);

@@ -2,7 +2,7 @@
 // false-accept rate from the gallery's calibration. Checked before any work.
 import type { Gallery, MatchOptions } from '../gallery/gallery.ts';
 import { numberOption } from './number-options.ts';
-import { counted, shellWord } from './wording.ts';
+import { counted, facegpuCommand } from './wording.ts';
 
 export const DEFAULT_FAR = 0.01;
 
@@ -37,23 +37,28 @@ export function tellThreshold(gallery: Gallery, kind: 'verify' | 'identify', mat
     'gallery+default': `backbone default calibration as a floor under the gallery's, whose ${t.impostorPairs} impostor comparisons are too few for this rate`,
   }[t.source];
   console.error(`facegpu: --far ${match.far}: threshold ${fmt(t.threshold)} (${whose})`);
-  // One person under two names is calibrated as one, and a copy or a photo under the wrong
-  // name left out (Gallery.calibration, thresholdFor): said, with what mends it.
-  const pairs = t.source === 'default' ? [] : (gallery.calibration().peopleNamedTwice ?? []);
-  for (const p of pairs.slice(0, 3)) {
+  // One person under several names is calibrated as one, and a copy or a photo under the
+  // wrong name left out (Gallery.calibration, thresholdFor): said, with what mends it.
+  const groups = t.source === 'default' ? [] : gallery.peopleGroupsNamedTwice();
+  for (const g of groups.slice(0, 3)) {
+    const [into, ...rest] = g.names;
     console.error(
-      `facegpu: warning: "${p.a}" and "${p.b}" in ${gallery.name} look like one person (templates ${fmt(p.similarity)}, as alike as one person's faces): calibrated as one, and their faces named as either. ` +
-        `If they are one, merge them with facegpu gallery rename ${shellWord(gallery.name)} ${shellWord(p.b)} ${shellWord(p.a)}`,
+      `facegpu: warning: ${g.names.map((n) => JSON.stringify(n)).join(', ')} in ${gallery.name} look like one person (templates up to ${fmt(g.similarity)}, as alike as one person's faces): calibrated as one${kind === 'identify' ? ', and their faces named as any of them' : ''}. ` +
+        `If they are one, merge them with ${rest.map((n) => facegpuCommand('gallery rename', [gallery.name, n, into])).join(' && ')}`,
     );
   }
+  if (groups.length > 3) console.error(`facegpu: warning: and ${groups.length - 3} more groups of names that look like one person (gallery stats lists them)`);
   if (t.namedTwice) {
-    const twice = gallery.facesNamedTwice();
+    // Identify's comparisons are a face against a template, as the faces listed; verify's,
+    // face against face: counted only.
+    const twice = kind === 'identify' ? gallery.facesNamedTwice() : [];
     const first = twice[0];
     const which = first
-      ? `: ${twice.slice(0, 3).map((f) => `${f.file} under "${f.person}" scores ${fmt(f.similarity)} to "${f.other}"`).join('; ')}${twice.length > 3 ? `; and ${twice.length - 3} more (gallery stats)` : ''}. If that face is not ${first.person}'s, remove it with facegpu gallery remove ${shellWord(gallery.name)} ${shellWord(first.person)} --photo ${shellWord(first.file)}`
+      ? `: ${twice.slice(0, 3).map((f) => `${f.file} under "${f.person}" scores ${fmt(f.similarity)} to "${f.other}"`).join('; ')}${twice.length > 3 ? `; and ${twice.length - 3} more (gallery stats)` : ''}. If that face is not ${first.person}'s, remove it with ${facegpuCommand('gallery remove', [gallery.name, first.person], ['--photo', first.file])}`
       : '';
+    const what = kind === 'identify' ? `${counted(t.namedTwice, 'comparison')} of a face with another person's template` : `${counted(t.namedTwice, 'comparison')} of two people's faces`;
     console.error(
-      `facegpu: warning: ${counted(t.namedTwice, 'comparison')} of two people's faces in ${gallery.name} ${t.namedTwice === 1 ? 'scores' : 'score'} as one person's (${fmt(gallery.namedTwiceFrom()!)} or more: the same face under two names?), left out of the threshold${which}`,
+      `facegpu: warning: ${what} in ${gallery.name} ${t.namedTwice === 1 ? 'scores' : 'score'} as one person's (${fmt(gallery.namedTwiceFrom()!)} or more: the same face under two names?), left out of the threshold${which}`,
     );
   }
   if (!t.supported && t.source !== 'gallery+default') {

@@ -30,3 +30,13 @@ export const noneRead = (files: readonly string[], done = 'answered'): string =>
 
 /** `word` as a POSIX shell reads it back: as is when plain, else in single quotes. For commands a message tells people to run. */
 export const shellWord = (word: string): string => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * A facegpu command for a message to tell people to run: each word as a shell reads it back
+ * (shellWord); where an operand starts with "-" (a person named "-Jo"), the options come first
+ * and `--` before the operands, which would otherwise read as flags.
+ */
+export function facegpuCommand(command: string, operands: readonly string[], options: readonly string[] = []): string {
+  const words = operands.some((o) => o.startsWith('-')) ? [...options, '--', ...operands] : [...operands, ...options];
+  return `facegpu ${command} ${words.map(shellWord).join(' ')}`;
+}

@@ -13,7 +13,7 @@ import { calibrate, type Calibration, type CalibrationKind, type CalibrationOpti
 import { flatIndexProvider } from './flat-index.ts';
 import { indexFileName, GALLERY_FORMAT, GALLERY_VERSION, type BackboneRef, type Box, type FaceRecord, type GalleryJson, type JsonObject } from './gallery-format.ts';
 import { describeNormalisation, normalise, sameNormalisation, type NormalisationRecord } from './normalise.ts';
-import { dot, similarity, templateOf } from './pair-scores.ts';
+import { dot, leaveOneOut, similarity, templateOf, templatesOf } from './pair-scores.ts';
 import type { IndexProvider, VectorIndex } from './vector-index.ts';
 
 /** One face to enroll: where it was found and its raw (not normalised) descriptor. */
@@ -163,6 +163,25 @@ interface Person {
  */
 export function templateFar(far: number, people: number): number {
   return people <= 1 ? far : -Math.expm1(Math.log1p(-far) / people);
+}
+
+/** Names joined by pairs, where pairs chain (a-b, b-c: one group), each group of two or more. */
+export function groupsOf(pairs: readonly { a: string; b: string }[]): string[][] {
+  const parent = new Map<string, string>();
+  const root = (n: string): string => {
+    const p = parent.get(n) ?? n;
+    return p === n ? n : root(p);
+  };
+  for (const { a, b } of pairs) {
+    const [ra, rb] = [root(a), root(b)];
+    if (ra !== rb) parent.set(ra, rb);
+  }
+  const groups = new Map<string, string[]>();
+  for (const n of new Set(pairs.flatMap((p) => [p.a, p.b]))) {
+    const r = root(n);
+    groups.set(r, [...(groups.get(r) ?? []), n]);
+  }
+  return [...groups.values()];
 }
 
 /** The open-set gallery core: descriptors of enrolled people, their index, and the calibration that turns a false-accept rate into a threshold. */
@@ -546,7 +565,25 @@ export class Gallery {
     // Only where the reference shows it: no two of its different people came within the
     // margin of it.
     const highest = Math.max(template.impostor.top.at(-1) ?? -1, verify.impostor.top.at(-1) ?? -1);
-    return limit >= highest + NAMED_TWICE_MARGIN ? limit : null;
+    if (limit < highest + NAMED_TWICE_MARGIN) return null;
+    // Photos that make everyone alike (heavily blurred: different people's templates at
+    // 0.89, their faces 0.82-0.87 to another's) reach the reference's median between
+    // different people: there the gallery's own same-person median is the bar.
+    const own = this.ownSamePersonMedian();
+    return own === null ? limit : Math.max(limit, own);
+  }
+
+  /**
+   * The median of the gallery's own same-person scores: each face against its person's
+   * template without it, over the people with two faces or more; null with fewer than 5.
+   */
+  private ownSamePersonMedian(): number | null {
+    const names = new Map([...this.persons.keys()].map((n, i) => [n, i]));
+    const person = Int32Array.from(this.faceList, (f) => names.get(f.person)!);
+    const x = this.x.subarray(0, this.faceList.length * this.dim);
+    const t = templatesOf(x, person, names.size, this.dim);
+    const scores = this.faceList.flatMap((_, i) => leaveOneOut(x, i, t, person[i], this.dim) ?? []).sort((a, b) => a - b);
+    return scores.length >= 5 ? scores[Math.floor(scores.length / 2)] : null;
   }
 
   /**
@@ -600,20 +637,33 @@ export class Gallery {
     return [...out.values()].sort((x, y) => y.similarity - x.similarity);
   }
 
+  /**
+   * The people the gallery's calibration takes as one (Calibration.peopleNamedTwice, pairs
+   * joined where they chain): each group's names, the one with the most faces first (the name
+   * to merge the others into), and its most alike pair's similarity.
+   */
+  peopleGroupsNamedTwice(): { names: string[]; similarity: number }[] {
+    const pairs = this.persons.size < 2 ? [] : (this.calibration().peopleNamedTwice ?? []);
+    return groupsOf(pairs.filter((p) => this.persons.has(p.a) && this.persons.has(p.b)))
+      .map((g) => ({
+        names: g.sort((a, b) => this.persons.get(b)!.faces.length - this.persons.get(a)!.faces.length || (a < b ? -1 : 1)),
+        similarity: Math.max(...pairs.filter((p) => g.includes(p.a) && g.includes(p.b)).map((p) => p.similarity)),
+      }))
+      .sort((x, y) => y.similarity - x.similarity);
+  }
+
   /** The gallery's own calibration (computed now if out of date). */
   calibration(): Calibration {
     if (!this.cal) {
       // One person under two names (peopleNamedTwice) is calibrated as one: the comparisons of
-      // their faces are theirs, not strangers'. Each name group gets one number, 0..groups-1.
-      const names = [...this.persons.keys()];
-      const group = new Map(names.map((n) => [n, n]));
-      const root = (n: string): string => (group.get(n) === n ? n : root(group.get(n)!));
+      // their faces are theirs, not strangers'. Each name group gets one number.
       const pairs = this.peopleNamedTwice();
-      for (const { a, b } of pairs) group.set(root(a), root(b));
-      const roots = [...new Set(names.map(root))];
-      const number = new Map(roots.map((r, i) => [r, i]));
-      const person = Int32Array.from(this.faceList, (f) => number.get(root(f.person))!);
-      this.cal = { ...calibrate(this.x.subarray(0, this.faceList.length * this.dim), person, roots.length, this.dim, this.calibrationOptions), basis: this.basis(), peopleNamedTwice: pairs };
+      const groupOf = new Map<string, number>();
+      groupsOf(pairs).forEach((g, i) => g.forEach((n) => groupOf.set(n, i)));
+      let next = groupOf.size ? Math.max(...groupOf.values()) + 1 : 0;
+      for (const n of this.persons.keys()) if (!groupOf.has(n)) groupOf.set(n, next++);
+      const person = Int32Array.from(this.faceList, (f) => groupOf.get(f.person)!);
+      this.cal = { ...calibrate(this.x.subarray(0, this.faceList.length * this.dim), person, next, this.dim, this.calibrationOptions), basis: this.basis(), peopleNamedTwice: pairs };
     }
     return this.cal;
   }
@@ -639,11 +689,11 @@ export class Gallery {
     }
     const single = [...this.persons].filter(([, p]) => p.faces.length === 1).map(([n]) => n);
     if (single.length) warnings.push(`${single.length} ${single.length === 1 ? 'person has' : 'people have'} one face only (${single.slice(0, 5).join(', ')}${single.length > 5 ? ', …' : ''}): no genuine pair, so TAR leaves them out; enroll 2+ photos each`);
-    const pairs = own ? (this.calibration().peopleNamedTwice ?? []) : [];
-    if (pairs.length) {
-      const shown = pairs.slice(0, 5).map((p) => `"${p.a}" and "${p.b}" (templates ${p.similarity.toFixed(3)})`);
+    const groups = own ? this.peopleGroupsNamedTwice() : [];
+    if (groups.length) {
+      const shown = groups.map((g) => `${g.names.map((n) => `"${n}"`).join(', ')} (templates ${g.similarity.toFixed(3)})`);
       warnings.push(
-        `${pairs.length === 1 ? 'two people look' : `${pairs.length} pairs of people look`} like one person (at or above ${this.namedTwiceFrom()!.toFixed(3)}: one person under two names? calibrated as one; renaming one to the other merges them): ${shown.join('; ')}${pairs.length > 5 ? '; …' : ''}`,
+        `${groups.length === 1 ? `${groups[0].names.length} people look` : `${groups.length} groups of people look`} like one person (at or above ${this.namedTwiceFrom()!.toFixed(3)}: one person under several names? calibrated as one; renaming the others to the first merges them): ${shown.join('; ')}`,
       );
     }
     const twice = own ? this.facesNamedTwice() : [];
@@ -655,7 +705,8 @@ export class Gallery {
     }
     if (own) {
       const c = this.calibration();
-      if (c.facesUsed.verify < c.faces || c.facesUsed.template < c.faces) warnings.push(`calibrated on a sample of the faces (${c.facesUsed.verify} for face pairs, ${c.facesUsed.template} for template pairs, of ${c.faces}) to bound the work`);
+      // (Template comparisons need two people: none where the faces are all one person's.)
+      if (c.facesUsed.verify < c.faces || (c.people >= 2 && c.facesUsed.template < c.faces)) warnings.push(`calibrated on a sample of the faces (${c.facesUsed.verify} for face pairs, ${c.facesUsed.template} for template pairs, of ${c.faces}) to bound the work`);
     }
     const summaryOf = (kind: 'verify' | 'identify') => {
       const { source: s, kindName } = summaries[kind];
