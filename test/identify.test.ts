@@ -553,6 +553,10 @@ describe('bad input', () => {
       ),
     );
     expect(stderr).toMatch(/--far 0\.01: threshold 0\.[0-7]\d\d /);
+    const json = JSON.parse((await cli(['gallery', 'stats', g, '--json'])).stdout);
+    expect(json.namedTwice.groups).toEqual([]);
+    expect(json.namedTwice.faces).toHaveLength(1);
+    expect(json.namedTwice.faces[0]).toMatchObject({ file: copy, person: 's12', other: 's5' });
     const stats = await cli(['gallery', 'stats', g]);
     expect(stats.stderr).toMatch(new RegExp(`1 face scores as another person's \\(at or above 0\\.8\\d\\d: the same face under two names\\?\\), left out of the thresholds: ${copy} under "s12": 0\\.\\d{3} to "s5"`));
     // Removed as told: nothing left out, nothing said.
@@ -584,6 +588,10 @@ describe('bad input', () => {
     expect(named.slice(2)).toEqual(['s12', 's12', 's23', 's23']);
     expect(stderr).toMatch(/facegpu: warning: "s5", "s5 again" in \S+ look like one person \(templates up to 0\.\d{3}, as alike as one person's faces\): calibrated as one, and their faces named as any of them\. If they are one, merge them with facegpu gallery rename \S+ 's5 again' s5\n/);
     expect(stderr).not.toContain('under two names?'); // no face left out one by one
+    const json = JSON.parse((await cli(['gallery', 'stats', g, '--json'])).stdout);
+    expect(json.namedTwice.groups).toHaveLength(1);
+    expect(json.namedTwice.groups[0].names).toEqual(['s5', 's5 again']);
+    expect(json.namedTwice.faces).toEqual([]);
     expect((await cli(['gallery', 'stats', g])).stderr).toMatch(/2 people look like one person \(at or above 0\.8\d\d: one person under several names\? calibrated as one; renaming the others to the first merges them\): "s5", "s5 again" \(templates 0\.\d{3}\)/);
     // Merged as told: one person, nothing said.
     expect((await cli(['gallery', 'rename', g, 's5 again', 's5', '--json'])).stdout).toContain('"merged"');

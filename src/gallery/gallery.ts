@@ -97,6 +97,12 @@ export interface GalleryStats {
    * (null without any). Null where there is no calibration.
    */
   thresholds: Record<'verify' | 'identify', Record<'0.01' | '0.001', { threshold: number; source: ThresholdChoice['source']; tar: number | null } | null>>;
+  /**
+   * Names that look like one person (peopleGroupsNamedTwice: calibrated as one) and faces that
+   * score as another person's (facesNamedTwice: left out of the thresholds), as the warnings
+   * word them. Empty lists but for the gallery's own calibration.
+   */
+  namedTwice: { groups: { names: string[]; similarity: number }[]; faces: { file: string; person: string; other: string; similarity: number }[] };
   warnings: string[];
 }
 
@@ -734,6 +740,7 @@ export class Gallery {
       verify: summaryOf('verify'),
       identify: summaryOf('identify'),
       thresholds: { verify: applied('verify'), identify: applied('identify') },
+      namedTwice: { groups, faces: twice },
       warnings,
     };
   }
