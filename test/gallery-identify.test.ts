@@ -311,6 +311,30 @@ describe('default calibration', () => {
     expect(Math.max(refCal.kinds.template.impostor.top.at(-1)!, refCal.kinds.verify.impostor.top.at(-1)!) + NAMED_TWICE_MARGIN).toBeLessThanOrEqual(limit);
   });
 
+  it('faces more like another person than their own person\'s other faces are listed, from a similarity asked; stats warn of those not left out', () => {
+    const clear = { seed: 31, dim, noise: 1, common: 1 };
+    const ref = syntheticFaces({ ...clear, firstPerson: 500, people: 20, perPerson: 5 });
+    const refCal = defaultCalibrationFrom({ backbone, normalisation: { method: 'l2' }, source: 'clear', descriptors: normalise(ref.descriptors, dim, { method: 'l2' }), person: Array.from(ref.person, (p) => p - 500), people: 20, dim });
+    const people = syntheticFaces({ ...clear, people: 5, perPerson: 4 });
+    const others = syntheticFaces({ ...clear, people: 1, perPerson: 2, faceSeed: 3 }); // person 0's other photos
+    const g = Gallery.create({ backbone, preprocessing: {}, normalisation: { method: 'l2' }, dim, name: 'g', defaultCalibration: refCal });
+    for (let p = 0; p < 4; p++) g.addFaces(name(p), [0, 1, 2, 3].map((f) => ({ file: `${p}/${f}.jpg`, box: [0, 0, 1, 1] as [number, number, number, number], score: 1, descriptor: rowOf(people.descriptors, dim, p * 4 + f) })));
+    expect(g.facesMoreLikeAnother(0)).toEqual([]);
+    // "mix": person 4's photos and two of person 0's.
+    g.addFaces('mix', [0, 1, 2].map((f) => ({ file: `4/${f}.jpg`, box: [0, 0, 1, 1] as [number, number, number, number], score: 1, descriptor: rowOf(people.descriptors, dim, 16 + f) })));
+    g.addFaces('mix', [0, 1].map((f) => ({ file: `wrong/${f}.jpg`, box: [0, 0, 1, 1] as [number, number, number, number], score: 1, descriptor: rowOf(others.descriptors, dim, f) })));
+    const unlike = g.facesMoreLikeAnother(0.3);
+    expect(unlike.map((f) => [f.file, f.person, f.other])).toEqual(expect.arrayContaining([['wrong/0.jpg', 'mix', name(0)], ['wrong/1.jpg', 'mix', name(0)]]));
+    expect(unlike).toHaveLength(2);
+    for (const f of unlike) expect(f.similarity).toBeGreaterThan(f.own);
+    expect(g.facesMoreLikeAnother(unlike[0].similarity + 1e-6)).toEqual([]);
+    const stats = g.stats();
+    // Here one scores as person 0's own (left out), the other below that (warned of only).
+    expect(stats.namedTwice.faces.map((f) => f.file)).toEqual(['wrong/1.jpg']);
+    expect(stats.namedTwice.moreLikeAnother.map((f) => f.file)).toEqual(['wrong/0.jpg']);
+    expect(stats.warnings.join('\n')).toMatch(/1 face is more like another person than their own person's other faces \([\d.]+ or more\): photos under the wrong name\? wrong\/0\.jpg under "mix": [\d.]+ to "person-0", [\d.]+ to mix's other faces/);
+  });
+
   it("a gallery whose photos make everyone alike (as heavy blur does): its own same-person median is the bar, and nobody is taken for one person or left out", () => {
     const clear = { seed: 31, dim, noise: 1, common: 1 };
     const ref = syntheticFaces({ ...clear, firstPerson: 500, people: 20, perPerson: 5 });

@@ -565,6 +565,21 @@ describe('bad input', () => {
     expect(after.stderr).not.toContain('under two names');
   });
 
+  it("a threshold of the gallery's own that rests on a photo under the wrong name says which, and how to remove it", async () => {
+    const g = join(tmp, 'rests-on');
+    for (const p of [1, 2, 3, 8]) await cli(['enroll', g, '--person', `s${p}`, ...[1, 2, 3, 4, 5].map((k) => orl(p, k))]);
+    // "mix": s11's photos and two of s8's.
+    await cli(['enroll', g, '--person', 'mix', ...[1, 2, 3, 4, 5].map((k) => orl(11, k)), orl(8, 8), orl(8, 9)]);
+    const { stderr } = await cli(['identify', g, orl(1, 6), '--far', '0.01']);
+    const m = stderr.match(/--far 0\.01: threshold (0\.\d+) \(gallery calibration, \d+ impostor comparisons\)/);
+    expect(m, stderr).not.toBeNull();
+    expect(stderr).toMatch(
+      new RegExp(`facegpu: warning: the threshold rests on ${orl(8, 8)} under "mix", which is more like "s8" \\(${m![1]}\\) than like mix's other faces \\(0\\.\\d{3}\\): a photo under the wrong name\\? If so, remove it with facegpu gallery remove ${g} mix --photo ${orl(8, 8)}\n`),
+    );
+    const stats = JSON.parse((await cli(['gallery', 'stats', g, '--json'])).stdout);
+    expect(stats.namedTwice.moreLikeAnother.map((f: { file: string }) => f.file).sort()).toEqual([orl(8, 8), orl(8, 9)]);
+  });
+
   it('one person enrolled under two names is warned of at enroll and identify, calibrated as one, and merged by the command given', async () => {
     const g = join(tmp, 'two-names');
     await cli(['enroll', g, '--person', 's12', ...[1, 2, 3, 4, 5].map((k) => orl(12, k))]);

@@ -61,6 +61,18 @@ export function tellThreshold(gallery: Gallery, kind: 'verify' | 'identify', mat
       `facegpu: warning: ${what} in ${gallery.name} ${t.namedTwice === 1 ? 'scores' : 'score'} as one person's (${fmt(gallery.namedTwiceFrom()!)} or more: the same face under two names?), left out of the threshold${which}`,
     );
   }
+  if (kind === 'identify' && t.source === 'gallery' && !t.supported) {
+    // A threshold of the gallery's own above the default's floor rests on its highest few
+    // impostor scores: where one is a face more like another person than its own, say so.
+    // (Not those left out already: they set nothing.)
+    const [f] = gallery.facesMoreLikeAnother(t.threshold - 1e-6).filter((g) => g.similarity < (gallery.namedTwiceFrom() ?? Infinity));
+    if (f) {
+      console.error(
+        `facegpu: warning: the threshold rests on ${f.file} under "${f.person}", which is more like "${f.other}" (${fmt(f.similarity)}) than like ${f.person}'s other faces (${fmt(f.own)}): a photo under the wrong name? ` +
+          `If so, remove it with ${facegpuCommand('gallery remove', [gallery.name, f.person], ['--photo', f.file])}`,
+      );
+    }
+  }
   if (!t.supported && t.source !== 'gallery+default') {
     // The default's own comparisons: nothing enrolled would add to them.
     const remedy = t.source === 'default' ? ': the threshold rests on fewer than 10 of them; choose a larger --far, or give --threshold' : '; enroll more people or photos';

@@ -102,7 +102,12 @@ export interface GalleryStats {
    * score as another person's (facesNamedTwice: left out of the thresholds), as the warnings
    * word them. Empty lists but for the gallery's own calibration.
    */
-  namedTwice: { groups: { names: string[]; similarity: number }[]; faces: { file: string; person: string; other: string; similarity: number }[] };
+  namedTwice: {
+    groups: { names: string[]; similarity: number }[];
+    faces: { file: string; person: string; other: string; similarity: number }[];
+    /** Faces more like another person than their own person's others (facesMoreLikeAnother), from the reference's template threshold at FAR 1e-3: warned of, kept. */
+    moreLikeAnother: { file: string; person: string; other: string; similarity: number; own: number }[];
+  };
   warnings: string[];
 }
 
@@ -617,6 +622,38 @@ export class Gallery {
   }
 
   /**
+   * Enrolled faces at least `from` similar to another person's template and more similar to it
+   * than to their own person's other faces (their template without them): photos under the
+   * wrong name, most often, below namedTwiceFrom (which leaves them in the calibration). Most
+   * similar first; faces of people calibrated as one are not among them. A person of one face
+   * has no others to be more like.
+   */
+  facesMoreLikeAnother(from: number): { file: string; person: string; other: string; similarity: number; own: number }[] {
+    const n = this.faceList.length;
+    if (this.persons.size < 2 || !n) return [];
+    const paired = new Set((this.calibration().peopleNamedTwice ?? []).flatMap((p) => [`${p.a}\u0000${p.b}`, `${p.b}\u0000${p.a}`]));
+    const names = new Map([...this.persons.keys()].map((p, i) => [p, i]));
+    const person = Int32Array.from(this.faceList, (f) => names.get(f.person)!);
+    const x = this.x.subarray(0, n * this.dim);
+    const t = templatesOf(x, person, names.size, this.dim);
+    const out: { file: string; person: string; other: string; similarity: number; own: number }[] = [];
+    this.index.search(x, Math.min(this.persons.size, 3)).forEach((h, i) => {
+      const face = this.faceList[i];
+      const own = leaveOneOut(x, i, t, person[i], this.dim);
+      if (own === null) return;
+      let best: { other: string; similarity: number } | null = null;
+      for (const key of h.keys) {
+        const other = this.nameOfKey.get(key)!;
+        if (other === face.person || paired.has(`${face.person}\u0000${other}`)) continue;
+        const s = similarity(x, i * this.dim, this.templates.get(other)!, 0, this.dim);
+        if (!best || s > best.similarity) best = { other, similarity: s };
+      }
+      if (best && best.similarity >= from && best.similarity > own) out.push({ file: face.file, person: face.person, ...best, own });
+    });
+    return out.sort((a, b) => b.similarity - a.similarity);
+  }
+
+  /**
    * Pairs of enrolled people whose templates are as similar as namedTwiceFrom: one person
    * under two names, most likely (of ORL's 40 people, templates of photos 1-5 of different
    * people reach 0.43 at most; one person's photos 1-5 against their 6-10, 0.77 at least),
@@ -709,6 +746,18 @@ export class Gallery {
         `${twice.length} ${twice.length === 1 ? 'face scores' : 'faces score'} as another person's (at or above ${this.namedTwiceFrom()!.toFixed(3)}: the same face under two names?), left out of the thresholds: ${shown.join('; ')}${twice.length > 5 ? '; …' : ''}`,
       );
     }
+    // Below namedTwiceFrom, a face more like another person than its own: said, not left out.
+    const listed = new Set(twice.map((f) => f.file));
+    // From the reference's one-comparison threshold at FAR 0.001 where there is one: a small
+    // gallery's own is above its highest impostor score, these faces' among them.
+    const from = this.defaultCal ? thresholdForFar(this.defaultCal.kinds.template.impostor, 1e-3) : own ? this.thresholdFor('identify', 1e-3).threshold : 1;
+    const unlike = own ? this.facesMoreLikeAnother(from).filter((f) => !listed.has(f.file)) : [];
+    if (unlike.length) {
+      const shown = unlike.slice(0, 5).map((f) => `${f.file} under "${f.person}": ${f.similarity.toFixed(3)} to "${f.other}", ${f.own.toFixed(3)} to ${f.person}'s other faces`);
+      warnings.push(
+        `${unlike.length} ${unlike.length === 1 ? 'face is' : 'faces are'} more like another person than their own person's other faces (${from.toFixed(3)} or more): photos under the wrong name? ${shown.join('; ')}${unlike.length > 5 ? '; …' : ''}`,
+      );
+    }
     if (own) {
       const c = this.calibration();
       // (Template comparisons need two people: none where the faces are all one person's.)
@@ -740,7 +789,7 @@ export class Gallery {
       verify: summaryOf('verify'),
       identify: summaryOf('identify'),
       thresholds: { verify: applied('verify'), identify: applied('identify') },
-      namedTwice: { groups, faces: twice },
+      namedTwice: { groups, faces: twice, moreLikeAnother: unlike },
       warnings,
     };
   }
