@@ -1,7 +1,7 @@
 // Calibration maths on hand-made scores: thresholds for a FAR and their tie rule, TAR, EER,
 // the rule of ten, sampled score lists, leave-one-out templates; and normalisation.
 import { describe, expect, it } from 'vitest';
-import { countAtOrAbove, eer, farAt, nextUp32, sampleScores, supported, tarAt, tarAtFar, templateOf, thresholdForFar, withoutScoresFrom } from '../src/gallery/calibration.ts';
+import { countAtOrAbove, eer, farAt, nextUp32, sampleScores, supported, tarAt, tarAtFar, templateOf, thresholdForFar } from '../src/gallery/calibration.ts';
 import { calibrate, compactJson, validateCalibration } from '../src/gallery/calibration-record.ts';
 import { checkNormalisation, normalise, type NormalisationRecord } from '../src/gallery/normalise.ts';
 import { dot, facePairScores, leaveOneOut, templatePairScores, templatesOf } from '../src/gallery/pair-scores.ts';
@@ -9,26 +9,6 @@ import { syntheticFaces, unitRows } from '../src/gallery/synthetic.ts';
 
 const f = Math.fround;
 const tenths = Array.from({ length: 10 }, (_, i) => f((i + 1) / 10)); // 0.1 .. 1.0
-
-describe('withoutScoresFrom', () => {
-  it('drops the exact top scores at or above the limit, and counts them; keeps a sample whose quantiles reach it', () => {
-    const few = sampleScores(tenths);
-    expect(withoutScoresFrom(few, f(0.85))).toEqual({ sample: { total: 8, misses: 0, top: tenths.slice(0, 8), rest: [] }, left: 2 });
-    expect(withoutScoresFrom(few, f(0.8)).left).toBe(3); // at the limit: left out too
-    expect(withoutScoresFrom(few, 2)).toEqual({ sample: few, left: 0 });
-    expect(withoutScoresFrom(few, 0)).toEqual({ sample: { total: 0, misses: 0, top: [], rest: [] }, left: 10 });
-    // 100 scores kept as 5 exact + 5 quantiles: two outliers in the top go.
-    const many = sampleScores([...Array.from({ length: 98 }, (_, i) => i / 200), 0.95, 0.99], { cap: 10 });
-    expect(many.rest.length).toBe(5);
-    const out = withoutScoresFrom(many, 0.9);
-    expect(out.left).toBe(2);
-    expect(out.sample).toEqual({ ...many, total: 98, top: many.top.slice(0, 3) });
-    expect(thresholdForFar(out.sample, 0.01)).toBeLessThan(0.9);
-    // The whole top at or above the limit, or a quantile there: too many to be outliers.
-    expect(withoutScoresFrom(many, many.top[0])).toEqual({ sample: many, left: 0 });
-    expect(withoutScoresFrom(many, many.rest.at(-1)!)).toEqual({ sample: many, left: 0 });
-  });
-});
 
 describe('thresholdForFar', () => {
   it('is the next float32 above the (m+1)-th highest impostor, m = floor(far * N)', () => {

@@ -548,7 +548,7 @@ describe('bad input', () => {
     const line = stderr.split('\n').find((l) => l.includes('under two names'));
     expect(line).toMatch(
       new RegExp(
-        `^facegpu: warning: \\d+ comparisons? of a face with another person's template in ${g} scores? as one person's \\(0\\.8\\d\\d or more: the same face under two names\\?\\), left out of the threshold: ` +
+        `^facegpu: warning: 1 face in ${g} scores as another person's own \\(0\\.8\\d\\d or more: the same face under two names\\?\\), left out of the calibration: ` +
           `${copy} under "s12" scores 0\\.\\d{3} to "s5"\\. If that face is not s12's, remove it with facegpu gallery remove ${g} s12 --photo ${copy}$`,
       ),
     );
@@ -558,7 +558,7 @@ describe('bad input', () => {
     expect(json.namedTwice.faces).toHaveLength(1);
     expect(json.namedTwice.faces[0]).toMatchObject({ file: copy, person: 's12', other: 's5' });
     const stats = await cli(['gallery', 'stats', g]);
-    expect(stats.stderr).toMatch(new RegExp(`1 face scores as another person's \\(at or above 0\\.8\\d\\d: the same face under two names\\?\\), left out of the thresholds: ${copy} under "s12": 0\\.\\d{3} to "s5"`));
+    expect(stats.stderr).toMatch(new RegExp(`1 face scores as another person's \\(at or above 0\\.8\\d\\d: the same face under two names\\?\\), left out of the calibration: ${copy} under "s12": 0\\.\\d{3} to "s5"`));
     // Removed as told: nothing left out, nothing said.
     await cli(['gallery', 'remove', g, 's12', '--photo', copy]);
     const after = await cli(['identify', g, orl(5, 6)]);

@@ -38,7 +38,7 @@ export function tellThreshold(gallery: Gallery, kind: 'verify' | 'identify', mat
   }[t.source];
   console.error(`facegpu: --far ${match.far}: threshold ${fmt(t.threshold)} (${whose})`);
   // One person under several names is calibrated as one, and a copy or a photo under the
-  // wrong name left out (Gallery.calibration, thresholdFor): said, with what mends it.
+  // wrong name left out (Gallery.calibration): said, with what mends it.
   const groups = t.source === 'default' ? [] : gallery.peopleGroupsNamedTwice();
   for (const g of groups.slice(0, 3)) {
     const [into, ...rest] = g.names;
@@ -49,16 +49,14 @@ export function tellThreshold(gallery: Gallery, kind: 'verify' | 'identify', mat
   }
   if (groups.length > 3) console.error(`facegpu: warning: and ${groups.length - 3} more groups of names that look like one person (gallery stats lists them)`);
   if (t.namedTwice) {
-    // Identify's comparisons are a face against a template, as the faces listed; verify's,
-    // face against face: counted only.
-    const twice = kind === 'identify' ? gallery.facesNamedTwice() : [];
+    const twice = gallery.facesNamedTwice();
     const first = twice[0];
+    const like = (f: (typeof twice)[number]) => `${f.file} under "${f.person}" scores ${fmt(f.similarity)} to ${f.otherFile ? `${f.otherFile} under ` : ''}"${f.other}"`;
     const which = first
-      ? `: ${twice.slice(0, 3).map((f) => `${f.file} under "${f.person}" scores ${fmt(f.similarity)} to "${f.other}"`).join('; ')}${twice.length > 3 ? `; and ${twice.length - 3} more (gallery stats)` : ''}. If that face is not ${first.person}'s, remove it with ${facegpuCommand('gallery remove', [gallery.name, first.person], ['--photo', first.file])}`
+      ? `: ${twice.slice(0, 3).map(like).join('; ')}${twice.length > 3 ? `; and ${twice.length - 3} more (gallery stats)` : ''}. If that face is not ${first.person}'s, remove it with ${facegpuCommand('gallery remove', [gallery.name, first.person], ['--photo', first.file])}`
       : '';
-    const what = kind === 'identify' ? `${counted(t.namedTwice, 'comparison')} of a face with another person's template` : `${counted(t.namedTwice, 'comparison')} of two people's faces`;
     console.error(
-      `facegpu: warning: ${what} in ${gallery.name} ${t.namedTwice === 1 ? 'scores' : 'score'} as one person's (${fmt(gallery.namedTwiceFrom()!)} or more: the same face under two names?), left out of the threshold${which}`,
+      `facegpu: warning: ${counted(t.namedTwice, 'face')} in ${gallery.name} ${t.namedTwice === 1 ? 'scores' : 'score'} as another person's own (${fmt(gallery.namedTwiceFrom()!)} or more: the same face under two names?), left out of the calibration${which}`,
     );
   }
   if (kind === 'identify' && t.source === 'gallery' && !t.supported) {

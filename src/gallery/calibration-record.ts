@@ -50,6 +50,8 @@ export interface Calibration {
    * faces (Gallery.peopleNamedTwice); absent in files written before 2026-12-07.
    */
   peopleNamedTwice?: { a: string; b: string; similarity: number }[];
+  /** A gallery's: faces left out as under two names (Gallery.facesNamedTwice). */
+  facesNamedTwice?: { file: string; person: string; other: string; otherFile?: string; similarity: number }[];
 }
 
 export interface CalibrationOptions {
@@ -149,6 +151,10 @@ export function validateCalibration(c: any, where: string): asserts c is Calibra
   const pairs = c.peopleNamedTwice;
   if (pairs !== undefined && !(Array.isArray(pairs) && pairs.every((p: any) => typeof p?.a === 'string' && typeof p?.b === 'string' && typeof p?.similarity === 'number'))) {
     throw new Error(`${where}: "peopleNamedTwice" must be a list of {"a", "b", "similarity"}`);
+  }
+  const faces = c.facesNamedTwice;
+  if (faces !== undefined && !(Array.isArray(faces) && faces.every((f: any) => typeof f?.file === 'string' && typeof f?.person === 'string' && typeof f?.other === 'string' && typeof f?.similarity === 'number'))) {
+    throw new Error(`${where}: "facesNamedTwice" must be a list of {"file", "person", "other", "similarity"}`);
   }
 }
 

@@ -60,18 +60,6 @@ export function sampleScores(values: ArrayLike<number>, opts: { cap?: number; mi
   return { total: n + misses, misses, top: Array.from(sorted.subarray(lower)), rest };
 }
 
-/**
- * `sample` without its scores at or above `limit`, and how many those were. Only the exact top
- * loses scores: where the quantiles reach the limit as well, so many comparisons score that high
- * that they are not a few outliers, and the sample is kept whole.
- */
-export function withoutScoresFrom(sample: ScoreSample, limit: number): { sample: ScoreSample; left: number } {
-  const keep = sample.top.findIndex((s) => s >= limit);
-  if (keep < 0 || (sample.rest.length && (keep === 0 || sample.rest[sample.rest.length - 1] >= limit))) return { sample, left: 0 };
-  const left = sample.top.length - keep;
-  return { sample: { ...sample, total: sample.total - left, top: sample.top.slice(0, keep) }, left };
-}
-
 function isSample(x: ArrayLike<number> | ScoreSample): x is ScoreSample {
   return typeof (x as ScoreSample).total === 'number' && Array.isArray((x as ScoreSample).top);
 }

@@ -8,12 +8,12 @@
 // not depend on the index), and thresholds come from the gallery's own calibration
 // (re-computed lazily after every change) or, below two people, from the backbone's default
 // calibration.
-import { tarAt, thresholdForFar, supported, withoutScoresFrom } from './calibration.ts';
+import { tarAt, thresholdForFar, supported } from './calibration.ts';
 import { calibrate, type Calibration, type CalibrationKind, type CalibrationOptions, type DefaultCalibration, type KindCalibration, type KindSummary } from './calibration-record.ts';
 import { flatIndexProvider } from './flat-index.ts';
 import { indexFileName, GALLERY_FORMAT, GALLERY_VERSION, type BackboneRef, type Box, type FaceRecord, type GalleryJson, type JsonObject } from './gallery-format.ts';
 import { describeNormalisation, normalise, sameNormalisation, type NormalisationRecord } from './normalise.ts';
-import { dot, leaveOneOut, similarity, templateOf, templatesOf } from './pair-scores.ts';
+import { dot, leaveOneOut, similarity, subsetOf, templateOf, templatesOf } from './pair-scores.ts';
 import type { IndexProvider, VectorIndex } from './vector-index.ts';
 
 /** One face to enroll: where it was found and its raw (not normalised) descriptor. */
@@ -71,11 +71,21 @@ export interface ThresholdChoice {
   /** The rule of ten (calibration.ts). */
   supported: boolean;
   /**
-   * The gallery's comparisons of different people left out of it because they score as one
-   * person's (namedTwiceFrom: a face under two names); listed by facesNamedTwice. 0 but for
-   * the gallery's own calibration.
+   * Faces left out of the gallery's calibration because they score as another person's own
+   * (facesNamedTwice: a face under two names). 0 but for the gallery's own calibration.
    */
   namedTwice: number;
+}
+
+/** A face that scores as another person's own (Gallery.facesNamedTwice). */
+export interface FaceNamedTwice {
+  file: string;
+  person: string;
+  /** The person it scores as. */
+  other: string;
+  /** Their face it is as similar to (a copy), where the face matched a face, not the template. */
+  otherFile?: string;
+  similarity: number;
 }
 
 export interface GalleryStats {
@@ -104,7 +114,7 @@ export interface GalleryStats {
    */
   namedTwice: {
     groups: { names: string[]; similarity: number }[];
-    faces: { file: string; person: string; other: string; similarity: number }[];
+    faces: FaceNamedTwice[];
     /** Faces more like another person than their own person's others (facesMoreLikeAnother), from the reference's template threshold at FAR 1e-3: warned of, kept. */
     moreLikeAnother: { file: string; person: string; other: string; similarity: number; own: number }[];
   };
@@ -268,8 +278,12 @@ export class Gallery {
       g.rebuildIndex();
       if (why) notice(`${g.name}: ${why}: rebuilt the ${g.index.kind} index from the stored descriptors`);
     }
-    if (files.calibration && files.calibration.basis === g.basis()) g.cal = files.calibration;
-    else if (files.calibration) notice(`${g.name}: the stored calibration does not match the faces: re-calibrated`);
+    // Stored before faces under two names were left out (2026-12-07): a small gallery, whose
+    // threshold one such face can set, is calibrated again (milliseconds), without a word; a
+    // large one keeps it until it changes.
+    const before = files.calibration?.facesNamedTwice === undefined && g.faceList.length <= 2000;
+    if (files.calibration && files.calibration.basis === g.basis() && !before) g.cal = files.calibration;
+    else if (files.calibration && files.calibration.basis !== g.basis()) notice(`${g.name}: the stored calibration does not match the faces: re-calibrated`);
     return g;
   }
 
@@ -528,17 +542,13 @@ export class Gallery {
           `(its own calibration needs at least 2) and no default calibration for backbone "${this.backbone.id}" was given; give a threshold instead`,
       );
     }
-    // One face under two names is one person's face compared with their own: such a score
-    // says nothing of strangers, and a small gallery's threshold would rest on it alone.
-    const limit = source === 'gallery' ? this.namedTwiceFrom() : null;
-    const { sample, left } = limit === null ? { sample: cal.impostor, left: 0 } : withoutScoresFrom(cal.impostor, limit);
     const own: ThresholdChoice = {
-      // With every comparison left out, no threshold of the gallery's own: the floor below sets it.
-      threshold: sample.total ? thresholdForFar(sample, far) : -1,
+      // No impostor comparison (one person under every name): the floor below sets it.
+      threshold: cal.impostor.total ? thresholdForFar(cal.impostor, far) : -1,
       source: source as 'gallery' | 'default',
-      impostorPairs: sample.total,
-      supported: supported(far, sample.total),
-      namedTwice: left,
+      impostorPairs: cal.impostor.total,
+      supported: supported(far, cal.impostor.total),
+      namedTwice: source === 'gallery' ? (this.calibration().facesNamedTwice?.length ?? 0) : 0,
     };
     // A small gallery's own threshold rests on a handful of comparisons (two people: a few
     // impostor scores, so any FAR gives the same threshold: above the highest of them). Until
@@ -550,8 +560,8 @@ export class Gallery {
     // only: the default in place of a higher own threshold let 4 of `facegpu demo`'s 6
     // strangers through (photographed as the enrolled people were, which the gallery's own
     // comparisons knew); but then one photo enrolled under the wrong name can set a small
-    // gallery's threshold so high that nobody is named (a tester: 0.997): hence the scores
-    // of faces under two names left out above.
+    // gallery's threshold so high that nobody is named (a tester: 0.997): hence the faces
+    // under two names left out of the calibration (calibration()).
     if (source === 'gallery' && !own.supported && this.defaultCal) {
       const floor = kind === 'identify' ? thresholdForFar(this.defaultCal.kinds.template.impostor, templateFar(far, this.persons.size)) : thresholdForFar(this.defaultCal.kinds.verify.impostor, far);
       if (floor > own.threshold) return { ...own, threshold: floor, source: 'gallery+default' };
@@ -598,27 +608,60 @@ export class Gallery {
   }
 
   /**
-   * Enrolled faces as similar to another person's template as namedTwiceFrom: most similar
-   * first. Each face meets the templates the index finds nearest (all of a small gallery's).
-   * Not those of people calibrated as one (peopleNamedTwice): said with their pair.
+   * The faces the gallery's calibration leaves out as under two names (findFacesNamedTwice):
+   * most similar first. Empty without a default calibration, and for a calibration stored
+   * before 2026-12-07 until the gallery changes.
    */
-  facesNamedTwice(): { file: string; person: string; other: string; similarity: number }[] {
+  facesNamedTwice(): FaceNamedTwice[] {
+    return this.persons.size < 2 ? [] : (this.calibration().facesNamedTwice ?? []);
+  }
+
+  /**
+   * Faces that score as another person's own, as namedTwiceFrom: against that person's
+   * template (each face meets the templates the index finds nearest: all of a small
+   * gallery's), or against one of their faces (`otherFile`: a copy of a photo under another
+   * name, which a varied template hides: 0.985 to the photo, 0.591 to its person's template),
+   * among the faces the calibration compares face to face. Not between the names of a group
+   * calibrated as one (`group`).
+   */
+  private findFacesNamedTwice(group: ReadonlyMap<string, number>): { faces: FaceNamedTwice[]; rows: Set<number> } {
     const limit = this.namedTwiceFrom();
     const n = this.faceList.length;
-    if (limit === null || this.persons.size < 2 || !n) return [];
-    const paired = new Set((this.calibration().peopleNamedTwice ?? []).flatMap((p) => [`${p.a}\u0000${p.b}`, `${p.b}\u0000${p.a}`]));
-    const hits = this.index.search(this.x.subarray(0, n * this.dim), Math.min(this.persons.size, 3));
-    const out: { file: string; person: string; other: string; similarity: number }[] = [];
-    hits.forEach((h, i) => {
+    const rows = new Set<number>();
+    if (limit === null || this.persons.size < 2 || !n) return { faces: [], rows };
+    const one = (a: string, b: string) => group.get(a) === group.get(b);
+    const out: FaceNamedTwice[] = [];
+    this.index.search(this.x.subarray(0, n * this.dim), Math.min(this.persons.size, 3)).forEach((h, i) => {
       const face = this.faceList[i];
       for (const key of h.keys) {
         const other = this.nameOfKey.get(key)!;
-        if (other === face.person || paired.has(`${face.person}\u0000${other}`)) continue;
+        if (one(face.person, other)) continue;
         const s = similarity(this.x, i * this.dim, this.templates.get(other)!, 0, this.dim);
-        if (s >= limit) out.push({ file: face.file, person: face.person, other, similarity: s });
+        if (s >= limit) {
+          out.push({ file: face.file, person: face.person, other, similarity: s });
+          rows.add(i);
+        }
       }
     });
-    return out.sort((a, b) => b.similarity - a.similarity);
+    // Face to face, within the calibration's budget of face pairs (facePairScores' subset).
+    const m = Math.max(2, Math.floor((1 + Math.sqrt(1 + 8 * (this.calibrationOptions.maxPairs ?? 1_000_000))) / 2));
+    const used = subsetOf(n, m, 'face');
+    for (let a = 0; a < used.length; a++) {
+      const i = used[a];
+      for (let b = a + 1; b < used.length; b++) {
+        const j = used[b];
+        const [fi, fj] = [this.faceList[i], this.faceList[j]];
+        if (one(fi.person, fj.person)) continue;
+        const s = similarity(this.x, i * this.dim, this.x, j * this.dim, this.dim);
+        if (s < limit) continue;
+        // Said once, and of the later one (faces are kept in the order enrolled): the copy,
+        // most often; not where either is said already (against a template).
+        if (!rows.has(i) && !rows.has(j)) out.push({ file: fj.file, person: fj.person, other: fi.person, otherFile: fi.file, similarity: s });
+        rows.add(i);
+        rows.add(j);
+      }
+    }
+    return { faces: out.sort((x, y) => y.similarity - x.similarity), rows };
   }
 
   /**
@@ -705,8 +748,15 @@ export class Gallery {
       groupsOf(pairs).forEach((g, i) => g.forEach((n) => groupOf.set(n, i)));
       let next = groupOf.size ? Math.max(...groupOf.values()) + 1 : 0;
       for (const n of this.persons.keys()) if (!groupOf.has(n)) groupOf.set(n, next++);
-      const person = Int32Array.from(this.faceList, (f) => groupOf.get(f.person)!);
-      this.cal = { ...calibrate(this.x.subarray(0, this.faceList.length * this.dim), person, next, this.dim, this.calibrationOptions), basis: this.basis(), peopleNamedTwice: pairs };
+      // A face under two names (a copy, a photo under the wrong name) is left out with the
+      // face it copies: its comparisons are one person's, and a small gallery's threshold
+      // would rest on them.
+      const { faces, rows } = this.findFacesNamedTwice(groupOf);
+      const kept = this.faceList.map((_, i) => i).filter((i) => !rows.has(i));
+      const x = new Float32Array(kept.length * this.dim);
+      kept.forEach((i, k) => x.set(this.x.subarray(i * this.dim, (i + 1) * this.dim), k * this.dim));
+      const person = Int32Array.from(kept, (i) => groupOf.get(this.faceList[i].person)!);
+      this.cal = { ...calibrate(x, person, next, this.dim, this.calibrationOptions), basis: this.basis(), peopleNamedTwice: pairs, facesNamedTwice: faces };
     }
     return this.cal;
   }
@@ -741,9 +791,9 @@ export class Gallery {
     }
     const twice = own ? this.facesNamedTwice() : [];
     if (twice.length) {
-      const shown = twice.slice(0, 5).map((t) => `${t.file} under "${t.person}": ${t.similarity.toFixed(3)} to "${t.other}"`);
+      const shown = twice.slice(0, 5).map((t) => `${t.file} under "${t.person}": ${t.similarity.toFixed(3)} to ${t.otherFile ? `${t.otherFile} under ` : ''}"${t.other}"`);
       warnings.push(
-        `${twice.length} ${twice.length === 1 ? 'face scores' : 'faces score'} as another person's (at or above ${this.namedTwiceFrom()!.toFixed(3)}: the same face under two names?), left out of the thresholds: ${shown.join('; ')}${twice.length > 5 ? '; …' : ''}`,
+        `${twice.length} ${twice.length === 1 ? 'face scores' : 'faces score'} as another person's (at or above ${this.namedTwiceFrom()!.toFixed(3)}: the same face under two names?), left out of the calibration: ${shown.join('; ')}${twice.length > 5 ? '; …' : ''}`,
       );
     }
     // Below namedTwiceFrom, a face more like another person than its own: said, not left out.
