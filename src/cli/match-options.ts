@@ -1,6 +1,6 @@
 // Flags shared by identify and verify: the threshold, given directly or chosen for a
 // false-accept rate from the gallery's calibration. Checked before any work.
-import type { Gallery, MatchOptions } from '../gallery/gallery.ts';
+import type { Gallery, MatchOptions, ThresholdChoice } from '../gallery/gallery.ts';
 import { numberOption } from './number-options.ts';
 import { counted, facegpuCommand } from './wording.ts';
 
@@ -37,8 +37,37 @@ export function tellThreshold(gallery: Gallery, kind: 'verify' | 'identify', mat
     'gallery+default': `backbone default calibration as a floor under the gallery's, whose ${t.impostorPairs} impostor comparisons are too few for this rate`,
   }[t.source];
   console.error(`facegpu: --far ${match.far}: threshold ${fmt(t.threshold)} (${whose})`);
-  // One person under several names is calibrated as one, and a copy or a photo under the
-  // wrong name left out (Gallery.calibration): said, with what mends it.
+  tellNamesThatDoNotFit(gallery, kind, t);
+  if (!t.supported && t.source !== 'gallery+default') {
+    // The default's own comparisons: nothing enrolled would add to them.
+    const remedy = t.source === 'default' ? ': the threshold rests on fewer than 10 of them; choose a larger --far, or give --threshold' : '; enroll more people or photos';
+    console.error(`facegpu: warning: ${t.impostorPairs} impostor comparisons are too few to support a false-accept rate of ${match.far} (needs ${Math.ceil(10 / match.far)})${remedy}`);
+  }
+  // The default is measured on other people's photos: on people outside its set it let up to
+  // three times the rate asked through (scripts/calibration-held-out.ts), and it is set mostly
+  // by studio portraits, which makes it strict on web photos.
+  if (t.source !== 'gallery') {
+    const one = gallery.people().length < 2;
+    const remedy =
+      kind === 'verify' && !galleryGiven
+        ? 'for a rate to rely on, give --gallery <dir> of people photographed like yours'
+        : one
+          ? `enroll more people${kind === 'verify' ? ` in ${gallery.name}` : ''} for a calibration of your own`
+          : `enroll more people or photos${kind === 'verify' ? ` in ${gallery.name}` : ''} for a calibration of your own`;
+    console.error(
+      `facegpu: warning: this threshold comes from the backbone's reference photos, not yours; with people it had not seen it let up to three times the rate asked through, and on web photos it names fewer of your people (calibration/README.md); ${remedy}`,
+    );
+  }
+  return t.threshold;
+}
+
+/**
+ * Where names do not fit the faces, say so with what mends it: one person under several
+ * names is calibrated as one, a copy or a photo under the wrong name left out
+ * (Gallery.calibration), and a small gallery's own threshold may rest on a face more like
+ * another person than its own.
+ */
+function tellNamesThatDoNotFit(gallery: Gallery, kind: 'verify' | 'identify', t: ThresholdChoice): void {
   const groups = t.source === 'default' ? [] : gallery.peopleGroupsNamedTwice();
   for (const g of groups.slice(0, 3)) {
     const [into, ...rest] = g.names;
@@ -71,25 +100,4 @@ export function tellThreshold(gallery: Gallery, kind: 'verify' | 'identify', mat
       );
     }
   }
-  if (!t.supported && t.source !== 'gallery+default') {
-    // The default's own comparisons: nothing enrolled would add to them.
-    const remedy = t.source === 'default' ? ': the threshold rests on fewer than 10 of them; choose a larger --far, or give --threshold' : '; enroll more people or photos';
-    console.error(`facegpu: warning: ${t.impostorPairs} impostor comparisons are too few to support a false-accept rate of ${match.far} (needs ${Math.ceil(10 / match.far)})${remedy}`);
-  }
-  // The default is measured on other people's photos: on people outside its set it let up to
-  // three times the rate asked through (scripts/calibration-held-out.ts), and it is set mostly
-  // by studio portraits, which makes it strict on web photos.
-  if (t.source !== 'gallery') {
-    const one = gallery.people().length < 2;
-    const remedy =
-      kind === 'verify' && !galleryGiven
-        ? 'for a rate to rely on, give --gallery <dir> of people photographed like yours'
-        : one
-          ? `enroll more people${kind === 'verify' ? ` in ${gallery.name}` : ''} for a calibration of your own`
-          : `enroll more people or photos${kind === 'verify' ? ` in ${gallery.name}` : ''} for a calibration of your own`;
-    console.error(
-      `facegpu: warning: this threshold comes from the backbone's reference photos, not yours; with people it had not seen it let up to three times the rate asked through, and on web photos it names fewer of your people (calibration/README.md); ${remedy}`,
-    );
-  }
-  return t.threshold;
 }
