@@ -599,12 +599,22 @@ export class Gallery {
    * template without it, over the people with two faces or more; null with fewer than 5.
    */
   private ownSamePersonMedian(): number | null {
-    const names = new Map([...this.persons.keys()].map((n, i) => [n, i]));
-    const person = Int32Array.from(this.faceList, (f) => names.get(f.person)!);
-    const x = this.x.subarray(0, this.faceList.length * this.dim);
-    const t = templatesOf(x, person, names.size, this.dim);
-    const scores = this.faceList.flatMap((_, i) => leaveOneOut(x, i, t, person[i], this.dim) ?? []).sort((a, b) => a - b);
+    const own = this.ownLeaveOneOut();
+    const scores = this.faceList.flatMap((_, i) => own(i) ?? []).sort((a, b) => a - b);
     return scores.length >= 5 ? scores[Math.floor(scores.length / 2)] : null;
+  }
+
+  /**
+   * Each face against its person's template without it (leave-one-out), by row; null for a
+   * person of one face. The templates are summed once per call, for the faces as they are.
+   */
+  private ownLeaveOneOut(): (row: number) => number | null {
+    const n = this.faceList.length;
+    const names = new Map([...this.persons.keys()].map((p, i) => [p, i]));
+    const person = Int32Array.from(this.faceList, (f) => names.get(f.person)!);
+    const x = this.x.subarray(0, n * this.dim);
+    const t = templatesOf(x, person, names.size, this.dim);
+    return (row) => leaveOneOut(x, row, t, person[row], this.dim);
   }
 
   /**
@@ -675,14 +685,12 @@ export class Gallery {
     const n = this.faceList.length;
     if (this.persons.size < 2 || !n) return [];
     const paired = new Set((this.calibration().peopleNamedTwice ?? []).flatMap((p) => [`${p.a}\u0000${p.b}`, `${p.b}\u0000${p.a}`]));
-    const names = new Map([...this.persons.keys()].map((p, i) => [p, i]));
-    const person = Int32Array.from(this.faceList, (f) => names.get(f.person)!);
     const x = this.x.subarray(0, n * this.dim);
-    const t = templatesOf(x, person, names.size, this.dim);
+    const ownOf = this.ownLeaveOneOut();
     const out: { file: string; person: string; other: string; similarity: number; own: number }[] = [];
     this.index.search(x, Math.min(this.persons.size, 3)).forEach((h, i) => {
       const face = this.faceList[i];
-      const own = leaveOneOut(x, i, t, person[i], this.dim);
+      const own = ownOf(i);
       if (own === null) return;
       let best: { other: string; similarity: number } | null = null;
       for (const key of h.keys) {
