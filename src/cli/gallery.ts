@@ -90,7 +90,7 @@ export function registerGallery(program: Command): void {
   g.command('stats')
     .description('people, photos, faces, and verification/identification TAR at FAR 1e-2 and 1e-3 and the EER from the gallery\'s own photos')
     .argument('<gallery>', 'gallery folder')
-    .option('--json', 'print the figures as JSON ("thresholds": what verify and identify use at FAR 0.01 and 0.001, each {"threshold", "source", "tar": the share of genuine pairs of the calibration reaching it}; "namedTwice": {"groups": [{"names", "similarity"}] of names that look like one person, calibrated as one, "faces": [{"file", "person", "other", "similarity"}] that score as another person, left out of the thresholds, "moreLikeAnother": [{"file", "person", "other", "similarity", "own"}] more like another person than their own, warned of})')
+    .option('--json', 'print the figures as JSON ("thresholds": what verify and identify use at FAR 0.01 and 0.001, each {"threshold", "source", "tar": the share of genuine pairs of the calibration reaching it}; "namedTwice": {"groups": [{"names", "similarity"}] of names that look like one person, calibrated as one, "faces": [{"file", "person", "other", "otherFile"?, "similarity"}] that score as another person, left out of the calibration, "moreLikeAnother": [{"file", "person", "other", "similarity", "own"}] more like another person than their own, warned of})')
     .action((dir: string, opts: { json?: boolean }) => statsCommand(dir, opts));
 }
 
@@ -240,10 +240,9 @@ function printKind(title: string, command: string, k: KindSummary | null, used: 
   // Where the command will not use the measured threshold (the default's floor), say so.
   const uses = (far: '0.01' | '0.001', own: number | null) => {
     const u = used[far];
-    if (!u || own === null || Math.abs(u.threshold - own) < 5e-7) return '';
-    // Not the summary's own: the default's floor, or faces under two names left out.
-    const why = u.source === 'gallery+default' ? "the backbone's default as a floor" : 'without the faces under two names';
-    return u.source === 'default' ? '' : `; ${command} --far ${far} uses ${u.threshold.toFixed(3)} (${why}), TAR there ${pct(u.tar)}`;
+    // (The summary is of the same calibration, faces under two names left out: only the
+    // default's floor makes them differ.)
+    return u && u.source === 'gallery+default' && u.threshold !== own ? `; ${command} --far ${far} uses ${u.threshold.toFixed(3)} (the backbone's default as a floor), TAR there ${pct(u.tar)}` : '';
   };
   console.log(`${title}: ${k.genuinePairs} genuine and ${k.impostorPairs} impostor pairs`);
   console.log(`  TAR at FAR 1e-2: ${pct(k.tarAtFar1e2)}${thr(k.thresholdAtFar1e2)}${k.supportedFar1e2 ? '' : ' (too few impostor pairs)'}${uses('0.01', k.thresholdAtFar1e2)}`);
