@@ -208,6 +208,14 @@ describe('pair scores', () => {
     expect(() => validateCalibration({ ...back, kinds: { ...back.kinds, verify: { genuine: { total: 3, misses: 0, top: [0.2, 0.1], rest: [] }, impostor: back.kinds.verify.impostor } } }, 'cal.json')).toThrow(
       /cal.json: verify.genuine: "top" is not in ascending order/,
     );
+    // What a gallery's calibration took as named twice: by person key and face id.
+    const named = { from: 0.8, people: [{ a: 0, b: 3, similarity: 0.9 }], faces: [{ face: 7, other: 0, otherFace: 2, similarity: 0.99 }, { face: 8, other: 3, similarity: 0.85 }] };
+    validateCalibration({ ...back, namedTwice: named }, 'cal.json');
+    validateCalibration({ ...back, namedTwice: { from: null, people: [], faces: [] } }, 'cal.json');
+    expect(() => validateCalibration({ ...back, namedTwice: { ...named, from: 'high' } }, 'cal.json')).toThrow('cal.json: "namedTwice.from" must be a similarity or null');
+    expect(() => validateCalibration({ ...back, namedTwice: { ...named, people: [{ a: 'Ann', b: 'Bo', similarity: 0.9 }] } }, 'cal.json')).toThrow('cal.json: "namedTwice.people" must be a list of {"a", "b": person keys, "similarity"}');
+    expect(() => validateCalibration({ ...back, namedTwice: { ...named, faces: [{ face: 7, other: 0, otherFace: -1, similarity: 0.99 }] } }, 'cal.json')).toThrow('cal.json: "namedTwice.faces" must be a list of');
+    expect(() => validateCalibration({ ...back, namedTwice: { ...named, faces: [{ face: 7, other: 0, similarity: 2 }] } }, 'cal.json')).toThrow('"namedTwice.faces"');
   });
 });
 

@@ -46,12 +46,22 @@ export interface Calibration {
   /** A gallery's: fingerprint of the faces it was computed on (a stale file is recomputed). */
   basis?: string;
   /**
-   * A gallery's: pairs of people calibrated as one, their templates as alike as one person's
-   * faces (Gallery.peopleNamedTwice); absent in files written before 2026-12-07.
+   * A gallery's: what its calibration took as one person under two names (Gallery.
+   * namedTwiceFrom, peopleNamedTwice, facesNamedTwice), by person key and face id: names and
+   * files are the gallery's when asked, so a rename or a moved photo keeps the calibration.
+   * Absent in files of 0.2.0 and before (a small gallery is calibrated again on opening).
    */
-  peopleNamedTwice?: { a: string; b: string; similarity: number }[];
-  /** A gallery's: faces left out as under two names (Gallery.facesNamedTwice). */
-  facesNamedTwice?: { file: string; person: string; other: string; otherFile?: string; similarity: number }[];
+  namedTwice?: NamedTwiceRecord;
+}
+
+/** What a gallery's calibration took as named twice (Calibration.namedTwice). */
+export interface NamedTwiceRecord {
+  /** The similarity from which (Gallery.namedTwiceFrom); null where nothing is taken. */
+  from: number | null;
+  /** People calibrated as one: their keys, and their templates' similarity. */
+  people: { a: number; b: number; similarity: number }[];
+  /** Faces left out (by id) with the person (key) they score as, and that person's face they copy (by id), where a face matched a face. */
+  faces: { face: number; other: number; otherFace?: number; similarity: number }[];
 }
 
 export interface CalibrationOptions {
@@ -148,13 +158,18 @@ export function validateCalibration(c: any, where: string): asserts c is Calibra
     checkSample(c.kinds[kind].impostor, `${where}: ${kind}.impostor`);
     if (!c.summary[kind]) c.summary[kind] = summarise(c.kinds[kind]);
   }
-  const pairs = c.peopleNamedTwice;
-  if (pairs !== undefined && !(Array.isArray(pairs) && pairs.every((p: any) => typeof p?.a === 'string' && typeof p?.b === 'string' && typeof p?.similarity === 'number'))) {
-    throw new Error(`${where}: "peopleNamedTwice" must be a list of {"a", "b", "similarity"}`);
+  if (c.namedTwice !== undefined) checkNamedTwice(c.namedTwice, where);
+}
+
+function checkNamedTwice(t: any, where: string): asserts t is NamedTwiceRecord {
+  const key = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+  const score = (v: unknown) => typeof v === 'number' && v >= -1.001 && v <= 1.001;
+  if (!t || typeof t !== 'object' || !(t.from === null || score(t.from))) throw new Error(`${where}: "namedTwice.from" must be a similarity or null`);
+  if (!(Array.isArray(t.people) && t.people.every((p: any) => key(p?.a) && key(p?.b) && score(p?.similarity)))) {
+    throw new Error(`${where}: "namedTwice.people" must be a list of {"a", "b": person keys, "similarity"}`);
   }
-  const faces = c.facesNamedTwice;
-  if (faces !== undefined && !(Array.isArray(faces) && faces.every((f: any) => typeof f?.file === 'string' && typeof f?.person === 'string' && typeof f?.other === 'string' && typeof f?.similarity === 'number'))) {
-    throw new Error(`${where}: "facesNamedTwice" must be a list of {"file", "person", "other", "similarity"}`);
+  if (!(Array.isArray(t.faces) && t.faces.every((f: any) => key(f?.face) && key(f?.other) && (f.otherFace === undefined || key(f.otherFace)) && score(f?.similarity)))) {
+    throw new Error(`${where}: "namedTwice.faces" must be a list of {"face": a face id, "other": a person key, "otherFace"?: a face id, "similarity"}`);
   }
 }
 

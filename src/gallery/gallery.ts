@@ -9,7 +9,7 @@
 // (re-computed lazily after every change) or, below two people, from the backbone's default
 // calibration.
 import { tarAt, thresholdForFar, supported } from './calibration.ts';
-import { calibrate, type Calibration, type CalibrationKind, type CalibrationOptions, type DefaultCalibration, type KindCalibration, type KindSummary } from './calibration-record.ts';
+import { calibrate, type Calibration, type CalibrationKind, type CalibrationOptions, type DefaultCalibration, type KindCalibration, type KindSummary, type NamedTwiceRecord } from './calibration-record.ts';
 import { flatIndexProvider } from './flat-index.ts';
 import { indexFileName, GALLERY_FORMAT, GALLERY_VERSION, type BackboneRef, type Box, type FaceRecord, type GalleryJson, type JsonObject } from './gallery-format.ts';
 import { describeNormalisation, normalise, sameNormalisation, type NormalisationRecord } from './normalise.ts';
@@ -278,13 +278,25 @@ export class Gallery {
       g.rebuildIndex();
       if (why) notice(`${g.name}: ${why}: rebuilt the ${g.index.kind} index from the stored descriptors`);
     }
-    // Stored before faces under two names were left out (2026-12-07): a small gallery, whose
-    // threshold one such face can set, is calibrated again (milliseconds), without a word; a
-    // large one keeps it until it changes.
-    const before = files.calibration?.facesNamedTwice === undefined && g.faceList.length <= 2000;
-    if (files.calibration && files.calibration.basis === g.basis() && !before) g.cal = files.calibration;
-    else if (files.calibration && files.calibration.basis !== g.basis()) notice(`${g.name}: the stored calibration does not match the faces: re-calibrated`);
+    // Stored before faces under two names were left out (0.2.0 and before; or by the first
+    // builds after it, which kept them by name): a small gallery, whose threshold one such
+    // face can set, is calibrated again (milliseconds), without a word; a large one keeps it
+    // until it changes.
+    const cal = files.calibration;
+    const before = cal?.namedTwice === undefined && g.faceList.length <= 2000;
+    const calFits = cal && cal.basis === g.basis() && g.namedTwiceFits(cal);
+    if (cal && calFits && !before) g.cal = cal;
+    else if (cal && !calFits) notice(`${g.name}: the stored calibration does not match the faces: re-calibrated`);
     return g;
+  }
+
+  /** Whether the people and faces a calibration took as named twice are the gallery's. */
+  private namedTwiceFits(c: Calibration): boolean {
+    const t = c.namedTwice;
+    if (!t) return true;
+    const face = (id: number | undefined) => id === undefined || this.rowOf.has(id);
+    const person = (key: number) => this.nameOfKey.has(key);
+    return t.people.every((p) => person(p.a) && person(p.b)) && t.faces.every((f) => face(f.face) && face(f.otherFace) && person(f.other));
   }
 
   /** What a store writes: calibration computed now if it was out of date. */
@@ -548,7 +560,7 @@ export class Gallery {
       source: source as 'gallery' | 'default',
       impostorPairs: cal.impostor.total,
       supported: supported(far, cal.impostor.total),
-      namedTwice: source === 'gallery' ? (this.calibration().facesNamedTwice?.length ?? 0) : 0,
+      namedTwice: source === 'gallery' ? (this.calibration().namedTwice?.faces.length ?? 0) : 0,
     };
     // A small gallery's own threshold rests on a handful of comparisons (two people: a few
     // impostor scores, so any FAR gives the same threshold: above the highest of them). Until
@@ -576,9 +588,15 @@ export class Gallery {
    * template in the backbone's default calibration (face: 0.82, where no two different people
    * of its 45 reached 0.48 against a template, 0.59 face to face). Null without a default
    * calibration, or with one whose different people came within NAMED_TWICE_MARGIN of it:
-   * nothing is left out.
+   * nothing is left out. The one the gallery's calibration was made with (stored with it).
    */
   namedTwiceFrom(): number | null {
+    const stored = this.persons.size >= 2 ? this.calibration().namedTwice : undefined;
+    return stored ? stored.from : this.namedTwiceLimit();
+  }
+
+  /** namedTwiceFrom for the faces as they are now: what a calibration is made with. */
+  private namedTwiceLimit(): number | null {
     if (!this.defaultCal) return null;
     const { template, verify } = this.defaultCal.kinds;
     // The FAR-style quantile of the genuine scores: the score that half of them reach.
@@ -623,7 +641,15 @@ export class Gallery {
    * before 2026-12-07 until the gallery changes.
    */
   facesNamedTwice(): FaceNamedTwice[] {
-    return this.persons.size < 2 ? [] : (this.calibration().facesNamedTwice ?? []);
+    const faces = this.persons.size < 2 ? [] : (this.calibration().namedTwice?.faces ?? []);
+    return faces.map((t) => {
+      const face = this.faceOf(t.face);
+      return { file: face.file, person: face.person, other: this.nameOfKey.get(t.other)!, ...(t.otherFace === undefined ? {} : { otherFile: this.faceOf(t.otherFace).file }), similarity: t.similarity };
+    });
+  }
+
+  private faceOf(id: number): FaceRecord {
+    return this.faceList[this.rowOf.get(id)!];
   }
 
   /**
@@ -634,13 +660,12 @@ export class Gallery {
    * among the faces the calibration compares face to face. Not between the names of a group
    * calibrated as one (`group`).
    */
-  private findFacesNamedTwice(group: ReadonlyMap<string, number>): { faces: FaceNamedTwice[]; rows: Set<number> } {
-    const limit = this.namedTwiceFrom();
+  private findFacesNamedTwice(limit: number | null, group: ReadonlyMap<string, number>): { faces: NamedTwiceRecord['faces']; rows: Set<number> } {
     const n = this.faceList.length;
     const rows = new Set<number>();
     if (limit === null || this.persons.size < 2 || !n) return { faces: [], rows };
     const one = (a: string, b: string) => group.get(a) === group.get(b);
-    const out: FaceNamedTwice[] = [];
+    const out: NamedTwiceRecord['faces'] = [];
     this.index.search(this.x.subarray(0, n * this.dim), Math.min(this.persons.size, 3)).forEach((h, i) => {
       const face = this.faceList[i];
       for (const key of h.keys) {
@@ -648,7 +673,7 @@ export class Gallery {
         if (one(face.person, other)) continue;
         const s = similarity(this.x, i * this.dim, this.templates.get(other)!, 0, this.dim);
         if (s >= limit) {
-          out.push({ file: face.file, person: face.person, other, similarity: s });
+          out.push({ face: face.id, other: key, similarity: s });
           rows.add(i);
         }
       }
@@ -666,7 +691,7 @@ export class Gallery {
         if (s < limit) continue;
         // Said once, and of the later one (faces are kept in the order enrolled): the copy,
         // most often; not where either is said already (against a template).
-        if (!rows.has(i) && !rows.has(j)) out.push({ file: fj.file, person: fj.person, other: fi.person, otherFile: fi.file, similarity: s });
+        if (!rows.has(i) && !rows.has(j)) out.push({ face: fj.id, other: this.persons.get(fi.person)!.key, otherFace: fi.id, similarity: s });
         rows.add(i);
         rows.add(j);
       }
@@ -684,7 +709,7 @@ export class Gallery {
   facesMoreLikeAnother(from: number): { file: string; person: string; other: string; similarity: number; own: number }[] {
     const n = this.faceList.length;
     if (this.persons.size < 2 || !n) return [];
-    const paired = new Set((this.calibration().peopleNamedTwice ?? []).flatMap((p) => [`${p.a}\u0000${p.b}`, `${p.b}\u0000${p.a}`]));
+    const paired = new Set(this.pairsNamedTwice().flatMap((p) => [`${p.a}\u0000${p.b}`, `${p.b}\u0000${p.a}`]));
     const x = this.x.subarray(0, n * this.dim);
     const ownOf = this.ownLeaveOneOut();
     const out: { file: string; person: string; other: string; similarity: number; own: number }[] = [];
@@ -712,7 +737,10 @@ export class Gallery {
    * those the index finds nearest (an exact flat index: every other, P^2 comparisons in all).
    */
   peopleNamedTwice(person?: string): { a: string; b: string; similarity: number }[] {
-    const limit = this.namedTwiceFrom();
+    return this.findPeopleNamedTwice(this.namedTwiceFrom(), person);
+  }
+
+  private findPeopleNamedTwice(limit: number | null, person?: string): { a: string; b: string; similarity: number }[] {
     if (limit === null || this.persons.size < 2) return [];
     if (person !== undefined) this.template(person); // an unknown name is an error
     const names = person === undefined ? [...this.persons.keys()] : [person];
@@ -737,8 +765,8 @@ export class Gallery {
    * to merge the others into), and its most alike pair's similarity.
    */
   peopleGroupsNamedTwice(): { names: string[]; similarity: number }[] {
-    const pairs = this.persons.size < 2 ? [] : (this.calibration().peopleNamedTwice ?? []);
-    return groupsOf(pairs.filter((p) => this.persons.has(p.a) && this.persons.has(p.b)))
+    const pairs = this.pairsNamedTwice();
+    return groupsOf(pairs)
       .map((g) => ({
         names: g.sort((a, b) => this.persons.get(b)!.faces.length - this.persons.get(a)!.faces.length || (a < b ? -1 : 1)),
         similarity: Math.max(...pairs.filter((p) => g.includes(p.a) && g.includes(p.b)).map((p) => p.similarity)),
@@ -746,12 +774,19 @@ export class Gallery {
       .sort((x, y) => y.similarity - x.similarity);
   }
 
+  /** The pairs of people the gallery's calibration takes as one, under their names now. */
+  private pairsNamedTwice(): { a: string; b: string; similarity: number }[] {
+    const pairs = this.persons.size < 2 ? [] : (this.calibration().namedTwice?.people ?? []);
+    return pairs.map((p) => ({ a: this.nameOfKey.get(p.a)!, b: this.nameOfKey.get(p.b)!, similarity: p.similarity }));
+  }
+
   /** The gallery's own calibration (computed now if out of date). */
   calibration(): Calibration {
     if (!this.cal) {
       // One person under two names (peopleNamedTwice) is calibrated as one: the comparisons of
       // their faces are theirs, not strangers'. Each name group gets one number.
-      const pairs = this.peopleNamedTwice();
+      const limit = this.namedTwiceLimit();
+      const pairs = this.findPeopleNamedTwice(limit);
       const groupOf = new Map<string, number>();
       groupsOf(pairs).forEach((g, i) => g.forEach((n) => groupOf.set(n, i)));
       let next = groupOf.size ? Math.max(...groupOf.values()) + 1 : 0;
@@ -759,12 +794,14 @@ export class Gallery {
       // A face under two names (a copy, a photo under the wrong name) is left out with the
       // face it copies: its comparisons are one person's, and a small gallery's threshold
       // would rest on them.
-      const { faces, rows } = this.findFacesNamedTwice(groupOf);
+      const { faces, rows } = this.findFacesNamedTwice(limit, groupOf);
       const kept = this.faceList.map((_, i) => i).filter((i) => !rows.has(i));
       const x = new Float32Array(kept.length * this.dim);
       kept.forEach((i, k) => x.set(this.x.subarray(i * this.dim, (i + 1) * this.dim), k * this.dim));
       const person = Int32Array.from(kept, (i) => groupOf.get(this.faceList[i].person)!);
-      this.cal = { ...calibrate(x, person, next, this.dim, this.calibrationOptions), basis: this.basis(), peopleNamedTwice: pairs, facesNamedTwice: faces };
+      const keyOf = (name: string) => this.persons.get(name)!.key;
+      const people = pairs.map((p) => ({ a: keyOf(p.a), b: keyOf(p.b), similarity: p.similarity }));
+      this.cal = { ...calibrate(x, person, next, this.dim, this.calibrationOptions), basis: this.basis(), namedTwice: { from: limit, people, faces } };
     }
     return this.cal;
   }
