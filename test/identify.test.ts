@@ -549,16 +549,18 @@ describe('bad input', () => {
     expect(line).toMatch(
       new RegExp(
         `^facegpu: warning: 1 face in ${g} scores as another person's own \\(0\\.8\\d\\d or more: the same face under two names\\?\\), left out of the calibration: ` +
-          `${copy} under "s12" scores 0\\.\\d{3} to "s5"\\. If that face is not s12's, remove it with facegpu gallery remove ${g} s12 --photo ${copy}$`,
+          `${copy} under "s12" scores 0\\.9\\d\\d to ${orl(5, 3)} under "s5"\\. If that face is not s12's, remove it with facegpu gallery remove ${g} s12 --photo ${copy}$`,
       ),
     );
     expect(stderr).toMatch(/--far 0\.01: threshold 0\.[0-7]\d\d /);
     const json = JSON.parse((await cli(['gallery', 'stats', g, '--json'])).stdout);
     expect(json.namedTwice.groups).toEqual([]);
     expect(json.namedTwice.faces).toHaveLength(1);
-    expect(json.namedTwice.faces[0]).toMatchObject({ file: copy, person: 's12', other: 's5' });
+    expect(json.namedTwice.faces[0]).toMatchObject({ file: copy, person: 's12', other: 's5', otherFile: orl(5, 3) }); // the photo it copies, not another of s5's it reaches
+    expect(Object.keys(json.namedTwice).sort()).toEqual(['faces', 'groups', 'moreLikeAnother']);
+    expect(Object.keys(json.namedTwice.faces[0]).sort()).toEqual(['file', 'other', 'otherFile', 'person', 'similarity']);
     const stats = await cli(['gallery', 'stats', g]);
-    expect(stats.stderr).toMatch(new RegExp(`1 face scores as another person's \\(at or above 0\\.8\\d\\d: the same face under two names\\?\\), left out of the calibration: ${copy} under "s12": 0\\.\\d{3} to "s5"`));
+    expect(stats.stderr).toMatch(new RegExp(`1 face scores as another person's \\(at or above 0\\.8\\d\\d: the same face under two names\\?\\), left out of the calibration: ${copy} under "s12": 0\\.9\\d\\d to ${orl(5, 3)} under "s5"`));
     // Removed as told: nothing left out, nothing said.
     await cli(['gallery', 'remove', g, 's12', '--photo', copy]);
     const after = await cli(['identify', g, orl(5, 6)]);
@@ -578,6 +580,7 @@ describe('bad input', () => {
     );
     const stats = JSON.parse((await cli(['gallery', 'stats', g, '--json'])).stdout);
     expect(stats.namedTwice.moreLikeAnother.map((f: { file: string }) => f.file).sort()).toEqual([orl(8, 8), orl(8, 9)]);
+    for (const f of stats.namedTwice.moreLikeAnother) expect(Object.keys(f).sort()).toEqual(['file', 'other', 'own', 'person', 'similarity']);
   });
 
   it('one person enrolled under two names is warned of at enroll and identify, calibrated as one, and merged by the command given', async () => {
@@ -591,6 +594,7 @@ describe('bad input', () => {
     expect(Object.keys(r).sort()).toEqual(['added', 'person', 'sameAs', 'skipped']);
     expect(again.stderr).not.toContain('looks like "s5"');
     expect(r.sameAs).toHaveLength(1);
+    expect(Object.keys(r.sameAs![0]).sort()).toEqual(['person', 'similarity']);
     expect(r.sameAs![0].person).toBe('s5');
     expect(r.sameAs![0].similarity).toBeGreaterThan(0.824);
     expect(again.stderr).toContain(
@@ -606,6 +610,7 @@ describe('bad input', () => {
     const json = JSON.parse((await cli(['gallery', 'stats', g, '--json'])).stdout);
     expect(json.namedTwice.groups).toHaveLength(1);
     expect(json.namedTwice.groups[0].names).toEqual(['s5', 's5 again']);
+    expect(Object.keys(json.namedTwice.groups[0]).sort()).toEqual(['names', 'similarity']);
     expect(json.namedTwice.faces).toEqual([]);
     expect((await cli(['gallery', 'stats', g])).stderr).toMatch(/2 people look like one person \(at or above 0\.8\d\d: one person under several names\? calibrated as one; renaming the others to the first merges them\): "s5", "s5 again" \(templates 0\.\d{3}\)/);
     // Merged as told: one person, nothing said.

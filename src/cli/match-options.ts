@@ -92,7 +92,7 @@ function tellNamesThatDoNotFit(gallery: Gallery, kind: 'verify' | 'identify', t:
     // A threshold of the gallery's own above the default's floor rests on its highest few
     // impostor scores: where one is a face more like another person than its own, say so.
     // (Not those left out already: they set nothing.)
-    const [f] = gallery.facesMoreLikeAnother(t.threshold - 1e-6).filter((g) => g.similarity < (gallery.namedTwiceFrom() ?? Infinity));
+    const [f] = gallery.facesMoreLikeAnother(t.threshold - 1e-6);
     if (f) {
       console.error(
         `facegpu: warning: the threshold rests on ${f.file} under "${f.person}", which is more like "${f.other}" (${fmt(f.similarity)}) than like ${f.person}'s other faces (${fmt(f.own)}): a photo under the wrong name? ` +

@@ -54,8 +54,18 @@ export interface Calibration {
   namedTwice?: NamedTwiceRecord;
 }
 
+/**
+ * The rule by which a gallery's calibration takes faces and people as named twice, counted up
+ * when it changes: a stored calibration of another rule is made again on opening (for a
+ * gallery of up to 2000 faces). 2: face pairs first, most alike first, said of the face its
+ * name fits less.
+ */
+export const NAMED_TWICE_RULE = 2;
+
 /** What a gallery's calibration took as named twice (Calibration.namedTwice). */
 export interface NamedTwiceRecord {
+  /** NAMED_TWICE_RULE when it was made (absent: 1). */
+  rule?: number;
   /** The similarity from which (Gallery.namedTwiceFrom); null where nothing is taken. */
   from: number | null;
   /** People calibrated as one: their keys, and their templates' similarity. */
@@ -165,6 +175,7 @@ function checkNamedTwice(t: any, where: string): asserts t is NamedTwiceRecord {
   const key = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
   const score = (v: unknown) => typeof v === 'number' && v >= -1.001 && v <= 1.001;
   if (!t || typeof t !== 'object' || !(t.from === null || score(t.from))) throw new Error(`${where}: "namedTwice.from" must be a similarity or null`);
+  if (t.rule !== undefined && !(Number.isInteger(t.rule) && t.rule >= 1)) throw new Error(`${where}: "namedTwice.rule" must be a whole number from 1`);
   if (!(Array.isArray(t.people) && t.people.every((p: any) => key(p?.a) && key(p?.b) && score(p?.similarity)))) {
     throw new Error(`${where}: "namedTwice.people" must be a list of {"a", "b": person keys, "similarity"}`);
   }

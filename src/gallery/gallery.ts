@@ -9,7 +9,7 @@
 // (re-computed lazily after every change) or, below two people, from the backbone's default
 // calibration.
 import { tarAt, thresholdForFar, supported } from './calibration.ts';
-import { calibrate, type Calibration, type CalibrationKind, type CalibrationOptions, type DefaultCalibration, type KindCalibration, type KindSummary, type NamedTwiceRecord } from './calibration-record.ts';
+import { calibrate, type Calibration, type CalibrationKind, type CalibrationOptions, type DefaultCalibration, type KindCalibration, type KindSummary, NAMED_TWICE_RULE, type NamedTwiceRecord } from './calibration-record.ts';
 import { flatIndexProvider } from './flat-index.ts';
 import { indexFileName, GALLERY_FORMAT, GALLERY_VERSION, type BackboneRef, type Box, type FaceRecord, type GalleryJson, type JsonObject } from './gallery-format.ts';
 import { describeNormalisation, normalise, sameNormalisation, type NormalisationRecord } from './normalise.ts';
@@ -278,12 +278,11 @@ export class Gallery {
       g.rebuildIndex();
       if (why) notice(`${g.name}: ${why}: rebuilt the ${g.index.kind} index from the stored descriptors`);
     }
-    // Stored before faces under two names were left out (0.2.0 and before; or by the first
-    // builds after it, which kept them by name): a small gallery, whose threshold one such
-    // face can set, is calibrated again (milliseconds), without a word; a large one keeps it
-    // until it changes.
+    // Stored before faces under two names were left out (0.2.0 and before), or by another rule
+    // (NAMED_TWICE_RULE): a small gallery, whose threshold one such face can set, is
+    // calibrated again (milliseconds), without a word; a large one keeps it until it changes.
     const cal = files.calibration;
-    const before = cal?.namedTwice === undefined && g.faceList.length <= 2000;
+    const before = (cal?.namedTwice?.rule ?? (cal?.namedTwice ? 1 : 0)) !== NAMED_TWICE_RULE && g.faceList.length <= 2000;
     const calFits = cal && cal.basis === g.basis() && g.namedTwiceFits(cal);
     if (cal && calFits && !before) g.cal = cal;
     else if (cal && !calFits) notice(`${g.name}: the stored calibration does not match the faces: re-calibrated`);
@@ -653,12 +652,13 @@ export class Gallery {
   }
 
   /**
-   * Faces that score as another person's own, as namedTwiceFrom: against that person's
-   * template (each face meets the templates the index finds nearest: all of a small
-   * gallery's), or against one of their faces (`otherFile`: a copy of a photo under another
-   * name, which a varied template hides: 0.985 to the photo, 0.591 to its person's template),
-   * among the faces the calibration compares face to face. Not between the names of a group
-   * calibrated as one (`group`).
+   * Faces that score as another person's own, as namedTwiceFrom: against one of their faces
+   * (`otherFace`: a copy of a photo under another name, which a varied template hides: 0.985
+   * to the photo, 0.591 to its person's template), among the faces the calibration compares
+   * face to face; then, of the faces not in such a pair, against that person's template (each
+   * face meets the templates the index finds nearest: all of a small gallery's). Not between
+   * the names of a group calibrated as one (`group`). `rows`: the faces said and the faces
+   * they copy, left out of the calibration together.
    */
   private findFacesNamedTwice(limit: number | null, group: ReadonlyMap<string, number>): { faces: NamedTwiceRecord['faces']; rows: Set<number> } {
     const n = this.faceList.length;
@@ -666,11 +666,43 @@ export class Gallery {
     if (limit === null || this.persons.size < 2 || !n) return { faces: [], rows };
     const one = (a: string, b: string) => group.get(a) === group.get(b);
     const out: NamedTwiceRecord['faces'] = [];
+    // Of a pair, the face said is the one its own name fits less: less like its person's other
+    // faces (leave-one-out; a person of one face has none to bear the name out), else the later
+    // (faces are kept in the order enrolled). Said of the earlier of the two, a photo enrolled
+    // again under a new name blamed the original, its person's template being the copy alone.
+    const own = this.ownLeaveOneOut();
+    const fit = (row: number) => own(row) ?? -Infinity;
+    const m = Math.max(2, Math.floor((1 + Math.sqrt(1 + 8 * (this.calibrationOptions.maxPairs ?? 1_000_000))) / 2));
+    const used = subsetOf(n, m, 'face');
+    const pairs: [number, number, number][] = [];
+    for (let a = 0; a < used.length; a++) {
+      const i = used[a];
+      for (let b = a + 1; b < used.length; b++) {
+        const j = used[b];
+        if (one(this.faceList[i].person, this.faceList[j].person)) continue;
+        const s = similarity(this.x, i * this.dim, this.x, j * this.dim, this.dim);
+        if (s >= limit) pairs.push([i, j, s]);
+      }
+    }
+    // Most alike first: a copy is said against the photo it copies, not the first of its
+    // person's photos it also reaches; a face said once (its comparisons are out with it).
+    const said = new Set<number>();
+    for (const [i, j, s] of pairs.sort((x, y) => y[2] - x[2])) {
+      if (said.has(i) || said.has(j)) continue;
+      const [face, copied] = fit(i) < fit(j) ? [i, j] : [j, i];
+      out.push({ face: this.faceList[face].id, other: this.persons.get(this.faceList[copied].person)!.key, otherFace: this.faceList[copied].id, similarity: s });
+      said.add(face);
+      rows.add(face);
+      rows.add(copied);
+    }
+    // Against templates. One of a single face is that face: a pair, said above where the
+    // budget reached it, and here it would say the original of a copy.
     this.index.search(this.x.subarray(0, n * this.dim), Math.min(this.persons.size, 3)).forEach((h, i) => {
       const face = this.faceList[i];
+      if (rows.has(i)) return;
       for (const key of h.keys) {
         const other = this.nameOfKey.get(key)!;
-        if (one(face.person, other)) continue;
+        if (one(face.person, other) || this.persons.get(other)!.faces.length < 2) continue;
         const s = similarity(this.x, i * this.dim, this.templates.get(other)!, 0, this.dim);
         if (s >= limit) {
           out.push({ face: face.id, other: key, similarity: s });
@@ -678,45 +710,32 @@ export class Gallery {
         }
       }
     });
-    // Face to face, within the calibration's budget of face pairs (facePairScores' subset).
-    const m = Math.max(2, Math.floor((1 + Math.sqrt(1 + 8 * (this.calibrationOptions.maxPairs ?? 1_000_000))) / 2));
-    const used = subsetOf(n, m, 'face');
-    for (let a = 0; a < used.length; a++) {
-      const i = used[a];
-      for (let b = a + 1; b < used.length; b++) {
-        const j = used[b];
-        const [fi, fj] = [this.faceList[i], this.faceList[j]];
-        if (one(fi.person, fj.person)) continue;
-        const s = similarity(this.x, i * this.dim, this.x, j * this.dim, this.dim);
-        if (s < limit) continue;
-        // Said once, and of the later one (faces are kept in the order enrolled): the copy,
-        // most often; not where either is said already (against a template).
-        if (!rows.has(i) && !rows.has(j)) out.push({ face: fj.id, other: this.persons.get(fi.person)!.key, otherFace: fi.id, similarity: s });
-        rows.add(i);
-        rows.add(j);
-      }
-    }
     return { faces: out.sort((x, y) => y.similarity - x.similarity), rows };
   }
 
   /**
    * Enrolled faces at least `from` similar to another person's template and more similar to it
    * than to their own person's other faces (their template without them): photos under the
-   * wrong name, most often, below namedTwiceFrom (which leaves them in the calibration). Most
-   * similar first; faces of people calibrated as one are not among them. A person of one face
+   * wrong name, most often, below namedTwiceFrom (which leaves them in the calibration). Not
+   * the faces left out as under two names, nor the faces they copy (facesNamedTwice says
+   * those), nor faces of people calibrated as one. Most similar first. A person of one face
    * has no others to be more like.
    */
   facesMoreLikeAnother(from: number): { file: string; person: string; other: string; similarity: number; own: number }[] {
     const n = this.faceList.length;
     if (this.persons.size < 2 || !n) return [];
     const paired = new Set(this.pairsNamedTwice().flatMap((p) => [`${p.a}\u0000${p.b}`, `${p.b}\u0000${p.a}`]));
+    // Faces under two names and the faces they copy are said as such (facesNamedTwice).
+    const named = this.calibration().namedTwice;
+    const twice = new Set((named?.faces ?? []).flatMap((f) => (f.otherFace === undefined ? [f.face] : [f.face, f.otherFace])));
+    const limit = named ? named.from : this.namedTwiceFrom();
     const x = this.x.subarray(0, n * this.dim);
     const ownOf = this.ownLeaveOneOut();
     const out: { file: string; person: string; other: string; similarity: number; own: number }[] = [];
     this.index.search(x, Math.min(this.persons.size, 3)).forEach((h, i) => {
       const face = this.faceList[i];
       const own = ownOf(i);
-      if (own === null) return;
+      if (own === null || twice.has(face.id)) return;
       let best: { other: string; similarity: number } | null = null;
       for (const key of h.keys) {
         const other = this.nameOfKey.get(key)!;
@@ -724,7 +743,7 @@ export class Gallery {
         const s = similarity(x, i * this.dim, this.templates.get(other)!, 0, this.dim);
         if (!best || s > best.similarity) best = { other, similarity: s };
       }
-      if (best && best.similarity >= from && best.similarity > own) out.push({ file: face.file, person: face.person, ...best, own });
+      if (best && best.similarity >= from && best.similarity > own && best.similarity < (limit ?? Infinity)) out.push({ file: face.file, person: face.person, ...best, own });
     });
     return out.sort((a, b) => b.similarity - a.similarity);
   }
@@ -801,7 +820,7 @@ export class Gallery {
       const person = Int32Array.from(kept, (i) => groupOf.get(this.faceList[i].person)!);
       const keyOf = (name: string) => this.persons.get(name)!.key;
       const people = pairs.map((p) => ({ a: keyOf(p.a), b: keyOf(p.b), similarity: p.similarity }));
-      this.cal = { ...calibrate(x, person, next, this.dim, this.calibrationOptions), basis: this.basis(), namedTwice: { from: limit, people, faces } };
+      this.cal = { ...calibrate(x, person, next, this.dim, this.calibrationOptions), basis: this.basis(), namedTwice: { rule: NAMED_TWICE_RULE, from: limit, people, faces } };
     }
     return this.cal;
   }
@@ -842,11 +861,10 @@ export class Gallery {
       );
     }
     // Below namedTwiceFrom, a face more like another person than its own: said, not left out.
-    const listed = new Set(twice.map((f) => f.file));
     // From the reference's one-comparison threshold at FAR 0.001 where there is one: a small
     // gallery's own is above its highest impostor score, these faces' among them.
     const from = this.defaultCal ? thresholdForFar(this.defaultCal.kinds.template.impostor, 1e-3) : own ? this.thresholdFor('identify', 1e-3).threshold : 1;
-    const unlike = own ? this.facesMoreLikeAnother(from).filter((f) => !listed.has(f.file)) : [];
+    const unlike = own ? this.facesMoreLikeAnother(from) : [];
     if (unlike.length) {
       const shown = unlike.slice(0, 5).map((f) => `${f.file} under "${f.person}": ${f.similarity.toFixed(3)} to "${f.other}", ${f.own.toFixed(3)} to ${f.person}'s other faces`);
       warnings.push(
