@@ -10,6 +10,7 @@ import {
 } from '../src/browser/index.ts';
 import { cameraAvailable, cameraStream, detectCamera, openCamera } from './camera.ts';
 import { $, colorFor, h, icon, onFileDrop, onFirstOpen } from './dom.ts';
+import { galleryNotes, lookalikeNotes } from './gallery-notes.ts';
 import type { PageContext } from './main.ts';
 
 /** The page's gallery in IndexedDB. */
@@ -40,6 +41,7 @@ export function setupIdentify(ctx: PageContext): void {
   const enrolStatus = $('#enrol-status');
   const enrolWarning = $('#enrol-warning');
   const peopleList = $('#gallery-people');
+  const notesList = $('#gallery-notes');
   const summary = $('#gallery-summary');
   const downloadButton = $<HTMLButtonElement>('#gallery-download');
   const loadInput = $<HTMLInputElement>('#gallery-load');
@@ -105,6 +107,26 @@ export function setupIdentify(ctx: PageContext): void {
       peopleList.replaceChildren(...people.map((p, i) => personRow(p, i)));
     }
     renderThreshold();
+    renderNotes();
+  }
+
+  /**
+   * Names that do not fit the faces (one person under two names, a face under two, a photo
+   * more like someone else), as identify and `gallery stats` warn of them in the CLI: said
+   * under the people they concern, until mended.
+   */
+  function renderNotes(): void {
+    let said: ReturnType<typeof galleryNotes> = { notes: [], more: [] };
+    try {
+      if (fg && fg.people().length >= 2) said = galleryNotes(fg.gallery.stats().namedTwice);
+    } catch (err) {
+      said = { notes: [], more: [`The gallery’s photos could not be compared: ${(err as Error).message}`] };
+    }
+    notesList.replaceChildren(
+      ...said.notes.map((n) => h('li', { 'data-testid': 'gallery-note', 'data-kind': n.kind, 'data-person': n.person, 'data-other': n.other, 'data-file': n.file ?? '' }, n.text)),
+      ...said.more.map((m) => h('li', {}, m)),
+    );
+    notesList.hidden = !said.notes.length && !said.more.length;
   }
 
   /** People whose photo list is open (kept open across renders). */
@@ -207,7 +229,7 @@ export function setupIdentify(ctx: PageContext): void {
       // The next photos are most likely someone else's: the name is typed again (a person's + adds more of theirs).
       if (nameInput.value.trim().replace(/\s+/g, ' ') === person && report.added) nameInput.value = '';
       say(`${person}: ${report.added} face${report.added === 1 ? '' : 's'} added${report.skipped.length ? `, ${report.skipped.length} photo${report.skipped.length === 1 ? '' : 's'} skipped` : ''}.`, 'done');
-      warn(enrolWarning, report.skipped.map((s) => `${s.file}: ${pageWording(s)}`).join('\n'));
+      warn(enrolWarning, [...report.skipped.map((s) => `${s.file}: ${pageWording(s)}`), ...lookalikeNotes(report)].join('\n'));
       renderGallery();
       rematch();
     } catch (err) {

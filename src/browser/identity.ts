@@ -34,7 +34,7 @@ import { describeImage, imageToRgbImage, type ImageInput } from './image.ts';
 import { SHADERS } from './shaders.ts';
 import { offerDownloads } from './downloads.ts';
 
-export { FaceGallery, preprocessingOf, checkPersonName, backboneRefOf, type NamedImage, type IdentifiedFace, type EnrollReport, type EnrollOptions } from '../identity/face-gallery.ts';
+export { FaceGallery, preprocessingOf, checkPersonName, backboneRefOf, LOOKALIKE_FAR, type NamedImage, type IdentifiedFace, type EnrollReport, type EnrollOptions } from '../identity/face-gallery.ts';
 export { FaceDescriber, largestFace, type DescribedFace, type DescribeTimes } from '../faces/describe.ts';
 export { DEFAULT_PREPROCESSING, type FacePreprocessing, type FaceFraming } from '../faces/framing.ts';
 export { Gallery, type GalleryStats, type IdentifyOptions, type MatchOptions, type Candidate, type ThresholdChoice } from '../gallery/gallery.ts';

@@ -97,7 +97,7 @@ export {
   openFaceDescriber, fetchReference, createGallery, namedImages, enrollImages, identifyImages,
   saveGalleryToBrowser, loadGalleryFromBrowser, readGalleryFromBrowser, listBrowserGalleries, removeGalleryFromBrowser,
   galleryToFiles, galleryFromFiles, galleryFiles, downloadGallery, loadGalleryFromFiles, DEFAULT_REFERENCE_URL,
-  FaceGallery, FaceDescriber, Gallery, DEFAULT_PREPROCESSING, preprocessingOf, checkPersonName, backboneRefOf, largestFace,
+  FaceGallery, FaceDescriber, Gallery, DEFAULT_PREPROCESSING, preprocessingOf, checkPersonName, backboneRefOf, largestFace, LOOKALIKE_FAR,
   type IdentifiedImage, type LoadGalleryFilesOptions, type NamedImage, type IdentifiedFace, type EnrollReport, type EnrollOptions,
   type DescribedFace, type DescribeTimes, type FacePreprocessing, type FaceFraming, type GalleryStats, type IdentifyOptions, type MatchOptions,
   type Candidate, type ThresholdChoice, type DefaultCalibration, type Calibration, type KindSummary,

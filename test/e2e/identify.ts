@@ -4,7 +4,8 @@
 // below it); a picture with two faces (two val/ photos side by side, built here) gets two
 // boxes on the overlay with both names; a face far off in a 4000x3000 picture is missed by the
 // whole photo's view (the note names "Small faces") and found and named with "Small faces"
-// set; the threshold of FAR 1e-3 is no lower than 1e-2's;
+// set; the threshold of FAR 1e-3 is no lower than 1e-2's; a copy of an enrolled photo under
+// another name is said under the people until removed;
 // the live camera (Chromium's fake capture playing a video of a val/ photo made here) is
 // identified frame after frame and its frames per second reported; the gallery downloads as
 // a Node gallery folder that Node's Gallery API opens and identifies with the same names, and
@@ -20,7 +21,7 @@ import type { MobileNetEngine } from '../../src/mobilenet/engine.ts';
 import { enrollFiles, identifyFiles, openFaceGallery, saveFaceGallery } from '../../src/identity/node.ts';
 import { LibraryStore } from '../../src/library/store-node.ts';
 import { launchBrowser } from './chromium.ts';
-import { farOff, twoFaces, y4mOf } from './pictures.ts';
+import { farOff, scaledCopy, twoFaces, y4mOf } from './pictures.ts';
 import type { PageCheckOptions } from './check.ts';
 
 /** `out` also gets the pictures made here and the downloaded gallery. */
@@ -122,6 +123,8 @@ export async function checkIdentify(o: IdentifyCheckOptions): Promise<void> {
   await twoFaces(pick(o.dataset, 'val', 'ben_afflek', PAIR.ben_afflek)[0], pick(o.dataset, 'val', 'madonna', PAIR.madonna)[0], pairFile);
   const farFile = join(o.out, 'e2e-identify-far-off.jpg');
   await farOff(pick(o.dataset, 'val', 'ben_afflek', PROBE.ben_afflek)[0], farFile);
+  const copyFile = join(o.out, 'e2e-identify-copy.jpg');
+  await scaledCopy(pick(o.dataset, 'train', ENROLLED[0].folder)[0], copyFile);
   const videoFile = join(o.out, 'e2e-identify-camera.y4m');
   await y4mOf(pick(o.dataset, 'val', VIDEO_OF.folder, VIDEO_OF.prefix)[0], videoFile);
 
@@ -189,6 +192,31 @@ export async function checkIdentify(o: IdentifyCheckOptions): Promise<void> {
     await page.selectOption('[data-testid=identify-far]', '0.01');
     await page.screenshot({ path: join(o.out, 'e2e-identify.png'), fullPage: true });
     log(`screenshot: ${join(o.out, 'e2e-identify.png')}`);
+
+    // One of Ben Affleck's photos again, scaled, enrolled as a new person: the page says, under
+    // the people, that the copy is his face under another name (the CLI's warning, with the
+    // page's remedy), and at enrolling that it looks like him; removing the new name ends it.
+    const copyName = 'Not Ben';
+    await enrol(page, copyName, [copyFile]);
+    const copyEnrolNote = await page.locator('#enrol-warning').innerText();
+    const notesOf = () =>
+      page.$$eval('[data-testid=gallery-note]', (els) =>
+        els.map((el) => {
+          const d = (el as HTMLElement).dataset;
+          return { kind: d.kind ?? '', person: d.person ?? '', other: d.other ?? '', file: d.file ?? '', text: el.textContent ?? '' };
+        }),
+      );
+    const copyNotes = await notesOf();
+    await page.click(`[data-testid=gallery-person][data-person="${copyName}"] [data-testid=gallery-person-remove]`);
+    await page.waitForFunction((who) => !document.querySelector(`[data-testid=gallery-person][data-person="${who}"]`), copyName);
+    const notesAfter = await notesOf();
+    const copyNote = copyNotes.find((n) => n.kind === 'same-face');
+    check(
+      'identify: a copy of an enrolled photo under another name is said under the people (whose face, which photo, how to mend it) and at enrolling, until removed',
+      copyNote?.person === copyName && copyNote.other === ENROLLED[0].name && copyNote.file === basename(copyFile) && copyNote.text.includes(`remove it from ${copyName}’s photos`) &&
+        copyEnrolNote.includes(`looks like “${ENROLLED[0].name}”`) && !notesAfter.some((n) => n.person === copyName || n.other === copyName),
+      `notes: ${copyNotes.map((n) => n.text).join(' | ') || 'none'}; at enrolling: ${copyEnrolNote || 'nothing'}; after removing ${copyName}: ${notesAfter.map((n) => n.text).join(' | ') || 'none'}`,
+    );
 
     // A face far off in a 4000x3000 photo: missed by the whole photo's view, which the note says;
     // "Small faces" looks at the same photo again, through tiles, and finds and names it. Enrolled

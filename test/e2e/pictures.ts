@@ -1,5 +1,5 @@
 // Pictures the browser tests make from the data set's photos (sharp only): a picture with two
-// faces, and a short video for Chromium's fake camera.
+// faces, a photo scaled (a copy), and a short video for Chromium's fake camera.
 import { writeFileSync } from 'node:fs';
 import sharp from 'sharp';
 
@@ -14,6 +14,12 @@ export async function twoFaces(a: string, b: string, file: string): Promise<void
     ])
     .jpeg({ quality: 92 })
     .toFile(file);
+}
+
+/** The photo again, scaled by `scale` and saved as another JPEG: the same face, other bytes and pixels. */
+export async function scaledCopy(photo: string, file: string, scale = 1.5): Promise<void> {
+  const { width } = await sharp(photo).metadata();
+  await sharp(photo).resize({ width: Math.round(width! * scale) }).jpeg({ quality: 88 }).toFile(file);
 }
 
 /**

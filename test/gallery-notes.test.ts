@@ -1,0 +1,52 @@
+// The Identify tab's words for names that do not fit the faces (web/gallery-notes.ts): each
+// kind said with the page's remedy (rename, a photo's removal), never a command or a flag,
+// and cut at a number of each with how many more.
+import { describe, expect, it } from 'vitest';
+import { galleryNotes, lookalikeNotes } from '../web/gallery-notes.ts';
+import type { EnrollReport, GalleryStats } from '../src/browser/index.ts';
+
+const none: GalleryStats['namedTwice'] = { groups: [], faces: [], moreLikeAnother: [] };
+
+describe('gallery notes', () => {
+  it('says nothing of a gallery whose names fit', () => {
+    expect(galleryNotes(none)).toEqual({ notes: [], more: [] });
+    expect(lookalikeNotes({ person: 'Ann', added: 2, skipped: [] })).toEqual([]);
+  });
+
+  it('one person under two (or three) names: rename the others to the first, which merges them', () => {
+    const { notes } = galleryNotes({ ...none, groups: [{ names: ['Ann', 'Ann B'], similarity: 0.9412 }, { names: ['Bo', 'Bob', 'Bobby'], similarity: 0.88 }] });
+    expect(notes.map((n) => [n.kind, n.person, n.other])).toEqual([['one-person', 'Ann B', 'Ann'], ['one-person', 'Bob', 'Bo']]);
+    expect(notes[0].text).toBe('“Ann B” and “Ann” look like one person (0.941, as alike as one person’s photos), and are counted as one. If they are, rename “Ann B” to “Ann” to merge them.');
+    expect(notes[1].text).toContain('“Bob”, “Bobby” and “Bo” look like one person (0.880');
+    expect(notes[1].text).toContain('rename each to “Bo”');
+  });
+
+  it('a face under two names, against a template or a face; a photo more like someone else', () => {
+    const { notes } = galleryNotes({
+      groups: [],
+      faces: [
+        { file: 'copy.jpg', person: 'Bo', other: 'Ann', similarity: 0.97 },
+        { file: 'dark.jpg', person: 'Bo', other: 'Cy', otherFile: 'cy1.jpg', similarity: 0.985 },
+      ],
+      moreLikeAnother: [{ file: 'mix.jpg', person: 'Dee', other: 'Cy', similarity: 0.77, own: 0.283 }],
+    });
+    expect(notes.map((n) => [n.kind, n.person, n.other, n.file])).toEqual([['same-face', 'Bo', 'Ann', 'copy.jpg'], ['same-face', 'Bo', 'Cy', 'dark.jpg'], ['wrong-name', 'Dee', 'Cy', 'mix.jpg']]);
+    expect(notes[0].text).toBe('copy.jpg under “Bo” is “Ann”’s face (0.970): the same face under two names? It is left out of the threshold. If it is not Bo, remove it from Bo’s photos.');
+    expect(notes[1].text).toContain('dark.jpg under “Bo” is the face of cy1.jpg under “Cy” (0.985)');
+    expect(notes[2].text).toBe('mix.jpg under “Dee” is more like “Cy” (0.770) than Dee’s other photos (0.283): the wrong person’s photo? If so, remove it from Dee’s photos.');
+    for (const n of notes) expect(n.text).not.toMatch(/facegpu|--|gallery (remove|rename)/);
+  });
+
+  it('at most `shown` of each kind, then how many more', () => {
+    const faces = Array.from({ length: 7 }, (_, i) => ({ file: `${i}.jpg`, person: 'Bo', other: 'Ann', similarity: 0.9 }));
+    const { notes, more } = galleryNotes({ ...none, faces, groups: [{ names: ['A', 'B'], similarity: 0.9 }] }, 5);
+    expect(notes.filter((n) => n.kind === 'same-face').map((n) => n.file)).toEqual(['0.jpg', '1.jpg', '2.jpg', '3.jpg', '4.jpg']);
+    expect(notes.filter((n) => n.kind === 'one-person')).toHaveLength(1);
+    expect(more).toEqual(['…and 2 more faces under two names.']);
+  });
+
+  it('photos just enrolled that look like someone else', () => {
+    const report: EnrollReport = { person: 'Ann', added: 3, skipped: [], lookalikes: [{ file: 'b.jpg', person: 'Bo', similarity: 0.7123, threshold: 0.6 }] };
+    expect(lookalikeNotes(report)).toEqual(['b.jpg looks like “Bo” (0.712; at 1 in 1000 false accepts, faces are named from 0.600): a photo of them, or a face framed wrong? It lets strangers through more often; if so, remove it from Ann’s photos.']);
+  });
+});

@@ -1,0 +1,66 @@
+// What the Identify tab says of names that do not fit the faces: the warnings the CLI's
+// identify, enroll and `gallery stats` give (src/cli/match-options.ts, src/cli/enroll.ts), in
+// the page's words, whose remedies are its own controls (a person's "Rename…", a photo's ✕ in
+// their list of photos), not commands. Pure: the panel renders what these return.
+import { LOOKALIKE_FAR, type EnrollReport, type GalleryStats } from '../src/browser/index.ts';
+
+/**
+ * One thing said of the gallery: `person` is the name the remedy acts on (renamed, or one of
+ * whose photos is removed), `other` the person it looks like, `file` the photo, where one is.
+ */
+export interface GalleryNote {
+  kind: 'one-person' | 'same-face' | 'wrong-name';
+  person: string;
+  other: string;
+  file?: string;
+  text: string;
+}
+
+const q = (name: string) => `“${name}”`;
+const fmt = (v: number) => v.toFixed(3);
+
+/** Each kind at most `shown` times, then one line that says how many more (of that kind). */
+export function galleryNotes(named: GalleryStats['namedTwice'], shown = 5): { notes: GalleryNote[]; more: string[] } {
+  const groups: GalleryNote[] = named.groups.map((g) => {
+    const [into, ...others] = g.names;
+    const them = others.map(q).join(', ');
+    return {
+      kind: 'one-person',
+      person: others[0],
+      other: into,
+      text:
+        `${them} and ${q(into)} look like one person (${fmt(g.similarity)}, as alike as one person’s photos), and are counted as one. ` +
+        `If they are, rename ${others.length === 1 ? them : 'each'} to ${q(into)} to merge them.`,
+    };
+  });
+  const faces: GalleryNote[] = named.faces.map((f) => ({
+    kind: 'same-face',
+    person: f.person,
+    other: f.other,
+    file: f.file,
+    text:
+      `${f.file} under ${q(f.person)} is ${f.otherFile ? `the face of ${f.otherFile} under ${q(f.other)}` : `${q(f.other)}’s face`} (${fmt(f.similarity)}): the same face under two names? ` +
+      `It is left out of the threshold. If it is not ${f.person}, remove it from ${f.person}’s photos.`,
+  }));
+  const unlike: GalleryNote[] = named.moreLikeAnother.map((f) => ({
+    kind: 'wrong-name',
+    person: f.person,
+    other: f.other,
+    file: f.file,
+    text: `${f.file} under ${q(f.person)} is more like ${q(f.other)} (${fmt(f.similarity)}) than ${f.person}’s other photos (${fmt(f.own)}): the wrong person’s photo? If so, remove it from ${f.person}’s photos.`,
+  }));
+  const notes: GalleryNote[] = [];
+  const more: string[] = [];
+  for (const [list, what] of [[groups, 'names that look like one person'], [faces, 'faces under two names'], [unlike, 'photos more like someone else']] as const) {
+    notes.push(...list.slice(0, shown));
+    if (list.length > shown) more.push(`…and ${list.length - shown} more ${what}.`);
+  }
+  return { notes, more };
+}
+
+/** The photos just enrolled that look like someone else (EnrollReport.lookalikes), in the page's words. */
+export function lookalikeNotes(report: EnrollReport): string[] {
+  return (report.lookalikes ?? []).map(
+    (l) => `${l.file} looks like ${q(l.person)} (${fmt(l.similarity)}; at 1 in ${Math.round(1 / LOOKALIKE_FAR)} false accepts, faces are named from ${fmt(l.threshold)}): a photo of them, or a face framed wrong? It lets strangers through more often; if so, remove it from ${report.person}’s photos.`,
+  );
+}
