@@ -33,6 +33,17 @@ function galleryOf(normalisation: NormalisationRecord = { method: 'l2' }, people
   return g;
 }
 
+/**
+ * Well-told-apart people (as the face backbone's: same-person median 0.82 to a template,
+ * different people under 0.59; here 0.77 and 0.47), and a default calibration made of 20
+ * others like them.
+ */
+const clear = { seed: 31, dim, noise: 1, common: 1 };
+function clearReference() {
+  const ref = syntheticFaces({ ...clear, firstPerson: 500, people: 20, perPerson: 5 });
+  return defaultCalibrationFrom({ backbone, normalisation: { method: 'l2' }, source: 'clear', descriptors: normalise(ref.descriptors, dim, { method: 'l2' }), person: Array.from(ref.person, (p) => p - 500), people: 20, dim });
+}
+
 let gallery: Gallery;
 beforeAll(() => {
   gallery = galleryOf();
@@ -236,11 +247,7 @@ describe('default calibration', () => {
   });
 
   it("leaves one face under two names out of a gallery's own thresholds, and lists it; only where the reference shows that different people score lower", () => {
-    // Well-told-apart people (as the face backbone's: same-person median 0.82 to a template,
-    // different people under 0.59; here 0.77 and 0.47), a default made of others like them.
-    const clear = { seed: 31, dim, noise: 1, common: 1 };
-    const ref = syntheticFaces({ ...clear, firstPerson: 500, people: 20, perPerson: 5 });
-    const refCal = defaultCalibrationFrom({ backbone, normalisation: { method: 'l2' }, source: 'clear', descriptors: normalise(ref.descriptors, dim, { method: 'l2' }), person: Array.from(ref.person, (p) => p - 500), people: 20, dim });
+    const refCal = clearReference();
     const people = syntheticFaces({ ...clear, people: 4, perPerson: 4 });
     const newPhotos = syntheticFaces({ ...clear, people: 4, perPerson: 2, faceSeed: 1 });
     const faceOf = (p: number, f: number): FaceInput => ({ file: `${name(p)}/${f}.jpg`, box: [10, 20, 100, 120], score: 0.99, descriptor: rowOf(people.descriptors, dim, p * 4 + f) });
@@ -314,9 +321,7 @@ describe('default calibration', () => {
   });
 
   it('faces more like another person than their own person\'s other faces are listed, from a similarity asked; stats warn of those not left out', () => {
-    const clear = { seed: 31, dim, noise: 1, common: 1 };
-    const ref = syntheticFaces({ ...clear, firstPerson: 500, people: 20, perPerson: 5 });
-    const refCal = defaultCalibrationFrom({ backbone, normalisation: { method: 'l2' }, source: 'clear', descriptors: normalise(ref.descriptors, dim, { method: 'l2' }), person: Array.from(ref.person, (p) => p - 500), people: 20, dim });
+    const refCal = clearReference();
     const people = syntheticFaces({ ...clear, people: 5, perPerson: 4 });
     const others = syntheticFaces({ ...clear, people: 1, perPerson: 2, faceSeed: 3 }); // person 0's other photos
     const g = Gallery.create({ backbone, preprocessing: {}, normalisation: { method: 'l2' }, dim, name: 'g', defaultCalibration: refCal });
@@ -339,9 +344,7 @@ describe('default calibration', () => {
   });
 
   it('a copy of a photo under another name is left out by its likeness to the photo, where its person\'s varied template hides it', () => {
-    const clear = { seed: 31, dim, noise: 1, common: 1 };
-    const ref = syntheticFaces({ ...clear, firstPerson: 500, people: 20, perPerson: 5 });
-    const refCal = defaultCalibrationFrom({ backbone, normalisation: { method: 'l2' }, source: 'clear', descriptors: normalise(ref.descriptors, dim, { method: 'l2' }), person: Array.from(ref.person, (p) => p - 500), people: 20, dim });
+    const refCal = clearReference();
     const people = syntheticFaces({ ...clear, people: 4, perPerson: 4 });
     const varied = syntheticFaces({ ...clear, noise: 3, firstPerson: 50, people: 1, perPerson: 4 }); // photos unlike each other
     const g = Gallery.create({ backbone, preprocessing: {}, normalisation: { method: 'l2' }, dim, name: 'g', defaultCalibration: refCal });
@@ -372,9 +375,7 @@ describe('default calibration', () => {
   });
 
   it('of a photo and its copy under two names, the one said is the face its name fits less (a new name of one face; a copy enrolled first), not the original', () => {
-    const clear = { seed: 31, dim, noise: 1, common: 1 };
-    const ref = syntheticFaces({ ...clear, firstPerson: 500, people: 20, perPerson: 5 });
-    const refCal = defaultCalibrationFrom({ backbone, normalisation: { method: 'l2' }, source: 'clear', descriptors: normalise(ref.descriptors, dim, { method: 'l2' }), person: Array.from(ref.person, (p) => p - 500), people: 20, dim });
+    const refCal = clearReference();
     const people = syntheticFaces({ ...clear, people: 4, perPerson: 4 });
     const varied = syntheticFaces({ ...clear, noise: 3, firstPerson: 50, people: 1, perPerson: 4 }); // photos unlike each other, as web photos
     const box: [number, number, number, number] = [0, 0, 1, 1];
@@ -413,9 +414,7 @@ describe('default calibration', () => {
   });
 
   it('a person renamed or a photo moved keeps the calibration, and what it took as named twice is said under the new names', () => {
-    const clear = { seed: 31, dim, noise: 1, common: 1 };
-    const ref = syntheticFaces({ ...clear, firstPerson: 500, people: 20, perPerson: 5 });
-    const refCal = defaultCalibrationFrom({ backbone, normalisation: { method: 'l2' }, source: 'clear', descriptors: normalise(ref.descriptors, dim, { method: 'l2' }), person: Array.from(ref.person, (p) => p - 500), people: 20, dim });
+    const refCal = clearReference();
     const people = syntheticFaces({ ...clear, people: 4, perPerson: 4 });
     const again = syntheticFaces({ ...clear, people: 1, perPerson: 4, faceSeed: 2 }); // person 0's other photos
     const box: [number, number, number, number] = [0, 0, 1, 1];
@@ -462,9 +461,7 @@ describe('default calibration', () => {
   });
 
   it("a gallery whose photos make everyone alike (as heavy blur does): its own same-person median is the bar, and nobody is taken for one person or left out", () => {
-    const clear = { seed: 31, dim, noise: 1, common: 1 };
-    const ref = syntheticFaces({ ...clear, firstPerson: 500, people: 20, perPerson: 5 });
-    const refCal = defaultCalibrationFrom({ backbone, normalisation: { method: 'l2' }, source: 'clear', descriptors: normalise(ref.descriptors, dim, { method: 'l2' }), person: Array.from(ref.person, (p) => p - 500), people: 20, dim });
+    const refCal = clearReference();
     const alike = syntheticFaces({ seed: 41, dim, noise: 1, common: 4, people: 6, perPerson: 4 });
     const g = Gallery.create({ backbone, preprocessing: {}, normalisation: { method: 'l2' }, dim, name: 'g', defaultCalibration: refCal });
     for (let p = 0; p < 6; p++) g.addFaces(name(p), [0, 1, 2, 3].map((f) => ({ file: `${p}/${f}.jpg`, box: [0, 0, 1, 1] as [number, number, number, number], score: 1, descriptor: rowOf(alike.descriptors, dim, p * 4 + f) })));
