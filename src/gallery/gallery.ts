@@ -728,7 +728,7 @@ export class Gallery {
     // Faces under two names and the faces they copy are said as such (facesNamedTwice).
     const named = this.calibration().namedTwice;
     const twice = new Set((named?.faces ?? []).flatMap((f) => (f.otherFace === undefined ? [f.face] : [f.face, f.otherFace])));
-    const limit = named ? named.from : this.namedTwiceFrom();
+    const limit = this.namedTwiceFrom();
     const x = this.x.subarray(0, n * this.dim);
     const ownOf = this.ownLeaveOneOut();
     const out: { file: string; person: string; other: string; similarity: number; own: number }[] = [];
