@@ -377,7 +377,9 @@ describe('default calibration', () => {
   it('of a photo and its copy under two names, the one said is the face its name fits less (a new name of one face; a copy enrolled first), not the original', () => {
     const refCal = clearReference();
     const people = syntheticFaces({ ...clear, people: 4, perPerson: 4 });
-    const varied = syntheticFaces({ ...clear, noise: 3, firstPerson: 50, people: 1, perPerson: 4 }); // photos unlike each other, as web photos
+    // Photos unlike each other, as web photos: to their own template 0.71, yet more like their
+    // person's other photos (0.45) than a stranger is one time in ten (0.42).
+    const varied = syntheticFaces({ ...clear, noise: 2, firstPerson: 50, people: 1, perPerson: 4 });
     const box: [number, number, number, number] = [0, 0, 1, 1];
     const faces = (p: number) => [0, 1, 2, 3].map((f) => ({ file: `${p}/${f}.jpg`, box, score: 1, descriptor: rowOf(people.descriptors, dim, p * 4 + f) }));
     const variedFaces = [0, 1, 2, 3].map((f) => ({ file: `v/${f}.jpg`, box, score: 1, descriptor: rowOf(varied.descriptors, dim, f) }));
@@ -394,6 +396,8 @@ describe('default calibration', () => {
     // The original, more like the copy's one-face template than its own person's faces, is
     // said with the copy, not as a photo under the wrong name.
     expect(late.facesMoreLikeAnother(0).map((f) => f.file)).not.toContain('v/0.jpg');
+    // Nor is any other photo more like "new", whose one face (the copy) is out of the templates.
+    expect(late.facesMoreLikeAnother(0).map((f) => f.other)).not.toContain('new');
     // Enrolled first, among person 1's photos; the original later.
     const early = Gallery.create({ backbone, preprocessing: {}, normalisation: { method: 'l2' }, dim, name: 'g', defaultCalibration: refCal });
     early.addFaces(name(1), [copy, ...faces(1)]);
@@ -401,6 +405,13 @@ describe('default calibration', () => {
     early.addFaces('varied', variedFaces);
     expect(said(early)).toEqual([['copy.jpg', name(1), 'varied', 'v/0.jpg']]);
     expect(early.facesMoreLikeAnother(0).map((f) => f.file)).not.toContain('copy.jpg');
+    // The original's person of one face (no other faces to bear the name out), the copy among
+    // person 1's photos, where it fits as a stranger would: the copy is said.
+    const solo = Gallery.create({ backbone, preprocessing: {}, normalisation: { method: 'l2' }, dim, name: 'g', defaultCalibration: refCal });
+    solo.addFaces('solo', [variedFaces[0]]);
+    for (let p = 0; p < 4; p++) solo.addFaces(name(p), faces(p));
+    solo.addFaces(name(1), [copy]);
+    expect(said(solo)).toEqual([['copy.jpg', name(1), 'solo', 'v/0.jpg']]);
     // Past the calibration's budget of face pairs (here 3 faces compared face to face), the
     // pair goes unsaid, and the original, at or above namedTwiceFrom to the copy's one-face
     // template, is not taken for a photo under the wrong name either.
@@ -411,6 +422,34 @@ describe('default calibration', () => {
     expect(past.facesNamedTwice()).toEqual([]);
     expect(similarity(past.template('new'), 0, past.template('varied'), 0, dim)).toBeLessThan(past.namedTwiceFrom()!);
     expect(past.facesMoreLikeAnother(0).map((f) => f.file)).not.toContain('v/0.jpg');
+  });
+
+  it("a threshold that rests on a photo under the wrong name finds it among facesMoreLikeAnother, with a copy left out beside it (the templates as the calibration's)", () => {
+    const refCal = clearReference();
+    const people = syntheticFaces({ ...clear, people: 5, perPerson: 4 });
+    const others = syntheticFaces({ ...clear, people: 1, perPerson: 2, faceSeed: 3 }); // other photos of person 0 (the first below namedTwiceFrom)
+    const box: [number, number, number, number] = [0, 0, 1, 1];
+    const g = Gallery.create({ backbone, preprocessing: {}, normalisation: { method: 'l2' }, dim, name: 'g', defaultCalibration: refCal });
+    for (let p = 0; p < 4; p++) g.addFaces(name(p), [0, 1, 2, 3].map((f) => ({ file: `${p}/${f}.jpg`, box, score: 1, descriptor: rowOf(people.descriptors, dim, p * 4 + f) })));
+    // "mix": person 4's photos and one of person 0's, below namedTwiceFrom.
+    g.addFaces('mix', [0, 1, 2].map((f) => ({ file: `4/${f}.jpg`, box, score: 1, descriptor: rowOf(people.descriptors, dim, 16 + f) })));
+    const wrong = rowOf(others.descriptors, dim, 0);
+    g.addFaces('mix', [{ file: 'wrong.jpg', box, score: 1, descriptor: wrong }]);
+    // And a copy of person 0's first photo under person 2: left out with that photo.
+    g.addFaces(name(2), [{ file: 'copy.jpg', box, score: 1, descriptor: rowOf(people.descriptors, dim, 0).map((v, i) => v + 0.02 * Math.sin(i)) }]);
+    expect(g.facesNamedTwice().map((f) => [f.file, f.otherFile])).toEqual([['copy.jpg', '0/0.jpg']]);
+    const t = g.thresholdFor('identify', 0.01);
+    expect(t.source).toBe('gallery');
+    const [rests] = g.facesMoreLikeAnother(t.threshold - 1e-6);
+    expect(rests?.file).toBe('wrong.jpg');
+    expect(rests.other).toBe(name(0));
+    // Its similarity is the calibration's: to person 0's template without the photo the copy
+    // left out with it.
+    const kept = normalise(new Float32Array([1, 2, 3].flatMap((f) => [...rowOf(people.descriptors, dim, f)])), dim, { method: 'l2' });
+    const template = new Float32Array(dim);
+    for (let f = 0; f < 3; f++) for (let d = 0; d < dim; d++) template[d] += kept[f * dim + d];
+    const norm = Math.hypot(...template);
+    expect(rests.similarity).toBeCloseTo(similarity(normalise(wrong, dim, { method: 'l2' }), 0, template.map((v) => v / norm), 0, dim), 5);
   });
 
   it('a person renamed or a photo moved keeps the calibration, and what it took as named twice is said under the new names', () => {

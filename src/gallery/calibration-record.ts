@@ -58,9 +58,10 @@ export interface Calibration {
  * The rule by which a gallery's calibration takes faces and people as named twice, counted up
  * when it changes: a stored calibration of another rule is made again on opening (for a
  * gallery of up to 2000 faces). 2: face pairs first, most alike first, said of the face its
- * name fits less.
+ * name fits less; 3: against a person of one face, by whether the other face's name fits it
+ * better than a stranger's would.
  */
-export const NAMED_TWICE_RULE = 2;
+export const NAMED_TWICE_RULE = 3;
 
 /** What a gallery's calibration took as named twice (Calibration.namedTwice). */
 export interface NamedTwiceRecord {

@@ -667,11 +667,20 @@ export class Gallery {
     const one = (a: string, b: string) => group.get(a) === group.get(b);
     const out: NamedTwiceRecord['faces'] = [];
     // Of a pair, the face said is the one its own name fits less: less like its person's other
-    // faces (leave-one-out; a person of one face has none to bear the name out), else the later
-    // (faces are kept in the order enrolled). Said of the earlier of the two, a photo enrolled
-    // again under a new name blamed the original, its person's template being the copy alone.
+    // faces (leave-one-out), the later where alike (faces are kept in the order enrolled).
+    // Said of the earlier, a photo enrolled again as a new person of one face blamed the
+    // original, its person's template being the copy alone. A person of one face has no other
+    // faces to bear the name out: the other face is said where its own fit no better than a
+    // stranger's one time in ten (the reference's template threshold at FAR 0.1: 0.204 for
+    // `face`; a copy among another person's photos, 0.1-0.2), else the one-face person's.
     const own = this.ownLeaveOneOut();
-    const fit = (row: number) => own(row) ?? -Infinity;
+    const strange = thresholdForFar(this.defaultCal!.kinds.template.impostor, 0.1);
+    const saysFirst = (i: number, j: number) => {
+      const [fi, fj] = [own(i), own(j)];
+      if (fi !== null && fj !== null) return fi < fj;
+      if (fi === null && fj === null) return false;
+      return fi === null ? fj! >= strange : fi < strange;
+    };
     const m = Math.max(2, Math.floor((1 + Math.sqrt(1 + 8 * (this.calibrationOptions.maxPairs ?? 1_000_000))) / 2));
     const used = subsetOf(n, m, 'face');
     const pairs: [number, number, number][] = [];
@@ -689,7 +698,7 @@ export class Gallery {
     const said = new Set<number>();
     for (const [i, j, s] of pairs.sort((x, y) => y[2] - x[2])) {
       if (said.has(i) || said.has(j)) continue;
-      const [face, copied] = fit(i) < fit(j) ? [i, j] : [j, i];
+      const [face, copied] = saysFirst(i, j) ? [i, j] : [j, i];
       out.push({ face: this.faceList[face].id, other: this.persons.get(this.faceList[copied].person)!.key, otherFace: this.faceList[copied].id, similarity: s });
       said.add(face);
       rows.add(face);
@@ -716,34 +725,42 @@ export class Gallery {
   /**
    * Enrolled faces at least `from` similar to another person's template and more similar to it
    * than to their own person's other faces (their template without them): photos under the
-   * wrong name, most often, below namedTwiceFrom (which leaves them in the calibration). Not
-   * the faces left out as under two names, nor the faces they copy (facesNamedTwice says
-   * those), nor faces of people calibrated as one. Most similar first. A person of one face
-   * has no others to be more like.
+   * wrong name, most often, below namedTwiceFrom (which leaves them in the calibration). As
+   * the calibration sees them, so that a threshold resting on one finds it: the faces left
+   * out as under two names, and the faces they copy, are neither listed (facesNamedTwice says
+   * those) nor in the templates, and names calibrated as one are one template, named by its
+   * name with the most faces. Most similar first. A person of one face has no others to be
+   * more like.
    */
   facesMoreLikeAnother(from: number): { file: string; person: string; other: string; similarity: number; own: number }[] {
-    const n = this.faceList.length;
-    if (this.persons.size < 2 || !n) return [];
-    const paired = new Set(this.pairsNamedTwice().flatMap((p) => [`${p.a}\u0000${p.b}`, `${p.b}\u0000${p.a}`]));
-    // Faces under two names and the faces they copy are said as such (facesNamedTwice).
+    if (this.persons.size < 2 || !this.faceList.length) return [];
     const named = this.calibration().namedTwice;
-    const twice = new Set((named?.faces ?? []).flatMap((f) => (f.otherFace === undefined ? [f.face] : [f.face, f.otherFace])));
-    const limit = this.namedTwiceFrom();
-    const x = this.x.subarray(0, n * this.dim);
-    const ownOf = this.ownLeaveOneOut();
+    const left = new Set((named?.faces ?? []).flatMap((f) => (f.otherFace === undefined ? [f.face] : [f.face, f.otherFace])).map((id) => this.rowOf.get(id)!));
+    const groups = this.nameGroups(this.pairsNamedTwice());
+    const view = this.calibrationView(groups, left);
+    const t = templatesOf(view.x, view.group, groups.count, this.dim);
+    const nameOf = groups.names.map((g) => g.reduce((a, b) => (this.persons.get(b)!.faces.length > this.persons.get(a)!.faces.length ? b : a)));
+    const limit = this.namedTwiceFrom() ?? Infinity;
+    // Every other template where that is cheap (a small gallery, whose threshold one face can
+    // set: as the calibration compares), else those the index finds nearest.
+    const all = view.rows.length * groups.count <= 1_000_000;
+    const nearest = all ? [] : this.index.search(view.x, Math.min(this.persons.size, 3)).map((h) => h.keys.map((k) => groups.of.get(this.nameOfKey.get(k)!)!));
+    const everyone = Array.from({ length: groups.count }, (_, q) => q);
     const out: { file: string; person: string; other: string; similarity: number; own: number }[] = [];
-    this.index.search(x, Math.min(this.persons.size, 3)).forEach((h, i) => {
-      const face = this.faceList[i];
-      const own = ownOf(i);
-      if (own === null || twice.has(face.id)) return;
-      let best: { other: string; similarity: number } | null = null;
-      for (const key of h.keys) {
-        const other = this.nameOfKey.get(key)!;
-        if (other === face.person || paired.has(`${face.person}\u0000${other}`)) continue;
-        const s = similarity(x, i * this.dim, this.templates.get(other)!, 0, this.dim);
-        if (!best || s > best.similarity) best = { other, similarity: s };
+    view.rows.forEach((row, k) => {
+      const p = view.group[k];
+      const own = leaveOneOut(view.x, k, t, p, this.dim);
+      if (own === null) return;
+      let best: { q: number; similarity: number } | null = null;
+      for (const q of all ? everyone : nearest[k]) {
+        if (q === p || !t.counts[q]) continue;
+        const s = similarity(view.x, k * this.dim, t.templates, q * this.dim, this.dim);
+        if (!best || s > best.similarity) best = { q, similarity: s };
       }
-      if (best && best.similarity >= from && best.similarity > own && best.similarity < (limit ?? Infinity)) out.push({ file: face.file, person: face.person, ...best, own });
+      if (best && best.similarity >= from && best.similarity > own && best.similarity < limit) {
+        const face = this.faceList[row];
+        out.push({ file: face.file, person: face.person, other: nameOf[best.q], similarity: best.similarity, own });
+      }
     });
     return out.sort((a, b) => b.similarity - a.similarity);
   }
@@ -799,6 +816,26 @@ export class Gallery {
     return pairs.map((p) => ({ a: this.nameOfKey.get(p.a)!, b: this.nameOfKey.get(p.b)!, similarity: p.similarity }));
   }
 
+  /**
+   * Each name's number in the calibration: names of one person (pairs, joined where they
+   * chain) share one; `names`: each number's names.
+   */
+  private nameGroups(pairs: readonly { a: string; b: string }[]): { of: Map<string, number>; count: number; names: string[][] } {
+    const of = new Map<string, number>();
+    const names = groupsOf(pairs);
+    names.forEach((g, i) => g.forEach((n) => of.set(n, i)));
+    for (const n of this.persons.keys()) if (!of.has(n)) of.set(n, names.push([n]) - 1);
+    return { of, count: names.length, names };
+  }
+
+  /** The faces a calibration rests on: every row but `left`, numbered by their name's group. */
+  private calibrationView(groups: { of: ReadonlyMap<string, number> }, left: ReadonlySet<number>): { rows: number[]; x: Float32Array; group: Int32Array } {
+    const rows = this.faceList.map((_, i) => i).filter((i) => !left.has(i));
+    const x = new Float32Array(rows.length * this.dim);
+    rows.forEach((i, k) => x.set(this.x.subarray(i * this.dim, (i + 1) * this.dim), k * this.dim));
+    return { rows, x, group: Int32Array.from(rows, (i) => groups.of.get(this.faceList[i].person)!) };
+  }
+
   /** The gallery's own calibration (computed now if out of date). */
   calibration(): Calibration {
     if (!this.cal) {
@@ -806,21 +843,15 @@ export class Gallery {
       // their faces are theirs, not strangers'. Each name group gets one number.
       const limit = this.namedTwiceLimit();
       const pairs = this.findPeopleNamedTwice(limit);
-      const groupOf = new Map<string, number>();
-      groupsOf(pairs).forEach((g, i) => g.forEach((n) => groupOf.set(n, i)));
-      let next = groupOf.size ? Math.max(...groupOf.values()) + 1 : 0;
-      for (const n of this.persons.keys()) if (!groupOf.has(n)) groupOf.set(n, next++);
+      const groups = this.nameGroups(pairs);
       // A face under two names (a copy, a photo under the wrong name) is left out with the
       // face it copies: its comparisons are one person's, and a small gallery's threshold
       // would rest on them.
-      const { faces, rows } = this.findFacesNamedTwice(limit, groupOf);
-      const kept = this.faceList.map((_, i) => i).filter((i) => !rows.has(i));
-      const x = new Float32Array(kept.length * this.dim);
-      kept.forEach((i, k) => x.set(this.x.subarray(i * this.dim, (i + 1) * this.dim), k * this.dim));
-      const person = Int32Array.from(kept, (i) => groupOf.get(this.faceList[i].person)!);
+      const { faces, rows } = this.findFacesNamedTwice(limit, groups.of);
+      const view = this.calibrationView(groups, rows);
       const keyOf = (name: string) => this.persons.get(name)!.key;
       const people = pairs.map((p) => ({ a: keyOf(p.a), b: keyOf(p.b), similarity: p.similarity }));
-      this.cal = { ...calibrate(x, person, next, this.dim, this.calibrationOptions), basis: this.basis(), namedTwice: { rule: NAMED_TWICE_RULE, from: limit, people, faces } };
+      this.cal = { ...calibrate(view.x, view.group, groups.count, this.dim, this.calibrationOptions), basis: this.basis(), namedTwice: { rule: NAMED_TWICE_RULE, from: limit, people, faces } };
     }
     return this.cal;
   }
