@@ -81,8 +81,12 @@ function tellNamesThatDoNotFit(gallery: Gallery, kind: 'verify' | 'identify', t:
     const twice = gallery.facesNamedTwice();
     const first = twice[0];
     const like = (f: (typeof twice)[number]) => `${f.file} under "${f.person}" scores ${fmt(f.similarity)} to ${f.otherFile ? `${f.otherFile} under ` : ''}"${f.other}"`;
+    // One command for each face shown, joined so that one paste removes them all.
+    const shown = twice.slice(0, 3);
+    const removal = shown.map((f) => facegpuCommand('gallery remove', [gallery.name, f.person], ['--photo', f.file])).join(' && ');
     const which = first
-      ? `: ${twice.slice(0, 3).map(like).join('; ')}${twice.length > 3 ? `; and ${twice.length - 3} more (gallery stats)` : ''}. If that face is not ${first.person}'s, remove it with ${facegpuCommand('gallery remove', [gallery.name, first.person], ['--photo', first.file])}`
+      ? `: ${shown.map(like).join('; ')}${twice.length > 3 ? `; and ${twice.length - 3} more (gallery stats)` : ''}. ` +
+        (shown.length === 1 ? `If that face is not ${first.person}'s, remove it with ${removal}` : `If those faces are not their people's, remove them with ${removal}`)
       : '';
     console.error(
       `facegpu: warning: ${counted(t.namedTwice, 'face')} in ${gallery.name} ${t.namedTwice === 1 ? 'scores' : 'score'} as another person's own (${fmt(gallery.namedTwiceFrom()!)} or more: the same face under two names?), left out of the calibration${which}`,

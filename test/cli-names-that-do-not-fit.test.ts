@@ -1,0 +1,51 @@
+// The CLI's words for faces under two names (src/cli/match-options.ts tellThreshold), on a
+// synthetic gallery: one command per face shown, joined so that one paste removes them all.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { tellThreshold } from '../src/cli/match-options.ts';
+import { defaultCalibrationFrom } from '../src/gallery/calibration-record.ts';
+import { Gallery } from '../src/gallery/gallery.ts';
+import { normalise } from '../src/gallery/normalise.ts';
+import { rowOf, syntheticFaces } from '../src/gallery/synthetic.ts';
+
+const dim = 1024;
+const backbone = { id: 'face', sha256: 'a'.repeat(64) };
+const clear = { seed: 31, dim, noise: 1, common: 1 };
+const box: [number, number, number, number] = [0, 0, 1, 1];
+
+function galleryWithCopies(copies: [from: number, under: number][]): Gallery {
+  const ref = syntheticFaces({ ...clear, firstPerson: 500, people: 20, perPerson: 5 });
+  const refCal = defaultCalibrationFrom({ backbone, normalisation: { method: 'l2' }, source: 'clear', descriptors: normalise(ref.descriptors, dim, { method: 'l2' }), person: Array.from(ref.person, (p) => p - 500), people: 20, dim });
+  const people = syntheticFaces({ ...clear, people: 4, perPerson: 4 });
+  const g = Gallery.create({ backbone, preprocessing: {}, normalisation: { method: 'l2' }, dim, name: 'my gallery', defaultCalibration: refCal });
+  for (let p = 0; p < 4; p++) g.addFaces(`p${p}`, [0, 1, 2, 3].map((f) => ({ file: `${p}/${f}.jpg`, box, score: 1, descriptor: rowOf(people.descriptors, dim, p * 4 + f) })));
+  for (const [from, under] of copies) g.addFaces(`p${under}`, [{ file: `copy of ${from}.jpg`, box, score: 1, descriptor: rowOf(people.descriptors, dim, from * 4).map((v, i) => v + 0.02 * Math.sin(i)) }]);
+  return g;
+}
+
+function warnings(g: Gallery): string[] {
+  const lines: string[] = [];
+  const spy = vi.spyOn(console, 'error').mockImplementation((m: unknown) => void lines.push(String(m)));
+  try {
+    tellThreshold(g, 'identify', { far: 0.01 });
+  } finally {
+    spy.mockRestore();
+  }
+  return lines.filter((l) => l.includes('under two names'));
+}
+
+describe('faces under two names, told by identify', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('one face: its removal', () => {
+    const [line] = warnings(galleryWithCopies([[0, 3]]));
+    expect(line).toMatch(/1 face in my gallery scores as another person's own/);
+    expect(line).toMatch(/If that face is not p3's, remove it with facegpu gallery remove 'my gallery' p3 --photo 'copy of 0\.jpg'$/);
+  });
+
+  it('several: one command each, joined with &&', () => {
+    const [line] = warnings(galleryWithCopies([[0, 3], [1, 2]]));
+    expect(line).toMatch(/2 faces in my gallery score as another person's own/);
+    const commands = line.replace(/^.*If those faces are not their people's, remove them with /, '').split(' && ');
+    expect(commands.sort()).toEqual(["facegpu gallery remove 'my gallery' p2 --photo 'copy of 1.jpg'", "facegpu gallery remove 'my gallery' p3 --photo 'copy of 0.jpg'"]);
+  });
+});
