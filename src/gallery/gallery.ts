@@ -77,6 +77,19 @@ export interface ThresholdChoice {
   namedTwice: number;
 }
 
+/**
+ * A face more like another person than its own person's other faces (Gallery.
+ * facesMoreLikeAnother). `own`: its similarity to them (their template without it); null for
+ * a person's only face, listed for its likeness to another alone.
+ */
+export interface FaceMoreLikeAnother {
+  file: string;
+  person: string;
+  other: string;
+  similarity: number;
+  own: number | null;
+}
+
 /** A face that scores as another person's own (Gallery.facesNamedTwice). */
 export interface FaceNamedTwice {
   file: string;
@@ -116,7 +129,7 @@ export interface GalleryStats {
     groups: { names: string[]; similarity: number }[];
     faces: FaceNamedTwice[];
     /** Faces more like another person than their own person's others (facesMoreLikeAnother), from the reference's template threshold at FAR 1e-3: warned of, kept. */
-    moreLikeAnother: { file: string; person: string; other: string; similarity: number; own: number }[];
+    moreLikeAnother: FaceMoreLikeAnother[];
   };
   warnings: string[];
 }
@@ -670,16 +683,20 @@ export class Gallery {
     // faces (leave-one-out), the later where alike (faces are kept in the order enrolled).
     // Said of the earlier, a photo enrolled again as a new person of one face blamed the
     // original, its person's template being the copy alone. A person of one face has no other
-    // faces to bear the name out: the other face is said where its own fit no better than a
-    // stranger's one time in ten (the reference's template threshold at FAR 0.1: 0.204 for
-    // `face`; a copy among another person's photos, 0.1-0.2), else the one-face person's.
+    // faces to bear the name out: where the other face's name fits it better than a stranger's
+    // does nine times in ten (the reference's template threshold at FAR 0.1: 0.204 for
+    // `face`), the one-face person's face is said; else the later of the two.
     const own = this.ownLeaveOneOut();
     const strange = thresholdForFar(this.defaultCal!.kinds.template.impostor, 0.1);
     const saysFirst = (i: number, j: number) => {
       const [fi, fj] = [own(i), own(j)];
       if (fi !== null && fj !== null) return fi < fj;
-      if (fi === null && fj === null) return false;
-      return fi === null ? fj! >= strange : fi < strange;
+      const known = fi ?? fj;
+      if (known !== null && known >= strange) return fi === null;
+      // Either may be the copy (a copy among another person's photos fits as a stranger's
+      // face; so may a poor photo of its own person: a web photo with a face 27 pixels wide):
+      // the later, as a photo enrolled again most often is.
+      return false;
     };
     const m = Math.max(2, Math.floor((1 + Math.sqrt(1 + 8 * (this.calibrationOptions.maxPairs ?? 1_000_000))) / 2));
     const used = subsetOf(n, m, 'face');
@@ -729,10 +746,12 @@ export class Gallery {
    * the calibration sees them, so that a threshold resting on one finds it: the faces left
    * out as under two names, and the faces they copy, are neither listed (facesNamedTwice says
    * those) nor in the templates, and names calibrated as one are one template, named by its
-   * name with the most faces. Most similar first. A person of one face has no others to be
-   * more like.
+   * name with the most faces. Most similar first. A person's only face has no others to be
+   * less like: it is listed for its likeness to another (`own` null), which can set a small
+   * gallery's threshold as well (a web photo of Ben Affleck enrolled alone as "ben2": 0.615).
+   * People of one face are not the other person.
    */
-  facesMoreLikeAnother(from: number): { file: string; person: string; other: string; similarity: number; own: number }[] {
+  facesMoreLikeAnother(from: number): FaceMoreLikeAnother[] {
     if (this.persons.size < 2 || !this.faceList.length) return [];
     const named = this.calibration().namedTwice;
     const left = new Set((named?.faces ?? []).flatMap((f) => (f.otherFace === undefined ? [f.face] : [f.face, f.otherFace])).map((id) => this.rowOf.get(id)!));
@@ -746,18 +765,20 @@ export class Gallery {
     const all = view.rows.length * groups.count <= 1_000_000;
     const nearest = all ? [] : this.index.search(view.x, Math.min(this.persons.size, 3)).map((h) => h.keys.map((k) => groups.of.get(this.nameOfKey.get(k)!)!));
     const everyone = Array.from({ length: groups.count }, (_, q) => q);
-    const out: { file: string; person: string; other: string; similarity: number; own: number }[] = [];
+    const out: FaceMoreLikeAnother[] = [];
     view.rows.forEach((row, k) => {
       const p = view.group[k];
       const own = leaveOneOut(view.x, k, t, p, this.dim);
-      if (own === null) return;
       let best: { q: number; similarity: number } | null = null;
+      // Not against a person of one face: that one photo is weak evidence of what they look
+      // like (a real Ben Affleck photo was listed as more like a one-face "ben2" than like
+      // his others), and their face is listed the other way round.
       for (const q of all ? everyone : nearest[k]) {
-        if (q === p || !t.counts[q]) continue;
+        if (q === p || t.counts[q] < 2) continue;
         const s = similarity(view.x, k * this.dim, t.templates, q * this.dim, this.dim);
         if (!best || s > best.similarity) best = { q, similarity: s };
       }
-      if (best && best.similarity >= from && best.similarity > own && best.similarity < limit) {
+      if (best && best.similarity >= from && (own === null || best.similarity > own) && best.similarity < limit) {
         const face = this.faceList[row];
         out.push({ file: face.file, person: face.person, other: nameOf[best.q], similarity: best.similarity, own });
       }
@@ -798,13 +819,14 @@ export class Gallery {
   /**
    * The people the gallery's calibration takes as one (Calibration.peopleNamedTwice, pairs
    * joined where they chain): each group's names, the one with the most faces first (the name
-   * to merge the others into), and its most alike pair's similarity.
+   * to merge the others into; the first enrolled where as many), and its most alike pair's
+   * similarity.
    */
   peopleGroupsNamedTwice(): { names: string[]; similarity: number }[] {
     const pairs = this.pairsNamedTwice();
     return groupsOf(pairs)
       .map((g) => ({
-        names: g.sort((a, b) => this.persons.get(b)!.faces.length - this.persons.get(a)!.faces.length || (a < b ? -1 : 1)),
+        names: g.sort((a, b) => this.persons.get(b)!.faces.length - this.persons.get(a)!.faces.length || this.persons.get(a)!.key - this.persons.get(b)!.key),
         similarity: Math.max(...pairs.filter((p) => g.includes(p.a) && g.includes(p.b)).map((p) => p.similarity)),
       }))
       .sort((x, y) => y.similarity - x.similarity);
@@ -897,7 +919,7 @@ export class Gallery {
     const from = this.defaultCal ? thresholdForFar(this.defaultCal.kinds.template.impostor, 1e-3) : own ? this.thresholdFor('identify', 1e-3).threshold : 1;
     const unlike = own ? this.facesMoreLikeAnother(from) : [];
     if (unlike.length) {
-      const shown = unlike.slice(0, 5).map((f) => `${f.file} under "${f.person}": ${f.similarity.toFixed(3)} to "${f.other}", ${f.own.toFixed(3)} to ${f.person}'s other faces`);
+      const shown = unlike.slice(0, 5).map((f) => `${f.file} under "${f.person}": ${f.similarity.toFixed(3)} to "${f.other}", ${f.own === null ? `${f.person}'s only face` : `${f.own.toFixed(3)} to ${f.person}'s other faces`}`);
       warnings.push(
         `${unlike.length} ${unlike.length === 1 ? 'face is' : 'faces are'} more like another person than their own person's other faces (${from.toFixed(3)} or more): photos under the wrong name? ${shown.join('; ')}${unlike.length > 5 ? '; …' : ''}`,
       );
