@@ -22,7 +22,7 @@ function galleryWithCopies(copies: [from: number, under: number][]): Gallery {
   return g;
 }
 
-function warnings(g: Gallery): string[] {
+function warnings(g: Gallery, about = 'under two names'): string[] {
   const lines: string[] = [];
   const spy = vi.spyOn(console, 'error').mockImplementation((m: unknown) => void lines.push(String(m)));
   try {
@@ -30,7 +30,7 @@ function warnings(g: Gallery): string[] {
   } finally {
     spy.mockRestore();
   }
-  return lines.filter((l) => l.includes('under two names'));
+  return lines.filter((l) => l.includes(about));
 }
 
 describe('faces under two names, told by identify', () => {
@@ -47,5 +47,14 @@ describe('faces under two names, told by identify', () => {
     expect(line).toMatch(/2 faces in my gallery score as another person's own/);
     const commands = line.replace(/^.*If those faces are not their people's, remove them with /, '').split(' && ');
     expect(commands.sort()).toEqual(["facegpu gallery remove 'my gallery' p2 --photo 'copy of 1.jpg'", "facegpu gallery remove 'my gallery' p3 --photo 'copy of 0.jpg'"]);
+  });
+
+  it("a threshold resting on a person's only face, like another person: merge or remove", () => {
+    const g = galleryWithCopies([]);
+    const other = syntheticFaces({ ...clear, people: 1, perPerson: 2, faceSeed: 3 }); // another photo of p0, below namedTwiceFrom
+    g.addFaces('Ann', [{ file: 'ann.jpg', box, score: 1, descriptor: rowOf(other.descriptors, dim, 0) }]);
+    const [line] = warnings(g, 'the threshold rests on');
+    expect(line).toMatch(/^facegpu: warning: the threshold rests on ann\.jpg, "Ann"'s only face, which is like "p0" \(0\.\d{3}\): a photo of them\? /);
+    expect(line).toMatch(/If they are one person, merge them with facegpu gallery rename 'my gallery' Ann p0; if it is a wrong photo, remove it with facegpu gallery remove 'my gallery' Ann --photo ann\.jpg$/);
   });
 });

@@ -35,6 +35,8 @@ describe('gallery notes', () => {
     expect(notes[1].text).toContain('dark.jpg under “Bo” is the face of cy1.jpg under “Cy” (0.985)');
     expect(notes[2].text).toBe('mix.jpg under “Dee” is more like “Cy” (0.770) than Dee’s other photos (0.283): the wrong person’s photo? If so, remove it from Dee’s photos.');
     for (const n of notes) expect(n.text).not.toMatch(/facegpu|--|gallery (remove|rename)/);
+    const [only] = galleryNotes({ ...none, moreLikeAnother: [{ file: 'ann.jpg', person: 'Ann', other: 'Bo', similarity: 0.615, own: null }] }).notes;
+    expect(only.text).toBe('ann.jpg, “Ann”’s only photo, is like “Bo” (0.615): a photo of them? If they are one person, rename “Ann” to “Bo” to merge them; if it is a wrong photo, remove Ann.');
   });
 
   it('at most `shown` of each kind, then how many more', () => {

@@ -47,7 +47,10 @@ export function galleryNotes(named: GalleryStats['namedTwice'], shown = 5): { no
     person: f.person,
     other: f.other,
     file: f.file,
-    text: `${f.file} under ${q(f.person)} is more like ${q(f.other)} (${fmt(f.similarity)}) than ${f.person}’s other photos (${fmt(f.own)}): the wrong person’s photo? If so, remove it from ${f.person}’s photos.`,
+    text:
+      f.own === null
+        ? `${f.file}, ${q(f.person)}’s only photo, is like ${q(f.other)} (${fmt(f.similarity)}): a photo of them? If they are one person, rename ${q(f.person)} to ${q(f.other)} to merge them; if it is a wrong photo, remove ${f.person}.`
+        : `${f.file} under ${q(f.person)} is more like ${q(f.other)} (${fmt(f.similarity)}) than ${f.person}’s other photos (${fmt(f.own)}): the wrong person’s photo? If so, remove it from ${f.person}’s photos.`,
   }));
   const notes: GalleryNote[] = [];
   const more: string[] = [];

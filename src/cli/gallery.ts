@@ -90,7 +90,7 @@ export function registerGallery(program: Command): void {
   g.command('stats')
     .description('people, photos, faces, and verification/identification TAR at FAR 1e-2 and 1e-3 and the EER from the gallery\'s own photos')
     .argument('<gallery>', 'gallery folder')
-    .option('--json', 'print the figures as JSON ("thresholds": what verify and identify use at FAR 0.01 and 0.001, each {"threshold", "source", "tar": the share of genuine pairs of the calibration reaching it}; "namedTwice": {"groups": [{"names", "similarity"}] of names that look like one person, calibrated as one, "faces": [{"file", "person", "other", "otherFile"?, "similarity"}] that score as another person, left out of the calibration, "moreLikeAnother": [{"file", "person", "other", "similarity", "own"}] more like another person than their own, warned of})')
+    .option('--json', 'print the figures as JSON ("thresholds": what verify and identify use at FAR 0.01 and 0.001, each {"threshold", "source", "tar": the share of genuine pairs of the calibration reaching it}; "namedTwice": {"groups": [{"names", "similarity"}] of names that look like one person, calibrated as one, "faces": [{"file", "person", "other", "otherFile"?, "similarity"}] that score as another person, left out of the calibration, "moreLikeAnother": [{"file", "person", "other", "similarity", "own": to the other faces of their person, null for the only face of a person}] more like another person than their own, warned of})')
     .action((dir: string, opts: { json?: boolean }) => statsCommand(dir, opts));
 }
 

@@ -97,10 +97,17 @@ function tellNamesThatDoNotFit(gallery: Gallery, kind: 'verify' | 'identify', t:
     // impostor scores: where one is a face more like another person than its own, say so.
     // (Not those left out already: they set nothing.)
     const [f] = gallery.facesMoreLikeAnother(t.threshold - 1e-6);
-    if (f) {
+    const remove = f && facegpuCommand('gallery remove', [gallery.name, f.person], ['--photo', f.file]);
+    if (f && f.own !== null) {
       console.error(
         `facegpu: warning: the threshold rests on ${f.file} under "${f.person}", which is more like "${f.other}" (${fmt(f.similarity)}) than like ${f.person}'s other faces (${fmt(f.own)}): a photo under the wrong name? ` +
-          `If so, remove it with ${facegpuCommand('gallery remove', [gallery.name, f.person], ['--photo', f.file])}`,
+          `If so, remove it with ${remove}`,
+      );
+    } else if (f) {
+      // A person's only face: a photo of the other (merge the names), or a wrong photo.
+      console.error(
+        `facegpu: warning: the threshold rests on ${f.file}, ${JSON.stringify(f.person)}'s only face, which is like "${f.other}" (${fmt(f.similarity)}): a photo of them? ` +
+          `If they are one person, merge them with ${facegpuCommand('gallery rename', [gallery.name, f.person, f.other])}; if it is a wrong photo, remove it with ${remove}`,
       );
     }
   }
