@@ -583,6 +583,18 @@ describe('bad input', () => {
     for (const f of stats.namedTwice.moreLikeAnother) expect(Object.keys(f).sort()).toEqual(['file', 'other', 'own', 'person', 'similarity']);
   });
 
+  it('enroll advises merging into the name with more faces, also when that is the person just enrolled', async () => {
+    const g = join(tmp, 'merge-into');
+    // A copy of s5/3 enrolled alone as "s12" first; then s5, with five photos.
+    const { data, width, height } = await loadImageRaw(orl(5, 3));
+    const copy = join(tmp, 'merge-into-copy.png');
+    await sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels: 3 } }).resize(width * 2, height * 2).png().toFile(copy);
+    for (const p of [1, 2, 3]) await cli(['enroll', g, '--person', `s${p}`, ...[1, 2, 3, 4, 5].map((k) => orl(p, k))]);
+    await cli(['enroll', g, '--person', 's12', copy]);
+    const { stderr } = await cli(['enroll', g, '--person', 's5', ...[1, 2, 3, 4, 5].map((k) => orl(5, k))]);
+    expect(stderr).toMatch(new RegExp(`"s5" looks like one person with "s12" \\(templates 0\\.\\d{3}\\)[^\n]* merge them with facegpu gallery rename ${g} s12 s5\n`));
+  });
+
   it('one person enrolled under two names is warned of at enroll and identify, calibrated as one, and merged by the command given', async () => {
     const g = join(tmp, 'two-names');
     await cli(['enroll', g, '--person', 's12', ...[1, 2, 3, 4, 5].map((k) => orl(12, k))]);

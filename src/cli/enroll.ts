@@ -88,9 +88,13 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
         if (r.sameAs?.length) {
           const [like] = r.sameAs;
           const others = r.sameAs.map((p) => `${JSON.stringify(p.person)} (templates ${p.similarity.toFixed(3)})`).join(', ');
+          // Into the name identify and gallery stats advise (the one with the most faces, the
+          // first enrolled where as many): the person just enrolled may be the real one.
+          const into = fg.gallery.peopleGroupsNamedTwice().find((g) => g.names.includes(r.person))?.names[0] ?? like.person;
+          const [from, to] = into === r.person ? [like.person, r.person] : [r.person, into];
           console.error(
             `facegpu: warning: ${JSON.stringify(r.person)} looks like one person with ${others}, as alike as one person's faces: two names for one person? ` +
-              `If so, merge them with ${facegpuCommand('gallery rename', [galleryDir, r.person, like.person])}`,
+              `If so, merge them with ${facegpuCommand('gallery rename', [galleryDir, from, to])}`,
           );
         }
         out.push(told);
