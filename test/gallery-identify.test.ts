@@ -44,6 +44,18 @@ function clearReference() {
   return defaultCalibrationFrom({ backbone, normalisation: { method: 'l2' }, source: 'clear', descriptors: normalise(ref.descriptors, dim, { method: 'l2' }), person: Array.from(ref.person, (p) => p - 500), people: 20, dim });
 }
 
+/**
+ * A gallery of people like the clear reference's: the first `enrolled` of `drawn` people, 4
+ * faces each (files "<p>/<f>.jpg"); the rest drawn for the test to use.
+ */
+function clearGallery(enrolled = 4, drawn = enrolled) {
+  const refCal = clearReference();
+  const people = syntheticFaces({ ...clear, people: drawn, perPerson: 4 });
+  const g = Gallery.create({ backbone, preprocessing: {}, normalisation: { method: 'l2' }, dim, name: 'g', defaultCalibration: refCal });
+  for (let p = 0; p < enrolled; p++) g.addFaces(name(p), [0, 1, 2, 3].map((f) => ({ file: `${p}/${f}.jpg`, box: [0, 0, 1, 1] as [number, number, number, number], score: 1, descriptor: rowOf(people.descriptors, dim, p * 4 + f) })));
+  return { g, refCal, people };
+}
+
 let gallery: Gallery;
 beforeAll(() => {
   gallery = galleryOf();
@@ -321,11 +333,8 @@ describe('default calibration', () => {
   });
 
   it('faces more like another person than their own person\'s other faces are listed, from a similarity asked; stats warn of those not left out', () => {
-    const refCal = clearReference();
-    const people = syntheticFaces({ ...clear, people: 5, perPerson: 4 });
+    const { g, people } = clearGallery(4, 5);
     const others = syntheticFaces({ ...clear, people: 1, perPerson: 2, faceSeed: 3 }); // person 0's other photos
-    const g = Gallery.create({ backbone, preprocessing: {}, normalisation: { method: 'l2' }, dim, name: 'g', defaultCalibration: refCal });
-    for (let p = 0; p < 4; p++) g.addFaces(name(p), [0, 1, 2, 3].map((f) => ({ file: `${p}/${f}.jpg`, box: [0, 0, 1, 1] as [number, number, number, number], score: 1, descriptor: rowOf(people.descriptors, dim, p * 4 + f) })));
     expect(g.facesMoreLikeAnother(0)).toEqual([]);
     // "mix": person 4's photos and two of person 0's.
     g.addFaces('mix', [0, 1, 2].map((f) => ({ file: `4/${f}.jpg`, box: [0, 0, 1, 1] as [number, number, number, number], score: 1, descriptor: rowOf(people.descriptors, dim, 16 + f) })));
@@ -344,12 +353,9 @@ describe('default calibration', () => {
   });
 
   it('a copy of a photo under another name is left out by its likeness to the photo, where its person\'s varied template hides it', () => {
-    const refCal = clearReference();
-    const people = syntheticFaces({ ...clear, people: 4, perPerson: 4 });
+    const { g, refCal } = clearGallery();
     const varied = syntheticFaces({ ...clear, noise: 3, firstPerson: 50, people: 1, perPerson: 4 }); // photos unlike each other
-    const g = Gallery.create({ backbone, preprocessing: {}, normalisation: { method: 'l2' }, dim, name: 'g', defaultCalibration: refCal });
     const box: [number, number, number, number] = [0, 0, 1, 1];
-    for (let p = 0; p < 4; p++) g.addFaces(name(p), [0, 1, 2, 3].map((f) => ({ file: `${p}/${f}.jpg`, box, score: 1, descriptor: rowOf(people.descriptors, dim, p * 4 + f) })));
     g.addFaces('varied', [0, 1, 2, 3].map((f) => ({ file: `v/${f}.jpg`, box, score: 1, descriptor: rowOf(varied.descriptors, dim, f) })));
     expect(g.facesNamedTwice()).toEqual([]);
     // v/0.jpg again, a little changed, under person 1's name.
@@ -436,12 +442,9 @@ describe('default calibration', () => {
   });
 
   it("a threshold that rests on a photo under the wrong name finds it among facesMoreLikeAnother, with a copy left out beside it (the templates as the calibration's)", () => {
-    const refCal = clearReference();
-    const people = syntheticFaces({ ...clear, people: 5, perPerson: 4 });
+    const { g, people } = clearGallery(4, 5);
     const others = syntheticFaces({ ...clear, people: 1, perPerson: 2, faceSeed: 3 }); // other photos of person 0 (the first below namedTwiceFrom)
     const box: [number, number, number, number] = [0, 0, 1, 1];
-    const g = Gallery.create({ backbone, preprocessing: {}, normalisation: { method: 'l2' }, dim, name: 'g', defaultCalibration: refCal });
-    for (let p = 0; p < 4; p++) g.addFaces(name(p), [0, 1, 2, 3].map((f) => ({ file: `${p}/${f}.jpg`, box, score: 1, descriptor: rowOf(people.descriptors, dim, p * 4 + f) })));
     // "mix": person 4's photos and one of person 0's, below namedTwiceFrom.
     g.addFaces('mix', [0, 1, 2].map((f) => ({ file: `4/${f}.jpg`, box, score: 1, descriptor: rowOf(people.descriptors, dim, 16 + f) })));
     const wrong = rowOf(others.descriptors, dim, 0);
@@ -464,12 +467,9 @@ describe('default calibration', () => {
   });
 
   it("a person's only face like another person is listed as such (no others to be less like), and no one is listed as more like a person of one face", () => {
-    const refCal = clearReference();
-    const people = syntheticFaces({ ...clear, people: 4, perPerson: 4 });
+    const { g } = clearGallery();
     const others = syntheticFaces({ ...clear, people: 1, perPerson: 2, faceSeed: 3 }); // other photos of person 0 (the first below namedTwiceFrom)
     const box: [number, number, number, number] = [0, 0, 1, 1];
-    const g = Gallery.create({ backbone, preprocessing: {}, normalisation: { method: 'l2' }, dim, name: 'g', defaultCalibration: refCal });
-    for (let p = 0; p < 4; p++) g.addFaces(name(p), [0, 1, 2, 3].map((f) => ({ file: `${p}/${f}.jpg`, box, score: 1, descriptor: rowOf(people.descriptors, dim, p * 4 + f) })));
     g.addFaces('again', [{ file: 'again.jpg', box, score: 1, descriptor: rowOf(others.descriptors, dim, 0) }]);
     expect(g.facesNamedTwice()).toEqual([]);
     expect(g.peopleNamedTwice()).toEqual([]);
@@ -493,12 +493,9 @@ describe('default calibration', () => {
   });
 
   it('a person renamed or a photo moved keeps the calibration, and what it took as named twice is said under the new names', () => {
-    const refCal = clearReference();
-    const people = syntheticFaces({ ...clear, people: 4, perPerson: 4 });
+    const { g, refCal, people } = clearGallery();
     const again = syntheticFaces({ ...clear, people: 1, perPerson: 4, faceSeed: 2 }); // person 0's other photos
     const box: [number, number, number, number] = [0, 0, 1, 1];
-    const g = Gallery.create({ backbone, preprocessing: {}, normalisation: { method: 'l2' }, dim, name: 'g', defaultCalibration: refCal });
-    for (let p = 0; p < 4; p++) g.addFaces(name(p), [0, 1, 2, 3].map((f) => ({ file: `${p}/${f}.jpg`, box, score: 1, descriptor: rowOf(people.descriptors, dim, p * 4 + f) })));
     g.addFaces(name(3), [{ file: 'copy.jpg', box, score: 1, descriptor: rowOf(people.descriptors, dim, 0) }]);
     g.addFaces('again', [0, 1, 2, 3].map((f) => ({ file: `again/${f}.jpg`, box, score: 1, descriptor: rowOf(again.descriptors, dim, f) })));
     const cal = g.calibration();
