@@ -419,7 +419,7 @@ describe('default calibration', () => {
     solo.addFaces(name(1), [copy]);
     expect(said(solo)).toEqual([['copy.jpg', name(1), 'solo', 'v/0.jpg']]);
     // A photo that fits its own person no better than a stranger one time in ten (a web photo
-    // with a face 27 pixels wide: 0.2 to its person's others), enrolled again as a new person
+    // with a face 27 pixels wide: 0.081 to its person's others), enrolled again as a new person
     // of one face: either could be the copy; the later is said.
     const poor = syntheticFaces({ ...clear, noise: 3, firstPerson: 50, people: 1, perPerson: 4 }); // to their others 0.28, under the reference's 0.42
     const poorFaces = [0, 1, 2, 3].map((f) => ({ file: `v/${f}.jpg`, box, score: 1, descriptor: rowOf(poor.descriptors, dim, f) }));
