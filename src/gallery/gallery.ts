@@ -670,13 +670,14 @@ export class Gallery {
    * to the photo, 0.591 to its person's template), among the faces the calibration compares
    * face to face; then, of the faces not in such a pair, against that person's template (each
    * face meets the templates the index finds nearest: all of a small gallery's). Not between
-   * the names of a group calibrated as one (`group`). `rows`: the faces said and the faces
-   * they copy, left out of the calibration together.
+   * the names of a group calibrated as one (`group`). The faces said and the faces they copy
+   * are left out of the calibration together (leftOutRows).
    */
-  private findFacesNamedTwice(limit: number | null, group: ReadonlyMap<string, number>): { faces: NamedTwiceRecord['faces']; rows: Set<number> } {
+  private findFacesNamedTwice(limit: number | null, group: ReadonlyMap<string, number>): NamedTwiceRecord['faces'] {
     const n = this.faceList.length;
+    if (limit === null || this.persons.size < 2 || !n) return [];
+    // The faces said, and the faces they copy: no longer compared.
     const rows = new Set<number>();
-    if (limit === null || this.persons.size < 2 || !n) return { faces: [], rows };
     const one = (a: string, b: string) => group.get(a) === group.get(b);
     const out: NamedTwiceRecord['faces'] = [];
     // Of a pair, the face said is the one its own name fits less: less like its person's other
@@ -736,7 +737,16 @@ export class Gallery {
         }
       }
     });
-    return { faces: out.sort((x, y) => y.similarity - x.similarity), rows };
+    return out.sort((x, y) => y.similarity - x.similarity);
+  }
+
+  /**
+   * The rows a calibration leaves out for its faces under two names (findFacesNamedTwice):
+   * each face said, and the face it copies where it copies one. Derived from the stored
+   * records, so that a calibration read from disk leaves out what it left out when made.
+   */
+  private leftOutRows(faces: NamedTwiceRecord['faces']): Set<number> {
+    return new Set(faces.flatMap((f) => (f.otherFace === undefined ? [f.face] : [f.face, f.otherFace])).map((id) => this.rowOf.get(id)!));
   }
 
   /**
@@ -753,10 +763,8 @@ export class Gallery {
    */
   facesMoreLikeAnother(from: number): FaceMoreLikeAnother[] {
     if (this.persons.size < 2 || !this.faceList.length) return [];
-    const named = this.calibration().namedTwice;
-    const left = new Set((named?.faces ?? []).flatMap((f) => (f.otherFace === undefined ? [f.face] : [f.face, f.otherFace])).map((id) => this.rowOf.get(id)!));
     const groups = this.nameGroups(this.pairsNamedTwice());
-    const view = this.calibrationView(groups, left);
+    const view = this.calibrationView(groups, this.leftOutRows(this.calibration().namedTwice?.faces ?? []));
     const t = templatesOf(view.x, view.group, groups.count, this.dim);
     const nameOf = groups.names.map((g) => g.reduce((a, b) => (this.persons.get(b)!.faces.length > this.persons.get(a)!.faces.length ? b : a)));
     const limit = this.namedTwiceFrom() ?? Infinity;
@@ -869,8 +877,8 @@ export class Gallery {
       // A face under two names (a copy, a photo under the wrong name) is left out with the
       // face it copies: its comparisons are one person's, and a small gallery's threshold
       // would rest on them.
-      const { faces, rows } = this.findFacesNamedTwice(limit, groups.of);
-      const view = this.calibrationView(groups, rows);
+      const faces = this.findFacesNamedTwice(limit, groups.of);
+      const view = this.calibrationView(groups, this.leftOutRows(faces));
       const keyOf = (name: string) => this.persons.get(name)!.key;
       const people = pairs.map((p) => ({ a: keyOf(p.a), b: keyOf(p.b), similarity: p.similarity }));
       this.cal = { ...calibrate(view.x, view.group, groups.count, this.dim, this.calibrationOptions), basis: this.basis(), namedTwice: { rule: NAMED_TWICE_RULE, from: limit, people, faces } };
