@@ -350,6 +350,12 @@ describe('default calibration', () => {
     expect(stats.namedTwice.faces.map((f) => f.file)).toEqual(['wrong/1.jpg']);
     expect(stats.namedTwice.moreLikeAnother.map((f) => f.file)).toEqual(['wrong/0.jpg']);
     expect(stats.warnings.join('\n')).toMatch(/1 face is more like another person than their own person's other faces \([\d.]+ or more\): photos under the wrong name\? wrong\/0\.jpg under "mix": [\d.]+ to "person-0", [\d.]+ to mix's other faces/);
+    // A rename keeps the calibration (and what was worked out from it): the list says the
+    // names now.
+    const cal = g.calibration();
+    g.renamePerson(name(0), 'zero');
+    expect(g.calibration()).toBe(cal);
+    expect(g.facesMoreLikeAnother(0.3).map((f) => [f.file, f.person, f.other, f.similarity])).toEqual([['wrong/0.jpg', 'mix', 'zero', unlike[0].similarity]]);
   });
 
   it('a copy of a photo under another name is left out by its likeness to the photo, where its person\'s varied template hides it', () => {

@@ -218,6 +218,14 @@ export function groupsOf(pairs: readonly { a: string; b: string }[]): string[][]
   return [...groups.values()];
 }
 
+/** The faces more like another person than their own, whatever the similarity (Gallery.moreLikeAnother). */
+interface MoreLikeAnother {
+  /** The calibration they were found as: worked out again when that is replaced. */
+  cal: Calibration;
+  /** By row; `other`: the person keys of the name group they are like (not names: a rename keeps the calibration). */
+  faces: { row: number; other: number[]; similarity: number; own: number | null }[];
+}
+
 /** The open-set gallery core: descriptors of enrolled people, their index, and the calibration that turns a false-accept rate into a threshold. */
 export class Gallery {
   name: string;
@@ -238,6 +246,8 @@ export class Gallery {
   private index: VectorIndex;
   private readonly provider: IndexProvider;
   private cal: Calibration | null = null;
+  /** moreLikeAnother's, for the calibration it was worked out from. */
+  private likeness: MoreLikeAnother | null = null;
   private defaultCal: DefaultCalibration | null = null;
   private readonly calibrationOptions: CalibrationOptions;
 
@@ -763,17 +773,36 @@ export class Gallery {
    */
   facesMoreLikeAnother(from: number): FaceMoreLikeAnother[] {
     if (this.persons.size < 2 || !this.faceList.length) return [];
+    // A group is named by its name with the most faces, as it is named now (a rename keeps the
+    // calibration, and this list with it).
+    const nameOf = (keys: number[]) => keys.map((k) => this.nameOfKey.get(k)!).reduce((a, b) => (this.persons.get(b)!.faces.length > this.persons.get(a)!.faces.length ? b : a));
+    return this.moreLikeAnother()
+      .faces.filter((f) => f.similarity >= from)
+      .map((f) => {
+        const face = this.faceList[f.row];
+        return { file: face.file, person: face.person, other: nameOf(f.other), similarity: f.similarity, own: f.own };
+      });
+  }
+
+  /**
+   * Every face for facesMoreLikeAnother whatever the similarity asked, most similar first:
+   * worked out once per calibration, not per call (stats, identify and each render of the
+   * page ask; its comparisons take a second at 2000 faces of 500 people).
+   */
+  private moreLikeAnother(): MoreLikeAnother {
+    const cal = this.calibration();
+    if (this.likeness?.cal === cal) return this.likeness;
     const groups = this.nameGroups(this.pairsNamedTwice());
-    const view = this.calibrationView(groups, this.leftOutRows(this.calibration().namedTwice?.faces ?? []));
+    const view = this.calibrationView(groups, this.leftOutRows(cal.namedTwice?.faces ?? []));
     const t = templatesOf(view.x, view.group, groups.count, this.dim);
-    const nameOf = groups.names.map((g) => g.reduce((a, b) => (this.persons.get(b)!.faces.length > this.persons.get(a)!.faces.length ? b : a)));
+    const members = groups.names.map((g) => g.map((n) => this.persons.get(n)!.key));
     const limit = this.namedTwiceFrom() ?? Infinity;
     // Every other template where that is cheap (a small gallery, whose threshold one face can
     // set: as the calibration compares), else those the index finds nearest.
     const all = view.rows.length * groups.count <= 1_000_000;
     const nearest = all ? [] : this.index.search(view.x, Math.min(this.persons.size, 3)).map((h) => h.keys.map((k) => groups.of.get(this.nameOfKey.get(k)!)!));
     const everyone = Array.from({ length: groups.count }, (_, q) => q);
-    const out: FaceMoreLikeAnother[] = [];
+    const faces: MoreLikeAnother['faces'] = [];
     view.rows.forEach((row, k) => {
       const p = view.group[k];
       const own = leaveOneOut(view.x, k, t, p, this.dim);
@@ -786,12 +815,10 @@ export class Gallery {
         const s = similarity(view.x, k * this.dim, t.templates, q * this.dim, this.dim);
         if (!best || s > best.similarity) best = { q, similarity: s };
       }
-      if (best && best.similarity >= from && (own === null || best.similarity > own) && best.similarity < limit) {
-        const face = this.faceList[row];
-        out.push({ file: face.file, person: face.person, other: nameOf[best.q], similarity: best.similarity, own });
-      }
+      if (best && (own === null || best.similarity > own) && best.similarity < limit) faces.push({ row, other: members[best.q], similarity: best.similarity, own });
     });
-    return out.sort((a, b) => b.similarity - a.similarity);
+    this.likeness = { cal, faces: faces.sort((a, b) => b.similarity - a.similarity) };
+    return this.likeness;
   }
 
   /**
