@@ -647,6 +647,10 @@ export class Gallery {
   /**
    * Each face against its person's template without it (leave-one-out), by row; null for a
    * person of one face. The templates are summed once per call, for the faces as they are.
+   * By the names as enrolled, every face in: not as the calibration sees them (calibrationView:
+   * names of one person as one, the faces under two names left out), since this is what
+   * decides those (the limit, and which face of a pair is said). facesMoreLikeAnother, which
+   * must find what the thresholds rest on, takes the calibration's view.
    */
   private ownLeaveOneOut(): (row: number) => number | null {
     const n = this.faceList.length;
