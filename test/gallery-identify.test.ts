@@ -447,6 +447,37 @@ describe('default calibration', () => {
     expect(past.facesMoreLikeAnother(0).map((f) => f.file)).not.toContain('v/0.jpg');
   });
 
+  it('a face like the one template of two names of one person is said once, against that template (as the calibration compares it)', () => {
+    const { g, people } = clearGallery(4, 6);
+    const box: [number, number, number, number] = [0, 0, 1, 1];
+    const face = (p: number, f: number) => ({ file: `${p}/${f}.jpg`, box, score: 1, descriptor: rowOf(people.descriptors, dim, p * 4 + f) });
+    g.addFaces('A', [face(4, 0), face(4, 1)]);
+    g.addFaces('B', [face(4, 2), face(4, 3)]);
+    expect(g.peopleGroupsNamedTwice().map((x) => x.names)).toEqual([['A', 'B']]);
+    const limit = g.namedTwiceFrom()!;
+    // Two faces along the direction of A and B's one template, with a stranger's noise:
+    // near1 reaches both names' templates, near2 neither, only the one they make together.
+    const units = normalise(people.descriptors.slice(16 * dim, 20 * dim), dim, { method: 'l2' });
+    const ab = normalise(new Float32Array(dim).map((_, d) => units[d] + units[dim + d] + units[2 * dim + d] + units[3 * dim + d]), dim, { method: 'l2' });
+    const noise = normalise(rowOf(syntheticFaces({ ...clear, firstPerson: 900, people: 1, perPerson: 1 }).descriptors, dim, 0), dim, { method: 'l2' });
+    const near = (alpha: number) => normalise(ab.map((v, d) => v + alpha * noise[d]), dim, { method: 'l2' });
+    const [near1, near2] = [near(0.8), near(1.1)];
+    for (const n of ['A', 'B']) {
+      expect(similarity(near1, 0, g.template(n), 0, dim)).toBeGreaterThanOrEqual(limit);
+      expect(similarity(near2, 0, g.template(n), 0, dim)).toBeLessThan(limit);
+    }
+    expect(similarity(near2, 0, ab, 0, dim)).toBeGreaterThanOrEqual(limit);
+    g.addFaces('mix', [face(5, 0), face(5, 1), face(5, 2), { file: 'near1.jpg', box, score: 1, descriptor: near1 }, { file: 'near2.jpg', box, score: 1, descriptor: near2 }]);
+    const twice = g.facesNamedTwice();
+    expect(twice.map((t) => [t.file, t.person, t.other, t.otherFile])).toEqual([
+      ['near1.jpg', 'mix', 'A', undefined],
+      ['near2.jpg', 'mix', 'A', undefined],
+    ]);
+    expect(twice[1].similarity).toBeCloseTo(similarity(near2, 0, ab, 0, dim), 5);
+    // Left out, the threshold does not rest on them (it did on near2, at its 0.809).
+    expect(g.thresholdFor('identify', 0.01).threshold).toBeLessThan(twice[1].similarity - 0.1);
+  });
+
   it("a threshold that rests on a photo under the wrong name finds it among facesMoreLikeAnother, with a copy left out beside it (the templates as the calibration's)", () => {
     const { g, people } = clearGallery(4, 5);
     const others = syntheticFaces({ ...clear, people: 1, perPerson: 2, faceSeed: 3 }); // other photos of person 0 (the first below namedTwiceFrom)

@@ -59,9 +59,10 @@ export interface Calibration {
  * when it changes: a stored calibration of another rule is made again on opening (for a
  * gallery of up to 2000 faces). 2: face pairs first, most alike first, said of the face its
  * name fits less; 3: against a person of one face, by whether the other face's name fits it
- * better than a stranger's would; 4: else the later.
+ * better than a stranger's would; 4: else the later; 5: a face against the template of a name
+ * group (names of one person), said once.
  */
-export const NAMED_TWICE_RULE = 4;
+export const NAMED_TWICE_RULE = 5;
 
 /** What a gallery's calibration took as named twice (Calibration.namedTwice). */
 export interface NamedTwiceRecord {
