@@ -503,6 +503,30 @@ describe('default calibration', () => {
     expect(rests.similarity).toBeCloseTo(similarity(normalise(wrong, dim, { method: 'l2' }), 0, template.map((v) => v / norm), 0, dim), 5);
   });
 
+  it('a face kept in the calibration is listed where it reaches namedTwiceFrom only against the template the calibration sees (a copy left out of it)', () => {
+    const { g, people } = clearGallery(4, 6);
+    const box: [number, number, number, number] = [0, 0, 1, 1];
+    const l2 = (v: Float32Array) => normalise(v, dim, { method: 'l2' });
+    // A copy of person 0's first photo under person 1: left out, with that photo.
+    const first = rowOf(people.descriptors, dim, 0);
+    g.addFaces(name(1), [{ file: 'copy.jpg', box, score: 1, descriptor: first.map((v, i) => v + 0.02 * Math.sin(i)) }]);
+    // A face along person 1's own photos' template, away from the copy, with a stranger's noise.
+    const units = l2(people.descriptors.slice(4 * dim, 8 * dim));
+    const own = l2(new Float32Array(dim).map((_, d) => units[d] + units[dim + d] + units[2 * dim + d] + units[3 * dim + d]));
+    const noise = l2(rowOf(syntheticFaces({ ...clear, firstPerson: 900, people: 1, perPerson: 1 }).descriptors, dim, 0));
+    const away = l2(first);
+    const f = l2(own.map((v, d) => v + 0.3 * noise[d] - 0.8 * away[d]));
+    g.addFaces('mix', [0, 1, 2].map((k) => ({ file: `5/${k}.jpg`, box, score: 1, descriptor: rowOf(people.descriptors, dim, 20 + k) })).concat([{ file: 'f.jpg', box, score: 1, descriptor: f }]));
+    const limit = g.namedTwiceFrom()!;
+    expect(similarity(f, 0, g.template(name(1)), 0, dim)).toBeLessThan(limit);
+    expect(similarity(f, 0, own, 0, dim)).toBeGreaterThanOrEqual(limit);
+    expect(g.facesNamedTwice().map((t) => t.file)).toEqual(['copy.jpg']);
+    // The small gallery's threshold rests on it, and it is found there.
+    const t = g.thresholdFor('identify', 0.01);
+    expect(t.threshold).toBeCloseTo(similarity(f, 0, own, 0, dim), 5);
+    expect(g.facesMoreLikeAnother(t.threshold - 1e-6).map((x) => [x.file, x.other])).toEqual([['f.jpg', name(1)]]);
+  });
+
   it("a person's only face like another person is listed as such (no others to be less like), and no one is listed as more like a person of one face", () => {
     const { g } = clearGallery();
     const others = syntheticFaces({ ...clear, people: 1, perPerson: 2, faceSeed: 3 }); // other photos of person 0 (the first below namedTwiceFrom)

@@ -774,7 +774,7 @@ export class Gallery {
   /**
    * Enrolled faces at least `from` similar to another person's template and more similar to it
    * than to their own person's other faces (their template without them): photos under the
-   * wrong name, most often, below namedTwiceFrom (which leaves them in the calibration). As
+   * wrong name, most often, and kept in the calibration (below namedTwiceFrom, mostly). As
    * the calibration sees them, so that a threshold resting on one finds it: the faces left
    * out as under two names, and the faces they copy, are neither listed (facesNamedTwice says
    * those) nor in the templates, and names calibrated as one are one template, named by its
@@ -808,7 +808,6 @@ export class Gallery {
     const view = this.calibrationView(groups, this.leftOutRows(cal.namedTwice?.faces ?? []));
     const t = templatesOf(view.x, view.group, groups.count, this.dim);
     const members = groups.names.map((g) => g.map((n) => this.persons.get(n)!.key));
-    const limit = this.namedTwiceFrom() ?? Infinity;
     // Every other template where that is cheap (a small gallery, whose threshold one face can
     // set: as the calibration compares), else those the index finds nearest.
     const all = view.rows.length * groups.count <= 1_000_000;
@@ -827,7 +826,10 @@ export class Gallery {
         const s = similarity(view.x, k * this.dim, t.templates, q * this.dim, this.dim);
         if (!best || s > best.similarity) best = { q, similarity: s };
       }
-      if (best && (own === null || best.similarity > own) && best.similarity < limit) faces.push({ row, other: members[best.q], similarity: best.similarity, own });
+      // At namedTwiceFrom or above too: a face kept that reaches it here, where a face left out
+      // no longer pulls the template away (0.800 here, 0.654 to the template with a copy of
+      // another's photo in it), is a score the threshold can rest on.
+      if (best && (own === null || best.similarity > own)) faces.push({ row, other: members[best.q], similarity: best.similarity, own });
     });
     this.likeness = { cal, faces: faces.sort((a, b) => b.similarity - a.similarity) };
     return this.likeness;
