@@ -57,4 +57,22 @@ describe('faces under two names, told by identify', () => {
     expect(line).toMatch(/^facegpu: warning: the threshold rests on ann\.jpg, "Ann"'s only face, which is like "p0" \(0\.\d{3}\): a photo of them\? /);
     expect(line).toMatch(/If they are one person, merge them with facegpu gallery rename 'my gallery' Ann p0; if it is a wrong photo, remove it with facegpu gallery remove 'my gallery' Ann --photo ann\.jpg$/);
   });
+
+  it("a threshold resting on a face more like another person: merge or remove where the person's other faces are like them too, else remove", () => {
+    // Two more photos of p0 as "Ann": one much like them, one unlike (noise 2: its likeness to
+    // p0 above anything of two different people in the reference; 2.5: below).
+    const ann = (noise: number) => {
+      const g = galleryWithCopies([]);
+      const a = rowOf(syntheticFaces({ ...clear, people: 1, perPerson: 1, faceSeed: 3 }).descriptors, dim, 0);
+      const b = rowOf(syntheticFaces({ ...clear, noise, people: 1, perPerson: 1, faceSeed: 4 }).descriptors, dim, 0);
+      g.addFaces('Ann', [{ file: 'a.jpg', box, score: 1, descriptor: a }, { file: 'b.jpg', box, score: 1, descriptor: b }]);
+      const [line] = warnings(g, 'the threshold rests on');
+      return line;
+    };
+    const alike = ann(2);
+    expect(alike).toMatch(/^facegpu: warning: the threshold rests on a\.jpg under "Ann", which is more like "p0" \(0\.\d{3}\) than like Ann's other faces \(0\.\d{3}\), and those are like "p0" too \(0\.\d{3}\): one person under two names\? /);
+    expect(alike).toMatch(/If so, merge them with facegpu gallery rename 'my gallery' Ann p0; if it is a wrong photo, remove it with facegpu gallery remove 'my gallery' Ann --photo a\.jpg$/);
+    const unlike = ann(2.5);
+    expect(unlike).toMatch(/^facegpu: warning: the threshold rests on a\.jpg under "Ann", which is more like "p0" \(0\.\d{3}\) than like Ann's other faces \(0\.\d{3}\): a photo under the wrong name\? If so, remove it with facegpu gallery remove 'my gallery' Ann --photo a\.jpg$/);
+  });
 });

@@ -345,6 +345,8 @@ describe('default calibration', () => {
     const unlike = g.facesMoreLikeAnother(0.3);
     expect(unlike.map((f) => [f.file, f.person, f.other])).toEqual([['wrong/0.jpg', 'mix', name(0)]]);
     for (const f of unlike) expect(f.similarity).toBeGreaterThan(f.own!);
+    // mix's other faces are person 4's: not one person with person 0.
+    expect(unlike[0].merge).toBeNull();
     expect(g.facesMoreLikeAnother(unlike[0].similarity + 1e-6)).toEqual([]);
     const stats = g.stats();
     expect(stats.namedTwice.faces.map((f) => f.file)).toEqual(['wrong/1.jpg']);
@@ -527,6 +529,35 @@ describe('default calibration', () => {
     expect(g.facesMoreLikeAnother(t.threshold - 1e-6).map((x) => [x.file, x.other])).toEqual([['f.jpg', name(1)]]);
   });
 
+  it("a face more like another person, whose person's other faces are like them too, offers the merge (one person under two names); where they are not, none", () => {
+    const box: [number, number, number, number] = [0, 0, 1, 1];
+    // "Ann": two more photos of person 0, one much like them (0.749), one unlike (noise 2 and
+    // 2.5: 0.522 and 0.381 to person 0's template, about the reference's highest to a
+    // different person's, 0.473).
+    const a = rowOf(syntheticFaces({ ...clear, people: 1, perPerson: 1, faceSeed: 3 }).descriptors, dim, 0);
+    const ann = (noise: number) => {
+      const { g } = clearGallery();
+      const b = rowOf(syntheticFaces({ ...clear, noise, people: 1, perPerson: 1, faceSeed: 4 }).descriptors, dim, 0);
+      g.addFaces('Ann', [{ file: 'a.jpg', box, score: 1, descriptor: a }, { file: 'b.jpg', box, score: 1, descriptor: b }]);
+      expect(g.peopleNamedTwice()).toEqual([]);
+      expect(g.facesNamedTwice()).toEqual([]);
+      return { g, b: normalise(b, dim, { method: 'l2' }) };
+    };
+    const { g, b } = ann(2);
+    const apart = clearReference().kinds.template.impostor.top.at(-1)!;
+    const [f] = g.facesMoreLikeAnother(0).filter((x) => x.file === 'a.jpg');
+    expect(f).toMatchObject({ person: 'Ann', other: name(0), merge: { from: 'Ann', into: name(0) } });
+    // Ann's other faces: b alone.
+    expect(f.merge!.others).toBeCloseTo(similarity(b, 0, g.template(name(0)), 0, dim), 5);
+    expect(f.merge!.others).toBeGreaterThan(apart);
+    expect(g.stats().warnings.join('\n')).toMatch(/a\.jpg under "Ann": [\d.]+ to "person-0", [\d.]+ to Ann's other faces \(which are [\d.]+ to "person-0": one person\? renaming "Ann" to "person-0" merges them\)/);
+    const unlike = ann(2.5);
+    const [h] = unlike.g.facesMoreLikeAnother(0).filter((x) => x.file === 'a.jpg');
+    expect(similarity(unlike.b, 0, unlike.g.template(name(0)), 0, dim)).toBeLessThan(apart);
+    expect(h.merge).toBeNull();
+    expect(unlike.g.stats().warnings.join('\n')).not.toMatch(/one person\? renaming/);
+  });
+
   it("a person's only face like another person is listed as such (no others to be less like), and no one is listed as more like a person of one face", () => {
     const { g } = clearGallery();
     const others = syntheticFaces({ ...clear, people: 1, perPerson: 2, faceSeed: 3 }); // other photos of person 0 (the first below namedTwiceFrom)
@@ -535,7 +566,7 @@ describe('default calibration', () => {
     expect(g.facesNamedTwice()).toEqual([]);
     expect(g.peopleNamedTwice()).toEqual([]);
     const listed = g.facesMoreLikeAnother(0);
-    expect(listed.filter((f) => f.person === 'again')).toEqual([{ file: 'again.jpg', person: 'again', other: name(0), similarity: expect.any(Number), own: null }]);
+    expect(listed.filter((f) => f.person === 'again')).toEqual([{ file: 'again.jpg', person: 'again', other: name(0), similarity: expect.any(Number), own: null, merge: null }]);
     expect(listed.filter((f) => f.other === 'again')).toEqual([]);
     // A person of varied photos (0.28 to their others) and another photo of them, much like
     // their first (0.6, under namedTwiceFrom), alone under a second name: that first photo is

@@ -28,15 +28,20 @@ describe('gallery notes', () => {
         { file: 'copy.jpg', person: 'Bo', other: 'Ann', similarity: 0.97 },
         { file: 'dark.jpg', person: 'Bo', other: 'Cy', otherFile: 'cy1.jpg', similarity: 0.985 },
       ],
-      moreLikeAnother: [{ file: 'mix.jpg', person: 'Dee', other: 'Cy', similarity: 0.77, own: 0.283 }],
+      moreLikeAnother: [{ file: 'mix.jpg', person: 'Dee', other: 'Cy', similarity: 0.77, own: 0.283, merge: null }],
     });
     expect(notes.map((n) => [n.kind, n.person, n.other, n.file])).toEqual([['same-face', 'Bo', 'Ann', 'copy.jpg'], ['same-face', 'Bo', 'Cy', 'dark.jpg'], ['wrong-name', 'Dee', 'Cy', 'mix.jpg']]);
     expect(notes[0].text).toBe('copy.jpg under “Bo” is “Ann”’s face (0.970): the same face under two names? It is left out of the threshold. If it is not Bo, remove it from Bo’s photos.');
     expect(notes[1].text).toContain('dark.jpg under “Bo” is the face of cy1.jpg under “Cy” (0.985)');
     expect(notes[2].text).toBe('mix.jpg under “Dee” is more like “Cy” (0.770) than Dee’s other photos (0.283): the wrong person’s photo? If so, remove it from Dee’s photos.');
     for (const n of notes) expect(n.text).not.toMatch(/facegpu|--|gallery (remove|rename)/);
-    const [only] = galleryNotes({ ...none, moreLikeAnother: [{ file: 'ann.jpg', person: 'Ann', other: 'Bo', similarity: 0.615, own: null }] }).notes;
+    const [only] = galleryNotes({ ...none, moreLikeAnother: [{ file: 'ann.jpg', person: 'Ann', other: 'Bo', similarity: 0.615, own: null, merge: null }] }).notes;
     expect(only.text).toBe('ann.jpg, “Ann”’s only photo, is like “Bo” (0.615): a photo of them? If they are one person, rename “Ann” to “Bo” to merge them; if it is a wrong photo, remove Ann.');
+    // Its person's other photos like the other person too: the merge first, into the name the
+    // gallery gives (here the other way round).
+    const [both] = galleryNotes({ ...none, moreLikeAnother: [{ file: 'pin.jpg', person: 'Ben', other: 'ben2', similarity: 0.686, own: 0.377, merge: { from: 'ben2', into: 'Ben', others: 0.539 } }] }).notes;
+    expect(both.text).toBe('pin.jpg under “Ben” is more like “ben2” (0.686) than Ben’s other photos (0.377), and those are like “ben2” too (0.539): one person under two names? If so, rename “ben2” to “Ben” to merge them; if it is the wrong person’s photo, remove it from Ben’s photos.');
+    expect(both.text).not.toMatch(/facegpu|--|gallery (remove|rename)/);
   });
 
   it('at most `shown` of each kind, then how many more', () => {

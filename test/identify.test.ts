@@ -580,7 +580,7 @@ describe('bad input', () => {
     );
     const stats = JSON.parse((await cli(['gallery', 'stats', g, '--json'])).stdout);
     expect(stats.namedTwice.moreLikeAnother.map((f: { file: string }) => f.file).sort()).toEqual([orl(8, 8), orl(8, 9)]);
-    for (const f of stats.namedTwice.moreLikeAnother) expect(Object.keys(f).sort()).toEqual(['file', 'other', 'own', 'person', 'similarity']);
+    for (const f of stats.namedTwice.moreLikeAnother) expect(Object.keys(f).sort()).toEqual(['file', 'merge', 'other', 'own', 'person', 'similarity']);
   });
 
   it('enroll advises merging into the name with more faces, also when that is the person just enrolled', async () => {

@@ -50,7 +50,9 @@ export function galleryNotes(named: GalleryStats['namedTwice'], shown = 5): { no
     text:
       f.own === null
         ? `${f.file}, ${q(f.person)}’s only photo, is like ${q(f.other)} (${fmt(f.similarity)}): a photo of them? If they are one person, rename ${q(f.person)} to ${q(f.other)} to merge them; if it is a wrong photo, remove ${f.person}.`
-        : `${f.file} under ${q(f.person)} is more like ${q(f.other)} (${fmt(f.similarity)}) than ${f.person}’s other photos (${fmt(f.own)}): the wrong person’s photo? If so, remove it from ${f.person}’s photos.`,
+        : f.merge
+          ? `${f.file} under ${q(f.person)} is more like ${q(f.other)} (${fmt(f.similarity)}) than ${f.person}’s other photos (${fmt(f.own)}), and those are like ${q(f.other)} too (${fmt(f.merge.others)}): one person under two names? If so, rename ${q(f.merge.from)} to ${q(f.merge.into)} to merge them; if it is the wrong person’s photo, remove it from ${f.person}’s photos.`
+          : `${f.file} under ${q(f.person)} is more like ${q(f.other)} (${fmt(f.similarity)}) than ${f.person}’s other photos (${fmt(f.own)}): the wrong person’s photo? If so, remove it from ${f.person}’s photos.`,
   }));
   const notes: GalleryNote[] = [];
   const more: string[] = [];

@@ -98,7 +98,14 @@ function tellNamesThatDoNotFit(gallery: Gallery, kind: 'verify' | 'identify', t:
     // (Not those left out already: they set nothing.)
     const [f] = gallery.facesMoreLikeAnother(t.threshold - 1e-6);
     const remove = f && facegpuCommand('gallery remove', [gallery.name, f.person], ['--photo', f.file]);
-    if (f && f.own !== null) {
+    if (f && f.own !== null && f.merge) {
+      // Their other faces are like the other person too: a real photo of one person under two
+      // names (web photos vary too much for their templates to reach namedTwiceFrom).
+      console.error(
+        `facegpu: warning: the threshold rests on ${f.file} under "${f.person}", which is more like "${f.other}" (${fmt(f.similarity)}) than like ${f.person}'s other faces (${fmt(f.own)}), and those are like "${f.other}" too (${fmt(f.merge.others)}): one person under two names? ` +
+          `If so, merge them with ${facegpuCommand('gallery rename', [gallery.name, f.merge.from, f.merge.into])}; if it is a wrong photo, remove it with ${remove}`,
+      );
+    } else if (f && f.own !== null) {
       console.error(
         `facegpu: warning: the threshold rests on ${f.file} under "${f.person}", which is more like "${f.other}" (${fmt(f.similarity)}) than like ${f.person}'s other faces (${fmt(f.own)}): a photo under the wrong name? ` +
           `If so, remove it with ${remove}`,

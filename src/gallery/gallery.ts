@@ -13,7 +13,7 @@ import { calibrate, type Calibration, type CalibrationKind, type CalibrationOpti
 import { flatIndexProvider } from './flat-index.ts';
 import { indexFileName, GALLERY_FORMAT, GALLERY_VERSION, type BackboneRef, type Box, type FaceRecord, type GalleryJson, type JsonObject } from './gallery-format.ts';
 import { describeNormalisation, normalise, sameNormalisation, type NormalisationRecord } from './normalise.ts';
-import { dot, leaveOneOut, similarity, subsetOf, templateOf, templatesOf } from './pair-scores.ts';
+import { dot, leaveOneOut, restTo, similarity, subsetOf, templateOf, templatesOf } from './pair-scores.ts';
 import type { IndexProvider, VectorIndex } from './vector-index.ts';
 
 /** One face to enroll: where it was found and its raw (not normalised) descriptor. */
@@ -88,6 +88,17 @@ export interface FaceMoreLikeAnother {
   other: string;
   similarity: number;
   own: number | null;
+  /**
+   * Where the two people may be one under two names, not this a wrong photo: the person's
+   * other faces (their template without this one, as the calibration sees them) are `others`
+   * like the other person's template, more than any face of the default calibration's
+   * reference came to a different person's template (0.473 for `face`). `from` renamed `into`
+   * merges them (into the name with the most faces, the first enrolled where as many, as
+   * peopleGroupsNamedTwice). Null otherwise: for a person's only face (no others), and
+   * without a default calibration. (The two templates would not do: one wrong photo among a
+   * person's four pulled theirs to 0.623 to the other's, over that bar.)
+   */
+  merge: { from: string; into: string; others: number } | null;
 }
 
 /** A face that scores as another person's own (Gallery.facesNamedTwice). */
@@ -218,12 +229,21 @@ export function groupsOf(pairs: readonly { a: string; b: string }[]): string[][]
   return [...groups.values()];
 }
 
+/**
+ * The highest score of a face against a different person's template in a default
+ * calibration's reference (its people are all different): two templates more alike than that
+ * are more alike than anything of two different people there. Infinity where it has none.
+ */
+function differentPeopleHighest(d: DefaultCalibration): number {
+  return d.kinds.template.impostor.top.at(-1) ?? Infinity;
+}
+
 /** The faces more like another person than their own, whatever the similarity (Gallery.moreLikeAnother). */
 interface MoreLikeAnother {
   /** The calibration they were found as: worked out again when that is replaced. */
   cal: Calibration;
   /** By row; `other`: the person keys of the name group they are like (not names: a rename keeps the calibration). */
-  faces: { row: number; other: number[]; similarity: number; own: number | null }[];
+  faces: { row: number; other: number[]; similarity: number; own: number | null; rest: number | null }[];
 }
 
 /** The open-set gallery core: descriptors of enrolled people, their index, and the calibration that turns a false-accept rate into a threshold. */
@@ -787,13 +807,25 @@ export class Gallery {
     if (this.persons.size < 2 || !this.faceList.length) return [];
     // A group is named by its name with the most faces, as it is named now (a rename keeps the
     // calibration, and this list with it).
-    const nameOf = (keys: number[]) => keys.map((k) => this.nameOfKey.get(k)!).reduce((a, b) => (this.persons.get(b)!.faces.length > this.persons.get(a)!.faces.length ? b : a));
+    const nameOf = (keys: number[]) => keys.map((k) => this.nameOfKey.get(k)!).reduce((a, b) => (this.mergesInto(b, a) ? b : a));
+    const apart = this.defaultCal ? differentPeopleHighest(this.defaultCal) : Infinity;
     return this.moreLikeAnother()
       .faces.filter((f) => f.similarity >= from)
       .map((f) => {
         const face = this.faceList[f.row];
-        return { file: face.file, person: face.person, other: nameOf(f.other), similarity: f.similarity, own: f.own };
+        const other = nameOf(f.other);
+        const [from, into] = this.mergesInto(face.person, other) ? [other, face.person] : [face.person, other];
+        return { file: face.file, person: face.person, other, similarity: f.similarity, own: f.own, merge: f.rest !== null && f.rest > apart ? { from, into, others: f.rest } : null };
       });
+  }
+
+  /**
+   * Whether `a` is the name to merge `b` into (peopleGroupsNamedTwice, merge advice): the one
+   * with the most faces, the first enrolled where as many.
+   */
+  private mergesInto(a: string, b: string): boolean {
+    const [p, q] = [this.persons.get(a)!, this.persons.get(b)!];
+    return p.faces.length > q.faces.length || (p.faces.length === q.faces.length && p.key < q.key);
   }
 
   /**
@@ -829,7 +861,7 @@ export class Gallery {
       // At namedTwiceFrom or above too: a face kept that reaches it here, where a face left out
       // no longer pulls the template away (0.800 here, 0.654 to the template with a copy of
       // another's photo in it), is a score the threshold can rest on.
-      if (best && (own === null || best.similarity > own)) faces.push({ row, other: members[best.q], similarity: best.similarity, own });
+      if (best && (own === null || best.similarity > own)) faces.push({ row, other: members[best.q], similarity: best.similarity, own, rest: restTo(view.x, k, t, p, t.templates, best.q * this.dim, this.dim) });
     });
     this.likeness = { cal, faces: faces.sort((a, b) => b.similarity - a.similarity) };
     return this.likeness;
@@ -875,7 +907,7 @@ export class Gallery {
     const pairs = this.pairsNamedTwice();
     return groupsOf(pairs)
       .map((g) => ({
-        names: g.sort((a, b) => this.persons.get(b)!.faces.length - this.persons.get(a)!.faces.length || this.persons.get(a)!.key - this.persons.get(b)!.key),
+        names: g.sort((a, b) => (this.mergesInto(a, b) ? -1 : 1)),
         similarity: Math.max(...pairs.filter((p) => g.includes(p.a) && g.includes(p.b)).map((p) => p.similarity)),
       }))
       .sort((x, y) => y.similarity - x.similarity);
@@ -968,7 +1000,11 @@ export class Gallery {
     const from = this.defaultCal ? thresholdForFar(this.defaultCal.kinds.template.impostor, 1e-3) : own ? this.thresholdFor('identify', 1e-3).threshold : 1;
     const unlike = own ? this.facesMoreLikeAnother(from) : [];
     if (unlike.length) {
-      const shown = unlike.slice(0, 5).map((f) => `${f.file} under "${f.person}": ${f.similarity.toFixed(3)} to "${f.other}", ${f.own === null ? `${f.person}'s only face` : `${f.own.toFixed(3)} to ${f.person}'s other faces`}`);
+      const shown = unlike.slice(0, 5).map(
+        (f) =>
+          `${f.file} under "${f.person}": ${f.similarity.toFixed(3)} to "${f.other}", ${f.own === null ? `${f.person}'s only face` : `${f.own.toFixed(3)} to ${f.person}'s other faces`}` +
+          (f.merge ? ` (which are ${f.merge.others.toFixed(3)} to "${f.other}": one person? renaming "${f.merge.from}" to "${f.merge.into}" merges them)` : ''),
+      );
       warnings.push(
         `${unlike.length} ${unlike.length === 1 ? 'face is' : 'faces are'} more like another person than their own person's other faces (${from.toFixed(3)} or more): photos under the wrong name? ${shown.join('; ')}${unlike.length > 5 ? '; …' : ''}`,
       );

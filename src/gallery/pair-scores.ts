@@ -108,6 +108,28 @@ export function leaveOneOut(x: Float32Array, i: number, t: Templates, p: number,
   return rest > 1e-12 ? Math.fround((a - 1) / Math.sqrt(rest)) : 0;
 }
 
+/**
+ * Similarity of face i's person's template without it (the direction of sum - x_i: what the
+ * person's other faces say) to the unit vector at `u`[uo]. null when the person has no other
+ * face.
+ */
+export function restTo(x: Float32Array, i: number, t: Templates, p: number, u: Float32Array, uo: number, dim: number): number | null {
+  if (t.counts[p] < 2) return null;
+  const o = i * dim;
+  const so = p * dim;
+  let xx = 0;
+  for (let j = 0; j < dim; j++) xx += x[o + j] * x[o + j];
+  const inv = 1 / Math.sqrt(xx);
+  let ru = 0;
+  let rr = 0;
+  for (let j = 0; j < dim; j++) {
+    const r = t.sums[so + j] - x[o + j] * inv;
+    ru += r * u[uo + j];
+    rr += r * r;
+  }
+  return rr > 1e-12 ? Math.fround(ru / Math.sqrt(rr)) : 0;
+}
+
 /** Deterministic subset of 0..n-1 (sorted), all when m >= n. */
 export function subsetOf(n: number, m: number, label: string): number[] {
   if (m >= n) return Array.from({ length: n }, (_, i) => i);
