@@ -20,7 +20,7 @@ import { defaultNodeIndex } from '../src/gallery/index-node.ts';
 import { saveGallery } from '../src/gallery/store-node.ts';
 import { gaussian } from '../src/gallery/synthetic.ts';
 import { loadImageRaw } from '../src/image/decode.ts';
-import { matchRegions, planRegions, storedArea, type MwgRegion } from '../src/library/face-regions.ts';
+import { iptcRegions, matchRegions, planRegions, storedArea, type MwgRegion } from '../src/library/face-regions.ts';
 import { nameFaces, unnameFaces } from '../src/library/people-node.ts';
 import type { PhotoFaces } from '../src/library/photo-faces.ts';
 import { scanLibrary, sha256File } from '../src/library/scan-node.ts';
@@ -550,6 +550,40 @@ describe('gallery import-xmp', () => {
     expect(r.named).toEqual([{ person: 'Ann', faces: 1 }, { person: 'Bob', faces: 1 }, { person: 'Cat', faces: 1 }]);
     const people = withStore(dir, (s) => new Map(s.faceEntries().map((f) => [f.id, f.person])));
     expect(ids[0].map((id) => people.get(id))).toEqual(['Ann', 'Bob', 'Cat']);
+  });
+
+  it("reads IPTC's image regions: rectangles relative or in pixels, the person a region names, not a product's name nor a circle", async () => {
+    const [x] = await greyPhotos('p14', ['x.jpg']);
+    const rect = (unit: string, x: number, y: number, w: number, h: number) => ({ RbShape: 'rectangle', RbUnit: unit, RbX: x, RbY: y, RbW: w, RbH: h });
+    const type = (t: string) => [{ Identifier: [`http://cv.iptc.org/newscodes/imageregiontype/${t}`] }];
+    // As Photini or an agency's tool writes them: the first face by its person (the region's
+    // own name a label), the second a human region in pixels named by its name; a product's
+    // label over the third face, and a circle.
+    await et.write(x, {
+      ImageRegion: [
+        { RegionBoundary: rect('relative', 0.1, 0.1, 0.2, 0.4), Name: 'Face', PersonInImage: ['Ann'] },
+        { RegionBoundary: rect('pixel', 120, 10, 40, 40), RCtype: type('human'), Name: 'Bob' },
+        { RegionBoundary: rect('relative', 0.4, 0.6, 0.1, 0.2), RCtype: type('product'), Name: 'Logo' },
+        { RegionBoundary: { RbShape: 'circle', RbUnit: 'relative', RbX: 0.45, RbY: 0.7, RbRx: 0.05 }, Name: 'Cat' },
+      ],
+    } as unknown as WriteTags, { writeArgs: ['-overwrite_original'] });
+    const { dir, ids } = await library('g14', [{ path: x, width: 200, height: 100, boxes: [[20, 10, 40, 40], [120, 10, 40, 40], [80, 60, 20, 20]] }]);
+    const r = await importXmpNames(dir);
+    expect(r).toMatchObject({ photos: 1, regions: 2, already: 0, kept: [], notThem: [], unmatched: [], failed: [] });
+    expect(r.named).toEqual([{ person: 'Ann', faces: 1 }, { person: 'Bob', faces: 1 }]);
+    const people = withStore(dir, (s) => new Map(s.faceEntries().map((f) => [f.id, f.person])));
+    expect(ids[0].map((id) => people.get(id) ?? null)).toEqual(['Ann', 'Bob', null]);
+  });
+
+  it('an IPTC region naming several people names nobody; its one detailed person is read before the rest', () => {
+    const stored = { width: 200, height: 100 };
+    const box = { RbShape: 'Rectangle', RbUnit: 'Relative', RbX: '0.1', RbY: '0.1', RbW: '0.2', RbH: '0.4' };
+    expect(iptcRegions([{ RegionBoundary: box, PersonInImage: ['Ann', 'Bob'] }], stored)).toEqual([]);
+    expect(iptcRegions([{ RegionBoundary: box, PersonInImage: ['Ann'], PersonInImageWDetails: [{ PersonName: 'Ann B' }], Name: 'x' }], stored).map((r) => r.Name)).toEqual(['Ann B']);
+    // Pixels are of the stored image: its centre and size, normalized.
+    expect(iptcRegions([{ RegionBoundary: { ...box, RbUnit: 'Pixel', RbX: 100, RbY: 50, RbW: 20, RbH: 10 }, Name: 'Cy' }], stored)).toEqual([{ Area: { X: 0.55, Y: 0.55, W: 0.1, H: 0.1, Unit: 'normalized' }, Name: 'Cy', Type: 'Face' }]);
+    expect(iptcRegions([{ RegionBoundary: box, RCtype: [{ Identifier: ['http://cv.iptc.org/newscodes/imageregiontype/face'] }], Name: 'Di' }], stored).map((r) => r.Name)).toEqual(['Di']);
+    expect(iptcRegions('not a list', stored)).toEqual([]);
   });
 });
 

@@ -1,6 +1,6 @@
 // A photo's named faces as XMP face regions: the Metadata Working Group's region schema
 // (mwg-rs), which digiKam, Lightroom, Immich, Picasa and ExifTool read and write; Microsoft's
-// regions are read too. Pure: the geometry, the rule that merges facegpu's names into the
+// and IPTC's regions are read too. Pure: the geometry, the rule that merges facegpu's names into the
 // regions a photo has already, and which region names a face on import. The sidecar files are
 // xmp-node.ts's.
 //
@@ -181,6 +181,56 @@ export function microsoftRegions(info: unknown): MwgRegion[] {
     const [x, y, w, h] = rect;
     return [{ Area: { X: x + w / 2, Y: y + h / 2, W: w, H: h, Unit: 'normalized' }, Name: name, Type: 'Face' }];
   });
+}
+
+/**
+ * IPTC's image regions (IPTC Photo Metadata 2019.1, `Iptc4xmpExt:ImageRegion`, as ExifTool
+ * reads it: `ImageRegion`; Photini and picture agencies' tools write them) as MWG regions, to
+ * be read as names, as ExifTool's own converter (convert_regions.config) takes them: a
+ * rectangle's `RbX`, `RbY` are its top left corner, relative (0..1) or in pixels of the stored
+ * image (`stored`), and the region is taken on the stored image. The person is the one the
+ * region names: its one `PersonInImageWDetails` entry's `PersonName`, else its one
+ * `PersonInImage`, else its `Name` (a region's free-text name: read as a person's only where
+ * the region says it is of a person, `RCtype` human, face or headshot, or says nothing of
+ * what it holds, as ExifTool reads it). Circles and polygons are not read.
+ */
+export function iptcRegions(regions: unknown, stored: { width: number; height: number }): MwgRegion[] {
+  if (!Array.isArray(regions)) return [];
+  return regions.flatMap((r: IptcRegion | null) => {
+    const b = r?.RegionBoundary;
+    if (!b || String(b.RbShape ?? '').toLowerCase() !== 'rectangle') return [];
+    const pixel = String(b.RbUnit ?? '').toLowerCase() === 'pixel';
+    const [x, y, w, h] = [b.RbX, b.RbY, b.RbW, b.RbH].map(Number);
+    if (![x, y, w, h].every(Number.isFinite) || !(w > 0 && h > 0)) return [];
+    const [sx, sy] = pixel ? [stored.width, stored.height] : [1, 1];
+    const name = iptcPersonOf(r);
+    if (!name) return [];
+    return [{ Area: { X: (x + w / 2) / sx, Y: (y + h / 2) / sy, W: w / sx, H: h / sy, Unit: 'normalized' }, Name: name, Type: 'Face' }];
+  });
+}
+
+/** An IPTC image region as ExifTool reads it (the fields iptcRegions reads). */
+interface IptcRegion {
+  RegionBoundary?: { RbShape?: unknown; RbUnit?: unknown; RbX?: unknown; RbY?: unknown; RbW?: unknown; RbH?: unknown };
+  RCtype?: { Identifier?: unknown }[];
+  Name?: unknown;
+  PersonInImage?: unknown;
+  PersonInImageWDetails?: { PersonName?: unknown }[];
+}
+
+/** The IPTC region content types of a person (NewsCodes imageregiontype). */
+const PERSON_TYPES = new Set(['human', 'face', 'headshot']);
+
+/** The person an IPTC region names (iptcRegions), or ''. */
+function iptcPersonOf(r: IptcRegion): string {
+  const one = (list: unknown[]) => (list.length === 1 ? nameOf(list[0]) : '');
+  const details = Array.isArray(r.PersonInImageWDetails) ? r.PersonInImageWDetails.map((p) => p?.PersonName).filter((n) => nameOf(n)) : [];
+  if (details.length) return one(details);
+  const people = Array.isArray(r.PersonInImage) ? r.PersonInImage.filter((n) => nameOf(n)) : typeof r.PersonInImage === 'string' ? [r.PersonInImage] : [];
+  if (people.length) return one(people);
+  const types = (Array.isArray(r.RCtype) ? r.RCtype : []).flatMap((t) => (Array.isArray(t?.Identifier) ? t.Identifier : [t?.Identifier])).filter((i): i is string => typeof i === 'string');
+  const ofPerson = !types.length || types.some((i) => PERSON_TYPES.has(i.replace(/\/+$/, '').split('/').at(-1)!));
+  return ofPerson ? nameOf(r.Name) : '';
 }
 
 /**

@@ -22,7 +22,7 @@ import type { MatchOptions } from '../gallery/gallery.ts';
 import { withGalleryLock } from '../gallery/store-node.ts';
 import { loadStoredGallery } from '../identity/node.ts';
 import { isPersonName } from '../identity/face-gallery.ts';
-import { matchRegions, microsoftRegions, planRegions, storedArea, storedSize, type MwgRegion, type NamedFace, type RegionArea } from './face-regions.ts';
+import { iptcRegions, matchRegions, microsoftRegions, planRegions, storedArea, storedSize, type MwgRegion, type NamedFace, type RegionArea } from './face-regions.ts';
 import { nameFaces } from './people-node.ts';
 import { sha256File } from './scan-node.ts';
 import { LibraryStore, type FaceEntry, type StoredPhoto } from './store-node.ts';
@@ -220,7 +220,8 @@ interface PhotoMeta {
   sidecar: string | null;
   /**
    * Every place other tools may name faces, for import, first to last: the sidecar's MWG
-   * regions, the photo's, then Microsoft's in each (otherNamedRegions says which name wins).
+   * regions, the photo's, then Microsoft's in each, then IPTC's in each (otherNamedRegions
+   * says which name wins).
    */
   forNames: MwgRegion[][];
 }
@@ -237,8 +238,11 @@ async function readPhoto(tool: ExifToolLike, photo: StoredPhoto): Promise<PhotoM
   const tags = await readTags(tool, photo.path);
   if (typeof tags.Error === 'string') throw new Error(`cannot read its metadata (${tags.Error})`);
   const sidecar = sidecarsOf(photo.path).find((f) => existsSync(f)) ?? null;
+  const orientation = Number(tags.Orientation ?? 1) || 1;
+  const stored = storedSize(shownOf(photo), orientation);
   let inSidecar: MwgRegion[] = [];
   let microsoftInSidecar: MwgRegion[] = [];
+  let iptcInSidecar: MwgRegion[] = [];
   if (sidecar) {
     // A sidecar that cannot be read fails the photo: not read as none (its regions would be
     // taken from the photo, or written over it).
@@ -249,15 +253,16 @@ async function readPhoto(tool: ExifToolLike, photo: StoredPhoto): Promise<PhotoM
     if (side.Error === undefined && side.FileType !== 'XMP') throw new Error(`its sidecar ${sidecar} is not XMP (ExifTool reads it as ${String(side.FileType ?? 'nothing it knows')})`);
     inSidecar = regionList(side);
     microsoftInSidecar = microsoftRegions(side.RegionInfoMP);
+    iptcInSidecar = iptcRegions(side.ImageRegion, stored);
   }
   const inPhoto = regionList(tags);
   return {
-    orientation: Number(tags.Orientation ?? 1) || 1,
+    orientation,
     regions: inSidecar.length ? inSidecar : inPhoto,
     inSidecar,
     inPhoto,
     sidecar,
-    forNames: [inSidecar, inPhoto, microsoftInSidecar, microsoftRegions(tags.RegionInfoMP)],
+    forNames: [inSidecar, inPhoto, microsoftInSidecar, microsoftRegions(tags.RegionInfoMP), iptcInSidecar, iptcRegions(tags.ImageRegion, stored)],
   };
 }
 
