@@ -80,7 +80,7 @@ export function registerGallery(program: Command): void {
     .option('--json', 'print {"photos", "written", "skipped", "regions", "recognized", "dropped", "kept": [{"file", "face", "name", "theirs"}], "failed": [{"file", "error"}], "dryRun"} as JSON')
     .action((dir: string, opts: ExportXmpCliOptions) => exportXmpCommand(dir, opts));
   g.command('import-xmp')
-    .description('name the photo library\'s faces from the face regions other tools wrote (digiKam, Lightroom, Picasa, Windows Photo Gallery: in photo.jpg.xmp or photo.xmp and in the photo; where two name a face otherwise, the sidecar\'s name is read)')
+    .description('name the photo library\'s faces from the face regions other tools wrote (digiKam, Lightroom, Picasa, Windows Photo Gallery, IPTC regions as Photini writes them: in photo.jpg.xmp or photo.xmp and in the photo; where two name a face otherwise, the sidecar\'s name is read)')
     .argument('<gallery>', 'gallery folder with a photo library')
     .option('--recheck', 'read every photo again, also those whose file, sidecars and faces are as at their last import')
     .option('--dry-run', 'say who would be named, name nobody')
