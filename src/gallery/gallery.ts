@@ -231,8 +231,9 @@ export function groupsOf(pairs: readonly { a: string; b: string }[]): string[][]
 
 /**
  * The highest score of a face against a different person's template in a default
- * calibration's reference (its people are all different): two templates more alike than that
- * are more alike than anything of two different people there. Infinity where it has none.
+ * calibration's reference (its people are all different): a person's faces more like
+ * another's template than that are more alike than anything of two different people there.
+ * Infinity where it has none.
  */
 function differentPeopleHighest(d: DefaultCalibration): number {
   return d.kinds.template.impostor.top.at(-1) ?? Infinity;
@@ -705,8 +706,7 @@ export class Gallery {
    * face to face; then, of the faces not in such a pair, against that person's template (their
    * name group's: `group`, names calibrated as one; each face meets the templates the index
    * finds nearest: all of a small gallery's), once. Not between the names of a group. The
-   * faces said and the faces they copy
-   * are left out of the calibration together (leftOutRows).
+   * faces said and the faces they copy are left out of the calibration together (leftOutRows).
    */
   private findFacesNamedTwice(limit: number | null, group: { of: ReadonlyMap<string, number>; count: number }): NamedTwiceRecord['faces'] {
     const n = this.faceList.length;
@@ -814,8 +814,8 @@ export class Gallery {
       .map((f) => {
         const face = this.faceList[f.row];
         const other = nameOf(f.other);
-        const [from, into] = this.mergesInto(face.person, other) ? [other, face.person] : [face.person, other];
-        return { file: face.file, person: face.person, other, similarity: f.similarity, own: f.own, merge: f.rest !== null && f.rest > apart ? { from, into, others: f.rest } : null };
+        const [renamed, into] = this.mergesInto(face.person, other) ? [other, face.person] : [face.person, other];
+        return { file: face.file, person: face.person, other, similarity: f.similarity, own: f.own, merge: f.rest !== null && f.rest > apart ? { from: renamed, into, others: f.rest } : null };
       });
   }
 
