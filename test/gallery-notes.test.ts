@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { galleryNotes, lookalikeNotes } from '../web/gallery-notes.ts';
 import type { EnrollReport, GalleryStats } from '../src/browser/index.ts';
 
-const none: GalleryStats['namedTwice'] = { groups: [], faces: [], moreLikeAnother: [] };
+const none: GalleryStats['namedTwice'] = { groups: [], faces: [], moreLikeAnother: [], alike: [] };
 
 describe('gallery notes', () => {
   it('says nothing of a gallery whose names fit', () => {
@@ -24,6 +24,7 @@ describe('gallery notes', () => {
   it('a face under two names, against a template or a face; a photo more like someone else', () => {
     const { notes } = galleryNotes({
       groups: [],
+      alike: [],
       faces: [
         { file: 'copy.jpg', person: 'Bo', other: 'Ann', similarity: 0.97 },
         { file: 'dark.jpg', person: 'Bo', other: 'Cy', otherFile: 'cy1.jpg', similarity: 0.985 },
@@ -39,9 +40,16 @@ describe('gallery notes', () => {
     expect(only.text).toBe('ann.jpg, “Ann”’s only photo, is like “Bo” (0.615): a photo of them? If they are one person, rename “Ann” to “Bo” to merge them; if it is a wrong photo, remove Ann.');
     // Its person's other photos like the other person too: the merge first, into the name the
     // gallery gives (here the other way round).
-    const [both] = galleryNotes({ ...none, moreLikeAnother: [{ file: 'pin.jpg', person: 'Ben', other: 'ben2', similarity: 0.686, own: 0.377, merge: { from: 'ben2', into: 'Ben', others: 0.539 } }] }).notes;
-    expect(both.text).toBe('pin.jpg under “Ben” is more like “ben2” (0.686) than Ben’s other photos (0.377), and those are like “ben2” too (0.539): one person under two names? If so, rename “ben2” to “Ben” to merge them; if it is the wrong person’s photo, remove it from Ben’s photos.');
-    expect(both.text).not.toMatch(/facegpu|--|gallery (remove|rename)/);
+    const like = (because: 'all' | 'most' | 'alike', similarity: number | null) =>
+      galleryNotes({ ...none, moreLikeAnother: [{ file: 'pin.jpg', person: 'Ben', other: 'ben2', similarity: 0.686, own: 0.377, merge: { from: 'ben2', into: 'Ben', because, similarity } }] }).notes[0].text;
+    expect(like('all', null)).toBe('pin.jpg under “Ben” is more like “ben2” (0.686) than Ben’s other photos (0.377), and all the photos of one of them are more like the other: one person under two names? If so, rename “ben2” to “Ben” to merge them; if it is the wrong person’s photo, remove it from Ben’s photos.');
+    expect(like('most', null)).toContain('and most photos of one of them are more like the other, and some of the other’s more like it: one person under two names?');
+    expect(like('alike', 0.539)).toContain('and the photos of each that are not are alike too (0.539): one person under two names?');
+    for (const b of ['all', 'most', 'alike'] as const) expect(like(b, 0.5)).not.toMatch(/facegpu|--|gallery (remove|rename)/);
+    // Two names alike where the threshold rests on them: among the names that look like one person.
+    const [alike] = galleryNotes({ ...none, alike: [{ names: ['Zoe', 'Zoe B'], similarity: 0.667, face: { file: 'z.jpg', person: 'Zoe B', similarity: 0.693 } }] }).notes;
+    expect([alike.kind, alike.person, alike.other]).toEqual(['one-person', 'Zoe B', 'Zoe']);
+    expect(alike.text).toBe('“Zoe B” and “Zoe” look alike (0.667), more than any two different people of the reference photos, and the threshold rests on them: one person under two names? If so, rename “Zoe B” to “Zoe” to merge them.');
   });
 
   it('at most `shown` of each kind, then how many more', () => {

@@ -33,6 +33,14 @@ export function galleryNotes(named: GalleryStats['namedTwice'], shown = 5): { no
         `If they are, rename ${others.length === 1 ? them : 'each'} to ${q(into)} to merge them.`,
     };
   });
+  const alike: GalleryNote[] = named.alike.map((a) => ({
+    kind: 'one-person',
+    person: a.names[1],
+    other: a.names[0],
+    text:
+      `${q(a.names[1])} and ${q(a.names[0])} look alike (${fmt(a.similarity)}), more than any two different people of the reference photos, and the threshold rests on them: one person under two names? ` +
+      `If so, rename ${q(a.names[1])} to ${q(a.names[0])} to merge them.`,
+  }));
   const faces: GalleryNote[] = named.faces.map((f) => ({
     kind: 'same-face',
     person: f.person,
@@ -51,12 +59,12 @@ export function galleryNotes(named: GalleryStats['namedTwice'], shown = 5): { no
       f.own === null
         ? `${f.file}, ${q(f.person)}’s only photo, is like ${q(f.other)} (${fmt(f.similarity)}): a photo of them? If they are one person, rename ${q(f.person)} to ${q(f.other)} to merge them; if it is a wrong photo, remove ${f.person}.`
         : f.merge
-          ? `${f.file} under ${q(f.person)} is more like ${q(f.other)} (${fmt(f.similarity)}) than ${f.person}’s other photos (${fmt(f.own)}), and those are like ${q(f.other)} too (${fmt(f.merge.others)}): one person under two names? If so, rename ${q(f.merge.from)} to ${q(f.merge.into)} to merge them; if it is the wrong person’s photo, remove it from ${f.person}’s photos.`
+          ? `${f.file} under ${q(f.person)} is more like ${q(f.other)} (${fmt(f.similarity)}) than ${f.person}’s other photos (${fmt(f.own)}), and ${f.merge.because === 'all' ? 'all the photos of one of them are more like the other' : f.merge.because === 'most' ? 'most photos of one of them are more like the other, and some of the other’s more like it' : `the photos of each that are not are alike too (${fmt(f.merge.similarity!)})`}: one person under two names? If so, rename ${q(f.merge.from)} to ${q(f.merge.into)} to merge them; if it is the wrong person’s photo, remove it from ${f.person}’s photos.`
           : `${f.file} under ${q(f.person)} is more like ${q(f.other)} (${fmt(f.similarity)}) than ${f.person}’s other photos (${fmt(f.own)}): the wrong person’s photo? If so, remove it from ${f.person}’s photos.`,
   }));
   const notes: GalleryNote[] = [];
   const more: string[] = [];
-  for (const [list, what] of [[groups, 'names that look like one person'], [faces, 'faces under two names'], [unlike, 'photos more like someone else']] as const) {
+  for (const [list, what] of [[[...groups, ...alike], 'names that look like one person'], [faces, 'faces under two names'], [unlike, 'photos more like someone else']] as const) {
     notes.push(...list.slice(0, shown));
     if (list.length > shown) more.push(`…and ${list.length - shown} more ${what}.`);
   }

@@ -1,6 +1,6 @@
 // Flags shared by identify and verify: the threshold, given directly or chosen for a
 // false-accept rate from the gallery's calibration. Checked before any work.
-import type { Gallery, MatchOptions, ThresholdChoice } from '../gallery/gallery.ts';
+import { alikeBecause, type Gallery, type MatchOptions, type ThresholdChoice } from '../gallery/gallery.ts';
 import { numberOption } from './number-options.ts';
 import { counted, facegpuCommand } from './wording.ts';
 
@@ -102,7 +102,7 @@ function tellNamesThatDoNotFit(gallery: Gallery, kind: 'verify' | 'identify', t:
       // Their other faces are like the other person too: a real photo of one person under two
       // names (web photos vary too much for their templates to reach namedTwiceFrom).
       console.error(
-        `facegpu: warning: the threshold rests on ${f.file} under "${f.person}", which is more like "${f.other}" (${fmt(f.similarity)}) than like ${f.person}'s other faces (${fmt(f.own)}), and those are like "${f.other}" too (${fmt(f.merge.others)}): one person under two names? ` +
+        `facegpu: warning: the threshold rests on ${f.file} under "${f.person}", which is more like "${f.other}" (${fmt(f.similarity)}) than like ${f.person}'s other faces (${fmt(f.own)}), and ${alikeBecause(f.merge)}: one person under two names? ` +
           `If so, merge them with ${facegpuCommand('gallery rename', [gallery.name, f.merge.from, f.merge.into])}; if it is a wrong photo, remove it with ${remove}`,
       );
     } else if (f && f.own !== null) {
@@ -110,7 +110,17 @@ function tellNamesThatDoNotFit(gallery: Gallery, kind: 'verify' | 'identify', t:
         `facegpu: warning: the threshold rests on ${f.file} under "${f.person}", which is more like "${f.other}" (${fmt(f.similarity)}) than like ${f.person}'s other faces (${fmt(f.own)}): a photo under the wrong name? ` +
           `If so, remove it with ${remove}`,
       );
-    } else if (f) {
+    } else if (!f) {
+      // No face more like another person: two names alike enough to be one, whose comparisons
+      // count as strangers' (ORL s7 under two names: 0.693 where it was 0.423).
+      const [a] = gallery.peopleAlike(t.threshold - 1e-6);
+      if (a) {
+        console.error(
+          `facegpu: warning: the threshold rests on ${a.face.file} under "${a.face.person}" against "${a.names.find((n) => n !== a.face.person) ?? a.names[0]}"'s template (${fmt(a.face.similarity)}): "${a.names[0]}" and "${a.names[1]}" look alike (templates ${fmt(a.similarity)}), more than any two different people of the backbone's reference: one person under two names? ` +
+            `If so, merge them with ${facegpuCommand('gallery rename', [gallery.name, a.names[1], a.names[0]])}`,
+        );
+      }
+    } else {
       // A person's only face: a photo of the other (merge the names), or a wrong photo.
       console.error(
         `facegpu: warning: the threshold rests on ${f.file}, ${JSON.stringify(f.person)}'s only face, which is like "${f.other}" (${fmt(f.similarity)}): a photo of them? ` +

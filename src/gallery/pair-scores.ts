@@ -46,10 +46,11 @@ export function templateOf(descriptors: Float32Array, dim: number): Float32Array
   return unitOf(sum);
 }
 
-function addUnit(sum: Float64Array, x: Float32Array, o: number, dim: number): void {
+/** Add the unit vector of x[o..o+dim] to `sum`, times `weight` (-1 takes a face out of a template's sum). */
+export function addUnit(sum: Float64Array, x: Float32Array, o: number, dim: number, weight = 1): void {
   const norm = Math.sqrt(dot(x, o, x, o, dim));
   if (!(norm > 0)) throw new Error('templateOf: a descriptor has zero norm');
-  for (let j = 0; j < dim; j++) sum[j] += x[o + j] / norm;
+  for (let j = 0; j < dim; j++) sum[j] += (weight * x[o + j]) / norm;
 }
 
 function unitOf(sum: Float64Array): Float32Array {
@@ -106,28 +107,6 @@ export function leaveOneOut(x: Float32Array, i: number, t: Templates, p: number,
   const a = xs / norm; // u.S for the unit u = x / |x|
   const rest = ss - 2 * a + 1;
   return rest > 1e-12 ? Math.fround((a - 1) / Math.sqrt(rest)) : 0;
-}
-
-/**
- * Similarity of face i's person's template without it (the direction of sum - x_i: what the
- * person's other faces say) to the unit vector at `u`[uo]. null when the person has no other
- * face.
- */
-export function restTo(x: Float32Array, i: number, t: Templates, p: number, u: Float32Array, uo: number, dim: number): number | null {
-  if (t.counts[p] < 2) return null;
-  const o = i * dim;
-  const so = p * dim;
-  let xx = 0;
-  for (let j = 0; j < dim; j++) xx += x[o + j] * x[o + j];
-  const inv = 1 / Math.sqrt(xx);
-  let ru = 0;
-  let rr = 0;
-  for (let j = 0; j < dim; j++) {
-    const r = t.sums[so + j] - x[o + j] * inv;
-    ru += r * u[uo + j];
-    rr += r * r;
-  }
-  return rr > 1e-12 ? Math.fround(ru / Math.sqrt(rr)) : 0;
 }
 
 /** Deterministic subset of 0..n-1 (sorted), all when m >= n. */
