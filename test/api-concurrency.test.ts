@@ -17,20 +17,9 @@ import { loadImageRaw, loadImageRGB } from '../src/image/decode.ts';
 import type { MobileNetEngine } from '../src/mobilenet/engine.ts';
 import { Gallery, openEngine, type EnrollReport, type IdentifiedFile } from '../src/node.ts';
 import { ORL } from './helpers/faces.ts';
+import { cosine } from './helpers/layout.ts';
 
 const orl = (person: number, photo: number) => join(ORL, `s${person}`, `${photo}.pgm`);
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / Math.sqrt(aa * bb);
-}
 
 describe('the decoders refuse what is not a path, or a bad size, in one line', () => {
   const file = orl(1, 1);

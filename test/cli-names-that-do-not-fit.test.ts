@@ -6,6 +6,7 @@ import { defaultCalibrationFrom } from '../src/gallery/calibration-record.ts';
 import { Gallery } from '../src/gallery/gallery.ts';
 import { normalise } from '../src/gallery/normalise.ts';
 import { rowOf, syntheticFaces } from '../src/gallery/synthetic.ts';
+import { oneUnderTwoNames } from './helpers/two-names.ts';
 
 const dim = 1024;
 const backbone = { id: 'face', sha256: 'a'.repeat(64) };
@@ -80,12 +81,9 @@ describe('faces under two names, told by identify', () => {
   it('a threshold resting on two names alike enough to be one, no face more like the other: the merge', () => {
     const g = galleryWithCopies([]);
     g.removePerson('p0');
-    const more = syntheticFaces({ ...clear, people: 1, perPerson: 6, faceSeed: 5 });
-    const session = syntheticFaces({ ...clear, common: 0, firstPerson: 700, people: 2, perPerson: 1 });
-    const l2 = (v: Float32Array) => normalise(v, dim, { method: 'l2' });
-    const face = (f: number, s: number) => l2(rowOf(more.descriptors, dim, f)).map((v, d) => v + 0.5 * l2(rowOf(session.descriptors, dim, s))[d]);
-    g.addFaces('Zoe', [0, 1, 2].map((f) => ({ file: `z/${f}.jpg`, box, score: 1, descriptor: face(f, 0) })));
-    g.addFaces('Zoe B', [3, 4, 5].map((f) => ({ file: `z/${f}.jpg`, box, score: 1, descriptor: face(f, 1) })));
+    const [zoe, zoeB] = oneUnderTwoNames(clear);
+    g.addFaces('Zoe', zoe);
+    g.addFaces('Zoe B', zoeB);
     const [line] = warnings(g, 'the threshold rests on');
     expect(line).toMatch(/^facegpu: warning: the threshold rests on z\/\d\.jpg under "Zoe( B)?" against "Zoe( B)?"'s template \(0\.\d{3}\): "Zoe" and "Zoe B" look alike \(templates 0\.\d{3}\), more than any two different people of the backbone's reference: one person under two names\? If so, merge them with facegpu gallery rename 'my gallery' 'Zoe B' Zoe$/);
   });

@@ -13,7 +13,7 @@ import { calibrate, type Calibration, type CalibrationKind, type CalibrationOpti
 import { flatIndexProvider } from './flat-index.ts';
 import { indexFileName, GALLERY_FORMAT, GALLERY_VERSION, type BackboneRef, type Box, type FaceRecord, type GalleryJson, type JsonObject } from './gallery-format.ts';
 import { describeNormalisation, normalise, sameNormalisation, type NormalisationRecord } from './normalise.ts';
-import { addUnit, dot, leaveOneOut, similarity, subsetOf, templateOf, templatesOf, type Templates } from './pair-scores.ts';
+import { addUnit, cosine, dot, leaveOneOut, similarity, subsetOf, templateOf, templatesOf, type Templates } from './pair-scores.ts';
 import type { IndexProvider, VectorIndex } from './vector-index.ts';
 
 /** One face to enroll: where it was found and its raw (not normalised) descriptor. */
@@ -257,19 +257,6 @@ export function alikeBecause(one: OnePerson): string {
 
 /** One number for an unordered pair of small non-negative integers. */
 const pairKey = (p: number, q: number) => (p < q ? p * 0x100000 + q : q * 0x100000 + p);
-
-/** The cosine of two vectors. */
-function cosine(a: Float64Array, b: Float64Array): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return aa > 0 && bb > 0 ? Math.fround(ab / Math.sqrt(aa * bb)) : 0;
-}
 
 /**
  * The highest score of a face against a different person's template in a default
@@ -999,7 +986,7 @@ export class Gallery {
         if ((cp.moved && !cp.count) || (cq.moved && !cq.count)) return { because: 'all', similarity: null };
         if (cp.moved && cq.moved && (cp.moved > cp.count || cq.moved > cq.count)) return { because: 'most', similarity: null };
         if (!cp.count || !cq.count) return null;
-        const s = cosine(cp.sum, cq.sum);
+        const s = Math.fround(cosine(cp.sum, cq.sum));
         return s > apart ? { because: 'alike', similarity: s } : null;
       },
     };

@@ -35,6 +35,19 @@ export function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, di
   return s0 + s1 + s2 + s3;
 }
 
+/** The cosine of two vectors of any length (the tests' measure of agreement, too). */
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
 /** The similarity every part of the gallery reports: the inner product, as a float32. */
 export const similarity = (a: Float32Array, ao: number, b: Float32Array, bo: number, dim: number): number => Math.fround(dot(a, ao, b, bo, dim));
 

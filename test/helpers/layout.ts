@@ -19,17 +19,7 @@ export function maxAbs(a: ArrayLike<number>): number {
   return m;
 }
 
-export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return dot / Math.sqrt(na * nb);
-}
+export { cosine } from '../../src/gallery/pair-scores.ts';
 
 /** Deterministic pseudo-random floats in [lo, hi) (mulberry32, the benchmark's generator). */
 export function randomArray(n: number, seed: number, lo = -1, hi = 1): Float32Array {
