@@ -2,7 +2,7 @@
 // stats/list/remove, and the trained head's per-face predictions. The figures asserted are
 // the issue's acceptance bars on the shared data sets.
 import { execFile, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -280,6 +280,21 @@ describe('5-celebrity-faces: enroll train/, identify val/', () => {
     expect(JSON.parse(skipped.stdout)).toEqual([{ person: 'x', added: 0, skipped: [{ file: pair, reason: remedy, faces: 2 }] }]);
     const largest = await cli(['enroll', two, pair, '--person', 'x', '--largest', '--json']);
     expect(JSON.parse(largest.stdout)).toEqual([{ person: 'x', added: 1, skipped: [] }]);
+  });
+
+  it("three val/ photos of Ben Affleck enrolled as a second name: enroll says the two may be one person, with the merge, not each photo's removal", async () => {
+    const g = join(tmp, 'celeb-ben2');
+    cpSync(gallery, g, { recursive: true });
+    const ben = readdirSync(join(CELEB, 'val', 'ben_afflek')).sort().slice(0, 3).map((f) => join(CELEB, 'val', 'ben_afflek', f));
+    const { stdout, stderr } = await cli(['enroll', g, '--person', 'ben2', ...ben, '--json']);
+    const [r] = JSON.parse(stdout);
+    expect(r.lookalikes).toBeUndefined();
+    expect(r.sameAs).toHaveLength(1);
+    expect(r.sameAs[0]).toMatchObject({ person: 'ben_afflek', into: 'ben_afflek' });
+    expect(['all', 'most', 'alike']).toContain(r.sameAs[0].one.because);
+    expect(stderr).toContain(`facegpu: warning: "ben2" may be one person with "ben_afflek" (templates `);
+    expect(stderr).toContain(`: two names for one person? If so, merge them with facegpu gallery rename ${g} ben2 ben_afflek\n`);
+    expect(stderr).not.toContain('looks like "ben_afflek"');
   });
 
   it('verify: same person and different people, one pair and --pairs, each photo embedded once', async () => {

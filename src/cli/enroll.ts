@@ -5,6 +5,7 @@ import { openEngine } from '../node.ts';
 import { checkPersonName, LOOKALIKE_FAR, type FaceGallery } from '../identity/face-gallery.ts';
 import { enrollFiles, peekGalleryBackbone, updateFaceGallery, type EnrollReport } from '../identity/node.ts';
 import { checkGalleryFolder, galleryExists, gallerySaveBytes } from '../gallery/store-node.ts';
+import { alikeBecause } from '../gallery/gallery.ts';
 import { checkOutputDir } from '../out-dir.ts';
 import { counted, facegpuCommand, warnUnknownName, withoutFile } from './wording.ts';
 import { MIN_FACE_HELP, minFaceOption } from './number-options.ts';
@@ -32,7 +33,7 @@ export function registerEnroll(program: Command): void {
     .option('--largest', 'from a photo with several faces take the largest (else it is skipped)')
     .option('--min-face <pixels>', MIN_FACE_HELP)
     .option('--backbone <name|dir>', 'backbone of a new gallery (default: face; an existing gallery uses its own)')
-    .option('--json', 'print [{"person", "added", "skipped": [{"file", "reason", "unreadable"?: true, "faces"?: n, "missedBelow"?: px, "copyOf"?: file}]}] as JSON (faces: how many a photo skipped for several had; missedBelow: no face found, and faces under that width not looked for without --min-face; copyOf: the enrolled photo it is a copy of), "lookalikes"?: [{"file", "person", "similarity", "threshold"}] (photos enrolled whose face the template of another person claims at the threshold identify uses at --far 0.001, more than their own: warned of), "sameAs"?: [{"person", "similarity"}] (people whose template is as alike to this one as the faces of one person are: one person under two names? warned of). Exit status 2 when a file could not be read, or when nothing was enrolled and a photo was skipped for its faces')
+    .option('--json', 'print [{"person", "added", "skipped": [{"file", "reason", "unreadable"?: true, "faces"?: n, "missedBelow"?: px, "copyOf"?: file}]}] as JSON (faces: how many a photo skipped for several had; missedBelow: no face found, and faces under that width not looked for without --min-face; copyOf: the enrolled photo it is a copy of), "lookalikes"?: [{"file", "person", "similarity", "threshold"}] (photos enrolled whose face the template of another person claims at the threshold identify uses at --far 0.001, more than their own: warned of), "sameAs"?: [{"person", "similarity", "one"?: {"because", "similarity"}, "into"?}] (people whose template is as alike to this one as the faces of one person are, or, with "one", whose faces say the two may be one ("because": all, most or alike; "into": the name to merge into): one person under two names? warned of). Exit status 2 when a file could not be read, or when nothing was enrolled and a photo was skipped for its faces')
     .action((gallery: string, paths: string[], opts: EnrollCliOptions) => enrollCommand(gallery, paths, { ...opts, adapter: program.opts().adapter }));
 }
 
@@ -85,9 +86,18 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
               `a photo of them, or a face framed wrong? It lets strangers through more often; remove it with ${facegpuCommand('gallery remove', [galleryDir, r.person], ['--photo', l.file])}`,
           );
         }
-        if (r.sameAs?.length) {
-          const [like] = r.sameAs;
-          const others = r.sameAs.map((p) => `${JSON.stringify(p.person)} (templates ${p.similarity.toFixed(3)})`).join(', ');
+        for (const p of (r.sameAs ?? []).filter((p) => p.one).slice(0, 3)) {
+          // Not as alike as one person's faces, but their faces say they may be one.
+          const from = p.into === r.person ? p.person : r.person;
+          console.error(
+            `facegpu: warning: ${JSON.stringify(r.person)} may be one person with ${JSON.stringify(p.person)} (templates ${p.similarity.toFixed(3)}; ${alikeBecause(p.one!)}): two names for one person? ` +
+              `If so, merge them with ${facegpuCommand('gallery rename', [galleryDir, from, p.into!])}`,
+          );
+        }
+        const byTemplates = (r.sameAs ?? []).filter((p) => !p.one);
+        if (byTemplates.length) {
+          const [like] = byTemplates;
+          const others = byTemplates.map((p) => `${JSON.stringify(p.person)} (templates ${p.similarity.toFixed(3)})`).join(', ');
           // Into the name identify and gallery stats advise (the one with the most faces, the
           // first enrolled where as many): the person just enrolled may be the real one.
           const into = fg.gallery.peopleGroupsNamedTwice().find((g) => g.names.includes(r.person))?.names[0] ?? like.person;

@@ -9,9 +9,10 @@ import { checkPreprocessing, type FacePreprocessing } from '../faces/framing.ts'
 import type { RgbImage } from '../image/rgb.ts';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
 import type { DefaultCalibration } from '../gallery/calibration-record.ts';
-import { assertBackbone, Gallery, type Candidate, type GalleryOptions, type IdentifyOptions, type MatchOptions } from '../gallery/gallery.ts';
+import { assertBackbone, Gallery, type Candidate, type GalleryOptions, type IdentifyOptions, type MatchOptions, type OnePerson } from '../gallery/gallery.ts';
 import type { BackboneRef, Box } from '../gallery/gallery-format.ts';
 import type { NormalisationRecord } from '../gallery/normalise.ts';
+import { similarity } from '../gallery/pair-scores.ts';
 import { RemedyError } from '../remedy.ts';
 
 /** A decoded photo and the name it is reported under (a file path, an upload's name). */
@@ -53,10 +54,11 @@ export interface EnrollReport {
   /**
    * People whose template the person's is as similar to, after this enrolment, as one
    * person's faces are to their own (Gallery.peopleNamedTwice): one person under two names,
-   * most likely; their photos are then not among `lookalikes`. Present only when there are
-   * some.
+   * most likely; or, with `one`, people the two may be one with by their faces
+   * (FaceMoreLikeAnother.merge; `into`: the name to merge into). Their photos are then not
+   * among `lookalikes`. Present only when there are some.
    */
-  sameAs?: { person: string; similarity: number }[];
+  sameAs?: { person: string; similarity: number; one?: OnePerson; into?: string }[];
 }
 
 export interface EnrollOptions {
@@ -336,10 +338,22 @@ async function enrollPhotos(fg: FaceGallery, person: string, photos: readonly Na
  * both names hold, which merging the names mends, not removing the photos.
  */
 function withSameAs(fg: FaceGallery, report: EnrollReport): EnrollReport {
-  const same = report.added ? fg.gallery.peopleNamedTwice(report.person) : [];
+  const g = fg.gallery;
+  const same: NonNullable<EnrollReport['sameAs']> = (report.added ? g.peopleNamedTwice(report.person) : []).map(({ b, similarity }) => ({ person: b, similarity }));
+  // Names the calibration does not take as one, but that may be one person all the same
+  // (FaceMoreLikeAnother.merge: three web photos of Ben Affleck as "ben2", each warned of
+  // as a photo to remove).
+  if (report.added && g.people().length >= 2) {
+    for (const f of g.facesMoreLikeAnother(-Infinity)) {
+      if (!f.merge || (f.person !== report.person && f.other !== report.person)) continue;
+      const other = f.person === report.person ? f.other : f.person;
+      if (same.some((p) => p.person === other)) continue;
+      same.push({ person: other, similarity: similarity(g.template(report.person), 0, g.template(other), 0, g.dim), one: { because: f.merge.because, similarity: f.merge.similarity }, into: f.merge.into });
+    }
+  }
   if (!same.length) return report;
-  report.sameAs = same.map(({ b, similarity }) => ({ person: b, similarity }));
-  const lookalikes = report.lookalikes?.filter((l) => !same.some((p) => p.b === l.person));
+  report.sameAs = same;
+  const lookalikes = report.lookalikes?.filter((l) => !same.some((p) => p.person === l.person));
   if (lookalikes?.length) report.lookalikes = lookalikes;
   else delete report.lookalikes;
   return report;
