@@ -966,7 +966,9 @@ export class Gallery {
     const out = new Map<number, { k: number; q: number }[]>();
     for (const f of listed) {
       const key = pairKey(view.group[f.k], f.q);
-      out.set(key, [...(out.get(key) ?? []), f]);
+      const faces = out.get(key);
+      if (faces) faces.push(f);
+      else out.set(key, [f]);
     }
     // Of p's faces, those listed as more like q, and the rest's template sum.
     const core = (p: number, q: number) => {
@@ -979,15 +981,22 @@ export class Gallery {
       }
       return { sum, moved, count: t.counts[p] - moved };
     };
+    const decide = (p: number, q: number): OnePerson | null => {
+      if (!Number.isFinite(apart)) return null;
+      const [cp, cq] = [core(p, q), core(q, p)];
+      if ((cp.moved && !cp.count) || (cq.moved && !cq.count)) return { because: 'all', similarity: null };
+      if (cp.moved && cq.moved && (cp.moved > cp.count || cq.moved > cq.count)) return { because: 'most', similarity: null };
+      if (!cp.count || !cq.count) return null;
+      const s = Math.fround(cosine(cp.sum, cq.sum));
+      return s > apart ? { because: 'alike', similarity: s } : null;
+    };
+    // Once per pair: every listed face of a pair asks.
+    const decided = new Map<number, OnePerson | null>();
     return {
       of: (p, q) => {
-        if (!Number.isFinite(apart)) return null;
-        const [cp, cq] = [core(p, q), core(q, p)];
-        if ((cp.moved && !cp.count) || (cq.moved && !cq.count)) return { because: 'all', similarity: null };
-        if (cp.moved && cq.moved && (cp.moved > cp.count || cq.moved > cq.count)) return { because: 'most', similarity: null };
-        if (!cp.count || !cq.count) return null;
-        const s = Math.fround(cosine(cp.sum, cq.sum));
-        return s > apart ? { because: 'alike', similarity: s } : null;
+        const key = pairKey(p, q);
+        if (!decided.has(key)) decided.set(key, decide(p, q));
+        return decided.get(key)!;
       },
     };
   }
