@@ -78,6 +78,20 @@ describe('faces under two names, told by identify', () => {
     expect(line).toMatch(/^facegpu: warning: the threshold rests on wrong\/\d\.jpg under "mix", which is more like "p0" \(0\.\d{3}\) than like mix's other faces \(0\.\d{3}\): a photo under the wrong name\? If so, remove it with facegpu gallery remove 'my gallery' mix --photo wrong\/\d\.jpg$/);
   });
 
+  it("a threshold resting on a face of its own person against a name that holds that person's photos: their removal", () => {
+    // "mix": two photos of a fifth person and three more of p0's, varied (the tester's Elton
+    // John with three of Jerry Seinfeld's photos: Jerry's own photo set the threshold at
+    // 0.714, the wrong ones 0.711 at most).
+    const g = galleryWithCopies([]);
+    const five = syntheticFaces({ ...clear, people: 5, perPerson: 4 });
+    const others = syntheticFaces({ ...clear, noise: 1.7, people: 1, perPerson: 3, faceSeed: 3 });
+    g.addFaces('mix', [16, 17].map((r) => ({ file: `4/${r - 16}.jpg`, box, score: 1, descriptor: rowOf(five.descriptors, dim, r) })));
+    g.addFaces('mix', [0, 1, 2].map((f) => ({ file: `wrong/${f}.jpg`, box, score: 1, descriptor: rowOf(others.descriptors, dim, f) })));
+    const [line] = warnings(g, 'the threshold rests on');
+    expect(line).toMatch(/^facegpu: warning: the threshold rests on 0\/\d\.jpg under "p0" against "mix"'s template \(0\.\d{3}\), which holds \d faces? more like "p0" than like mix's others \(wrong\/\d\.jpg: 0\.\d{3}/);
+    expect(line).toMatch(/: photos under the wrong name\? If so, remove (it|them) with facegpu gallery remove 'my gallery' mix --photo wrong\/\d\.jpg( && facegpu gallery remove 'my gallery' mix --photo wrong\/\d\.jpg)*$/);
+  });
+
   it('a threshold resting on two names alike enough to be one, no face more like the other: the merge', () => {
     const g = galleryWithCopies([]);
     g.removePerson('p0');

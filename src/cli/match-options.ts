@@ -114,6 +114,16 @@ function tellNamesThatDoNotFit(gallery: Gallery, kind: 'verify' | 'identify', t:
       // No face more like another person: two names alike enough to be one, whose comparisons
       // count as strangers' (ORL s7 under two names: 0.693 where it was 0.423).
       const [a] = gallery.peopleAlike(t.threshold - 1e-6);
+      // Or a face of its own person against a name that holds that person's photos.
+      const [top] = a ? [] : gallery.strangerScores(t.threshold - 1e-6);
+      const held = top ? gallery.facesMoreLikeAnother(-Infinity).filter((w) => w.person === top.other && w.other === top.person && !w.merge) : [];
+      if (top && held.length) {
+        const shown = held.slice(0, 3);
+        console.error(
+          `facegpu: warning: the threshold rests on ${top.file} under "${top.person}" against "${top.other}"'s template (${fmt(top.similarity)}), which holds ${counted(held.length, 'face')} more like "${top.person}" than like ${top.other}'s others (${shown.map((w) => `${w.file}: ${fmt(w.similarity)}`).join('; ')}${held.length > 3 ? '; …' : ''}): photos under the wrong name? ` +
+            `If so, remove ${held.length === 1 ? 'it' : 'them'} with ${shown.map((w) => facegpuCommand('gallery remove', [gallery.name, w.person], ['--photo', w.file])).join(' && ')}`,
+        );
+      }
       if (a) {
         console.error(
           `facegpu: warning: the threshold rests on ${a.face.file} under "${a.face.person}" against "${a.names.find((n) => n !== a.face.person) ?? a.names[0]}"'s template (${fmt(a.face.similarity)}): "${a.names[0]}" and "${a.names[1]}" look alike (templates ${fmt(a.similarity)}), more than any two different people of the backbone's reference: one person under two names? ` +

@@ -278,6 +278,8 @@ interface MoreLikeAnother {
   cal: Calibration;
   /** By row; `other`: the group they are like; `one`: whether the two may be one person (Gallery.mayBeOne). */
   faces: { row: number; person: number[]; other: number[]; similarity: number; own: number | null; one: OnePerson | null }[];
+  /** Every face's best score against another person's template (a stranger's score, as identify's calibration counts it), highest first. */
+  stranger: { row: number; person: number[]; other: number[]; similarity: number }[];
   /** Pairs of people who may be one though no face of either is more like the other (Gallery.peopleAlike), most alike face first. */
   alike: { a: number[]; b: number[]; similarity: number; row: number; faceSimilarity: number }[];
 }
@@ -874,6 +876,25 @@ export class Gallery {
       });
   }
 
+  /**
+   * The faces whose best score against another person's template (what identify's
+   * calibration counts as a stranger's score) is `from` or more, highest first, as the
+   * calibration sees them: where a small gallery's threshold rests. Not always a face under
+   * the wrong name: a face of its own person against a name holding that person's photos
+   * (Jerry Seinfeld's own photo, 0.714 to a name with three of his photos among one of Elton
+   * John's, the wrong photos themselves 0.711).
+   */
+  strangerScores(from: number): { file: string; person: string; other: string; similarity: number }[] {
+    if (this.persons.size < 2 || !this.faceList.length) return [];
+    const out: { file: string; person: string; other: string; similarity: number }[] = [];
+    for (const f of this.moreLikeAnother().stranger) {
+      if (f.similarity < from) break;
+      const face = this.faceList[f.row];
+      out.push({ file: face.file, person: face.person, other: this.groupName(f.other), similarity: f.similarity });
+    }
+    return out;
+  }
+
   /** A name group's name (person keys): its name with the most faces, as it is named now. */
   private groupName(keys: number[]): string {
     return keys.map((k) => this.nameOfKey.get(k)!).reduce((a, b) => (this.mergesInto(b, a) ? b : a));
@@ -911,6 +932,7 @@ export class Gallery {
     // different person's: where their people's other faces are alike too, perhaps one person.
     const apart = this.defaultCal ? differentPeopleHighest(this.defaultCal) : Infinity;
     const strong: { k: number; q: number; similarity: number }[] = [];
+    const stranger: MoreLikeAnother['stranger'] = [];
     view.rows.forEach((_, k) => {
       const p = view.group[k];
       const own = leaveOneOut(view.x, k, t, p, this.dim);
@@ -926,6 +948,7 @@ export class Gallery {
       // At namedTwiceFrom or above too: a face kept that reaches it here, where a face left out
       // no longer pulls the template away (0.800 here, 0.654 to the template with a copy of
       // another's photo in it), is a score the threshold can rest on.
+      if (best) stranger.push({ row: view.rows[k], person: members[p], other: members[best.q], similarity: best.similarity });
       if (best && (own === null || best.similarity > own)) listed.push({ k, ...best, own });
       else if (best && best.similarity > apart) strong.push({ k, ...best });
     });
@@ -944,7 +967,7 @@ export class Gallery {
       const o = one.of(p, f.q);
       if (o?.because === 'alike') alike.push({ a: members[p], b: members[f.q], similarity: o.similarity!, row: view.rows[f.k], faceSimilarity: f.similarity });
     }
-    this.likeness = { cal, faces, alike };
+    this.likeness = { cal, faces, alike, stranger: stranger.sort((a, b) => b.similarity - a.similarity) };
     return this.likeness;
   }
 
@@ -970,22 +993,29 @@ export class Gallery {
       if (faces) faces.push(f);
       else out.set(key, [f]);
     }
-    // Of p's faces, those listed as more like q, and the rest's template sum.
+    // Of p's faces, those listed as more like q (`moved`: their sum, `movedSum`) and the rest
+    // (`count`, `sum`).
     const core = (p: number, q: number) => {
       const sum = Float64Array.from(t.sums.subarray(p * this.dim, (p + 1) * this.dim));
+      const movedSum = new Float64Array(this.dim);
       let moved = 0;
       for (const f of out.get(pairKey(p, q)) ?? []) {
         if (view.group[f.k] !== p) continue;
         addUnit(sum, view.x, f.k * this.dim, this.dim, -1);
+        addUnit(movedSum, view.x, f.k * this.dim, this.dim);
         moved++;
       }
-      return { sum, moved, count: t.counts[p] - moved };
+      return { sum, movedSum, moved, count: t.counts[p] - moved };
     };
+    // The faces of c listed as more like the other are like the other's rest (or all of it)
+    // beyond two different people: a one-face name is "listed" against whoever is nearest,
+    // however far (a stranger's ORL photo to a celebrity: -0.039).
+    const towards = (c: ReturnType<typeof core>, o: ReturnType<typeof core>) => cosine(c.movedSum, o.count ? o.sum : o.movedSum) > apart;
     const decide = (p: number, q: number): OnePerson | null => {
       if (!Number.isFinite(apart)) return null;
       const [cp, cq] = [core(p, q), core(q, p)];
-      if ((cp.moved && !cp.count) || (cq.moved && !cq.count)) return { because: 'all', similarity: null };
-      if (cp.moved && cq.moved && (cp.moved > cp.count || cq.moved > cq.count)) return { because: 'most', similarity: null };
+      if ((cp.moved && !cp.count && towards(cp, cq)) || (cq.moved && !cq.count && towards(cq, cp))) return { because: 'all', similarity: null };
+      if (cp.moved && cq.moved && ((cp.moved > cp.count && towards(cp, cq)) || (cq.moved > cq.count && towards(cq, cp)))) return { because: 'most', similarity: null };
       if (!cp.count || !cq.count) return null;
       const s = Math.fround(cosine(cp.sum, cq.sum));
       return s > apart ? { because: 'alike', similarity: s } : null;

@@ -56,7 +56,8 @@ export interface EnrollReport {
    * person's faces are to their own (Gallery.peopleNamedTwice): one person under two names,
    * most likely; or, with `one`, people the two may be one with by their faces
    * (FaceMoreLikeAnother.merge; `into`: the name to merge into). Their photos are then not
-   * among `lookalikes`. Present only when there are some.
+   * among `lookalikes`, but where `one.because` is `most` or `alike`. Present only when there
+   * are some.
    */
   sameAs?: { person: string; similarity: number; one?: OnePerson; into?: string }[];
 }
@@ -353,7 +354,11 @@ function withSameAs(fg: FaceGallery, report: EnrollReport): EnrollReport {
   }
   if (!same.length) return report;
   report.sameAs = same;
-  const lookalikes = report.lookalikes?.filter((l) => !same.some((p) => p.person === l.person));
+  // Their photos' lookalike entries go where every photo of one name is like the other (or
+  // the templates are): then no photo is the wrong one. Where most are (`most`, `alike`),
+  // some may be: they stay, beside the merge (a swap of wrong photos both ways had only the
+  // merge said).
+  const lookalikes = report.lookalikes?.filter((l) => !same.some((p) => p.person === l.person && (!p.one || p.one.because === 'all')));
   if (lookalikes?.length) report.lookalikes = lookalikes;
   else delete report.lookalikes;
   return report;
