@@ -1,6 +1,6 @@
 // Flags shared by identify and verify: the threshold, given directly or chosen for a
 // false-accept rate from the gallery's calibration. Checked before any work.
-import { alikeBecause, type Gallery, type MatchOptions, type ThresholdChoice } from '../gallery/gallery.ts';
+import { alikeBecause, type FaceMoreLikeAnother, type Gallery, type MatchOptions, type PeopleAlike, type ThresholdChoice } from '../gallery/gallery.ts';
 import { numberOption } from './number-options.ts';
 import { counted, facegpuCommand } from './wording.ts';
 
@@ -92,50 +92,63 @@ function tellNamesThatDoNotFit(gallery: Gallery, kind: 'verify' | 'identify', t:
       `facegpu: warning: ${counted(t.namedTwice, 'face')} in ${gallery.name} ${t.namedTwice === 1 ? 'scores' : 'score'} as another person's own (${fmt(gallery.namedTwiceFrom()!)} or more: the same face under two names?), left out of the calibration${which}`,
     );
   }
-  if (kind === 'identify' && t.source === 'gallery' && !t.supported) {
-    // A threshold of the gallery's own above the default's floor rests on its highest few
-    // impostor scores: where one is a face more like another person than its own, say so.
-    // (Not those left out already: they set nothing.)
-    const [f] = gallery.facesMoreLikeAnother(t.threshold - 1e-6);
-    const remove = f && facegpuCommand('gallery remove', [gallery.name, f.person], ['--photo', f.file]);
-    if (f && f.own !== null && f.merge) {
-      // Their other faces are like the other person too: a real photo of one person under two
-      // names (web photos vary too much for their templates to reach namedTwiceFrom).
-      console.error(
-        `facegpu: warning: the threshold rests on ${f.file} under "${f.person}", which is more like "${f.other}" (${fmt(f.similarity)}) than like ${f.person}'s other faces (${fmt(f.own)}), and ${alikeBecause(f.merge)}: one person under two names? ` +
-          `If so, merge them with ${facegpuCommand('gallery rename', [gallery.name, f.merge.from, f.merge.into])}; if it is a wrong photo, remove it with ${remove}`,
-      );
-    } else if (f && f.own !== null) {
-      console.error(
-        `facegpu: warning: the threshold rests on ${f.file} under "${f.person}", which is more like "${f.other}" (${fmt(f.similarity)}) than like ${f.person}'s other faces (${fmt(f.own)}): a photo under the wrong name? ` +
-          `If so, remove it with ${remove}`,
-      );
-    } else if (!f) {
-      // No face more like another person: two names alike enough to be one, whose comparisons
-      // count as strangers' (ORL s7 under two names: 0.693 where it was 0.423).
-      const [a] = gallery.peopleAlike(t.threshold - 1e-6);
-      // Or a face of its own person against a name that holds that person's photos.
-      const [top] = a ? [] : gallery.strangerScores(t.threshold - 1e-6);
-      const held = top ? gallery.facesMoreLikeAnother(-Infinity).filter((w) => w.person === top.other && w.other === top.person && !w.merge) : [];
-      if (top && held.length) {
-        const shown = held.slice(0, 3);
-        console.error(
-          `facegpu: warning: the threshold rests on ${top.file} under "${top.person}" against "${top.other}"'s template (${fmt(top.similarity)}), which holds ${counted(held.length, 'face')} more like "${top.person}" than like ${top.other}'s others (${shown.map((w) => `${w.file}: ${fmt(w.similarity)}`).join('; ')}${held.length > 3 ? '; …' : ''}): photos under the wrong name? ` +
-            `If so, remove ${held.length === 1 ? 'it' : 'them'} with ${shown.map((w) => facegpuCommand('gallery remove', [gallery.name, w.person], ['--photo', w.file])).join(' && ')}`,
-        );
-      }
-      if (a) {
-        console.error(
-          `facegpu: warning: the threshold rests on ${a.face.file} under "${a.face.person}" against "${a.names.find((n) => n !== a.face.person) ?? a.names[0]}"'s template (${fmt(a.face.similarity)}): "${a.names[0]}" and "${a.names[1]}" look alike (templates ${fmt(a.similarity)}), more than any two different people of the backbone's reference: one person under two names? ` +
-            `If so, merge them with ${facegpuCommand('gallery rename', [gallery.name, a.names[1], a.names[0]])}`,
-        );
-      }
-    } else {
-      // A person's only face: a photo of the other (merge the names), or a wrong photo.
-      console.error(
-        `facegpu: warning: the threshold rests on ${f.file}, ${JSON.stringify(f.person)}'s only face, which is like "${f.other}" (${fmt(f.similarity)}): a photo of them? ` +
-          `If they are one person, merge them with ${facegpuCommand('gallery rename', [gallery.name, f.person, f.other])}; if it is a wrong photo, remove it with ${remove}`,
-      );
-    }
+  if (kind === 'identify' && t.source === 'gallery' && !t.supported) tellWhereThresholdRests(gallery, t.threshold);
+}
+
+/**
+ * A threshold of the gallery's own above the default's floor rests on its highest few
+ * impostor scores: say whose, where that is a name that does not fit. (Not the faces left out
+ * already: they set nothing.) First a face more like another person than its own; else two
+ * names alike enough to be one; else a face of its own person against a name that holds that
+ * person's photos.
+ */
+function tellWhereThresholdRests(gallery: Gallery, threshold: number): void {
+  const [f] = gallery.facesMoreLikeAnother(threshold - 1e-6);
+  if (f) return console.error(restsOnFace(gallery, f));
+  // Two names alike enough to be one, whose comparisons count as strangers' (ORL s7 under two
+  // names: 0.693 where it was 0.423).
+  const [a] = gallery.peopleAlike(threshold - 1e-6);
+  if (a) return console.error(restsOnAlike(gallery, a));
+  const [top] = gallery.strangerScores(threshold - 1e-6);
+  const held = top ? gallery.facesMoreLikeAnother(-Infinity).filter((w) => w.person === top.other && w.other === top.person && !w.merge) : [];
+  if (top && held.length) console.error(restsOnHeld(gallery, top, held));
+}
+
+/** The threshold rests on a face more like another person than its own: merge or remove. */
+function restsOnFace(gallery: Gallery, f: FaceMoreLikeAnother): string {
+  const remove = facegpuCommand('gallery remove', [gallery.name, f.person], ['--photo', f.file]);
+  if (f.own === null) {
+    // A person's only face: a photo of the other (merge the names), or a wrong photo.
+    return (
+      `facegpu: warning: the threshold rests on ${f.file}, ${JSON.stringify(f.person)}'s only face, which is like "${f.other}" (${fmt(f.similarity)}): a photo of them? ` +
+      `If they are one person, merge them with ${facegpuCommand('gallery rename', [gallery.name, f.person, f.other])}; if it is a wrong photo, remove it with ${remove}`
+    );
   }
+  const unlike = `the threshold rests on ${f.file} under "${f.person}", which is more like "${f.other}" (${fmt(f.similarity)}) than like ${f.person}'s other faces (${fmt(f.own)})`;
+  // The two names may be one person (web photos vary too much for their templates to reach
+  // namedTwiceFrom): the merge first.
+  if (f.merge) {
+    return (
+      `facegpu: warning: ${unlike}, and ${alikeBecause(f.merge)}: one person under two names? ` +
+      `If so, merge them with ${facegpuCommand('gallery rename', [gallery.name, f.merge.from, f.merge.into])}; if it is a wrong photo, remove it with ${remove}`
+    );
+  }
+  return `facegpu: warning: ${unlike}: a photo under the wrong name? If so, remove it with ${remove}`;
+}
+
+/** The threshold rests on two names alike enough to be one person: the merge. */
+function restsOnAlike(gallery: Gallery, a: PeopleAlike): string {
+  return (
+    `facegpu: warning: the threshold rests on ${a.face.file} under "${a.face.person}" against "${a.names.find((n) => n !== a.face.person) ?? a.names[0]}"'s template (${fmt(a.face.similarity)}): "${a.names[0]}" and "${a.names[1]}" look alike (templates ${fmt(a.similarity)}), more than any two different people of the backbone's reference: one person under two names? ` +
+    `If so, merge them with ${facegpuCommand('gallery rename', [gallery.name, a.names[1], a.names[0]])}`
+  );
+}
+
+/** The threshold rests on a face against a name that holds its person's photos: their removal. */
+function restsOnHeld(gallery: Gallery, top: { file: string; person: string; other: string; similarity: number }, held: FaceMoreLikeAnother[]): string {
+  const shown = held.slice(0, 3);
+  return (
+    `facegpu: warning: the threshold rests on ${top.file} under "${top.person}" against "${top.other}"'s template (${fmt(top.similarity)}), which holds ${counted(held.length, 'face')} more like "${top.person}" than like ${top.other}'s others (${shown.map((w) => `${w.file}: ${fmt(w.similarity)}`).join('; ')}${held.length > 3 ? '; …' : ''}): photos under the wrong name? ` +
+    `If so, remove ${held.length === 1 ? 'it' : 'them'} with ${shown.map((w) => facegpuCommand('gallery remove', [gallery.name, w.person], ['--photo', w.file])).join(' && ')}`
+  );
 }
