@@ -952,7 +952,7 @@ export class Gallery {
       if (best && (own === null || best.similarity > own)) listed.push({ k, ...best, own });
       else if (best && best.similarity > apart) strong.push({ k, ...best });
     });
-    const one = this.mayBeOne(view, t, listed);
+    const one = this.mayBeOne(view, t, listed, apart);
     const faces = listed
       .map((f) => ({ row: view.rows[f.k], person: members[view.group[f.k]], other: members[f.q], similarity: f.similarity, own: f.own, one: one.of(view.group[f.k], f.q) }))
       .sort((a, b) => b.similarity - a.similarity);
@@ -978,14 +978,14 @@ export class Gallery {
    * names: Madonna's 3 under a second name, 2 more like her 4, 1 of hers more like them), or
    * the faces of each that are not (their cores) are more alike than any face of the default
    * calibration's reference came to a different person's template (differentPeopleHighest).
-   * The cores leave out the faces listed between the two, so that wrong photos do not make
+   * `apart`: differentPeopleHighest (Infinity without a default calibration: never). The
+   * cores leave out the faces listed between the two, so that wrong photos do not make
    * the people look alike (five of s1's photos under s3, among s3's own five: all of s3's
    * others had come to 0.557 to s1; its own five, 0.214); a majority listed one way only is
    * not enough (two of s3's photos and four of s1's under s3). Never without a default
    * calibration.
    */
-  private mayBeOne(view: { x: Float32Array; group: Int32Array }, t: Templates, listed: readonly { k: number; q: number }[]): { of: (p: number, q: number) => OnePerson | null } {
-    const apart = this.defaultCal ? differentPeopleHighest(this.defaultCal) : Infinity;
+  private mayBeOne(view: { x: Float32Array; group: Int32Array }, t: Templates, listed: readonly { k: number; q: number }[], apart: number): { of: (p: number, q: number) => OnePerson | null } {
     const out = new Map<number, { k: number; q: number }[]>();
     for (const f of listed) {
       const key = pairKey(view.group[f.k], f.q);
