@@ -290,6 +290,9 @@ describe('5-celebrity-faces: enroll train/, identify val/', () => {
     const [r] = JSON.parse(stdout);
     expect(r.lookalikes).toBeUndefined();
     expect(r.sameAs).toHaveLength(1);
+    // The JSON shape enroll --help spells out: {"person", "similarity", "one": {"because", "similarity"}, "into"}.
+    expect(Object.keys(r.sameAs[0]).sort()).toEqual(['into', 'one', 'person', 'similarity']);
+    expect(Object.keys(r.sameAs[0].one).sort()).toEqual(['because', 'similarity']);
     expect(r.sameAs[0]).toMatchObject({ person: 'ben_afflek', into: 'ben_afflek' });
     expect(['all', 'most', 'alike']).toContain(r.sameAs[0].one.because);
     expect(stderr).toContain(`facegpu: warning: "ben2" may be one person with "ben_afflek" (templates `);
