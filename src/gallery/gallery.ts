@@ -928,46 +928,49 @@ export class Gallery {
     const nearest = all ? [] : this.index.search(view.x, Math.min(this.persons.size, 3)).map((h) => h.keys.map((k) => groups.of.get(this.nameOfKey.get(k)!)!));
     const everyone = Array.from({ length: G }, (_, q) => q);
     const listed: { k: number; q: number; similarity: number; own: number | null }[] = [];
-    // Faces not listed that reach another's template as no face of the reference reached a
-    // different person's: where their people's other faces are alike too, perhaps one person.
-    const apart = this.defaultCal ? differentPeopleHighest(this.defaultCal) : Infinity;
-    const strong: { k: number; q: number; similarity: number }[] = [];
-    const stranger: MoreLikeAnother['stranger'] = [];
+    // Each face's best score against another's template (k: its place in the view).
+    const best: { k: number; q: number; similarity: number }[] = [];
     view.rows.forEach((_, k) => {
       const p = view.group[k];
       const own = leaveOneOut(view.x, k, t, p, this.dim);
-      let best: { q: number; similarity: number } | null = null;
+      let top: { k: number; q: number; similarity: number } | null = null;
       // Not against a person of one face: that one photo is weak evidence of what they look
       // like (a real Ben Affleck photo was listed as more like a one-face "ben2" than like
       // his others), and their face is listed the other way round.
       for (const q of all ? everyone : nearest[k]) {
         if (q === p || t.counts[q] < 2) continue;
         const s = similarity(view.x, k * this.dim, t.templates, q * this.dim, this.dim);
-        if (!best || s > best.similarity) best = { q, similarity: s };
+        if (!top || s > top.similarity) top = { k, q, similarity: s };
       }
+      if (!top) return;
       // At namedTwiceFrom or above too: a face kept that reaches it here, where a face left out
       // no longer pulls the template away (0.800 here, 0.654 to the template with a copy of
       // another's photo in it), is a score the threshold can rest on.
-      if (best) stranger.push({ row: view.rows[k], person: members[p], other: members[best.q], similarity: best.similarity });
-      if (best && (own === null || best.similarity > own)) listed.push({ k, ...best, own });
-      else if (best && best.similarity > apart) strong.push({ k, ...best });
+      best.push(top);
+      if (own === null || top.similarity > own) listed.push({ ...top, own });
     });
+    best.sort((a, b) => b.similarity - a.similarity);
+    const apart = this.defaultCal ? differentPeopleHighest(this.defaultCal) : Infinity;
     const one = this.mayBeOne(view, t, listed, apart);
     const faces = listed
       .map((f) => ({ row: view.rows[f.k], person: members[view.group[f.k]], other: members[f.q], similarity: f.similarity, own: f.own, one: one.of(view.group[f.k], f.q) }))
       .sort((a, b) => b.similarity - a.similarity);
-    // Pairs with no face listed between them, by their most alike face.
+    // Pairs with no face listed between them, by their most alike face, where it reaches
+    // another's template as no face of the reference reached a different person's: perhaps
+    // one person, where their other faces are alike too.
     const between = new Set(listed.map((f) => pairKey(view.group[f.k], f.q)));
     const seen = new Set<number>();
     const alike: MoreLikeAnother['alike'] = [];
-    for (const f of strong.sort((x, y) => y.similarity - x.similarity)) {
+    for (const f of best) {
+      if (!(f.similarity > apart)) break;
       const [p, key] = [view.group[f.k], pairKey(view.group[f.k], f.q)];
       if (between.has(key) || seen.has(key)) continue;
       seen.add(key);
       const o = one.of(p, f.q);
       if (o?.because === 'alike') alike.push({ a: members[p], b: members[f.q], similarity: o.similarity!, row: view.rows[f.k], faceSimilarity: f.similarity });
     }
-    this.likeness = { cal, faces, alike, stranger: stranger.sort((a, b) => b.similarity - a.similarity) };
+    const stranger = best.map((f) => ({ row: view.rows[f.k], person: members[view.group[f.k]], other: members[f.q], similarity: f.similarity }));
+    this.likeness = { cal, faces, alike, stranger };
     return this.likeness;
   }
 
