@@ -33,7 +33,7 @@ export { facegpuHome, weightsDir, resolveBackboneDir, DEFAULT_BACKBONE } from '.
 export { defaultBackboneDir, ensureDefaultBackbone, convertDefaultBackbone } from './default-backbone.ts';
 // Open-set identity: galleries of enrolled people, 1:1 verification.
 export { Gallery, openVerifier, referenceFor, type IdentifiedFile, type EnrollReport, type IdentifiedFace, type OpenGalleryOptions, type Verifier, type VerifiedPair } from './identity/node.ts';
-export type { IdentifyOptions, MatchOptions, GalleryStats, Candidate } from './gallery/gallery.ts';
+export type { IdentifyOptions, MatchOptions, GalleryStats, Candidate, ThresholdChoice, ThresholdRestsOn, FaceMoreLikeAnother, PeopleAlike, StrangerScore } from './gallery/gallery.ts';
 export type { EnrollOptions } from './identity/face-gallery.ts';
 // Faces: detection (BlazeFace), framing on the GPU and descriptors of every face.
 export { DEFAULT_PREPROCESSING, type FacePreprocessing, type FaceFraming } from './faces/framing.ts';

@@ -57,6 +57,12 @@ describe('faces under two names, told by identify', () => {
     const [line] = warnings(g, 'the threshold rests on');
     expect(line).toMatch(/^facegpu: warning: the threshold rests on ann\.jpg, "Ann"'s only face, which is like "p0" \(0\.\d{3}\): a photo of them\? /);
     expect(line).toMatch(/If they are one person, merge them with facegpu gallery rename 'my gallery' Ann p0; if it is a wrong photo, remove it with facegpu gallery remove 'my gallery' Ann --photo ann\.jpg$/);
+    expect(g.stats().namedTwice.restsOn).toMatchObject({ on: 'face', face: { file: 'ann.jpg', person: 'Ann', other: 'p0', own: null } });
+    // Names that fit: a threshold resting on different people's faces, nothing said.
+    const fit = galleryWithCopies([]);
+    expect(fit.thresholdFor('identify', 0.01)).toMatchObject({ source: 'gallery', supported: false });
+    expect(warnings(fit, 'the threshold rests on')).toEqual([]);
+    expect(fit.stats().namedTwice.restsOn).toBeNull();
   });
 
   it('a threshold resting on a face more like another person: merge or remove where every face of its name is, remove where the rest of that name is unlike them', () => {
@@ -90,6 +96,15 @@ describe('faces under two names, told by identify', () => {
     const [line] = warnings(g, 'the threshold rests on');
     expect(line).toMatch(/^facegpu: warning: the threshold rests on 0\/\d\.jpg under "p0" against "mix"'s template \(0\.\d{3}\), which holds \d faces? more like "p0" than like mix's others \(wrong\/\d\.jpg: 0\.\d{3}/);
     expect(line).toMatch(/: photos under the wrong name\? If so, remove (it|them) with facegpu gallery remove 'my gallery' mix --photo wrong\/\d\.jpg( && facegpu gallery remove 'my gallery' mix --photo wrong\/\d\.jpg)*$/);
+    // The gallery says it (stats, the page) as the CLI does.
+    const { namedTwice, warnings: said } = g.stats();
+    expect(namedTwice.restsOn).toMatchObject({ on: 'held', face: { person: 'p0', other: 'mix' } });
+    const held = namedTwice.restsOn?.on === 'held' ? namedTwice.restsOn.held : [];
+    expect(held.length).toBeGreaterThan(0);
+    for (const w of held) expect([w.person, w.other, w.file.startsWith('wrong/')]).toEqual(['mix', 'p0', true]);
+    expect(said.filter((w) => w.startsWith('the identify threshold at FAR 0.01 rests on'))).toEqual([
+      expect.stringMatching(/^the identify threshold at FAR 0\.01 rests on 0\/\d\.jpg under "p0" against "mix"'s template \(0\.\d{3}\), which holds \d faces? more like "p0" than like mix's others \(wrong\/\d\.jpg: 0\.\d{3}.*\): photos under the wrong name\? removing them from "mix" mends it$/),
+    ]);
   });
 
   it('a threshold resting on two names alike enough to be one, no face more like the other: the merge', () => {
@@ -99,6 +114,7 @@ describe('faces under two names, told by identify', () => {
     g.addFaces('Zoe', zoe);
     g.addFaces('Zoe B', zoeB);
     const [line] = warnings(g, 'the threshold rests on');
+    expect(g.stats().namedTwice.restsOn).toMatchObject({ on: 'alike', alike: { names: ['Zoe', 'Zoe B'] } });
     expect(line).toMatch(/^facegpu: warning: the threshold rests on z\/\d\.jpg under "Zoe( B)?" against "Zoe( B)?"'s template \(0\.\d{3}\): "Zoe" and "Zoe B" look alike \(templates 0\.\d{3}\), more than any two different people of the backbone's reference: one person under two names\? If so, merge them with facegpu gallery rename 'my gallery' 'Zoe B' Zoe$/);
   });
 });

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { galleryNotes, lookalikeNotes } from '../web/gallery-notes.ts';
 import type { EnrollReport, GalleryStats } from '../src/browser/index.ts';
 
-const none: GalleryStats['namedTwice'] = { groups: [], faces: [], moreLikeAnother: [], alike: [] };
+const none: GalleryStats['namedTwice'] = { groups: [], faces: [], moreLikeAnother: [], alike: [], restsOn: null };
 
 describe('gallery notes', () => {
   it('says nothing of a gallery whose names fit', () => {
@@ -23,8 +23,7 @@ describe('gallery notes', () => {
 
   it('a face under two names, against a template or a face; a photo more like someone else', () => {
     const { notes } = galleryNotes({
-      groups: [],
-      alike: [],
+      ...none,
       faces: [
         { file: 'copy.jpg', person: 'Bo', other: 'Ann', similarity: 0.97 },
         { file: 'dark.jpg', person: 'Bo', other: 'Cy', otherFile: 'cy1.jpg', similarity: 0.985 },
@@ -50,6 +49,18 @@ describe('gallery notes', () => {
     const [alike] = galleryNotes({ ...none, alike: [{ names: ['Zoe', 'Zoe B'], similarity: 0.667, face: { file: 'z.jpg', person: 'Zoe B', similarity: 0.693 } }] }).notes;
     expect([alike.kind, alike.person, alike.other]).toEqual(['one-person', 'Zoe B', 'Zoe']);
     expect(alike.text).toBe('“Zoe B” and “Zoe” look alike (0.667), more than any two different people of the reference photos, and the threshold rests on them: one person under two names? If so, rename “Zoe B” to “Zoe” to merge them.');
+  });
+
+  it("a threshold resting on a person's own face against a name holding that person's photos: those photos' removal, first among the wrong names", () => {
+    const held = (n: number) => Array.from({ length: n }, (_, i) => ({ file: `jerry${i}.jpg`, person: 'elton', other: 'jerry', similarity: 0.711 - i / 100, own: 0.3, merge: null }));
+    const restsOn = (n: number): GalleryStats['namedTwice']['restsOn'] => ({ on: 'held', face: { file: 'j.jpg', person: 'jerry', other: 'elton', similarity: 0.714 }, held: held(n) });
+    const { notes } = galleryNotes({ ...none, moreLikeAnother: held(2), restsOn: restsOn(2) });
+    expect(notes.map((n) => [n.kind, n.person, n.other, n.file])).toEqual([['wrong-name', 'elton', 'jerry', 'jerry0.jpg'], ['wrong-name', 'elton', 'jerry', 'jerry0.jpg'], ['wrong-name', 'elton', 'jerry', 'jerry1.jpg']]);
+    expect(notes[0].text).toBe('The threshold rests on j.jpg under “jerry” against “elton” (0.714), whose photos include 2 more like “jerry” than elton’s others (jerry0.jpg, jerry1.jpg): the wrong person’s photos? If so, remove them from elton’s photos.');
+    expect(galleryNotes({ ...none, restsOn: restsOn(1) }).notes[0].text).toContain('whose photos include one more like “jerry” than elton’s others (jerry0.jpg): the wrong person’s photos? If so, remove it from elton’s photos.');
+    expect(galleryNotes({ ...none, restsOn: restsOn(4) }).notes[0].text).toContain('(jerry0.jpg, jerry1.jpg, jerry2.jpg, …)');
+    // A threshold resting on a face or on two names alike: said by their own notes (moreLikeAnother, alike), not again.
+    expect(galleryNotes({ ...none, restsOn: { on: 'face', face: held(1)[0] } }).notes).toEqual([]);
   });
 
   it('at most `shown` of each kind, then how many more', () => {

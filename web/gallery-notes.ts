@@ -62,6 +62,22 @@ export function galleryNotes(named: GalleryStats['namedTwice'], shown = 5): { no
           ? `${f.file} under ${q(f.person)} is more like ${q(f.other)} (${fmt(f.similarity)}) than ${f.person}’s other photos (${fmt(f.own)}), and ${f.merge.because === 'all' ? 'all the photos of one of them are more like the other' : f.merge.because === 'most' ? 'most photos of one of them are more like the other, and some of the other’s more like it' : `the photos of each that are not are alike too (${fmt(f.merge.similarity!)})`}: one person under two names? If so, rename ${q(f.merge.from)} to ${q(f.merge.into)} to merge them; if it is the wrong person’s photo, remove it from ${f.person}’s photos.`
           : `${f.file} under ${q(f.person)} is more like ${q(f.other)} (${fmt(f.similarity)}) than ${f.person}’s other photos (${fmt(f.own)}): the wrong person’s photo? If so, remove it from ${f.person}’s photos.`,
   }));
+  // A face of its own person against a name that holds photos of that person, where the
+  // threshold rests on it: first among the photos more like someone else (which may list
+  // those photos one by one as well).
+  const r = named.restsOn;
+  if (r?.on === 'held') {
+    const files = r.held.slice(0, 3).map((w) => w.file);
+    unlike.unshift({
+      kind: 'wrong-name',
+      person: r.face.other,
+      other: r.face.person,
+      file: r.held[0].file,
+      text:
+        `The threshold rests on ${r.face.file} under ${q(r.face.person)} against ${q(r.face.other)} (${fmt(r.face.similarity)}), whose photos include ${r.held.length === 1 ? 'one' : r.held.length} more like ${q(r.face.person)} than ${r.face.other}’s others (${files.join(', ')}${r.held.length > 3 ? ', …' : ''}): the wrong person’s photos? ` +
+        `If so, remove ${r.held.length === 1 ? 'it' : 'them'} from ${r.face.other}’s photos.`,
+    });
+  }
   const notes: GalleryNote[] = [];
   const more: string[] = [];
   for (const [list, what] of [[[...groups, ...alike], 'names that look like one person'], [faces, 'faces under two names'], [unlike, 'photos more like someone else']] as const) {

@@ -37,7 +37,7 @@ import { offerDownloads } from './downloads.ts';
 export { FaceGallery, preprocessingOf, checkPersonName, backboneRefOf, LOOKALIKE_FAR, type NamedImage, type IdentifiedFace, type EnrollReport, type EnrollOptions } from '../identity/face-gallery.ts';
 export { FaceDescriber, largestFace, type DescribedFace, type DescribeTimes } from '../faces/describe.ts';
 export { DEFAULT_PREPROCESSING, type FacePreprocessing, type FaceFraming } from '../faces/framing.ts';
-export { Gallery, type GalleryStats, type IdentifyOptions, type MatchOptions, type Candidate, type ThresholdChoice } from '../gallery/gallery.ts';
+export { Gallery, type GalleryStats, type IdentifyOptions, type MatchOptions, type Candidate, type ThresholdChoice, type ThresholdRestsOn, type FaceMoreLikeAnother, type PeopleAlike, type StrangerScore } from '../gallery/gallery.ts';
 export type { DefaultCalibration, Calibration, KindSummary } from '../gallery/calibration-record.ts';
 
 /** Where the demo page (and `npm run web`) serves the default backbone's reference (calibration/face.json). */

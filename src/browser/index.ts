@@ -100,5 +100,5 @@ export {
   FaceGallery, FaceDescriber, Gallery, DEFAULT_PREPROCESSING, preprocessingOf, checkPersonName, backboneRefOf, largestFace, LOOKALIKE_FAR,
   type IdentifiedImage, type LoadGalleryFilesOptions, type NamedImage, type IdentifiedFace, type EnrollReport, type EnrollOptions,
   type DescribedFace, type DescribeTimes, type FacePreprocessing, type FaceFraming, type GalleryStats, type IdentifyOptions, type MatchOptions,
-  type Candidate, type ThresholdChoice, type DefaultCalibration, type Calibration, type KindSummary,
+  type Candidate, type ThresholdChoice, type ThresholdRestsOn, type FaceMoreLikeAnother, type PeopleAlike, type StrangerScore, type DefaultCalibration, type Calibration, type KindSummary,
 } from './identity.ts';

@@ -1,6 +1,6 @@
 // Flags shared by identify and verify: the threshold, given directly or chosen for a
 // false-accept rate from the gallery's calibration. Checked before any work.
-import { alikeBecause, type FaceMoreLikeAnother, type Gallery, type MatchOptions, type PeopleAlike, type ThresholdChoice } from '../gallery/gallery.ts';
+import { alikeBecause, type FaceMoreLikeAnother, type Gallery, type MatchOptions, type PeopleAlike, type StrangerScore, type ThresholdChoice } from '../gallery/gallery.ts';
 import { numberOption } from './number-options.ts';
 import { counted, facegpuCommand } from './wording.ts';
 
@@ -92,26 +92,20 @@ function tellNamesThatDoNotFit(gallery: Gallery, kind: 'verify' | 'identify', t:
       `facegpu: warning: ${counted(t.namedTwice, 'face')} in ${gallery.name} ${t.namedTwice === 1 ? 'scores' : 'score'} as another person's own (${fmt(gallery.namedTwiceFrom()!)} or more: the same face under two names?), left out of the calibration${which}`,
     );
   }
-  if (kind === 'identify' && t.source === 'gallery' && !t.supported) tellWhereThresholdRests(gallery, t.threshold);
+  if (kind === 'identify') tellWhereThresholdRests(gallery, t);
 }
 
 /**
  * A threshold of the gallery's own above the default's floor rests on its highest few
- * impostor scores: say whose, where that is a name that does not fit. (Not the faces left out
- * already: they set nothing.) First a face more like another person than its own; else two
- * names alike enough to be one; else a face of its own person against a name that holds that
- * person's photos.
+ * impostor scores: say whose, where that is a name that does not fit (Gallery.thresholdRestsOn).
  */
-function tellWhereThresholdRests(gallery: Gallery, threshold: number): void {
-  const [f] = gallery.facesMoreLikeAnother(threshold - 1e-6);
-  if (f) return console.error(restsOnFace(gallery, f));
+function tellWhereThresholdRests(gallery: Gallery, t: ThresholdChoice): void {
+  const r = gallery.thresholdRestsOn(t);
+  if (r?.on === 'face') console.error(restsOnFace(gallery, r.face));
   // Two names alike enough to be one, whose comparisons count as strangers' (ORL s7 under two
   // names: 0.693 where it was 0.423).
-  const [a] = gallery.peopleAlike(threshold - 1e-6);
-  if (a) return console.error(restsOnAlike(gallery, a));
-  const [top] = gallery.strangerScores(threshold - 1e-6);
-  const held = top ? gallery.facesMoreLikeAnother(-Infinity).filter((w) => w.person === top.other && w.other === top.person && !w.merge) : [];
-  if (top && held.length) console.error(restsOnHeld(gallery, top, held));
+  else if (r?.on === 'alike') console.error(restsOnAlike(gallery, r.alike));
+  else if (r?.on === 'held') console.error(restsOnHeld(gallery, r.face, r.held));
 }
 
 /** The threshold rests on a face more like another person than its own: merge or remove. */
@@ -145,7 +139,7 @@ function restsOnAlike(gallery: Gallery, a: PeopleAlike): string {
 }
 
 /** The threshold rests on a face against a name that holds its person's photos: their removal. */
-function restsOnHeld(gallery: Gallery, top: { file: string; person: string; other: string; similarity: number }, held: FaceMoreLikeAnother[]): string {
+function restsOnHeld(gallery: Gallery, top: StrangerScore, held: FaceMoreLikeAnother[]): string {
   const shown = held.slice(0, 3);
   return (
     `facegpu: warning: the threshold rests on ${top.file} under "${top.person}" against "${top.other}"'s template (${fmt(top.similarity)}), which holds ${counted(held.length, 'face')} more like "${top.person}" than like ${top.other}'s others (${shown.map((w) => `${w.file}: ${fmt(w.similarity)}`).join('; ')}${held.length > 3 ? '; …' : ''}): photos under the wrong name? ` +

@@ -107,6 +107,27 @@ export interface PeopleAlike {
   face: { file: string; person: string; similarity: number };
 }
 
+/** A face's best score against another person's template, as identify's calibration counts a stranger's (Gallery.strangerScores). */
+export interface StrangerScore {
+  file: string;
+  person: string;
+  other: string;
+  similarity: number;
+}
+
+/**
+ * What a small gallery's own identify threshold rests on, where that is a name that does not
+ * fit the faces (Gallery.thresholdRestsOn): a face more like another person than its own
+ * (`face`); two names alike enough to be one (`alike`); or a face of its own person against a
+ * name that holds photos of that person (`held`: those photos, more like the face's person
+ * than like the name's others: the tester's "elton_john" with three of Jerry Seinfeld's
+ * photos, on which Jerry's own photo set the threshold at 0.714).
+ */
+export type ThresholdRestsOn =
+  | { on: 'face'; face: FaceMoreLikeAnother }
+  | { on: 'alike'; alike: PeopleAlike }
+  | { on: 'held'; face: StrangerScore; held: FaceMoreLikeAnother[] };
+
 /** A face that scores as another person's own (Gallery.facesNamedTwice). */
 export interface FaceNamedTwice {
   file: string;
@@ -149,6 +170,8 @@ export interface GalleryStats {
     moreLikeAnother: FaceMoreLikeAnother[];
     /** People alike enough to be one (peopleAlike) where the gallery's own identify threshold at FAR 0.01 rests on them. */
     alike: PeopleAlike[];
+    /** What the gallery's own identify threshold at FAR 0.01 rests on, where that is a name that does not fit (thresholdRestsOn). */
+    restsOn: ThresholdRestsOn | null;
   };
   warnings: string[];
 }
@@ -884,15 +907,39 @@ export class Gallery {
    * (Jerry Seinfeld's own photo, 0.714 to a name with three of his photos among one of Elton
    * John's, the wrong photos themselves 0.711).
    */
-  strangerScores(from: number): { file: string; person: string; other: string; similarity: number }[] {
+  strangerScores(from: number): StrangerScore[] {
     if (this.persons.size < 2 || !this.faceList.length) return [];
-    const out: { file: string; person: string; other: string; similarity: number }[] = [];
+    const out: StrangerScore[] = [];
     for (const f of this.moreLikeAnother().stranger) {
       if (f.similarity < from) break;
       const face = this.faceList[f.row];
       out.push({ file: face.file, person: face.person, other: this.groupName(f.other), similarity: f.similarity });
     }
     return out;
+  }
+
+  /**
+   * Where identify's threshold `t` (thresholdFor) rests on a name that does not fit the faces:
+   * only a threshold of the gallery's own that its comparisons are too few to support, which
+   * its highest few stranger scores set (one face can move it). Else null, as where those
+   * scores are of different people, as they should be. (Not the faces left out already: they
+   * set nothing.) First a face more like another person than its own; else two names alike
+   * enough to be one; else a face of its own person against a name holding that person's
+   * photos.
+   */
+  thresholdRestsOn(t: ThresholdChoice): ThresholdRestsOn | null {
+    if (t.source !== 'gallery' || t.supported) return null;
+    const from = t.threshold - 1e-6;
+    const [face] = this.facesMoreLikeAnother(from);
+    if (face) return { on: 'face', face };
+    const [alike] = this.peopleAlike(from);
+    if (alike) return { on: 'alike', alike };
+    const [top] = this.strangerScores(from);
+    if (!top) return null;
+    // The other name's faces more like this face's person (not those of a pair that may be one
+    // person: there the merge is the remedy, and the face would be listed first).
+    const held = this.facesMoreLikeAnother(-Infinity).filter((w) => w.person === top.other && w.other === top.person && !w.merge);
+    return held.length ? { on: 'held', face: top, held } : null;
   }
 
   /** A name group's name (person keys): its name with the most faces, as it is named now. */
@@ -1165,6 +1212,19 @@ export class Gallery {
         `"${a.names[0]}" and "${a.names[1]}" look alike (${a.face.file} under "${a.face.person}": ${a.face.similarity.toFixed(3)} to the other's template; their templates ${a.similarity.toFixed(3)}: more than any two different people of the backbone's reference), and the identify threshold at FAR 0.01 rests on them: one person under two names? renaming "${a.names[1]}" to "${a.names[0]}" merges them`,
       );
     }
+    // A face of its own person against a name holding photos of that person: those photos are
+    // said below among the faces more like another where they reach it; that the threshold
+    // rests on them only here.
+    const restsOn = tIdentify ? this.thresholdRestsOn(tIdentify) : null;
+    if (restsOn?.on === 'held') {
+      const { face: f, held } = restsOn;
+      warnings.push(
+        `the identify threshold at FAR 0.01 rests on ${f.file} under "${f.person}" against "${f.other}"'s template (${f.similarity.toFixed(3)}), which holds ${held.length} ${held.length === 1 ? 'face' : 'faces'} more like "${f.person}" than like ${f.other}'s others (${held
+          .slice(0, 5)
+          .map((w) => `${w.file}: ${w.similarity.toFixed(3)}`)
+          .join('; ')}${held.length > 5 ? '; …' : ''}): photos under the wrong name? removing them from "${f.other}" mends it`,
+      );
+    }
     const twice = own ? this.facesNamedTwice() : [];
     if (twice.length) {
       const shown = twice.slice(0, 5).map((t) => `${t.file} under "${t.person}": ${t.similarity.toFixed(3)} to ${t.otherFile ? `${t.otherFile} under ` : ''}"${t.other}"`);
@@ -1202,7 +1262,8 @@ export class Gallery {
       const at = (far: number) => {
         const cal = summaries[kind].cal;
         if (!cal) return null;
-        const { threshold, source: from } = this.thresholdFor(kind, far);
+        // (Identify's at FAR 0.01 is taken above already.)
+        const { threshold, source: from } = kind === 'identify' && far === 1e-2 && tIdentify ? tIdentify : this.thresholdFor(kind, far);
         // The TAR the summary's genuine pairs reach there: what the threshold in use costs.
         return { threshold, source: from, tar: cal.genuine.total ? tarAt(cal.genuine, threshold) : null };
       };
@@ -1218,7 +1279,7 @@ export class Gallery {
       verify: summaryOf('verify'),
       identify: summaryOf('identify'),
       thresholds: { verify: applied('verify'), identify: applied('identify') },
-      namedTwice: { groups, faces: twice, moreLikeAnother: unlike, alike },
+      namedTwice: { groups, faces: twice, moreLikeAnother: unlike, alike, restsOn },
       warnings,
     };
   }
