@@ -13,8 +13,11 @@ import { calibrate, type Calibration, type CalibrationKind, type CalibrationOpti
 import { flatIndexProvider } from './flat-index.ts';
 import { indexFileName, GALLERY_FORMAT, GALLERY_VERSION, type BackboneRef, type Box, type FaceRecord, type GalleryJson, type JsonObject } from './gallery-format.ts';
 import { describeNormalisation, normalise, sameNormalisation, type NormalisationRecord } from './normalise.ts';
-import { addUnit, cosine, dot, leaveOneOut, similarity, subsetOf, templateOf, templatesOf, type Templates } from './pair-scores.ts';
+import { alikeBecause, differentPeopleHighest, likenessOf, type OnePerson } from './likeness.ts';
+import { dot, leaveOneOut, similarity, subsetOf, templateOf, templatesOf } from './pair-scores.ts';
 import type { IndexProvider, VectorIndex } from './vector-index.ts';
+
+export { alikeBecause, type OnePerson } from './likeness.ts';
 
 /** One face to enroll: where it was found and its raw (not normalised) descriptor. */
 export interface FaceInput {
@@ -90,7 +93,7 @@ export interface FaceMoreLikeAnother {
   own: number | null;
   /**
    * Where the two people may be one under two names, not this a wrong photo (decided for the
-   * pair, the same for each of its faces: Gallery.mayBeOne says when): `from` renamed `into`
+   * pair, the same for each of its faces: likeness.ts says when): `from` renamed `into`
    * merges them (into the name with the most faces, the first enrolled where as many, as
    * peopleGroupsNamedTwice). Null otherwise, and without a default calibration.
    */
@@ -261,37 +264,6 @@ export function groupsOf(pairs: readonly { a: string; b: string }[]): string[][]
 }
 
 /**
- * Why two people may be one person under two names (Gallery.mayBeOne): `all`, every face of
- * one of them is more like the other (a person's only face, too); `most`, most faces of one
- * and some of the other's are; `alike`, the faces of each that are not are alike
- * (`similarity`: their templates').
- */
-export interface OnePerson {
-  because: 'all' | 'most' | 'alike';
-  similarity: number | null;
-}
-
-/** OnePerson in words (the CLI's and the stats'). */
-export function alikeBecause(one: OnePerson): string {
-  if (one.because === 'all') return 'every face of one of them is more like the other';
-  if (one.because === 'most') return 'most faces of one of them are more like the other, and some of the other\'s more like it';
-  return `the faces of each that are not more like the other are alike too (${one.similarity!.toFixed(3)})`;
-}
-
-/** One number for an unordered pair of small non-negative integers. */
-const pairKey = (p: number, q: number) => (p < q ? p * 0x100000 + q : q * 0x100000 + p);
-
-/**
- * The highest score of a face against a different person's template in a default
- * calibration's reference (its people are all different): a person's faces more like
- * another's template than that are more alike than anything of two different people there.
- * Infinity where it has none.
- */
-function differentPeopleHighest(d: DefaultCalibration): number {
-  return d.kinds.template.impostor.top.at(-1) ?? Infinity;
-}
-
-/**
  * The faces more like another person than their own, whatever the similarity, and the pairs
  * of people that may be one (Gallery.moreLikeAnother). People are name groups as person keys
  * (not names: a rename keeps the calibration).
@@ -299,7 +271,7 @@ function differentPeopleHighest(d: DefaultCalibration): number {
 interface MoreLikeAnother {
   /** The calibration they were found as: worked out again when that is replaced. */
   cal: Calibration;
-  /** By row; `other`: the group they are like; `one`: whether the two may be one person (Gallery.mayBeOne). */
+  /** By row; `other`: the group they are like; `one`: whether the two may be one person (likeness.ts). */
   faces: { row: number; person: number[]; other: number[]; similarity: number; own: number | null; one: OnePerson | null }[];
   /** Every face's best score against another person's template (a stranger's score, as identify's calibration counts it), highest first. */
   stranger: { row: number; person: number[]; other: number[]; similarity: number }[];
@@ -881,7 +853,7 @@ export class Gallery {
    * Pairs of people who may be one person under two names though no face of either is more
    * like the other than like its own: a face of one reaches the other's template at `from` or
    * more, and above anything of two different people in the default calibration's reference
-   * (differentPeopleHighest), and the rest of their faces are that alike too (Gallery.mayBeOne,
+   * (differentPeopleHighest), and the rest of their faces are that alike too (likeness.ts,
    * `similarity`: their templates'). Their comparisons count as strangers', and can lift a
    * small gallery's threshold: ORL s7's photos 1-3 and 4-5 under two names, templates 0.667
    * (not as alike as namedTwiceFrom, which calibrates them as one), set it at 0.693 where it
@@ -974,111 +946,14 @@ export class Gallery {
     const all = view.rows.length * G <= 1_000_000;
     const nearest = all ? [] : this.index.search(view.x, Math.min(this.persons.size, 3)).map((h) => h.keys.map((k) => groups.of.get(this.nameOfKey.get(k)!)!));
     const everyone = Array.from({ length: G }, (_, q) => q);
-    const listed: { k: number; q: number; similarity: number; own: number | null }[] = [];
-    // Each face's best score against another's template (k: its place in the view).
-    const best: { k: number; q: number; similarity: number }[] = [];
-    view.rows.forEach((_, k) => {
-      const p = view.group[k];
-      const own = leaveOneOut(view.x, k, t, p, this.dim);
-      let top: { k: number; q: number; similarity: number } | null = null;
-      // Not against a person of one face: that one photo is weak evidence of what they look
-      // like (a real Ben Affleck photo was listed as more like a one-face "ben2" than like
-      // his others), and their face is listed the other way round.
-      for (const q of all ? everyone : nearest[k]) {
-        if (q === p || t.counts[q] < 2) continue;
-        const s = similarity(view.x, k * this.dim, t.templates, q * this.dim, this.dim);
-        if (!top || s > top.similarity) top = { k, q, similarity: s };
-      }
-      if (!top) return;
-      // At namedTwiceFrom or above too: a face kept that reaches it here, where a face left out
-      // no longer pulls the template away (0.800 here, 0.654 to the template with a copy of
-      // another's photo in it), is a score the threshold can rest on.
-      best.push(top);
-      if (own === null || top.similarity > own) listed.push({ ...top, own });
-    });
-    best.sort((a, b) => b.similarity - a.similarity);
     const apart = this.defaultCal ? differentPeopleHighest(this.defaultCal) : Infinity;
-    const one = this.mayBeOne(view, t, listed, apart);
-    const faces = listed
-      .map((f) => ({ row: view.rows[f.k], person: members[view.group[f.k]], other: members[f.q], similarity: f.similarity, own: f.own, one: one.of(view.group[f.k], f.q) }))
-      .sort((a, b) => b.similarity - a.similarity);
-    // Pairs with no face listed between them, by their most alike face, where it reaches
-    // another's template as no face of the reference reached a different person's: perhaps
-    // one person, where their other faces are alike too.
-    const between = new Set(listed.map((f) => pairKey(view.group[f.k], f.q)));
-    const seen = new Set<number>();
-    const alike: MoreLikeAnother['alike'] = [];
-    for (const f of best) {
-      if (!(f.similarity > apart)) break;
-      const [p, key] = [view.group[f.k], pairKey(view.group[f.k], f.q)];
-      if (between.has(key) || seen.has(key)) continue;
-      seen.add(key);
-      const o = one.of(p, f.q);
-      if (o?.because === 'alike') alike.push({ a: members[p], b: members[f.q], similarity: o.similarity!, row: view.rows[f.k], faceSimilarity: f.similarity });
-    }
-    const stranger = best.map((f) => ({ row: view.rows[f.k], person: members[view.group[f.k]], other: members[f.q], similarity: f.similarity }));
+    const l = likenessOf({ x: view.x, group: view.group, t, dim: this.dim, others: (k) => (all ? everyone : nearest[k]), apart });
+    const face = (f: { k: number; q: number }) => ({ row: view.rows[f.k], person: members[view.group[f.k]], other: members[f.q] });
+    const faces = l.faces.map((f) => ({ ...face(f), similarity: f.similarity, own: f.own, one: f.one }));
+    const alike = l.alike.map((f) => ({ a: members[view.group[f.k]], b: members[f.q], similarity: f.similarity, row: view.rows[f.k], faceSimilarity: f.faceSimilarity }));
+    const stranger = l.stranger.map((f) => ({ ...face(f), similarity: f.similarity }));
     this.likeness = { cal, faces, alike, stranger };
     return this.likeness;
-  }
-
-  /**
-   * Whether two people (name groups, in the calibration's view) may be one person under two
-   * names (OnePerson): every face of one is more like the other than like its own (`listed`),
-   * or most faces of one and some of the other's are (web photos of one person under two
-   * names: Madonna's 3 under a second name, 2 more like her 4, 1 of hers more like them), or
-   * the faces of each that are not (their cores) are more alike than any face of the default
-   * calibration's reference came to a different person's template (differentPeopleHighest).
-   * `apart`: differentPeopleHighest (Infinity without a default calibration: never). The
-   * cores leave out the faces listed between the two, so that wrong photos do not make
-   * the people look alike (five of s1's photos under s3, among s3's own five: all of s3's
-   * others had come to 0.557 to s1; its own five, 0.214); a majority listed one way only is
-   * not enough (two of s3's photos and four of s1's under s3). Never without a default
-   * calibration.
-   */
-  private mayBeOne(view: { x: Float32Array; group: Int32Array }, t: Templates, listed: readonly { k: number; q: number }[], apart: number): { of: (p: number, q: number) => OnePerson | null } {
-    const out = new Map<number, { k: number; q: number }[]>();
-    for (const f of listed) {
-      const key = pairKey(view.group[f.k], f.q);
-      const faces = out.get(key);
-      if (faces) faces.push(f);
-      else out.set(key, [f]);
-    }
-    // Of p's faces, those listed as more like q (`moved`: their sum, `movedSum`) and the rest
-    // (`count`, `sum`).
-    const core = (p: number, q: number) => {
-      const sum = Float64Array.from(t.sums.subarray(p * this.dim, (p + 1) * this.dim));
-      const movedSum = new Float64Array(this.dim);
-      let moved = 0;
-      for (const f of out.get(pairKey(p, q)) ?? []) {
-        if (view.group[f.k] !== p) continue;
-        addUnit(sum, view.x, f.k * this.dim, this.dim, -1);
-        addUnit(movedSum, view.x, f.k * this.dim, this.dim);
-        moved++;
-      }
-      return { sum, movedSum, moved, count: t.counts[p] - moved };
-    };
-    // The faces of c listed as more like the other are like the other's rest (or all of it)
-    // beyond two different people: a one-face name is "listed" against whoever is nearest,
-    // however far (a stranger's ORL photo to a celebrity: -0.039).
-    const towards = (c: ReturnType<typeof core>, o: ReturnType<typeof core>) => cosine(c.movedSum, o.count ? o.sum : o.movedSum) > apart;
-    const decide = (p: number, q: number): OnePerson | null => {
-      if (!Number.isFinite(apart)) return null;
-      const [cp, cq] = [core(p, q), core(q, p)];
-      if ((cp.moved && !cp.count && towards(cp, cq)) || (cq.moved && !cq.count && towards(cq, cp))) return { because: 'all', similarity: null };
-      if (cp.moved && cq.moved && ((cp.moved > cp.count && towards(cp, cq)) || (cq.moved > cq.count && towards(cq, cp)))) return { because: 'most', similarity: null };
-      if (!cp.count || !cq.count) return null;
-      const s = Math.fround(cosine(cp.sum, cq.sum));
-      return s > apart ? { because: 'alike', similarity: s } : null;
-    };
-    // Once per pair: every listed face of a pair asks.
-    const decided = new Map<number, OnePerson | null>();
-    return {
-      of: (p, q) => {
-        const key = pairKey(p, q);
-        if (!decided.has(key)) decided.set(key, decide(p, q));
-        return decided.get(key)!;
-      },
-    };
   }
 
   /**
