@@ -19,6 +19,8 @@ import { indexLibrary } from '../src/library/index-run-node.ts';
 import { libraryGalleryStats, nameCluster, nameFaces, removePerson, removePersonPhotos, renamePerson, unnameFaces } from '../src/library/people-node.ts';
 import { checkLibrary } from '../src/cli/remedies.ts';
 import { scanLibrary, sha256File } from '../src/library/scan-node.ts';
+import { openSearchIndex } from '../src/library/search-index-node.ts';
+import { searchLibrary, searchLibraryForPerson } from '../src/library/search-node.ts';
 import type { PhotoFaces } from '../src/library/photo-faces.ts';
 import { SHEET_PAGE, SHEETS_MARK, writeClusterSheets } from '../src/library/sheets-node.ts';
 import { LIBRARY_FILE, LibraryStore } from '../src/library/store-node.ts';
@@ -144,6 +146,64 @@ describe('naming faces one by one', () => {
     expect(libraryFaces(dir).get(ids[0])).toEqual({ person: 'Mo', notPeople: ['Yan'] });
     expect((await renamePerson(dir, 'Mo', 'Yan')).result).toBe('merged');
     expect(libraryFaces(dir).get(ids[0])).toEqual({ person: 'Yan', notPeople: [] });
+  });
+
+  it("a photo searched again: the gallery's faces of it follow its named faces to their new boxes, so a face taken off by its new id leaves the gallery too", async () => {
+    // The tester's case: a named photo's bytes changed, indexed again (new ids, boxes a pixel
+    // off), then unname-faces by the new id said "from S33: 1" while the gallery kept the face
+    // and identify went on naming it.
+    const { dir } = await library('g-again');
+    await nameCluster(dir, 0, 'Ann');
+    const store = LibraryStore.open(dir);
+    const was = new Map(store.faces({ ids: store.photoFaces('/p/5.jpg')!.map((f) => f.id) }).map((f) => [f.box[0] + 1, f.descriptor]));
+    const edited = photo('/p/5.jpg', [121, 21]);
+    if ('faces' in edited) for (const f of edited.faces) f.descriptor = was.get(f.box[0])!.map((v) => v * 0.9 + 0.05);
+    store.storePhotos([edited]);
+    const [left, right] = store.photoFaces('/p/5.jpg')!;
+    const fresh = store.faces({ ids: [left.id] })[0].descriptor;
+    store.close();
+    expect([left.box[0], left.person, right.box[0], right.person]).toEqual([21, 'Ann', 121, 'Ann']);
+    expect(await galleryFiles(dir, 'Ann')).toContain('/p/5.jpg@120');
+    expect(await unnameFaces(dir, [right.id])).toEqual({ person: null, changed: 1, from: [{ person: 'Ann', faces: 1 }], removed: [] });
+    const g = await loadGallery(dir);
+    expect(await galleryFiles(dir, 'Ann')).toEqual(['/p/1.jpg@0', '/p/2.jpg@0', '/p/3.jpg@0', '/p/4.jpg@0', '/p/5.jpg@21']);
+    // Its descriptor too: the face as the photo is now.
+    expect(g.samePhotoAs(fresh)).toMatchObject({ file: '/p/5.jpg', box: [21, 10, 10, 10], person: 'Ann' });
+  });
+
+  it('a library photo enrolled by hand is named in the library too, and can be taken off by its id', async () => {
+    // The tester's case: enroll --person of a library photo, then unname-faces by its id said
+    // "0 faces named nobody" and left the gallery as it was.
+    const { dir, ids } = await library('g-enrolled');
+    const store = LibraryStore.open(dir, { readonly: true });
+    const [face] = store.faces({ ids: [ids[1]] });
+    store.close();
+    const g = await loadGallery(dir);
+    g.addFaces('Bo', [{ file: face.path, box: face.box, score: face.score, descriptor: face.descriptor }]);
+    await saveGallery(dir, g);
+    expect(await unnameFaces(dir, [ids[1]])).toEqual({ person: null, changed: 1, from: [{ person: 'Bo', faces: 1 }], removed: ['Bo'] });
+    expect((await loadGallery(dir)).people()).toEqual([]);
+    expect(libraryFaces(dir).get(ids[1])).toEqual({ person: null, notPeople: ['Bo'] });
+  });
+
+  it('search leaves out a face taken off the person, by name and by a face of theirs, however alike', async () => {
+    // The tester's case: `search --person S33` still gave a face after unname-faces.
+    const { dir, ids } = await library('g-search');
+    await nameCluster(dir, 0, 'Ann');
+    await unnameFaces(dir, [ids[0]]); // 1.jpg's only face
+    const g = await loadGallery(dir);
+    const store = LibraryStore.open(dir, { readonly: true });
+    try {
+      const index = openSearchIndex(store, dir, g.normalisation, { readOnly: true });
+      const [taken] = store.faces({ ids: [ids[0]] });
+      // Every face is Ann's to identify at this threshold, and the face itself is the most alike.
+      const byName = searchLibraryForPerson(store, index, g, 'Ann', { threshold: -1 });
+      const byFace = searchLibrary(store, index, g, taken.descriptor, { threshold: -1 });
+      expect(byFace.person).toBe('Ann');
+      for (const r of [byName, byFace]) expect(r.photos.map((p) => p.file).sort()).toEqual(['/p/2.jpg', '/p/3.jpg', '/p/4.jpg', '/p/5.jpg']);
+    } finally {
+      store.close();
+    }
   });
 
   it('stopped after the gallery was saved and before the library changed: run again, it finishes', async () => {
@@ -375,6 +435,57 @@ describe('photos moved', () => {
     const link = join(tmp, 'moving-link');
     symlinkSync(root, link);
     expect(await indexLibrary(link, dir)).toMatchObject({ photos: 4, new: 0, removed: 0, changed: 0, skipped: 4 });
+  });
+
+  it("a tree's folder renamed and indexed under its new name: its photos move (the old paths leave the library, the gallery follows); a folder gone is refused while the library has photos in it, and allowed, they go", async () => {
+    // The tester's case: `mv lib3 lib3moved`, indexed again: the old paths stayed (search gave
+    // every photo twice), the gallery's faces stayed at them, and `index lib3 --allow-empty`
+    // answered "no such folder".
+    const before = join(tmp, 'tree-before');
+    mkdirSync(before);
+    const files = ['1.jpg', '2.jpg'].map((f) => join(before, f));
+    for (const [i, f] of files.entries()) await sharp({ create: { width: 60, height: 40, channels: 3, background: { r: 90 * i, g: 30, b: 200 } } }).jpeg().toFile(f);
+    const dir = join(tmp, 'g-tree');
+    await saveGallery(dir, Gallery.create({ name: dir, backbone, dim: DIM, preprocessing: {}, normalisation: { method: 'l2' }, index: defaultNodeIndex }));
+    const store = LibraryStore.open(dir, { create: { dim: DIM, backbone } });
+    store.storePhotos(await Promise.all(files.map(async (f) => ({ path: f, size: statSync(f).size, mtimeMs: statSync(f).mtimeMs, sha256: await sha256File(f), width: 60, height: 40, faces: [{ box: [5, 5, 20, 20] as [number, number, number, number], score: 0.9, descriptor: gaussian(prng, new Float32Array(DIM)) }] }))));
+    const ids = store.faceEntries().map((f) => f.id);
+    store.close();
+    await nameFaces(dir, ids, 'Ann');
+    const after = join(tmp, 'tree-after');
+    renameSync(before, after);
+    expect(await indexLibrary(after, dir)).toMatchObject({ photos: 2, new: 2, copied: 2, removed: 2, embedded: 0 });
+    const paths = () => {
+      const s = LibraryStore.open(dir, { readonly: true });
+      try {
+        return s.photos().map((p) => p.path).sort();
+      } finally {
+        s.close();
+      }
+    };
+    expect(paths()).toEqual([join(after, '1.jpg'), join(after, '2.jpg')]);
+    expect(await galleryFiles(dir, 'Ann')).toEqual([`${join(after, '1.jpg')}@5`, `${join(after, '2.jpg')}@5`]);
+    // 1.jpg searched again by a run stopped before it saved the gallery (its face a pixel off,
+    // described alike): the next run, with nothing to do, brings the gallery's face along.
+    const again = LibraryStore.open(dir);
+    const [old] = again.faces({ ids: again.photoFaces(join(after, '1.jpg'))!.map((f) => f.id) });
+    const f1 = join(after, '1.jpg');
+    again.storePhotos([{ path: f1, size: statSync(f1).size, mtimeMs: statSync(f1).mtimeMs, sha256: await sha256File(f1), width: 60, height: 40, faces: [{ box: [6, 5, 20, 20], score: 0.9, descriptor: old.descriptor }] }]);
+    again.close();
+    expect(await indexLibrary(after, dir)).toMatchObject({ new: 0, changed: 0, embedded: 0 });
+    expect(await galleryFiles(dir, 'Ann')).toEqual([`${join(after, '1.jpg')}@6`, `${join(after, '2.jpg')}@5`]);
+    // The old folder holds nothing of the library now: an error of its own.
+    await expect(indexLibrary(before, dir)).rejects.toThrow(`${before}: no such folder`);
+    // The new one deleted: refused, the remedy given; allowed, its photos go.
+    rmSync(after, { recursive: true });
+    const refused = await cli(['index', after, '--gallery', dir]).catch((e) => e);
+    expect([refused.code, refused.stderr.trim()]).toEqual([1, `facegpu: ${after}: no such folder, where the library has 2 photos: nothing removed (is its drive mounted?); if they were deleted, remove them from the library with facegpu index ${after} --gallery ${dir} --allow-empty`]);
+    expect(paths()).toHaveLength(2);
+    expect(await indexLibrary(after, dir, { allowEmpty: true })).toMatchObject({ photos: 0, removed: 2 });
+    expect(paths()).toEqual([]);
+    // A gallery that does not exist is not made for a folder that does not either.
+    await expect(indexLibrary(after, join(tmp, 'g-none'))).rejects.toThrow(`${after}: no such folder`);
+    expect(statSync(join(tmp, 'g-none'), { throwIfNoEntry: false })).toBeUndefined();
   });
 
   it('a tree with no photo left (its drive not mounted) removes nothing, said in one line; allowed, it removes them', async () => {

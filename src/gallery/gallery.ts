@@ -520,6 +520,36 @@ export class Gallery {
     return this.moveFaces(this.faceList.filter((f) => f.file === from).map((f) => f.id), to);
   }
 
+  /**
+   * Give faces a new box, score and descriptor, each keeping its id, person, file and time of
+   * enrolment: the same face found again in its photo (a photo library's photo whose bytes
+   * changed, searched again: src/library/gallery-link.ts). Checked as addFaces checks, before
+   * anything changes. Returns the faces changed.
+   */
+  refreshFaces(faces: readonly { id: number; box: Box; score: number; descriptor: Float32Array }[]): number {
+    faces.forEach((f) => {
+      const row = this.rowOf.get(f.id);
+      if (row === undefined) throw new Error(`${this.name}: no face ${f.id} to refresh`);
+      const what = `face ${f.id} of "${this.faceList[row].person}" (${this.faceList[row].file})`;
+      if (!(f.descriptor instanceof Float32Array) || f.descriptor.length !== this.dim) throw new Error(this.dimError(what, f.descriptor?.length));
+      if (!Array.isArray(f.box) || f.box.length !== 4 || !f.box.every(Number.isFinite)) throw new Error(`${this.name}: ${what} needs a box [x, y, width, height]`);
+      if (!Number.isFinite(f.score)) throw new Error(`${this.name}: ${what} needs a numeric score`);
+    });
+    if (!faces.length) return 0;
+    const people = new Set<string>();
+    for (const f of faces) {
+      const row = this.rowOf.get(f.id)!;
+      this.x.set(normalise(f.descriptor, this.dim, this.normalisation), row * this.dim);
+      const rec = this.faceList[row];
+      rec.box = [...f.box] as Box;
+      rec.score = f.score;
+      people.add(rec.person);
+    }
+    for (const p of people) this.updateTemplate(p);
+    this.changed();
+    return faces.length;
+  }
+
   /** These faces (ids) are now of photo file `to`; returns how many moved. */
   moveFaces(ids: readonly number[], to: string): number {
     const which = new Set(ids);

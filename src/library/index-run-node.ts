@@ -28,6 +28,7 @@ import { fromWire, type PhotoFaces } from './photo-faces.ts';
 import { probeRedis, runOnQueue } from './queue-node.ts';
 import { scanLibrary } from './scan-node.ts';
 import { openSearchIndex } from './search-index-node.ts';
+import { linkGallery } from './gallery-link.ts';
 import { LibraryStore } from './store-node.ts';
 
 /** The library's meta key for the minFace its photos are indexed with. */
@@ -97,8 +98,10 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
   const t0 = performance.now();
   const top = resolve(root);
   const st = await stat(top).catch(() => null);
-  if (!st) throw new Error(`${root}: no such folder`);
-  if (!st.isDirectory()) throw new Error(`${root}: not a folder (index takes a folder tree of photos)`);
+  // A folder gone may be one the library holds photos of (deleted, renamed, or its drive not
+  // mounted): told once the library is open. A new gallery has none.
+  if (!st && !(await galleryExists(resolve(galleryDir)))) throw new Error(`${root}: no such folder`);
+  if (st && !st.isDirectory()) throw new Error(`${root}: not a folder (index takes a folder tree of photos)`);
   const batchSize = opts.batchSize ?? INDEX_BATCH;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be a positive integer, got ${batchSize}`);
   const minFaceWrong = opts.minFace === undefined ? null : minFaceProblem(opts.minFace);
@@ -137,10 +140,13 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
       const stored = Number(lib.getMeta(MIN_FACE_KEY) ?? 0);
       const minFace = opts.minFace ?? stored;
       if (minFace !== stored) lib.setMeta(MIN_FACE_KEY, String(minFace));
-      const plan = await scanLibrary(top, lib, { onWarning: opts.onWarning, minFace });
+      // (A folder gone has nothing to walk: not said as a folder that cannot be opened.)
+      const plan = await scanLibrary(top, lib, { onWarning: st ? opts.onWarning : undefined, minFace });
+      if (!st && !plan.removed.length) throw new Error(`${root}: no such folder`);
       if (!plan.photos && plan.removed.length && !opts.allowEmpty) {
         const n = plan.removed.length;
-        throw new RemedyError(`${root}: no photo under it, where the library has ${n === 1 ? '1 photo' : `${n} photos`}: nothing removed (is its drive mounted?)`, '; if they were deleted, index again with allowEmpty to remove them from the library', { case: 'empty-tree', root, gallery: galleryDir });
+        const where = st ? 'no photo under it' : 'no such folder';
+        throw new RemedyError(`${root}: ${where}, where the library has ${n === 1 ? '1 photo' : `${n} photos`}: nothing removed (is its drive mounted?)`, '; if they were deleted, index again with allowEmpty to remove them from the library', { case: 'empty-tree', root, gallery: galleryDir });
       }
       if (plan.searchedAgain) {
         const which = plan.searchedAgain === 1 ? '1 photo indexed before is' : `${plan.searchedAgain} photos indexed before are`;
@@ -226,10 +232,13 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
         for (const batch of batches) store_(await embedPhotos(describer, batch));
       }
 
-      if (returned.size) {
-        for (const [id, path] of returned) gallery.moveFaces([id], path);
-        await saveGallery(dir, gallery, { lock });
-      }
+      for (const [id, path] of returned) gallery.moveFaces([id], path);
+      // The gallery's faces of photos searched again follow their named faces to where they
+      // were found (a changed photo's boxes move), and library photos enrolled by hand are
+      // named in the library too (gallery-link.ts). Every run: one stopped before saving the
+      // gallery is caught up by the next.
+      const link = linkGallery(gallery, lib);
+      if (returned.size || link.refreshed) await saveGallery(dir, gallery, { lock });
       openSearchIndex(lib, dir, gallery.normalisation, { save: true, onNotice: notice }).close?.();
       return {
         photos: plan.photos,

@@ -7,9 +7,10 @@
 import { resolve } from 'node:path';
 import { Gallery } from '../gallery/gallery.ts';
 import type { FaceRecord } from '../gallery/gallery-format.ts';
-import { saveGallery, withGalleryLock } from '../gallery/store-node.ts';
+import { saveGallery, withGalleryLock, type GalleryLock } from '../gallery/store-node.ts';
 import { lookupName, personName } from '../identity/face-gallery.ts';
 import { loadStoredGallery } from '../identity/node.ts';
+import { galleryKey, libraryKey, linkGallery } from './gallery-link.ts';
 import { LibraryStore, type LibraryCounts, type StoredFace } from './store-node.ts';
 import { RemedyError } from '../remedy.ts';
 
@@ -24,9 +25,14 @@ export interface NameReport {
   notThem: number;
 }
 
-/** A library face and a gallery face cut from the same photo at the same box are one face. */
-const libraryKey = (f: { path: string; box: readonly number[] }) => `${f.path}|${f.box.join(',')}`;
-const galleryKey = (f: { file: string; box: readonly number[] }) => `${f.file}|${f.box.join(',')}`;
+/**
+ * The gallery and its library brought back together first (linkGallery: a photo searched
+ * again, a library photo enrolled by hand), so that the faces asked for are found in both; the
+ * gallery saved where its faces moved.
+ */
+async function linked(dir: string, gallery: Gallery, store: LibraryStore, lock: GalleryLock): Promise<void> {
+  if (linkGallery(gallery, store).refreshed) await saveGallery(dir, gallery, { lock });
+}
 
 /**
  * Name cluster `cluster` (from the last `cluster` run) as `person`, as the gallery's one
@@ -39,6 +45,7 @@ export async function nameCluster(dir: string, cluster: number, person: string, 
     const gallery = await loadStoredGallery(dir, onNotice);
     const store = LibraryStore.open(dir);
     try {
+      await linked(dir, gallery, store, lock);
       const faces = store.faces({ cluster });
       if (!faces.length) throw new RemedyError(`${dir}: no cluster ${cluster}`, ' (see the clusters of clusterLibrary)', { case: 'no-cluster', dir });
       const others = new Map<string, number>();
@@ -113,6 +120,7 @@ export async function nameFaces(dir: string, ids: readonly number[], person: str
     const gallery = await loadStoredGallery(dir, onNotice);
     const store = LibraryStore.open(dir);
     try {
+      await linked(dir, gallery, store, lock);
       const faces = facesById(dir, store, ids);
       const moving = faces.filter((f) => f.person !== person);
       const have = new Set(gallery.faces().filter((g) => g.person === person).map(galleryKey));
@@ -141,6 +149,7 @@ export async function unnameFaces(dir: string, ids: readonly number[], onNotice?
     const gallery = await loadStoredGallery(dir, onNotice);
     const store = LibraryStore.open(dir);
     try {
+      await linked(dir, gallery, store, lock);
       const faces = facesById(dir, store, ids).filter((f) => f.person);
       const toDrop = galleryFacesOf(gallery, faces);
       if (toDrop.length) {
@@ -203,6 +212,7 @@ export async function removePersonPhotos(dir: string, name: string, photos: read
     const gallery = await loadStoredGallery(dir, onNotice);
     const store = LibraryStore.exists(dir) ? LibraryStore.open(dir) : null;
     try {
+      if (store) await linked(dir, gallery, store, lock);
       name = lookupName(name, (n) => gallery.hasPerson(n) || !!store?.namedFacesOf(n).length);
       const named = store ? store.namedFacesOf(name).filter((f) => photos.some((p) => samePhoto(f.path, p))) : [];
       const left = gallery.people().find((p) => p.name === name)?.faces ?? 0;

@@ -49,7 +49,7 @@ export interface ScanPlan {
    * searches, or as it would search alike: faces copied, no GPU work, the run's minFace recorded.
    */
   copies: { file: PhotoFile; from: StoredPhoto }[];
-  /** Stored photos under the root whose files are gone. */
+  /** Stored photos under the root whose files are gone, and those of another tree gone from the disk whose bytes are here (moved: see `copies`). */
   removed: StoredPhoto[];
   /** Unchanged photos (size and time as stored, or the same bytes), but for `failing`. */
   unchanged: number;
@@ -166,5 +166,16 @@ export async function scanLibrary(root: string, store: LibraryStore, opts: { onW
   // like any photo, to where they are now found: their faces and names go with them.
   const unders = [...new Set([top, spelled])].map((d) => (d.endsWith(sep) ? d : d + sep));
   for (const p of stored.values()) if (unders.some((u) => p.path.startsWith(u)) && !seen.has(p.path)) plan.removed.push(p);
+  // A photo stored under another tree whose file is gone, its bytes found here: moved too (the
+  // tree's folder renamed or moved, then indexed under its new path), not copied, so that its
+  // old path does not stay in the library (every photo found twice by search) and the
+  // gallery's faces of it follow it. (A drive not mounted looks the same: mounted again and
+  // indexed, its photos come back as copies, with their names.)
+  const away = new Set(plan.removed.map((p) => p.id));
+  for (const { from } of plan.copies) {
+    if (away.has(from.id) || unders.some((u) => from.path.startsWith(u)) || existsSync(from.path)) continue;
+    away.add(from.id);
+    plan.removed.push(from);
+  }
   return plan;
 }

@@ -57,7 +57,9 @@ export function searchLibrary(store: LibraryStore, index: VectorIndex, gallery: 
   const ids = k ? index.search(q, k)[0].keys : [];
   const named = person ? store.namedFacesOf(person).map((f) => f.id) : [];
   const faces = store.faces({ ids: [...new Set([...ids, ...named])] });
-  return { threshold, person, photos: bestPerPhoto(q, faces, gallery, top, (f, s) => s >= threshold || (person !== null && f.person === person)) };
+  // A face taken off that person by hand (unnameFaces) is not theirs, however alike.
+  const notTheirs = (f: StoredFace) => person !== null && f.notPeople.includes(person);
+  return { threshold, person, photos: bestPerPhoto(q, faces, gallery, top, (f, s) => !notTheirs(f) && (s >= threshold || (person !== null && f.person === person))) };
 }
 
 /**
@@ -76,8 +78,8 @@ export function searchLibraryForPerson(store: LibraryStore, index: VectorIndex, 
   const named = store.namedFacesOf(person).map((f) => f.id);
   const faces = store.faces({ ids: [...new Set([...near, ...named])] });
   // Unnamed candidates are the person's where identify says so: their template is the best
-  // and above the threshold.
-  const unnamed = faces.filter((f) => f.person === null);
+  // and above the threshold; not those taken off the person by hand (unnameFaces).
+  const unnamed = faces.filter((f) => f.person === null && !f.notPeople.includes(person));
   const labels = unnamed.length ? gallery.identify(unnamed.map((f) => f.descriptor), { ...opts, top: 1 }).map((r) => r.label) : [];
   const theirs = new Set(unnamed.filter((_, i) => labels[i] === person).map((f) => f.id));
   return { threshold, person, photos: bestPerPhoto(q, faces, gallery, top, (f) => f.person === person || theirs.has(f.id)) };

@@ -445,6 +445,27 @@ export class LibraryStore {
     return (rows as EntryRow[]).map(entryOf);
   }
 
+  /**
+   * The faces of these photos (absolute paths) that the library stores, by path, each photo's
+   * left to right; a path it does not store is absent. A query per chunk of paths, not per
+   * photo (the gallery's faces against the library's, linkGallery: 20,000 photos one by one
+   * took over a second).
+   */
+  facesOfPhotos(paths: readonly string[]): Map<string, FaceEntry[]> {
+    const out = new Map<string, FaceEntry[]>();
+    const distinct = [...new Set(paths)];
+    for (let i = 0; i < distinct.length; i += IDS_PER_QUERY) {
+      const chunk = distinct.slice(i, i + IDS_PER_QUERY);
+      const rows = this.db.prepare(`SELECT ${this.entryColumns} ${ENTRY_FROM} WHERE p.path IN (${chunk.map(() => '?').join(', ')}) ORDER BY p.path, f.x, f.y, f.id`).all(...chunk) as EntryRow[];
+      for (const r of rows) {
+        const faces = out.get(r.path);
+        if (faces) faces.push(entryOf(r));
+        else out.set(r.path, [entryOf(r)]);
+      }
+    }
+    return out;
+  }
+
   /** The faces of a stored photo (by its absolute path), left to right; null if it is not stored. */
   photoFaces(path: string): FaceEntry[] | null {
     if (!this.db.prepare('SELECT 1 AS x FROM photos WHERE path = ?').get(path)) return null;
