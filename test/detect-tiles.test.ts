@@ -85,6 +85,10 @@ describe('panoramaTiles', () => {
   it("covers a panorama with half-overlapping squares as high as it is, and nothing else", () => {
     expect(panoramaTiles(4000, 3000)).toEqual([]);
     expect(panoramaTiles(2999, 1500)).toEqual([]);
+    // Strips narrower than the smallest face looked for: no windows (a 600x1 banner was an
+    // endless list of 1-pixel windows, "Invalid array length", and the whole run lost).
+    for (const [w, h] of [[600, 1], [1, 1000], [20000, 1], [2, 1], [1000, 2], [5000, 23]]) expect(panoramaTiles(w, h)).toEqual([]);
+    expect(panoramaTiles(5000, 24).length).toBeGreaterThan(0);
     for (const [w, h] of [
       [6000, 1500],
       [1200, 5000],

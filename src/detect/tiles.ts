@@ -91,10 +91,15 @@ export const PANORAMA_RATIO = 2;
 /** Whether a photo is looked at as a panorama (in square windows along it). */
 export const isPanorama = (width: number, height: number) => Math.max(width, height) >= PANORAMA_RATIO * Math.min(width, height);
 
-/** Square windows as high (wide) as a panorama, half overlapping, along it; [] for other photos. */
+/**
+ * Square windows as high (wide) as a panorama, half overlapping, along it; [] for other photos,
+ * and for a strip narrower than the smallest face worth looking for (MIN_FACE_PIXELS): a
+ * banner a pixel high was a window a pixel square every half pixel, an endless list.
+ */
 export function panoramaTiles(width: number, height: number): PixelRect[] {
   if (!isPanorama(width, height)) return [];
   const short = Math.min(width, height);
+  if (short < MIN_FACE_PIXELS) return [];
   const starts = spread(Math.max(width, height), short, Math.floor(short / 2));
   return starts.map((at) => (width >= height ? { left: at, top: 0, width: short, height: short } : { left: 0, top: at, width: short, height: short }));
 }
@@ -102,6 +107,7 @@ export function panoramaTiles(width: number, height: number): PixelRect[] {
 /** Starts of tiles `span` long covering 0..length, at most `stride` apart, evenly spread. */
 function spread(length: number, span: number, stride: number): number[] {
   if (span >= length) return [0];
+  if (!(stride >= 1)) throw new Error(`tiles ${span} long cannot cover ${length} at a stride of ${stride}`);
   const n = Math.ceil((length - span) / stride) + 1;
   return Array.from({ length: n }, (_, i) => Math.round((i * (length - span)) / (n - 1)));
 }
