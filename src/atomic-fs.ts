@@ -205,6 +205,13 @@ export async function dirTarget(dir: string): Promise<string> {
     throw err instanceof NotWritable ? refused(err.message) : namedWriteError(err, dir);
   });
   if (dangling !== null) throw refused(`is a dangling link (to ${dangling}, which does not exist), not written through`);
+  const st = await stat(path).catch(() => null);
+  if (st?.isDirectory()) {
+    // Replaced whole by one rename, which a mount point refuses (EBUSY: a Docker bind mount of
+    // the gallery itself), and after the work: said before it.
+    const parent = await stat(dirname(path)).catch(() => null);
+    if (parent && parent.dev !== st.dev) throw refused(`is a mount point: it is replaced whole when written (a rename), which a mount point cannot be; mount the folder above it, or use a folder inside it`);
+  }
   return path;
 }
 

@@ -4,7 +4,7 @@
 // A save keeps what it does not write itself: a link to the folder (written through, and
 // locked beside the folder it points to), the folder's mode and owner, the user's files and
 // subfolders, also when the saving process is killed at any moment.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -279,6 +279,30 @@ describe('what a save keeps', () => {
     await expect(checkGalleryFolder(nowhere)).rejects.toThrow(refusal);
     await expect(saveGallery(nowhere, makeGallery(1))).rejects.toThrow(refusal);
     expect(readdirSync(join(top, 'store'))).toEqual(['real']);
+  });
+
+  // A mount needs root (and a container allowed to mount).
+  it.skipIf(process.getuid?.() !== 0)('a gallery folder that is a mount point (a bind mount of it) is refused before any work, and the gallery in it kept', async () => {
+    // The tester's case: `mount --bind`, then enroll computed every descriptor and failed at the
+    // save with "EBUSY: resource busy or locked, rename".
+    const dir = fresh();
+    mkdirSync(dir);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir]);
+    } catch {
+      return; // no mounts allowed here
+    }
+    try {
+      const refusal = `${dir}: not replaced: it is a mount point: it is replaced whole when written (a rename), which a mount point cannot be; mount the folder above it, or use a folder inside it`;
+      await expect(checkGalleryFolder(dir)).rejects.toThrow(refusal);
+      await expect(saveGallery(dir, makeGallery(1))).rejects.toThrow(refusal);
+      // A folder inside it is a gallery like any other.
+      await saveGallery(join(dir, 'g'), makeGallery(2));
+      expect((await loadGallery(join(dir, 'g'))).people()).toHaveLength(2);
+      expect(readdirSync(dir)).toEqual(['g']);
+    } finally {
+      execFileSync('umount', [dir]);
+    }
   });
 
   it('the folder\'s mode, and its owner and group where permitted, survive a save', async () => {
