@@ -10,7 +10,7 @@ import { normalise, type NormalisationRecord } from '../src/gallery/normalise.ts
 import { similarity } from '../src/gallery/pair-scores.ts';
 import { rowOf, syntheticFaces } from '../src/gallery/synthetic.ts';
 import type { FaceDescriber } from '../src/faces/describe.ts';
-import { FaceGallery } from '../src/identity/face-gallery.ts';
+import { DECODE_BATCH, enrollSources, FaceGallery } from '../src/identity/face-gallery.ts';
 import { oneUnderTwoNames } from './helpers/two-names.ts';
 
 const dim = 1024;
@@ -751,6 +751,37 @@ describe('errors', () => {
     expect(() => assertBackbone(gallery, { id: 'face', sha256: 'c'.repeat(64) })).toThrow(
       'test-gallery: this gallery was enrolled with backbone "face" (weights sha256 aaaaaaaaaaaa…), but the backbone in use is "face" (sha256 cccccccccccc…); use that backbone, or enroll again',
     );
+  });
+});
+
+describe('enroll stopped (a Ctrl-C)', () => {
+  it('stops after the batch under way: the faces added stay, the photos not reached are counted', async () => {
+    // A run of minutes stopped by Ctrl-C lost every face it had added (the save comes at the end).
+    const g = galleryOf(undefined, 2);
+    const photos = syntheticFaces({ ...shape, firstPerson: 500, people: 1, perPerson: 80 });
+    let n = 0;
+    // Each photo one face, its descriptor the next of one person's 80 (distinct: no copies).
+    const describer = {
+      engine: { manifest: { id: backbone.id, weightsSha256: backbone.sha256 } },
+      preprocessing: g.preprocessing,
+      describe: async (images: readonly unknown[]) => images.map(() => [{ box: [0, 0, 10, 10], score: 1, keypoints: [], descriptor: rowOf(photos.descriptors, dim, n++) }]),
+      missedBelow: () => null,
+    } as unknown as FaceDescriber;
+    const fg = FaceGallery.attach(g, describer);
+    const stop = new AbortController();
+    const files = Array.from({ length: 40 }, (_, i) => `p/${i}.jpg`);
+    const image = { width: 10, height: 10, data: new Uint8Array(300) };
+    // Stopped while the first batch is being decoded: that batch is enrolled, the rest not.
+    const decode = async (batch: readonly string[]) => {
+      stop.abort();
+      return batch.map((name) => ({ name, image }));
+    };
+    const r = await enrollSources(fg, 'Cy', files, decode, { signal: stop.signal });
+    expect([r.added, r.left]).toEqual([DECODE_BATCH, files.length - DECODE_BATCH]);
+    expect(fg.photosOf('Cy')).toEqual(files.slice(0, DECODE_BATCH));
+    // Not stopped: everything, and no `left`.
+    const all = await enrollSources(fg, 'Di', files.map((f) => `q/${f}`), async (batch) => batch.map((name) => ({ name, image })));
+    expect([all.added, all.left]).toEqual([files.length, undefined]);
   });
 });
 

@@ -10,6 +10,7 @@ import { checkOutputDir } from '../out-dir.ts';
 import { counted, facegpuCommand, warnUnknownName, withoutFile } from './wording.ts';
 import { MIN_FACE_HELP, minFaceOption } from './number-options.ts';
 import { remedyOf } from './remedies.ts';
+import { onStopSignals, signalExitCode } from './stop-signals.ts';
 import { expandImages } from './predict.ts';
 import { listPeople } from '../train/dataset-node.ts';
 import { join, resolve } from 'node:path';
@@ -33,7 +34,7 @@ export function registerEnroll(program: Command): void {
     .option('--largest', 'from a photo with several faces take the largest (else it is skipped)')
     .option('--min-face <pixels>', MIN_FACE_HELP)
     .option('--backbone <name|dir>', 'backbone of a new gallery (default: face; an existing gallery uses its own)')
-    .option('--json', 'print [{"person", "added", "skipped": [{"file", "reason", "unreadable"?: true, "faces"?: n, "missedBelow"?: px, "copyOf"?: file}]}] as JSON (faces: how many a photo skipped for several had; missedBelow: no face found, and faces under that width not looked for without --min-face; copyOf: the enrolled photo it is a copy of), "lookalikes"?: [{"file", "person", "similarity", "threshold"}] (photos enrolled whose face the template of another person claims at the threshold identify uses at --far 0.001, more than their own: warned of), "sameAs"?: [{"person", "similarity", "one"?: {"because", "similarity"}, "into"?}] (people whose template is as alike to this one as the faces of one person are, or, with "one", whose faces say the two may be one ("because": all, most or alike; "into": the name to merge into): one person under two names? warned of). Exit status 2 when a file could not be read, or when nothing was enrolled and a photo was skipped for its faces')
+    .option('--json', 'print [{"person", "added", "skipped": [{"file", "reason", "unreadable"?: true, "faces"?: n, "missedBelow"?: px, "copyOf"?: file}]}] as JSON (faces: how many a photo skipped for several had; missedBelow: no face found, and faces under that width not looked for without --min-face; copyOf: the enrolled photo it is a copy of), "lookalikes"?: [{"file", "person", "similarity", "threshold"}] (photos enrolled whose face the template of another person claims at the threshold identify uses at --far 0.001, more than their own: warned of), "sameAs"?: [{"person", "similarity", "one"?: {"because", "similarity"}, "into"?}] (people whose template is as alike to this one as the faces of one person are, or, with "one", whose faces say the two may be one ("because": all, most or alike; "into": the name to merge into): one person under two names? warned of), "left"?: n (photos not reached: stopped by Ctrl-C, which saves what was enrolled; exit status 130). Exit status 2 when a file could not be read, or when nothing was enrolled and a photo was skipped for its faces')
     .action((gallery: string, paths: string[], opts: EnrollCliOptions) => enrollCommand(gallery, paths, { ...opts, adapter: program.opts().adapter }));
 }
 
@@ -65,19 +66,26 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
   const backbone = opts.backbone ?? ((await galleryExists(galleryDir)) ? (await peekGalleryBackbone(galleryDir)).id : 'face');
   const { gpu, engine } = await openEngine({ backbone, adapter: opts.adapter });
   const notice = (m: string) => console.error(`facegpu: ${m}`);
+  // A first Ctrl-C stops after the photos under way and saves what was enrolled (a run of
+  // minutes lost all of it); a second stops at once, saving nothing.
+  const stop = new AbortController();
+  const signals = onStopSignals(() => {
+    stop.abort();
+    notice('stopping after the photos under way; those enrolled are saved (Ctrl-C again to stop at once, saving nothing)');
+  });
   try {
     const saved: { out: EnrollReport[]; stats: ReturnType<FaceGallery['stats']> } = await updateFaceGallery(galleryDir, { gpu, engine, create: true, minFace, onNotice: notice }, async (fg) => {
       const out: EnrollReport[] = [];
       for (const { person, files } of plan) {
-        if (!files.length) {
-          out.push({ person, added: 0, skipped: [] });
+        if (!files.length || stop.signal.aborted) {
+          out.push({ person, added: 0, skipped: [], ...(files.length && { left: files.length }) });
           continue;
         }
         // Kept by their full paths, so that `gallery remove --photo` finds them from any folder;
         // told as given.
         const full = files.map((f) => resolve(f));
         const given = new Map(full.map((f, i) => [f, files[i]]));
-        const r = await enrollFiles(fg, person, full, { largest: opts.largest });
+        const r = await enrollFiles(fg, person, full, { largest: opts.largest, signal: stop.signal });
         const told = { ...r, skipped: r.skipped.map((s) => ({ ...cliWording(s), file: given.get(s.file) ?? s.file })) };
         for (const s of told.skipped) console.error(`facegpu: warning: skipped ${s.file}: ${s.reason}`);
         for (const l of r.lookalikes ?? []) {
@@ -124,9 +132,15 @@ export async function enrollCommand(galleryDir: string, paths: string[], opts: E
     const failed = reports.some((r) => r.skipped.some((s) => s.unreadable));
     const nothing = reports.every((r) => r.added === 0) && reports.some((r) => r.skipped.some((s) => !s.copyOf));
     if (failed || nothing) process.exitCode = 2;
+    const left = reports.reduce((n, r) => n + (r.left ?? 0), 0);
+    if (signals.received) {
+      console.error(`facegpu: stopped: ${counted(left, 'photo')} not enrolled; the same command again enrolls them (the photos enrolled are skipped as copies)`);
+      process.exitCode = signalExitCode(signals.received);
+    }
     if (opts.json) process.stdout.write(JSON.stringify(reports) + '\n');
-    else for (const r of reports) console.log(`${r.person}: ${counted(r.added, 'face')} added${r.skipped.length ? `, ${counted(r.skipped.length, 'photo')} skipped` : ''}`);
+    else for (const r of reports) console.log(`${r.person}: ${counted(r.added, 'face')} added${r.skipped.length ? `, ${counted(r.skipped.length, 'photo')} skipped` : ''}${r.left ? `, ${counted(r.left, 'photo')} not reached` : ''}`);
   } finally {
+    signals.dispose();
     engine.destroy();
     gpu.destroy();
   }

@@ -51,6 +51,8 @@ export interface EnrollReport {
    * unknown, through the calibration. Present only when there are some.
    */
   lookalikes?: { file: string; person: string; similarity: number; threshold: number }[];
+  /** Sources not reached because the call was stopped (EnrollOptions.signal). Present only when there are some. */
+  left?: number;
   /**
    * People whose template the person's is as similar to, after this enrolment, as one
    * person's faces are to their own (Gallery.peopleNamedTwice): one person under two names,
@@ -67,6 +69,11 @@ export interface EnrollOptions {
   largest?: boolean;
   /** Find faces down to this many pixels wide in these photos (DescriberOptions.minFace), over the describer's own. */
   minFace?: number;
+  /**
+   * Stop after the batch under way once aborted (a Ctrl-C): the faces added so far stay (saved
+   * by the caller as ever), and the report says how many sources were not reached (`left`).
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -432,6 +439,10 @@ export async function enrollSources<Source>(fg: FaceGallery, person: string, sou
     const report: EnrollReport = { person: name, added: 0, skipped: [] };
     const addedNow = new Set<string>();
     for (let at = 0; at < sources.length; at += DECODE_BATCH) {
+      if (opts.signal?.aborted) {
+        report.left = sources.length - at;
+        break;
+      }
       const decoded = await decode(sources.slice(at, at + DECODE_BATCH), at);
       for (const d of decoded) if ('error' in d) report.skipped.push({ file: d.name, reason: d.error, unreadable: true });
       const ok = decoded.filter((d): d is NamedImage => 'image' in d);
