@@ -187,6 +187,51 @@ describe('runOnQueue', () => {
     }
   }, 60_000);
 
+  it('stopped (a Ctrl-C): at once, its waiting batches taken off the queue, the batch in hand handing nothing back, its key gone', async () => {
+    // The tester's case: Ctrl-C on `index --queue` left 12 batches queued, which a worker then
+    // described for a run that no longer existed (and the next run described again).
+    const lone = await startRedis();
+    const client = new Redis(lone.url, { maxRetriesPerRequest: null });
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    const seen: string[] = [];
+    const w = await startWorker(lone.url, async (d) => {
+      seen.push(d.paths[0]);
+      await held;
+      return d.paths.map((path) => ({ path, size: 1, mtimeMs: 1, sha256: '0'.repeat(64), width: 1, height: 1, faces: [] }));
+    });
+    try {
+      const stop = new AbortController();
+      const results: string[] = [];
+      const failed: string[] = [];
+      const run = runOnQueue(lone.url, data('/g/stop'), batchesOf('stop', 5), { onResult: (p) => void results.push(p[0]), onFailed: (p) => void failed.push(p[0]) }, { sweepMs: 60_000, signal: stop.signal });
+      const until = Date.now() + 20_000;
+      while (!w.busy && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      expect(w.busy).toBe(true);
+      const t = Date.now();
+      stop.abort();
+      await run;
+      // At once, not after a sweep (60 s) or the batch in hand.
+      expect(Date.now() - t).toBeLessThan(5000);
+      expect([results, failed]).toEqual([[], []]);
+      expect(await client.keys(`${QUEUE_NAME}:owner:*`)).toEqual([]);
+      const queue = new Queue(QUEUE_NAME, { connection: client });
+      const waiting = async () => (await queue.getJobs(['waiting', 'delayed', 'prioritized'])).filter((j) => j?.data?.gallery === '/g/stop').length;
+      expect(await waiting()).toBe(0);
+      release();
+      // The batch in hand ends; no other is taken.
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(seen).toEqual(['/stop/0/a.jpg']);
+      expect(await waiting()).toBe(0);
+      await queue.close();
+    } finally {
+      release();
+      client.disconnect();
+      await w.close();
+      await lone.stop();
+    }
+  }, 60_000);
+
   it('a batch queued by an owner from before owner keys is done', async () => {
     const client = new Redis(redis.url, { maxRetriesPerRequest: null });
     const queue = new Queue(QUEUE_NAME, { connection: client });

@@ -9,7 +9,7 @@ import { watchLibrary, type LibraryWatch } from '../library/watch-node.ts';
 import { parseQueueUrl } from '../library/queue-node.ts';
 import { countOption, minFaceOption } from './number-options.ts';
 import { cliMessage } from './remedies.ts';
-import { onStopSignals } from './stop-signals.ts';
+import { onStopSignals, signalExitCode } from './stop-signals.ts';
 import { counted } from './wording.ts';
 import { groupBy } from '../group-by.ts';
 
@@ -39,7 +39,7 @@ export function registerIndex(program: Command): void {
     .option('--watch', 'then keep watching the folder: index again whenever photos are added, changed, moved or deleted, until Ctrl-C (a run\'s summary each time)')
     .option('--allow-empty', 'let a folder with no photo under it remove the library\'s photos there (refused otherwise, nothing removed: an empty folder is more often a drive not mounted)')
     .option('--no-progress', 'no progress bar on stderr')
-    .option('--json', 'print {"photos", "faces", "new", "changed", "removed", "skipped", "failed", "copied", "embedded", "seconds"} as JSON (with --watch, a line each run)')
+    .option('--json', 'print {"photos", "faces", "new", "changed", "removed", "skipped", "failed", "copied", "embedded", "left"?: photos not done (stopped by Ctrl-C, which keeps what was stored; exit status 130), "seconds"} as JSON (with --watch, a line each run)')
     .action((root: string, opts: IndexCliOptions) => indexCommand(root, { ...opts, adapter: program.opts().adapter }));
 }
 
@@ -89,13 +89,25 @@ export async function indexCommand(root: string, opts: IndexCliOptions): Promise
     if (runs++ === 0 || !idle) printSummary(root, opts, summary);
   };
   if (!opts.watch) {
+    // A first Ctrl-C stops after the batch under way (through a queue: at once, its waiting
+    // batches taken off it), keeping what was stored; a second stops at once.
+    const stop = new AbortController();
+    const signals = onStopSignals(() => {
+      stop.abort();
+      say('stopping after the batch under way (Ctrl-C again to stop at once; what is stored is kept)');
+    });
     let summary: IndexSummary;
     try {
-      summary = await indexLibrary(root, opts.gallery, options);
+      summary = await indexLibrary(root, opts.gallery, { ...options, signal: stop.signal });
     } finally {
+      signals.dispose();
       barOff();
     }
     report(summary);
+    if (signals.received) {
+      say(`stopped: ${counted(summary.left, 'photo')} not indexed; index again to do them`);
+      process.exitCode = signalExitCode(signals.received);
+    }
     return;
   }
   let watching: LibraryWatch;
@@ -152,7 +164,7 @@ function printSummary(root: string, opts: IndexCliOptions, summary: IndexSummary
   }
   const { photos, faces, new: added, changed, removed, skipped, failed, seconds } = summary;
   if (opts.json) {
-    process.stdout.write(JSON.stringify({ photos, faces, new: added, changed, removed, skipped, failed: failed.length, copied: summary.copied, embedded: summary.embedded, seconds: Math.round(seconds * 100) / 100 }) + '\n');
+    process.stdout.write(JSON.stringify({ photos, faces, new: added, changed, removed, skipped, failed: failed.length, copied: summary.copied, embedded: summary.embedded, ...(summary.left && { left: summary.left }), seconds: Math.round(seconds * 100) / 100 }) + '\n');
   } else {
     console.log(
       `${opts.gallery}: ${counted(photos, 'photo')} under ${root}: ${added} new${summary.copied ? ` (${summary.copied} already known by content)` : ''}, ${changed} changed, ${removed} removed, ${skipped} unchanged, ${failed.length} failed; ` +

@@ -67,6 +67,13 @@ export interface IndexOptions {
   onNotice?: (message: string) => void;
   /** With `queue`: told once when no worker takes the batches after a while (default: a notice). */
   onNoWorker?: (url: string) => void;
+  /**
+   * Stop once aborted (a Ctrl-C): after the batch under way here, or, through a queue, at once,
+   * its batches still waiting taken off it (those in a worker's hand are left undone there).
+   * What was stored is kept and the run ends as any run does (the gallery saved, the search
+   * index caught up); `left` counts the photos not done.
+   */
+  signal?: AbortSignal;
 }
 
 export interface IndexSummary {
@@ -90,6 +97,8 @@ export interface IndexSummary {
   copied: number;
   /** Photos found and described on a GPU in this run (0 when there was nothing new). */
   embedded: number;
+  /** Of the photos to process, those not done because the run was stopped (IndexOptions.signal). */
+  left: number;
   seconds: number;
 }
 
@@ -224,12 +233,15 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
           },
           onNotice: notice,
           onNoWorker: opts.onNoWorker,
-        });
+        }, { signal: opts.signal });
       } else if (batches.length) {
         device ??= await openEngine({ backbone: gallery.backbone.id, adapter: opts.adapter });
         assertBackbone(gallery, backboneRefOf(device.engine));
         describer = await openFaceDescriber(device.gpu, device.engine, preprocessingOf(gallery), { onNotice: opts.onNotice, minFace: minFace || undefined });
-        for (const batch of batches) store_(await embedPhotos(describer, batch));
+        for (const batch of batches) {
+          if (opts.signal?.aborted) break;
+          store_(await embedPhotos(describer, batch));
+        }
       }
 
       for (const [id, path] of returned) gallery.moveFaces([id], path);
@@ -250,6 +262,7 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
         failed,
         copied: plan.copies.length,
         embedded,
+        left: work.length - done,
         seconds: (performance.now() - t0) / 1000,
       };
     } finally {

@@ -174,6 +174,12 @@ export async function runOnQueue(
     events?: boolean;
     /** How long Redis may be unreachable before the run fails (default REDIS_LOST_MS). */
     lostMs?: number;
+    /**
+     * Stop once aborted (a Ctrl-C): the batches still waiting are taken off the queue and the
+     * run ends (its owner key deleted, so a batch in a worker's hand is not handed back);
+     * those not settled are neither result nor failure.
+     */
+    signal?: AbortSignal;
   } = {},
 ): Promise<void> {
   const sweepMs = opts.sweepMs ?? QUEUE_SWEEP_MS;
@@ -256,7 +262,14 @@ export async function runOnQueue(
     const started = Date.now();
     let swept = started;
     let warned = false;
+    opts.signal?.addEventListener('abort', () => wake(), { once: true });
     while (pending.size) {
+      if (opts.signal?.aborted) {
+        // Taken off the queue (a batch a worker holds is locked: the worker drops it once it
+        // sees the run ended).
+        for (const id of pending.keys()) await (await queue.getJob(id))?.remove().catch(() => {});
+        return;
+      }
       if (!told.size) {
         // Until an event, or the next sweep.
         await new Promise<void>((resolve) => {
