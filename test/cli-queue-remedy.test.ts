@@ -82,7 +82,7 @@ describe('a RemedyError in a queue worker', () => {
     expect(queued.code).toBe(2);
     const why = `this worker cannot open backbone "imagenet" for gallery ${gallery}: ${join(missing, 'manifest.json')}: no converted backbone here${cliRemedy}`;
     const warnings = queued.stderr.trim().split('\n');
-    expect(warnings.sort()).toEqual(['a.jpg', 'b.jpg'].map((f) => `facegpu: warning: ${join(photos, f)}: its batch failed for good (refused, or failed on every try): ${why}`));
+    expect(warnings.sort()).toEqual(['a.jpg', 'b.jpg'].map((f) => `facegpu: warning: ${join(photos, f)}: in a batch that failed for good (refused, or failed on every try): ${why}`));
     expect(queued.stdout).toMatch(/ 2 failed; /);
     // The worker says so too, in the CLI's words.
     await workerSays(/failed: /);

@@ -61,6 +61,14 @@ describe('remedies: the library in its terms, the CLI with its flags', () => {
       expect(cliNameIn(cli, commands), cli).not.toBeNull();
     }
     expect(cliMessage(new Error('plain'))).toBe('plain');
+    // Paths in the commands told are words a shell reads back (a gallery named "my gal ü'"
+    // printed raw could not be pasted).
+    const odd = "/tmp/my gal ü'";
+    for (const hint of [{ case: 'no-gallery', dir: odd }, { case: 'no-person', dir: odd }, { case: 'no-cluster', dir: odd }, { case: 'nobody-named', dir: odd }, { case: 'no-face', dir: odd }, { case: 'no-photo', dir: odd, person: 'Ann' }, { case: 'empty-tree', root: odd, gallery: odd }] as RemedyHint[]) {
+      const cli = cliMessage(new RemedyError('p', ' (r)', hint));
+      expect(cli, cli).toContain(`'/tmp/my gal ü'\\''`);
+      expect(cli, cli).not.toMatch(/[^']\/tmp\/my gal/);
+    }
   });
 
   it('a missing model directory', async () => {

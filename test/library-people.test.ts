@@ -82,7 +82,7 @@ const galleryFiles = async (dir: string, person: string) =>
 describe('naming faces one by one', () => {
   it('a face taken off a named cluster leaves the person in the gallery and stays off when the cluster is named again', async () => {
     const { dir, ids } = await library('g1');
-    expect(await nameCluster(dir, 0, 'Ann')).toEqual({ person: 'Ann', cluster: 0, named: 6, kept: [], notThem: 0 });
+    expect(await nameCluster(dir, 0, 'Ann')).toEqual({ person: 'Ann', cluster: 0, named: 6, already: 0, kept: [], notThem: 0 });
     const stranger = ids[5]; // the second face of 5.jpg (x 20)
     expect(await unnameFaces(dir, [stranger])).toEqual({ person: null, changed: 1, from: [{ person: 'Ann', faces: 1 }], removed: [] });
     expect(await galleryFiles(dir, 'Ann')).toEqual(['/p/1.jpg@0', '/p/2.jpg@0', '/p/3.jpg@0', '/p/4.jpg@0', '/p/5.jpg@120']);
@@ -90,7 +90,7 @@ describe('naming faces one by one', () => {
     // Taken off again: nothing left to take.
     expect(await unnameFaces(dir, [stranger])).toEqual({ person: null, changed: 0, from: [], removed: [] });
 
-    expect(await nameCluster(dir, 0, 'Ann')).toEqual({ person: 'Ann', cluster: 0, named: 5, kept: [], notThem: 1 });
+    expect(await nameCluster(dir, 0, 'Ann')).toEqual({ person: 'Ann', cluster: 0, named: 5, already: 5, kept: [], notThem: 1 });
     expect(await galleryFiles(dir, 'Ann')).toHaveLength(5);
     expect(libraryFaces(dir).get(stranger)!.person).toBeNull();
 
@@ -249,7 +249,7 @@ describe('naming faces one by one', () => {
       `  face ${ids[5]}: 10x10 at 20,10, nobody, cluster 0, not Ann`,
       `  face ${ids[4]}: 10x10 at 120,10, Ann, cluster 0`,
     ]);
-    expect((await cli(['gallery', 'name', dir, '0', 'Ann'])).stdout.trim()).toBe('cluster 0: 5 faces named Ann (left as they were: 1 taken off Ann before)');
+    expect((await cli(['gallery', 'name', dir, '0', 'Ann'])).stdout.trim()).toBe('cluster 0: 5 faces named Ann, all as before (left as they were: 1 taken off Ann before)');
     expect((await cli(['gallery', 'name-faces', dir, 'Cy', String(ids[0]), String(ids[5])])).stdout.trim()).toBe('2 faces named Cy (from Ann: 1)');
     const bad = await cli(['gallery', 'name-faces', dir, 'Cy', 'x1']).catch((e) => e);
     expect(bad.stderr.trim()).toBe('facegpu: <face-ids> must be an integer, got "x1"');
@@ -257,6 +257,12 @@ describe('naming faces one by one', () => {
     expect(gone.stderr.trim()).toBe(`facegpu: ${dir}: no face 999 in the photo library (a photo indexed again gets new face ids; see facegpu gallery faces ${dir} <photo>, or the ids on facegpu cluster --sheets)`);
     const stranger = await cli(['gallery', 'faces', dir, '/p/6.jpg']).catch((e) => e);
     expect(stranger.stderr.trim()).toBe(`facegpu: /p/6.jpg: not a photo of the library in ${dir} (index its folder first: facegpu index <photos> --gallery ${dir})`);
+    // A photo that could not be read when indexed: said so, not "0 faces".
+    const store = LibraryStore.open(dir);
+    store.storePhotos([{ path: '/p/bad.jpg', size: 1, mtimeMs: 1, sha256: 'b'.repeat(64), error: '/p/bad.jpg: cannot decode image (premature end of JPEG image)' }]);
+    store.close();
+    expect((await cli(['gallery', 'faces', dir, '/p/bad.jpg'])).stdout.trim()).toBe('/p/bad.jpg: not read when indexed: cannot decode image (premature end of JPEG image); indexed again once its bytes change');
+    expect(JSON.parse((await cli(['gallery', 'faces', dir, '/p/bad.jpg', '--json'])).stdout)).toEqual([{ file: '/p/bad.jpg', faces: [], error: '/p/bad.jpg: cannot decode image (premature end of JPEG image)' }]);
     const folder = await cli(['gallery', 'faces', dir, tmp]).catch((e) => e);
     expect(folder.stderr.trim()).toBe(`facegpu: ${tmp}: a folder; give its photos (facegpu gallery faces ${dir} <photo>...)`);
     // A person named "unknown" reads as nobody in identify's text: warned of, as enroll warns.

@@ -7,6 +7,7 @@ import { checkLibrary } from './remedies.ts';
 import { countOption, numberOption } from './number-options.ts';
 import { SHEET_FACES, sheetFile, sheetsFolderProblem, writeClusterSheets } from '../library/sheets-node.ts';
 import { checkOutputDir, realish, within } from '../out-dir.ts';
+import { counted, shellWord } from './wording.ts';
 
 interface ClusterCliOptions {
   epsilon: string;
@@ -81,21 +82,21 @@ export async function clusterCommand(dir: string, opts: ClusterCliOptions): Prom
     } finally {
       sheetBar?.stop();
     }
-    console.error(`facegpu: ${r.clusters.length} contact sheets in ${opts.sheets}${r.clusters.length ? ` (${sheetFile(r.clusters[0].id)}, ...)` : ''}`);
+    console.error(`facegpu: ${counted(r.clusters.length, 'contact sheet')} in ${opts.sheets}${r.clusters.length ? ` (${sheetFile(r.clusters[0].id)}, ...)` : ''}`);
   }
   if (opts.json) {
     process.stdout.write(JSON.stringify({ clusters: r.clusters, noise: r.noise, faces: r.faces, searchIndex: r.searchIndex }) + '\n');
     return;
   }
   const candidates = r.clusters.filter((c) => !c.person);
-  console.log(`${dir}: ${r.faces} faces: ${candidates.length} candidate people, ${r.clusters.length - candidates.length} named, ${r.noise} faces in no cluster`);
+  console.log(`${dir}: ${counted(r.faces, 'face')}: ${counted(candidates.length, 'candidate person', 'candidate people')}, ${r.clusters.length - candidates.length} named, ${counted(r.noise, 'face')} in no cluster`);
   for (const c of r.clusters) {
     const who = c.person ? c.person : c.nearest ? `? (most like ${c.nearest.person}, ${c.nearest.similarity.toFixed(2)})` : '?';
-    console.log(`  cluster ${c.id}: ${who}: ${c.faces} faces in ${c.photos} photos, e.g. ${c.examples.slice(0, 3).join(', ')}`);
+    console.log(`  cluster ${c.id}: ${who}: ${counted(c.faces, 'face')} in ${counted(c.photos, 'photo')}, e.g. ${c.examples.slice(0, 3).join(', ')}`);
   }
   if (r.searchIndex) console.log(`search index rebuilt with each cluster's faces together (${r.searchIndex.seconds.toFixed(1)} s)`);
-  if (candidates.length) console.log(`name one: facegpu gallery name ${dir} <cluster> <person>`);
-  if (opts.sheets !== undefined && r.clusters.length) console.log(`a face on a sheet that is someone else: facegpu gallery unname-faces ${dir} <face-id> (or name-faces ${dir} <person> <face-id>)`);
+  if (candidates.length) console.log(`name one: facegpu gallery name ${shellWord(dir)} <cluster> <person>`);
+  if (opts.sheets !== undefined && r.clusters.length) console.log(`a face on a sheet that is someone else: facegpu gallery unname-faces ${shellWord(dir)} <face-id> (or name-faces ${shellWord(dir)} <person> <face-id>)`);
   // The defaults suit a library with many photos of each person; in a small one, or one of
   // spread-out web photos, few people reach --min-faces faces within --epsilon of each other.
   if (r.faces > 0 && r.noise * 2 > r.faces) {

@@ -13,7 +13,7 @@ import { LibraryStore } from '../library/store-node.ts';
 import { exportXmpRegions, importXmpNames, type XmpOptions } from '../library/xmp-node.ts';
 import { progressBar } from './progress.ts';
 import { checkLibrary, CLI_REMEDIES } from './remedies.ts';
-import { counted, warnUnknownName } from './wording.ts';
+import { counted, facegpuCommand, shellWord, warnUnknownName, withoutFile } from './wording.ts';
 import { countOption } from './number-options.ts';
 import { matchOptions } from './match-options.ts';
 
@@ -44,13 +44,13 @@ export function registerGallery(program: Command): void {
     .argument('<gallery>', 'gallery folder with a photo library')
     .argument('<cluster-id>', 'the cluster, as facegpu cluster lists it')
     .argument('<person>', 'who it is')
-    .option('--json', 'print {"person", "cluster", "named", "kept": [{"person", "faces"}], "notThem"} as JSON')
+    .option('--json', 'print {"person", "cluster", "named", "already": of those, named so before, "kept": [{"person", "faces"}], "notThem"} as JSON')
     .action((dir: string, cluster: string, person: string, opts: { json?: boolean }) => nameCommand(dir, cluster, person, opts));
   g.command('faces')
     .description("a library photo's faces, left to right, with their ids (for name-faces and unname-faces), names and clusters")
     .argument('<gallery>', 'gallery folder with a photo library')
     .argument('<photos...>', 'photos of the library')
-    .option('--json', 'print [{"file", "faces": [{"id", "box", "score", "person", "cluster", "notPeople": [people it was taken off]}]}] as JSON')
+    .option('--json', 'print [{"file", "faces": [{"id", "box", "score", "person", "cluster", "notPeople": [people it was taken off]}], "error"?: why the photo could not be read when indexed}] as JSON')
     .action((dir: string, photos: string[], opts: { json?: boolean }) => facesCommand(dir, photos, opts));
   g.command('name-faces')
     .description('name faces of the photo library one by one (ids from gallery faces or cluster --sheets), taking them off whoever had them')
@@ -159,7 +159,9 @@ async function nameCommand(dir: string, cluster: string, person: string, opts: {
   if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
   else {
     const left = [...r.kept.map((k) => `${k.faces} of ${k.person}`), ...(r.notThem ? [`${r.notThem} taken off ${r.person} before`] : [])];
-    console.log(`cluster ${r.cluster}: ${counted(r.named, 'face')} named ${r.person}${left.length ? ` (left as they were: ${left.join(', ')})` : ''}`);
+    // Named again: said as such, not as if the faces were named now.
+    const before = r.already === r.named ? (r.named === 1 ? ', as before' : ', all as before') : r.already ? `, ${r.already} of them as before` : '';
+    console.log(`cluster ${r.cluster}: ${counted(r.named, 'face')} named ${r.person}${before}${left.length ? ` (left as they were: ${left.join(', ')})` : ''}`);
   }
 }
 
@@ -179,10 +181,13 @@ async function facesCommand(dir: string, photos: string[], opts: { json?: boolea
   try {
     rows = photos.map((p) => {
       // As given, or where it really is (a library indexed through a link to its tree stores the real paths).
-      const faces = store.photoFaces(resolve(p)) ?? store.photoFaces(realpathOr(p));
-      if (!faces && isDirectorySync(p)) throw new Error(`${p}: a folder; give its photos (facegpu gallery faces ${dir} <photo>...)`);
+      const path = store.photoAt(resolve(p)) ? resolve(p) : realpathOr(p);
+      const faces = store.photoFaces(path);
+      if (!faces && isDirectorySync(p)) throw new Error(`${p}: a folder; give its photos (facegpu gallery faces ${shellWord(dir)} <photo>...)`);
       if (!faces) throw new Error(`${p}: not a photo of the library in ${dir} (index its folder first: facegpu index <photos> --gallery ${dir})`);
-      return { file: p, faces: faces.map(({ id, box, score, person, cluster, notPeople }) => ({ id, box, score, person, cluster, notPeople })) };
+      // A photo that could not be read when indexed has no faces for that reason: said.
+      const error = store.photoAt(path)?.error ?? null;
+      return { file: p, faces: faces.map(({ id, box, score, person, cluster, notPeople }) => ({ id, box, score, person, cluster, notPeople })), ...(error !== null && { error }) };
     });
   } finally {
     store.close();
@@ -192,6 +197,10 @@ async function facesCommand(dir: string, photos: string[], opts: { json?: boolea
     return;
   }
   for (const r of rows) {
+    if (r.error !== undefined) {
+      console.log(`${r.file}: not read when indexed: ${withoutFile(r.error, resolve(r.file))}; indexed again once its bytes change`);
+      continue;
+    }
     console.log(`${r.file}: ${counted(r.faces.length, 'face')}`);
     for (const f of r.faces) {
       const at = f.box.map((v) => Math.round(v));
@@ -226,7 +235,7 @@ async function statsCommand(dir: string, opts: { json?: boolean }): Promise<void
     return;
   }
   console.log(`${dir}: ${counted(s.people, 'person', 'people')}, ${counted(s.photos, 'photo')}, ${counted(s.faces, 'face')} (index: ${s.indexKind}; calibration: ${s.calibration})`);
-  if (s.library) console.log(`photo library: ${s.library.photos} photos (${s.library.failed} unreadable), ${s.library.faces} faces, ${s.unlabelled} not named, ${s.library.clusters} clusters`);
+  if (s.library) console.log(`photo library: ${counted(s.library.photos, 'photo')} (${s.library.failed} unreadable), ${counted(s.library.faces, 'face')}, ${s.unlabelled} not named, ${counted(s.library.clusters, 'cluster')}`);
   // Fewer than two people: the figures are the backbone's reference photos', not this gallery's.
   const whose = s.calibration === 'default' ? " (the backbone's reference photos, not this gallery's)" : '';
   printKind(`verify (face against face)${whose}`, 'verify', s.verify, s.thresholds.verify);
@@ -287,7 +296,7 @@ async function exportXmpCommand(dir: string, opts: ExportXmpCliOptions): Promise
   const dropped = r.dropped ? `, ${counted(r.dropped, 'region')} of facegpu's taken out` : '';
   console.log(`${counted(r.photos, 'photo')} with named faces: ${counted(r.written, opts.intoPhotos ? 'photo' : 'sidecar')} ${would}written${r.skipped ? ` (${r.skipped} already as the library has them, not read)` : ''}, ${counted(r.regions, 'face')} named in them${r.recognized ? ` (${r.recognized} recognized)` : ''}${dropped}${r.failed.length ? `, ${r.failed.length} failed` : ''}`);
   for (const k of r.kept) {
-    console.log(`  ${k.file}: face ${k.face} left out: ${opts.intoPhotos ? 'the photo' : 'its sidecar'} names it "${k.theirs}", facegpu "${k.name}" (if facegpu is wrong: facegpu gallery name-faces ${dir} "${k.theirs}" ${k.face})`);
+    console.log(`  ${k.file}: face ${k.face} left out: ${opts.intoPhotos ? 'the photo' : 'its sidecar'} names it "${k.theirs}", facegpu "${k.name}" (if facegpu is wrong: ${facegpuCommand('gallery name-faces', [dir, k.theirs, String(k.face)])})`);
   }
 }
 
@@ -298,7 +307,7 @@ async function importXmpCommand(dir: string, opts: XmpCliOptions): Promise<void>
   const people = r.named.map((p) => `${p.person} (${p.faces})`).join(', ');
   const skipped = r.skipped ? ` (${r.skipped} as at their last import, not read)` : '';
   console.log(`${counted(r.photos, 'photo')} with faces${skipped}, ${counted(r.regions, 'named face region')} read: ${counted(faces, 'face')} ${r.dryRun ? 'would be ' : ''}named${people ? `: ${people}` : ''}; ${r.already} named so already${r.failed.length ? `; ${r.failed.length} failed` : ''}`);
-  for (const k of r.kept) console.log(`  ${k.file}: face ${k.face} left as ${k.name}, its metadata says "${k.theirs}" (if that is right: facegpu gallery name-faces ${dir} "${k.theirs}" ${k.face})`);
+  for (const k of r.kept) console.log(`  ${k.file}: face ${k.face} left as ${k.name}, its metadata says "${k.theirs}" (if that is right: ${facegpuCommand('gallery name-faces', [dir, k.theirs, String(k.face)])})`);
   for (const k of r.notThem) console.log(`  ${k.file}: face ${k.face} left unnamed, taken off ${k.name} before`);
   if (r.unmatched.length) console.log(`  ${counted(r.unmatched.length, 'region')} with no face found under it, e.g. ${r.unmatched[0].file}: "${r.unmatched[0].name}" (faces under --min-face, turned away, or a name facegpu refuses)`);
 }

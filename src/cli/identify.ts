@@ -9,7 +9,7 @@ import { matchOptions, fmt, tellThreshold } from './match-options.ts';
 import { expandImages } from './predict.ts';
 import { MIN_FACE_HELP, minFaceOption, numberOption } from './number-options.ts';
 import { CLI_REMEDIES } from './remedies.ts';
-import { counted, withoutFile } from './wording.ts';
+import { counted, shellWord, withoutFile } from './wording.ts';
 import { annotator, checkAnnotateDir } from './annotate.ts';
 import { stat } from 'node:fs/promises';
 
@@ -54,7 +54,7 @@ export async function identifyCommand(galleryDir: string, images: string[], opts
   if (!json.people.length) {
     throw new Error(
       LibraryStore.exists(galleryDir)
-        ? `${galleryDir}: no one is named in this gallery yet: name the people of its photo library first (facegpu cluster ${galleryDir}, then facegpu gallery name ${galleryDir} <cluster> <person>), or enroll them (facegpu enroll ${galleryDir} <photos>)`
+        ? `${galleryDir}: no one is named in this gallery yet: name the people of its photo library first (facegpu cluster ${shellWord(galleryDir)}, then facegpu gallery name ${shellWord(galleryDir)} <cluster> <person>), or enroll them (facegpu enroll ${shellWord(galleryDir)} <photos>)`
         : `${galleryDir}: the gallery is empty${CLI_REMEDIES['no-gallery']({ case: 'no-gallery', dir: galleryDir })}`,
     );
   }

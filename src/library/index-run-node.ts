@@ -225,7 +225,7 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
           },
           onFailed: (paths, reason, error) => {
             for (const p of paths) {
-              const what = `${p}: its batch failed for good (refused, or failed on every try): `;
+              const what = `${p}: in a batch that failed for good (refused, or failed on every try): `;
               failed.push({ file: p, error: what + reason, ...(error && { remedy: error.prefixed(what) }) });
             }
             done += paths.length;

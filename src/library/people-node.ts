@@ -19,6 +19,8 @@ export interface NameReport {
   cluster: number;
   /** Faces of the cluster now named `person`. */
   named: number;
+  /** Of those, the faces named `person` before (a cluster named again). */
+  already: number;
   /** Faces of the cluster already named as somebody else, left as they were. */
   kept: { person: string; faces: number }[];
   /** Faces of the cluster taken off `person` before (unnameFaces), left out. */
@@ -60,7 +62,8 @@ export async function nameCluster(dir: string, cluster: number, person: string, 
         await saveGallery(dir, gallery, { lock });
       }
       store.namePerson(mine.map((f) => f.id), person);
-      return { person, cluster, named: mine.length, kept: [...others].map(([p, n]) => ({ person: p, faces: n })), notThem };
+      const already = mine.filter((f) => f.person === person).length;
+      return { person, cluster, named: mine.length, already, kept: [...others].map(([p, n]) => ({ person: p, faces: n })), notThem };
     } finally {
       store.close();
     }

@@ -301,6 +301,11 @@ export class LibraryStore {
     return (this.db.prepare(`SELECT ${PHOTO_COLUMNS} FROM photos`).all() as StoredPhoto[]).map((p) => ({ ...p }));
   }
 
+  /** The stored photo at this absolute path, or null. */
+  photoAt(path: string): StoredPhoto | null {
+    return (this.db.prepare(`SELECT ${PHOTO_COLUMNS} FROM photos WHERE path = ?`).get(path) as StoredPhoto | undefined) ?? null;
+  }
+
   /** A stored photo with these bytes (a file moved or copied), preferring one that was read. */
   photoWithHash(sha256: string): StoredPhoto | null {
     return (this.db.prepare(`SELECT ${PHOTO_COLUMNS} FROM photos WHERE sha256 = ? ORDER BY error IS NOT NULL LIMIT 1`).get(sha256) as StoredPhoto | undefined) ?? null;
