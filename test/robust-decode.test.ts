@@ -4,7 +4,7 @@
 // build does not read (scalable or multi-layer HEVC) is refused in one line, and `embed`
 // answers the good files when one is bad.
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -166,18 +166,26 @@ describe('embed with one bad file', () => {
     const svg = join(tmp, 'drawing.png');
     writeFileSync(svg, SVG);
     const missing = join(tmp, 'missing.jpg');
-    const r = await facegpu(['embed', bad, svg, missing, '--json']);
+    // A device and a (sparse) file past the largest read: refused unread (/dev/zero was read
+    // until the memory ran out).
+    const huge = join(tmp, 'huge.jpg');
+    writeFileSync(huge, '');
+    truncateSync(huge, 1.5 * 2 ** 30);
+    const r = await facegpu(['embed', bad, svg, missing, '/dev/zero', huge, '--json']);
     expect(r.code, r.stderr).toBe(2);
     expect(JSON.parse(r.stdout)).toEqual([
       { file: bad, error: expect.stringContaining('not an image in a supported format') },
       { file: svg, error: 'an SVG drawing (a vector format), not a photo; convert it to PNG or JPEG' },
       { file: missing, error: 'cannot read (ENOENT)' },
+      { file: '/dev/zero', error: 'not a regular file (a device, a pipe or a socket): not read' },
+      { file: huge, error: '1.5 GiB: larger than any photo read (1 GiB at most)' },
     ]);
-    expect(r.stderr).toContain('facegpu: nothing embedded: all 3 files were skipped');
+    expect(r.stderr).toContain('facegpu: nothing embedded: all 5 files were skipped');
+    rmSync(huge);
     // Files refused by their first bytes or their absence: answered before the engine opens.
     const early = await facegpu(['embed', svg, missing, '--json']);
     expect(early.code, early.stderr).toBe(2);
-    expect(JSON.parse(early.stdout)).toEqual(JSON.parse(r.stdout).slice(1));
+    expect(JSON.parse(early.stdout)).toEqual(JSON.parse(r.stdout).slice(1, 3));
     expect(early.stderr).toContain('facegpu: nothing embedded: all 2 files were skipped');
     expect(early.stderr).not.toContain('backbone on');
     expect(r.stderr).toContain('backbone on');

@@ -12,7 +12,7 @@
 // default (8192 x 8192, ~200 MB as RGB), raised with setMaxImagePixels or FACEGPU_MAX_PIXELS
 // (read when a decode first needs it, so a bad value is an error of that decode, not of
 // importing this module).
-import { lstat, readFile } from 'node:fs/promises';
+import { lstat, readFile, stat } from 'node:fs/promises';
 import sharp, { type Sharp } from 'sharp';
 import { decodeBmp, isBmp } from './bmp.ts';
 import { HeaderLimitError } from './header-limit.ts';
@@ -112,10 +112,29 @@ function describeValue(value: unknown): string {
 }
 
 /**
+ * The largest file read as a photo: far above any photo within the pixel limit (an
+ * uncompressed 16-bit TIFF of 8192x8192 is 512 MiB), and below what Node reads into one
+ * buffer (2 GiB, ERR_FS_FILE_TOO_LARGE).
+ */
+export const MAX_IMAGE_FILE_BYTES = 2 ** 30;
+
+/**
  * A file's bytes; what keeps them from being read is an ImageDecodeError naming the file: a
- * broken symbolic link or a link loop said as such, else the system's code.
+ * broken symbolic link or a link loop said as such, else the system's code. Only a regular
+ * file of MAX_IMAGE_FILE_BYTES at most is read (/dev/zero given as a photo was read until
+ * the memory ran out).
  */
 export async function readImageFile(file: string): Promise<Buffer> {
+  let size: number;
+  try {
+    const st = await stat(file);
+    if (st.isDirectory()) throw new ImageDecodeError(file, 'a folder, not a photo');
+    if (!st.isFile()) throw new ImageDecodeError(file, 'not a regular file (a device, a pipe or a socket): not read');
+    size = st.size;
+  } catch (err) {
+    throw err instanceof ImageDecodeError ? err : await readError(file, err);
+  }
+  if (size > MAX_IMAGE_FILE_BYTES) throw new ImageDecodeError(file, `${(size / 2 ** 30).toFixed(1)} GiB: larger than any photo read (${MAX_IMAGE_FILE_BYTES / 2 ** 30} GiB at most)`);
   try {
     return await readFile(file);
   } catch (err) {
