@@ -179,6 +179,13 @@ describe('refused', () => {
     await expect(loadGallery(dir)).rejects.toThrow(`${file}: gallery format version 2, this facegpu reads 1`);
     writeFileSync(file, JSON.stringify({ ...json, format: 'facegpu-model' }));
     await expect(loadGallery(dir)).rejects.toThrow(`${file}: not a facegpu gallery (format "facegpu-model")`);
+    // Another program's gallery.json, or none at all in it: said in words, never "undefined".
+    for (const [text, what] of [['{"photos": []}', 'no "format" field'], ['null', 'it holds null'], ['[]', 'it holds an array'], ['3', 'it holds a number']]) {
+      writeFileSync(file, text);
+      await expect(loadGallery(dir)).rejects.toThrow(`${file}: not a facegpu gallery (${what})`);
+    }
+    writeFileSync(file, JSON.stringify({ ...json, faces: [null, ...json.faces.slice(1)] }));
+    await expect(loadGallery(dir)).rejects.toThrow(`${file}: face 0 has no valid "id"`);
     writeFileSync(file, JSON.stringify({ ...json, people: [{ ...json.people[0], faces: [4] }, json.people[1]] }));
     await expect(loadGallery(dir)).rejects.toThrow(`${file}: person "p0" lists face 4, which is not one of theirs`);
     writeFileSync(file, JSON.stringify({ ...json, normalisation: { method: 'whiten' } }));

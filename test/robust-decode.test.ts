@@ -94,6 +94,11 @@ describe('FACEGPU_MAX_PIXELS', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`facegpu: ${bad}\n`);
     expect(r.stdout).toBe('');
+    // Commander's own errors begin as every other line does, in subcommands too.
+    for (const [args, line] of [[['embed', '--bogus'], "unknown option '--bogus'"], [['gallery', 'stats'], "missing required argument 'gallery'"]] as const) {
+      const u = await withEnv('100000000', [CLI, ...args]);
+      expect([u.code, u.stderr]).toEqual([1, `facegpu: error: ${line}\n`]);
+    }
   });
 
   it('a HEIC that heic-decode does not open (scalable HEVC, brand heis) is refused in one line, without library noise', async () => {

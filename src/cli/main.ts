@@ -25,6 +25,9 @@ import { MAX_IMAGE_PIXELS, maxImagePixels, parseMaxPixels, setMaxImagePixels, se
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command();
+// Commander's own errors (an unknown flag, a missing argument) begin as every other line does;
+// set before the subcommands are added, which copy it.
+program.configureOutput({ outputError: (message, write) => write(`facegpu: ${message}`) });
 withAdapterOption(program.name('facegpu').version(version).description('Face recognition by transfer learning on WebGPU: MobileNet V1 on our own WGSL shaders'))
   .option('--max-pixels <n>', `largest image decoded, width x height (default ${MAX_IMAGE_PIXELS} = 8192x8192; also FACEGPU_MAX_PIXELS)`)
   .hook('preAction', () => {

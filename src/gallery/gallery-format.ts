@@ -69,7 +69,12 @@ export interface GalleryJson {
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
 export function validateGalleryJson(g: any, where: string): asserts g is GalleryJson {
-  if (!g || g.format !== GALLERY_FORMAT) throw new Error(`${where}: not a facegpu gallery (format "${g?.format}")`);
+  if (!g || typeof g !== 'object' || Array.isArray(g) || g.format !== GALLERY_FORMAT) {
+    // What it is instead, in words: never "undefined" (another program's file, or null).
+    const object = !!g && typeof g === 'object' && !Array.isArray(g);
+    const what = !object ? `it holds ${g === null ? 'null' : Array.isArray(g) ? 'an array' : `a ${typeof g}`}` : g.format === undefined ? 'no "format" field' : `format ${JSON.stringify(g.format)}`;
+    throw new Error(`${where}: not a facegpu gallery (${what})`);
+  }
   if (g.version !== GALLERY_VERSION) throw new Error(`${where}: gallery format version ${g.version}, this facegpu reads ${GALLERY_VERSION}`);
   if (!isCount(g.dim) || g.dim === 0) throw new Error(`${where}: "dim" must be a positive integer`);
   if (!g.backbone || typeof g.backbone.id !== 'string' || typeof g.backbone.sha256 !== 'string') throw new Error(`${where}: "backbone" must give the backbone's id and sha256`);
@@ -80,7 +85,7 @@ export function validateGalleryJson(g: any, where: string): asserts g is Gallery
   if (!isCount(g.nextFaceId) || !isCount(g.nextPersonKey)) throw new Error(`${where}: "nextFaceId" and "nextPersonKey" must be counts`);
   const faceOf = new Map<number, FaceRecord>();
   g.faces.forEach((f: any, i: number) => {
-    const bad = (why: string) => new Error(`${where}: face ${i} (id ${f?.id}) ${why}`);
+    const bad = (why: string) => new Error(`${where}: face ${i}${isCount(f?.id) ? ` (id ${f.id})` : ''} ${why}`);
     if (!f || !isCount(f.id) || f.id >= g.nextFaceId) throw bad('has no valid "id"');
     if (faceOf.has(f.id)) throw bad('repeats an id');
     if (typeof f.person !== 'string' || typeof f.file !== 'string' || typeof f.addedAt !== 'string') throw bad('needs "person", "file" and "addedAt" strings');
