@@ -480,6 +480,11 @@ describe('photos moved', () => {
     again.close();
     expect(await indexLibrary(after, dir)).toMatchObject({ new: 0, changed: 0, embedded: 0 });
     expect(await galleryFiles(dir, 'Ann')).toEqual([`${join(after, '1.jpg')}@6`, `${join(after, '2.jpg')}@5`]);
+    // Another backbone asked of a gallery that has one: said, not taken silently.
+    const warned: string[] = [];
+    await indexLibrary(after, dir, { backbone: 'mobilenet', onWarning: (m) => void warned.push(m) });
+    await indexLibrary(after, dir, { backbone: 'face', onWarning: (m) => void warned.push(m) });
+    expect(warned).toEqual([`backbone "mobilenet" not used: ${dir} holds descriptors of backbone "face", which it goes on with`]);
     // The old folder holds nothing of the library now: an error of its own.
     await expect(indexLibrary(before, dir)).rejects.toThrow(`${before}: no such folder`);
     // The new one deleted: refused, the remedy given; allowed, its photos go.

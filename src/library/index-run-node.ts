@@ -125,8 +125,12 @@ export async function indexLibrary(root: string, galleryDir: string, opts: Index
     let store: LibraryStore | null = null;
     try {
       let gallery: Gallery;
-      if (await galleryExists(dir)) gallery = await loadStoredGallery(dir, notice);
-      else {
+      if (await galleryExists(dir)) {
+        gallery = await loadStoredGallery(dir, notice);
+        // A gallery keeps the backbone it was made with: another one asked for is not used (a
+        // run that took it silently left the caller thinking it was).
+        if (opts.backbone !== undefined && opts.backbone !== gallery.backbone.id) opts.onWarning?.(`backbone "${opts.backbone}" not used: ${galleryDir} holds descriptors of backbone "${gallery.backbone.id}", which it goes on with`);
+      } else {
         await checkGalleryFolder(dir);
         device = await openEngine({ backbone: opts.backbone, adapter: opts.adapter });
         const reference = await referenceFor(device.engine);
