@@ -84,6 +84,29 @@ describe('watchLibrary', () => {
     expect(runs).toHaveLength(before);
   }, 300_000);
 
+  it('the folder deleted and made again under its name (no event for it): the new one is watched, and its photos run', async () => {
+    // The tester's case: `rm -rf lib7; mkdir lib7`, photos copied in, and 15 s later no run,
+    // the process watching the old folder.
+    const root = join(tmp, 'again');
+    mkdirSync(root);
+    copyFileSync(join(ORL, 's8', '1.pgm'), join(root, '1.pgm'));
+    const runs: IndexSummary[] = [];
+    const notices: string[] = [];
+    const w = await watchLibrary(root, join(tmp, 'g-again'), { onRun: (s) => void runs.push(s), onRunError: () => {}, onNotice: (m) => void notices.push(m), settleMs: 300 });
+    try {
+      rmSync(root, { recursive: true });
+      mkdirSync(root);
+      copyFileSync(join(ORL, 's8', '2.pgm'), join(root, '2.pgm'));
+      await until(() => notices.includes(`${root}: the folder was replaced by another of the same name; watching the new one`), 'the new folder watched', 60_000);
+      await until(() => runs.some((r) => r.photos === 1 && r.removed === 1), 'a run over the new folder', 60_000);
+      copyFileSync(join(ORL, 's8', '3.pgm'), join(root, '3.pgm'));
+      await until(() => runs.at(-1)!.photos === 2, 'a run for a photo copied into the new folder', 60_000);
+      expect(counts(runs.at(-1)!)).toEqual({ new: 1, changed: 0, removed: 0, failed: 0, photos: 2 });
+    } finally {
+      await w.close();
+    }
+  }, 180_000);
+
   it('a first run that fails rejects, and leaves nothing watching', async () => {
     const err = await watchLibrary(join(tmp, 'nowhere'), join(tmp, 'g2'), { onRun: () => {}, onRunError: () => {} }).catch((e) => e);
     expect(err).toBeInstanceOf(Error);

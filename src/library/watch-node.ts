@@ -9,7 +9,7 @@
 // indexed as unreadable. Hidden entries and the gallery's own folder (it may sit inside the
 // photo tree) are not watched: the runs' own writes must not start more runs.
 import { watch, type FSWatcher } from 'chokidar';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { within } from '../out-dir.ts';
 import { indexLibrary, type IndexOptions, type IndexSummary } from './index-run-node.ts';
@@ -17,6 +17,19 @@ import { isPhotoFile } from './scan-node.ts';
 
 /** Quiet time after a change before a run, and how long a file's size must hold still. */
 export const WATCH_SETTLE_MS = 2000;
+
+/** How often the watched folder is checked for having been deleted or replaced (ms; at least the settle time). */
+export const ROOT_CHECK_MS = 5000;
+
+/**
+ * A folder's identity, or null when it is gone: its device, inode and time of birth (a folder
+ * made again at once gets the inode just freed on ext4; its birth time tells them apart where
+ * the file system keeps one).
+ */
+function folderId(path: string): string | null {
+  const st = statSync(path, { throwIfNoEntry: false });
+  return st?.isDirectory() ? `${st.dev}:${st.ino}:${st.birthtimeMs}` : null;
+}
 
 /** A watcher's failure, naming the folder; running out of inotify watches says how to get more. */
 function watchError(top: string, err: Error): Error {
@@ -60,7 +73,12 @@ export async function watchLibrary(root: string, galleryDir: string, opts: Watch
   const ignored = (p: string) => hidden(p) || within(resolve(p), gallery);
 
   // Watched before the first run, so that a change made while it works is not missed.
-  const watcher: FSWatcher = watch(top, { ignoreInitial: true, ignored, awaitWriteFinish: { stabilityThreshold: settle, pollInterval: Math.min(100, settle) } });
+  const watchTop = () => watch(top, { ignoreInitial: true, ignored, awaitWriteFinish: { stabilityThreshold: settle, pollInterval: Math.min(100, settle) } });
+  let watcher: FSWatcher = watchTop();
+  // The folder watched, by its inode: one deleted and made again under the same name (rm -rf,
+  // mkdir, photos copied in) sent no event, and the watch went on watching the old one.
+  let watched = folderId(top);
+  let poll: NodeJS.Timeout | null = null;
   let closed = false;
   let pending = false;
   let timer: NodeJS.Timeout | null = null;
@@ -88,6 +106,7 @@ export async function watchLibrary(root: string, galleryDir: string, opts: Watch
       if (existsSync(top)) return onRunError(err as Error);
       closed = true;
       if (timer) clearTimeout(timer);
+      if (poll) clearInterval(poll);
       void watcher.close();
       end(new Error(`${root}: the folder is gone (deleted, renamed, or its drive unmounted); stopped watching it`));
     });
@@ -106,13 +125,37 @@ export async function watchLibrary(root: string, galleryDir: string, opts: Watch
     if (event === 'unlinkDir' || (event !== 'addDir' && isPhotoFile(path))) schedule();
   };
 
-  try {
-    await new Promise<void>((ready, fail) => {
-      watcher.once('ready', ready);
-      watcher.once('error', (err) => fail(watchError(top, err as Error)));
+  const ready = async (w: FSWatcher) => {
+    await new Promise<void>((done, fail) => {
+      w.once('ready', done);
+      w.once('error', (err) => fail(watchError(top, err as Error)));
     });
-    watcher.on('all', changed);
-    watcher.on('error', (err) => opts.onWarning?.(`${watchError(top, err as Error).message}; changes there are seen by the next run only`));
+    w.on('all', changed);
+    w.on('error', (err) => opts.onWarning?.(`${watchError(top, err as Error).message}; changes there are seen by the next run only`));
+  };
+  // The folder gone: a run says so and ends the watch (above). Another folder in its place:
+  // watched instead, and run over.
+  const checkFolder = async () => {
+    const now = folderId(top);
+    if (now === watched || closed) return;
+    watched = now;
+    if (now !== null) {
+      const old = watcher;
+      watcher = watchTop();
+      await old.close();
+      try {
+        await ready(watcher);
+      } catch (err) {
+        opts.onWarning?.(`${(err as Error).message}; changes there are seen by the next run only`);
+      }
+      if (closed) return void watcher.close();
+      opts.onNotice?.(`${root}: the folder was replaced by another of the same name; watching the new one`);
+    }
+    schedule();
+  };
+
+  try {
+    await ready(watcher);
     await start();
   } catch (err) {
     closed = true;
@@ -120,6 +163,8 @@ export async function watchLibrary(root: string, galleryDir: string, opts: Watch
     await watcher.close();
     throw err;
   }
+  poll = setInterval(() => void checkFolder(), Math.max(settle, ROOT_CHECK_MS));
+  poll.unref();
   return {
     get running() {
       return current !== null;
@@ -128,6 +173,7 @@ export async function watchLibrary(root: string, galleryDir: string, opts: Watch
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
+      if (poll) clearInterval(poll);
       await watcher.close();
       await current;
     },
