@@ -62,6 +62,40 @@ async function leftovers(gallery: string): Promise<number> {
 
 const batchesOf = (name: string, n: number) => Array.from({ length: n }, (_, i) => [`/${name}/${i}/a.jpg`, `/${name}/${i}/b.jpg`]);
 
+/**
+ * A Redis of its own and a stand-in worker on it that holds each batch until `release()`;
+ * `seen`: the first path of each batch it took. `stop()` ends all three.
+ */
+async function heldWorker(opts: { onError?: (m: string) => void } = {}) {
+  const lone = await startRedis();
+  const client = new Redis(lone.url, { maxRetriesPerRequest: null });
+  let release: () => void = () => {};
+  const held = new Promise<void>((r) => (release = r));
+  const seen: string[] = [];
+  const w = await startWorker(
+    lone.url,
+    async (d) => {
+      seen.push(d.paths[0]);
+      await held;
+      return d.paths.map((path) => ({ path, size: 1, mtimeMs: 1, sha256: '0'.repeat(64), width: 1, height: 1, faces: [] }));
+    },
+    opts,
+  );
+  return {
+    url: lone.url,
+    client,
+    w,
+    seen,
+    release: () => release(),
+    async stop() {
+      release();
+      client.disconnect();
+      await w.close();
+      await lone.stop();
+    },
+  };
+}
+
 describe('runOnQueue', () => {
   it('through the events: each batch once, a retried batch a result, a refused one named; no sweep needed', async () => {
     const batches = [...batchesOf('ev', 6), ['/ev/flaky/a.jpg'], ['/ev/refused/a.jpg', '/ev/refused/b.jpg']];
@@ -141,25 +175,12 @@ describe('runOnQueue', () => {
   }, 60_000);
 
   it("a run whose owner is gone (stopped or killed): the batch in hand hands no faces back, the rest are left undone and removed", async () => {
-    const lone = await startRedis();
-    const client = new Redis(lone.url, { maxRetriesPerRequest: null });
-    let release: () => void = () => {};
-    const held = new Promise<void>((r) => (release = r));
-    const seen: string[] = [];
     const said: string[] = [];
-    const w = await startWorker(
-      lone.url,
-      async (d) => {
-        seen.push(d.paths[0]);
-        await held;
-        return d.paths.map((path) => ({ path, size: 1, mtimeMs: 1, sha256: '0'.repeat(64), width: 1, height: 1, faces: [] }));
-      },
-      { onError: (m) => void said.push(m) },
-    );
+    const { url, client, w, seen, release, stop } = await heldWorker({ onError: (m) => void said.push(m) });
     try {
       const results: string[] = [];
       const failed: string[] = [];
-      const run = runOnQueue(lone.url, data('/g/gone'), batchesOf('gone', 3), { onResult: (p) => void results.push(p[0]), onFailed: (p, why) => void failed.push(`${p[0]}: ${why}`) }, { sweepMs: 200 });
+      const run = runOnQueue(url, data('/g/gone'), batchesOf('gone', 3), { onResult: (p) => void results.push(p[0]), onFailed: (p, why) => void failed.push(`${p[0]}: ${why}`) }, { sweepMs: 200 });
       const until = Date.now() + 20_000;
       while (!w.busy && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       expect(w.busy).toBe(true);
@@ -178,33 +199,22 @@ describe('runOnQueue', () => {
       ]);
       expect(said.filter((m) => m.includes('ended'))).toHaveLength(1);
       // A run that ends takes its key with it.
-      await runOnQueue(lone.url, data('/g/after'), batchesOf('after', 1), { onResult: () => {}, onFailed: () => {} }, { sweepMs: 200 });
+      await runOnQueue(url, data('/g/after'), batchesOf('after', 1), { onResult: () => {}, onFailed: () => {} }, { sweepMs: 200 });
       expect(await client.keys(`${QUEUE_NAME}:owner:*`)).toEqual([]);
     } finally {
-      client.disconnect();
-      await w.close();
-      await lone.stop();
+      await stop();
     }
   }, 60_000);
 
   it('stopped (a Ctrl-C): at once, its waiting batches taken off the queue, the batch in hand handing nothing back, its key gone', async () => {
     // The tester's case: Ctrl-C on `index --queue` left 12 batches queued, which a worker then
     // described for a run that no longer existed (and the next run described again).
-    const lone = await startRedis();
-    const client = new Redis(lone.url, { maxRetriesPerRequest: null });
-    let release: () => void = () => {};
-    const held = new Promise<void>((r) => (release = r));
-    const seen: string[] = [];
-    const w = await startWorker(lone.url, async (d) => {
-      seen.push(d.paths[0]);
-      await held;
-      return d.paths.map((path) => ({ path, size: 1, mtimeMs: 1, sha256: '0'.repeat(64), width: 1, height: 1, faces: [] }));
-    });
+    const { url, client, w, seen, release, stop: end } = await heldWorker();
     try {
       const stop = new AbortController();
       const results: string[] = [];
       const failed: string[] = [];
-      const run = runOnQueue(lone.url, data('/g/stop'), batchesOf('stop', 5), { onResult: (p) => void results.push(p[0]), onFailed: (p) => void failed.push(p[0]) }, { sweepMs: 60_000, signal: stop.signal });
+      const run = runOnQueue(url, data('/g/stop'), batchesOf('stop', 5), { onResult: (p) => void results.push(p[0]), onFailed: (p) => void failed.push(p[0]) }, { sweepMs: 60_000, signal: stop.signal });
       const until = Date.now() + 20_000;
       while (!w.busy && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       expect(w.busy).toBe(true);
@@ -225,10 +235,7 @@ describe('runOnQueue', () => {
       expect(await waiting()).toBe(0);
       await queue.close();
     } finally {
-      release();
-      client.disconnect();
-      await w.close();
-      await lone.stop();
+      await end();
     }
   }, 60_000);
 
