@@ -55,11 +55,13 @@ export function defaultBackboneSource(): string {
   return join(dir, 'models', 'faceres.json');
 }
 
-/** `face` (or any name) -> <weights>/<name>; a path to a folder with manifest.json -> itself. */
+/** `face` (or any name) -> <weights>/<name>; a path, or a name that is a folder here and not under weights/ -> that folder. */
 export function resolveBackboneDir(arg: string = DEFAULT_BACKBONE, weights: string = weightsDir()): string {
   if (arg.includes('/') || arg.startsWith('.')) return resolve(arg);
   const named = join(weights, arg);
-  if (existsSync(named) || !existsSync(resolve(arg, 'manifest.json'))) return named;
+  // A folder of that name here, where weights/ has none, is the one meant: its error (no
+  // manifest.json there) names it, not weights/<arg>.
+  if (existsSync(named) || !existsSync(resolve(arg))) return named;
   return resolve(arg);
 }
 

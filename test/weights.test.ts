@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultBackboneSource } from '../src/backbones.ts';
+import { defaultBackboneSource, resolveBackboneDir } from '../src/backbones.ts';
 import { convertTfjsModel } from '../src/weights/convert.ts';
 import { downloadTfjsModel } from '../src/weights/download.ts';
 import { float16ToFloat32, float32ToFloat16Exact, packFloat16PairsExact } from '../src/weights/half.ts';
@@ -129,6 +129,27 @@ describe('converter errors name the node or file', () => {
 });
 
 describe('our format on disk', () => {
+  it("a backbone named: under weights/ first, else a folder of that name here (whose error then names it), else weights/<name>", () => {
+    // The tester's case: `--backbone img`, ./img a plain folder, was told of <home>/weights/img/manifest.json.
+    const weights = mkdtempSync(join(tmpdir(), 'facegpu-weights-'));
+    const here = mkdtempSync(join(tmpdir(), 'facegpu-here-'));
+    const cwd = process.cwd();
+    try {
+      mkdirSync(join(weights, 'face'));
+      mkdirSync(join(here, 'face'));
+      mkdirSync(join(here, 'img'));
+      process.chdir(here);
+      expect(resolveBackboneDir('face', weights)).toBe(join(weights, 'face'));
+      expect(resolveBackboneDir('img', weights)).toBe(join(here, 'img'));
+      expect(resolveBackboneDir('other', weights)).toBe(join(weights, 'other'));
+      expect(resolveBackboneDir('./face', weights)).toBe(join(here, 'face'));
+    } finally {
+      process.chdir(cwd);
+      rmSync(weights, { recursive: true });
+      rmSync(here, { recursive: true });
+    }
+  });
+
   it('round-trips, and refuses corrupt or truncated weights and bad manifests', async () => {
     const dir = join(tmp, 'fmt');
     const m = await saveBackbone(await convertTfjsModel(join(IMAGENET_DIR, 'model.json')), dir, 'imagenet');
