@@ -525,7 +525,7 @@ describe('gallery import-xmp', () => {
     const { stdout } = await exec('node', [CLI, 'gallery', 'import-xmp', dir, '--dry-run', '--recheck'], { timeout: 120_000 });
     expect(stdout.split('\n')).toEqual([
       '3 photos with faces, 4 named face regions read: 0 faces would be named; 1 named so already',
-      `  ${c}: face ${ids[2][0]} left as Cy, its metadata says "Dan" (if that is right: facegpu gallery name-faces ${dir} "Dan" ${ids[2][0]})`,
+      `  ${c}: face ${ids[2][0]} left as Cy, its metadata says "Dan" (if that is right: facegpu gallery name-faces ${dir} Dan ${ids[2][0]})`,
       `  ${a}: face ${ids[0][2]} left unnamed, taken off Dan before`,
       `  1 region with no face found under it, e.g. ${a}: "Eve" (faces under --min-face, turned away, or a name facegpu refuses)`,
       '',
