@@ -135,6 +135,6 @@ describe('bench gallery --fit', () => {
     await makeGallery(thin, 30, 2);
     await expect(galleryFacesForFit(thin)).rejects.toThrow(`${thin}: 30 of its 31 named people have 2 or more faces (60 faces to fit); fitting the descriptor model needs at least 18 such people`);
     const both = await failure(['--fit', gallery, '--model', 'calibration/face.faces-model.json']);
-    expect(both?.stderr.trim()).toBe("error: option '--fit <gallery>' cannot be used with option '--model <file>'");
+    expect(both?.stderr.trim()).toBe("facegpu: error: option '--fit <gallery>' cannot be used with option '--model <file>'");
   }, 60_000);
 });
