@@ -2,7 +2,7 @@
 // POSIX shell reads them back (checked by running them through sh).
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { facegpuCommand, shellWord } from '../src/cli/wording.ts';
+import { facegpuCommand, oneLine, shellWord } from '../src/cli/wording.ts';
 
 describe('shellWord', () => {
   it('leaves plain words alone and quotes the rest so that sh reads back the same text', () => {
@@ -17,5 +17,14 @@ describe('shellWord', () => {
     expect(facegpuCommand('gallery remove', ['people/', 'Ana María'], ['--photo', 'a 1.jpg'])).toBe("facegpu gallery remove people/ 'Ana María' --photo 'a 1.jpg'");
     expect(facegpuCommand('gallery rename', ['g', 'Al', '-Jo'])).toBe('facegpu gallery rename -- g Al -Jo');
     expect(facegpuCommand('gallery remove', ['g', '-Jo'], ['--photo', 'f.jpg'])).toBe('facegpu gallery remove --photo f.jpg -- g -Jo');
+  });
+});
+
+describe('oneLine', () => {
+  it('a file name as one line: as is, or quoted with escapes where it holds a control character', () => {
+    expect(oneLine('/p/a b ü.jpg')).toBe('/p/a b ü.jpg');
+    expect(oneLine('/p/two\nlines.jpg')).toBe('"/p/two\\nlines.jpg"');
+    expect(oneLine('/p/tab\there.jpg')).toBe('"/p/tab\\there.jpg"');
+    for (const name of ['/p/two\nlines.jpg', '/p/cr\r.jpg', '/p/del\u007f.jpg']) expect(oneLine(name)).not.toMatch(/[\n\r\u007f]/);
   });
 });

@@ -7,7 +7,7 @@ import { checkLibrary } from './remedies.ts';
 import { countOption, numberOption } from './number-options.ts';
 import { SHEET_FACES, sheetFile, sheetsFolderProblem, writeClusterSheets } from '../library/sheets-node.ts';
 import { checkOutputDir, realish, within } from '../out-dir.ts';
-import { counted, shellWord } from './wording.ts';
+import { counted, oneLine, shellWord } from './wording.ts';
 
 interface ClusterCliOptions {
   epsilon: string;
@@ -92,7 +92,7 @@ export async function clusterCommand(dir: string, opts: ClusterCliOptions): Prom
   console.log(`${dir}: ${counted(r.faces, 'face')}: ${counted(candidates.length, 'candidate person', 'candidate people')}, ${r.clusters.length - candidates.length} named, ${counted(r.noise, 'face')} in no cluster`);
   for (const c of r.clusters) {
     const who = c.person ? c.person : c.nearest ? `? (most like ${c.nearest.person}, ${c.nearest.similarity.toFixed(2)})` : '?';
-    console.log(`  cluster ${c.id}: ${who}: ${counted(c.faces, 'face')} in ${counted(c.photos, 'photo')}, e.g. ${c.examples.slice(0, 3).join(', ')}`);
+    console.log(`  cluster ${c.id}: ${who}: ${counted(c.faces, 'face')} in ${counted(c.photos, 'photo')}, e.g. ${c.examples.slice(0, 3).map(oneLine).join(', ')}`);
   }
   if (r.searchIndex) console.log(`search index rebuilt with each cluster's faces together (${r.searchIndex.seconds.toFixed(1)} s)`);
   if (candidates.length) console.log(`name one: facegpu gallery name ${shellWord(dir)} <cluster> <person>`);

@@ -16,6 +16,7 @@ import type { VectorIndex } from '../gallery/vector-index.ts';
 import { fmt, matchOptions } from './match-options.ts';
 import { checkLibrary, CLI_REMEDIES } from './remedies.ts';
 import { countOption, MIN_FACE_HELP, minFaceOption } from './number-options.ts';
+import { oneLine } from './wording.ts';
 
 interface SearchCliOptions {
   top: string;
@@ -117,5 +118,5 @@ function print(head: string, r: SearchResult, json?: boolean): void {
   const which = `${r.person ? `named ${r.person} or ` : ''}at similarity >= ${fmt(r.threshold)}`;
   console.log(`${head}${r.photos.length} photo${r.photos.length === 1 ? '' : 's'} ${which}`);
   // The face's id: a photo found that is not the person is put right with gallery unname-faces.
-  for (const p of r.photos) console.log(`  ${fmt(p.similarity)}  ${p.file}  (face ${p.face}${p.person ? `, ${p.person}` : ''})`);
+  for (const p of r.photos) console.log(`  ${fmt(p.similarity)}  ${oneLine(p.file)}  (face ${p.face}${p.person ? `, ${p.person}` : ''})`);
 }

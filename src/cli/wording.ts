@@ -28,6 +28,12 @@ export function warnUnknownName(person: string): void {
 export const noneRead = (files: readonly string[], done = 'answered'): string =>
   `nothing ${done}: ${files.length === 1 ? `${files[0]} was skipped` : `all ${files.length} files were skipped`}`;
 
+/**
+ * A file name as one line of text: as is, unless it holds a control character (a newline in a
+ * name split a listing's line in two), then quoted with its escapes, as JSON writes it.
+ */
+export const oneLine = (name: string): string => (/[\u0000-\u001f\u007f]/.test(name) ? JSON.stringify(name).replace(/\u007f/g, '\\u007f') : name);
+
 /** `word` as a POSIX shell reads it back: as is when plain, else in single quotes. For commands a message tells people to run. */
 export const shellWord = (word: string): string => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
 
