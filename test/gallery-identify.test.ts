@@ -744,6 +744,16 @@ describe('errors', () => {
     expect(() => galleryOf({ method: 'l2' }, 0).addFaces('x', [{ file: 'a.jpg', box: [0, 0, 1, 1], score: 1, descriptor: new Float32Array(10) }])).toThrow(
       'test-gallery: face 0 of "x" (a.jpg) has 10 values, but the gallery holds 1024-d descriptors of backbone "face"',
     );
+    // refreshFaces checks as addFaces does, before anything changes.
+    const g = galleryOf({ method: 'l2' }, 1);
+    const first = { ...g.faces()[0], box: [...g.faces()[0].box] };
+    const good = { id: first.id, box: [1, 2, 3, 4] as [number, number, number, number], score: 1, descriptor: facesOf(0)[1].descriptor };
+    expect(() => g.refreshFaces([good, { ...good, descriptor: new Float32Array(10) }])).toThrow(`test-gallery: face ${first.id} of "${name(0)}" (${first.file}) has 10 values, but the gallery holds 1024-d descriptors of backbone "face"`);
+    expect(() => g.refreshFaces([{ ...good, box: [1, 2, 3] as never }])).toThrow(`test-gallery: face ${first.id} of "${name(0)}" (${first.file}) needs a box [x, y, width, height]`);
+    expect(() => g.refreshFaces([{ ...good, id: 999_999 }])).toThrow('test-gallery: no face 999999 to refresh');
+    expect(g.faces()[0].box).toEqual(first.box);
+    expect(g.refreshFaces([good])).toBe(1);
+    expect(g.faces()[0].box).toEqual([1, 2, 3, 4]);
   });
 
   it('a gallery of another backbone', () => {

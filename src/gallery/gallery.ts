@@ -430,9 +430,7 @@ export class Gallery {
     if (typeof person !== 'string' || !person.trim()) throw new Error(`${this.name}: a person needs a non-empty name`);
     if (!faces.length) throw new Error(`${this.name}: no faces given for "${person}"`);
     faces.forEach((f, i) => {
-      if (!(f.descriptor instanceof Float32Array) || f.descriptor.length !== this.dim) throw new Error(this.dimError(`face ${i} of "${person}" (${f.file})`, f.descriptor?.length));
-      if (!Array.isArray(f.box) || f.box.length !== 4 || !f.box.every(Number.isFinite)) throw new Error(`${this.name}: face ${i} of "${person}" (${f.file}) needs a box [x, y, width, height]`);
-      if (!Number.isFinite(f.score)) throw new Error(`${this.name}: face ${i} of "${person}" (${f.file}) needs a numeric score`);
+      this.checkFace(f, `face ${i} of "${person}" (${f.file})`);
     });
     const raw = new Float32Array(faces.length * this.dim);
     faces.forEach((f, i) => raw.set(f.descriptor, i * this.dim));
@@ -531,9 +529,7 @@ export class Gallery {
       const row = this.rowOf.get(f.id);
       if (row === undefined) throw new Error(`${this.name}: no face ${f.id} to refresh`);
       const what = `face ${f.id} of "${this.faceList[row].person}" (${this.faceList[row].file})`;
-      if (!(f.descriptor instanceof Float32Array) || f.descriptor.length !== this.dim) throw new Error(this.dimError(what, f.descriptor?.length));
-      if (!Array.isArray(f.box) || f.box.length !== 4 || !f.box.every(Number.isFinite)) throw new Error(`${this.name}: ${what} needs a box [x, y, width, height]`);
-      if (!Number.isFinite(f.score)) throw new Error(`${this.name}: ${what} needs a numeric score`);
+      this.checkFace(f, what);
     });
     if (!faces.length) return 0;
     const people = new Set<string>();
@@ -1207,6 +1203,13 @@ export class Gallery {
       return opts.threshold;
     }
     return this.thresholdFor(kind, opts.far ?? 0.01).threshold;
+  }
+
+  /** A face's descriptor, box and score as addFaces and refreshFaces take them, or an error naming it as `what`. */
+  private checkFace(f: { descriptor: Float32Array; box: readonly number[]; score: number }, what: string): void {
+    if (!(f.descriptor instanceof Float32Array) || f.descriptor.length !== this.dim) throw new Error(this.dimError(what, f.descriptor?.length));
+    if (!Array.isArray(f.box) || f.box.length !== 4 || !f.box.every(Number.isFinite)) throw new Error(`${this.name}: ${what} needs a box [x, y, width, height]`);
+    if (!Number.isFinite(f.score)) throw new Error(`${this.name}: ${what} needs a numeric score`);
   }
 
   private dimError(what: string, got: number | undefined): string {
