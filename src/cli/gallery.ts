@@ -181,12 +181,12 @@ async function facesCommand(dir: string, photos: string[], opts: { json?: boolea
   try {
     rows = photos.map((p) => {
       // As given, or where it really is (a library indexed through a link to its tree stores the real paths).
-      const path = store.photoAt(resolve(p)) ? resolve(p) : realpathOr(p);
-      const faces = store.photoFaces(path);
-      if (!faces && isDirectorySync(p)) throw new Error(`${p}: a folder; give its photos (facegpu gallery faces ${shellWord(dir)} <photo>...)`);
-      if (!faces) throw new Error(`${p}: not a photo of the library in ${dir} (index its folder first: facegpu index <photos> --gallery ${dir})`);
+      const photo = store.photoAt(resolve(p)) ?? store.photoAt(realpathOr(p));
+      if (!photo && isDirectorySync(p)) throw new Error(`${p}: a folder; give its photos (facegpu gallery faces ${shellWord(dir)} <photo>...)`);
+      if (!photo) throw new Error(`${p}: not a photo of the library in ${dir} (index its folder first: facegpu index <photos> --gallery ${shellWord(dir)})`);
+      const faces = store.photoFaces(photo.path) ?? [];
       // A photo that could not be read when indexed has no faces for that reason: said.
-      const error = store.photoAt(path)?.error ?? null;
+      const { error } = photo;
       return { file: p, faces: faces.map(({ id, box, score, person, cluster, notPeople }) => ({ id, box, score, person, cluster, notPeople })), ...(error !== null && { error }) };
     });
   } finally {
