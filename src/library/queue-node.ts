@@ -262,37 +262,44 @@ export async function runOnQueue(
     const started = Date.now();
     let swept = started;
     let warned = false;
-    opts.signal?.addEventListener('abort', () => wake(), { once: true });
-    while (pending.size) {
-      if (opts.signal?.aborted) {
-        // Taken off the queue (a batch a worker holds is locked: the worker drops it once it
-        // sees the run ended).
-        for (const id of pending.keys()) await (await queue.getJob(id))?.remove().catch(() => {});
-        return;
-      }
-      if (!told.size) {
-        // Until an event, or the next sweep.
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.max(0, swept + sweepMs - Date.now()));
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wake = () => {};
-      }
-      const ids = [...told];
-      told.clear();
-      await settle(ids);
-      if (pending.size && Date.now() - swept >= sweepMs) {
-        swept = Date.now();
-        await settle([...pending.keys()]);
-        if (!warned && pending.size && Date.now() - started >= NO_WORKER_NOTICE_MS && (await queue.getWorkersCount()) === 0) {
-          warned = true;
-          if (handlers.onNoWorker) handlers.onNoWorker(url);
-          else handlers.onNotice?.(`no worker is taking jobs from ${url}: start one on this queue (runIndexWorker)`);
+    // A stop wakes the wait below; taken off the signal when the run ends (a caller's signal
+    // may outlive many runs).
+    const onAbort = () => wake();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      while (pending.size) {
+        if (opts.signal?.aborted) {
+          // Taken off the queue (a batch a worker holds is locked: the worker drops it once it
+          // sees the run ended).
+          for (const id of pending.keys()) await (await queue.getJob(id))?.remove().catch(() => {});
+          return;
+        }
+        if (!told.size) {
+          // Until an event, or the next sweep.
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, Math.max(0, swept + sweepMs - Date.now()));
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wake = () => {};
+        }
+        const ids = [...told];
+        told.clear();
+        await settle(ids);
+        if (pending.size && Date.now() - swept >= sweepMs) {
+          swept = Date.now();
+          await settle([...pending.keys()]);
+          if (!warned && pending.size && Date.now() - started >= NO_WORKER_NOTICE_MS && (await queue.getWorkersCount()) === 0) {
+            warned = true;
+            if (handlers.onNoWorker) handlers.onNoWorker(url);
+            else handlers.onNotice?.(`no worker is taking jobs from ${url}: start one on this queue (runIndexWorker)`);
+          }
         }
       }
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
     }
   };
   try {
