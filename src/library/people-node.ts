@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import { Gallery } from '../gallery/gallery.ts';
 import type { FaceRecord } from '../gallery/gallery-format.ts';
-import { saveGallery, withGalleryLock, type GalleryLock } from '../gallery/store-node.ts';
+import { saveGallery, withGalleryLock } from '../gallery/store-node.ts';
 import { lookupName, personName } from '../identity/face-gallery.ts';
 import { loadStoredGallery } from '../identity/node.ts';
 import { galleryKey, libraryKey, linkGallery } from './gallery-link.ts';
@@ -27,13 +27,36 @@ export interface NameReport {
   notThem: number;
 }
 
+/** What a writer of the gallery and its library holds while it runs. */
+interface Held<S extends LibraryStore | null> {
+  gallery: Gallery;
+  store: S;
+  /** Save the gallery (under the lock held). */
+  save(): Promise<void>;
+}
+
 /**
- * The gallery and its library brought back together first (linkGallery: a photo searched
- * again, a library photo enrolled by hand), so that the faces asked for are found in both; the
- * gallery saved where its faces moved.
+ * Run `fn` as the gallery's one writer with its photo library open: the lock taken, the
+ * gallery loaded, the library opened (`library: 'required'`: an error without one; 'if-any':
+ * null without one) and closed after. The two are brought back together first (linkGallery:
+ * a photo searched again, a library photo enrolled by hand), so that the faces asked for are
+ * found in both; the gallery saved where its faces moved.
  */
-async function linked(dir: string, gallery: Gallery, store: LibraryStore, lock: GalleryLock): Promise<void> {
-  if (linkGallery(gallery, store).refreshed) await saveGallery(dir, gallery, { lock });
+function withGalleryAndLibrary<T>(dir: string, library: 'required', onNotice: ((m: string) => void) | undefined, fn: (held: Held<LibraryStore>) => Promise<T>): Promise<T>;
+function withGalleryAndLibrary<T>(dir: string, library: 'if-any', onNotice: ((m: string) => void) | undefined, fn: (held: Held<LibraryStore | null>) => Promise<T>): Promise<T>;
+function withGalleryAndLibrary<T, S extends LibraryStore | null>(dir: string, library: 'required' | 'if-any', onNotice: ((m: string) => void) | undefined, fn: (held: Held<S>) => Promise<T>): Promise<T> {
+  return withGalleryLock(dir, async (lock) => {
+    const gallery = await loadStoredGallery(dir, onNotice);
+    const store = library === 'required' || LibraryStore.exists(dir) ? LibraryStore.open(dir) : null;
+    try {
+      const save = () => saveGallery(dir, gallery, { lock });
+      if (store && linkGallery(gallery, store).refreshed) await save();
+      // The overloads tie `library` to the store's type: 'required' never leaves it null.
+      return await fn({ gallery, store: store as S, save });
+    } finally {
+      store?.close();
+    }
+  }, { onWait: onNotice });
 }
 
 /**
@@ -43,31 +66,24 @@ async function linked(dir: string, gallery: Gallery, store: LibraryStore, lock: 
 export async function nameCluster(dir: string, cluster: number, person: string, onNotice?: (m: string) => void): Promise<NameReport> {
   person = personName(person);
   if (!Number.isSafeInteger(cluster) || cluster < 0) throw new Error(`cluster id must be a non-negative integer, got ${cluster}`);
-  return withGalleryLock(dir, async (lock) => {
-    const gallery = await loadStoredGallery(dir, onNotice);
-    const store = LibraryStore.open(dir);
-    try {
-      await linked(dir, gallery, store, lock);
-      const faces = store.faces({ cluster });
-      if (!faces.length) throw new RemedyError(`${dir}: no cluster ${cluster}`, ' (see the clusters of clusterLibrary)', { case: 'no-cluster', dir });
-      const others = new Map<string, number>();
-      for (const f of faces) if (f.person && f.person !== person) others.set(f.person, (others.get(f.person) ?? 0) + 1);
-      // Faces taken off this person by hand stay off: naming the cluster again does not undo it.
-      const notThem = faces.filter((f) => !f.person && f.notPeople.includes(person)).length;
-      const mine = faces.filter((f) => f.person === person || (!f.person && !f.notPeople.includes(person)));
-      const have = new Set(gallery.faces().map(galleryKey));
-      const toAdd = mine.filter((f) => !have.has(libraryKey(f)));
-      if (toAdd.length) {
-        gallery.addFaces(person, toAdd.map((f) => ({ file: f.path, box: f.box, score: f.score, descriptor: f.descriptor })));
-        await saveGallery(dir, gallery, { lock });
-      }
-      store.namePerson(mine.map((f) => f.id), person);
-      const already = mine.filter((f) => f.person === person).length;
-      return { person, cluster, named: mine.length, already, kept: [...others].map(([p, n]) => ({ person: p, faces: n })), notThem };
-    } finally {
-      store.close();
+  return withGalleryAndLibrary(dir, 'required', onNotice, async ({ gallery, store, save }) => {
+    const faces = store.faces({ cluster });
+    if (!faces.length) throw new RemedyError(`${dir}: no cluster ${cluster}`, ' (see the clusters of clusterLibrary)', { case: 'no-cluster', dir });
+    const others = new Map<string, number>();
+    for (const f of faces) if (f.person && f.person !== person) others.set(f.person, (others.get(f.person) ?? 0) + 1);
+    // Faces taken off this person by hand stay off: naming the cluster again does not undo it.
+    const notThem = faces.filter((f) => !f.person && f.notPeople.includes(person)).length;
+    const mine = faces.filter((f) => f.person === person || (!f.person && !f.notPeople.includes(person)));
+    const have = new Set(gallery.faces().map(galleryKey));
+    const toAdd = mine.filter((f) => !have.has(libraryKey(f)));
+    if (toAdd.length) {
+      gallery.addFaces(person, toAdd.map((f) => ({ file: f.path, box: f.box, score: f.score, descriptor: f.descriptor })));
+      await save();
     }
-  }, { onWait: onNotice });
+    store.namePerson(mine.map((f) => f.id), person);
+    const already = mine.filter((f) => f.person === person).length;
+    return { person, cluster, named: mine.length, already, kept: [...others].map(([p, n]) => ({ person: p, faces: n })), notThem };
+  });
 }
 
 export interface FacesReport {
@@ -119,26 +135,19 @@ const counts = (faces: readonly StoredFace[]) => {
  */
 export async function nameFaces(dir: string, ids: readonly number[], person: string, onNotice?: (m: string) => void): Promise<FacesReport> {
   person = personName(person);
-  return withGalleryLock(dir, async (lock) => {
-    const gallery = await loadStoredGallery(dir, onNotice);
-    const store = LibraryStore.open(dir);
-    try {
-      await linked(dir, gallery, store, lock);
-      const faces = facesById(dir, store, ids);
-      const moving = faces.filter((f) => f.person !== person);
-      const have = new Set(gallery.faces().filter((g) => g.person === person).map(galleryKey));
-      const toAdd = faces.filter((f) => !have.has(libraryKey(f)));
-      const toDrop = galleryFacesOf(gallery, moving);
-      if (toDrop.length) gallery.removeFaces(toDrop);
-      if (toAdd.length) gallery.addFaces(person, toAdd.map((f) => ({ file: f.path, box: f.box, score: f.score, descriptor: f.descriptor })));
-      if (toAdd.length || toDrop.length) await saveGallery(dir, gallery, { lock });
-      store.namePerson(moving.map((f) => f.id), person);
-      const from = counts(moving);
-      return { person, changed: moving.length, from, removed: leftWithout(gallery, from) };
-    } finally {
-      store.close();
-    }
-  }, { onWait: onNotice });
+  return withGalleryAndLibrary(dir, 'required', onNotice, async ({ gallery, store, save }) => {
+    const faces = facesById(dir, store, ids);
+    const moving = faces.filter((f) => f.person !== person);
+    const have = new Set(gallery.faces().filter((g) => g.person === person).map(galleryKey));
+    const toAdd = faces.filter((f) => !have.has(libraryKey(f)));
+    const toDrop = galleryFacesOf(gallery, moving);
+    if (toDrop.length) gallery.removeFaces(toDrop);
+    if (toAdd.length) gallery.addFaces(person, toAdd.map((f) => ({ file: f.path, box: f.box, score: f.score, descriptor: f.descriptor })));
+    if (toAdd.length || toDrop.length) await save();
+    store.namePerson(moving.map((f) => f.id), person);
+    const from = counts(moving);
+    return { person, changed: moving.length, from, removed: leftWithout(gallery, from) };
+  });
 }
 
 /**
@@ -148,24 +157,17 @@ export async function nameFaces(dir: string, ids: readonly number[], person: str
  * from the gallery. Gallery first, then library, as nameFaces.
  */
 export async function unnameFaces(dir: string, ids: readonly number[], onNotice?: (m: string) => void): Promise<FacesReport> {
-  return withGalleryLock(dir, async (lock) => {
-    const gallery = await loadStoredGallery(dir, onNotice);
-    const store = LibraryStore.open(dir);
-    try {
-      await linked(dir, gallery, store, lock);
-      const faces = facesById(dir, store, ids).filter((f) => f.person);
-      const toDrop = galleryFacesOf(gallery, faces);
-      if (toDrop.length) {
-        gallery.removeFaces(toDrop);
-        await saveGallery(dir, gallery, { lock });
-      }
-      store.unnameFaces(faces.map((f) => f.id));
-      const from = counts(faces);
-      return { person: null, changed: faces.length, from, removed: leftWithout(gallery, from) };
-    } finally {
-      store.close();
+  return withGalleryAndLibrary(dir, 'required', onNotice, async ({ gallery, store, save }) => {
+    const faces = facesById(dir, store, ids).filter((f) => f.person);
+    const toDrop = galleryFacesOf(gallery, faces);
+    if (toDrop.length) {
+      gallery.removeFaces(toDrop);
+      await save();
     }
-  }, { onWait: onNotice });
+    store.unnameFaces(faces.map((f) => f.id));
+    const from = counts(faces);
+    return { person: null, changed: faces.length, from, removed: leftWithout(gallery, from) };
+  });
 }
 
 /**
@@ -211,29 +213,22 @@ const samePhoto = (file: string, photo: string) => file === photo || resolve(fil
  */
 export async function removePersonPhotos(dir: string, name: string, photos: readonly string[], onNotice?: (m: string) => void): Promise<PersonPhotosReport> {
   if (!photos.length) throw new Error(`${dir}: no photos given to remove ${name}'s faces from`);
-  return withGalleryLock(dir, async (lock) => {
-    const gallery = await loadStoredGallery(dir, onNotice);
-    const store = LibraryStore.exists(dir) ? LibraryStore.open(dir) : null;
-    try {
-      if (store) await linked(dir, gallery, store, lock);
-      name = lookupName(name, (n) => gallery.hasPerson(n) || !!store?.namedFacesOf(n).length);
-      const named = store ? store.namedFacesOf(name).filter((f) => photos.some((p) => samePhoto(f.path, p))) : [];
-      const left = gallery.people().find((p) => p.name === name)?.faces ?? 0;
-      if (!left && !named.length) throw noPerson(dir, name);
-      const { faces: drop, missing } = gallery.personFacesIn(name, photos, samePhoto);
-      // A photo of neither: named, before anything changes (a crash between gallery and library leaves the second kind).
-      const none = missing.filter((p) => !named.some((f) => samePhoto(f.path, p)));
-      if (none.length) throw new RemedyError(`${dir}: ${name} has no face from ${none.join(', ')}`, " (see the person's faces: Gallery.faces())", { case: 'no-photo', dir, person: name });
-      if (drop.length) {
-        gallery.removeFaces(drop.map((f) => f.id));
-        await saveGallery(dir, gallery, { lock });
-      }
-      const libraryFaces = store && named.length ? store.unnameFaces(named.map((f) => f.id)) : 0;
-      return { person: name, faces: drop.length, libraryFaces, left: left - drop.length };
-    } finally {
-      store?.close();
+  return withGalleryAndLibrary(dir, 'if-any', onNotice, async ({ gallery, store, save }) => {
+    name = lookupName(name, (n) => gallery.hasPerson(n) || !!store?.namedFacesOf(n).length);
+    const named = store ? store.namedFacesOf(name).filter((f) => photos.some((p) => samePhoto(f.path, p))) : [];
+    const left = gallery.people().find((p) => p.name === name)?.faces ?? 0;
+    if (!left && !named.length) throw noPerson(dir, name);
+    const { faces: drop, missing } = gallery.personFacesIn(name, photos, samePhoto);
+    // A photo of neither: named, before anything changes (a crash between gallery and library leaves the second kind).
+    const none = missing.filter((p) => !named.some((f) => samePhoto(f.path, p)));
+    if (none.length) throw new RemedyError(`${dir}: ${name} has no face from ${none.join(', ')}`, " (see the person's faces: Gallery.faces())", { case: 'no-photo', dir, person: name });
+    if (drop.length) {
+      gallery.removeFaces(drop.map((f) => f.id));
+      await save();
     }
-  }, { onWait: onNotice });
+    const libraryFaces = store && named.length ? store.unnameFaces(named.map((f) => f.id)) : 0;
+    return { person: name, faces: drop.length, libraryFaces, left: left - drop.length };
+  });
 }
 
 /** The person asked for is not in the gallery (nor named in its library). */
@@ -244,23 +239,17 @@ const noPerson = (dir: string, name: string) => new RemedyError(`${dir}: no pers
  * photo library become nobody's again (clustering may offer them anew).
  */
 export async function removePerson(dir: string, name: string, onNotice?: (m: string) => void): Promise<void> {
-  await withGalleryLock(dir, async (lock) => {
-    const gallery = await loadStoredGallery(dir, onNotice);
-    const store = LibraryStore.exists(dir) ? LibraryStore.open(dir) : null;
-    try {
-      name = lookupName(name, (n) => gallery.hasPerson(n) || !!store?.namedFacesOf(n).length);
-      const known = gallery.hasPerson(name);
-      // Not in the gallery, only in the library: a run stopped between the two, finished now.
-      if (!known && !store?.namedFacesOf(name).length) throw noPerson(dir, name);
-      if (known) {
-        gallery.removePerson(name);
-        await saveGallery(dir, gallery, { lock });
-      }
-      store?.unname(name);
-    } finally {
-      store?.close();
+  await withGalleryAndLibrary(dir, 'if-any', onNotice, async ({ gallery, store, save }) => {
+    name = lookupName(name, (n) => gallery.hasPerson(n) || !!store?.namedFacesOf(n).length);
+    const known = gallery.hasPerson(name);
+    // Not in the gallery, only in the library: a run stopped between the two, finished now.
+    if (!known && !store?.namedFacesOf(name).length) throw noPerson(dir, name);
+    if (known) {
+      gallery.removePerson(name);
+      await save();
     }
-  }, { onWait: onNotice });
+    store?.unname(name);
+  });
 }
 
 export interface RenameReport {
@@ -281,26 +270,20 @@ export interface RenameReport {
  */
 export async function renamePerson(dir: string, from: string, to: string, onNotice?: (m: string) => void): Promise<RenameReport> {
   to = personName(to);
-  return withGalleryLock(dir, async (lock) => {
-    const gallery = await loadStoredGallery(dir, onNotice);
-    const store = LibraryStore.exists(dir) ? LibraryStore.open(dir) : null;
-    try {
-      from = lookupName(from, (n) => gallery.hasPerson(n) || !!store?.namedFacesOf(n).length);
-      const known = gallery.hasPerson(from);
-      const inLibrary = store ? store.namedFacesOf(from).length : 0;
-      if (!known && !inLibrary) throw noPerson(dir, from);
-      // Not in the gallery, only in the library: a run stopped between the two, finished now.
-      let result: RenameReport['result'] = 'renamed';
-      if (known) {
-        result = gallery.renamePerson(from, to);
-        await saveGallery(dir, gallery, { lock });
-      }
-      const libraryFaces = store ? store.renamePerson(from, to) : 0;
-      return { from, to, result, faces: gallery.people().find((p) => p.name === to)?.faces ?? 0, libraryFaces };
-    } finally {
-      store?.close();
+  return withGalleryAndLibrary(dir, 'if-any', onNotice, async ({ gallery, store, save }) => {
+    from = lookupName(from, (n) => gallery.hasPerson(n) || !!store?.namedFacesOf(n).length);
+    const known = gallery.hasPerson(from);
+    const inLibrary = store ? store.namedFacesOf(from).length : 0;
+    if (!known && !inLibrary) throw noPerson(dir, from);
+    // Not in the gallery, only in the library: a run stopped between the two, finished now.
+    let result: RenameReport['result'] = 'renamed';
+    if (known) {
+      result = gallery.renamePerson(from, to);
+      await save();
     }
-  }, { onWait: onNotice });
+    const libraryFaces = store ? store.renamePerson(from, to) : 0;
+    return { from, to, result, faces: gallery.people().find((p) => p.name === to)?.faces ?? 0, libraryFaces };
+  });
 }
 
 export interface LibraryGalleryStats {
