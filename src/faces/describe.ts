@@ -7,6 +7,7 @@ import { BLAZEFACE_INPUT } from '../detect/anchors.ts';
 import type { BlazeFaceDetector, FaceDetection } from '../detect/blazeface.ts';
 import { detectionTiles, fromTile, mergeDetections, MIN_FACE_PIXELS, minFaceProblem, panoramaTiles, findsFrom } from '../detect/tiles.ts';
 import { WARP_OUTPUT_USAGE, type FaceWarper } from '../detect/warp.ts';
+import { GpuLostError } from '../gpu/device.ts';
 import type { RgbImage } from '../image/rgb.ts';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
 import { framingTransform, type FacePreprocessing } from './framing.ts';
@@ -80,13 +81,48 @@ export class FaceDescriber {
    * so every call gets its own faces. A single call batches as it would alone.
    */
   async describe(images: readonly RgbImage[], opts: DescriberOptions = {}): Promise<DescribedFace[][]> {
+    const each = await this.describeEach(images, opts);
+    const failed = each.find((r) => r instanceof Error);
+    if (failed) throw failed;
+    return each as DescribedFace[][];
+  }
+
+  /**
+   * describe, photo by photo: a photo whose faces could not be found or embedded (an error no
+   * check before foresaw) gets its Error in its place, and the others are answered. A batch
+   * that fails is done again a photo at a time, so that one photo costs only its own answer;
+   * a lost device fails the call, as no photo after it would be answered.
+   */
+  async describeEach(images: readonly RgbImage[], opts: DescriberOptions = {}): Promise<(DescribedFace[] | Error)[]> {
     const minFace = minFaceOf(opts, this.minFace);
-    const out: DescribedFace[][] = [];
+    const out: (DescribedFace[] | Error)[] = [];
     for (let at = 0; at < images.length; at += DETECT_BATCH) {
       const batch = images.slice(at, at + DETECT_BATCH);
-      out.push(...(await this.serial(() => this.describeBatch(batch, minFace))));
+      try {
+        out.push(...(await this.serial(() => this.describeBatch(batch, minFace))));
+        continue;
+      } catch (err) {
+        if (batch.length === 1) {
+          out.push(this.photoError(err));
+          continue;
+        }
+        this.photoError(err);
+      }
+      for (const image of batch) {
+        try {
+          out.push(...(await this.serial(() => this.describeBatch([image], minFace))));
+        } catch (err) {
+          out.push(this.photoError(err));
+        }
+      }
     }
     return out;
+  }
+
+  /** A batch's error as one photo's (an Error), or thrown again where the device was lost. */
+  private photoError(err: unknown): Error {
+    if (err instanceof GpuLostError || this.engine.gpu.lost) throw err;
+    return err instanceof Error ? err : new Error(String(err));
   }
 
   /** One batch of describe: detected, framed and embedded (inside serial). */
@@ -228,6 +264,9 @@ export class FaceDescriber {
     this.cropsGpu = null;
   }
 }
+
+/** A photo's error from describeEach as one line naming the photo. */
+export const describeFailure = (name: string, err: Error): string => `${name}: its faces could not be found: ${err.message}`;
 
 /** The index of the largest face (by box area), or -1. */
 export function largestFace(faces: readonly { box: [number, number, number, number] }[]): number {

@@ -10,7 +10,7 @@ import { loadImageRaw } from '../image/decode.ts';
 import type { RgbImage } from '../image/rgb.ts';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
 import { useGpuForTfjs } from '../train/tf-backend.ts';
-import { DETECT_BATCH, FaceDescriber, type DescribedFace } from './describe.ts';
+import { DETECT_BATCH, FaceDescriber, describeFailure, type DescribedFace } from './describe.ts';
 import { DEFAULT_PREPROCESSING, type FacePreprocessing } from './framing.ts';
 
 export type FileFaces = { file: string; faces: DescribedFace[]; width: number; height: number } | { file: string; error: string };
@@ -87,9 +87,15 @@ export async function describeFiles(
     const decoded = await decodeFiles(chunk);
     if (opts.times) opts.times.decodeMs += performance.now() - t;
     const ok = decoded.filter((d): d is DecodedFile & { image: RgbImage } => 'image' in d);
-    const faces = await describer.describe(ok.map((d) => d.image));
+    const faces = await describer.describeEach(ok.map((d) => d.image));
     let k = 0;
-    for (const d of decoded) out.push('image' in d ? { file: d.name, faces: faces[k++], width: d.image.width, height: d.image.height } : { file: d.name, error: d.error });
+    for (const d of decoded) {
+      if (!('image' in d)) out.push({ file: d.name, error: d.error });
+      else {
+        const f = faces[k++];
+        out.push(f instanceof Error ? { file: d.name, error: describeFailure(d.name, f) } : { file: d.name, faces: f, width: d.image.width, height: d.image.height });
+      }
+    }
     opts.onProgress?.(out.length, files.length);
   }
   return out;

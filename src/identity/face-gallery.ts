@@ -4,7 +4,7 @@
 // disk) and the page (src/browser: canvases, IndexedDB); decoding and storage are theirs.
 // Platform-neutral.
 import type { FaceDescriber, DescribedFace } from '../faces/describe.ts';
-import { largestFace } from '../faces/describe.ts';
+import { describeFailure, largestFace } from '../faces/describe.ts';
 import { checkPreprocessing, type FacePreprocessing } from '../faces/framing.ts';
 import type { RgbImage } from '../image/rgb.ts';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
@@ -37,7 +37,8 @@ export interface EnrollReport {
   added: number;
   /**
    * Photos not used, each with why (no face, several faces, the same photo as one enrolled);
-   * `unreadable` marks a file that could not be read or decoded, `faces` the number found in
+   * `unreadable` marks a file that could not be read or decoded (or its faces found: an error
+   * no check foresaw, FaceDescriber.describeEach), `faces` the number found in
    * a photo skipped for having several, `missedBelow` the width under which a photo without a
    * face had its faces not looked for (noFaceError; a front end words its own remedy from both),
    * `copyOf` the enrolled photo this one is a copy of (the same file again, most often: a
@@ -302,13 +303,17 @@ export type BatchDecoder<Source> = (batch: readonly Source[], at: number) => Pro
 /** FaceGallery.enroll's work (inside its `exclusive`), `person` already as kept (personName). */
 async function enrollPhotos(fg: FaceGallery, person: string, photos: readonly NamedImage[], opts: EnrollOptions, addedNow: Set<string> = new Set()): Promise<EnrollReport> {
   const look = { minFace: opts.minFace };
-  const found = await fg.describer.describe(photos.map((p) => p.image), look);
+  const found = await fg.describer.describeEach(photos.map((p) => p.image), look);
   const report: EnrollReport = { person, added: 0, skipped: [] };
   // Taken once a batch, as the gallery was before it (of a large gallery, not always anew).
   const threshold = fg.lookalikeThreshold.take();
   for (let i = 0; i < photos.length; i++) {
     const f = found[i];
     const file = photos[i].name;
+    if (f instanceof Error) {
+      report.skipped.push({ file, reason: describeFailure(file, f), unreadable: true });
+      continue;
+    }
     if (!f.length) {
       const below = fg.describer.missedBelow(photos[i].image, look);
       report.skipped.push(below === null ? { file, reason: 'no face found' } : { file, reason: `no face found${smallFacesRemedy(below)}`, missedBelow: below });
@@ -482,14 +487,23 @@ export async function identifySources<Source>(fg: FaceGallery, sources: readonly
     const decoded = await decode(sources.slice(at, at + DECODE_BATCH), at);
     if (opts.times) opts.times.decodeMs += performance.now() - t;
     const ok = decoded.filter((d): d is NamedImage => 'image' in d);
-    const found = ok.length ? await fg.identify(ok, opts) : [];
+    // A photo whose faces could not be found is answered with its error, as one not decoded.
+    const found = ok.length ? await fg.describer.describeEach(ok.map((d) => d.image)) : [];
+    const described = ok.map((d, i) => ({ d, f: found[i] })).filter((x): x is { d: NamedImage; f: DescribedFace[] } => !(x.f instanceof Error));
+    const answers = fg.identifyDescribed(described.map((x) => x.d.name), described.map((x) => x.f), opts);
     let k = 0;
+    let j = 0;
     for (const d of decoded) {
       if ('error' in d) {
         out.push(d);
         continue;
       }
-      const { faces } = found[k++];
+      const f = found[k++];
+      if (f instanceof Error) {
+        out.push({ name: d.name, error: describeFailure(d.name, f) });
+        continue;
+      }
+      const { faces } = answers[j++];
       out.push({ name: d.name, width: d.image.width, height: d.image.height, faces });
       await opts.onIdentified?.(d, faces);
     }

@@ -9,7 +9,7 @@ import type { Gpu } from '../gpu/device.ts';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
 import { DEFAULT_PREPROCESSING, type FacePreprocessing } from '../faces/framing.ts';
 import { decodeFiles, openFaceDescriber } from '../faces/node.ts';
-import { largestFace } from '../faces/describe.ts';
+import { describeFailure, largestFace } from '../faces/describe.ts';
 import type { DefaultCalibration } from '../gallery/calibration-record.ts';
 import { nodeIndexProviders } from '../gallery/index-node.ts';
 import { checkGalleryFolder, galleryExists, loadGallery, readGalleryJson, readDefaultCalibration, saveGallery, withGalleryLock, type GalleryLock } from '../gallery/store-node.ts';
@@ -159,11 +159,13 @@ export async function openVerifier(opts: { gpu: Gpu; engine: MobileNetEngine; ga
       for (let at = 0; at < files.length; at += DECODE_BATCH) {
         const decoded = await decodeFiles(files.slice(at, at + DECODE_BATCH));
         const ok = decoded.filter((d): d is NamedImage => 'image' in d);
-        const found = await fg.describer.describe(ok.map((d) => d.image));
+        const found = await fg.describer.describeEach(ok.map((d) => d.image));
         for (const d of decoded) if ('error' in d) best.set(d.name, new Error(d.error));
         ok.forEach((d, i) => {
-          count.set(d.name, found[i].length);
-          best.set(d.name, found[i].length ? found[i][largestFace(found[i])].descriptor : noFaceError(d.name, fg.describer, d.image));
+          const f = found[i];
+          if (f instanceof Error) return best.set(d.name, new Error(describeFailure(d.name, f)));
+          count.set(d.name, f.length);
+          best.set(d.name, f.length ? f[largestFace(f)].descriptor : noFaceError(d.name, fg.describer, d.image));
         });
       }
       return pairs.map(([a, b]) => {

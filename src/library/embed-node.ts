@@ -4,7 +4,7 @@
 // worker alike. A file that cannot be read or decoded comes back with its error.
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import type { FaceDescriber } from '../faces/describe.ts';
+import { describeFailure, type FaceDescriber } from '../faces/describe.ts';
 import { decodeImageRaw } from '../image/decode.ts';
 import type { RgbImage } from '../image/rgb.ts';
 import type { PhotoFaces, PhotoFile } from './photo-faces.ts';
@@ -34,11 +34,13 @@ export async function embedPhotos(describer: FaceDescriber, paths: readonly stri
   const read = await Promise.all(paths.map(readPhoto));
   if (times) times.decodeMs += performance.now() - t;
   const ok = read.filter((r): r is { file: PhotoFile; image: RgbImage } => 'image' in r);
-  const found = ok.length ? await describer.describe(ok.map((r) => r.image)) : [];
+  const found = ok.length ? await describer.describeEach(ok.map((r) => r.image)) : [];
   let k = 0;
   return read.map((r): PhotoFaces => {
     if ('error' in r) return { ...r.file, error: r.error };
     const faces = found[k++];
+    // Stored as a photo that failed (its error kept), as one not decoded.
+    if (faces instanceof Error) return { ...r.file, error: describeFailure(r.file.path, faces) };
     return { ...r.file, width: r.image.width, height: r.image.height, faces: faces.map((f) => ({ box: f.box, score: f.score, descriptor: f.descriptor })) };
   });
 }

@@ -1,0 +1,124 @@
+// One photo whose faces cannot be found (an error no check before foresaw) costs only its own
+// answer: FaceDescriber.describeEach gives it its Error and answers the photos around it, and
+// identify, enroll, verify, embed and the photo library's batches answer the others. A lost
+// device still fails the call. The failure is made by the detector refusing one marked photo
+// (a PGM 93 pixels wide, ORL's are 92), the rest runs on the GPU as always.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { BlazeFaceDetector } from '../src/detect/blazeface.ts';
+import { describeFiles, openFaceDescriber } from '../src/faces/node.ts';
+import type { FaceDescriber } from '../src/faces/describe.ts';
+import { DEFAULT_PREPROCESSING } from '../src/faces/framing.ts';
+import type { Gpu } from '../src/gpu/device.ts';
+import { loadImageRaw } from '../src/image/decode.ts';
+import { Gallery, openVerifier } from '../src/identity/node.ts';
+import { embedPhotos } from '../src/library/embed-node.ts';
+import type { MobileNetEngine } from '../src/mobilenet/engine.ts';
+import { openEngine } from '../src/node.ts';
+
+const ORL = join(import.meta.dirname, '../../shared/datasets/orl-faces');
+const orl = (person: number, photo: number) => join(ORL, `s${person}`, `${photo}.pgm`);
+const MARK = 93;
+
+let gpu: Gpu;
+let engine: MobileNetEngine;
+let describer: FaceDescriber;
+let dir: string;
+let poison: string;
+
+beforeAll(async () => {
+  ({ gpu, engine } = await openEngine());
+  describer = await openFaceDescriber(gpu, engine, DEFAULT_PREPROCESSING);
+  dir = await mkdtemp(join(tmpdir(), 'facegpu-describe-each-'));
+  // A face photo a pixel wider than ORL's: decodes like any, and is the one the detector refuses.
+  const src = await readFile(orl(3, 1));
+  const w = 92;
+  const h = 112;
+  const pixels = src.subarray(src.length - w * h);
+  const wider = Buffer.alloc(MARK * h);
+  for (let y = 0; y < h; y++) pixels.copy(wider, y * MARK, y * w, (y + 1) * w);
+  poison = join(dir, 'refused.pgm');
+  await writeFile(poison, Buffer.concat([Buffer.from(`P5\n${MARK} ${h}\n255\n`), wider]));
+  const detectMany = BlazeFaceDetector.prototype.detectMany;
+  vi.spyOn(BlazeFaceDetector.prototype, 'detectMany').mockImplementation(function (this: BlazeFaceDetector, images) {
+    if (images.some((i) => i.width === MARK)) return Promise.reject(new Error('the detector refused it'));
+    return detectMany.call(this, images);
+  });
+}, 120_000);
+
+afterAll(async () => {
+  vi.restoreAllMocks();
+  describer?.destroy();
+  engine?.destroy();
+  gpu?.destroy();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('describeEach', () => {
+  it('gives the refused photo its error and the photos around it their faces, as alone', async () => {
+    const images = await Promise.all([orl(1, 1), poison, orl(2, 1)].map(loadImageRaw));
+    const each = await describer.describeEach(images);
+    expect(each).toHaveLength(3);
+    expect(each[1]).toBeInstanceOf(Error);
+    expect((each[1] as Error).message).toBe('the detector refused it');
+    const alone = await describer.describe([images[0], images[2]]);
+    for (const [k, i] of [[0, 0], [1, 2]]) {
+      const got = each[i];
+      if (got instanceof Error) throw got;
+      expect(got.length).toBe(1);
+      expect(got[0].box).toEqual(alone[k][0].box);
+      expect(Array.from(got[0].descriptor)).toEqual(Array.from(alone[k][0].descriptor));
+    }
+    // describe itself still fails on it.
+    await expect(describer.describe(images)).rejects.toThrow('the detector refused it');
+  });
+
+  it('fails the call where the device was lost', async () => {
+    const images = await Promise.all([orl(1, 1), poison].map(loadImageRaw));
+    const before = gpu.lost;
+    gpu.lost = { reason: 'unknown', message: 'made up by the test' } as GPUDeviceLostInfo;
+    try {
+      await expect(describer.describeEach(images)).rejects.toThrow('the detector refused it');
+    } finally {
+      gpu.lost = before;
+    }
+  });
+});
+
+describe('the callers answer the other photos', () => {
+  it('identify, enroll and verify (the Node API), embed and the photo library', async () => {
+    const gallery = await Gallery.load(join(dir, 'gallery'), { gpu, engine, create: true });
+    try {
+      const enrolled = await gallery.enroll('one', [orl(1, 1), poison, orl(1, 2)]);
+      expect(enrolled.added).toBe(2);
+      expect(enrolled.skipped).toEqual([{ file: poison, reason: `${poison}: its faces could not be found: the detector refused it`, unreadable: true }]);
+      await gallery.enroll('two', [orl(2, 1), orl(2, 2)]);
+
+      // Each answered as its nearest person (a threshold from two people would call them strangers).
+      const found = await gallery.identify([orl(1, 3), poison, orl(2, 3)]);
+      expect(found.map((r) => ('error' in r ? r.error : r.faces.map((f) => f.candidates[0].label)))).toEqual([['one'], `${poison}: its faces could not be found: the detector refused it`, ['two']]);
+    } finally {
+      gallery.close();
+    }
+
+    const verifier = await openVerifier({ gpu, engine });
+    try {
+      const pairs = await verifier.verifyPairs([
+        [orl(1, 1), orl(1, 4)],
+        [orl(1, 1), poison],
+      ]);
+      expect('same' in pairs[0] && pairs[0].faces).toEqual([1, 1]);
+      expect('error' in pairs[1] && pairs[1].error).toBe(`${poison}: its faces could not be found: the detector refused it`);
+    } finally {
+      verifier.destroy();
+    }
+
+    const files = await describeFiles(describer, [poison, orl(4, 1)]);
+    expect(files.map((f) => ('error' in f ? f.error : f.faces.length))).toEqual([`${poison}: its faces could not be found: the detector refused it`, 1]);
+
+    const photos = await embedPhotos(describer, [orl(5, 1), poison]);
+    expect(photos.map((p) => ('error' in p ? p.error : p.faces.length))).toEqual([1, `${poison}: its faces could not be found: the detector refused it`]);
+  });
+});
