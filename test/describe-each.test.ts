@@ -3,7 +3,7 @@
 // identify, enroll, verify, embed and the photo library's batches answer the others. A lost
 // device still fails the call. The failure is made by the detector refusing one marked photo
 // (a PGM 93 pixels wide, ORL's are 92), the rest runs on the GPU as always.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -15,6 +15,7 @@ import type { Gpu } from '../src/gpu/device.ts';
 import { loadImageRaw } from '../src/image/decode.ts';
 import { Gallery, openVerifier } from '../src/identity/node.ts';
 import { embedPhotos } from '../src/library/embed-node.ts';
+import { indexLibrary } from '../src/library/index-run-node.ts';
 import type { MobileNetEngine } from '../src/mobilenet/engine.ts';
 import { openEngine } from '../src/node.ts';
 
@@ -27,6 +28,8 @@ let engine: MobileNetEngine;
 let describer: FaceDescriber;
 let dir: string;
 let poison: string;
+/** The detector refuses the marked photo while set. */
+let refusing = true;
 
 beforeAll(async () => {
   ({ gpu, engine } = await openEngine());
@@ -43,7 +46,7 @@ beforeAll(async () => {
   await writeFile(poison, Buffer.concat([Buffer.from(`P5\n${MARK} ${h}\n255\n`), wider]));
   const detectMany = BlazeFaceDetector.prototype.detectMany;
   vi.spyOn(BlazeFaceDetector.prototype, 'detectMany').mockImplementation(function (this: BlazeFaceDetector, images) {
-    if (images.some((i) => i.width === MARK)) return Promise.reject(new Error('the detector refused it'));
+    if (refusing && images.some((i) => i.width === MARK)) return Promise.reject(new Error('the detector refused it'));
     return detectMany.call(this, images);
   });
 }, 120_000);
@@ -120,5 +123,35 @@ describe('the callers answer the other photos', () => {
 
     const photos = await embedPhotos(describer, [orl(5, 1), poison]);
     expect(photos.map((p) => ('error' in p ? p.error : p.faces.length))).toEqual([1, `${poison}: its faces could not be found: the detector refused it`]);
+  });
+});
+
+describe('the photo library', () => {
+  it('stores the photo as failed, and reads it again at the next run (the device may have been at fault)', async () => {
+    const root = join(dir, 'photos');
+    await mkdir(root);
+    await copyFile(orl(6, 1), join(root, 'a.pgm'));
+    await copyFile(poison, join(root, 'b.pgm'));
+    const library = join(dir, 'library');
+    const first = await indexLibrary(root, library);
+    expect(first).toMatchObject({ photos: 2, new: 2 });
+    expect(first.failed.map((f) => f.error)).toEqual([`${join(root, 'b.pgm')}: its faces could not be found: the detector refused it`]);
+    // Still refused: read again and failing again (not "again": that is a stored error told anew).
+    const second = await indexLibrary(root, library);
+    expect(second.failed).toEqual([{ file: join(root, 'b.pgm'), error: first.failed[0].error }]);
+    // A copy of its bytes is searched, not given the stored failure.
+    await copyFile(poison, join(root, 'c.pgm'));
+    const third = await indexLibrary(root, library);
+    expect(third).toMatchObject({ new: 1, copied: 0 });
+    expect(third.failed.map((f) => f.file).sort()).toEqual([join(root, 'b.pgm'), join(root, 'c.pgm')]);
+    // The trouble gone, both are read again and found.
+    refusing = false;
+    try {
+      const fourth = await indexLibrary(root, library);
+      expect(fourth.failed).toEqual([]);
+      expect(fourth).toMatchObject({ photos: 3, changed: 2 });
+    } finally {
+      refusing = true;
+    }
   });
 });

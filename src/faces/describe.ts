@@ -265,8 +265,17 @@ export class FaceDescriber {
   }
 }
 
+const DESCRIBE_FAILED = ': its faces could not be found: ';
+
 /** A photo's error from describeEach as one line naming the photo. */
-export const describeFailure = (name: string, err: Error): string => `${name}: its faces could not be found: ${err.message}`;
+export const describeFailure = (name: string, err: Error): string => `${name}${DESCRIBE_FAILED}${err.message}`;
+
+/**
+ * Whether a photo's stored error is describeFailure's: the device's trouble as often as the
+ * photo's (memory, a driver), so a photo library reads such a photo again, where it keeps a
+ * decoding error until the bytes change.
+ */
+export const isDescribeFailure = (error: string): boolean => error.includes(DESCRIBE_FAILED);
 
 /** The index of the largest face (by box area), or -1. */
 export function largestFace(faces: readonly { box: [number, number, number, number] }[]): number {

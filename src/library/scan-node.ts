@@ -11,6 +11,7 @@ import { realpath, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { BLAZEFACE_INPUT } from '../detect/anchors.ts';
 import { needsTiles } from '../detect/tiles.ts';
+import { isDescribeFailure } from '../faces/describe.ts';
 import { maxImagePixels } from '../image/decode.ts';
 import { isPhotoFile, walkFiles } from '../fs-walk.ts';
 import type { PhotoFile } from './photo-faces.ts';
@@ -65,7 +66,8 @@ export interface ScanPlan {
 /**
  * The pixel limit a stored failure was refused under ("... above the limit of N; ..."), or
  * Infinity for any other failure: a photo refused for its size is read again by a run that
- * allows more, one that failed otherwise only when its bytes change.
+ * allows more, one whose faces could not be found by every run (isDescribeFailure), one that
+ * failed otherwise only when its bytes change.
  */
 export function overLimit(error: string): number {
   const m = /above the limit of (\d+)/.exec(error);
@@ -109,8 +111,8 @@ export async function scanLibrary(root: string, store: LibraryStore, opts: { onW
     old.minFace === minFace || (old.width !== null && old.height !== null && !needsTiles(old.width, old.height, old.minFace, BLAZEFACE_INPUT) && !needsTiles(old.width, old.height, minFace, BLAZEFACE_INPUT));
   // Bytes as stored: failing still, searched again for another minFace, or unchanged.
   const same = (old: StoredPhoto, path: string) => {
-    if (old.error !== null && overLimit(old.error) < maxPixels) {
-      // Refused for its size under a lower limit than this run's: read again.
+    if (old.error !== null && (overLimit(old.error) < maxPixels || isDescribeFailure(old.error))) {
+      // Refused for its size under a lower limit than this run's, or its faces not found: read again.
       plan.changed.push({ path, size: old.size, mtimeMs: old.mtimeMs, sha256: old.sha256 });
     } else if (old.error !== null) plan.failing.push({ path, error: old.error });
     else if (old.minFace === minFace) plan.unchanged++;
@@ -157,7 +159,7 @@ export async function scanLibrary(root: string, store: LibraryStore, opts: { onW
     const from = store.photoWithHash(file.sha256);
     // Faces copied only from a photo searched as this run searches, or that it would search
     // alike (a failure is the bytes').
-    if (from && (from.error !== null || alike(from))) {
+    if (from && ((from.error !== null && !isDescribeFailure(from.error)) || (from.error === null && alike(from)))) {
       plan.copies.push({ file, from });
       if (from.error !== null) plan.failing.push({ path: file.path, error: from.error });
     } else plan.added.push(file);
