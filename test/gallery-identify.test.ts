@@ -774,7 +774,7 @@ describe('enroll stopped (a Ctrl-C)', () => {
     const describer = {
       engine: { manifest: { id: backbone.id, weightsSha256: backbone.sha256 } },
       preprocessing: g.preprocessing,
-      describe: async (images: readonly unknown[]) => images.map(() => [{ box: [0, 0, 10, 10], score: 1, keypoints: [], descriptor: rowOf(photos.descriptors, dim, n++) }]),
+      describeEach: async (images: readonly unknown[]) => images.map(() => [{ box: [0, 0, 10, 10], score: 1, keypoints: [], descriptor: rowOf(photos.descriptors, dim, n++) }]),
       missedBelow: () => null,
     } as unknown as FaceDescriber;
     const fg = FaceGallery.attach(g, describer);
