@@ -280,6 +280,14 @@ interface MoreLikeAnother {
 }
 
 /** The open-set gallery core: descriptors of enrolled people, their index, and the calibration that turns a false-accept rate into a threshold. */
+/**
+ * Where identify's threshold `t` can rest on a name that does not fit the faces, the score
+ * from which a pair sets it (just under the threshold); else null. Only a threshold of the
+ * gallery's own that its comparisons are too few to support: its highest few stranger scores
+ * set it, and one face can move it.
+ */
+const restingFrom = (t: ThresholdChoice): number | null => (t.source === 'gallery' && !t.supported ? t.threshold - 1e-6 : null);
+
 export class Gallery {
   name: string;
   readonly dim: number;
@@ -926,8 +934,8 @@ export class Gallery {
    * photos.
    */
   thresholdRestsOn(t: ThresholdChoice): ThresholdRestsOn | null {
-    if (t.source !== 'gallery' || t.supported) return null;
-    const from = t.threshold - 1e-6;
+    const from = restingFrom(t);
+    if (from === null) return null;
     const [face] = this.facesMoreLikeAnother(from);
     if (face) return { on: 'face', face };
     const [alike] = this.peopleAlike(from);
@@ -1107,7 +1115,8 @@ export class Gallery {
     // names, the threshold 0.693 where it was 0.423). Only there: between many people, some
     // different ones reach what the reference's 45 did not.
     const tIdentify = own ? this.thresholdFor('identify', 1e-2) : null;
-    const alike = tIdentify && tIdentify.source === 'gallery' && !tIdentify.supported ? this.peopleAlike(tIdentify.threshold - 1e-6) : [];
+    const resting = tIdentify ? restingFrom(tIdentify) : null;
+    const alike = resting === null ? [] : this.peopleAlike(resting);
     for (const a of alike.slice(0, 3)) {
       warnings.push(
         `"${a.names[0]}" and "${a.names[1]}" look alike (${a.face.file} under "${a.face.person}": ${a.face.similarity.toFixed(3)} to the other's template; their templates ${a.similarity.toFixed(3)}: more than any two different people of the backbone's reference), and the identify threshold at FAR 0.01 rests on them: one person under two names? renaming "${a.names[1]}" to "${a.names[0]}" merges them`,
