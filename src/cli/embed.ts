@@ -6,7 +6,7 @@ import { decodeImageRGB, ImageDecodeError, readError, readImageFile, refusedForm
 import { openEngine } from '../node.ts';
 import { countOption } from './number-options.ts';
 import { expandImages } from './predict.ts';
-import { noneRead, withoutFile } from './wording.ts';
+import { noneRead, oneLine, withoutFile } from './wording.ts';
 
 export interface EmbedOptions {
   backbone?: string;
@@ -70,7 +70,7 @@ export async function embedCommand(paths: string[], opts: EmbedOptions): Promise
     else {
       for (const r of good) {
         const norm = Math.hypot(...r.embedding);
-        console.log(`${r.file}: ${r.embedding.length}-d, L2 norm ${norm.toFixed(4)}, first [${r.embedding.slice(0, 4).map((v) => v.toFixed(4)).join(', ')}, ...]`);
+        console.log(`${oneLine(r.file)}: ${r.embedding.length}-d, L2 norm ${norm.toFixed(4)}, first [${r.embedding.slice(0, 4).map((v) => v.toFixed(4)).join(', ')}, ...]`);
       }
     }
     if (good.length < files.length) process.exitCode = 2;

@@ -9,7 +9,7 @@ import { matchOptions, fmt, tellThreshold } from './match-options.ts';
 import { expandImages } from './predict.ts';
 import { MIN_FACE_HELP, minFaceOption, numberOption } from './number-options.ts';
 import { CLI_REMEDIES } from './remedies.ts';
-import { counted, shellWord, withoutFile } from './wording.ts';
+import { counted, oneLine, shellWord, withoutFile } from './wording.ts';
 import { annotator, checkAnnotateDir } from './annotate.ts';
 import { stat } from 'node:fs/promises';
 
@@ -127,7 +127,7 @@ function jsonOf(r: IdentifiedFile, threshold: number) {
 
 function printFile(r: IdentifiedFile): void {
   if ('error' in r) return;
-  console.log(`${r.file}: ${r.faces.length ? `${r.faces.length} face${r.faces.length > 1 ? 's' : ''}` : 'no face'}`);
+  console.log(`${oneLine(r.file)}: ${r.faces.length ? `${r.faces.length} face${r.faces.length > 1 ? 's' : ''}` : 'no face'}`);
   for (const f of r.faces) {
     const others = f.candidates.slice(f.label ? 1 : 0).map((c) => `${c.label} ${fmt(c.similarity)}`).join(', ');
     console.log(`  [${f.box.map((v) => Math.round(v)).join(', ')}] ${f.label ?? 'unknown'} ${fmt(f.similarity)}${others ? ` (${f.label ? 'next: ' : 'nearest: '}${others})` : ''}`);

@@ -9,7 +9,7 @@ import { warnIfUnfinished } from './model-notes.ts';
 import { DEFAULT_THRESHOLD, load, predict, type FilePrediction } from '../train/index.ts';
 import { readModelMeta } from '../train/model-dir-node.ts';
 import { countOption, numberOption } from './number-options.ts';
-import { counted, noneRead, withoutFile } from './wording.ts';
+import { counted, noneRead, oneLine, withoutFile } from './wording.ts';
 
 interface PredictCliOptions {
   json?: boolean;
@@ -164,13 +164,13 @@ function rounded(p: FilePrediction): FilePrediction {
 function printPrediction(p: FilePrediction, top: number): void {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   if (!p.faces) {
-    console.log(`${p.file}: ${p.label} ${pct(p.probability)}`);
-    if (top > 1) p.top.forEach((g, i) => console.log(`  ${i + 1}. ${g.label} ${pct(g.probability)}`));
+    console.log(`${oneLine(p.file)}: ${oneLine(p.label)} ${pct(p.probability)}`);
+    if (top > 1) p.top.forEach((g, i) => console.log(`  ${i + 1}. ${oneLine(g.label)} ${pct(g.probability)}`));
     return;
   }
-  console.log(`${p.file}: ${p.faces.length ? `${p.faces.length} face${p.faces.length > 1 ? 's' : ''}` : 'no face'}`);
+  console.log(`${oneLine(p.file)}: ${p.faces.length ? `${p.faces.length} face${p.faces.length > 1 ? 's' : ''}` : 'no face'}`);
   for (const f of p.faces) {
-    console.log(`  [${f.box.map((v) => Math.round(v)).join(', ')}] ${f.label} ${pct(f.probability)}`);
-    if (top > 1) f.top.forEach((g, i) => console.log(`    ${i + 1}. ${g.label} ${pct(g.probability)}`));
+    console.log(`  [${f.box.map((v) => Math.round(v)).join(', ')}] ${oneLine(f.label)} ${pct(f.probability)}`);
+    if (top > 1) f.top.forEach((g, i) => console.log(`    ${i + 1}. ${oneLine(g.label)} ${pct(g.probability)}`));
   }
 }

@@ -5,7 +5,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { openEngine } from '../node.ts';
 import { openVerifier, peekGalleryBackbone } from '../identity/node.ts';
 import { matchOptions, fmt, tellThreshold } from './match-options.ts';
-import { counted } from './wording.ts';
+import { counted, oneLine } from './wording.ts';
 import { MIN_FACE_HELP, minFaceOption } from './number-options.ts';
 import { cliMessage } from './remedies.ts';
 import { cannotOpen } from './predict.ts';
@@ -82,8 +82,8 @@ export type PairAnswer = { a: string; b: string; error: string } | { a: string; 
  * the error --json gives: lines match the pairs file's pairs one for one.
  */
 export function pairLine(r: PairAnswer): string {
-  if ('error' in r) return `${r.a}  ${r.b}: error (${r.error})`;
-  return `${r.a}  ${r.b}: ${r.same ? 'same person' : 'different people'} (similarity ${fmt(r.similarity)}, threshold ${fmt(r.threshold)})`;
+  if ('error' in r) return `${oneLine(r.a)}  ${oneLine(r.b)}: error (${oneLine(r.error)})`;
+  return `${oneLine(r.a)}  ${oneLine(r.b)}: ${r.same ? 'same person' : 'different people'} (similarity ${fmt(r.similarity)}, threshold ${fmt(r.threshold)})`;
 }
 
 /** A photo named on the command line: there, and not a folder (one line naming it, otherwise). */
