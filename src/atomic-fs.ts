@@ -244,12 +244,28 @@ export function namedWriteError(err: unknown, path: string): Error {
 }
 
 /**
+ * Give each file written anew into `tmp` the mode, owner and group of the file of its name in
+ * `old` (the folder it replaces): a gallery's files made private (600) or read-only (444)
+ * would otherwise come back as this process's umask makes them (644) on the next save.
+ * Files carried over as hard links are the old ones and keep theirs already.
+ */
+async function keepFileModes(old: string, tmp: string): Promise<void> {
+  for (const name of await readdir(tmp)) {
+    const now = await lstat(join(tmp, name));
+    if (!now.isFile()) continue;
+    const before = await lstat(join(old, name)).catch(() => null);
+    if (before?.isFile() && before.ino !== now.ino) await keepModeAndOwner(join(tmp, name), before);
+  }
+}
+
+/**
  * Replace `dir` whole with what `fill(tmp)` writes into a fresh side folder. The old folder
  * is moved aside, the new one renamed in, the old one removed. If another writer's folder
  * arrives in between (no lock held), the move is tried again, a bounded number of times;
  * whatever happens, no side folder of this call is left behind. A link to a folder is
  * written through (dirTarget); the new folder has the old one's mode, owner and group
- * (keepModeAndOwner). Messages name `dir` as given (made absolute).
+ * (keepModeAndOwner), and its files those of the old files of their names (keepFileModes).
+ * Messages name `dir` as given (made absolute).
  */
 export async function writeDirAtomic(dir: string, fill: (tmp: string) => Promise<void>): Promise<void> {
   const target = resolve(dir);
@@ -269,7 +285,10 @@ export async function writeDirAtomic(dir: string, fill: (tmp: string) => Promise
   try {
     try {
       await fill(tmp);
-      if (was) await keepModeAndOwner(tmp, was);
+      if (was) {
+        await keepFileModes(real, tmp);
+        await keepModeAndOwner(tmp, was);
+      }
     } catch (err) {
       throw namedWriteError(err, target);
     }
@@ -360,6 +379,9 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   const tmp = tempPathFor(target);
   try {
     await writeFile(tmp, data);
+    // The mode, owner and group of the file it replaces (a private 600 stays 600).
+    const was = await stat(target).catch(() => null);
+    if (was?.isFile()) await keepModeAndOwner(tmp, was);
     // Again just before the rename: something else may have been put there meanwhile.
     const st = await lstat(target).catch(() => null);
     const kind = st && specialKind(st);

@@ -246,6 +246,29 @@ describe('what a save keeps', () => {
     });
   });
 
+  it("a gallery's files keep their modes on a save (made private, 600, or read-only, 444; a 644 had come back), and a file new to the folder gets the umask", async () => {
+    const dir = fresh();
+    await saveGallery(dir, makeGallery(2));
+    chmodSync(join(dir, 'gallery.json'), 0o444);
+    chmodSync(join(dir, 'descriptors.bin'), 0o600);
+    chmodSync(join(dir, 'calibration.json'), 0o640);
+    const g = await loadGallery(dir);
+    g.addFaces('p9', faces(3));
+    await saveGallery(dir, g);
+    expect((await loadGallery(dir)).people().map((p) => p.name)).toContain('p9');
+    expect(statSync(join(dir, 'gallery.json')).mode & 0o7777).toBe(0o444);
+    expect(statSync(join(dir, 'descriptors.bin')).mode & 0o7777).toBe(0o600);
+    expect(statSync(join(dir, 'calibration.json')).mode & 0o7777).toBe(0o640);
+    // The index file of another kind than the last save's is new to the folder.
+    const before = readdirSync(dir).find((n) => n.startsWith('index.'))!;
+    chmodSync(join(dir, before), 0o600);
+    const other = await loadGallery(dir, { providers: [before === 'index.flat' ? usearchIndexProvider : flatIndexProvider] });
+    await saveGallery(dir, other);
+    const index = readdirSync(dir).find((n) => n.startsWith('index.'))!;
+    expect(index).not.toBe(before);
+    expect(statSync(join(dir, index)).mode & 0o777).toBe(0o666 & ~process.umask());
+  });
+
   it('a gallery folder that is a link is written through it: the link stays and the folder it points to has the new gallery', async () => {
     const top = fresh();
     mkdirSync(join(top, 'store'), { recursive: true });

@@ -5,7 +5,7 @@
 // export --onnx) that was a FIFO, socket, device or link was replaced by a regular file after
 // all the work, and one under /proc failed late naming a temporary file.
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -329,5 +329,19 @@ describe('an output file that is not a regular file is refused before any work',
     expect(readlinkSync(toReal)).toBe('real.onnx');
     expect(readFileSync(real, 'utf8')).toBe('three');
     expect(readdirSync(dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
+  });
+  it('writeFileAtomic keeps the mode of the file it replaces (a private 600, a read-only 444); a new file gets the umask', async () => {
+    const dir = join(tmp, 'modes');
+    mkdirSync(dir);
+    for (const mode of [0o600, 0o444]) {
+      const file = join(dir, `m${mode.toString(8)}.json`);
+      writeFileSync(file, 'old');
+      chmodSync(file, mode);
+      await writeFileAtomic(file, 'new');
+      expect(readFileSync(file, 'utf8')).toBe('new');
+      expect(statSync(file).mode & 0o7777).toBe(mode);
+    }
+    await writeFileAtomic(join(dir, 'fresh.json'), 'x');
+    expect(statSync(join(dir, 'fresh.json')).mode & 0o777).toBe(0o666 & ~process.umask());
   });
 });
