@@ -19,6 +19,7 @@ import { readdirSync, rmSync, type Stats } from 'node:fs';
 import { chmod, chown, lstat, mkdir, readdir, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { mkdirp, NotWritable, realish, specialKind, writeTarget } from './out-dir.ts';
 import { basename, dirname, join, resolve } from 'node:path';
+import { fsWords } from './fs-reason.ts';
 
 const TMP = 'tmp';
 const OLD = 'old';
@@ -237,7 +238,7 @@ const RENAME_TRIES = 100;
 export function namedWriteError(err: unknown, path: string): Error {
   const e = err as NodeJS.ErrnoException;
   if (e.message?.includes(path)) return e;
-  const what = e.code === 'ENOSPC' ? 'no space left on the device' : e.code === 'EDQUOT' ? 'disk quota exceeded' : e.code === 'EROFS' ? 'read-only file system' : e.message;
+  const what = fsWords(e) ?? e.message;
   const named = new Error(`${path}: cannot write (${what})`) as NodeJS.ErrnoException;
   named.code = e.code;
   return named;

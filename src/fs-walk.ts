@@ -10,6 +10,7 @@
 // its name (formats are recognised by content).
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
+import { fsReason } from './fs-reason.ts';
 
 /**
  * Extensions of the photos taken from folders: every format src/image decodes, under the names
@@ -49,7 +50,7 @@ export async function walkFiles(dir: string, opts: WalkOptions = {}): Promise<st
   try {
     real = await realpath(dir);
   } catch (err) {
-    warn(`${dir}: cannot open folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); skipped`);
+    warn(`${dir}: cannot open folder (${fsReason(err)}); skipped`);
     return out;
   }
   // A link to a folder that encloses this one (or to the folder itself) is a loop.
@@ -71,7 +72,7 @@ async function walk(dir: string, chain: Set<string>, visited: Set<string>, out: 
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (err) {
-    warn(`${dir}: cannot read folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); skipped`);
+    warn(`${dir}: cannot read folder (${fsReason(err)}); skipped`);
     return;
   }
   for (const e of entries.filter((x) => !x.name.startsWith('.')).sort((a, b) => byName(a.name, b.name))) {

@@ -15,6 +15,7 @@ import { lock as acquire } from 'proper-lockfile';
 import { onExit } from 'signal-exit';
 import { alive, readDirConsistently, recoverDir, writeFileAtomic } from './atomic-fs.ts';
 import { mkdirp } from './out-dir.ts';
+import { fsWords } from './fs-reason.ts';
 
 export interface DirLockOptions {
   /** What the folder is, for messages (default "folder"). */
@@ -134,7 +135,7 @@ export async function withDirLock<T>(dir: string, fn: (lock: DirLock) => Promise
       });
       break;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw new Error(`${dir}: cannot lock the ${what} (${(err as Error).message})`);
+      if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw new Error(`${dir}: cannot lock the ${what} (${fsWords(err) ?? (err as Error).message})`);
       if (await takeOverDead(dir)) continue;
       if (Date.now() >= deadline) {
         throw new Error(

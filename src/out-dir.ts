@@ -12,6 +12,7 @@
 import { constants, type Stats } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readlink, realpath, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { fsReason } from './fs-reason.ts';
 
 /** Pseudo file systems (statfs f_type): kernel interfaces, not places for files. */
 const PSEUDO_FS: Record<number, string> = {
@@ -36,23 +37,6 @@ const PSEUDO_FS: Record<number, string> = {
 
 const codeOf = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 
-function explain(err: unknown): string {
-  const code = codeOf(err);
-  switch (code) {
-    case 'EROFS':
-      return 'read-only file system';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return 'no space left on the file system';
-    case 'ENOTDIR':
-      return 'a part of the path is a file, not a folder';
-    default:
-      return String(code);
-  }
-}
 
 /** The longest existing prefix of `abs` (absolute), and whether it is a folder. */
 async function existingPart(abs: string): Promise<{ path: string; isDir: boolean }> {
@@ -85,7 +69,7 @@ export async function mkdirp(dir: string): Promise<void> {
       await mkdir(at);
     } catch (err) {
       if (codeOf(err) === 'EEXIST' && (await stat(at).then((s) => s.isDirectory(), () => false))) continue;
-      throw new Error(`${at}: cannot make the folder (${explain(err)})`);
+      throw new Error(`${at}: cannot make the folder (${fsReason(err)})`);
     }
   }
 }
@@ -120,7 +104,7 @@ export async function checkOutputDir(out: string, opts: OutputCheck = {}): Promi
   const abs = resolve(out);
   if (dirname(abs) === abs) throw new Error(`${name}: the root folder cannot be replaced; name a folder to write`);
   const have = await existingPart(abs).catch((err) => {
-    throw new Error(`${name}: cannot be looked up (${explain(err)})`);
+    throw new Error(`${name}: cannot be looked up (${fsReason(err)})`);
   });
   if (!have.isDir) {
     throw new Error(have.path === abs ? `${name}: is a file, not a folder` : `${name}: ${have.path} is a file, not a folder`);
@@ -148,7 +132,7 @@ export async function checkOutputDir(out: string, opts: OutputCheck = {}): Promi
 export async function checkOutputFile(file: string, opts: Omit<OutputCheck, 'readFrom'> = {}): Promise<string> {
   const name = `${opts.name ?? 'output file'} ${file}`;
   const target = await writeTarget(file).catch((err) => {
-    throw new Error(err instanceof NotWritable ? `${name}: ${err.message}; name a file to write` : `${name}: cannot be looked up (${explain(err)})`);
+    throw new Error(err instanceof NotWritable ? `${name}: ${err.message}; name a file to write` : `${name}: cannot be looked up (${fsReason(err)})`);
   });
   // The file is written under a temporary name beside it (in its folder, made if missing)
   // and renamed in: that folder (or its nearest existing ancestor) is where things are written.
@@ -163,12 +147,12 @@ export async function checkOutputFile(file: string, opts: Omit<OutputCheck, 'rea
  */
 async function checkPlace(name: string, dir: string, what: string, needBytes?: number): Promise<void> {
   const have = await existingPart(dir).catch((err) => {
-    throw new Error(`${name}: cannot be looked up (${explain(err)})`);
+    throw new Error(`${name}: cannot be looked up (${fsReason(err)})`);
   });
   if (!have.isDir) throw new Error(`${name}: ${have.path} is a file, not a folder`);
   const base = have.path;
   const fs = await statfs(base).catch((err) => {
-    throw new Error(`${name}: cannot look at the file system of ${base} (${explain(err)})`);
+    throw new Error(`${name}: cannot look at the file system of ${base} (${fsReason(err)})`);
   });
   const pseudo = PSEUDO_FS[Number(fs.type)];
   if (pseudo) throw new Error(`${name}: ${base} is on the ${pseudo} pseudo file system (kernel interfaces, not files); choose a folder on a disk`);
@@ -179,7 +163,7 @@ async function checkPlace(name: string, dir: string, what: string, needBytes?: n
     probe = await mkdtemp(join(base, `.${what}.probe-`));
     await writeFile(join(probe, 'probe'), new Uint8Array(4096), { mode: constants.S_IRUSR | constants.S_IWUSR });
   } catch (err) {
-    throw new Error(`${name}: cannot write in ${base} (${explain(err)})`);
+    throw new Error(`${name}: cannot write in ${base} (${fsReason(err)})`);
   } finally {
     if (probe) await rm(probe, { recursive: true, force: true }).catch(() => {});
   }

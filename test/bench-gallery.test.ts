@@ -65,7 +65,7 @@ describe('bench gallery', () => {
     const few = await run('node', [CLI, 'bench', 'gallery', '--candidates', '5'], { timeout: 60_000 }).then(() => null, (e) => e as { stderr: string });
     expect(few?.stderr.trim()).toBe('facegpu: --candidates must be an integer from 10 to 4096, got 5');
     const missing = await run('node', [CLI, 'bench', 'gallery', '--model', '/nonexistent/model.json'], { timeout: 60_000 }).then(() => null, (e) => e as { stderr: string });
-    expect(missing?.stderr.trim()).toMatch(/^facegpu: \/nonexistent\/model.json: cannot read the descriptor model \(ENOENT\)$/);
+    expect(missing?.stderr.trim()).toMatch(/^facegpu: \/nonexistent\/model.json: cannot read the descriptor model \(no such file or folder\)$/);
   }, 120_000);
 });
 

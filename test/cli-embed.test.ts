@@ -85,6 +85,6 @@ describe('facegpu embed', () => {
     expect(err.stdout).toBe('');
     expect(err.stderr).toMatch(/text\.jpg: not an image in a supported format/);
     const missing = await run('node', [CLI, 'embed', join(tmp, 'nope.png')], { timeout: 120_000 }).catch((e) => e);
-    expect(missing.stderr).toMatch(/nope\.png: cannot read \(ENOENT\)/);
+    expect(missing.stderr).toMatch(/nope\.png: cannot read \(no such file or folder\)/);
   });
 });

@@ -86,7 +86,7 @@ describe('round trip', () => {
     const notices: string[] = [];
     const back = await loadGallery(dir, { onNotice: (m) => notices.push(m) });
     expect(notices).toHaveLength(2);
-    expect(notices[0]).toMatch(/calibration.json: cannot read the calibration \(ENOENT\): re-calibrating$/);
+    expect(notices[0]).toMatch(/calibration.json: cannot read the calibration \(no such file or folder\): re-calibrating$/);
     expect(notices[1]).toMatch(new RegExp(`^${dir}: its index file index.usearch cannot be used \\(.*not a readable usearch index.*\\): rebuilt the usearch index from the stored descriptors$`));
     expect(back.identify(probes.descriptors.subarray(0, dim), { threshold: -1 })[0].label).toBe('p0');
     // A calibration of other faces (hand-edited, or an older gallery) is recomputed.
@@ -440,6 +440,6 @@ describe('default calibration files', () => {
     await expect(readDefaultCalibration(file)).rejects.toThrow(`${file}: a default calibration needs at least two people (has 1)`);
     writeFileSync(file, 'nope');
     await expect(readDefaultCalibration(file)).rejects.toThrow(new RegExp(`^${file}: default calibration is not valid JSON`));
-    await expect(readDefaultCalibration(join(tmp, 'absent.json'))).rejects.toThrow(`${join(tmp, 'absent.json')}: cannot read the default calibration (ENOENT)`);
+    await expect(readDefaultCalibration(join(tmp, 'absent.json'))).rejects.toThrow(`${join(tmp, 'absent.json')}: cannot read the default calibration (no such file or folder)`);
   });
 });

@@ -341,7 +341,7 @@ describe('5-celebrity-faces: enroll train/, identify val/', () => {
     for (const r of many.slice(0, 3)) expect(Object.keys(r).sort()).toEqual(['a', 'b', 'same', 'similarity', 'threshold']);
     expect(many.slice(0, 3).map((r: { same: boolean }) => r.same)).toEqual([true, false, true]);
     expect(many.map((r: { a: string }) => r.a)).toEqual([ben[0], ben[0], 'elton.jpg', 'missing.jpg']);
-    expect(many[3]).toEqual({ a: 'missing.jpg', b: ben[2], error: expect.stringContaining('cannot read (ENOENT)') });
+    expect(many[3]).toEqual({ a: 'missing.jpg', b: ben[2], error: expect.stringContaining('cannot read (no such file or folder)') });
     // As text: a line per pair in the file's order, the failed pair's with --json's error.
     const text = await failing(['verify', '--pairs', pairsFile, '--gallery', gallery]);
     expect(text.code, text.stderr).toBe(2);

@@ -181,7 +181,7 @@ describe('embed with one bad file', () => {
     expect(JSON.parse(r.stdout)).toEqual([
       { file: bad, error: expect.stringContaining('not an image in a supported format') },
       { file: svg, error: 'an SVG drawing (a vector format), not a photo; convert it to PNG or JPEG' },
-      { file: missing, error: 'cannot read (ENOENT)' },
+      { file: missing, error: 'cannot read (no such file or folder)' },
       { file: '/dev/zero', error: 'not a regular file (a device, a pipe or a socket): not read' },
       { file: huge, error: '1.5 GiB: larger than any photo read (1 GiB at most)' },
     ]);

@@ -10,6 +10,7 @@ import { INSERT_ORDERS, runGalleryBench, type IndexChoice, type InsertOrder } fr
 import { LIBRARY_INDEX, type UsearchQuantization } from '../gallery/usearch-index-node.ts';
 import { MIN_CANDIDATES } from '../library/search-node.ts';
 import { choiceOption, countListOption, countOption } from './number-options.ts';
+import { fsReason } from '../fs-reason.ts';
 
 interface Flags {
   faces: string;
@@ -50,7 +51,7 @@ function readModel(file: string): ModelChoice {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`${file}: cannot read the descriptor model (${(err as NodeJS.ErrnoException).code})`);
+    throw new Error(`${file}: cannot read the descriptor model (${fsReason(err)})`);
   }
   let json: unknown;
   try {

@@ -10,6 +10,7 @@ import { DEFAULT_THRESHOLD, load, predict, type FilePrediction } from '../train/
 import { readModelMeta } from '../train/model-dir-node.ts';
 import { countOption, numberOption } from './number-options.ts';
 import { counted, noneRead, oneLine, withoutFile } from './wording.ts';
+import { fsWords } from '../fs-reason.ts';
 
 interface PredictCliOptions {
   json?: boolean;
@@ -37,7 +38,7 @@ export function registerPredict(program: Command): void {
 /** A path given on the command line that cannot be looked up, in one line naming it. */
 export function cannotOpen(path: string, err: unknown): Error {
   const code = (err as NodeJS.ErrnoException).code;
-  return new Error(`${path}: ${code === 'ELOOP' ? 'symbolic link loop' : code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file or folder' : `cannot open (${code})`}`);
+  return new Error(`${path}: ${code === 'ENOTDIR' ? 'no such file or folder' : fsWords(err) ?? `cannot open (${code})`}`);
 }
 
 /**

@@ -9,6 +9,7 @@ import { counted, oneLine } from './wording.ts';
 import { MIN_FACE_HELP, minFaceOption } from './number-options.ts';
 import { cliMessage } from './remedies.ts';
 import { cannotOpen } from './predict.ts';
+import { fsReason } from '../fs-reason.ts';
 
 interface VerifyCliOptions {
   pairs?: string;
@@ -51,7 +52,7 @@ export async function readPairs(file: string): Promise<PhotoPair[]> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new Error(`--pairs ${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new Error(`--pairs ${file}: cannot read (${fsReason(err)})`);
   }
   const base = dirname(file);
   const out: PhotoPair[] = [];

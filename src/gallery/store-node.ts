@@ -17,6 +17,7 @@ import { CALIBRATION_FILE, DESCRIPTORS_FILE, descriptorsFromBytes, descriptorsTo
 import { nodeIndexProviders } from './index-node.ts';
 import { withGalleryLock as withGalleryLockOn, type GalleryLock, type GalleryLockOptions } from './lock-node.ts';
 import { openStoredIndex, type IndexProvider, type VectorIndex } from './vector-index.ts';
+import { fsReason } from '../fs-reason.ts';
 
 export { assertBackbone } from './gallery.ts';
 export { lockPathOf, type GalleryLock, type GalleryLockOptions } from './lock-node.ts';
@@ -37,7 +38,7 @@ async function listDir(dir: string): Promise<string[] | null> {
     return await readdir(resolve(dir));
   } catch (err) {
     if (code(err) === 'ENOENT') return null;
-    throw new Error(`${dir}: cannot be used as a gallery (${code(err) === 'ENOTDIR' ? await whyNotAFolder(dir) : code(err)})`);
+    throw new Error(`${dir}: cannot be used as a gallery (${code(err) === 'ENOTDIR' ? await whyNotAFolder(dir) : fsReason(err)})`);
   }
 }
 
@@ -167,7 +168,7 @@ async function readJson(file: string, what: string): Promise<unknown> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new Error(`${file}: cannot read ${what} (${code(err)})`);
+    throw new Error(`${file}: cannot read ${what} (${fsReason(err)})`);
   }
   try {
     return JSON.parse(text);
@@ -239,7 +240,7 @@ export async function readDefaultCalibration(file: string): Promise<DefaultCalib
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new Error(`${file}: cannot read the default calibration (${code(err)})`);
+    throw new Error(`${file}: cannot read the default calibration (${fsReason(err)})`);
   }
   return parseDefaultCalibration(text, file);
 }

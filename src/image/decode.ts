@@ -20,6 +20,7 @@ import { decodeHeic, heicKind } from './heic.ts';
 import { decodePnm, isPnm } from './pnm.ts';
 import type { PixelRect, RgbImage } from './rgb.ts';
 import { ownFailure } from './vips-errors.ts';
+import { fsReason } from '../fs-reason.ts';
 
 /** The default bound on width x height of a decoded image: 8192 x 8192. */
 export const MAX_IMAGE_PIXELS = 8192 * 8192;
@@ -147,7 +148,7 @@ export async function readError(file: string, err: unknown): Promise<ImageDecode
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ELOOP') return new ImageDecodeError(file, 'symbolic link loop');
   if (code === 'ENOENT' && (await lstat(file).then((st) => st.isSymbolicLink(), () => false))) return new ImageDecodeError(file, 'broken symbolic link');
-  return new ImageDecodeError(file, `cannot read (${code ?? (err as Error).message})`);
+  return new ImageDecodeError(file, `cannot read (${fsReason(err)})`);
 }
 
 export async function decodeImageRGB(buf: Uint8Array, size: number, where: string): Promise<Uint8Array> {

@@ -8,6 +8,7 @@ import { describeFailure, type FaceDescriber } from '../faces/describe.ts';
 import { decodeImageRaw } from '../image/decode.ts';
 import type { RgbImage } from '../image/rgb.ts';
 import type { PhotoFaces, PhotoFile } from './photo-faces.ts';
+import { fsReason } from '../fs-reason.ts';
 
 type Read = { file: PhotoFile; image: RgbImage } | { file: PhotoFile; error: string };
 
@@ -18,7 +19,7 @@ async function readPhoto(path: string): Promise<Read> {
     st = await stat(path);
     bytes = await readFile(path);
   } catch (err) {
-    return { file: { path, size: 0, mtimeMs: 0, sha256: '' }, error: `${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` };
+    return { file: { path, size: 0, mtimeMs: 0, sha256: '' }, error: `${path}: cannot be read (${fsReason(err)})` };
   }
   const file = { path, size: bytes.length, mtimeMs: st.mtimeMs, sha256: createHash('sha256').update(bytes).digest('hex') };
   try {

@@ -17,6 +17,7 @@ import { isPhotoFile, walkFiles } from '../fs-walk.ts';
 import type { PhotoFile } from './photo-faces.ts';
 import { SHEETS_MARK } from './sheets-node.ts';
 import type { LibraryStore, StoredPhoto } from './store-node.ts';
+import { fsReason } from '../fs-reason.ts';
 
 // Which files are photos is one rule for every command that walks folders (fs-walk.ts);
 // re-exported for watch-node.ts, which tells a photo's change from a sidecar's by it.
@@ -133,7 +134,7 @@ export async function scanLibrary(root: string, store: LibraryStore, opts: { onW
     try {
       st = await stat(path);
     } catch (err) {
-      opts.onWarning?.(`${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); skipped`);
+      opts.onWarning?.(`${path}: cannot be read (${fsReason(err)}); skipped`);
       continue;
     }
     const old = stored.get(path);
@@ -145,7 +146,7 @@ export async function scanLibrary(root: string, store: LibraryStore, opts: { onW
     try {
       sha256 = await sha256File(path);
     } catch (err) {
-      opts.onWarning?.(`${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); skipped`);
+      opts.onWarning?.(`${path}: cannot be read (${fsReason(err)}); skipped`);
       continue;
     }
     const file: PhotoFile = { path, size: st.size, mtimeMs: st.mtimeMs, sha256 };

@@ -10,6 +10,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { HEAD_FILE, HEAD_WEIGHTS_FILE, headFromFiles, headToFiles, META_FILE, validateMeta, type FaceModelMeta, type HeadFiles } from './model-format.ts';
 import { RemedyError } from '../remedy.ts';
 import { GALLERY_FILE } from '../gallery/gallery-format.ts';
+import { fsReason } from '../fs-reason.ts';
 
 /**
  * Refuse to replace a folder that is not a facegpu model (say, a data folder passed as --out
@@ -82,7 +83,7 @@ async function readJson(file: string, what: string): Promise<unknown> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new Error(`${file}: cannot read ${what} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new Error(`${file}: cannot read ${what} (${fsReason(err)})`);
   }
   try {
     return JSON.parse(text);
@@ -104,7 +105,7 @@ async function readModelMetaNow(dir: string): Promise<FaceModelMeta> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOTDIR') throw new RemedyError(`${dir}: a file, not a model folder`, ' (train(data, engine, { out }) writes one)', { case: 'not-a-model', dir, holds: 'file' });
-    if (code !== 'ENOENT') throw new Error(`${dir}: cannot read the model folder (${code ?? (err as Error).message})`);
+    if (code !== 'ENOENT') throw new Error(`${dir}: cannot read the model folder (${fsReason(err)})`);
     throw new RemedyError(`${dir}: model directory does not exist`, ' (train one with train(data, engine, { out }))', { case: 'no-model', dir });
   }
   // Told before anything is read: a gallery or a data folder given where a model was meant.

@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from './store.ts';
+import { fsReason } from '../fs-reason.ts';
 
 export interface DownloadOptions {
   /** Folder for cached models; default $FACEGPU_CACHE or ~/.cache/facegpu. */
@@ -31,7 +32,7 @@ async function getBytes(url: string, f: typeof fetch, onProgress?: DownloadOptio
     try {
       return new Uint8Array(await readFile(path));
     } catch (err) {
-      throw new Error(`${url}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new Error(`${url}: cannot read (${fsReason(err)})`);
     }
   }
   let res: Response;

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { float16ToFloat32 } from './half.ts';
+import { fsReason } from '../fs-reason.ts';
 
 export interface NamedTensor {
   shape: number[];
@@ -32,7 +33,7 @@ export async function readTfjsModel(file: string): Promise<TfjsArtifacts> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new Error(`${file}: cannot read the model file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new Error(`${file}: cannot read the model file (${fsReason(err)})`);
   }
   let json: any;
   try {

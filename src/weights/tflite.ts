@@ -32,6 +32,7 @@ import {
   type Operator,
   type Tensor,
 } from './tflite-schema.ts';
+import { fsReason } from '../fs-reason.ts';
 
 /** How one quantized tensor maps to floats: real = scale * (q - zeroPoint). */
 export interface TensorQuantization {
@@ -72,7 +73,7 @@ export async function readTfliteFile(file: string): Promise<TfliteModel> {
   try {
     bytes = new Uint8Array(await readFile(file));
   } catch (err) {
-    throw new Error(`${file}: cannot read the model file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new Error(`${file}: cannot read the model file (${fsReason(err)})`);
   }
   return parseTflite(bytes, file);
 }
