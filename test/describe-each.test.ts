@@ -30,6 +30,8 @@ let dir: string;
 let poison: string;
 /** The detector refuses the marked photo while set. */
 let refusing = true;
+/** Run as the detector refuses (the device lost meanwhile, say). */
+let onRefusal: (() => void) | null = null;
 
 beforeAll(async () => {
   ({ gpu, engine } = await openEngine());
@@ -46,7 +48,10 @@ beforeAll(async () => {
   await writeFile(poison, Buffer.concat([Buffer.from(`P5\n${MARK} ${h}\n255\n`), wider]));
   const detectMany = BlazeFaceDetector.prototype.detectMany;
   vi.spyOn(BlazeFaceDetector.prototype, 'detectMany').mockImplementation(function (this: BlazeFaceDetector, images) {
-    if (refusing && images.some((i) => i.width === MARK)) return Promise.reject(new Error('the detector refused it'));
+    if (refusing && images.some((i) => i.width === MARK)) {
+      onRefusal?.();
+      return Promise.reject(new Error('the detector refused it'));
+    }
     return detectMany.call(this, images);
   });
 }, 120_000);
@@ -78,15 +83,44 @@ describe('describeEach', () => {
     await expect(describer.describe(images)).rejects.toThrow('the detector refused it');
   });
 
-  it('fails the call where the device was lost', async () => {
+  it('fails the call where the device was lost, before a batch or during it', async () => {
     const images = await Promise.all([orl(1, 1), poison].map(loadImageRaw));
     const before = gpu.lost;
-    gpu.lost = { reason: 'unknown', message: 'made up by the test' } as GPUDeviceLostInfo;
+    const lose = () => (gpu.lost = { reason: 'unknown', message: 'made up by the test' } as GPUDeviceLostInfo);
     try {
-      await expect(describer.describeEach(images)).rejects.toThrow('the detector refused it');
+      lose();
+      await expect(describer.describeEach(images)).rejects.toThrow('the WebGPU device was lost (unknown): made up by the test');
+      gpu.lost = before;
+      onRefusal = lose;
+      await expect(describer.describeEach(images)).rejects.toThrow('the WebGPU device was lost (unknown): made up by the test');
     } finally {
       gpu.lost = before;
+      onRefusal = null;
     }
+  });
+});
+
+describe("a failure that is not the photo's", () => {
+  it('a describer destroyed (its gallery closed while a call ran) fails the call, naming why, not each photo', async () => {
+    const own = await openFaceDescriber(gpu, engine, DEFAULT_PREPROCESSING);
+    own.destroy();
+    const images = await Promise.all([orl(1, 1), orl(2, 1)].map(loadImageRaw));
+    await expect(own.describeEach(images)).rejects.toThrow('the face describer has been destroyed');
+
+    const gallery = await Gallery.load(join(dir, 'closing'), { gpu, engine, create: true });
+    await gallery.enroll('one', [orl(1, 1)]);
+    const call = gallery.identify([orl(1, 2), orl(1, 3), orl(2, 2)]);
+    gallery.close();
+    await expect(call).rejects.toThrow('the face describer has been destroyed');
+  });
+
+  it('a gallery handed out by Gallery.update is closed after it, and says so when used', async () => {
+    const at = join(dir, 'updated');
+    const kept = await Gallery.update(at, { gpu, engine, create: true }, async (g) => {
+      await g.enroll('one', [orl(1, 1)]);
+      return g;
+    });
+    await expect(kept.identify([orl(1, 2)])).rejects.toThrow(`gallery ${at}: cannot identify: it was closed`);
   });
 });
 

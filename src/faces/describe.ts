@@ -7,7 +7,7 @@ import { BLAZEFACE_INPUT } from '../detect/anchors.ts';
 import type { BlazeFaceDetector, FaceDetection } from '../detect/blazeface.ts';
 import { detectionTiles, fromTile, mergeDetections, MIN_FACE_PIXELS, minFaceProblem, panoramaTiles, findsFrom } from '../detect/tiles.ts';
 import { WARP_OUTPUT_USAGE, type FaceWarper } from '../detect/warp.ts';
-import { GpuLostError } from '../gpu/device.ts';
+import { assertAlive, GpuLostError } from '../gpu/device.ts';
 import type { RgbImage } from '../image/rgb.ts';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
 import { framingTransform, type FacePreprocessing } from './framing.ts';
@@ -55,6 +55,7 @@ function minFaceOf(opts: DescriberOptions, otherwise: number | null): number | n
 export class FaceDescriber {
   readonly times: DescribeTimes = { images: 0, faces: 0, detectMs: 0, alignMs: 0, embedMs: 0 };
   private cropsGpu: GPUBuffer | null = null;
+  private destroyed = false;
   /** The last piece of GPU work begun (serial): each waits for the one before it. */
   private turn: Promise<unknown> = Promise.resolve();
 
@@ -98,6 +99,7 @@ export class FaceDescriber {
     const out: (DescribedFace[] | Error)[] = [];
     for (let at = 0; at < images.length; at += DETECT_BATCH) {
       const batch = images.slice(at, at + DETECT_BATCH);
+      this.assertUsable();
       try {
         out.push(...(await this.serial(() => this.describeBatch(batch, minFace))));
         continue;
@@ -119,10 +121,22 @@ export class FaceDescriber {
     return out;
   }
 
-  /** A batch's error as one photo's (an Error), or thrown again where the device was lost. */
+  /**
+   * A batch's error as one photo's (an Error); thrown again where it is not the photo's but
+   * the describer's: the device lost, or the describer or its engine destroyed (by a close
+   * while the call ran, say), which every photo after it would meet too.
+   */
   private photoError(err: unknown): Error {
-    if (err instanceof GpuLostError || this.engine.gpu.lost) throw err;
+    if (err instanceof GpuLostError) throw err;
+    this.assertUsable();
     return err instanceof Error ? err : new Error(String(err));
+  }
+
+  /** Throw, naming why, where the describer cannot work any more. */
+  private assertUsable(): void {
+    assertAlive(this.engine.gpu);
+    if (this.destroyed) throw new Error('the face describer has been destroyed (its gallery closed?)');
+    if (this.engine.isDestroyed) throw new Error('the engine has been destroyed');
   }
 
   /** One batch of describe: detected, framed and embedded (inside serial). */
@@ -259,6 +273,7 @@ export class FaceDescriber {
   }
 
   destroy(): void {
+    this.destroyed = true;
     this.warper.destroy();
     this.cropsGpu?.destroy();
     this.cropsGpu = null;

@@ -220,7 +220,15 @@ export class Gallery {
 
   /** Load, change and save as one writer (other writers wait for the lock, or are refused). */
   static async update<T>(dir: string, opts: OpenGalleryOptions, change: (gallery: Gallery) => Promise<T>): Promise<T> {
-    return updateFaceGallery(dir, opts, (fg) => change(new Gallery(dir, fg)));
+    return updateFaceGallery(dir, opts, async (fg) => {
+      const gallery = new Gallery(dir, fg);
+      try {
+        return await change(gallery);
+      } finally {
+        // Its face pipeline goes with the update: used after it, it says so (as after close).
+        gallery.closed = true;
+      }
+    });
   }
 
   /** Add photos of `person` (one face each, or the largest with `largest`); unreadable or faceless files are reported as skipped. */

@@ -640,6 +640,11 @@ export class MobileNetEngine {
     for (const [at, n] of this.chunks(count)) this.submitChunk(input(at, n), n);
   }
 
+  /** Whether destroy was called: every call is refused since. */
+  get isDestroyed(): boolean {
+    return this.destroyed;
+  }
+
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
