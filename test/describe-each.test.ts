@@ -6,6 +6,7 @@
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BlazeFaceDetector } from '../src/detect/blazeface.ts';
 import { describeFiles, openFaceDescriber } from '../src/faces/node.ts';
@@ -112,6 +113,12 @@ describe("a failure that is not the photo's", () => {
     const call = gallery.identify([orl(1, 2), orl(1, 3), orl(2, 2)]);
     gallery.close();
     await expect(call).rejects.toThrow('the face describer has been destroyed');
+  });
+
+  it("destroy frees the detector's weights: describers opened and destroyed leave no tensors behind", async () => {
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) (await openFaceDescriber(gpu, engine, DEFAULT_PREPROCESSING)).destroy();
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('a gallery handed out by Gallery.update is closed after it, and says so when used', async () => {

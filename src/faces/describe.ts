@@ -272,8 +272,11 @@ export class FaceDescriber {
     return this.cropsGpu;
   }
 
+  /** Free the describer's GPU buffers and its detector's weights (the engine is the caller's). */
   destroy(): void {
+    if (this.destroyed) return;
     this.destroyed = true;
+    this.detector.dispose();
     this.warper.destroy();
     this.cropsGpu?.destroy();
     this.cropsGpu = null;
