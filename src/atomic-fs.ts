@@ -325,7 +325,7 @@ export async function writeDirAtomic(dir: string, fill: (tmp: string) => Promise
 const READ_TRIES = 50;
 
 /** A folder's identity: a new one for every folder writeDirAtomic renames in (null: none there). */
-async function identity(dir: string): Promise<string | null> {
+export async function folderIdentity(dir: string): Promise<string | null> {
   const st = await stat(dir, { bigint: true }).catch(() => null);
   return st ? `${st.dev}:${st.ino}:${st.birthtimeNs}` : null;
 }
@@ -342,7 +342,7 @@ async function identity(dir: string): Promise<string | null> {
 export async function readDirConsistently<T>(dir: string, read: (notice: (message: string) => void) => Promise<T>, onNotice: (message: string) => void = () => {}): Promise<T> {
   const target = resolve(dir);
   for (let attempt = 1; ; attempt++) {
-    const before = await identity(target);
+    const before = await folderIdentity(target);
     const told: string[] = [];
     let outcome: { ok: true; value: T } | { ok: false; err: unknown };
     try {
@@ -350,7 +350,7 @@ export async function readDirConsistently<T>(dir: string, read: (notice: (messag
     } catch (err) {
       outcome = { ok: false, err };
     }
-    const after = await identity(target);
+    const after = await folderIdentity(target);
     // Missing before and after: no folder, not a writer's moment without one (microseconds;
     // on a loaded machine, milliseconds: while a live writer's set-aside copy is there, that
     // moment is not over).

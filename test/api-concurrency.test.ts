@@ -193,4 +193,30 @@ describe('on the GPU', () => {
       await expect(call(), what).rejects.toThrow(`gallery ${dir}: cannot ${what}: it was closed (Gallery.close); load it again`);
     }
   });
+  it("two Gallery objects of one folder: the second save, which would undo the first's enrolment, is refused; saved again by its own loader, or to another folder, it is not", async () => {
+    const dir = tempDir();
+    const opts = { gpu, engine, create: true, onNotice: () => {} };
+    const first = await Gallery.load(dir, opts);
+    galleries.push(first);
+    await first.enroll('one', [orl(1, 1)]);
+    await first.save();
+    const a = await Gallery.load(dir, opts);
+    const b = await Gallery.load(dir, opts);
+    galleries.push(a, b);
+    await a.enroll('two', [orl(2, 1)]);
+    await b.enroll('three', [orl(3, 1)]);
+    await a.save();
+    await a.save(); // its own save is what it was loaded from now
+    await expect(b.save()).rejects.toThrow(`gallery ${dir}: saved by another writer since it was loaded here; saving would undo their changes`);
+    const other = join(dir, '..', 'elsewhere');
+    await b.save(other);
+    const back = await Gallery.load(dir, opts);
+    galleries.push(back);
+    expect(back.people().map((p) => p.name).sort()).toEqual(['one', 'two']);
+    await back.enroll('three', [orl(3, 1)]);
+    await back.save();
+    const after = await Gallery.load(dir, opts);
+    galleries.push(after);
+    expect(after.people().map((p) => p.name).sort()).toEqual(['one', 'three', 'two']);
+  });
 });

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { copyFile, link, lstat, mkdir, readdir, readFile, readlink, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { dirTarget, keepModeAndOwner, realDir, recoverDir, whyNotAFolder, writeDirAtomic } from '../atomic-fs.ts';
+import { dirTarget, folderIdentity, keepModeAndOwner, realDir, recoverDir, whyNotAFolder, writeDirAtomic } from '../atomic-fs.ts';
 import { readReplacedDir } from '../lock-node.ts';
 import { compactJson, parseDefaultCalibration, validateCalibration, type Calibration, type CalibrationOptions, type DefaultCalibration } from './calibration-record.ts';
 import { Gallery, type IndexProblem } from './gallery.ts';
@@ -112,6 +112,15 @@ async function carry(from: string, to: string): Promise<void> {
     await keepModeAndOwner(to, st);
     await utimes(to, st.atimeMs / 1000, st.mtimeMs / 1000); // seconds: finer than a Date's ms
   }
+}
+
+/**
+ * Which save of the gallery at `dir` is there now: a new value after every save (each renames
+ * a new folder in), null where there is no gallery. A program that loaded the gallery and
+ * finds another value when it saves would undo a save made meanwhile.
+ */
+export async function galleryVersion(dir: string): Promise<string | null> {
+  return (await galleryExists(dir)) ? folderIdentity(resolve(dir)) : null;
 }
 
 /** Files a save writes; an index file of another kind is the gallery's own too, stale. */

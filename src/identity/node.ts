@@ -3,7 +3,7 @@
 // the folder), the backbone's reference (mean descriptor and default calibration) is read
 // from calibration/<backbone>.json of this package.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../backbones.ts';
 import type { Gpu } from '../gpu/device.ts';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
@@ -12,7 +12,7 @@ import { decodeFiles, openFaceDescriber } from '../faces/node.ts';
 import { describeFailure, largestFace } from '../faces/describe.ts';
 import type { DefaultCalibration } from '../gallery/calibration-record.ts';
 import { nodeIndexProviders } from '../gallery/index-node.ts';
-import { checkGalleryFolder, galleryExists, loadGallery, readGalleryJson, readDefaultCalibration, saveGallery, withGalleryLock, type GalleryLock } from '../gallery/store-node.ts';
+import { checkGalleryFolder, galleryExists, galleryVersion, loadGallery, readGalleryJson, readDefaultCalibration, saveGallery, withGalleryLock, type GalleryLock } from '../gallery/store-node.ts';
 import type { Gallery as GalleryCore, IdentifyOptions, MatchOptions } from '../gallery/gallery.ts';
 import type { BackboneRef } from '../gallery/gallery-format.ts';
 import { backboneRefOf, DECODE_BATCH, enrollSources, FaceGallery, identifySources, noFaceError, preprocessingOf, type EnrollOptions, type IdentifySourcesOptions, type EnrollReport, type IdentifiedFace, type NamedImage } from './face-gallery.ts';
@@ -206,6 +206,8 @@ export class Gallery {
   private constructor(
     readonly dir: string,
     readonly faces: FaceGallery,
+    /** The save of `dir` this gallery was loaded from, or last saved as (galleryVersion). */
+    private version: string | null,
   ) {}
 
   /** Throw, naming the gallery, once it is closed (its face pipeline's buffers are gone). */
@@ -215,13 +217,16 @@ export class Gallery {
 
   /** Open the gallery at `dir` (a new empty one with `create: true`). */
   static async load(dir: string, opts: OpenGalleryOptions): Promise<Gallery> {
-    return new Gallery(dir, await openFaceGallery(dir, opts));
+    // Before the load: a save between the two is then taken for one after it (refused at
+    // save, safely), never the other way round.
+    const version = await galleryVersion(dir);
+    return new Gallery(dir, await openFaceGallery(dir, opts), version);
   }
 
   /** Load, change and save as one writer (other writers wait for the lock, or are refused). */
   static async update<T>(dir: string, opts: OpenGalleryOptions, change: (gallery: Gallery) => Promise<T>): Promise<T> {
     return updateFaceGallery(dir, opts, async (fg) => {
-      const gallery = new Gallery(dir, fg);
+      const gallery = new Gallery(dir, fg, await galleryVersion(dir));
       try {
         return await change(gallery);
       } finally {
@@ -266,9 +271,25 @@ export class Gallery {
     await this.faces.exclusive(() => this.faces.remove(person));
   }
 
-  /** Write the gallery to its folder (or `dir`), atomically, under the folder's lock, after the changes begun before. */
+  /**
+   * Write the gallery to its folder (or `dir`), atomically, under the folder's lock, after the
+   * changes begun before. Refused where another writer saved the folder since this gallery
+   * was loaded (or last saved) here: its save would be undone. Gallery.update is the way for
+   * writers that may run at the same time.
+   */
   async save(dir = this.dir): Promise<void> {
-    await this.faces.exclusive(() => withGalleryLock(dir, (lock) => saveFaceGallery(dir, this.faces, lock)));
+    const own = resolve(dir) === resolve(this.dir);
+    await this.faces.exclusive(() =>
+      withGalleryLock(dir, async (lock) => {
+        // Another writer (another Gallery of the folder, another process) saved it since it
+        // was loaded here: saving would undo their changes, silently.
+        if (own && (await galleryVersion(dir)) !== this.version) {
+          throw new Error(`gallery ${dir}: saved by another writer since it was loaded here; saving would undo their changes: load it again and redo the change, or make changes with Gallery.update (load, change and save under one lock)`);
+        }
+        await saveFaceGallery(dir, this.faces, lock);
+        if (own) this.version = await galleryVersion(dir);
+      }),
+    );
   }
 
   /** Free the face pipeline's GPU buffers (the engine and device stay the caller's). */
