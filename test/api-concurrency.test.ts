@@ -5,7 +5,7 @@
 // turn. Also the API's small promises: openFaceDescriber's preprocessing is optional, the
 // enrol report names the person as stored, and the decoders refuse a Buffer or a bad size in
 // one line. ORL portraits (../shared), one engine for the file.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -193,6 +193,27 @@ describe('on the GPU', () => {
       await expect(call(), what).rejects.toThrow(`gallery ${dir}: cannot ${what}: it was closed (Gallery.close); load it again`);
     }
   });
+  it('what a program may get wrong is refused in one line naming it, before any work', async () => {
+    const dir = tempDir();
+    const opts = { gpu, engine, create: true, onNotice: () => {} };
+    await expect(Gallery.load(dir, undefined as never)).rejects.toThrow(`gallery ${dir}: the options need { gpu, engine } (from openEngine())`);
+    const g = await Gallery.load(dir, opts);
+    galleries.push(g);
+    await expect(g.enroll('b', orl(1, 1) as never)).rejects.toThrow(`gallery ${dir}: enroll: files must be an array of file paths, got a string (one path: put it in an array)`);
+    await expect(g.enroll('b', [orl(1, 1), 7 as never])).rejects.toThrow(`gallery ${dir}: enroll: file 1 must be a path (string), got a number`);
+    await expect(g.enroll(42 as never, [orl(1, 1)])).rejects.toThrow('person name: must be a string, got number');
+    await g.enroll('one', [orl(1, 1), orl(1, 2)]);
+    await g.enroll('two', [orl(2, 1), orl(2, 2)]);
+    await expect(g.identify([orl(1, 3)], { threshold: 5 })).rejects.toThrow('threshold must be a similarity from -1 to 1, got 5');
+    await expect(g.identify([orl(1, 3)], { far: '0.01' as never })).rejects.toThrow('a FAR must be a number in (0, 1], got "0.01"');
+    expect((await g.identify([orl(1, 3)], { threshold: -1 }))[0]).toMatchObject({ faces: [{ label: 'one' }] });
+    // A folder of other files is refused at load, not at the save after the enrolment's work.
+    const photos = join(dir, '..', 'photos');
+    mkdirSync(photos);
+    writeFileSync(join(photos, 'a.txt'), 'not a gallery');
+    await expect(Gallery.load(photos, opts)).rejects.toThrow(`${photos}: exists and is not a facegpu gallery (no gallery.json); refusing to replace it`);
+  });
+
   it("two Gallery objects of one folder: the second save, which would undo the first's enrolment, is refused; saved again by its own loader, or to another folder, it is not", async () => {
     const dir = tempDir();
     const opts = { gpu, engine, create: true, onNotice: () => {} };

@@ -101,8 +101,10 @@ describe('identify', () => {
   it('takes a threshold directly, and only one of far and threshold', () => {
     const [low] = gallery.identify(rowOf(strangers.descriptors, dim, 0), { threshold: -1 });
     expect(low.label).not.toBeNull();
-    const [high] = gallery.identify(rowOf(probes.descriptors, dim, 0), { threshold: 1.01 });
+    const [high] = gallery.identify(rowOf(probes.descriptors, dim, 0), { threshold: 1 });
     expect(high.label).toBeNull();
+    // A similarity is a cosine: a threshold past it is a slip, said (as the CLI's --threshold).
+    for (const threshold of [1.01, -1.5, NaN]) expect(() => gallery.identify(rowOf(probes.descriptors, dim, 0), { threshold })).toThrow(`threshold must be a similarity from -1 to 1, got ${threshold}`);
     expect(() => gallery.identify(rowOf(probes.descriptors, dim, 0), { threshold: 0.5, far: 0.01 })).toThrow(/give "far" or "threshold", not both/);
   });
 

@@ -279,7 +279,9 @@ interface MoreLikeAnother {
   alike: { a: number[]; b: number[]; similarity: number; row: number; faceSimilarity: number }[];
 }
 
-/** The open-set gallery core: descriptors of enrolled people, their index, and the calibration that turns a false-accept rate into a threshold. */
+/** A value as a caller gave it: a string quoted (a FAR of "0.01" is not the number 0.01). */
+const shown = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
+
 /**
  * Where identify's threshold `t` can rest on a name that does not fit the faces, the score
  * from which a pair sets it (just under the threshold); else null. Only a threshold of the
@@ -288,6 +290,7 @@ interface MoreLikeAnother {
  */
 const restingFrom = (t: ThresholdChoice): number | null => (t.source === 'gallery' && !t.supported ? t.threshold - 1e-6 : null);
 
+/** The open-set gallery core: descriptors of enrolled people, their index, and the calibration that turns a false-accept rate into a threshold. */
 export class Gallery {
   name: string;
   readonly dim: number;
@@ -655,7 +658,7 @@ export class Gallery {
    * template: the default's 'template' kind), else an error.
    */
   thresholdFor(kind: 'verify' | 'identify', far: number): ThresholdChoice {
-    if (!(far > 0 && far <= 1)) throw new Error(`${this.name}: a FAR must be in (0, 1], got ${far}`);
+    if (typeof far !== 'number' || !(far > 0 && far <= 1)) throw new Error(`${this.name}: a FAR must be a number in (0, 1], got ${shown(far)}`);
     const { source, cal } = this.calibrationFor(kind);
     if (!cal) {
       throw new Error(
@@ -1208,7 +1211,8 @@ export class Gallery {
   private chooseThreshold(kind: 'verify' | 'identify', opts: MatchOptions): number {
     if (opts.threshold !== undefined && opts.far !== undefined) throw new Error(`${this.name}: ${kind}: give "far" or "threshold", not both`);
     if (opts.threshold !== undefined) {
-      if (!Number.isFinite(opts.threshold)) throw new Error(`${this.name}: ${kind}: threshold must be a number, got ${opts.threshold}`);
+      // A similarity is a cosine: a threshold past 1 names nobody, below -1 everybody.
+      if (typeof opts.threshold !== 'number' || !(opts.threshold >= -1 && opts.threshold <= 1)) throw new Error(`${this.name}: ${kind}: threshold must be a similarity from -1 to 1, got ${shown(opts.threshold)}`);
       return opts.threshold;
     }
     return this.thresholdFor(kind, opts.far ?? 0.01).threshold;

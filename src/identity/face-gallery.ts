@@ -274,6 +274,7 @@ export function checkPersonName(name: string): void {
  * combining accent) where a shell types "José" composed: both one person; " Ana " is Ana.
  */
 export function personName(name: string): string {
+  if (typeof name !== 'string') throw new TypeError(`person name: must be a string, got ${name === null ? 'null' : typeof name}`);
   if (!isPersonName(name)) throw new Error(`person name ${JSON.stringify(name)}: must be 1-200 printable characters`);
   return name.normalize('NFC').trim();
 }

@@ -59,6 +59,8 @@ export interface OpenGalleryOptions {
 
 /** The gallery at `dir` with a face pipeline that frames faces as it records. */
 export async function openFaceGallery(dir: string, opts: OpenGalleryOptions): Promise<FaceGallery> {
+  if (!opts?.gpu || !opts.engine) throw new TypeError(`gallery ${dir}: the options need { gpu, engine } (from openEngine())`);
+  if (typeof dir !== 'string') throw new TypeError(`gallery: the folder must be a path (string), got ${valueKind(dir)}`);
   const reference = await referenceFor(opts.engine);
   if (await galleryExists(dir)) {
     const gallery = await loadGallery(dir, { defaultCalibration: reference, onNotice: opts.onNotice });
@@ -71,6 +73,8 @@ export async function openFaceGallery(dir: string, opts: OpenGalleryOptions): Pr
     }
   }
   if (!opts.create) throw new RemedyError(`${dir}: no gallery here`, ': enroll people first (open it with create: true)', { case: 'no-gallery', dir });
+  // A folder that holds something else is refused now, not at the save after the enrolment's work.
+  await checkGalleryFolder(dir);
   const describer = await openFaceDescriber(opts.gpu, opts.engine, opts.preprocessing ?? DEFAULT_PREPROCESSING, { onNotice: opts.onNotice, minFace: opts.minFace });
   const fg = FaceGallery.create(describer, reference, { name: dir, onNotice: opts.onNotice, index: nodeIndexProviders[0] });
   return fg;
@@ -180,6 +184,16 @@ export async function openVerifier(opts: { gpu: Gpu; engine: MobileNetEngine; ga
   };
 }
 
+/** What a value given in place of another is, in a word: `null`, `a string`, `a number`. */
+const valueKind = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`);
+
+/** A TypeError naming the call unless `files` is an array of paths (one path alone is the usual slip). */
+function checkFiles(what: string, files: unknown): void {
+  if (!Array.isArray(files)) throw new TypeError(`${what}: files must be an array of file paths, got ${typeof files === 'string' ? 'a string (one path: put it in an array)' : valueKind(files)}`);
+  const bad = files.findIndex((f) => typeof f !== 'string');
+  if (bad >= 0) throw new TypeError(`${what}: file ${bad} must be a path (string), got ${valueKind(files[bad])}`);
+}
+
 /**
  * The Gallery API for Node programs: a gallery folder with its face pipeline, photos as
  * files. `load` opens one (or starts a new one with `create`), `save` writes it back
@@ -239,18 +253,21 @@ export class Gallery {
   /** Add photos of `person` (one face each, or the largest with `largest`); unreadable or faceless files are reported as skipped. */
   async enroll(person: string, files: readonly string[], opts: EnrollOptions = {}): Promise<EnrollReport> {
     this.live('enroll');
+    checkFiles(`gallery ${this.dir}: enroll`, files);
     return enrollFiles(this.faces, person, files, opts);
   }
 
   /** Every face of every file named, or `label: null` below the threshold for `far` (or `threshold`). */
   async identify(files: readonly string[], opts: IdentifyOptions = {}): Promise<IdentifiedFile[]> {
     this.live('identify');
+    checkFiles(`gallery ${this.dir}: identify`, files);
     return identifyFiles(this.faces, files, opts);
   }
 
   /** Are the largest faces of two photos the same person (this gallery's calibration)? */
   async verify(a: string, b: string, opts: MatchOptions = {}): Promise<{ similarity: number; same: boolean; threshold: number }> {
     this.live('verify');
+    checkFiles(`gallery ${this.dir}: verify`, [a, b]);
     const [ia, ib] = await decodeFiles([a, b]);
     for (const d of [ia, ib]) if ('error' in d) throw new Error(d.error);
     return this.faces.verify(ia as NamedImage, ib as NamedImage, opts);
