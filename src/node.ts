@@ -32,18 +32,21 @@ export { convertTfjsModel } from './weights/convert.ts';
 export { facegpuHome, weightsDir, resolveBackboneDir, DEFAULT_BACKBONE } from './backbones.ts';
 export { defaultBackboneDir, ensureDefaultBackbone, convertDefaultBackbone } from './default-backbone.ts';
 // Open-set identity: galleries of enrolled people, 1:1 verification.
-export { Gallery, openVerifier, referenceFor, type IdentifiedFile, type EnrollReport, type IdentifiedFace, type OpenGalleryOptions, type Verifier, type VerifiedPair } from './identity/node.ts';
+export { Gallery, openVerifier, referenceFor, type FaceGallery, type IdentifiedFile, type EnrollReport, type IdentifiedFace, type OpenGalleryOptions, type Verifier, type VerifiedPair } from './identity/node.ts';
+export type { DefaultCalibration, Calibration, KindSummary } from './gallery/calibration-record.ts';
 export type { IdentifyOptions, MatchOptions, GalleryStats, Candidate, ThresholdChoice, ThresholdRestsOn, FaceMoreLikeAnother, PeopleAlike, StrangerScore } from './gallery/gallery.ts';
 export type { EnrollOptions } from './identity/face-gallery.ts';
 // Faces: detection (BlazeFace), framing on the GPU and descriptors of every face.
 export { DEFAULT_PREPROCESSING, type FacePreprocessing, type FaceFraming } from './faces/framing.ts';
-export { openFaceDescriber, describeFiles, type FileFaces } from './faces/node.ts';
+export { openFaceDescriber, describeFiles, type FileFaces, type OpenDescriberOptions } from './faces/node.ts';
 export type { FaceDescriber, DescribedFace } from './faces/describe.ts';
 export { annotatedJpeg, colourOf, type FaceMark } from './faces/annotate-node.ts';
 export { loadBlazeFace } from './detect/node.ts';
 export { BlazeFaceDetector, type FaceDetection, type DetectorOptions } from './detect/blazeface.ts';
 // Training a recognizer (a classifier head over the descriptors) and using it.
-export { train, load, predict, evaluate, type EngineOnGpu, type NodeTrainOptions, type FilePrediction, type FacePrediction, type PredictOptions } from './train/index.ts';
+export { train, load, predict, evaluate, type EngineOnGpu, type NodeTrainOptions, type FilePrediction, type FacePrediction, type PredictOptions, type EvaluationResult } from './train/index.ts';
+export type { SplitOptions } from './train/dataset-node.ts';
+export type { SkippedFile } from './train/extract.ts';
 export { FaceClassifier, type TrainResult, type Prediction, type EpochLog, type FitConfig } from './train/index.ts';
 
 // Kernels tuned by measuring on this adapter (facegpu tune), saved under <home>/tuning.

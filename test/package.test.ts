@@ -177,7 +177,9 @@ describe.skipIf(!RUN)('the npm package, installed from its tarball', () => {
     );
     writeFileSync(
       join(dir, 'use.ts'),
-      `import { openEngine, loadImageRGB, Gallery, train, load, predict, type IdentifiedFile, type MobileNetEngine } from 'facegpu';
+      `import { openEngine, loadImageRGB, Gallery, train, load, predict, evaluate, referenceFor, openFaceDescriber as openDescriber, type IdentifiedFile, type MobileNetEngine } from 'facegpu';
+// The types the functions above take and give, each importable by name.
+import type { FaceGallery, DefaultCalibration, OpenDescriberOptions, SkippedFile, SplitOptions, EvaluationResult } from 'facegpu';
 import { openEngine as openPageEngine, imagesToRGB, createGallery, openFaceDescriber, fetchReference } from 'facegpu/browser';
 
 export async function node(): Promise<number> {
@@ -193,8 +195,14 @@ export async function node(): Promise<number> {
   const { predictions } = await predict(classifier, ['party.jpg']);
   // @ts-expect-error: a backbone is a name or a folder, not a number
   await openEngine({ backbone: 3 });
+  const faces: FaceGallery = gallery.faces;
+  const reference: DefaultCalibration | null = await referenceFor(engine);
+  const look: OpenDescriberOptions = { minFace: 40 };
+  (await openDescriber(gpu, engine, undefined, look)).destroy();
+  const split: SplitOptions = {};
+  const scored: EvaluationResult = await evaluate(classifier, 'photos/', { ...split, onSkip: (skip: SkippedFile) => console.log(skip) });
   gallery.close(); engine.destroy(); gpu.destroy();
-  return descriptors.length + names.length + predictions.length + result.meta.labels.length;
+  return descriptors.length + names.length + predictions.length + result.meta.labels.length + faces.people().length + (reference ? 1 : 0) + (scored ? 1 : 0);
 }
 
 export async function page(files: File[]): Promise<number> {
