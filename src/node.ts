@@ -50,6 +50,18 @@ export type { SkippedFile } from './train/extract.ts';
 export { FaceClassifier, type TrainResult, type Prediction, type EpochLog, type FitConfig } from './train/index.ts';
 
 // Kernels tuned by measuring on this adapter (facegpu tune), saved under <home>/tuning.
+// The photo library: every face of a folder tree indexed into a gallery, grouped into people,
+// named, searched (src/library/README.md).
+export { indexLibrary, type IndexOptions, type IndexSummary } from './library/index-run-node.ts';
+export { watchLibrary, type WatchOptions, type LibraryWatch } from './library/watch-node.ts';
+export { runIndexWorker, type IndexWorkerOptions } from './library/worker-node.ts';
+export type { WorkerHandle } from './library/queue-node.ts';
+export { clusterLibrary, type ClusterLibraryOptions, type ClusterReport, type LibraryCluster } from './library/cluster-node.ts';
+export { nameCluster, nameFaces, unnameFaces, removePerson, removePersonPhotos, renamePerson, type NameReport, type FacesReport, type PersonPhotosReport, type RenameReport } from './library/people-node.ts';
+export { searchLibraryByPhoto, searchLibraryByPerson, type LibrarySearchOptions, type PhotoSearchOptions, type PhotoSearchResult } from './library/search-run-node.ts';
+export type { SearchResult, PhotoHit } from './library/search-node.ts';
+export { exportXmpRegions, importXmpNames, type XmpOptions, type XmpExportReport, type XmpImportReport } from './library/xmp-node.ts';
+
 export { tuneBackbone, savedTuning, type TuningRecord, type TuneResult, type TuneOptions } from './tune/tuner.ts';
 export { nodeTuningStore } from './tune/store-node.ts';
 

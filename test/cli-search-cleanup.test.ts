@@ -1,6 +1,7 @@
-// `facegpu search` releases what it opened on every path: the face describer, the engine and
-// the GPU device, the search index and the store, when describing the face fails, when no
-// face is found, when the describer cannot be made, and when all goes well. Everything the
+// `facegpu search` (searchLibraryByPhoto under it) releases what it opened on every path: the
+// face describer, the search index and the store, then the engine and the GPU device, when
+// describing the face fails, when no face is found, when the describer cannot be made, and
+// when all goes well. Everything the
 // command opens is replaced by a stand-in that records being released (no GPU, no files).
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
@@ -13,6 +14,7 @@ const h = vi.hoisted(() => {
   return { released, state };
 });
 
+vi.mock('../src/gallery/store-node.ts', () => ({ readGalleryJson: async () => ({ backbone: { id: 'face', sha256: 'a'.repeat(64) } }) }));
 vi.mock('../src/identity/node.ts', () => ({
   loadStoredGallery: async () => ({ backbone: { id: 'face', sha256: 'a'.repeat(64) }, normalisation: { method: 'l2' } }),
 }));
@@ -30,7 +32,7 @@ vi.mock('../src/node.ts', () => ({
   openEngine: async () => ({ gpu: { destroy: () => h.released.push('gpu') }, engine: { destroy: () => h.released.push('engine') } }),
 }));
 vi.mock('../src/gallery/gallery.ts', () => ({ assertBackbone: () => {} }));
-vi.mock('../src/identity/face-gallery.ts', () => ({ backboneRefOf: () => ({}), preprocessingOf: () => ({}), noFaceError: (name: string) => new Error(`${name}: no face found`) }));
+vi.mock('../src/identity/face-gallery.ts', () => ({ lookupName: (n: string) => n, backboneRefOf: () => ({}), preprocessingOf: () => ({}), noFaceError: (name: string) => new Error(`${name}: no face found`) }));
 vi.mock('../src/faces/node.ts', () => ({ openFaceDescriber: () => h.state.openDescriber() }));
 
 const { searchCommand } = await import('../src/cli/search.ts');
@@ -48,12 +50,12 @@ describe('search releases the describer, engine, device, index and store', () =>
       throw new Error('device lost');
     };
     await expect(search()).rejects.toThrow(/device lost/);
-    expect(h.released).toEqual(['describer', 'engine', 'gpu', 'index', 'store']);
+    expect(h.released).toEqual(['describer', 'index', 'store', 'engine', 'gpu']);
   });
 
   it('when no face is found', async () => {
     await expect(search()).rejects.toThrow(/probe\.jpg: no face found/);
-    expect(h.released).toEqual(['describer', 'engine', 'gpu', 'index', 'store']);
+    expect(h.released).toEqual(['describer', 'index', 'store', 'engine', 'gpu']);
   });
 
   it('when the describer cannot be made', async () => {
@@ -61,7 +63,7 @@ describe('search releases the describer, engine, device, index and store', () =>
       throw new Error('no detector');
     };
     await expect(search()).rejects.toThrow(/no detector/);
-    expect(h.released).toEqual(['engine', 'gpu', 'index', 'store']);
+    expect(h.released).toEqual(['index', 'store', 'engine', 'gpu']);
   });
 
   it('when all goes well', async () => {
@@ -73,6 +75,6 @@ describe('search releases the describer, engine, device, index and store', () =>
     } finally {
       write.mockRestore();
     }
-    expect(h.released).toEqual(['describer', 'engine', 'gpu', 'index', 'store']);
+    expect(h.released).toEqual(['describer', 'index', 'store', 'engine', 'gpu']);
   });
 });

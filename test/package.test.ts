@@ -158,6 +158,16 @@ describe.skipIf(!RUN)('the npm package, installed from its tarball', () => {
     expect(existsSync(join(app, 'people', 'gallery.json'))).toBe(true);
   });
 
+  it("the README's photo library example indexes, clusters and searches through the installed package", async () => {
+    // The demo's photos as the user's Pictures/, and a library of its own (the XMP test has one).
+    const code = readmeBlock('node-library').replaceAll("'Pictures/'", JSON.stringify(join(app, 'facegpu-demo', 'photos'))).replaceAll("'library/'", "'api-library/'");
+    const { stdout } = await run('node', ['--input-type=module', '-e', code], { cwd: app, env });
+    const [faces, photos] = stdout.trim().split('\n')[0].split(' ').map(Number);
+    expect(faces).toBeGreaterThan(0);
+    expect(photos).toBeGreaterThan(0);
+    expect(existsSync(join(app, 'api-library', 'gallery.json'))).toBe(true);
+  });
+
   it("require('facegpu') works from CommonJS (no top-level await in the package's module graph; Node >= 20.19 requires ES modules)", async () => {
     const code = "const f = require('facegpu'); console.log(typeof f.openEngine, typeof f.Gallery, typeof f.loadImageRGB);";
     const { stdout } = await run('node', ['-e', code], { cwd: app, env });
@@ -179,7 +189,8 @@ describe.skipIf(!RUN)('the npm package, installed from its tarball', () => {
       join(dir, 'use.ts'),
       `import { openEngine, loadImageRGB, Gallery, train, load, predict, evaluate, referenceFor, openFaceDescriber as openDescriber, type IdentifiedFile, type MobileNetEngine } from 'facegpu';
 // The types the functions above take and give, each importable by name.
-import type { FaceGallery, DefaultCalibration, OpenDescriberOptions, SkippedFile, SplitOptions, EvaluationResult } from 'facegpu';
+import type { FaceGallery, DefaultCalibration, OpenDescriberOptions, SkippedFile, SplitOptions, EvaluationResult, IndexSummary, ClusterReport, PhotoSearchResult } from 'facegpu';
+import { indexLibrary, clusterLibrary, searchLibraryByPhoto } from 'facegpu';
 import { openEngine as openPageEngine, imagesToRGB, createGallery, openFaceDescriber, fetchReference } from 'facegpu/browser';
 
 export async function node(): Promise<number> {
@@ -195,6 +206,9 @@ export async function node(): Promise<number> {
   const { predictions } = await predict(classifier, ['party.jpg']);
   // @ts-expect-error: a backbone is a name or a folder, not a number
   await openEngine({ backbone: 3 });
+  const indexed: IndexSummary = await indexLibrary('Pictures/', 'library/', { minFace: 40 });
+  const grouped: ClusterReport = await clusterLibrary('library/');
+  const hits: PhotoSearchResult = await searchLibraryByPhoto('library/', 'party.jpg', { gpu, engine, top: 5 });
   const faces: FaceGallery = gallery.faces;
   const reference: DefaultCalibration | null = await referenceFor(engine);
   const look: OpenDescriberOptions = { minFace: 40 };
@@ -202,7 +216,7 @@ export async function node(): Promise<number> {
   const split: SplitOptions = {};
   const scored: EvaluationResult = await evaluate(classifier, 'photos/', { ...split, onSkip: (skip: SkippedFile) => console.log(skip) });
   gallery.close(); engine.destroy(); gpu.destroy();
-  return descriptors.length + names.length + predictions.length + result.meta.labels.length + faces.people().length + (reference ? 1 : 0) + (scored ? 1 : 0);
+  return descriptors.length + names.length + predictions.length + result.meta.labels.length + faces.people().length + (reference ? 1 : 0) + (scored ? 1 : 0) + indexed.faces + grouped.clusters.length + hits.photos.length;
 }
 
 export async function page(files: File[]): Promise<number> {

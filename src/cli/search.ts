@@ -3,18 +3,11 @@
 import type { Command } from 'commander';
 import { openEngine } from '../node.ts';
 import { loadImageRaw } from '../image/decode.ts';
-import { largestFace } from '../faces/describe.ts';
-import { openFaceDescriber } from '../faces/node.ts';
-import { lookupName, noFaceError, preprocessingOf } from '../identity/face-gallery.ts';
-import { loadStoredGallery } from '../identity/node.ts';
-import { assertBackbone, type Gallery } from '../gallery/gallery.ts';
-import { backboneRefOf } from '../identity/face-gallery.ts';
-import { LibraryStore } from '../library/store-node.ts';
-import { openSearchIndex } from '../library/search-index-node.ts';
-import { searchLibrary, searchLibraryForPerson, type SearchOptions, type SearchResult } from '../library/search-node.ts';
-import type { VectorIndex } from '../gallery/vector-index.ts';
+import type { SearchResult } from '../library/search-node.ts';
+import { searchLibraryByPerson, searchLibraryByPhoto } from '../library/search-run-node.ts';
+import { readGalleryJson } from '../gallery/store-node.ts';
 import { fmt, matchOptions } from './match-options.ts';
-import { checkLibrary, CLI_REMEDIES } from './remedies.ts';
+import { checkLibrary } from './remedies.ts';
 import { countOption, MIN_FACE_HELP, minFaceOption } from './number-options.ts';
 import { oneLine } from './wording.ts';
 
@@ -51,60 +44,29 @@ export async function searchCommand(dir: string, image: string | undefined, opts
   if (image === undefined && opts.person === undefined) throw new Error('give a photo of the person to search for, or --person <name>');
   if (opts.person !== undefined && minFace !== undefined) throw new Error('--min-face is for finding the face in a photo; --person searches without one');
   const notice = (m: string) => console.error(`facegpu: ${m}`);
-  const gallery = await loadStoredGallery(dir, notice);
+  const { backbone } = await readGalleryJson(dir);
   await checkLibrary(dir);
   // (With no photo there is a --person: told above.)
-  if (image === undefined) return searchPerson(dir, opts.person!, gallery, { ...match, top }, opts.json);
-  const store = LibraryStore.open(dir, { readonly: true });
-  let index: VectorIndex | null = null;
+  if (image === undefined) {
+    const r = await searchLibraryByPerson(dir, opts.person!, { ...match, top, onNotice: notice });
+    return print(`${r.person}: `, r, opts.json);
+  }
+  // The photo read before a device is opened: a bad file is said at once.
+  const photo = await loadImageRaw(image);
+  const { gpu, engine } = await openEngine({ backbone: backbone.id, adapter: opts.adapter });
+  let r;
+  // The engine, then the device it was made on, released on every path.
   try {
-    const photo = await loadImageRaw(image);
-    index = openSearchIndex(store, dir, gallery.normalisation, { readOnly: true, onNotice: notice });
-    const { gpu, engine } = await openEngine({ backbone: gallery.backbone.id, adapter: opts.adapter });
-    let faces;
-    let noFace: Error | null = null;
-    // Every GPU object is released on every path, errors included (describer, then the
-    // engine, then the device they were made on).
+    r = await searchLibraryByPhoto(dir, { name: image, image: photo }, { gpu, engine, minFace, ...match, top, onNotice: notice });
+  } finally {
     try {
-      assertBackbone(gallery, backboneRefOf(engine));
-      const describer = await openFaceDescriber(gpu, engine, preprocessingOf(gallery), { minFace });
-      try {
-        [faces] = await describer.describe([photo]);
-        if (!faces.length) noFace = noFaceError(image, describer, photo);
-      } finally {
-        describer.destroy();
-      }
+      engine.destroy();
     } finally {
-      try {
-        engine.destroy();
-      } finally {
-        gpu.destroy();
-      }
+      gpu.destroy();
     }
-    if (noFace) throw noFace;
-    if (faces.length > 1) notice(`${image}: ${faces.length} faces; searching for the largest`);
-    const face = faces[largestFace(faces)];
-    const r = searchLibrary(store, index, gallery, face.descriptor, { ...match, top });
-    print(`${image}: ${r.person ? `${r.person}; ` : ''}`, r, opts.json);
-  } finally {
-    index?.close?.();
-    store.close();
   }
-}
-
-/** search --person: the person's photos from the library alone (no photo, no GPU). */
-function searchPerson(dir: string, person: string, gallery: Gallery, opts: SearchOptions, json?: boolean): void {
-  person = lookupName(person, (n) => gallery.hasPerson(n));
-  if (!gallery.hasPerson(person)) throw new Error(`${dir}: no person named "${person}"${CLI_REMEDIES['no-person']({ case: 'no-person', dir })}`);
-  const store = LibraryStore.open(dir, { readonly: true });
-  let index: VectorIndex | null = null;
-  try {
-    index = openSearchIndex(store, dir, gallery.normalisation, { readOnly: true, onNotice: (m) => console.error(`facegpu: ${m}`) });
-    print(`${person}: `, searchLibraryForPerson(store, index, gallery, person, opts), json);
-  } finally {
-    index?.close?.();
-    store.close();
-  }
+  if (r.faces > 1) notice(`${image}: ${r.faces} faces; searching for the largest`);
+  print(`${image}: ${r.person ? `${r.person}; ` : ''}`, r, opts.json);
 }
 
 /** The hits as JSON, or a heading after `head` and a line per photo. */
