@@ -16,6 +16,7 @@ import type { Gpu } from '../src/gpu/device.ts';
 import { loadImageRaw, loadImageRGB } from '../src/image/decode.ts';
 import type { MobileNetEngine } from '../src/mobilenet/engine.ts';
 import { Gallery, openEngine, type EnrollReport, type IdentifiedFile } from '../src/node.ts';
+import { identifyFiles } from '../src/identity/node.ts';
 import { ORL } from './helpers/faces.ts';
 import { cosine } from './helpers/layout.ts';
 
@@ -212,6 +213,23 @@ describe('on the GPU', () => {
     mkdirSync(photos);
     writeFileSync(join(photos, 'a.txt'), 'not a gallery');
     await expect(Gallery.load(photos, opts)).rejects.toThrow(`${photos}: exists and is not a facegpu gallery (no gallery.json); refusing to replace it`);
+  });
+
+  it('identify stops before its next batch when its signal is aborted, rejecting with the reason', async () => {
+    const dir = tempDir();
+    const g = await Gallery.load(dir, { gpu, engine, create: true, onNotice: () => {} });
+    galleries.push(g);
+    await g.enroll('one', [orl(1, 1), orl(1, 2)]);
+    const stopped = new AbortController();
+    stopped.abort(new Error('stopped by the test'));
+    await expect(g.identify([orl(1, 3)], { signal: stopped.signal })).rejects.toThrow('stopped by the test');
+    // Aborted once the first batch of 16 is answered: the second is not begun.
+    const files = Array.from({ length: 20 }, (_, i) => orl(2 + (i % 5), 1 + Math.floor(i / 5)));
+    const stop = new AbortController();
+    const done: number[] = [];
+    const run = identifyFiles(g.faces, files, { signal: stop.signal, onProgress: (n) => (done.push(n), stop.abort()) });
+    await expect(run).rejects.toThrow(/aborted/);
+    expect(done).toEqual([16]);
   });
 
   it("two Gallery objects of one folder: the second save, which would undo the first's enrolment, is refused; saved again by its own loader, or to another folder, it is not", async () => {

@@ -474,6 +474,8 @@ export interface IdentifySourcesOptions extends IdentifyOptions {
    * it, say), awaited before the next batch is decoded.
    */
   onIdentified?: (photo: NamedImage, faces: IdentifiedFace[]) => void | Promise<void>;
+  /** Stops the run before its next batch of photos: the call rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -484,6 +486,7 @@ export async function identifySources<Source>(fg: FaceGallery, sources: readonly
   if (!fg.people().length) throw new Error(`${fg.name}: the gallery is empty: enroll people first`);
   const out: IdentifiedSource[] = [];
   for (let at = 0; at < sources.length; at += DECODE_BATCH) {
+    opts.signal?.throwIfAborted();
     const t = performance.now();
     const decoded = await decode(sources.slice(at, at + DECODE_BATCH), at);
     if (opts.times) opts.times.decodeMs += performance.now() - t;

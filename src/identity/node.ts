@@ -257,8 +257,12 @@ export class Gallery {
     return enrollFiles(this.faces, person, files, opts);
   }
 
-  /** Every face of every file named, or `label: null` below the threshold for `far` (or `threshold`). */
-  async identify(files: readonly string[], opts: IdentifyOptions = {}): Promise<IdentifiedFile[]> {
+  /**
+   * Every face of every file named, or `label: null` below the threshold for `far` (or
+   * `threshold`). `signal` stops it before its next batch of photos (the call rejects with
+   * the signal's reason).
+   */
+  async identify(files: readonly string[], opts: IdentifyOptions & { signal?: AbortSignal } = {}): Promise<IdentifiedFile[]> {
     this.live('identify');
     checkFiles(`gallery ${this.dir}: identify`, files);
     return identifyFiles(this.faces, files, opts);
