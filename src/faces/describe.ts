@@ -91,8 +91,9 @@ export class FaceDescriber {
   /**
    * describe, photo by photo: a photo whose faces could not be found or embedded (an error no
    * check before foresaw) gets its Error in its place, and the others are answered. A batch
-   * that fails is done again a photo at a time, so that one photo costs only its own answer;
-   * a lost device fails the call, as no photo after it would be answered.
+   * that fails is done again a photo at a time, so that one photo costs only its own answer.
+   * A failure that is the describer's (photoError) fails the call, as no photo after it
+   * would be answered.
    */
   async describeEach(images: readonly RgbImage[], opts: DescriberOptions = {}): Promise<(DescribedFace[] | Error)[]> {
     const minFace = minFaceOf(opts, this.minFace);
@@ -104,11 +105,12 @@ export class FaceDescriber {
         out.push(...(await this.serial(() => this.describeBatch(batch, minFace))));
         continue;
       } catch (err) {
+        // Thrown where it is the describer's; a photo's own where the batch was that photo.
+        const failure = this.photoError(err);
         if (batch.length === 1) {
-          out.push(this.photoError(err));
+          out.push(failure);
           continue;
         }
-        this.photoError(err);
       }
       for (const image of batch) {
         try {
