@@ -8,6 +8,7 @@ import { Prng } from '../src/train/prng.ts';
 import { testGpu, type TestGpu } from './helpers/gpu.ts';
 import { openEngine } from '../src/node.ts';
 import { readBuffer } from '../src/gpu/buffers.ts';
+import { extractDescriptors } from '../src/train/extract.ts';
 
 type Affine = readonly number[];
 
@@ -172,6 +173,45 @@ describe('engine.embedGpuInto', () => {
       expect(Array.from(rb)).toEqual(Array.from(ra));
       a.destroy();
       b.destroy();
+    } finally {
+      engine.destroy();
+    }
+  });
+});
+
+describe('extractDescriptors with augmented views', () => {
+  it('makes and embeds the views a part at a time where one buffer would not hold them all: the same descriptors', async () => {
+    const { engine } = await openEngine({ gpu: t.gpu });
+    try {
+      const s = engine.inputSize;
+      const pixels = randomImages(3, s, s, 9);
+      const items = [0, 1, 2].map((i) => ({ id: `p${i}`, label: i % 2 }));
+      const load = async (id: string) => pixels.slice(Number(id.slice(1)) * s * s * 3, (Number(id.slice(1)) + 1) * s * s * 3);
+      const augment = { views: 3, seed: 7, recipe: KERAS_RECIPE };
+      const read = async (set: Awaited<ReturnType<typeof extractDescriptors>>) => new Float32Array(await readBuffer(t.gpu.device, set.buffer, set.rows * set.dim * 4));
+      const whole = await extractDescriptors(engine, items, load, { batchSize: 3, augment });
+      const parts = await extractDescriptors(engine, items, load, { batchSize: 3, augment, viewsAtOnce: 2 });
+      expect(parts.rows).toBe(12);
+      const [a, b] = [await read(whole), await read(parts)];
+      expect(a.subarray(3 * engine.outputDim).some((v) => v !== 0)).toBe(true);
+      expect(Array.from(b)).toEqual(Array.from(a));
+      whole.destroy();
+      parts.destroy();
+    } finally {
+      engine.destroy();
+    }
+  });
+
+  it('refuses descriptors more than the device binds in one buffer, before reading any image', async () => {
+    const { engine } = await openEngine({ gpu: t.gpu });
+    try {
+      const items = Array.from({ length: 2000 }, (_, i) => ({ id: `p${i}`, label: i % 2 }));
+      let loaded = 0;
+      const load = async () => (loaded++, new Uint8Array(engine.inputSize ** 2 * 3));
+      await expect(extractDescriptors(engine, items, load, { augment: { views: 1000, seed: 1, recipe: KERAS_RECIPE } })).rejects.toThrow(
+        /^2000 images and 1000 augmented views of each make \d+ bytes of descriptors, more than this device binds in one buffer \(\d+\): ask for fewer augmented views$/,
+      );
+      expect(loaded).toBe(0);
     } finally {
       engine.destroy();
     }

@@ -29,6 +29,8 @@ export interface ExtractOptions {
   batchSize?: number;
   /** Augmented views per image (training only), drawn from `seed`. */
   augment?: { views: number; seed: number; recipe: AugmentRecipe };
+  /** Augmented views made and embedded at a time (default: as many as one buffer of the device binds). */
+  viewsAtOnce?: number;
   onProgress?: (done: number, total: number) => void;
   onSkip?: (skipped: SkippedFile) => void;
 }
@@ -72,8 +74,18 @@ export async function extractDescriptors(engine: MobileNetEngine, items: readonl
   const size = engine.inputSize;
   const per = size * size * 3;
   const rowBytes = dim * 4;
-  const buffer = device.createBuffer({ label: 'training descriptors', size: Math.max(1, items.length * (1 + views)) * rowBytes, usage: BUFFER_USAGE });
-  const perBatch = views > 0 ? createAugmentBuffers(device, batchSize, views, per) : null;
+  // Every descriptor in one buffer that tfjs binds whole: refused, before any work, where the
+  // device cannot (its allocation failed as a WebGPU error that nothing caught, and training
+  // went on with zeros).
+  const bind = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  const bytes = Math.max(1, items.length * (1 + views)) * rowBytes;
+  if (bytes > bind) {
+    throw new Error(`${items.length} images${views ? ` and ${views} augmented views of each` : ''} make ${bytes} bytes of descriptors, more than this device binds in one buffer (${bind})${views ? ': ask for fewer augmented views' : ''}`);
+  }
+  const buffer = device.createBuffer({ label: 'training descriptors', size: bytes, usage: BUFFER_USAGE });
+  // The views of a batch are made and embedded as many at a time as one buffer binds.
+  const viewsAtOnce = Math.max(1, Math.min(batchSize * views, Math.floor(bind / per), opts.viewsAtOnce ?? Infinity));
+  const perBatch = views > 0 ? createAugmentBuffers(device, batchSize, viewsAtOnce, per) : null;
   const labels: number[] = [];
   const kept: ImageItem[] = [];
   const skipped: SkippedFile[] = [];
@@ -111,8 +123,11 @@ export async function extractDescriptors(engine: MobileNetEngine, items: readonl
           const viewList = ok.flatMap((d, i) =>
             Array.from({ length: views }, (_, v) => ({ affine: viewAffine(drawView(recipe, seed, d.item.id, v, size, size), size, size), source: i })),
           );
-          runAugment(engine, perBatch, viewList, size, recipe);
-          await engine.embedGpuInto(perBatch.views, viewList.length, buffer, (rows + ok.length) * rowBytes);
+          for (let at = 0; at < viewList.length; at += viewsAtOnce) {
+            const part = viewList.slice(at, at + viewsAtOnce);
+            runAugment(engine, perBatch, part, size, recipe);
+            await engine.embedGpuInto(perBatch.views, part.length, buffer, (rows + ok.length + at) * rowBytes);
+          }
         }
         for (const d of ok) labels.push(d.item.label);
         for (const d of ok) for (let v = 0; v < views; v++) labels.push(d.item.label);
@@ -139,10 +154,11 @@ interface AugmentBuffers {
   destroy(): void;
 }
 
+/** Buffers for a batch of `batch` originals and `views` views made at a time (of all its originals'). */
 function createAugmentBuffers(device: GPUDevice, batch: number, views: number, per: number): AugmentBuffers {
   const originals = device.createBuffer({ label: 'augment originals', size: batch * per, usage: BUFFER_USAGE });
-  const params = device.createBuffer({ label: 'augment params', size: batch * views * 8 * 4, usage: BUFFER_USAGE });
-  const out = device.createBuffer({ label: 'augment views', size: batch * views * per, usage: BUFFER_USAGE });
+  const params = device.createBuffer({ label: 'augment params', size: views * 8 * 4, usage: BUFFER_USAGE });
+  const out = device.createBuffer({ label: 'augment views', size: views * per, usage: BUFFER_USAGE });
   return {
     originals,
     params,
