@@ -132,3 +132,41 @@ describe('eval in the folder the model was trained on', () => {
     expect(warnings).toEqual([]);
   });
 });
+
+describe("eval of a model trained on a train/ and validation/ layout (it held nothing back of any one folder)", () => {
+  /** <root>/<name>/{train,validation}/<person>/<i>.jpg, and what train records of it. */
+  async function layout(name: string): Promise<{ dir: string; recorded: SplitRecord }> {
+    const dir = join(root, name);
+    folder(join(name, 'train'));
+    // The same names as train/'s (1.jpg ... 10.jpg in each person's folder), as numbered photos are.
+    folder(join(name, 'validation'));
+    const set = await openTrainingSet(dir, 224, {});
+    expect(set.train[0].id).toMatch(/^train\//);
+    return { dir, recorded: { layout: 'train/validation', validationSplit: null, seed: null, train: set.train.map((i) => i.id), validation: set.validation.map((i) => i.id), skipped: [] } };
+  }
+  const open = (dir: string, recorded: SplitRecord, opts: { validationSplit?: number; seed?: number } = {}) => openEvaluationSet(dir, 224, classes, { ...opts, recorded, onWarning: () => {} });
+
+  it('its train folder, given itself or as a copy, is refused: every photo in it was trained on (a split was invented, and trained-on photos scored as held back)', async () => {
+    const { dir, recorded } = await layout('layout-a');
+    await expect(open(join(dir, 'train'), recorded)).rejects.toThrow(`${join(dir, 'train')}: holds 30 of the files this model was trained on (a/1.jpg, a/10.jpg, a/2.jpg, …); it was trained on a train/ and validation/ layout: score its validation folder, or photos it never saw`);
+    // A copy under another name: told by names that only train/ has.
+    const copy = join(root, 'copy-of-train');
+    folder('copy-of-train');
+    writeFileSync(join(dir, 'train', 'a', 'only-trained.jpg'), 'x');
+    writeFileSync(join(copy, 'a', 'only-trained.jpg'), 'x');
+    const again = await layout('layout-a2');
+    const trainedMore = { ...again.recorded, train: [...again.recorded.train, 'train/a/only-trained.jpg'] };
+    await expect(open(copy, trainedMore)).rejects.toThrow(/holds 31 of the files this model was trained on/);
+  });
+
+  it('its validation folder, or any folder new to it, is scored whole (5 of 25 were)', async () => {
+    const { dir, recorded } = await layout('layout-b');
+    const held = await open(join(dir, 'validation'), recorded);
+    expect(held.items).toHaveLength(30);
+    expect(held.source).toBe(`all of ${join(dir, 'validation')} (none of it trained on)`);
+    // The layout's root: its validation folder, as before.
+    expect((await open(dir, recorded)).items).toHaveLength(30);
+    // A split asked for is made, as asked.
+    expect((await open(join(dir, 'validation'), recorded, { validationSplit: 0.3, seed: 3 })).items).toHaveLength(9);
+  });
+});

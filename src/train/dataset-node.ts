@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { isFolder, isPhotoFile, walkFiles } from '../fs-walk.ts';
 import { META_FILE, type SplitRecord } from './model-format.ts';
-import { dirname, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { loadImageRGB } from '../image/decode.ts';
 import type { ImageItem, PixelLoader } from './extract.ts';
 import type { TrainingSet } from './pipeline.ts';
@@ -267,6 +267,25 @@ export async function openEvaluationSet(dir: string, size: number, classes: read
   const result = (items: ImageItem[], f: number, s: number) => ({ root: layout.root, items, load, source: `files held back by validation split ${f}, seed ${s}` });
   if (recorded && [...recorded.train, ...recorded.validation].some((id) => labelOf.has(id))) {
     return result(recordedHeldBack(dir, folder, recorded, labelOf, { ...opts, validationSplit: fraction, seed }, itemsOf), fraction, seed);
+  }
+  // A model of a train/ and validation/ layout held nothing back of any one folder: its train
+  // folder (or a copy) is what it learnt, and another folder is new to it whole. (A split
+  // invented here had scored trained-on photos as held back, and 5 of 25 new ones.)
+  const folders = opts.recorded?.layout === 'train/validation' ? opts.recorded : undefined;
+  if (folders) {
+    // Its files as named in the layout, and under its train/ (validation/) folder: the folder
+    // given may be the layout, one of its two folders, or a copy of either. Where names are
+    // in both (1.jpg in each person's folders), the folder's own name tells which it is.
+    const under = (ids: readonly string[]) => new Set(ids.flatMap((id) => [id, id.slice(id.indexOf('/') + 1)]));
+    const [trained, held] = [under(folders.train), under(folders.validation)];
+    const ids = [...labelOf.keys()];
+    const seen = ids.filter((id) => trained.has(id));
+    const heldHere = ids.filter((id) => held.has(id)).length;
+    const trainName = folders.train[0]?.split('/')[0];
+    if (seen.length > heldHere || (seen.length && seen.length === heldHere && basename(resolve(dir)) === trainName)) {
+      throw new Error(`${dir}: holds ${seen.length} of the files this model was trained on (${someNames(seen)}); it was trained on a train/ and validation/ layout: score its validation folder, or photos it never saw`);
+    }
+    if (opts.validationSplit === undefined && opts.seed === undefined) return { root: layout.root, items: itemsOf([...labelOf.keys()]), load, source: `all of ${dir} (none of it trained on)` };
   }
   warnUnsplittable(folder, fraction, opts);
   const items = itemsOf(stratifiedSplit(folder.byClass, fraction, seed).validation.map((f) => f.file));

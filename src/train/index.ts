@@ -266,12 +266,14 @@ export async function evaluate(
 ): Promise<EvaluationResult & { source: string }> {
   const { split, config } = classifier.meta;
   // The model's own split: its held-back files in the folder it was trained on, and the
-  // fraction and seed to split another folder with (a model of train/ and validation/
-  // folders records no seed of a split: its training seed).
+  // fraction and seed to split another folder with. A model of train/ and validation/ folders
+  // has no split: a folder new to it is scored whole, unless a split is asked for (then with
+  // its training seed where no seed is given).
+  const folders = split.layout === 'train/validation';
   const set = await openEvaluationSet(data, classifier.engine.inputSize, classifier.labels, {
     ...opts,
     validationSplit: opts.validationSplit ?? split.validationSplit ?? undefined,
-    seed: opts.seed ?? split.seed ?? config.seed,
+    seed: opts.seed ?? split.seed ?? (folders && opts.validationSplit === undefined ? undefined : config.seed),
     recorded: split,
   });
   const cropper = await cropperFor({ gpu: classifier.engine.gpu, engine: classifier.engine }, classifier.meta.preprocessing.crop);
