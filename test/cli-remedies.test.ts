@@ -117,6 +117,12 @@ describe('remedies: the library in its terms, the CLI with its flags', () => {
     expect(other.hint).toEqual({ case: 'other-backbone', id: 'face' });
     expect(other.library).toMatch(/; open the engine on backbone "face" with the same weights, or train again$/);
     expect(other.cli).toMatch(/^model-y: this model was trained on backbone "face" .*, but the backbone in use is "imagenet" .*; use --backbone face with the same weights, or train again$/);
+    // The same weights converted to read raw bytes: told apart by the scaling the model records.
+    const scaled = { ...meta, preprocessing: { scale: 2 / 255, offset: -1 } } as FaceModelMeta;
+    const raw = await both(() => checkBackbone(scaled, { id: 'face-raw', weightsSha256: 'a'.repeat(64), preprocess: { scale: 1, offset: 0 } } as BackboneManifest, 'model-z'));
+    expect(raw.hint).toEqual({ case: 'other-backbone', id: 'face' });
+    expect(raw.cli).toMatch(/^model-z: this model was trained on backbone "face" reading its input as byte x 0\.00784\d* \+ -1, but the backbone in use, "face-raw", has the same weights converted to read it as byte x 1 \+ 0; use --backbone face with the same weights, or train again$/);
+    expect(() => checkBackbone(scaled, { id: 'face', weightsSha256: 'a'.repeat(64), preprocess: { scale: 2 / 255, offset: -1 } } as BackboneManifest, 'model-z')).not.toThrow();
   });
 
   it('the command names its flags and commands', async () => {

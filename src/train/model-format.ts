@@ -104,7 +104,8 @@ export function preprocessingOf(m: BackboneManifest, crop: CropRecord = { method
 
 /**
  * Refuse a model trained on another backbone: its head would read meaningless descriptors.
- * Backbones are told apart by the sha256 of their weights (the id is only a folder name).
+ * Backbones are told apart by the sha256 of their weights (the id is only a folder name), and
+ * by the input scaling they were converted with (the model records it).
  */
 export function checkBackbone(meta: FaceModelMeta, m: BackboneManifest, where: string): void {
   const b = meta.backbone;
@@ -112,6 +113,17 @@ export function checkBackbone(meta: FaceModelMeta, m: BackboneManifest, where: s
     throw new RemedyError(
       `${where}: this model was trained on backbone "${b.id}" (weights sha256 ${b.weightsSha256.slice(0, 12)}…), ` +
         `but the backbone in use is "${m.id}" (sha256 ${m.weightsSha256.slice(0, 12)}…)`,
+      `; open the engine on backbone "${b.id}" with the same weights, or train again`,
+      { case: 'other-backbone', id: b.id },
+    );
+  }
+  // The same weights converted with another input scaling (raw 0..255, not -1..1) give other
+  // descriptors all the same: the head would read them as its own (40% where 50%).
+  const p = meta.preprocessing;
+  if (p && (p.scale !== m.preprocess.scale || p.offset !== m.preprocess.offset)) {
+    throw new RemedyError(
+      `${where}: this model was trained on backbone "${b.id}" reading its input as byte x ${p.scale} + ${p.offset}, ` +
+        `but the backbone in use, "${m.id}", has the same weights converted to read it as byte x ${m.preprocess.scale} + ${m.preprocess.offset}`,
       `; open the engine on backbone "${b.id}" with the same weights, or train again`,
       { case: 'other-backbone', id: b.id },
     );
