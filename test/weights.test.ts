@@ -1,6 +1,6 @@
 // Converters, our format and the model download: real models convert to the expected
 // architecture, and every kind of bad input fails with an error naming the node or file.
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -109,6 +109,21 @@ describe('converter errors name the node or file', () => {
   it('truncated shard', async () => {
     const file = editedFaceModel('truncated', () => {}, 'truncated');
     await expect(convertTfjsModel(file)).rejects.toThrow(/faceres\.bin: truncated shard/);
+  });
+  it('weights that are not numbers, or past any trained weight: refused when saved, naming the layer (they converted, and embedded wrong)', async () => {
+    for (const [name, bytes, said] of [
+      ['nan', new Float32Array(8).fill(NaN), /^layer "conv_dw_10": its weights hold NaN \(at \d+\), not a number, after its batch norm was folded in: the model's weights are damaged$/],
+      ['huge', new Float32Array(8).fill(1.36e33), /^layer "conv_dw_10": its weights hold -?[\d.e+]+ \(at \d+\), past 1000000, after its batch norm was folded in: the model's weights are damaged$/],
+    ] as const) {
+      const dir = join(tmp, `damaged-${name}`);
+      mkdirSync(dir);
+      for (const f of readdirSync(IMAGENET_DIR)) copyFileSync(join(IMAGENET_DIR, f), join(dir, f));
+      const shard = readFileSync(join(dir, 'group5-shard1of1'));
+      shard.set(new Uint8Array(bytes.buffer), 0); // the first weights of conv_dw_10's batch norm
+      writeFileSync(join(dir, 'group5-shard1of1'), shard);
+      const spec = await convertTfjsModel(join(dir, 'model.json'));
+      await expect(saveBackbone(spec, join(tmp, `out-${name}`))).rejects.toThrow(said);
+    }
   });
   it('not a model', async () => {
     const file = join(tmp, 'notmodel.json');

@@ -41,8 +41,24 @@ export function packLayerWeights(layer: ConvLayer): { weights: Float32Array; bia
   }
 }
 
+/**
+ * A weight this large is no trained convolution's (MobileNets' folded weights stay under a few
+ * hundred: 180 and 52 for the face and ImageNet backbones, 224 for the 0.75 one), and damaged
+ * bytes give 1e33 as readily as NaN.
+ */
+export const MAX_WEIGHT = 1e6;
+
+/** Throw, naming the layer, where a layer's weights are not finite or past MAX_WEIGHT: a damaged file. */
+function checkWeights(layer: ConvLayer): void {
+  for (const [what, values] of [['weights', layer.kernel], ['bias', layer.bias]] as const) {
+    const at = values.findIndex((v) => !(Math.abs(v) <= MAX_WEIGHT));
+    if (at >= 0) throw new Error(`layer "${layer.name}": its ${what} hold ${values[at]} (at ${at}), ${Number.isFinite(values[at]) ? `past ${MAX_WEIGHT}` : 'not a number'}, after its batch norm was folded in: the model's weights are damaged`);
+  }
+}
+
 /** Lay every tensor out in one buffer; returns the manifest (without the hash) and the bytes. */
 export function packBackbone(spec: BackboneSpec, id: string): { manifest: Omit<BackboneManifest, 'weightsSha256'>; data: Uint8Array } {
+  spec.layers.forEach(checkWeights);
   const chunks: { offset: number; data: Float32Array }[] = [];
   let size = 0;
   const place = (data: Float32Array, layout: string): TensorRef => {
