@@ -274,6 +274,12 @@ describe('clear errors', () => {
     expect(r.stderr).toContain(`facegpu: warning: --validation-split 0.3 is not used: ${split} has its own validation folder, which is used instead`);
     const d = await facegpu(['train', split, '--out', notModel]);
     expect(d.stderr).not.toContain('--validation-split');
+    expect(d.stderr).not.toContain('not read');
+    // A second validation folder and a person's folder beside train/: said, not left out silently.
+    orlSubset(join(split, 'validation'), 2, 1);
+    orlSubset(join(split, 's9-beside'), 1, 1);
+    const b = await facegpu(['train', split, '--out', notModel]);
+    expect(b.stderr).toContain(`facegpu: warning: ${split}: 2 entries beside train/ and validation/ are not read (s9-beside, val); a train/ and validation/ layout reads only those two`);
     const loose = orlSubset(join(tmp, 'loose'), 2, 2);
     copyFileSync(join(loose, 's1', '1.pgm'), join(loose, 'x.pgm'));
     writeFileSync(join(loose, 'notes.txt'), 'who is who');

@@ -179,6 +179,7 @@ async function openSet(dir: string, size: number, opts: SplitOptions, leastPeopl
   const layout = await detectLayout(dir);
   const load = fileLoader(layout.root, size);
   if (layout.trainDir && layout.validationDir) {
+    await warnBesideLayout(layout.root, [layout.trainDir, layout.validationDir], opts);
     const people = await listPeople(layout.trainDir, opts);
     const classes = checkPeople(people, layout.trainDir, leastPeople);
     await warnSamePhotos(people, opts);
@@ -191,6 +192,18 @@ async function openSet(dir: string, size: number, opts: SplitOptions, leastPeopl
   const split = stratifiedSplit(folder.byClass, fraction, opts.seed ?? 1);
   const toItems = (l: { file: string; label: number }[]) => l.map(({ file, label }) => ({ id: file, label }));
   return { root: layout.root, classes: folder.classes, train: toItems(split.train), validation: toItems(split.validation), load, layout: 'split', validationSplit: fraction };
+}
+
+/**
+ * What a train/ and validation/ layout leaves unread beside its two folders (a second
+ * validation folder, a person's folder put beside train/), said, as files beside person
+ * folders are: it was silently left out.
+ */
+async function warnBesideLayout(root: string, read: readonly string[], opts: SplitOptions): Promise<void> {
+  const warn = opts.onWarning ?? ((m: string) => console.error(`facegpu: warning: ${m}`));
+  const others = (await readdir(root)).filter((name) => !name.startsWith('.') && !read.includes(join(root, name))).sort();
+  if (!others.length) return;
+  warn(`${root}: ${others.length} ${others.length === 1 ? 'entry' : 'entries'} beside ${read.map((d) => basename(d) + '/').join(' and ')} ${isAre(others.length)} not read (${someNames(others)}); a train/ and validation/ layout reads only those two`);
 }
 
 const notTrained = (path: string, person: string, classes: readonly string[]) => `${path}: "${person}" is not one of the trained classes (${classes.join(', ')})`;
