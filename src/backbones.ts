@@ -82,7 +82,7 @@ function declaredSha256(dir: string): string | null {
  */
 export function findBackbone(b: { id: string; weightsSha256: string; path?: string }, where: string): string {
   const WEIGHTS_DIR = weightsDir();
-  const candidates = [join(WEIGHTS_DIR, b.id), ...(b.path ? [b.path] : [])];
+  const candidates = [join(WEIGHTS_DIR, b.id), ...(b.path && resolve(b.path) !== join(WEIGHTS_DIR, b.id) ? [b.path] : [])];
   try {
     for (const name of readdirSync(WEIGHTS_DIR).sort()) if (!name.startsWith('.')) candidates.push(join(WEIGHTS_DIR, name));
   } catch {
@@ -91,7 +91,7 @@ export function findBackbone(b: { id: string; weightsSha256: string; path?: stri
   for (const dir of candidates) if (declaredSha256(dir) === b.weightsSha256) return dir;
   throw new RemedyError(
     `${where}: the backbone this model was trained on ("${b.id}", weights sha256 ${b.weightsSha256.slice(0, 12)}…) is not in ${join(WEIGHTS_DIR, b.id)}` +
-      `${b.path ? ` nor at ${b.path}` : ''} nor anywhere under ${WEIGHTS_DIR}`,
+      `${candidates[1] === b.path ? ` nor at ${b.path}` : ''} nor anywhere under ${WEIGHTS_DIR}`,
     "; open the engine on its folder (openEngine's backbone)",
     { case: 'backbone-not-found' },
   );

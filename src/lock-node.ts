@@ -139,7 +139,7 @@ export async function withDirLock<T>(dir: string, fn: (lock: DirLock) => Promise
       if (await takeOverDead(dir)) continue;
       if (Date.now() >= deadline) {
         throw new Error(
-          `${dir}: the ${what} is locked by another writer, ${await describeHolder(dir)}, which did not finish within ${Math.round(timeoutMs / 1000)} s; ` +
+          `${dir}: the ${what} is locked by another writer, ${await describeHolder(dir)}, which did not finish ${timeoutMs >= 1000 ? `within ${Math.round(timeoutMs / 1000)} s` : 'at once (no wait asked for)'}; ` +
             `try again later (a lock whose holder died is taken over after ${Math.round(stale / 1000)} s)`,
         );
       }

@@ -49,7 +49,7 @@ describe('train stopped by a signal', () => {
     const r = await trainStopped(out, signal, 3);
     expect(r.sent, r.stderr).toBe(true);
     expect({ code: r.code, signal: r.signal }, r.stderr).toEqual({ code: status, signal: null });
-    const told = r.stderr.match(/^facegpu: stopped after epoch (\d+) of 100000; (.*) holds epoch (\d+), the best so far \(val_loss ([\d.]+)\); train again to finish$/m);
+    const told = r.stderr.match(/^facegpu: stopped after epoch (\d+) of 100000; (.*) holds epoch (\d+), the best so far \(val_loss ([\d.]+)\); the same command again trains anew from epoch 1 \(a run is not resumed\)$/m);
     expect(told, r.stderr).not.toBeNull();
     const [, ran, folder, best, valLoss] = told!;
     expect(folder).toBe(out);

@@ -6,6 +6,6 @@ export function warnIfUnfinished(modelDir: string, meta: FaceModelMeta): void {
   if (meta.metrics?.status !== 'training') return;
   const m = meta.metrics;
   console.error(
-    `facegpu: warning: ${modelDir}: this model is a checkpoint of a training run that did not finish (status "training", best epoch ${m.bestEpoch} of ${m.epochsRun} run${meta.config?.epochs ? ` of ${meta.config.epochs} planned` : ''}); train again to finish it`,
+    `facegpu: warning: ${modelDir}: this model is a checkpoint of a training run that did not finish (status "training", best epoch ${m.bestEpoch} of ${m.epochsRun} run${meta.config?.epochs ? ` of ${meta.config.epochs} planned` : ''}); train again for a whole run`,
   );
 }

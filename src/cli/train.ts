@@ -15,6 +15,7 @@ import { CROP_METHODS, DEFAULT_FACE_MARGIN, MAX_FACE_MARGIN } from '../detect/fa
 import { progressBar } from './progress.ts';
 import { onStopSignals, signalExitCode } from './stop-signals.ts';
 import { choiceOption, countOption, numberOption, positiveOption } from './number-options.ts';
+import { existsSync } from 'node:fs';
 
 export interface TrainCliOptions {
   out: string;
@@ -159,7 +160,7 @@ async function trainLocked(data: string, opts: TrainCliOptions, config: Omit<Nod
       const loss = b.valLoss !== null ? `val_loss ${b.valLoss.toFixed(4)}` : `loss ${b.loss.toFixed(4)}`;
       console.error(
         result.fit.interrupted
-          ? `facegpu: stopped after epoch ${m.metrics.epochsRun} of ${m.config.epochs}; ${opts.out} holds epoch ${b.epoch}, the best so far (${loss}); train again to finish`
+          ? `facegpu: stopped after epoch ${m.metrics.epochsRun} of ${m.config.epochs}; ${opts.out} holds epoch ${b.epoch}, the best so far (${loss}); the same command again trains anew from epoch 1 (a run is not resumed)`
           : `facegpu: stopped; training had finished: ${opts.out} holds the trained model, epoch ${b.epoch} (the best, ${loss})`,
       );
       process.exitCode = stop.exitCode();
@@ -202,6 +203,8 @@ async function trainLocked(data: string, opts: TrainCliOptions, config: Omit<Nod
  */
 function stopOnSignal(out: string, clearLine: () => void) {
   const controller = new AbortController();
+  // Said as it is: a folder that was not there before the run is not "as it was".
+  const existedBefore = existsSync(out);
   let checkpoint = 0; // the epoch of the last checkpoint started
   let written = 0; // and of the last one on disk
   const exitCode = () => (signals.received ? signalExitCode(signals.received) : 128);
@@ -209,7 +212,7 @@ function stopOnSignal(out: string, clearLine: () => void) {
     clearLine();
     process.stderr.write(
       checkpoint === 0
-        ? `facegpu: stopped before a checkpoint was written; ${out} is as it was\n`
+        ? `facegpu: stopped before a checkpoint was written; ${out} ${existedBefore ? 'is as it was' : 'was not made'}\n`
         : written === 0
           ? `facegpu: stopped at once, before a checkpoint finished writing; ${out} is as it was\n`
           : `facegpu: stopped at once; ${out} holds epoch ${written}${written < checkpoint ? ` (epoch ${checkpoint}, the best since, was still being written)` : ', the best so far'}\n`,
