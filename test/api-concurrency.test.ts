@@ -15,7 +15,7 @@ import { describeFiles, openFaceDescriber } from '../src/faces/node.ts';
 import type { Gpu } from '../src/gpu/device.ts';
 import { loadImageRaw, loadImageRGB } from '../src/image/decode.ts';
 import type { MobileNetEngine } from '../src/mobilenet/engine.ts';
-import { Gallery, openEngine, type EnrollReport, type IdentifiedFile } from '../src/node.ts';
+import { Gallery, openEngine, openVerifier, type EnrollReport, type IdentifiedFile } from '../src/node.ts';
 import { identifyFiles } from '../src/identity/node.ts';
 import { ORL } from './helpers/faces.ts';
 import { cosine } from './helpers/layout.ts';
@@ -213,6 +213,29 @@ describe('on the GPU', () => {
     mkdirSync(photos);
     writeFileSync(join(photos, 'a.txt'), 'not a gallery');
     await expect(Gallery.load(photos, opts)).rejects.toThrow(`${photos}: exists and is not a facegpu gallery (no gallery.json); refusing to replace it`);
+  });
+
+  it('a pair of two photos without a face says both (only the first was said)', async () => {
+    const dir = tempDir();
+    mkdirSync(dir, { recursive: true });
+    const blank = (name: string, v: number) => {
+      const file = join(dir, name);
+      writeFileSync(file, Buffer.concat([Buffer.from('P5\n64 64\n255\n'), Buffer.alloc(64 * 64, v)]));
+      return file;
+    };
+    const [grey, dark] = [blank('grey.pgm', 128), blank('dark.pgm', 20)];
+    const verifier = await openVerifier({ gpu, engine });
+    try {
+      const [both, one] = await verifier.verifyPairs([
+        [grey, dark],
+        [grey, orl(1, 1)],
+      ]);
+      expect('error' in both && both.error).toBe(`${grey}: no face found; ${dark}: no face found`);
+      expect('error' in both && 'remedy' in both).toBe(false);
+      expect('error' in one && one.error).toBe(`${grey}: no face found`);
+    } finally {
+      verifier.destroy();
+    }
   });
 
   it('identify stops before its next batch when its signal is aborted, rejecting with the reason', async () => {

@@ -175,8 +175,9 @@ export async function openVerifier(opts: { gpu: Gpu; engine: MobileNetEngine; ga
       return pairs.map(([a, b]) => {
         const da = best.get(a)!;
         const db = best.get(b)!;
-        const err = da instanceof Error ? da : db instanceof Error ? db : null;
-        if (err) return { a, b, error: err.message, ...(err instanceof RemedyError ? { remedy: err } : {}) };
+        // Both photos' errors where both failed (only the first was said); a remedy where one did.
+        const errs = [da, db].filter((d): d is Error => d instanceof Error).filter((e, i, all) => all.indexOf(e) === i);
+        if (errs.length) return { a, b, error: errs.map((e) => e.message).join('; '), ...(errs.length === 1 && errs[0] instanceof RemedyError ? { remedy: errs[0] } : {}) };
         return { a, b, ...fg.gallery.verify(da as Float32Array, db as Float32Array, match), faces: [count.get(a)!, count.get(b)!] };
       });
     },
