@@ -1,10 +1,12 @@
 // `facegpu weights info`: text for people by default, and with --json one line of JSON with
 // the manifest's fields (each layer as one string), as every other command prints its answer.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveBackboneDir } from '../src/backbones.ts';
 import { facegpu } from './helpers/train-data.ts';
+import { SHARED } from './helpers/faces.ts';
 
 const dir = resolveBackboneDir('face');
 const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
@@ -32,5 +34,24 @@ describe('weights info', () => {
     expect(r.stdout).toContain(`weights: ${join(dir, 'weights.bin')}, 12.8 MB, sha256 ${manifest.weightsSha256}`);
     expect(lines.filter((l) => /^ {2}conv/.test(l))).toHaveLength(27);
     expect(lines.at(-1)).toMatch(/^ {2}conv_pw_13 +pointwise +s1 +1024->1024 +relu6$/);
+  });
+});
+
+describe('weights convert over a backbone', () => {
+  it('another backbone put in its folder is said (models and galleries made on the old one no longer find it)', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'facegpu-convert-over-')), 'mn');
+    const model = join(SHARED, 'weights', 'mobilenet_v1_0.75_224', 'model.json');
+    try {
+      const first = await facegpu(['weights', 'convert', model, '--out', out]);
+      expect(first.code, first.stderr).toBe(0);
+      const same = await facegpu(['weights', 'convert', model, '--out', out]);
+      expect(same.stderr).not.toContain('held another backbone');
+      const raw = await facegpu(['weights', 'convert', model, '--out', out, '--input', 'raw']);
+      expect(raw.code).toBe(0);
+      expect(raw.stderr).toMatch(new RegExp(`facegpu: warning: ${out} held another backbone \\(weights sha256 [0-9a-f]{12}…, `));
+      expect(raw.stderr).toContain('input -1..1 (x / 127.5 - 1)), now replaced: models and galleries made on it no longer find it here');
+    } finally {
+      rmSync(join(out, '..'), { recursive: true, force: true });
+    }
   });
 });

@@ -24,6 +24,7 @@ export async function convertCommand(model: string, opts: { out: string; input?:
   const local = !/^https?:\/\//.test(model);
   await checkOutputDir(opts.out, { name: '--out', needBytes: BACKBONE_DIR_BYTES, readFrom: local ? [{ path: dirname(resolve(model)), what: 'source model folder', insideOk: true }] : [] });
   await checkBackboneReplaceable(opts.out);
+  const before = heldManifest(opts.out);
   // A TFLite flatbuffer (by its name, or its "TFL3" identifier), else a tfjs model.json.
   const tflite = /\.tflite(\?.*)?$/i.test(model) || (local && (await isTfliteFile(model)));
   if (/^https?:\/\//.test(model)) {
@@ -37,8 +38,22 @@ export async function convertCommand(model: string, opts: { out: string; input?:
   if (opts.input && !preprocess) throw new Error(`--input must be "raw" (0..255) or "signed" (-1..1), not "${opts.input}"`);
   const spec = tflite ? await convertTfliteModel(resolve(model), { preprocess }) : await convertTfjsModel(resolve(model), { preprocess });
   const m = await saveBackbone(spec, opts.out, basename(resolve(opts.out)));
+  // Models and galleries find their backbone by its weights and input scaling: another one
+  // put in its folder leaves them looking for it (said there, later; said here, now).
+  if (before && (before.weightsSha256 !== m.weightsSha256 || before.preprocess?.scale !== m.preprocess.scale || before.preprocess?.offset !== m.preprocess.offset)) {
+    console.error(`facegpu: warning: ${opts.out} held another backbone (weights sha256 ${String(before.weightsSha256).slice(0, 12)}…, input ${before.preprocess?.range ?? 'unknown'}), now replaced: models and galleries made on it no longer find it here`);
+  }
   const q = tflite ? `, ${(m.source as TfliteSource).quantization.summary}` : '';
   console.log(`${opts.out}: MobileNet V1 alpha ${m.alpha} at ${m.inputSize}, ${m.layers.length} conv layers, ${m.outputDim}-d descriptor from ${m.source.output}, input ${m.preprocess.range}${q}, ${(m.weightsBytes / 1e6).toFixed(1)} MB, sha256 ${m.weightsSha256.slice(0, 16)}...`);
+}
+
+/** The manifest of the backbone a folder holds now, or null (none, or unreadable). */
+function heldManifest(dir: string): Partial<BackboneManifest> | null {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Partial<BackboneManifest>;
+  } catch {
+    return null;
+  }
 }
 
 /** The ImageNet MobileNet V1 1.0 224 (Coral's uint8 TFLite embedding extractor) beside a checkout: ../shared/weights/tflite-coral/. */
