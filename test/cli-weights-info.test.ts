@@ -1,6 +1,6 @@
 // `facegpu weights info`: text for people by default, and with --json one line of JSON with
 // the manifest's fields (each layer as one string), as every other command prints its answer.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,6 +34,21 @@ describe('weights info', () => {
     expect(r.stdout).toContain(`weights: ${join(dir, 'weights.bin')}, 12.8 MB, sha256 ${manifest.weightsSha256}`);
     expect(lines.filter((l) => /^ {2}conv/.test(l))).toHaveLength(27);
     expect(lines.at(-1)).toMatch(/^ {2}conv_pw_13 +pointwise +s1 +1024->1024 +relu6$/);
+  });
+});
+
+describe('weights info of what is not a backbone', () => {
+  it("a trained model's folder is named as one, with its backbone (a remedy to convert into it was given)", async () => {
+    const model = join(mkdtempSync(join(tmpdir(), 'facegpu-info-model-')), 'friends');
+    mkdirSync(model);
+    writeFileSync(join(model, 'facegpu.json'), JSON.stringify({ format: 'facegpu-model', version: 1, labels: ['a', 'b'], backbone: { id: 'face', weightsSha256: 'f'.repeat(64), outputDim: 1024, inputSize: 224, path: dir } }));
+    try {
+      const r = await facegpu(['weights', 'info', model]);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim()).toBe(`facegpu: ${model}: a trained model (facegpu.json), not a backbone; it was trained on backbone "face" (${dir}): facegpu weights info ${dir}`);
+    } finally {
+      rmSync(join(model, '..'), { recursive: true, force: true });
+    }
   });
 });
 

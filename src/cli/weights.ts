@@ -13,6 +13,8 @@ import { fetchTfliteFile } from '../weights/tflite-download.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../backbones.ts';
+import { META_FILE } from '../train/model-format.ts';
+import { facegpuCommand } from './wording.ts';
 
 /** About what a converted backbone folder takes while it is replaced (MobileNet V1 1.0: ~13 MB, twice, and room to spare). */
 const BACKBONE_DIR_BYTES = 32 * 2 ** 20;
@@ -45,6 +47,16 @@ export async function convertCommand(model: string, opts: { out: string; input?:
   }
   const q = tflite ? `, ${(m.source as TfliteSource).quantization.summary}` : '';
   console.log(`${opts.out}: MobileNet V1 alpha ${m.alpha} at ${m.inputSize}, ${m.layers.length} conv layers, ${m.outputDim}-d descriptor from ${m.source.output}, input ${m.preprocess.range}${q}, ${(m.weightsBytes / 1e6).toFixed(1)} MB, sha256 ${m.weightsSha256.slice(0, 16)}...`);
+}
+
+/** The backbone a model folder's facegpu.json names (its id, and where it was), or null where it cannot be read. */
+function heldModelBackbone(dir: string): { id: string; path?: string } | null {
+  try {
+    const b = (JSON.parse(readFileSync(join(dir, META_FILE), 'utf8')) as { backbone?: { id?: unknown; path?: unknown } }).backbone;
+    return typeof b?.id === 'string' ? { id: b.id, ...(typeof b.path === 'string' ? { path: b.path } : {}) } : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The manifest of the backbone a folder holds now, or null (none, or unreadable). */
@@ -106,6 +118,12 @@ export async function installCommand(opts: { force?: boolean; name?: string; fro
 /** `weights info`: a converted backbone, as text, or with `json` as one line of JSON (the manifest, each layer as one string). */
 export async function infoCommand(backbone: string, opts: { json?: boolean } = {}): Promise<void> {
   const dir = resolveBackboneDir(backbone);
+  // A trained model's folder is not a backbone: named as what it is, with its backbone (a
+  // remedy to convert one into it, which would be refused, was given).
+  if (existsSync(join(dir, META_FILE))) {
+    const b = heldModelBackbone(dir);
+    throw new Error(`${dir}: a trained model (${META_FILE}), not a backbone${b ? `; it was trained on backbone "${b.id}"${b.path ? ` (${b.path})` : ''}: ${facegpuCommand('weights info', [b.path ?? b.id])}` : ''}`);
+  }
   const { manifest: m } = await loadBackbone(dir);
   if (opts.json) {
     const layers = m.layers.map((l) => `${l.name} ${l.kind} s${l.stride} ${l.inChannels}->${l.outChannels} ${l.activation}`);
