@@ -5,7 +5,7 @@
 // turn. Also the API's small promises: openFaceDescriber's preprocessing is optional, the
 // enrol report names the person as stored, and the decoders refuse a Buffer or a bad size in
 // one line. ORL portraits (../shared), one engine for the file.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -213,6 +213,22 @@ describe('on the GPU', () => {
     mkdirSync(photos);
     writeFileSync(join(photos, 'a.txt'), 'not a gallery');
     await expect(Gallery.load(photos, opts)).rejects.toThrow(`${photos}: exists and is not a facegpu gallery (no gallery.json); refusing to replace it`);
+  });
+
+  it('a gallery enrolled on a device that met a WebGPU error nothing caught is not saved', async () => {
+    const dir = tempDir();
+    const g = await Gallery.load(dir, { gpu, engine, create: true, onNotice: () => {} });
+    galleries.push(g);
+    await g.enroll('one', [orl(1, 1)]);
+    gpu.uncaught = 'made up by the test';
+    try {
+      await expect(g.save()).rejects.toThrow(`gallery ${dir}: not saved: a WebGPU error that nothing caught happened on the device (made up by the test)`);
+    } finally {
+      gpu.uncaught = null;
+    }
+    expect(existsSync(dir)).toBe(false);
+    await g.save();
+    expect(existsSync(join(dir, 'gallery.json'))).toBe(true);
   });
 
   it('a pair of two photos without a face says both (only the first was said)', async () => {

@@ -1,7 +1,7 @@
 // Same seed and data -> the same trained head (augmentation included); and the descriptors
 // reach tfjs on the GPU: the tensor binds the engine's output buffer itself, and training
 // maps nothing back to the CPU but its per-epoch scalars.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -86,5 +86,20 @@ describe('GPU hand-off to tfjs', () => {
     } finally {
       proto.mapAsync = original;
     }
+  });
+});
+
+describe('a WebGPU error that nothing caught', () => {
+  it('leaves the model unsaved: its results are unknown (a large augmentation had trained on blank views, saved, exit 0)', async () => {
+    const out = join(tmp, 'not-saved');
+    gpu.uncaught = 'made up by the test';
+    try {
+      await expect(train(data, { gpu, engine }, { out, seed: 1, epochs: 1, validationSplit: 0.25 })).rejects.toThrow(
+        `${out}: not saved: a WebGPU error that nothing caught happened on the device (made up by the test), and its results since are unknown`,
+      );
+    } finally {
+      gpu.uncaught = null;
+    }
+    expect(existsSync(out)).toBe(false);
   });
 });

@@ -25,6 +25,12 @@ export interface Gpu {
   adapter: AdapterSummary;
   /** Set once the device is lost; every engine call checks it. */
   lost: GPUDeviceLostInfo | null;
+  /**
+   * The first WebGPU error on the device that nothing caught (a bug, or a limit no check
+   * foresaw): results since are unknown, so what would keep them (a model, a gallery) is
+   * not saved (assertNoUncaughtError).
+   */
+  uncaught: string | null;
   /** Release the device. Safe to call twice. */
   destroy(): void;
 }
@@ -87,6 +93,7 @@ export async function createGpuFrom(gpu: GPU | undefined, opts: DeviceOptions = 
     device,
     adapter: summary,
     lost: null,
+    uncaught: null,
     destroy() {
       if (destroyed) return;
       destroyed = true;
@@ -103,9 +110,19 @@ export async function createGpuFrom(gpu: GPU | undefined, opts: DeviceOptions = 
     // the device continue with undefined results. Handled here, on stderr: preventDefault
     // keeps Dawn from printing it a second time on stdout, which is the user's.
     ev.preventDefault();
+    handle.uncaught ??= ev.error.message;
     console.error(`facegpu: uncaptured WebGPU error: ${ev.error.message}`);
   };
   return handle;
+}
+
+/**
+ * Throw where a WebGPU error nothing caught happened on the device (Gpu.uncaught): `what`
+ * (a model folder, a gallery) is then not saved, as its GPU results may be wrong (a large
+ * augmentation had trained on blank views and saved the model).
+ */
+export function assertNoUncaughtError(gpu: Gpu, what: string): void {
+  if (gpu.uncaught) throw new Error(`${what}: not saved: a WebGPU error that nothing caught happened on the device (${gpu.uncaught.split('\n')[0]}), and its results since are unknown`);
 }
 
 /** Throws a clear error if the device has been lost. */

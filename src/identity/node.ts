@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../backbones.ts';
-import type { Gpu } from '../gpu/device.ts';
+import { assertNoUncaughtError, type Gpu } from '../gpu/device.ts';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
 import { DEFAULT_PREPROCESSING, type FacePreprocessing } from '../faces/framing.ts';
 import { decodeFiles, openFaceDescriber } from '../faces/node.ts';
@@ -81,6 +81,8 @@ export async function openFaceGallery(dir: string, opts: OpenGalleryOptions): Pr
 }
 
 export async function saveFaceGallery(dir: string, fg: FaceGallery, lock?: GalleryLock): Promise<void> {
+  // Descriptors of a device that met an uncaught WebGPU error may be wrong: not kept.
+  assertNoUncaughtError(fg.describer.engine.gpu, `gallery ${dir}`);
   await saveGallery(dir, fg.gallery, { lock });
 }
 

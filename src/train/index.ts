@@ -2,7 +2,7 @@
 // evaluate. The browser-safe parts (head, training loop, augmentation, classifier, model
 // format) are re-exported for pages to build on with their own storage and decoding.
 import { join } from 'node:path';
-import type { Gpu } from '../gpu/device.ts';
+import { assertNoUncaughtError, type Gpu } from '../gpu/device.ts';
 import { loadImageRGB } from '../image/decode.ts';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
 import { FaceClassifier, rankProbabilities, UNKNOWN, type Prediction } from './classify.ts';
@@ -134,6 +134,7 @@ export async function train(data: string, { gpu, engine }: EngineOnGpu, opts: No
       ...opts,
       crop,
       onCheckpoint: async (head, meta) => {
+        if (out) assertNoUncaughtError(gpu, out);
         await checkpoints?.save(head, meta);
         await opts.onCheckpoint?.(head, meta);
       },
@@ -144,6 +145,7 @@ export async function train(data: string, { gpu, engine }: EngineOnGpu, opts: No
   }
   await checkpoints?.flush();
   // Interrupted, the last checkpoint is the best epoch and the run is unfinished: it stays as written.
+  if (out) assertNoUncaughtError(gpu, out);
   if (out && !result.fit.interrupted) await saveModelDir(out, result.head, result.meta);
   result.timings.detectMs = detectMs;
   return { ...result, root: set.root };
