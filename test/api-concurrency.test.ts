@@ -205,6 +205,9 @@ describe('on the GPU', () => {
     await expect(g.enroll(42 as never, [orl(1, 1)])).rejects.toThrow('person name: must be a string, got number');
     await g.enroll('one', [orl(1, 1), orl(1, 2)]);
     await g.enroll('two', [orl(2, 1), orl(2, 2)]);
+    // A name that differs from one enrolled in case only is not a second person.
+    await expect(g.enroll('ONE', [orl(1, 3)])).rejects.toThrow(`person "ONE": "one" is enrolled already, a name that differs in case only; use "one", or rename them first`);
+    expect(g.people().map((p) => p.name)).toEqual(['one', 'two']);
     await expect(g.identify([orl(1, 3)], { threshold: 5 })).rejects.toThrow('threshold must be a similarity from -1 to 1, got 5');
     await expect(g.identify([orl(1, 3)], { far: '0.01' as never })).rejects.toThrow('a FAR must be a number in (0, 1], got "0.01"');
     expect((await g.identify([orl(1, 3)], { threshold: -1 }))[0]).toMatchObject({ faces: [{ label: 'one' }] });

@@ -588,6 +588,18 @@ export class Gallery {
     return this.persons.has(name);
   }
 
+  /**
+   * Throw where `name` would be a new person whose name differs from one enrolled only in
+   * case ("odd batch" beside "Odd Batch"): two people the eye takes for one (the page's other
+   * tab refused them, this one made two).
+   */
+  checkNewName(name: string): void {
+    if (this.persons.has(name)) return;
+    const lower = name.toLocaleLowerCase();
+    const other = [...this.persons.keys()].find((n) => n.toLocaleLowerCase() === lower);
+    if (other) throw new Error(`${this.name}: person "${name}": "${other}" is enrolled already, a name that differs in case only; use "${other}", or rename them first`);
+  }
+
   /** The enrolled people with their counts of faces and photos. */
   people(): { name: string; faces: number; photos: number }[] {
     return [...this.persons].map(([name, p]) => ({ name, faces: p.faces.length, photos: new Set(p.faces.map((id) => this.faceList[this.rowOf.get(id)!].file)).size }));

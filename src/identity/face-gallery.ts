@@ -149,7 +149,10 @@ export class FaceGallery {
    */
   async enroll(person: string, photos: readonly NamedImage[], opts: EnrollOptions = {}): Promise<EnrollReport> {
     person = personName(person);
-    return this.exclusive(async () => withSameAs(this, await enrollPhotos(this, person, photos, opts)));
+    return this.exclusive(async () => {
+      this.gallery.checkNewName(person);
+      return withSameAs(this, await enrollPhotos(this, person, photos, opts));
+    });
   }
 
   /**
@@ -442,6 +445,7 @@ function lookalike(g: Gallery, person: string, descriptor: Float32Array, thresho
 export async function enrollSources<Source>(fg: FaceGallery, person: string, sources: readonly Source[], decode: BatchDecoder<Source>, opts: EnrollOptions = {}): Promise<EnrollReport> {
   const name = personName(person);
   return fg.exclusive(async () => {
+    fg.gallery.checkNewName(name);
     const report: EnrollReport = { person: name, added: 0, skipped: [] };
     const addedNow = new Set<string>();
     for (let at = 0; at < sources.length; at += DECODE_BATCH) {

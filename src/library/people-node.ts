@@ -67,6 +67,7 @@ export async function nameCluster(dir: string, cluster: number, person: string, 
   person = personName(person);
   if (!Number.isSafeInteger(cluster) || cluster < 0) throw new Error(`cluster id must be a non-negative integer, got ${cluster}`);
   return withGalleryAndLibrary(dir, 'required', onNotice, async ({ gallery, store, save }) => {
+    gallery.checkNewName(person);
     const faces = store.faces({ cluster });
     if (!faces.length) throw new RemedyError(`${dir}: no cluster ${cluster}`, ' (see the clusters of clusterLibrary)', { case: 'no-cluster', dir });
     const others = new Map<string, number>();
@@ -136,6 +137,7 @@ const counts = (faces: readonly StoredFace[]) => {
 export async function nameFaces(dir: string, ids: readonly number[], person: string, onNotice?: (m: string) => void): Promise<FacesReport> {
   person = personName(person);
   return withGalleryAndLibrary(dir, 'required', onNotice, async ({ gallery, store, save }) => {
+    gallery.checkNewName(person);
     const faces = facesById(dir, store, ids);
     const moving = faces.filter((f) => f.person !== person);
     const have = new Set(gallery.faces().filter((g) => g.person === person).map(galleryKey));
