@@ -133,7 +133,7 @@ export function setupIdentify(ctx: PageContext): void {
   const photosShown = new Set<string>();
 
   function personRow(p: { name: string; faces: number; photos: number }, index: number): HTMLElement {
-    const input = h('input', { type: 'file', accept: 'image/*', multiple: true, hidden: true, 'data-testid': 'gallery-person-files', 'data-person': p.name });
+    const input = h('input', { type: 'file', accept: 'image/*', multiple: true, 'data-testid': 'gallery-person-files', 'data-person': p.name });
     input.addEventListener('change', () => {
       if (input.files?.length) void enrol(p.name, [...input.files]);
       input.value = '';

@@ -73,7 +73,7 @@ function renderPeople(): void {
 }
 
 function personCard(person: Person, index: number): HTMLElement {
-  const input = h('input', { type: 'file', accept: 'image/*', multiple: true, hidden: true, 'data-testid': 'person-files', 'data-person': person.name });
+  const input = h('input', { type: 'file', accept: 'image/*', multiple: true, 'data-testid': 'person-files', 'data-person': person.name });
   input.addEventListener('change', () => {
     if (input.files?.length) people.addPhotos(person, [...input.files]);
     input.value = '';

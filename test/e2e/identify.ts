@@ -141,6 +141,19 @@ export async function checkIdentify(o: IdentifyCheckOptions): Promise<void> {
     await page.goto(o.url);
     await openTab(page);
 
+    // Keyboard users reach the file pickers: Tab from the name field lands on the enrol
+    // photos' input (hidden, every picker was skipped), and the tab's pickers can all take focus.
+    await page.focus('#enrol-name');
+    await page.keyboard.press('Tab');
+    const next = await page.evaluate(() => document.activeElement?.id ?? '');
+    const unfocusable = await page.$$eval('input[type=file]', (els) =>
+      els.filter((el) => !el.parentElement?.closest('[hidden]')).filter((el) => {
+        (el as HTMLElement).focus();
+        return document.activeElement !== el;
+      }).map((el) => el.id || (el as HTMLElement).dataset.testid || '?'),
+    );
+    check('identify: keyboard: Tab from the name field reaches the photo picker, and every file picker takes focus', next === 'enrol-files' && unfocusable.length === 0, `after the name field: "${next}"; not focusable: ${unfocusable.join(', ') || 'none'}`);
+
     log('identify: enrolling two people from their train/ photos');
     for (const p of ENROLLED) {
       const status = await enrol(page, p.name, pick(o.dataset, 'train', p.folder).slice(0, PHOTOS_EACH));
