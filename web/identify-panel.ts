@@ -25,11 +25,15 @@ const UNKNOWN_COLOR = '#9ca3af';
  */
 type Shown = { name: string; image: RgbImage; faces: DescribedFace[]; missedBelow: number | null } | null;
 
+/** "1 person", "2 people". */
+const counted = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
 /** Why a photo was not enrolled, in the page's words (its controls, not the library's options). */
 function pageWording(s: EnrollReport['skipped'][number]): string {
   if (s.faces !== undefined) return `${s.faces} faces found; enrol photos of one face`;
   if (s.missedBelow !== undefined) return `no face found; in a photo this big, faces under ~${s.missedBelow} pixels wide are looked for only with "Small faces" set`;
-  return s.reason;
+  // The reason without the file's name, which the line starts with ("notes.jpg: notes.jpg: ..." was said).
+  return s.reason.startsWith(`${s.file}: `) ? s.reason.slice(s.file.length + 2) : s.reason;
 }
 
 export function setupIdentify(ctx: PageContext): void {
@@ -369,6 +373,10 @@ export function setupIdentify(ctx: PageContext): void {
       await describeShown(file.name, await imageToRgbImage(file as ImageInput), d);
     } catch (err) {
       facesList.replaceChildren();
+      // The stage as before any photo (its prompt), not a broken image on black.
+      img.hidden = true;
+      empty.hidden = false;
+      delete stage.dataset.showing;
       warn(warning, `Could not read this photo: ${(err as Error).message}`);
     }
   }
@@ -546,7 +554,7 @@ export function setupIdentify(ctx: PageContext): void {
     const notices: string[] = [];
     try {
       const picked = await loadGalleryFromFiles(files, describer, reference, { name: GALLERY_NAME, onNotice: (m) => notices.push(m) });
-      if (fg?.people().length && !confirm(`Replace the ${fg.people().length} people enrolled here by the ${picked.people().length} of these files?`)) return;
+      if (fg?.people().length && !confirm(`Replace the ${counted(fg.people().length, 'person', 'people')} enrolled here by the ${counted(picked.people().length, 'person', 'people')} of these files?`)) return;
       fg = picked;
       await persist();
       say(`Gallery loaded from files: ${picked.people().length} people.${notices.length ? ` ${notices.join(' ')}` : ''}`, 'done');

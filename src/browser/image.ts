@@ -42,6 +42,7 @@ function sourceSize(src: Exclude<ImageInput, Blob>): [number, number] {
 
 /** Decode a Blob/File without colour management or premultiplication (closest to the raw file). */
 async function decodeBlob(blob: Blob, name: string): Promise<ImageBitmap> {
+  if (blob.size === 0) throw new ImageInputError(name, 'empty file (0 bytes)');
   try {
     return await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'from-image' });
   } catch {
