@@ -47,13 +47,26 @@ function showFatal(title: string, detail: string): void {
 
 // ---- tabs ----
 
-for (const tab of document.querySelectorAll<HTMLButtonElement>('.tabs button')) {
+const tabs = [...document.querySelectorAll<HTMLButtonElement>('.tabs button')];
+for (const tab of tabs) {
   tab.addEventListener('click', () => {
-    for (const other of document.querySelectorAll<HTMLButtonElement>('.tabs button')) {
+    for (const other of tabs) {
       const on = other === tab;
       other.setAttribute('aria-selected', String(on));
+      // One tab stop for the tab list (the selected tab); the arrow keys move between tabs.
+      other.tabIndex = on ? 0 : -1;
       $(`#tab-${other.dataset.tab}`).hidden = !on;
     }
+  });
+  tab.tabIndex = tab.getAttribute('aria-selected') === 'true' ? 0 : -1;
+  tab.addEventListener('keydown', (ev) => {
+    const at = tabs.indexOf(tab);
+    const to = ev.key === 'ArrowRight' ? at + 1 : ev.key === 'ArrowLeft' ? at - 1 : ev.key === 'Home' ? 0 : ev.key === 'End' ? tabs.length - 1 : null;
+    if (to === null) return;
+    ev.preventDefault();
+    const next = tabs[(to + tabs.length) % tabs.length];
+    next.focus();
+    next.click();
   });
 }
 
