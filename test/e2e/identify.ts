@@ -153,6 +153,25 @@ export async function checkIdentify(o: IdentifyCheckOptions): Promise<void> {
       }).map((el) => el.id || (el as HTMLElement).dataset.testid || '?'),
     );
     check('identify: keyboard: Tab from the name field reaches the photo picker, and every file picker takes focus', next === 'enrol-files' && unfocusable.length === 0, `after the name field: "${next}"; not focusable: ${unfocusable.join(', ') || 'none'}`);
+    // The tab list: the arrow keys move between tabs (one tab stop), each tab names its panel;
+    // results are announced (a live region), warnings as alerts.
+    await page.focus('[data-testid=tab-identify]');
+    await page.keyboard.press('ArrowLeft');
+    const leftTab = await page.evaluate(() => document.querySelector('[role=tab][aria-selected=true]')?.getAttribute('data-tab'));
+    await page.keyboard.press('ArrowRight');
+    const back = await page.evaluate(() => ({
+      tab: document.querySelector('[role=tab][aria-selected=true]')?.getAttribute('data-tab'),
+      focused: (document.activeElement as HTMLElement | null)?.dataset.tab,
+      stops: [...document.querySelectorAll<HTMLElement>('[role=tab]')].filter((t) => t.tabIndex === 0).length,
+      controls: document.querySelector('[data-testid=tab-identify]')?.getAttribute('aria-controls'),
+      live: document.querySelector('#enrol-status')?.getAttribute('aria-live'),
+      alert: document.querySelector('#identify-warning')?.getAttribute('role'),
+    }));
+    check(
+      'identify: keyboard: ArrowLeft and ArrowRight move between tabs (one tab stop); the tab names its panel; the enrol status is a live region, the warning an alert',
+      leftTab === 'recognize' && back.tab === 'identify' && back.focused === 'identify' && back.stops === 1 && back.controls === 'tab-identify' && back.live === 'polite' && back.alert === 'alert',
+      `ArrowLeft: ${leftTab}; then ArrowRight: ${JSON.stringify(back)}`,
+    );
 
     log('identify: enrolling two people from their train/ photos');
     for (const p of ENROLLED) {
