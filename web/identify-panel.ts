@@ -31,7 +31,7 @@ const counted = (n: number, one: string, many: string) => `${n} ${n === 1 ? one 
 /** Why a photo was not enrolled, in the page's words (its controls, not the library's options). */
 function pageWording(s: EnrollReport['skipped'][number]): string {
   if (s.faces !== undefined) return `${s.faces} faces found; enrol photos of one face`;
-  if (s.missedBelow !== undefined) return `no face found; in a photo this big, faces under ~${s.missedBelow} pixels wide are looked for only with "Small faces" set`;
+  if (s.missedBelow !== undefined) return `no face found; faces under ~${s.missedBelow} pixels wide in a photo of its size are looked for only with "Small faces" set`;
   // The reason without the file's name, which the line starts with ("notes.jpg: notes.jpg: ..." was said).
   return s.reason.startsWith(`${s.file}: `) ? s.reason.slice(s.file.length + 2) : s.reason;
 }
@@ -333,7 +333,7 @@ export function setupIdentify(ctx: PageContext): void {
         ),
       ),
     );
-    const none = missedBelow === null ? 'No face found.' : `No face found. In a photo this big, faces under ~${missedBelow} pixels wide are looked for only with "Small faces" set.`;
+    const none = missedBelow === null ? 'No face found.' : `No face found. In a photo of this size, faces under ~${missedBelow} pixels wide are looked for only with "Small faces" set.`;
     if (!faces.length) facesList.replaceChildren(h('li', { class: 'predict-note', 'data-testid': 'identify-none' }, none));
   }
 
@@ -557,11 +557,13 @@ export function setupIdentify(ctx: PageContext): void {
       if (fg?.people().length && !confirm(`Replace the ${counted(fg.people().length, 'person', 'people')} enrolled here by the ${counted(picked.people().length, 'person', 'people')} of these files?`)) return;
       fg = picked;
       await persist();
-      say(`Gallery loaded from files: ${picked.people().length} people.${notices.length ? ` ${notices.join(' ')}` : ''}`, 'done');
+      say(`Gallery loaded from files: ${counted(picked.people().length, 'person', 'people')}.${notices.length ? ` ${notices.join(' ')}` : ''}`, 'done');
       renderGallery();
       rematch();
     } catch (err) {
-      say(`Could not load the gallery: ${(err as Error).message}`, 'error');
+      // Why, in the warning box, as enrol's and identify's errors are (the grey status line was missed).
+      say('Could not load the gallery (why: in the warning below).', 'error');
+      warn(enrolWarning, `Could not load the gallery: ${(err as Error).message}`);
     }
   });
   // The camera stops when the visitor leaves the tab.
