@@ -205,6 +205,8 @@ export function setupTraining(ctx: PageContext): void {
   });
 
   async function load(get: () => Promise<StoredModel>, how: string): Promise<void> {
+    // A warning of the training before (a photo without a face) is not this model's.
+    warning.hidden = true;
     try {
       const { head, meta } = await get();
       await adopt(head, meta, how);
