@@ -6,19 +6,9 @@
  *
  * @packageDocumentation
  */
-import { createNodeGpu, type NodeGpuOptions } from './gpu/node-gpu.ts';
-import { loadShaders } from './gpu/shaders-node.ts';
-import type { Gpu } from './gpu/device.ts';
-import { noticeIfSlow } from './gpu/first-use.ts';
-import { checkEngineOptions, MobileNetEngine, type EngineOptions } from './mobilenet/engine.ts';
-import { loadBackbone } from './weights/store.ts';
-import { DEFAULT_BACKBONE, facegpuHome, resolveBackboneDir, weightsDir } from './backbones.ts';
-import { ensureDefaultBackbone } from './default-backbone.ts';
-import { kernelsFor, type KernelSource } from './tune/engine-kernels.ts';
-import { nodeTuningStore } from './tune/store-node.ts';
-import { join } from 'node:path';
 
 // The engine and its device.
+export { openEngine, type OpenEngineOptions } from './open-engine-node.ts';
 export { MobileNetEngine, type EngineOptions } from './mobilenet/engine.ts';
 export { createNodeGpu, type NodeGpuOptions } from './gpu/node-gpu.ts';
 export { GpuUnavailableError, GpuLostError, type Gpu, type DeviceOptions, type AdapterSummary } from './gpu/device.ts';
@@ -49,7 +39,6 @@ export type { SplitOptions } from './train/dataset-node.ts';
 export type { SkippedFile } from './train/extract.ts';
 export { FaceClassifier, type TrainResult, type Prediction, type EpochLog, type FitConfig } from './train/index.ts';
 
-// Kernels tuned by measuring on this adapter (facegpu tune), saved under <home>/tuning.
 // The photo library: every face of a folder tree indexed into a gallery, grouped into people,
 // named, searched (src/library/README.md).
 export { indexLibrary, type IndexOptions, type IndexSummary } from './library/index-run-node.ts';
@@ -62,69 +51,6 @@ export { searchLibraryByPhoto, searchLibraryByPerson, type LibrarySearchOptions,
 export type { SearchResult, PhotoHit } from './library/search-node.ts';
 export { exportXmpRegions, importXmpNames, type XmpOptions, type XmpExportReport, type XmpImportReport } from './library/xmp-node.ts';
 
+// Kernels tuned by measuring on this adapter (facegpu tune), saved under <home>/tuning.
 export { tuneBackbone, savedTuning, type TuningRecord, type TuneResult, type TuneOptions } from './tune/tuner.ts';
 export { nodeTuningStore } from './tune/store-node.ts';
-
-export interface OpenEngineOptions extends EngineOptions, NodeGpuOptions {
-  /** Backbone name in the weights folder, or a folder with manifest.json; default "face". */
-  backbone?: string;
-  /** facegpu's folder for converted backbones (<home>/weights); default $FACEGPU_HOME, else the user's cache folder. */
-  home?: string;
-  /**
-   * Told before the default backbone is converted on first use, and when the warm-up is long
-   * (a driver compiling the kernels on its first use): one line each; default: stderr.
-   */
-  onNotice?: (line: string) => void;
-  /**
-   * Run every kernel once before returning (default true; `MobileNetEngine.warmUp`), so that a
-   * driver that compiles pipelines at their first dispatch (lavapipe: 15-18 s for the
-   * backbone's kernels the first time on a 2-core machine) does it here, told through
-   * `onNotice`, and not silently inside the first call. Once compiled: one image's pass.
-   */
-  warmUp?: boolean;
-  /** Reuse a device (tfjs training shares ours). */
-  gpu?: Gpu;
-  /** The saved tuning of this adapter (`facegpu tune`, in <home>/tuning) if any (default), measured now if none ('tune'), or none; `tuned` overrides. */
-  kernels?: KernelSource;
-}
-
-/**
- * Device + backbone + engine in one call. The first call converts the default backbone from
- * the installed `@vladmandic/human` into the weights folder (a second or so, said once on
- * stderr). Destroy the engine, then the device, when done.
- *
- * @example
- * ```ts
- * import { openEngine, loadImageRGB } from 'facegpu';
- * const { gpu, engine } = await openEngine();
- * const pixels = await loadImageRGB('photo.jpg', engine.inputSize);
- * const descriptors = await engine.embed(pixels, 1);   // Float32Array, 1024 numbers
- * engine.destroy(); gpu.destroy();
- * ```
- */
-export async function openEngine(opts: OpenEngineOptions = {}): Promise<{ gpu: Gpu; engine: MobileNetEngine }> {
-  checkEngineOptions(opts); // before the weights are read or a device opened
-  const weights = weightsDir(opts.home);
-  const dir = resolveBackboneDir(opts.backbone, weights);
-  if (dir === join(weights, DEFAULT_BACKBONE)) await ensureDefaultBackbone(dir, opts.onNotice);
-  const backbone = await loadBackbone(dir);
-  const gpu = opts.gpu ?? (await createNodeGpu(opts));
-  try {
-    const tuned = opts.tuned !== undefined ? opts.tuned : await kernelsFor(gpu, backbone, loadShaders(), nodeTuningStore(join(facegpuHome(opts.home), 'tuning')), opts.kernels);
-    const engine = new MobileNetEngine(gpu, backbone, loadShaders(), { ...opts, tuned });
-    if (opts.warmUp !== false) {
-      const notice = opts.onNotice ?? ((line: string) => console.error(line));
-      try {
-        await noticeIfSlow(() => engine.warmUp(), "the backbone's kernels", gpu.adapter.id, (line) => notice(`facegpu: ${line}`));
-      } catch (err) {
-        engine.destroy();
-        throw err;
-      }
-    }
-    return { gpu, engine };
-  } catch (err) {
-    // A device opened here is not the caller's to release when no engine comes back.
-    if (!opts.gpu) gpu.destroy();
-    throw err;
-  }
-}

@@ -28,7 +28,7 @@ vi.mock('../src/library/search-node.ts', () => ({
   searchLibrary: () => ({ threshold: 0.5, person: null, photos: [] }),
 }));
 vi.mock('../src/image/decode.ts', () => ({ loadImageRaw: async () => ({}) }));
-vi.mock('../src/node.ts', () => ({
+vi.mock('../src/open-engine-node.ts', () => ({
   openEngine: async () => ({ gpu: { destroy: () => h.released.push('gpu') }, engine: { destroy: () => h.released.push('engine') } }),
 }));
 vi.mock('../src/gallery/gallery.ts', () => ({ assertBackbone: () => {} }));

@@ -15,7 +15,7 @@ import { DEFAULT_PREPROCESSING } from '../faces/framing.ts';
 import { openFaceDescriber } from '../faces/node.ts';
 import { loadImageRaw } from '../image/decode.ts';
 import { Gallery, type IdentifiedFile } from '../identity/node.ts';
-import { openEngine } from '../node.ts';
+import { openEngine } from '../open-engine-node.ts';
 import { checkOutputDir } from '../out-dir.ts';
 import { countOption } from './number-options.ts';
 import { escapeXml } from '../image/svg.ts';

@@ -3,7 +3,7 @@
 // none could be read.
 import { open } from 'node:fs/promises';
 import { decodeImageRGB, ImageDecodeError, readError, readImageFile, refusedFormat } from '../image/decode.ts';
-import { openEngine } from '../node.ts';
+import { openEngine } from '../open-engine-node.ts';
 import { countOption } from './number-options.ts';
 import { expandImages } from './predict.ts';
 import { noneRead, oneLine, withoutFile } from './wording.ts';

@@ -1,7 +1,7 @@
 // facegpu enroll <gallery> <data> | --person NAME <images...>: add people to a gallery.
 import type { Command } from 'commander';
 import { stat } from 'node:fs/promises';
-import { openEngine } from '../node.ts';
+import { openEngine } from '../open-engine-node.ts';
 import { checkPersonName, LOOKALIKE_FAR, type FaceGallery } from '../identity/face-gallery.ts';
 import { enrollFiles, peekGalleryBackbone, updateFaceGallery, type EnrollReport } from '../identity/node.ts';
 import { checkGalleryFolder, galleryExists, gallerySaveBytes } from '../gallery/store-node.ts';

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { checkFraction } from '../train/split.ts';
-import { openEngine } from '../node.ts';
+import { openEngine } from '../open-engine-node.ts';
 import { findBackbone } from '../backbones.ts';
 import { warnIfUnfinished } from './model-notes.ts';
 import { evaluate, formatEvaluation, load } from '../train/index.ts';

@@ -1,6 +1,6 @@
 // facegpu identify <gallery> <images-or-folders...>: every face of every photo, named or unknown.
 import type { Command } from 'commander';
-import { openEngine } from '../node.ts';
+import { openEngine } from '../open-engine-node.ts';
 import { identifyFiles, openFaceGallery, type IdentifiedFace, type IdentifiedFile } from '../identity/node.ts';
 import type { NamedImage } from '../identity/face-gallery.ts';
 import { readGalleryJson } from '../gallery/store-node.ts';

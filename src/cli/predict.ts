@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { extname, relative } from 'node:path';
 import { isPhotoFile, PHOTO_EXTENSIONS, walkFiles } from '../fs-walk.ts';
-import { openEngine } from '../node.ts';
+import { openEngine } from '../open-engine-node.ts';
 import { findBackbone } from '../backbones.ts';
 import { warnIfUnfinished } from './model-notes.ts';
 import { DEFAULT_THRESHOLD, load, predict, type FilePrediction } from '../train/index.ts';

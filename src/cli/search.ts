@@ -1,7 +1,7 @@
 // facegpu search <gallery> <image> | --person NAME: the library's photos in which the person of
 // that face appears, or the named person (no photo, no GPU).
 import type { Command } from 'commander';
-import { openEngine } from '../node.ts';
+import { openEngine } from '../open-engine-node.ts';
 import { loadImageRaw } from '../image/decode.ts';
 import type { SearchResult } from '../library/search-node.ts';
 import { searchLibraryByPerson, searchLibraryByPhoto } from '../library/search-run-node.ts';

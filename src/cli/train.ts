@@ -1,7 +1,7 @@
 // facegpu train <data> --out <model-dir>: extract descriptors with the backbone, train the
 // head, keep the best checkpoint on disk.
 import type { Command } from 'commander';
-import { openEngine } from '../node.ts';
+import { openEngine } from '../open-engine-node.ts';
 import { UNKNOWN } from '../train/classify.ts';
 import { resolveBackboneDir } from '../backbones.ts';
 import { DEFAULT_VALIDATION_SPLIT, openTrainingSet } from '../train/dataset-node.ts';

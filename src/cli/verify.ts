@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { openEngine } from '../node.ts';
+import { openEngine } from '../open-engine-node.ts';
 import { openVerifier, peekGalleryBackbone } from '../identity/node.ts';
 import { matchOptions, fmt, tellThreshold } from './match-options.ts';
 import { counted, oneLine } from './wording.ts';

@@ -4,7 +4,7 @@
 // for; engines and face pipelines are kept open across batches, one per backbone, framing and
 // smallest face. A batch this worker can never do
 // (its backbone is missing here or differs) fails at once instead of being retried.
-import { openEngine } from '../node.ts';
+import { openEngine } from '../open-engine-node.ts';
 import { RemedyError } from '../remedy.ts';
 import type { Gpu } from '../gpu/device.ts';
 import type { MobileNetEngine } from '../mobilenet/engine.ts';
