@@ -12,6 +12,7 @@ import { cameraAvailable, cameraStream, detectCamera, openCamera } from './camer
 import { $, colorFor, h, icon, onFileDrop, onFirstOpen } from './dom.ts';
 import { galleryNotes, lookalikeNotes } from './gallery-notes.ts';
 import type { PageContext } from './main.ts';
+import { counted, withoutFile } from '../src/wording.ts';
 
 /** The page's gallery in IndexedDB. */
 const GALLERY_NAME = 'page';
@@ -25,15 +26,12 @@ const UNKNOWN_COLOR = '#9ca3af';
  */
 type Shown = { name: string; image: RgbImage; faces: DescribedFace[]; missedBelow: number | null } | null;
 
-/** "1 person", "2 people". */
-const counted = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
-
 /** Why a photo was not enrolled, in the page's words (its controls, not the library's options). */
 function pageWording(s: EnrollReport['skipped'][number]): string {
   if (s.faces !== undefined) return `${s.faces} faces found; enrol photos of one face`;
   if (s.missedBelow !== undefined) return `no face found; faces under ~${s.missedBelow} pixels wide in a photo of its size are looked for only with "Small faces" set`;
-  // The reason without the file's name, which the line starts with ("notes.jpg: notes.jpg: ..." was said).
-  return s.reason.startsWith(`${s.file}: `) ? s.reason.slice(s.file.length + 2) : s.reason;
+  // Without the file's name, which the line starts with ("notes.jpg: notes.jpg: ..." was said).
+  return withoutFile(s.reason, s.file);
 }
 
 export function setupIdentify(ctx: PageContext): void {
